@@ -1,0 +1,188 @@
+/**
+ * Analysis specs: plain data that the CLI parses flags into and the TUI edits.
+ * Every builder in src/queries turns one of these into {sql, params}.
+ *
+ * Semantics shared by every analysis (the brute-force reference in test/ implements the same):
+ * - A property's *text* is: the string itself for JSON strings, the JSON text for numbers,
+ *   booleans, objects and arrays (`1.5`, `true`, `{"a":1}`). JSON null and a missing key are "unset".
+ * - A filter value "is numeric" when it matches /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.
+ * - Filters (`key op value`):
+ *   - `=`  : numeric value → TRY_CAST(text AS DOUBLE) = value; otherwise text = value. Unset never matches.
+ *   - `!=` : NOT (`=`) — so an event where the key is unset matches `!=` (as PostHog's "is not").
+ *   - `>` `>=` `<` `<=`: numeric value → numeric comparison (non-numeric text never matches);
+ *            otherwise text comparison (byte order). Unset never matches.
+ *   - `~`  : case-insensitive substring of text. Unset never matches.
+ *   - `in` : any of the comma-separated values under `=` rules.
+ *   - `set`: key present and not JSON null. `!set`: the opposite.
+ * - Ranges: `from`/`to` are inclusive calendar dates in `tz`: [from 00:00 tz, to+1 00:00 tz).
+ */
+
+export type Op = "=" | "!=" | ">" | ">=" | "<" | "<=" | "~" | "in" | "set" | "!set";
+
+export interface Filter {
+  key: string;
+  op: Op;
+  /** Raw value as typed; for `in` the comma-split list; absent for `set`/`!set`. */
+  value?: string | string[];
+}
+
+/** `EVENT` or `EVENT[KEY OP VALUE]`. `event` may be `*` (any event) where an analysis allows it. */
+export interface EventRef {
+  event: string;
+  filters: Filter[];
+}
+
+export interface DateRange {
+  /** YYYY-MM-DD, inclusive, in `tz`. */
+  from: string;
+  /** YYYY-MM-DD, inclusive, in `tz`. */
+  to: string;
+  /** IANA zone name, e.g. `UTC`, `Europe/Berlin`. */
+  tz: string;
+}
+
+export type Interval = "hour" | "day" | "week" | "month";
+
+export type Measure =
+  | { kind: "events" }
+  | { kind: "users" }
+  | { kind: "per-user" }
+  | { kind: "sum"; key: string }
+  | { kind: "avg"; key: string };
+
+export interface CatalogSpec {
+  kind: "catalog";
+  range?: DateRange;
+}
+
+export interface PropsSpec {
+  kind: "props";
+  event: string;
+  range?: DateRange;
+  /** Top values listed per key. */
+  topValues: number;
+}
+
+export interface TrendSpec {
+  kind: "trend";
+  /** One series per event (times breakdown values). */
+  events: EventRef[];
+  measure: Measure;
+  interval: Interval;
+  range: DateRange;
+  /** `--where` filters applied to every event. */
+  filters: Filter[];
+  breakdown?: string;
+  /** Top N breakdown values by total; the rest fold into "(other)". Default 10. */
+  limit: number;
+}
+
+export interface FunnelSpec {
+  kind: "funnel";
+  steps: EventRef[];
+  withinSeconds: number;
+  range: DateRange;
+  filters: Filter[];
+  /** Property key on the step-1 event. */
+  breakdown?: string;
+  limit: number;
+  /** Adds conversion over time when set. */
+  trendInterval?: "day" | "week";
+}
+
+export type Period = "day" | "week" | "month";
+
+export interface RetentionSpec {
+  kind: "retention";
+  start: EventRef;
+  /** `*` = any event. */
+  return: EventRef;
+  period: Period;
+  periods: number;
+  mode: "on" | "on-or-after";
+  range: DateRange;
+  filters: Filter[];
+}
+
+export type AnalysisSpec = CatalogSpec | PropsSpec | TrendSpec | FunnelSpec | RetentionSpec;
+
+/* ---------- result shapes (the `--json` contract) ---------- */
+
+export interface CatalogRow {
+  event_type: string;
+  events: number;
+  users: number;
+  first_seen: string;
+  last_seen: string;
+}
+export interface CatalogResult {
+  events: CatalogRow[];
+}
+
+export interface PropValue {
+  value: string;
+  events: number;
+}
+export interface PropRow {
+  key: string;
+  /** Most common JSON type of the key: string | number | boolean | object | array. */
+  type: string;
+  events: number;
+  /** Share of the event's rows that carry the key (0..1). */
+  presence: number;
+  top: PropValue[];
+}
+export interface PropsResult {
+  event: string;
+  events: number;
+  props: PropRow[];
+}
+
+export interface TrendPoint {
+  /** Bucket start as an ISO instant, e.g. 2023-06-01T00:00:00.000Z. */
+  t: string;
+  value: number;
+}
+export interface TrendSeries {
+  event: string;
+  breakdown: string | null;
+  points: TrendPoint[];
+  total: number;
+}
+export interface TrendResult {
+  interval: Interval;
+  measure: string;
+  series: TrendSeries[];
+}
+
+export interface FunnelStepResult {
+  step: string;
+  users: number;
+  conversion: number;
+  from_previous: number;
+  median_seconds: number | null;
+}
+export interface FunnelTrendPoint {
+  t: string;
+  entered: number;
+  converted: number;
+}
+export interface FunnelResult {
+  within_seconds: number;
+  steps: FunnelStepResult[];
+  breakdown: { value: string; steps: FunnelStepResult[] }[] | null;
+  trend?: FunnelTrendPoint[];
+}
+
+export interface RetentionCohort {
+  cohort: string;
+  users: number;
+  retained: number[];
+  incomplete_from: number | null;
+}
+export interface RetentionResult {
+  period: Period;
+  mode: "on" | "on-or-after";
+  cohorts: RetentionCohort[];
+  average: number[];
+}
