@@ -1,0 +1,188 @@
+import { existsSync } from "node:fs";
+import { availableParallelism, totalmem } from "node:os";
+import { dirname } from "node:path";
+import {
+  DuckDBConnection,
+  DuckDBDateValue,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBListValue,
+  DuckDBStructValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  type DuckDBValue,
+} from "@duckdb/node-api";
+import { ensurePrivateDir } from "./paths.js";
+import { migrate } from "./schema.js";
+
+export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
+export type Row = Record<string, unknown>;
+
+/** A cache is open by another process in a way that excludes us. */
+export class CacheLockedError extends Error {
+  override name = "CacheLockedError";
+  constructor(
+    readonly path: string,
+    readonly pid?: number,
+  ) {
+    super(
+      `cache ${path} is in use by another evx process${pid ? ` (PID ${pid})` : ""}; wait for it to finish or close it, or pass a different --cache`,
+    );
+  }
+}
+
+export class CacheMissingError extends Error {
+  override name = "CacheMissingError";
+  constructor(readonly path: string) {
+    super(`no cache at ${path}; run \`evx sync SOURCE\` first (or pass --cache)`);
+  }
+}
+
+export interface CacheSettings {
+  /** DuckDB worker threads; default: all cores. Env EVX_THREADS. */
+  threads?: number;
+  /** DuckDB buffer-pool limit, e.g. `2GB`; default min(25% of RAM, 4GB). Env EVX_MEMORY_LIMIT. */
+  memoryLimit?: string;
+}
+
+export function defaultSettings(env = process.env): Required<CacheSettings> {
+  const threads = Number(env.EVX_THREADS) > 0 ? Math.floor(Number(env.EVX_THREADS)) : availableParallelism();
+  const quarterGb = Math.max(1, Math.floor(totalmem() / 4 / 2 ** 30));
+  const memoryLimit = env.EVX_MEMORY_LIMIT || `${Math.min(quarterGb, 4)}GB`;
+  return { threads, memoryLimit };
+}
+
+/** DuckDB values → plain JSON-able values: BIGINT → number, timestamps → ISO strings, lists/structs recursively. */
+export function plain(v: DuckDBValue): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v !== "object") return v;
+  if (v instanceof DuckDBTimestampTZValue || v instanceof DuckDBTimestampValue) return microsToIso(v.micros);
+  if (v instanceof DuckDBDateValue) return v.toString();
+  if (v instanceof DuckDBDecimalValue) return v.toDouble();
+  if (v instanceof DuckDBListValue) return v.items.map(plain);
+  if (v instanceof DuckDBStructValue) {
+    const o: Row = {};
+    for (const [k, x] of Object.entries(v.entries)) o[k] = plain(x);
+    return o;
+  }
+  return String(v);
+}
+
+export function microsToIso(micros: bigint): string {
+  return new Date(Number(micros / 1000n)).toISOString();
+}
+
+/** One open cache file: an instance plus a primary connection. */
+export class Cache {
+  private constructor(
+    readonly path: string,
+    readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+    readonly readOnly: boolean,
+  ) {}
+
+  /**
+   * Opens (and for writers creates and migrates) the cache. Files are created private to the user.
+   * Translates DuckDB's lock error into CacheLockedError naming the holder's PID.
+   */
+  static async open(
+    path: string,
+    opts: { readOnly?: boolean; create?: boolean; settings?: CacheSettings } = {},
+  ): Promise<Cache> {
+    const readOnly = !!opts.readOnly;
+    if (!existsSync(path)) {
+      if (readOnly || !opts.create) throw new CacheMissingError(path);
+      ensurePrivateDir(dirname(path));
+    }
+    const s = { ...defaultSettings(), ...definedOnly(opts.settings ?? {}) };
+    // Cache, WAL and spill files hold a company's user data: only the owner may read them.
+    process.umask(0o077);
+    const config: Record<string, string> = {
+      threads: String(s.threads),
+      memory_limit: s.memoryLimit,
+      temp_directory: `${path}.tmp`,
+    };
+    if (readOnly) config.access_mode = "READ_ONLY";
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, config);
+    } catch (e) {
+      throw translateOpenError(e, path);
+    }
+    const conn = await instance.connect();
+    // Timestamps without an offset are UTC; set per connection since ICU loads after open.
+    await conn.run("SET TimeZone = 'UTC'");
+    const cache = new Cache(path, instance, conn, readOnly);
+    if (!readOnly) await migrate(cache);
+    return cache;
+  }
+
+  async run(sql: string, params?: Params): Promise<void> {
+    await this.conn.run(sql, params);
+  }
+
+  async all<T = Row>(sql: string, params?: Params): Promise<T[]> {
+    return rowsOf<T>(await this.conn.runAndReadAll(sql, params));
+  }
+
+  async one<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  /** Runs `fn` inside one transaction; rolls back on any error. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.conn.run("BEGIN TRANSACTION");
+    try {
+      const r = await fn();
+      await this.conn.run("COMMIT");
+      return r;
+    } catch (e) {
+      await this.conn.run("ROLLBACK").catch(() => {});
+      throw e;
+    }
+  }
+
+  async connect(): Promise<DuckDBConnection> {
+    const c = await this.instance.connect();
+    await c.run("SET TimeZone = 'UTC'");
+    return c;
+  }
+
+  close(): void {
+    try {
+      this.conn.closeSync();
+    } catch {}
+    try {
+      this.instance.closeSync();
+    } catch {}
+  }
+}
+
+export function rowsOf<T = Row>(reader: { getRowObjects(): Record<string, DuckDBValue>[] }): T[] {
+  return reader.getRowObjects().map((r) => {
+    const o: Row = {};
+    for (const [k, v] of Object.entries(r)) o[k] = plain(v);
+    return o as T;
+  });
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== "")) as Partial<T>;
+}
+
+export function translateOpenError(e: unknown, path: string): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/Could not set lock|Conflicting lock/i.test(msg)) {
+    const pid = /PID (\d+)/.exec(msg)?.[1];
+    return new CacheLockedError(path, pid ? Number(pid) : undefined);
+  }
+  if (/not a valid DuckDB database|Could not read from file|Invalid Input Error: The file/i.test(msg)) {
+    return new Error(`${path} is not an evx cache (${firstLine(msg)})`);
+  }
+  return new Error(`cannot open cache ${path}: ${firstLine(msg)}`);
+}
+
+export function firstLine(s: string): string {
+  return s.split("\n")[0].trim();
+}

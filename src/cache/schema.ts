@@ -1,0 +1,53 @@
+import type { Cache } from "./db.js";
+
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Physical layout, chosen for the analyses:
+ * - `users` maps each user_id string to an INTEGER key once; events carry only the key, so
+ *   distinct counts, funnels and retention group and join on 4-byte integers.
+ * - `events` rows are appended in time order per batch, so zone maps on event_time prune ranges.
+ * - `objects` is the manifest: one row per successfully ingested object. Its rows, rejects and
+ *   manifest entry always change in one transaction.
+ * - `daily` pre-aggregates rows per (date, event_type) at sync time for the catalog and status.
+ */
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS objects (
+     object_id INTEGER PRIMARY KEY,
+     key VARCHAR NOT NULL UNIQUE,
+     date DATE NOT NULL,
+     version VARCHAR NOT NULL,
+     size BIGINT NOT NULL,
+     events BIGINT NOT NULL,
+     rejected BIGINT NOT NULL,
+     min_time TIMESTAMPTZ,
+     max_time TIMESTAMPTZ,
+     synced_at TIMESTAMPTZ NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS failures (key VARCHAR PRIMARY KEY, date DATE, error VARCHAR, failed_at TIMESTAMPTZ)`,
+  `CREATE TABLE IF NOT EXISTS users (user_key INTEGER NOT NULL, user_id VARCHAR NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS events (
+     event_type VARCHAR NOT NULL,
+     event_time TIMESTAMPTZ NOT NULL,
+     user_key INTEGER NOT NULL,
+     properties JSON,
+     object_id INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS rejects (object_id INTEGER NOT NULL, key VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR)`,
+];
+
+export async function migrate(cache: Cache): Promise<void> {
+  for (const sql of DDL) await cache.run(sql);
+  const v = await getMeta(cache, "schema_version");
+  if (v === undefined) await setMeta(cache, "schema_version", String(SCHEMA_VERSION));
+  else if (Number(v) > SCHEMA_VERSION)
+    throw new Error(`cache ${cache.path} was written by a newer evx (schema ${v}); upgrade evx`);
+}
+
+export async function getMeta(cache: Cache, key: string): Promise<string | undefined> {
+  const r = await cache.one<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]);
+  return r?.value;
+}
+
+export async function setMeta(cache: Cache, key: string, value: string): Promise<void> {
+  await cache.run("INSERT OR REPLACE INTO meta VALUES ($1, $2)", [key, value]);
+}

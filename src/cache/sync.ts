@@ -1,0 +1,302 @@
+import { createHash } from "node:crypto";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { listValue } from "@duckdb/node-api";
+import pLimit from "p-limit";
+import { compressionOf, dateOf, describeLayout, detectLayout, inDateRange, isDataFile, type Layout } from "../source/layout.js";
+import { type ListedObject, type Source, SourceError } from "../source/types.js";
+import type { Cache } from "./db.js";
+import { type IngestItem, ingestBatch } from "./ingest.js";
+import { DEFAULT_MAP, type FieldMap, formatMap } from "./mapping.js";
+import { ensurePrivateDir, stagingDirFor } from "./paths.js";
+import { getMeta, setMeta } from "./schema.js";
+
+export interface SyncOptions {
+  from?: string;
+  to?: string;
+  /** Explicit layout; otherwise the stored one, otherwise detected. */
+  layout?: Layout;
+  /** Explicit field mapping; otherwise the stored one, otherwise the default. */
+  map?: FieldMap;
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: SyncProgress) => void;
+  /** Batch threshold in (estimated uncompressed) bytes. */
+  batchBytes?: number;
+}
+
+export interface SyncProgress {
+  phase: "listing" | "syncing" | "removing" | "done";
+  listed: number;
+  toFetch: number;
+  fetched: number;
+  ingested: number;
+  bytesTotal: number;
+  bytesDone: number;
+  events: number;
+  rejected: number;
+  failed: number;
+}
+
+export interface SyncSummary {
+  objects: { listed: number; downloaded: number; unchanged: number; removed: number; failed: number };
+  bytes: number;
+  events: number;
+  rejected: number;
+  seconds: number;
+  ignored: number;
+  undated: number;
+  layout: string;
+  failures: { key: string; error: string }[];
+}
+
+interface ManifestRow {
+  object_id: number;
+  key: string;
+  date: string;
+  version: string;
+}
+
+const EXT_WEIGHT = { gzip: 8, zstd: 8, none: 1 } as const;
+
+/**
+ * Mirrors the selected partitions of `source` into the cache: list → diff → download → ingest,
+ * then removal of objects that vanished from the selected dates.
+ */
+export async function sync(cache: Cache, source: Source, opts: SyncOptions = {}): Promise<SyncSummary> {
+  const started = performance.now();
+  const progress: SyncProgress = {
+    phase: "listing",
+    listed: 0,
+    toFetch: 0,
+    fetched: 0,
+    ingested: 0,
+    bytesTotal: 0,
+    bytesDone: 0,
+    events: 0,
+    rejected: 0,
+    failed: 0,
+  };
+  const emit = () => opts.onProgress?.({ ...progress });
+  emit();
+
+  await claimSource(cache, source);
+  const map = await resolveMap(cache, opts.map);
+
+  const all: ListedObject[] = [];
+  for await (const o of source.list(opts.signal)) {
+    all.push(o);
+    if (all.length % 1000 === 0) {
+      progress.listed = all.length;
+      emit();
+    }
+  }
+  const data = all.filter((o) => isDataFile(o.key));
+  const ignored = all.length - data.length;
+  const layout = opts.layout ?? (await storedLayout(cache)) ?? detectLayout(data.map((d) => d.key));
+  const dated = data.map((o) => ({ ...o, date: dateOf(o.key, layout) }));
+  const undated = dated.filter((o) => o.date === null).length;
+  const selected = dated
+    .filter((o): o is ListedObject & { date: string } => o.date !== null && inDateRange(o.date, opts.from, opts.to))
+    .sort((a, b) => (a.date === b.date ? (a.key < b.key ? -1 : 1) : a.date < b.date ? -1 : 1));
+  await setMeta(cache, "layout", JSON.stringify(layout));
+
+  const manifest = await cache.all<ManifestRow>(
+    "SELECT object_id, key, strftime(date, '%Y-%m-%d') AS date, version FROM objects",
+  );
+  const byKey = new Map(manifest.map((m) => [m.key, m]));
+  const listedKeys = new Set(selected.map((s) => s.key));
+  let nextId = ((await cache.one<{ m: number }>("SELECT coalesce(max(object_id), 0) AS m FROM objects"))?.m ?? 0) + 1;
+
+  const toFetch: (ListedObject & { date: string; objectId: number; replaces: boolean })[] = [];
+  let unchanged = 0;
+  for (const o of selected) {
+    const old = byKey.get(o.key);
+    if (old && old.version === o.version) unchanged++;
+    else toFetch.push({ ...o, objectId: old ? old.object_id : nextId++, replaces: !!old });
+  }
+  const removed = manifest.filter((m) => !listedKeys.has(m.key) && inDateRange(m.date, opts.from, opts.to));
+
+  progress.phase = "syncing";
+  progress.listed = selected.length;
+  progress.toFetch = toFetch.length;
+  progress.bytesTotal = toFetch.reduce((s, o) => s + o.size, 0);
+  emit();
+
+  const staging = stagingDirFor(cache.path);
+  await rm(staging, { recursive: true, force: true });
+  ensurePrivateDir(staging);
+  const failures: { key: string; date: string; error: string }[] = [];
+  let downloadedBytes = 0;
+  let downloaded = 0;
+
+  const local = "localPath" in source ? (source as Source & { localPath(k: string): string }) : null;
+  const limit = pLimit(Math.max(1, opts.concurrency ?? (local ? 1 : 16)));
+  const ready: IngestItem[] = [];
+  let readyBytes = 0;
+  let inFlight = toFetch.length;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  const maxStaged = 1024 * 1024 * 1024;
+  const stagedRoom = async () => {
+    while (!local && readyBytes > maxStaged && !opts.signal?.aborted) await new Promise<void>((r) => setTimeout(r, 50));
+  };
+
+  let fatal: unknown = null;
+  for (const o of toFetch) {
+    void limit(async () => {
+      try {
+        opts.signal?.throwIfAborted();
+        await stagedRoom();
+        let path: string;
+        if (local) path = local.localPath(o.key);
+        else {
+          // Staged names come from a hash, never from the key: keys cannot write outside staging.
+          const ext = { gzip: ".jsonl.gz", zstd: ".jsonl.zst", none: ".jsonl" }[compressionOf(o.key)];
+          path = join(staging, `${o.objectId}-${createHash("sha1").update(o.key).digest("hex").slice(0, 16)}${ext}`);
+          await source.download(o.key, `${path}.part`, opts.signal);
+          await rename(`${path}.part`, path);
+        }
+        progress.fetched++;
+        progress.bytesDone += o.size;
+        ready.push({ key: o.key, date: o.date, version: o.version, size: o.size, path, objectId: o.objectId, replaces: o.replaces });
+        readyBytes += o.size * EXT_WEIGHT[compressionOf(o.key)];
+      } catch (e) {
+        if (e instanceof SourceError && e.fatal) throw e;
+        if (!opts.signal?.aborted) {
+          failures.push({ key: o.key, date: o.date, error: errorText(e) });
+          progress.failed++;
+        }
+      } finally {
+        inFlight--;
+        emit();
+        notify();
+      }
+    }).catch((e) => {
+      fatal = fatal ?? e;
+      notify();
+    });
+  }
+  const batchBytes = opts.batchBytes ?? 256 * 1024 * 1024;
+  while (true) {
+    if (fatal) break;
+    if (opts.signal?.aborted) break;
+    const enough = readyBytes >= batchBytes || ready.length >= 512 || (inFlight === 0 && ready.length > 0);
+    if (!enough) {
+      if (inFlight === 0) break;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+      continue;
+    }
+    const batch = ready.splice(0, ready.length);
+    readyBytes = 0;
+    const outcomes = await ingestBatch(cache, batch, map, staging);
+    for (const r of outcomes) {
+      const item = batch.find((b) => b.key === r.key)!;
+      if (r.ok) {
+        downloaded++;
+        downloadedBytes += item.size;
+        progress.events += r.events;
+        progress.rejected += r.rejected;
+        progress.ingested++;
+      } else {
+        failures.push({ key: r.key, date: item.date, error: r.error });
+        progress.failed++;
+      }
+      if (!local) await rm(item.path, { force: true });
+    }
+    emit();
+  }
+  limit.clearQueue();
+  if (fatal) throw fatal;
+  opts.signal?.throwIfAborted();
+
+  if (removed.length) {
+    progress.phase = "removing";
+    emit();
+    const ids = listValue(removed.map((r) => r.object_id));
+    await cache.transaction(async () => {
+      await cache.run("DELETE FROM events WHERE list_contains($1, object_id)", [ids]);
+      await cache.run("DELETE FROM rejects WHERE list_contains($1, object_id)", [ids]);
+      await cache.run("DELETE FROM objects WHERE list_contains($1, object_id)", [ids]);
+    });
+  }
+  await recordFailures(cache, failures, selected);
+  await rm(staging, { recursive: true, force: true });
+  await cache.run("CHECKPOINT");
+
+  progress.phase = "done";
+  emit();
+  return {
+    objects: {
+      listed: selected.length,
+      downloaded,
+      unchanged,
+      removed: removed.length,
+      failed: failures.length,
+    },
+    bytes: downloadedBytes,
+    events: progress.events,
+    rejected: progress.rejected,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+    ignored,
+    undated,
+    layout: describeLayout(layout),
+    failures: failures.map(({ key, error }) => ({ key, error })),
+  };
+}
+
+/** A cache mirrors one source; syncing another into it would mix two lakes. */
+async function claimSource(cache: Cache, source: Source): Promise<void> {
+  const held = await getMeta(cache, "source");
+  if (held && held !== source.url)
+    throw new Error(`cache ${cache.path} mirrors ${held}, not ${source.url}; pass a different --cache`);
+  if (!held) await setMeta(cache, "source", source.url);
+  await setMeta(cache, "source_kind", source.kind);
+}
+
+/** The mapping is stored with the cache; a different one rebuilds the cache, since old rows used the old one. */
+async function resolveMap(cache: Cache, given?: FieldMap): Promise<FieldMap> {
+  const stored = await getMeta(cache, "map");
+  const storedMap = stored ? (JSON.parse(stored) as FieldMap) : undefined;
+  const map = given ?? storedMap ?? DEFAULT_MAP;
+  if (storedMap && formatMap(storedMap) !== formatMap(map)) {
+    await cache.transaction(async () => {
+      for (const t of ["events", "rejects", "objects", "users", "failures"]) await cache.run(`DELETE FROM ${t}`);
+      await setMeta(cache, "map", JSON.stringify(map));
+    });
+  } else if (!stored) await setMeta(cache, "map", JSON.stringify(map));
+  return map;
+}
+
+async function storedLayout(cache: Cache): Promise<Layout | undefined> {
+  const v = await getMeta(cache, "layout");
+  return v ? (JSON.parse(v) as Layout) : undefined;
+}
+
+/** Failures of this run replace earlier ones for the selected keys; they are retried next time. */
+async function recordFailures(
+  cache: Cache,
+  failures: { key: string; date: string; error: string }[],
+  selected: { key: string }[],
+): Promise<void> {
+  if (selected.length)
+    await cache.run("DELETE FROM failures WHERE list_contains($1, key)", [listValue(selected.map((s) => s.key))]);
+  if (!failures.length) return;
+  await cache.run(
+    `INSERT OR REPLACE INTO failures SELECT unnest($1), unnest($2)::DATE, unnest($3), now()`,
+    [
+      listValue(failures.map((f) => f.key)),
+      listValue(failures.map((f) => f.date)),
+      listValue(failures.map((f) => f.error)),
+    ],
+  );
+}
+
+function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}

@@ -1,0 +1,129 @@
+/**
+ * Partition layouts: how a date is spelled in an object key.
+ * Detection looks at the folder parts of the keys, never at file names.
+ */
+export type LayoutName = "hive" | "hive-ymd" | "ymd" | "date";
+
+export interface Layout {
+  name: LayoutName;
+  /** For `hive`: the key name (`date`, `dt`, `event_date`…). */
+  hiveKey?: string;
+}
+
+const DATE = "(\\d{4})-(\\d{2})-(\\d{2})";
+const DATA_FILE = /\.(jsonl|ndjson|json)(\.gz|\.zst)?$/i;
+
+/** True for the files evx reads; `_SUCCESS`, `.crc`, parquet and the like are ignored. */
+export function isDataFile(key: string): boolean {
+  return DATA_FILE.test(key);
+}
+
+export function compressionOf(key: string): "gzip" | "zstd" | "none" {
+  if (/\.gz$/i.test(key)) return "gzip";
+  if (/\.zst$/i.test(key)) return "zstd";
+  return "none";
+}
+
+function validDate(y: string, m: string, d: string): string | null {
+  const iso = `${y}-${m}-${d}`;
+  const t = Date.parse(`${iso}T00:00:00Z`);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== iso) return null;
+  return iso;
+}
+
+/** The partition date of a key under a layout, or null when the key does not follow it. */
+export function dateOf(key: string, layout: Layout): string | null {
+  const dirs = `/${key.split("/").slice(0, -1).join("/")}/`;
+  let m: RegExpExecArray | null = null;
+  switch (layout.name) {
+    case "hive": {
+      const k = (layout.hiveKey ?? "date").replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      m = new RegExp(`/${k}=${DATE}/`).exec(dirs);
+      return m ? validDate(m[1], m[2], m[3]) : null;
+    }
+    case "hive-ymd":
+      m = /\/year=(\d{4})\/month=(\d{1,2})\/day=(\d{1,2})\//.exec(dirs);
+      return m ? validDate(m[1], m[2].padStart(2, "0"), m[3].padStart(2, "0")) : null;
+    case "ymd":
+      m = /\/(\d{4})\/(\d{2})\/(\d{2})\//.exec(dirs);
+      return m ? validDate(m[1], m[2], m[3]) : null;
+    case "date":
+      m = new RegExp(`/${DATE}/`).exec(dirs);
+      return m ? validDate(m[1], m[2], m[3]) : null;
+  }
+}
+
+/** Parses `--layout`: `hive`, `hive:dt`, `dt=` / `dt=*`, `year=/month=/day=`, `hive-ymd`, `ymd`, `yyyy/mm/dd`, `date`, `yyyy-mm-dd`. */
+export function parseLayout(s: string): Layout {
+  const v = s.trim();
+  const lower = v.toLowerCase();
+  if (lower === "hive-ymd" || lower.startsWith("year=")) return { name: "hive-ymd" };
+  if (lower === "ymd" || lower === "yyyy/mm/dd") return { name: "ymd" };
+  if (lower === "date" || lower === "yyyy-mm-dd") return { name: "date" };
+  if (lower === "hive") return { name: "hive", hiveKey: "date" };
+  const hiveKey = /^hive:([A-Za-z_][\w-]*)$/.exec(v)?.[1] ?? /^([A-Za-z_][\w-]*)=\*?$/.exec(v)?.[1];
+  if (hiveKey) return { name: "hive", hiveKey };
+  throw new Error(
+    `unknown --layout '${s}': use hive[:KEY] (e.g. dt=), hive-ymd (year=/month=/day=), ymd (2023/06/01) or date (2023-06-01)`,
+  );
+}
+
+export function describeLayout(l: Layout): string {
+  switch (l.name) {
+    case "hive":
+      return `${l.hiveKey ?? "date"}=YYYY-MM-DD/`;
+    case "hive-ymd":
+      return "year=YYYY/month=MM/day=DD/";
+    case "ymd":
+      return "YYYY/MM/DD/";
+    case "date":
+      return "YYYY-MM-DD/";
+  }
+}
+
+export class LayoutError extends Error {
+  override name = "LayoutError";
+}
+
+/**
+ * Picks the layout that dates the most data files. Hive keys are found from the keys themselves
+ * (any `name=YYYY-MM-DD` folder). Throws a LayoutError listing sample keys when nothing fits.
+ */
+export function detectLayout(keys: string[]): Layout {
+  const data = keys.filter(isDataFile);
+  const candidates: Layout[] = [{ name: "hive-ymd" }, { name: "ymd" }, { name: "date" }];
+  const hiveKeys = new Set<string>();
+  const hiveRe = new RegExp(`(?:^|/)([A-Za-z_][\\w-]*)=${DATE}/`);
+  for (const k of data.slice(0, 5000)) {
+    const m = hiveRe.exec(k);
+    if (m) hiveKeys.add(m[1]);
+  }
+  for (const hiveKey of hiveKeys) candidates.unshift({ name: "hive", hiveKey });
+  let best: Layout | null = null;
+  let bestCount = 0;
+  for (const c of candidates) {
+    let n = 0;
+    for (const k of data) if (dateOf(k, c) !== null) n++;
+    if (n > bestCount) {
+      best = c;
+      bestCount = n;
+    }
+  }
+  if (!best) {
+    const sample = (data.length ? data : keys).slice(0, 5).join(", ") || "(no objects)";
+    throw new LayoutError(
+      `could not detect the partition layout from ${keys.length} keys (${data.length} data files); seen: ${sample}; pass --layout`,
+    );
+  }
+  return best;
+}
+
+/** Inclusive YYYY-MM-DD bounds; either may be absent. */
+export function inDateRange(date: string, from?: string, to?: string): boolean {
+  return (!from || date >= from) && (!to || date <= to);
+}
+
+export function isIsoDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  return !!m && validDate(m[1], m[2], m[3]) !== null;
+}
