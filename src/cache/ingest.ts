@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
-import { StringDecoder } from "node:string_decoder";
 import { pipeline } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { listValue } from "@duckdb/node-api";
 import { compressionOf } from "../source/layout.js";
@@ -216,7 +216,12 @@ type SlowResult = { rejects: { line: number; reason: string; raw: string }[] } |
  * The exact path: every line is checked in Node, good lines are re-emitted with their line number
  * (the original text is kept byte for byte, so big numbers survive) and loaded by DuckDB.
  */
-async function stageSlow(cache: Cache, item: IngestItem, map: FieldMap, workDir: string): Promise<SlowResult> {
+async function stageSlow(
+  cache: Cache,
+  item: IngestItem,
+  map: FieldMap,
+  workDir: string,
+): Promise<SlowResult> {
   const rejects: { line: number; reason: string; raw: string }[] = [];
   const cleanPath = `${workDir}/${item.objectId}.clean.jsonl`;
   const kept: { line: number; text: string }[] = [];
@@ -289,11 +294,17 @@ function checkLine(text: string, map: FieldMap): string | null {
 
 function cut(s: string): string {
   if (s.length <= RAW_KEEP) return s;
-  return Buffer.from(s).subarray(0, RAW_KEEP).toString("utf8").replace(/\uFFFD$/, "");
+  return Buffer.from(s)
+    .subarray(0, RAW_KEEP)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
 }
 
 function shortDuckReason(msg: string): string {
-  return firstLine(msg).replace(/^.*?:\s*/, "").replace(/ in file "[^"]*"/, "").slice(0, 160);
+  return firstLine(msg)
+    .replace(/^.*?:\s*/, "")
+    .replace(/ in file "[^"]*"/, "")
+    .slice(0, 160);
 }
 
 function readError(e: unknown, key: string): string {
@@ -326,11 +337,14 @@ async function commitBatch(
     await cache.run("DELETE FROM rejects WHERE list_contains($1, object_id)", [ids]);
     await cache.run("DELETE FROM objects WHERE list_contains($1, object_id)", [ids]);
   }
-  await cache.run("CREATE OR REPLACE TEMP TABLE stage_objects (path VARCHAR, object_id INTEGER, key VARCHAR)");
   await cache.run(
-    `INSERT INTO stage_objects SELECT unnest($1), unnest($2), unnest($3)`,
-    [listValue(items.map((i) => i.path)), listValue(items.map((i) => i.objectId)), listValue(items.map((i) => i.key))],
+    "CREATE OR REPLACE TEMP TABLE stage_objects (path VARCHAR, object_id INTEGER, key VARCHAR)",
   );
+  await cache.run(`INSERT INTO stage_objects SELECT unnest($1), unnest($2), unnest($3)`, [
+    listValue(items.map((i) => i.path)),
+    listValue(items.map((i) => i.objectId)),
+    listValue(items.map((i) => i.key)),
+  ]);
   if (nodeRejects.length) {
     await cache.run(
       `INSERT INTO stage (path, line, raw, reason) SELECT unnest($1), unnest($2), unnest($3), unnest($4)`,

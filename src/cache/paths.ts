@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 
 /** `$XDG_CACHE_HOME/evx` or `~/.cache/evx`. */
 export function cacheHome(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith("/") ? env.XDG_CACHE_HOME : join(homedir(), ".cache");
+  const base = env.XDG_CACHE_HOME?.startsWith("/") ? env.XDG_CACHE_HOME : join(homedir(), ".cache");
   return join(base, "evx");
 }
 
@@ -21,7 +21,10 @@ export function cacheNameFor(sourceUrl: string): string {
 }
 
 /** `--cache` wins, then `EVX_CACHE`, then the XDG default named after the source. */
-export function resolveCachePath(opts: { cache?: string; source?: string }, env = process.env): string | undefined {
+export function resolveCachePath(
+  opts: { cache?: string; source?: string },
+  env = process.env,
+): string | undefined {
   if (opts.cache) return resolve(opts.cache);
   if (env.EVX_CACHE) return resolve(env.EVX_CACHE);
   if (opts.source) return join(cacheHome(env), cacheNameFor(opts.source));

@@ -1,9 +1,17 @@
 import { createHash } from "node:crypto";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { listValue } from "@duckdb/node-api";
 import pLimit from "p-limit";
-import { compressionOf, dateOf, describeLayout, detectLayout, inDateRange, isDataFile, type Layout } from "../source/layout.js";
+import {
+  compressionOf,
+  dateOf,
+  describeLayout,
+  detectLayout,
+  inDateRange,
+  isDataFile,
+  type Layout,
+} from "../source/layout.js";
 import { type ListedObject, type Source, SourceError } from "../source/types.js";
 import type { Cache } from "./db.js";
 import { type IngestItem, ingestBatch } from "./ingest.js";
@@ -33,6 +41,8 @@ export interface SyncProgress {
   ingested: number;
   bytesTotal: number;
   bytesDone: number;
+  /** Bytes of objects whose rows are committed. */
+  bytesIngested: number;
   events: number;
   rejected: number;
   failed: number;
@@ -73,6 +83,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     ingested: 0,
     bytesTotal: 0,
     bytesDone: 0,
+    bytesIngested: 0,
     events: 0,
     rejected: 0,
     failed: 0,
@@ -97,7 +108,9 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   const dated = data.map((o) => ({ ...o, date: dateOf(o.key, layout) }));
   const undated = dated.filter((o) => o.date === null).length;
   const selected = dated
-    .filter((o): o is ListedObject & { date: string } => o.date !== null && inDateRange(o.date, opts.from, opts.to))
+    .filter(
+      (o): o is ListedObject & { date: string } => o.date !== null && inDateRange(o.date, opts.from, opts.to),
+    )
     .sort((a, b) => (a.date === b.date ? (a.key < b.key ? -1 : 1) : a.date < b.date ? -1 : 1));
   await setMeta(cache, "layout", JSON.stringify(layout));
 
@@ -106,7 +119,8 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   );
   const byKey = new Map(manifest.map((m) => [m.key, m]));
   const listedKeys = new Set(selected.map((s) => s.key));
-  let nextId = ((await cache.one<{ m: number }>("SELECT coalesce(max(object_id), 0) AS m FROM objects"))?.m ?? 0) + 1;
+  let nextId =
+    ((await cache.one<{ m: number }>("SELECT coalesce(max(object_id), 0) AS m FROM objects"))?.m ?? 0) + 1;
 
   const toFetch: (ListedObject & { date: string; objectId: number; replaces: boolean })[] = [];
   let unchanged = 0;
@@ -142,7 +156,8 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   };
   const maxStaged = 1024 * 1024 * 1024;
   const stagedRoom = async () => {
-    while (!local && readyBytes > maxStaged && !opts.signal?.aborted) await new Promise<void>((r) => setTimeout(r, 50));
+    while (!local && readyBytes > maxStaged && !opts.signal?.aborted)
+      await new Promise<void>((r) => setTimeout(r, 50));
   };
 
   let fatal: unknown = null;
@@ -156,13 +171,24 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
         else {
           // Staged names come from a hash, never from the key: keys cannot write outside staging.
           const ext = { gzip: ".jsonl.gz", zstd: ".jsonl.zst", none: ".jsonl" }[compressionOf(o.key)];
-          path = join(staging, `${o.objectId}-${createHash("sha1").update(o.key).digest("hex").slice(0, 16)}${ext}`);
+          path = join(
+            staging,
+            `${o.objectId}-${createHash("sha1").update(o.key).digest("hex").slice(0, 16)}${ext}`,
+          );
           await source.download(o.key, `${path}.part`, opts.signal);
           await rename(`${path}.part`, path);
         }
         progress.fetched++;
         progress.bytesDone += o.size;
-        ready.push({ key: o.key, date: o.date, version: o.version, size: o.size, path, objectId: o.objectId, replaces: o.replaces });
+        ready.push({
+          key: o.key,
+          date: o.date,
+          version: o.version,
+          size: o.size,
+          path,
+          objectId: o.objectId,
+          replaces: o.replaces,
+        });
         readyBytes += o.size * EXT_WEIGHT[compressionOf(o.key)];
       } catch (e) {
         if (e instanceof SourceError && e.fatal) throw e;
@@ -203,6 +229,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
         progress.events += r.events;
         progress.rejected += r.rejected;
         progress.ingested++;
+        progress.bytesIngested += item.size;
       } else {
         failures.push({ key: r.key, date: item.date, error: r.error });
         progress.failed++;
@@ -266,7 +293,8 @@ async function resolveMap(cache: Cache, given?: FieldMap): Promise<FieldMap> {
   const map = given ?? storedMap ?? DEFAULT_MAP;
   if (storedMap && formatMap(storedMap) !== formatMap(map)) {
     await cache.transaction(async () => {
-      for (const t of ["events", "rejects", "objects", "users", "failures"]) await cache.run(`DELETE FROM ${t}`);
+      for (const t of ["events", "rejects", "objects", "users", "failures"])
+        await cache.run(`DELETE FROM ${t}`);
       await setMeta(cache, "map", JSON.stringify(map));
     });
   } else if (!stored) await setMeta(cache, "map", JSON.stringify(map));
@@ -285,16 +313,15 @@ async function recordFailures(
   selected: { key: string }[],
 ): Promise<void> {
   if (selected.length)
-    await cache.run("DELETE FROM failures WHERE list_contains($1, key)", [listValue(selected.map((s) => s.key))]);
+    await cache.run("DELETE FROM failures WHERE list_contains($1, key)", [
+      listValue(selected.map((s) => s.key)),
+    ]);
   if (!failures.length) return;
-  await cache.run(
-    `INSERT OR REPLACE INTO failures SELECT unnest($1), unnest($2)::DATE, unnest($3), now()`,
-    [
-      listValue(failures.map((f) => f.key)),
-      listValue(failures.map((f) => f.date)),
-      listValue(failures.map((f) => f.error)),
-    ],
-  );
+  await cache.run(`INSERT OR REPLACE INTO failures SELECT unnest($1), unnest($2)::DATE, unnest($3), now()`, [
+    listValue(failures.map((f) => f.key)),
+    listValue(failures.map((f) => f.date)),
+    listValue(failures.map((f) => f.error)),
+  ]);
 }
 
 function errorText(e: unknown): string {

@@ -1,6 +1,6 @@
 import { copyFile, readdir, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { SourceError, type ListedObject, type Source } from "./types.js";
+import { type ListedObject, type Source, SourceError } from "./types.js";
 
 /** A local folder laid out like the lake: mounted lakes, offline copies, the demo. */
 export function folderSource(dir: string): Source & { localPath(key: string): string } {
@@ -37,7 +37,8 @@ export function folderSource(dir: string): Source & { localPath(key: string): st
     },
     localPath(key: string): string {
       const p = resolve(root, key);
-      if (p !== root && !p.startsWith(root + sep)) throw new SourceError(`refusing key outside the source: ${key}`);
+      if (p !== root && !p.startsWith(root + sep))
+        throw new SourceError(`refusing key outside the source: ${key}`);
       return p;
     },
   };

@@ -12,6 +12,7 @@ export interface SourceOptions {
 /** `s3://bucket/prefix` or a local folder. */
 export function openSource(url: string, opts: SourceOptions = {}): Source {
   if (/^s3:\/\//i.test(url)) return s3Source(url, opts);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new Error(`unsupported source '${url}': use s3://bucket/prefix or a folder`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
+    throw new Error(`unsupported source '${url}': use s3://bucket/prefix or a folder`);
   return folderSource(url);
 }

@@ -1,0 +1,42 @@
+import { CacheLockedError, CacheMissingError, firstLine } from "../cache/db.js";
+import { LayoutError } from "../source/layout.js";
+import { SourceError } from "../source/types.js";
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  partial: 3,
+  source: 4,
+  locked: 5,
+  interrupted: 130,
+} as const;
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** A failure whose one-line message has already been printed; only the exit code remains. */
+export class ExitError extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export function exitCodeFor(e: unknown): number {
+  if (e instanceof ExitError) return e.code;
+  if (e instanceof UsageError || (e instanceof Error && e.name === "UsageError")) return EXIT.usage;
+  if (e instanceof LayoutError) return EXIT.usage;
+  if (e instanceof SourceError) return EXIT.source;
+  if (e instanceof CacheLockedError) return EXIT.locked;
+  if (e instanceof CacheMissingError) return EXIT.usage;
+  if (e instanceof Error && e.name === "AbortError") return EXIT.interrupted;
+  return EXIT.error;
+}
+
+/** One line, no stack trace, no secrets (sources redact their own URLs). */
+export function errorLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return `evx: ${firstLine(msg)}`;
+}

@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from "node:fs";
+import prettyBytes from "pretty-bytes";
+import { Cache } from "../cache/db.js";
+import { lastUsedFile, resolveCachePath } from "../cache/paths.js";
+import { cacheStatus, listRejects } from "../cache/status.js";
+import { UsageError } from "./errors.js";
+import { fmtInt, printJson, textTable, toCsv } from "./output.js";
+
+/** `--cache`, then `EVX_CACHE`, then the cache the last sync or demo used. */
+export function cachePathFor(cache?: string): string {
+  const p = resolveCachePath({ cache });
+  if (p) return p;
+  const last = lastUsedFile();
+  if (existsSync(last)) {
+    const remembered = readFileSync(last, "utf8").trim();
+    if (remembered) return remembered;
+  }
+  throw new UsageError("no cache yet: run `evx sync SOURCE` or `evx demo` first, or pass --cache PATH");
+}
+
+export async function openForRead(cache?: string): Promise<Cache> {
+  return Cache.open(cachePathFor(cache), { readOnly: true });
+}
+
+export async function runStatus(a: { cache?: string; json?: boolean; csv?: boolean }): Promise<void> {
+  const cache = await openForRead(a.cache);
+  try {
+    const s = await cacheStatus(cache);
+    if (a.json) return printJson(s);
+    if (a.csv) {
+      process.stdout.write(
+        toCsv(
+          ["date", "objects", "events", "rejected", "bytes", "synced_at", "failed"],
+          s.partitions.map((p) => [
+            p.date,
+            p.objects,
+            p.events,
+            p.rejected,
+            p.bytes,
+            p.synced_at,
+            p.failed ?? 0,
+          ]),
+        ),
+      );
+      return;
+    }
+    const head = [
+      `cache   ${s.cache}`,
+      `source  ${s.source ?? "(none)"}`,
+      `events  ${fmtInt(s.events)} from ${fmtInt(s.users)} users, ${fmtInt(s.rejected)} rejected lines`,
+      `range   ${s.first_event ?? "-"} .. ${s.last_event ?? "-"}`,
+      "",
+    ].join("\n");
+    process.stdout.write(`${head}\n`);
+    process.stdout.write(
+      textTable(
+        [
+          { title: "date" },
+          { title: "objects", align: "right" },
+          { title: "events", align: "right" },
+          { title: "rejected", align: "right" },
+          { title: "bytes", align: "right" },
+          { title: "failed", align: "right" },
+          { title: "synced at" },
+        ],
+        s.partitions.map((p) => [
+          p.date,
+          fmtInt(p.objects),
+          fmtInt(p.events),
+          fmtInt(p.rejected),
+          prettyBytes(p.bytes),
+          p.failed ? fmtInt(p.failed) : "",
+          p.synced_at?.slice(0, 19).replace("T", " "),
+        ]),
+      ),
+    );
+    if (s.failures.length) {
+      process.stdout.write(`\n${s.failures.length} object(s) failed and will be retried by the next sync:\n`);
+      for (const f of s.failures.slice(0, 20)) process.stdout.write(`  ${f.error}\n`);
+    }
+  } finally {
+    cache.close();
+  }
+}
+
+export async function runRejects(a: {
+  cache?: string;
+  json?: boolean;
+  csv?: boolean;
+  limit?: number;
+}): Promise<void> {
+  const limit = a.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 0) throw new UsageError("--limit must be a whole number ≥ 0");
+  const cache = await openForRead(a.cache);
+  try {
+    const r = await listRejects(cache, limit);
+    if (a.json) return printJson(r);
+    if (a.csv) {
+      process.stdout.write(
+        toCsv(
+          ["key", "line", "reason", "raw"],
+          r.rejects.map((x) => [x.key, x.line, x.reason, x.raw]),
+        ),
+      );
+      return;
+    }
+    process.stdout.write(
+      textTable(
+        [
+          { title: "object", max: 40 },
+          { title: "line", align: "right" },
+          { title: "reason", max: 40 },
+          { title: "raw line", max: 60 },
+        ],
+        r.rejects.map((x) => [x.key, x.line, x.reason, x.raw]),
+      ),
+    );
+    process.stdout.write(`${fmtInt(r.rejects.length)} of ${fmtInt(r.total)} rejected lines shown\n`);
+  } finally {
+    cache.close();
+  }
+}
