@@ -1,0 +1,590 @@
+/**
+ * Chart widgets as plain string builders: each returns lines that are at most `width` display
+ * columns, so they can be tested without Ink and drawn with one `<Text wrap="truncate">` per line.
+ * Colour is opt-in per call (`color: true` adds SGR codes); decide it once with `useColor()`.
+ * Labels passed in are assumed to be clean (see `cleanText`); they are cleaned again defensively.
+ */
+import * as asciichart from "asciichart";
+import type { Period, RetentionResult } from "../queries/spec.js";
+import { formatCompact, formatNumber, timeLabel } from "./format.js";
+import { cleanText, displayWidth, padEnd, padStart, truncate, truncateAnsi } from "./sanitize.js";
+
+const RESET = "\x1b[0m";
+const DIM = "\x1b[2m";
+
+/* ---------- colour detection ---------- */
+
+/** The parts of a `tty.WriteStream` colour detection needs. */
+export interface ColorStream {
+  isTTY?: boolean;
+  getColorDepth?: (env?: NodeJS.ProcessEnv) => number;
+  hasColors?: (count?: number, env?: NodeJS.ProcessEnv) => boolean;
+}
+
+/**
+ * Whether widgets should emit colour. False when `NO_COLOR` is set to anything non-empty, when
+ * `TERM=dumb`, when `FORCE_COLOR=0`, or when `stream` is given and is not a terminal or has fewer
+ * than 16 colours. A non-zero `FORCE_COLOR` skips the stream check. Not a React hook despite the
+ * name: call it anywhere.
+ */
+export function useColor(env: NodeJS.ProcessEnv = process.env, stream?: ColorStream): boolean {
+  if (env.NO_COLOR) return false;
+  if (env.TERM === "dumb") return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== "") return force !== "0" && force !== "false";
+  if (!stream) return true;
+  if (stream.isTTY === false) return false;
+  if (typeof stream.hasColors === "function") return stream.hasColors(16, env);
+  if (typeof stream.getColorDepth === "function") return stream.getColorDepth(env) >= 4;
+  return false;
+}
+
+/* ---------- resampling ---------- */
+
+export type Downsample = "mean" | "max";
+
+/** One plotted column: its value, and the source index whose label belongs under it (-1 for none). */
+interface Column {
+  value: number;
+  source: number;
+}
+
+const num = (v: number) => (Number.isFinite(v) ? v : 0);
+
+/**
+ * `values` fitted to `columns` columns. Longer input is bucketed (bucket mean or max, each bucket
+ * labelled by its first source index); shorter input is stretched with linear interpolation
+ * between the real points (which keep their exact values and their labels) when `stretch` is set.
+ */
+export function resample(
+  values: number[],
+  columns: number,
+  mode: Downsample = "mean",
+  stretch = true,
+  length = values.length,
+): Column[] {
+  const n = length;
+  const m = Math.max(0, Math.floor(columns));
+  if (n === 0 || m === 0) return [];
+  const at = (i: number) => (i < values.length ? num(values[i]!) : Number.NaN);
+  if (n > m) {
+    const out: Column[] = [];
+    for (let c = 0; c < m; c++) {
+      const a = Math.floor((c * n) / m);
+      const b = Math.floor(((c + 1) * n) / m);
+      let acc = mode === "max" ? Number.NEGATIVE_INFINITY : 0;
+      let k = 0;
+      for (let i = a; i < b; i++) {
+        const v = at(i);
+        if (Number.isNaN(v)) continue;
+        acc = mode === "max" ? Math.max(acc, v) : acc + v;
+        k++;
+      }
+      if (k === 0) break; // past the end of a shorter series
+      out.push({ value: mode === "max" ? acc : acc / k, source: a });
+    }
+    return out;
+  }
+  if (!stretch || n === m) {
+    const out: Column[] = [];
+    for (let i = 0; i < Math.min(n, values.length); i++) out.push({ value: at(i), source: i });
+    return out;
+  }
+  if (n === 1) {
+    if (values.length === 0) return [];
+    return Array.from({ length: m }, (_, c) => ({ value: at(0), source: c === 0 ? 0 : -1 }));
+  }
+  const out: Column[] = [];
+  const pos = (i: number) => Math.round((i * (m - 1)) / (n - 1));
+  for (let i = 0; i < n - 1; i++) {
+    const v0 = at(i);
+    const v1 = at(i + 1);
+    if (Number.isNaN(v0)) break;
+    const c0 = pos(i);
+    const c1 = pos(i + 1);
+    if (Number.isNaN(v1)) {
+      out.push({ value: v0, source: i });
+      break;
+    }
+    for (let c = c0; c < c1; c++) {
+      out.push({ value: v0 + ((v1 - v0) * (c - c0)) / (c1 - c0), source: c === c0 ? i : -1 });
+    }
+    if (i === n - 2) out.push({ value: v1, source: n - 1 });
+  }
+  return out;
+}
+
+/* ---------- line chart ---------- */
+
+export interface LineSeries {
+  label: string;
+  values: number[];
+}
+
+export interface LineChartOptions {
+  /** Total columns available; every returned line is at most this wide. */
+  width: number;
+  /** Total lines returned, including the x-axis row and the legend row. */
+  height: number;
+  /** One label per point (same indexing as `values`); a few evenly spaced ones are drawn. */
+  xLabels: string[];
+  color: boolean;
+  /** ASCII line characters instead of box drawing. */
+  ascii?: boolean;
+  /** How to merge points when there are more than columns. Default `mean`. */
+  downsample?: Downsample;
+  /** Stretch short series across the width (linear interpolation). Default true. */
+  stretch?: boolean;
+  /** Legend row; default true (dropped first when height is short). */
+  legend?: boolean;
+  /** Y-axis tick formatter; default compact (`1.2k`) with decimals when the step is small. */
+  yFormat?: (v: number) => string;
+}
+
+/** Series colours (asciichart SGR codes), cycled. */
+export const SERIES_COLORS = [
+  asciichart.cyan,
+  asciichart.magenta,
+  asciichart.yellow,
+  asciichart.green,
+  asciichart.lightred,
+  asciichart.lightblue,
+  asciichart.lightmagenta,
+  asciichart.lightgreen,
+];
+/** Without colour, series after the first are drawn with these markers. */
+export const SERIES_MARKERS = ["*", "+", "o", "x", "#", "%", "@", "="];
+
+type Symbols = [string, string, string, string, string, string, string, string, string, string];
+// symbols[0] is asciichart's zero-row marker, which it puts on the top row when min is 0; use
+// the plain axis instead.
+const BOX: Symbols = ["┤", "┤", "╶", "╴", "─", "╰", "╭", "╮", "╯", "│"];
+const ASCII: Symbols = ["|", "|", "-", "-", "-", "`", ".", ".", "'", "|"];
+
+function tickFormatter(min: number, max: number, rows: number): (v: number) => string {
+  const step = rows > 0 ? (max - min) / rows : 1;
+  const big = Math.max(Math.abs(min), Math.abs(max)) >= 1000;
+  if (big) return (v) => formatCompact(v);
+  const decimals = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step)));
+  return (v) => {
+    const t = v.toFixed(decimals);
+    return /^-0(\.0*)?$/.test(t) ? t.slice(1) : t;
+  };
+}
+
+function blank(width: number, height: number, message: string): string[] {
+  const lines = Array.from({ length: Math.max(0, height) }, () => "");
+  if (lines.length > 0) lines[0] = truncate(message, Math.max(0, width));
+  return lines;
+}
+
+/**
+ * A multi-series line chart: asciichart plot (y labels in a left gutter), an x-axis label row and a
+ * legend row. Series are resampled to the columns left after the gutter. Degrades: short heights
+ * drop the legend, then the axis row; height 1 gives a sparkline of the first series.
+ */
+export function lineChart(series: LineSeries[], opts: LineChartOptions): string[] {
+  const width = Math.max(0, Math.floor(opts.width));
+  const height = Math.max(0, Math.floor(opts.height));
+  if (height === 0 || width === 0) return [];
+  const live = series.filter((s) => s.values.length > 0);
+  if (live.length === 0) return blank(width, height, "no data");
+  if (height === 1) return [sparkline(live[0]!.values, width, { ascii: opts.ascii })];
+
+  let legendRow = opts.legend !== false;
+  let axisRow = true;
+  let plotRows = height - (legendRow ? 1 : 0) - 1;
+  if (plotRows < 2 && legendRow) {
+    legendRow = false;
+    plotRows++;
+  }
+  if (plotRows < 2) {
+    axisRow = false;
+    plotRows++;
+  }
+
+  // Range: always include 0 (counts), never empty.
+  let lo = 0;
+  let hi = 0;
+  for (const s of live) {
+    for (const v of s.values) {
+      lo = Math.min(lo, num(v));
+      hi = Math.max(hi, num(v));
+    }
+  }
+  if (hi === lo) hi = lo + 1;
+  const h = plotRows - 1; // asciichart draws height + 1 rows
+  const fmt = opts.yFormat ?? tickFormatter(lo, hi, h);
+  let labelWidth = 1;
+  for (let i = 0; i <= h; i++) labelWidth = Math.max(labelWidth, displayWidth(fmt(hi - (i * (hi - lo)) / h)));
+  // Line = labels + space + axis + one column per point (the trailing blank column is removed).
+  let columns = width - labelWidth - 1;
+  if (columns < 2) {
+    labelWidth = Math.max(0, width - 3);
+    columns = width - labelWidth - 1;
+  }
+  if (columns < 1) return blank(width, height, "…");
+
+  const n = Math.max(...live.map((s) => s.values.length));
+  const resampled = live.map((s) =>
+    resample(s.values, columns, opts.downsample ?? "mean", opts.stretch !== false, n),
+  );
+  const sources = resampled.reduce((a, b) => (b.length > a.length ? b : a));
+  const base = {
+    min: lo,
+    max: hi,
+    height: h,
+    // The label cell carries its own trailing space: asciichart overwrites index offset-1 with the
+    // axis, which would clobber labels shorter than the offset.
+    offset: 2,
+    format: (v: number) => `${padStart(fmt(v), labelWidth)} `,
+  };
+  const symbols = opts.ascii ? ASCII : BOX;
+  let plotLines: string[];
+  if (opts.color || live.length === 1) {
+    plotLines = asciichart
+      .plot(
+        resampled.map((r) => r.map((c) => c.value)),
+        {
+          ...base,
+          symbols,
+          colors: opts.color ? live.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]) : [],
+        },
+      )
+      .split("\n");
+  } else {
+    // No colour: draw each series alone with its own marker and overlay them (later on top).
+    const grids = resampled.map((r, i) => {
+      const marker = SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!;
+      const sym: Symbols =
+        i === 0
+          ? symbols
+          : [symbols[0], symbols[1], marker, marker, marker, marker, marker, marker, marker, marker];
+      return asciichart
+        .plot(
+          r.map((c) => c.value),
+          { ...base, symbols: sym },
+        )
+        .split("\n")
+        .map((l) => Array.from(l));
+    });
+    const first = grids[0]!;
+    const dataStart = labelWidth + 2;
+    for (const g of grids.slice(1)) {
+      for (let y = 0; y < Math.min(first.length, g.length); y++) {
+        for (let x = dataStart; x < g[y]!.length; x++) {
+          const ch = g[y]![x]!;
+          if (ch !== " ") first[y]![x] = ch;
+        }
+      }
+    }
+    plotLines = first.map((chars) => chars.join(""));
+  }
+  plotLines = plotLines.map((l) => (l.endsWith(" ") ? l.slice(0, -1) : l));
+  // asciichart may round to one row more or less than asked: keep exactly plotRows.
+  while (plotLines.length > plotRows) plotLines.shift();
+  while (plotLines.length < plotRows) plotLines.unshift("");
+
+  const out = plotLines;
+  if (axisRow) out.push(xAxis(sources, opts.xLabels, labelWidth + 1, width));
+  if (legendRow) out.push(legend(live, opts, width));
+  return out.map((l) => (displayWidth(l) > width ? truncateAnsi(l, width) : l));
+}
+
+/** The x-axis label row: labels under evenly spaced columns that carry a real point, never overlapping. */
+function xAxis(columns: Column[], labels: string[], gutter: number, width: number): string {
+  const texts = labels.map((l) => cleanText(l ?? ""));
+  const labelled = columns.map((c, i) => ({ col: i, source: c.source })).filter((c) => c.source >= 0);
+  if (labelled.length === 0 || texts.length === 0) return "";
+  const lw = Math.max(1, ...labelled.map((c) => displayWidth(texts[c.source] ?? "")));
+  const span = Math.max(1, width - gutter);
+  const k = Math.max(1, Math.min(labelled.length, Math.floor((span + 2) / (lw + 2))));
+  const picked: { col: number; text: string }[] = [];
+  for (let j = 0; j < k; j++) {
+    const target = k === 1 ? 0 : Math.round((j * (columns.length - 1)) / (k - 1));
+    let best = labelled[0]!;
+    for (const c of labelled) if (Math.abs(c.col - target) < Math.abs(best.col - target)) best = c;
+    if (picked.some((p) => p.col === best.col)) continue;
+    picked.push({ col: best.col, text: texts[best.source] ?? "" });
+  }
+  let line = "";
+  for (const p of picked) {
+    const w = displayWidth(p.text);
+    let start = gutter + p.col;
+    if (start + w > width) start = width - w;
+    if (start < displayWidth(line) + (line.length ? 2 : 0)) continue;
+    line = line + " ".repeat(start - displayWidth(line)) + p.text;
+  }
+  return truncate(line, width);
+}
+
+function legend(series: LineSeries[], opts: LineChartOptions, width: number): string {
+  const line = opts.ascii ? "-" : "─";
+  const parts: { plain: string; styled: string }[] = series.map((s, i) => {
+    const mark =
+      opts.color || i === 0 ? `${line}${line}` : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!.repeat(2);
+    const label = cleanText(s.label) || `series ${i + 1}`;
+    const color = SERIES_COLORS[i % SERIES_COLORS.length]!;
+    return {
+      plain: `${mark} ${label}`,
+      styled: opts.color ? `${color}${mark}${RESET} ${label}` : `${mark} ${label}`,
+    };
+  });
+  // Fit: shorten labels evenly, then drop trailing series behind "+N".
+  for (let shown = parts.length; shown >= 1; shown--) {
+    const more = shown < parts.length ? `  +${parts.length - shown}` : "";
+    const budget = width - displayWidth(more) - 2 * (shown - 1);
+    const each = Math.floor(budget / shown);
+    const widest = Math.max(...parts.slice(0, shown).map((p) => displayWidth(p.plain)));
+    if (widest <= each || each >= 8) {
+      const items = parts.slice(0, shown).map((p) => {
+        if (displayWidth(p.plain) <= each) return p.styled;
+        const [mark, ...rest] = p.plain.split(" ");
+        const label = truncate(rest.join(" "), each - displayWidth(mark!) - 1);
+        return p.styled.replace(/ .*$/s, () => ` ${label}`);
+      });
+      return truncateAnsi(items.join("  ") + more, width);
+    }
+  }
+  return truncateAnsi(parts[0]!.styled, width);
+}
+
+/* ---------- sparkline ---------- */
+
+const SPARKS = "▁▂▃▄▅▆▇█";
+const SPARKS_ASCII = "_.-~=+*#";
+
+/**
+ * One character per value (`▁▂▃▄▅▆▇█`), bucket means when there are more values than `width`.
+ * Scaled from min(0, min) to max; all-equal values give a flat `▁` line. Empty input → "".
+ */
+export function sparkline(values: number[], width: number, opts: { ascii?: boolean } = {}): string {
+  const cols = resample(values, Math.max(0, Math.floor(width)), "mean", false);
+  if (cols.length === 0) return "";
+  const chars = opts.ascii ? SPARKS_ASCII : SPARKS;
+  const vs = cols.map((c) => c.value);
+  const lo = Math.min(0, ...vs);
+  const hi = Math.max(...vs);
+  if (hi === lo) return chars[0]!.repeat(vs.length);
+  return vs.map((v) => chars[Math.min(7, Math.max(0, Math.round(((v - lo) / (hi - lo)) * 7)))]).join("");
+}
+
+/* ---------- bars ---------- */
+
+export interface BarRow {
+  label: string;
+  value: number;
+  /** Extra text after the value, e.g. a conversion `42.1%`. */
+  note?: string;
+}
+
+export interface BarsOptions {
+  width: number;
+  color: boolean;
+  /** Value of a full bar; default the largest value. */
+  max?: number;
+  /** Bar colour (SGR) when `color`. Default cyan. */
+  barColor?: string;
+  /** `#` bars instead of block characters. */
+  ascii?: boolean;
+  /** Formats `value`; default `1,234,567`. */
+  format?: (v: number) => string;
+}
+
+const EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+
+/** A bar of `fraction` (0..1) of `width` columns, in eighth-block precision; padded to `width`. */
+export function bar(fraction: number, width: number, ascii = false): string {
+  const w = Math.max(0, Math.floor(width));
+  const f = Math.min(1, Math.max(0, num(fraction)));
+  if (ascii) {
+    let full = Math.round(f * w);
+    if (full === 0 && f > 0 && w > 0) full = 1;
+    return "#".repeat(full) + " ".repeat(w - full);
+  }
+  let eighths = Math.round(f * w * 8);
+  if (eighths === 0 && f > 0 && w > 0) eighths = 1; // non-zero is always visible
+  const full = Math.floor(eighths / 8);
+  const part = EIGHTHS[eighths % 8]!;
+  const s = "█".repeat(full) + part;
+  return s + " ".repeat(w - full - (part ? 1 : 0));
+}
+
+/**
+ * Horizontal bars, one line per row: `label  ████▋     12,345  42.1%`. Label, bar and value
+ * columns share the width; the label column is capped at about a third of it. Below ~20 columns the
+ * bar is dropped and only label and value remain.
+ */
+export function bars(rows: BarRow[], opts: BarsOptions): string[] {
+  const width = Math.max(0, Math.floor(opts.width));
+  if (rows.length === 0 || width === 0) return [];
+  const fmt = opts.format ?? ((v: number) => formatNumber(v));
+  const labels = rows.map((r) => cleanText(r.label));
+  const values = rows.map((r) => fmt(r.value));
+  const notes = rows.map((r) => (r.note ? cleanText(r.note) : ""));
+  const valueW = Math.max(...values.map(displayWidth));
+  const noteW = Math.max(0, ...notes.map(displayWidth));
+  const right = valueW + (noteW ? noteW + 2 : 0);
+  const labelW = Math.min(Math.max(...labels.map(displayWidth)), Math.max(4, Math.floor(width / 3)));
+  let barW = width - labelW - right - 2;
+  const showBar = barW >= 4;
+  if (!showBar) barW = 0;
+  const max = opts.max ?? Math.max(0, ...rows.map((r) => num(r.value)));
+  const color = opts.barColor ?? asciichart.cyan;
+  return rows.map((r, i) => {
+    const rightText = padStart(values[i]!, valueW) + (noteW ? `  ${padStart(notes[i]!, noteW)}` : "");
+    if (!showBar) {
+      const lw = Math.max(0, width - displayWidth(rightText) - 1);
+      return truncate(`${padEnd(labels[i]!, lw)} ${rightText}`, width);
+    }
+    const b = bar(max > 0 ? num(r.value) / max : 0, barW, opts.ascii);
+    const drawn = opts.color ? `${color}${b.trimEnd()}${RESET}${" ".repeat(barW - b.trimEnd().length)}` : b;
+    return `${padEnd(labels[i]!, labelW)} ${drawn} ${rightText}`;
+  });
+}
+
+/* ---------- shading (retention) ---------- */
+
+/** Background ramp (ANSI 256) from empty to full, with a readable foreground for each step. */
+const RAMP_BG = [236, 17, 18, 19, 20, 25, 26, 32, 38];
+const RAMP_FG = [250, 252, 253, 254, 255, 255, 255, 16, 16];
+const BLOCKS = ["░", "▒", "▓", "█"];
+const BLOCKS_ASCII = [".", ":", "+", "#"];
+
+/** Level 0..4 for a rate: 0 is exactly zero, then sqrt-spaced steps (low rates stay visible). */
+export function shadeLevel(rate: number): number {
+  const r = Math.min(1, Math.max(0, num(rate)));
+  if (r <= 0) return 0;
+  return Math.min(4, Math.max(1, Math.ceil(Math.sqrt(r) * 4)));
+}
+
+export interface ShadeOptions {
+  color: boolean;
+  ascii?: boolean;
+}
+
+/**
+ * One cell of shade for a rate (0..1). With colour: a space on a 256-colour background ramp.
+ * Without: `░▒▓█` by level (a space for exactly 0), or `.:+#` with `ascii`.
+ */
+export function shade(rate: number, opts: ShadeOptions): string {
+  if (opts.color) return shadeCell(rate, " ", opts);
+  const level = shadeLevel(rate);
+  return level === 0 ? " " : (opts.ascii ? BLOCKS_ASCII : BLOCKS)[level - 1]!;
+}
+
+/**
+ * `text` shaded for a rate: with colour, on the background ramp; without, prefixed by the
+ * `shade` character (so it is one column wider).
+ */
+export function shadeCell(rate: number, text: string, opts: ShadeOptions): string {
+  if (!opts.color) return shade(rate, opts) + text;
+  const r = Math.min(1, Math.max(0, num(rate)));
+  const i = r <= 0 ? 0 : Math.min(RAMP_BG.length - 1, 1 + Math.floor(Math.sqrt(r) * (RAMP_BG.length - 1)));
+  return `\x1b[48;5;${RAMP_BG[i]}m\x1b[38;5;${RAMP_FG[i]}m${text}${RESET}`;
+}
+
+export interface RetentionGridOptions {
+  width: number;
+  color: boolean;
+  /** Columns per period cell, including the shade column and the incomplete marker. Default 7, min 6. */
+  cellWidth?: number;
+  /** Zone of the cohort buckets (the spec's `range.tz`) for labels. Default `UTC`. */
+  tz?: string;
+  ascii?: boolean;
+  /** Show the `Average` row (from `result.average`) under the header. Default true. */
+  average?: boolean;
+}
+
+/** Marker after a cell whose period has not ended yet (its value can still grow). */
+export const INCOMPLETE_MARK = "*";
+
+const PERIOD_PREFIX: Record<Period, string> = { day: "D", week: "W", month: "M" };
+
+function pct(rate: number, room: number): string {
+  if (rate >= 0.9995) return "100%";
+  const one = `${(rate * 100).toFixed(1)}%`;
+  return displayWidth(one) <= room ? one : `${Math.round(rate * 100)}%`;
+}
+
+/**
+ * The cohort × period table: `Cohort  Users  D0  D1 …`, an `Average` row, then one row per cohort.
+ * Cells show the retained share shaded by rate; cells at or after `incomplete_from` end with `*`
+ * (and are dimmed, not shaded, with colour). Cohorts with no users show `–`. Trailing period
+ * columns are dropped to fit `width` (the header then ends with `+N`); very narrow widths drop the
+ * Users column, then shorten cohort labels.
+ */
+export function retentionGrid(result: RetentionResult, opts: RetentionGridOptions): string[] {
+  const width = Math.max(0, Math.floor(opts.width));
+  const cw = Math.max(6, Math.floor(opts.cellWidth ?? 7));
+  const periods = Math.max(result.average?.length ?? 0, ...result.cohorts.map((c) => c.retained.length), 0);
+  const showAverage = opts.average !== false;
+  const cohortLabels = result.cohorts.map((c) =>
+    cleanText(timeLabel(c.cohort, result.period, { tz: opts.tz })),
+  );
+  const totalUsers = result.cohorts.reduce((a, c) => a + num(c.users), 0);
+  let labelW = Math.max(6, ...cohortLabels.map(displayWidth), showAverage ? 7 : 0);
+  const usersTexts = result.cohorts.map((c) => formatNumber(c.users));
+  let usersW = Math.max(
+    5,
+    ...usersTexts.map(displayWidth),
+    showAverage ? displayWidth(formatNumber(totalUsers)) : 0,
+  );
+
+  let fit = Math.floor((width - labelW - usersW - 2 + 1) / (cw + 1));
+  if (fit < 1 && periods > 0) {
+    usersW = 0; // drop the Users column
+    fit = Math.floor((width - labelW - 1 + 1) / (cw + 1));
+  }
+  if (fit < 1 && periods > 0) {
+    labelW = Math.max(3, width - cw - 1);
+    fit = 1;
+  }
+  const shown = Math.min(periods, Math.max(0, fit));
+  const dropped = periods - shown;
+
+  const room = cw - 2; // shade column + text + marker column
+  const cell = (rate: number | null | undefined, incomplete: boolean): string => {
+    if (rate === null || rate === undefined || !Number.isFinite(rate)) return `${padStart("–", cw - 1)} `;
+    const text = padStart(pct(rate, room), room);
+    const mark = incomplete ? INCOMPLETE_MARK : " ";
+    if (!opts.color) return shade(rate, { color: false, ascii: opts.ascii }) + text + mark;
+    if (incomplete) return `${DIM} ${text}${mark}${RESET}`;
+    return `${shadeCell(rate, ` ${text}`, { color: true })}${mark}`;
+  };
+
+  const row = (label: string, users: string, cells: string[]): string => {
+    const parts = [padEnd(label, labelW)];
+    if (usersW > 0) parts.push(padStart(users, usersW));
+    return [...parts, ...cells].join(" ");
+  };
+
+  const prefix = PERIOD_PREFIX[result.period] ?? "P";
+  const header: string[] = [];
+  for (let n = 0; n < shown; n++) header.push(`${padStart(`${prefix}${n}`, cw - 1)} `);
+  let headLine = row("Cohort", "Users", header).trimEnd();
+  if (dropped > 0) {
+    const more = ` +${dropped}`;
+    if (displayWidth(headLine) + displayWidth(more) <= width) headLine += more;
+  }
+  const out = [headLine];
+
+  if (showAverage) {
+    const cells: string[] = [];
+    for (let n = 0; n < shown; n++) cells.push(cell(result.average?.[n] ?? null, false));
+    out.push(row("Average", formatNumber(totalUsers), cells));
+  }
+  result.cohorts.forEach((c, i) => {
+    const cells: string[] = [];
+    for (let n = 0; n < shown; n++) {
+      if (!(num(c.users) > 0) || n >= c.retained.length) {
+        cells.push(cell(null, false));
+        continue;
+      }
+      const incomplete = c.incomplete_from !== null && n >= c.incomplete_from;
+      cells.push(cell(num(c.retained[n]!) / c.users, incomplete));
+    }
+    out.push(row(cohortLabels[i]!, usersTexts[i]!, cells));
+  });
+  return out.map((l) => (displayWidth(l) > width ? truncateAnsi(l, width) : l));
+}

@@ -1,0 +1,205 @@
+/**
+ * Every key binding in evx, as data. Screens dispatch through `matches(id, input, key)`, the `?`
+ * overlay renders this same table, so the help can never drift from behaviour.
+ *
+ * Key names (display form):
+ * - a single character compares Ink's `input` exactly (case-sensitive: `d` ≠ `D`; `?`, `/`, `[`);
+ * - a range `1-5` matches any single character from `1` to `5`;
+ * - named keys: `enter`, `esc`, `tab`, `space`, `backspace`, `up`, `down`, `left`, `right`,
+ *   `pgup`, `pgdn`, `home`, `end`;
+ * - modifiers: `shift+tab`, `shift+up`, `shift+down`, `ctrl+<letter>`.
+ *
+ * Global bindings apply on every screen, so no screen may reuse a global key (tests check this).
+ */
+import type { Key } from "ink";
+
+export type Scope = "global" | "events" | "trends" | "funnel" | "retention" | "sync";
+
+export interface Binding {
+  id: string;
+  keys: readonly string[];
+  scope: Scope;
+  description: string;
+}
+
+/** Scope order and headings, as the help overlay shows them. */
+export const SCOPES: readonly { scope: Scope; title: string }[] = [
+  { scope: "global", title: "Everywhere" },
+  { scope: "events", title: "Events" },
+  { scope: "trends", title: "Trends" },
+  { scope: "funnel", title: "Funnel" },
+  { scope: "retention", title: "Retention" },
+  { scope: "sync", title: "Sync" },
+];
+
+export const KEYMAP = [
+  // global
+  { id: "tab.goto", keys: ["1-5"], scope: "global", description: "Go to tab 1–5" },
+  { id: "tab.next", keys: ["tab", "]"], scope: "global", description: "Next tab" },
+  { id: "tab.prev", keys: ["shift+tab", "["], scope: "global", description: "Previous tab" },
+  { id: "range", keys: ["d"], scope: "global", description: "Edit date range" },
+  { id: "help", keys: ["?"], scope: "global", description: "Toggle this help" },
+  { id: "sql", keys: ["s"], scope: "global", description: "Show the SQL" },
+  { id: "export", keys: ["e"], scope: "global", description: "Export the result" },
+  { id: "quit", keys: ["q"], scope: "global", description: "Quit" },
+  { id: "interrupt", keys: ["ctrl+c"], scope: "global", description: "Cancel query; again: quit" },
+  { id: "cancel", keys: ["esc"], scope: "global", description: "Cancel query/sync, close" },
+  // events
+  { id: "events.filter", keys: ["/"], scope: "events", description: "Filter event names" },
+  { id: "events.open", keys: ["enter"], scope: "events", description: "Open event in Trends" },
+  { id: "events.up", keys: ["up", "k"], scope: "events", description: "Move up" },
+  { id: "events.down", keys: ["down", "j"], scope: "events", description: "Move down" },
+  { id: "events.pageUp", keys: ["pgup"], scope: "events", description: "Page up" },
+  { id: "events.pageDown", keys: ["pgdn"], scope: "events", description: "Page down" },
+  // trends
+  { id: "trends.add", keys: ["a"], scope: "trends", description: "Add an event" },
+  { id: "trends.remove", keys: ["x"], scope: "trends", description: "Remove selected event" },
+  { id: "trends.up", keys: ["up", "k"], scope: "trends", description: "Select previous event" },
+  { id: "trends.down", keys: ["down", "j"], scope: "trends", description: "Select next event" },
+  { id: "trends.measure", keys: ["m"], scope: "trends", description: "Change measure" },
+  { id: "trends.interval", keys: ["i"], scope: "trends", description: "Change interval" },
+  { id: "trends.breakdown", keys: ["b"], scope: "trends", description: "Break down by property" },
+  { id: "trends.filter", keys: ["f"], scope: "trends", description: "Add a filter" },
+  { id: "trends.table", keys: ["t"], scope: "trends", description: "Toggle chart / table" },
+  // funnel
+  { id: "funnel.add", keys: ["a"], scope: "funnel", description: "Add a step" },
+  { id: "funnel.remove", keys: ["x"], scope: "funnel", description: "Remove selected step" },
+  { id: "funnel.up", keys: ["up", "k"], scope: "funnel", description: "Select previous step" },
+  { id: "funnel.down", keys: ["down", "j"], scope: "funnel", description: "Select next step" },
+  { id: "funnel.moveDown", keys: ["J"], scope: "funnel", description: "Move step down" },
+  { id: "funnel.moveUp", keys: ["K"], scope: "funnel", description: "Move step up" },
+  { id: "funnel.window", keys: ["w"], scope: "funnel", description: "Set conversion window" },
+  { id: "funnel.breakdown", keys: ["b"], scope: "funnel", description: "Break down by property" },
+  { id: "funnel.filter", keys: ["f"], scope: "funnel", description: "Add a filter" },
+  { id: "funnel.overTime", keys: ["v"], scope: "funnel", description: "Conversion over time" },
+  // retention
+  { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },
+  { id: "retention.return", keys: ["r"], scope: "retention", description: "Pick the return event" },
+  { id: "retention.period", keys: ["p"], scope: "retention", description: "Change period" },
+  { id: "retention.periods", keys: ["n"], scope: "retention", description: "Set number of periods" },
+  { id: "retention.mode", keys: ["o"], scope: "retention", description: "Toggle on / on-or-after" },
+  { id: "retention.filter", keys: ["f"], scope: "retention", description: "Add a filter" },
+  // sync
+  { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up" },
+  { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down" },
+  { id: "sync.pageUp", keys: ["pgup"], scope: "sync", description: "Page up" },
+  { id: "sync.pageDown", keys: ["pgdn"], scope: "sync", description: "Page down" },
+  { id: "sync.mark", keys: ["space"], scope: "sync", description: "Mark / unmark partition" },
+  { id: "sync.extendUp", keys: ["shift+up"], scope: "sync", description: "Extend selection up" },
+  { id: "sync.extendDown", keys: ["shift+down"], scope: "sync", description: "Extend selection down" },
+  { id: "sync.sync", keys: ["S"], scope: "sync", description: "Sync marked partitions" },
+  { id: "sync.evict", keys: ["D"], scope: "sync", description: "Evict marked from cache" },
+  { id: "sync.rejects", keys: ["r"], scope: "sync", description: "Show rejected lines" },
+] as const satisfies readonly Binding[];
+
+export type BindingId = (typeof KEYMAP)[number]["id"];
+
+/** A key name → predicate over Ink's (input, key). Throws on a name it does not know. */
+export function keyMatcher(name: string): (input: string, key: Key) => boolean {
+  const plain = (k: Key) => !k.ctrl && !k.meta;
+  const named: Record<string, (input: string, key: Key) => boolean> = {
+    enter: (_i, k) => k.return,
+    esc: (_i, k) => k.escape,
+    tab: (_i, k) => k.tab && !k.shift,
+    "shift+tab": (_i, k) => k.tab && k.shift,
+    space: (i, k) => i === " " && !k.ctrl,
+    // Ink 6 reports the Backspace key as `delete`.
+    backspace: (_i, k) => k.backspace || k.delete,
+    up: (_i, k) => k.upArrow && !k.shift,
+    down: (_i, k) => k.downArrow && !k.shift,
+    left: (_i, k) => k.leftArrow && !k.shift,
+    right: (_i, k) => k.rightArrow && !k.shift,
+    "shift+up": (_i, k) => k.upArrow && k.shift,
+    "shift+down": (_i, k) => k.downArrow && k.shift,
+    pgup: (_i, k) => k.pageUp,
+    pgdn: (_i, k) => k.pageDown,
+    home: (_i, k) => k.home,
+    end: (_i, k) => k.end,
+  };
+  const n = named[name];
+  if (n) return n;
+  const ctrl = /^ctrl\+([a-z])$/.exec(name);
+  if (ctrl) return (i, k) => k.ctrl && i.toLowerCase() === ctrl[1];
+  const range = /^(.)-(.)$/u.exec(name);
+  if (range) {
+    const [, lo, hi] = range as unknown as [string, string, string];
+    return (i, k) => plain(k) && [...i].length === 1 && i >= lo && i <= hi;
+  }
+  if ([...name].length === 1) return (i, k) => plain(k) && i === name;
+  throw new Error(`keymap: unknown key name "${name}"`);
+}
+
+/** Every concrete key a display name stands for (`1-5` → `1`…`5`); used for conflict checks. */
+export function expandKey(name: string): string[] {
+  const range = /^(.)-(.)$/u.exec(name);
+  if (!range) return [name];
+  const out: string[] = [];
+  for (let c = range[1]!.codePointAt(0)!; c <= range[2]!.codePointAt(0)!; c++)
+    out.push(String.fromCodePoint(c));
+  return out;
+}
+
+const BY_ID = new Map<string, { binding: Binding; test: (input: string, key: Key) => boolean }>();
+for (const b of KEYMAP as readonly Binding[]) {
+  const tests = b.keys.map(keyMatcher);
+  BY_ID.set(b.id, { binding: b, test: (i, k) => tests.some((t) => t(i, k)) });
+}
+
+/** The binding for an id. */
+export function binding(id: BindingId): Binding {
+  return BY_ID.get(id)!.binding;
+}
+
+/** Whether this keypress triggers the binding `id`. */
+export function matches(id: BindingId, input: string, key: Key): boolean {
+  const entry = BY_ID.get(id);
+  if (!entry) throw new Error(`keymap: unknown binding "${id}"`);
+  return entry.test(input, key);
+}
+
+/**
+ * The binding a keypress triggers on a screen: the screen's own bindings first, then the global
+ * ones. `undefined` when the key means nothing there.
+ */
+export function resolve(scope: Scope, input: string, key: Key): Binding | undefined {
+  for (const s of scope === "global" ? ["global"] : [scope, "global"]) {
+    for (const b of KEYMAP as readonly Binding[]) {
+      if (b.scope === s && BY_ID.get(b.id)!.test(input, key)) return b;
+    }
+  }
+  return undefined;
+}
+
+/** Bindings of one scope, in table order. */
+export function bindingsFor(scope: Scope): Binding[] {
+  return (KEYMAP as readonly Binding[]).filter((b) => b.scope === scope);
+}
+
+/** Display form of a binding's keys, e.g. `tab/]` — for status-bar hints. */
+export function keyLabel(id: BindingId): string {
+  return binding(id).keys.join("/");
+}
+
+/** An Ink `Key` with every flag false; spread it in tests and synthetic dispatch. */
+export const NO_KEY: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};

@@ -1,0 +1,321 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { RetentionResult } from "../../src/queries/spec.js";
+import {
+  bar,
+  bars,
+  INCOMPLETE_MARK,
+  lineChart,
+  resample,
+  retentionGrid,
+  shade,
+  shadeCell,
+  sparkline,
+  useColor,
+} from "../../src/views/charts.js";
+import { displayWidth, stripSgr } from "../../src/views/sanitize.js";
+
+const SGR = /\x1b\[/;
+const days = (n: number) =>
+  Array.from({ length: n }, (_, i) => new Date(Date.UTC(2023, 5, 1 + i)).toISOString().slice(5, 10));
+const wave = (n: number, scale = 1000) =>
+  Array.from({ length: n }, (_, i) => Math.round(scale * (1.5 + Math.sin(i / 5))));
+
+function assertFits(lines: string[], width: number, label: string) {
+  lines.forEach((l, i) => {
+    assert.ok(
+      displayWidth(l) <= width,
+      `${label}: line ${i} is ${displayWidth(l)} > ${width}: ${JSON.stringify(l)}`,
+    );
+  });
+}
+
+describe("lineChart", () => {
+  for (const width of [40, 80, 200]) {
+    for (const color of [false, true]) {
+      for (const n of [1, 7, 30, 365]) {
+        it(`fits ${width} columns (${n} points, color=${color})`, () => {
+          const lines = lineChart(
+            [
+              { label: "page_viewed", values: wave(n) },
+              { label: "signup_completed", values: wave(n, 300) },
+            ],
+            { width, height: 14, xLabels: days(n), color },
+          );
+          assert.equal(lines.length, 14);
+          assertFits(lines, width, `w=${width} n=${n}`);
+          assert.equal(SGR.test(lines.join("")), color);
+        });
+      }
+    }
+  }
+
+  it("draws a legend row with every series label and an x-axis row", () => {
+    const lines = lineChart(
+      [
+        { label: "alpha", values: [1, 2, 3] },
+        { label: "beta", values: [3, 2, 1] },
+      ],
+      { width: 60, height: 10, xLabels: ["06-01", "06-02", "06-03"], color: false },
+    );
+    const legend = lines.at(-1)!;
+    assert.match(legend, /alpha/);
+    assert.match(legend, /beta/);
+    // Without colour the second series uses a distinct marker, in the plot and the legend.
+    assert.match(legend, /\*\* beta/);
+    assert.ok(lines.slice(0, -2).some((l) => l.includes("*")));
+    const axis = lines.at(-2)!;
+    assert.match(axis, /06-01/);
+    assert.match(axis, /06-03/);
+  });
+
+  it("coloured legends keep labels readable", () => {
+    const lines = lineChart([{ label: "alpha", values: [1, 2] }], {
+      width: 40,
+      height: 6,
+      xLabels: [],
+      color: true,
+    });
+    assert.match(stripSgr(lines.at(-1)!), /── alpha/);
+  });
+
+  it("downsamples long series to the columns available", () => {
+    const n = 5000;
+    const values = Array.from({ length: n }, (_, i) => i % 100);
+    const lines = lineChart([{ label: "x", values }], { width: 50, height: 8, xLabels: [], color: false });
+    assertFits(lines, 50, "5000 points");
+    // The plot area is one column per point after resampling: far fewer than 5000.
+    assert.ok(Math.max(...lines.map(displayWidth)) <= 50);
+  });
+
+  it("handles all-zero, single-point and empty input", () => {
+    const zero = lineChart([{ label: "z", values: [0, 0, 0, 0] }], {
+      width: 40,
+      height: 8,
+      xLabels: ["a", "b", "c", "d"],
+      color: false,
+    });
+    assert.equal(zero.length, 8);
+    assertFits(zero, 40, "zero");
+    assert.ok(
+      zero.some((l) => l.includes("─")),
+      "a flat line is drawn",
+    );
+
+    const one = lineChart([{ label: "one", values: [42] }], {
+      width: 40,
+      height: 8,
+      xLabels: ["06-01"],
+      color: false,
+    });
+    assert.equal(one.length, 8);
+    assert.match(one.join("\n"), /42/);
+    assert.match(one.join("\n"), /06-01/);
+
+    const empty = lineChart([], { width: 40, height: 8, xLabels: [], color: false });
+    assert.equal(empty.length, 8);
+    assert.match(empty[0]!, /no data/);
+    assert.deepEqual(
+      lineChart([{ label: "e", values: [] }], { width: 40, height: 3, xLabels: [], color: true }),
+      ["no data", "", ""],
+    );
+  });
+
+  it("degrades at tiny sizes without exceeding the width", () => {
+    for (const [w, h] of [
+      [10, 3],
+      [5, 2],
+      [3, 5],
+      [1, 1],
+      [20, 1],
+    ] as const) {
+      const lines = lineChart([{ label: "series", values: wave(50) }], {
+        width: w,
+        height: h,
+        xLabels: days(50),
+        color: false,
+      });
+      assert.ok(lines.length <= h, `${w}x${h}`);
+      assertFits(lines, w, `${w}x${h}`);
+    }
+  });
+});
+
+describe("resample", () => {
+  it("bucket-means or keeps maxima when shrinking", () => {
+    const v = [1, 3, 5, 7, 100, 0];
+    assert.deepEqual(
+      resample(v, 3, "mean").map((c) => c.value),
+      [2, 6, 50],
+    );
+    assert.deepEqual(
+      resample(v, 3, "max").map((c) => c.value),
+      [3, 7, 100],
+    );
+    assert.deepEqual(
+      resample(v, 3).map((c) => c.source),
+      [0, 2, 4],
+    );
+  });
+
+  it("stretches short series, keeping real points and their labels", () => {
+    const cols = resample([0, 10], 11);
+    assert.equal(cols.length, 11);
+    assert.equal(cols[0]!.value, 0);
+    assert.equal(cols[10]!.value, 10);
+    assert.equal(cols[5]!.value, 5);
+    assert.deepEqual(
+      cols.filter((c) => c.source >= 0).map((c) => c.source),
+      [0, 1],
+    );
+  });
+});
+
+describe("bars", () => {
+  const rows = [
+    { label: "signup", value: 1000, note: "100.0%" },
+    { label: "activate", value: 500, note: "50.0%" },
+    { label: "purchase", value: 250, note: "25.0%" },
+    { label: "zero", value: 0, note: "0.0%" },
+  ];
+
+  it("draws bars proportional to value", () => {
+    const lines = bars(rows, { width: 80, color: false });
+    assertFits(lines, 80, "bars");
+    const len = (l: string) => (l.match(/[█▉▊▋▌▍▎▏]/g) ?? []).length;
+    const full = (l: string) => (l.match(/█/g) ?? []).length;
+    const a = full(lines[0]!);
+    assert.ok(a > 20);
+    assert.ok(Math.abs(full(lines[1]!) - a / 2) <= 1);
+    assert.ok(Math.abs(full(lines[2]!) - a / 4) <= 1);
+    assert.equal(len(lines[3]!), 0);
+    assert.match(lines[0]!, /1,000\s+100\.0%$/);
+    assert.match(lines[1]!, /^activate/);
+  });
+
+  it("uses eighth blocks for fractions", () => {
+    assert.equal(bar(0.5, 3), "█▌ ");
+    assert.equal(bar(1 / 24, 3), "▏  ");
+    assert.equal(bar(0.0001, 3), "▏  "); // non-zero stays visible
+    assert.equal(bar(0, 3), "   ");
+    assert.equal(bar(1, 3), "███");
+    assert.equal(bar(0.5, 4, true), "##  ");
+  });
+
+  it("fits narrow widths and colours only when asked", () => {
+    for (const width of [10, 20, 30, 40]) {
+      assertFits(bars(rows, { width, color: true }), width, `bars ${width}`);
+      assertFits(bars(rows, { width, color: false }), width, `bars ${width}`);
+    }
+    assert.ok(SGR.test(bars(rows, { width: 60, color: true }).join("")));
+    assert.ok(!SGR.test(bars(rows, { width: 60, color: false }).join("")));
+  });
+});
+
+describe("sparkline", () => {
+  it("maps values onto eight levels", () => {
+    assert.equal(sparkline([0, 1, 2, 3, 4, 5, 6, 7], 8), "▁▂▃▄▅▆▇█");
+    assert.equal(sparkline([], 10), "");
+    assert.equal(sparkline([0, 0, 0], 10), "▁▁▁");
+    assert.equal(sparkline([5], 10), "█"); // scaled from 0
+    assert.equal(
+      sparkline(
+        Array.from({ length: 100 }, (_, i) => i),
+        10,
+      ).length,
+      10,
+    );
+  });
+});
+
+describe("shade and retentionGrid", () => {
+  it("shades by rate without colour using ░▒▓█", () => {
+    assert.equal(shade(0, { color: false }), " ");
+    assert.equal(shade(0.01, { color: false }), "░");
+    assert.equal(shade(0.1, { color: false }), "▒");
+    assert.equal(shade(0.4, { color: false }), "▓");
+    assert.equal(shade(0.9, { color: false }), "█");
+    assert.equal(shade(0.4, { color: false, ascii: true }), "+");
+    assert.ok(SGR.test(shade(0.4, { color: true })));
+    assert.equal(displayWidth(shadeCell(0.4, " 40%", { color: true })), 4);
+  });
+
+  const result: RetentionResult = {
+    period: "day",
+    mode: "on",
+    average: [1, 0.42, 0.3, 0.2, 0.15, 0.1, 0.08, 0.05, 0.04, 0.02, 0.01, 0.01],
+    cohorts: Array.from({ length: 8 }, (_, i) => ({
+      cohort: new Date(Date.UTC(2023, 5, 1 + i)).toISOString(),
+      users: i === 3 ? 0 : 100,
+      retained: Array.from({ length: 12 }, (_, n) => (i === 3 ? 0 : Math.round(100 / (n + 1)))),
+      incomplete_from: i < 2 ? null : 10 - i,
+    })),
+  };
+
+  it("draws a cohort × period grid with shades and incomplete marks (NO_COLOR)", () => {
+    const color = useColor({ NO_COLOR: "1" });
+    assert.equal(color, false);
+    const lines = retentionGrid(result, { width: 200, color });
+    assertFits(lines, 200, "grid 200");
+    const text = lines.join("\n");
+    assert.ok(!SGR.test(text));
+    for (const ch of ["░", "▒", "▓", "█"]) assert.ok(text.includes(ch), `uses ${ch}`);
+    assert.match(lines[0]!, /^Cohort\s+Users\s+D0\s+D1/);
+    assert.match(lines[1]!, /^Average/);
+    const first = lines.find((l) => l.startsWith("06-01"))!;
+    assert.match(first, /█ ?100%/);
+    assert.ok(!first.includes(INCOMPLETE_MARK), "a complete cohort has no marks");
+    const late = lines.find((l) => l.startsWith("06-08"))!; // incomplete from period 3
+    const marks = late.match(/\*/g) ?? [];
+    assert.equal(marks.length, 12 - 3);
+    assert.match(late, /33\.0% .*25\.0%\*/);
+    const empty = lines.find((l) => l.startsWith("06-04"))!;
+    assert.ok(!/[░▒▓█]/.test(empty), "a cohort without users is not shaded");
+    assert.match(empty, /–/);
+  });
+
+  it("drops trailing period columns to fit the width", () => {
+    for (const width of [80, 60, 40, 24, 16, 10]) {
+      const lines = retentionGrid(result, { width, color: false });
+      assertFits(lines, width, `grid ${width}`);
+      assert.equal(lines.length, 2 + result.cohorts.length);
+    }
+    const narrow = retentionGrid(result, { width: 40, color: false });
+    assert.match(narrow[0]!, /D\d \+\d+$/);
+    assert.ok(!narrow[0]!.includes("D11"));
+    const coloured = retentionGrid(result, { width: 80, color: true, cellWidth: 6 });
+    assertFits(coloured, 80, "coloured grid");
+  });
+
+  it("labels week and month cohorts", () => {
+    const weekly: RetentionResult = {
+      ...result,
+      period: "week",
+      cohorts: [{ cohort: "2023-05-29T00:00:00.000Z", users: 10, retained: [10, 5], incomplete_from: null }],
+      average: [1, 0.5],
+    };
+    const lines = retentionGrid(weekly, { width: 80, color: false });
+    assert.match(lines[0]!, /W0\s+W1/);
+    assert.match(lines[2]!, /^W22 05-29\s+10/);
+  });
+});
+
+describe("useColor", () => {
+  const tty = (depth: number) => ({ isTTY: true, getColorDepth: () => depth });
+  it("honours NO_COLOR, TERM=dumb and FORCE_COLOR", () => {
+    assert.equal(useColor({ NO_COLOR: "1" }), false);
+    assert.equal(useColor({ NO_COLOR: "" }), true);
+    assert.equal(useColor({ TERM: "dumb" }), false);
+    assert.equal(useColor({ FORCE_COLOR: "0" }, tty(8)), false);
+    assert.equal(useColor({ FORCE_COLOR: "1" }, { isTTY: false }), true);
+    assert.equal(useColor({ NO_COLOR: "x", FORCE_COLOR: "1" }), false);
+  });
+  it("needs at least 16 colours on the stream", () => {
+    assert.equal(useColor({}, tty(1)), false);
+    assert.equal(useColor({}, tty(4)), true);
+    assert.equal(useColor({}, tty(8)), true);
+    assert.equal(useColor({}, { isTTY: true, hasColors: (n = 16) => n <= 8 }), false);
+    assert.equal(useColor({}, { isTTY: false }), false);
+    assert.equal(useColor({}), true);
+  });
+});
