@@ -3,20 +3,13 @@ import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { listValue } from "@duckdb/node-api";
 import pLimit from "p-limit";
-import {
-  compressionOf,
-  dateOf,
-  describeLayout,
-  detectLayout,
-  inDateRange,
-  isDataFile,
-  type Layout,
-} from "../source/layout.js";
-import { type ListedObject, type Source, SourceError } from "../source/types.js";
+import { compressionOf, describeLayout, type Layout } from "../source/layout.js";
+import { type Source, SourceError } from "../source/types.js";
 import type { Cache } from "./db.js";
 import { type IngestItem, ingestBatch } from "./ingest.js";
 import { DEFAULT_MAP, type FieldMap, formatMap } from "./mapping.js";
 import { ensurePrivateDir, stagingDirFor } from "./paths.js";
+import { listSource, planSync } from "./plan.js";
 import { getMeta, setMeta } from "./schema.js";
 
 export interface SyncOptions {
@@ -60,13 +53,6 @@ export interface SyncSummary {
   failures: { key: string; error: string }[];
 }
 
-interface ManifestRow {
-  object_id: number;
-  key: string;
-  date: string;
-  version: string;
-}
-
 const EXT_WEIGHT = { gzip: 8, zstd: 8, none: 1 } as const;
 
 /**
@@ -94,42 +80,17 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   await claimSource(cache, source);
   const map = await resolveMap(cache, opts.map);
 
-  const all: ListedObject[] = [];
-  for await (const o of source.list(opts.signal)) {
-    all.push(o);
-    if (all.length % 1000 === 0) {
-      progress.listed = all.length;
+  const listing = await listSource(cache, source, {
+    layout: opts.layout,
+    signal: opts.signal,
+    onListed: (n) => {
+      progress.listed = n;
       emit();
-    }
-  }
-  const data = all.filter((o) => isDataFile(o.key));
-  const ignored = all.length - data.length;
-  const layout = opts.layout ?? (await storedLayout(cache)) ?? detectLayout(data.map((d) => d.key));
-  const dated = data.map((o) => ({ ...o, date: dateOf(o.key, layout) }));
-  const undated = dated.filter((o) => o.date === null).length;
-  const selected = dated
-    .filter(
-      (o): o is ListedObject & { date: string } => o.date !== null && inDateRange(o.date, opts.from, opts.to),
-    )
-    .sort((a, b) => (a.date === b.date ? (a.key < b.key ? -1 : 1) : a.date < b.date ? -1 : 1));
+    },
+  });
+  const { layout, ignored, undated } = listing;
   await setMeta(cache, "layout", JSON.stringify(layout));
-
-  const manifest = await cache.all<ManifestRow>(
-    "SELECT object_id, key, strftime(date, '%Y-%m-%d') AS date, version FROM objects",
-  );
-  const byKey = new Map(manifest.map((m) => [m.key, m]));
-  const listedKeys = new Set(selected.map((s) => s.key));
-  let nextId =
-    ((await cache.one<{ m: number }>("SELECT coalesce(max(object_id), 0) AS m FROM objects"))?.m ?? 0) + 1;
-
-  const toFetch: (ListedObject & { date: string; objectId: number; replaces: boolean })[] = [];
-  let unchanged = 0;
-  for (const o of selected) {
-    const old = byKey.get(o.key);
-    if (old && old.version === o.version) unchanged++;
-    else toFetch.push({ ...o, objectId: old ? old.object_id : nextId++, replaces: !!old });
-  }
-  const removed = manifest.filter((m) => !listedKeys.has(m.key) && inDateRange(m.date, opts.from, opts.to));
+  const { selected, toFetch, unchanged, removed } = await planSync(cache, listing, opts.from, opts.to);
 
   progress.phase = "syncing";
   progress.listed = selected.length;
@@ -299,11 +260,6 @@ async function resolveMap(cache: Cache, given?: FieldMap): Promise<FieldMap> {
     });
   } else if (!stored) await setMeta(cache, "map", JSON.stringify(map));
   return map;
-}
-
-async function storedLayout(cache: Cache): Promise<Layout | undefined> {
-  const v = await getMeta(cache, "layout");
-  return v ? (JSON.parse(v) as Layout) : undefined;
 }
 
 /** Failures of this run replace earlier ones for the selected keys; they are retried next time. */
