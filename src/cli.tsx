@@ -1,4 +1,8 @@
 import { readFileSync } from "node:fs";
+
+// The SDK warns on Node 20 about future versions; that warning is noise in a terminal tool.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { EXIT, errorLine, exitCodeFor } from "./commands/errors.js";

@@ -4,6 +4,7 @@ import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
 import { parseMap } from "../cache/mapping.js";
 import { cacheHome, ensurePrivateDir, lastUsedFile, resolveCachePath } from "../cache/paths.js";
+import { setMeta } from "../cache/schema.js";
 import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
 import { openSource } from "../source/index.js";
 import { isIsoDate, parseLayout } from "../source/layout.js";
@@ -67,6 +68,17 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary> {
   const cachePath = resolveCachePath({ cache: a.cache, source: source.url })!;
   const cache = await Cache.open(cachePath, { create: true });
   rememberCache(cachePath);
+  // Non-secret connection settings, so the TUI can sync again; credentials in an endpoint URL are dropped.
+  await setMeta(
+    cache,
+    "source_options",
+    JSON.stringify({
+      endpoint: a.endpoint ? stripCredentials(a.endpoint) : undefined,
+      region: a.region,
+      profile: a.profile,
+      noSignRequest: a.signRequest === false || undefined,
+    }),
+  );
 
   const ac = new AbortController();
   let interrupts = 0;
@@ -166,4 +178,16 @@ function progressBar() {
       started = false;
     },
   };
+}
+
+/** `https://user:pass@host/` → `https://host/`. */
+export function stripCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, "//");
+  }
 }
