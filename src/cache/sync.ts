@@ -77,7 +77,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
 
-  await claimSource(cache, source);
+  await checkSource(cache, source);
   const map = await resolveMap(cache, opts.map);
 
   const listing = await listSource(cache, source, {
@@ -89,6 +89,9 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     },
   });
   const { layout, ignored, undated } = listing;
+  // The cache is bound to a source only once the source has answered.
+  await setMeta(cache, "source", source.url);
+  await setMeta(cache, "source_kind", source.kind);
   await setMeta(cache, "layout", JSON.stringify(layout));
   const { selected, toFetch, unchanged, removed } = await planSync(cache, listing, opts.from, opts.to);
 
@@ -167,7 +170,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
       notify();
     });
   }
-  const batchBytes = opts.batchBytes ?? 256 * 1024 * 1024;
+  const batchBytes = opts.batchBytes ?? (Number(process.env.EVX_BATCH_BYTES) || 256 * 1024 * 1024);
   while (true) {
     if (fatal) break;
     if (opts.signal?.aborted) break;
@@ -239,12 +242,10 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
 }
 
 /** A cache mirrors one source; syncing another into it would mix two lakes. */
-async function claimSource(cache: Cache, source: Source): Promise<void> {
+async function checkSource(cache: Cache, source: Source): Promise<void> {
   const held = await getMeta(cache, "source");
   if (held && held !== source.url)
     throw new Error(`cache ${cache.path} mirrors ${held}, not ${source.url}; pass a different --cache`);
-  if (!held) await setMeta(cache, "source", source.url);
-  await setMeta(cache, "source_kind", source.kind);
 }
 
 /** The mapping is stored with the cache; a different one rebuilds the cache, since old rows used the old one. */
