@@ -34,13 +34,12 @@ const RAW_KEEP = 1024;
  * Parses `event_time` text: ISO 8601 (no offset = UTC; the session zone is UTC), or epoch
  * seconds / milliseconds / microseconds judged by magnitude.
  */
-const TS = (col: string) => `CASE
-  WHEN ${col} IS NULL THEN NULL
+const TS = (col: string) => `coalesce(TRY_CAST(${col} AS TIMESTAMPTZ), CASE
   WHEN regexp_full_match(${col}, '-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?') THEN
     CASE WHEN abs(TRY_CAST(${col} AS DOUBLE)) < 1e11 THEN TRY(to_timestamp(TRY_CAST(${col} AS DOUBLE)))
          WHEN abs(TRY_CAST(${col} AS DOUBLE)) < 1e14 THEN TRY(to_timestamp(TRY_CAST(${col} AS DOUBLE) / 1e3))
          ELSE TRY(to_timestamp(TRY_CAST(${col} AS DOUBLE) / 1e6)) END
-  ELSE TRY_CAST(${col} AS TIMESTAMPTZ) END`;
+  END)`;
 
 const REASON = `CASE
   WHEN event_type IS NULL OR event_type = '' THEN 'missing event_type'
