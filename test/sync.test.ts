@@ -90,7 +90,10 @@ test("rejected lines are counted exactly, kept with line numbers, and good lines
 test("date selection, incremental re-sync, changed and removed objects", async () => {
   const dir = tempDir();
   const lake = join(dir, "lake");
-  const day = (d: string, n: number) => jsonl(Array.from({ length: n }, (_, i) => ev("e", `${d}T00:00:${String(i % 60).padStart(2, "0")}Z`, `u${i}`)));
+  const day = (d: string, n: number) =>
+    jsonl(
+      Array.from({ length: n }, (_, i) => ev("e", `${d}T00:00:${String(i % 60).padStart(2, "0")}Z`, `u${i}`)),
+    );
   writeLakeFiles(lake, {
     "dt=2023-06-01/part-0000.jsonl": day("2023-06-01", 3),
     "dt=2023-06-02/part-0000.jsonl": day("2023-06-02", 4),
@@ -133,7 +136,10 @@ test("a corrupt gzip fails alone and is retried by the next sync", async () => {
   const dir = tempDir();
   const lake = join(dir, "lake");
   const good = jsonl([ev("a", "2023-06-01T00:00:00Z", "u1"), ev("a", "2023-06-01T00:01:00Z", "u2")]);
-  writeLakeFiles(lake, { "date=2023-06-01/part-0000.jsonl.gz": good, "date=2023-06-01/part-0030.jsonl": good });
+  writeLakeFiles(lake, {
+    "date=2023-06-01/part-0000.jsonl.gz": good,
+    "date=2023-06-01/part-0030.jsonl": good,
+  });
   const { gzipSync } = await import("node:zlib");
   const gz = gzipSync(Buffer.from(good.repeat(50)));
   writeFileSync(join(lake, "date=2023-06-01/part-0015.jsonl.gz"), gz.subarray(0, gz.length - 20)); // truncated
@@ -161,11 +167,18 @@ test("a corrupt gzip fails alone and is retried by the next sync", async () => {
 test("--map renames fields, is stored, and is reused by later syncs", async () => {
   const dir = tempDir();
   const lake = join(dir, "lake");
-  const seg = (e: string, t: string, u: string) => ({ event: e, timestamp: t, distinct_id: u, properties: { plan: "pro" } });
+  const seg = (e: string, t: string, u: string) => ({
+    event: e,
+    timestamp: t,
+    distinct_id: u,
+    properties: { plan: "pro" },
+  });
   writeLakeFiles(lake, { "2023/06/01/a.ndjson": jsonl([seg("signup", "2023-06-01T00:00:00Z", "x")]) });
   const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
   try {
-    const map = parseMap("event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties");
+    const map = parseMap(
+      "event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
+    );
     let s = await sync(cache, folderSource(lake), { map });
     assert.equal(s.events, 1);
     assert.equal(s.rejected, 0);
@@ -194,12 +207,52 @@ test("cache files are private to the user", async () => {
 
 test("one cache mirrors one source", async () => {
   const dir = tempDir();
-  writeLakeFiles(join(dir, "a"), { "date=2023-06-01/a.jsonl": jsonl([ev("a", "2023-06-01T00:00:00Z", "u")]) });
-  writeLakeFiles(join(dir, "b"), { "date=2023-06-01/a.jsonl": jsonl([ev("a", "2023-06-01T00:00:00Z", "u")]) });
+  writeLakeFiles(join(dir, "a"), {
+    "date=2023-06-01/a.jsonl": jsonl([ev("a", "2023-06-01T00:00:00Z", "u")]),
+  });
+  writeLakeFiles(join(dir, "b"), {
+    "date=2023-06-01/a.jsonl": jsonl([ev("a", "2023-06-01T00:00:00Z", "u")]),
+  });
   const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
   try {
     await sync(cache, folderSource(join(dir, "a")));
     await assert.rejects(sync(cache, folderSource(join(dir, "b"))), /mirrors .*\/a, not .*\/b/);
+  } finally {
+    cache.close();
+  }
+});
+
+test(".zst objects are read, clean ones fast and dirty ones line by line", async () => {
+  const dir = tempDir();
+  const lake = join(dir, "lake");
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const db = await DuckDBInstance.create(":memory:");
+  const conn = await db.connect();
+  const writeZst = async (path: string, lines: string[]) => {
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(path, ".."), { recursive: true });
+    const values = lines.map((l) => `('${l.replace(/'/g, "''")}')`).join(", ");
+    await conn.run(
+      `COPY (SELECT * FROM (VALUES ${values}) t(line)) TO '${path}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01', COMPRESSION zstd)`,
+    );
+  };
+  const a = JSON.stringify(ev("a", "2023-06-01T00:00:00Z", "u1"));
+  const b = JSON.stringify(ev("b", "2023-06-01T00:00:01Z", "u2"));
+  await writeZst(join(lake, "date=2023-06-01", "clean.jsonl.zst"), [a, b]);
+  await writeZst(join(lake, "date=2023-06-01", "dirty.ndjson.zst"), [a, "not json", b]);
+  conn.closeSync();
+  db.closeSync();
+  const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+  try {
+    const s = await sync(cache, folderSource(lake));
+    assert.equal(s.objects.failed, 0, JSON.stringify(s.failures));
+    assert.equal(s.events, 4);
+    assert.equal(s.rejected, 1);
+    const r = await listRejects(cache, 10);
+    assert.deepEqual(
+      r.rejects.map((x) => [x.key, x.line, x.raw]),
+      [["date=2023-06-01/dirty.ndjson.zst", 2, "not json"]],
+    );
   } finally {
     cache.close();
   }
