@@ -1,0 +1,324 @@
+/**
+ * Runs analysis specs against a cache: build (pure) → run on a dedicated connection → shape the
+ * small aggregated rows into the `--json` result types.
+ */
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { type Cache, firstLine, type Row, rowsOf } from "../cache/db.js";
+import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
+import type { BuiltQuery } from "./filters.js";
+import { buildFunnel, shapeFunnel } from "./funnel.js";
+import { UsageError } from "./parse.js";
+import { buildProps, shapeProps } from "./props.js";
+import { buildRetention, shapeRetention } from "./retention.js";
+import type {
+  AnalysisSpec,
+  CatalogResult,
+  CatalogSpec,
+  DateRange,
+  EventRef,
+  FunnelResult,
+  FunnelSpec,
+  PropsResult,
+  PropsSpec,
+  RetentionResult,
+  RetentionSpec,
+  TrendResult,
+  TrendSpec,
+} from "./spec.js";
+import { buildTrend, shapeTrend } from "./trend.js";
+
+export type ResultOf<S extends AnalysisSpec> = S extends CatalogSpec
+  ? CatalogResult
+  : S extends PropsSpec
+    ? PropsResult
+    : S extends TrendSpec
+      ? TrendResult
+      : S extends FunnelSpec
+        ? FunnelResult
+        : S extends RetentionSpec
+          ? RetentionResult
+          : never;
+
+export interface RunOutput<R> {
+  result: R;
+  /** The exact SQL that produced the result; `$n` placeholders refer to `params`. */
+  sql: string;
+  params: DuckDBValue[];
+  /** Wall time of build + query + shaping, in milliseconds. */
+  ms: number;
+}
+
+/** Rejection of a cancelled run. */
+export class AbortError extends Error {
+  override name = "AbortError";
+  constructor(message = "query cancelled") {
+    super(message);
+  }
+}
+
+/** The SQL and parameters of a spec (pure). */
+export function buildQuery(spec: AnalysisSpec): BuiltQuery {
+  switch (spec.kind) {
+    case "catalog":
+      return buildCatalog(spec);
+    case "props":
+      return buildProps(spec);
+    case "trend":
+      return buildTrend(spec);
+    case "funnel":
+      return buildFunnel(spec);
+    case "retention":
+      return buildRetention(spec);
+    default:
+      throw new Error(`unknown analysis ${JSON.stringify((spec as { kind: unknown }).kind)}`);
+  }
+}
+
+/** Aggregated rows → the result contract (pure). */
+export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): ResultOf<S> {
+  switch (spec.kind) {
+    case "catalog":
+      return shapeCatalog(rows) as ResultOf<S>;
+    case "props":
+      return shapeProps(rows, spec) as ResultOf<S>;
+    case "trend":
+      return shapeTrend(rows, spec) as ResultOf<S>;
+    case "funnel":
+      return shapeFunnel(rows, spec) as ResultOf<S>;
+    case "retention":
+      return shapeRetention(rows, spec) as ResultOf<S>;
+    default:
+      throw new Error(`unknown analysis ${JSON.stringify((spec as { kind: unknown }).kind)}`);
+  }
+}
+
+/** SQL with parameters inlined as literals, for "show SQL" / copy-paste into the duckdb shell. */
+export function inlineSql(q: BuiltQuery): string {
+  return q.sql.replace(/\$(\d+)/g, (m, n: string) => {
+    const v = q.params[Number(n) - 1];
+    if (v === undefined) return m;
+    if (v === null) return "NULL";
+    if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
+    if (typeof v === "number" || typeof v === "bigint") return String(v);
+    if (typeof v === "boolean") return v ? "true" : "false";
+    return `'${String(v).replace(/'/g, "''")}'`;
+  });
+}
+
+const MAX_IDLE = 4;
+
+export class Executor {
+  private readonly idle: DuckDBConnection[] = [];
+  private closed = false;
+
+  constructor(readonly cache: Cache) {}
+
+  /** Builds, runs and shapes one analysis. Rejects with `AbortError` as soon as `signal` aborts. */
+  async run<S extends AnalysisSpec>(
+    spec: S,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<RunOutput<ResultOf<S>>> {
+    const started = performance.now();
+    const built = buildQuery(spec);
+    const rows = await this.query(built, opts.signal);
+    const result = shapeResult(spec, rows);
+    return { result, sql: built.sql, params: built.params, ms: performance.now() - started };
+  }
+
+  /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */
+  async query(q: BuiltQuery, signal?: AbortSignal): Promise<Row[]> {
+    if (signal?.aborted) throw new AbortError();
+    const conn = this.idle.pop() ?? (await this.cache.connect());
+    if (signal?.aborted) {
+      this.release(conn);
+      throw new AbortError();
+    }
+    let aborted = false;
+    let onAbort: (() => void) | undefined;
+    const work = conn.runAndReadAll(q.sql, q.params);
+    const cancelled = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        aborted = true;
+        try {
+          conn.interrupt();
+        } catch {}
+        reject(new AbortError());
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      const reader = await Promise.race([work, cancelled]);
+      return rowsOf(reader);
+    } catch (e) {
+      if (aborted || e instanceof AbortError) throw new AbortError();
+      throw e;
+    } finally {
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      if (aborted) {
+        // The interrupted statement may still be unwinding: retire the connection once it has.
+        work.then(
+          () => this.retire(conn),
+          () => this.retire(conn),
+        );
+      } else this.release(conn);
+    }
+  }
+
+  /** Rows of any SQL on a pooled connection (no cancellation). */
+  async all(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+    return this.query({ sql, params });
+  }
+
+  /** The cached range as dates in `tz`, or null on an empty cache. */
+  async cachedRange(tz = "UTC"): Promise<DateRange | null> {
+    return shapeRange(await this.query(buildRange(tz)), tz);
+  }
+
+  /** Fills a missing `from`/`to` from the cached range in `tz`. */
+  async resolveRange(partial: { from?: string; to?: string; tz?: string } = {}): Promise<DateRange> {
+    const tz = partial.tz ?? "UTC";
+    if (partial.from && partial.to) return { from: partial.from, to: partial.to, tz };
+    const cached = await this.cachedRange(tz);
+    if (!cached) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
+    return { from: partial.from ?? cached.from, to: partial.to ?? cached.to, tz };
+  }
+
+  private release(conn: DuckDBConnection): void {
+    if (!this.closed && this.idle.length < MAX_IDLE) this.idle.push(conn);
+    else this.retire(conn);
+  }
+
+  private retire(conn: DuckDBConnection): void {
+    try {
+      conn.closeSync();
+    } catch {}
+  }
+
+  /** Closes pooled connections (the cache itself stays open). */
+  close(): void {
+    this.closed = true;
+    for (const c of this.idle.splice(0)) this.retire(c);
+  }
+}
+
+/* ---------------- validation ---------------- */
+
+function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/** Up to `n` known names closest to `name` (substring matches first, then edit distance). */
+export function closestNames(name: string, known: string[], n = 3): string[] {
+  const lower = name.toLowerCase();
+  return known
+    .map((k) => {
+      const kl = k.toLowerCase();
+      const sub = kl.includes(lower) || lower.includes(kl) ? 0 : 1;
+      return { k, sub, d: levenshtein(lower, kl) };
+    })
+    .sort((a, b) => a.sub - b.sub || a.d - b.d || (a.k < b.k ? -1 : 1))
+    .slice(0, n)
+    .map((x) => x.k);
+}
+
+function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolean }[] {
+  switch (spec.kind) {
+    case "catalog":
+      return [];
+    case "props":
+      return [{ ref: { event: spec.event, filters: [] }, what: "event", star: false }];
+    case "trend":
+      return spec.events.map((ref) => ({ ref, what: "event", star: true }));
+    case "funnel":
+      return spec.steps.map((ref, i) => ({ ref, what: `step ${i + 1}`, star: true }));
+    case "retention":
+      return [
+        { ref: spec.start, what: "start event", star: true },
+        { ref: spec.return, what: "return event", star: true },
+      ];
+  }
+}
+
+function checkPositiveInt(v: number, what: string, min = 1): void {
+  if (!Number.isInteger(v) || v < min)
+    throw new UsageError(`${what} must be a whole number ≥ ${min} (got ${v})`);
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * One-line `UsageError`s for specs that cannot give a meaningful answer: unknown events (naming the
+ * closest known ones), a bad time zone, a range with no cached data, bad counts.
+ */
+export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<void> {
+  switch (spec.kind) {
+    case "props":
+      checkPositiveInt(spec.topValues, "the number of top values", 0);
+      break;
+    case "trend":
+      if (!spec.events.length) throw new UsageError("trend needs at least one event");
+      checkPositiveInt(spec.limit, "the breakdown limit");
+      break;
+    case "funnel":
+      if (spec.steps.length < 2) throw new UsageError("a funnel needs at least two steps");
+      checkPositiveInt(spec.withinSeconds, "the conversion window in seconds");
+      checkPositiveInt(spec.limit, "the breakdown limit");
+      break;
+    case "retention":
+      checkPositiveInt(spec.periods, "the number of periods");
+      break;
+  }
+  const refs = refsOf(spec);
+  const named = refs.filter((r) => r.ref.event !== "*");
+  for (const r of refs) {
+    if (r.ref.event === "*" && !r.star) throw new UsageError(`${r.what} must name one event type, not *`);
+    for (const f of r.ref.filters) if (!f.key) throw new UsageError(`empty property key in ${r.what}`);
+  }
+  if (named.length) {
+    const known = (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map(
+      (x) => x.e,
+    );
+    const set = new Set(known);
+    for (const r of named) {
+      if (set.has(r.ref.event)) continue;
+      const close = closestNames(r.ref.event, known);
+      throw new UsageError(
+        `unknown ${r.what} ${JSON.stringify(r.ref.event)}${close.length ? `; did you mean ${close.map((c) => JSON.stringify(c)).join(", ")}?` : " (the cache has no events)"}`,
+      );
+    }
+  }
+  const range = "range" in spec ? spec.range : undefined;
+  if (!range) return;
+  for (const d of [range.from, range.to]) {
+    if (!DATE.test(d) || new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) !== d)
+      throw new UsageError(`bad date ${JSON.stringify(d)}: use YYYY-MM-DD`);
+  }
+  if (range.from > range.to)
+    throw new UsageError(`the range starts (${range.from}) after it ends (${range.to})`);
+  try {
+    await cache.all("SELECT timezone(CAST($1 AS VARCHAR), TIMESTAMP '2000-01-01 00:00:00') AS t", [range.tz]);
+  } catch (e) {
+    if (/time ?zone/i.test(firstLine(String((e as Error).message ?? e))))
+      throw new UsageError(
+        `unknown time zone ${JSON.stringify(range.tz)}: use an IANA name like UTC or Europe/Berlin`,
+      );
+    throw e;
+  }
+  const q = buildRange(range.tz);
+  const cached = shapeRange(await cache.all(q.sql, q.params), range.tz);
+  if (!cached) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
+  if (range.from > cached.to || range.to < cached.from)
+    throw new UsageError(
+      `no cached events in ${range.from}..${range.to} (${range.tz}): the cache covers ${cached.from}..${cached.to}; sync those dates first`,
+    );
+}

@@ -1,0 +1,122 @@
+/**
+ * Filters → SQL predicates. Every user-supplied string (event names, property keys, values, zones)
+ * becomes a bound parameter; only fixed SQL text and validated enum words are spliced.
+ */
+import type { DuckDBValue } from "@duckdb/node-api";
+import type { EventRef, Filter } from "./spec.js";
+
+export interface BuiltQuery {
+  sql: string;
+  params: DuckDBValue[];
+}
+
+/** Collects bound values and hands out `$n` placeholders; equal values share one placeholder. */
+export class Params {
+  readonly values: DuckDBValue[] = [];
+  private readonly seen = new Map<string, string>();
+
+  add(v: string | number | bigint | boolean): string {
+    const id = `${typeof v}:${String(v)}`;
+    const hit = this.seen.get(id);
+    if (hit) return hit;
+    this.values.push(v);
+    const ph = `$${this.values.length}`;
+    this.seen.set(id, ph);
+    return ph;
+  }
+
+  /** A VARCHAR placeholder. */
+  str(v: string): string {
+    return `CAST(${this.add(v)} AS VARCHAR)`;
+  }
+
+  /** A BIGINT placeholder. */
+  big(v: number | bigint): string {
+    return `CAST(${this.add(BigInt(v))} AS BIGINT)`;
+  }
+
+  /** A DOUBLE placeholder. */
+  dbl(v: number): string {
+    return `CAST(${this.add(v)} AS DOUBLE)`;
+  }
+}
+
+const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+export function isNumeric(v: string): boolean {
+  return NUMERIC.test(v);
+}
+
+/** RFC 6901 JSON pointer of a top-level key: keys may contain dots, quotes, slashes, anything. */
+export function keyPointer(key: string): string {
+  return `/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+}
+
+/**
+ * The property text of `key` (NULL when unset): the string itself for JSON strings, the JSON text
+ * otherwise; JSON null and a missing key give NULL.
+ */
+export function propText(p: Params, key: string, col = "properties"): string {
+  return `json_extract_string(${col}, ${p.str(keyPointer(key))})`;
+}
+
+/** The property text cast to DOUBLE; NULL when unset or not a number. */
+export function propNumber(p: Params, key: string, col = "properties"): string {
+  return `TRY_CAST(${propText(p, key, col)} AS DOUBLE)`;
+}
+
+function eqSql(p: Params, text: string, value: string): string {
+  if (isNumeric(value)) return `coalesce(TRY_CAST(${text} AS DOUBLE) = ${p.dbl(Number(value))}, false)`;
+  return `coalesce(${text} = ${p.str(value)}, false)`;
+}
+
+function one(value: Filter["value"]): string {
+  if (value === undefined) return "";
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+/** One filter as a predicate that is never NULL. */
+export function filterSql(p: Params, f: Filter, col = "properties"): string {
+  const text = propText(p, f.key, col);
+  switch (f.op) {
+    case "=":
+      return eqSql(p, text, one(f.value));
+    case "!=":
+      return `(NOT ${eqSql(p, text, one(f.value))})`;
+    case ">":
+    case ">=":
+    case "<":
+    case "<=": {
+      const v = one(f.value);
+      if (isNumeric(v)) return `coalesce(TRY_CAST(${text} AS DOUBLE) ${f.op} ${p.dbl(Number(v))}, false)`;
+      return `coalesce(${text} ${f.op} ${p.str(v)}, false)`;
+    }
+    case "~":
+      return `coalesce(contains(lower(${text}), lower(${p.str(one(f.value))})), false)`;
+    case "in": {
+      const list = Array.isArray(f.value) ? f.value : f.value === undefined ? [] : [f.value];
+      if (!list.length) return "false";
+      return `(${list.map((v) => eqSql(p, text, v)).join(" OR ")})`;
+    }
+    case "set":
+      return `(${text} IS NOT NULL)`;
+    case "!set":
+      return `(${text} IS NULL)`;
+    default:
+      throw new Error(`unknown filter operator ${JSON.stringify((f as Filter).op)}`);
+  }
+}
+
+/** All filters ANDed; `true` when there are none. */
+export function filtersSql(p: Params, filters: Filter[], col = "properties"): string {
+  if (!filters.length) return "true";
+  return filters.map((f) => filterSql(p, f, col)).join(" AND ");
+}
+
+/** `event_type = $n` (or `true` for `*`) AND the event's own filters AND the `--where` filters. */
+export function eventSql(p: Params, ref: EventRef, where: Filter[] = [], col = "properties"): string {
+  const parts: string[] = [];
+  if (ref.event !== "*") parts.push(`event_type = ${p.str(ref.event)}`);
+  for (const f of [...ref.filters, ...where]) parts.push(filterSql(p, f, col));
+  return parts.length ? parts.join(" AND ") : "true";
+}

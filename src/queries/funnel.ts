@@ -1,0 +1,163 @@
+import { type BuiltQuery, eventSql, Params, propText } from "./filters.js";
+import { formatEventRef } from "./parse.js";
+import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
+import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte } from "./time.js";
+
+/**
+ * Funnel without range joins. Each step is a CTE of its matching events `(user_key, t)` with `t` in
+ * epoch microseconds. Attempts start at every step-1 event in the range; step k is found with
+ * `ASOF LEFT JOIN` (the user's earliest step-k event at or after the lower bound: `t_{k-1}`, or one
+ * microsecond after the latest earlier step naming the same event type) and kept when
+ * `t_k <= t_1 + within`.
+ *
+ * Rows: `kind = 'step'` rows `(g, label, r, users[], med[])` — `g` 0 = overall (no breakdown) or a top
+ * value, 1 = `(other)`, 2 = `(none)`, `overall = true` for the overall row; and `kind = 'trend'` rows
+ * `(t, entered, converted)` when `trendInterval` is set.
+ */
+export function buildFunnel(spec: FunnelSpec): BuiltQuery {
+  const p = new Params();
+  const r = rangeSql(p, spec.range);
+  const K = spec.steps.length;
+  if (K < 1) throw new Error("a funnel needs at least one step");
+  const W = p.big(BigInt(Math.round(spec.withinSeconds)) * 1_000_000n);
+  const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
+  const ctes: string[] = [];
+  if (spec.trendInterval) {
+    const tzo = tzoCte(r, `epoch_us(${r.lo})`, `epoch_us(${r.hi})`);
+    if (tzo) ctes.push(tzo);
+  }
+
+  // Step event CTEs; identical later steps share one.
+  ctes.push(`s1 AS (SELECT user_key, epoch_us(event_time) AS t${b ? `, ${b} AS b` : ""}
+      FROM events WHERE ${inRange(r)} AND ${eventSql(p, spec.steps[0], spec.filters)})`);
+  const cteOf: string[] = ["s1"];
+  const byText = new Map<string, string>();
+  for (let k = 1; k < K; k++) {
+    const pred = eventSql(p, spec.steps[k], spec.filters);
+    let name = byText.get(pred);
+    if (!name) {
+      name = `s${k + 1}`;
+      byText.set(pred, name);
+      ctes.push(`${name} AS (SELECT user_key, epoch_us(event_time) AS t
+      FROM events WHERE event_time >= ${r.lo} AND event_time < ${r.hi} + to_microseconds(${W}) AND ${pred})`);
+    }
+    cteOf.push(name);
+  }
+
+  // Attempts.
+  ctes.push(`a1 AS (SELECT DISTINCT user_key, t AS t1${b ? ", b" : ""} FROM s1)`);
+  for (let k = 1; k < K; k++) {
+    const prev = `a.t${k}`;
+    let same = -1;
+    for (let j = k - 1; j >= 0; j--) {
+      if (spec.steps[j].event === spec.steps[k].event) {
+        same = j;
+        break;
+      }
+    }
+    const lower = same < 0 ? prev : same === k - 1 ? `${prev} + 1` : `greatest(${prev}, a.t${same + 1} + 1)`;
+    ctes.push(`a${k + 1} AS (
+    SELECT a.*, CASE WHEN ${prev} IS NOT NULL AND m.t <= a.t1 + ${W} THEN m.t END AS t${k + 1}
+      FROM a${k} a ASOF LEFT JOIN ${cteOf[k]} m ON a.user_key = m.user_key AND ${lower} <= m.t)`);
+  }
+  const last = `a${K}`;
+  const diffs = Array.from({ length: K - 1 }, (_, i) => `min(t${i + 2} - t1) AS d${i + 2}`);
+  const perUser = [`min(t1) AS f1`, `min(t1) FILTER (WHERE t${K} IS NOT NULL) AS fc`, ...diffs].join(", ");
+
+  if (b) {
+    const limit = p.big(Math.max(0, Math.floor(spec.limit)));
+    ctes.push(`rk AS (
+    SELECT b, row_number() OVER (ORDER BY count(DISTINCT user_key) DESC, b) AS r
+      FROM a1 WHERE b IS NOT NULL GROUP BY b)`);
+    ctes.push(`lab AS (
+    SELECT f.*, CASE WHEN f.b IS NULL THEN 2 WHEN rk.r <= ${limit} THEN 0 ELSE 1 END AS g,
+           CASE WHEN rk.r <= ${limit} THEN f.b END AS label,
+           CASE WHEN rk.r <= ${limit} THEN rk.r ELSE 0 END AS r
+      FROM ${last} f LEFT JOIN rk ON rk.b = f.b)`);
+    ctes.push(`pu AS (
+    SELECT GROUPING(g, r) = 3 AS overall, g, label, r, user_key, ${perUser}
+      FROM lab GROUP BY GROUPING SETS ((user_key), (g, r, label, user_key)))`);
+  } else {
+    ctes.push(`pu AS (
+    SELECT true AS overall, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r, user_key, ${perUser}
+      FROM ${last} GROUP BY user_key)`);
+  }
+  const users = ["count(*)", ...Array.from({ length: K - 1 }, (_, i) => `count(d${i + 2})`)];
+  const meds = [
+    "CAST(NULL AS DOUBLE)",
+    ...Array.from({ length: K - 1 }, (_, i) => `CAST(quantile_cont(d${i + 2}, 0.5) AS DOUBLE)`),
+  ];
+  ctes.push(`st AS (
+    SELECT overall, g, label, r, [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med
+      FROM pu GROUP BY overall, g, label, r)`);
+  let trendSelect = "";
+  if (spec.trendInterval) {
+    const lj = localJoin(r, "u.pt");
+    ctes.push(`tu AS (SELECT coalesce(fc, f1) AS pt, fc IS NOT NULL AS conv FROM pu WHERE overall)`);
+    ctes.push(`tb AS (
+    SELECT ${bucketOf(lj.local, spec.trendInterval)} AS bucket, count(*) AS entered, count(*) FILTER (WHERE conv) AS converted
+      FROM tu u ${lj.join} GROUP BY bucket)`);
+    ctes.push(`bk AS ${bucketSeries(r, spec.trendInterval)}`);
+    trendSelect = `
+UNION ALL
+SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, bk.st, coalesce(tb.entered, 0), coalesce(tb.converted, 0)
+  FROM bk LEFT JOIN tb ON tb.bucket = bk.bucket`;
+  }
+  const sql = `WITH ${ctes.join(",\n")}
+SELECT 'step' AS kind, overall, g, label, r, users, med, CAST(NULL AS TIMESTAMPTZ) AS t,
+       CAST(NULL AS BIGINT) AS entered, CAST(NULL AS BIGINT) AS converted
+  FROM st${trendSelect}
+ ORDER BY kind, overall DESC, g, r, t`;
+  return { sql, params: p.values };
+}
+
+function stepsOf(
+  labels: string[],
+  users: number[] | null,
+  med: (number | null)[] | null,
+): FunnelStepResult[] {
+  return labels.map((step, k) => {
+    const u = users ? Number(users[k]) : 0;
+    const first = users ? Number(users[0]) : 0;
+    const prev = k === 0 ? u : users ? Number(users[k - 1]) : 0;
+    const m = med?.[k];
+    return {
+      step,
+      users: u,
+      conversion: first ? u / first : 0,
+      from_previous: k === 0 ? 1 : prev ? u / prev : 0,
+      median_seconds: k === 0 || m === null || m === undefined || u === 0 ? null : Number(m) / 1e6,
+    };
+  });
+}
+
+export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): FunnelResult {
+  const labels = spec.steps.map(formatEventRef);
+  const steps = rows.filter((r) => r.kind === "step");
+  const overall = steps.find((r) => r.overall === true);
+  const result: FunnelResult = {
+    within_seconds: spec.withinSeconds,
+    steps: stepsOf(labels, (overall?.users as number[]) ?? null, (overall?.med as (number | null)[]) ?? null),
+    breakdown:
+      spec.breakdown === undefined
+        ? null
+        : steps
+            .filter((r) => r.overall !== true)
+            .map((r) => ({
+              value: Number(r.g) === 0 ? String(r.label) : Number(r.g) === 1 ? "(other)" : "(none)",
+              steps: stepsOf(labels, r.users as number[], r.med as (number | null)[]),
+            })),
+  };
+  if (spec.trendInterval) {
+    result.trend = rows
+      .filter((r) => r.kind === "trend")
+      .map(
+        (r): FunnelTrendPoint => ({
+          t: String(r.t),
+          entered: Number(r.entered),
+          converted: Number(r.converted),
+        }),
+      );
+  }
+  return result;
+}

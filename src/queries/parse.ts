@@ -1,0 +1,296 @@
+/**
+ * CLI strings → spec parts. Every error is a one-line `UsageError` naming the bad input.
+ *
+ * Quoting: a filter key, a filter value or an event name may be written as a JSON string
+ * (`"a b"`, `"say \"hi\""`) when it would otherwise be ambiguous: a key containing spaces or operator
+ * characters, a value with leading/trailing spaces or starting with `"`, an empty value, an event name
+ * that ends in `[...]`. Unquoted values are taken literally, so `message~Can't open "file"` works.
+ * `formatEventRef`/`formatFilter` quote exactly when needed, so parse(format(x)) deep-equals x.
+ */
+import type { EventRef, Filter, Interval, Measure, Op, Period } from "./spec.js";
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const SYMBOL_OPS = ["!=", ">=", "<=", "=", ">", "<", "~"] as const;
+/** Characters that end an unquoted key. */
+const KEY_STOP = /[\s=!<>~]/;
+
+function fail(msg: string): never {
+  throw new UsageError(msg);
+}
+
+/** Shows user input inside an error message on one line. */
+function show(s: string): string {
+  return JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
+}
+
+/** Reads a JSON string literal starting at `s[i] === '"'`; returns the value and the index after it. */
+function readQuoted(s: string, i: number): { value: string; end: number } | null {
+  let j = i + 1;
+  while (j < s.length) {
+    const c = s[j];
+    if (c === "\\") j += 2;
+    else if (c === '"') {
+      try {
+        const value = JSON.parse(s.slice(i, j + 1)) as string;
+        return { value, end: j + 1 };
+      } catch {
+        return null;
+      }
+    } else j++;
+  }
+  return null;
+}
+
+/** `KEY OP VALUE`, e.g. `button_name=save`, `revenue >= 10`, `country in US,DE`, `referrer !set`. */
+export function parseFilter(text: string): Filter {
+  const s = text.trim();
+  if (!s) fail("empty filter: expected KEY OP VALUE, e.g. button_name=save");
+  let key: string;
+  let i: number;
+  if (s[0] === '"') {
+    const q = readQuoted(s, 0);
+    if (!q) fail(`bad filter ${show(text)}: unterminated quoted key`);
+    key = q.value;
+    i = q.end;
+  } else {
+    i = 0;
+    while (i < s.length && !KEY_STOP.test(s[i])) i++;
+    key = s.slice(0, i);
+    if (!key) fail(`bad filter ${show(text)}: missing key before the operator`);
+  }
+  while (i < s.length && /\s/.test(s[i])) i++;
+  const rest = s.slice(i);
+  const spaced = i > 0 && /\s/.test(s[i - 1]);
+  // Word operators need a space before them (after an unquoted key the stop character is the space).
+  const word = /^(!set|set|in)(?=\s|$)/.exec(rest);
+  if (word && (spaced || s[0] === '"' || word[1] === "!set")) {
+    const op = word[1] as Op;
+    const after = rest.slice(word[1].length).trim();
+    if (op === "set" || op === "!set") {
+      if (after) fail(`bad filter ${show(text)}: '${op}' takes no value`);
+      return { key, op };
+    }
+    if (!after) fail(`bad filter ${show(text)}: 'in' needs a comma-separated list, e.g. country in US,DE`);
+    return { key, op: "in", value: splitList(after, text) };
+  }
+  const sym = SYMBOL_OPS.find((o) => rest.startsWith(o));
+  if (!sym) {
+    fail(
+      `bad filter ${show(text)}: expected an operator (= != > >= < <= ~ in set !set) after the key ${show(key)}`,
+    );
+  }
+  const raw = rest.slice(sym.length).trim();
+  return { key, op: sym, value: unquoteValue(raw, text) };
+}
+
+function unquoteValue(raw: string, text: string): string {
+  if (raw[0] !== '"') return raw;
+  const q = readQuoted(raw, 0);
+  if (!q || q.end !== raw.length)
+    fail(`bad filter ${show(text)}: a value starting with " must be one JSON string, e.g. "a \\"b\\""`);
+  return q.value;
+}
+
+/** Splits an `in` list on commas; members may be JSON-quoted to contain commas. */
+function splitList(raw: string, text: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= raw.length) {
+    while (i < raw.length && /\s/.test(raw[i])) i++;
+    if (raw[i] === '"') {
+      const q = readQuoted(raw, i);
+      if (!q) fail(`bad filter ${show(text)}: unterminated quoted list member`);
+      out.push(q.value);
+      i = q.end;
+      while (i < raw.length && /\s/.test(raw[i])) i++;
+      if (i < raw.length && raw[i] !== ",")
+        fail(`bad filter ${show(text)}: expected ',' after a quoted member`);
+      i++;
+    } else {
+      let j = raw.indexOf(",", i);
+      if (j < 0) j = raw.length;
+      out.push(raw.slice(i, j).trim());
+      i = j + 1;
+    }
+  }
+  return out;
+}
+
+/** `EVENT`, `EVENT[KEY OP VALUE]`, `EVENT[k1=v1][k2>2]`, `"name[with]brackets"[k=v]`, `*`. */
+export function parseEventRef(text: string): EventRef {
+  const s = text.trim();
+  if (!s) fail("empty event name");
+  if (s[0] === '"') {
+    const q = readQuoted(s, 0);
+    if (!q) fail(`bad event ${show(text)}: unterminated quoted name`);
+    if (!q.value) fail(`bad event ${show(text)}: empty event name`);
+    const tail = s.slice(q.end);
+    if (!tail) return { event: q.value, filters: [] };
+    const filters = tail[0] === "[" ? parseGroups(tail, 0) : null;
+    if (!filters) fail(`bad event ${show(text)}: expected [KEY OP VALUE] after the quoted name`);
+    return { event: q.value, filters };
+  }
+  if (s.endsWith("]")) {
+    // The name is the shortest prefix after which the rest parses as [filter][filter]…
+    for (let i = 1; i < s.length; i++) {
+      if (s[i] !== "[") continue;
+      const filters = parseGroups(s, i);
+      if (filters && s.slice(0, i).trim()) return { event: s.slice(0, i).trimEnd(), filters };
+    }
+    // No valid filter list: report the last bracket group's problem rather than taking it as a name.
+    const open = s.lastIndexOf("[");
+    if (open > 0) {
+      try {
+        parseFilter(s.slice(open + 1, -1));
+      } catch (e) {
+        fail(`bad event ${show(text)}: ${(e as Error).message}`);
+      }
+    }
+    fail(
+      `bad event ${show(text)}: cannot read the [KEY OP VALUE] filters (quote the name if it ends in brackets)`,
+    );
+  }
+  return { event: s, filters: [] };
+}
+
+/** Parses `[f][f]…` from `s[i] === '['` to the end; null when that is not possible. */
+function parseGroups(s: string, i: number): Filter[] | null {
+  if (s[i] !== "[") return null;
+  for (let j = i + 1; j < s.length; j++) {
+    if (s[j] !== "]" || (j + 1 < s.length && s[j + 1] !== "[")) continue;
+    let f: Filter;
+    try {
+      f = parseFilter(s.slice(i + 1, j));
+    } catch {
+      continue;
+    }
+    if (j + 1 === s.length) return [f];
+    const rest = parseGroups(s, j + 1);
+    if (rest) return [f, ...rest];
+  }
+  return null;
+}
+
+function quoteIfNeeded(s: string, ok: (s: string) => boolean): string {
+  return ok(s) ? s : JSON.stringify(s);
+}
+
+/** The canonical text of a filter; `parseFilter(formatFilter(f))` deep-equals `f`. */
+export function formatFilter(f: Filter): string {
+  const key = quoteIfNeeded(f.key, (k) => k.length > 0 && !/[\s=!<>~"[\]]/.test(k));
+  if (f.op === "set" || f.op === "!set") return `${key} ${f.op}`;
+  if (f.op === "in") {
+    const list = (Array.isArray(f.value) ? f.value : [f.value ?? ""]).map((v) =>
+      quoteIfNeeded(v, (x) => x.length > 0 && x === x.trim() && !/[,"[\]]/.test(x)),
+    );
+    return `${key} in ${list.join(",")}`;
+  }
+  const v = Array.isArray(f.value) ? f.value.join(",") : (f.value ?? "");
+  const value = quoteIfNeeded(
+    v,
+    (x) => x.length > 0 && x === x.trim() && !/^["=<>~!]/.test(x) && !/[[\]]/.test(x),
+  );
+  const sep = /^(in|set|!set)$/.test(key) ? " " : "";
+  return `${key}${sep}${f.op}${value}`;
+}
+
+/** The label of an event reference, as the user would write it; round-trips through parseEventRef. */
+export function formatEventRef(ref: EventRef): string {
+  const filters = ref.filters.map((f) => `[${formatFilter(f)}]`).join("");
+  const plainName = `${ref.event}${filters}`;
+  const name =
+    ref.event.length > 0 && ref.event === ref.event.trim() && ref.event[0] !== '"' && !ref.event.endsWith("]")
+      ? ref.event
+      : JSON.stringify(ref.event);
+  const text = name === ref.event ? plainName : `${name}${filters}`;
+  try {
+    const back = parseEventRef(text);
+    if (back.event === ref.event && sameFilters(back.filters, ref.filters)) return text;
+  } catch {}
+  return `${JSON.stringify(ref.event)}${filters}`;
+}
+
+function sameFilters(a: Filter[], b: Filter[]): boolean {
+  const norm = (fs: Filter[]) => JSON.stringify(fs.map((f) => [f.key, f.op, f.value ?? null]));
+  return norm(a) === norm(b);
+}
+
+const UNITS: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  secs: 1,
+  second: 1,
+  seconds: 1,
+  m: 60,
+  min: 60,
+  mins: 60,
+  minute: 60,
+  minutes: 60,
+  h: 3600,
+  hr: 3600,
+  hrs: 3600,
+  hour: 3600,
+  hours: 3600,
+  d: 86_400,
+  day: 86_400,
+  days: 86_400,
+  w: 604_800,
+  week: 604_800,
+  weeks: 604_800,
+};
+
+/** `90s`, `30m`, `1h`, `1.5h`, `7d`, `2w` (or a bare number of seconds) → whole seconds. */
+export function parseDuration(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? (m[2] ? UNITS[m[2].toLowerCase()] : 1) : undefined;
+  if (!m || unit === undefined) fail(`bad duration ${show(text)}: use e.g. 90s, 30m, 1h, 7d or 2w`);
+  const seconds = Number(m[1]) * unit;
+  if (!(seconds > 0) || !Number.isInteger(seconds) || seconds > 3650 * 86_400)
+    fail(`bad duration ${show(text)}: must be a positive whole number of seconds, at most 10 years`);
+  return seconds;
+}
+
+/** `events`, `users`, `per-user`, `sum:KEY`, `avg:KEY`. */
+export function parseMeasure(text: string): Measure {
+  const s = text.trim();
+  if (s === "events" || s === "users" || s === "per-user") return { kind: s };
+  const m = /^(sum|avg):(.*)$/s.exec(s);
+  if (m) {
+    const key = m[2][0] === '"' ? readQuoted(m[2], 0)?.value : m[2];
+    if (!key) fail(`bad measure ${show(text)}: ${m[1]} needs a property key, e.g. ${m[1]}:revenue`);
+    return { kind: m[1] as "sum" | "avg", key };
+  }
+  return fail(`bad measure ${show(text)}: use events, users, per-user, sum:KEY or avg:KEY`);
+}
+
+/** The measure's label in results (`sum:revenue`); round-trips through parseMeasure. */
+export function formatMeasure(m: Measure): string {
+  if (m.kind === "sum" || m.kind === "avg") return `${m.kind}:${m.key}`;
+  return m.kind;
+}
+
+/** `YYYY-MM-DD`, a real calendar date. */
+export function parseDate(text: string): string {
+  const s = text.trim();
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (m) {
+    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    if (d.toISOString().slice(0, 10) === s) return s;
+  }
+  return fail(`bad date ${show(text)}: use YYYY-MM-DD, e.g. 2023-06-01`);
+}
+
+export function parseInterval(text: string): Interval {
+  const s = text.trim();
+  if (s === "hour" || s === "day" || s === "week" || s === "month") return s;
+  return fail(`bad interval ${show(text)}: use hour, day, week or month`);
+}
+
+export function parsePeriod(text: string): Period {
+  const s = text.trim();
+  if (s === "day" || s === "week" || s === "month") return s;
+  return fail(`bad period ${show(text)}: use day, week or month`);
+}

@@ -1,0 +1,58 @@
+import { type BuiltQuery, Params } from "./filters.js";
+import type { PropRow, PropsResult, PropsSpec } from "./spec.js";
+import { inRange, rangeSql } from "./time.js";
+
+const TYPE_NAMES = `CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object'
+  WHEN 'ARRAY' THEN 'array' ELSE 'number' END`;
+
+/**
+ * Top-level property keys of one event type: rows carrying the key (set, not null), share of the
+ * event's rows, most common JSON type, and the most frequent property texts.
+ */
+export function buildProps(spec: PropsSpec): BuiltQuery {
+  const p = new Params();
+  const range = spec.range ? inRange(rangeSql(p, spec.range)) : "true";
+  const ev = p.str(spec.event);
+  const top = p.big(Math.max(0, Math.floor(spec.topValues)));
+  const sql = `WITH ev AS (
+  SELECT properties FROM events WHERE event_type = ${ev} AND ${range}
+),
+n AS (SELECT count(*) AS events FROM ev),
+kv AS (
+  SELECT j.key AS key, ${TYPE_NAMES} AS type, json_extract_string(j.value, '$') AS text
+    FROM ev, json_each(ev.properties) j
+   WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL'
+),
+keys AS (SELECT key, count(*) AS events FROM kv GROUP BY key),
+types AS (
+  SELECT key, type FROM (SELECT key, type, count(*) AS c FROM kv GROUP BY key, type)
+  QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, type) = 1
+),
+tops AS (
+  SELECT key, list({'value': text, 'events': c} ORDER BY c DESC, text) AS top
+    FROM (SELECT key, text, count(*) AS c FROM kv GROUP BY key, text
+          QUALIFY row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, text) <= ${top})
+   GROUP BY key
+)
+SELECT n.events AS total, k.key, t.type, k.events, tp.top
+  FROM n LEFT JOIN keys k ON true LEFT JOIN types t ON t.key = k.key LEFT JOIN tops tp ON tp.key = k.key
+ ORDER BY k.events DESC, k.key`;
+  return { sql, params: p.values };
+}
+
+export function shapeProps(rows: Record<string, unknown>[], spec: PropsSpec): PropsResult {
+  const total = Number(rows[0]?.total ?? 0);
+  const props: PropRow[] = rows
+    .filter((r) => r.key != null)
+    .map((r) => ({
+      key: String(r.key),
+      type: String(r.type),
+      events: Number(r.events),
+      presence: total ? Number(r.events) / total : 0,
+      top: ((r.top as { value: string; events: number }[] | null) ?? []).map((v) => ({
+        value: String(v.value),
+        events: Number(v.events),
+      })),
+    }));
+  return { event: spec.event, events: total, props };
+}

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Cache } from "../../src/cache/db.js";
+import { sync } from "../../src/cache/sync.js";
+import { Executor } from "../../src/queries/executor.js";
+import { folderSource } from "../../src/source/folder.js";
+import { writeLakeFiles } from "../../src/source/synthetic.js";
+
+export interface TestCache {
+  dir: string;
+  lake: string;
+  cache: Cache;
+  ex: Executor;
+  close(): void;
+}
+
+/** Syncs a lake folder into a fresh cache under a temp dir. */
+export async function cacheFromLake(lake: string, dir?: string): Promise<TestCache> {
+  const root = dir ?? mkdtempSync(join(tmpdir(), "evx-q-"));
+  const cache = await Cache.open(join(root, "cache.duckdb"), { create: true, settings: { threads: 2 } });
+  await sync(cache, folderSource(lake));
+  const ex = new Executor(cache);
+  return {
+    dir: root,
+    lake,
+    cache,
+    ex,
+    close() {
+      ex.close();
+      cache.close();
+      if (!dir) rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Writes JSON-lines (objects or raw text lines) into `date=YYYY-MM-DD/part-0000.jsonl` files (one per
+ * given date key) and syncs them into a fresh cache.
+ */
+export async function cacheFromFiles(files: Record<string, string>): Promise<TestCache> {
+  const root = mkdtempSync(join(tmpdir(), "evx-q-"));
+  const lake = join(root, "lake");
+  writeLakeFiles(lake, files);
+  const tc = await cacheFromLake(lake, root);
+  return {
+    ...tc,
+    close() {
+      tc.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export function lines(rows: unknown[]): string {
+  return `${rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n")}\n`;
+}
+
+export function ev(type: string, time: string, user: string, props?: Record<string, unknown>) {
+  return props === undefined
+    ? { event_type: type, event_time: time, user_id: user }
+    : { event_type: type, event_time: time, user_id: user, event_properties: props };
+}
+
+/**
+ * Deep equality where integers must match exactly and non-integers may differ by a relative 1e-9
+ * (float sums and ratios computed in a different order).
+ */
+export function assertClose(actual: unknown, expected: unknown, path = "$"): void {
+  if (typeof actual === "number" && typeof expected === "number") {
+    if (Number.isInteger(actual) && Number.isInteger(expected)) {
+      assert.equal(actual, expected, `${path}: ${actual} !== ${expected}`);
+      return;
+    }
+    const tol = 1e-9 * Math.max(1, Math.abs(expected));
+    assert.ok(Math.abs(actual - expected) <= tol, `${path}: ${actual} ≉ ${expected}`);
+    return;
+  }
+  if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(actual), `${path}: expected an array, got ${JSON.stringify(actual)}`);
+    assert.equal(actual.length, expected.length, `${path}: length ${actual.length} !== ${expected.length}`);
+    for (let i = 0; i < expected.length; i++) assertClose(actual[i], expected[i], `${path}[${i}]`);
+    return;
+  }
+  if (expected && typeof expected === "object") {
+    assert.ok(
+      actual && typeof actual === "object",
+      `${path}: expected an object, got ${JSON.stringify(actual)}`,
+    );
+    const a = actual as Record<string, unknown>;
+    const e = expected as Record<string, unknown>;
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(e).sort(), `${path}: keys differ`);
+    for (const k of Object.keys(e)) assertClose(a[k], e[k], `${path}.${k}`);
+    return;
+  }
+  assert.deepEqual(actual, expected, `${path}`);
+}
