@@ -14,6 +14,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { formatEventRef } from "../src/queries/parse.js";
 import type {
   CatalogResult,
   CatalogRow,
@@ -78,7 +79,15 @@ export function parseLakeText(text: string): BruteEvent[] {
   return out;
 }
 
-/** One line → event, or null when the line must be skipped. */
+/** Instants outside [1970-01-01, 2100-01-01) are rejected (as the cache's ingest does). */
+const MIN_T = 0;
+const MAX_T = Date.UTC(2100, 0, 1) * 1000;
+
+/**
+ * One line → event, or null when the line must be skipped: not a JSON object; `event_type` or `user_id`
+ * missing or not a non-empty string/number; `event_time` not parseable (see `parseEventTime`).
+ * `event_properties` that is missing or not an object counts as `{}`.
+ */
 export function parseLine(line: string): BruteEvent | null {
   if (line.trim() === "") return null;
   let o: unknown;
@@ -89,25 +98,52 @@ export function parseLine(line: string): BruteEvent | null {
   }
   if (typeof o !== "object" || o === null || Array.isArray(o)) return null;
   const r = o as Record<string, unknown>;
-  const type = r.event_type;
-  const user = r.user_id;
-  if (!(typeof type === "string" || typeof type === "number")) return null;
-  if (!(typeof user === "string" || typeof user === "number")) return null;
-  if (typeof r.event_time !== "string") return null;
-  const t = parseInstant(r.event_time);
+  const type = idText(r.event_type);
+  const user = idText(r.user_id);
+  if (type === null || user === null) return null;
+  const t = parseEventTime(r.event_time);
   if (t === null) return null;
   const p = r.event_properties;
   const props =
     typeof p === "object" && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
-  return { type: String(type), t, user: String(user), props };
+  return { type, t, user, props };
+}
+
+function idText(v: unknown): string | null {
+  if (typeof v === "string") return v === "" ? null : v;
+  if (typeof v === "number") return String(v);
+  return null;
+}
+
+const EPOCH = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
+/**
+ * `event_time` → epoch microseconds, or null. An ISO 8601 string (see `parseInstant`), or epoch
+ * seconds / milliseconds / microseconds (a JSON number or numeric string) judged by magnitude:
+ * |x| < 1e11 seconds, < 1e14 milliseconds, else microseconds; rounded to the microsecond.
+ */
+export function parseEventTime(v: unknown): number | null {
+  let t: number | null = null;
+  const text = typeof v === "number" ? String(v) : typeof v === "string" ? v : null;
+  if (text === null) return null;
+  if (EPOCH.test(text)) {
+    const x = Number(text);
+    const seconds = Math.abs(x) < 1e11 ? x : Math.abs(x) < 1e14 ? x / 1e3 : x / 1e6;
+    t = Math.round(seconds * 1e6);
+  } else {
+    t = parseInstant(text);
+  }
+  if (t === null || !Number.isFinite(t) || t < MIN_T || t >= MAX_T) return null;
+  return t;
 }
 
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?$/;
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?)?\s*(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/;
 
 /**
- * ISO 8601 → epoch microseconds, or null. No offset = UTC. Fractions beyond 6 digits are truncated.
- * Accepts `YYYY-MM-DD`, `YYYY-MM-DD[T ]HH:MM[:SS[.f…]]`, with `Z`, `±HH`, `±HHMM` or `±HH:MM`.
+ * ISO 8601 text → epoch microseconds, or null. No offset = UTC. Fractions beyond 6 digits are
+ * truncated. Accepts `YYYY-MM-DD` and `YYYY-MM-DD[T ]HH:MM[:SS[.f…]]` with an optional `Z`, `±HH`,
+ * `±HHMM` or `±HH:MM`; `24:00:00` is the next midnight; surrounding whitespace is ignored.
  */
 export function parseInstant(s: string): number | null {
   const m = ISO.exec(s.trim());
@@ -120,7 +156,8 @@ export function parseInstant(s: string): number | null {
   const sec = m[6] === undefined ? 0 : +m[6];
   const frac = m[7] === undefined ? 0 : +m[7].slice(0, 6).padEnd(6, "0");
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return null;
-  if (h > 23 || mi > 59 || sec > 59) return null;
+  if (mi > 59 || sec > 59) return null;
+  if (h > 24 || (h === 24 && (mi > 0 || sec > 0 || frac > 0))) return null;
   let offsetMin = 0;
   if (m[9] !== undefined) {
     const oh = +m[10];
@@ -359,15 +396,32 @@ export function propText(v: unknown): string | null {
 
 const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
+/** Digits with single underscores between them (as DuckDB's number parser allows). */
+const DIGITS = "\\d+(?:_\\d+)*";
+const DOUBLE_TEXT = new RegExp(
+  `^[+-]?(?:${DIGITS}(?:\\.(?:${DIGITS})?)?|\\.${DIGITS})(?:[eE][+-]?${DIGITS})?$`,
+);
+
 /**
- * Text cast to double (like TRY_CAST(text AS DOUBLE)): optional surrounding whitespace, optional sign,
- * decimal digits with optional fraction and exponent. Anything else (including `inf`/`nan`) → null.
+ * Text cast to double, as TRY_CAST(text AS DOUBLE) does: surrounding whitespace ignored; optional sign;
+ * decimal digits (single `_` between digits allowed) with optional fraction and exponent; or
+ * `inf`/`infinity`/`nan` in any case. Anything else → null.
  */
 export function castDouble(text: string): number | null {
   const s = text.trim();
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return null;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : null;
+  const special = /^([+-]?)(inf|infinity|nan)$/i.exec(s);
+  if (special) {
+    if (special[2].toLowerCase() === "nan") return Number.NaN;
+    return special[1] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  if (!DOUBLE_TEXT.test(s)) return null;
+  return Number(s.replace(/_/g, ""));
+}
+
+/** Double comparison with NaN equal to itself and greater than every other value (SQL order). */
+function compareDouble(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : -1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Byte-order (UTF-8) comparison. */
@@ -379,7 +433,7 @@ function equalsValue(text: string | null, value: string): boolean {
   if (text === null) return false;
   if (NUMERIC.test(value)) {
     const x = castDouble(text);
-    return x !== null && x === Number(value);
+    return x !== null && compareDouble(x, Number(value)) === 0;
   }
   return text === value;
 }
@@ -388,9 +442,7 @@ function compareValue(text: string | null, value: string): number | null {
   if (text === null) return null;
   if (NUMERIC.test(value)) {
     const x = castDouble(text);
-    if (x === null) return null;
-    const v = Number(value);
-    return x < v ? -1 : x > v ? 1 : 0;
+    return x === null ? null : compareDouble(x, Number(value));
   }
   return compareBytes(text, value);
 }
@@ -433,18 +485,9 @@ function matchesRef(e: BruteEvent, ref: EventRef, where: Filter[]): boolean {
   return ref.filters.every((f) => matchFilter(e.props, f)) && where.every((f) => matchFilter(e.props, f));
 }
 
-function filterText(f: Filter): string {
-  if (f.op === "set" || f.op === "!set") return `${f.key} ${f.op}`;
-  if (f.op === "in") return `${f.key} in ${scalar(f.value)}`;
-  return `${f.key}${f.op}${scalar(f.value)}`;
-}
-
-/**
- * Default label of an event argument: `event` then one `[filter]` per filter, e.g.
- * `button_clicked[button_name=save]`. (The doc only says "as written"; pass `label` to override.)
- */
+/** Default label of an event argument: the canonical CLI text (`button_clicked[button_name=save]`). */
 export function refLabel(ref: EventRef): string {
-  return ref.event + ref.filters.map((f) => `[${filterText(f)}]`).join("");
+  return formatEventRef(ref);
 }
 
 export interface BruteOptions {
