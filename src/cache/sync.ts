@@ -47,6 +47,8 @@ export interface SyncSummary {
   events: number;
   rejected: number;
   seconds: number;
+  /** Wall time spent ingesting (the rest is listing and waiting on downloads). */
+  ingestSeconds: number;
   ignored: number;
   undated: number;
   layout: string;
@@ -170,6 +172,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
       notify();
     });
   }
+  let ingestMs = 0;
   const batchBytes = opts.batchBytes ?? (Number(process.env.EVX_BATCH_BYTES) || 256 * 1024 * 1024);
   while (true) {
     if (fatal) break;
@@ -184,7 +187,9 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     }
     const batch = ready.splice(0, ready.length);
     readyBytes = 0;
+    const t0 = performance.now();
     const outcomes = await ingestBatch(cache, batch, map, staging);
+    ingestMs += performance.now() - t0;
     for (const r of outcomes) {
       const item = batch.find((b) => b.key === r.key)!;
       if (r.ok) {
@@ -234,6 +239,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     events: progress.events,
     rejected: progress.rejected,
     seconds: Math.round((performance.now() - started) / 10) / 100,
+    ingestSeconds: Math.round(ingestMs / 10) / 100,
     ignored,
     undated,
     layout: describeLayout(layout),

@@ -1,0 +1,341 @@
+/**
+ * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep]`
+ *
+ * Generates (or reuses) a synthetic lake, syncs it into a fresh cache, times DuckDB's own read_json of
+ * the same files as a baseline, runs each analysis `runs` times and reports medians. Writes
+ * bench/results.json. Not a test: CI does not run it.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, freemem, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { Cache } from "../src/cache/db.js";
+import { sync } from "../src/cache/sync.js";
+import { Executor } from "../src/queries/executor.js";
+import type { AnalysisSpec, DateRange, Filter } from "../src/queries/spec.js";
+import { folderSource } from "../src/source/folder.js";
+import { s3Source } from "../src/source/s3.js";
+import { ensureLake } from "../src/source/synthetic.js";
+
+const args = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+/** Default size: 20M events when the machine has room for it (≈3 GB of JSON plus the cache), else less. */
+function defaultEvents(): number {
+  const freeDisk = (() => {
+    try {
+      const out = execFileSync("df", ["-Pk", tmpdir()], { encoding: "utf8" })
+        .trim()
+        .split("\n")[1]
+        .split(/\s+/);
+      return Number(out[3]) * 1024;
+    } catch {
+      return 0;
+    }
+  })();
+  const need20m = 5e9;
+  if (freeDisk > need20m && totalmem() >= 8 * 2 ** 30) return 20_000_000;
+  return 2_000_000;
+}
+
+const events = Number(arg("events") ?? defaultEvents());
+const sourceKind = (arg("source") ?? "folder") as "folder" | "s3";
+const runs = Number(arg("runs") ?? 5);
+const root = join(tmpdir(), "evx-bench");
+const lakeDir = join(root, `lake-${events}`);
+const cachePath = join(root, `cache-${events}-${sourceKind}.duckdb`);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true }))
+    if (e.isFile() && !e.name.startsWith(".")) n += statSync(join(e.parentPath, e.name)).size;
+  return n;
+}
+
+/** Uncompressed JSON bytes of the lake (gz files count at their inflated size). */
+function rawJsonBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || e.name.startsWith(".")) continue;
+    const p = join(e.parentPath, e.name);
+    if (e.name.endsWith(".gz")) {
+      const out = execFileSync("sh", ["-c", `gzip -dc '${p}' | wc -c`], { encoding: "utf8" });
+      n += Number(out.trim());
+    } else n += statSync(p).size;
+  }
+  return n;
+}
+
+async function baseline(): Promise<{ seconds: number; rate: number }> {
+  const path = join(root, "baseline.duckdb");
+  const times: number[] = [];
+  for (let i = 0; i < Math.min(3, runs); i++) {
+    rmSync(path, { force: true });
+    rmSync(`${path}.wal`, { force: true });
+    const db = await DuckDBInstance.create(path);
+    const c = await db.connect();
+    const t = performance.now();
+    await c.run(
+      `CREATE TABLE raw AS SELECT * FROM read_json('${lakeDir}/*/*.json*', format = 'newline_delimited',
+         columns = {event_type: 'VARCHAR', event_time: 'TIMESTAMPTZ', user_id: 'VARCHAR', event_properties: 'JSON'})`,
+    );
+    await c.run("CHECKPOINT");
+    times.push((performance.now() - t) / 1000);
+    c.closeSync();
+    db.closeSync();
+  }
+  rmSync(path, { force: true });
+  rmSync(`${path}.wal`, { force: true });
+  const seconds = median(times);
+  return { seconds, rate: events / seconds };
+}
+
+function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] {
+  const ev = (event: string, filters: Filter[] = []) => ({ event, filters });
+  return [
+    { name: "catalog", spec: { kind: "catalog", range } },
+    {
+      name: "trend users/day",
+      spec: {
+        kind: "trend",
+        events: [ev("application_opened")],
+        measure: { kind: "users" },
+        interval: "day",
+        range,
+        filters: [],
+        limit: 10,
+      },
+    },
+    {
+      name: "trend events/day",
+      spec: {
+        kind: "trend",
+        events: [ev("button_clicked")],
+        measure: { kind: "events" },
+        interval: "day",
+        range,
+        filters: [],
+        limit: 10,
+      },
+    },
+    {
+      name: "trend breakdown",
+      spec: {
+        kind: "trend",
+        events: [ev("button_clicked")],
+        measure: { kind: "events" },
+        interval: "day",
+        range,
+        filters: [],
+        breakdown: "button_name",
+        limit: 10,
+      },
+    },
+    {
+      name: "funnel 3 steps 1d",
+      spec: {
+        kind: "funnel",
+        steps: [ev("application_opened"), ev("button_clicked"), ev("file_saved")],
+        withinSeconds: 86400,
+        range,
+        filters: [],
+        limit: 10,
+      },
+    },
+    {
+      name: "funnel 5 steps 7d filter",
+      spec: {
+        kind: "funnel",
+        steps: [
+          ev("application_opened"),
+          ev("button_clicked", [{ key: "button_name", op: "=", value: "save" }]),
+          ev("file_saved"),
+          ev("zoom"),
+          ev("application_closed"),
+        ],
+        withinSeconds: 7 * 86400,
+        range,
+        filters: [],
+        limit: 10,
+      },
+    },
+    {
+      name: "retention weekly 8",
+      spec: {
+        kind: "retention",
+        start: ev("application_opened"),
+        return: ev("*"),
+        period: "week",
+        periods: 8,
+        mode: "on",
+        range,
+        filters: [],
+      },
+    },
+  ];
+}
+
+/** Launch → first frame of the real TUI in tmux, in ms (median of 3), or null without tmux. */
+async function firstFrameMs(): Promise<number | null> {
+  if (spawnSync("tmux", ["-V"]).status !== 0) return null;
+  const bin = fileURLToPath(new URL("../bin/evx", import.meta.url));
+  if (!existsSync(fileURLToPath(new URL("../dist/cli.js", import.meta.url)))) return null;
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const session = `evx-bench-${process.pid}-${i}`;
+    const t0 = performance.now();
+    spawnSync("tmux", [
+      "new-session",
+      "-d",
+      "-s",
+      session,
+      "-x",
+      "100",
+      "-y",
+      "30",
+      `${bin} ui --cache '${cachePath}'`,
+    ]);
+    let ms: number | null = null;
+    while (performance.now() - t0 < 10_000) {
+      const screen =
+        spawnSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" }).stdout ?? "";
+      if (/Events/.test(screen) && /Trends/.test(screen)) {
+        ms = performance.now() - t0;
+        break;
+      }
+      await sleep(5);
+    }
+    spawnSync("tmux", ["kill-session", "-t", session]);
+    if (ms !== null) times.push(ms);
+  }
+  return times.length ? median(times) : null;
+}
+
+async function main() {
+  mkdirSync(root, { recursive: true });
+  log(`evx bench: ${events.toLocaleString()} events, source ${sourceKind}, ${runs} runs; lake ${lakeDir}`);
+  const tg = performance.now();
+  const lake = await ensureLake({
+    dir: lakeDir,
+    events,
+    onProgress: (n) => process.stderr.write(`\r  generating ${n.toLocaleString()} events`),
+  });
+  log(
+    `\n  lake: ${lake.files} files, ${(lake.bytes / 1e6).toFixed(0)} MB on disk${lake.reused ? " (reused)" : ` in ${((performance.now() - tg) / 1000).toFixed(1)}s`}`,
+  );
+  const rawBytes = rawJsonBytes(lakeDir);
+
+  rmSync(cachePath, { force: true });
+  rmSync(`${cachePath}.wal`, { force: true });
+  let stopServer: (() => Promise<void>) | undefined;
+  let source = folderSource(lakeDir) as ReturnType<typeof folderSource> | ReturnType<typeof s3Source>;
+  if (sourceKind === "s3") {
+    const { startS3Server, uploadDir } = await import("../test/helpers/s3server.js");
+    const server = await startS3Server();
+    stopServer = () => server.stop();
+    await server.createBucket("bench");
+    log("  uploading the lake to the loopback S3 server…");
+    await uploadDir(server, "bench", lakeDir);
+    process.env.AWS_ACCESS_KEY_ID = "S3RVER";
+    process.env.AWS_SECRET_ACCESS_KEY = "S3RVER";
+    source = s3Source("s3://bench", { endpoint: server.endpoint, region: "us-east-1" });
+  }
+  const cache = await Cache.open(cachePath, { create: true });
+  log("  syncing…");
+  const s = await sync(cache, source);
+  await stopServer?.();
+  const cacheBytes =
+    statSync(cachePath).size + (existsSync(`${cachePath}.wal`) ? statSync(`${cachePath}.wal`).size : 0);
+  log(`  synced ${s.events.toLocaleString()} events in ${s.seconds}s (ingest ${s.ingestSeconds}s)`);
+
+  log("  baseline: DuckDB read_json of the same files…");
+  const base = await baseline();
+
+  const ex = new Executor(cache);
+  const range = await ex.resolveRange({ tz: "UTC" });
+  const queries: Record<string, number> = {};
+  for (const { name, spec } of specs(range)) {
+    const ms: number[] = [];
+    for (let i = 0; i < runs; i++) ms.push((await ex.run(spec)).ms);
+    queries[name] = Math.round(median(ms));
+    log(`  ${name.padEnd(26)} ${queries[name]} ms`);
+  }
+  ex.close();
+  cache.close();
+
+  const firstFrame = await firstFrameMs();
+  const rss = process.resourceUsage().maxRSS * 1024;
+  const ingestRate = s.events / Math.max(0.001, s.ingestSeconds);
+  const results = {
+    when: new Date().toISOString(),
+    machine: {
+      cpus: availableParallelism(),
+      model: cpus()[0]?.model ?? "",
+      memGB: Math.round(totalmem() / 2 ** 30),
+      freeMemGB: Math.round(freemem() / 2 ** 30),
+    },
+    source: sourceKind,
+    runs,
+    events: s.events,
+    raw_json_bytes: rawBytes,
+    lake_bytes_on_disk: dirBytes(lakeDir),
+    cache_bytes: cacheBytes,
+    cache_ratio: +(cacheBytes / rawBytes).toFixed(3),
+    sync_seconds: s.seconds,
+    ingest_seconds: s.ingestSeconds,
+    download_seconds: +(s.seconds - s.ingestSeconds).toFixed(2),
+    events_per_second: Math.round(s.events / s.seconds),
+    ingest_events_per_second: Math.round(ingestRate),
+    baseline_read_json_seconds: +base.seconds.toFixed(2),
+    baseline_events_per_second: Math.round(base.rate),
+    ingest_vs_raw: +(ingestRate / base.rate).toFixed(2),
+    queries_ms: queries,
+    tui_first_frame_ms: firstFrame === null ? null : Math.round(firstFrame),
+    peak_rss_bytes: rss,
+  };
+  const out = fileURLToPath(new URL("./results.json", import.meta.url));
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+
+  const rows: [string, string][] = [
+    ["events", results.events.toLocaleString()],
+    ["raw JSON", `${(rawBytes / 1e9).toFixed(2)} GB`],
+    [
+      "cache on disk",
+      `${(cacheBytes / 1e9).toFixed(2)} GB (${(results.cache_ratio * 100).toFixed(1)}% of raw)`,
+    ],
+    ["sync total", `${s.seconds}s (${results.events_per_second.toLocaleString()} ev/s)`],
+    ["  ingest / download+list", `${s.ingestSeconds}s / ${results.download_seconds}s`],
+    [
+      "raw read_json baseline",
+      `${results.baseline_read_json_seconds}s (${results.baseline_events_per_second.toLocaleString()} ev/s)`,
+    ],
+    ["ingest rate vs raw", `${results.ingest_vs_raw}×`],
+    ...Object.entries(queries).map(([k, v]) => [k, `${v} ms`] as [string, string]),
+    [
+      "TUI first frame",
+      firstFrame === null ? "n/a (no tmux or not built)" : `${results.tui_first_frame_ms} ms`,
+    ],
+    ["peak RSS", `${(rss / 2 ** 30).toFixed(2)} GB`],
+  ];
+  process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(28)} ${v}`).join("\n")}\n`);
+  log(`wrote ${out}`);
+  if (!args.includes("--keep")) {
+    rmSync(cachePath, { force: true });
+    rmSync(`${cachePath}.wal`, { force: true });
+  }
+}
+
+await main();
