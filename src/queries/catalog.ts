@@ -1,12 +1,13 @@
 import { type BuiltQuery, Params } from "./filters.js";
 import type { CatalogResult, CatalogRow, CatalogSpec, DateRange } from "./spec.js";
-import { inRange, rangeSql } from "./time.js";
+import { inRange, rangeSql, withClause } from "./time.js";
 
 /** Per event type in the range: rows, distinct users, first/last instant. */
 export function buildCatalog(spec: CatalogSpec): BuiltQuery {
   const p = new Params();
-  const where = spec.range ? inRange(rangeSql(p, spec.range)) : "true";
-  const sql = `SELECT event_type, count(*) AS events, count(DISTINCT user_key) AS users,
+  const r = spec.range ? rangeSql(p, spec.range) : null;
+  const where = r ? inRange(r) : "true";
+  const sql = `${withClause([r?.cte ?? ""])}SELECT event_type, count(*) AS events, count(DISTINCT user_key) AS users,
        min(event_time) AS first_seen, max(event_time) AS last_seen
   FROM events
  WHERE ${where}

@@ -1,7 +1,7 @@
 import { type BuiltQuery, eventSql, Params, propText } from "./filters.js";
 import { formatEventRef } from "./parse.js";
 import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
-import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte } from "./time.js";
+import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte, withClause } from "./time.js";
 
 /**
  * Funnel without range joins. Each step is a CTE of its matching events `(user_key, t)` with `t` in
@@ -21,7 +21,7 @@ export function buildFunnel(spec: FunnelSpec): BuiltQuery {
   if (K < 1) throw new Error("a funnel needs at least one step");
   const W = p.big(BigInt(Math.round(spec.withinSeconds)) * 1_000_000n);
   const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
-  const ctes: string[] = [];
+  const ctes: string[] = [r.cte];
   if (spec.trendInterval) {
     const tzo = tzoCte(r, `epoch_us(${r.lo})`, `epoch_us(${r.hi})`);
     if (tzo) ctes.push(tzo);
@@ -103,8 +103,7 @@ UNION ALL
 SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, bk.st, coalesce(tb.entered, 0), coalesce(tb.converted, 0)
   FROM bk LEFT JOIN tb ON tb.bucket = bk.bucket`;
   }
-  const sql = `WITH ${ctes.join(",\n")}
-SELECT 'step' AS kind, overall, g, label, r, users, med, CAST(NULL AS TIMESTAMPTZ) AS t,
+  const sql = `${withClause(ctes)}SELECT 'step' AS kind, overall, g, label, r, users, med, CAST(NULL AS TIMESTAMPTZ) AS t,
        CAST(NULL AS BIGINT) AS entered, CAST(NULL AS BIGINT) AS converted
   FROM st${trendSelect}
  ORDER BY kind, overall DESC, g, r, t`;

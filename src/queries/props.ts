@@ -1,6 +1,6 @@
 import { type BuiltQuery, Params } from "./filters.js";
 import type { PropRow, PropsResult, PropsSpec } from "./spec.js";
-import { inRange, rangeSql } from "./time.js";
+import { inRange, rangeSql, withClause } from "./time.js";
 
 const TYPE_NAMES = `CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object'
   WHEN 'ARRAY' THEN 'array' ELSE 'number' END`;
@@ -11,30 +11,29 @@ const TYPE_NAMES = `CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN
  */
 export function buildProps(spec: PropsSpec): BuiltQuery {
   const p = new Params();
-  const range = spec.range ? inRange(rangeSql(p, spec.range)) : "true";
+  const r = spec.range ? rangeSql(p, spec.range) : null;
+  const range = r ? inRange(r) : "true";
   const ev = p.str(spec.event);
   const top = p.big(Math.max(0, Math.floor(spec.topValues)));
-  const sql = `WITH ev AS (
-  SELECT properties FROM events WHERE event_type = ${ev} AND ${range}
-),
-n AS (SELECT count(*) AS events FROM ev),
-kv AS (
+  const ctes = [
+    r?.cte ?? "",
+    `ev AS (SELECT properties FROM events WHERE event_type = ${ev} AND ${range})`,
+    `n AS (SELECT count(*) AS events FROM ev)`,
+    `kv AS (
   SELECT j.key AS key, ${TYPE_NAMES} AS type, json_extract_string(j.value, '$') AS text
     FROM ev, json_each(ev.properties) j
-   WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL'
-),
-keys AS (SELECT key, count(*) AS events FROM kv GROUP BY key),
-types AS (
+   WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL')`,
+    `keys AS (SELECT key, count(*) AS events FROM kv GROUP BY key)`,
+    `types AS (
   SELECT key, type FROM (SELECT key, type, count(*) AS c FROM kv GROUP BY key, type)
-  QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, type) = 1
-),
-tops AS (
+  QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, type) = 1)`,
+    `tops AS (
   SELECT key, list({'value': text, 'events': c} ORDER BY c DESC, text) AS top
     FROM (SELECT key, text, count(*) AS c FROM kv GROUP BY key, text
           QUALIFY row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, text) <= ${top})
-   GROUP BY key
-)
-SELECT n.events AS total, k.key, t.type, k.events, tp.top
+   GROUP BY key)`,
+  ];
+  const sql = `${withClause(ctes)}SELECT n.events AS total, k.key, t.type, k.events, tp.top
   FROM n LEFT JOIN keys k ON true LEFT JOIN types t ON t.key = k.key LEFT JOIN tops tp ON tp.key = k.key
  ORDER BY k.events DESC, k.key`;
   return { sql, params: p.values };

@@ -1,6 +1,16 @@
 import { type BuiltQuery, eventSql, Params } from "./filters.js";
 import type { Period, RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
-import { bucketOf, bucketSeries, inRange, localJoin, localStart, rangeSql, tzoCte, unit } from "./time.js";
+import {
+  bucketOf,
+  bucketSeries,
+  inRange,
+  localJoin,
+  localStart,
+  rangeSql,
+  tzoCte,
+  unit,
+  withClause,
+} from "./time.js";
 
 /** Whole calendar periods from local bucket `a` to local bucket `b` (both bucket-aligned TIMESTAMPs). */
 function periodDiff(period: Period, a: string, b: string): string {
@@ -28,7 +38,7 @@ export function buildRetention(spec: RetentionSpec): BuiltQuery {
   const P = spec.period;
   const N = p.big(Math.max(1, Math.floor(spec.periods)));
   const lastUs = "(SELECT epoch_us(max(event_time)) FROM events)";
-  const ctes: string[] = [];
+  const ctes: string[] = [r.cte];
   const tzo = tzoCte(r, `epoch_us(${r.lo})`, `greatest(epoch_us(${r.hi}), coalesce(${lastUs}, 0))`);
   if (tzo) ctes.push(tzo);
   const s = localJoin(r, "st.t0");
@@ -69,8 +79,7 @@ export function buildRetention(spec: RetentionSpec): BuiltQuery {
   const lastLocal = r.utc ? "max(event_time)::TIMESTAMP" : `timezone(${r.tz}, max(event_time))`;
   ctes.push(`lastb AS (SELECT date_trunc('${unit(P)}', ${lastLocal}) AS lb FROM events)`);
   ctes.push(`bk AS ${bucketSeries(r, P)}`);
-  const sql = `WITH ${ctes.join(",\n")}
-SELECT bk.st AS cohort, coalesce(sizes.users, 0) AS users, cl.cells,
+  const sql = `${withClause(ctes)}SELECT bk.st AS cohort, coalesce(sizes.users, 0) AS users, cl.cells,
        ${periodDiff(P, "bk.bucket", "lastb.lb")} AS inc
   FROM bk CROSS JOIN lastb LEFT JOIN sizes ON sizes.cb = bk.bucket LEFT JOIN cl ON cl.cb = bk.bucket
  ORDER BY bk.bucket`;

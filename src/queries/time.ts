@@ -33,6 +33,8 @@ export interface RangeSql {
   /** Local TIMESTAMP of the range end (to+1 00:00, exclusive). */
   hiLocal: string;
   utc: boolean;
+  /** The CTE computing the bounds (`rb`), to put first in the query; empty when none is needed. */
+  cte: string;
 }
 
 export function rangeSql(p: Params, range: DateRange): RangeSql {
@@ -41,29 +43,56 @@ export function rangeSql(p: Params, range: DateRange): RangeSql {
   const tz = utc ? "'UTC'" : p.str(range.tz);
   const loLocal = `CAST(CAST(${p.str(range.from)} AS DATE) AS TIMESTAMP)`;
   const hiLocal = `CAST(CAST(${p.str(range.to)} AS DATE) + 1 AS TIMESTAMP)`;
-  const r = { tz, loLocal, hiLocal, lo: "", hi: "", utc };
-  r.lo = localStart(r, loLocal);
-  r.hi = localStart(r, hiLocal);
-  return r;
+  if (utc)
+    return {
+      tz,
+      loLocal,
+      hiLocal,
+      lo: localStart({ tz, utc }, loLocal),
+      hi: localStart({ tz, utc }, hiLocal),
+      utc,
+      cte: "",
+    };
+  // The bounds are computed once; scans compare against them as scalar subqueries, which DuckDB turns
+  // into dynamic table filters (zone maps still prune). Inlining the expression everywhere costs
+  // tens of milliseconds of planning per query.
+  const bounds = startsSelect(
+    { tz, utc },
+    `SELECT unnest([epoch_us(${loLocal}), epoch_us(${hiLocal})]) AS l, unnest([0, 1]) AS i`,
+  );
+  const cte = `rb AS MATERIALIZED (
+    SELECT max(st) FILTER (WHERE i = 0) AS lo, max(st) FILTER (WHERE i = 1) AS hi FROM (${bounds}))`;
+  return { tz, loLocal, hiLocal, lo: "(SELECT lo FROM rb)", hi: "(SELECT hi FROM rb)", utc, cte };
+}
+
+/** `WITH a, b, …` of the non-empty CTEs (empty string when there are none). */
+export function withClause(ctes: string[]): string {
+  const list = ctes.filter((c) => c);
+  return list.length ? `WITH ${list.join(",\n")}\n` : "";
 }
 
 const DAY_US = 86_400_000_000;
 
 /**
- * The earliest instant whose local time in the zone is at or after the local TIMESTAMP `local`
- * (TIMESTAMPTZ expression). Unlike ICU's `timezone(tz, local)`, a local time repeated by a DST fall-back
- * gives its first occurrence, and a skipped local time gives the transition instant. Candidates are
- * `local - offset` for the offsets a day before and a day after.
+ * Adds `st` to the rows of `source` (a SELECT with a BIGINT column `l` of local wall-clock micros): the
+ * earliest instant whose local time in the zone is at or after `l`. Unlike ICU's `timezone(tz, local)`,
+ * a local time repeated by a DST fall-back gives its first occurrence, and a skipped local time gives
+ * the transition instant. Candidates are `l - offset` for the offsets a day before and a day after;
+ * the ICU calls are staged over columns so each appears once in the plan (planning cost).
  */
+export function startsSelect(r: Pick<RangeSql, "tz" | "utc">, source: string): string {
+  if (r.utc) return `SELECT *, make_timestamptz(l) AS st FROM (${source})`;
+  const off = (us: string) => `(epoch_us(timezone(${r.tz}, make_timestamptz(${us}))) - (${us}))`;
+  const local = (us: string) => `epoch_us(timezone(${r.tz}, make_timestamptz(${us})))`;
+  return `SELECT * EXCLUDE (c1, c2, v1, v2), make_timestamptz(least(CASE WHEN v1 >= l THEN c1 END, CASE WHEN v2 >= l THEN c2 END)) AS st
+      FROM (SELECT *, ${local("c1")} AS v1, ${local("c2")} AS v2
+              FROM (SELECT *, l - ${off(`l - ${DAY_US}`)} AS c1, l - ${off(`l + ${DAY_US}`)} AS c2 FROM (${source})))`;
+}
+
+/** The start instant (see `startsSelect`) of one local TIMESTAMP expression, as a scalar subquery. */
 export function localStart(r: Pick<RangeSql, "tz" | "utc">, local: string): string {
   if (r.utc) return `CAST(${local} AS TIMESTAMPTZ)`;
-  const lus = `epoch_us(${local})`;
-  const off = (us: string) => `(epoch_us(timezone(${r.tz}, make_timestamptz(${us}))) - (${us}))`;
-  const c1 = `(${lus} - ${off(`${lus} - ${DAY_US}`)})`;
-  const c2 = `(${lus} - ${off(`${lus} + ${DAY_US}`)})`;
-  const ok = (c: string) =>
-    `CASE WHEN epoch_us(timezone(${r.tz}, make_timestamptz(${c}))) >= ${lus} THEN ${c} END`;
-  return `make_timestamptz(least(${ok(c1)}, ${ok(c2)}))`;
+  return `(SELECT st FROM (${startsSelect(r, `SELECT epoch_us(${local}) AS l`)}))`;
 }
 
 /** `event_time` inside the range (plain comparisons with constant bounds, so zone maps prune). */
@@ -111,6 +140,9 @@ export function bucketSeries(r: RangeSql, iv: Interval): string {
   const series = `generate_series(date_trunc('${u}', ${r.loLocal}), date_trunc('${u}', ${r.hiLocal} - INTERVAL 1 MICROSECOND), INTERVAL 1 ${u.toUpperCase()})`;
   if (r.utc)
     return `(SELECT generate_series AS bucket, CAST(generate_series AS TIMESTAMPTZ) AS st FROM ${series})`;
-  return `(SELECT bucket, st FROM (SELECT generate_series AS bucket, ${localStart(r, "generate_series")} AS st FROM ${series})
-     WHERE date_trunc('${u}', timezone(${r.tz}, st)) = bucket)`;
+  const starts = startsSelect(
+    r,
+    `SELECT generate_series AS bucket, epoch_us(generate_series) AS l FROM ${series}`,
+  );
+  return `(SELECT bucket, st FROM (${starts}) WHERE date_trunc('${u}', timezone(${r.tz}, st)) = bucket)`;
 }

@@ -1,7 +1,7 @@
 import { type BuiltQuery, eventSql, Params, propNumber, propText } from "./filters.js";
 import { formatEventRef, formatMeasure } from "./parse.js";
 import type { Measure, TrendResult, TrendSeries, TrendSpec } from "./spec.js";
-import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte } from "./time.js";
+import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte, withClause } from "./time.js";
 
 /** The measure over a group of rows `(user_key, x)`, as a DOUBLE that is 0 for an empty group. */
 function measureAgg(m: Measure): string {
@@ -40,7 +40,7 @@ export function buildTrend(spec: TrendSpec): BuiltQuery {
          FROM events WHERE ${inRange(r)} AND ${eventSql(p, ev, spec.filters)}`,
   );
   const lj = localJoin(r, "ev.us");
-  const ctes: string[] = [];
+  const ctes: string[] = [r.cte];
   const tzo = tzoCte(r, `epoch_us(${r.lo})`, `epoch_us(${r.hi})`);
   if (tzo) ctes.push(tzo);
   ctes.push(`ev AS (${scans.join("\n  UNION ALL\n  ")})`);
@@ -74,8 +74,7 @@ export function buildTrend(spec: TrendSpec): BuiltQuery {
       FROM (SELECT unnest(range(${spec.events.length})) AS s) i LEFT JOIN agg a ON a.tot = 1 AND a.s = i.s)`);
   }
   ctes.push(`bk AS ${bucketSeries(r, spec.interval)}`);
-  const sql = `WITH ${ctes.join(",\n")}
-SELECT ser.s, ser.g, ser.label, ser.total,
+  const sql = `${withClause(ctes)}SELECT ser.s, ser.g, ser.label, ser.total,
        list(coalesce(a.v, 0.0) ORDER BY bk.bucket) AS vals,
        list(bk.st ORDER BY bk.bucket) AS ts
   FROM ser CROSS JOIN bk
