@@ -47,7 +47,7 @@ export interface LakeResult {
   users: number;
 }
 
-const gzipAsync = (b: Buffer) => promisify(gzip)(b, { level: 4, chunkSize: 1 << 20 });
+const gzipAsync = (b: Buffer) => promisify(gzip)(b, { level: 1, chunkSize: 1 << 20 });
 
 /* ---------------- PRNG ---------------- */
 
@@ -101,18 +101,10 @@ const TYPE_NAMES = [
 ];
 /** Line heads per type: `{"event_type":"…","event_time":"`. */
 const HEAD_BYTES = TYPE_NAMES.map((t) => Buffer.from(`{"event_type":${JSON.stringify(t)},"event_time":"`));
-const MID1 = Buffer.from('Z","user_id":"');
-const MID2 = Buffer.from('","event_properties":');
 
-/** Middle-of-session event mix (cumulative). */
-const MID_CDF: [number, number][] = [
-  [0.46, T_CLICK],
-  [0.66, T_ZOOM],
-  [0.78, T_FOPEN],
-  [0.96, T_FSAVE],
-  [0.99, T_ERROR],
-  [1, T_PURCHASE],
-];
+/** Middle-of-session event mix: cumulative probabilities and the types they pick. */
+const MID_CDF = [0.46, 0.66, 0.78, 0.96, 0.99, 1];
+const MID_TYPES = [T_CLICK, T_ZOOM, T_FOPEN, T_FSAVE, T_ERROR, T_PURCHASE];
 
 const q = (s: string) => JSON.stringify(s);
 const BUTTONS = ["save", "open", "share", "export", "undo", "redo", "copy", "paste", "print", "help"].map(q);
@@ -341,8 +333,8 @@ export async function generateLake(opts: LakeOptions): Promise<LakeResult> {
     const nUsers = Math.min(A, Q);
     const perUser = new Int32Array(nUsers);
     apportion(Q - nUsers, activeBuf.w, nUsers, perUser);
-    /** user_id bytes of each active user, 36 per user. */
-    const idBytes = Buffer.allocUnsafe(nUsers * 36);
+    /** Per active user: the line bytes from the time's `Z` to the properties: `Z","user_id":"…","event_properties":`. */
+    const idPieces: Buffer[] = new Array(nUsers);
 
     const tArr = new Float64Array(Q);
     const tyArr = new Uint8Array(Q);
@@ -350,7 +342,7 @@ export async function generateLake(opts: LakeOptions): Promise<LakeResult> {
     let e = 0;
     for (let s = 0; s < nUsers; s++) {
       const u = activeBuf.ids[s];
-      idBytes.write(userId(seed, u), s * 36, "latin1");
+      idPieces[s] = Buffer.from(`Z","user_id":"${userId(seed, u)}","event_properties":`, "latin1");
       seen[u] = 1;
       let k = perUser[s] + 1;
       const isNew = birth[u] === d;
@@ -373,13 +365,9 @@ export async function generateLake(opts: LakeOptions): Promise<LakeResult> {
           }
           for (let j = 0; j < mid; j++) {
             const x = r();
-            let ty = T_PURCHASE;
-            for (const [c, t] of MID_CDF) {
-              if (x < c) {
-                ty = t;
-                break;
-              }
-            }
+            let c = 0;
+            while (x >= MID_CDF[c]) c++;
+            const ty = MID_TYPES[c];
             tyArr[e++] = ty;
           }
           tyArr[e++] = T_CLOSED;
@@ -417,7 +405,8 @@ export async function generateLake(opts: LakeOptions): Promise<LakeResult> {
 
     const dayDir = join(opts.dir, `date=${dates[d]}`);
     await mkdir(dayDir, { recursive: true });
-    const prefix = Buffer.from(`${dates[d]}T`, "latin1");
+    /** Per type: `{"event_type":"…","event_time":"YYYY-MM-DDT`. */
+    const heads = HEAD_BYTES.map((h) => Buffer.concat([h, Buffer.from(`${dates[d]}T`, "latin1")]));
     for (let slot = 0; slot < SLOTS; slot++) {
       const lo = counts[slot];
       const hi = counts[slot + 1];
@@ -442,36 +431,33 @@ export async function generateLake(opts: LakeOptions): Promise<LakeResult> {
           scratch = grown;
         }
         const buf = scratch;
-        // {"event_type":"…","event_time":"YYYY-MM-DDT
-        const head = HEAD_BYTES[ty];
-        for (let i = 0; i < head.length; i++) buf[pos++] = head[i];
-        for (let i = 0; i < 11; i++) buf[pos++] = prefix[i];
+        const head = heads[ty];
+        buf.set(head, pos);
+        pos += head.length;
         // HH:MM:SS.ffffff
-        let us = tArr[ev];
-        const hh = Math.floor(us / 3.6e9);
-        us -= hh * 3.6e9;
-        const mm = Math.floor(us / 6e7);
-        us -= mm * 6e7;
-        const ss = Math.floor(us / 1e6);
-        let frac = us - ss * 1e6;
-        buf[pos++] = 48 + Math.floor(hh / 10);
-        buf[pos++] = 48 + (hh % 10);
-        buf[pos++] = 58;
-        buf[pos++] = 48 + Math.floor(mm / 10);
-        buf[pos++] = 48 + (mm % 10);
-        buf[pos++] = 58;
-        buf[pos++] = 48 + Math.floor(ss / 10);
-        buf[pos++] = 48 + (ss % 10);
-        buf[pos++] = 46;
-        for (let i = 5; i >= 0; i--) {
+        const us = tArr[ev];
+        const sec = Math.floor(us / 1e6);
+        let frac = us - sec * 1e6;
+        const hh = (sec / 3600) | 0;
+        const mm = ((sec / 60) | 0) % 60;
+        const ss = sec % 60;
+        buf[pos] = 48 + ((hh / 10) | 0);
+        buf[pos + 1] = 48 + (hh % 10);
+        buf[pos + 2] = 58;
+        buf[pos + 3] = 48 + ((mm / 10) | 0);
+        buf[pos + 4] = 48 + (mm % 10);
+        buf[pos + 5] = 58;
+        buf[pos + 6] = 48 + ((ss / 10) | 0);
+        buf[pos + 7] = 48 + (ss % 10);
+        buf[pos + 8] = 46;
+        for (let i = 14; i >= 9; i--) {
           buf[pos + i] = 48 + (frac % 10);
-          frac = Math.floor(frac / 10);
+          frac = (frac / 10) | 0;
         }
-        pos += 6;
-        // Z","user_id":"…","event_properties":
-        for (let i = 0; i < MID1.length; i++) buf[pos++] = MID1[i];
-        for (let i = s * 36, e2 = i + 36; i < e2; i++) buf[pos++] = idBytes[i];
-        for (let i = 0; i < MID2.length; i++) buf[pos++] = MID2[i];
+        pos += 15;
+        const piece = idPieces[s];
+        buf.set(piece, pos);
+        pos += piece.length;
         pos += buf.write(pr, pos, "utf8");
         buf[pos++] = 125; // }
         buf[pos++] = 10; // \n
