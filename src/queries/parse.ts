@@ -15,7 +15,7 @@ export class UsageError extends Error {
 
 const SYMBOL_OPS = ["!=", ">=", "<=", "=", ">", "<", "~"] as const;
 /** Characters that end an unquoted key. */
-const KEY_STOP = /[\s=!<>~]/;
+const KEY_STOP = /[\s=!<>~[\]]/;
 
 function fail(msg: string): never {
   throw new UsageError(msg);

@@ -12,10 +12,12 @@ function measureAgg(m: Measure): string {
       return "CAST(count(DISTINCT user_key) AS DOUBLE)";
     case "per-user":
       return "CASE WHEN count(DISTINCT user_key) = 0 THEN 0.0 ELSE count(*) / count(DISTINCT user_key) END";
+    // Compensated summation (order-independent to the last bit in practice); fsum turns ±inf into NaN,
+    // so infinite inputs fall back to the plain aggregate.
     case "sum":
-      return "coalesce(fsum(x), 0.0)";
+      return "CASE WHEN bool_or(NOT isfinite(x)) THEN sum(x) ELSE coalesce(fsum(x), 0.0) END";
     case "avg":
-      return "coalesce(favg(x), 0.0)";
+      return "CASE WHEN bool_or(NOT isfinite(x)) THEN avg(x) ELSE coalesce(favg(x), 0.0) END";
     default:
       throw new Error(`unknown measure ${JSON.stringify((m as Measure).kind)}`);
   }
