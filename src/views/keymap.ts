@@ -13,7 +13,7 @@
  */
 import type { Key } from "ink";
 
-export type Scope = "global" | "events" | "trends" | "funnel" | "retention" | "sync";
+export type Scope = "global" | "events" | "trends" | "funnel" | "retention" | "sync" | "picker";
 
 export interface Binding {
   id: string;
@@ -30,6 +30,7 @@ export const SCOPES: readonly { scope: Scope; title: string }[] = [
   { scope: "funnel", title: "Funnel" },
   { scope: "retention", title: "Retention" },
   { scope: "sync", title: "Sync" },
+  { scope: "picker", title: "Pickers and prompts" },
 ];
 
 export const KEYMAP = [
@@ -44,6 +45,7 @@ export const KEYMAP = [
   { id: "quit", keys: ["q"], scope: "global", description: "Quit" },
   { id: "interrupt", keys: ["ctrl+c"], scope: "global", description: "Cancel query; again: quit" },
   { id: "cancel", keys: ["esc"], scope: "global", description: "Cancel query/sync, close" },
+  { id: "rerun", keys: ["ctrl+r"], scope: "global", description: "Run the queries again" },
   // events
   { id: "events.filter", keys: ["/"], scope: "events", description: "Filter event names" },
   { id: "events.open", keys: ["enter"], scope: "events", description: "Open event in Trends" },
@@ -61,6 +63,9 @@ export const KEYMAP = [
   { id: "trends.breakdown", keys: ["b"], scope: "trends", description: "Break down by property" },
   { id: "trends.filter", keys: ["f"], scope: "trends", description: "Add a filter" },
   { id: "trends.table", keys: ["t"], scope: "trends", description: "Toggle chart / table" },
+  { id: "trends.clearFilters", keys: ["F"], scope: "trends", description: "Clear filters" },
+  { id: "trends.pageUp", keys: ["pgup"], scope: "trends", description: "Scroll table up" },
+  { id: "trends.pageDown", keys: ["pgdn"], scope: "trends", description: "Scroll table down" },
   // funnel
   { id: "funnel.add", keys: ["a"], scope: "funnel", description: "Add a step" },
   { id: "funnel.remove", keys: ["x"], scope: "funnel", description: "Remove selected step" },
@@ -72,6 +77,7 @@ export const KEYMAP = [
   { id: "funnel.breakdown", keys: ["b"], scope: "funnel", description: "Break down by property" },
   { id: "funnel.filter", keys: ["f"], scope: "funnel", description: "Add a filter" },
   { id: "funnel.overTime", keys: ["v"], scope: "funnel", description: "Conversion over time" },
+  { id: "funnel.clearFilters", keys: ["F"], scope: "funnel", description: "Clear filters" },
   // retention
   { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },
   { id: "retention.return", keys: ["r"], scope: "retention", description: "Pick the return event" },
@@ -79,6 +85,9 @@ export const KEYMAP = [
   { id: "retention.periods", keys: ["n"], scope: "retention", description: "Set number of periods" },
   { id: "retention.mode", keys: ["o"], scope: "retention", description: "Toggle on / on-or-after" },
   { id: "retention.filter", keys: ["f"], scope: "retention", description: "Add a filter" },
+  { id: "retention.clearFilters", keys: ["F"], scope: "retention", description: "Clear filters" },
+  { id: "retention.up", keys: ["up", "k"], scope: "retention", description: "Scroll cohorts up" },
+  { id: "retention.down", keys: ["down", "j"], scope: "retention", description: "Scroll cohorts down" },
   // sync
   { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up" },
   { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down" },
@@ -90,6 +99,16 @@ export const KEYMAP = [
   { id: "sync.sync", keys: ["S"], scope: "sync", description: "Sync marked partitions" },
   { id: "sync.evict", keys: ["D"], scope: "sync", description: "Evict marked from cache" },
   { id: "sync.rejects", keys: ["r"], scope: "sync", description: "Show rejected lines" },
+  { id: "sync.open", keys: ["enter"], scope: "sync", description: "Open a rejected line" },
+  { id: "sync.refresh", keys: ["R"], scope: "sync", description: "List the source again" },
+  // pickers, editors and overlays (typing filters the list or edits the text)
+  { id: "picker.up", keys: ["up"], scope: "picker", description: "Previous item / scroll up" },
+  { id: "picker.down", keys: ["down"], scope: "picker", description: "Next item / scroll down" },
+  { id: "picker.pageUp", keys: ["pgup"], scope: "picker", description: "Page up" },
+  { id: "picker.pageDown", keys: ["pgdn"], scope: "picker", description: "Page down" },
+  { id: "picker.accept", keys: ["enter"], scope: "picker", description: "Choose / apply" },
+  { id: "picker.erase", keys: ["backspace"], scope: "picker", description: "Delete a character" },
+  { id: "picker.yes", keys: ["y"], scope: "picker", description: "Confirm" },
 ] as const satisfies readonly Binding[];
 
 export type BindingId = (typeof KEYMAP)[number]["id"];

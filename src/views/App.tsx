@@ -1,0 +1,385 @@
+/**
+ * The TUI root: tab bar, the current screen, overlays and the status bar, inside a frame one row
+ * shorter than the terminal (a full-height frame makes Ink clear the screen on every redraw).
+ *
+ * Keys go through one dispatcher (`input.tsx`): Ctrl+C first (cancel what runs, again quits), then
+ * overlays and prompts, then the global bindings, then the screen. The first frame is drawn before
+ * the cache is even open; `connect` runs after it and data fills in.
+ */
+import { Box, Text, useApp } from "ink";
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { CatalogSpec, DateRange, EventRef } from "../queries/spec.js";
+import { EventsScreen } from "./EventsScreen.js";
+import { exportResult } from "./export.js";
+import { FunnelScreen } from "./FunnelScreen.js";
+import { InputProvider, PRIORITY, useKeys } from "./input.js";
+import { matches } from "./keymap.js";
+import { DateRangeEditor, HelpPanel, inlineParams, TextPanel } from "./overlays.js";
+import { RetentionScreen } from "./RetentionScreen.js";
+import { StatusBar } from "./StatusBar.js";
+import { SyncScreen } from "./SyncScreen.js";
+import { displayWidth } from "./sanitize.js";
+import {
+  type AppEnv,
+  AppEnvContext,
+  type CurrentResult,
+  initialModels,
+  type Session,
+  TABS,
+  type TabId,
+} from "./state.js";
+import { TrendsScreen } from "./TrendsScreen.js";
+import { QueryClient, QueryClientContext, useQuery } from "./useQuery.js";
+import { useTerminalSize } from "./useTerminalSize.js";
+import { Line } from "./widgets.js";
+
+export interface AppProps {
+  /** Opens the cache; called once, after the first frame. */
+  connect: () => Promise<Session>;
+  /** Shown in the status bar while connecting. */
+  cachePath: string;
+  /** Called once when the user quits (after the session is closed). */
+  onQuit?: () => void;
+  color?: boolean;
+  /** ASCII fallbacks for shading, sparklines and bars. */
+  ascii?: boolean;
+  /** Where `e` writes files (default `$EVX_EXPORT_DIR` or the working folder). */
+  exportDir?: string;
+  initialTab?: TabId;
+  /** Time zone of dates and buckets. Default UTC. */
+  tz?: string;
+  /** Attach to stdin (false when it cannot be put in raw mode). Default true. */
+  keyboard?: boolean;
+}
+
+type Overlay =
+  | null
+  | { kind: "help" }
+  | { kind: "sql" }
+  | { kind: "range" }
+  | { kind: "text"; title: string; text: string };
+
+export function App(props: AppProps) {
+  const [session, setSession] = useState<Session | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const client = useMemo(
+    () =>
+      new QueryClient({
+        run: (spec, opts) => {
+          if (!sessionRef.current) return Promise.reject(new Error("the cache is not open yet"));
+          return sessionRef.current.runner.run(spec, opts);
+        },
+      }),
+    [],
+  );
+  const sessionRef = useRef<Session | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    // Let the first frame reach the terminal before DuckDB loads.
+    const t = setTimeout(() => {
+      props.connect().then(
+        (s) => {
+          if (cancelled) {
+            s.close();
+            return;
+          }
+          sessionRef.current = s;
+          setSession(s);
+        },
+        (e: unknown) => {
+          if (!cancelled) setFailure((e as Error).message ?? String(e));
+        },
+      );
+    }, 0);
+    return () => {
+      cancelled = true;
+      clearTimeout(t);
+    };
+  }, [props.connect]);
+
+  return (
+    <QueryClientContext.Provider value={client}>
+      <InputProvider isActive={props.keyboard !== false}>
+        <Main {...props} session={session} failure={failure} client={client} />
+      </InputProvider>
+    </QueryClientContext.Provider>
+  );
+}
+
+function Main(props: AppProps & { session: Session | null; failure: string | null; client: QueryClient }) {
+  const { session, client } = props;
+  const app = useApp();
+  const { columns, rows } = useTerminalSize();
+  const width = Math.max(20, columns);
+  const height = Math.max(6, rows - 1);
+  const tz = props.tz ?? "UTC";
+
+  const [tab, setTab] = useState<TabId>(props.initialTab ?? "events");
+  const [overlay, setOverlay] = useState<Overlay>(null);
+  const [message, setMessage] = useState<{ text: string; tone: "info" | "error" } | null>(null);
+  const [bounds, setBounds] = useState<{ from: string; to: string } | null>(null);
+  const [userRange, setUserRange] = useState<{ from: string; to: string } | null>(null);
+  const [models] = useState(initialModels);
+  const [eventsModel, setEventsModel] = useState(models.events);
+  const [trendsModel, setTrendsModel] = useState(models.trends);
+  const [funnelModel, setFunnelModel] = useState(models.funnel);
+  const [retentionModel, setRetentionModel] = useState(models.retention);
+  const [boundsGen, setBoundsGen] = useState(0);
+  const current = useRef(new Map<TabId, CurrentResult | null>());
+  const interruptArmed = useRef(false);
+  const quitting = useRef(false);
+
+  // The cached range (default date range), again after a sync or evict (`boundsGen`).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: boundsGen re-reads after data changed
+  useEffect(() => {
+    if (!session) return;
+    let live = true;
+    session.bounds(tz).then(
+      (b) => {
+        if (live) setBounds(b);
+      },
+      (e: unknown) => {
+        if (live)
+          setMessage({ text: `could not read the cached range: ${(e as Error).message}`, tone: "error" });
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [session, tz, boundsGen]);
+
+  const range = useMemo<DateRange | null>(() => {
+    const r = userRange ?? bounds;
+    return r ? { from: r.from, to: r.to, tz } : null;
+  }, [userRange, bounds, tz]);
+
+  const catalogSpec = useMemo<CatalogSpec | null>(() => (range ? { kind: "catalog", range } : null), [range]);
+  const catalog = useQuery(catalogSpec);
+
+  // Sensible first views: the most frequent event in Trends, and as the retention start.
+  const seeded = useRef(false);
+  useEffect(() => {
+    const top = catalog.data?.events[0]?.event_type;
+    if (!top || seeded.current) return;
+    seeded.current = true;
+    setTrendsModel((m) => (m.events.length ? m : { ...m, events: [{ event: top, filters: [] }] }));
+    setRetentionModel((m) => (m.start ? m : { ...m, start: { event: top, filters: [] } }));
+  }, [catalog.data]);
+
+  const messageTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const notify = useCallback((text: string, tone: "info" | "error" = "info") => {
+    setMessage({ text, tone });
+    clearTimeout(messageTimer.current);
+    messageTimer.current = setTimeout(() => setMessage(null), 5000);
+  }, []);
+  useEffect(() => () => clearTimeout(messageTimer.current), []);
+
+  // Read by `s`/`e` through the ref (fresh at key time); the tick re-renders an open SQL overlay.
+  const [, setReportTick] = useState(0);
+  const report = useCallback((t: TabId, c: CurrentResult | null) => {
+    current.current.set(t, c);
+    setReportTick((n) => n + 1);
+  }, []);
+
+  const openInTrends = useCallback((ref: EventRef) => {
+    setTrendsModel((m) => ({ ...m, events: [ref], selected: 0, breakdown: undefined, tableTop: 0 }));
+    setTab("trends");
+  }, []);
+
+  const dataChanged = useCallback(() => {
+    client.invalidate();
+    setBoundsGen((g) => g + 1);
+  }, [client]);
+
+  const quit = useCallback(() => {
+    if (quitting.current) return;
+    quitting.current = true;
+    client.cancelAll();
+    try {
+      session?.close();
+    } catch {}
+    props.onQuit?.();
+    app.exit();
+  }, [client, session, props.onQuit, app]);
+
+  const env = useMemo<AppEnv>(
+    () => ({
+      session,
+      range,
+      bounds,
+      catalog,
+      color: props.color ?? false,
+      ascii: props.ascii ?? false,
+      notify,
+      report,
+      openInTrends,
+      dataChanged,
+    }),
+    [session, range, bounds, catalog, props.color, props.ascii, notify, report, openInTrends, dataChanged],
+  );
+
+  // Ctrl+C: cancel what runs (first press), quit (second press, or when idle). Above everything.
+  useKeys(
+    (input, key) => {
+      if (!matches("interrupt", input, key)) return false;
+      if (client.busy && !interruptArmed.current) {
+        client.cancelAll();
+        interruptArmed.current = true;
+        notify("cancelled; press Ctrl+C again to quit");
+        return true;
+      }
+      quit();
+      return true;
+    },
+    { priority: PRIORITY.interrupt },
+  );
+
+  const tabIndex = TABS.findIndex((t) => t.id === tab);
+  const goto = (i: number) => {
+    setTab(TABS[(i + TABS.length) % TABS.length]!.id);
+    interruptArmed.current = false;
+  };
+
+  useKeys(
+    (input, key) => {
+      if (matches("tab.goto", input, key)) goto(Number(input) - 1);
+      else if (matches("tab.next", input, key)) goto(tabIndex + 1);
+      else if (matches("tab.prev", input, key)) goto(tabIndex - 1);
+      else if (matches("help", input, key)) setOverlay({ kind: "help" });
+      else if (matches("range", input, key)) setOverlay({ kind: "range" });
+      else if (matches("sql", input, key)) setOverlay({ kind: "sql" });
+      else if (matches("export", input, key)) {
+        const c = current.current.get(tab);
+        if (!c || (!c.result && !c.table)) notify("no result yet to export");
+        else {
+          try {
+            const paths = exportResult(c, props.exportDir);
+            setOverlay({ kind: "text", title: "Exported", text: `${paths.csv}\n${paths.json}` });
+          } catch (e) {
+            notify(`export failed: ${(e as Error).message}`, "error");
+          }
+        }
+      } else if (matches("quit", input, key)) quit();
+      else if (matches("rerun", input, key)) {
+        client.invalidate();
+      } else if (matches("cancel", input, key)) {
+        if (!client.cancelAll()) return false; // let the screen use esc
+        notify("cancelled");
+      } else return false;
+      return true;
+    },
+    { priority: PRIORITY.global, isActive: overlay === null },
+  );
+
+  const bodyH = Math.max(1, height - 2);
+  let body: ReactNode = null;
+  if (props.failure) {
+    body = (
+      <Box flexDirection="column">
+        <Line text={`cannot open the cache: ${props.failure}`} width={width} color="red" />
+        <Line text="press q to quit" width={width} dim />
+      </Box>
+    );
+  } else if (overlay?.kind === "help") {
+    body = <HelpPanel width={width} height={bodyH} onClose={() => setOverlay(null)} />;
+  } else if (overlay?.kind === "sql") {
+    const c = current.current.get(tab);
+    const text = c?.sql
+      ? inlineParams(c.sql, c.params)
+      : tab === "sync"
+        ? "The Sync tab runs no analysis query."
+        : "No result yet: the SQL shows here as soon as the query has run.";
+    body = (
+      <TextPanel
+        title={c?.sql ? `SQL of the ${c.title} result (parameters inlined)` : "SQL"}
+        text={text}
+        width={width}
+        height={bodyH}
+        closeKeys={(i, k) => matches("sql", i, k)}
+        onClose={() => setOverlay(null)}
+      />
+    );
+  } else if (overlay?.kind === "text") {
+    body = (
+      <TextPanel
+        title={overlay.title}
+        text={overlay.text}
+        width={width}
+        height={bodyH}
+        onClose={() => setOverlay(null)}
+      />
+    );
+  } else if (overlay?.kind === "range") {
+    body = (
+      <DateRangeEditor
+        width={width}
+        height={bodyH}
+        bounds={bounds}
+        current={range}
+        onApply={(r) => {
+          setUserRange(bounds && r.from === bounds.from && r.to === bounds.to ? null : r);
+          setOverlay(null);
+        }}
+        onCancel={() => setOverlay(null)}
+      />
+    );
+  } else if (!session) {
+    body = <Line text={`opening ${props.cachePath}…`} width={width} dim />;
+  } else if (tab === "events") {
+    body = <EventsScreen width={width} height={bodyH} model={eventsModel} setModel={setEventsModel} />;
+  } else if (tab === "trends") {
+    body = <TrendsScreen width={width} height={bodyH} model={trendsModel} setModel={setTrendsModel} />;
+  } else if (tab === "funnel") {
+    body = <FunnelScreen width={width} height={bodyH} model={funnelModel} setModel={setFunnelModel} />;
+  } else if (tab === "retention") {
+    body = (
+      <RetentionScreen width={width} height={bodyH} model={retentionModel} setModel={setRetentionModel} />
+    );
+  }
+  // The Sync screen stays mounted (hidden) so a running sync survives tab switches.
+  const syncVisible = !!session && !props.failure && overlay === null && tab === "sync";
+
+  const events = catalog.data?.events.reduce((a, e) => a + e.events, 0);
+  return (
+    <AppEnvContext.Provider value={env}>
+      <Box flexDirection="column" width={width} height={height} overflow="hidden">
+        <TabBar tab={tab} width={width} />
+        <Box flexDirection="column" height={bodyH} overflow="hidden">
+          {body}
+          {session && !props.failure ? (
+            <SyncScreen width={width} height={bodyH} visible={syncVisible} />
+          ) : null}
+        </Box>
+        <StatusBar
+          width={width}
+          cachePath={props.cachePath}
+          range={range}
+          events={events}
+          readOnly={session?.readOnly}
+          state={message ? message.text : session ? undefined : "opening cache…"}
+          ascii={props.ascii}
+        />
+      </Box>
+    </AppEnvContext.Provider>
+  );
+}
+
+function TabBar({ tab, width }: { tab: TabId; width: number }) {
+  const full = TABS.map((t, i) => ` ${i + 1} ${t.title} `);
+  const short = TABS.map((t, i) => ` ${i + 1} ${t.title.slice(0, 3)} `);
+  const labels = displayWidth(`${full.join("")} evx  ? help`) <= width ? full : short;
+  return (
+    <Text wrap="truncate">
+      <Text bold color="cyan">
+        evx{" "}
+      </Text>
+      {TABS.map((t, i) => (
+        <Text key={t.id} inverse={t.id === tab} bold={t.id === tab}>
+          {labels[i]}
+        </Text>
+      ))}
+      <Text dimColor>{"  ? help"}</Text>
+    </Text>
+  );
+}

@@ -1,0 +1,241 @@
+/**
+ * Tab 1: the event catalog — event, events, users, last seen and a 14-day sparkline — filtered with
+ * `/`; Enter opens the event in Trends. Narrow terminals drop the sparkline, then "last seen".
+ */
+
+import { Box } from "ink";
+import type { Dispatch, SetStateAction } from "react";
+import { memo, useEffect, useMemo, useState } from "react";
+import type { CatalogRow, DateRange, TrendSpec } from "../queries/spec.js";
+import { sparkline } from "./charts.js";
+import { formatCompact, formatNumber } from "./format.js";
+import { PRIORITY, useKeys } from "./input.js";
+import { matches } from "./keymap.js";
+import { cleanText, displayWidth, padEnd, padStart } from "./sanitize.js";
+import { type EventsModel, useAppEnv } from "./state.js";
+import { useQuery } from "./useQuery.js";
+import { clamp, Line, scrollTop, typed } from "./widgets.js";
+
+const SPARK_DAYS = 14;
+const SPARK_MAX_EVENTS = 60;
+
+export interface EventsScreenProps {
+  width: number;
+  height: number;
+  model: EventsModel;
+  setModel: Dispatch<SetStateAction<EventsModel>>;
+}
+
+interface Layout {
+  name: number;
+  events: number;
+  users: number;
+  last: number;
+  spark: number;
+}
+
+/** Column widths for a terminal width; 0 hides a column. */
+export function catalogLayout(width: number): Layout {
+  const events = 11;
+  const users = 10;
+  let last = 17;
+  let spark = SPARK_DAYS;
+  const fixed = () => events + users + (last ? last + 1 : 0) + (spark ? spark + 2 : 0) + 2;
+  if (width < 80) spark = 0;
+  if (width - fixed() < 16) last = 0;
+  const name = Math.max(6, width - fixed() - 2);
+  return { name, events, users, last, spark };
+}
+
+function lastSeen(iso: string): string {
+  return iso.length >= 16 ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : iso;
+}
+
+function addDays(date: string, n: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The sparkline query: daily events of the listed events over the last 14 days of the range. */
+export function sparkSpec(names: string[], range: DateRange | null): TrendSpec | null {
+  if (!range || names.length === 0) return null;
+  let from = addDays(range.to, -(SPARK_DAYS - 1));
+  if (from < range.from) from = range.from;
+  return {
+    kind: "trend",
+    events: names.slice(0, SPARK_MAX_EVENTS).map((event) => ({ event, filters: [] })),
+    measure: { kind: "events" },
+    interval: "day",
+    range: { from, to: range.to, tz: range.tz },
+    filters: [],
+    limit: 10,
+  };
+}
+
+const Row = memo(function Row({ text, selected, width }: { text: string; selected: boolean; width: number }) {
+  return <Line text={text} width={width} inverse={selected} />;
+});
+
+export function EventsScreen({ width, height, model, setModel }: EventsScreenProps) {
+  const env = useAppEnv();
+  const { catalog, range } = env;
+  const [editing, setEditing] = useState(false);
+  const [top, setTop] = useState(0);
+  const layout = useMemo(() => catalogLayout(width), [width]);
+
+  const all = catalog.data?.events;
+  const rows = useMemo<CatalogRow[]>(() => {
+    const q = model.filter.trim().toLowerCase();
+    const list = all ?? [];
+    return q ? list.filter((e) => e.event_type.toLowerCase().includes(q)) : list;
+  }, [all, model.filter]);
+
+  const names = useMemo(() => (all ?? []).map((e) => e.event_type), [all]);
+  const spark = useQuery(layout.spark > 0 && catalog.fresh ? sparkSpec(names, range) : null);
+  const sparks = useMemo(() => {
+    const m = new Map<string, number[]>();
+    // No breakdown: one series per listed event, in order.
+    const asked = spark.spec?.kind === "trend" ? spark.spec.events : [];
+    spark.data?.series.forEach((s, i) => {
+      const name = asked[i]?.event;
+      if (name !== undefined)
+        m.set(
+          name,
+          s.points.map((p) => p.value),
+        );
+    });
+    return m;
+  }, [spark.data, spark.spec]);
+
+  useEffect(() => {
+    env.report(
+      "events",
+      catalog.data
+        ? {
+            title: "Events",
+            spec: catalog.spec,
+            result: catalog.data,
+            sql: catalog.sql,
+            params: catalog.params,
+          }
+        : null,
+    );
+  }, [catalog.data, catalog.spec, catalog.sql, catalog.params, env.report]);
+
+  const listH = Math.max(1, height - 3);
+  const cursor = clamp(model.cursor, 0, Math.max(0, rows.length - 1));
+  const first = scrollTop(top, cursor, listH, rows.length);
+  useEffect(() => {
+    if (first !== top) setTop(first);
+  }, [first, top]);
+
+  const move = (to: number) =>
+    setModel((m) => ({ ...m, cursor: clamp(to, 0, Math.max(0, rows.length - 1)) }));
+
+  // Filter editing takes every key (typing `q` types a q).
+  useKeys(
+    (input, key) => {
+      if (key.escape) {
+        setModel((m) => ({ ...m, filter: "", cursor: 0 }));
+        setEditing(false);
+      } else if (key.return) setEditing(false);
+      else if (matches("picker.up", input, key)) move(cursor - 1);
+      else if (matches("picker.down", input, key)) move(cursor + 1);
+      else if (matches("picker.erase", input, key))
+        setModel((m) => ({ ...m, filter: [...m.filter].slice(0, -1).join(""), cursor: 0 }));
+      else {
+        const t = typed(input, key);
+        if (t) setModel((m) => ({ ...m, filter: m.filter + t, cursor: 0 }));
+      }
+      return true;
+    },
+    { priority: PRIORITY.prompt, modal: true, isActive: editing },
+  );
+
+  useKeys(
+    (input, key) => {
+      if (matches("events.filter", input, key)) setEditing(true);
+      else if (matches("events.up", input, key)) move(cursor - 1);
+      else if (matches("events.down", input, key)) move(cursor + 1);
+      else if (matches("events.pageUp", input, key)) move(cursor - listH);
+      else if (matches("events.pageDown", input, key)) move(cursor + listH);
+      else if (key.home) move(0);
+      else if (key.end) move(rows.length - 1);
+      else if (matches("events.open", input, key)) {
+        const row = rows[cursor];
+        if (row) env.openInTrends({ event: row.event_type, filters: [] });
+      } else if (key.escape && model.filter) setModel((m) => ({ ...m, filter: "", cursor: 0 }));
+      else return false;
+      return true;
+    },
+    { priority: PRIORITY.screen },
+  );
+
+  const header = useMemo(() => {
+    const parts = [
+      padEnd("Event", layout.name),
+      padStart("Events", layout.events),
+      padStart("Users", layout.users),
+    ];
+    if (layout.last) parts.push(padEnd("Last seen", layout.last));
+    if (layout.spark) parts.push(padEnd(`Last ${SPARK_DAYS} days`, layout.spark));
+    return parts.join(" ");
+  }, [layout]);
+
+  const lines = useMemo(
+    () =>
+      rows.map((r) => {
+        const narrow = (n: number, w: number) => {
+          const full = formatNumber(n);
+          return displayWidth(full) <= w ? full : formatCompact(n);
+        };
+        const parts = [
+          padEnd(cleanText(r.event_type), layout.name),
+          padStart(narrow(r.events, layout.events), layout.events),
+          padStart(narrow(r.users, layout.users), layout.users),
+        ];
+        if (layout.last) parts.push(padEnd(lastSeen(r.last_seen), layout.last));
+        if (layout.spark) {
+          const vals = sparks.get(r.event_type);
+          parts.push(vals ? sparkline(vals, layout.spark, { ascii: env.ascii }) : "");
+        }
+        return parts.join(" ");
+      }),
+    [rows, layout, sparks, env.ascii],
+  );
+
+  let title: string;
+  let titleColor: string | undefined;
+  if (editing) {
+    title = `/${model.filter}▏  (enter keep · esc clear)`;
+    titleColor = "cyan";
+  } else if (catalog.status === "error") {
+    title = `error: ${catalog.error?.message ?? "query failed"}`;
+    titleColor = "red";
+  } else if (catalog.status === "cancelled" && !catalog.data) {
+    title = "cancelled — ctrl+r runs it again";
+    titleColor = "yellow";
+  } else if (!catalog.data) {
+    title = "loading the event catalog…";
+  } else {
+    const n = all?.length ?? 0;
+    title = model.filter
+      ? `${rows.length} of ${n} event types match "${model.filter}" (esc clears)`
+      : `${n} event types${range ? ` · ${range.from} → ${range.to}` : ""}${catalog.status === "running" ? " · updating…" : ""}`;
+  }
+
+  const visible = lines.slice(first, first + listH);
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Line text={title} width={width} color={titleColor} bold={!titleColor} />
+      <Line text={header} width={width} dim />
+      {visible.map((text, i) => (
+        <Row key={rows[first + i]!.event_type} text={text} selected={first + i === cursor} width={width} />
+      ))}
+      {rows.length > listH ? (
+        <Line text={`${first + 1}-${first + visible.length} of ${rows.length}`} width={width} dim />
+      ) : null}
+    </Box>
+  );
+}

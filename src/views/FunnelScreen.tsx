@@ -1,0 +1,323 @@
+/**
+ * Tab 3: funnels. Build the steps (`a` adds with an optional filter, `x` removes, `J`/`K` reorder),
+ * set the window (`w`), a breakdown (`b`), filters (`f`, `F` clears) and conversion over time (`v`).
+ * Each step is a bar with users, % of start, % from the previous step and median time to convert.
+ */
+import { Box } from "ink";
+import type { Dispatch, ReactNode, SetStateAction } from "react";
+import { memo, useEffect, useMemo, useState } from "react";
+import { formatEventRef } from "../queries/parse.js";
+import type { DateRange, FunnelResult, FunnelSpec } from "../queries/spec.js";
+import { bars, lineChart } from "./charts.js";
+import { formatDuration, formatNumber, formatPercent, timeLabels } from "./format.js";
+import { PRIORITY, useKeys } from "./input.js";
+import { matches } from "./keymap.js";
+import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
+import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
+import { type FunnelModel, useAppEnv } from "./state.js";
+import { useQuery } from "./useQuery.js";
+import { clamp, HintLine, Line, RawLine } from "./widgets.js";
+
+export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
+  if (!range || m.steps.length < 2) return null;
+  return {
+    kind: "funnel",
+    steps: m.steps,
+    withinSeconds: m.withinSeconds,
+    range,
+    filters: m.filters,
+    ...(m.breakdown !== undefined ? { breakdown: m.breakdown } : {}),
+    limit: 10,
+    ...(m.overTime ? { trendInterval: m.overTime } : {}),
+  };
+}
+
+const NOTE_W = { start: 8, prev: 10, median: 8 };
+
+function note(s: FunnelResult["steps"][number] | undefined, i: number): string {
+  if (!s) return `${padStart("…", NOTE_W.start)}${padStart("…", NOTE_W.prev)}${padStart("…", NOTE_W.median)}`;
+  return (
+    padStart(formatPercent(s.conversion), NOTE_W.start) +
+    padStart(i === 0 ? "–" : formatPercent(s.from_previous), NOTE_W.prev) +
+    padStart(i === 0 ? "–" : formatDuration(s.median_seconds), NOTE_W.median)
+  );
+}
+
+/** The step bars (selection marker in the first column) and their header, `width` wide. */
+export function funnelBars(
+  labels: string[],
+  result: FunnelResult | undefined,
+  width: number,
+  color: boolean,
+  ascii: boolean,
+): { header: string; rows: string[] } {
+  const inner = Math.max(1, width - 2);
+  const steps = labels.map((l, i) => ({
+    label: `${i + 1}. ${l}`,
+    value: result?.steps[i]?.users ?? 0,
+    note: note(result?.steps[i], i),
+  }));
+  const valueW = Math.max(5, ...steps.map((s) => displayWidth(result ? formatNumber(s.value) : "…")));
+  const rows = bars(steps, {
+    width: inner,
+    color,
+    ascii,
+    max: result?.steps[0]?.users || 1,
+    format: (v) => padStart(result ? formatNumber(v) : "…", valueW),
+  });
+  const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}`;
+  const header = `  ${padEnd("Step", Math.max(0, inner - displayWidth(right)))}${right}`;
+  return { header: truncate(header, width), rows };
+}
+
+/** Breakdown table: value, users per step, overall conversion. */
+export function breakdownTable(result: FunnelResult, key: string, width: number): string[] {
+  const groups = result.breakdown ?? [];
+  const n = result.steps.length;
+  const colW = 9;
+  const valueW = Math.max(8, Math.min(24, width - n * (colW + 1) - 8));
+  const head = [
+    padEnd(cleanText(key), valueW),
+    ...result.steps.map((_, i) => padStart(`step ${i + 1}`, colW)),
+    padStart("conv", 7),
+  ].join(" ");
+  const lines = [head];
+  for (const g of groups) {
+    const first = g.steps[0]?.users ?? 0;
+    const last = g.steps[n - 1]?.users ?? 0;
+    lines.push(
+      [
+        padEnd(cleanText(g.value), valueW),
+        ...g.steps.map((s) => padStart(formatNumber(s.users), colW)),
+        padStart(first ? formatPercent(last / first) : "–", 7),
+      ].join(" "),
+    );
+  }
+  return lines.map((l) => truncate(l, width));
+}
+
+const Lines = memo(function Lines({ lines, marker }: { lines: string[]; marker?: number }) {
+  return (
+    <>
+      {lines.map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: rows are positional
+        <RawLine key={i} text={marker === undefined ? l : `${i === marker ? "›" : " "} ${l}`} />
+      ))}
+    </>
+  );
+});
+
+type Picker = null | "add" | "window" | "breakdown" | "filter";
+
+export interface FunnelScreenProps {
+  width: number;
+  height: number;
+  model: FunnelModel;
+  setModel: Dispatch<SetStateAction<FunnelModel>>;
+}
+
+export function FunnelScreen({ width, height, model, setModel }: FunnelScreenProps) {
+  const env = useAppEnv();
+  const { range } = env;
+  const [picker, setPicker] = useState<Picker>(null);
+  const spec = useMemo(() => funnelSpec(model, range), [model, range]);
+  const q = useQuery(spec);
+  const update = (patch: Partial<FunnelModel>) => setModel((m) => ({ ...m, ...patch }));
+
+  useEffect(() => {
+    env.report(
+      "funnel",
+      q.data ? { title: "Funnel", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,
+    );
+  }, [q.data, q.spec, q.sql, q.params, env.report]);
+
+  const n = model.steps.length;
+  const sel = clamp(model.selected, 0, Math.max(0, n - 1));
+  const move = (delta: number) => {
+    const to = sel + delta;
+    if (to < 0 || to >= n) return;
+    const steps = [...model.steps];
+    [steps[sel], steps[to]] = [steps[to]!, steps[sel]!];
+    update({ steps, selected: to });
+  };
+
+  useKeys(
+    (input, key) => {
+      if (matches("funnel.add", input, key)) setPicker("add");
+      else if (matches("funnel.remove", input, key)) {
+        if (!n) return true;
+        const steps = model.steps.filter((_, i) => i !== sel);
+        update({ steps, selected: clamp(sel, 0, Math.max(0, steps.length - 1)) });
+      } else if (matches("funnel.up", input, key))
+        update({ selected: clamp(sel - 1, 0, Math.max(0, n - 1)) });
+      else if (matches("funnel.down", input, key))
+        update({ selected: clamp(sel + 1, 0, Math.max(0, n - 1)) });
+      else if (matches("funnel.moveDown", input, key)) move(1);
+      else if (matches("funnel.moveUp", input, key)) move(-1);
+      else if (matches("funnel.window", input, key)) setPicker("window");
+      else if (matches("funnel.breakdown", input, key)) {
+        if (n) setPicker("breakdown");
+      } else if (matches("funnel.filter", input, key)) setPicker("filter");
+      else if (matches("funnel.clearFilters", input, key)) update({ filters: [] });
+      else if (matches("funnel.overTime", input, key))
+        update({ overTime: model.overTime === false ? "day" : model.overTime === "day" ? "week" : false });
+      else return false;
+      return true;
+    },
+    { priority: PRIORITY.screen, isActive: picker === null },
+  );
+
+  const labels = useMemo(() => model.steps.map((s) => formatEventRef(s)), [model.steps]);
+  // Result rows only describe the steps they were computed for.
+  const result = q.fresh || q.status === "running" ? q.data : undefined;
+  const usable = result && result.steps.length === n ? result : undefined;
+  const barLines = useMemo(
+    () => funnelBars(labels, usable, width, env.color, env.ascii),
+    [labels, usable, width, env.color, env.ascii],
+  );
+
+  const used = 2 + n + 1; // settings, header, steps, hints
+  const restH = Math.max(0, height - used - 1);
+  const extra = useMemo(() => {
+    if (!usable || restH < 3) return [] as string[];
+    if (usable.trend && model.overTime) {
+      const values = usable.trend.map((p) => (p.entered ? (100 * p.converted) / p.entered : 0));
+      const entered = usable.trend.reduce((a, p) => a + p.entered, 0);
+      const converted = usable.trend.reduce((a, p) => a + p.converted, 0);
+      const title = `Conversion over time (per ${model.overTime}): ${formatNumber(converted)} of ${formatNumber(entered)} users`;
+      return [
+        title,
+        ...lineChart([{ label: "conversion %", values }], {
+          width,
+          height: restH - 1,
+          xLabels: timeLabels(
+            usable.trend.map((p) => p.t),
+            model.overTime,
+          ),
+          color: env.color,
+          ascii: env.ascii,
+          yFormat: (v) => `${v.toFixed(0)}%`,
+        }),
+      ];
+    }
+    if (usable.breakdown && model.breakdown !== undefined) {
+      return breakdownTable(usable, model.breakdown, width).slice(0, restH);
+    }
+    return [];
+  }, [usable, restH, model.overTime, model.breakdown, width, env.color, env.ascii]);
+
+  if (picker === "add") {
+    return (
+      <EventPicker
+        title={`Add step ${n + 1}`}
+        catalog={env.catalog.data}
+        range={range}
+        width={width}
+        height={height}
+        withFilter
+        onPick={(ref) => {
+          setModel((m) => ({ ...m, steps: [...m.steps, ref], selected: m.steps.length }));
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "window") {
+    return (
+      <WindowEditor
+        current={model.withinSeconds}
+        width={width}
+        height={height}
+        onPick={(withinSeconds) => {
+          update({ withinSeconds });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "breakdown") {
+    return (
+      <BreakdownPicker
+        event={model.steps[0]?.event}
+        range={range}
+        current={model.breakdown}
+        width={width}
+        height={height}
+        onPick={(breakdown) => {
+          update({ breakdown });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "filter") {
+    return (
+      <FilterPrompt
+        title="Add a filter (applies to every step)"
+        event={model.steps[0]?.event}
+        range={range}
+        width={width}
+        onSubmit={(f) => {
+          if (f) update({ filters: [...model.filters, f] });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+
+  const settings = `window ${formatDuration(model.withinSeconds)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${model.overTime}` : ""}`;
+  let state = "";
+  let stateColor: string | undefined;
+  if (q.status === "running") state = q.data ? " · updating…" : " · running…";
+  else if (q.status === "error") {
+    state = ` · error: ${q.error?.message ?? ""}`;
+    stateColor = "red";
+  } else if (q.status === "cancelled") {
+    state = " · cancelled (ctrl+r reruns)";
+    stateColor = "yellow";
+  }
+
+  let body: ReactNode;
+  if (n === 0)
+    body = <Line text="No steps yet: press a to add the first step of the funnel." width={width} />;
+  else {
+    body = (
+      <>
+        <Line text={barLines.header} width={width} dim />
+        <Lines lines={barLines.rows} marker={sel} />
+        {n === 1 ? <Line text="Add a second step (a) to see conversion." width={width} dim /> : null}
+        <Lines lines={extra} />
+      </>
+    );
+  }
+
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Line
+        text={`Funnel · ${truncate(settings, Math.max(0, width - 9 - displayWidth(state)))}${state}`}
+        width={width}
+        color={stateColor}
+      />
+      <Box flexDirection="column" height={height - 2} overflow="hidden">
+        {body}
+      </Box>
+      <HintLine
+        ids={[
+          "funnel.add",
+          "funnel.remove",
+          "funnel.moveDown",
+          "funnel.moveUp",
+          "funnel.window",
+          "funnel.breakdown",
+          "funnel.overTime",
+          "funnel.filter",
+        ]}
+        width={width}
+      />
+    </Box>
+  );
+}

@@ -1,0 +1,322 @@
+/**
+ * Tab 2: trends. Pick events (`a`/`x`, up/down selects), cycle the measure (`m`) and interval (`i`),
+ * break down by a property (`b`), add filters (`f`, `F` clears) and flip between the line chart and
+ * a table of the same numbers (`t`).
+ */
+import { Box, Text } from "ink";
+import type { Dispatch, ReactNode, SetStateAction } from "react";
+import { memo, useEffect, useMemo, useState } from "react";
+import { formatEventRef, formatMeasure } from "../queries/parse.js";
+import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
+import { lineChart } from "./charts.js";
+import { formatCompact, formatNumber, timeLabels } from "./format.js";
+import { PRIORITY, useKeys } from "./input.js";
+import { matches } from "./keymap.js";
+import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "./pickers.js";
+import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
+import { type TrendsModel, useAppEnv } from "./state.js";
+import { useQuery } from "./useQuery.js";
+import { clamp, HintLine, Line, RawLine } from "./widgets.js";
+
+const INTERVALS: Interval[] = ["hour", "day", "week", "month"];
+
+export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | null {
+  if (!range || m.events.length === 0) return null;
+  return {
+    kind: "trend",
+    events: m.events,
+    measure: m.measure,
+    interval: m.interval,
+    range,
+    filters: m.filters,
+    ...(m.breakdown !== undefined ? { breakdown: m.breakdown } : {}),
+    limit: 10,
+  };
+}
+
+/** Measures offered by `m`: counts, then sum/avg of each numeric property of the event. */
+export function measureCycle(props: PropsResult | undefined): Measure[] {
+  const list: Measure[] = [{ kind: "events" }, { kind: "users" }, { kind: "per-user" }];
+  for (const p of props?.props ?? []) {
+    if (p.type !== "number") continue;
+    list.push({ kind: "sum", key: p.key }, { kind: "avg", key: p.key });
+  }
+  return list;
+}
+
+export function nextMeasure(current: Measure, props: PropsResult | undefined): Measure {
+  const list = measureCycle(props);
+  const i = list.findIndex((m) => formatMeasure(m) === formatMeasure(current));
+  return list[(i + 1) % list.length]!;
+}
+
+function seriesLabel(s: TrendResult["series"][number]): string {
+  return s.breakdown === null ? s.event : `${s.event} · ${s.breakdown}`;
+}
+
+/** Table lines: a bucket column and one column per series (as many as fit), totals first. */
+export function trendTable(
+  result: TrendResult,
+  width: number,
+): { header: string; total: string; rows: string[]; hidden: number } {
+  const labels = timeLabels(
+    (result.series[0]?.points ?? []).map((p) => p.t),
+    result.interval,
+  );
+  const bucketW = Math.max(6, ...labels.map(displayWidth));
+  const colW = 12;
+  const fit = Math.max(1, Math.floor((width - bucketW) / (colW + 1)));
+  const series = result.series.slice(0, fit);
+  const cell = (v: number) => {
+    const t = formatNumber(v);
+    return padStart(displayWidth(t) <= colW ? t : formatCompact(v), colW);
+  };
+  const header = [
+    padEnd("Bucket", bucketW),
+    ...series.map((s) => padStart(truncate(cleanText(seriesLabel(s)), colW), colW)),
+  ].join(" ");
+  const total = [padEnd("Total", bucketW), ...series.map((s) => cell(s.total))].join(" ");
+  const rows = labels.map((l, i) =>
+    [padEnd(l, bucketW), ...series.map((s) => cell(s.points[i]?.value ?? 0))].join(" "),
+  );
+  return { header, total, rows, hidden: result.series.length - series.length };
+}
+
+const ChartLines = memo(function ChartLines({ lines }: { lines: string[] }) {
+  return (
+    <>
+      {lines.map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: chart rows are positional
+        <RawLine key={i} text={l} />
+      ))}
+    </>
+  );
+});
+
+type Picker = null | "add" | "breakdown" | "filter";
+
+export interface TrendsScreenProps {
+  width: number;
+  height: number;
+  model: TrendsModel;
+  setModel: Dispatch<SetStateAction<TrendsModel>>;
+}
+
+export function TrendsScreen({ width, height, model, setModel }: TrendsScreenProps) {
+  const env = useAppEnv();
+  const { range } = env;
+  const [picker, setPicker] = useState<Picker>(null);
+  const spec = useMemo(() => trendSpec(model, range), [model, range]);
+  const q = useQuery(spec);
+  const selected = model.events[clamp(model.selected, 0, Math.max(0, model.events.length - 1))];
+  // The selected event's keys (for measures, breakdowns and filters), once the chart is in.
+  const props = useQuery(q.status !== "running" ? propsSpec(selected?.event, range) : null);
+
+  useEffect(() => {
+    env.report(
+      "trends",
+      q.data ? { title: "Trends", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,
+    );
+  }, [q.data, q.spec, q.sql, q.params, env.report]);
+
+  const headerH = 2;
+  const bodyH = Math.max(1, height - headerH - 1);
+
+  const update = (patch: Partial<TrendsModel>) => setModel((m) => ({ ...m, ...patch }));
+
+  useKeys(
+    (input, key) => {
+      const n = model.events.length;
+      if (matches("trends.add", input, key)) setPicker("add");
+      else if (matches("trends.remove", input, key)) {
+        if (n === 0) return true;
+        const events = model.events.filter((_, i) => i !== model.selected);
+        update({ events, selected: clamp(model.selected, 0, Math.max(0, events.length - 1)), tableTop: 0 });
+      } else if (matches("trends.up", input, key))
+        update({ selected: clamp(model.selected - 1, 0, Math.max(0, n - 1)) });
+      else if (matches("trends.down", input, key))
+        update({ selected: clamp(model.selected + 1, 0, Math.max(0, n - 1)) });
+      else if (matches("trends.measure", input, key))
+        update({ measure: nextMeasure(model.measure, props.data) });
+      else if (matches("trends.interval", input, key))
+        update({
+          interval: INTERVALS[(INTERVALS.indexOf(model.interval) + 1) % INTERVALS.length]!,
+          tableTop: 0,
+        });
+      else if (matches("trends.breakdown", input, key)) {
+        if (n) setPicker("breakdown");
+      } else if (matches("trends.filter", input, key)) setPicker("filter");
+      else if (matches("trends.clearFilters", input, key)) update({ filters: [] });
+      else if (matches("trends.table", input, key)) update({ table: !model.table, tableTop: 0 });
+      else if (matches("trends.pageUp", input, key))
+        update({ tableTop: Math.max(0, model.tableTop - (bodyH - 3)) });
+      else if (matches("trends.pageDown", input, key)) update({ tableTop: model.tableTop + (bodyH - 3) });
+      else return false;
+      return true;
+    },
+    { priority: PRIORITY.screen, isActive: picker === null },
+  );
+
+  const chart = useMemo(() => {
+    if (!q.data || model.table) return [];
+    const series = q.data.series.map((s) => ({
+      label: seriesLabel(s),
+      values: s.points.map((p) => p.value),
+    }));
+    const xLabels = timeLabels(
+      (q.data.series[0]?.points ?? []).map((p) => p.t),
+      q.data.interval,
+    );
+    return lineChart(series, { width, height: bodyH, xLabels, color: env.color, ascii: env.ascii });
+  }, [q.data, model.table, width, bodyH, env.color, env.ascii]);
+
+  const table = useMemo(
+    () => (q.data && model.table ? trendTable(q.data, width) : null),
+    [q.data, model.table, width],
+  );
+
+  if (picker === "add") {
+    return (
+      <EventPicker
+        title="Add an event to the chart"
+        catalog={env.catalog.data}
+        range={range}
+        width={width}
+        height={height}
+        allowAny
+        withFilter
+        onPick={(ref) => {
+          setModel((m) => ({ ...m, events: [...m.events, ref], selected: m.events.length, tableTop: 0 }));
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "breakdown") {
+    return (
+      <BreakdownPicker
+        event={selected?.event}
+        range={range}
+        current={model.breakdown}
+        width={width}
+        height={height}
+        onPick={(breakdown) => {
+          update({ breakdown });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "filter") {
+    return (
+      <FilterPrompt
+        title="Add a filter (applies to every event)"
+        event={selected?.event}
+        range={range}
+        width={width}
+        onSubmit={(f) => {
+          if (f) update({ filters: [...model.filters, f] });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+
+  // Line 1: the events, the selected one highlighted.
+  const chips: { text: string; selected: boolean }[] = model.events.map((e, i) => ({
+    text: ` ${i + 1} ${cleanText(formatEventRef(e))} `,
+    selected: i === model.selected,
+  }));
+  let used = displayWidth("Events:");
+  const shownChips: typeof chips = [];
+  for (const c of chips) {
+    if (used + displayWidth(c.text) + 1 > width) break;
+    shownChips.push(c);
+    used += displayWidth(c.text) + 1;
+  }
+  const settings = `${formatMeasure(model.measure)} per ${model.interval} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
+  let state = "";
+  let stateColor: string | undefined;
+  if (q.status === "running") state = q.data ? " · updating…" : " · running…";
+  else if (q.status === "error") {
+    state = ` · error: ${q.error?.message ?? ""}`;
+    stateColor = "red";
+  } else if (q.status === "cancelled") {
+    state = " · cancelled (ctrl+r reruns)";
+    stateColor = "yellow";
+  }
+
+  let body: ReactNode;
+  if (model.events.length === 0) {
+    body = (
+      <Box flexDirection="column">
+        <Line
+          text="No events yet: press a to add one, or Enter on an event in the Events tab."
+          width={width}
+        />
+      </Box>
+    );
+  } else if (!q.data) {
+    body = <Line text={q.status === "running" ? "running the trend…" : " "} width={width} dim />;
+  } else if (table) {
+    const rowsH = Math.max(1, bodyH - 2);
+    const topRow = clamp(model.tableTop, 0, Math.max(0, table.rows.length - rowsH));
+    body = (
+      <Box flexDirection="column">
+        <Line text={table.header + (table.hidden ? `  +${table.hidden}` : "")} width={width} bold />
+        <Line text={table.total} width={width} />
+        {table.rows.slice(topRow, topRow + rowsH).map((r, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a window over positional rows
+          <Line key={topRow + i} text={r} width={width} />
+        ))}
+      </Box>
+    );
+  } else {
+    body = <ChartLines lines={chart} />;
+  }
+
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Text wrap="truncate">
+        <Text bold>Events:</Text>
+        {shownChips.length === 0 ? <Text dimColor> none</Text> : null}
+        {shownChips.map((c, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: chips are positional
+          <Text key={`${i}:${c.text}`}>
+            {" "}
+            <Text inverse={c.selected} color={c.selected ? "cyan" : undefined}>
+              {c.text}
+            </Text>
+          </Text>
+        ))}
+        {shownChips.length < chips.length ? (
+          <Text dimColor>{` +${chips.length - shownChips.length}`}</Text>
+        ) : null}
+      </Text>
+      <Text wrap="truncate">
+        <Text dimColor>{truncate(settings, Math.max(0, width - displayWidth(state)))}</Text>
+        <Text color={stateColor} dimColor={!stateColor}>
+          {state}
+        </Text>
+      </Text>
+      <Box flexDirection="column" height={bodyH} overflow="hidden">
+        {body}
+      </Box>
+      <HintLine
+        ids={[
+          "trends.add",
+          "trends.measure",
+          "trends.interval",
+          "trends.breakdown",
+          "trends.filter",
+          "trends.table",
+          "trends.remove",
+        ]}
+        width={width}
+      />
+    </Box>
+  );
+}

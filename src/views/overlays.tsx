@@ -1,0 +1,208 @@
+/**
+ * Global overlays: help (`?`), the SQL behind the current result (`s`), export paths (`e`) and the
+ * date-range editor (`d`). Each takes the keys while open (a modal layer above the screens).
+ */
+import { Box } from "ink";
+import { useState } from "react";
+import { parseDate } from "../queries/parse.js";
+import { HelpOverlay, helpLayout } from "./HelpOverlay.js";
+import { PRIORITY, useKeys } from "./input.js";
+import { matches } from "./keymap.js";
+import { cleanText, wrapText } from "./sanitize.js";
+import { clamp, Line, ListPicker, type PickItem, TextPrompt } from "./widgets.js";
+
+/** The help table, scrollable with up/down/pgup/pgdn; `?` or esc closes. */
+export function HelpPanel({
+  width,
+  height,
+  onClose,
+}: {
+  width: number;
+  height: number;
+  onClose: () => void;
+}) {
+  const [scroll, setScroll] = useState(0);
+  const { maxScroll, bodyHeight } = helpLayout(width, height);
+  useKeys(
+    (input, key) => {
+      if (key.escape || matches("help", input, key) || matches("quit", input, key)) onClose();
+      else if (matches("picker.up", input, key) || input === "k")
+        setScroll((s) => clamp(s - 1, 0, maxScroll));
+      else if (matches("picker.down", input, key) || input === "j")
+        setScroll((s) => clamp(s + 1, 0, maxScroll));
+      else if (matches("picker.pageUp", input, key)) setScroll((s) => clamp(s - bodyHeight, 0, maxScroll));
+      else if (matches("picker.pageDown", input, key)) setScroll((s) => clamp(s + bodyHeight, 0, maxScroll));
+      return true;
+    },
+    { priority: PRIORITY.overlay, modal: true },
+  );
+  return <HelpOverlay width={width} height={height} scroll={scroll} />;
+}
+
+/** A SQL literal for a bound parameter (display only). */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (Array.isArray(v)) return `[${v.map(sqlLiteral).join(", ")}]`;
+  if (typeof v === "object" && Array.isArray((v as { items?: unknown }).items))
+    return `[${((v as { items: unknown[] }).items ?? []).map(sqlLiteral).join(", ")}]`;
+  return `'${String(v).replace(/'/g, "''")}'`;
+}
+
+/** SQL with `$n` replaced by the literal of parameter n, for reading and pasting into `duckdb`. */
+export function inlineParams(sql: string, params: unknown[] = []): string {
+  return sql.replace(/\$(\d+)/g, (m, n: string) => {
+    const i = Number(n) - 1;
+    return i >= 0 && i < params.length ? sqlLiteral(params[i]) : m;
+  });
+}
+
+/** Scrollable text panel (SQL, export result, a rejected line). */
+export function TextPanel(props: {
+  title: string;
+  text: string;
+  width: number;
+  height: number;
+  onClose: () => void;
+  closeKeys?: (input: string, key: import("ink").Key) => boolean;
+  footer?: string;
+}) {
+  const { width, height } = props;
+  const [scroll, setScroll] = useState(0);
+  const inner = Math.max(1, width - 4);
+  // Wrap each line, keeping its indentation (SQL reads better that way).
+  const lines = props.text.split("\n").flatMap((raw) => {
+    const l = cleanText(raw);
+    if (l.trim() === "") return [""];
+    const indent = (/^ */.exec(l)?.[0] ?? "").slice(0, Math.floor(inner / 2));
+    return wrapText(l.trim(), inner - indent.length).map((w) => indent + w);
+  });
+  const bodyH = Math.max(1, height - 4);
+  const max = Math.max(0, lines.length - bodyH);
+  useKeys(
+    (input, key) => {
+      if (key.escape || props.closeKeys?.(input, key) || matches("quit", input, key)) props.onClose();
+      else if (matches("picker.up", input, key) || input === "k") setScroll((s) => clamp(s - 1, 0, max));
+      else if (matches("picker.down", input, key) || input === "j") setScroll((s) => clamp(s + 1, 0, max));
+      else if (matches("picker.pageUp", input, key)) setScroll((s) => clamp(s - bodyH, 0, max));
+      else if (matches("picker.pageDown", input, key)) setScroll((s) => clamp(s + bodyH, 0, max));
+      return true;
+    },
+    { priority: PRIORITY.overlay, modal: true },
+  );
+  const top = clamp(scroll, 0, max);
+  const shown = lines.slice(top, top + bodyH);
+  const foot =
+    props.footer ??
+    `esc close${max > 0 ? ` · ↑↓ scroll · ${top + 1}-${top + shown.length} of ${lines.length}` : ""}`;
+  return (
+    <Box
+      flexDirection="column"
+      borderStyle="round"
+      borderColor="cyan"
+      width={width}
+      height={Math.min(height, shown.length + 3 + 1)}
+      paddingX={1}
+    >
+      <Line text={props.title} width={inner} bold />
+      {shown.map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a window over fixed lines
+        <Line key={top + i} text={l} width={inner} />
+      ))}
+      <Line text={foot} width={inner} dim />
+    </Box>
+  );
+}
+
+function addDays(date: string, n: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+export interface RangeChoice {
+  from: string;
+  to: string;
+}
+
+/** Presets relative to the last cached date, plus typed dates. */
+export function rangePresets(bounds: RangeChoice): PickItem<RangeChoice | "custom">[] {
+  const items: PickItem<RangeChoice | "custom">[] = [];
+  for (const days of [7, 14, 30]) {
+    let from = addDays(bounds.to, -(days - 1));
+    if (from < bounds.from) from = bounds.from;
+    items.push({
+      label: `Last ${days} days`,
+      value: { from, to: bounds.to },
+      hint: `${from} → ${bounds.to}`,
+    });
+  }
+  items.push({ label: "All data", value: { ...bounds }, hint: `${bounds.from} → ${bounds.to}` });
+  items.push({ label: "Custom…", value: "custom", hint: "type FROM..TO" });
+  return items;
+}
+
+/** Parses `FROM..TO`, `FROM TO` or one date. Throws a one-line error. */
+export function parseRangeText(text: string): RangeChoice {
+  const parts = text
+    .trim()
+    .split(/\s*(?:\.\.|→|\s+to\s+|\s+)\s*/)
+    .filter(Boolean);
+  if (parts.length === 0 || parts.length > 2) throw new Error("type two dates: 2023-06-01..2023-06-14");
+  const from = parseDate(parts[0]!);
+  const to = parseDate(parts[1] ?? parts[0]!);
+  if (from > to) throw new Error(`${from} is after ${to}`);
+  return { from, to };
+}
+
+export function DateRangeEditor(props: {
+  width: number;
+  height: number;
+  bounds: RangeChoice | null;
+  current: RangeChoice | null;
+  onApply: (r: RangeChoice) => void;
+  onCancel: () => void;
+}) {
+  const [custom, setCustom] = useState(!props.bounds);
+  if (custom || !props.bounds) {
+    const cur = props.current;
+    return (
+      <TextPrompt
+        title="Date range (inclusive, YYYY-MM-DD..YYYY-MM-DD)"
+        initial={cur ? `${cur.from}..${cur.to}` : ""}
+        width={props.width}
+        help={props.bounds ? [`cached: ${props.bounds.from} → ${props.bounds.to}`] : []}
+        validate={(t) => {
+          try {
+            parseRangeText(t);
+            return null;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        }}
+        onSubmit={(t) => props.onApply(parseRangeText(t))}
+        onCancel={props.onCancel}
+      />
+    );
+  }
+  const items = rangePresets(props.bounds);
+  const cur = props.current;
+  const idx = cur
+    ? items.findIndex((i) => i.value !== "custom" && i.value.from === cur.from && i.value.to === cur.to)
+    : -1;
+  return (
+    <ListPicker
+      title="Date range"
+      items={items}
+      width={props.width}
+      height={props.height}
+      filterable={false}
+      initialIndex={idx >= 0 ? idx : 3}
+      footer="enter apply · esc cancel"
+      onPick={(item) => (item.value === "custom" ? setCustom(true) : props.onApply(item.value))}
+      onCancel={props.onCancel}
+    />
+  );
+}

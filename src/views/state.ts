@@ -1,0 +1,156 @@
+/**
+ * App-wide state shared by the screens: the session (open cache, engine, sync functions), the date
+ * range, the event catalog, and each screen's editable model. Screen models live in the App so a
+ * tab keeps what was built when the user switches away and back.
+ */
+import { createContext, useContext } from "react";
+import type { PartitionRow } from "../cache/plan.js";
+import type { CacheStatus, RejectRow } from "../cache/status.js";
+import type { SyncProgress, SyncSummary } from "../cache/sync.js";
+import type {
+  AnalysisSpec,
+  CatalogResult,
+  DateRange,
+  EventRef,
+  Filter,
+  Interval,
+  Measure,
+  Period,
+} from "../queries/spec.js";
+import type { QueryRunner, QueryState } from "./useQuery.js";
+
+/** What the Sync screen needs from the cache and the source (real ones in `session.ts`). */
+export interface SyncApi {
+  /** The source the cache was synced from, or null. */
+  sourceUrl(): Promise<string | null>;
+  /** Date partitions of the source and the cache, with their states. */
+  partitions(signal?: AbortSignal): Promise<PartitionRow[]>;
+  status(): Promise<CacheStatus>;
+  rejects(limit: number, offset: number): Promise<{ total: number; rejects: RejectRow[] }>;
+  evict(dates: string[]): Promise<number>;
+  sync(
+    range: { from: string; to: string },
+    signal: AbortSignal,
+    onProgress: (p: SyncProgress) => void,
+  ): Promise<SyncSummary>;
+}
+
+/** An open cache as the UI sees it. */
+export interface Session {
+  path: string;
+  runner: QueryRunner;
+  sync: SyncApi;
+  /** The cache is open read-only (another process holds it): no sync or evict. */
+  readOnly: boolean;
+  lockedBy?: number;
+  /** The cached range as dates in `tz`, or null for an empty cache. */
+  bounds(tz: string): Promise<{ from: string; to: string } | null>;
+  close(): void;
+}
+
+export type TabId = "events" | "trends" | "funnel" | "retention" | "sync";
+export const TABS: { id: TabId; title: string }[] = [
+  { id: "events", title: "Events" },
+  { id: "trends", title: "Trends" },
+  { id: "funnel", title: "Funnel" },
+  { id: "retention", title: "Retention" },
+  { id: "sync", title: "Sync" },
+];
+
+export interface EventsModel {
+  filter: string;
+  cursor: number;
+}
+
+export interface TrendsModel {
+  events: EventRef[];
+  selected: number;
+  measure: Measure;
+  interval: Interval;
+  breakdown?: string;
+  filters: Filter[];
+  table: boolean;
+  tableTop: number;
+}
+
+export interface FunnelModel {
+  steps: EventRef[];
+  selected: number;
+  withinSeconds: number;
+  breakdown?: string;
+  filters: Filter[];
+  overTime: false | "day" | "week";
+}
+
+export interface RetentionModel {
+  start?: EventRef;
+  ret: EventRef;
+  period: Period;
+  /** null: the default for the period. */
+  periods: number | null;
+  mode: "on" | "on-or-after";
+  filters: Filter[];
+  top: number;
+}
+
+export const DEFAULT_PERIODS: Record<Period, number> = { day: 14, week: 8, month: 6 };
+
+export function initialModels() {
+  return {
+    events: { filter: "", cursor: 0 } as EventsModel,
+    trends: {
+      events: [],
+      selected: 0,
+      measure: { kind: "events" },
+      interval: "day",
+      filters: [],
+      table: false,
+      tableTop: 0,
+    } as TrendsModel,
+    funnel: { steps: [], selected: 0, withinSeconds: 86400, filters: [], overTime: false } as FunnelModel,
+    retention: {
+      ret: { event: "*", filters: [] },
+      period: "day",
+      periods: null,
+      mode: "on",
+      filters: [],
+      top: 0,
+    } as RetentionModel,
+  };
+}
+
+/** What `s` and `e` act on: the result the current screen shows. */
+export interface CurrentResult {
+  title: string;
+  spec?: AnalysisSpec;
+  result?: unknown;
+  sql?: string;
+  params?: unknown[];
+  /** For non-query views (Sync): rows to export as they are. */
+  table?: { columns: string[]; rows: unknown[][] };
+}
+
+export interface AppEnv {
+  session: Session | null;
+  range: DateRange | null;
+  bounds: { from: string; to: string } | null;
+  catalog: QueryState<CatalogResult>;
+  color: boolean;
+  ascii: boolean;
+  /** Shows a one-line message in the hint bar. */
+  notify(text: string, tone?: "info" | "error"): void;
+  /** Screens publish what `s`/`e` should act on. */
+  report(tab: TabId, current: CurrentResult | null): void;
+  /** Opens an event in Trends. */
+  openInTrends(ref: EventRef): void;
+  /** The cached data changed (sync, evict): re-run everything. */
+  dataChanged(): void;
+}
+
+export const AppEnvContext = createContext<AppEnv | null>(null);
+
+export function useAppEnv(): AppEnv {
+  const env = useContext(AppEnvContext);
+  if (!env) throw new Error("useAppEnv outside the App");
+  return env;
+}
