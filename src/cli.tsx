@@ -5,6 +5,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
+import { runEvents, runFunnel, runProps, runRetention, runTrend } from "./commands/analyze.js";
 import { EXIT, errorLine, exitCodeFor } from "./commands/errors.js";
 import { runRejects, runStatus } from "./commands/status.js";
 import { runSync } from "./commands/sync.js";
@@ -19,6 +20,19 @@ const cacheOpt = {
 const outOpts = {
   json: { type: "boolean", describe: "print JSON for scripts" },
   csv: { type: "boolean", describe: "print CSV" },
+} as const;
+
+const analysisOpts = {
+  ...cacheOpt,
+  ...outOpts,
+  from: { type: "string", describe: "first date, YYYY-MM-DD (default: start of the cache)" },
+  to: { type: "string", describe: "last date, YYYY-MM-DD, inclusive (default: end of the cache)" },
+  tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
+  where: {
+    type: "string",
+    array: true,
+    describe: "property filter KEY OP VALUE on every event (repeatable); OP: = != > >= < <= ~ in set !set",
+  },
 } as const;
 
 export function buildCli(argv: string[]): Argv {
@@ -96,6 +110,98 @@ export function buildCli(argv: string[]): Argv {
           })
           .example("$0 rejects --limit 10", "the first ten rejected lines"),
       (a) => runRejects(a),
+    )
+    .command(
+      "events",
+      "the event catalog: events, users, first and last seen per event type",
+      (y) => y.options(analysisOpts).example("$0 events --from 2023-06-01 --json", "catalog of June as JSON"),
+      (a) => runEvents(a),
+    )
+    .command(
+      "props <event>",
+      "property keys seen on an event: type, presence and top values",
+      (y) =>
+        y
+          .positional("event", { type: "string", demandOption: true })
+          .options({ ...analysisOpts, top: { type: "number", default: 5, describe: "top values per key" } })
+          .example("$0 props button_clicked", "what properties button clicks carry"),
+      (a) => runProps({ ...a, event: a.event as string }),
+    )
+    .command(
+      "trend <events..>",
+      "counts over time per event (EVENT or EVENT[KEY OP VALUE])",
+      (y) =>
+        y
+          .positional("events", { type: "string", array: true, demandOption: true })
+          .options({
+            ...analysisOpts,
+            measure: {
+              type: "string",
+              default: "events",
+              describe: "events | users | per-user | sum:KEY | avg:KEY",
+            },
+            interval: { type: "string", default: "day", describe: "hour | day | week | month" },
+            breakdown: { type: "string", describe: "property key to split each series by" },
+            limit: {
+              type: "number",
+              default: 10,
+              describe: "breakdown values shown; the rest go to (other)",
+            },
+          })
+          .example("$0 trend application_opened --measure users --interval week", "weekly active users")
+          .example("$0 trend 'button_clicked[button_name=save]' file_saved", "two series")
+          .example(
+            "$0 trend purchase --measure sum:revenue --breakdown currency --csv",
+            "revenue by currency",
+          ),
+      (a) => runTrend({ ...a, events: a.events as string[] }),
+    )
+    .command(
+      "funnel <steps..>",
+      "ordered funnel: users reaching each step within a window (furthest step over all attempts)",
+      (y) =>
+        y
+          .positional("steps", { type: "string", array: true, demandOption: true })
+          .options({
+            ...analysisOpts,
+            within: { type: "string", demandOption: true, describe: "conversion window: 30m, 1h, 1d, 7d…" },
+            breakdown: { type: "string", describe: "property key of the step-1 event" },
+            limit: {
+              type: "number",
+              default: 10,
+              describe: "breakdown values shown; the rest go to (other)",
+            },
+            interval: { type: "string", describe: "add conversion over time: day | week" },
+          })
+          .example(
+            "$0 funnel application_opened 'button_clicked[button_name=save]' file_saved --within 1h",
+            "a 3-step funnel",
+          )
+          .example("$0 funnel signed_up purchase --within 7d --breakdown plan --json", "by plan, as JSON"),
+      (a) => runFunnel({ ...a, steps: a.steps as string[] }),
+    )
+    .command(
+      "retention <start> [return]",
+      "cohort retention: first START event, then RETURN (default any event) per period",
+      (y) =>
+        y
+          .positional("start", { type: "string", demandOption: true })
+          .positional("return", { type: "string", describe: "return event (default *, any event)" })
+          .options({
+            ...analysisOpts,
+            period: { type: "string", default: "week", describe: "day | week | month" },
+            periods: { type: "number", default: 8, describe: "number of periods" },
+            mode: { type: "string", default: "on", describe: "on | on-or-after" },
+          })
+          .example(
+            "$0 retention signed_up application_opened --period week --periods 8",
+            "weekly retention of signups",
+          )
+          .example(
+            "$0 retention application_opened --period day --periods 14 --mode on-or-after",
+            "unbounded daily retention",
+          ),
+      (a) => runRetention({ ...a, start: a.start as string, return: a.return as string | undefined }),
     )
     .version(pkg.version)
     .alias("h", "help")
