@@ -210,10 +210,10 @@ export function buildCli(argv: string[]): Argv {
     .demandCommand(1, "name a command (see --help)")
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`evx: ${msg}\n(see \`evx ${""}--help\`)\n`);
-      void y;
+      const cmd = argv.find((x) => !x.startsWith("-"));
+      process.stderr.write(`evx: ${msg} (see \`evx ${cmd ? `${cmd} ` : ""}--help\`)\n`);
       process.exit(EXIT.usage);
     });
 }
