@@ -273,16 +273,11 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   );
 
   const bodyH = Math.max(1, height - 2);
-  let body: ReactNode = null;
-  if (props.failure) {
-    body = (
-      <Box flexDirection="column">
-        <Line text={`cannot open the cache: ${props.failure}`} width={width} color="red" />
-        <Line text="press q to quit" width={width} dim />
-      </Box>
-    );
-  } else if (overlay?.kind === "help") {
-    body = <HelpPanel width={width} height={bodyH} onClose={() => setOverlay(null)} />;
+  // Overlays draw over the screen; the screen stays mounted (hidden) so its queries keep running
+  // and its state survives.
+  let top: ReactNode = null;
+  if (overlay?.kind === "help") {
+    top = <HelpPanel width={width} height={bodyH} onClose={() => setOverlay(null)} />;
   } else if (overlay?.kind === "sql") {
     const c = current.current.get(tab);
     const text = c?.sql
@@ -290,7 +285,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       : tab === "sync"
         ? "The Sync tab runs no analysis query."
         : "No result yet: the SQL shows here as soon as the query has run.";
-    body = (
+    top = (
       <TextPanel
         title={c?.sql ? `SQL of the ${c.title} result (parameters inlined)` : "SQL"}
         text={text}
@@ -301,7 +296,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       />
     );
   } else if (overlay?.kind === "text") {
-    body = (
+    top = (
       <TextPanel
         title={overlay.title}
         text={overlay.text}
@@ -311,7 +306,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       />
     );
   } else if (overlay?.kind === "range") {
-    body = (
+    top = (
       <DateRangeEditor
         width={width}
         height={bodyH}
@@ -323,6 +318,16 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
         }}
         onCancel={() => setOverlay(null)}
       />
+    );
+  }
+
+  let body: ReactNode = null;
+  if (props.failure) {
+    body = (
+      <Box flexDirection="column">
+        <Line text={`cannot open the cache: ${props.failure}`} width={width} color="red" />
+        <Line text="press q to quit" width={width} dim />
+      </Box>
     );
   } else if (!session) {
     body = <Line text={`opening ${props.cachePath}…`} width={width} dim />;
@@ -346,7 +351,10 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       <Box flexDirection="column" width={width} height={height} overflow="hidden">
         <TabBar tab={tab} width={width} />
         <Box flexDirection="column" height={bodyH} overflow="hidden">
-          {body}
+          {top}
+          <Box flexDirection="column" display={top ? "none" : "flex"}>
+            {body}
+          </Box>
           {session && !props.failure ? (
             <SyncScreen width={width} height={bodyH} visible={syncVisible} />
           ) : null}

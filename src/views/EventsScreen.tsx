@@ -5,7 +5,7 @@
 
 import { Box } from "ink";
 import type { Dispatch, SetStateAction } from "react";
-import { memo, useEffect, useMemo, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo, useState } from "react";
 import type { CatalogRow, DateRange, TrendSpec } from "../queries/spec.js";
 import { sparkline } from "./charts.js";
 import { formatCompact, formatNumber } from "./format.js";
@@ -108,7 +108,8 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
     return m;
   }, [spark.data, spark.spec]);
 
-  useEffect(() => {
+  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
+  useLayoutEffect(() => {
     env.report(
       "events",
       catalog.data

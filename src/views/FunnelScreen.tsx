@@ -5,7 +5,7 @@
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useEffect, useMemo, useState } from "react";
+import { memo, useLayoutEffect, useMemo, useState } from "react";
 import { formatEventRef } from "../queries/parse.js";
 import type { DateRange, FunnelResult, FunnelSpec } from "../queries/spec.js";
 import { bars, lineChart } from "./charts.js";
@@ -124,7 +124,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const q = useQuery(spec);
   const update = (patch: Partial<FunnelModel>) => setModel((m) => ({ ...m, ...patch }));
 
-  useEffect(() => {
+  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
+  useLayoutEffect(() => {
     env.report(
       "funnel",
       q.data ? { title: "Funnel", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,

@@ -5,7 +5,7 @@
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useEffect, useMemo, useState } from "react";
+import { memo, useLayoutEffect, useMemo, useState } from "react";
 import { formatEventRef } from "../queries/parse.js";
 import type { DateRange, Period, RetentionSpec } from "../queries/spec.js";
 import { INCOMPLETE_MARK, lineChart, retentionGrid } from "./charts.js";
@@ -66,7 +66,8 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const q = useQuery(spec);
   const update = (patch: Partial<RetentionModel>) => setModel((m) => ({ ...m, ...patch }));
 
-  useEffect(() => {
+  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
+  useLayoutEffect(() => {
     env.report(
       "retention",
       q.data ? { title: "Retention", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,

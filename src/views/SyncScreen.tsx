@@ -5,7 +5,16 @@
  */
 import { Box } from "ink";
 import prettyBytes from "pretty-bytes";
-import { memo, type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import {
+  memo,
+  type ReactNode,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+} from "react";
 import type { PartitionRow } from "../cache/plan.js";
 import type { CacheStatus, RejectRow } from "../cache/status.js";
 import type { SyncProgress } from "../cache/sync.js";
@@ -182,7 +191,8 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
   }, [visible, api, load]);
 
   const list = rows ?? [];
-  useEffect(() => {
+  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
+  useLayoutEffect(() => {
     env.report(
       "sync",
       rows
@@ -325,24 +335,27 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
     setCursor(next);
   };
 
+  // The rejects list is a panel over the partitions: it takes esc (back) before the global cancel.
   useKeys(
     (input, key) => {
-      if (view === "rejects") {
-        const n = rejects?.list.length ?? 0;
-        if (key.escape) setView("partitions");
-        else if (matches("sync.up", input, key)) setRCursor((c) => clamp(c - 1, 0, Math.max(0, n - 1)));
-        else if (matches("sync.down", input, key)) setRCursor((c) => clamp(c + 1, 0, Math.max(0, n - 1)));
-        else if (matches("sync.pageUp", input, key))
-          setRCursor((c) => clamp(c - listH, 0, Math.max(0, n - 1)));
-        else if (matches("sync.pageDown", input, key))
-          setRCursor((c) => clamp(c + listH, 0, Math.max(0, n - 1)));
-        else if (matches("sync.open", input, key)) {
-          const r = rejects?.list[rCursor];
-          if (r) setDetail(r);
-        } else if (matches("sync.rejects", input, key)) setView("partitions");
-        else return false;
-        return true;
-      }
+      const n = rejects?.list.length ?? 0;
+      if (key.escape || matches("sync.rejects", input, key)) setView("partitions");
+      else if (matches("sync.up", input, key)) setRCursor((c) => clamp(c - 1, 0, Math.max(0, n - 1)));
+      else if (matches("sync.down", input, key)) setRCursor((c) => clamp(c + 1, 0, Math.max(0, n - 1)));
+      else if (matches("sync.pageUp", input, key)) setRCursor((c) => clamp(c - listH, 0, Math.max(0, n - 1)));
+      else if (matches("sync.pageDown", input, key))
+        setRCursor((c) => clamp(c + listH, 0, Math.max(0, n - 1)));
+      else if (matches("sync.open", input, key)) {
+        const r = rejects?.list[rCursor];
+        if (r) setDetail(r);
+      } else return false;
+      return true;
+    },
+    { priority: PRIORITY.panel, isActive: visible && view === "rejects" && !confirm && !detail },
+  );
+
+  useKeys(
+    (input, key) => {
       if (matches("sync.up", input, key)) moveTo(cur - 1);
       else if (matches("sync.down", input, key)) moveTo(cur + 1);
       else if (matches("sync.pageUp", input, key)) moveTo(cur - listH);
@@ -375,7 +388,7 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
       else return false;
       return true;
     },
-    { priority: PRIORITY.screen, isActive: visible && !confirm && !detail },
+    { priority: PRIORITY.screen, isActive: visible && view === "partitions" && !confirm && !detail },
   );
 
   const totals = status

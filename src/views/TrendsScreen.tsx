@@ -5,7 +5,7 @@
  */
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useEffect, useMemo, useState } from "react";
+import { memo, useLayoutEffect, useMemo, useState } from "react";
 import { formatEventRef, formatMeasure } from "../queries/parse.js";
 import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
 import { lineChart } from "./charts.js";
@@ -50,8 +50,11 @@ export function nextMeasure(current: Measure, props: PropsResult | undefined): M
   return list[(i + 1) % list.length]!;
 }
 
-function seriesLabel(s: TrendResult["series"][number]): string {
-  return s.breakdown === null ? s.event : `${s.event} · ${s.breakdown}`;
+/** A series' legend label: the event, its breakdown value, or just the value when one event is shown. */
+export function seriesLabel(s: TrendResult["series"][number], result: TrendResult): string {
+  if (s.breakdown === null) return s.event;
+  const oneEvent = result.series.every((x) => x.event === s.event);
+  return oneEvent ? s.breakdown : `${s.event} · ${s.breakdown}`;
 }
 
 /** Table lines: a bucket column and one column per series (as many as fit), totals first. */
@@ -64,7 +67,10 @@ export function trendTable(
     result.interval,
   );
   const bucketW = Math.max(6, ...labels.map(displayWidth));
-  const colW = 12;
+  const colW = Math.min(
+    28,
+    Math.max(12, Math.floor((width - bucketW) / Math.max(1, result.series.length)) - 1),
+  );
   const fit = Math.max(1, Math.floor((width - bucketW) / (colW + 1)));
   const series = result.series.slice(0, fit);
   const cell = (v: number) => {
@@ -73,7 +79,7 @@ export function trendTable(
   };
   const header = [
     padEnd("Bucket", bucketW),
-    ...series.map((s) => padStart(truncate(cleanText(seriesLabel(s)), colW), colW)),
+    ...series.map((s) => padStart(truncate(cleanText(seriesLabel(s, result)), colW), colW)),
   ].join(" ");
   const total = [padEnd("Total", bucketW), ...series.map((s) => cell(s.total))].join(" ");
   const rows = labels.map((l, i) =>
@@ -112,7 +118,8 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   // The selected event's keys (for measures, breakdowns and filters), once the chart is in.
   const props = useQuery(q.status !== "running" ? propsSpec(selected?.event, range) : null);
 
-  useEffect(() => {
+  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
+  useLayoutEffect(() => {
     env.report(
       "trends",
       q.data ? { title: "Trends", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,
@@ -159,8 +166,9 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
 
   const chart = useMemo(() => {
     if (!q.data || model.table) return [];
-    const series = q.data.series.map((s) => ({
-      label: seriesLabel(s),
+    const data = q.data;
+    const series = data.series.map((s) => ({
+      label: seriesLabel(s, data),
       values: s.points.map((p) => p.value),
     }));
     const xLabels = timeLabels(

@@ -2,35 +2,51 @@
  * Shared setup for the screen tests: a real small cache (synthetic lake → folder sync), a session
  * over it, and helpers to render the App at a fixed size and drive it with keys.
  */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { render } from "ink-testing-library";
+import { type ReactNode, useState } from "react";
 import { Cache } from "../../src/cache/db.js";
 import { sync } from "../../src/cache/sync.js";
 import { folderSource } from "../../src/source/folder.js";
 import { generateLake } from "../../src/source/synthetic.js";
 import { App, type AppProps } from "../../src/views/App.js";
+import { displayWidth } from "../../src/views/sanitize.js";
 import { sessionFor } from "../../src/views/session.js";
 import type { Session } from "../../src/views/state.js";
 import type { QueryRunner } from "../../src/views/useQuery.js";
-import { TerminalSizeContext } from "../../src/views/useTerminalSize.js";
-import { tempDir } from "../helpers/tmp.js";
+import { type TerminalSize, TerminalSizeContext } from "../../src/views/useTerminalSize.js";
 
 export interface SmallCache {
   dir: string;
   lake: string;
   path: string;
   cache: Cache;
+  /** Closes the cache and removes the folder (call from `after`). */
+  dispose(): void;
 }
 
 /** ~5k synthetic events over 14 days, synced into a fresh cache in a temp folder. */
 export async function smallCache(events = 5000, days = 14): Promise<SmallCache> {
-  const dir = tempDir("evx-ui-");
+  // Not `tempDir()`: its `after` hook would fire at the end of a `before` hook that calls it.
+  const dir = mkdtempSync(join(tmpdir(), "evx-ui-"));
   const lake = join(dir, "lake");
   await generateLake({ dir: lake, events, days });
   const path = join(dir, "cache.duckdb");
   const cache = await Cache.open(path, { create: true });
   await sync(cache, folderSource(lake));
-  return { dir, lake, path, cache };
+  return {
+    dir,
+    lake,
+    path,
+    cache,
+    dispose() {
+      cache.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export const KEYS = {
@@ -59,9 +75,26 @@ export interface Driven {
   press(...keys: string[]): Promise<void>;
   /** Polls until the frame satisfies `test` (a substring or predicate); throws with the frame. */
   waitFor(test: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
+  /** Changes the terminal size the App sees. */
+  resize(columns: number, rows: number): void;
   unmount(): void;
   quitCalls: number;
   stdin: { write(s: string): void };
+}
+
+/** Provides the terminal size from state, so tests can resize. */
+function Sized({
+  initial,
+  expose,
+  children,
+}: {
+  initial: TerminalSize;
+  expose: (set: (s: TerminalSize) => void) => void;
+  children: ReactNode;
+}) {
+  const [size, setSize] = useState(initial);
+  expose(setSize);
+  return <TerminalSizeContext.Provider value={size}>{children}</TerminalSizeContext.Provider>;
 }
 
 /** Renders the App on a session at `columns × rows` and returns a driver. */
@@ -71,9 +104,15 @@ export async function renderApp(
 ): Promise<Driven> {
   const size = { columns: opts.columns ?? 100, rows: opts.rows ?? 30 };
   let quits = 0;
+  let setSize: (s: TerminalSize) => void = () => {};
   const connect = async () => session;
   const app = render(
-    <TerminalSizeContext.Provider value={size}>
+    <Sized
+      initial={size}
+      expose={(f) => {
+        setSize = f;
+      }}
+    >
       <App
         connect={connect}
         cachePath={session.path}
@@ -82,7 +121,7 @@ export async function renderApp(
         }}
         {...opts.props}
       />
-    </TerminalSizeContext.Provider>,
+    </Sized>,
   );
   const driven: Driven = {
     lastFrame: () => app.lastFrame() ?? "",
@@ -104,6 +143,9 @@ export async function renderApp(
         await sleep(15);
       }
     },
+    resize(columns, rows) {
+      setSize({ columns, rows });
+    },
     unmount: () => app.unmount(),
     get quitCalls() {
       return quits;
@@ -118,4 +160,12 @@ export function testSession(c: SmallCache, runner?: QueryRunner): Session {
   const s = sessionFor(c.cache, { runner });
   // Tests own the cache; closing the session must not close it under the next test.
   return { ...s, close() {} };
+}
+
+/** Every line fits the terminal, and the frame is shorter than it. */
+export function assertFits(frame: string, columns: number, rows: number): void {
+  const lines = frame.split("\n");
+  assert.ok(lines.length <= rows - 1, `frame has ${lines.length} lines for ${rows} rows`);
+  for (const l of lines)
+    assert.ok(displayWidth(l) <= columns, `line wider than ${columns}: ${JSON.stringify(l)}`);
 }

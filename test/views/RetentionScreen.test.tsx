@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { periodsOf, retentionSpec } from "../../src/views/RetentionScreen.js";
+import { initialModels } from "../../src/views/state.js";
+import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
+
+describe("Retention screen", () => {
+  let c: SmallCache;
+  before(async () => {
+    c = await smallCache();
+  });
+  after(() => c.dispose());
+
+  it("shows a shaded cohort grid with incomplete cells marked and the average chart beneath", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 34 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      const f = await app.waitFor(
+        (x) => /^Average\s+[\d,]+\s+█ 100%/m.test(x) && x.includes("── average retention %"),
+      );
+      assert.match(f, /start button_clicked · return any event · 14 days · on/);
+      assert.match(f, /^Cohort\s+Users\s+D0\s+D1\s+D2/m);
+      assert.match(f, /^06-01\s+[\d,]+\s+█ 100%/m);
+      // Without colour cells are shaded with block characters; late cells are incomplete (`*`).
+      assert.match(f, /[░▒▓█]\s*\d+(\.\d)?%/);
+      assert.match(f, /\d%\*/);
+      assert.match(f, /^06-14\s+[\d,]+\s+█ 100%\*/m); // every cohort fits at 34 rows
+      assert.match(f, /\* period not complete yet$/m);
+      assert.match(f, /D0\s+D1\s+D2.*\n.*── average retention %/s);
+      assertFits(f, 100, 34);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("p cycles the period, n sets periods, o toggles the mode, a/r pick events, arrows scroll cohorts", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      let f = await app.waitFor(/^06-01\s/m);
+      await app.press("j", "j");
+      f = await app.waitFor((x) => !/^06-01\s/m.test(x) && /^06-03\s/m.test(x));
+      await app.press("o");
+      await app.waitFor("14 days · on-or-after");
+      await app.press("p");
+      f = await app.waitFor((x) => x.includes("8 weeks · on-or-after") && /^W\d\d 0[56]-\d\d\s/m.test(x));
+      assert.match(f, /W0\s+W1/);
+      await app.press("n");
+      await app.waitFor("Number of weeks to follow");
+      await app.press(KEYS.backspace, "0", KEYS.enter);
+      await app.waitFor("a whole number from 1 to 104");
+      await app.press(KEYS.backspace, "3", KEYS.enter);
+      f = await app.waitFor((x) => x.includes("3 weeks") && /W0\s+W1\s+W2\s*$/m.test(x));
+      await app.press("a");
+      await app.waitFor("Start event (defines the cohorts)");
+      await app.press("signed", KEYS.enter, KEYS.enter);
+      await app.waitFor("start signed_up");
+      await app.press("r");
+      await app.waitFor("Return event (* = any event)");
+      await app.press("purch", KEYS.enter, KEYS.enter);
+      f = await app.waitFor((x) => x.includes("return purchase") && /^Average\s/m.test(x));
+      assertFits(f, 100, 30);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("drops the chart on short terminals and period columns on narrow ones", async () => {
+    const app = await renderApp(testSession(c), { columns: 60, rows: 16 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      const f = await app.waitFor(/^Average\s/m);
+      assert.ok(!f.includes("average retention %"), f);
+      assert.match(f, /\+\d+$/m); // hidden period columns are counted in the header
+      assertFits(f, 60, 16);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("defaults the number of periods by period", () => {
+    const m = { ...initialModels().retention, start: { event: "a", filters: [] } };
+    assert.equal(periodsOf(m), 14);
+    assert.equal(periodsOf({ ...m, period: "week" }), 8);
+    assert.equal(periodsOf({ ...m, period: "month", periods: 3 }), 3);
+    const spec = retentionSpec(m, { from: "2023-06-01", to: "2023-06-02", tz: "UTC" })!;
+    assert.deepEqual(spec.return, { event: "*", filters: [] });
+    assert.equal(
+      retentionSpec({ ...m, start: undefined }, { from: "2023-06-01", to: "2023-06-02", tz: "UTC" }),
+      null,
+    );
+  });
+});
