@@ -1,0 +1,115 @@
+/**
+ * `evx demo [--events N] [--cache PATH] [--no-ui]`: a realistic synthetic lake (default 2M events
+ * over 28 days) generated into `$XDG_CACHE_HOME/evx/demo-lake`, synced through the normal sync path
+ * (with its progress bar), then the TUI. A second run reuses the lake, and the sync is incremental.
+ */
+import { join, resolve } from "node:path";
+import cliProgress from "cli-progress";
+import prettyBytes from "pretty-bytes";
+import { cacheHome } from "../cache/paths.js";
+import { ensureLake } from "../source/synthetic.js";
+import { UsageError } from "./errors.js";
+import { fmtInt } from "./output.js";
+import { runSync } from "./sync.js";
+import { runUi } from "./ui.js";
+
+export const DEMO_EVENTS = 2_000_000;
+export const DEMO_DAYS = 28;
+
+export interface DemoOptions {
+  events?: number;
+  cache?: string;
+  /** Stop after the sync and print what to run next (also when stdin/stdout is not a terminal). */
+  noUi?: boolean;
+}
+
+export function demoLakeDir(env = process.env): string {
+  return join(cacheHome(env), "demo-lake");
+}
+
+export function demoCachePath(cache?: string, env = process.env): string {
+  return cache ? resolve(cache) : join(cacheHome(env), "demo.duckdb");
+}
+
+/** Progress of the lake generation on stderr; starts with the first event written (not on reuse). */
+function generationProgress(total: number) {
+  const err = process.stderr;
+  let started = false;
+  if (!err.isTTY) {
+    return {
+      update() {
+        if (started) return;
+        started = true;
+        err.write(`evx: generating ${fmtInt(total)} synthetic events…\n`);
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      format: "generating |{bar}| {percentage}% {value}/{total} events ETA {eta_formatted}",
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: true,
+      stream: err,
+      formatValue: (v, _o, type) => (type === "value" || type === "total" ? fmtInt(v) : String(v)),
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  return {
+    update(n: number) {
+      if (!started) {
+        started = true;
+        bar.start(total, 0);
+      }
+      bar.update(n);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<void> {
+  const events = opts.events ?? DEMO_EVENTS;
+  if (!Number.isInteger(events) || events < 1 || events > 200_000_000)
+    throw new UsageError("--events must be a whole number from 1 to 200,000,000");
+  const dir = demoLakeDir();
+  const cache = demoCachePath(opts.cache);
+
+  const t0 = performance.now();
+  const progress = generationProgress(events);
+  let lake: Awaited<ReturnType<typeof ensureLake>>;
+  try {
+    lake = await ensureLake({ dir, events, days: DEMO_DAYS, onProgress: progress.update });
+  } finally {
+    progress.stop();
+  }
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  process.stderr.write(
+    lake.reused
+      ? `evx: reusing the demo lake at ${dir} (${fmtInt(lake.events)} events, ${fmtInt(lake.files)} files)\n`
+      : `evx: generated ${fmtInt(lake.events)} events from ${fmtInt(lake.users)} users in ${fmtInt(lake.files)} files (${prettyBytes(lake.bytes)}) at ${dir} in ${secs}s\n`,
+  );
+
+  await runSync({ source: dir, cache });
+
+  const interactive = process.stdin.isTTY && process.stdout.isTTY;
+  if (opts.noUi || !interactive) {
+    const c = opts.cache ? ` --cache ${cache}` : "";
+    process.stderr.write(
+      [
+        "",
+        "Next:",
+        `  evx ui${c}                                   explore in the terminal UI`,
+        `  evx events${c}                               the event catalog`,
+        `  evx trend button_clicked --breakdown button_name${c}`,
+        `  evx funnel application_opened file_opened file_saved --within 1h${c}`,
+        `  evx retention signed_up --period week --periods 4${c}`,
+        "",
+      ].join("\n"),
+    );
+    return;
+  }
+  await runUi({ cache });
+}
