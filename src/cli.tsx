@@ -42,6 +42,35 @@ export function buildCli(argv: string[]): Argv {
       "$0 <command> [options]\n\nProduct analytics over an S3 JSON-lines event lake, from a local DuckDB cache.",
     )
     .command(
+      ["ui", "$0"],
+      "open the interactive TUI on the cache (the default command)",
+      (y) =>
+        y
+          .options(cacheOpt)
+          .example("$0", "explore the last synced cache")
+          .example("$0 ui --cache ./acme.duckdb", "a given cache"),
+      async (a) => (await import("./commands/ui.js")).runUi({ cache: a.cache }),
+    )
+    .command(
+      "demo",
+      "generate a realistic synthetic lake, sync it, and open the TUI",
+      (y) =>
+        y
+          .options({
+            events: { type: "number", default: 2_000_000, describe: "events in the demo lake" },
+            cache: { type: "string", describe: "cache file (default ~/.cache/evx/demo.duckdb)" },
+            ui: { type: "boolean", default: true, describe: "use --no-ui to stop after the sync" },
+          })
+          .example("$0 demo", "2M events over 28 days, then the TUI")
+          .example("$0 demo --events 200000 --no-ui", "a small lake, sync only"),
+      async (a) =>
+        (await import("./commands/demo.js")).runDemo({
+          events: a.events,
+          cache: a.cache,
+          noUi: a.ui === false,
+        }),
+    )
+    .command(
       "sync <source>",
       "mirror date partitions from s3://bucket/prefix or a folder into the cache",
       (y) =>
@@ -89,14 +118,18 @@ export function buildCli(argv: string[]): Argv {
             "a folder with Segment-style fields",
           ),
       async (a) => {
-        await runSync({ ...a, source: a.source as string, signRequest: a["sign-request"] });
+        await (await import("./commands/sync.js")).runSync({
+          ...a,
+          source: a.source as string,
+          signRequest: a["sign-request"],
+        });
       },
     )
     .command(
       "status",
       "show what the cache holds, per partition",
       (y) => y.options({ ...cacheOpt, ...outOpts }).example("$0 status --json", "machine-readable summary"),
-      (a) => runStatus(a),
+      async (a) => (await import("./commands/status.js")).runStatus(a),
     )
     .command(
       "rejects",
@@ -109,13 +142,13 @@ export function buildCli(argv: string[]): Argv {
             limit: { type: "number", default: 50, describe: "how many to list" },
           })
           .example("$0 rejects --limit 10", "the first ten rejected lines"),
-      (a) => runRejects(a),
+      async (a) => (await import("./commands/status.js")).runRejects(a),
     )
     .command(
       "events",
       "the event catalog: events, users, first and last seen per event type",
       (y) => y.options(analysisOpts).example("$0 events --from 2023-06-01 --json", "catalog of June as JSON"),
-      (a) => runEvents(a),
+      async (a) => (await import("./commands/analyze.js")).runEvents(a),
     )
     .command(
       "props <event>",
@@ -125,7 +158,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("event", { type: "string", demandOption: true })
           .options({ ...analysisOpts, top: { type: "number", default: 5, describe: "top values per key" } })
           .example("$0 props button_clicked", "what properties button clicks carry"),
-      (a) => runProps({ ...a, event: a.event as string }),
+      async (a) => (await import("./commands/analyze.js")).runProps({ ...a, event: a.event as string }),
     )
     .command(
       "trend <events..>",
@@ -154,7 +187,7 @@ export function buildCli(argv: string[]): Argv {
             "$0 trend purchase --measure sum:revenue --breakdown currency --csv",
             "revenue by currency",
           ),
-      (a) => runTrend({ ...a, events: a.events as string[] }),
+      async (a) => (await import("./commands/analyze.js")).runTrend({ ...a, events: a.events as string[] }),
     )
     .command(
       "funnel <steps..>",
@@ -178,7 +211,7 @@ export function buildCli(argv: string[]): Argv {
             "a 3-step funnel",
           )
           .example("$0 funnel signed_up purchase --within 7d --breakdown plan --json", "by plan, as JSON"),
-      (a) => runFunnel({ ...a, steps: a.steps as string[] }),
+      async (a) => (await import("./commands/analyze.js")).runFunnel({ ...a, steps: a.steps as string[] }),
     )
     .command(
       "retention <start> [return]",
@@ -201,13 +234,17 @@ export function buildCli(argv: string[]): Argv {
             "$0 retention application_opened --period day --periods 14 --mode on-or-after",
             "unbounded daily retention",
           ),
-      (a) => runRetention({ ...a, start: a.start as string, return: a.return as string | undefined }),
+      async (a) =>
+        (await import("./commands/analyze.js")).runRetention({
+          ...a,
+          start: a.start as string,
+          return: a.return as string | undefined,
+        }),
     )
     .version(pkg.version)
     .alias("h", "help")
     .alias("v", "version")
     .strict()
-    .demandCommand(1, "name a command (see --help)")
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
