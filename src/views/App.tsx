@@ -365,7 +365,9 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
           range={range}
           events={events}
           readOnly={session?.readOnly}
-          state={message ? message.text : session ? undefined : "opening cache…"}
+          state={
+            message ? message.text : session ? undefined : props.failure ? "cache not open" : "opening cache…"
+          }
           ascii={props.ascii}
         />
       </Box>

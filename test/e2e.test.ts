@@ -1,0 +1,185 @@
+/**
+ * End to end: the real `bin/evx ui` in a real pseudo-terminal (tmux) on a small cache. Switches
+ * through all five tabs, builds a 3-step funnel, quits with q, and checks the terminal came back:
+ * main screen, shell prompt, cooked mode with echo. Also: SIGTERM restores the terminal too.
+ *
+ * Uses `bin/evx` when `npm run build` produced a CLI that has the `ui` command; otherwise runs the
+ * same `runUi` through tsx (`test/views/run-ui.ts`) and says so. Skipped only when tmux is missing.
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type SmallCache, sleep, smallCache } from "./views/fixture.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
+const SOCKET = `evx-e2e-${process.pid}`;
+
+function tmux(...args: string[]): string {
+  return execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
+}
+
+const screen = (name: string) => tmux("capture-pane", "-p", "-t", name);
+const altScreen = (name: string) => tmux("display-message", "-p", "-t", name, "#{alternate_on}").trim();
+
+async function waitScreen(name: string, test: string | RegExp | ((s: string) => boolean), ms = 30_000) {
+  const ok = (s: string) =>
+    typeof test === "string" ? s.includes(test) : test instanceof RegExp ? test.test(s) : test(s);
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = screen(name);
+    if (ok(s)) return s;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${String(test)}; screen:\n${s}`);
+    await sleep(50);
+  }
+}
+
+/** Sends keys; `literal` text is typed as is (no key-name lookup). */
+function keys(name: string, ...k: string[]) {
+  tmux("send-keys", "-t", name, ...k);
+}
+function type(name: string, text: string) {
+  tmux("send-keys", "-t", name, "-l", text);
+}
+
+/** The command that starts the TUI: the built CLI when it has `ui`, else runUi through tsx. */
+function uiCommand(cache: string): { cmd: string; real: boolean } {
+  const bin = join(ROOT, "bin", "evx");
+  if (existsSync(join(ROOT, "dist", "cli.js"))) {
+    const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+    if (/\bevx ui\b|^\s+evx ui|\bui\b.*terminal/m.test(`${help.stdout}${help.stderr}`))
+      return { cmd: `${bin} ui --cache '${cache}'`, real: true };
+  }
+  return {
+    cmd: `${process.execPath} --import tsx ${join(ROOT, "test", "views", "run-ui.ts")} --cache '${cache}'`,
+    real: false,
+  };
+}
+
+describe("end to end in tmux", {
+  skip: hasTmux ? false : "tmux is not installed (apt-get install -y tmux)",
+}, () => {
+  let c: SmallCache;
+  let ui: { cmd: string; real: boolean };
+  before(async () => {
+    c = await smallCache();
+    c.cache.close(); // the TUI under test opens it read-write
+    ui = uiCommand(c.path);
+  });
+  after(() => {
+    spawnSync("tmux", ["-L", SOCKET, "kill-server"]);
+    c?.dispose();
+  });
+
+  /** A shell in a 100×30 tmux pane, with a recognisable prompt. */
+  async function shell(name: string) {
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      "100",
+      "-y",
+      "30",
+      `PS1='E2E$ ' EVX_EXPORT_DIR='${c.dir}' TERM=xterm-256color exec sh`,
+    );
+    tmux("set-option", "-t", name, "status", "off");
+    await waitScreen(name, "E2E$");
+  }
+
+  it("tabs, a 3-step funnel and q, leaving the terminal as it was", async (t) => {
+    if (!ui.real)
+      t.diagnostic("bin/evx has no `ui` command yet (or is not built): running runUi through tsx");
+    const name = "main";
+    await shell(name);
+    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    type(name, `cd '${c.dir}' && ${ui.cmd}; echo EXIT=$?`);
+    keys(name, "Enter");
+    let s = await waitScreen(name, /button_clicked\s+1,946/);
+    assert.equal(altScreen(name), "1");
+    assert.match(s, /evx {2}1 Events {2}2 Trends {2}3 Funnel {2}4 Retention {2}5 Sync/);
+    assert.match(s, /9 event types · 2023-06-01 → 2023-06-14/);
+    assert.match(s, /cache\.duckdb │ 2023-06-01 → 2023-06-14 │ 5,000 events/);
+    // The frame stays one row short of the terminal: the last row is blank.
+    assert.equal(s.split("\n")[29]?.trim(), "");
+
+    keys(name, "2");
+    s = await waitScreen(name, "── button_clicked");
+    assert.match(s, /events per day/);
+    keys(name, "3");
+    await waitScreen(name, "No steps yet");
+    keys(name, "4");
+    s = await waitScreen(name, /^Average\s+[\d,]+/m);
+    assert.match(s, /Retention · start button_clicked/);
+    keys(name, "5");
+    s = await waitScreen(name, "14 partitions");
+    assert.match(s, /2023-06-01 synced/);
+    keys(name, "Tab"); // wraps to Events
+    await waitScreen(name, "9 event types");
+
+    // A 3-step funnel: each step from the picker, type-to-filter, no step filter.
+    keys(name, "3");
+    await waitScreen(name, "No steps yet");
+    for (const step of ["application_o", "file_op", "file_sa"]) {
+      keys(name, "a");
+      await waitScreen(name, "type to filter");
+      type(name, step);
+      await waitScreen(name, `filter: ${step}`);
+      keys(name, "Enter");
+      await waitScreen(name, "(optional: enter to skip)");
+      keys(name, "Enter");
+    }
+    s = await waitScreen(name, (x) => /3\. file_saved .*\d+\.\d%/.test(x) && !x.includes("…"));
+    assert.match(s, /1\. application_opened .*118\s+100\.0%\s+–\s+–/);
+    assert.match(s, /2\. file_opened .*\d+\.\d%\s+\d+\.\d%\s+\d+s/);
+
+    keys(name, "q");
+    s = await waitScreen(name, /EXIT=0\s*\n\s*E2E\$/);
+    assert.equal(altScreen(name), "0");
+    assert.ok(!s.includes("1 Events  2 Trends"), `the TUI is still on screen:\n${s}`);
+    type(name, "stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$'; echo STTY-END");
+    keys(name, "Enter");
+    s = await waitScreen(name, /STTY-END\s*\n/);
+    const flags = s.slice(s.lastIndexOf("stty -a"));
+    assert.match(flags, /^icanon$/m);
+    assert.match(flags, /^echo$/m);
+    assert.doesNotMatch(flags, /^-icanon$|^-echo$/m);
+  });
+
+  it("SIGTERM restores the terminal too", async (t) => {
+    const name = "term";
+    await shell(name);
+    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    type(name, `${ui.cmd}; echo EXIT=$?`);
+    keys(name, "Enter");
+    await waitScreen(name, /button_clicked\s+1,946/);
+    assert.equal(altScreen(name), "1");
+    const shellPid = tmux("display-message", "-p", "-t", name, "#{pane_pid}").trim();
+    const child = execFileSync("pgrep", ["-P", shellPid], { encoding: "utf8" }).trim().split("\n")[0]!;
+    process.kill(Number(child), "SIGTERM");
+    await waitScreen(name, /EXIT=143\s*\n\s*E2E\$/);
+    assert.equal(altScreen(name), "0");
+    type(name, "stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$'; echo STTY-END");
+    keys(name, "Enter");
+    const s = await waitScreen(name, /STTY-END\s*\n/);
+    const flags = s.slice(s.lastIndexOf("stty -a"));
+    assert.match(flags, /^icanon$/m);
+    assert.match(flags, /^echo$/m);
+  });
+
+  it("without a terminal it prints a one-line hint to use the headless commands and exits 2", () => {
+    const [file, args] = ui.real
+      ? [join(ROOT, "bin", "evx"), ["ui", "--cache", c.path]]
+      : [process.execPath, ["--import", "tsx", join(ROOT, "test", "views", "run-ui.ts"), "--cache", c.path]];
+    const r = spawnSync(file, args, { encoding: "utf8", input: "" });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stdout, "");
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /needs a terminal.*evx events, evx trend/);
+  });
+});
