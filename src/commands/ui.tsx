@@ -8,16 +8,31 @@
  * - The first frame is drawn before DuckDB is even loaded; the cache opens right after, and data
  *   fills in as queries finish. Nothing here imports DuckDB statically.
  */
-import { existsSync, readFileSync, writeSync } from "node:fs";
-import { render } from "ink";
+import { appendFileSync, existsSync, readFileSync, writeSync } from "node:fs";
 import { lastUsedFile, resolveCachePath } from "../cache/paths.js";
-import { App } from "../views/App.js";
 import { useColor as colorEnabled } from "../views/charts.js";
+import { splashFrame } from "../views/splash.js";
 import type { Session } from "../views/state.js";
-import { EXIT, UsageError } from "./errors.js";
+
+/**
+ * A usage problem (no terminal, no cache): the CLI prints its one-line message and exits 2. Not
+ * `errors.ts`'s class, which would load DuckDB before the first frame; `exitCodeFor` matches the
+ * name.
+ */
+export class UiUsageError extends Error {
+  override name = "UsageError";
+}
 
 /** Exit code when stdin or stdout is not a terminal (the hint goes to stderr via the UsageError). */
-export const UI_NOT_A_TTY_EXIT = EXIT.usage;
+export const UI_NOT_A_TTY_EXIT = 2;
+const EXIT_ERROR = 1;
+
+/** `EVX_TRACE=FILE`: append startup milestones (ms since process start) to FILE. */
+function trace(what: string): void {
+  const file = process.env.EVX_TRACE;
+  if (file) appendFileSync(file, `${Math.round(performance.now())} ${what}\n`);
+}
+trace("ui module loaded");
 
 export const NOT_A_TTY_HINT =
   "the interactive UI needs a terminal; for scripts use the headless commands: evx events, evx trend, evx funnel, evx retention, evx status (add --json)";
@@ -44,26 +59,27 @@ export function uiCachePath(cache?: string): string {
     const remembered = readFileSync(last, "utf8").trim();
     if (remembered) return remembered;
   }
-  throw new UsageError("no cache yet: run `evx sync SOURCE` or `evx demo` first, or pass --cache PATH");
+  throw new UiUsageError("no cache yet: run `evx sync SOURCE` or `evx demo` first, or pass --cache PATH");
 }
 
 export async function runUi(opts: UiOptions = {}): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  if (!stdin.isTTY || !stdout.isTTY) throw new UsageError(NOT_A_TTY_HINT);
+  if (!stdin.isTTY || !stdout.isTTY) throw new UiUsageError(NOT_A_TTY_HINT);
   const cachePath = uiCachePath(opts.cache);
   if (!existsSync(cachePath))
-    throw new UsageError(`no cache at ${cachePath}; run \`evx sync SOURCE\` first (or pass --cache)`);
+    throw new UiUsageError(`no cache at ${cachePath}; run \`evx sync SOURCE\` first (or pass --cache)`);
 
   let session: Session | null = null;
+  let instance: { unmount(): void } | undefined;
   let restored = false;
   const fd = (stdout as { fd?: number }).fd;
   const restore = () => {
     if (restored) return;
     restored = true;
     try {
-      instance.unmount();
+      instance?.unmount();
     } catch {}
     try {
       if (stdin.isTTY) stdin.setRawMode(false);
@@ -90,37 +106,59 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   const onCrash = (e: unknown) => {
     restore();
     stderr.write(`evx: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(EXIT.error);
+    process.exit(EXIT_ERROR);
   };
 
-  stdout.write(ALT_ON);
-  const color = colorEnabled(process.env, stdout);
-  const connect = async (): Promise<Session> => {
-    const { openSession } = await import("../views/session.js");
-    const s = await openSession(cachePath);
-    session = s;
-    if (restored) s.close();
-    else {
-      const { rememberCache } = await import("./sync.js");
-      rememberCache(cachePath);
-    }
-    return s;
-  };
-  const instance = render(
-    <App
-      connect={connect}
-      cachePath={cachePath}
-      color={color}
-      ascii={process.env.EVX_ASCII === "1" || process.env.TERM === "linux"}
-    />,
-    { stdin, stdout, stderr, exitOnCtrlC: false, patchConsole: true, maxFps: 30 },
-  );
   for (const [sig, h] of handlers) process.on(sig, h);
   process.on("exit", onExit);
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
   try {
-    await instance.waitUntilExit();
+    // The first frame, drawn before Ink, React and the screens load (most of the start-up time).
+    stdout.write(`${ALT_ON}\x1b[?25l${splashFrame(stdout.columns ?? 80, stdout.rows ?? 24, cachePath)}`);
+    trace("splash");
+    // Keys typed while the rest loads wait in the terminal unechoed; Ink reads them when it attaches.
+    stdin.setRawMode(true);
+    const [{ render }, { App }] = await Promise.all([import("ink"), import("../views/App.js")]);
+    const color = colorEnabled(process.env, stdout);
+    const connect = async (): Promise<Session> => {
+      trace("connect");
+      const { openSession } = await import("../views/session.js");
+      const s = await openSession(cachePath);
+      trace("cache open");
+      session = s;
+      if (restored) s.close();
+      else {
+        const { rememberCache } = await import("./sync.js");
+        rememberCache(cachePath);
+      }
+      return s;
+    };
+    trace("render");
+    let rendered = false;
+    const ink = render(
+      <App
+        connect={connect}
+        cachePath={cachePath}
+        color={color}
+        onMilestone={trace}
+        ascii={process.env.EVX_ASCII === "1" || process.env.TERM === "linux"}
+      />,
+      {
+        stdin,
+        stdout,
+        stderr,
+        exitOnCtrlC: false,
+        patchConsole: true,
+        maxFps: 30,
+        onRender: () => {
+          if (!rendered) trace("first frame");
+          rendered = true;
+        },
+      },
+    );
+    instance = ink;
+    await ink.waitUntilExit();
   } finally {
     restore();
     for (const [sig, h] of handlers) process.off(sig, h);

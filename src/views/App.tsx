@@ -18,7 +18,7 @@ import { DateRangeEditor, HelpPanel, inlineParams, TextPanel } from "./overlays.
 import { RetentionScreen } from "./RetentionScreen.js";
 import { StatusBar } from "./StatusBar.js";
 import { SyncScreen } from "./SyncScreen.js";
-import { displayWidth } from "./sanitize.js";
+import { frameSize, OPENING_STATUS, openingLine, tabLabels } from "./splash.js";
 import {
   type AppEnv,
   AppEnvContext,
@@ -50,6 +50,8 @@ export interface AppProps {
   tz?: string;
   /** Attach to stdin (false when it cannot be put in raw mode). Default true. */
   keyboard?: boolean;
+  /** Startup milestones ("first data"), for timing. */
+  onMilestone?: (what: string) => void;
 }
 
 type Overlay =
@@ -111,8 +113,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   const { session, client } = props;
   const app = useApp();
   const { columns, rows } = useTerminalSize();
-  const width = Math.max(20, columns);
-  const height = Math.max(6, rows - 1);
+  const { width, height } = frameSize(columns, rows);
   const tz = props.tz ?? "UTC";
 
   const [tab, setTab] = useState<TabId>(props.initialTab ?? "events");
@@ -159,10 +160,13 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
 
   // Sensible first views: the most frequent event in Trends, and as the retention start.
   const seeded = useRef(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the first catalog arrives
   useEffect(() => {
-    const top = catalog.data?.events[0]?.event_type;
-    if (!top || seeded.current) return;
+    if (!catalog.data || seeded.current) return;
     seeded.current = true;
+    props.onMilestone?.("first data");
+    const top = catalog.data.events[0]?.event_type;
+    if (!top) return;
     setTrendsModel((m) => (m.events.length ? m : { ...m, events: [{ event: top, filters: [] }] }));
     setRetentionModel((m) => (m.start ? m : { ...m, start: { event: top, filters: [] } }));
   }, [catalog.data]);
@@ -330,7 +334,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       </Box>
     );
   } else if (!session) {
-    body = <Line text={`opening ${props.cachePath}…`} width={width} dim />;
+    body = <Line text={openingLine(props.cachePath, width)} width={width} dim />;
   } else if (tab === "events") {
     body = <EventsScreen width={width} height={bodyH} model={eventsModel} setModel={setEventsModel} />;
   } else if (tab === "trends") {
@@ -366,7 +370,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
           events={events}
           readOnly={session?.readOnly}
           state={
-            message ? message.text : session ? undefined : props.failure ? "cache not open" : "opening cache…"
+            message ? message.text : session ? undefined : props.failure ? "cache not open" : OPENING_STATUS
           }
           ascii={props.ascii}
         />
@@ -376,9 +380,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
 }
 
 function TabBar({ tab, width }: { tab: TabId; width: number }) {
-  const full = TABS.map((t, i) => ` ${i + 1} ${t.title} `);
-  const short = TABS.map((t, i) => ` ${i + 1} ${t.title.slice(0, 3)} `);
-  const labels = displayWidth(`${full.join("")} evx  ? help`) <= width ? full : short;
+  const labels = tabLabels(width);
   return (
     <Text wrap="truncate">
       <Text bold color="cyan">
