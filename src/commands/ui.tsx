@@ -119,6 +119,8 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     trace("splash");
     // Keys typed while the rest loads wait in the terminal unechoed; Ink reads them when it attaches.
     stdin.setRawMode(true);
+    // Ink's colours come from chalk, which ignores NO_COLOR: turn them off before it loads.
+    if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = "0";
     const [{ render }, { App }] = await Promise.all([import("ink"), import("../views/App.js")]);
     const color = colorEnabled(process.env, stdout);
     const connect = async (): Promise<Session> => {

@@ -120,6 +120,8 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   const [overlay, setOverlay] = useState<Overlay>(null);
   const [message, setMessage] = useState<{ text: string; tone: "info" | "error" } | null>(null);
   const [bounds, setBounds] = useState<{ from: string; to: string } | null>(null);
+  /** The cache was read and holds no events. */
+  const [empty, setEmpty] = useState(false);
   const [userRange, setUserRange] = useState<{ from: string; to: string } | null>(null);
   const [models] = useState(initialModels);
   const [eventsModel, setEventsModel] = useState(models.events);
@@ -138,7 +140,9 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     let live = true;
     session.bounds(tz).then(
       (b) => {
-        if (live) setBounds(b);
+        if (!live) return;
+        setBounds(b);
+        setEmpty(b === null);
       },
       (e: unknown) => {
         if (live)
@@ -212,6 +216,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       session,
       range,
       bounds,
+      empty,
       catalog,
       color: props.color ?? false,
       ascii: props.ascii ?? false,
@@ -220,7 +225,19 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       openInTrends,
       dataChanged,
     }),
-    [session, range, bounds, catalog, props.color, props.ascii, notify, report, openInTrends, dataChanged],
+    [
+      session,
+      range,
+      bounds,
+      empty,
+      catalog,
+      props.color,
+      props.ascii,
+      notify,
+      report,
+      openInTrends,
+      dataChanged,
+    ],
   );
 
   // Ctrl+C: cancel what runs (first press), quit (second press, or when idle). Above everything.

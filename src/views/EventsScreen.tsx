@@ -217,6 +217,9 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
   } else if (catalog.status === "cancelled" && !catalog.data) {
     title = "cancelled — ctrl+r runs it again";
     titleColor = "yellow";
+  } else if (env.empty) {
+    title = "The cache holds no events yet: mark partitions in the Sync tab (5) and press S.";
+    titleColor = "yellow";
   } else if (!catalog.data) {
     title = "loading the event catalog…";
   } else {

@@ -134,6 +134,8 @@ export interface AppEnv {
   session: Session | null;
   range: DateRange | null;
   bounds: { from: string; to: string } | null;
+  /** The cache holds no events (nothing to analyse until a sync). */
+  empty: boolean;
   catalog: QueryState<CatalogResult>;
   color: boolean;
   ascii: boolean;

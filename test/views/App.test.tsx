@@ -3,8 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Cache } from "../../src/cache/db.js";
 import { type Binding, KEYMAP } from "../../src/views/keymap.js";
 import { inlineParams, parseRangeText, rangePresets } from "../../src/views/overlays.js";
+import { sessionFor } from "../../src/views/session.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
 describe("App", () => {
@@ -198,6 +200,22 @@ describe("App", () => {
       }
     } finally {
       app.unmount();
+    }
+  });
+
+  it("an empty cache says how to fill it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "evx-empty-"));
+    const cache = await Cache.open(join(dir, "empty.duckdb"), { create: true });
+    const session = { ...sessionFor(cache), close() {} };
+    const app = await renderApp(session);
+    try {
+      await app.waitFor("The cache holds no events yet: mark partitions in the Sync tab (5) and press S.");
+      await app.press("5");
+      await app.waitFor("this cache has no source yet; run `evx sync SOURCE` first");
+    } finally {
+      app.unmount();
+      cache.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
