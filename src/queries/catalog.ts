@@ -1,13 +1,12 @@
-import { type BuiltQuery, Params } from "./filters.js";
+import { type BuiltQuery, distinctUsers, Params, type QueryContext } from "./filters.js";
 import type { CatalogResult, CatalogRow, CatalogSpec, DateRange } from "./spec.js";
-import { inRange, rangeSql, withClause } from "./time.js";
+import { frameOf, inRange, localToDate, toLocal, zoneBetween } from "./time.js";
 
 /** Per event type in the range: rows, distinct users, first/last instant. */
-export function buildCatalog(spec: CatalogSpec): BuiltQuery {
+export function buildCatalog(spec: CatalogSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params();
-  const r = spec.range ? rangeSql(p, spec.range) : null;
-  const where = r ? inRange(r) : "true";
-  const sql = `${withClause([r?.cte ?? ""])}SELECT event_type, count(*) AS events, count(DISTINCT user_key) AS users,
+  const where = spec.range ? inRange(p, frameOf(spec.range)) : "true";
+  const sql = `SELECT event_type, count(*) AS events, ${distinctUsers(ctx, 1000)} AS users,
        min(event_time) AS first_seen, max(event_time) AS last_seen
   FROM events
  WHERE ${where}
@@ -30,21 +29,20 @@ export function shapeCatalog(rows: Record<string, unknown>[]): CatalogResult {
   };
 }
 
-/**
- * The cached range as calendar dates in `tz`: one row `{from, to}` (both null on an empty cache).
- * This is the default range of every analysis.
- */
-export function buildRange(tz: string): BuiltQuery {
-  const p = new Params();
-  const z = p.str(tz);
-  const sql = `SELECT strftime(timezone(${z}, min(event_time)), '%Y-%m-%d') AS "from",
-       strftime(timezone(${z}, max(event_time)), '%Y-%m-%d') AS "to"
-  FROM events`;
-  return { sql, params: p.values };
+/** The first and last cached instants (µs); `shapeRange` turns them into dates in a zone. */
+export function buildRange(): BuiltQuery {
+  return {
+    sql: `SELECT epoch_us(min(event_time)) AS lo, epoch_us(max(event_time)) AS hi FROM events`,
+    params: [],
+  };
 }
 
+/** The cached range as calendar dates in `tz` (null on an empty cache): the default analysis range. */
 export function shapeRange(rows: Record<string, unknown>[], tz: string): DateRange | null {
   const r = rows[0];
-  if (!r || r.from == null || r.to == null) return null;
-  return { from: String(r.from), to: String(r.to), tz };
+  if (!r || r.lo == null || r.hi == null) return null;
+  const lo = Number(r.lo);
+  const hi = Number(r.hi);
+  const z = zoneBetween(tz, lo, hi);
+  return { from: localToDate(toLocal(z, lo)), to: localToDate(toLocal(z, hi)), tz };
 }

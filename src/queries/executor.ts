@@ -3,9 +3,9 @@
  * small aggregated rows into the `--json` result types.
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
-import { type Cache, firstLine, type Row, rowsOf } from "../cache/db.js";
+import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
-import type { BuiltQuery } from "./filters.js";
+import type { BuiltQuery, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { UsageError } from "./parse.js";
 import { buildProps, shapeProps } from "./props.js";
@@ -25,6 +25,7 @@ import type {
   TrendResult,
   TrendSpec,
 } from "./spec.js";
+import { isValidZone } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
 
 export type ResultOf<S extends AnalysisSpec> = S extends CatalogSpec
@@ -57,18 +58,18 @@ export class AbortError extends Error {
 }
 
 /** The SQL and parameters of a spec (pure). */
-export function buildQuery(spec: AnalysisSpec): BuiltQuery {
+export function buildQuery(spec: AnalysisSpec, ctx?: QueryContext): BuiltQuery {
   switch (spec.kind) {
     case "catalog":
-      return buildCatalog(spec);
+      return buildCatalog(spec, ctx);
     case "props":
       return buildProps(spec);
     case "trend":
-      return buildTrend(spec);
+      return buildTrend(spec, ctx);
     case "funnel":
       return buildFunnel(spec);
     case "retention":
-      return buildRetention(spec);
+      return buildRetention(spec, ctx);
     default:
       throw new Error(`unknown analysis ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
@@ -107,35 +108,63 @@ export function inlineSql(q: BuiltQuery): string {
 
 const MAX_IDLE = 4;
 
+const CONTEXT_SQL = "SELECT max(user_key) AS m FROM users";
+
+function contextOf(rows: Row[]): QueryContext {
+  const m = rows[0]?.m;
+  return m == null ? {} : { userKeyMax: Number(m) };
+}
+
 export class Executor {
   private readonly idle: DuckDBConnection[] = [];
   private closed = false;
 
   constructor(readonly cache: Cache) {}
 
-  /** Builds, runs and shapes one analysis. Rejects with `AbortError` as soon as `signal` aborts. */
+  /**
+   * Builds, runs and shapes one analysis. The context query and the analysis run in one read
+   * transaction, so they see the same snapshot. Rejects with `AbortError` as soon as `signal` aborts.
+   */
   async run<S extends AnalysisSpec>(
     spec: S,
     opts: { signal?: AbortSignal } = {},
   ): Promise<RunOutput<ResultOf<S>>> {
     const started = performance.now();
-    const built = buildQuery(spec);
-    const rows = await this.query(built, opts.signal);
-    const result = shapeResult(spec, rows);
-    return { result, sql: built.sql, params: built.params, ms: performance.now() - started };
+    return this.withConnection(opts.signal, async (exec) => {
+      await exec("BEGIN TRANSACTION");
+      try {
+        const ctx = contextOf(await exec(CONTEXT_SQL));
+        const built = buildQuery(spec, ctx);
+        const rows = await exec(built.sql, built.params);
+        await exec("COMMIT");
+        const result = shapeResult(spec, rows);
+        return { result, sql: built.sql, params: built.params, ms: performance.now() - started };
+      } catch (e) {
+        if (!(e instanceof AbortError)) await exec("ROLLBACK").catch(() => {});
+        throw e;
+      }
+    });
   }
 
   /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */
   async query(q: BuiltQuery, signal?: AbortSignal): Promise<Row[]> {
+    return this.withConnection(signal, (exec) => exec(q.sql, q.params));
+  }
+
+  /**
+   * Lends a pooled (or new) connection to `fn`. On abort the running statement is interrupted, the
+   * promise rejects with `AbortError` immediately, and the connection is closed once DuckDB has
+   * unwound the statement (it never returns to the pool).
+   */
+  private async withConnection<T>(
+    signal: AbortSignal | undefined,
+    fn: (exec: (sql: string, params?: DuckDBValue[]) => Promise<Row[]>) => Promise<T>,
+  ): Promise<T> {
     if (signal?.aborted) throw new AbortError();
     const conn = this.idle.pop() ?? (await this.cache.connect());
-    if (signal?.aborted) {
-      this.release(conn);
-      throw new AbortError();
-    }
     let aborted = false;
+    let pending: Promise<unknown> = Promise.resolve();
     let onAbort: (() => void) | undefined;
-    const work = conn.runAndReadAll(q.sql, q.params);
     const cancelled = new Promise<never>((_, reject) => {
       onAbort = () => {
         aborted = true;
@@ -146,22 +175,29 @@ export class Executor {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
     });
+    cancelled.catch(() => {});
+    const exec = async (sql: string, params: DuckDBValue[] = []): Promise<Row[]> => {
+      if (aborted || signal?.aborted) throw new AbortError();
+      const work = conn.runAndReadAll(sql, params);
+      pending = work.catch(() => {});
+      return rowsOf(await Promise.race([work, cancelled]));
+    };
     try {
-      const reader = await Promise.race([work, cancelled]);
-      return rowsOf(reader);
+      if (signal?.aborted) throw new AbortError();
+      return await fn(exec);
     } catch (e) {
       if (aborted || e instanceof AbortError) throw new AbortError();
       throw e;
     } finally {
       if (onAbort) signal?.removeEventListener("abort", onAbort);
-      if (aborted) {
-        // The interrupted statement may still be unwinding: retire the connection once it has.
-        work.then(
-          () => this.retire(conn),
-          () => this.retire(conn),
-        );
-      } else this.release(conn);
+      if (aborted) pending.then(() => this.retire(conn));
+      else this.release(conn);
     }
+  }
+
+  /** Cheap facts about the cache used to pick plans. */
+  async context(signal?: AbortSignal): Promise<QueryContext> {
+    return contextOf(await this.query({ sql: CONTEXT_SQL, params: [] }, signal));
   }
 
   /** Rows of any SQL on a pooled connection (no cancellation). */
@@ -171,7 +207,7 @@ export class Executor {
 
   /** The cached range as dates in `tz`, or null on an empty cache. */
   async cachedRange(tz = "UTC"): Promise<DateRange | null> {
-    return shapeRange(await this.query(buildRange(tz)), tz);
+    return shapeRange(await this.query(buildRange()), tz);
   }
 
   /** Fills a missing `from`/`to` from the cached range in `tz`. */
@@ -305,16 +341,11 @@ export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<vo
   }
   if (range.from > range.to)
     throw new UsageError(`the range starts (${range.from}) after it ends (${range.to})`);
-  try {
-    await cache.all("SELECT timezone(CAST($1 AS VARCHAR), TIMESTAMP '2000-01-01 00:00:00') AS t", [range.tz]);
-  } catch (e) {
-    if (/time ?zone/i.test(firstLine(String((e as Error).message ?? e))))
-      throw new UsageError(
-        `unknown time zone ${JSON.stringify(range.tz)}: use an IANA name like UTC or Europe/Berlin`,
-      );
-    throw e;
-  }
-  const q = buildRange(range.tz);
+  if (!isValidZone(range.tz))
+    throw new UsageError(
+      `unknown time zone ${JSON.stringify(range.tz)}: use an IANA name like UTC or Europe/Berlin`,
+    );
+  const q = buildRange();
   const cached = shapeRange(await cache.all(q.sql, q.params), range.tz);
   if (!cached) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
   if (range.from > cached.to || range.to < cached.from)

@@ -10,6 +10,29 @@ export interface BuiltQuery {
   params: DuckDBValue[];
 }
 
+/** Facts about the cache that let a builder pick a faster plan (never needed for correctness). */
+export interface QueryContext {
+  /** The largest `user_key` (keys are dense from 1). */
+  userKeyMax?: number;
+}
+
+/** Memory allowed for per-group user bitmaps. */
+const BITMAP_BUDGET_BYTES = 128 * 1024 * 1024;
+
+/**
+ * SQL counting distinct `user_key` in a group. With a small enough key range and number of groups it
+ * uses a bitmap per group (`bitstring_agg` over [0, userKeyMax]: ~7x faster than `count(DISTINCT)`);
+ * otherwise `count(DISTINCT user_key)`. `userKeyMax` must come from the same snapshot as the query
+ * (the executor reads both in one transaction); it is an integer, spliced as a literal because
+ * bitstring_agg needs constant bounds.
+ */
+export function distinctUsers(ctx: QueryContext | undefined, groups: number, col = "user_key"): string {
+  const max = ctx?.userKeyMax;
+  if (max !== undefined && max > 0 && Number.isFinite(groups) && (groups * max) / 8 <= BITMAP_BUDGET_BYTES)
+    return `coalesce(bit_count(bitstring_agg(${col}, 0, ${Math.floor(max)})), 0)`;
+  return `count(DISTINCT ${col})`;
+}
+
 /** Collects bound values and hands out `$n` placeholders; equal values share one placeholder. */
 export class Params {
   readonly values: DuckDBValue[] = [];

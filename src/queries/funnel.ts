@@ -1,7 +1,7 @@
 import { type BuiltQuery, eventSql, Params, propText } from "./filters.js";
 import { formatEventRef } from "./parse.js";
 import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
-import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte, withClause } from "./time.js";
+import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } from "./time.js";
 
 /**
  * Funnel without range joins. Each step is a CTE of its matching events `(user_key, t)` with `t` in
@@ -16,20 +16,16 @@ import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte, withClaus
  */
 export function buildFunnel(spec: FunnelSpec): BuiltQuery {
   const p = new Params();
-  const r = rangeSql(p, spec.range);
+  const f = frameOf(spec.range);
   const K = spec.steps.length;
   if (K < 1) throw new Error("a funnel needs at least one step");
   const W = p.big(BigInt(Math.round(spec.withinSeconds)) * 1_000_000n);
   const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
-  const ctes: string[] = [r.cte];
-  if (spec.trendInterval) {
-    const tzo = tzoCte(r, `epoch_us(${r.lo})`, `epoch_us(${r.hi})`);
-    if (tzo) ctes.push(tzo);
-  }
+  const ctes: string[] = [];
 
   // Step event CTEs; identical later steps share one.
   ctes.push(`s1 AS (SELECT user_key, epoch_us(event_time) AS t${b ? `, ${b} AS b` : ""}
-      FROM events WHERE ${inRange(r)} AND ${eventSql(p, spec.steps[0], spec.filters)})`);
+      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.steps[0], spec.filters)})`);
   const cteOf: string[] = ["s1"];
   const byText = new Map<string, string>();
   for (let k = 1; k < K; k++) {
@@ -39,13 +35,15 @@ export function buildFunnel(spec: FunnelSpec): BuiltQuery {
       name = `s${k + 1}`;
       byText.set(pred, name);
       ctes.push(`${name} AS (SELECT user_key, epoch_us(event_time) AS t
-      FROM events WHERE event_time >= ${r.lo} AND event_time < ${r.hi} + to_microseconds(${W}) AND ${pred})`);
+      FROM events WHERE event_time >= make_timestamptz(${p.big(f.lo)})
+       AND event_time < make_timestamptz(${p.big(f.hi)} + ${W}) AND ${pred})`);
     }
     cteOf.push(name);
   }
 
   // Attempts.
-  ctes.push(`a1 AS (SELECT DISTINCT user_key, t AS t1${b ? ", b" : ""} FROM s1)`);
+  // Duplicate step-1 events (same user and instant) make identical attempts, which change nothing.
+  ctes.push(`a1 AS (SELECT user_key, t AS t1${b ? ", b" : ""} FROM s1)`);
   for (let k = 1; k < K; k++) {
     const prev = `a.t${k}`;
     let same = -1;
@@ -92,21 +90,19 @@ export function buildFunnel(spec: FunnelSpec): BuiltQuery {
       FROM pu GROUP BY overall, g, label, r)`);
   let trendSelect = "";
   if (spec.trendInterval) {
-    const lj = localJoin(r, "u.pt");
     ctes.push(`tu AS (SELECT coalesce(fc, f1) AS pt, fc IS NOT NULL AS conv FROM pu WHERE overall)`);
     ctes.push(`tb AS (
-    SELECT ${bucketOf(lj.local, spec.trendInterval)} AS bucket, count(*) AS entered, count(*) FILTER (WHERE conv) AS converted
-      FROM tu u ${lj.join} GROUP BY bucket)`);
-    ctes.push(`bk AS ${bucketSeries(r, spec.trendInterval)}`);
+    SELECT epoch_us(${bucketSql(localSql(p, f.zone, "pt"), spec.trendInterval)}) AS bucket,
+           count(*) AS entered, count(*) FILTER (WHERE conv) AS converted
+      FROM tu GROUP BY bucket)`);
     trendSelect = `
 UNION ALL
-SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, bk.st, coalesce(tb.entered, 0), coalesce(tb.converted, 0)
-  FROM bk LEFT JOIN tb ON tb.bucket = bk.bucket`;
+SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, bucket, entered, converted FROM tb`;
   }
-  const sql = `${withClause(ctes)}SELECT 'step' AS kind, overall, g, label, r, users, med, CAST(NULL AS TIMESTAMPTZ) AS t,
+  const sql = `${withClause(ctes)}SELECT 'step' AS kind, overall, g, label, r, users, med, CAST(NULL AS BIGINT) AS bucket,
        CAST(NULL AS BIGINT) AS entered, CAST(NULL AS BIGINT) AS converted
   FROM st${trendSelect}
- ORDER BY kind, overall DESC, g, r, t`;
+ ORDER BY kind, overall DESC, g, r, bucket`;
   return { sql, params: p.values };
 }
 
@@ -148,15 +144,12 @@ export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): 
             })),
   };
   if (spec.trendInterval) {
-    result.trend = rows
-      .filter((r) => r.kind === "trend")
-      .map(
-        (r): FunnelTrendPoint => ({
-          t: String(r.t),
-          entered: Number(r.entered),
-          converted: Number(r.converted),
-        }),
-      );
+    const byBucket = new Map<number, Record<string, unknown>>();
+    for (const r of rows) if (r.kind === "trend") byBucket.set(Number(r.bucket), r);
+    result.trend = bucketsOf(frameOf(spec.range), spec.trendInterval).map((b): FunnelTrendPoint => {
+      const r = byBucket.get(b.local);
+      return { t: isoOf(b.start), entered: Number(r?.entered ?? 0), converted: Number(r?.converted ?? 0) };
+    });
   }
   return result;
 }

@@ -1,6 +1,6 @@
 import { type BuiltQuery, Params } from "./filters.js";
 import type { PropRow, PropsResult, PropsSpec } from "./spec.js";
-import { inRange, rangeSql, withClause } from "./time.js";
+import { frameOf, inRange, withClause } from "./time.js";
 
 const TYPE_NAMES = `CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object'
   WHEN 'ARRAY' THEN 'array' ELSE 'number' END`;
@@ -11,12 +11,10 @@ const TYPE_NAMES = `CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN
  */
 export function buildProps(spec: PropsSpec): BuiltQuery {
   const p = new Params();
-  const r = spec.range ? rangeSql(p, spec.range) : null;
-  const range = r ? inRange(r) : "true";
+  const range = spec.range ? inRange(p, frameOf(spec.range)) : "true";
   const ev = p.str(spec.event);
   const top = p.big(Math.max(0, Math.floor(spec.topValues)));
   const ctes = [
-    r?.cte ?? "",
     `ev AS (SELECT properties FROM events WHERE event_type = ${ev} AND ${range})`,
     `n AS (SELECT count(*) AS events FROM ev)`,
     `kv AS (

@@ -1,14 +1,15 @@
-import { type BuiltQuery, eventSql, Params } from "./filters.js";
+import { type BuiltQuery, distinctUsers, eventSql, Params, type QueryContext } from "./filters.js";
 import type { Period, RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
 import {
-  bucketOf,
-  bucketSeries,
+  addLocal,
+  bucketSql,
+  bucketsOf,
+  frameOf,
   inRange,
-  localJoin,
+  isoOf,
+  localSql,
   localStart,
-  rangeSql,
-  tzoCte,
-  unit,
+  truncLocal,
   withClause,
 } from "./time.js";
 
@@ -26,82 +27,94 @@ function periodDiff(period: Period, a: string, b: string): string {
   }
 }
 
+/** The time frame of a retention spec: offsets cover every period of every cohort. */
+function retentionFrame(spec: RetentionSpec) {
+  const N = Math.max(1, Math.floor(spec.periods));
+  const base = frameOf(spec.range);
+  const capLocal = addLocal(spec.period, truncLocal(spec.period, base.hiLocal - 1), N);
+  const f = frameOf(spec.range, capLocal);
+  return { f, N, cap: localStart(f.zone, capLocal) };
+}
+
 /**
- * First-time retention. Rows: one per cohort bucket of the range, in order:
- * `(cohort, users, cells, inc)` where `cells` lists `{n, c}` — for `on`, users with a RETURN in
- * period `n`; for `on-or-after`, users whose furthest RETURN period is `n` (capped at periods-1) — and
- * `inc` is the period index of the last cached event's bucket relative to the cohort.
+ * First-time retention. Rows: `kind = 'size'` `(cb, c)` users per cohort bucket; `kind = 'cell'`
+ * `(cb, n, c)` — for `on`, users with a RETURN in period `n`; for `on-or-after`, users whose furthest
+ * RETURN period is `n` (capped at periods-1); `kind = 'last'` `(c)` the last cached instant (µs).
+ * `cb` is the cohort bucket's local wall-clock µs; shaping lists every bucket of the range.
  */
-export function buildRetention(spec: RetentionSpec): BuiltQuery {
+export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params();
-  const r = rangeSql(p, spec.range);
+  const { f, N: periods, cap } = retentionFrame(spec);
   const P = spec.period;
-  const N = p.big(Math.max(1, Math.floor(spec.periods)));
-  const lastUs = "(SELECT epoch_us(max(event_time)) FROM events)";
-  const ctes: string[] = [r.cte];
-  const tzo = tzoCte(r, `epoch_us(${r.lo})`, `greatest(epoch_us(${r.hi}), coalesce(${lastUs}, 0))`);
-  if (tzo) ctes.push(tzo);
-  const s = localJoin(r, "st.t0");
+  const N = p.big(periods);
+  const ctes: string[] = [];
   ctes.push(`st AS (SELECT user_key, min(epoch_us(event_time)) AS t0
-      FROM events WHERE ${inRange(r)} AND ${eventSql(p, spec.start, spec.filters)} GROUP BY user_key)`);
-  ctes.push(`stl AS (SELECT st.user_key, st.t0, ${bucketOf(s.local, P)} AS cb FROM st ${s.join})`);
+      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.start, spec.filters)} GROUP BY user_key)`);
+  ctes.push(`stl AS (SELECT user_key, t0, ${bucketSql(localSql(p, f.zone, "t0"), P)} AS cb FROM st)`);
   const ret = eventSql(p, spec.return, spec.filters);
+  const lo = `make_timestamptz(${p.big(f.lo)})`;
   if (spec.mode === "on") {
-    // Only periods 0..N-1 of the last cohort matter: later RETURN events cannot land in a reported cell.
-    const cap = localStart(
-      r,
-      `(date_trunc('${unit(P)}', ${r.hiLocal} - INTERVAL 1 MICROSECOND) + to_${unit(P)}s(CAST(${N} AS INTEGER)))`,
-    );
+    // Only periods 0..N-1 of the last cohort are reported: later RETURN events cannot land in a cell.
     ctes.push(`rt AS (SELECT user_key, epoch_us(event_time) AS t
-      FROM events WHERE event_time >= ${r.lo} AND event_time < ${cap} AND ${ret})`);
+      FROM events WHERE event_time >= ${lo} AND event_time < make_timestamptz(${p.big(cap)}) AND ${ret})`);
     ctes.push(
       `jr AS (SELECT s.user_key, s.cb, r.t FROM stl s JOIN rt r ON r.user_key = s.user_key AND r.t >= s.t0)`,
     );
-    const j = localJoin(r, "jr.t");
     ctes.push(
-      `jl AS (SELECT user_key, cb, ${periodDiff(P, "cb", bucketOf(j.local, P))} AS n FROM jr ${j.join})`,
+      `jl AS (SELECT user_key, cb, ${periodDiff(P, "cb", bucketSql(localSql(p, f.zone, "t"), P))} AS n FROM jr)`,
     );
-    ctes.push(`cells AS (SELECT cb, n, count(DISTINCT user_key) AS c FROM jl WHERE n < ${N} GROUP BY cb, n)`);
+    ctes.push(
+      `cells AS (SELECT cb, n, ${distinctUsers(ctx, (bucketsOf(f, P).length + 1) * periods)} AS c FROM jl WHERE n < ${N} GROUP BY cb, n)`,
+    );
   } else {
     ctes.push(
-      `rt AS (SELECT user_key, epoch_us(event_time) AS t FROM events WHERE event_time >= ${r.lo} AND ${ret})`,
+      `rt AS (SELECT user_key, epoch_us(event_time) AS t FROM events WHERE event_time >= ${lo} AND ${ret})`,
     );
     ctes.push(`ju AS (SELECT s.user_key, s.cb, max(r.t) AS tm
       FROM stl s JOIN rt r ON r.user_key = s.user_key AND r.t >= s.t0 GROUP BY s.user_key, s.cb)`);
-    const j = localJoin(r, "ju.tm");
     ctes.push(
-      `jl AS (SELECT cb, least(${periodDiff(P, "cb", bucketOf(j.local, P))}, ${N} - 1) AS n FROM ju ${j.join})`,
+      `jl AS (SELECT cb, least(${periodDiff(P, "cb", bucketSql(localSql(p, f.zone, "tm"), P))}, ${N} - 1) AS n FROM ju)`,
     );
     ctes.push(`cells AS (SELECT cb, n, count(*) AS c FROM jl GROUP BY cb, n)`);
   }
-  ctes.push(`sizes AS (SELECT cb, count(*) AS users FROM stl GROUP BY cb)`);
-  ctes.push(`cl AS (SELECT cb, list({'n': n, 'c': c}) AS cells FROM cells GROUP BY cb)`);
-  const lastLocal = r.utc ? "max(event_time)::TIMESTAMP" : `timezone(${r.tz}, max(event_time))`;
-  ctes.push(`lastb AS (SELECT date_trunc('${unit(P)}', ${lastLocal}) AS lb FROM events)`);
-  ctes.push(`bk AS ${bucketSeries(r, P)}`);
-  const sql = `${withClause(ctes)}SELECT bk.st AS cohort, coalesce(sizes.users, 0) AS users, cl.cells,
-       ${periodDiff(P, "bk.bucket", "lastb.lb")} AS inc
-  FROM bk CROSS JOIN lastb LEFT JOIN sizes ON sizes.cb = bk.bucket LEFT JOIN cl ON cl.cb = bk.bucket
- ORDER BY bk.bucket`;
+  const sql = `${withClause(ctes)}SELECT 'size' AS kind, epoch_us(cb) AS cb, CAST(NULL AS BIGINT) AS n, count(*) AS c FROM stl GROUP BY cb
+UNION ALL
+SELECT 'cell', epoch_us(cb), n, c FROM cells
+UNION ALL
+SELECT 'last', NULL, NULL, epoch_us(max(event_time)) FROM events`;
   return { sql, params: p.values };
 }
 
 export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionSpec): RetentionResult {
-  const N = Math.max(1, Math.floor(spec.periods));
-  const cohorts: RetentionCohort[] = rows.map((row) => {
-    const retained = new Array<number>(N).fill(0);
-    for (const cell of (row.cells as { n: number; c: number }[] | null) ?? []) {
-      const n = Number(cell.n);
-      if (n >= 0 && n < N) retained[n] += Number(cell.c);
+  const { f, N } = retentionFrame(spec);
+  const sizes = new Map<number, number>();
+  const cells = new Map<number, number[]>();
+  let last = Number.NEGATIVE_INFINITY;
+  for (const r of rows) {
+    if (r.kind === "size") sizes.set(Number(r.cb), Number(r.c));
+    else if (r.kind === "last") last = r.c == null ? Number.NEGATIVE_INFINITY : Number(r.c);
+    else {
+      const cb = Number(r.cb);
+      const n = Number(r.n);
+      let list = cells.get(cb);
+      if (!list) {
+        list = new Array<number>(N).fill(0);
+        cells.set(cb, list);
+      }
+      if (n >= 0 && n < N) list[n] += Number(r.c);
     }
+  }
+  const cohorts: RetentionCohort[] = bucketsOf(f, spec.period).map((b) => {
+    const retained = [...(cells.get(b.local) ?? new Array<number>(N).fill(0))];
     if (spec.mode === "on-or-after") for (let n = N - 2; n >= 0; n--) retained[n] += retained[n + 1];
-    const inc = row.inc === null || row.inc === undefined ? null : Number(row.inc);
-    return {
-      cohort: String(row.cohort),
-      users: Number(row.users),
-      retained,
-      incomplete_from: inc === null ? 0 : inc < 0 ? 0 : inc >= N ? null : inc,
-    };
+    let incomplete: number | null = null;
+    for (let n = 0; n < N; n++) {
+      if (localStart(f.zone, addLocal(spec.period, b.local, n + 1)) > last) {
+        incomplete = n;
+        break;
+      }
+    }
+    return { cohort: isoOf(b.start), users: sizes.get(b.local) ?? 0, retained, incomplete_from: incomplete };
   });
   const average: (number | null)[] = [];
   for (let n = 0; n < N; n++) {

@@ -1,17 +1,25 @@
-import { type BuiltQuery, eventSql, Params, propNumber, propText } from "./filters.js";
+import {
+  type BuiltQuery,
+  distinctUsers,
+  eventSql,
+  Params,
+  propNumber,
+  propText,
+  type QueryContext,
+} from "./filters.js";
 import { formatEventRef, formatMeasure } from "./parse.js";
 import type { Measure, TrendResult, TrendSeries, TrendSpec } from "./spec.js";
-import { bucketOf, bucketSeries, inRange, localJoin, rangeSql, tzoCte, withClause } from "./time.js";
+import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } from "./time.js";
 
 /** The measure over a group of rows `(user_key, x)`, as a DOUBLE that is 0 for an empty group. */
-function measureAgg(m: Measure): string {
+function measureAgg(m: Measure, users = "count(DISTINCT user_key)"): string {
   switch (m.kind) {
     case "events":
       return "CAST(count(*) AS DOUBLE)";
     case "users":
-      return "CAST(count(DISTINCT user_key) AS DOUBLE)";
+      return `CAST(${users} AS DOUBLE)`;
     case "per-user":
-      return "CASE WHEN count(DISTINCT user_key) = 0 THEN 0.0 ELSE count(*) / count(DISTINCT user_key) END";
+      return `CASE WHEN ${users} = 0 THEN 0.0 ELSE count(*) / ${users} END`;
     // Compensated summation (order-independent to the last bit in practice); fsum turns ±inf into NaN,
     // so infinite inputs fall back to the plain aggregate.
     case "sum":
@@ -24,31 +32,33 @@ function measureAgg(m: Measure): string {
 }
 
 /**
- * Rows: one per output series `(s, g, label, total, vals, ts)`, where `s` is the event index, `g` is
- * 0 for a top breakdown value (or no breakdown), 1 for `(other)`, 2 for `(none)`; `vals`/`ts` are the
- * per-bucket values and bucket-start instants.
+ * Rows `(s, g, label, r, tot, bucket, v)`: `s` is the event index; `g` is 0 for a top breakdown value
+ * (or no breakdown), 1 for `(other)`, 2 for `(none)`; `r` the value's rank; `tot = 1` rows hold the
+ * series total, the others one bucket's value (`bucket` = local wall-clock µs of its start). Empty
+ * buckets have no row; shaping fills them with 0.
  */
-export function buildTrend(spec: TrendSpec): BuiltQuery {
+export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params();
-  const r = rangeSql(p, spec.range);
+  const f = frameOf(spec.range);
   const m = spec.measure;
   const x = m.kind === "sum" || m.kind === "avg" ? propNumber(p, m.key) : null;
   const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
   const agg = measureAgg(m);
+  const groups =
+    spec.events.length * (b ? Math.max(0, spec.limit) + 2 : 1) * (bucketsOf(f, spec.interval).length + 1);
+  const groupAgg = measureAgg(m, distinctUsers(ctx, groups));
   const cols = `${x ? `, ${x} AS x` : ""}${b ? `, ${b} AS b` : ""}`;
+  const range = inRange(p, f);
   const scans = spec.events.map(
     (ev, i) =>
       `SELECT ${i} AS s, user_key, epoch_us(event_time) AS us${cols}
-         FROM events WHERE ${inRange(r)} AND ${eventSql(p, ev, spec.filters)}`,
+         FROM events WHERE ${range} AND ${eventSql(p, ev, spec.filters)}`,
   );
-  const lj = localJoin(r, "ev.us");
-  const ctes: string[] = [r.cte];
-  const tzo = tzoCte(r, `epoch_us(${r.lo})`, `epoch_us(${r.hi})`);
-  if (tzo) ctes.push(tzo);
+  const ctes: string[] = [];
   ctes.push(`ev AS (${scans.join("\n  UNION ALL\n  ")})`);
   ctes.push(
-    `lev AS (SELECT ev.s, ev.user_key, ${bucketOf(lj.local, spec.interval)} AS bucket${x ? ", ev.x" : ""}${b ? ", ev.b" : ""}
-      FROM ev ${lj.join})`,
+    `lev AS (SELECT s, user_key, epoch_us(${bucketSql(localSql(p, f.zone, "us"), spec.interval)}) AS bucket${x ? ", x" : ""}${b ? ", b" : ""}
+      FROM ev)`,
   );
   if (b) {
     const limit = p.big(Math.max(0, Math.floor(spec.limit)));
@@ -65,40 +75,57 @@ export function buildTrend(spec: TrendSpec): BuiltQuery {
       `lab AS (SELECT s, user_key, bucket${x ? ", x" : ""}, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r FROM lev)`,
     );
   }
-  ctes.push(`agg AS (
-    SELECT s, g, label, r, bucket, GROUPING(bucket) AS tot, ${agg} AS v
-      FROM lab GROUP BY GROUPING SETS ((s, g, label, r, bucket), (s, g, label, r)))`);
-  if (b) {
-    ctes.push(`ser AS (SELECT s, g, label, r, v AS total FROM agg WHERE tot = 1)`);
-  } else {
-    ctes.push(`ser AS (
-    SELECT i.s, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r, coalesce(a.v, 0.0) AS total
-      FROM (SELECT unnest(range(${spec.events.length})) AS s) i LEFT JOIN agg a ON a.tot = 1 AND a.s = i.s)`);
-  }
-  ctes.push(`bk AS ${bucketSeries(r, spec.interval)}`);
-  const sql = `${withClause(ctes)}SELECT ser.s, ser.g, ser.label, ser.total,
-       list(coalesce(a.v, 0.0) ORDER BY bk.bucket) AS vals,
-       list(bk.st ORDER BY bk.bucket) AS ts
-  FROM ser CROSS JOIN bk
-  LEFT JOIN agg a ON a.tot = 0 AND a.s = ser.s AND a.g = ser.g AND a.r = ser.r AND a.bucket = bk.bucket
- GROUP BY ser.s, ser.g, ser.r, ser.label, ser.total
- ORDER BY ser.s, ser.g, ser.r`;
+  const sql = `${withClause(ctes)}SELECT s, g, label, r, GROUPING(bucket) AS tot, bucket, ${groupAgg} AS v
+  FROM lab GROUP BY GROUPING SETS ((s, g, label, r, bucket), (s, g, label, r))
+ ORDER BY s, g, r, tot DESC, bucket`;
   return { sql, params: p.values };
 }
 
 export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): TrendResult {
   const labels = spec.events.map(formatEventRef);
-  const series: TrendSeries[] = rows.map((row) => {
-    const g = Number(row.g);
-    const vals = row.vals as number[];
-    const ts = row.ts as string[];
-    return {
-      event: labels[Number(row.s)],
-      breakdown:
-        spec.breakdown === undefined ? null : g === 0 ? String(row.label) : g === 1 ? "(other)" : "(none)",
-      points: ts.map((t, i) => ({ t, value: Number(vals[i]) })),
-      total: Number(row.total),
-    };
-  });
+  const buckets = bucketsOf(frameOf(spec.range), spec.interval);
+  interface Acc {
+    s: number;
+    g: number;
+    label: string | null;
+    total: number;
+    values: Map<number, number>;
+  }
+  const groups = new Map<string, Acc>();
+  const order: Acc[] = [];
+  const get = (s: number, g: number, r: number, label: string | null) => {
+    const key = `${s}|${g}|${r}`;
+    let acc = groups.get(key);
+    if (!acc) {
+      acc = { s, g, label, total: 0, values: new Map() };
+      groups.set(key, acc);
+      order.push(acc);
+    }
+    return acc;
+  };
+  if (spec.breakdown === undefined) for (let s = 0; s < spec.events.length; s++) get(s, 0, 0, null);
+  for (const row of rows) {
+    const acc = get(
+      Number(row.s),
+      Number(row.g),
+      Number(row.r),
+      row.label == null ? null : String(row.label),
+    );
+    if (Number(row.tot) === 1) acc.total = Number(row.v);
+    else acc.values.set(Number(row.bucket), Number(row.v));
+  }
+  const series: TrendSeries[] = order.map((acc) => ({
+    event: labels[acc.s],
+    breakdown:
+      spec.breakdown === undefined
+        ? null
+        : acc.g === 0
+          ? String(acc.label)
+          : acc.g === 1
+            ? "(other)"
+            : "(none)",
+    points: buckets.map((bk) => ({ t: isoOf(bk.start), value: acc.values.get(bk.local) ?? 0 })),
+    total: acc.total,
+  }));
   return { interval: spec.interval, measure: formatMeasure(spec.measure), series };
 }

@@ -167,8 +167,10 @@ describe("hostile names and values are bound, never spliced", () => {
     };
     const out = await tc.ex.run(spec);
     const rows = await tc.ex.all(inlineSql(out));
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0].total, 2);
+    assert.deepEqual(
+      rows.filter((r) => r.tot === 1).map((r) => r.v),
+      [2],
+    );
   });
 });
 
