@@ -27,10 +27,15 @@ const BITMAP_BUDGET_BYTES = 128 * 1024 * 1024;
  * bitstring_agg needs constant bounds.
  */
 export function distinctUsers(ctx: QueryContext | undefined, groups: number, col = "user_key"): string {
-  const max = ctx?.userKeyMax;
-  if (max !== undefined && max > 0 && Number.isFinite(groups) && (groups * max) / 8 <= BITMAP_BUDGET_BYTES)
-    return `coalesce(bit_count(bitstring_agg(${col}, 0, ${Math.floor(max)})), 0)`;
+  if (bitmapsFit(ctx, groups))
+    return `coalesce(bit_count(bitstring_agg(${col}, 0, ${Math.floor(ctx?.userKeyMax ?? 0)})), 0)`;
   return `count(DISTINCT ${col})`;
+}
+
+/** Whether `groups` user bitmaps over [0, userKeyMax] fit the memory budget. */
+export function bitmapsFit(ctx: QueryContext | undefined, groups: number): boolean {
+  const max = ctx?.userKeyMax;
+  return max !== undefined && max > 0 && Number.isFinite(groups) && (groups * max) / 8 <= BITMAP_BUDGET_BYTES;
 }
 
 /** Collects bound values and hands out `$n` placeholders; equal values share one placeholder. */

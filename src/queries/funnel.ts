@@ -92,7 +92,7 @@ export function buildFunnel(spec: FunnelSpec): BuiltQuery {
   if (spec.trendInterval) {
     ctes.push(`tu AS (SELECT coalesce(fc, f1) AS pt, fc IS NOT NULL AS conv FROM pu WHERE overall)`);
     ctes.push(`tb AS (
-    SELECT epoch_us(${bucketSql(localSql(p, f.zone, "pt"), spec.trendInterval)}) AS bucket,
+    SELECT ${bucketSql(localSql(p, f.zone, "pt"), spec.trendInterval)} AS bucket,
            count(*) AS entered, count(*) FILTER (WHERE conv) AS converted
       FROM tu GROUP BY bucket)`);
     trendSelect = `

@@ -1,5 +1,5 @@
 import { type BuiltQuery, distinctUsers, eventSql, Params, type QueryContext } from "./filters.js";
-import type { Period, RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
+import type { RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
 import {
   addLocal,
   bucketSql,
@@ -9,23 +9,10 @@ import {
   isoOf,
   localSql,
   localStart,
+  periodDiffSql,
   truncLocal,
   withClause,
 } from "./time.js";
-
-/** Whole calendar periods from local bucket `a` to local bucket `b` (both bucket-aligned TIMESTAMPs). */
-function periodDiff(period: Period, a: string, b: string): string {
-  switch (period) {
-    case "day":
-      return `date_diff('day', ${a}, ${b})`;
-    case "week":
-      return `(date_diff('day', ${a}, ${b}) // 7)`;
-    case "month":
-      return `((year(${b}) - year(${a})) * 12 + month(${b}) - month(${a}))`;
-    default:
-      throw new Error(`bad period ${JSON.stringify(period)}`);
-  }
-}
 
 /** The time frame of a retention spec: offsets cover every period of every cohort. */
 function retentionFrame(spec: RetentionSpec) {
@@ -61,7 +48,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
       `jr AS (SELECT s.user_key, s.cb, r.t FROM stl s JOIN rt r ON r.user_key = s.user_key AND r.t >= s.t0)`,
     );
     ctes.push(
-      `jl AS (SELECT user_key, cb, ${periodDiff(P, "cb", bucketSql(localSql(p, f.zone, "t"), P))} AS n FROM jr)`,
+      `jl AS (SELECT user_key, cb, ${periodDiffSql(P, "cb", bucketSql(localSql(p, f.zone, "t"), P))} AS n FROM jr)`,
     );
     ctes.push(
       `cells AS (SELECT cb, n, ${distinctUsers(ctx, (bucketsOf(f, P).length + 1) * periods)} AS c FROM jl WHERE n < ${N} GROUP BY cb, n)`,
@@ -73,13 +60,13 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
     ctes.push(`ju AS (SELECT s.user_key, s.cb, max(r.t) AS tm
       FROM stl s JOIN rt r ON r.user_key = s.user_key AND r.t >= s.t0 GROUP BY s.user_key, s.cb)`);
     ctes.push(
-      `jl AS (SELECT cb, least(${periodDiff(P, "cb", bucketSql(localSql(p, f.zone, "tm"), P))}, ${N} - 1) AS n FROM ju)`,
+      `jl AS (SELECT cb, least(${periodDiffSql(P, "cb", bucketSql(localSql(p, f.zone, "tm"), P))}, ${N} - 1) AS n FROM ju)`,
     );
     ctes.push(`cells AS (SELECT cb, n, count(*) AS c FROM jl GROUP BY cb, n)`);
   }
-  const sql = `${withClause(ctes)}SELECT 'size' AS kind, epoch_us(cb) AS cb, CAST(NULL AS BIGINT) AS n, count(*) AS c FROM stl GROUP BY cb
+  const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, CAST(NULL AS BIGINT) AS n, count(*) AS c FROM stl GROUP BY cb
 UNION ALL
-SELECT 'cell', epoch_us(cb), n, c FROM cells
+SELECT 'cell', cb, n, c FROM cells
 UNION ALL
 SELECT 'last', NULL, NULL, epoch_us(max(event_time)) FROM events`;
   return { sql, params: p.values };

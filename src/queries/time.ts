@@ -236,9 +236,47 @@ export function localSql(p: Params, z: Zone, usExpr: string): string {
   return `(CASE ${whens.join(" ")} ELSE ${usExpr} + ${p.big(z.off[z.off.length - 1])} END)`;
 }
 
-/** SQL: the local bucket (TIMESTAMP) of local wall-clock µs. */
+/** A shift that keeps `//` (which truncates toward zero) a floor division: 1000 weeks in µs. */
+const SHIFT_US = 7000 * DAY_US;
+/** 1970-01-05, the first Monday after the epoch. */
+const MONDAY_US = 4 * DAY_US;
+
+/**
+ * SQL: the local bucket start (BIGINT local wall-clock µs) of local wall-clock µs. Hours, days and
+ * Monday weeks are integer arithmetic; months use date_trunc.
+ */
 export function bucketSql(localUs: string, iv: Interval): string {
-  return `date_trunc('${unit(iv)}', make_timestamp(${localUs}))`;
+  switch (iv) {
+    case "hour":
+    case "day": {
+      const w = iv === "hour" ? HOUR_US : DAY_US;
+      return `(((${localUs}) + ${SHIFT_US}) // ${w} * ${w} - ${SHIFT_US})`;
+    }
+    case "week": {
+      const w = 7 * DAY_US;
+      return `(((${localUs}) - ${MONDAY_US} + ${SHIFT_US}) // ${w} * ${w} + ${MONDAY_US - SHIFT_US})`;
+    }
+    case "month":
+      return `epoch_us(date_trunc('month', make_timestamp(${localUs})))`;
+    default:
+      throw new Error(`bad interval ${JSON.stringify(iv)}`);
+  }
+}
+
+/** SQL: whole periods from bucket start `a` to bucket start `b` (BIGINT local µs, both aligned). */
+export function periodDiffSql(period: "day" | "week" | "month", a: string, b: string): string {
+  switch (period) {
+    case "day":
+      return `((${b} - ${a}) // ${DAY_US})`;
+    case "week":
+      return `((${b} - ${a}) // ${7 * DAY_US})`;
+    case "month": {
+      const ym = (x: string) => `(year(make_timestamp(${x})) * 12 + month(make_timestamp(${x})))`;
+      return `(${ym(b)} - ${ym(a)})`;
+    }
+    default:
+      throw new Error(`bad period ${JSON.stringify(period)}`);
+  }
 }
 
 export interface Bucket {

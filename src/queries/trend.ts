@@ -1,5 +1,6 @@
 import {
   type BuiltQuery,
+  bitmapsFit,
   distinctUsers,
   eventSql,
   Params,
@@ -46,7 +47,6 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const agg = measureAgg(m);
   const groups =
     spec.events.length * (b ? Math.max(0, spec.limit) + 2 : 1) * (bucketsOf(f, spec.interval).length + 1);
-  const groupAgg = measureAgg(m, distinctUsers(ctx, groups));
   const cols = `${x ? `, ${x} AS x` : ""}${b ? `, ${b} AS b` : ""}`;
   const range = inRange(p, f);
   const scans = spec.events.map(
@@ -57,7 +57,7 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const ctes: string[] = [];
   ctes.push(`ev AS (${scans.join("\n  UNION ALL\n  ")})`);
   ctes.push(
-    `lev AS (SELECT s, user_key, epoch_us(${bucketSql(localSql(p, f.zone, "us"), spec.interval)}) AS bucket${x ? ", x" : ""}${b ? ", b" : ""}
+    `lev AS (SELECT s, user_key, ${bucketSql(localSql(p, f.zone, "us"), spec.interval)} AS bucket${x ? ", x" : ""}${b ? ", b" : ""}
       FROM ev)`,
   );
   if (b) {
@@ -75,8 +75,45 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
       `lab AS (SELECT s, user_key, bucket${x ? ", x" : ""}, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r FROM lev)`,
     );
   }
-  const sql = `${withClause(ctes)}SELECT s, g, label, r, GROUPING(bucket) AS tot, bucket, ${groupAgg} AS v
-  FROM lab GROUP BY GROUPING SETS ((s, g, label, r, bucket), (s, g, label, r))
+  let final: string;
+  if ((m.kind === "users" || m.kind === "per-user") && !bitmapsFit(ctx, groups)) {
+    // Exact distinct counts per bucket and over the range: one grouping-sets pass.
+    final = `SELECT s, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(m, distinctUsers(ctx, groups))} AS v
+  FROM lab GROUP BY GROUPING SETS ((s, g, label, r, bucket), (s, g, label, r))`;
+  } else {
+    // Per-bucket partials, then totals from the partials (bitmaps OR-ed, sums added): events are
+    // aggregated once.
+    const max = Math.floor(ctx?.userKeyMax ?? 0);
+    const partial: string[] = ["count(*) AS n"];
+    if (m.kind === "users" || m.kind === "per-user") partial.push(`bitstring_agg(user_key, 0, ${max}) AS bm`);
+    if (m.kind === "sum" || m.kind === "avg")
+      partial.push(
+        "CASE WHEN bool_or(NOT isfinite(x)) THEN sum(x) ELSE coalesce(fsum(x), 0.0) END AS sx",
+        "count(x) AS cx",
+      );
+    ctes.push(
+      `bk AS (SELECT s, g, label, r, bucket, ${partial.join(", ")} FROM lab GROUP BY s, g, label, r, bucket)`,
+    );
+    const value = (n: string, u: string, sx: string, cx: string) => {
+      switch (m.kind) {
+        case "events":
+          return `CAST(${n} AS DOUBLE)`;
+        case "users":
+          return `CAST(${u} AS DOUBLE)`;
+        case "per-user":
+          return `CASE WHEN ${u} = 0 THEN 0.0 ELSE ${n} / ${u} END`;
+        case "sum":
+          return sx;
+        case "avg":
+          return `CASE WHEN ${cx} = 0 THEN 0.0 ELSE ${sx} / ${cx} END`;
+      }
+    };
+    const sumSx = "CASE WHEN bool_or(NOT isfinite(sx)) THEN sum(sx) ELSE fsum(sx) END";
+    final = `SELECT s, g, label, r, 0 AS tot, bucket, ${value("n", "bit_count(bm)", "sx", "cx")} AS v FROM bk
+UNION ALL
+SELECT s, g, label, r, 1, NULL, ${value("sum(n)", "bit_count(bit_or(bm))", sumSx, "sum(cx)")} FROM bk GROUP BY s, g, label, r`;
+  }
+  const sql = `${withClause(ctes)}${final}
  ORDER BY s, g, r, tot DESC, bucket`;
   return { sql, params: p.values };
 }
