@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -45,14 +45,32 @@ function type(name: string, text: string) {
   tmux("send-keys", "-t", name, "-l", text);
 }
 
-/** The command that starts the TUI: the built CLI when it has `ui`, else runUi through tsx. */
-function uiCommand(cache: string): { cmd: string; real: boolean } {
-  const bin = join(ROOT, "bin", "evx");
-  if (existsSync(join(ROOT, "dist", "cli.js"))) {
-    const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
-    if (/\bevx ui\b|^\s+evx ui|\bui\b.*terminal/m.test(`${help.stdout}${help.stderr}`))
-      return { cmd: `${bin} ui --cache '${cache}'`, real: true };
+/** Newest modification time of the files under `dir`. */
+function newest(dir: string): number {
+  let m = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) m = Math.max(m, statSync(join(e.parentPath, e.name)).mtimeMs);
   }
+  return m;
+}
+
+/**
+ * The command that starts the TUI: the built CLI when it is up to date with `src/` and has `ui`,
+ * else runUi through tsx (the same code, unbuilt).
+ */
+function uiCommand(cache: string): { cmd: string; real: boolean; why?: string } {
+  const bin = join(ROOT, "bin", "evx");
+  const cli = join(ROOT, "dist", "cli.js");
+  if (!existsSync(cli)) return { ...tsxCommand(cache), why: "not built (npm run build)" };
+  if (statSync(cli).mtimeMs < newest(join(ROOT, "src")))
+    return { ...tsxCommand(cache), why: "dist/ is older than src/ (npm run build)" };
+  const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+  if (/^\s+evx ui\b/m.test(`${help.stdout}${help.stderr}`))
+    return { cmd: `${bin} ui --cache '${cache}'`, real: true };
+  return { ...tsxCommand(cache), why: "the built CLI has no `ui` command" };
+}
+
+function tsxCommand(cache: string): { cmd: string; real: boolean } {
   return {
     cmd: `${process.execPath} --import tsx ${join(ROOT, "test", "views", "run-ui.ts")} --cache '${cache}'`,
     real: false,

@@ -121,7 +121,13 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     stdin.setRawMode(true);
     // Ink's colours come from chalk, which ignores NO_COLOR: turn them off before it loads.
     if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = "0";
-    const [{ render }, { App }] = await Promise.all([import("ink"), import("../views/App.js")]);
+    // No JSX in this file: a static `react/jsx-runtime` import would load React before the splash
+    // (and pin its build before the entry point could choose NODE_ENV).
+    const [{ render }, { App }, { createElement }] = await Promise.all([
+      import("ink"),
+      import("../views/App.js"),
+      import("react"),
+    ]);
     const color = colorEnabled(process.env, stdout);
     const connect = async (): Promise<Session> => {
       trace("connect");
@@ -139,13 +145,13 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     trace("render");
     let rendered = false;
     const ink = render(
-      <App
-        connect={connect}
-        cachePath={cachePath}
-        color={color}
-        onMilestone={trace}
-        ascii={process.env.EVX_ASCII === "1" || process.env.TERM === "linux"}
-      />,
+      createElement(App, {
+        connect,
+        cachePath,
+        color,
+        onMilestone: trace,
+        ascii: process.env.EVX_ASCII === "1" || process.env.TERM === "linux",
+      }),
       {
         stdin,
         stdout,
