@@ -13,7 +13,7 @@ import {
   type DuckDBValue,
 } from "@duckdb/node-api";
 import { ensurePrivateDir } from "./paths.js";
-import { migrate } from "./schema.js";
+import { hasSchema, migrate } from "./schema.js";
 
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
@@ -115,6 +115,10 @@ export class Cache {
     await conn.run("SET TimeZone = 'UTC'");
     const cache = new Cache(path, instance, conn, readOnly);
     if (!readOnly) await migrate(cache);
+    else if (!(await hasSchema(cache))) {
+      cache.close();
+      throw new CacheMissingError(path);
+    }
     return cache;
   }
 

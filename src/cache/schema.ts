@@ -35,12 +35,23 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS rejects (object_id INTEGER NOT NULL, key VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR)`,
 ];
 
+/** Creates the schema in one transaction, so a process killed while creating a cache leaves none of it. */
 export async function migrate(cache: Cache): Promise<void> {
-  for (const sql of DDL) await cache.run(sql);
-  const v = await getMeta(cache, "schema_version");
-  if (v === undefined) await setMeta(cache, "schema_version", String(SCHEMA_VERSION));
-  else if (Number(v) > SCHEMA_VERSION)
-    throw new Error(`cache ${cache.path} was written by a newer evx (schema ${v}); upgrade evx`);
+  await cache.transaction(async () => {
+    for (const sql of DDL) await cache.run(sql);
+    const v = await getMeta(cache, "schema_version");
+    if (v === undefined) await setMeta(cache, "schema_version", String(SCHEMA_VERSION));
+    else if (Number(v) > SCHEMA_VERSION)
+      throw new Error(`cache ${cache.path} was written by a newer evx (schema ${v}); upgrade evx`);
+  });
+}
+
+/** True when the file holds an evx schema (a cache killed while being created may not). */
+export async function hasSchema(cache: Cache): Promise<boolean> {
+  const r = await cache.one<{ n: number }>(
+    "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name IN ('meta', 'events', 'objects')",
+  );
+  return (r?.n ?? 0) === 3;
 }
 
 export async function getMeta(cache: Cache, key: string): Promise<string | undefined> {
