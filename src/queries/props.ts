@@ -14,21 +14,23 @@ export function buildProps(spec: PropsSpec): BuiltQuery {
   const range = spec.range ? inRange(p, frameOf(spec.range)) : "true";
   const ev = p.str(spec.event);
   const top = p.big(Math.max(0, Math.floor(spec.topValues)));
+  const where = `event_type = ${ev} AND ${range}`;
+  // One pass over (key, type, text) counts; keys, types and top values are derived from it.
   const ctes = [
-    `ev AS (SELECT properties FROM events WHERE event_type = ${ev} AND ${range})`,
-    `n AS (SELECT count(*) AS events FROM ev)`,
-    `kv AS (
-  SELECT j.key AS key, ${TYPE_NAMES} AS type, json_extract_string(j.value, '$') AS text
-    FROM ev, json_each(ev.properties) j
-   WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL')`,
-    `keys AS (SELECT key, count(*) AS events FROM kv GROUP BY key)`,
+    `n AS (SELECT count(*) AS events FROM events WHERE ${where})`,
+    `vc AS (
+  SELECT j.key AS key, ${TYPE_NAMES} AS type, json_extract_string(j.value, '$') AS text, count(*) AS c
+    FROM (SELECT properties FROM events WHERE ${where}) ev, json_each(ev.properties) j
+   WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL'
+   GROUP BY ALL)`,
+    `keys AS (SELECT key, sum(c) AS events FROM vc GROUP BY key)`,
     `types AS (
-  SELECT key, type FROM (SELECT key, type, count(*) AS c FROM kv GROUP BY key, type)
+  SELECT key, type FROM (SELECT key, type, sum(c) AS c FROM vc GROUP BY key, type)
   QUALIFY row_number() OVER (PARTITION BY key ORDER BY c DESC, type) = 1)`,
     `tops AS (
   SELECT key, list({'value': text, 'events': c} ORDER BY c DESC, text) AS top
-    FROM (SELECT key, text, count(*) AS c FROM kv GROUP BY key, text
-          QUALIFY row_number() OVER (PARTITION BY key ORDER BY count(*) DESC, text) <= ${top})
+    FROM (SELECT key, text, sum(c) AS c FROM vc GROUP BY key, text
+          QUALIFY row_number() OVER (PARTITION BY key ORDER BY sum(c) DESC, text) <= ${top})
    GROUP BY key)`,
   ];
   const sql = `${withClause(ctes)}SELECT n.events AS total, k.key, t.type, k.events, tp.top
