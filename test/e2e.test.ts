@@ -72,7 +72,8 @@ function uiCommand(cache: string): { cmd: string; real: boolean; why?: string } 
 
 function tsxCommand(cache: string): { cmd: string; real: boolean } {
   return {
-    cmd: `${process.execPath} --import tsx ${join(ROOT, "test", "views", "run-ui.ts")} --cache '${cache}'`,
+    // tsx by URL and the repo's tsconfig (JSX settings): the command runs from another folder.
+    cmd: `TSX_TSCONFIG_PATH='${join(ROOT, "tsconfig.json")}' ${process.execPath} --import ${import.meta.resolve("tsx")} ${join(ROOT, "test", "views", "run-ui.ts")} --cache '${cache}'`,
     real: false,
   };
 }
@@ -192,8 +193,22 @@ describe("end to end in tmux", {
   it("without a terminal it prints a one-line hint to use the headless commands and exits 2", () => {
     const [file, args] = ui.real
       ? [join(ROOT, "bin", "evx"), ["ui", "--cache", c.path]]
-      : [process.execPath, ["--import", "tsx", join(ROOT, "test", "views", "run-ui.ts"), "--cache", c.path]];
-    const r = spawnSync(file, args, { encoding: "utf8", input: "" });
+      : [
+          process.execPath,
+          [
+            "--import",
+            import.meta.resolve("tsx"),
+            join(ROOT, "test", "views", "run-ui.ts"),
+            "--cache",
+            c.path,
+          ],
+        ];
+    const r = spawnSync(file, args, {
+      encoding: "utf8",
+      input: "",
+      cwd: c.dir,
+      env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.json") },
+    });
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stdout, "");
     const lines = r.stderr.trim().split("\n");
