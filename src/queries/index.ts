@@ -1,5 +1,14 @@
-/** The query engine: specs → SQL → results. */
-export { buildCatalog, buildRange } from "./catalog.js";
+/**
+ * The query engine: specs → SQL → results.
+ *
+ *   const ex = new Executor(cache);
+ *   await validateSpec(cache, spec);             // one-line UsageErrors
+ *   const { result, sql, params, ms } = await ex.run(spec, { signal });
+ *
+ * Builders are pure (`spec (+ QueryContext) → {sql, params}`); `Executor.run` adds the context, runs
+ * the SQL on its own connection (cancellable) and shapes the rows into the `--json` result types.
+ */
+export { buildCatalog, buildRange, shapeRange } from "./catalog.js";
 export {
   AbortError,
   buildQuery,
@@ -11,7 +20,15 @@ export {
   shapeResult,
   validateSpec,
 } from "./executor.js";
-export { type BuiltQuery, filterSql, filtersSql, isNumeric, keyPointer, Params } from "./filters.js";
+export {
+  type BuiltQuery,
+  filterSql,
+  filtersSql,
+  isNumeric,
+  keyPointer,
+  Params,
+  type QueryContext,
+} from "./filters.js";
 export { buildFunnel } from "./funnel.js";
 export {
   formatEventRef,
@@ -29,4 +46,5 @@ export {
 export { buildProps } from "./props.js";
 export { buildRetention } from "./retention.js";
 export type * from "./spec.js";
+export { isValidZone } from "./time.js";
 export { buildTrend } from "./trend.js";
