@@ -85,7 +85,10 @@ export function keyPointer(key: string): string {
  * otherwise; JSON null and a missing key give NULL.
  */
 export function propText(p: Params, key: string, col = "properties"): string {
-  return `json_extract_string(${col}, ${p.str(keyPointer(key))})`;
+  const extract = `json_extract_string(${col}, ${p.str(keyPointer(key))})`;
+  // A pointer like `/0` also indexes arrays; properties that are not an object have no keys.
+  if (/^(\d+|-)$/.test(key)) return `CASE WHEN json_type(${col}) = 'OBJECT' THEN ${extract} END`;
+  return extract;
 }
 
 /** The property text cast to DOUBLE; NULL when unset or not a number. */
