@@ -12,7 +12,8 @@ import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } f
  *
  * Rows: `kind = 'step'` rows `(g, label, r, users[], med[])` — `g` 0 = overall (no breakdown) or a top
  * value, 1 = `(other)`, 2 = `(none)`, `overall = true` for the overall row; and `kind = 'trend'` rows
- * `(t, entered, converted)` when `trendInterval` is set.
+ * `(bucket, entered, converted)` (bucket = local wall-clock µs of its start; empty buckets have no row)
+ * when `trendInterval` is set.
  */
 export function buildFunnel(spec: FunnelSpec): BuiltQuery {
   const p = new Params();
