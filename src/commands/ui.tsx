@@ -123,11 +123,14 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = "0";
     // No JSX in this file: a static `react/jsx-runtime` import would load React before the splash
     // (and pin its build before the entry point could choose NODE_ENV).
-    const [{ render }, { App }, { createElement }] = await Promise.all([
+    const [{ render }, { App }, react] = await Promise.all([
       import("ink"),
       import("../views/App.js"),
       import("react"),
     ]);
+    // React is CommonJS: named exports under Node's ESM loader, only `default` in some bundles.
+    const createElement =
+      react.createElement ?? (react as unknown as { default: typeof react }).default.createElement;
     const color = colorEnabled(process.env, stdout);
     const connect = async (): Promise<Session> => {
       trace("connect");
