@@ -55,6 +55,18 @@ export interface SyncSummary {
   failures: { key: string; error: string }[];
 }
 
+/**
+ * Where an object is downloaded to. The name comes from the object id and a hash of the key, never
+ * from the key itself, so no key (`..`, absolute paths, separators, NULs) can write outside staging.
+ */
+export function stagedPathFor(staging: string, objectId: number, key: string): string {
+  const ext = { gzip: ".jsonl.gz", zstd: ".jsonl.zst", none: ".jsonl" }[compressionOf(key)];
+  return join(
+    staging,
+    `${Math.trunc(objectId)}-${createHash("sha1").update(key).digest("hex").slice(0, 16)}${ext}`,
+  );
+}
+
 const EXT_WEIGHT = { gzip: 8, zstd: 8, none: 1 } as const;
 
 /**
@@ -135,12 +147,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
         let path: string;
         if (local) path = local.localPath(o.key);
         else {
-          // Staged names come from a hash, never from the key: keys cannot write outside staging.
-          const ext = { gzip: ".jsonl.gz", zstd: ".jsonl.zst", none: ".jsonl" }[compressionOf(o.key)];
-          path = join(
-            staging,
-            `${o.objectId}-${createHash("sha1").update(o.key).digest("hex").slice(0, 16)}${ext}`,
-          );
+          path = stagedPathFor(staging, o.objectId, o.key);
           await source.download(o.key, `${path}.part`, opts.signal);
           await rename(`${path}.part`, path);
         }

@@ -61,8 +61,20 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
   return { bucket: m[1], prefix };
 }
 
-export function s3Source(url: string, opts: S3SourceOptions = {}): Source {
+/** A positive whole number from the environment (EVX_S3_TIMEOUT_MS, EVX_S3_MAX_ATTEMPTS), else undefined. */
+function envInt(name: string): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+export function s3Source(url: string, given: S3SourceOptions = {}): Source {
   const { bucket, prefix } = parseS3Url(url);
+  // Env overrides for the CLI (and fault tests): the sync path has no flags for these.
+  const opts: S3SourceOptions = {
+    ...given,
+    requestTimeoutMs: given.requestTimeoutMs ?? envInt("EVX_S3_TIMEOUT_MS"),
+    maxAttempts: given.maxAttempts ?? envInt("EVX_S3_MAX_ATTEMPTS"),
+  };
   const shownUrl = `s3://${bucket}${prefix ? `/${prefix}` : ""}`;
   const maxAttempts = Math.max(1, opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
   const endpointLabel = opts.endpoint ? redactUrl(opts.endpoint) : "S3";

@@ -25,3 +25,23 @@ export function evxAsync(args: string[], env: NodeJS.ProcessEnv = {}) {
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
+
+/** Like `evx`, without blocking the event loop (for tests that serve the CLI from this process). */
+export function evxRun(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = evxAsync(args, env);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
