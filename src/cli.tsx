@@ -1,14 +1,8 @@
 import { readFileSync } from "node:fs";
 
-// The SDK warns on Node 20 about future versions; that warning is noise in a terminal tool.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { runEvents, runFunnel, runProps, runRetention, runTrend } from "./commands/analyze.js";
 import { EXIT, errorLine, exitCodeFor } from "./commands/errors.js";
-import { runRejects, runStatus } from "./commands/status.js";
-import { runSync } from "./commands/sync.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;

@@ -1,10 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { dateOf, detectLayout, inDateRange, isDataFile, LayoutError, parseLayout } from "../src/source/layout.js";
+import {
+  dateOf,
+  detectLayout,
+  inDateRange,
+  isDataFile,
+  LayoutError,
+  parseLayout,
+} from "../src/source/layout.js";
 
 test("detects hive layouts with any key name", () => {
   for (const k of ["date", "dt", "event_date"]) {
-    const keys = [`raw/${k}=2023-06-01/part-1600.jsonl`, `raw/${k}=2023-06-02/part-0000.jsonl.gz`, "raw/_SUCCESS"];
+    const keys = [
+      `raw/${k}=2023-06-01/part-1600.jsonl`,
+      `raw/${k}=2023-06-02/part-0000.jsonl.gz`,
+      "raw/_SUCCESS",
+    ];
     const l = detectLayout(keys);
     assert.deepEqual(l, { name: "hive", hiveKey: k });
     assert.equal(dateOf(keys[1], l), "2023-06-02");
@@ -26,7 +37,8 @@ test("detects year=/month=/day=, YYYY/MM/DD and YYYY-MM-DD folders", () => {
 test("an undetectable layout names the keys it saw", () => {
   assert.throws(
     () => detectLayout(["a/b/c.jsonl", "a/d.jsonl"]),
-    (e: unknown) => e instanceof LayoutError && /could not detect/.test(e.message) && /a\/b\/c\.jsonl/.test(e.message),
+    (e: unknown) =>
+      e instanceof LayoutError && /could not detect/.test(e.message) && /a\/b\/c\.jsonl/.test(e.message),
   );
 });
 
@@ -38,8 +50,10 @@ test("dates must be real calendar dates", () => {
 });
 
 test("data files vs ignored files", () => {
-  for (const k of ["a.jsonl", "a.ndjson", "a.json", "a.jsonl.gz", "a.ndjson.zst", "A.JSONL"]) assert.ok(isDataFile(k), k);
-  for (const k of ["_SUCCESS", "a.jsonl.crc", ".a.jsonl.crc", "a.parquet", "a.txt", "a.gz"]) assert.ok(!isDataFile(k), k);
+  for (const k of ["a.jsonl", "a.ndjson", "a.json", "a.jsonl.gz", "a.ndjson.zst", "A.JSONL"])
+    assert.ok(isDataFile(k), k);
+  for (const k of ["_SUCCESS", "a.jsonl.crc", ".a.jsonl.crc", "a.parquet", "a.txt", "a.gz"])
+    assert.ok(!isDataFile(k), k);
 });
 
 test("--layout flag spellings", () => {

@@ -19,7 +19,7 @@ import type {
   RetentionResult,
   TrendResult,
 } from "../queries/spec.js";
-import { bars, lineChart, retentionGrid, useColor } from "../views/charts.js";
+import { bars, useColor as colorEnabled, lineChart, retentionGrid } from "../views/charts.js";
 import { formatDuration, formatPercent, timeLabels } from "../views/format.js";
 import { fmtInt, formatOf, printJson, termWidth, textTable, toCsv } from "./output.js";
 import { openForRead } from "./status.js";
@@ -197,7 +197,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
           width,
           height: 14,
           xLabels: timeLabels(instants, interval, { tz: range.tz }),
-          color: useColor(process.env, process.stdout),
+          color: colorEnabled(process.env, process.stdout),
         },
       );
       process.stdout.write(
@@ -318,7 +318,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
         );
       }
       const width = termWidth();
-      const color = useColor(process.env, process.stdout);
+      const color = colorEnabled(process.env, process.stdout);
       process.stdout.write(
         `funnel within ${formatDuration(r.within_seconds)}, ${range.from} .. ${range.to} (${range.tz})\n`,
       );
@@ -402,13 +402,13 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
         );
       }
       const width = termWidth();
-      const color = useColor(process.env, process.stdout);
+      const color = colorEnabled(process.env, process.stdout);
       process.stdout.write(
         `${r.mode} retention by ${r.period}, ${range.from} .. ${range.to} (${range.tz}); * = incomplete\n`,
       );
       process.stdout.write(`${retentionGrid(r, { width, color, tz: range.tz }).join("\n")}\n`);
-      const known = r.average.slice(0, r.average.findIndex((x) => x === null) >>> 0);
-      const avg = known.map((x) => 100 * (x ?? 0));
+      const known = r.average.slice(0, r.average.indexOf(null) >>> 0) as number[];
+      const avg = known.map((x) => 100 * x);
       if (avg.length > 1) {
         const chart = lineChart([{ label: "average retention %", values: avg }], {
           width,

@@ -184,5 +184,6 @@ export interface RetentionResult {
   period: Period;
   mode: "on" | "on-or-after";
   cohorts: RetentionCohort[];
-  average: number[];
+  /** null where no cohort has a complete cell for that period. */
+  average: (number | null)[];
 }

@@ -12,7 +12,7 @@ export function tempDir(prefix = "evx-test-"): string {
 }
 
 export function jsonl(rows: unknown[]): string {
-  return rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n") + "\n";
+  return `${rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n")}\n`;
 }
 
 export function ev(type: string, time: string, user: string, props: Record<string, unknown> = {}) {
