@@ -5,6 +5,7 @@
  * each analysis in UTC and America/New_York.
  */
 import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
 import { Cache } from "../../src/cache/db.js";
 import { sync } from "../../src/cache/sync.js";
 import { Executor } from "../../src/queries/executor.js";
@@ -141,12 +142,23 @@ if (!cached) throw new Error("empty cache");
 for (const tz of ["UTC", "America/New_York"]) {
   for (const [name, spec] of specs({ from: cached.from, to: cached.to, tz })) {
     const ms: number[] = [];
-    for (let i = 0; i < 3; i++) ms.push((await ex.run(spec)).ms);
-    ms.sort((a, b) => a - b);
+    const cpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c0 = process.cpuUsage();
+      ms.push((await ex.run(spec)).ms);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
     console.log(
-      `${tz.padEnd(17)} ${name.padEnd(62)} ${ms[1].toFixed(0).padStart(6)} ms   (${ms.map((x) => x.toFixed(0)).join(", ")})`,
+      `${tz.padEnd(17)} ${name.padEnd(66)} ${med(ms).toFixed(0).padStart(6)} ms wall  ${med(cpu).toFixed(0).padStart(6)} ms cpu   (wall ${ms.map((x) => x.toFixed(0)).join(", ")})`,
     );
   }
 }
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`,
+);
 ex.close();
 cache.close();
