@@ -5,7 +5,7 @@
  */
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useLayoutEffect, useMemo, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo, useState } from "react";
 import { formatEventRef, formatMeasure } from "../queries/parse.js";
 import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
 import { lineChart } from "./charts.js";
@@ -115,8 +115,13 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   const spec = useMemo(() => trendSpec(model, range), [model, range]);
   const q = useQuery(spec);
   const selected = model.events[clamp(model.selected, 0, Math.max(0, model.events.length - 1))];
-  // The selected event's keys (for measures, breakdowns and filters), once the chart is in.
-  const props = useQuery(q.status !== "running" ? propsSpec(selected?.event, range) : null);
+  // The selected event's keys (for measures): asked once a chart is in (not after a cancel or an
+  // error, so esc leaves nothing running), then kept while later charts run.
+  const [keysFor, setKeysFor] = useState<string | null>(null);
+  useEffect(() => {
+    if (q.status === "done" && selected) setKeysFor(selected.event);
+  }, [q.status, selected]);
+  const props = useQuery(keysFor !== null && keysFor === selected?.event ? propsSpec(keysFor, range) : null);
 
   // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
   useLayoutEffect(() => {
