@@ -9,7 +9,19 @@ export function formatOf(argv: { json?: boolean; csv?: boolean }): Format {
 }
 
 export function printJson(v: unknown): void {
-  process.stdout.write(`${JSON.stringify(v)}\n`);
+  process.stdout.write(`${jsonText(v)}\n`);
+}
+
+/**
+ * JSON.stringify, with DEL, the C1 controls (U+0080–U+009F, e.g. U+009B CSI) and U+2028/U+2029 escaped
+ * as well: JSON.stringify escapes only U+0000–U+001F, and some terminals act on raw C1 characters. The
+ * data stays exact; only its spelling changes.
+ */
+export function jsonText(v: unknown): string {
+  return JSON.stringify(v).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** RFC 4180 CSV; a cell that starts like a formula is prefixed with `'` so spreadsheets do not run it. */
@@ -57,7 +69,7 @@ export function textTable(
       })
       .join("  ")
       .trimEnd();
-  return `${[line(columns.map((c) => c.title)), ...cells.map(line)].join("\n")}\n`;
+  return `${[line(columns.map((c) => cleanText(c.title))), ...cells.map(line)].join("\n")}\n`;
 }
 
 export function termWidth(): number {
