@@ -43,12 +43,19 @@ function Probe({ log }: { log: string[] }) {
   return <Text>{`open=${open} text=${text} n=${n}`}</Text>;
 }
 
-async function frameAfter(app: ReturnType<typeof render>, chunks: string[]): Promise<string> {
+/** Writes each chunk, then polls (Ink throttles, keys are dispatched one commit at a time). */
+async function frameAfter(
+  app: ReturnType<typeof render>,
+  chunks: string[],
+  expect?: string,
+): Promise<string> {
   for (const c of chunks) {
     app.stdin.write(c);
     await sleep(20);
   }
-  await sleep(50);
+  const end = Date.now() + 3000;
+  while (expect !== undefined && app.lastFrame() !== expect && Date.now() < end) await sleep(10);
+  await sleep(30);
   return app.lastFrame() ?? "";
 }
 
@@ -62,10 +69,13 @@ describe("input dispatcher", () => {
     );
     await sleep(20);
     // One chunk: open the prompt, type into it (q included), close it, then q reaches the global layer.
-    assert.equal(await frameAfter(app, ["/abq\rq"]), "open=false text=abq n=0");
+    assert.equal(await frameAfter(app, ["/abq\rq"], "open=false text=abq n=0"), "open=false text=abq n=0");
     assert.deepEqual(log, ["screen:/", "global:q"]);
     // Several escape sequences in one read are separate keys, in order.
-    assert.equal(await frameAfter(app, ["\x1b[B\x1b[B\x1b[B"]), "open=false text=abq n=3");
+    assert.equal(
+      await frameAfter(app, ["\x1b[B\x1b[B\x1b[B"], "open=false text=abq n=3"),
+      "open=false text=abq n=3",
+    );
     app.unmount();
   });
 
@@ -77,8 +87,8 @@ describe("input dispatcher", () => {
       </InputProvider>,
     );
     await sleep(20);
-    await frameAfter(app, ["/"]);
-    assert.equal(await frameAfter(app, ["q", "\x1b[B"]), "open=true text=q n=0");
+    await frameAfter(app, ["/"], "open=true text= n=0");
+    assert.equal(await frameAfter(app, ["q", "\x1b[B"], "open=true text=q n=0"), "open=true text=q n=0");
     assert.deepEqual(log, ["screen:/"]);
     app.unmount();
   });
