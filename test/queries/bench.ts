@@ -28,7 +28,11 @@ if (!existsSync(cachePath)) {
 const cache = await Cache.open(cachePath, { readOnly: true });
 const ex = new Executor(cache);
 console.log(
-  `lake: ${lakeInfo.events} events, ${lakeInfo.users} users; threads ${(await cache.one<{ t: number }>("SELECT current_setting('threads') AS t"))?.t}`,
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(
+      " ",
+    )}; lake: ${lakeInfo.events} events, ${lakeInfo.users} users; threads ${(await cache.one<{ t: number }>("SELECT current_setting('threads') AS t"))?.t}`,
 );
 
 function specs(range: DateRange): [string, AnalysisSpec][] {
