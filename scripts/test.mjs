@@ -1,8 +1,11 @@
-// Runs every test file with node's test runner through tsx. Node 20's --test cannot glob .ts itself.
+// Runs every test file with node's test runner through tsx (Node 20's --test cannot glob .ts itself).
+// Timing-sensitive files (a real terminal, SIGKILL points) run after the rest, one at a time, so a
+// loaded 2-core machine does not starve them.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
+const SERIAL = /(e2e|kill)\.test\.tsx?$/;
 const roots = process.argv.slice(2).length ? process.argv.slice(2) : ["test"];
 const files = [];
 const walk = (dir) => {
@@ -17,9 +20,22 @@ for (const r of roots) {
   else walk(r);
 }
 files.sort();
-const r = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
-  { stdio: "inherit" },
+
+const run = (list, concurrency) =>
+  list.length === 0
+    ? 0
+    : (spawnSync(
+        process.execPath,
+        ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...list],
+        { stdio: "inherit" },
+      ).status ?? 1);
+
+const parallel = run(
+  files.filter((f) => !SERIAL.test(f)),
+  2,
 );
-process.exit(r.status ?? 1);
+const serial = run(
+  files.filter((f) => SERIAL.test(f)),
+  1,
+);
+process.exit(parallel || serial);
