@@ -1,0 +1,145 @@
+/**
+ * SIGKILL harness for `evx sync`: kills syncs at spread-out moments and checks after every kill that
+ * the cache opens and is consistent, per object exactly (no partial object, no duplicate rows), and
+ * that the final sync lands exactly the source's events.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { gunzipSync } from "node:zlib";
+import { Cache, CacheMissingError } from "../../src/cache/db.js";
+import { parseLakeText } from "../brute.js";
+import { evx, evxAsync } from "./cli.js";
+
+/** Brute-force event count of every data file under `dir`, by key relative to `dir`. */
+export function eventsByKey(dir: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile() || !/\.(jsonl|ndjson|json)(\.gz)?$/.test(e.name)) continue;
+    const full = join(e.parentPath, e.name);
+    let buf = readFileSync(full);
+    if (e.name.endsWith(".gz")) buf = gunzipSync(buf);
+    m.set(relative(dir, full).split(sep).join("/"), parseLakeText(buf.toString("utf8")).length);
+  }
+  return m;
+}
+
+/**
+ * Invariants that must hold after any crash: the manifest and the rows agree exactly, per object,
+ * and each committed object holds exactly its brute-force events. Returns the events in the cache.
+ */
+export async function checkConsistent(path: string, truth?: Map<string, number>): Promise<number> {
+  if (!existsSync(path)) return 0;
+  let cache: Cache;
+  try {
+    cache = await Cache.open(path, { readOnly: true });
+  } catch (e) {
+    // Killed while the file was being created: no schema yet, which the next sync creates.
+    if (e instanceof CacheMissingError) return 0;
+    throw e;
+  }
+  try {
+    const r = await cache.one<{
+      events: number;
+      manifest: number;
+      rejects: number;
+      manifestRejects: number;
+      orphans: number;
+      dupUsers: number;
+    }>(
+      `SELECT (SELECT count(*) FROM events) AS events,
+              (SELECT coalesce(sum(events), 0) FROM objects) AS manifest,
+              (SELECT count(*) FROM rejects) AS rejects,
+              (SELECT coalesce(sum(rejected), 0) FROM objects) AS manifestRejects,
+              (SELECT count(*) FROM events WHERE object_id NOT IN (SELECT object_id FROM objects)) AS orphans,
+              (SELECT count(*) - count(DISTINCT user_id) FROM users) AS dupUsers`,
+    );
+    assert.ok(r);
+    assert.equal(r.events, r.manifest, "rows match the manifest");
+    assert.equal(r.rejects, r.manifestRejects, "rejects match the manifest");
+    assert.equal(r.orphans, 0, "no rows without a manifest entry");
+    assert.equal(r.dupUsers, 0, "no user mapped twice");
+    if (truth) {
+      const per = await cache.all<{ key: string; n: number }>(
+        "SELECT o.key, count(e.object_id) AS n FROM objects o LEFT JOIN events e USING (object_id) GROUP BY o.key",
+      );
+      for (const p of per) assert.equal(p.n, truth.get(p.key), `object ${p.key}: exactly its events`);
+    }
+    return r.events;
+  } finally {
+    cache.close();
+  }
+}
+
+export interface KillPlan {
+  label: string;
+  /** `evx` arguments without `--cache`. */
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  dir: string;
+  truth: Map<string, number>;
+  /** Chains of kills; each chain is a fresh cache killed `killsPerChain` times, then synced to the end. */
+  chains: number;
+  killsPerChain: number;
+}
+
+export interface KillReport {
+  /** Kills that hit a running sync. */
+  kills: number;
+  /** Kills after which some but not all events were committed. */
+  midway: number;
+  /** The kill moments, ms after spawn. */
+  moments: number[];
+}
+
+/**
+ * Times one full sync, then kills syncs at moments spread over [40 %, 98 %] of that time. Each chain
+ * resumes the killed cache with the next sync (killed again, at another moment), so later kills land
+ * in later phases (downloads, ingest, commits, removal, checkpoint). After every kill the cache is
+ * checked; after each chain a sync runs to the end and must land exactly the source.
+ */
+export async function killChains(p: KillPlan): Promise<KillReport> {
+  const expected = [...p.truth.values()].reduce((a, b) => a + b, 0);
+  const run = (cache: string) => evx([...p.args, "--cache", cache, "--json"], p.env);
+  const fullPath = join(p.dir, `${p.label}-full.duckdb`);
+  const t0 = performance.now();
+  const first = run(fullPath);
+  const full = performance.now() - t0;
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(await checkConsistent(fullPath, p.truth), expected);
+
+  const report: KillReport = { kills: 0, midway: 0, moments: [] };
+  const total = p.chains * p.killsPerChain;
+  for (let c = 0; c < p.chains; c++) {
+    const cache = join(p.dir, `${p.label}-c${c}.duckdb`);
+    for (let k = 0; k < p.killsPerChain; k++) {
+      // Interleave the chains so that together they cover the window evenly.
+      const slot = k * p.chains + c;
+      const at = full * (0.4 + (0.58 * (slot + 0.5)) / total);
+      const child = evxAsync([...p.args, "--cache", cache, "--json"], p.env);
+      child.stdout.resume();
+      child.stderr.resume();
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, sig) => r(sig)));
+      await sleep(at);
+      child.kill("SIGKILL");
+      const sig = await exited;
+      if (sig === "SIGKILL") {
+        report.kills++;
+        report.moments.push(Math.round(at));
+      }
+      const n = await checkConsistent(cache, p.truth);
+      assert.ok(n <= expected, `${p.label} chain ${c} kill ${k}: no more than the source`);
+      if (n > 0 && n < expected) report.midway++;
+    }
+    const r = run(cache);
+    assert.equal(r.code, 0, `${p.label} chain ${c}: ${r.stderr}`);
+    assert.equal(
+      await checkConsistent(cache, p.truth),
+      expected,
+      `${p.label} chain ${c}: no duplicates, no gaps`,
+    );
+    assert.equal(existsSync(`${cache}.staging`), false, "staging cleaned up");
+  }
+  return report;
+}
