@@ -1,4 +1,5 @@
 import { Executor, validateSpec } from "../queries/executor.js";
+import { flatten } from "../queries/flatten.js";
 import {
   parseDate,
   parseDuration,
@@ -74,6 +75,11 @@ async function analyze<R>(
     const spec = makeSpec(range);
     await validateSpec(cache, spec);
     const { result } = await ex.run(spec);
+    if (a.csv && !a.json) {
+      const t = flatten(spec, result);
+      process.stdout.write(toCsv(t.columns, t.rows));
+      return;
+    }
     print(result as R, range);
   } finally {
     ex.close();
@@ -94,11 +100,7 @@ export async function runEvents(a: CommonArgs): Promise<void> {
     (r) => {
       const f = formatOf(a);
       if (f === "json") return printJson(r);
-      const rows = r.events.map((e) => [e.event_type, e.events, e.users, e.first_seen, e.last_seen]);
-      if (f === "csv")
-        return void process.stdout.write(
-          toCsv(["event_type", "events", "users", "first_seen", "last_seen"], rows),
-        );
+      const _rows = r.events.map((e) => [e.event_type, e.events, e.users, e.first_seen, e.last_seen]);
       process.stdout.write(
         textTable(
           [
@@ -130,13 +132,6 @@ export async function runProps(a: CommonArgs & { event: string; top?: number }):
       if (f === "json") return printJson(r);
       const top = (p: PropsResult["props"][number]) =>
         p.top.map((t) => `${t.value} (${fmtInt(t.events)})`).join(", ");
-      if (f === "csv")
-        return void process.stdout.write(
-          toCsv(
-            ["event", "key", "type", "events", "presence", "top_values"],
-            r.props.map((p) => [r.event, p.key, p.type, p.events, p.presence, top(p)]),
-          ),
-        );
       process.stdout.write(`${r.event}: ${fmtInt(r.events)} events\n`);
       process.stdout.write(
         textTable(
@@ -185,10 +180,6 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       if (f === "json") return printJson(r);
       const label = (s: TrendResult["series"][number]) =>
         s.breakdown === null ? s.event : `${s.event} · ${s.breakdown}`;
-      if (f === "csv") {
-        const rows = r.series.flatMap((s) => s.points.map((p) => [s.event, s.breakdown, p.t, p.value]));
-        return void process.stdout.write(toCsv(["event", "breakdown", "t", "value"], rows));
-      }
       const width = termWidth();
       const instants = r.series[0]?.points.map((p) => p.t) ?? [];
       const chart = lineChart(
@@ -266,57 +257,6 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
     (r, range) => {
       const f = formatOf(a);
       if (f === "json") return printJson(r);
-      if (f === "csv") {
-        const stepRows = (b: string | null, ss: FunnelStepResult[]) =>
-          ss.map((s, i) => [
-            "step",
-            b,
-            i + 1,
-            s.step,
-            s.users,
-            s.conversion,
-            s.from_previous,
-            s.median_seconds,
-            null,
-            null,
-            null,
-          ]);
-        const rows = [
-          ...stepRows(null, r.steps),
-          ...(r.breakdown ?? []).flatMap((g) => stepRows(g.value, g.steps)),
-          ...(r.trend ?? []).map((t) => [
-            "trend",
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            null,
-            t.t,
-            t.entered,
-            t.converted,
-          ]),
-        ];
-        return void process.stdout.write(
-          toCsv(
-            [
-              "section",
-              "breakdown",
-              "step_index",
-              "step",
-              "users",
-              "conversion",
-              "from_previous",
-              "median_seconds",
-              "t",
-              "entered",
-              "converted",
-            ],
-            rows,
-          ),
-        );
-      }
       const width = termWidth();
       const color = colorEnabled(process.env, process.stdout);
       process.stdout.write(
@@ -386,21 +326,6 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
     (r, range) => {
       const f = formatOf(a);
       if (f === "json") return printJson(r);
-      if (f === "csv") {
-        const rows = r.cohorts.flatMap((c) =>
-          c.retained.map((n, i) => [
-            c.cohort,
-            c.users,
-            i,
-            n,
-            c.users ? n / c.users : null,
-            c.incomplete_from === null || i < c.incomplete_from,
-          ]),
-        );
-        return void process.stdout.write(
-          toCsv(["cohort", "users", "period", "retained", "rate", "complete"], rows),
-        );
-      }
       const width = termWidth();
       const color = colorEnabled(process.env, process.stdout);
       process.stdout.write(
