@@ -366,7 +366,7 @@ async function commitBatch(
      SELECT s.event_type, s.ts, u.user_key, s.properties, o.object_id
        FROM stage s JOIN users u ON u.user_id = s.user_id JOIN stage_objects o ON o.path = s.path
       WHERE s.reason IS NULL
-      ORDER BY s.ts`,
+      ORDER BY s.event_type, s.ts`,
   );
   await cache.run(
     `INSERT INTO rejects SELECT o.object_id, o.key, s.line, s.reason, s.raw
