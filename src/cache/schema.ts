@@ -11,7 +11,6 @@ export const SCHEMA_VERSION = 1;
  *   types skips the row groups of the others (measured on 2M events: trend CPU -45%, funnel -25%).
  * - `objects` is the manifest: one row per successfully ingested object. Its rows, rejects and
  *   manifest entry always change in one transaction.
- * - `daily` pre-aggregates rows per (date, event_type) at sync time for the catalog and status.
  */
 const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
