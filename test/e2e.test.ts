@@ -104,7 +104,8 @@ describe("end to end in tmux", {
       "100",
       "-y",
       "30",
-      `PS1='E2E$ ' EVX_EXPORT_DIR='${c.dir}' TERM=xterm-256color exec sh`,
+      // XDG_CACHE_HOME: the TUI remembers the cache it opened; not in the real home.
+      `PS1='E2E$ ' EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg' TERM=xterm-256color exec sh`,
     );
     tmux("set-option", "-t", name, "status", "off");
     await waitScreen(name, "E2E$");
@@ -162,7 +163,7 @@ describe("end to end in tmux", {
     assert.ok(!s.includes("1 Events  2 Trends"), `the TUI is still on screen:\n${s}`);
     type(name, "stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$'; echo STTY-END");
     keys(name, "Enter");
-    s = await waitScreen(name, /STTY-END\s*\n/);
+    s = await waitScreen(name, /^STTY-END\s*$/m); // the output line, not the echoed command
     const flags = s.slice(s.lastIndexOf("stty -a"));
     assert.match(flags, /^icanon$/m);
     assert.match(flags, /^echo$/m);
@@ -184,7 +185,7 @@ describe("end to end in tmux", {
     assert.equal(altScreen(name), "0");
     type(name, "stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo)$'; echo STTY-END");
     keys(name, "Enter");
-    const s = await waitScreen(name, /STTY-END\s*\n/);
+    const s = await waitScreen(name, /^STTY-END\s*$/m); // the output line, not the echoed command
     const flags = s.slice(s.lastIndexOf("stty -a"));
     assert.match(flags, /^icanon$/m);
     assert.match(flags, /^echo$/m);
@@ -207,7 +208,11 @@ describe("end to end in tmux", {
       encoding: "utf8",
       input: "",
       cwd: c.dir,
-      env: { ...process.env, TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.json") },
+      env: {
+        ...process.env,
+        TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.json"),
+        XDG_CACHE_HOME: join(c.dir, "xdg"),
+      },
     });
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stdout, "");
