@@ -2,15 +2,18 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import type { FunnelSpec, RetentionSpec, TrendSpec } from "../../src/queries/spec.js";
-import { exportResult, flatten } from "../../src/views/export.js";
+import { toCsv } from "../../src/commands/output.js";
+import { flatten } from "../../src/queries/flatten.js";
+import type { TrendSpec } from "../../src/queries/spec.js";
+import { exportResult } from "../../src/views/export.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const range = { from: "2023-06-01", to: "2023-06-02", tz: "UTC" };
 
 describe("export", () => {
-  it("flattens trends, funnels (with breakdown groups) and retention to one value per cell", () => {
-    const trend: TrendSpec = {
+  it("writes the same flat table as --csv (one flattener for both)", () => {
+    const dir = tempDir();
+    const spec: TrendSpec = {
       kind: "trend",
       events: [{ event: "a", filters: [] }],
       measure: { kind: "users" },
@@ -20,42 +23,14 @@ describe("export", () => {
       breakdown: "k",
       limit: 10,
     };
-    assert.deepEqual(
-      flatten(trend, {
-        interval: "day",
-        measure: "users",
-        series: [{ event: "a", breakdown: "x", total: 2, points: [{ t: "T1", value: 2 }] }],
-      }),
-      { columns: ["event", "breakdown", "t", "users"], rows: [["a", "x", "T1", 2]] },
-    );
-    const funnel = { kind: "funnel" } as FunnelSpec;
-    const step = (users: number) => ({
-      step: "s",
-      users,
-      conversion: 1,
-      from_previous: 1,
-      median_seconds: null,
-    });
-    const f = flatten(funnel, {
-      within_seconds: 60,
-      steps: [step(3)],
-      breakdown: [{ value: "mac", steps: [step(2)] }],
-    });
-    assert.deepEqual(f.rows, [
-      ["", 1, "s", 3, 1, 1, null],
-      ["mac", 1, "s", 2, 1, 1, null],
-    ]);
-    const retention = { kind: "retention" } as RetentionSpec;
-    const r = flatten(retention, {
-      period: "day",
-      mode: "on",
-      cohorts: [{ cohort: "C", users: 4, retained: [4, 1], incomplete_from: 1 }],
-      average: [1, null as unknown as number],
-    });
-    assert.deepEqual(r.rows, [
-      ["C", 4, 0, 4, 1, false],
-      ["C", 4, 1, 1, 0.25, true],
-    ]);
+    const result = {
+      interval: "day",
+      measure: "users",
+      series: [{ event: "a", breakdown: "x", total: 2, points: [{ t: "T1", value: 2 }] }],
+    };
+    const { csv } = exportResult({ title: "Trends", spec, result, sql: "SELECT 1", params: [] }, dir);
+    const t = flatten(spec, result);
+    assert.equal(readFileSync(csv, "utf8"), toCsv(t.columns, t.rows));
   });
 
   it("writes new private files, never overwriting, and neutralises formula-like cells", () => {
