@@ -22,7 +22,7 @@ test("SIGKILL at spread-out moments of folder syncs never corrupts the cache; th
     chains,
     killsPerChain: 4,
   });
-  console.log(`folder kill points: ${r.kills} (midway ${r.midway}) at ${r.moments.join(", ")} ms`);
+  console.log(`folder kill points: ${r.kills} (midway ${r.midway}) at ${r.moments.join(", ")}`);
   assert.ok(r.kills >= Math.min(10, chains * 4 - 2), `only ${r.kills} kills hit a running sync`);
   // Some kills must land between commits for the test to mean anything.
   assert.ok(r.midway >= Math.min(3, r.kills), `only ${r.midway} kills landed mid-sync`);

@@ -89,48 +89,78 @@ export interface KillReport {
   kills: number;
   /** Kills after which some but not all events were committed. */
   midway: number;
-  /** The kill moments, ms after spawn. */
-  moments: number[];
+  /** Where each kill landed: "start" (before the sync's work began) or the share of the work done, in %. */
+  moments: string[];
+}
+
+/** Spawns a sync; resolves when the staging folder appears (the work begins) and when it exits. */
+function spawnSync(p: KillPlan, cache: string) {
+  const child = evxAsync([...p.args, "--cache", cache, "--json"], p.env);
+  child.stdout.resume();
+  child.stderr.resume();
+  let exited = false;
+  const exit = new Promise<NodeJS.Signals | null>((r) =>
+    child.on("exit", (_code, sig) => {
+      exited = true;
+      r(sig);
+    }),
+  );
+  const waitFor = async (path: string) => {
+    while (!exited && !existsSync(path)) await sleep(5);
+  };
+  return { child, exit, waitFor, isRunning: () => !exited };
 }
 
 /**
- * Times one full sync, then kills syncs at moments spread over [40 %, 98 %] of that time. Each chain
- * resumes the killed cache with the next sync (killed again, at another moment), so later kills land
- * in later phases (downloads, ingest, commits, removal, checkpoint). After every kill the cache is
- * checked; after each chain a sync runs to the end and must land exactly the source.
+ * Times the work of one full sync (from its staging folder appearing to its exit), then kills syncs at
+ * moments spread over that work, measured from when each sync's own work begins, so start-up time
+ * (which varies a lot on a busy machine) does not decide where a kill lands. The first kill of the
+ * first chain lands as soon as the cache file exists (creation, migration, listing). Each chain
+ * resumes its killed cache with the next sync (killed again, within what is left), so kills also land
+ * in resumed syncs. After every kill the cache is checked; after each chain a sync runs to the end and
+ * must land exactly the source.
  */
 export async function killChains(p: KillPlan): Promise<KillReport> {
   const expected = [...p.truth.values()].reduce((a, b) => a + b, 0);
   const run = (cache: string) => evx([...p.args, "--cache", cache, "--json"], p.env);
   const fullPath = join(p.dir, `${p.label}-full.duckdb`);
+  const full = spawnSync(p, fullPath);
+  await full.waitFor(`${fullPath}.staging`);
   const t0 = performance.now();
-  const first = run(fullPath);
-  const full = performance.now() - t0;
-  assert.equal(first.code, 0, first.stderr);
+  await full.exit;
+  const work = Math.max(200, performance.now() - t0);
   assert.equal(await checkConsistent(fullPath, p.truth), expected);
 
   const report: KillReport = { kills: 0, midway: 0, moments: [] };
   const total = p.chains * p.killsPerChain;
   for (let c = 0; c < p.chains; c++) {
     const cache = join(p.dir, `${p.label}-c${c}.duckdb`);
+    let left = 1;
     for (let k = 0; k < p.killsPerChain; k++) {
-      // Interleave the chains so that together they cover the window evenly.
+      // Interleave the chains so that together they cover the work evenly.
       const slot = k * p.chains + c;
-      const at = full * (0.4 + (0.58 * (slot + 0.5)) / total);
-      const child = evxAsync([...p.args, "--cache", cache, "--json"], p.env);
-      child.stdout.resume();
-      child.stderr.resume();
-      const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, sig) => r(sig)));
-      await sleep(at);
-      child.kill("SIGKILL");
-      const sig = await exited;
-      if (sig === "SIGKILL") {
+      const share = (slot + 0.5) / total;
+      const s = spawnSync(p, cache);
+      let where: string;
+      if (slot === 0) {
+        await s.waitFor(cache);
+        where = "start";
+      } else {
+        await s.waitFor(`${cache}.staging`);
+        await sleep(work * left * share);
+        where = `${Math.round(100 * (1 - left + left * share))}%`;
+      }
+      const hit = s.isRunning();
+      s.child.kill("SIGKILL");
+      const sig = await s.exit;
+      if (hit && sig === "SIGKILL") {
         report.kills++;
-        report.moments.push(Math.round(at));
+        report.moments.push(where);
       }
       const n = await checkConsistent(cache, p.truth);
       assert.ok(n <= expected, `${p.label} chain ${c} kill ${k}: no more than the source`);
       if (n > 0 && n < expected) report.midway++;
+      left = Math.max(0.05, 1 - n / expected);
     }
     const r = run(cache);
     assert.equal(r.code, 0, `${p.label} chain ${c}: ${r.stderr}`);
