@@ -210,6 +210,12 @@ describe("S3 faults", () => {
       } finally {
         await proxy.close();
       }
+      if (s.fatalExit === undefined && !s.failing?.length)
+        // The fault really fired: something was asked twice.
+        assert.ok(
+          proxy.count("get") > keys.length || proxy.count("list") > 1,
+          `no retry seen (${proxy.count("get")} GETs, ${proxy.count("list")} LISTs)`,
+        );
       if (s.fatalExit !== undefined) {
         assert.equal(r.code, s.fatalExit, r.stderr);
         const lines = r.stderr.trim().split("\n");
