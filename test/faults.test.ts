@@ -253,3 +253,41 @@ describe("S3 faults", () => {
     });
   }
 });
+
+test("an object really deleted between list and get fails alone; the next sync drops it from the plan", async () => {
+  const cache = join(work, "deleted.duckdb");
+  const gone = "date=2023-06-03/part-0.jsonl";
+  const proxy = await startFaultProxy(server.endpoint, (r) =>
+    // The listing had the object; its GET goes out only once the object is really deleted.
+    r.kind === "get" && r.key === K(gone) && r.nKey === 1
+      ? server.deleteObject(BUCKET, K(gone)).then(() => "pass" as const)
+      : "pass",
+  );
+  let r: Awaited<ReturnType<typeof syncVia>>;
+  try {
+    r = await syncVia(proxy.endpoint, cache);
+  } finally {
+    await proxy.close();
+  }
+  try {
+    assert.equal(r.code, 3, r.stderr);
+    const out = JSON.parse(r.stdout) as SyncJson;
+    const failed = out.failures.map((f) => f.key);
+    assert.deepEqual(failed, [gone]);
+    assert.match(out.failures[0]!.error, /object not found \(NoSuchKey\)/);
+    await assertExactly(
+      cache,
+      keys.filter((k) => !failed.includes(k)),
+    );
+    const clean = await syncVia(server.endpoint, cache);
+    assert.equal(clean.code, 0, clean.stderr);
+    const after = JSON.parse(clean.stdout) as SyncJson;
+    assert.equal(after.objects.failed, 0);
+    await assertExactly(
+      cache,
+      keys.filter((k) => k !== gone),
+    );
+  } finally {
+    await server.putObject(BUCKET, K(gone), readFileSync(join(lake, ...gone.split("/"))));
+  }
+});

@@ -55,7 +55,8 @@ const ERRORS: Record<string, [number, string, string]> = {
 
 export async function startFaultProxy(
   target: string,
-  fault: (req: ProxiedRequest) => Fault,
+  /** May return a promise: the request waits for it (e.g. to change the server's state first). */
+  fault: (req: ProxiedRequest) => Fault | Promise<Fault>,
 ): Promise<FaultProxy> {
   const counts = { list: 0, get: 0, other: 0 };
   const perKey = new Map<string, number>();
@@ -68,7 +69,12 @@ export async function startFaultProxy(
     const key = isGet ? decodeURIComponent(m![1]) : undefined;
     counts[kind]++;
     if (key !== undefined) perKey.set(key, (perKey.get(key) ?? 0) + 1);
-    const mode = fault({ kind, key, n: counts[kind], nKey: key ? perKey.get(key)! : 0 });
+    const decided = fault({ kind, key, n: counts[kind], nKey: key ? perKey.get(key)! : 0 });
+    const handle = (mode: Fault) => respond(req, res, url, mode);
+    if (typeof decided === "string") handle(decided);
+    else decided.then(handle, () => res.destroy());
+  });
+  const respond = (req: http.IncomingMessage, res: http.ServerResponse, url: string, mode: Fault) => {
     if (mode === "hang") return;
     const err = ERRORS[mode];
     if (err) {
@@ -105,7 +111,7 @@ export async function startFaultProxy(
     });
     up.on("error", () => res.destroy());
     req.pipe(up);
-  });
+  };
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
   const { port } = srv.address() as AddressInfo;
   return {
