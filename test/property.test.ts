@@ -4,12 +4,13 @@
  * random trend / funnel / retention / catalog specs with random filters. Results must agree exactly
  * (integers exactly, ratios to 1e-9).
  *
- * The generator is a seeded PRNG written here (fast-check is not a dependency yet). A failure prints
- * the seed and the spec; rerun one case with EVX_PROP_SEED=<seed> EVX_PROP_RUNS=1.
+ * The lake comes from a seeded PRNG; the specs from fast-check arbitraries, so a failure is shrunk to a
+ * small spec and printed with its seed and path (rerun with EVX_PROP_SEED / EVX_PROP_RUNS).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import fc from "fast-check";
 import type {
   AnalysisSpec,
   DateRange,
@@ -106,77 +107,96 @@ function generateFiles(r: Rng): Record<string, string> {
   return files;
 }
 
-const OPS: Op[] = ["=", "!=", ">", ">=", "<", "<=", "~", "in", "set", "!set"];
+const CMP_OPS: Op[] = ["=", "!=", ">", ">=", "<", "<=", "~"];
 
-function filter(r: Rng): Filter {
-  const key = r.pick(KEYS);
-  const op = r.pick(OPS);
-  if (op === "set" || op === "!set") return { key, op };
-  if (op === "in") return { key, op, value: [r.pick(STRINGS), r.pick(STRINGS), String(r.pick([1, 2.5, 3]))] };
-  const value = r.chance(0.5) ? r.pick(STRINGS) : String(r.pick([0, 1, 2, 2.5, 3, -1, 10]));
-  return { key, op, value };
-}
+const valueArb = fc.oneof(
+  fc.constantFrom(...STRINGS),
+  fc.constantFrom("0", "1", "2", "2.5", "3", "-1", "10"),
+  fc.string({ unit: fc.constantFrom("a", "P", "'", '"', ";", "\\", "%", "_", "1", ".", "ü"), maxLength: 3 }),
+);
+const keyArb = fc.constantFrom(...KEYS);
+const filterArb: fc.Arbitrary<Filter> = fc.oneof(
+  fc.record({ key: keyArb, op: fc.constantFrom<Op>("set", "!set") }),
+  fc.record({
+    key: keyArb,
+    op: fc.constant<Op>("in"),
+    value: fc.array(valueArb, { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({ key: keyArb, op: fc.constantFrom(...CMP_OPS), value: valueArb }),
+);
+const refArb = (star: boolean): fc.Arbitrary<EventRef> =>
+  fc.record({
+    event: star
+      ? fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom(...TYPES) },
+          { weight: 1, arbitrary: fc.constant("*") },
+        )
+      : fc.constantFrom(...TYPES),
+    filters: fc.array(filterArb, { maxLength: 1 }),
+  });
+const rangeArb: fc.Arbitrary<DateRange> = fc
+  .record({
+    a: fc.nat(DAYS.length - 1),
+    b: fc.nat(DAYS.length - 1),
+    tz: fc.constantFrom("UTC", "America/New_York", "Asia/Kolkata"),
+  })
+  .map(({ a, b, tz }) => ({ from: DAYS[Math.min(a, b)]!, to: DAYS[Math.max(a, b)]!, tz }));
+const withoutUndefined = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
-const filters = (r: Rng, max: number): Filter[] => Array.from({ length: r.int(max + 1) }, () => filter(r));
-const ref = (r: Rng, star = false): EventRef => ({
-  event: star && r.chance(0.2) ? "*" : r.pick(TYPES),
-  filters: filters(r, 1),
+const measureArb: fc.Arbitrary<Measure> = fc.oneof(
+  fc.constant<Measure>({ kind: "events" }),
+  fc.constant<Measure>({ kind: "users" }),
+  fc.constant<Measure>({ kind: "per-user" }),
+  fc.record({ kind: fc.constant("sum" as const), key: fc.constantFrom("n", "mixed", "plan") }),
+  fc.record({ kind: fc.constant("avg" as const), key: fc.constantFrom("n", "mixed") }),
+);
+const trendArb: fc.Arbitrary<TrendSpec> = fc
+  .record({
+    kind: fc.constant("trend" as const),
+    events: fc.array(refArb(true), { minLength: 1, maxLength: 2 }),
+    measure: measureArb,
+    interval: fc.constantFrom("hour", "day", "week") as fc.Arbitrary<TrendSpec["interval"]>,
+    range: rangeArb,
+    filters: fc.array(filterArb, { maxLength: 2 }),
+    limit: fc.constantFrom(0, 1, 3, 10),
+    breakdown: fc.option(keyArb, { nil: undefined }),
+  })
+  .map(withoutUndefined);
+const funnelArb: fc.Arbitrary<FunnelSpec> = fc
+  .record({
+    kind: fc.constant("funnel" as const),
+    steps: fc.array(refArb(false), { minLength: 2, maxLength: 3 }),
+    withinSeconds: fc.constantFrom(60, 3600, 86_400, 3 * 86_400),
+    range: rangeArb,
+    filters: fc.array(filterArb, { maxLength: 1 }),
+    limit: fc.constantFrom(1, 3, 10),
+    breakdown: fc.option(keyArb, { nil: undefined }),
+    trendInterval: fc.option(fc.constantFrom("day", "week") as fc.Arbitrary<"day" | "week">, {
+      nil: undefined,
+    }),
+  })
+  .map(withoutUndefined);
+const retentionArb: fc.Arbitrary<RetentionSpec> = fc.record({
+  kind: fc.constant("retention" as const),
+  start: refArb(true),
+  return: refArb(true),
+  period: fc.constantFrom("day", "week") as fc.Arbitrary<RetentionSpec["period"]>,
+  periods: fc.integer({ min: 1, max: 5 }),
+  mode: fc.constantFrom("on", "on-or-after") as fc.Arbitrary<RetentionSpec["mode"]>,
+  range: rangeArb,
+  filters: fc.array(filterArb, { maxLength: 1 }),
 });
-
-function range(r: Rng): DateRange {
-  const a = r.int(DAYS.length);
-  const b = a + r.int(DAYS.length - a);
-  return { from: DAYS[a]!, to: DAYS[b]!, tz: r.pick(["UTC", "America/New_York", "Asia/Kolkata"]) };
-}
-
-function spec(r: Rng): AnalysisSpec {
-  const kind = r.pick(["trend", "trend", "funnel", "funnel", "retention", "catalog"] as const);
-  if (kind === "catalog") return { kind, range: range(r) };
-  if (kind === "trend") {
-    const measure: Measure = r.pick<Measure>([
-      { kind: "events" },
-      { kind: "users" },
-      { kind: "per-user" },
-      { kind: "sum", key: r.pick(["n", "mixed", "plan"]) },
-      { kind: "avg", key: r.pick(["n", "mixed"]) },
-    ]);
-    const s: TrendSpec = {
-      kind,
-      events: Array.from({ length: 1 + r.int(2) }, () => ref(r, true)),
-      measure,
-      interval: r.pick(["hour", "day", "week"] as const),
-      range: range(r),
-      filters: filters(r, 2),
-      limit: r.pick([0, 1, 3, 10]),
-    };
-    if (r.chance(0.4)) s.breakdown = r.pick(KEYS);
-    return s;
-  }
-  if (kind === "funnel") {
-    const s: FunnelSpec = {
-      kind,
-      steps: Array.from({ length: 2 + r.int(2) }, () => ref(r)),
-      withinSeconds: r.pick([60, 3600, 86_400, 3 * 86_400]),
-      range: range(r),
-      filters: filters(r, 1),
-      limit: r.pick([1, 3, 10]),
-    };
-    if (r.chance(0.3)) s.breakdown = r.pick(KEYS);
-    if (r.chance(0.3)) s.trendInterval = r.pick(["day", "week"] as const);
-    return s;
-  }
-  const s: RetentionSpec = {
-    kind: "retention",
-    start: ref(r, true),
-    return: ref(r, true),
-    period: r.pick(["day", "week"] as const),
-    periods: 1 + r.int(5),
-    mode: r.pick(["on", "on-or-after"] as const),
-    range: range(r),
-    filters: filters(r, 1),
-  };
-  return s;
-}
+const catalogArb: fc.Arbitrary<AnalysisSpec> = fc.record({
+  kind: fc.constant("catalog" as const),
+  range: rangeArb,
+});
+const specArb: fc.Arbitrary<AnalysisSpec> = fc.oneof(
+  { weight: 2, arbitrary: trendArb },
+  { weight: 2, arbitrary: funnelArb },
+  { weight: 1, arbitrary: retentionArb },
+  { weight: 1, arbitrary: catalogArb },
+);
 
 function brute(events: BruteEvent[], s: AnalysisSpec, last: number): unknown {
   switch (s.kind) {
@@ -217,19 +237,11 @@ test("the generated lake lands whole", async () => {
 });
 
 test(`${RUNS} random specs with random filters: engine = brute force`, async () => {
-  for (let i = 0; i < RUNS; i++) {
-    const seed = SEED + 1 + i;
-    const s = spec(prng(seed));
-    let got: unknown;
-    try {
-      got = (await tc.ex.run(s)).result;
-    } catch (e) {
-      assert.fail(`seed ${seed}: engine threw ${(e as Error).message}\nspec ${JSON.stringify(s)}`);
-    }
-    try {
-      assertClose(got, brute(events, s, last));
-    } catch (e) {
-      assert.fail(`seed ${seed}: ${(e as Error).message}\nspec ${JSON.stringify(s)}`);
-    }
-  }
+  await fc.assert(
+    fc.asyncProperty(specArb, async (spec) => {
+      const got = (await tc.ex.run(spec)).result;
+      assertClose(got, brute(events, spec, last));
+    }),
+    { seed: SEED, numRuns: RUNS },
+  );
 });
