@@ -52,7 +52,16 @@ test("dates must be real calendar dates", () => {
 test("data files vs ignored files", () => {
   for (const k of ["a.jsonl", "a.ndjson", "a.json", "a.jsonl.gz", "a.ndjson.zst", "A.JSONL"])
     assert.ok(isDataFile(k), k);
-  for (const k of ["_SUCCESS", "a.jsonl.crc", ".a.jsonl.crc", "a.parquet", "a.txt", "a.gz"])
+  for (const k of [
+    "_SUCCESS",
+    "a.jsonl.crc",
+    ".a.jsonl.crc",
+    "a.parquet",
+    "a.txt",
+    "a.gz",
+    "d/.evx-lake.json",
+    "d/_tmp.jsonl",
+  ])
     assert.ok(!isDataFile(k), k);
 });
 

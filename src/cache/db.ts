@@ -12,31 +12,14 @@ import {
   DuckDBTimestampValue,
   type DuckDBValue,
 } from "@duckdb/node-api";
+import { CacheLockedError, CacheMissingError, firstLine } from "./errors.js";
 import { ensurePrivateDir } from "./paths.js";
 import { hasSchema, migrate } from "./schema.js";
 
+export { CacheLockedError, CacheMissingError, firstLine };
+
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
-
-/** A cache is open by another process in a way that excludes us. */
-export class CacheLockedError extends Error {
-  override name = "CacheLockedError";
-  constructor(
-    readonly path: string,
-    readonly pid?: number,
-  ) {
-    super(
-      `cache ${path} is in use by another evx process${pid ? ` (PID ${pid})` : ""}; wait for it to finish or close it, or pass a different --cache`,
-    );
-  }
-}
-
-export class CacheMissingError extends Error {
-  override name = "CacheMissingError";
-  constructor(readonly path: string) {
-    super(`no cache at ${path}; run \`evx sync SOURCE\` first (or pass --cache)`);
-  }
-}
 
 export interface CacheSettings {
   /** DuckDB worker threads; default: all cores. Env EVX_THREADS. */
@@ -185,8 +168,4 @@ export function translateOpenError(e: unknown, path: string): Error {
     return new Error(`${path} is not an evx cache (${firstLine(msg)})`);
   }
   return new Error(`cannot open cache ${path}: ${firstLine(msg)}`);
-}
-
-export function firstLine(s: string): string {
-  return s.split("\n")[0].trim();
 }

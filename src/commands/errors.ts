@@ -1,4 +1,4 @@
-import { CacheLockedError, CacheMissingError, firstLine } from "../cache/db.js";
+import { CacheLockedError, CacheMissingError, firstLine } from "../cache/errors.js";
 import { LayoutError } from "../source/layout.js";
 import { SourceError } from "../source/types.js";
 

@@ -1,22 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
-import { lastUsedFile, resolveCachePath } from "../cache/paths.js";
 import { cacheStatus, listRejects } from "../cache/status.js";
+import { cachePathFor } from "./cachepath.js";
 import { UsageError } from "./errors.js";
 import { fmtInt, printJson, textTable, toCsv } from "./output.js";
-
-/** `--cache`, then `EVX_CACHE`, then the cache the last sync or demo used. */
-export function cachePathFor(cache?: string): string {
-  const p = resolveCachePath({ cache });
-  if (p) return p;
-  const last = lastUsedFile();
-  if (existsSync(last)) {
-    const remembered = readFileSync(last, "utf8").trim();
-    if (remembered) return remembered;
-  }
-  throw new UsageError("no cache yet: run `evx sync SOURCE` or `evx demo` first, or pass --cache PATH");
-}
 
 export async function openForRead(cache?: string): Promise<Cache> {
   return Cache.open(cachePathFor(cache), { readOnly: true });

@@ -9,19 +9,11 @@
  *   fills in as queries finish. Nothing here imports DuckDB statically.
  */
 import { appendFileSync, existsSync, readFileSync, writeSync } from "node:fs";
-import { lastUsedFile, resolveCachePath } from "../cache/paths.js";
 import { useColor as colorEnabled } from "../views/charts.js";
 import { splashFrame } from "../views/splash.js";
 import type { Session } from "../views/state.js";
-
-/**
- * A usage problem (no terminal, no cache): the CLI prints its one-line message and exits 2. Not
- * `errors.ts`'s class, which would load DuckDB before the first frame; `exitCodeFor` matches the
- * name.
- */
-export class UiUsageError extends Error {
-  override name = "UsageError";
-}
+import { cachePathFor } from "./cachepath.js";
+import { UsageError } from "./errors.js";
 
 /** Exit code when stdin or stdout is not a terminal (the hint goes to stderr via the UsageError). */
 export const UI_NOT_A_TTY_EXIT = 2;
@@ -47,29 +39,17 @@ export interface UiOptions {
   stderr?: NodeJS.WriteStream;
 }
 
-/**
- * The cache the TUI opens: `--cache`, `$EVX_CACHE`, else the one the last sync/demo used. Same rule
- * as `cachePathFor` in `status.ts`, without importing DuckDB before the first frame.
- */
-export function uiCachePath(cache?: string): string {
-  const p = resolveCachePath({ cache });
-  if (p) return p;
-  const last = lastUsedFile();
-  if (existsSync(last)) {
-    const remembered = readFileSync(last, "utf8").trim();
-    if (remembered) return remembered;
-  }
-  throw new UiUsageError("no cache yet: run `evx sync SOURCE` or `evx demo` first, or pass --cache PATH");
-}
+/** The cache the TUI opens (the same rule as every reading command). */
+export const uiCachePath = cachePathFor;
 
 export async function runUi(opts: UiOptions = {}): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  if (!stdin.isTTY || !stdout.isTTY) throw new UiUsageError(NOT_A_TTY_HINT);
+  if (!stdin.isTTY || !stdout.isTTY) throw new UsageError(NOT_A_TTY_HINT);
   const cachePath = uiCachePath(opts.cache);
   if (!existsSync(cachePath))
-    throw new UiUsageError(`no cache at ${cachePath}; run \`evx sync SOURCE\` first (or pass --cache)`);
+    throw new UsageError(`no cache at ${cachePath}; run \`evx sync SOURCE\` first (or pass --cache)`);
 
   let session: Session | null = null;
   let instance: { unmount(): void } | undefined;

@@ -13,9 +13,11 @@ export interface Layout {
 const DATE = "(\\d{4})-(\\d{2})-(\\d{2})";
 const DATA_FILE = /\.(jsonl|ndjson|json)(\.gz|\.zst)?$/i;
 
-/** True for the files evx reads; `_SUCCESS`, `.crc`, parquet and the like are ignored. */
+/** True for the files evx reads; `_SUCCESS`, `.crc`, hidden files, parquet and the like are ignored. */
 export function isDataFile(key: string): boolean {
-  return DATA_FILE.test(key);
+  // Names starting with `.` or `_` are hidden by the Hadoop/Spark convention (`_SUCCESS`, `.part.crc`).
+  const base = key.slice(key.lastIndexOf("/") + 1);
+  return DATA_FILE.test(base) && !/^[._]/.test(base);
 }
 
 export function compressionOf(key: string): "gzip" | "zstd" | "none" {
