@@ -22,6 +22,7 @@ import type {
 } from "../queries/spec.js";
 import { bars, useColor as colorEnabled, lineChart, retentionGrid } from "../views/charts.js";
 import { formatDuration, formatPercent, timeLabels } from "../views/format.js";
+import { cleanText } from "../views/sanitize.js";
 import { fmtInt, formatOf, printJson, termWidth, textTable, toCsv } from "./output.js";
 import { openForRead } from "./status.js";
 
@@ -132,7 +133,7 @@ export async function runProps(a: CommonArgs & { event: string; top?: number }):
       if (f === "json") return printJson(r);
       const top = (p: PropsResult["props"][number]) =>
         p.top.map((t) => `${t.value} (${fmtInt(t.events)})`).join(", ");
-      process.stdout.write(`${r.event}: ${fmtInt(r.events)} events\n`);
+      process.stdout.write(`${cleanText(r.event)}: ${fmtInt(r.events)} events\n`);
       process.stdout.write(
         textTable(
           [
@@ -277,7 +278,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
         ).join("\n");
       process.stdout.write(`${draw(r.steps)}\n`);
       for (const g of r.breakdown ?? [])
-        process.stdout.write(`\n${a.breakdown} = ${g.value}\n${draw(g.steps)}\n`);
+        process.stdout.write(`\n${cleanText(a.breakdown ?? "")} = ${cleanText(g.value)}\n${draw(g.steps)}\n`);
       if (r.trend?.length) {
         const chart = lineChart(
           [
