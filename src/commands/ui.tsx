@@ -103,11 +103,18 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     if (process.env.NO_COLOR && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = "0";
     // No JSX in this file: a static `react/jsx-runtime` import would load React before the splash
     // (and pin its build before the entry point could choose NODE_ENV).
+    // Ink stops drawing frames when it thinks it runs in CI (CI=true); this is an interactive
+    // terminal (checked above), so hide those variables while Ink reads them at import.
+    const ci = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
     const [{ render }, { App }, react] = await Promise.all([
       import("ink"),
       import("../views/App.js"),
       import("react"),
-    ]);
+    ]).finally(() => {
+      for (const [k, v] of Object.entries(ci)) if (v !== undefined) process.env[k] = v;
+    });
     // React is CommonJS: named exports under Node's ESM loader, only `default` in some bundles.
     const createElement =
       react.createElement ?? (react as unknown as { default: typeof react }).default.createElement;
