@@ -5,7 +5,7 @@
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useLayoutEffect, useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { formatEventRef } from "../queries/parse.js";
 import type { DateRange, FunnelResult, FunnelSpec } from "../queries/spec.js";
 import { bars, lineChart } from "./charts.js";
@@ -14,7 +14,7 @@ import { PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
-import { type FunnelModel, useAppEnv } from "./state.js";
+import { type FunnelModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine } from "./widgets.js";
 
@@ -124,13 +124,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const q = useQuery(spec);
   const update = (patch: Partial<FunnelModel>) => setModel((m) => ({ ...m, ...patch }));
 
-  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
-  useLayoutEffect(() => {
-    env.report(
-      "funnel",
-      q.data ? { title: "Funnel", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,
-    );
-  }, [q.data, q.spec, q.sql, q.params, env.report]);
+  useReportResult("funnel", "Funnel", q);
 
   const n = model.steps.length;
   const sel = clamp(model.selected, 0, Math.max(0, n - 1));

@@ -5,7 +5,7 @@
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useLayoutEffect, useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import { formatEventRef } from "../queries/parse.js";
 import type { DateRange, Period, RetentionSpec } from "../queries/spec.js";
 import { INCOMPLETE_MARK, lineChart, retentionGrid } from "./charts.js";
@@ -13,7 +13,7 @@ import { PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
 import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
 import { displayWidth, truncate } from "./sanitize.js";
-import { DEFAULT_PERIODS, type RetentionModel, useAppEnv } from "./state.js";
+import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine } from "./widgets.js";
 
@@ -66,13 +66,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const q = useQuery(spec);
   const update = (patch: Partial<RetentionModel>) => setModel((m) => ({ ...m, ...patch }));
 
-  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
-  useLayoutEffect(() => {
-    env.report(
-      "retention",
-      q.data ? { title: "Retention", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,
-    );
-  }, [q.data, q.spec, q.sql, q.params, env.report]);
+  useReportResult("retention", "Retention", q);
 
   // Layout: settings line, grid (header + average + cohorts), chart, hints.
   const bodyH = Math.max(1, height - 2);

@@ -5,7 +5,7 @@
  */
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useEffect, useLayoutEffect, useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useState } from "react";
 import { formatEventRef, formatMeasure } from "../queries/parse.js";
 import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
 import { lineChart } from "./charts.js";
@@ -14,7 +14,7 @@ import { PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "./pickers.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
-import { type TrendsModel, useAppEnv } from "./state.js";
+import { type TrendsModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine } from "./widgets.js";
 
@@ -123,13 +123,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }, [q.status, selected]);
   const props = useQuery(keysFor !== null && keysFor === selected?.event ? propsSpec(keysFor, range) : null);
 
-  // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
-  useLayoutEffect(() => {
-    env.report(
-      "trends",
-      q.data ? { title: "Trends", spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null,
-    );
-  }, [q.data, q.spec, q.sql, q.params, env.report]);
+  useReportResult("trends", "Trends", q);
 
   const headerH = 2;
   const bodyH = Math.max(1, height - headerH - 1);

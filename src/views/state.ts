@@ -3,7 +3,7 @@
  * range, the event catalog, and each screen's editable model. Screen models live in the App so a
  * tab keeps what was built when the user switches away and back.
  */
-import { createContext, useContext } from "react";
+import { createContext, useContext, useLayoutEffect } from "react";
 import type { PartitionRow } from "../cache/plan.js";
 import type { CacheStatus, RejectRow } from "../cache/status.js";
 import type { SyncProgress, SyncSummary } from "../cache/sync.js";
@@ -155,4 +155,15 @@ export function useAppEnv(): AppEnv {
   const env = useContext(AppEnvContext);
   if (!env) throw new Error("useAppEnv outside the App");
   return env;
+}
+
+/**
+ * Publishes a screen's current result for `s` (SQL) and `e` (export). A layout effect: a key pressed
+ * right after the frame shows the result must already see it.
+ */
+export function useReportResult(tab: TabId, title: string, q: QueryState<unknown>): void {
+  const { report } = useAppEnv();
+  useLayoutEffect(() => {
+    report(tab, q.data ? { title, spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null);
+  }, [q.data, q.spec, q.sql, q.params, report, tab, title]);
 }
