@@ -24,14 +24,14 @@ export type Row = Record<string, unknown>;
 export interface CacheSettings {
   /** DuckDB worker threads; default: all cores. Env EVX_THREADS. */
   threads?: number;
-  /** DuckDB buffer-pool limit, e.g. `2GB`; default min(25% of RAM, 4GB). Env EVX_MEMORY_LIMIT. */
+  /** DuckDB buffer-pool limit, e.g. `2GB`; default min(25% of RAM, 3GB): with Node and DuckDB's own overhead the process stays under 4 GB. Env EVX_MEMORY_LIMIT. */
   memoryLimit?: string;
 }
 
 export function defaultSettings(env = process.env): Required<CacheSettings> {
   const threads = Number(env.EVX_THREADS) > 0 ? Math.floor(Number(env.EVX_THREADS)) : availableParallelism();
   const quarterGb = Math.max(1, Math.floor(totalmem() / 4 / 2 ** 30));
-  const memoryLimit = env.EVX_MEMORY_LIMIT || `${Math.min(quarterGb, 4)}GB`;
+  const memoryLimit = env.EVX_MEMORY_LIMIT || `${Math.min(quarterGb, 3)}GB`;
   return { threads, memoryLimit };
 }
 
