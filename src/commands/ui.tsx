@@ -8,7 +8,7 @@
  * - The first frame is drawn before DuckDB is even loaded; the cache opens right after, and data
  *   fills in as queries finish. Nothing here imports DuckDB statically.
  */
-import { appendFileSync, existsSync, readFileSync, writeSync } from "node:fs";
+import { appendFileSync, existsSync, writeSync } from "node:fs";
 import { useColor as colorEnabled } from "../views/charts.js";
 import { splashFrame } from "../views/splash.js";
 import type { Session } from "../views/state.js";

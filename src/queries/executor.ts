@@ -10,35 +10,9 @@ import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { UsageError } from "./parse.js";
 import { buildProps, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
-import type {
-  AnalysisSpec,
-  CatalogResult,
-  CatalogSpec,
-  DateRange,
-  EventRef,
-  FunnelResult,
-  FunnelSpec,
-  PropsResult,
-  PropsSpec,
-  RetentionResult,
-  RetentionSpec,
-  TrendResult,
-  TrendSpec,
-} from "./spec.js";
+import type { AnalysisSpec, DateRange, EventRef, ResultOf } from "./spec.js";
 import { isValidZone } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
-
-export type ResultOf<S extends AnalysisSpec> = S extends CatalogSpec
-  ? CatalogResult
-  : S extends PropsSpec
-    ? PropsResult
-    : S extends TrendSpec
-      ? TrendResult
-      : S extends FunnelSpec
-        ? FunnelResult
-        : S extends RetentionSpec
-          ? RetentionResult
-          : never;
 
 export interface RunOutput<R> {
   result: R;
@@ -50,6 +24,8 @@ export interface RunOutput<R> {
 }
 
 /** Rejection of a cancelled run. */
+export type { ResultOf };
+
 export class AbortError extends Error {
   override name = "AbortError";
   constructor(message = "query cancelled") {

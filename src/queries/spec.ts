@@ -108,6 +108,19 @@ export type AnalysisSpec = CatalogSpec | PropsSpec | TrendSpec | FunnelSpec | Re
 
 /* ---------- result shapes (the `--json` contract) ---------- */
 
+/** The result type each spec kind produces. */
+export type ResultOf<S extends AnalysisSpec> = S extends CatalogSpec
+  ? CatalogResult
+  : S extends PropsSpec
+    ? PropsResult
+    : S extends TrendSpec
+      ? TrendResult
+      : S extends FunnelSpec
+        ? FunnelResult
+        : S extends RetentionSpec
+          ? RetentionResult
+          : never;
+
 export interface CatalogRow {
   event_type: string;
   events: number;

@@ -10,19 +10,9 @@
  * its result is dropped even if it arrives later, so a stale result never replaces a newer one.
  */
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type {
-  AnalysisSpec,
-  CatalogResult,
-  CatalogSpec,
-  FunnelResult,
-  FunnelSpec,
-  PropsResult,
-  PropsSpec,
-  RetentionResult,
-  RetentionSpec,
-  TrendResult,
-  TrendSpec,
-} from "../queries/spec.js";
+import type { AnalysisSpec, ResultOf } from "../queries/spec.js";
+
+export type { ResultOf };
 
 export interface RunOutput<R = unknown> {
   result: R;
@@ -35,18 +25,6 @@ export interface RunOutput<R = unknown> {
 export interface QueryRunner {
   run(spec: AnalysisSpec, opts?: { signal?: AbortSignal }): Promise<RunOutput<unknown>>;
 }
-
-export type ResultOf<S extends AnalysisSpec> = S extends CatalogSpec
-  ? CatalogResult
-  : S extends PropsSpec
-    ? PropsResult
-    : S extends TrendSpec
-      ? TrendResult
-      : S extends FunnelSpec
-        ? FunnelResult
-        : S extends RetentionSpec
-          ? RetentionResult
-          : never;
 
 export function abortError(message = "query cancelled"): Error {
   const e = new Error(message);
