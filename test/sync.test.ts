@@ -257,3 +257,22 @@ test(".zst objects are read, clean ones fast and dirty ones line by line", async
     cache.close();
   }
 });
+
+test("a cache file killed before DuckDB wrote its header is started again; a foreign file is kept", async () => {
+  const dir = tempDir();
+  const lake = join(dir, "lake");
+  writeLakeFiles(lake, { "date=2023-06-01/a.jsonl": jsonl([ev("a", "2023-06-01T00:00:00Z", "u")]) });
+  const path = join(dir, "c.duckdb");
+  writeFileSync(path, "");
+  await assert.rejects(Cache.open(path, { readOnly: true }), { name: "CacheMissingError" });
+  const cache = await Cache.open(path, { create: true });
+  try {
+    assert.equal((await sync(cache, folderSource(lake))).events, 1);
+  } finally {
+    cache.close();
+  }
+  const foreign = join(dir, "notes.duckdb");
+  writeFileSync(foreign, Buffer.alloc(64 * 1024, 1));
+  await assert.rejects(Cache.open(foreign, { create: true }), /is not an evx cache/);
+  assert.equal(statSync(foreign).size, 64 * 1024, "a file that is not ours is never deleted");
+});

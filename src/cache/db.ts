@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname } from "node:path";
 import {
@@ -91,7 +91,17 @@ export class Cache {
     try {
       instance = await DuckDBInstance.create(path, config);
     } catch (e) {
-      throw translateOpenError(e, path);
+      if (!bornDead(e, path)) throw translateOpenError(e, path);
+      // A process killed while DuckDB wrote a new file's header leaves a file without one: it never
+      // held data, so a writer starts it again and a reader sees no cache.
+      if (readOnly) throw new CacheMissingError(path);
+      rmSync(path, { force: true });
+      rmSync(`${path}.wal`, { force: true });
+      try {
+        instance = await DuckDBInstance.create(path, config);
+      } catch (e2) {
+        throw translateOpenError(e2, path);
+      }
     }
     const conn = await instance.connect();
     // Timestamps without an offset are UTC; set per connection since ICU loads after open.
@@ -156,6 +166,17 @@ export function rowsOf<T = Row>(reader: { getRowObjects(): Record<string, DuckDB
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== "")) as Partial<T>;
+}
+
+/** DuckDB's header is three 4 KiB blocks; a shorter file that it rejects was never initialised. */
+function bornDead(e: unknown, path: string): boolean {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/not a valid DuckDB database file/i.test(msg)) return false;
+  try {
+    return statSync(path).size < 3 * 4096;
+  } catch {
+    return false;
+  }
 }
 
 export function translateOpenError(e: unknown, path: string): Error {
