@@ -7,6 +7,7 @@ import { listValue } from "@duckdb/node-api";
 import { compressionOf } from "../source/layout.js";
 import { type Cache, firstLine } from "./db.js";
 import { type FieldMap, ident, literal } from "./mapping.js";
+import { deleteObjects } from "./status.js";
 
 /** One downloaded (or local) object ready to be ingested. */
 export interface IngestItem {
@@ -329,13 +330,10 @@ async function commitBatch(
   nodeRejects: { path: string; line: number; reason: string; raw: string }[],
 ): Promise<void> {
   if (!items.length) return;
-  const replaced = items.filter((i) => i.replaces).map((i) => i.objectId);
-  if (replaced.length) {
-    const ids = listValue(replaced);
-    await cache.run("DELETE FROM events WHERE list_contains($1, object_id)", [ids]);
-    await cache.run("DELETE FROM rejects WHERE list_contains($1, object_id)", [ids]);
-    await cache.run("DELETE FROM objects WHERE list_contains($1, object_id)", [ids]);
-  }
+  await deleteObjects(
+    cache,
+    items.filter((i) => i.replaces).map((i) => i.objectId),
+  );
   await cache.run(
     "CREATE OR REPLACE TEMP TABLE stage_objects (path VARCHAR, object_id INTEGER, key VARCHAR)",
   );

@@ -76,23 +76,36 @@ export async function listRejects(
   return { total, rejects };
 }
 
-/** Removes whole partitions (their objects, rows and rejects) in one transaction. */
+/**
+ * Removes objects with their rows and rejects. The caller holds the transaction, so the three tables
+ * always change together.
+ */
+export async function deleteObjects(cache: Cache, objectIds: number[]): Promise<void> {
+  if (!objectIds.length) return;
+  const ids = listValue(objectIds);
+  for (const table of ["events", "rejects", "objects"])
+    await cache.run(`DELETE FROM ${table} WHERE list_contains($1, object_id)`, [ids]);
+}
+
+/** Removes whole partitions (their objects, rows and rejects) in one transaction; returns the events removed. */
 export async function evictPartitions(cache: Cache, dates: string[]): Promise<number> {
   if (!dates.length) return 0;
   return cache.transaction(async () => {
-    const ids = `(SELECT object_id FROM objects WHERE strftime(date, '%Y-%m-%d') IN (SELECT unnest($1::VARCHAR[])))`;
-    const n =
-      (
-        await cache.one<{ n: number }>(`SELECT count(*) AS n FROM events WHERE object_id IN ${ids}`, [
-          listValue(dates),
-        ])
-      )?.n ?? 0;
-    await cache.run(`DELETE FROM events WHERE object_id IN ${ids}`, [listValue(dates)]);
-    await cache.run(`DELETE FROM rejects WHERE object_id IN ${ids}`, [listValue(dates)]);
-    await cache.run(
-      "DELETE FROM objects WHERE strftime(date, '%Y-%m-%d') IN (SELECT unnest($1::VARCHAR[]))",
-      [listValue(dates)],
-    );
+    const ids = (
+      await cache.all<{ id: number }>(
+        "SELECT object_id AS id FROM objects WHERE strftime(date, '%Y-%m-%d') IN (SELECT unnest($1::VARCHAR[]))",
+        [listValue(dates)],
+      )
+    ).map((r) => r.id);
+    const n = ids.length
+      ? ((
+          await cache.one<{ n: number }>(
+            "SELECT count(*) AS n FROM events WHERE list_contains($1, object_id)",
+            [listValue(ids)],
+          )
+        )?.n ?? 0)
+      : 0;
+    await deleteObjects(cache, ids);
     return n;
   });
 }

@@ -11,6 +11,7 @@ import { DEFAULT_MAP, type FieldMap, formatMap } from "./mapping.js";
 import { ensurePrivateDir, stagingDirFor } from "./paths.js";
 import { listSource, planSync } from "./plan.js";
 import { getMeta, setMeta } from "./schema.js";
+import { deleteObjects } from "./status.js";
 
 export interface SyncOptions {
   from?: string;
@@ -221,12 +222,12 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   if (removed.length) {
     progress.phase = "removing";
     emit();
-    const ids = listValue(removed.map((r) => r.object_id));
-    await cache.transaction(async () => {
-      await cache.run("DELETE FROM events WHERE list_contains($1, object_id)", [ids]);
-      await cache.run("DELETE FROM rejects WHERE list_contains($1, object_id)", [ids]);
-      await cache.run("DELETE FROM objects WHERE list_contains($1, object_id)", [ids]);
-    });
+    await cache.transaction(() =>
+      deleteObjects(
+        cache,
+        removed.map((r) => r.object_id),
+      ),
+    );
   }
   await recordFailures(cache, failures, selected);
   await rm(staging, { recursive: true, force: true });
