@@ -69,6 +69,8 @@ export function stagedPathFor(staging: string, objectId: number, key: string): s
 }
 
 const EXT_WEIGHT = { gzip: 8, zstd: 8, none: 1 } as const;
+/** Estimated uncompressed bytes of an object. */
+const weightOf = (o: { key: string; size: number }) => o.size * EXT_WEIGHT[compressionOf(o.key)];
 
 /**
  * Mirrors the selected partitions of `source` into the cache: list → diff → download → ingest,
@@ -163,7 +165,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
           objectId: o.objectId,
           replaces: o.replaces,
         });
-        readyBytes += o.size * EXT_WEIGHT[compressionOf(o.key)];
+        readyBytes += weightOf(o);
       } catch (e) {
         if (e instanceof SourceError && e.fatal) throw e;
         if (!opts.signal?.aborted) {
@@ -193,8 +195,13 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
       });
       continue;
     }
-    const batch = ready.splice(0, ready.length);
-    readyBytes = 0;
+    // A local source has every file ready at once: cap each batch so its stage stays in memory.
+    let take = 0;
+    let takenBytes = 0;
+    while (take < ready.length && take < 512 && (take === 0 || takenBytes < batchBytes))
+      takenBytes += weightOf(ready[take++]);
+    const batch = ready.splice(0, take);
+    readyBytes -= takenBytes;
     const t0 = performance.now();
     const outcomes = await ingestBatch(cache, batch, map, staging);
     ingestMs += performance.now() - t0;
