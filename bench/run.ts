@@ -1,5 +1,8 @@
 /**
- * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep]`
+ * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--queries-only]`
+ *
+ * `--queries-only` re-times the analyses on the cache a `--keep` run left (for iterating on the
+ * query engine); it prints medians and does not touch bench/results.json.
  *
  * Generates (or reuses) a synthetic lake, syncs it into a fresh cache, times DuckDB's own read_json of
  * the same files as a baseline, runs each analysis `runs` times and reports medians. Writes
@@ -15,10 +18,10 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
 import { sync } from "../src/cache/sync.js";
 import { Executor } from "../src/queries/executor.js";
-import type { AnalysisSpec, DateRange, Filter } from "../src/queries/spec.js";
 import { folderSource } from "../src/source/folder.js";
 import { s3Source } from "../src/source/s3.js";
 import { ensureLake } from "../src/source/synthetic.js";
+import { specs } from "./specs.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -103,91 +106,6 @@ async function baseline(): Promise<{ seconds: number; rate: number }> {
   return { seconds, rate: events / seconds };
 }
 
-function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] {
-  const ev = (event: string, filters: Filter[] = []) => ({ event, filters });
-  return [
-    { name: "catalog", spec: { kind: "catalog", range } },
-    {
-      name: "trend users/day",
-      spec: {
-        kind: "trend",
-        events: [ev("application_opened")],
-        measure: { kind: "users" },
-        interval: "day",
-        range,
-        filters: [],
-        limit: 10,
-      },
-    },
-    {
-      name: "trend events/day",
-      spec: {
-        kind: "trend",
-        events: [ev("button_clicked")],
-        measure: { kind: "events" },
-        interval: "day",
-        range,
-        filters: [],
-        limit: 10,
-      },
-    },
-    {
-      name: "trend breakdown",
-      spec: {
-        kind: "trend",
-        events: [ev("button_clicked")],
-        measure: { kind: "events" },
-        interval: "day",
-        range,
-        filters: [],
-        breakdown: "button_name",
-        limit: 10,
-      },
-    },
-    {
-      name: "funnel 3 steps 1d",
-      spec: {
-        kind: "funnel",
-        steps: [ev("application_opened"), ev("button_clicked"), ev("file_saved")],
-        withinSeconds: 86400,
-        range,
-        filters: [],
-        limit: 10,
-      },
-    },
-    {
-      name: "funnel 5 steps 7d filter",
-      spec: {
-        kind: "funnel",
-        steps: [
-          ev("application_opened"),
-          ev("button_clicked", [{ key: "button_name", op: "=", value: "save" }]),
-          ev("file_saved"),
-          ev("zoom"),
-          ev("application_closed"),
-        ],
-        withinSeconds: 7 * 86400,
-        range,
-        filters: [],
-        limit: 10,
-      },
-    },
-    {
-      name: "retention weekly 8",
-      spec: {
-        kind: "retention",
-        start: ev("application_opened"),
-        return: ev("*"),
-        period: "week",
-        periods: 8,
-        mode: "on",
-        range,
-        filters: [],
-      },
-    },
-  ];
-}
-
 /** Launch → first frame of the real TUI in tmux, in ms (median of 3), or null without tmux. */
 async function firstFrameMs(): Promise<number | null> {
   if (spawnSync("tmux", ["-V"]).status !== 0) return null;
@@ -224,8 +142,30 @@ async function firstFrameMs(): Promise<number | null> {
   return times.length ? median(times) : null;
 }
 
+async function timeQueries(cache: Cache): Promise<Record<string, number>> {
+  const ex = new Executor(cache);
+  const range = await ex.resolveRange({ tz: "UTC" });
+  const queries: Record<string, number> = {};
+  const only = arg("only");
+  for (const { name, spec } of specs(range)) {
+    if (only && !name.includes(only)) continue;
+    const ms: number[] = [];
+    for (let i = 0; i < runs; i++) ms.push((await ex.run(spec)).ms);
+    queries[name] = Math.round(median(ms));
+    log(`  ${name.padEnd(26)} ${queries[name]} ms`);
+  }
+  ex.close();
+  return queries;
+}
+
 async function main() {
   mkdirSync(root, { recursive: true });
+  if (args.includes("--queries-only")) {
+    const cache = await Cache.open(cachePath, { readOnly: true });
+    await timeQueries(cache);
+    cache.close();
+    return;
+  }
   log(`evx bench: ${events.toLocaleString()} events, source ${sourceKind}, ${runs} runs; lake ${lakeDir}`);
   const tg = performance.now();
   const lake = await ensureLake({
@@ -264,16 +204,7 @@ async function main() {
   log("  baseline: DuckDB read_json of the same files…");
   const base = await baseline();
 
-  const ex = new Executor(cache);
-  const range = await ex.resolveRange({ tz: "UTC" });
-  const queries: Record<string, number> = {};
-  for (const { name, spec } of specs(range)) {
-    const ms: number[] = [];
-    for (let i = 0; i < runs; i++) ms.push((await ex.run(spec)).ms);
-    queries[name] = Math.round(median(ms));
-    log(`  ${name.padEnd(26)} ${queries[name]} ms`);
-  }
-  ex.close();
+  const queries = await timeQueries(cache);
   cache.close();
 
   const firstFrame = await firstFrameMs();

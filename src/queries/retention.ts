@@ -1,4 +1,4 @@
-import { type BuiltQuery, distinctUsers, eventSql, Params, type QueryContext } from "./filters.js";
+import { type BuiltQuery, bitmapsFit, eventSql, Params, type QueryContext } from "./filters.js";
 import type { RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
 import {
   addLocal,
@@ -40,28 +40,40 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
   ctes.push(`stl AS (SELECT user_key, t0, ${bucketSql(localSql(p, f.zone, "t0"), P)} AS cb FROM st)`);
   const ret = eventSql(p, spec.return, spec.filters);
   const lo = `make_timestamptz(${p.big(f.lo)})`;
-  if (spec.mode === "on") {
-    // Only periods 0..N-1 of the last cohort are reported: later RETURN events cannot land in a cell.
-    ctes.push(`rt AS (SELECT user_key, epoch_us(event_time) AS t
-      FROM events WHERE event_time >= ${lo} AND event_time < make_timestamptz(${p.big(cap)}) AND ${ret})`);
-    ctes.push(
-      `jr AS (SELECT s.user_key, s.cb, r.t FROM stl s JOIN rt r ON r.user_key = s.user_key AND r.t >= s.t0)`,
-    );
-    ctes.push(
-      `jl AS (SELECT user_key, cb, ${periodDiffSql(P, "cb", bucketSql(localSql(p, f.zone, "t"), P))} AS n FROM jr)`,
-    );
-    ctes.push(
-      `cells AS (SELECT cb, n, ${distinctUsers(ctx, (bucketsOf(f, P).length + 1) * periods)} AS c FROM jl WHERE n < ${N} GROUP BY cb, n)`,
-    );
+  const bucketOf = (us: string) => bucketSql(localSql(p, f.zone, us), P);
+  const cohorts = bucketsOf(f, P).length + 1;
+  if (spec.mode === "on" && startIsReturn(spec) && bitmapsFit(ctx, cohorts + periods + 1)) {
+    // Each user's first START event is itself a RETURN event, so period 0 keeps every user, and any
+    // RETURN in a later bucket is after the start: cell n>0 = |cohort ∩ users active in bucket cb+n|,
+    // one AND of two bitmaps instead of a join of every RETURN event with its user's cohort.
+    const bm = `bitstring_agg(user_key, 0, ${Math.floor(ctx?.userKeyMax ?? 0)})`;
+    ctes.push(`coh AS (SELECT cb, ${bm} AS bm FROM stl GROUP BY cb)`);
+    ctes.push(`act AS (SELECT ${bucketOf("t")} AS b, ${bm} AS bm
+      FROM (SELECT user_key, epoch_us(event_time) AS t FROM events
+             WHERE event_time >= ${lo} AND event_time < make_timestamptz(${p.big(cap)}) AND ${ret}) GROUP BY b)`);
+    ctes.push(`cells AS (
+    SELECT c.cb, ${periodDiffSql(P, "c.cb", "a.b")} AS n, bit_count(c.bm & a.bm) AS c
+      FROM coh c JOIN act a ON a.b > c.cb WHERE ${periodDiffSql(P, "c.cb", "a.b")} < ${N}
+    UNION ALL
+    SELECT cb, 0, count(*) FROM stl GROUP BY cb)`);
+  } else if (spec.mode === "on") {
+    // A user has a RETURN at or after t0 in bucket b iff their latest RETURN in b is: one row per
+    // (user, bucket) joins the cohorts instead of one row per event. Only periods 0..N-1 of the last
+    // cohort are reported, so later RETURN events cannot land in a cell.
+    ctes.push(`rb AS (SELECT user_key, ${bucketOf("t")} AS b, max(t) AS tm
+      FROM (SELECT user_key, epoch_us(event_time) AS t FROM events
+             WHERE event_time >= ${lo} AND event_time < make_timestamptz(${p.big(cap)}) AND ${ret})
+     GROUP BY ALL)`);
+    ctes.push(`jl AS (SELECT s.cb, ${periodDiffSql(P, "s.cb", "r.b")} AS n
+      FROM stl s JOIN rb r ON r.user_key = s.user_key AND r.tm >= s.t0)`);
+    ctes.push(`cells AS (SELECT cb, n, count(*) AS c FROM jl WHERE n < ${N} GROUP BY cb, n)`);
   } else {
+    // The latest RETURN at or after t0 is the user's latest RETURN overall, when that is after t0.
     ctes.push(
-      `rt AS (SELECT user_key, epoch_us(event_time) AS t FROM events WHERE event_time >= ${lo} AND ${ret})`,
+      `ru AS (SELECT user_key, max(epoch_us(event_time)) AS tm FROM events WHERE event_time >= ${lo} AND ${ret} GROUP BY user_key)`,
     );
-    ctes.push(`ju AS (SELECT s.user_key, s.cb, max(r.t) AS tm
-      FROM stl s JOIN rt r ON r.user_key = s.user_key AND r.t >= s.t0 GROUP BY s.user_key, s.cb)`);
-    ctes.push(
-      `jl AS (SELECT cb, least(${periodDiffSql(P, "cb", bucketSql(localSql(p, f.zone, "tm"), P))}, ${N} - 1) AS n FROM ju)`,
-    );
+    ctes.push(`jl AS (SELECT s.cb, least(${periodDiffSql(P, "s.cb", bucketOf("r.tm"))}, ${N} - 1) AS n
+      FROM stl s JOIN ru r ON r.user_key = s.user_key AND r.tm >= s.t0)`);
     ctes.push(`cells AS (SELECT cb, n, count(*) AS c FROM jl GROUP BY cb, n)`);
   }
   const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, CAST(NULL AS BIGINT) AS n, count(*) AS c FROM stl GROUP BY cb
@@ -70,6 +82,17 @@ SELECT 'cell', cb, n, c FROM cells
 UNION ALL
 SELECT 'last', NULL, NULL, epoch_us(max(event_time)) FROM events`;
   return { sql, params: p.values };
+}
+
+/**
+ * True when every user's first START event also matches RETURN (RETURN is `*`, or the START event
+ * with no extra filters of its own), so each cohort keeps all its users in period 0.
+ */
+function startIsReturn(spec: RetentionSpec): boolean {
+  if (spec.return.event === "*") return spec.return.filters.length === 0;
+  if (spec.return.event !== spec.start.event) return false;
+  const startFilters = new Set(spec.start.filters.map((x) => JSON.stringify(x)));
+  return spec.return.filters.every((x) => startFilters.has(JSON.stringify(x)));
 }
 
 export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionSpec): RetentionResult {

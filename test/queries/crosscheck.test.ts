@@ -309,6 +309,28 @@ const retentions: [string, RetentionSpec][] = [
       range: part("Asia/Kolkata"),
     }),
   ],
+  [
+    "filtered start, same event as return without filters (bitmap plan), by day, on",
+    retention({
+      start: ref("button_clicked[button_name=save]"),
+      return: ref("button_clicked"),
+      period: "day",
+      periods: 7,
+      mode: "on",
+      range: part("UTC"),
+    }),
+  ],
+  [
+    "return narrower than start (per-bucket plan), by week, on, New York",
+    retention({
+      start: ref("button_clicked"),
+      return: ref("button_clicked[button_name=save]"),
+      period: "week",
+      periods: 3,
+      mode: "on",
+      range: full("America/New_York"),
+    }),
+  ],
 ];
 
 describe("retention", () => {

@@ -106,12 +106,17 @@ for (const [tz, from, to] of WINDOWS) {
       });
     }
     for (const period of ["day", "week", "month"] as const) {
-      for (const mode of ["on", "on-or-after"] as const) {
-        test(`retention by ${period}, ${mode}`, async () => {
+      // RETURN `*` takes the bitmap plan (the start event is a return); `b` the per-bucket join.
+      for (const [mode, ret] of [
+        ["on", "b"],
+        ["on", "*"],
+        ["on-or-after", "b"],
+      ] as const) {
+        test(`retention by ${period}, ${mode}, return ${ret}`, async () => {
           const spec: RetentionSpec = {
             kind: "retention",
             start: { event: "a", filters: [{ key: "k", op: "=", value: "0" }] },
-            return: { event: "b", filters: [] },
+            return: { event: ret, filters: [] },
             period,
             periods: 3,
             mode,
