@@ -114,7 +114,8 @@ export async function ingestBatch(
       return { key: i.key, ok: true, events: c?.events ?? 0, rejected: c?.rejected ?? 0 };
     });
   } finally {
-    for (const t of ["stage", "stage_counts", "batch_users"]) await cache.run(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
+    for (const t of ["stage", "stage_counts", "batch_users"])
+      await cache.run(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
   }
 }
 
@@ -125,7 +126,12 @@ async function stageFast(cache: Cache, items: IngestItem[], map: FieldMap): Prom
   while (pending.length) {
     try {
       await cache.run(
-        stageInsert(map, "$2[(file_index + 1)::BIGINT]", "NULL::BIGINT AS line, NULL::VARCHAR AS raw", readJsonCall(map)),
+        stageInsert(
+          map,
+          "$2[(file_index + 1)::BIGINT]",
+          "NULL::BIGINT AS line, NULL::VARCHAR AS raw",
+          readJsonCall(map),
+        ),
         [listValue(pending.map((p) => p.path)), listValue(pending.map((p) => p.objectId))],
       );
       break;
@@ -338,7 +344,9 @@ interface NodeReject {
 
 async function commitBatch(cache: Cache, items: IngestItem[], nodeRejects: NodeReject[]): Promise<void> {
   if (!items.length) {
-    await cache.run("CREATE OR REPLACE TEMP TABLE stage_counts (obj INTEGER, events BIGINT, rejected BIGINT)");
+    await cache.run(
+      "CREATE OR REPLACE TEMP TABLE stage_counts (obj INTEGER, events BIGINT, rejected BIGINT)",
+    );
     return;
   }
   await deleteObjects(
