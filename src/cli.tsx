@@ -250,6 +250,11 @@ export function buildCli(argv: string[]): Argv {
 }
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
+  // `evx events | head` closes the pipe early: stop quietly, as other Unix tools do.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   try {
     await buildCli(argv).parseAsync();
   } catch (e) {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Cache } from "../src/cache/db.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
-import { evx } from "./helpers/cli.js";
+import { evx, evxAsync } from "./helpers/cli.js";
 import { ev, jsonl, tempDir } from "./helpers/tmp.js";
 
 function smallLake(dir: string) {
@@ -127,4 +127,20 @@ test("the default cache lives under $XDG_CACHE_HOME/evx, private to the user, an
   assert.equal(JSON.parse(st.stdout).events, 3);
   const viaEnv = evx(["status", "--json"], { EVX_CACHE: join(xdg, "evx", files[0]) });
   assert.equal(JSON.parse(viaEnv.stdout).events, 3);
+});
+
+test("a reader that closes the pipe early (evx … | head) gets no stack trace", async () => {
+  const dir = tempDir();
+  smallLake(join(dir, "lake"));
+  const cache = join(dir, "c.duckdb");
+  assert.equal(evx(["sync", join(dir, "lake"), "--cache", cache, "--json"]).code, 0);
+  const child = evxAsync(["status", "--cache", cache]);
+  child.stdout.destroy();
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+  assert.equal(stderr, "");
+  assert.equal(code, 0);
 });

@@ -7,8 +7,9 @@ export const SCHEMA_VERSION = 1;
  * - `users` maps each user_id string to an INTEGER key once; events carry only the key, so
  *   distinct counts, funnels and retention group and join on 4-byte integers.
  * - `events` rows are appended batch by batch in partition order (so zone maps on event_time prune
- *   date ranges), and sorted by (event_type, event_time) inside a batch, so a query about a few event
- *   types skips the row groups of the others (measured on 2M events: trend CPU -45%, funnel -25%).
+ *   date ranges), and clustered by event_type inside a batch, so a query about a few event types
+ *   skips the row groups of the others (measured on 2M events: trend CPU -45%, funnel -25%). Sorting
+ *   by type alone adds ~10% to the insert; (type, time) added ~80% for no measured query gain.
  * - `objects` is the manifest: one row per successfully ingested object. Its rows, rejects and
  *   manifest entry always change in one transaction.
  */

@@ -183,7 +183,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     });
   }
   let ingestMs = 0;
-  const batchBytes = opts.batchBytes ?? (Number(process.env.EVX_BATCH_BYTES) || 256 * 1024 * 1024);
+  const batchBytes = opts.batchBytes ?? (Number(process.env.EVX_BATCH_BYTES) || 512 * 1024 * 1024);
   while (true) {
     if (fatal) break;
     if (opts.signal?.aborted) break;
