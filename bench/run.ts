@@ -2,11 +2,11 @@
  * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--queries-only]`
  *
  * `--queries-only` re-times the analyses on the cache a `--keep` run left (for iterating on the
- * query engine); it prints medians and does not touch bench/results.json.
+ * query engine); it prints medians and does not touch the results files.
  *
  * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of 3), times DuckDB's own read_json of
  * the same files as a baseline, runs each analysis `runs` times and reports medians. Writes
- * bench/results.json. Not a test: CI does not run it.
+ * bench/results-<events>.json. Not a test: CI does not run it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -160,6 +160,10 @@ async function timeQueries(cache: Cache): Promise<Record<string, number>> {
 
 async function main() {
   mkdirSync(root, { recursive: true });
+  if (args.includes("--generate-only")) {
+    await ensureLake({ dir: lakeDir, events });
+    return;
+  }
   if (args.includes("--queries-only")) {
     const cache = await Cache.open(cachePath, { readOnly: true });
     await timeQueries(cache);
@@ -248,7 +252,7 @@ async function main() {
     tui_first_frame_ms: firstFrame === null ? null : Math.round(firstFrame),
     peak_rss_bytes: rss,
   };
-  const out = fileURLToPath(new URL("./results.json", import.meta.url));
+  const out = fileURLToPath(new URL(`./results-${events}.json`, import.meta.url));
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 
   const rows: [string, string][] = [

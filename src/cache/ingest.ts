@@ -7,6 +7,7 @@ import { listValue } from "@duckdb/node-api";
 import { compressionOf } from "../source/layout.js";
 import { type Cache, firstLine } from "./db.js";
 import { type FieldMap, ident, literal } from "./mapping.js";
+import { getHotKeys, HOT_SLOTS, hotColumn, keyPointer, setMeta } from "./schema.js";
 import { deleteObjects } from "./status.js";
 
 /** One downloaded (or local) object ready to be ingested. */
@@ -373,6 +374,28 @@ async function writeLines(path: string, lines: string[]): Promise<void> {
   );
 }
 
+/**
+ * The cache's hot property keys. The first batch into an empty cache picks them: the most common
+ * top-level keys of its rows (up to HOT_SLOTS, each on at least 0.1% of rows). Keys that look like
+ * array indexes are left in the JSON, where their lookup has its own rule.
+ */
+async function hotKeysOf(cache: Cache): Promise<string[]> {
+  const known = await getHotKeys(cache);
+  if (known) return known;
+  const rows = await cache.all<{ k: string; c: number; n: number }>(
+    `WITH sample AS (SELECT properties FROM stage WHERE reason IS NULL AND json_type(properties) = 'OBJECT' LIMIT 200000)
+     SELECT k, count(*) AS c, (SELECT count(*) FROM sample) AS n
+       FROM (SELECT unnest(json_keys(properties)) AS k FROM sample)
+      GROUP BY k ORDER BY c DESC, k`,
+  );
+  const hot = rows
+    .filter((r) => r.c * 1000 >= r.n && !/^(\d+|-)$/.test(r.k))
+    .slice(0, HOT_SLOTS)
+    .map((r) => r.k);
+  await setMeta(cache, "hot_keys", JSON.stringify(hot));
+  return hot;
+}
+
 interface NodeReject {
   obj: number;
   line: number;
@@ -416,14 +439,22 @@ async function commitBatch(cache: Cache, items: IngestItem[], nodeRejects: NodeR
   await cache.run(
     "INSERT INTO users SELECT user_key, user_id FROM batch_users WHERE user_key > (SELECT coalesce(max(user_key), 0) FROM users)",
   );
+  const hot = await hotKeysOf(cache);
+  const hotCols = hot.map((_, i) => hotColumn(i));
+  // One JSON parse per row extracts every hot key (json_extract_string with a list of pointers).
+  const hotSelect = hot.length ? `, ${hot.map((_, i) => `s.hot[${i + 1}]`).join(", ")}` : "";
+  const stageHot = hot.length
+    ? "(SELECT *, json_extract_string(properties, $1::VARCHAR[]) AS hot FROM stage)"
+    : "stage";
   // Clustering rows by event type lets a query about a few types skip the others' row groups; a
   // sort on the type alone costs ~10% of the insert, where (type, time) cost ~80%.
   await cache.run(
-    `INSERT INTO events
-     SELECT s.event_type, s.ts, u.user_key, s.properties, s.obj
-       FROM stage s JOIN batch_users u ON u.user_id = s.user_id
+    `INSERT INTO events (event_type, event_time, user_key, properties, object_id${hotCols.map((c) => `, ${c}`).join("")})
+     SELECT s.event_type, s.ts, u.user_key, s.properties, s.obj${hotSelect}
+       FROM ${stageHot} s JOIN batch_users u ON u.user_id = s.user_id
       WHERE s.reason IS NULL
       ORDER BY s.event_type`,
+    hot.length ? [listValue(hot.map(keyPointer))] : undefined,
   );
   const meta = `(SELECT unnest($1) AS obj, unnest($2) AS key, unnest($3)::DATE AS date, unnest($4) AS version,
                         unnest($5)::BIGINT AS size)`;

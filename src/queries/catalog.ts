@@ -4,7 +4,7 @@ import { frameOf, inRange, localToDate, toLocal, zoneBetween } from "./time.js";
 
 /** Per event type in the range: rows, distinct users, first/last instant. */
 export function buildCatalog(spec: CatalogSpec, ctx?: QueryContext): BuiltQuery {
-  const p = new Params();
+  const p = new Params(ctx);
   const where = spec.range ? inRange(p, frameOf(spec.range)) : "true";
   const sql = `SELECT event_type, count(*) AS events, ${distinctUsers(ctx, 1000)} AS users,
        min(event_time) AS first_seen, max(event_time) AS last_seen

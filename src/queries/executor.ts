@@ -43,7 +43,7 @@ export function buildQuery(spec: AnalysisSpec, ctx?: QueryContext): BuiltQuery {
     case "trend":
       return buildTrend(spec, ctx);
     case "funnel":
-      return buildFunnel(spec);
+      return buildFunnel(spec, ctx);
     case "retention":
       return buildRetention(spec, ctx);
     default:
@@ -84,11 +84,15 @@ export function inlineSql(q: BuiltQuery): string {
 
 const MAX_IDLE = 4;
 
-const CONTEXT_SQL = "SELECT max(user_key) AS m FROM users";
+const CONTEXT_SQL = `SELECT (SELECT max(user_key) FROM users) AS m,
+  (SELECT value FROM meta WHERE key = 'hot_keys') AS hot`;
 
 function contextOf(rows: Row[]): QueryContext {
-  const m = rows[0]?.m;
-  return m == null ? {} : { userKeyMax: Number(m) };
+  const { m, hot } = rows[0] ?? {};
+  const ctx: QueryContext = {};
+  if (m != null) ctx.userKeyMax = Number(m);
+  if (typeof hot === "string") ctx.hotKeys = JSON.parse(hot) as string[];
+  return ctx;
 }
 
 export class Executor {

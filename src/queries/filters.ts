@@ -3,6 +3,7 @@
  * becomes a bound parameter; only fixed SQL text and validated enum words are spliced.
  */
 import type { DuckDBValue } from "@duckdb/node-api";
+import { hotColumn, keyPointer } from "../cache/schema.js";
 import type { EventRef, Filter } from "./spec.js";
 
 export interface BuiltQuery {
@@ -14,6 +15,8 @@ export interface BuiltQuery {
 export interface QueryContext {
   /** The largest `user_key` (keys are dense from 1). */
   userKeyMax?: number;
+  /** Property keys pre-extracted into columns `hot1`…, in that order. */
+  hotKeys?: string[];
 }
 
 /** Memory allowed for per-group user bitmaps. */
@@ -42,6 +45,16 @@ export function bitmapsFit(ctx: QueryContext | undefined, groups: number): boole
 export class Params {
   readonly values: DuckDBValue[] = [];
   private readonly seen = new Map<string, string>();
+  private readonly hot: Map<string, string>;
+
+  constructor(ctx?: QueryContext) {
+    this.hot = new Map((ctx?.hotKeys ?? []).map((k, i) => [k, hotColumn(i)]));
+  }
+
+  /** The column holding `key`'s property text when the cache pre-extracted it. */
+  hotColumn(key: string): string | undefined {
+    return this.hot.get(key);
+  }
 
   add(v: string | number | bigint | boolean): string {
     const id = `${typeof v}:${String(v)}`;
@@ -75,16 +88,15 @@ export function isNumeric(v: string): boolean {
   return NUMERIC.test(v);
 }
 
-/** RFC 6901 JSON pointer of a top-level key: keys may contain dots, quotes, slashes, anything. */
-export function keyPointer(key: string): string {
-  return `/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
-}
+export { keyPointer };
 
 /**
  * The property text of `key` (NULL when unset): the string itself for JSON strings, the JSON text
  * otherwise; JSON null and a missing key give NULL.
  */
 export function propText(p: Params, key: string, col = "properties"): string {
+  const hot = p.hotColumn(key);
+  if (hot) return col === "properties" ? hot : `${col.slice(0, -"properties".length)}${hot}`;
   const extract = `json_extract_string(${col}, ${p.str(keyPointer(key))})`;
   // A pointer like `/0` also indexes arrays; properties that are not an object have no keys.
   if (/^(\d+|-)$/.test(key)) return `CASE WHEN json_type(${col}) = 'OBJECT' THEN ${extract} END`;

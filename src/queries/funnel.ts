@@ -1,4 +1,4 @@
-import { type BuiltQuery, eventSql, Params, propText } from "./filters.js";
+import { type BuiltQuery, eventSql, Params, propText, type QueryContext } from "./filters.js";
 import { formatEventRef } from "./parse.js";
 import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
 import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } from "./time.js";
@@ -15,8 +15,8 @@ import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } f
  * `(bucket, entered, converted)` (bucket = local wall-clock µs of its start; empty buckets have no row)
  * when `trendInterval` is set.
  */
-export function buildFunnel(spec: FunnelSpec): BuiltQuery {
-  const p = new Params();
+export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
+  const p = new Params(ctx);
   const f = frameOf(spec.range);
   const K = spec.steps.length;
   if (K < 1) throw new Error("a funnel needs at least one step");

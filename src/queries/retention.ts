@@ -30,7 +30,7 @@ function retentionFrame(spec: RetentionSpec) {
  * `cb` is the cohort bucket's local wall-clock µs; shaping lists every bucket of the range.
  */
 export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQuery {
-  const p = new Params();
+  const p = new Params(ctx);
   const { f, N: periods, cap } = retentionFrame(spec);
   const P = spec.period;
   const N = p.big(periods);

@@ -39,7 +39,7 @@ function measureAgg(m: Measure, users = "count(DISTINCT user_key)"): string {
  * buckets have no row; shaping fills them with 0.
  */
 export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
-  const p = new Params();
+  const p = new Params(ctx);
   const f = frameOf(spec.range);
   const m = spec.measure;
   const x = m.kind === "sum" || m.kind === "avg" ? propNumber(p, m.key) : null;
