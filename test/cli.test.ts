@@ -57,6 +57,7 @@ test("sync --json prints exactly the contract shape; status and rejects agree", 
   assert.equal(s.rejected, 1);
   assert.equal(s.first_event, "2023-06-01T00:00:00.000Z");
   assert.equal(s.last_event, "2023-06-02T00:00:00.000Z");
+  assert.deepEqual(s.hot_keys, [], "these events carry no properties");
   assert.deepEqual(
     s.partitions.map((p: Record<string, unknown>) => [p.date, p.objects, p.events, p.rejected]),
     [

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
 import { getHotKeys, HOT_SLOTS } from "../src/cache/schema.js";
+import { cacheStatus } from "../src/cache/status.js";
 import { sync } from "../src/cache/sync.js";
 import { buildQuery, Executor, shapeResult } from "../src/queries/executor.js";
 import { parseEventRef } from "../src/queries/parse.js";
@@ -64,6 +65,7 @@ test("the first sync picks the common keys and each hot column equals the JSON l
     // index and stays in the JSON.
     assert.deepEqual(hot, ["n", "screen", "a.b/c~d", "rare"]);
     assert.ok((hot?.length ?? 0) <= HOT_SLOTS);
+    assert.deepEqual((await cacheStatus(cache)).hot_keys, hot);
     for (const [i, key] of (hot ?? []).entries()) {
       const pointer = `/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
       const diff = await cache.one<{ n: number; set: number }>(

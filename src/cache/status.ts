@@ -1,6 +1,6 @@
 import { listValue } from "@duckdb/node-api";
 import type { Cache } from "./db.js";
-import { getMeta } from "./schema.js";
+import { getHotKeys, getMeta } from "./schema.js";
 
 export interface PartitionStatus {
   date: string;
@@ -20,6 +20,8 @@ export interface CacheStatus {
   rejected: number;
   first_event: string | null;
   last_event: string | null;
+  /** Property keys stored pre-extracted (fast filters and breakdowns). */
+  hot_keys: string[];
   partitions: PartitionStatus[];
   failures: { key: string; date: string | null; error: string; failed_at: string }[];
 }
@@ -51,6 +53,7 @@ export async function cacheStatus(cache: Cache): Promise<CacheStatus> {
     rejected: totals?.rejected ?? 0,
     first_event: bounds?.first_event ?? null,
     last_event: bounds?.last_event ?? null,
+    hot_keys: (await getHotKeys(cache)) ?? [],
     partitions,
     failures,
   };

@@ -1,6 +1,7 @@
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
 import { cacheStatus, listRejects } from "../cache/status.js";
+import { cleanText } from "../views/sanitize.js";
 import { cachePathFor } from "./cachepath.js";
 import { UsageError } from "./errors.js";
 import { fmtInt, printJson, textTable, toCsv } from "./output.js";
@@ -36,6 +37,7 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
       `source  ${s.source ?? "(none)"}`,
       `events  ${fmtInt(s.events)} from ${fmtInt(s.users)} users, ${fmtInt(s.rejected)} rejected lines`,
       `range   ${s.first_event ?? "-"} .. ${s.last_event ?? "-"}`,
+      `hot     ${s.hot_keys.map((k) => JSON.stringify(cleanText(k))).join(", ") || "(none)"}`,
       "",
     ].join("\n");
     process.stdout.write(`${head}\n`);
