@@ -40,10 +40,13 @@ export function buildCli(argv: string[]): Argv {
       "open the interactive TUI on the cache (the default command)",
       (y) =>
         y
-          .options(cacheOpt)
+          .options({
+            ...cacheOpt,
+            tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
+          })
           .example("$0", "explore the last synced cache")
-          .example("$0 ui --cache ./acme.duckdb", "a given cache"),
-      async (a) => (await import("./commands/ui.js")).runUi({ cache: a.cache }),
+          .example("$0 ui --cache ./acme.duckdb --tz Europe/Berlin", "a given cache, days in Berlin time"),
+      async (a) => (await import("./commands/ui.js")).runUi({ cache: a.cache, tz: a.tz }),
     )
     .command(
       "demo",

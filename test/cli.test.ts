@@ -145,3 +145,14 @@ test("a reader that closes the pipe early (evx … | head) gets no stack trace",
   assert.equal(stderr, "");
   assert.equal(code, 0);
 });
+
+test("evx ui --tz with an unknown zone is a one-line usage error", () => {
+  const dir = tempDir();
+  smallLake(join(dir, "lake"));
+  const cache = join(dir, "c.duckdb");
+  assert.equal(evx(["sync", join(dir, "lake"), "--cache", cache, "--json"]).code, 0);
+  const r = evx(["ui", "--cache", cache, "--tz", "Mars/Olympus_Mons"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.match(r.stderr, /unknown time zone "Mars\/Olympus_Mons"/);
+});

@@ -134,3 +134,38 @@ test("a schema-1 cache gains the columns, keeps keys in the JSON, and answers th
     cache.close();
   }
 });
+
+test("a first batch without any property object leaves the choice to a later batch", async () => {
+  const dir = tempDir();
+  const root = join(dir, "lake");
+  writeLakeFiles(root, {
+    "date=2023-06-01/part-0000.jsonl": jsonl([
+      ev("click", "2023-06-01T00:00:00Z", "u1"),
+      { event_type: "click", event_time: "2023-06-01T00:01:00Z", user_id: "u2", event_properties: [1, 2] },
+    ]),
+  });
+  const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+  try {
+    await sync(cache, folderSource(root));
+    assert.equal(await getHotKeys(cache), undefined);
+    writeLakeFiles(root, {
+      "date=2023-06-02/part-0000.jsonl": jsonl([
+        ev("click", "2023-06-02T00:00:00Z", "u1", { screen: "home", n: 4 }),
+        ev("click", "2023-06-02T00:01:00Z", "u3", { screen: "editor", n: 1 }),
+      ]),
+    });
+    await sync(cache, folderSource(root));
+    assert.deepEqual(await getHotKeys(cache), ["n", "screen"]);
+    const ex = new Executor(cache);
+    const out = await ex.run(byScreen);
+    assert.match(out.sql, /\bhot\d\b/);
+    assert.deepEqual(out.result, shapeResult(byScreen, await ex.query(buildQuery(byScreen))));
+    assert.deepEqual(
+      out.result.series.map((s) => [s.breakdown, s.total]),
+      [["home", 1]],
+    );
+    ex.close();
+  } finally {
+    cache.close();
+  }
+});

@@ -11,8 +11,15 @@ import { writeLakeFiles } from "../src/source/synthetic.js";
 import { ev, jsonl, tempDir } from "./helpers/tmp.js";
 
 async function counts(cache: Cache) {
-  return cache.one<{ events: number; manifest: number; rejects: number; manifestRejects: number }>(
+  return cache.one<{
+    events: number;
+    manifest: number;
+    rejects: number;
+    manifestRejects: number;
+    types: number;
+  }>(
     `SELECT (SELECT count(*) FROM events) AS events, (SELECT coalesce(sum(events),0) FROM objects) AS manifest,
+            (SELECT coalesce(sum(events),0) FROM object_types) AS types,
             (SELECT count(*) FROM rejects) AS rejects, (SELECT coalesce(sum(rejected),0) FROM objects) AS manifestRejects`,
   );
 }
@@ -122,6 +129,7 @@ test("date selection, incremental re-sync, changed and removed objects", async (
     const c = await counts(cache);
     assert.equal(c?.events, 15);
     assert.equal(c?.manifest, 15);
+    assert.equal(c?.types, 15, "per-type counts follow replaced and removed objects");
 
     // Removal only applies inside the selected dates: 06-01 was never synced, nothing else is touched.
     s = await sync(cache, src, { to: "2023-06-01" });

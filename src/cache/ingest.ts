@@ -388,6 +388,9 @@ async function hotKeysOf(cache: Cache): Promise<string[]> {
        FROM (SELECT unnest(json_keys(properties)) AS k FROM sample)
       GROUP BY k ORDER BY c DESC, k`,
   );
+  // A batch whose sampled rows carry no property object decides nothing: its rows give NULL for
+  // every key either way, so a later batch may still pick.
+  if (!rows.length) return [];
   const hot = rows
     .filter((r) => r.c * 1000 >= r.n && !/^(\d+|-)$/.test(r.k))
     .slice(0, HOT_SLOTS)
@@ -456,6 +459,9 @@ async function commitBatch(cache: Cache, items: IngestItem[], nodeRejects: NodeR
            FROM (SELECT *, json_extract_string(properties, $1::VARCHAR[]) AS l FROM (${sorted}))`
       : `INSERT INTO events (event_type, event_time, user_key, properties, object_id) ${sorted}`,
     hot.length ? [listValue(hot.map(keyPointer))] : undefined,
+  );
+  await cache.run(
+    `INSERT INTO object_types SELECT obj, event_type, count(*) FROM stage WHERE reason IS NULL GROUP BY obj, event_type`,
   );
   const meta = `(SELECT unnest($1) AS obj, unnest($2) AS key, unnest($3)::DATE AS date, unnest($4) AS version,
                         unnest($5)::BIGINT AS size)`;

@@ -44,6 +44,9 @@ const DDL = [
      properties JSON,
      object_id INTEGER NOT NULL,
      ${HOT_DDL})`,
+  // Rows per (object, event type): lets a query size its per-type work (e.g. how many user bitmaps
+  // the catalog needs) without scanning events.
+  `CREATE TABLE IF NOT EXISTS object_types (object_id INTEGER NOT NULL, event_type VARCHAR NOT NULL, events BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS rejects (object_id INTEGER NOT NULL, key VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR)`,
 ];
 
@@ -60,12 +63,15 @@ export async function migrate(cache: Cache): Promise<void> {
 }
 
 /**
- * Schema 1 → 2: the hot columns exist but stay empty. Rows already cached have no extracted values,
+ * Schema 1 → 2: `object_types` is filled from the events; the hot columns exist but stay empty. Rows already cached have no extracted values,
  * so no key may be hot unless the cache holds no events yet.
  */
 async function addHotColumns(cache: Cache): Promise<void> {
   for (let i = 0; i < HOT_SLOTS; i++)
     await cache.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS ${hotColumn(i)} VARCHAR`);
+  await cache.run(
+    "INSERT INTO object_types SELECT object_id, event_type, count(*) FROM events GROUP BY object_id, event_type",
+  );
   const n = await cache.one<{ n: number }>("SELECT count(*) AS n FROM (SELECT 1 FROM events LIMIT 1)");
   if (n?.n) await setMeta(cache, "hot_keys", "[]");
 }

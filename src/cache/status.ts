@@ -86,7 +86,7 @@ export async function listRejects(
 export async function deleteObjects(cache: Cache, objectIds: number[]): Promise<void> {
   if (!objectIds.length) return;
   const ids = listValue(objectIds);
-  for (const table of ["events", "rejects", "objects"])
+  for (const table of ["events", "object_types", "rejects", "objects"])
     await cache.run(`DELETE FROM ${table} WHERE list_contains($1, object_id)`, [ids]);
 }
 

@@ -23,6 +23,7 @@ import type {
 import { bars, useColor as colorEnabled, lineChart, retentionGrid } from "../views/charts.js";
 import { formatDuration, formatPercent, timeLabels } from "../views/format.js";
 import { cleanText } from "../views/sanitize.js";
+import { checkTz } from "./errors.js";
 import { fmtInt, formatOf, printJson, termWidth, textTable, toCsv } from "./output.js";
 import { openForRead } from "./status.js";
 
@@ -38,17 +39,6 @@ export interface CommonArgs {
 
 const list = (v: string | string[] | undefined): string[] =>
   v === undefined ? [] : Array.isArray(v) ? v : [v];
-
-function checkTz(tz: string): string {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-  } catch {
-    throw new UsageError(
-      `unknown time zone ${JSON.stringify(tz)}: use an IANA name like UTC or Europe/Berlin`,
-    );
-  }
-  return tz;
-}
 
 /**
  * Shared shape of every analysis command: open the cache read-only, resolve the date range,

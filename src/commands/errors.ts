@@ -1,4 +1,5 @@
 import { CacheLockedError, CacheMissingError, firstLine } from "../cache/errors.js";
+import { UsageError } from "../queries/parse.js";
 import { LayoutError } from "../source/layout.js";
 import { SourceError } from "../source/types.js";
 
@@ -13,8 +14,18 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-export class UsageError extends Error {
-  override name = "UsageError";
+export { UsageError };
+
+/** The zone itself, or a UsageError naming it when it is not an IANA zone. */
+export function checkTz(tz: string): string {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+  } catch {
+    throw new UsageError(
+      `unknown time zone ${JSON.stringify(tz)}: use an IANA name like UTC or Europe/Berlin`,
+    );
+  }
+  return tz;
 }
 
 /** A failure whose one-line message has already been printed; only the exit code remains. */

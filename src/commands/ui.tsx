@@ -13,7 +13,7 @@ import { useColor as colorEnabled } from "../views/charts.js";
 import { splashFrame } from "../views/splash.js";
 import type { Session } from "../views/state.js";
 import { cachePathFor } from "./cachepath.js";
-import { UsageError } from "./errors.js";
+import { checkTz, UsageError } from "./errors.js";
 
 /** Exit code when stdin or stdout is not a terminal (the hint goes to stderr via the UsageError). */
 export const UI_NOT_A_TTY_EXIT = 2;
@@ -34,6 +34,8 @@ const ALT_OFF = "\x1b[?25h\x1b[?1049l";
 
 export interface UiOptions {
   cache?: string;
+  /** IANA zone for dates and buckets (default UTC). */
+  tz?: string;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
@@ -46,6 +48,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
+  const tz = checkTz(opts.tz ?? "UTC");
   if (!stdin.isTTY || !stdout.isTTY) throw new UsageError(NOT_A_TTY_HINT);
   const cachePath = uiCachePath(opts.cache);
   if (!existsSync(cachePath))
@@ -138,6 +141,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       createElement(App, {
         connect,
         cachePath,
+        tz,
         color,
         onMilestone: trace,
         ascii: process.env.EVX_ASCII === "1" || process.env.TERM === "linux",

@@ -6,7 +6,9 @@ import { frameOf, inRange, localToDate, toLocal, zoneBetween } from "./time.js";
 export function buildCatalog(spec: CatalogSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
   const where = spec.range ? inRange(p, frameOf(spec.range)) : "true";
-  const sql = `SELECT event_type, count(*) AS events, ${distinctUsers(ctx, 1000)} AS users,
+  // One user bitmap per event type; without the type count, assume many (the bitmaps then fit only
+  // small caches).
+  const sql = `SELECT event_type, count(*) AS events, ${distinctUsers(ctx, (ctx?.eventTypes ?? 1000) + 1)} AS users,
        min(event_time) AS first_seen, max(event_time) AS last_seen
   FROM events
  WHERE ${where}

@@ -85,12 +85,14 @@ export function inlineSql(q: BuiltQuery): string {
 const MAX_IDLE = 4;
 
 const CONTEXT_SQL = `SELECT (SELECT max(user_key) FROM users) AS m,
-  (SELECT value FROM meta WHERE key = 'hot_keys') AS hot`;
+  (SELECT value FROM meta WHERE key = 'hot_keys') AS hot,
+  (SELECT count(DISTINCT event_type) FROM object_types) AS types`;
 
 function contextOf(rows: Row[]): QueryContext {
-  const { m, hot } = rows[0] ?? {};
+  const { m, hot, types } = rows[0] ?? {};
   const ctx: QueryContext = {};
   if (m != null) ctx.userKeyMax = Number(m);
+  if (types != null) ctx.eventTypes = Number(types);
   if (typeof hot === "string") ctx.hotKeys = JSON.parse(hot) as string[];
   return ctx;
 }

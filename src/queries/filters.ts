@@ -17,6 +17,8 @@ export interface QueryContext {
   userKeyMax?: number;
   /** Property keys pre-extracted into columns `hot1`…, in that order. */
   hotKeys?: string[];
+  /** How many distinct event types the cache holds. */
+  eventTypes?: number;
 }
 
 /** Memory allowed for per-group user bitmaps. */

@@ -48,10 +48,11 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
   if (props.state) parts.push(props.state);
   else {
     parts.push(basename(props.cachePath) + (props.readOnly ? " (read-only)" : ""));
-    if (props.range)
-      parts.push(
-        props.range.from === props.range.to ? props.range.from : `${props.range.from} → ${props.range.to}`,
-      );
+    if (props.range) {
+      const r = props.range;
+      const zone = r.tz && r.tz !== "UTC" ? ` ${r.tz}` : "";
+      parts.push(`${r.from === r.to ? r.from : `${r.from} → ${r.to}`}${zone}`);
+    }
     if (props.events !== undefined) parts.push(`${formatNumber(props.events)} events`);
   }
   // Drop facts from the left end until everything fits beside the activity.

@@ -26,8 +26,8 @@ export function eventsByKey(dir: string): Map<string, number> {
 }
 
 /**
- * Invariants that must hold after any crash: the manifest and the rows agree exactly, per object,
- * and each committed object holds exactly its brute-force events. Returns the events in the cache.
+ * Invariants that must hold after any crash: the manifest and the rows agree exactly, per object
+ * (and per object and type), and each committed object holds exactly its brute-force events. Returns the events in the cache.
  */
 export async function checkConsistent(path: string, truth?: Map<string, number>): Promise<number> {
   if (!existsSync(path)) return 0;
@@ -47,19 +47,23 @@ export async function checkConsistent(path: string, truth?: Map<string, number>)
       manifestRejects: number;
       orphans: number;
       dupUsers: number;
+      typeMismatch: number;
     }>(
       `SELECT (SELECT count(*) FROM events) AS events,
               (SELECT coalesce(sum(events), 0) FROM objects) AS manifest,
               (SELECT count(*) FROM rejects) AS rejects,
               (SELECT coalesce(sum(rejected), 0) FROM objects) AS manifestRejects,
               (SELECT count(*) FROM events WHERE object_id NOT IN (SELECT object_id FROM objects)) AS orphans,
-              (SELECT count(*) - count(DISTINCT user_id) FROM users) AS dupUsers`,
+              (SELECT count(*) - count(DISTINCT user_id) FROM users) AS dupUsers,
+              (SELECT count(*) FROM (SELECT object_id, event_type, count(*) AS n FROM events GROUP BY ALL) e
+                 FULL JOIN object_types t USING (object_id, event_type) WHERE e.n IS DISTINCT FROM t.events) AS typeMismatch`,
     );
     assert.ok(r);
     assert.equal(r.events, r.manifest, "rows match the manifest");
     assert.equal(r.rejects, r.manifestRejects, "rejects match the manifest");
     assert.equal(r.orphans, 0, "no rows without a manifest entry");
     assert.equal(r.dupUsers, 0, "no user mapped twice");
+    assert.equal(r.typeMismatch, 0, "object_types matches the rows per object and type");
     if (truth) {
       const per = await cache.all<{ key: string; n: number }>(
         "SELECT o.key, count(e.object_id) AS n FROM objects o LEFT JOIN events e USING (object_id) GROUP BY o.key",

@@ -41,6 +41,25 @@ describe("App", () => {
     }
   });
 
+  it("--tz sets the zone of the default range and says so in the status bar", async () => {
+    // The lake ends on 2023-06-14 in UTC; fourteen hours east that is already 2023-06-15.
+    const app = await renderApp(testSession(c), { props: { tz: "Pacific/Kiritimati" } });
+    try {
+      const f = await app.waitFor("Pacific/Kiritimati");
+      assert.match(f, /2023-06-01 → 2023-06-15 Pacific\/Kiritimati/);
+    } finally {
+      app.unmount();
+    }
+    const utc = await renderApp(testSession(c));
+    try {
+      const f = await utc.waitFor("9 event types");
+      assert.match(f, /2023-06-01 → 2023-06-14/);
+      assert.doesNotMatch(f, /UTC/);
+    } finally {
+      utc.unmount();
+    }
+  });
+
   it("switches tabs with 1-5, tab/shift-tab and [ ]", async () => {
     const app = await renderApp(testSession(c));
     try {
