@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
-import { getHotKeys, HOT_SLOTS } from "../src/cache/schema.js";
+import { getHotKeys, getMeta, HOT_SLOTS } from "../src/cache/schema.js";
 import { cacheStatus } from "../src/cache/status.js";
 import { sync } from "../src/cache/sync.js";
 import { buildQuery, Executor, shapeResult } from "../src/queries/executor.js";
@@ -89,7 +89,7 @@ test("the first sync picks the common keys and each hot column equals the JSON l
   }
 });
 
-test("a schema-1 cache gains the columns, keeps keys in the JSON, and answers the same", async () => {
+test("a schema-1 cache is upgraded by its first reader or writer, keeps keys in the JSON, and answers the same", async () => {
   const dir = tempDir();
   const path = join(dir, "old.duckdb");
   const root = lake(dir);
@@ -103,8 +103,22 @@ test("a schema-1 cache gains the columns, keeps keys in the JSON, and answers th
   for (let i = 1; i <= HOT_SLOTS; i++) await c.run(`ALTER TABLE events DROP COLUMN hot${i}`);
   await c.run("DELETE FROM meta WHERE key = 'hot_keys'");
   await c.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+  await c.run("DROP TABLE object_types");
   c.closeSync();
   db.closeSync();
+
+  // A reader (evx events, the TUI) upgrades it on open and answers as before.
+  const reader = await Cache.open(path, { readOnly: true });
+  try {
+    assert.equal(await getMeta(reader, "schema_version"), "2");
+    const types = await reader.one<{ n: number }>("SELECT sum(events) AS n FROM object_types");
+    assert.equal(types?.n, 301);
+    const rx = new Executor(reader);
+    assert.deepEqual((await rx.run(byScreen)).result, expected);
+    rx.close();
+  } finally {
+    reader.close();
+  }
 
   const cache = await Cache.open(path, { create: true });
   try {

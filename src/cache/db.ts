@@ -14,7 +14,7 @@ import {
 } from "@duckdb/node-api";
 import { CacheLockedError, CacheMissingError, firstLine } from "./errors.js";
 import { ensurePrivateDir } from "./paths.js";
-import { hasSchema, migrate } from "./schema.js";
+import { hasSchema, isOutdated, migrate } from "./schema.js";
 
 export { CacheLockedError, CacheMissingError, firstLine };
 
@@ -111,6 +111,11 @@ export class Cache {
     else if (!(await hasSchema(cache))) {
       cache.close();
       throw new CacheMissingError(path);
+    } else if (await isOutdated(cache)) {
+      // A cache written by an older evx: upgrade it once (briefly as a writer), then read it.
+      cache.close();
+      (await Cache.open(path, { settings: opts.settings })).close();
+      return Cache.open(path, opts);
     }
     return cache;
   }

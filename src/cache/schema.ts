@@ -87,6 +87,11 @@ export async function getHotKeys(cache: Cache): Promise<string[] | undefined> {
   return v === undefined ? undefined : (JSON.parse(v) as string[]);
 }
 
+/** True when the cache was written by an older evx and needs `migrate`. */
+export async function isOutdated(cache: Cache): Promise<boolean> {
+  return Number((await getMeta(cache, "schema_version")) ?? SCHEMA_VERSION) < SCHEMA_VERSION;
+}
+
 /** True when the file holds an evx schema (a cache killed while being created may not). */
 export async function hasSchema(cache: Cache): Promise<boolean> {
   const r = await cache.one<{ n: number }>(
