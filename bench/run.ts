@@ -9,7 +9,7 @@
  * bench/results-<events>.json. Not a test: CI does not run it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, freemem, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -68,8 +68,24 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-/** Uncompressed JSON bytes of the lake (gz files count at their inflated size). */
+/**
+ * Uncompressed JSON bytes of the lake (gz files count at their inflated size). Inflating 100M events
+ * takes minutes, so the figure is kept beside the lake, keyed by the lake's generator manifest.
+ */
 function rawJsonBytes(dir: string): number {
+  const memo = join(dir, ".raw-bytes.json");
+  const manifest = join(dir, ".evx-lake.json");
+  const stamp = existsSync(manifest) ? statSync(manifest).mtimeMs : 0;
+  try {
+    const m = JSON.parse(readFileSync(memo, "utf8")) as { stamp: number; bytes: number };
+    if (m.stamp === stamp) return m.bytes;
+  } catch {}
+  const bytes = inflatedBytes(dir);
+  writeFileSync(memo, JSON.stringify({ stamp, bytes }));
+  return bytes;
+}
+
+function inflatedBytes(dir: string): number {
   let n = 0;
   for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!e.isFile() || e.name.startsWith(".")) continue;
