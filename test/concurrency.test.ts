@@ -122,7 +122,7 @@ test("readers (status, events, rejects) during a sync get the lock message, no s
   assert.equal(await count(cache), expected);
 });
 
-test("the TUI opening a cache that a sync holds shows the lock message and does not crash", async () => {
+test("the TUI opening a cache that a sync holds says so, waits, and opens it when the sync ends", async () => {
   const cache = join(dir, "d.duckdb");
   const first = await startHeldSync(cache);
   let opened: Session | null = null;
@@ -142,14 +142,17 @@ test("the TUI opening a cache that a sync holds shows the lock message and does 
   });
   try {
     const f = await app.waitFor(
-      (x) => /cannot open the cache: cache .* is in use by another evx process/.test(x) || /Events/.test(x),
+      (x) =>
+        /in use by another evx process \(PID \d+\)\nwaiting for it to finish/.test(x) ||
+        /event types/.test(x),
       15_000,
     );
     assert.doesNotMatch(f, /\bat .*\.js:\d+/, "no stack trace in the frame");
+    assert.equal(await first.done, 0, first.stderr());
+    await app.waitFor("event types", 15_000);
   } finally {
     app.unmount();
   }
-  assert.equal(await first.done, 0, first.stderr());
   assert.equal(await count(cache), expected);
 });
 

@@ -78,8 +78,7 @@ export function App(props: AppProps) {
 
   useEffect(() => {
     let cancelled = false;
-    // Let the first frame reach the terminal before DuckDB loads.
-    const t = setTimeout(() => {
+    const attempt = () =>
       props.connect().then(
         (s) => {
           if (cancelled) {
@@ -87,13 +86,25 @@ export function App(props: AppProps) {
             return;
           }
           sessionRef.current = s;
+          setFailure(null);
           setSession(s);
         },
         (e: unknown) => {
-          if (!cancelled) setFailure((e as Error).message ?? String(e));
+          if (cancelled) return;
+          const message = (e as Error).message ?? String(e);
+          // A sync holds the cache (DuckDB then refuses even readers): wait for it, as lazygit
+          // waits for git's index lock, instead of making the user start again.
+          if ((e as Error).name === "CacheLockedError") {
+            const pid = (e as { pid?: number }).pid;
+            setFailure(
+              `in use by another evx process${pid ? ` (PID ${pid})` : ""}\nwaiting for it to finish…`,
+            );
+            t = setTimeout(attempt, LOCK_RETRY_MS);
+          } else setFailure(message);
         },
       );
-    }, 0);
+    // Let the first frame reach the terminal before DuckDB loads.
+    let t = setTimeout(attempt, 0);
     return () => {
       cancelled = true;
       clearTimeout(t);
@@ -108,6 +119,9 @@ export function App(props: AppProps) {
     </QueryClientContext.Provider>
   );
 }
+
+/** How often the TUI retries a cache another process holds. */
+export const LOCK_RETRY_MS = 1000;
 
 function Main(props: AppProps & { session: Session | null; failure: string | null; client: QueryClient }) {
   const { session, client } = props;
@@ -346,7 +360,9 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   if (props.failure) {
     body = (
       <Box flexDirection="column">
-        <Line text={`cannot open the cache: ${props.failure}`} width={width} color="red" />
+        {`cannot open the cache: ${props.failure}`.split("\n").map((text) => (
+          <Line key={text} text={text} width={width} color="red" />
+        ))}
         <Line text="press q to quit" width={width} dim />
       </Box>
     );

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Cache } from "../../src/cache/db.js";
+import { Cache, CacheLockedError } from "../../src/cache/db.js";
 import { type Binding, KEYMAP } from "../../src/views/keymap.js";
 import { inlineParams, parseRangeText, rangePresets } from "../../src/views/overlays.js";
 import { sessionFor } from "../../src/views/session.js";
@@ -36,6 +36,29 @@ describe("App", () => {
       assert.match(f, /opening cache…/);
       release();
       await app.waitFor("button_clicked");
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("waits for a sync that holds the cache, then opens it", async () => {
+    const session = testSession(c);
+    let calls = 0;
+    const app = await renderApp(session, {
+      props: {
+        connect: async () => {
+          calls++;
+          if (calls < 3) throw new CacheLockedError(c.path, 4242);
+          return session;
+        },
+      },
+    });
+    try {
+      const f = await app.waitFor("waiting for it to finish");
+      assert.match(f, /in use by another evx process \(PID 4242\)/);
+      await app.waitFor("9 event types", 5000);
+      assert.equal(calls, 3);
+      assert.doesNotMatch(app.lastFrame(), /waiting/);
     } finally {
       app.unmount();
     }
