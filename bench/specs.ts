@@ -1,47 +1,22 @@
-import type { AnalysisSpec, DateRange, Filter } from "../src/queries/spec.js";
+import type { AnalysisSpec, DateRange, Filter, TrendSpec } from "../src/queries/spec.js";
 
 /** The analyses the benchmark times (issue #5's list). */
 export function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] {
   const ev = (event: string, filters: Filter[] = []) => ({ event, filters });
+  const trend = (event: string, measure: "users" | "events"): TrendSpec => ({
+    kind: "trend",
+    events: [ev(event)],
+    measure: { kind: measure },
+    interval: "day",
+    range,
+    filters: [],
+    limit: 10,
+  });
   return [
     { name: "catalog", spec: { kind: "catalog", range } },
-    {
-      name: "trend users/day",
-      spec: {
-        kind: "trend",
-        events: [ev("application_opened")],
-        measure: { kind: "users" },
-        interval: "day",
-        range,
-        filters: [],
-        limit: 10,
-      },
-    },
-    {
-      name: "trend events/day",
-      spec: {
-        kind: "trend",
-        events: [ev("button_clicked")],
-        measure: { kind: "events" },
-        interval: "day",
-        range,
-        filters: [],
-        limit: 10,
-      },
-    },
-    {
-      name: "trend breakdown",
-      spec: {
-        kind: "trend",
-        events: [ev("button_clicked")],
-        measure: { kind: "events" },
-        interval: "day",
-        range,
-        filters: [],
-        breakdown: "button_name",
-        limit: 10,
-      },
-    },
+    { name: "trend users/day", spec: trend("application_opened", "users") },
+    { name: "trend events/day", spec: trend("button_clicked", "events") },
+    { name: "trend breakdown", spec: { ...trend("button_clicked", "events"), breakdown: "button_name" } },
     {
       name: "funnel 3 steps 1d",
       spec: {
