@@ -130,7 +130,7 @@ export async function stageBatch(
     await dropStage(cache);
     throw e;
   } finally {
-    await cache.run("RESET preserve_insertion_order");
+    await cache.run("RESET preserve_insertion_order").catch(() => {});
   }
 }
 
