@@ -1,12 +1,12 @@
 /**
- * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--queries-only]`
+ * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--queries-only [--only NAME]] [--generate-only]`
  *
- * `--queries-only` re-times the analyses on the cache a `--keep` run left (for iterating on the
- * query engine); it prints medians and does not touch the results files.
+ * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of 3 syncs), times
+ * DuckDB's own read_json of the same files as a baseline, runs each analysis `runs` times and reports
+ * medians. Writes bench/results-<events>.json. Not a test: CI does not run it.
  *
- * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of 3), times DuckDB's own read_json of
- * the same files as a baseline, runs each analysis `runs` times and reports medians. Writes
- * bench/results-<events>.json. Not a test: CI does not run it.
+ * `--queries-only` re-times the analyses (those whose name contains `--only`) on the cache a `--keep`
+ * run left; it prints medians and does not touch the results files. `--generate-only` makes the lake.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -81,7 +81,7 @@ function stageInsert(map: FieldMap, objCol: string, lineCols: string, source: st
 }
 
 /** A batch loaded into its session's temp `stage` table, ready to commit. */
-export interface StagedBatch {
+interface StagedBatch {
   items: IngestItem[];
   failed: Map<string, string>;
   nodeRejects: NodeReject[];
@@ -105,7 +105,7 @@ export async function ingestBatch(
  * through DuckDB's read_json at full speed; a file with any bad line is re-read line by line so
  * each reject is kept with its line number and reason.
  */
-export async function stageBatch(
+async function stageBatch(
   cache: Cache,
   items: IngestItem[],
   map: FieldMap,
@@ -138,7 +138,7 @@ export async function stageBatch(
  * Commits a staged batch (on the session that staged it) in one transaction: every object's rows,
  * rejects and manifest entry land together or not at all. Reports each object's outcome.
  */
-export async function commitStaged(cache: Cache, staged: StagedBatch): Promise<IngestOutcome[]> {
+async function commitStaged(cache: Cache, staged: StagedBatch): Promise<IngestOutcome[]> {
   const { items, failed, nodeRejects } = staged;
   try {
     const ok = items.filter((i) => !failed.has(i.key));

@@ -57,16 +57,16 @@ export async function migrate(cache: Cache): Promise<void> {
     const v = await getMeta(cache, "schema_version");
     if (v !== undefined && Number(v) > SCHEMA_VERSION)
       throw new Error(`cache ${cache.path} was written by a newer evx (schema ${v}); upgrade evx`);
-    if (v !== undefined && Number(v) < 2) await addHotColumns(cache);
+    if (v !== undefined && Number(v) < 2) await upgradeFrom1(cache);
     if (v !== String(SCHEMA_VERSION)) await setMeta(cache, "schema_version", String(SCHEMA_VERSION));
   });
 }
 
 /**
- * Schema 1 → 2: `object_types` is filled from the events; the hot columns exist but stay empty. Rows already cached have no extracted values,
- * so no key may be hot unless the cache holds no events yet.
+ * Schema 1 → 2: `object_types` is filled from the events; the hot columns exist but stay empty.
+ * Rows already cached have no extracted values, so no key may be hot unless there are no events yet.
  */
-async function addHotColumns(cache: Cache): Promise<void> {
+async function upgradeFrom1(cache: Cache): Promise<void> {
   for (let i = 0; i < HOT_SLOTS; i++)
     await cache.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS ${hotColumn(i)} VARCHAR`);
   await cache.run(

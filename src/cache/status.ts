@@ -80,8 +80,8 @@ export async function listRejects(
 }
 
 /**
- * Removes objects with their rows and rejects. The caller holds the transaction, so the three tables
- * always change together.
+ * Removes objects with their rows, per-type counts and rejects. The caller holds the transaction, so
+ * these tables always change together.
  */
 export async function deleteObjects(cache: Cache, objectIds: number[]): Promise<void> {
   if (!objectIds.length) return;

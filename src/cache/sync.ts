@@ -68,6 +68,8 @@ export function stagedPathFor(staging: string, objectId: number, key: string): s
   );
 }
 
+/** Files per ingest batch at most (each is one entry of read_json's file list). */
+const MAX_BATCH_FILES = 512;
 const EXT_WEIGHT = { gzip: 8, zstd: 8, none: 1 } as const;
 /** Estimated uncompressed bytes of an object. */
 const weightOf = (o: { key: string; size: number }) => o.size * EXT_WEIGHT[compressionOf(o.key)];
@@ -187,7 +189,8 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   while (true) {
     if (fatal) break;
     if (opts.signal?.aborted) break;
-    const enough = readyBytes >= batchBytes || ready.length >= 512 || (inFlight === 0 && ready.length > 0);
+    const enough =
+      readyBytes >= batchBytes || ready.length >= MAX_BATCH_FILES || (inFlight === 0 && ready.length > 0);
     if (!enough) {
       if (inFlight === 0) break;
       await new Promise<void>((r) => {
@@ -198,7 +201,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     // A local source has every file ready at once: cap each batch so its stage stays in memory.
     let take = 0;
     let takenBytes = 0;
-    while (take < ready.length && take < 512 && (take === 0 || takenBytes < batchBytes))
+    while (take < ready.length && take < MAX_BATCH_FILES && (take === 0 || takenBytes < batchBytes))
       takenBytes += weightOf(ready[take++]);
     const batch = ready.splice(0, take);
     readyBytes -= takenBytes;

@@ -8,6 +8,7 @@ import {
   parseInterval,
   parseMeasure,
   parsePeriod,
+  parseZone,
   UsageError,
 } from "../queries/parse.js";
 import type {
@@ -23,7 +24,6 @@ import type {
 import { bars, useColor as colorEnabled, lineChart, retentionGrid } from "../views/charts.js";
 import { formatDuration, formatPercent, timeLabels } from "../views/format.js";
 import { cleanText } from "../views/sanitize.js";
-import { checkTz } from "./errors.js";
 import { fmtInt, formatOf, printJson, termWidth, textTable, toCsv } from "./output.js";
 import { openForRead } from "./status.js";
 
@@ -51,7 +51,7 @@ async function analyze<R>(
 ): Promise<void> {
   const from = a.from === undefined ? undefined : parseDate(a.from);
   const to = a.to === undefined ? undefined : parseDate(a.to);
-  const tz = checkTz(a.tz ?? "UTC");
+  const tz = parseZone(a.tz ?? "UTC");
   const cache = await openForRead(a.cache);
   const ex = new Executor(cache);
   try {

@@ -16,18 +16,6 @@ export const EXIT = {
 
 export { UsageError };
 
-/** The zone itself, or a UsageError naming it when it is not an IANA zone. */
-export function checkTz(tz: string): string {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-  } catch {
-    throw new UsageError(
-      `unknown time zone ${JSON.stringify(tz)}: use an IANA name like UTC or Europe/Berlin`,
-    );
-  }
-  return tz;
-}
-
 /** A failure whose one-line message has already been printed; only the exit code remains. */
 export class ExitError extends Error {
   constructor(readonly code: number) {

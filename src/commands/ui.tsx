@@ -9,15 +9,15 @@
  *   fills in as queries finish. Nothing here imports DuckDB statically.
  */
 import { appendFileSync, existsSync, writeSync } from "node:fs";
+import { parseZone } from "../queries/parse.js";
 import { useColor as colorEnabled } from "../views/charts.js";
 import { splashFrame } from "../views/splash.js";
 import type { Session } from "../views/state.js";
 import { cachePathFor } from "./cachepath.js";
-import { checkTz, UsageError } from "./errors.js";
+import { EXIT, UsageError } from "./errors.js";
 
 /** Exit code when stdin or stdout is not a terminal (the hint goes to stderr via the UsageError). */
-export const UI_NOT_A_TTY_EXIT = 2;
-const EXIT_ERROR = 1;
+export const UI_NOT_A_TTY_EXIT = EXIT.usage;
 
 /** `EVX_TRACE=FILE`: append startup milestones (ms since process start) to FILE. */
 function trace(what: string): void {
@@ -48,7 +48,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  const tz = checkTz(opts.tz ?? "UTC");
+  const tz = parseZone(opts.tz ?? "UTC");
   if (!stdin.isTTY || !stdout.isTTY) throw new UsageError(NOT_A_TTY_HINT);
   const cachePath = uiCachePath(opts.cache);
   if (!existsSync(cachePath))
@@ -89,7 +89,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   const onCrash = (e: unknown) => {
     restore();
     stderr.write(`evx: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(EXIT_ERROR);
+    process.exit(EXIT.error);
   };
 
   for (const [sig, h] of handlers) process.on(sig, h);

@@ -7,11 +7,10 @@ import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
 import type { BuiltQuery, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
-import { UsageError } from "./parse.js";
+import { parseZone, UsageError } from "./parse.js";
 import { buildProps, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
 import type { AnalysisSpec, DateRange, EventRef, ResultOf } from "./spec.js";
-import { isValidZone } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
 
 export interface RunOutput<R> {
@@ -23,9 +22,9 @@ export interface RunOutput<R> {
   ms: number;
 }
 
-/** Rejection of a cancelled run. */
 export type { ResultOf };
 
+/** Rejection of a cancelled run. */
 export class AbortError extends Error {
   override name = "AbortError";
   constructor(message = "query cancelled") {
@@ -177,11 +176,6 @@ export class Executor {
     }
   }
 
-  /** Cheap facts about the cache used to pick plans. */
-  async context(signal?: AbortSignal): Promise<QueryContext> {
-    return contextOf(await this.query({ sql: CONTEXT_SQL, params: [] }, signal));
-  }
-
   /** Rows of any SQL on a pooled connection (no cancellation). */
   async all(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
     return this.query({ sql, params });
@@ -323,10 +317,7 @@ export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<vo
   }
   if (range.from > range.to)
     throw new UsageError(`the range starts (${range.from}) after it ends (${range.to})`);
-  if (!isValidZone(range.tz))
-    throw new UsageError(
-      `unknown time zone ${JSON.stringify(range.tz)}: use an IANA name like UTC or Europe/Berlin`,
-    );
+  parseZone(range.tz);
   const q = buildRange();
   const cached = shapeRange(await cache.all(q.sql, q.params), range.tz);
   if (!cached) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");

@@ -8,6 +8,7 @@
  * `formatEventRef`/`formatFilter` quote exactly when needed, so parse(format(x)) deep-equals x.
  */
 import type { EventRef, Filter, Interval, Measure, Op, Period } from "./spec.js";
+import { isValidZone } from "./time.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -273,6 +274,15 @@ export function formatMeasure(m: Measure): string {
 }
 
 /** `YYYY-MM-DD`, a real calendar date. */
+/** An IANA zone name, as given; a UsageError naming it when `Intl` does not know it. */
+export function parseZone(text: string): string {
+  if (!isValidZone(text))
+    throw new UsageError(
+      `unknown time zone ${JSON.stringify(text)}: use an IANA name like UTC or Europe/Berlin`,
+    );
+  return text;
+}
+
 export function parseDate(text: string): string {
   const s = text.trim();
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);

@@ -121,7 +121,7 @@ export function App(props: AppProps) {
 }
 
 /** How often the TUI retries a cache another process holds. */
-export const LOCK_RETRY_MS = 1000;
+const LOCK_RETRY_MS = 1000;
 
 function Main(props: AppProps & { session: Session | null; failure: string | null; client: QueryClient }) {
   const { session, client } = props;
