@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import { redactUrl, s3Source } from "../src/source/s3.js";
 import { type ListedObject, type Source, SourceError } from "../src/source/types.js";
+import { type Fault, startFaultProxy } from "./helpers/faultproxy.js";
 import { type S3TestServer, startS3Server, uploadDir } from "./helpers/s3server.js";
 
 // Hermetic credentials for the SDK's default chain: s3rver's built-in account, no shared files, no IMDS.
@@ -420,54 +421,11 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-type Fault = "pass" | "cut" | "stall" | "hang" | "503";
-
 /**
- * HTTP proxy in front of s3rver. `fault(i)` decides what happens to the i-th (1-based) matching
- * request: GetObject requests by default, or ListObjectsV2 requests with `on = "list"`.
+ * The shared fault proxy, seen from one kind of request: `fault(i)` decides what happens to the
+ * i-th (1-based) GetObject, or ListObjectsV2 with `on = "list"`; every other request passes.
  */
 async function startProxy(target: string, fault: (i: number) => Fault, on: "get" | "list" = "get") {
-  let count = 0;
-  const srv = http.createServer((req, res) => {
-    const isList = req.method === "GET" && /[?&]list-type=2/.test(req.url ?? "");
-    const isGet = req.method === "GET" && !isList && /^\/[^/?]+\/[^?]+/.test(req.url ?? "");
-    const matches = on === "list" ? isList : isGet;
-    const mode: Fault = matches ? fault(++count) : "pass";
-    if (mode === "hang") return; // never answer; the client's request timeout must fire
-    if (mode === "503") {
-      res.writeHead(503, { "content-type": "application/xml" });
-      res.end(
-        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>',
-      );
-      return;
-    }
-    const up = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (mode === "pass") {
-        ur.pipe(res);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      ur.on("data", (c: Buffer) => chunks.push(c));
-      ur.on("end", () => {
-        const all = Buffer.concat(chunks);
-        res.write(all.subarray(0, Math.floor(all.length / 2)));
-        if (mode === "cut") setTimeout(() => res.socket?.destroy(), 20);
-        // "stall": keep the connection open without sending the rest.
-      });
-    });
-    up.on("error", () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    gets: () => count,
-    close: () =>
-      new Promise<void>((r) => {
-        srv.closeAllConnections();
-        srv.close(() => r());
-      }),
-  };
+  const proxy = await startFaultProxy(target, (req) => (req.kind === on ? fault(req.n) : "pass"));
+  return { endpoint: proxy.endpoint, gets: () => proxy.count(on), close: () => proxy.close() };
 }
