@@ -21,10 +21,11 @@ import type {
   RetentionResult,
   TrendResult,
 } from "../queries/spec.js";
-import { bars, useColor as colorEnabled, lineChart, retentionGrid } from "../views/charts.js";
-import { formatDuration, formatPercent, timeLabels } from "../views/format.js";
-import { cleanText } from "../views/sanitize.js";
-import { fmtInt, formatOf, printJson, termWidth, textTable, toCsv } from "./output.js";
+import { bars, useColor as colorEnabled, lineChart, retentionGrid } from "../render/charts.js";
+import { formatDuration, formatPercent, timeLabels } from "../render/format.js";
+import { cleanText } from "../render/sanitize.js";
+import { fmtInt, textTable, toCsv } from "../render/table.js";
+import { formatOf, printJson, termWidth } from "./output.js";
 import { openForRead } from "./status.js";
 
 export interface CommonArgs {
@@ -108,6 +109,7 @@ export async function runEvents(a: CommonArgs): Promise<void> {
             short(e.first_seen),
             short(e.last_seen),
           ]),
+          termWidth(),
         ),
       );
     },
@@ -133,6 +135,7 @@ export async function runProps(a: CommonArgs & { event: string; top?: number }):
             { title: "top values", max: 80 },
           ],
           r.props.map((p) => [p.key, p.type, formatPercent(p.presence), top(p)]),
+          termWidth(),
         ),
       );
     },

@@ -7,9 +7,9 @@ import { join, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import { cacheHome } from "../cache/paths.js";
+import { fmtInt } from "../render/table.js";
 import { ensureLake } from "../source/synthetic.js";
 import { UsageError } from "./errors.js";
-import { fmtInt } from "./output.js";
 import { runSync } from "./sync.js";
 import { runUi } from "./ui.js";
 

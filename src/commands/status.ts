@@ -1,10 +1,11 @@
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
 import { cacheStatus, listRejects } from "../cache/status.js";
-import { cleanText } from "../views/sanitize.js";
+import { cleanText } from "../render/sanitize.js";
+import { fmtInt, textTable, toCsv } from "../render/table.js";
 import { cachePathFor } from "./cachepath.js";
 import { UsageError } from "./errors.js";
-import { fmtInt, printJson, textTable, toCsv } from "./output.js";
+import { printJson, termWidth } from "./output.js";
 
 export async function openForRead(cache?: string): Promise<Cache> {
   return Cache.open(cachePathFor(cache), { readOnly: true });
@@ -61,6 +62,7 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
           p.failed ? fmtInt(p.failed) : "",
           p.synced_at?.slice(0, 19).replace("T", " "),
         ]),
+        termWidth(),
       ),
     );
     if (s.failures.length) {
@@ -102,6 +104,7 @@ export async function runRejects(a: {
           { title: "raw line", max: 60 },
         ],
         r.rejects.map((x) => [x.key, x.line, x.reason, x.raw]),
+        termWidth(),
       ),
     );
     process.stdout.write(`${fmtInt(r.rejects.length)} of ${fmtInt(r.total)} rejected lines shown\n`);

@@ -6,10 +6,11 @@ import { parseMap } from "../cache/mapping.js";
 import { cacheHome, ensurePrivateDir, lastUsedFile, resolveCachePath } from "../cache/paths.js";
 import { setMeta } from "../cache/schema.js";
 import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
+import { fmtInt } from "../render/table.js";
 import { openSource } from "../source/index.js";
 import { isIsoDate, parseLayout } from "../source/layout.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
-import { fmtInt, printJson } from "./output.js";
+import { printJson } from "./output.js";
 
 export interface SyncArgs {
   source: string;

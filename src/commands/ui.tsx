@@ -10,7 +10,7 @@
  */
 import { appendFileSync, existsSync, writeSync } from "node:fs";
 import { parseZone } from "../queries/parse.js";
-import { useColor as colorEnabled } from "../views/charts.js";
+import { useColor as colorEnabled } from "../render/charts.js";
 import { splashFrame } from "../views/splash.js";
 import type { Session } from "../views/state.js";
 import { cachePathFor } from "./cachepath.js";

@@ -6,8 +6,8 @@ import { basename } from "node:path";
 import { Text } from "ink";
 import { memo } from "react";
 import type { DateRange } from "../queries/spec.js";
-import { formatNumber } from "./format.js";
-import { displayWidth, truncate } from "./sanitize.js";
+import { formatNumber } from "../render/format.js";
+import { displayWidth, truncate } from "../render/sanitize.js";
 import { useActivity } from "./useQuery.js";
 import { spinnerFrame, useTicker } from "./widgets.js";
 

@@ -18,12 +18,12 @@ import {
 import type { PartitionRow } from "../cache/plan.js";
 import type { CacheStatus, RejectRow } from "../cache/status.js";
 import type { SyncProgress } from "../cache/sync.js";
-import { bar } from "./charts.js";
-import { formatNumber } from "./format.js";
+import { bar } from "../render/charts.js";
+import { formatNumber } from "../render/format.js";
+import { cleanText, padEnd, padStart, truncate } from "../render/sanitize.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
 import { TextPanel } from "./overlays.js";
-import { cleanText, padEnd, padStart, truncate } from "./sanitize.js";
 import { useAppEnv } from "./state.js";
 import { isAbort, useQueryClient } from "./useQuery.js";
 import { Confirm, clamp, HintLine, Line, scrollTop } from "./widgets.js";

@@ -6,8 +6,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { toCsv } from "../commands/output.js";
 import { flatten } from "../queries/flatten.js";
+import { toCsv } from "../render/table.js";
 import type { CurrentResult } from "./state.js";
 
 function stamp(d: Date): string {

@@ -5,10 +5,10 @@
 import { Box } from "ink";
 import { useState } from "react";
 import { parseDate } from "../queries/parse.js";
+import { cleanText, wrapText } from "../render/sanitize.js";
 import { HelpOverlay, helpLayout } from "./HelpOverlay.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
-import { cleanText, wrapText } from "./sanitize.js";
 import { clamp, Line, ListPicker, type PickItem, TextPrompt } from "./widgets.js";
 
 /** The help table, scrollable with up/down/pgup/pgdn; `?` or esc closes. */

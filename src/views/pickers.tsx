@@ -6,7 +6,7 @@
 import { useMemo, useState } from "react";
 import { formatFilter, parseDuration, parseFilter } from "../queries/parse.js";
 import type { CatalogResult, DateRange, EventRef, Filter, PropsResult, PropsSpec } from "../queries/spec.js";
-import { formatDuration, formatNumber, formatPercent } from "./format.js";
+import { formatDuration, formatNumber, formatPercent } from "../render/format.js";
 import { useQuery } from "./useQuery.js";
 import { ListPicker, type PickItem, TextPrompt } from "./widgets.js";
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { toCsv } from "../../src/commands/output.js";
 import { flatten } from "../../src/queries/flatten.js";
 import type { TrendSpec } from "../../src/queries/spec.js";
+import { toCsv } from "../../src/render/table.js";
 import { exportResult } from "../../src/views/export.js";
 import { tempDir } from "../helpers/tmp.js";
 

@@ -10,7 +10,7 @@ import {
   truncate,
   truncateAnsi,
   wrapText,
-} from "../../src/views/sanitize.js";
+} from "../../src/render/sanitize.js";
 
 /** Nothing a terminal would act on: no C0 (incl. ESC, BEL, NUL), DEL, C1 or bidi controls. */
 function assertHarmless(s: string) {

@@ -12,8 +12,8 @@ import {
   shadeCell,
   sparkline,
   useColor,
-} from "../../src/views/charts.js";
-import { displayWidth, stripSgr } from "../../src/views/sanitize.js";
+} from "../../src/render/charts.js";
+import { displayWidth, stripSgr } from "../../src/render/sanitize.js";
 
 const SGR = /\x1b\[/;
 const days = (n: number) =>

@@ -8,7 +8,7 @@ import {
   isoWeek,
   timeLabel,
   timeLabels,
-} from "../../src/views/format.js";
+} from "../../src/render/format.js";
 
 describe("numbers", () => {
   it("groups thousands", () => {
