@@ -1,6 +1,6 @@
 import type { Cache } from "./db.js";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Columns holding the most common top-level property keys (chosen from the first synced batch,
@@ -21,6 +21,9 @@ const HOT_DDL = Array.from({ length: HOT_SLOTS }, (_, i) => `${hotColumn(i)} VAR
  *   by type alone adds ~10% to the insert; (type, time) added ~80% for no measured query gain.
  * - `objects` is the manifest: one row per successfully ingested object. Its rows, rejects and
  *   manifest entry always change in one transaction.
+ * - `source_dates` is the last listing a sync recorded: objects and bytes per partition date of the
+ *   whole source (not only the synced dates), replaced wholesale with meta `listed_at`. Coverage
+ *   compares it with the manifest to tell which dates of a range the cache is missing.
  */
 const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
@@ -36,6 +39,7 @@ const DDL = [
      max_time TIMESTAMPTZ,
      synced_at TIMESTAMPTZ NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS failures (key VARCHAR PRIMARY KEY, date DATE, error VARCHAR, failed_at TIMESTAMPTZ)`,
+  `CREATE TABLE IF NOT EXISTS source_dates (date DATE PRIMARY KEY, objects BIGINT NOT NULL, bytes BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS users (user_key INTEGER NOT NULL, user_id VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS events (
      event_type VARCHAR NOT NULL,
@@ -58,6 +62,8 @@ export async function migrate(cache: Cache): Promise<void> {
     if (v !== undefined && Number(v) > SCHEMA_VERSION)
       throw new Error(`cache ${cache.path} was written by a newer evx (schema ${v}); upgrade evx`);
     if (v !== undefined && Number(v) < 2) await upgradeFrom1(cache);
+    // Schema 2 → 3 adds only `source_dates` (created above). An older cache has no listing recorded
+    // until its next sync, so its coverage reports nothing missing.
     if (v !== String(SCHEMA_VERSION)) await setMeta(cache, "schema_version", String(SCHEMA_VERSION));
   });
 }

@@ -9,7 +9,7 @@ import type { Cache } from "./db.js";
 import { type IngestItem, ingestBatch } from "./ingest.js";
 import { DEFAULT_MAP, type FieldMap, formatMap } from "./mapping.js";
 import { ensurePrivateDir, stagingDirFor } from "./paths.js";
-import { listSource, planSync } from "./plan.js";
+import { type Listing, listSource, planSync } from "./plan.js";
 import { getMeta, setMeta } from "./schema.js";
 import { deleteObjects } from "./status.js";
 
@@ -108,10 +108,14 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     },
   });
   const { layout, ignored, undated } = listing;
-  // The cache is bound to a source only once the source has answered.
-  await setMeta(cache, "source", source.url);
-  await setMeta(cache, "source_kind", source.kind);
-  await setMeta(cache, "layout", JSON.stringify(layout));
+  // The cache is bound to a source only once the source has answered; the listing of every date (not
+  // only the selected ones) is kept for coverage, so a result can name the dates the cache lacks.
+  await cache.transaction(async () => {
+    await setMeta(cache, "source", source.url);
+    await setMeta(cache, "source_kind", source.kind);
+    await setMeta(cache, "layout", JSON.stringify(layout));
+    await recordListing(cache, listing);
+  });
   const { selected, toFetch, unchanged, removed } = await planSync(cache, listing, opts.from, opts.to);
 
   progress.phase = "syncing";
@@ -285,6 +289,33 @@ async function resolveMap(cache: Cache, given?: FieldMap): Promise<FieldMap> {
     });
   } else if (!stored) await setMeta(cache, "map", JSON.stringify(map));
   return map;
+}
+
+/**
+ * Replaces the recorded listing (`source_dates`: objects and bytes per partition date) and stamps
+ * meta `listed_at`. The caller holds the transaction.
+ */
+async function recordListing(cache: Cache, listing: Listing): Promise<void> {
+  const perDate = new Map<string, { objects: number; bytes: number }>();
+  for (const o of listing.objects) {
+    const d = perDate.get(o.date) ?? { objects: 0, bytes: 0 };
+    d.objects++;
+    d.bytes += o.size;
+    perDate.set(o.date, d);
+  }
+  await cache.run("DELETE FROM source_dates");
+  if (perDate.size) {
+    const dates = [...perDate.keys()];
+    await cache.run(
+      "INSERT INTO source_dates SELECT unnest($1::VARCHAR[])::DATE, unnest($2::BIGINT[]), unnest($3::BIGINT[])",
+      [
+        listValue(dates),
+        listValue(dates.map((d) => BigInt(perDate.get(d)!.objects))),
+        listValue(dates.map((d) => BigInt(Math.round(perDate.get(d)!.bytes)))),
+      ],
+    );
+  }
+  await setMeta(cache, "listed_at", new Date().toISOString());
 }
 
 /** Failures of this run replace earlier ones for the selected keys; they are retried next time. */
