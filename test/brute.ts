@@ -6,10 +6,15 @@
  *
  * Conventions:
  * - Instants are epoch microseconds (`t`), parsed from the text so no precision is lost.
- * - Local calendar arithmetic uses a "local hour index": days since 1970-01-01 of the local calendar
- *   date × 24 + local hour. Bucket keys are local hour indexes of the bucket's first local hour.
- * - A bucket's start instant is the earliest instant whose local hour index is ≥ the key (so a local
- *   midnight skipped by DST starts the day at the first instant that exists).
+ * - Local wall-clock time is read from `Intl`, UTC minute by UTC minute (one offset per UTC minute:
+ *   exact since 1972, when every zone's offset became a whole number of minutes), and written as epoch
+ *   microseconds "as if UTC". Local calendar arithmetic uses the "local minute index": local days since
+ *   1970-01-01 × 1440 + local hour × 60 + local minute. Bucket keys are the local minute index of the
+ *   local time the bucket starts at.
+ * - A bucket is the set of instants whose local time falls in it; its first instant reports it (so a
+ *   local midnight skipped by DST starts the day at the first instant that exists, and repeated
+ *   fall-back times join the bucket of their first occurrence). Instants with local time `w` are found
+ *   by scanning the UTC minutes within ±30 h of `w` — no transition table, no binary search.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,6 +24,7 @@ import type {
   CatalogResult,
   CatalogRow,
   CatalogSpec,
+  Compare,
   DateRange,
   EventRef,
   Filter,
@@ -28,9 +34,11 @@ import type {
   FunnelTrendPoint,
   Interval,
   Measure,
+  Period,
   RetentionCohort,
   RetentionResult,
   RetentionSpec,
+  TrendPoint,
   TrendResult,
   TrendSeries,
   TrendSpec,
@@ -206,15 +214,14 @@ function weekdayMon0(days: number): number {
   return (((days + 3) % 7) + 7) % 7;
 }
 
-function parseDate(s: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
-  if (!m) throw new Error(`bad date ${s}`);
-  return daysFromCivil(+m[1], +m[2], +m[3]);
-}
+/* ====================================================================================== */
+/* Time zones and local wall-clock time                                                     */
+/* ====================================================================================== */
 
-/* ====================================================================================== */
-/* Time zones                                                                                */
-/* ====================================================================================== */
+const MINUTE_US = 60_000_000;
+const DAY_US = 86_400_000_000;
+/** Every UTC offset in the tz database is within ±26 h; an instant with local time `w` is within this of `w`. */
+const OFFSET_MARGIN_US = 30 * 3_600_000_000;
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(tz: string): Intl.DateTimeFormat {
@@ -223,154 +230,346 @@ function formatter(tz: string): Intl.DateTimeFormat {
     f = new Intl.DateTimeFormat("en-US", {
       timeZone: tz,
       hourCycle: "h23",
-      era: "short",
       year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
     });
     formatters.set(tz, f);
   }
   return f;
 }
 
-/** Local hour index (local days since 1970-01-01 × 24 + local hour) of an instant given in ms. */
-function localHourIndexUncached(tz: string, ms: number): number {
-  let y = 0;
-  let m = 0;
-  let d = 0;
-  let h = 0;
-  let bc = false;
-  for (const p of formatter(tz).formatToParts(new Date(ms))) {
-    if (p.type === "year") y = +p.value;
-    else if (p.type === "month") m = +p.value;
-    else if (p.type === "day") d = +p.value;
-    else if (p.type === "hour") h = +p.value;
-    else if (p.type === "era") bc = p.value === "BC";
-  }
-  if (bc) y = 1 - y;
-  return daysFromCivil(y, m, d) * 24 + h;
+const WALL_TEXT = /^(\d{2})\/(\d{2})\/(\d{4}), (\d{2}):(\d{2}):(\d{2})$/;
+
+/** The UTC offset in seconds in force at an instant given in epoch ms, read from `Intl`. */
+function offsetSecondsAtMs(tz: string, ms: number): number {
+  const text = formatter(tz).format(new Date(ms));
+  const m = WALL_TEXT.exec(text);
+  if (!m) throw new Error(`unexpected Intl output ${JSON.stringify(text)} for ${tz}`);
+  const wall = daysFromCivil(+m[3], +m[1], +m[2]) * 86400 + +m[4] * 3600 + +m[5] * 60 + +m[6];
+  return wall - Math.floor(ms / 1000);
 }
 
-// Since 1972 every zone's UTC offset is a whole number of minutes, so the local hour is constant
-// within a UTC minute; cache by minute (a pure speed-up, exact for these instants).
-const CACHE_FROM_MS = Date.UTC(1973, 0, 1);
-const lhiCache = new Map<string, number>();
-function localHourIndexMs(tz: string, ms: number): number {
-  if (ms < CACHE_FROM_MS) return localHourIndexUncached(tz, ms);
-  const key = `${tz}|${Math.floor(ms / 60000)}`;
-  let v = lhiCache.get(key);
-  if (v === undefined) {
-    v = localHourIndexUncached(tz, Math.floor(ms / 60000) * 60000);
-    if (lhiCache.size > 2_000_000) lhiCache.clear();
-    lhiCache.set(key, v);
-  }
-  return v;
-}
-
-/** Local hour index of an instant in epoch microseconds. */
-export function localHourIndex(tz: string, micros: number): number {
-  return localHourIndexMs(tz, Math.floor(micros / 1000));
-}
-
-const startCache = new Map<string, number>();
 /**
- * Earliest instant (epoch ms) whose local hour index is ≥ `lhi`. Binary search over ms, using that the
- * local hour index never decreases as time advances (true for whole-hour or shorter DST shifts that do
- * not cross a date line backwards).
+ * The offsets of one UTC day, one per UTC minute (read at the minute's start: since 1972 every offset
+ * is a whole number of minutes and changes on a whole minute), and the local wall-clock span the day
+ * covers (`lo` = smallest local time of a minute's start, `hi` = largest local time of a minute's end,
+ * µs "as if UTC").
  */
-export function startOfLocalHour(tz: string, lhi: number): number {
-  const key = `${tz}|${lhi}`;
-  const hit = startCache.get(key);
-  if (hit !== undefined) return hit;
-  const approx = lhi * 3_600_000; // the local wall time read as if it were UTC
-  let lo = approx - 30 * 3_600_000; // local index here is < lhi (offsets are within ±26 h)
-  let hi = approx + 30 * 3_600_000; // … and here ≥ lhi
-  if (!(localHourIndexUncached(tz, lo) < lhi && localHourIndexUncached(tz, hi) >= lhi))
-    throw new Error(`startOfLocalHour: bad bracket for ${tz}`);
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (localHourIndexUncached(tz, mid) >= lhi) hi = mid;
-    else lo = mid;
+interface DayTable {
+  off: Int32Array;
+  lo: number;
+  hi: number;
+}
+const dayTables = new Map<string, Map<number, DayTable>>();
+
+function dayTable(tz: string, day: number): DayTable {
+  let perZone = dayTables.get(tz);
+  if (!perZone) {
+    perZone = new Map();
+    dayTables.set(tz, perZone);
   }
-  startCache.set(key, hi);
-  return hi;
+  let table = perZone.get(day);
+  if (!table) {
+    const off = new Int32Array(1440);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < 1440; i++) {
+      const ms = day * 86_400_000 + i * 60_000;
+      off[i] = offsetSecondsAtMs(tz, ms);
+      lo = Math.min(lo, ms * 1000 + off[i] * 1e6);
+      hi = Math.max(hi, ms * 1000 + MINUTE_US + off[i] * 1e6);
+    }
+    table = { off, lo, hi };
+    if (perZone.size > 20_000) perZone.clear();
+    perZone.set(day, table);
+  }
+  return table;
 }
 
-/** The bucket key (local hour index of the bucket's first local hour) of an instant. */
+/** UTC offset (seconds) in force at an instant in epoch microseconds. */
+export function offsetSeconds(tz: string, micros: number): number {
+  const day = Math.floor(micros / DAY_US);
+  return dayTable(tz, day).off[Math.floor((micros - day * DAY_US) / MINUTE_US)];
+}
+
+/** Local wall-clock time of an instant, as epoch microseconds "as if UTC" (local 00:00 = a UTC midnight). */
+export function wallMicros(tz: string, micros: number): number {
+  return micros + offsetSeconds(tz, micros) * 1e6;
+}
+
+/** Local minute index: local days since 1970-01-01 × 1440 + local hour × 60 + local minute. */
+export function localMinuteIndex(tz: string, micros: number): number {
+  return Math.floor(wallMicros(tz, micros) / MINUTE_US);
+}
+
+/** Local hour index: local days since 1970-01-01 × 24 + local hour. */
+export function localHourIndex(tz: string, micros: number): number {
+  return Math.floor(localMinuteIndex(tz, micros) / 60);
+}
+
+/**
+ * Walks the UTC minutes from `fromMicros` to `toMicros` (a minute at a time, skipping whole days whose
+ * local span misses `[wLo, wHi)`), calling `visit(minuteStart, offsetMicros)` until it returns true.
+ */
+function scanMinutes(
+  tz: string,
+  fromMicros: number,
+  toMicros: number,
+  wLo: number,
+  wHi: number,
+  visit: (u: number, off: number) => boolean,
+): void {
+  for (let day = Math.floor(fromMicros / DAY_US); day * DAY_US < toMicros; day++) {
+    const table = dayTable(tz, day);
+    if (table.hi <= wLo || table.lo >= wHi) continue;
+    for (let i = 0; i < 1440; i++) if (visit(day * DAY_US + i * MINUTE_US, table.off[i] * 1e6)) return;
+  }
+}
+
+/**
+ * The earliest instant (µs) whose local wall-clock time is in `[w1, w2)` (local µs), or null when no
+ * instant has such a local time (all of it skipped by a forward shift).
+ */
+export function firstInstantIn(tz: string, w1: number, w2: number): number | null {
+  let found: number | null = null;
+  const to = (Number.isFinite(w2) ? w2 : w1) + OFFSET_MARGIN_US;
+  scanMinutes(tz, w1 - OFFSET_MARGIN_US, to, w1, w2, (u, off) => {
+    // the minute [u, u + 1 min) shows the local times [u + off, u + 1 min + off)
+    if (u + MINUTE_US + off <= w1 || u + off >= w2) return false;
+    found = Math.max(u, w1 - off);
+    return true;
+  });
+  return found;
+}
+
+/** The earliest instant (µs) whose local wall-clock time is at or after `w` (local µs). */
+export function firstInstantFrom(tz: string, w: number): number {
+  const t = firstInstantIn(tz, w, Number.POSITIVE_INFINITY);
+  if (t === null) throw new Error(`no instant at or after local ${isoMicros(w)} in ${tz}`);
+  return t;
+}
+
+/**
+ * The instant of the local wall-clock time `w` (µs) as DuckDB's `timezone(tz, TIMESTAMP …)` resolves it
+ * (ICU "walltime last"): the later instant when `w` occurs twice; when `w` is skipped, `w` read with the
+ * offset in force before the forward shift.
+ */
+export function resolveLocal(tz: string, w: number): number {
+  let latest: number | null = null;
+  let gap: number | null = null;
+  let prevOff: number | null = null;
+  scanMinutes(tz, w - OFFSET_MARGIN_US, w + OFFSET_MARGIN_US, w - DAY_US, w + DAY_US, (u, off) => {
+    const t = w - off;
+    if (t >= u && t < u + MINUTE_US) latest = latest === null ? t : Math.max(latest, t);
+    // a forward shift at u that skips w: before it the local time reached u + prevOff, after it u + off
+    if (prevOff !== null && prevOff < off && u + prevOff <= w && w < u + off) gap = w - prevOff;
+    prevOff = off;
+    return false;
+  });
+  const t = latest ?? gap;
+  if (t === null) throw new Error(`cannot resolve local ${isoMicros(w)} in ${tz}`);
+  return t;
+}
+
+/* ---------- ranges ---------- */
+
+const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
+const LOCAL_TEXT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
+
+function validDate(y: number, m: number, d: number): boolean {
+  return m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
+}
+
+/**
+ * One end of a range → an instant (µs): a date is its first instant (`from`) or the next date's first
+ * instant (`to`, inclusive date); a local date-time resolves as `resolveLocal`; an ISO instant ending
+ * in `Z` is itself.
+ */
+function rangeBound(text: string, tz: string, isTo: boolean): number {
+  let m = DATE_TEXT.exec(text);
+  if (m) {
+    if (!validDate(+m[1], +m[2], +m[3])) throw new Error(`bad date ${text}`);
+    const days = daysFromCivil(+m[1], +m[2], +m[3]) + (isTo ? 1 : 0);
+    return firstInstantFrom(tz, days * DAY_US);
+  }
+  m = LOCAL_TEXT.exec(text);
+  if (m) {
+    const [h, mi, s] = [+m[4], +m[5], m[6] === undefined ? 0 : +m[6]];
+    if (!validDate(+m[1], +m[2], +m[3]) || h > 23 || mi > 59 || s > 59)
+      throw new Error(`bad local date-time ${text}`);
+    const days = daysFromCivil(+m[1], +m[2], +m[3]);
+    return resolveLocal(tz, days * DAY_US + (h * 3600 + mi * 60 + s) * 1e6);
+  }
+  const t = text.endsWith("Z") ? parseInstant(text) : null;
+  if (t === null) throw new Error(`bad range bound ${JSON.stringify(text)}`);
+  return t;
+}
+
+/** `[start, end)` of a range, epoch microseconds. An empty or reversed range throws. */
+export function rangeMicros(range: DateRange): { start: number; end: number } {
+  const start = rangeBound(range.from, range.tz, false);
+  const end = rangeBound(range.to, range.tz, true);
+  if (end <= start) throw new Error(`empty or reversed range ${range.from}..${range.to} (${range.tz})`);
+  return { start, end };
+}
+
+/** The resolved range as a result states it: ISO instants, `to` exclusive. */
+export function bruteRange(range: DateRange): { from: string; to: string; tz: string } {
+  const { start, end } = rangeMicros(range);
+  return { from: isoMicros(start), to: isoMicros(end), tz: range.tz };
+}
+
+/**
+ * `--last D`: `[end − D, end)` where `end` is the start of the UTC minute after the latest event
+ * (the minute that follows the one holding it), as ISO instants.
+ */
+export function bruteLastRange(events: BruteEvent[], seconds: number, tz: string): DateRange {
+  const last = lastEventTime(events);
+  if (!Number.isFinite(last)) throw new Error("--last on an empty cache");
+  const end = (Math.floor(last / MINUTE_US) + 1) * MINUTE_US;
+  return { from: isoMicros(end - seconds * 1e6), to: isoMicros(end), tz };
+}
+
+/** The compare offset (µs) of a range. */
+function compareOffsetMicros(compare: Compare, start: number, end: number): number {
+  switch (compare) {
+    case "previous":
+      return end - start;
+    case "1d":
+      return 86_400e6;
+    case "1w":
+      return 604_800e6;
+    case "4w":
+      return 2_419_200e6;
+  }
+}
+
+/* ---------- buckets ---------- */
+
+/** More buckets than this in a range is refused. */
+export const MAX_BUCKETS = 10_000;
+
+/**
+ * The bucket key of an instant: the local minute index of the local wall-clock time its bucket starts
+ * at (the local time truncated to the minute, to a multiple of 5 or 15 minutes past the hour, to the
+ * hour, day, Monday week or calendar month).
+ */
 export function bucketKey(interval: Interval, tz: string, micros: number): number {
-  const lhi = localHourIndex(tz, micros);
-  const days = Math.floor(lhi / 24);
+  const lmi = localMinuteIndex(tz, micros);
+  const days = Math.floor(lmi / 1440);
   switch (interval) {
+    case "minute":
+      return lmi;
+    case "5m":
+      return lmi - (((lmi % 5) + 5) % 5);
+    case "15m":
+      return lmi - (((lmi % 15) + 15) % 15);
     case "hour":
-      return lhi;
+      return Math.floor(lmi / 60) * 60;
     case "day":
-      return days * 24;
+      return days * 1440;
     case "week":
-      return (days - weekdayMon0(days)) * 24;
+      return (days - weekdayMon0(days)) * 1440;
     case "month": {
       const c = civilFromDays(days);
-      return daysFromCivil(c.y, c.m, 1) * 24;
+      return daysFromCivil(c.y, c.m, 1) * 1440;
     }
   }
 }
 
+/** The key of the bucket that follows bucket `key` in local wall-clock time. */
 function nextBucketKey(interval: Interval, key: number): number {
   switch (interval) {
-    case "hour":
+    case "minute":
       return key + 1;
+    case "5m":
+      return key + 5;
+    case "15m":
+      return key + 15;
+    case "hour":
+      return key + 60;
     case "day":
-      return key + 24;
+      return key + 1440;
     case "week":
-      return key + 7 * 24;
+      return key + 7 * 1440;
     case "month": {
-      const c = civilFromDays(key / 24);
-      return (c.m === 12 ? daysFromCivil(c.y + 1, 1, 1) : daysFromCivil(c.y, c.m + 1, 1)) * 24;
+      const c = civilFromDays(key / 1440);
+      return (c.m === 12 ? daysFromCivil(c.y + 1, 1, 1) : daysFromCivil(c.y, c.m + 1, 1)) * 1440;
     }
   }
 }
 
-/** Start instant of a bucket, epoch microseconds. */
-function bucketStart(tz: string, key: number): number {
-  return startOfLocalHour(tz, key) * 1000;
+/** A bucket's first instant (µs): the earliest instant whose local time is in it; null if none is. */
+function bucketFirstInstant(interval: Interval, tz: string, key: number): number | null {
+  return firstInstantIn(tz, key * MINUTE_US, nextBucketKey(interval, key) * MINUTE_US);
 }
 
 function isoMicros(micros: number): string {
   return new Date(Math.floor(micros / 1000)).toISOString();
 }
 
-/** [start, end) of a date range, epoch microseconds. */
-export function rangeMicros(range: DateRange): { start: number; end: number } {
-  return {
-    start: startOfLocalHour(range.tz, parseDate(range.from) * 24) * 1000,
-    end: startOfLocalHour(range.tz, (parseDate(range.to) + 1) * 24) * 1000,
-  };
-}
-
 /**
- * Every bucket from the one containing the range start to the one containing the range's last instant.
- * Keys that name no real instant (an hour skipped by DST) are left out.
+ * Every bucket that some instant of the range falls in, in time order, each with its first instant
+ * (which may be before the range start). A bucket whose local times are all skipped holds no instant
+ * and is absent; on a fall-back the repeated local times fall into the buckets of their first
+ * occurrence. More than MAX_BUCKETS throws.
  */
 export function rangeBuckets(interval: Interval, range: DateRange): { key: number; start: number }[] {
   const { start, end } = rangeMicros(range);
-  if (end <= start) return [];
-  const first = bucketKey(interval, range.tz, start);
-  const last = bucketKey(interval, range.tz, end - 1);
-  const out: { key: number; start: number }[] = [];
-  for (let k = first; k <= last; k = nextBucketKey(interval, k)) {
-    const s = bucketStart(range.tz, k);
-    if (bucketKey(interval, range.tz, s) === k) out.push({ key: k, start: s });
+  const tz = range.tz;
+  const keys = new Set<number>();
+  // the range's instants, UTC minute by UTC minute: each piece shows a contiguous local span [a, b)
+  let piece = start;
+  while (piece < end) {
+    const day = Math.floor(piece / DAY_US);
+    const table = dayTable(tz, day);
+    let i = Math.floor((piece - day * DAY_US) / MINUTE_US);
+    // extend the piece over the following minutes of the same offset (within the day)
+    let pieceEnd = Math.min(end, day * DAY_US + (i + 1) * MINUTE_US);
+    while (i + 1 < 1440 && pieceEnd < end && table.off[i + 1] === table.off[i]) {
+      i++;
+      pieceEnd = Math.min(end, day * DAY_US + (i + 1) * MINUTE_US);
+    }
+    const last = bucketKey(interval, tz, pieceEnd - 1);
+    for (let k = bucketKey(interval, tz, piece); k <= last; k = nextBucketKey(interval, k)) {
+      keys.add(k);
+      if (keys.size > MAX_BUCKETS)
+        throw new Error(`more than ${MAX_BUCKETS} ${interval} buckets in the range: use a coarser interval`);
+    }
+    piece = pieceEnd;
   }
+  const out = [...keys]
+    .sort((a, b) => a - b)
+    .map((key) => {
+      const first = bucketFirstInstant(interval, tz, key);
+      if (first === null)
+        throw new Error(`bucket ${key} holds an instant of the range but has no first instant`);
+      return { key, start: first };
+    });
+  for (let i = 1; i < out.length; i++)
+    if (out[i].start <= out[i - 1].start) throw new Error("bucket first instants out of order");
   return out;
 }
 
 /** Whole calendar periods from bucket `a` to bucket `b` (both bucket keys of `period`). */
-function periodsBetween(period: "day" | "week" | "month", a: number, b: number): number {
-  if (period === "day") return (b - a) / 24;
-  if (period === "week") return (b - a) / (7 * 24);
-  const ca = civilFromDays(a / 24);
-  const cb = civilFromDays(b / 24);
-  return (cb.y - ca.y) * 12 + (cb.m - ca.m);
+function periodsBetween(period: Period, a: number, b: number): number {
+  switch (period) {
+    case "hour":
+      return (b - a) / 60;
+    case "day":
+      return (b - a) / 1440;
+    case "week":
+      return (b - a) / (7 * 1440);
+    case "month": {
+      const ca = civilFromDays(a / 1440);
+      const cb = civilFromDays(b / 1440);
+      return (cb.y - ca.y) * 12 + (cb.m - ca.m);
+    }
+  }
 }
 
 /* ====================================================================================== */
@@ -563,28 +762,55 @@ export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOpt
   const { start, end } = rangeMicros(spec.range);
   const buckets = rangeBuckets(spec.interval, spec.range);
   const tz = spec.range.tz;
+  // compare: the events of [start − offset, end − offset), each counted in the bucket of its instant
+  // shifted forward by the offset
+  const offset = spec.compare === undefined ? null : compareOffsetMicros(spec.compare, start, end);
 
-  const makeSeries = (event: string, breakdown: string | null, rows: BruteEvent[]): TrendSeries => {
+  const perBucket = (rows: BruteEvent[], shift: number): TrendPoint[] => {
     const byBucket = new Map<number, BruteEvent[]>();
-    for (const e of rows) push(byBucket, bucketKey(spec.interval, tz, e.t), e);
-    return {
-      event,
-      breakdown,
-      points: buckets.map((b) => ({
-        t: isoMicros(b.start),
-        value: measureRows(spec.measure, byBucket.get(b.key) ?? []),
-      })),
-      total: measureRows(spec.measure, rows),
-    };
+    for (const e of rows) push(byBucket, bucketKey(spec.interval, tz, e.t + shift), e);
+    const points = buckets.map((b) => ({
+      t: isoMicros(b.start),
+      value: measureRows(spec.measure, byBucket.get(b.key) ?? []),
+    }));
+    const placed = buckets.reduce((n, b) => n + (byBucket.get(b.key)?.length ?? 0), 0);
+    if (placed !== rows.length) throw new Error("an event of the period fell outside the range's buckets");
+    return points;
+  };
+
+  const makeSeries = (
+    event: string,
+    breakdown: string | null,
+    rows: BruteEvent[],
+    compareRows: BruteEvent[],
+  ): TrendSeries => {
+    const total = measureRows(spec.measure, rows);
+    const series: TrendSeries = { event, breakdown, points: perBucket(rows, 0), total };
+    if (offset !== null) {
+      const compareTotal = measureRows(spec.measure, compareRows);
+      series.compare = {
+        offset_seconds: offset / 1e6,
+        points: perBucket(compareRows, offset),
+        total: compareTotal,
+        change: compareTotal === 0 ? null : (total - compareTotal) / compareTotal,
+      };
+    }
+    return series;
   };
 
   const series: TrendSeries[] = [];
   for (const ref of spec.events) {
     const rows = events.filter((e) => e.t >= start && e.t < end && matchesRef(e, ref, spec.filters));
+    const compareRows =
+      offset === null
+        ? []
+        : events.filter(
+            (e) => e.t >= start - offset && e.t < end - offset && matchesRef(e, ref, spec.filters),
+          );
     const name = label(ref);
     const key = spec.breakdown;
     if (key === undefined) {
-      series.push(makeSeries(name, null, rows));
+      series.push(makeSeries(name, null, rows, compareRows));
       continue;
     }
     const groups = new Map<string, BruteEvent[]>();
@@ -598,11 +824,22 @@ export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOpt
       .map(([value, rs]) => ({ value, rows: rs, total: measureRows(spec.measure, rs) }))
       .sort((a, b) => b.total - a.total || compareBytes(a.value, b.value));
     const top = ranked.slice(0, Math.max(0, spec.limit));
-    const rest = ranked.slice(Math.max(0, spec.limit));
-    for (const g of top) series.push(makeSeries(name, g.value, g.rows));
-    const other = rest.flatMap((g) => g.rows);
-    if (other.length > 0) series.push(makeSeries(name, "(other)", other));
-    if (none.length > 0) series.push(makeSeries(name, "(none)", none));
+    const topValues = new Set(top.map((g) => g.value));
+    // the compare period's rows, grouped by the current period's top values
+    const compareTop = new Map<string, BruteEvent[]>();
+    const compareOther: BruteEvent[] = [];
+    const compareNone: BruteEvent[] = [];
+    for (const e of compareRows) {
+      const v = propText(getProp(e.props, key));
+      if (v === null) compareNone.push(e);
+      else if (topValues.has(v)) push(compareTop, v, e);
+      else compareOther.push(e);
+    }
+    for (const g of top) series.push(makeSeries(name, g.value, g.rows, compareTop.get(g.value) ?? []));
+    const other = ranked.slice(Math.max(0, spec.limit)).flatMap((g) => g.rows);
+    if (other.length > 0 || compareOther.length > 0)
+      series.push(makeSeries(name, "(other)", other, compareOther));
+    if (none.length > 0 || compareNone.length > 0) series.push(makeSeries(name, "(none)", none, compareNone));
   }
   return { interval: spec.interval, measure: measureLabel(spec.measure), series };
 }
@@ -626,9 +863,15 @@ function groupByUser(events: BruteEvent[]): Map<string, BruteEvent[]> {
   return m;
 }
 
-/** Every attempt: each step-1 event in range; later steps matched greedily per the doc. */
-export function funnelAttempts(events: BruteEvent[], spec: FunnelSpec): Attempt[] {
-  const { start, end } = rangeMicros(spec.range);
+/**
+ * Every attempt: each step-1 event in `[start, end)` (default: the spec's range); later steps matched
+ * greedily per the doc (they may fall after `end`).
+ */
+export function funnelAttempts(
+  events: BruteEvent[],
+  spec: FunnelSpec,
+  { start, end } = rangeMicros(spec.range),
+): Attempt[] {
   const within = spec.withinSeconds * 1e6;
   const steps = spec.steps;
   const attempts: Attempt[] = [];
@@ -697,7 +940,8 @@ function funnelSteps(attempts: Attempt[], labels: string[]): FunnelStepResult[] 
 export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteOptions = {}): FunnelResult {
   const label = opts.label ?? refLabel;
   const labels = spec.steps.map(label);
-  const attempts = funnelAttempts(events, spec);
+  const { start, end } = rangeMicros(spec.range);
+  const attempts = funnelAttempts(events, spec, { start, end });
   const result: FunnelResult = {
     within_seconds: spec.withinSeconds,
     steps: funnelSteps(attempts, labels),
@@ -741,6 +985,13 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
       };
     });
     result.trend = trend;
+  }
+
+  if (spec.compare !== undefined) {
+    // the same funnel, without breakdown, over attempts starting in [start − offset, end − offset)
+    const offset = compareOffsetMicros(spec.compare, start, end);
+    const compareAttempts = funnelAttempts(events, spec, { start: start - offset, end: end - offset });
+    result.compare = { offset_seconds: offset / 1e6, steps: funnelSteps(compareAttempts, labels) };
   }
   return result;
 }
@@ -795,7 +1046,8 @@ export function bruteRetention(
         }).length,
       );
       const nextKey = nextBucketKey(period, periodKey);
-      if (incomplete === null && bucketStart(tz, nextKey) > lastEventMicros) incomplete = n;
+      // period n ends where local time reaches the start of period n + 1
+      if (incomplete === null && firstInstantFrom(tz, nextKey * MINUTE_US) > lastEventMicros) incomplete = n;
       periodKey = nextKey;
     }
     return { cohort: isoMicros(b.start), users: members.length, retained, incomplete_from: incomplete };
