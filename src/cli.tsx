@@ -19,8 +19,20 @@ const outOpts = {
 const analysisOpts = {
   ...cacheOpt,
   ...outOpts,
-  from: { type: "string", describe: "first date, YYYY-MM-DD (default: start of the cache)" },
-  to: { type: "string", describe: "last date, YYYY-MM-DD, inclusive (default: end of the cache)" },
+  from: {
+    type: "string",
+    describe:
+      "start: a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM[:SS] in --tz (default: start of the cache)",
+  },
+  to: {
+    type: "string",
+    describe: "end: a date (inclusive) or a local time (exclusive) (default: end of the cache)",
+  },
+  last: {
+    type: "string",
+    describe: "the last DURATION of data (90m, 6h, 2d, 1w), ending at the minute after the latest event",
+  },
+  sql: { type: "boolean", describe: "print the SQL and parameters that would run, and exit" },
   tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
   where: {
     type: "string",
@@ -144,7 +156,11 @@ export function buildCli(argv: string[]): Argv {
     .command(
       "events",
       "the event catalog: events, users, first and last seen per event type",
-      (y) => y.options(analysisOpts).example("$0 events --from 2023-06-01 --json", "catalog of June as JSON"),
+      (y) =>
+        y
+          .options(analysisOpts)
+          .example("$0 events --from 2023-06-01 --json", "catalog from June 1st on, as JSON")
+          .example("$0 events --last 90m", "what happened in the last 90 minutes of data"),
       async (a) => (await import("./commands/analyze.js")).runEvents(a),
     )
     .command(
@@ -170,7 +186,15 @@ export function buildCli(argv: string[]): Argv {
               default: "events",
               describe: "events | users | per-user | sum:KEY | avg:KEY",
             },
-            interval: { type: "string", default: "day", describe: "hour | day | week | month" },
+            interval: {
+              type: "string",
+              default: "day",
+              describe: "minute | 5m | 15m | hour | day | week | month (local wall-clock buckets)",
+            },
+            compare: {
+              type: "string",
+              describe: "add each series over an earlier period: previous | 1d | 1w | 4w",
+            },
             breakdown: { type: "string", describe: "property key to split each series by" },
             limit: {
               type: "number",
@@ -183,6 +207,14 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 trend purchase --measure sum:revenue --breakdown currency --csv",
             "revenue by currency",
+          )
+          .example(
+            "$0 trend checkout_error --last 6h --interval 5m --compare 1d",
+            "the last 6 hours in 5-minute buckets, against the same hours a day before",
+          )
+          .example(
+            "$0 trend checkout_error --from 2023-06-01T14:00 --to 2023-06-01T15:30 --tz Europe/Berlin --interval minute",
+            "an incident window, minute by minute, Berlin time",
           ),
       async (a) => (await import("./commands/analyze.js")).runTrend({ ...a, events: a.events as string[] }),
     )
@@ -201,13 +233,25 @@ export function buildCli(argv: string[]): Argv {
               default: 10,
               describe: "breakdown values shown; the rest go to (other)",
             },
-            interval: { type: "string", describe: "add conversion over time: day | week" },
+            interval: {
+              type: "string",
+              describe: "add conversion over time: minute | 5m | 15m | hour | day | week | month",
+            },
+            compare: {
+              type: "string",
+              describe: "add the same funnel over an earlier period: previous | 1d | 1w | 4w",
+            },
           })
           .example(
             "$0 funnel application_opened 'button_clicked[button_name=save]' file_saved --within 1h",
             "a 3-step funnel",
           )
-          .example("$0 funnel signed_up purchase --within 7d --breakdown plan --json", "by plan, as JSON"),
+          .example("$0 funnel signed_up purchase --within 7d --breakdown plan --json", "by plan, as JSON")
+          .example(
+            "$0 funnel cart_viewed checkout_started purchase --within 30m --last 2h --compare 1w",
+            "the last two hours against the same hours a week before",
+          )
+          .example("$0 funnel signed_up purchase --within 1d --sql", "the SQL that would run"),
       async (a) => (await import("./commands/analyze.js")).runFunnel({ ...a, steps: a.steps as string[] }),
     )
     .command(
@@ -219,7 +263,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("return", { type: "string", describe: "return event (default *, any event)" })
           .options({
             ...analysisOpts,
-            period: { type: "string", default: "week", describe: "day | week | month" },
+            period: { type: "string", default: "week", describe: "hour | day | week | month" },
             periods: { type: "number", default: 8, describe: "number of periods" },
             mode: { type: "string", default: "on", describe: "on | on-or-after" },
           })

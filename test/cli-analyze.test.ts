@@ -36,9 +36,24 @@ before(async () => {
   events = await loadLake(lake);
 });
 
-const json = (args: string[]) => {
-  const r = evx([...args, "--cache", cache, "--json"]);
+/** The `--json` result without its `range` and `coverage` (checked here for the default range). */
+const json = (args: string[], c = cache) => {
+  const { range: resolved, coverage, ...result } = rawJson(args, c);
+  if (!args.some((a) => a.startsWith("--from") || a.startsWith("--to") || a.startsWith("--last"))) {
+    assert.deepEqual(resolved, {
+      from: "2023-06-01T00:00:00.000Z",
+      to: "2023-06-08T00:00:00.000Z",
+      tz: "UTC",
+    });
+    assert.deepEqual(coverage.missing, []);
+    assert.deepEqual(coverage.failed, []);
+  }
+  return result;
+};
+const rawJson = (args: string[], c = cache) => {
+  const r = evx([...args, "--cache", c, "--json"]);
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "", "--json warns in the JSON, not on stderr");
   return JSON.parse(r.stdout);
 };
 
@@ -165,6 +180,18 @@ test("bad input: one line, non-zero exit; a filter that matches nothing gives ze
     ["trend", "zoom", "--from", "2030-01-01"],
     ["trend", "zoom", "--tz", "Mars/Olympus"],
     ["retention", "zoom", "--period", "fortnight"],
+    ["trend", "zoom", "--from", "2023-06-05", "--to", "2023-06-02"],
+    ["trend", "zoom", "--from", "2023-06-05T10:00", "--to", "2023-06-05T10:00"],
+    ["trend", "zoom", "--interval", "2m"],
+    ["trend", "zoom", "--compare", "2d"],
+    ["funnel", "zoom", "zoom", "--within", "1h", "--compare", "yesterday"],
+    ["trend", "zoom", "--last", "0m"],
+    ["trend", "zoom", "--last=-5m"],
+    ["trend", "zoom", "--last", "1h", "--from", "2023-06-02"],
+    ["trend", "zoom", "--from", "2023-06-02T10:00Z"],
+    ["trend", "zoom", "--to", "2023-06-02T10:00:00+02:00"],
+    ["trend", "zoom", "--interval", "minute"], // 7 days of minutes: more than 10,000 points
+    ["retention", "zoom", "--period", "hour", "--periods", "0"],
   ]) {
     const r = evx([...args, "--cache", cache]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
@@ -173,4 +200,116 @@ test("bad input: one line, non-zero exit; a filter that matches nothing gives ze
   const zero = json(["trend", "zoom", "--where", "level>1000000"]);
   assert.equal(zero.series[0].total, 0);
   assert.ok(zero.series[0].points.every((p: { value: number }) => p.value === 0));
+});
+
+test("--last, date-times and --compare through the CLI equal the brute force", () => {
+  const last = lastEventTime(events) ?? 0;
+  const end = Math.floor(last / 60_000_000) * 60_000_000 + 60_000_000;
+  const iso = (us: number) => new Date(us / 1000).toISOString();
+  const got = rawJson([
+    "trend",
+    "zoom",
+    "--last",
+    "6h",
+    "--interval",
+    "15m",
+    "--compare",
+    "1d",
+    "--tz",
+    "Asia/Kolkata",
+  ]);
+  assert.deepEqual(got.range, { from: iso(end - 6 * 3_600_000_000), to: iso(end), tz: "Asia/Kolkata" });
+  const spec = {
+    kind: "trend" as const,
+    events: [{ event: "zoom", filters: [] }],
+    measure: { kind: "events" as const },
+    interval: "15m" as const,
+    range: { from: got.range.from, to: got.range.to, tz: "Asia/Kolkata" },
+    filters: [],
+    limit: 10,
+    compare: "1d" as const,
+  };
+  const { range: _r, coverage: _c, ...result } = got;
+  assert.deepEqual(result, JSON.parse(JSON.stringify(bruteTrend(events, spec))));
+  assert.equal(got.series[0].compare.offset_seconds, 86_400);
+
+  const f = rawJson([
+    "funnel",
+    "application_opened",
+    "file_saved",
+    "--within",
+    "1h",
+    "--from",
+    "2023-06-03T09:30",
+    "--to",
+    "2023-06-05T18:00",
+    "--tz",
+    "Europe/Berlin",
+    "--compare",
+    "previous",
+    "--interval",
+    "hour",
+  ]);
+  assert.deepEqual(f.range, {
+    from: "2023-06-03T07:30:00.000Z",
+    to: "2023-06-05T16:00:00.000Z",
+    tz: "Europe/Berlin",
+  });
+  const fspec = {
+    kind: "funnel" as const,
+    steps: [
+      { event: "application_opened", filters: [] },
+      { event: "file_saved", filters: [] },
+    ],
+    withinSeconds: 3600,
+    range: { from: "2023-06-03T09:30", to: "2023-06-05T18:00", tz: "Europe/Berlin" },
+    filters: [],
+    limit: 10,
+    trendInterval: "hour" as const,
+    compare: "previous" as const,
+  };
+  const { range: _fr, coverage: _fc, ...fres } = f;
+  assert.deepEqual(fres, JSON.parse(JSON.stringify(bruteFunnel(events, fspec))));
+  assert.equal(f.compare.offset_seconds, 2 * 86_400 + 8.5 * 3600);
+});
+
+test("--sql prints the statement, its parameters and the inlined SQL, and exits 0", () => {
+  const r = evx(["funnel", "application_opened", "file_saved", "--within", "1h", "--sql", "--cache", cache]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^-- evx funnel on DuckDB/);
+  assert.match(r.stdout, /ASOF LEFT JOIN/);
+  assert.match(r.stdout, /-- parameters:\n-- {3}\$1 = /);
+  assert.match(r.stdout, /'application_opened'/, "the inlined copy has the literal");
+  assert.doesNotMatch(r.stdout.split("-- parameters:")[0], /'application_opened'/, "the statement binds it");
+});
+
+test("coverage: a range past the synced partitions is answered, and says what is missing", () => {
+  const partial = join(dir, "partial.duckdb");
+  const r = evx([
+    "sync",
+    join(dir, "lake"),
+    "--cache",
+    partial,
+    "--from",
+    "2023-06-02",
+    "--to",
+    "2023-06-05",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const human = evx(["events", "--cache", partial, "--from", "2023-06-01", "--to", "2023-06-07"]);
+  assert.equal(human.code, 0, human.stderr);
+  const warn = human.stderr.trim().split("\n");
+  assert.equal(warn.length, 1, human.stderr);
+  assert.match(
+    warn[0],
+    /^evx: warning: incomplete data: 4 of 7 partitions in range are synced \(not synced: 2023-06-01, 2023-06-06, 2023-06-07\)/,
+  );
+  const got = rawJson(["events", "--from", "2023-06-01", "--to", "2023-06-07"], partial);
+  assert.deepEqual(got.coverage.missing, ["2023-06-01", "2023-06-06", "2023-06-07"]);
+  assert.equal(got.coverage.partitions_in_range, 7);
+  assert.equal(got.coverage.partitions_synced, 4);
+  // Fully synced dates: no warning.
+  const inside = evx(["events", "--cache", partial, "--from", "2023-06-02", "--to", "2023-06-05"]);
+  assert.equal(inside.stderr, "");
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
-import { getHotKeys, getMeta, HOT_SLOTS } from "../src/cache/schema.js";
+import { getHotKeys, getMeta, HOT_SLOTS, SCHEMA_VERSION } from "../src/cache/schema.js";
 import { cacheStatus } from "../src/cache/status.js";
 import { sync } from "../src/cache/sync.js";
 import { buildQuery, Executor, shapeResult } from "../src/queries/executor.js";
@@ -110,7 +110,7 @@ test("a schema-1 cache is upgraded by its first reader or writer, keeps keys in 
   // A reader (evx events, the TUI) upgrades it on open and answers as before.
   const reader = await Cache.open(path, { readOnly: true });
   try {
-    assert.equal(await getMeta(reader, "schema_version"), "2");
+    assert.equal(await getMeta(reader, "schema_version"), String(SCHEMA_VERSION));
     const types = await reader.one<{ n: number }>("SELECT sum(events) AS n FROM object_types");
     assert.equal(types?.n, 301);
     const rx = new Executor(reader);

@@ -1,31 +1,42 @@
-import { Executor, validateSpec } from "../queries/executor.js";
+import { Executor, inlineSql, sqlLiteral, validateSpec } from "../queries/executor.js";
 import { flatten } from "../queries/flatten.js";
 import {
-  parseDate,
+  parseCompare,
   parseDuration,
   parseEventRef,
   parseFilter,
   parseInterval,
+  parseLast,
   parseMeasure,
   parsePeriod,
+  parseRangeBound,
   parseZone,
   UsageError,
 } from "../queries/parse.js";
 import type {
   AnalysisSpec,
   CatalogResult,
+  Coverage,
   DateRange,
   FunnelResult,
   FunnelStepResult,
   PropsResult,
+  ResolvedRange,
   RetentionResult,
   TrendResult,
 } from "../queries/spec.js";
-import { bars, useColor as colorEnabled, lineChart, retentionGrid } from "../render/charts.js";
-import { formatDuration, formatPercent, timeLabels } from "../render/format.js";
+import { lastRange } from "../queries/time.js";
+import {
+  bars,
+  useColor as colorEnabled,
+  type LineSeries,
+  lineChart,
+  retentionGrid,
+} from "../render/charts.js";
+import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
 import { cleanText } from "../render/sanitize.js";
 import { fmtInt, textTable, toCsv } from "../render/table.js";
-import { formatOf, printJson, termWidth } from "./output.js";
+import { printJson, termWidth } from "./output.js";
 import { openForRead } from "./status.js";
 
 export interface CommonArgs {
@@ -34,49 +45,109 @@ export interface CommonArgs {
   csv?: boolean;
   from?: string;
   to?: string;
+  last?: string;
   tz?: string;
   where?: string[];
+  /** Print the SQL and parameters that would run, then exit 0. */
+  sql?: boolean;
 }
 
 const list = (v: string | string[] | undefined): string[] =>
   v === undefined ? [] : Array.isArray(v) ? v : [v];
 
+/** What a printer gets besides the result: the spec's range, as given and resolved, and coverage. */
+export interface Answer {
+  range: DateRange;
+  resolved: ResolvedRange | null;
+  coverage: Coverage;
+}
+
 /**
- * Shared shape of every analysis command: open the cache read-only, resolve the date range,
- * validate, run through the one engine, print.
+ * Shared shape of every analysis command: open the cache read-only, resolve the range (`--from/--to`,
+ * `--last` or the cached range), validate, run through the one engine, print. `--json` adds the
+ * resolved range and the coverage to the result; the human and CSV outputs warn on stderr when the
+ * cache is missing or failed partitions of the range.
  */
 async function analyze<R>(
   a: CommonArgs,
   makeSpec: (range: DateRange) => AnalysisSpec,
-  print: (result: R, range: DateRange) => void,
+  print: (result: R, answer: Answer) => void,
 ): Promise<void> {
-  const from = a.from === undefined ? undefined : parseDate(a.from);
-  const to = a.to === undefined ? undefined : parseDate(a.to);
+  const from = a.from === undefined ? undefined : parseRangeBound(a.from, "--from");
+  const to = a.to === undefined ? undefined : parseRangeBound(a.to, "--to");
+  const last = a.last === undefined ? undefined : parseLast(a.last);
+  if (last !== undefined && (from !== undefined || to !== undefined))
+    throw new UsageError("--last gives the whole range: use it without --from/--to");
   const tz = parseZone(a.tz ?? "UTC");
   const cache = await openForRead(a.cache);
   const ex = new Executor(cache);
   try {
-    const cached = await ex.cachedRange(tz);
-    if (!cached) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
-    for (const d of [from, to])
-      if (d !== undefined && (d < cached.from || d > cached.to))
-        throw new UsageError(
-          `${d} is outside the cached range ${cached.from} .. ${cached.to} (${tz}); sync it first`,
-        );
-    const range = await ex.resolveRange({ from, to, tz });
+    // A range reaching past the cached dates is answered from what is cached, and its coverage says
+    // which partitions are missing; a range with no cached events at all is refused by validateSpec.
+    let range: DateRange;
+    if (last !== undefined) {
+      const lastUs = await ex.lastEventUs();
+      if (lastUs === null) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
+      range = lastRange(lastUs, last, tz);
+    } else range = await ex.resolveRange({ from, to, tz });
     const spec = makeSpec(range);
     await validateSpec(cache, spec);
-    const { result } = await ex.run(spec);
-    if (a.csv && !a.json) {
-      const t = flatten(spec, result);
+    if (a.sql) {
+      process.stdout.write(sqlText(spec, await ex.explain(spec)));
+      return;
+    }
+    const out = await ex.run(spec);
+    const answer: Answer = { range, resolved: out.range, coverage: out.coverage };
+    if (a.json) {
+      printJson({ ...out.result, range: out.range, coverage: out.coverage });
+      return;
+    }
+    warnCoverage(out.coverage);
+    if (a.csv) {
+      const t = flatten(spec, out.result);
       process.stdout.write(toCsv(t.columns, t.rows));
       return;
     }
-    print(result as R, range);
+    print(out.result as R, answer);
   } finally {
     ex.close();
     cache.close();
   }
+}
+
+/** `--sql`: the statement as it would run, its parameters, and the same with the parameters inlined. */
+function sqlText(spec: AnalysisSpec, q: { sql: string; params: readonly unknown[] }): string {
+  const params = q.params.map((v, i) => `--   $${i + 1} = ${cleanText(sqlLiteral(v))}`);
+  return [
+    `-- evx ${spec.kind} on DuckDB: the statement with its bound parameters`,
+    q.sql.trimEnd() + ";",
+    ...(params.length ? ["-- parameters:", ...params] : []),
+    "",
+    "-- the same with the parameters inlined (paste into the duckdb shell):",
+    inlineSql(q).trimEnd() + ";",
+    "",
+  ].join("\n");
+}
+
+/** One stderr line when the range is not fully synced: an incident answer must not look complete. */
+function warnCoverage(c: Coverage): void {
+  if (!c.missing.length && !c.failed.length) return;
+  const dates = (ds: string[]) =>
+    ds.length > 4 ? `${ds.slice(0, 3).join(", ")} … (${ds.length})` : ds.join(", ");
+  const parts = [];
+  if (c.missing.length) parts.push(`not synced: ${dates(c.missing)}`);
+  if (c.failed.length) parts.push(`failed: ${dates(c.failed)}`);
+  process.stderr.write(
+    `evx: warning: incomplete data: ${c.partitions_synced} of ${c.partitions_in_range} partitions in range are synced (${parts.join("; ")}); run \`evx sync\` to complete\n`,
+  );
+}
+
+/** The range line of the human output. */
+function rangeText(answer: Answer): string {
+  const r = answer.resolved;
+  if (!r) return "";
+  const show = (iso: string) => timeText(iso, r.tz);
+  return `${show(r.from)} .. ${show(r.to)} (${r.tz})`;
 }
 
 function where(a: CommonArgs) {
@@ -89,10 +160,8 @@ export async function runEvents(a: CommonArgs): Promise<void> {
   await analyze<CatalogResult>(
     a,
     (range) => ({ kind: "catalog", range }),
-    (r) => {
-      const f = formatOf(a);
-      if (f === "json") return printJson(r);
-      const _rows = r.events.map((e) => [e.event_type, e.events, e.users, e.first_seen, e.last_seen]);
+    (r, answer) => {
+      process.stdout.write(`${rangeText(answer)}\n`);
       process.stdout.write(
         textTable(
           [
@@ -121,8 +190,6 @@ export async function runProps(a: CommonArgs & { event: string; top?: number }):
     a,
     (range) => ({ kind: "props", event: a.event, range, topValues: a.top ?? 5 }),
     (r) => {
-      const f = formatOf(a);
-      if (f === "json") return printJson(r);
       const top = (p: PropsResult["props"][number]) =>
         p.top.map((t) => `${t.value} (${fmtInt(t.events)})`).join(", ");
       process.stdout.write(`${cleanText(r.event)}: ${fmtInt(r.events)} events\n`);
@@ -150,6 +217,7 @@ export interface TrendArgs extends CommonArgs {
   interval?: string;
   breakdown?: string;
   limit?: number;
+  compare?: string;
 }
 
 export async function runTrend(a: TrendArgs): Promise<void> {
@@ -157,6 +225,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
   if (!events.length) throw new UsageError("name at least one event");
   const measure = parseMeasure(a.measure ?? "events");
   const interval = parseInterval(a.interval ?? "day");
+  const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
   await analyze<TrendResult>(
     a,
     (range) => ({
@@ -168,37 +237,45 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       filters: where(a),
       breakdown: a.breakdown,
       limit: a.limit ?? 10,
+      ...(compare ? { compare } : {}),
     }),
-    (r, range) => {
-      const f = formatOf(a);
-      if (f === "json") return printJson(r);
+    (r, answer) => {
+      const tz = answer.range.tz;
       const label = (s: TrendResult["series"][number]) =>
         s.breakdown === null ? s.event : `${s.event} · ${s.breakdown}`;
       const width = termWidth();
       const instants = r.series[0]?.points.map((p) => p.t) ?? [];
-      const chart = lineChart(
-        r.series.map((s) => ({ label: label(s), values: s.points.map((p) => p.value) })),
-        {
-          width,
-          height: 14,
-          xLabels: timeLabels(instants, interval, { tz: range.tz }),
-          color: colorEnabled(process.env, process.stdout),
-        },
-      );
+      const chart = lineChart(trendLines(r, label), {
+        width,
+        height: 14,
+        xLabels: timeLabels(instants, interval, { tz }),
+        color: colorEnabled(process.env, process.stdout),
+      });
+      const vs = compare
+        ? `, compared with ${compareText(compare, r.series[0]?.compare?.offset_seconds)}`
+        : "";
       process.stdout.write(
-        `${r.measure} per ${r.interval}, ${range.from} .. ${range.to} (${range.tz})\n${chart.join("\n")}\n\n`,
+        `${r.measure} per ${r.interval}, ${rangeText(answer)}${vs}\n${chart.join("\n")}\n\n`,
       );
+      const shown = lastPoints(r, tz, compare ? 30 : 0);
       process.stdout.write(
         textTable(
           [
             { title: "series", max: 50 },
             { title: "total", align: "right" },
-            ...lastPoints(r).map((t) => ({ title: t, align: "right" as const })),
+            ...(compare
+              ? [
+                  { title: "compare", align: "right" as const },
+                  { title: "change", align: "right" as const },
+                ]
+              : []),
+            ...shown.map((t) => ({ title: t, align: "right" as const })),
           ],
           r.series.map((s) => [
             label(s),
             num(s.total),
-            ...s.points.slice(-lastPoints(r).length).map((p) => num(p.value)),
+            ...(s.compare ? [num(s.compare.total), changeText(s.compare.change)] : []),
+            ...s.points.slice(s.points.length - shown.length).map((p) => num(p.value)),
           ]),
           width,
         ),
@@ -207,13 +284,42 @@ export async function runTrend(a: TrendArgs): Promise<void> {
   );
 }
 
-/** Headers for the last few buckets shown beside each series' total. */
-function lastPoints(r: TrendResult): string[] {
+/** Chart lines: each series, and with compare its compare series (dimmed, Δ in the legend). */
+function trendLines(r: TrendResult, label: (s: TrendResult["series"][number]) => string): LineSeries[] {
+  const out: LineSeries[] = r.series.map((s) => ({
+    label: s.compare ? `${label(s)} ${changeText(s.compare.change)}` : label(s),
+    values: s.points.map((p) => p.value),
+  }));
+  r.series.forEach((s, i) => {
+    if (s.compare)
+      out.push({
+        label: `${label(s)} (−${formatDuration(s.compare.offset_seconds)})`,
+        values: s.compare.points.map((p) => p.value),
+        dim: true,
+        colorIndex: i,
+      });
+  });
+  return out;
+}
+
+/** `+12.5%`, `−3.0%`, or `n/a` when the compare total is 0. */
+function changeText(change: number | null): string {
+  if (change === null) return "Δ n/a";
+  const pct = (100 * change).toFixed(1);
+  return `Δ ${change >= 0 ? "+" : "−"}${pct.replace("-", "")}%`;
+}
+
+function compareText(compare: string, offset?: number): string {
+  return compare === "previous"
+    ? `the previous ${offset === undefined ? "period" : formatDuration(offset)}`
+    : `${formatDuration(offset ?? 0)} before`;
+}
+
+/** Headers for the last few buckets shown beside each series' total, as local times. */
+function lastPoints(r: TrendResult, tz: string, reserved: number): string[] {
   const pts = r.series[0]?.points ?? [];
-  const n = Math.max(0, Math.min(pts.length, Math.floor((termWidth() - 70) / 10)));
-  return pts
-    .slice(pts.length - n)
-    .map((p) => p.t.slice(5, r.interval === "hour" ? 13 : 10).replace("T", " "));
+  const n = Math.max(0, Math.min(pts.length, Math.floor((termWidth() - 70 - reserved) / 12)));
+  return pts.slice(pts.length - n).map((p) => timeLabel(p.t, r.interval, { tz }));
 }
 
 /* ---------------- funnel ---------------- */
@@ -224,18 +330,15 @@ export interface FunnelArgs extends CommonArgs {
   breakdown?: string;
   limit?: number;
   interval?: string;
+  compare?: string;
 }
 
 export async function runFunnel(a: FunnelArgs): Promise<void> {
   const steps = list(a.steps).map(parseEventRef);
   if (steps.length < 2) throw new UsageError("a funnel needs at least two steps");
   const withinSeconds = parseDuration(a.within);
-  let trendInterval: "day" | "week" | undefined;
-  if (a.interval !== undefined) {
-    if (a.interval !== "day" && a.interval !== "week")
-      throw new UsageError("--interval for funnels is day or week");
-    trendInterval = a.interval;
-  }
+  const trendInterval = a.interval === undefined ? undefined : parseInterval(a.interval);
+  const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
   await analyze<FunnelResult>(
     a,
     (range) => ({
@@ -247,16 +350,14 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       breakdown: a.breakdown,
       limit: a.limit ?? 10,
       trendInterval,
+      ...(compare ? { compare } : {}),
     }),
-    (r, range) => {
-      const f = formatOf(a);
-      if (f === "json") return printJson(r);
+    (r, answer) => {
       const width = termWidth();
       const color = colorEnabled(process.env, process.stdout);
-      process.stdout.write(
-        `funnel within ${formatDuration(r.within_seconds)}, ${range.from} .. ${range.to} (${range.tz})\n`,
-      );
-      const draw = (ss: FunnelStepResult[]) =>
+      const vs = r.compare ? `; Δ vs ${compareText(compare ?? "", r.compare.offset_seconds)}` : "";
+      process.stdout.write(`funnel within ${formatDuration(r.within_seconds)}, ${rangeText(answer)}${vs}\n`);
+      const draw = (ss: FunnelStepResult[], before?: FunnelStepResult[]) =>
         bars(
           ss.map((s, i) => ({
             label: `${i + 1}. ${s.step}`,
@@ -265,11 +366,21 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
               formatPercent(s.conversion).padStart(6),
               (i ? `↳${formatPercent(s.from_previous)}` : "").padStart(7),
               s.median_seconds === null ? "" : formatDuration(s.median_seconds),
-            ].join("  "),
+              before && i > 0 ? pointsText(s, before[i]) : "",
+            ]
+              .join("  ")
+              .trimEnd(),
           })),
           { width, color },
         ).join("\n");
-      process.stdout.write(`${draw(r.steps)}\n`);
+      process.stdout.write(`${draw(r.steps, r.compare?.steps)}\n`);
+      if (r.compare) {
+        const first = r.compare.steps[0]?.users ?? 0;
+        const lastStep = r.compare.steps[r.compare.steps.length - 1];
+        process.stdout.write(
+          `compare period: ${fmtInt(first)} entered, ${formatPercent(lastStep?.conversion ?? 0)} converted\n`,
+        );
+      }
       for (const g of r.breakdown ?? [])
         process.stdout.write(`\n${cleanText(a.breakdown ?? "")} = ${cleanText(g.value)}\n${draw(g.steps)}\n`);
       if (r.trend?.length) {
@@ -286,7 +397,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
             xLabels: timeLabels(
               r.trend.map((t) => t.t),
               trendInterval ?? "day",
-              { tz: range.tz },
+              { tz: answer.range.tz },
             ),
             color,
           },
@@ -295,6 +406,13 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       }
     },
   );
+}
+
+/** The change in overall conversion of a step, in percentage points (`Δ +2.1pp`). */
+function pointsText(now: FunnelStepResult, before: FunnelStepResult | undefined): string {
+  if (!before || before.users === 0 || now.step === undefined) return "Δ n/a";
+  const pp = 100 * (now.conversion - before.conversion);
+  return `Δ ${pp >= 0 ? "+" : "−"}${Math.abs(pp).toFixed(1)}pp`;
 }
 
 /* ---------------- retention ---------------- */
@@ -317,15 +435,11 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
   await analyze<RetentionResult>(
     a,
     (range) => ({ kind: "retention", start, return: ret, period, periods, mode, range, filters: where(a) }),
-    (r, range) => {
-      const f = formatOf(a);
-      if (f === "json") return printJson(r);
+    (r, answer) => {
       const width = termWidth();
       const color = colorEnabled(process.env, process.stdout);
-      process.stdout.write(
-        `${r.mode} retention by ${r.period}, ${range.from} .. ${range.to} (${range.tz}); * = incomplete\n`,
-      );
-      process.stdout.write(`${retentionGrid(r, { width, color, tz: range.tz }).join("\n")}\n`);
+      process.stdout.write(`${r.mode} retention by ${r.period}, ${rangeText(answer)}; * = incomplete\n`);
+      process.stdout.write(`${retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
       const known = r.average.slice(0, r.average.indexOf(null) >>> 0) as number[];
       const avg = known.map((x) => 100 * x);
       if (avg.length > 1) {

@@ -37,7 +37,7 @@ SELECT count(*) AS partitions_in_range,
        coalesce(list(strftime(date, '%Y-%m-%d') ORDER BY date) FILTER (WHERE is_missing), []) AS missing,
        coalesce(list(strftime(date, '%Y-%m-%d') ORDER BY date) FILTER (WHERE is_failed), []) AS failed,
        coalesce(sum(rejected), 0) AS rejected_lines,
-       (SELECT max(event_time) FROM events) AS last_event
+       (SELECT max(max_time) FROM objects) AS last_event
   FROM in_range`;
   return { sql, params: p.values };
 }

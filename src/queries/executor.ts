@@ -5,16 +5,22 @@
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
+import { buildCoverage, shapeCoverage } from "./coverage.js";
 import type { BuiltQuery, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { parseZone, UsageError } from "./parse.js";
 import { buildProps, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
-import type { AnalysisSpec, DateRange, EventRef, ResultOf } from "./spec.js";
+import type { AnalysisSpec, Coverage, DateRange, EventRef, ResolvedRange, ResultOf } from "./spec.js";
+import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
 
 export interface RunOutput<R> {
   result: R;
+  /** The range the result covers, as ISO instants (`to` exclusive); null for a spec without one. */
+  range: ResolvedRange | null;
+  /** What the cache holds of that range (docs/semantics.md, "Coverage"). */
+  coverage: Coverage;
   /** The exact SQL that produced the result; `$n` placeholders refer to `params`. */
   sql: string;
   params: DuckDBValue[];
@@ -68,16 +74,26 @@ export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): Resul
   }
 }
 
-/** SQL with parameters inlined as literals, for "show SQL" / copy-paste into the duckdb shell. */
-export function inlineSql(q: BuiltQuery): string {
+/** A SQL literal for a bound parameter (display only). */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (Array.isArray(v)) return `[${v.map(sqlLiteral).join(", ")}]`;
+  if (typeof v === "object" && Array.isArray((v as { items?: unknown }).items))
+    return `[${((v as { items: unknown[] }).items ?? []).map(sqlLiteral).join(", ")}]`;
+  return `'${String(v).replace(/'/g, "''")}'`;
+}
+
+/**
+ * SQL with `$n` replaced by the literal of parameter n: what the TUI's `s` and `--sql` show, and what
+ * pastes into the duckdb shell.
+ */
+export function inlineSql(q: { sql: string; params: readonly unknown[] }): string {
   return q.sql.replace(/\$(\d+)/g, (m, n: string) => {
-    const v = q.params[Number(n) - 1];
-    if (v === undefined) return m;
-    if (v === null) return "NULL";
-    if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
-    if (typeof v === "number" || typeof v === "bigint") return String(v);
-    if (typeof v === "boolean") return v ? "true" : "false";
-    return `'${String(v).replace(/'/g, "''")}'`;
+    const i = Number(n) - 1;
+    return i >= 0 && i < q.params.length ? sqlLiteral(q.params[i]) : m;
   });
 }
 
@@ -117,14 +133,31 @@ export class Executor {
         const ctx = contextOf(await exec(CONTEXT_SQL));
         const built = buildQuery(spec, ctx);
         const rows = await exec(built.sql, built.params);
+        const range = "range" in spec && spec.range ? frameOf(spec.range) : null;
+        const cov = buildCoverage(range?.lo ?? Number.MIN_SAFE_INTEGER, range?.hi ?? Number.MAX_SAFE_INTEGER);
+        const coverage = shapeCoverage(await exec(cov.sql, cov.params));
         await exec("COMMIT");
         const result = shapeResult(spec, rows);
-        return { result, sql: built.sql, params: built.params, ms: performance.now() - started };
+        return {
+          result,
+          range: "range" in spec && spec.range ? resolvedRange(spec.range) : null,
+          coverage,
+          sql: built.sql,
+          params: built.params,
+          ms: performance.now() - started,
+        };
       } catch (e) {
         if (!(e instanceof AbortError)) await exec("ROLLBACK").catch(() => {});
         throw e;
       }
     });
+  }
+
+  /** The query `run` would execute for `spec` (built with the cache's context), without running it. */
+  async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
+    return this.withConnection(undefined, async (exec) =>
+      buildQuery(spec, contextOf(await exec(CONTEXT_SQL))),
+    );
   }
 
   /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */
@@ -179,6 +212,12 @@ export class Executor {
   /** Rows of any SQL on a pooled connection (no cancellation). */
   async all(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
     return this.query({ sql, params });
+  }
+
+  /** The latest event's instant (epoch µs), or null on an empty cache. */
+  async lastEventUs(): Promise<number | null> {
+    const r = await this.all("SELECT epoch_us(max(event_time)) AS t FROM events");
+    return r[0]?.t == null ? null : Number(r[0].t);
   }
 
   /** The cached range as dates in `tz`, or null on an empty cache. */
@@ -266,8 +305,6 @@ function checkPositiveInt(v: number, what: string, min = 1): void {
     throw new UsageError(`${what} must be a whole number ≥ ${min} (got ${v})`);
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * One-line `UsageError`s for specs that cannot give a meaningful answer: unknown events (naming the
  * closest known ones), a bad time zone, a range with no cached data, bad counts.
@@ -312,17 +349,25 @@ export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<vo
   const range = "range" in spec ? spec.range : undefined;
   if (!range) return;
   for (const d of [range.from, range.to]) {
-    if (!DATE.test(d) || new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) !== d)
-      throw new UsageError(`bad date ${JSON.stringify(d)}: use YYYY-MM-DD`);
+    if (!readBound(d))
+      throw new UsageError(`bad date ${JSON.stringify(d)}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]`);
   }
-  if (range.from > range.to)
-    throw new UsageError(`the range starts (${range.from}) after it ends (${range.to})`);
   parseZone(range.tz);
+  const f = frameOf(range);
+  if (f.lo >= f.hi)
+    throw new UsageError(
+      `the range is empty: it starts (${range.from}) ${f.lo > f.hi ? "after" : "at or after"} it ends (${range.to}${readBound(range.to)?.kind === "date" ? ", inclusive" : ", exclusive"})`,
+    );
   const q = buildRange();
   const cached = shapeRange(await cache.all(q.sql, q.params), range.tz);
   if (!cached) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
-  if (range.from > cached.to || range.to < cached.from)
+  const cf = frameOf({ from: cached.from, to: cached.to, tz: range.tz });
+  if (f.lo >= cf.hi || f.hi <= cf.lo)
     throw new UsageError(
-      `no cached events in ${range.from}..${range.to} (${range.tz}): the cache covers ${cached.from}..${cached.to}; sync those dates first`,
+      `no cached events in ${range.from} .. ${range.to} (${range.tz}): the cache covers ${cached.from} .. ${cached.to}; sync those dates first`,
     );
+  // Too many buckets is a usage error before any work.
+  if (spec.kind === "trend") checkBuckets(f, spec.interval);
+  if (spec.kind === "funnel" && spec.trendInterval) checkBuckets(f, spec.trendInterval);
+  if (spec.kind === "retention") checkBuckets(f, spec.period, "period");
 }

@@ -1,7 +1,70 @@
 import { type BuiltQuery, eventSql, Params, propText, type QueryContext } from "./filters.js";
 import { formatEventRef } from "./parse.js";
 import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
-import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } from "./time.js";
+import {
+  bucketSql,
+  bucketsOf,
+  checkBuckets,
+  compareOffsetSeconds,
+  type Frame,
+  frameOf,
+  inRange,
+  isoOf,
+  localSql,
+  withClause,
+} from "./time.js";
+
+/**
+ * The step CTEs (`{px}s1…`) and attempt CTEs (`{px}a1…{px}aK`, one row per attempt with `t1…tK`) of a
+ * funnel over the frame `f`. `px` keeps a second funnel (the compare period) apart in one statement.
+ */
+function attemptCtes(
+  p: Params,
+  spec: FunnelSpec,
+  f: Frame,
+  W: string,
+  b: string | null,
+  px: string,
+): string[] {
+  const K = spec.steps.length;
+  const ctes: string[] = [];
+  // Step event CTEs; identical later steps share one.
+  ctes.push(`${px}s1 AS (SELECT user_key, epoch_us(event_time) AS t${b ? `, ${b} AS b` : ""}
+      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.steps[0], spec.filters)})`);
+  const cteOf: string[] = [`${px}s1`];
+  const byText = new Map<string, string>();
+  for (let k = 1; k < K; k++) {
+    const pred = eventSql(p, spec.steps[k], spec.filters);
+    let name = byText.get(pred);
+    if (!name) {
+      name = `${px}s${k + 1}`;
+      byText.set(pred, name);
+      ctes.push(`${name} AS (SELECT user_key, epoch_us(event_time) AS t
+      FROM events WHERE event_time >= make_timestamptz(${p.big(f.lo)})
+       AND event_time < make_timestamptz(${p.big(f.hi)} + ${W}) AND ${pred})`);
+    }
+    cteOf.push(name);
+  }
+
+  // Attempts.
+  // Duplicate step-1 events (same user and instant) make identical attempts, which change nothing.
+  ctes.push(`${px}a1 AS (SELECT user_key, t AS t1${b ? ", b" : ""} FROM ${px}s1)`);
+  for (let k = 1; k < K; k++) {
+    const prev = `a.t${k}`;
+    let same = -1;
+    for (let j = k - 1; j >= 0; j--) {
+      if (spec.steps[j].event === spec.steps[k].event) {
+        same = j;
+        break;
+      }
+    }
+    const lower = same < 0 ? prev : same === k - 1 ? `${prev} + 1` : `greatest(${prev}, a.t${same + 1} + 1)`;
+    ctes.push(`${px}a${k + 1} AS (
+    SELECT a.*, CASE WHEN ${prev} IS NOT NULL AND m.t <= a.t1 + ${W} THEN m.t END AS t${k + 1}
+      FROM ${px}a${k} a ASOF LEFT JOIN ${cteOf[k]} m ON a.user_key = m.user_key AND ${lower} <= m.t)`);
+  }
+  return ctes;
+}
 
 /**
  * Funnel without range joins. Each step is a CTE of its matching events `(user_key, t)` with `t` in
@@ -13,7 +76,8 @@ import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } f
  * Rows: `kind = 'step'` rows `(g, label, r, users[], med[])` — `g` 0 = overall (no breakdown) or a top
  * value, 1 = `(other)`, 2 = `(none)`, `overall = true` for the overall row; and `kind = 'trend'` rows
  * `(bucket, entered, converted)` (bucket = local wall-clock µs of its start; empty buckets have no row)
- * when `trendInterval` is set.
+ * when `trendInterval` is set; with `compare`, one `kind = 'compare'` row `(users[], med[])` of the same
+ * funnel over the compare period.
  */
 export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
@@ -22,43 +86,8 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   if (K < 1) throw new Error("a funnel needs at least one step");
   const W = p.big(BigInt(Math.round(spec.withinSeconds)) * 1_000_000n);
   const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
-  const ctes: string[] = [];
-
-  // Step event CTEs; identical later steps share one.
-  ctes.push(`s1 AS (SELECT user_key, epoch_us(event_time) AS t${b ? `, ${b} AS b` : ""}
-      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.steps[0], spec.filters)})`);
-  const cteOf: string[] = ["s1"];
-  const byText = new Map<string, string>();
-  for (let k = 1; k < K; k++) {
-    const pred = eventSql(p, spec.steps[k], spec.filters);
-    let name = byText.get(pred);
-    if (!name) {
-      name = `s${k + 1}`;
-      byText.set(pred, name);
-      ctes.push(`${name} AS (SELECT user_key, epoch_us(event_time) AS t
-      FROM events WHERE event_time >= make_timestamptz(${p.big(f.lo)})
-       AND event_time < make_timestamptz(${p.big(f.hi)} + ${W}) AND ${pred})`);
-    }
-    cteOf.push(name);
-  }
-
-  // Attempts.
-  // Duplicate step-1 events (same user and instant) make identical attempts, which change nothing.
-  ctes.push(`a1 AS (SELECT user_key, t AS t1${b ? ", b" : ""} FROM s1)`);
-  for (let k = 1; k < K; k++) {
-    const prev = `a.t${k}`;
-    let same = -1;
-    for (let j = k - 1; j >= 0; j--) {
-      if (spec.steps[j].event === spec.steps[k].event) {
-        same = j;
-        break;
-      }
-    }
-    const lower = same < 0 ? prev : same === k - 1 ? `${prev} + 1` : `greatest(${prev}, a.t${same + 1} + 1)`;
-    ctes.push(`a${k + 1} AS (
-    SELECT a.*, CASE WHEN ${prev} IS NOT NULL AND m.t <= a.t1 + ${W} THEN m.t END AS t${k + 1}
-      FROM a${k} a ASOF LEFT JOIN ${cteOf[k]} m ON a.user_key = m.user_key AND ${lower} <= m.t)`);
-  }
+  if (spec.trendInterval) checkBuckets(f, spec.trendInterval);
+  const ctes = attemptCtes(p, spec, f, W, b, "");
   const last = `a${K}`;
   const diffs = Array.from({ length: K - 1 }, (_, i) => `min(t${i + 2} - t1) AS d${i + 2}`);
   const perUser = [`min(t1) AS f1`, `min(t1) FILTER (WHERE t${K} IS NOT NULL) AS fc`, ...diffs].join(", ");
@@ -89,6 +118,17 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   ctes.push(`st AS (
     SELECT overall, g, label, r, [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med
       FROM pu GROUP BY overall, g, label, r)`);
+  let compareSelect = "";
+  if (spec.compare) {
+    // The same funnel over the compare period: overall steps only.
+    const off = compareOffsetSeconds(spec.range, spec.compare) * 1_000_000;
+    ctes.push(...attemptCtes(p, spec, { zone: f.zone, lo: f.lo - off, hi: f.hi - off }, W, null, "c"));
+    ctes.push(`cpu AS (SELECT user_key, ${perUser} FROM ca${K} GROUP BY user_key)`);
+    ctes.push(`cst AS (SELECT [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med FROM cpu)`);
+    compareSelect = `
+UNION ALL
+SELECT 'compare', true, 0, NULL, 0, users, med, NULL, NULL, NULL FROM cst`;
+  }
   let trendSelect = "";
   if (spec.trendInterval) {
     ctes.push(`tu AS (SELECT coalesce(fc, f1) AS pt, fc IS NOT NULL AS conv FROM pu WHERE overall)`);
@@ -102,7 +142,7 @@ SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, bucket, entered, converted 
   }
   const sql = `${withClause(ctes)}SELECT 'step' AS kind, overall, g, label, r, users, med, CAST(NULL AS BIGINT) AS bucket,
        CAST(NULL AS BIGINT) AS entered, CAST(NULL AS BIGINT) AS converted
-  FROM st${trendSelect}
+  FROM st${trendSelect}${compareSelect}
  ORDER BY kind, overall DESC, g, r, bucket`;
   return { sql, params: p.values };
 }
@@ -144,6 +184,13 @@ export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): 
               steps: stepsOf(labels, r.users as number[], r.med as (number | null)[]),
             })),
   };
+  if (spec.compare) {
+    const c = rows.find((r) => r.kind === "compare");
+    result.compare = {
+      offset_seconds: compareOffsetSeconds(spec.range, spec.compare),
+      steps: stepsOf(labels, (c?.users as number[]) ?? null, (c?.med as (number | null)[]) ?? null),
+    };
+  }
   if (spec.trendInterval) {
     const byBucket = new Map<number, Record<string, unknown>>();
     for (const r of rows) if (r.kind === "trend") byBucket.set(Number(r.bucket), r);

@@ -7,12 +7,22 @@
  * that ends in `[...]`. Unquoted values are taken literally, so `message~Can't open "file"` works.
  * `formatEventRef`/`formatFilter` quote exactly when needed, so parse(format(x)) deep-equals x.
  */
-import type { EventRef, Filter, Interval, Measure, Op, Period } from "./spec.js";
-import { isValidZone } from "./time.js";
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+import { UsageError } from "./errors.js";
+import {
+  COMPARES,
+  type Compare,
+  type EventRef,
+  type Filter,
+  INTERVALS,
+  type Interval,
+  type Measure,
+  type Op,
+  type Period,
+} from "./spec.js";
+import { isValidZone, readBound } from "./time.js";
+
+export { UsageError };
 
 const SYMBOL_OPS = ["!=", ">=", "<=", "=", ">", "<", "~"] as const;
 /** Characters that end an unquoted key. */
@@ -295,12 +305,41 @@ export function parseDate(text: string): string {
 
 export function parseInterval(text: string): Interval {
   const s = text.trim();
-  if (s === "hour" || s === "day" || s === "week" || s === "month") return s;
-  return fail(`bad interval ${show(text)}: use hour, day, week or month`);
+  if ((INTERVALS as readonly string[]).includes(s)) return s as Interval;
+  return fail(`bad interval ${show(text)}: use ${INTERVALS.join(", ")}`);
 }
 
 export function parsePeriod(text: string): Period {
   const s = text.trim();
-  if (s === "day" || s === "week" || s === "month") return s;
-  return fail(`bad period ${show(text)}: use day, week or month`);
+  if (s === "hour" || s === "day" || s === "week" || s === "month") return s;
+  return fail(`bad period ${show(text)}: use hour, day, week or month`);
+}
+
+export function parseCompare(text: string): Compare {
+  const s = text.trim();
+  if ((COMPARES as readonly string[]).includes(s)) return s as Compare;
+  return fail(`bad compare ${show(text)}: use ${COMPARES.join(", ")}`);
+}
+
+/**
+ * `--from`/`--to`: a date `YYYY-MM-DD` or a local date-time `YYYY-MM-DDTHH:MM[:SS]` in `--tz`. A zone
+ * suffix is refused: the zone is `--tz`, so one range never mixes two zones.
+ */
+export function parseRangeBound(text: string, flag = "--from"): string {
+  const s = text.trim();
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$/i.test(s))
+    fail(`bad ${flag} ${show(text)}: no zone suffix; write the local time and set the zone with --tz`);
+  const b = readBound(s.replace(" ", "T"));
+  if (!b || b.kind === "instant")
+    fail(`bad ${flag} ${show(text)}: use a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM[:SS]`);
+  return s.replace(" ", "T");
+}
+
+/** `--last`: a positive duration (`90m`, `6h`, `2d`, `1w`). */
+export function parseLast(text: string): number {
+  if (/^\s*-/.test(text)) fail(`bad --last ${show(text)}: the duration must be positive, e.g. 90m, 6h, 2d`);
+  const m = /^\s*(\d+(?:\.\d+)?)/.exec(text);
+  if (m && Number(m[1]) === 0)
+    fail(`bad --last ${show(text)}: the duration must be positive, e.g. 90m, 6h, 2d`);
+  return parseDuration(text);
 }

@@ -4,12 +4,14 @@ import {
   addLocal,
   bucketSql,
   bucketsOf,
+  checkBuckets,
   frameOf,
   inRange,
   isoOf,
   localSql,
   localStart,
   periodDiffSql,
+  toLocal,
   truncLocal,
   withClause,
 } from "./time.js";
@@ -18,7 +20,7 @@ import {
 function retentionFrame(spec: RetentionSpec) {
   const N = Math.max(1, Math.floor(spec.periods));
   const base = frameOf(spec.range);
-  const capLocal = addLocal(spec.period, truncLocal(spec.period, base.hiLocal - 1), N);
+  const capLocal = addLocal(spec.period, truncLocal(spec.period, toLocal(base.zone, base.hi - 1)), N);
   const f = frameOf(spec.range, capLocal);
   return { f, N, cap: localStart(f.zone, capLocal) };
 }
@@ -33,6 +35,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
   const p = new Params(ctx);
   const { f, N: periods, cap } = retentionFrame(spec);
   const P = spec.period;
+  checkBuckets(f, P, "period");
   const N = p.big(periods);
   const ctes: string[] = [];
   ctes.push(`st AS (SELECT user_key, min(epoch_us(event_time)) AS t0

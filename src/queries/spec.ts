@@ -14,7 +14,8 @@
  *   - `~`  : case-insensitive substring of text. Unset never matches.
  *   - `in` : any of the comma-separated values under `=` rules.
  *   - `set`: key present and not JSON null. `!set`: the opposite.
- * - Ranges: `from`/`to` are inclusive calendar dates in `tz`: [from 00:00 tz, to+1 00:00 tz).
+ * - Ranges: `from`/`to` are dates (inclusive calendar days), local date-times or ISO instants in `tz`;
+ *   docs/semantics.md has the exact rules.
  */
 
 export type Op = "=" | "!=" | ">" | ">=" | "<" | "<=" | "~" | "in" | "set" | "!set";
@@ -33,15 +34,23 @@ export interface EventRef {
 }
 
 export interface DateRange {
-  /** YYYY-MM-DD, inclusive, in `tz`. */
+  /**
+   * `YYYY-MM-DD` (the date's first instant in `tz`), `YYYY-MM-DDTHH:MM[:SS]` (a local date-time in `tz`)
+   * or an ISO instant ending in `Z` (`--last`, compare periods).
+   */
   from: string;
-  /** YYYY-MM-DD, inclusive, in `tz`. */
+  /** As `from`; a date is inclusive (its next date's first instant), a date-time or instant exclusive. */
   to: string;
   /** IANA zone name, e.g. `UTC`, `Europe/Berlin`. */
   tz: string;
 }
 
-export type Interval = "hour" | "day" | "week" | "month";
+export const INTERVALS = ["minute", "5m", "15m", "hour", "day", "week", "month"] as const;
+export type Interval = (typeof INTERVALS)[number];
+
+/** `previous` = the range's length right before it; the others are fixed offsets. */
+export const COMPARES = ["previous", "1d", "1w", "4w"] as const;
+export type Compare = (typeof COMPARES)[number];
 
 export type Measure =
   | { kind: "events" }
@@ -75,6 +84,8 @@ export interface TrendSpec {
   breakdown?: string;
   /** Top N breakdown values by total; the rest fold into "(other)". Default 10. */
   limit: number;
+  /** Adds each series' values over the compare period. */
+  compare?: Compare;
 }
 
 export interface FunnelSpec {
@@ -87,10 +98,12 @@ export interface FunnelSpec {
   breakdown?: string;
   limit: number;
   /** Adds conversion over time when set. */
-  trendInterval?: "day" | "week";
+  trendInterval?: Interval;
+  /** Adds the funnel's steps over the compare period. */
+  compare?: Compare;
 }
 
-export type Period = "day" | "week" | "month";
+export type Period = "hour" | "day" | "week" | "month";
 
 export interface RetentionSpec {
   kind: "retention";
@@ -156,11 +169,20 @@ export interface TrendPoint {
   t: string;
   value: number;
 }
+export interface TrendCompare {
+  offset_seconds: number;
+  /** `t` is the current bucket's start (the compare bucket's start shifted forward by the offset). */
+  points: TrendPoint[];
+  total: number;
+  /** (total − compare.total) / compare.total; null when compare.total is 0. */
+  change: number | null;
+}
 export interface TrendSeries {
   event: string;
   breakdown: string | null;
   points: TrendPoint[];
   total: number;
+  compare?: TrendCompare;
 }
 export interface TrendResult {
   interval: Interval;
@@ -185,6 +207,7 @@ export interface FunnelResult {
   steps: FunnelStepResult[];
   breakdown: { value: string; steps: FunnelStepResult[] }[] | null;
   trend?: FunnelTrendPoint[];
+  compare?: { offset_seconds: number; steps: FunnelStepResult[] };
 }
 
 export interface RetentionCohort {
@@ -199,4 +222,24 @@ export interface RetentionResult {
   cohorts: RetentionCohort[];
   /** null where no cohort has a complete cell for that period. */
   average: (number | null)[];
+}
+
+/** The resolved range of a result: ISO instants, `to` exclusive. */
+export interface ResolvedRange {
+  from: string;
+  to: string;
+  tz: string;
+}
+
+/** What the cache holds of a result's range (docs/semantics.md, "Coverage"). */
+export interface Coverage {
+  partitions_in_range: number;
+  partitions_synced: number;
+  /** Dates (YYYY-MM-DD) the source's last listing has but the cache does not (fully). */
+  missing: string[];
+  /** Dates with objects whose last sync failed. */
+  failed: string[];
+  rejected_lines: number;
+  /** Latest event in the cache, ISO; null when empty. */
+  last_event: string | null;
 }

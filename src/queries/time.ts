@@ -10,9 +10,11 @@
  * Conventions: instants and local wall-clock times are epoch microseconds (JS numbers, exact until
  * 2255). A local wall-clock time is read "as if UTC": local 2023-06-01 00:00 is Date.UTC(2023, 5, 1).
  */
+import { UsageError } from "./errors.js";
 import type { Params } from "./filters.js";
-import type { DateRange, Interval } from "./spec.js";
+import { type Compare, type DateRange, INTERVALS, type Interval } from "./spec.js";
 
+export const MINUTE_US = 60_000_000;
 export const HOUR_US = 3_600_000_000;
 export const DAY_US = 86_400_000_000;
 const SAMPLE_MS = 6 * 3_600_000;
@@ -151,6 +153,29 @@ export function localStart(z: Zone, l: number): number {
   return best;
 }
 
+/**
+ * The instant of local wall-clock time `l` as DuckDB's `timezone(tz, TIMESTAMP …)` (ICU, "walltime
+ * last") resolves it: a local time repeated by a fall-back is its second occurrence; one skipped by a
+ * spring-forward is read with the offset in force before the transition (02:30 in a 02:00→03:00 gap
+ * is 03:30 after it).
+ */
+export function resolveLocal(z: Zone, l: number): number {
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < z.off.length; i++) {
+    const a = i === 0 ? Number.NEGATIVE_INFINITY : z.at[i - 1];
+    const b = i === z.at.length ? Number.POSITIVE_INFINITY : z.at[i];
+    const cand = l - z.off[i];
+    if (cand >= a && cand < b && cand > best) best = cand;
+  }
+  if (best > Number.NEGATIVE_INFINITY) return best;
+  // Skipped: the gap after a transition whose offset grew; read with the offset before it.
+  for (let i = 0; i < z.at.length; i++) {
+    const t = z.at[i];
+    if (z.off[i + 1] > z.off[i] && l >= t + z.off[i] && l < t + z.off[i + 1]) return l - z.off[i];
+  }
+  return l - z.off[z.off.length - 1];
+}
+
 /* ---------------- local calendar ---------------- */
 
 export function dateToLocal(date: string): number {
@@ -164,8 +189,13 @@ export function localToDate(l: number): string {
 /** Start of the local bucket containing local `l`. */
 export function truncLocal(iv: Interval, l: number): number {
   switch (iv) {
-    case "hour":
-      return Math.floor(l / HOUR_US) * HOUR_US;
+    case "minute":
+    case "5m":
+    case "15m":
+    case "hour": {
+      const w = FIXED_US[iv];
+      return Math.floor(l / w) * w;
+    }
     case "day":
       return Math.floor(l / DAY_US) * DAY_US;
     case "week": {
@@ -182,8 +212,11 @@ export function truncLocal(iv: Interval, l: number): number {
 /** Local bucket start `n` buckets after bucket start `l`. */
 export function addLocal(iv: Interval, l: number, n: number): number {
   switch (iv) {
+    case "minute":
+    case "5m":
+    case "15m":
     case "hour":
-      return l + n * HOUR_US;
+      return l + n * FIXED_US[iv];
     case "day":
       return l + n * DAY_US;
     case "week":
@@ -195,22 +228,62 @@ export function addLocal(iv: Interval, l: number, n: number): number {
   }
 }
 
-export function unit(iv: Interval): string {
-  const u = ({ hour: "hour", day: "day", week: "week", month: "month" } as const)[iv];
-  if (!u) throw new Error(`bad interval ${JSON.stringify(iv)}`);
-  return u;
-}
+/** Widths of the fixed-width local buckets. */
+const FIXED_US = { minute: MINUTE_US, "5m": 5 * MINUTE_US, "15m": 15 * MINUTE_US, hour: HOUR_US } as const;
+
+/** Average bucket width, for estimating bucket counts. */
+const WIDTH_US: Record<Interval, number> = {
+  ...FIXED_US,
+  day: DAY_US,
+  week: 7 * DAY_US,
+  month: 30.436875 * DAY_US,
+};
 
 /* ---------------- a query's time frame ---------------- */
 
 export interface Frame {
   zone: Zone;
-  /** Local wall-clock µs of `from` 00:00 and of `to + 1 day` 00:00. */
-  loLocal: number;
-  hiLocal: number;
   /** The range as instants: [lo, hi). */
   lo: number;
   hi: number;
+}
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const LOCAL_RE = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/;
+const INSTANT_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z$/;
+
+/** A range bound: a date, a local date-time (local wall-clock µs) or an instant (µs). */
+export type Bound = { kind: "date" | "local" | "instant"; us: number };
+
+/** Reads one bound of a DateRange; null when the text is none of the three forms (or no real date). */
+export function readBound(text: string): Bound | null {
+  let m = DATE_RE.exec(text);
+  if (m) {
+    const us = Date.UTC(+m[1], +m[2] - 1, +m[3]) * 1000;
+    return localToDate(us) === text ? { kind: "date", us } : null;
+  }
+  m = LOCAL_RE.exec(text);
+  const kind = m ? "local" : (m = INSTANT_RE.exec(text)) ? "instant" : null;
+  if (!m || !kind) return null;
+  const [h, mi, sec] = [+m[4], +m[5], m[6] ? +m[6] : 0];
+  if (h > 23 || mi > 59 || sec > 59) return null;
+  const day = Date.UTC(+m[1], +m[2] - 1, +m[3]) * 1000;
+  if (localToDate(day) !== `${m[1]}-${m[2]}-${m[3]}`) return null;
+  const frac = kind === "instant" && m[7] ? Number(m[7].padEnd(6, "0")) : 0;
+  return { kind, us: day + ((h * 60 + mi) * 60 + sec) * 1_000_000 + frac };
+}
+
+function boundOf(text: string): Bound {
+  const b = readBound(text);
+  if (!b)
+    throw new UsageError(`bad range bound ${JSON.stringify(text)}: use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]`);
+  return b;
+}
+
+function instantOf(z: Zone, b: Bound, end: boolean): number {
+  if (b.kind === "instant") return b.us;
+  if (b.kind === "local") return resolveLocal(z, b.us);
+  return localStart(z, end ? b.us + DAY_US : b.us);
 }
 
 /**
@@ -218,10 +291,79 @@ export interface Frame {
  * with a margin of two days on each side.
  */
 export function frameOf(range: DateRange, untilUs?: number): Frame {
-  const loLocal = dateToLocal(range.from);
-  const hiLocal = dateToLocal(range.to) + DAY_US;
-  const zone = zoneBetween(range.tz, loLocal - MARGIN_US, Math.max(hiLocal, untilUs ?? hiLocal) + MARGIN_US);
-  return { zone, loLocal, hiLocal, lo: localStart(zone, loLocal), hi: localStart(zone, hiLocal) };
+  const from = boundOf(range.from);
+  const to = boundOf(range.to);
+  const span = to.us + (to.kind === "date" ? DAY_US : 0);
+  const zone = zoneBetween(range.tz, from.us - MARGIN_US, Math.max(span, untilUs ?? span) + MARGIN_US);
+  return { zone, lo: instantOf(zone, from, false), hi: instantOf(zone, to, true) };
+}
+
+/** The resolved range of a result: ISO instants, `to` exclusive. */
+export function resolvedRange(range: DateRange): { from: string; to: string; tz: string } {
+  const f = frameOf(range);
+  return { from: isoOf(f.lo), to: isoOf(f.hi), tz: range.tz };
+}
+
+/** An instant as an ISO string that `readBound` reads back exactly (microseconds when needed). */
+export function instantText(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const iso = new Date(ms).toISOString();
+  const micros = us - ms * 1000;
+  return micros ? `${iso.slice(0, -1)}${String(micros).padStart(3, "0")}Z` : iso;
+}
+
+/** `--last`: [end − seconds, end) where end is the start of the UTC minute after the latest event. */
+export function lastRange(lastEventUs: number, seconds: number, tz: string): DateRange {
+  const end = Math.floor(lastEventUs / MINUTE_US) * MINUTE_US + MINUTE_US;
+  return { from: instantText(end - seconds * 1_000_000), to: instantText(end), tz };
+}
+
+/** The compare offset in seconds for a range (`previous` is its length). */
+export function compareOffsetSeconds(range: DateRange, compare: Compare): number {
+  switch (compare) {
+    case "previous": {
+      const f = frameOf(range);
+      return (f.hi - f.lo) / 1_000_000;
+    }
+    case "1d":
+      return 86_400;
+    case "1w":
+      return 7 * 86_400;
+    case "4w":
+      return 28 * 86_400;
+    default:
+      throw new UsageError(`bad compare ${JSON.stringify(compare)}: use previous, 1d, 1w or 4w`);
+  }
+}
+
+/** The range shifted back by `seconds`, as instants. */
+export function shiftedRange(range: DateRange, seconds: number): DateRange {
+  const f = frameOf(range);
+  const off = seconds * 1_000_000;
+  return { from: instantText(f.lo - off), to: instantText(f.hi - off), tz: range.tz };
+}
+
+/** The most buckets one answer may have. */
+export const MAX_BUCKETS = 10_000;
+
+/** How many buckets of `iv` the frame spans (exact but for buckets skipped by DST). */
+export function bucketEstimate(f: Frame, iv: Interval): number {
+  if (f.hi <= f.lo) return 0;
+  const a = truncLocal(iv, toLocal(f.zone, f.lo));
+  const b = truncLocal(iv, toLocal(f.zone, f.hi - 1));
+  if (iv !== "month") return Math.round((b - a) / WIDTH_US[iv]) + 1;
+  const da = new Date(a / 1000);
+  const db = new Date(b / 1000);
+  return (db.getUTCFullYear() - da.getUTCFullYear()) * 12 + db.getUTCMonth() - da.getUTCMonth() + 1;
+}
+
+/** A UsageError naming the finest coarser interval that fits, when the range has too many buckets. */
+export function checkBuckets(f: Frame, iv: Interval, what = "interval"): void {
+  if (bucketEstimate(f, iv) <= MAX_BUCKETS) return;
+  const fits = INTERVALS.find((x) => bucketEstimate(f, x) <= MAX_BUCKETS) ?? "month";
+  throw new UsageError(
+    `${iv} ${what === "interval" ? "buckets" : "periods"} over this range would be more than ${MAX_BUCKETS.toLocaleString("en-US")} points; use --${what} ${fits} or a shorter range`,
+  );
 }
 
 /** `col` inside the range, with constant bounds (so zone maps prune). */
@@ -247,9 +389,12 @@ const MONDAY_US = 4 * DAY_US;
  */
 export function bucketSql(localUs: string, iv: Interval): string {
   switch (iv) {
+    case "minute":
+    case "5m":
+    case "15m":
     case "hour":
     case "day": {
-      const w = iv === "hour" ? HOUR_US : DAY_US;
+      const w = iv === "day" ? DAY_US : FIXED_US[iv];
       return `(((${localUs}) + ${SHIFT_US}) // ${w} * ${w} - ${SHIFT_US})`;
     }
     case "week": {
@@ -264,8 +409,10 @@ export function bucketSql(localUs: string, iv: Interval): string {
 }
 
 /** SQL: whole periods from bucket start `a` to bucket start `b` (BIGINT local µs, both aligned). */
-export function periodDiffSql(period: "day" | "week" | "month", a: string, b: string): string {
+export function periodDiffSql(period: "hour" | "day" | "week" | "month", a: string, b: string): string {
   switch (period) {
+    case "hour":
+      return `((${b} - ${a}) // ${HOUR_US})`;
     case "day":
       return `((${b} - ${a}) // ${DAY_US})`;
     case "week":
@@ -292,8 +439,10 @@ export interface Bucket {
  */
 export function bucketsOf(f: Frame, iv: Interval): Bucket[] {
   const out: Bucket[] = [];
-  const last = truncLocal(iv, f.hiLocal - 1);
-  for (let l = truncLocal(iv, f.loLocal); l <= last; l = addLocal(iv, l, 1)) {
+  if (f.hi <= f.lo) return out;
+  checkBuckets(f, iv);
+  const last = truncLocal(iv, toLocal(f.zone, f.hi - 1));
+  for (let l = truncLocal(iv, toLocal(f.zone, f.lo)); l <= last; l = addLocal(iv, l, 1)) {
     const start = localStart(f.zone, l);
     if (truncLocal(iv, toLocal(f.zone, start)) === l) out.push({ local: l, start });
   }

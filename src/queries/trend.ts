@@ -10,7 +10,16 @@ import {
 } from "./filters.js";
 import { formatEventRef, formatMeasure } from "./parse.js";
 import type { Measure, TrendResult, TrendSeries, TrendSpec } from "./spec.js";
-import { bucketSql, bucketsOf, frameOf, inRange, isoOf, localSql, withClause } from "./time.js";
+import {
+  bucketSql,
+  bucketsOf,
+  compareOffsetSeconds,
+  frameOf,
+  inRange,
+  isoOf,
+  localSql,
+  withClause,
+} from "./time.js";
 
 /** The measure over a group of rows `(user_key, x)`, as a DOUBLE that is 0 for an empty group. */
 function measureAgg(m: Measure, users = "count(DISTINCT user_key)"): string {
@@ -45,41 +54,51 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const x = m.kind === "sum" || m.kind === "avg" ? propNumber(p, m.key) : null;
   const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
   const agg = measureAgg(m);
+  // Period c = 0 is the range; c = 1 the compare period, its events shifted forward by the offset so
+  // they fall into the range's own buckets.
+  const offsets = spec.compare ? [0, compareOffsetSeconds(spec.range, spec.compare) * 1_000_000] : [0];
   const groups =
-    spec.events.length * (b ? Math.max(0, spec.limit) + 2 : 1) * (bucketsOf(f, spec.interval).length + 1);
+    offsets.length *
+    spec.events.length *
+    (b ? Math.max(0, spec.limit) + 2 : 1) *
+    (bucketsOf(f, spec.interval).length + 1);
   const cols = `${x ? `, ${x} AS x` : ""}${b ? `, ${b} AS b` : ""}`;
-  const range = inRange(p, f);
-  const scans = spec.events.map(
-    (ev, i) =>
-      `SELECT ${i} AS s, user_key, epoch_us(event_time) AS us${cols}
+  const scans = offsets.flatMap((off, c) => {
+    const range = inRange(p, { zone: f.zone, lo: f.lo - off, hi: f.hi - off });
+    const us = off ? `epoch_us(event_time) + ${p.big(off)}` : "epoch_us(event_time)";
+    return spec.events.map(
+      (ev, i) =>
+        `SELECT ${i} AS s, ${c} AS c, user_key, ${us} AS us${cols}
          FROM events WHERE ${range} AND ${eventSql(p, ev, spec.filters)}`,
-  );
+    );
+  });
   const ctes: string[] = [];
   ctes.push(`ev AS (${scans.join("\n  UNION ALL\n  ")})`);
   ctes.push(
-    `lev AS (SELECT s, user_key, ${bucketSql(localSql(p, f.zone, "us"), spec.interval)} AS bucket${x ? ", x" : ""}${b ? ", b" : ""}
+    `lev AS (SELECT s, c, user_key, ${bucketSql(localSql(p, f.zone, "us"), spec.interval)} AS bucket${x ? ", x" : ""}${b ? ", b" : ""}
       FROM ev)`,
   );
   if (b) {
+    // Top values come from the range alone; the compare period's rows follow the same labels.
     const limit = p.big(Math.max(0, Math.floor(spec.limit)));
-    ctes.push(`vt AS (SELECT s, b, ${agg} AS total FROM lev WHERE b IS NOT NULL GROUP BY s, b)`);
+    ctes.push(`vt AS (SELECT s, b, ${agg} AS total FROM lev WHERE b IS NOT NULL AND c = 0 GROUP BY s, b)`);
     ctes.push(`rk AS (SELECT s, b, row_number() OVER (PARTITION BY s ORDER BY total DESC, b) AS r FROM vt)`);
     ctes.push(`lab AS (
-    SELECT lev.s, lev.user_key, lev.bucket${x ? ", lev.x" : ""},
+    SELECT lev.s, lev.c, lev.user_key, lev.bucket${x ? ", lev.x" : ""},
            CASE WHEN lev.b IS NULL THEN 2 WHEN rk.r <= ${limit} THEN 0 ELSE 1 END AS g,
            CASE WHEN rk.r <= ${limit} THEN lev.b END AS label,
            CASE WHEN rk.r <= ${limit} THEN rk.r ELSE 0 END AS r
       FROM lev LEFT JOIN rk ON rk.s = lev.s AND rk.b = lev.b)`);
   } else {
     ctes.push(
-      `lab AS (SELECT s, user_key, bucket${x ? ", x" : ""}, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r FROM lev)`,
+      `lab AS (SELECT s, c, user_key, bucket${x ? ", x" : ""}, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r FROM lev)`,
     );
   }
   let final: string;
   if ((m.kind === "users" || m.kind === "per-user") && !bitmapsFit(ctx, groups)) {
     // Exact distinct counts per bucket and over the range: one grouping-sets pass.
-    final = `SELECT s, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(m, distinctUsers(ctx, groups))} AS v
-  FROM lab GROUP BY GROUPING SETS ((s, g, label, r, bucket), (s, g, label, r))`;
+    final = `SELECT s, c, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(m, distinctUsers(ctx, groups))} AS v
+  FROM lab GROUP BY GROUPING SETS ((s, c, g, label, r, bucket), (s, c, g, label, r))`;
   } else {
     // Per-bucket partials, then totals from the partials (bitmaps OR-ed, sums added): events are
     // aggregated once.
@@ -92,7 +111,7 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
         "count(x) AS cx",
       );
     ctes.push(
-      `bk AS (SELECT s, g, label, r, bucket, ${partial.join(", ")} FROM lab GROUP BY s, g, label, r, bucket)`,
+      `bk AS (SELECT s, c, g, label, r, bucket, ${partial.join(", ")} FROM lab GROUP BY s, c, g, label, r, bucket)`,
     );
     const value = (n: string, u: string, sx: string, cx: string) => {
       switch (m.kind) {
@@ -109,12 +128,12 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
       }
     };
     const sumSx = "CASE WHEN bool_or(NOT isfinite(sx)) THEN sum(sx) ELSE fsum(sx) END";
-    final = `SELECT s, g, label, r, 0 AS tot, bucket, ${value("n", "bit_count(bm)", "sx", "cx")} AS v FROM bk
+    final = `SELECT s, c, g, label, r, 0 AS tot, bucket, ${value("n", "bit_count(bm)", "sx", "cx")} AS v FROM bk
 UNION ALL
-SELECT s, g, label, r, 1, NULL, ${value("sum(n)", "bit_count(bit_or(bm))", sumSx, "sum(cx)")} FROM bk GROUP BY s, g, label, r`;
+SELECT s, c, g, label, r, 1, NULL, ${value("sum(n)", "bit_count(bit_or(bm))", sumSx, "sum(cx)")} FROM bk GROUP BY s, c, g, label, r`;
   }
   const sql = `${withClause(ctes)}${final}
- ORDER BY s, g, r, tot DESC, bucket`;
+ ORDER BY s, g, r, c, tot DESC, bucket`;
   return { sql, params: p.values };
 }
 
@@ -125,8 +144,9 @@ export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): Tr
     s: number;
     g: number;
     label: string | null;
-    total: number;
-    values: Map<number, number>;
+    /** Per period (0 = range, 1 = compare): the total and the value per bucket. */
+    total: [number, number];
+    values: [Map<number, number>, Map<number, number>];
   }
   const groups = new Map<string, Acc>();
   const order: Acc[] = [];
@@ -134,7 +154,7 @@ export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): Tr
     const key = `${s}|${g}|${r}`;
     let acc = groups.get(key);
     if (!acc) {
-      acc = { s, g, label, total: 0, values: new Map() };
+      acc = { s, g, label, total: [0, 0], values: [new Map(), new Map()] };
       groups.set(key, acc);
       order.push(acc);
     }
@@ -148,21 +168,35 @@ export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): Tr
       Number(row.r),
       row.label == null ? null : String(row.label),
     );
-    if (Number(row.tot) === 1) acc.total = Number(row.v);
-    else acc.values.set(Number(row.bucket), Number(row.v));
+    const c = Number(row.c) === 1 ? 1 : 0;
+    if (Number(row.tot) === 1) acc.total[c] = Number(row.v);
+    else acc.values[c].set(Number(row.bucket), Number(row.v));
   }
-  const series: TrendSeries[] = order.map((acc) => ({
-    event: labels[acc.s],
-    breakdown:
-      spec.breakdown === undefined
-        ? null
-        : acc.g === 0
-          ? String(acc.label)
-          : acc.g === 1
-            ? "(other)"
-            : "(none)",
-    points: buckets.map((bk) => ({ t: isoOf(bk.start), value: acc.values.get(bk.local) ?? 0 })),
-    total: acc.total,
-  }));
+  const offset = spec.compare ? compareOffsetSeconds(spec.range, spec.compare) : 0;
+  const series: TrendSeries[] = order.map((acc) => {
+    const points = (c: 0 | 1) =>
+      buckets.map((bk) => ({ t: isoOf(bk.start), value: acc.values[c].get(bk.local) ?? 0 }));
+    const out: TrendSeries = {
+      event: labels[acc.s],
+      breakdown:
+        spec.breakdown === undefined
+          ? null
+          : acc.g === 0
+            ? String(acc.label)
+            : acc.g === 1
+              ? "(other)"
+              : "(none)",
+      points: points(0),
+      total: acc.total[0],
+    };
+    if (spec.compare)
+      out.compare = {
+        offset_seconds: offset,
+        points: points(1),
+        total: acc.total[1],
+        change: acc.total[1] === 0 ? null : (acc.total[0] - acc.total[1]) / acc.total[1],
+      };
+    return out;
+  });
   return { interval: spec.interval, measure: formatMeasure(spec.measure), series };
 }

@@ -119,6 +119,20 @@ export function resample(
 export interface LineSeries {
   label: string;
   values: number[];
+  /**
+   * A compare series: drawn under the others, dimmed in the colour of series `colorIndex` (default its
+   * own index), and with `.` dots when there is no colour.
+   */
+  dim?: boolean;
+  colorIndex?: number;
+}
+
+/** The marker of a dim (compare) series without colour: dots read as "the other period". */
+export const DIM_MARKER = ".";
+
+function seriesColor(s: LineSeries, i: number): string {
+  const c = SERIES_COLORS[(s.colorIndex ?? i) % SERIES_COLORS.length]!;
+  return s.dim ? `${DIM}${c}` : c;
 }
 
 export interface LineChartOptions {
@@ -226,7 +240,10 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
   if (columns < 1) return blank(width, height, "…");
 
   const n = Math.max(...live.map((s) => s.values.length));
-  const resampled = live.map((s) =>
+  // Dim (compare) series are drawn first, so the current ones lie on top.
+  const order = live.map((_, i) => i).sort((a, b) => Number(!live[a]!.dim) - Number(!live[b]!.dim));
+  const drawn = order.map((i) => live[i]!);
+  const resampled = drawn.map((s) =>
     resample(s.values, columns, opts.downsample ?? "mean", opts.stretch !== false, n),
   );
   const sources = resampled.reduce((a, b) => (b.length > a.length ? b : a));
@@ -248,16 +265,17 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
         {
           ...base,
           symbols,
-          colors: opts.color ? live.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]) : [],
+          colors: opts.color ? order.map((i) => seriesColor(live[i]!, i)) : [],
         },
       )
       .split("\n");
   } else {
     // No colour: draw each series alone with its own marker and overlay them (later on top).
-    const grids = resampled.map((r, i) => {
-      const marker = SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!;
+    const grids = resampled.map((r, j) => {
+      const i = order[j]!;
+      const marker = live[i]!.dim ? DIM_MARKER : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!;
       const sym: Symbols =
-        i === 0
+        i === 0 && !live[i]!.dim
           ? symbols
           : [symbols[0], symbols[1], marker, marker, marker, marker, marker, marker, marker, marker];
       return asciichart
@@ -321,10 +339,15 @@ function xAxis(columns: Column[], labels: string[], gutter: number, width: numbe
 function legend(series: LineSeries[], opts: LineChartOptions, width: number): string {
   const line = opts.ascii ? "-" : "─";
   const parts: { plain: string; styled: string }[] = series.map((s, i) => {
-    const mark =
-      opts.color || i === 0 ? `${line}${line}` : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!.repeat(2);
+    const mark = s.dim
+      ? opts.color
+        ? `${line}${line}`
+        : DIM_MARKER.repeat(2)
+      : opts.color || i === 0
+        ? `${line}${line}`
+        : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!.repeat(2);
     const label = cleanText(s.label) || `series ${i + 1}`;
-    const color = SERIES_COLORS[i % SERIES_COLORS.length]!;
+    const color = seriesColor(s, i);
     return {
       plain: `${mark} ${label}`,
       styled: opts.color ? `${color}${mark}${RESET} ${label}` : `${mark} ${label}`,
@@ -499,7 +522,7 @@ export interface RetentionGridOptions {
 /** Marker after a cell whose period has not ended yet (its value can still grow). */
 export const INCOMPLETE_MARK = "*";
 
-const PERIOD_PREFIX: Record<Period, string> = { day: "D", week: "W", month: "M" };
+const PERIOD_PREFIX: Record<Period, string> = { hour: "H", day: "D", week: "W", month: "M" };
 
 function pct(rate: number, room: number): string {
   if (rate >= 0.9995) return "100%";

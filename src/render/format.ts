@@ -121,6 +121,19 @@ export function localParts(instant: string | Date, tz = "UTC"): LocalParts | nul
   return { year: p.year!, month: p.month!, day: p.day!, hour: p.hour! % 24, minute: p.minute! };
 }
 
+/**
+ * An instant as local wall-clock text in `tz`: `2023-06-01 14:00`, with `:SS` when the seconds are not
+ * zero (a range bound or a bucket start as the user would type it with `--tz`).
+ */
+export function timeText(instant: string, tz = "UTC"): string {
+  const p = localParts(instant, tz);
+  if (!p) return String(instant);
+  const d = new Date(instant);
+  const sec = Number(new Intl.DateTimeFormat("en-US", { timeZone: tz, second: "numeric" }).format(d));
+  const base = `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+  return sec ? `${base}:${two(sec)}` : base;
+}
+
 /** ISO-8601 week number of a calendar date. */
 export function isoWeek(year: number, month: number, day: number): number {
   const d = new Date(Date.UTC(year, month - 1, day));
@@ -150,6 +163,9 @@ export function timeLabel(instant: string, interval: Interval, opts: TimeLabelOp
   if (!p) return String(instant).slice(0, 16);
   const md = `${two(p.month)}-${two(p.day)}`;
   switch (interval) {
+    case "minute":
+    case "5m":
+    case "15m":
     case "hour":
       return `${md} ${two(p.hour)}:${two(p.minute)}`;
     case "day":

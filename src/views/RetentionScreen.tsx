@@ -17,8 +17,8 @@ import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from
 import { useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine } from "./widgets.js";
 
-const PERIODS: Period[] = ["day", "week", "month"];
-const PREFIX: Record<Period, string> = { day: "D", week: "W", month: "M" };
+const PERIODS: Period[] = ["hour", "day", "week", "month"];
+const PREFIX: Record<Period, string> = { hour: "H", day: "D", week: "W", month: "M" };
 
 export function periodsOf(m: RetentionModel): number {
   return m.periods ?? DEFAULT_PERIODS[m.period];

@@ -2,8 +2,10 @@
  * Global overlays: help (`?`), the SQL behind the current result (`s`), export paths (`e`) and the
  * date-range editor (`d`). Each takes the keys while open (a modal layer above the screens).
  */
+
 import { Box } from "ink";
 import { useState } from "react";
+import { inlineSql } from "../queries/executor.js";
 import { parseDate } from "../queries/parse.js";
 import { cleanText, wrapText } from "../render/sanitize.js";
 import { HelpOverlay, helpLayout } from "./HelpOverlay.js";
@@ -39,25 +41,8 @@ export function HelpPanel({
   return <HelpOverlay width={width} height={height} scroll={scroll} />;
 }
 
-/** A SQL literal for a bound parameter (display only). */
-export function sqlLiteral(v: unknown): string {
-  if (v === null || v === undefined) return "NULL";
-  if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
-  if (typeof v === "number" || typeof v === "bigint") return String(v);
-  if (typeof v === "boolean") return v ? "true" : "false";
-  if (Array.isArray(v)) return `[${v.map(sqlLiteral).join(", ")}]`;
-  if (typeof v === "object" && Array.isArray((v as { items?: unknown }).items))
-    return `[${((v as { items: unknown[] }).items ?? []).map(sqlLiteral).join(", ")}]`;
-  return `'${String(v).replace(/'/g, "''")}'`;
-}
-
-/** SQL with `$n` replaced by the literal of parameter n, for reading and pasting into `duckdb`. */
-export function inlineParams(sql: string, params: unknown[] = []): string {
-  return sql.replace(/\$(\d+)/g, (m, n: string) => {
-    const i = Number(n) - 1;
-    return i >= 0 && i < params.length ? sqlLiteral(params[i]) : m;
-  });
-}
+/** SQL with `$n` replaced by the literal of parameter n (the one rule, shared with `--sql`). */
+export const inlineParams = (sql: string, params: unknown[] = []): string => inlineSql({ sql, params });
 
 /** Scrollable text panel (SQL, export result, a rejected line). */
 export function TextPanel(props: {

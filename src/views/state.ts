@@ -93,7 +93,7 @@ export interface RetentionModel {
   top: number;
 }
 
-export const DEFAULT_PERIODS: Record<Period, number> = { day: 14, week: 8, month: 6 };
+export const DEFAULT_PERIODS: Record<Period, number> = { hour: 24, day: 14, week: 8, month: 6 };
 
 export function initialModels() {
   return {

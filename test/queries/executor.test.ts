@@ -312,7 +312,7 @@ describe("validateSpec", () => {
   test("range outside the cache", async () => {
     await fails(
       trend([{ event: "normal", filters: [] }], { from: "2024-01-01", to: "2024-01-31", tz: "UTC" }),
-      /no cached events in 2024-01-01\.\.2024-01-31 \(UTC\): the cache covers 2023-06-01\.\.2023-06-02/,
+      /no cached events in 2024-01-01 \.\. 2024-01-31 \(UTC\): the cache covers 2023-06-01 \.\. 2023-06-02/,
     );
   });
   test("range backwards and bad dates", async () => {

@@ -4,13 +4,16 @@ import {
   formatEventRef,
   formatFilter,
   formatMeasure,
+  parseCompare,
   parseDate,
   parseDuration,
   parseEventRef,
   parseFilter,
   parseInterval,
+  parseLast,
   parseMeasure,
   parsePeriod,
+  parseRangeBound,
   UsageError,
 } from "../../src/queries/parse.js";
 import type { EventRef, Filter, Op } from "../../src/queries/spec.js";
@@ -226,10 +229,39 @@ describe("durations, measures, dates, intervals", () => {
     throwsUsage(() => parseDate("yesterday"), /bad date/);
   });
 
-  test("parseInterval / parsePeriod", () => {
-    assert.equal(parseInterval("hour"), "hour");
+  test("parseInterval / parsePeriod / parseCompare", () => {
+    for (const iv of ["minute", "5m", "15m", "hour", "day", "week", "month"])
+      assert.equal(parseInterval(iv), iv);
     assert.equal(parsePeriod("month"), "month");
-    throwsUsage(() => parseInterval("year"), /hour, day, week or month/);
-    throwsUsage(() => parsePeriod("hour"), /day, week or month/);
+    assert.equal(parsePeriod("hour"), "hour");
+    throwsUsage(() => parseInterval("year"), /minute, 5m, 15m, hour, day, week, month/);
+    throwsUsage(() => parseInterval("2m"), /bad interval "2m"/);
+    throwsUsage(() => parsePeriod("minute"), /hour, day, week or month/);
+    for (const c of ["previous", "1d", "1w", "4w"]) assert.equal(parseCompare(c), c);
+    throwsUsage(() => parseCompare("2d"), /bad compare "2d": use previous, 1d, 1w, 4w/);
+  });
+
+  test("parseRangeBound: dates and local date-times; a zone suffix says to use --tz", () => {
+    assert.equal(parseRangeBound("2023-06-01"), "2023-06-01");
+    assert.equal(parseRangeBound("2023-06-01T14:00"), "2023-06-01T14:00");
+    assert.equal(parseRangeBound("2023-06-01 14:00:30", "--to"), "2023-06-01T14:00:30");
+    for (const z of [
+      "2023-06-01T14:00Z",
+      "2023-06-01T14:00:00+02:00",
+      "2023-06-01T14:00-0500",
+      "2023-06-01T14:00:00.5Z",
+    ])
+      throwsUsage(() => parseRangeBound(z, "--to"), /bad --to .*no zone suffix.*--tz/);
+    for (const bad of ["2023-06-01T24:00", "2023-06-01T14:60", "2023-02-29T10:00", "2023-06-01T14", "today"])
+      throwsUsage(() => parseRangeBound(bad), /bad --from/);
+  });
+
+  test("parseLast: positive durations only", () => {
+    assert.equal(parseLast("90m"), 5400);
+    assert.equal(parseLast("6h"), 21_600);
+    assert.equal(parseLast("1w"), 604_800);
+    throwsUsage(() => parseLast("0m"), /must be positive/);
+    throwsUsage(() => parseLast("-5m"), /must be positive/);
+    throwsUsage(() => parseLast("soon"), /bad duration/);
   });
 });
