@@ -277,9 +277,17 @@ function dayTable(tz: string, day: number): DayTable {
     const off = new Int32Array(1440);
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
+    // An hour whose two ends have the same offset has it throughout (no zone has changed its offset
+    // twice within an hour); otherwise every minute of the hour is read.
+    const at = (i: number) => offsetSecondsAtMs(tz, day * 86_400_000 + i * 60_000);
+    let next = at(0);
+    for (let h = 0; h < 24; h++) {
+      const first = next;
+      next = at((h + 1) * 60);
+      for (let i = h * 60; i < (h + 1) * 60; i++) off[i] = first === next || i === h * 60 ? first : at(i);
+    }
     for (let i = 0; i < 1440; i++) {
       const ms = day * 86_400_000 + i * 60_000;
-      off[i] = offsetSecondsAtMs(tz, ms);
       lo = Math.min(lo, ms * 1000 + off[i] * 1e6);
       hi = Math.max(hi, ms * 1000 + MINUTE_US + off[i] * 1e6);
     }

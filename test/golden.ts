@@ -7,7 +7,9 @@
  * the DuckDB engine tests can write the same events into a lake (`goldenLakeFiles`), sync, run the spec
  * and compare to `expected` (floats: compare with a tolerance; sums may be added in another order).
  *
- * For retention, "the last event in the whole cache" is the latest valid event of the case.
+ * For retention and `--last`, "the last event in the whole cache" is the latest valid event of the case.
+ * A case may also carry `resolved` (its range as the result states it, worked out by hand) and `last`
+ * (`--last` in seconds: runners resolve the range with `caseSpec`).
  */
 
 import type {
@@ -29,6 +31,7 @@ import {
   type BruteRetentionResult,
   bruteCatalog,
   bruteFunnel,
+  bruteLastRange,
   bruteRetention,
   bruteTrend,
   lastEventTime,
@@ -41,6 +44,13 @@ export type RawEvent = Record<string, unknown> | string;
 interface Base {
   name: string;
   events: RawEvent[];
+  /**
+   * `--last` in seconds: the runner replaces `spec.range` by the last `last` seconds of the case's
+   * cache (`spec.range.tz` is kept; its `from`/`to` are placeholders).
+   */
+  last?: number;
+  /** The resolved range, worked out by hand: ISO instants, `to` exclusive. */
+  resolved?: { from: string; to: string };
 }
 export interface CatalogCase extends Base {
   spec: CatalogSpec & { range: DateRange };
@@ -207,6 +217,57 @@ const catalogEmpty: CatalogCase = {
   events: [ev("a", "2023-05-01T00:00:00Z", "u1")],
   spec: { kind: "catalog", range: range("2023-06-01", "2023-06-30") },
   expected: { events: [] },
+};
+
+const catalogSkippedRepeatedEnds: CatalogCase = {
+  name: "catalog: local date-time ends in Europe/Berlin, a skipped `from` and a repeated `to`",
+  // from 2023-03-26T02:30 does not exist (02:00 CET → 03:00 CEST): read with the offset before the
+  // change (+01:00) → 01:30Z (= 03:30 CEST). to 2023-10-29T02:30 exists twice (00:30Z CEST, 01:30Z
+  // CET): its second occurrence → 01:30Z, exclusive. Range [03-26T01:30Z, 10-29T01:30Z).
+  events: [
+    ev("x", "2023-03-26T01:29:59Z", "u1"), // 03:29:59 CEST → out
+    ev("x", "2023-03-26T01:30:00Z", "u1"), // 03:30 CEST → in, first_seen
+    ev("x", "2023-06-15T12:00:00Z", "u2"),
+    ev("x", "2023-10-29T00:30:00Z", "u2"), // 02:30 CEST, the first occurrence → in
+    ev("x", "2023-10-29T01:29:59.999Z", "u3"), // 02:29:59.999 CET → in, last_seen
+    ev("x", "2023-10-29T01:30:00Z", "u4"), // 02:30 CET = `to` → out
+  ],
+  spec: { kind: "catalog", range: range("2023-03-26T02:30", "2023-10-29T02:30", "Europe/Berlin") },
+  resolved: { from: "2023-03-26T01:30:00.000Z", to: "2023-10-29T01:30:00.000Z" },
+  expected: {
+    events: [
+      {
+        event_type: "x",
+        events: 4,
+        users: 3,
+        first_seen: "2023-03-26T01:30:00.000Z",
+        last_seen: "2023-10-29T01:29:59.999Z",
+      },
+    ],
+  },
+};
+
+const catalogInstants: CatalogCase = {
+  name: "catalog: ISO instant ends (…Z) are themselves, `to` exclusive, whatever the zone",
+  events: [
+    ev("x", "2023-06-01T10:00:00.499999Z", "u1"), // before `from` → out
+    ev("x", "2023-06-01T10:00:00.5Z", "u1"), // = `from` → in
+    ev("x", "2023-06-01T11:59:59.999999Z", "u2"), // last µs before `to` → in
+    ev("x", "2023-06-01T12:00:00Z", "u3"), // = `to` → out
+  ],
+  spec: { kind: "catalog", range: range("2023-06-01T10:00:00.500Z", "2023-06-01T12:00:00Z", "Asia/Tokyo") },
+  resolved: { from: "2023-06-01T10:00:00.500Z", to: "2023-06-01T12:00:00.000Z" },
+  expected: {
+    events: [
+      {
+        event_type: "x",
+        events: 2,
+        users: 2,
+        first_seen: "2023-06-01T10:00:00.500Z",
+        last_seen: "2023-06-01T11:59:59.999Z",
+      },
+    ],
+  },
 };
 
 /* ====================================================================================== */
@@ -548,6 +609,360 @@ const trendEmptyBreakdown: TrendCase = {
   expected: { interval: "day", measure: "per-user", series: [] },
 };
 
+/* ---------- sub-hour buckets, DST, --last, compare ---------- */
+
+const trend15mBerlinFallBack: TrendCase = {
+  name: "trend: 15m buckets across the Berlin fall-back, the repeated 02:00–03:00 joins its first buckets",
+  // 2023-10-29: 03:00 CEST (01:00Z) → 02:00 CET, so local 02:00–02:59 happens at 00:00–00:59Z (CEST)
+  // and again at 01:00–01:59Z (CET). from 01:30 (CEST, once) = 10-28T23:30Z; to 03:30 (CET, once) =
+  // 02:30Z. Buckets by local start: 01:30 23:30Z, 01:45 23:45Z, 02:00 00:00Z, 02:15 00:15Z, 02:30 00:30Z,
+  // 02:45 00:45Z (the CET 02:xx instants join these, reported by their first, CEST, instant), 03:00
+  // 02:00Z, 03:15 02:15Z → 8 points.
+  events: [
+    ev("e", "2023-10-28T23:29:59Z", "u1"), // 01:29:59 CEST → out
+    ev("e", "2023-10-28T23:30:00Z", "u1"), // 01:30 → 01:30 bucket
+    ev("e", "2023-10-29T00:10:00Z", "u1"), // 02:10 CEST → 02:00 bucket
+    ev("e", "2023-10-29T01:05:00Z", "u2"), // 02:05 CET → 02:00 bucket (same bucket)
+    ev("e", "2023-10-29T01:14:59Z", "u1"), // 02:14:59 CET → 02:00 bucket
+    ev("e", "2023-10-29T01:30:00Z", "u5"), // 02:30 CET → 02:30 bucket (reported 00:30Z)
+    ev("e", "2023-10-29T00:50:00Z", "u3"), // 02:50 CEST → 02:45 bucket
+    ev("e", "2023-10-29T01:59:59Z", "u2"), // 02:59:59 CET → 02:45 bucket
+    ev("e", "2023-10-29T02:00:00Z", "u3"), // 03:00 CET → 03:00 bucket
+    ev("e", "2023-10-29T02:29:59.999Z", "u4"), // 03:29:59.999 → 03:15 bucket
+    ev("e", "2023-10-29T02:30:00Z", "u4"), // 03:30 = `to` → out
+  ],
+  spec: {
+    kind: "trend",
+    events: [ref("e")],
+    measure: { kind: "users" },
+    interval: "15m",
+    range: range("2023-10-29T01:30", "2023-10-29T03:30", "Europe/Berlin"),
+    filters: [],
+    limit: 10,
+  },
+  resolved: { from: "2023-10-28T23:30:00.000Z", to: "2023-10-29T02:30:00.000Z" },
+  // users: 01:30 {u1}; 02:00 {u1,u2}; 02:30 {u5}; 02:45 {u3,u2}; 03:00 {u3}; 03:15 {u4}; total 5
+  expected: {
+    interval: "15m",
+    measure: "users",
+    series: [
+      {
+        event: "e",
+        breakdown: null,
+        points: points(
+          [
+            "2023-10-28T23:30:00.000Z",
+            "2023-10-28T23:45:00.000Z",
+            "2023-10-29T00:00:00.000Z",
+            "2023-10-29T00:15:00.000Z",
+            "2023-10-29T00:30:00.000Z",
+            "2023-10-29T00:45:00.000Z",
+            "2023-10-29T02:00:00.000Z",
+            "2023-10-29T02:15:00.000Z",
+          ],
+          [1, 0, 2, 0, 1, 2, 1, 1],
+        ),
+        total: 5,
+      },
+    ],
+  },
+};
+
+const trend5mBerlinSpringForward: TrendCase = {
+  name: "trend: 5m buckets across the Berlin spring-forward, the skipped 02:00–02:55 buckets do not exist",
+  // 2023-03-26: 02:00 CET (01:00Z) → 03:00 CEST. from 01:45 CET = 00:45Z; to 03:15 CEST = 01:15Z.
+  // Buckets: 01:45 00:45Z, 01:50 00:50Z, 01:55 00:55Z, then 03:00 01:00Z, 03:05 01:05Z, 03:10 01:10Z.
+  events: [
+    ev("e", "2023-03-26T00:44:59Z", "u1"), // 01:44:59 CET → out
+    ev("e", "2023-03-26T00:45:00Z", "u1"), // 01:45 → 1st bucket
+    ev("e", "2023-03-26T00:54:00Z", "u1"), // 01:54 → 01:50
+    ev("e", "2023-03-26T00:59:59.999999Z", "u2"), // 01:59:59.999999 CET → 01:55
+    ev("e", "2023-03-26T01:00:00Z", "u2"), // 03:00 CEST → 03:00
+    ev("e", "2023-03-26T01:00:30Z", "u3"), // 03:00:30 → 03:00
+    ev("e", "2023-03-26T01:14:59Z", "u3"), // 03:14:59 → 03:10
+    ev("e", "2023-03-26T01:15:00Z", "u3"), // 03:15 = `to` → out
+  ],
+  spec: {
+    kind: "trend",
+    events: [ref("e")],
+    measure: { kind: "events" },
+    interval: "5m",
+    range: range("2023-03-26T01:45", "2023-03-26T03:15", "Europe/Berlin"),
+    filters: [],
+    limit: 10,
+  },
+  resolved: { from: "2023-03-26T00:45:00.000Z", to: "2023-03-26T01:15:00.000Z" },
+  expected: {
+    interval: "5m",
+    measure: "events",
+    series: [
+      {
+        event: "e",
+        breakdown: null,
+        points: points(
+          [
+            "2023-03-26T00:45:00.000Z",
+            "2023-03-26T00:50:00.000Z",
+            "2023-03-26T00:55:00.000Z",
+            "2023-03-26T01:00:00.000Z",
+            "2023-03-26T01:05:00.000Z",
+            "2023-03-26T01:10:00.000Z",
+          ],
+          [1, 1, 1, 2, 0, 1],
+        ),
+        total: 6,
+      },
+    ],
+  },
+};
+
+const trend15mKolkata: TrendCase = {
+  name: "trend: 15m buckets in Asia/Kolkata (+05:30) start at :00/:15/:30/:45 local = :30/:45/:00/:15 UTC",
+  // from 10:07 IST = 04:37Z, to 11:00 IST = 05:30Z. The first bucket is the one holding the range start,
+  // 10:00 IST = 04:30Z (it starts before the range; its events before 04:37Z do not count).
+  // Buckets 10:00 04:30Z, 10:15 04:45Z, 10:30 05:00Z, 10:45 05:15Z.
+  events: [
+    ev("view", "2023-06-01T04:36:59Z", "u1"), // 10:06:59 → out
+    ev("view", "2023-06-01T04:37:00Z", "u1"), // 10:07 → 10:00
+    ev("view", "2023-06-01T04:44:59Z", "u1"), // 10:14:59 → 10:00
+    ev("view", "2023-06-01T04:45:00Z", "u2"), // 10:15 → 10:15
+    ev("view", "2023-06-01T05:00:00Z", "u2"), // 10:30 (a UTC :00) → 10:30
+    ev("view", "2023-06-01T05:14:59Z", "u2"), // 10:44:59 → 10:30
+    ev("view", "2023-06-01T05:15:00Z", "u3"), // 10:45 → 10:45
+    ev("view", "2023-06-01T05:29:59Z", "u3"), // 10:59:59 → 10:45
+    ev("view", "2023-06-01T05:30:00Z", "u3"), // 11:00 = `to` → out
+  ],
+  spec: {
+    kind: "trend",
+    events: [ref("view")],
+    measure: { kind: "events" },
+    interval: "15m",
+    range: range("2023-06-01T10:07", "2023-06-01T11:00", "Asia/Kolkata"),
+    filters: [],
+    limit: 10,
+  },
+  resolved: { from: "2023-06-01T04:37:00.000Z", to: "2023-06-01T05:30:00.000Z" },
+  expected: {
+    interval: "15m",
+    measure: "events",
+    series: [
+      {
+        event: "view",
+        breakdown: null,
+        points: points(
+          [
+            "2023-06-01T04:30:00.000Z",
+            "2023-06-01T04:45:00.000Z",
+            "2023-06-01T05:00:00.000Z",
+            "2023-06-01T05:15:00.000Z",
+          ],
+          [2, 1, 2, 2],
+        ),
+        total: 7,
+      },
+    ],
+  },
+};
+
+const trendLast90m: TrendCase = {
+  name: "trend: --last 90m ends at the UTC minute after the cache's latest event (of any type)",
+  // latest event 14:44:59.9Z (an `other`) → end 14:45:00Z, from 13:15:00Z. 15m buckets 13:15 … 14:30.
+  events: [
+    ev("tick", "2023-06-01T12:00:00Z", "u1"), // out
+    ev("tick", "2023-06-01T13:14:59.999Z", "u1"), // out
+    ev("tick", "2023-06-01T13:15:00Z", "u1"), // 13:15
+    ev("tick", "2023-06-01T13:50:00Z", "u2"), // 13:45
+    ev("tick", "2023-06-01T14:40:00Z", "u3"), // 14:30
+    ev("other", "2023-06-01T14:44:59.9Z", "u4"), // the latest event of the cache
+  ],
+  last: 90 * 60,
+  spec: {
+    kind: "trend",
+    events: [ref("tick")],
+    measure: { kind: "events" },
+    interval: "15m",
+    range: range("(last)", "(last)"),
+    filters: [],
+    limit: 10,
+  },
+  resolved: { from: "2023-06-01T13:15:00.000Z", to: "2023-06-01T14:45:00.000Z" },
+  expected: {
+    interval: "15m",
+    measure: "events",
+    series: [
+      {
+        event: "tick",
+        breakdown: null,
+        points: points(
+          [
+            "2023-06-01T13:15:00.000Z",
+            "2023-06-01T13:30:00.000Z",
+            "2023-06-01T13:45:00.000Z",
+            "2023-06-01T14:00:00.000Z",
+            "2023-06-01T14:15:00.000Z",
+            "2023-06-01T14:30:00.000Z",
+          ],
+          [1, 0, 1, 0, 0, 1],
+        ),
+        total: 3,
+      },
+    ],
+  },
+};
+
+const DAYS_0608_0609 = ["2023-06-08T00:00:00.000Z", "2023-06-09T00:00:00.000Z"];
+
+const trendComparePreviousEmpty: TrendCase = {
+  name: "trend: --compare previous with no data in the previous period → zeros, change null",
+  // range [06-08, 06-10) is 2 days → offset 172800 s, compare period [06-06, 06-08): empty
+  events: [
+    ev("e", "2023-06-05T23:59:59Z", "u1"), // before the compare period
+    ev("e", "2023-06-08T01:00:00Z", "u1"),
+    ev("e", "2023-06-08T23:00:00Z", "u2"),
+    ev("e", "2023-06-09T12:00:00Z", "u1"),
+    ev("e", "2023-06-10T00:00:00Z", "u1"), // after the range
+  ],
+  spec: {
+    kind: "trend",
+    events: [ref("e")],
+    measure: { kind: "events" },
+    interval: "day",
+    range: range("2023-06-08", "2023-06-09"),
+    filters: [],
+    limit: 10,
+    compare: "previous",
+  },
+  resolved: { from: "2023-06-08T00:00:00.000Z", to: "2023-06-10T00:00:00.000Z" },
+  expected: {
+    interval: "day",
+    measure: "events",
+    series: [
+      {
+        event: "e",
+        breakdown: null,
+        points: points(DAYS_0608_0609, [2, 1]),
+        total: 3,
+        compare: { offset_seconds: 172800, points: points(DAYS_0608_0609, [0, 0]), total: 0, change: null },
+      },
+    ],
+  },
+};
+
+const trendCompareBreakdown: TrendCase = {
+  name: "trend: --compare 1w with a breakdown: top values from the current period, (other)/(none) from either",
+  // range [06-08, 06-10), compare period [06-01, 06-03) (offset 604800 s); users by day, plan, limit 1
+  events: [
+    // current: pro {u1,u2} = 2 users, free {u3} = 1, team {u3} = 1 → top 1 = pro; (other) = free + team
+    ev("purchase", "2023-06-08T10:00:00Z", "u1", { plan: "pro" }),
+    ev("purchase", "2023-06-08T11:00:00Z", "u2", { plan: "pro" }),
+    ev("purchase", "2023-06-09T09:00:00Z", "u1", { plan: "pro" }),
+    ev("purchase", "2023-06-08T12:00:00Z", "u3", { plan: "free" }),
+    ev("purchase", "2023-06-09T14:00:00Z", "u3", { plan: "team" }),
+    // compare period: pro day 1 {u5}, day 2 {u5,u6}; other (not pro: enterprise, free) day 1 {u6},
+    // day 2 {u7}; (none) day 2 {u8} — a (none) series with rows only in the compare period
+    ev("purchase", "2023-06-01T10:00:00Z", "u5", { plan: "pro" }),
+    ev("purchase", "2023-06-02T10:00:00Z", "u5", { plan: "pro" }),
+    ev("purchase", "2023-06-02T11:00:00Z", "u6", { plan: "pro" }),
+    ev("purchase", "2023-06-01T08:00:00Z", "u6", { plan: "enterprise" }),
+    ev("purchase", "2023-06-02T09:00:00Z", "u7", { plan: "free" }),
+    ev("purchase", "2023-06-02T15:00:00Z", "u8", {}),
+    // outside both periods
+    ev("purchase", "2023-05-31T23:59:59Z", "u9", { plan: "pro" }),
+    ev("purchase", "2023-06-03T00:00:00Z", "u9", { plan: "pro" }),
+  ],
+  spec: {
+    kind: "trend",
+    events: [ref("purchase")],
+    measure: { kind: "users" },
+    interval: "day",
+    range: range("2023-06-08", "2023-06-09"),
+    filters: [],
+    breakdown: "plan",
+    limit: 1,
+    compare: "1w",
+  },
+  resolved: { from: "2023-06-08T00:00:00.000Z", to: "2023-06-10T00:00:00.000Z" },
+  // pro: [2, 1] total 2 vs [1, 2] total {u5,u6} 2 → change 0
+  // (other): [1, 1] total {u3} 1 vs [1, 1] total {u6,u7} 2 → change (1 − 2)/2 = −0.5
+  // (none): [0, 0] total 0 vs [0, 1] total 1 → change −1
+  expected: {
+    interval: "day",
+    measure: "users",
+    series: [
+      {
+        event: "purchase",
+        breakdown: "pro",
+        points: points(DAYS_0608_0609, [2, 1]),
+        total: 2,
+        compare: { offset_seconds: 604800, points: points(DAYS_0608_0609, [1, 2]), total: 2, change: 0 },
+      },
+      {
+        event: "purchase",
+        breakdown: "(other)",
+        points: points(DAYS_0608_0609, [1, 1]),
+        total: 1,
+        compare: { offset_seconds: 604800, points: points(DAYS_0608_0609, [1, 1]), total: 2, change: -0.5 },
+      },
+      {
+        event: "purchase",
+        breakdown: "(none)",
+        points: points(DAYS_0608_0609, [0, 0]),
+        total: 0,
+        compare: { offset_seconds: 604800, points: points(DAYS_0608_0609, [0, 1]), total: 1, change: -1 },
+      },
+    ],
+  },
+};
+
+const trendMonthsNewYorkLocalEnds: TrendCase = {
+  name: "trend: months in America/New_York over a range from a skipped to a repeated local time",
+  // from 2023-03-12T02:30 is skipped (02:00 EST → 03:00 EDT): read as EST → 07:30Z. to 2023-11-05T01:30
+  // happens at 05:30Z (EDT) and 06:30Z (EST): the second → 06:30Z, exclusive. Month buckets: Mar 1 00:00
+  // EST = 05:00Z, Apr–Nov 1 00:00 EDT = 04:00Z (9 points).
+  events: [
+    ev("e", "2023-03-12T07:29:59Z", "u1"), // 03:29:59 EDT → out
+    ev("e", "2023-03-12T07:30:00Z", "u1"), // = from → March
+    ev("e", "2023-11-05T05:30:00Z", "u2"), // 01:30 EDT, the first occurrence → November
+    ev("e", "2023-11-05T06:29:59Z", "u2"), // 01:29:59 EST → November
+    ev("e", "2023-11-05T06:30:00Z", "u2"), // = to → out
+  ],
+  spec: {
+    kind: "trend",
+    events: [ref("e")],
+    measure: { kind: "events" },
+    interval: "month",
+    range: range("2023-03-12T02:30", "2023-11-05T01:30", "America/New_York"),
+    filters: [],
+    limit: 10,
+  },
+  resolved: { from: "2023-03-12T07:30:00.000Z", to: "2023-11-05T06:30:00.000Z" },
+  expected: {
+    interval: "month",
+    measure: "events",
+    series: [
+      {
+        event: "e",
+        breakdown: null,
+        points: points(
+          [
+            "2023-03-01T05:00:00.000Z",
+            "2023-04-01T04:00:00.000Z",
+            "2023-05-01T04:00:00.000Z",
+            "2023-06-01T04:00:00.000Z",
+            "2023-07-01T04:00:00.000Z",
+            "2023-08-01T04:00:00.000Z",
+            "2023-09-01T04:00:00.000Z",
+            "2023-10-01T04:00:00.000Z",
+            "2023-11-01T04:00:00.000Z",
+          ],
+          [1, 0, 0, 0, 0, 0, 0, 0, 2],
+        ),
+        total: 3,
+      },
+    ],
+  },
+};
+
 /* ====================================================================================== */
 /* Funnel                                                                                   */
 /* ====================================================================================== */
@@ -814,6 +1229,111 @@ const funnelEmpty: FunnelCase = {
   },
 };
 
+const funnelCompare: FunnelCase = {
+  name: "funnel: --compare previous gives the overall steps over the previous day (no breakdown)",
+  // range [06-08, 06-09) → offset 86400 s, compare period [06-07, 06-08)
+  events: [
+    // current: u1 (mac) converts in 1800 s; u2 (web) does not
+    ev("app_open", "2023-06-08T10:00:00Z", "u1", { platform: "mac" }),
+    ev("purchase", "2023-06-08T10:30:00Z", "u1"),
+    ev("app_open", "2023-06-08T11:00:00Z", "u2", { platform: "web" }),
+    // compare: u1 at 23:30 converts at 06-08 00:10, after the compare period's end (Δ 2400 s);
+    //   u3 converts in 600 s; u4 does not; u5's app_open is before the compare period
+    ev("app_open", "2023-06-07T23:30:00Z", "u1", { platform: "web" }),
+    ev("purchase", "2023-06-08T00:10:00Z", "u1"),
+    ev("app_open", "2023-06-07T09:00:00Z", "u3", { platform: "mac" }),
+    ev("purchase", "2023-06-07T09:10:00Z", "u3"),
+    ev("app_open", "2023-06-07T12:00:00Z", "u4"),
+    ev("app_open", "2023-06-06T23:59:59Z", "u5"),
+    ev("purchase", "2023-06-07T00:10:00Z", "u5"),
+  ],
+  spec: {
+    kind: "funnel",
+    steps: [ref("app_open"), ref("purchase")],
+    withinSeconds: 3600,
+    range: range("2023-06-08", "2023-06-08"),
+    filters: [],
+    breakdown: "platform",
+    limit: 10,
+    compare: "previous",
+  },
+  resolved: { from: "2023-06-08T00:00:00.000Z", to: "2023-06-09T00:00:00.000Z" },
+  // current [2, 1], median 1800; mac {u1} [1, 1], web {u2} [1, 0] (tie on 1 user → mac < web)
+  // compare {u1, u3, u4} → [3, 2], median of [2400, 600] = 1500
+  expected: {
+    within_seconds: 3600,
+    steps: [
+      { step: "app_open", users: 2, conversion: 1, from_previous: 1, median_seconds: null },
+      { step: "purchase", users: 1, conversion: 0.5, from_previous: 0.5, median_seconds: 1800 },
+    ],
+    breakdown: [
+      {
+        value: "mac",
+        steps: [
+          { step: "app_open", users: 1, conversion: 1, from_previous: 1, median_seconds: null },
+          { step: "purchase", users: 1, conversion: 1, from_previous: 1, median_seconds: 1800 },
+        ],
+      },
+      {
+        value: "web",
+        steps: [
+          { step: "app_open", users: 1, conversion: 1, from_previous: 1, median_seconds: null },
+          { step: "purchase", users: 0, conversion: 0, from_previous: 0, median_seconds: null },
+        ],
+      },
+    ],
+    compare: {
+      offset_seconds: 86400,
+      steps: [
+        { step: "app_open", users: 3, conversion: 1, from_previous: 1, median_seconds: null },
+        { step: "purchase", users: 2, conversion: 2 / 3, from_previous: 2 / 3, median_seconds: 1500 },
+      ],
+    },
+  },
+};
+
+const funnelTrend5m: FunnelCase = {
+  name: "funnel: conversion over time by 5m over a local date-time range",
+  // range [10:00, 10:15) UTC → buckets 10:00, 10:05, 10:10; window 600 s
+  events: [
+    ev("a", "2023-06-01T10:01:00Z", "u1"), // converts (Δ 120 s) → 10:00
+    ev("b", "2023-06-01T10:03:00Z", "u1"),
+    ev("a", "2023-06-01T10:07:00Z", "u2"), // never converts → 10:05
+    // u3: the 10:08 attempt does not convert (its window ends 10:18), the 10:12 one does (Δ 480 s, after
+    //     the range end) → placed at 10:12 → 10:10
+    ev("a", "2023-06-01T10:08:00Z", "u3"),
+    ev("a", "2023-06-01T10:12:00Z", "u3"),
+    ev("b", "2023-06-01T10:20:00Z", "u3"),
+    ev("a", "2023-06-01T09:59:59Z", "u4"), // before the range
+    ev("a", "2023-06-01T10:14:59Z", "u4"), // → 10:10, not converted
+    ev("a", "2023-06-01T10:15:00Z", "u5"), // = to → out
+  ],
+  spec: {
+    kind: "funnel",
+    steps: [ref("a"), ref("b")],
+    withinSeconds: 600,
+    range: range("2023-06-01T10:00", "2023-06-01T10:15"),
+    filters: [],
+    limit: 10,
+    trendInterval: "5m",
+  },
+  resolved: { from: "2023-06-01T10:00:00.000Z", to: "2023-06-01T10:15:00.000Z" },
+  // steps {u1,u2,u3,u4} → [4, 2]; median of [120, 480] = 300
+  expected: {
+    within_seconds: 600,
+    steps: [
+      { step: "a", users: 4, conversion: 1, from_previous: 1, median_seconds: null },
+      { step: "b", users: 2, conversion: 0.5, from_previous: 0.5, median_seconds: 300 },
+    ],
+    breakdown: null,
+    trend: [
+      { t: "2023-06-01T10:00:00.000Z", entered: 1, converted: 1 },
+      { t: "2023-06-01T10:05:00.000Z", entered: 1, converted: 0 },
+      { t: "2023-06-01T10:10:00.000Z", entered: 2, converted: 1 },
+    ],
+  },
+};
+
 /* ====================================================================================== */
 /* Retention                                                                                */
 /* ====================================================================================== */
@@ -987,7 +1507,62 @@ const retentionEmptyCohorts: RetentionCase = {
   },
 };
 
-export const catalogCases: CatalogCase[] = [catalogBasic, catalogNewYork, catalogSkips, catalogEmpty];
+const retentionHourNewYorkFallBack: RetentionCase = {
+  name: "retention: by local hour across the New York fall-back (the repeated 01:00 hour is one period)",
+  // 2023-11-05: 02:00 EDT (06:00Z) → 01:00 EST. from 00:00 EDT = 04:00Z; to 03:00 EST = 08:00Z.
+  // Hour buckets: 00:00 04:00Z; 01:00 05:00Z (covers 05:00–07:00Z, both 01:xx); 02:00 07:00Z.
+  // Period indexes count local wall-clock hours.
+  events: [
+    ev("signed_up", "2023-11-05T03:59:59Z", "u4"), // 23:59:59 EDT on 11-04 → before the range
+    // u1: cohort 00:00; returns 01:50 EDT (1), 01:10 EST (1), 02:30 EST (2)
+    ev("signed_up", "2023-11-05T04:10:00Z", "u1"),
+    ev("app_open", "2023-11-05T05:50:00Z", "u1"),
+    ev("app_open", "2023-11-05T06:10:00Z", "u1"),
+    ev("app_open", "2023-11-05T07:30:00Z", "u1"),
+    // u2: START at 01:20 EST (the second 01:xx) → cohort 01:00; returns 06:40Z (0) and 03:05 EST (2:
+    //     three real hours after the cohort's first instant, two local hours)
+    ev("signed_up", "2023-11-05T06:20:00Z", "u2"),
+    ev("app_open", "2023-11-05T06:40:00Z", "u2"),
+    ev("app_open", "2023-11-05T08:05:00Z", "u2"), // the last event of the cache
+    // u3: START on the last second of the range → cohort 02:00; return at 03:00 EST (1)
+    ev("signed_up", "2023-11-05T07:59:59Z", "u3"),
+    ev("app_open", "2023-11-05T08:00:00Z", "u3"),
+  ],
+  spec: {
+    kind: "retention",
+    start: ref("signed_up"),
+    return: ref("*"),
+    period: "hour",
+    periods: 3,
+    mode: "on",
+    range: range("2023-11-05T00:00", "2023-11-05T03:00", "America/New_York"),
+    filters: [],
+  },
+  resolved: { from: "2023-11-05T04:00:00.000Z", to: "2023-11-05T08:00:00.000Z" },
+  // RETURN * counts each START at index 0. u1 [1,1,1]; u2 [1,0,1]; u3 [1,1,0].
+  // Period ends (the next local hour's first instant), last event 08:05Z: cohort 00:00 → 05:00Z, 07:00Z,
+  // 08:00Z, all complete; cohort 01:00 → 07:00Z, 08:00Z, 09:00Z → incomplete_from 2; cohort 02:00 →
+  // 08:00Z, 09:00Z → 1. average: n0 3/3; n1 (1 + 0)/2; n2 1/1
+  expected: {
+    period: "hour",
+    mode: "on",
+    cohorts: [
+      { cohort: "2023-11-05T04:00:00.000Z", users: 1, retained: [1, 1, 1], incomplete_from: null },
+      { cohort: "2023-11-05T05:00:00.000Z", users: 1, retained: [1, 0, 1], incomplete_from: 2 },
+      { cohort: "2023-11-05T07:00:00.000Z", users: 1, retained: [1, 1, 0], incomplete_from: 1 },
+    ],
+    average: [1, 0.5, 1],
+  },
+};
+
+export const catalogCases: CatalogCase[] = [
+  catalogBasic,
+  catalogNewYork,
+  catalogSkips,
+  catalogEmpty,
+  catalogSkippedRepeatedEnds,
+  catalogInstants,
+];
 export const trendCases: TrendCase[] = [
   trendBreakdownEvents,
   trendBreakdownUsers,
@@ -1000,6 +1575,13 @@ export const trendCases: TrendCase[] = [
   trendWhereBreakdown,
   trendEmpty,
   trendEmptyBreakdown,
+  trend15mBerlinFallBack,
+  trend5mBerlinSpringForward,
+  trend15mKolkata,
+  trendLast90m,
+  trendComparePreviousEmpty,
+  trendCompareBreakdown,
+  trendMonthsNewYorkLocalEnds,
 ];
 export const funnelCases: FunnelCase[] = [
   funnelBasic,
@@ -1008,12 +1590,15 @@ export const funnelCases: FunnelCase[] = [
   funnelBreakdownTrend,
   funnelWhere,
   funnelEmpty,
+  funnelCompare,
+  funnelTrend5m,
 ];
 export const retentionCases: RetentionCase[] = [
   retentionDayOn,
   retentionWeekBerlin,
   retentionMonth,
   retentionEmptyCohorts,
+  retentionHourNewYorkFallBack,
 ];
 export const goldenCases: GoldenCase[] = [...catalogCases, ...trendCases, ...funnelCases, ...retentionCases];
 
@@ -1050,17 +1635,30 @@ export function goldenLakeFiles(events: RawEvent[]): Record<string, string> {
   return files;
 }
 
+/**
+ * The case's spec with a `last` case's range resolved by `lastRange(seconds, tz)` (the brute force's
+ * `bruteLastRange` or the engine's `lastRange`).
+ */
+export function caseSpec<C extends GoldenCase>(
+  c: C,
+  lastRange: (seconds: number, tz: string) => DateRange,
+): C["spec"] {
+  const spec = c.spec as C["spec"] & { range: DateRange };
+  return c.last === undefined ? spec : { ...spec, range: lastRange(c.last, spec.range.tz) };
+}
+
 /** Runs the brute force on a case (retention uses the case's last valid event as the cache's last). */
 export function runBrute(c: GoldenCase): unknown {
   const events = goldenEvents(c.events);
-  switch (c.spec.kind) {
+  const spec = caseSpec(c, (seconds, tz) => bruteLastRange(events, seconds, tz));
+  switch (spec.kind) {
     case "catalog":
-      return bruteCatalog(events, (c as CatalogCase).spec);
+      return bruteCatalog(events, spec as CatalogCase["spec"]);
     case "trend":
-      return bruteTrend(events, c.spec);
+      return bruteTrend(events, spec);
     case "funnel":
-      return bruteFunnel(events, c.spec);
+      return bruteFunnel(events, spec);
     case "retention":
-      return bruteRetention(events, c.spec, lastEventTime(events));
+      return bruteRetention(events, spec, lastEventTime(events));
   }
 }
