@@ -198,8 +198,13 @@ export function buildCli(argv: string[]): Argv {
             breakdown: { type: "string", describe: "property key to split each series by" },
             limit: {
               type: "number",
-              default: 10,
-              describe: "breakdown values shown; the rest go to (other)",
+              describe:
+                "breakdown values shown, the rest go to (other) (default 10); with --users-of, users listed (default 100)",
+            },
+            "users-of": {
+              type: "string",
+              describe:
+                "list the users with a matching event in the bucket starting at T (ISO or local time)",
             },
           })
           .example("$0 trend application_opened --measure users --interval week", "weekly active users")
@@ -207,6 +212,10 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 trend purchase --measure sum:revenue --breakdown currency --csv",
             "revenue by currency",
+          )
+          .example(
+            "$0 trend checkout_error --interval hour --users-of 2023-06-01T14:00",
+            "who hit it that hour",
           )
           .example(
             "$0 trend checkout_error --last 6h --interval 5m --compare 1d",
@@ -230,8 +239,12 @@ export function buildCli(argv: string[]): Argv {
             breakdown: { type: "string", describe: "property key of the step-1 event" },
             limit: {
               type: "number",
-              default: 10,
-              describe: "breakdown values shown; the rest go to (other)",
+              describe:
+                "breakdown values shown, the rest go to (other) (default 10); with --users-of, users listed (default 100)",
+            },
+            "users-of": {
+              type: "string",
+              describe: "list users instead: reached:N (furthest step ≥ N) or dropped:N (reached N−1, not N)",
             },
             interval: {
               type: "string",
@@ -251,7 +264,11 @@ export function buildCli(argv: string[]): Argv {
             "$0 funnel cart_viewed checkout_started purchase --within 30m --last 2h --compare 1w",
             "the last two hours against the same hours a week before",
           )
-          .example("$0 funnel signed_up purchase --within 1d --sql", "the SQL that would run"),
+          .example("$0 funnel signed_up purchase --within 1d --sql", "the SQL that would run")
+          .example(
+            "$0 funnel cart_viewed checkout_started purchase --within 30m --users-of dropped:2",
+            "who viewed a cart but never started checkout",
+          ),
       async (a) => (await import("./commands/analyze.js")).runFunnel({ ...a, steps: a.steps as string[] }),
     )
     .command(
@@ -266,7 +283,16 @@ export function buildCli(argv: string[]): Argv {
             period: { type: "string", default: "week", describe: "hour | day | week | month" },
             periods: { type: "number", default: 8, describe: "number of periods" },
             mode: { type: "string", default: "on", describe: "on | on-or-after" },
+            "users-of": {
+              type: "string",
+              describe: "list users instead: COHORT:N (retained at period N) or COHORT:N:lost",
+            },
+            limit: { type: "number", describe: "with --users-of, users listed (default 100)" },
           })
+          .example(
+            "$0 retention signed_up --period week --users-of 2023-06-05:2:lost --json",
+            "who signed up that week and did not come back in week 2",
+          )
           .example(
             "$0 retention signed_up application_opened --period week --periods 8",
             "weekly retention of signups",
@@ -280,6 +306,26 @@ export function buildCli(argv: string[]): Argv {
           ...a,
           start: a.start as string,
           return: a.return as string | undefined,
+        }),
+    )
+    .command(
+      "user <user_id>",
+      "one user's events in time order, with their properties",
+      (y) =>
+        y
+          .positional("user_id", { type: "string", demandOption: true })
+          .options({
+            ...analysisOpts,
+            limit: { type: "number", default: 500, describe: "events listed at most" },
+            event: { type: "string", array: true, describe: "only these event types (repeatable)" },
+          })
+          .example("$0 user 2ec5a1 --last 1d", "what this user did in the last day of data")
+          .example("$0 user 2ec5a1 --event purchase --event error_shown --json", "two event types, as JSON"),
+      async (a) =>
+        (await import("./commands/analyze.js")).runUser({
+          ...a,
+          user: String(a.user_id),
+          event: a.event as string[] | undefined,
         }),
     )
     .version(pkg.version)

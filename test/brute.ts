@@ -564,7 +564,7 @@ export function rangeBuckets(interval: Interval, range: DateRange): { key: numbe
 }
 
 /** Whole calendar periods from bucket `a` to bucket `b` (both bucket keys of `period`). */
-function periodsBetween(period: Period, a: number, b: number): number {
+export function periodsBetween(period: Period, a: number, b: number): number {
   switch (period) {
     case "hour":
       return (b - a) / 60;

@@ -23,9 +23,13 @@ import type {
   PropsResult,
   ResolvedRange,
   RetentionResult,
+  TimelineResult,
   TrendResult,
+  UsersResult,
+  UsersSpec,
 } from "../queries/spec.js";
 import { lastRange } from "../queries/time.js";
+import { parseUserSelection } from "../queries/users.js";
 import {
   bars,
   useColor as colorEnabled,
@@ -50,6 +54,10 @@ export interface CommonArgs {
   where?: string[];
   /** Print the SQL and parameters that would run, then exit 0. */
   sql?: boolean;
+  /** Drill-down: list the users behind one number of the analysis instead (trend, funnel, retention). */
+  usersOf?: string;
+  /** With usersOf: users listed at most (default 100); otherwise the analysis's own limit. */
+  limit?: number;
 }
 
 const list = (v: string | string[] | undefined): string[] =>
@@ -90,7 +98,8 @@ async function analyze<R>(
       if (lastUs === null) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
       range = lastRange(lastUs, last, tz);
     } else range = await ex.resolveRange({ from, to, tz });
-    const spec = makeSpec(range);
+    const inner = makeSpec(range);
+    const spec = a.usersOf === undefined ? inner : usersSpecOf(inner, a.usersOf, a.limit ?? 100);
     await validateSpec(cache, spec);
     if (a.sql) {
       process.stdout.write(sqlText(spec, await ex.explain(spec)));
@@ -108,11 +117,84 @@ async function analyze<R>(
       process.stdout.write(toCsv(t.columns, t.rows));
       return;
     }
-    print(out.result as R, answer);
+    if (spec.kind === "users") printUsers(out.result as UsersResult, answer);
+    else print(out.result as R, answer);
   } finally {
     ex.close();
     cache.close();
   }
+}
+
+/** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */
+function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpec {
+  if (inner.kind !== "trend" && inner.kind !== "funnel" && inner.kind !== "retention")
+    throw new UsageError("--users-of works on trend, funnel and retention");
+  const {
+    breakdown: _b,
+    compare: _c,
+    ...rest
+  } = inner as typeof inner & { breakdown?: string; compare?: string };
+  const of = (inner.kind === "funnel" ? { ...rest, trendInterval: undefined } : rest) as UsersSpec["of"];
+  return { kind: "users", of, select: parseUserSelection(text, of), limit, range: of.range };
+}
+
+function printUsers(r: UsersResult, answer: Answer): void {
+  process.stdout.write(
+    `${fmtInt(r.total)} users, ${rangeText(answer)}${r.total > r.users.length ? `; the first ${fmtInt(r.users.length)} by user id (--limit)` : ""}\n`,
+  );
+  if (!r.users.length) return;
+  process.stdout.write(
+    textTable(
+      [
+        { title: "user", max: 48 },
+        { title: "events", align: "right" },
+        { title: "first seen" },
+        { title: "last seen" },
+      ],
+      r.users.map((u) => [u.user_id, fmtInt(u.events), short(u.first_seen), short(u.last_seen)]),
+      termWidth(),
+    ),
+  );
+}
+
+/* ---------------- user timeline ---------------- */
+
+export interface UserArgs extends CommonArgs {
+  user: string;
+  event?: string[];
+}
+
+/** `evx user USER_ID`: one user's events in time order, with their properties. */
+export async function runUser(a: UserArgs): Promise<void> {
+  const events = list(a.event);
+  let missing = false;
+  await analyze<TimelineResult>(
+    { ...a, usersOf: undefined },
+    (range) => ({ kind: "timeline", user: a.user, range, events, limit: a.limit ?? 500 }),
+    (r, answer) => {
+      if (r.total === 0) {
+        missing = true;
+        return;
+      }
+      process.stdout.write(
+        `${cleanText(r.user_id)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${r.total > r.events.length ? `; the first ${fmtInt(r.events.length)} (--limit)` : ""}\n`,
+      );
+      for (const e of r.events) {
+        const props = Object.entries(e.properties)
+          .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .join(" ");
+        process.stdout.write(
+          cleanText(
+            `${timeText(e.event_time, answer.range.tz, true)}  ${e.event_type}${props ? `  ${props}` : ""}`,
+          ) + "\n",
+        );
+      }
+    },
+  );
+  if (missing)
+    process.stderr.write(
+      `evx: no events of user ${JSON.stringify(cleanText(a.user))} in the range (the cache has no such user, or they were not active then)\n`,
+    );
 }
 
 /** `--sql`: the statement as it would run, its parameters, and the same with the parameters inlined. */
@@ -236,7 +318,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       range,
       filters: where(a),
       breakdown: a.breakdown,
-      limit: a.limit ?? 10,
+      limit: a.usersOf === undefined ? (a.limit ?? 10) : 10,
       ...(compare ? { compare } : {}),
     }),
     (r, answer) => {
@@ -348,7 +430,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       range,
       filters: where(a),
       breakdown: a.breakdown,
-      limit: a.limit ?? 10,
+      limit: a.usersOf === undefined ? (a.limit ?? 10) : 10,
       trendInterval,
       ...(compare ? { compare } : {}),
     }),

@@ -14,6 +14,7 @@ import { buildRetention, shapeRetention } from "./retention.js";
 import type { AnalysisSpec, Coverage, DateRange, EventRef, ResolvedRange, ResultOf } from "./spec.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
+import { buildTimeline, buildUsers, shapeTimeline, shapeUsers } from "./users.js";
 
 export interface RunOutput<R> {
   result: R;
@@ -51,6 +52,10 @@ export function buildQuery(spec: AnalysisSpec, ctx?: QueryContext): BuiltQuery {
       return buildFunnel(spec, ctx);
     case "retention":
       return buildRetention(spec, ctx);
+    case "users":
+      return buildUsers(spec, ctx);
+    case "timeline":
+      return buildTimeline(spec, ctx);
     default:
       throw new Error(`unknown analysis ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
@@ -69,6 +74,10 @@ export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): Resul
       return shapeFunnel(rows, spec) as ResultOf<S>;
     case "retention":
       return shapeRetention(rows, spec) as ResultOf<S>;
+    case "users":
+      return shapeUsers(rows) as ResultOf<S>;
+    case "timeline":
+      return shapeTimeline(rows, spec) as ResultOf<S>;
     default:
       throw new Error(`unknown analysis ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
@@ -297,6 +306,10 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
         { ref: spec.start, what: "start event", star: true },
         { ref: spec.return, what: "return event", star: true },
       ];
+    case "users":
+      return refsOf(spec.of);
+    case "timeline":
+      return spec.events.map((event) => ({ ref: { event, filters: [] }, what: "event", star: false }));
   }
 }
 
@@ -325,6 +338,13 @@ export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<vo
       break;
     case "retention":
       checkPositiveInt(spec.periods, "the number of periods");
+      break;
+    case "users":
+      checkPositiveInt(spec.limit, "--limit", 0);
+      await validateSpec(cache, spec.of);
+      return;
+    case "timeline":
+      checkPositiveInt(spec.limit, "--limit", 0);
       break;
   }
   const refs = refsOf(spec);

@@ -5,7 +5,9 @@ import type {
   FunnelStepResult,
   PropsResult,
   RetentionResult,
+  TimelineResult,
   TrendResult,
+  UsersResult,
 } from "./spec.js";
 
 export interface FlatTable {
@@ -41,9 +43,19 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     }
     case "trend": {
       const r = result as TrendResult;
+      // With compare, each row also carries the compare period's value for the same bucket.
+      const compare = r.series.some((s) => s.compare);
       return {
-        columns: ["event", "breakdown", "t", "value"],
-        rows: r.series.flatMap((s) => s.points.map((p) => [s.event, s.breakdown, p.t, p.value])),
+        columns: ["event", "breakdown", "t", "value", ...(compare ? ["compare_value"] : [])],
+        rows: r.series.flatMap((s) =>
+          s.points.map((p, i) => [
+            s.event,
+            s.breakdown,
+            p.t,
+            p.value,
+            ...(compare ? [s.compare?.points[i]?.value ?? null] : []),
+          ]),
+        ),
       };
     }
     case "funnel": {
@@ -79,6 +91,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
         rows: [
           ...steps(null, r.steps),
           ...(r.breakdown ?? []).flatMap((g) => steps(g.value, g.steps)),
+          ...steps(null, r.compare?.steps ?? []).map((row) => ["compare", ...row.slice(1)]),
           ...(r.trend ?? []).map((t) => [
             "trend",
             null,
@@ -109,6 +122,20 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             c.incomplete_from === null || i < c.incomplete_from,
           ]),
         ),
+      };
+    }
+    case "users": {
+      const r = result as UsersResult;
+      return {
+        columns: ["user_id", "events", "first_seen", "last_seen"],
+        rows: r.users.map((u) => [u.user_id, u.events, u.first_seen, u.last_seen]),
+      };
+    }
+    case "timeline": {
+      const r = result as TimelineResult;
+      return {
+        columns: ["user_id", "event_type", "event_time", "properties"],
+        rows: r.events.map((e) => [r.user_id, e.event_type, e.event_time, JSON.stringify(e.properties)]),
       };
     }
     default:

@@ -67,6 +67,27 @@ function attemptCtes(
 }
 
 /**
+ * Per user over their attempts: `f1` the first attempt's start, `fc` the first converting attempt's
+ * start, `d{k}` the smallest time from step 1 to step k (non-null exactly when the user reached k).
+ */
+function perUserAggs(K: number): string {
+  const diffs = Array.from({ length: K - 1 }, (_, i) => `min(t${i + 2} - t1) AS d${i + 2}`);
+  return [`min(t1) AS f1`, `min(t1) FILTER (WHERE t${K} IS NOT NULL) AS fc`, ...diffs].join(", ");
+}
+
+/**
+ * The CTEs of a funnel (no breakdown) ending in `pu (user_key, f1, fc, d2…dK)`: one row per user with
+ * an attempt, `d{k}` non-null when they reached step k. The drill-down selects users from it.
+ */
+export function funnelUserCtes(p: Params, spec: FunnelSpec, f: Frame): string[] {
+  const K = spec.steps.length;
+  const W = p.big(BigInt(Math.round(spec.withinSeconds)) * 1_000_000n);
+  const ctes = attemptCtes(p, spec, f, W, null, "");
+  ctes.push(`pu AS (SELECT user_key, ${perUserAggs(K)} FROM a${K} GROUP BY user_key)`);
+  return ctes;
+}
+
+/**
  * Funnel without range joins. Each step is a CTE of its matching events `(user_key, t)` with `t` in
  * epoch microseconds. Attempts start at every step-1 event in the range; step k is found with
  * `ASOF LEFT JOIN` (the user's earliest step-k event at or after the lower bound: `t_{k-1}`, or one
@@ -89,8 +110,7 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   if (spec.trendInterval) checkBuckets(f, spec.trendInterval);
   const ctes = attemptCtes(p, spec, f, W, b, "");
   const last = `a${K}`;
-  const diffs = Array.from({ length: K - 1 }, (_, i) => `min(t${i + 2} - t1) AS d${i + 2}`);
-  const perUser = [`min(t1) AS f1`, `min(t1) FILTER (WHERE t${K} IS NOT NULL) AS fc`, ...diffs].join(", ");
+  const perUser = perUserAggs(K);
 
   if (b) {
     const limit = p.big(Math.max(0, Math.floor(spec.limit)));

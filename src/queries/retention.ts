@@ -5,6 +5,7 @@ import {
   bucketSql,
   bucketsOf,
   checkBuckets,
+  type Frame,
   frameOf,
   inRange,
   isoOf,
@@ -17,12 +18,24 @@ import {
 } from "./time.js";
 
 /** The time frame of a retention spec: offsets cover every period of every cohort. */
-function retentionFrame(spec: RetentionSpec) {
+export function retentionFrame(spec: RetentionSpec) {
   const N = Math.max(1, Math.floor(spec.periods));
   const base = frameOf(spec.range);
   const capLocal = addLocal(spec.period, truncLocal(spec.period, toLocal(base.zone, base.hi - 1)), N);
   const f = frameOf(spec.range, capLocal);
   return { f, N, cap: localStart(f.zone, capLocal) };
+}
+
+/**
+ * `st (user_key, t0)` each user's first START event in the range, and `stl (user_key, t0, cb)` with
+ * their cohort bucket (local wall-clock µs).
+ */
+export function cohortCtes(p: Params, spec: RetentionSpec, f: Frame): string[] {
+  return [
+    `st AS (SELECT user_key, min(epoch_us(event_time)) AS t0
+      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.start, spec.filters)} GROUP BY user_key)`,
+    `stl AS (SELECT user_key, t0, ${bucketSql(localSql(p, f.zone, "t0"), spec.period)} AS cb FROM st)`,
+  ];
 }
 
 /**
@@ -38,9 +51,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
   checkBuckets(f, P, "period");
   const N = p.big(periods);
   const ctes: string[] = [];
-  ctes.push(`st AS (SELECT user_key, min(epoch_us(event_time)) AS t0
-      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.start, spec.filters)} GROUP BY user_key)`);
-  ctes.push(`stl AS (SELECT user_key, t0, ${bucketSql(localSql(p, f.zone, "t0"), P)} AS cb FROM st)`);
+  ctes.push(...cohortCtes(p, spec, f));
   const ret = eventSql(p, spec.return, spec.filters);
   const lo = `make_timestamptz(${p.big(f.lo)})`;
   const bucketOf = (us: string) => bucketSql(localSql(p, f.zone, us), P);

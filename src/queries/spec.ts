@@ -117,7 +117,46 @@ export interface RetentionSpec {
   filters: Filter[];
 }
 
-export type AnalysisSpec = CatalogSpec | PropsSpec | TrendSpec | FunnelSpec | RetentionSpec;
+/** Which users of an analysis a drill-down lists (docs/semantics.md, "Drill-down"). */
+export type UserSelection =
+  /** Funnel: users whose furthest step is ≥ step. */
+  | { kind: "reached"; step: number }
+  /** Funnel: users who reached step − 1 but not step (step ≥ 2). */
+  | { kind: "dropped"; step: number }
+  /** Trend: users with a matching event in the bucket that starts at `t` (an ISO instant). */
+  | { kind: "bucket"; t: string }
+  /** Retention: users of the cohort starting at `cohort` (ISO) retained at `period`, or not (`lost`). */
+  | { kind: "cohort"; cohort: string; period: number; lost: boolean };
+
+/** The users behind a number of another analysis. */
+export interface UsersSpec {
+  kind: "users";
+  of: TrendSpec | FunnelSpec | RetentionSpec;
+  select: UserSelection;
+  /** Users listed at most (`total` always counts all). */
+  limit: number;
+  /** The analysis's range (the same object as `of.range`). */
+  range: DateRange;
+}
+
+/** One user's events in time order. */
+export interface TimelineSpec {
+  kind: "timeline";
+  user: string;
+  range: DateRange;
+  /** Only these event types (all when empty). */
+  events: string[];
+  limit: number;
+}
+
+export type AnalysisSpec =
+  | CatalogSpec
+  | PropsSpec
+  | TrendSpec
+  | FunnelSpec
+  | RetentionSpec
+  | UsersSpec
+  | TimelineSpec;
 
 /* ---------- result shapes (the `--json` contract) ---------- */
 
@@ -132,7 +171,11 @@ export type ResultOf<S extends AnalysisSpec> = S extends CatalogSpec
         ? FunnelResult
         : S extends RetentionSpec
           ? RetentionResult
-          : never;
+          : S extends UsersSpec
+            ? UsersResult
+            : S extends TimelineSpec
+              ? TimelineResult
+              : never;
 
 export interface CatalogRow {
   event_type: string;
@@ -242,4 +285,31 @@ export interface Coverage {
   rejected_lines: number;
   /** Latest event in the cache, ISO; null when empty. */
   last_event: string | null;
+}
+
+export interface UserRow {
+  user_id: string;
+  /** The user's events (of any type) in the analysis range. */
+  events: number;
+  first_seen: string;
+  last_seen: string;
+}
+export interface UsersResult {
+  /** All selected users, however many are listed. */
+  total: number;
+  /** Sorted by user_id (byte order), at most `limit`. */
+  users: UserRow[];
+}
+
+export interface TimelineEvent {
+  event_type: string;
+  /** ISO instant, with microseconds when they are not zero. */
+  event_time: string;
+  properties: Record<string, unknown>;
+}
+export interface TimelineResult {
+  user_id: string;
+  /** The user's events in range (after the type filter), however many are listed. */
+  total: number;
+  events: TimelineEvent[];
 }

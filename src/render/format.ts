@@ -125,12 +125,14 @@ export function localParts(instant: string | Date, tz = "UTC"): LocalParts | nul
  * An instant as local wall-clock text in `tz`: `2023-06-01 14:00`, with `:SS` when the seconds are not
  * zero (a range bound or a bucket start as the user would type it with `--tz`).
  */
-export function timeText(instant: string, tz = "UTC"): string {
+export function timeText(instant: string, tz = "UTC", precise = false): string {
   const p = localParts(instant, tz);
   if (!p) return String(instant);
   const d = new Date(instant);
   const sec = Number(new Intl.DateTimeFormat("en-US", { timeZone: tz, second: "numeric" }).format(d));
   const base = `${p.year}-${two(p.month)}-${two(p.day)} ${two(p.hour)}:${two(p.minute)}`;
+  // Precise: seconds always, and the sub-second digits as the ISO text has them (ms or µs).
+  if (precise) return `${base}:${two(sec)}.${/\.(\d+)Z$/.exec(instant)?.[1] ?? "000"}`;
   return sec ? `${base}:${two(sec)}` : base;
 }
 

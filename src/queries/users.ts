@@ -1,0 +1,215 @@
+/**
+ * Drill-down: from a number of a trend, funnel or retention to the users behind it, and from a user to
+ * their events (docs/semantics.md, "Drill-down"). Each selection reuses the analysis's own CTEs, so the
+ * users listed are exactly the ones its number counts.
+ */
+
+import { UsageError } from "./errors.js";
+import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
+import { funnelUserCtes } from "./funnel.js";
+import { cohortCtes, retentionFrame } from "./retention.js";
+import type {
+  DateRange,
+  FunnelSpec,
+  Interval,
+  RetentionSpec,
+  TimelineResult,
+  TimelineSpec,
+  TrendSpec,
+  UserSelection,
+  UsersResult,
+  UsersSpec,
+} from "./spec.js";
+import {
+  addLocal,
+  type Bucket,
+  bucketSql,
+  bucketsOf,
+  frameOf,
+  HOUR_US,
+  inRange,
+  instantText,
+  localSql,
+  localStart,
+  periodDiffSql,
+  readBound,
+  withClause,
+} from "./time.js";
+
+/** How far past a bucket's first instant its last one can lie: its width plus a DST shift. */
+function bucketReach(f: { zone: import("./time.js").Zone }, iv: Interval, b: Bucket): number {
+  return localStart(f.zone, addLocal(iv, b.local, 1)) + 3 * HOUR_US;
+}
+
+/** The bucket of `iv` over `range` that starts at `t` (ISO instant, local date-time or date). */
+export function bucketAt(range: DateRange, iv: Interval, t: string, what = "bucket"): Bucket {
+  const f = frameOf(range);
+  const b = readBound(t);
+  const all = bucketsOf(f, iv);
+  const hit = b ? all.find((x) => (b.kind === "instant" ? x.start === b.us : x.local === b.us)) : undefined;
+  if (!hit) {
+    const eg = all.length ? ` (e.g. ${instantText(all[0].start)})` : "";
+    throw new UsageError(
+      `${JSON.stringify(t)} is not the start of a ${iv} ${what} in the range${eg}; use a point's t from --json or its local time`,
+    );
+  }
+  return hit;
+}
+
+/** `reached:N`, `dropped:N`, a bucket time `T`, or `COHORT:N[:lost]`, checked against the spec. */
+export function parseUserSelection(text: string, of: UsersSpec["of"]): UserSelection {
+  const s = text.trim();
+  const bad = (why: string): never => {
+    throw new UsageError(`bad --users-of ${JSON.stringify(text)}: ${why}`);
+  };
+  if (of.kind === "funnel") {
+    const m = /^(reached|dropped):(\d+)$/.exec(s);
+    if (!m) return bad("use reached:N or dropped:N");
+    const step = Number(m[2]);
+    const K = of.steps.length;
+    if (m[1] === "dropped" && step < 2) return bad("dropped:N needs N ≥ 2 (nobody drops at the first step)");
+    if (step < 1 || step > K) return bad(`the funnel has steps 1..${K}`);
+    return { kind: m[1] as "reached" | "dropped", step };
+  }
+  if (of.kind === "trend")
+    return { kind: "bucket", t: instantText(bucketAt(of.range, of.interval, s).start) };
+  const m = /^(.+):(\d+)(:lost)?$/.exec(s);
+  if (!m) return bad("use COHORT:N or COHORT:N:lost, e.g. 2023-06-05:1");
+  const period = Number(m[2]);
+  if (period >= of.periods) return bad(`the retention has periods 0..${of.periods - 1}`);
+  const cohort = bucketAt(of.range, of.period, m[1], "cohort");
+  return { kind: "cohort", cohort: instantText(cohort.start), period, lost: m[3] !== undefined };
+}
+
+/** `sel (user_key)`: the selected users, from the analysis's own CTEs. */
+function selectionCtes(p: Params, spec: UsersSpec): string[] {
+  const sel = spec.select;
+  const of = spec.of;
+  if (of.kind === "funnel") return funnelSelection(p, of, sel);
+  if (of.kind === "trend") return trendSelection(p, of, sel);
+  return retentionSelection(p, of, sel);
+}
+
+function funnelSelection(p: Params, spec: FunnelSpec, sel: UserSelection): string[] {
+  if (sel.kind !== "reached" && sel.kind !== "dropped") throw new Error("a funnel selects reached/dropped");
+  const reached = (k: number) => (k <= 1 ? "true" : `d${k} IS NOT NULL`);
+  const cond =
+    sel.kind === "reached" ? reached(sel.step) : `${reached(sel.step - 1)} AND NOT (${reached(sel.step)})`;
+  return [...funnelUserCtes(p, spec, frameOf(spec.range)), `sel AS (SELECT user_key FROM pu WHERE ${cond})`];
+}
+
+function trendSelection(p: Params, spec: TrendSpec, sel: UserSelection): string[] {
+  if (sel.kind !== "bucket") throw new Error("a trend selects a bucket");
+  const f = frameOf(spec.range);
+  const b = bucketAt(spec.range, spec.interval, sel.t);
+  const lo = Math.max(f.lo, b.start);
+  const hi = Math.min(f.hi, bucketReach(f, spec.interval, b));
+  const any = spec.events.map((ev) => `(${eventSql(p, ev, spec.filters)})`).join(" OR ");
+  const bucket = bucketSql(localSql(p, f.zone, "epoch_us(event_time)"), spec.interval);
+  return [
+    `sel AS (SELECT DISTINCT user_key FROM events
+      WHERE ${inRange(p, { zone: f.zone, lo, hi })} AND (${any}) AND ${bucket} = ${p.big(b.local)})`,
+  ];
+}
+
+function retentionSelection(p: Params, spec: RetentionSpec, sel: UserSelection): string[] {
+  if (sel.kind !== "cohort") throw new Error("a retention selects a cohort cell");
+  const { f } = retentionFrame(spec);
+  const c = bucketAt(spec.range, spec.period, sel.cohort, "cohort");
+  const L = p.big(c.local);
+  const n = p.big(sel.period);
+  const cellStart = localStart(f.zone, addLocal(spec.period, c.local, sel.period));
+  const upper =
+    spec.mode === "on"
+      ? ` AND e.event_time < make_timestamptz(${p.big(bucketReach(f, spec.period, { local: addLocal(spec.period, c.local, sel.period), start: cellStart }))})`
+      : "";
+  const idx = periodDiffSql(
+    spec.period,
+    L,
+    bucketSql(localSql(p, f.zone, "epoch_us(e.event_time)"), spec.period),
+  );
+  const ctes = cohortCtes(p, spec, f);
+  ctes.push(`coh AS (SELECT user_key, t0 FROM stl WHERE cb = ${L})`);
+  ctes.push(`kept AS (SELECT DISTINCT s.user_key FROM coh s JOIN events e ON e.user_key = s.user_key
+      WHERE e.event_time >= make_timestamptz(${p.big(Math.max(f.lo, cellStart))})${upper}
+        AND ${eventSql(p, spec.return, spec.filters)} AND epoch_us(e.event_time) >= s.t0
+        AND ${idx} ${spec.mode === "on" ? "=" : ">="} ${n})`);
+  ctes.push(
+    sel.lost
+      ? `sel AS (SELECT user_key FROM coh WHERE user_key NOT IN (SELECT user_key FROM kept))`
+      : `sel AS (SELECT user_key FROM kept)`,
+  );
+  return ctes;
+}
+
+/**
+ * Rows `(user_id, events, first_seen, last_seen, total)`: the selected users sorted by user_id, at most
+ * `limit`, each with their events of any type in the analysis range; `total` counts all selected users.
+ */
+export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
+  const p = new Params(ctx);
+  const ctes = selectionCtes(p, spec);
+  const f = frameOf(spec.of.range);
+  ctes.push(`stats AS (SELECT user_key, count(*) AS events, min(event_time) AS first_seen, max(event_time) AS last_seen
+      FROM events WHERE ${inRange(p, f)} AND user_key IN (SELECT user_key FROM sel) GROUP BY user_key)`);
+  const sql = `${withClause(ctes)}SELECT u.user_id, coalesce(s.events, 0) AS events, s.first_seen, s.last_seen,
+       count(*) OVER () AS total
+  FROM sel JOIN users u ON u.user_key = sel.user_key LEFT JOIN stats s ON s.user_key = sel.user_key
+ ORDER BY u.user_id
+ LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
+  return { sql, params: p.values };
+}
+
+export function shapeUsers(rows: Record<string, unknown>[]): UsersResult {
+  return {
+    total: rows.length ? Number(rows[0].total) : 0,
+    users: rows.map((r) => ({
+      user_id: String(r.user_id),
+      events: Number(r.events),
+      first_seen: String(r.first_seen),
+      last_seen: String(r.last_seen),
+    })),
+  };
+}
+
+/**
+ * Rows `(event_type, us, properties, total)`: the user's events in the range in time order (ties by
+ * event type, then property text), at most `limit`; `total` counts all of them.
+ */
+export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuery {
+  const p = new Params(ctx);
+  const f = frameOf(spec.range);
+  const types = spec.events.length
+    ? ` AND event_type IN (${spec.events.map((e) => p.str(e)).join(", ")})`
+    : "";
+  const sql = `SELECT event_type, epoch_us(event_time) AS us, CAST(properties AS VARCHAR) AS properties,
+       count(*) OVER () AS total
+  FROM events
+ WHERE user_key = (SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})
+   AND ${inRange(p, f)}${types}
+ ORDER BY event_time, event_type, CAST(properties AS VARCHAR)
+ LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
+  return { sql, params: p.values };
+}
+
+export function shapeTimeline(rows: Record<string, unknown>[], spec: TimelineSpec): TimelineResult {
+  return {
+    user_id: spec.user,
+    total: rows.length ? Number(rows[0].total) : 0,
+    events: rows.map((r) => ({
+      event_type: String(r.event_type),
+      event_time: instantText(Number(r.us)),
+      properties: parseProps(r.properties),
+    })),
+  };
+}
+
+function parseProps(v: unknown): Record<string, unknown> {
+  if (typeof v !== "string") return {};
+  try {
+    const o = JSON.parse(v) as unknown;
+    return o && typeof o === "object" && !Array.isArray(o) ? (o as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
