@@ -6,31 +6,42 @@
  *
  * The lake comes from a seeded PRNG; the specs from fast-check arbitraries, so a failure is shrunk to a
  * small spec and printed with its seed and path (rerun with EVX_PROP_SEED / EVX_PROP_RUNS).
+ *
+ * The lake holds a week of June and three two-day windows around DST changes (New York's spring
+ * forward, Berlin's and New York's fall back); ranges are dates, local date-times at random minutes or
+ * ISO instants inside one window, short enough for minute/5m/15m buckets; trends and funnels may
+ * compare with a previous period.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import fc from "fast-check";
-import type {
-  AnalysisSpec,
-  DateRange,
-  EventRef,
-  Filter,
-  FunnelSpec,
-  Measure,
-  Op,
-  RetentionSpec,
-  TrendSpec,
+import {
+  type AnalysisSpec,
+  COMPARES,
+  type Compare,
+  type DateRange,
+  type EventRef,
+  type Filter,
+  type FunnelSpec,
+  INTERVALS,
+  type Interval,
+  type Measure,
+  type Op,
+  type RetentionSpec,
+  type TrendSpec,
 } from "../src/queries/spec.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import {
   type BruteEvent,
   bruteCatalog,
   bruteFunnel,
+  bruteRange,
   bruteRetention,
   bruteTrend,
   lastEventTime,
   loadLake,
+  rangeMicros,
 } from "./brute.js";
 import { tempDir } from "./helpers/tmp.js";
 import { assertClose, cacheFromLake, type TestCache } from "./queries/helpers.js";
@@ -63,7 +74,14 @@ const TYPES = [
 ] as const;
 const STRINGS = ["free", "pro", "it's", "a;b", 'q"q', "x\\y", "", "Pro", "ü", "10", "2.5", "-1", "%", "_"];
 const KEYS = ["plan", "n", "flag", "mixed", "obj", "we'ird;key", "sp ace"] as const;
-const DAYS = ["2023-06-01", "2023-06-02", "2023-06-03", "2023-06-04", "2023-06-05", "2023-06-06"];
+/** UTC days of the lake, in windows: ranges stay inside one window. */
+const WINDOWS = [
+  ["2023-06-01", "2023-06-02", "2023-06-03", "2023-06-04", "2023-06-05", "2023-06-06"],
+  ["2023-03-11", "2023-03-12"], // New York: 02:00 EST → 03:00 EDT on 03-12 (07:00Z)
+  ["2023-10-28", "2023-10-29"], // Berlin: 03:00 CEST → 02:00 CET on 10-29 (01:00Z)
+  ["2023-11-04", "2023-11-05"], // New York: 02:00 EDT → 01:00 EST on 11-05 (06:00Z); 1w after the last
+] as const;
+const DAYS: string[] = WINDOWS.flat();
 
 function propValue(r: Rng, key: string): unknown {
   switch (key) {
@@ -85,13 +103,13 @@ function propValue(r: Rng, key: string): unknown {
 function generateFiles(r: Rng): Record<string, string> {
   const files: Record<string, string> = {};
   const users = Array.from({ length: 25 }, (_, i) => (i % 5 === 0 ? `u'${i};` : `user-${i}`));
-  for (const [di, day] of DAYS.entries()) {
+  for (const day of DAYS) {
     for (let f = 0; f < 2; f++) {
       const lines: string[] = [];
       for (let i = 0; i < 140; i++) {
         const props: Record<string, unknown> = {};
         for (const k of KEYS) if (r.chance(0.55)) props[k] = propValue(r, k);
-        const t = Date.UTC(2023, 5, 1 + di) + r.int(86_400_000);
+        const t = Date.parse(`${day}T00:00:00Z`) + r.int(86_400_000);
         lines.push(
           JSON.stringify({
             event_type: r.pick(TYPES),
@@ -134,13 +152,77 @@ const refArb = (star: boolean): fc.Arbitrary<EventRef> =>
       : fc.constantFrom(...TYPES),
     filters: fc.array(filterArb, { maxLength: 1 }),
   });
-const rangeArb: fc.Arbitrary<DateRange> = fc
-  .record({
-    a: fc.nat(DAYS.length - 1),
-    b: fc.nat(DAYS.length - 1),
-    tz: fc.constantFrom("UTC", "America/New_York", "Asia/Kolkata"),
-  })
-  .map(({ a, b, tz }) => ({ from: DAYS[Math.min(a, b)]!, to: DAYS[Math.max(a, b)]!, tz }));
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** Local wall-clock time (ms "as if UTC") → `YYYY-MM-DDTHH:MM` or with `:SS`. */
+const localText = (ms: number) => new Date(ms).toISOString().slice(0, ms % MINUTE_MS === 0 ? 16 : 19);
+const TZS = ["UTC", "America/New_York", "Asia/Kolkata", "Europe/Berlin"] as const;
+
+/**
+ * A range inside one window: dates (when `maxMinutes` allows a day), or a local date-time / ISO instant
+ * start at a random minute (sometimes second) of the window and a length of 1..maxMinutes minutes.
+ * Ranges that resolve empty (a skipped `from` read past `to`) are left out.
+ */
+const rangeArb = (maxMinutes: number): fc.Arbitrary<DateRange> =>
+  fc
+    .record({
+      w: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(0) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: WINDOWS.length - 1 }) },
+      ),
+      a: fc.nat(5),
+      b: fc.nat(5),
+      kind: fc.constantFrom(
+        ...(maxMinutes >= 1440 ? (["date", "local", "instant"] as const) : (["local", "instant"] as const)),
+      ),
+      minute: fc.nat(6 * 1440 - 1),
+      second: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat(59) }),
+      length: fc.integer({ min: 1, max: maxMinutes }),
+      tz: fc.constantFrom(...TZS),
+    })
+    .map(({ w, a, b, kind, minute, second, length, tz }) => {
+      const days = WINDOWS[w];
+      if (kind === "date") {
+        const [i, j] = [a % days.length, b % days.length];
+        return { from: days[Math.min(i, j)]!, to: days[Math.max(i, j)]!, tz };
+      }
+      const windowStart = Date.parse(`${days[0]}T00:00:00Z`);
+      const windowEnd = windowStart + days.length * DAY_MS;
+      const from = windowStart + ((minute * MINUTE_MS) % (days.length * DAY_MS)) + second * 1000;
+      const to = Math.min(from + length * MINUTE_MS, windowEnd + DAY_MS);
+      if (kind === "local") return { from: localText(from), to: localText(to), tz };
+      return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), tz };
+    })
+    .filter((r) => {
+      try {
+        rangeMicros(r);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+
+/** Longest range (minutes) per interval: a few hundred points at most. */
+const MAX_MINUTES: Record<Interval, number> = {
+  minute: 4 * 60,
+  "5m": 16 * 60,
+  "15m": 2 * 1440,
+  hour: 6 * 1440,
+  day: 6 * 1440,
+  week: 6 * 1440,
+  month: 6 * 1440,
+};
+const intervalRangeArb = fc
+  .constantFrom(...INTERVALS)
+  .chain((interval) =>
+    fc.record({ interval: fc.constant(interval), range: rangeArb(MAX_MINUTES[interval]) }),
+  );
+/** No compare half of the time; `previous` and `1d` (which often reach data) more than `1w` and `4w`. */
+const compareArb: fc.Arbitrary<Compare | undefined> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(undefined) },
+  { weight: 2, arbitrary: fc.constantFrom<Compare>("previous", "1d") },
+  { weight: 1, arbitrary: fc.constantFrom(...COMPARES) },
+);
 const withoutUndefined = <T extends object>(o: T): T =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
@@ -156,40 +238,45 @@ const trendArb: fc.Arbitrary<TrendSpec> = fc
     kind: fc.constant("trend" as const),
     events: fc.array(refArb(true), { minLength: 1, maxLength: 2 }),
     measure: measureArb,
-    interval: fc.constantFrom("hour", "day", "week") as fc.Arbitrary<TrendSpec["interval"]>,
-    range: rangeArb,
+    at: intervalRangeArb,
     filters: fc.array(filterArb, { maxLength: 2 }),
     limit: fc.constantFrom(0, 1, 3, 10),
     breakdown: fc.option(keyArb, { nil: undefined }),
+    compare: compareArb,
   })
-  .map(withoutUndefined);
+  .map(({ at, ...t }) => withoutUndefined({ ...t, interval: at.interval, range: at.range }));
 const funnelArb: fc.Arbitrary<FunnelSpec> = fc
   .record({
     kind: fc.constant("funnel" as const),
     steps: fc.array(refArb(false), { minLength: 2, maxLength: 3 }),
     withinSeconds: fc.constantFrom(60, 3600, 86_400, 3 * 86_400),
-    range: rangeArb,
+    at: intervalRangeArb,
+    withTrend: fc.boolean(),
     filters: fc.array(filterArb, { maxLength: 1 }),
     limit: fc.constantFrom(1, 3, 10),
     breakdown: fc.option(keyArb, { nil: undefined }),
-    trendInterval: fc.option(fc.constantFrom("day", "week") as fc.Arbitrary<"day" | "week">, {
-      nil: undefined,
-    }),
+    compare: compareArb,
   })
-  .map(withoutUndefined);
-const retentionArb: fc.Arbitrary<RetentionSpec> = fc.record({
-  kind: fc.constant("retention" as const),
-  start: refArb(true),
-  return: refArb(true),
-  period: fc.constantFrom("day", "week") as fc.Arbitrary<RetentionSpec["period"]>,
-  periods: fc.integer({ min: 1, max: 5 }),
-  mode: fc.constantFrom("on", "on-or-after") as fc.Arbitrary<RetentionSpec["mode"]>,
-  range: rangeArb,
-  filters: fc.array(filterArb, { maxLength: 1 }),
-});
+  .map(({ at, withTrend, ...f }) =>
+    withoutUndefined({ ...f, range: at.range, trendInterval: withTrend ? at.interval : undefined }),
+  );
+const retentionArb: fc.Arbitrary<RetentionSpec> = fc
+  .constantFrom<RetentionSpec["period"]>("hour", "day", "week", "month")
+  .chain((period) =>
+    fc.record({
+      kind: fc.constant("retention" as const),
+      start: refArb(true),
+      return: refArb(true),
+      period: fc.constant(period),
+      periods: fc.integer({ min: 1, max: 5 }),
+      mode: fc.constantFrom("on", "on-or-after") as fc.Arbitrary<RetentionSpec["mode"]>,
+      range: rangeArb(period === "hour" ? 2 * 1440 : 6 * 1440),
+      filters: fc.array(filterArb, { maxLength: 1 }),
+    }),
+  );
 const catalogArb: fc.Arbitrary<AnalysisSpec> = fc.record({
   kind: fc.constant("catalog" as const),
-  range: rangeArb,
+  range: rangeArb(6 * 1440),
 });
 const specArb: fc.Arbitrary<AnalysisSpec> = fc.oneof(
   { weight: 2, arbitrary: trendArb },
@@ -239,8 +326,9 @@ test("the generated lake lands whole", async () => {
 test(`${RUNS} random specs with random filters: engine = brute force`, async () => {
   await fc.assert(
     fc.asyncProperty(specArb, async (spec) => {
-      const got = (await tc.ex.run(spec)).result;
-      assertClose(got, brute(events, spec, last));
+      const out = await tc.ex.run(spec);
+      assertClose(out.result, brute(events, spec, last));
+      if ("range" in spec && spec.range) assert.deepStrictEqual(out.range, bruteRange(spec.range));
     }),
     { seed: SEED, numRuns: RUNS },
   );

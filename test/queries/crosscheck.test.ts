@@ -1,7 +1,9 @@
 /**
  * The SQL engine against the brute-force reference (test/brute.ts) on a synthetic lake: every
- * analysis, several specs each, three time zones.
+ * analysis, several specs each, three time zones; date, local date-time, instant and `--last` ranges;
+ * every interval; compare periods.
  */
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,11 +18,14 @@ import type {
   RetentionSpec,
   TrendSpec,
 } from "../../src/queries/spec.js";
+import { lastRange } from "../../src/queries/time.js";
 import { generateLake } from "../../src/source/synthetic.js";
 import {
   type BruteEvent,
   bruteCatalog,
   bruteFunnel,
+  bruteLastRange,
+  bruteRange,
   bruteRetention,
   bruteTrend,
   lastEventTime,
@@ -55,6 +60,8 @@ const part = (tz: string): DateRange => ({ from: "2023-06-04", to: "2023-06-21",
 async function check(spec: AnalysisSpec, expected: unknown): Promise<void> {
   const out = await tc.ex.run(spec);
   assertClose(out.result, expected);
+  if ("range" in spec && spec.range)
+    assert.deepStrictEqual(out.range, bruteRange(spec.range), "resolved range");
   // Without the cache context the builders take their generic plans (count(DISTINCT) instead of
   // bitmaps): same answer.
   assertClose(shapeResult(spec, await tc.ex.query(buildQuery(spec))), expected);
@@ -86,7 +93,13 @@ const retention = (
 });
 
 describe("catalog", () => {
-  for (const range of [full("UTC"), part("America/New_York"), part("Asia/Kolkata")]) {
+  for (const range of [
+    full("UTC"),
+    part("America/New_York"),
+    part("Asia/Kolkata"),
+    { from: "2023-06-03T07:41", to: "2023-06-09T23:59:30", tz: "Asia/Kolkata" },
+    { from: "2023-06-05T12:00:00.5Z", to: "2023-06-06T00:00:00Z", tz: "America/New_York" },
+  ]) {
     test(`catalog ${range.tz} ${range.from}..${range.to}`, async () => {
       const spec: CatalogSpec = { kind: "catalog", range };
       await check(spec, bruteCatalog(events, { ...spec, range }));
@@ -179,6 +192,83 @@ const trends: [string, TrendSpec][] = [
       range: { from: "2023-06-10", to: "2023-06-11", tz: "UTC" },
     }),
   ],
+  [
+    "users/15m by platform over a local date-time range, Kolkata",
+    trend({
+      events: [ref("application_opened"), ref("button_clicked")],
+      measure: { kind: "users" },
+      interval: "15m",
+      breakdown: "platform",
+      limit: 2,
+      range: { from: "2023-06-10T09:07", to: "2023-06-11T03:30", tz: "Asia/Kolkata" },
+    }),
+  ],
+  [
+    "events/minute over 3 hours, compare previous, New York",
+    trend({
+      events: [ref("button_clicked"), ref("*")],
+      interval: "minute",
+      compare: "previous",
+      range: { from: "2023-06-12T08:00", to: "2023-06-12T11:00", tz: "America/New_York" },
+    }),
+  ],
+  [
+    "per-user/5m by button_name limit 2, compare 1d, instant range",
+    trend({
+      events: [ref("button_clicked")],
+      measure: { kind: "per-user" },
+      interval: "5m",
+      breakdown: "button_name",
+      limit: 2,
+      compare: "1d",
+      range: { from: "2023-06-15T10:00:00Z", to: "2023-06-15T16:02:30Z", tz: "UTC" },
+    }),
+  ],
+  [
+    "sum:revenue/day by currency limit 1, compare 1w, UTC",
+    trend({
+      events: [ref("purchase")],
+      measure: { kind: "sum", key: "revenue" },
+      breakdown: "currency",
+      limit: 1,
+      compare: "1w",
+      range: part("UTC"),
+    }),
+  ],
+  [
+    "users/week, compare 4w (an empty previous period), New York",
+    trend({
+      events: [ref("signed_up"), ref("file_saved")],
+      measure: { kind: "users" },
+      interval: "week",
+      compare: "4w",
+      range: full("America/New_York"),
+    }),
+  ],
+  [
+    "avg:size_kb/hour by file_name limit 3, compare previous, Kolkata",
+    trend({
+      events: [ref("file_saved")],
+      measure: { kind: "avg", key: "size_kb" },
+      interval: "hour",
+      breakdown: "file_name",
+      limit: 3,
+      compare: "previous",
+      range: { from: "2023-06-20T05:30", to: "2023-06-22", tz: "Asia/Kolkata" },
+    }),
+  ],
+  [
+    "users/month by referrer, compare previous (partly before the lake), UTC",
+    trend({
+      events: [ref("signed_up")],
+      measure: { kind: "users" },
+      interval: "month",
+      breakdown: "referrer",
+      limit: 2,
+      compare: "previous",
+      range: { from: "2023-06-16", to: "2023-06-28", tz: "UTC" },
+    }),
+  ],
 ];
 
 describe("trend", () => {
@@ -251,6 +341,58 @@ const funnels: [string, FunnelSpec][] = [
       limit: 1,
       trendInterval: "week",
       range: full("UTC"),
+    }),
+  ],
+  [
+    "over time by minute, compare previous, local date-time range, Kolkata",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 900,
+      trendInterval: "minute",
+      compare: "previous",
+      range: { from: "2023-06-09T20:00", to: "2023-06-09T22:30", tz: "Asia/Kolkata" },
+    }),
+  ],
+  [
+    "over time by 15m, breakdown platform, compare 1d, New York",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked[button_name=save]")],
+      breakdown: "platform",
+      limit: 2,
+      trendInterval: "15m",
+      compare: "1d",
+      range: { from: "2023-06-14T00:00", to: "2023-06-15T12:00", tz: "America/New_York" },
+    }),
+  ],
+  [
+    "over time by 5m, compare 1w, instant range",
+    funnel({
+      steps: [ref("*"), ref("purchase")],
+      withinSeconds: 86_400,
+      trendInterval: "5m",
+      compare: "1w",
+      range: { from: "2023-06-20T06:00:00Z", to: "2023-06-21T01:17:00Z", tz: "UTC" },
+    }),
+  ],
+  [
+    "over time by hour and by month, compare 4w (nothing before the lake)",
+    funnel({
+      steps: [ref("signed_up"), ref("application_opened")],
+      withinSeconds: 2 * 86_400,
+      trendInterval: "hour",
+      compare: "4w",
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "over time by month, repeated step, compare previous, Kolkata",
+    funnel({
+      steps: [ref("button_clicked"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 600,
+      trendInterval: "month",
+      compare: "previous",
+      filters: [where("platform != linux")],
+      range: { from: "2023-06-15", to: "2023-06-28", tz: "Asia/Kolkata" },
     }),
   ],
 ];
@@ -331,8 +473,101 @@ const retentions: [string, RetentionSpec][] = [
       range: full("America/New_York"),
     }),
   ],
+  [
+    "application_opened → * by hour, on, Kolkata",
+    retention({
+      start: ref("application_opened"),
+      period: "hour",
+      periods: 12,
+      mode: "on",
+      range: { from: "2023-06-10", to: "2023-06-11", tz: "Asia/Kolkata" },
+    }),
+  ],
+  [
+    "filtered start → button_clicked by hour, on-or-after, local date-time range, New York",
+    retention({
+      start: ref("button_clicked[button_name=save]"),
+      return: ref("button_clicked"),
+      period: "hour",
+      periods: 6,
+      mode: "on-or-after",
+      range: { from: "2023-06-12T06:30", to: "2023-06-13T18:00", tz: "America/New_York" },
+    }),
+  ],
+  [
+    "return narrower than start by hour, on, to the end of the lake (incomplete cells), UTC",
+    retention({
+      start: ref("button_clicked"),
+      return: ref("button_clicked[button_name=save]"),
+      period: "hour",
+      periods: 8,
+      mode: "on",
+      range: { from: "2023-06-28T12:00", to: "2023-06-29", tz: "UTC" },
+    }),
+  ],
 ];
 
 describe("retention", () => {
   for (const [name, spec] of retentions) test(name, () => check(spec, bruteRetention(events, spec, last)));
+});
+
+describe("--last and refusals", () => {
+  test("lastEventUs and lastRange resolve as the brute force does", async () => {
+    const lastUs = await tc.ex.lastEventUs();
+    assert.equal(lastUs, last);
+    for (const [seconds, tz] of [
+      [90 * 60, "UTC"],
+      [6 * 3600, "Asia/Kolkata"],
+      [2 * 86_400, "America/New_York"],
+      [7 * 86_400, "Europe/Berlin"],
+    ] as const)
+      assert.deepStrictEqual(
+        bruteRange(lastRange(last, seconds, tz)),
+        bruteRange(bruteLastRange(events, seconds, tz)),
+        `${seconds} s ${tz}`,
+      );
+  });
+
+  test("trend by 5m over the last 6h with compare previous, Kolkata", async () => {
+    const spec = trend({
+      events: [ref("*"), ref("button_clicked")],
+      measure: { kind: "users" },
+      interval: "5m",
+      compare: "previous",
+      range: lastRange(last, 6 * 3600, "Asia/Kolkata"),
+    });
+    await check(spec, bruteTrend(events, spec));
+  });
+
+  test("funnel over the last 2d by hour with compare 1d, New York", async () => {
+    const spec = funnel({
+      steps: [ref("application_opened"), ref("file_saved")],
+      trendInterval: "hour",
+      compare: "1d",
+      range: lastRange(last, 2 * 86_400, "America/New_York"),
+    });
+    await check(spec, bruteFunnel(events, spec));
+  });
+
+  test("more than 10,000 buckets is refused; exactly 10,000 is not", async () => {
+    const over = trend({ events: [ref("*")], interval: "minute", range: full("UTC") });
+    assert.throws(() => bruteTrend(events, over));
+    const refused = (e: Error) => e.name === "UsageError" && /10,000/.test(e.message);
+    await assert.rejects(tc.ex.run(over), refused);
+    const retention10k = retention({
+      start: ref("*"),
+      period: "hour",
+      mode: "on",
+      range: { from: "2022-01-01", to: "2023-06-28", tz: "UTC" },
+    });
+    assert.throws(() => bruteRetention(events, retention10k, last));
+    await assert.rejects(tc.ex.run(retention10k), refused);
+    // 10,000 minutes = 6 days 22:40
+    const exactly = trend({
+      events: [ref("purchase")],
+      interval: "minute",
+      range: { from: "2023-06-03T00:00", to: "2023-06-09T22:40", tz: "UTC" },
+    });
+    await check(exactly, bruteTrend(events, exactly));
+  });
 });
