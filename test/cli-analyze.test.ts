@@ -11,6 +11,7 @@ import {
   lastEventTime,
   loadLake,
 } from "./brute.js";
+import { bruteTimeline, bruteUsers } from "./brute-users.js";
 import { evx } from "./helpers/cli.js";
 import { ev, jsonl, tempDir } from "./helpers/tmp.js";
 
@@ -312,4 +313,97 @@ test("coverage: a range past the synced partitions is answered, and says what is
   // Fully synced dates: no warning.
   const inside = evx(["events", "--cache", partial, "--from", "2023-06-02", "--to", "2023-06-05"]);
   assert.equal(inside.stderr, "");
+});
+
+test("--users-of and evx user: JSON equals the brute force, CSV and human work, bad forms exit 2", () => {
+  const funnel = {
+    kind: "funnel" as const,
+    steps: [
+      { event: "application_opened", filters: [] },
+      { event: "file_saved", filters: [] },
+    ],
+    withinSeconds: 3600,
+    range,
+    filters: [],
+    limit: 10,
+  };
+  const got = json([
+    "funnel",
+    "application_opened",
+    "file_saved",
+    "--within",
+    "1h",
+    "--users-of",
+    "dropped:2",
+    "--limit",
+    "7",
+  ]);
+  const want = bruteUsers(events, {
+    kind: "users",
+    of: funnel,
+    select: { kind: "dropped", step: 2 },
+    limit: 7,
+    range,
+  });
+  assert.deepEqual(got, want);
+  assert.equal(got.users.length, 7);
+  const counts = bruteFunnel(events, funnel).steps.map((s) => s.users);
+  assert.equal(got.total, counts[0] - counts[1]);
+
+  const csv = evx([
+    "funnel",
+    "application_opened",
+    "file_saved",
+    "--within",
+    "1h",
+    "--users-of",
+    "reached:2",
+    "--limit",
+    "3",
+    "--csv",
+    "--cache",
+    cache,
+  ]);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal(csv.stdout.split("\n")[0], "user_id,events,first_seen,last_seen");
+  assert.equal(csv.stdout.trim().split("\n").length, 4);
+
+  const human = evx([
+    "retention",
+    "signed_up",
+    "--period",
+    "day",
+    "--users-of",
+    "2023-06-02:1",
+    "--cache",
+    cache,
+  ]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^\d+ users, 2023-06-01 00:00 \.\. 2023-06-08 00:00 \(UTC\)/);
+
+  const user = want.users[0].user_id;
+  const tl = json(["user", user, "--limit", "5"]);
+  assert.deepEqual(tl, bruteTimeline(events, { kind: "timeline", user, range, events: [], limit: 5 }));
+  const lines = evx(["user", user, "--cache", cache]);
+  assert.equal(lines.code, 0, lines.stderr);
+  assert.match(lines.stdout, /^\S+: \d+ events, /);
+  assert.match(lines.stdout.split("\n")[1], /^2023-06-\d\d \d\d:\d\d:\d\d\.\d{3} {2}\S+/);
+
+  const nobody = evx(["user", "nobody-at-all", "--cache", cache]);
+  assert.equal(nobody.code, 0);
+  assert.match(nobody.stderr, /no events of user "nobody-at-all"/);
+  assert.equal(json(["user", "nobody-at-all"]).total, 0);
+
+  for (const args of [
+    ["funnel", "application_opened", "file_saved", "--within", "1h", "--users-of", "dropped:1"],
+    ["funnel", "application_opened", "file_saved", "--within", "1h", "--users-of", "reached:3"],
+    ["funnel", "application_opened", "file_saved", "--within", "1h", "--users-of", "gone:1"],
+    ["trend", "zoom", "--interval", "hour", "--users-of", "2023-06-02T10:30"],
+    ["retention", "signed_up", "--period", "day", "--periods", "3", "--users-of", "2023-06-02:3"],
+    ["retention", "signed_up", "--period", "week", "--users-of", "2023-06-02:1"],
+  ]) {
+    const r = evx([...args, "--cache", cache]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
 });
