@@ -387,7 +387,7 @@ test("--users-of and evx user: JSON equals the brute force, CSV and human work, 
   const lines = evx(["user", user, "--cache", cache]);
   assert.equal(lines.code, 0, lines.stderr);
   assert.match(lines.stdout, /^\S+: \d+ events, /);
-  assert.match(lines.stdout.split("\n")[1], /^2023-06-\d\d \d\d:\d\d:\d\d\.\d{3} {2}\S+/);
+  assert.match(lines.stdout.split("\n")[1], /^2023-06-\d\d \d\d:\d\d:\d\d\.\d{3,6} {2}\S+/);
 
   const nobody = evx(["user", "nobody-at-all", "--cache", cache]);
   assert.equal(nobody.code, 0);
