@@ -1,0 +1,89 @@
+/**
+ * The ClickHouse events table evx's ClickHouse engine reads (`evx clickhouse schema` prints it).
+ *
+ * Column choices, for these analyses:
+ * - `event_type LowCardinality(String)`: a few hundred distinct names; dictionary-encoded, and first in
+ *   the sort key, so one event type's rows are contiguous and a step's scan skips the rest.
+ * - `event_time DateTime64(6, 'UTC')`: microseconds, as evx's cache keeps them; Delta + ZSTD compresses a
+ *   sorted time column to a few bits per row.
+ * - `user_key String`: the lake's user id as written. Funnels and retention join and group on it; it is
+ *   second in the sort key, so each user's events of a type are contiguous and time-ordered (what an
+ *   ASOF join and windowFunnel both want).
+ * - `properties String CODEC(ZSTD(3))`: the event's JSON object as text (the user timeline and `props`
+ *   read it whole).
+ * - `props Map(LowCardinality(String), String)`: each top-level key's *property text* (docs/semantics.md:
+ *   a string's own text, the JSON text of anything else; JSON null and missing keys are absent),
+ *   extracted once at load, so a filter or breakdown reads a map lookup instead of parsing JSON per row.
+ *   The JSON type would infer number types and lose the exact text (`1.50` vs `1.5`), which evx's
+ *   semantics compare on.
+ * - `date Date`: the lake partition the row came from; the table is partitioned by it, so a re-load
+ *   replaces a partition atomically and `system.parts` reports rows and bytes per date.
+ */
+
+/** The column list every engine-side SQL relies on. */
+export const CH_COLUMNS = ["event_type", "event_time", "user_key", "properties", "props", "date"] as const;
+
+export interface SchemaOptions {
+  table?: string;
+  /** `ON CLUSTER` name: Replicated tables per shard plus a Distributed table over them. */
+  cluster?: string;
+}
+
+const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+
+function columns(): string {
+  return `(
+    event_type LowCardinality(String),
+    event_time DateTime64(6, 'UTC') CODEC(Delta, ZSTD(1)),
+    user_key String,
+    properties String CODEC(ZSTD(3)),
+    props Map(LowCardinality(String), String),
+    date Date
+)`;
+}
+
+const ORDER = `PARTITION BY date
+ORDER BY (event_type, user_key, event_time)`;
+
+/** The DDL of the events table (and, for a cluster, its local table and the Distributed table). */
+export function eventsDdl(opts: SchemaOptions = {}): string {
+  const table = opts.table ?? "events";
+  if (!opts.cluster) {
+    return `CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} ${columns()}
+ENGINE = MergeTree
+${ORDER};`;
+  }
+  const local = `${table}_local`;
+  const on = `ON CLUSTER ${quoteIdent(opts.cluster)}`;
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(local)} ${on} ${columns()}
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/${local}', '{replica}')
+${ORDER};
+
+CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} ${on} AS ${quoteIdent(local)}
+ENGINE = Distributed(${quoteIdent(opts.cluster)}, currentDatabase(), ${quoteIdent(local)}, cityHash64(user_key));`;
+}
+
+/**
+ * SQL: the `props` map of a JSON object text `json` (docs/semantics.md "Property text"): strings
+ * unquoted, other values as JSON text, nulls left out; `{}` for text that is not a JSON object.
+ */
+export function propsMapSql(json: string): string {
+  const kv = `arrayFilter(x -> x.2 != 'null', JSONExtractKeysAndValuesRaw(${json}))`;
+  return `mapFromArrays(
+    arrayMap(x -> x.1, ${kv}),
+    arrayMap(x -> if(startsWith(x.2, '"'), JSONExtractString(concat('[', x.2, ']'), 1), x.2), ${kv}))`;
+}
+
+/**
+ * Settings every evx query on ClickHouse runs with: an ASOF/LEFT JOIN miss is NULL (as in DuckDB and
+ * the semantics), and 64-bit integers come back as JSON numbers (shapers read them as numbers).
+ */
+export const CH_SETTINGS = {
+  join_use_nulls: 1,
+  output_format_json_quote_64bit_integers: 0,
+} as const;
+
+/** `params[i]` of a ClickHouse BuiltQuery is the query parameter `p{i+1}` (`{p1:Int64}` in the SQL). */
+export function chQueryParams(params: readonly unknown[]): Record<string, unknown> {
+  return Object.fromEntries(params.map((v, i) => [`p${i + 1}`, typeof v === "bigint" ? v.toString() : v]));
+}
