@@ -1,4 +1,4 @@
-import { type BuiltQuery, distinctUsers, Params, type QueryContext } from "./filters.js";
+import { type BuiltQuery, distinctUsers, type EngineName, Params, type QueryContext } from "./filters.js";
 import type { CatalogResult, CatalogRow, CatalogSpec, DateRange } from "./spec.js";
 import { frameOf, inRange, localToDate, toLocal, zoneBetween } from "./time.js";
 
@@ -9,7 +9,7 @@ export function buildCatalog(spec: CatalogSpec, ctx?: QueryContext): BuiltQuery 
   // One user bitmap per event type; without the type count, assume many (the bitmaps then fit only
   // small caches).
   const sql = `SELECT event_type, count(*) AS events, ${distinctUsers(ctx, (ctx?.eventTypes ?? 1000) + 1)} AS users,
-       min(event_time) AS first_seen, max(event_time) AS last_seen
+       ${p.iso("min(event_time)")} AS first_seen, ${p.iso("max(event_time)")} AS last_seen
   FROM events
  WHERE ${where}
  GROUP BY event_type
@@ -32,9 +32,10 @@ export function shapeCatalog(rows: Record<string, unknown>[]): CatalogResult {
 }
 
 /** The first and last cached instants (µs); `shapeRange` turns them into dates in a zone. */
-export function buildRange(): BuiltQuery {
+export function buildRange(engine: EngineName = "duckdb"): BuiltQuery {
+  const p = new Params(undefined, engine);
   return {
-    sql: `SELECT epoch_us(min(event_time)) AS lo, epoch_us(max(event_time)) AS hi FROM events`,
+    sql: `SELECT ${p.us("min(event_time)")} AS lo, ${p.us("max(event_time)")} AS hi FROM events`,
     params: [],
   };
 }

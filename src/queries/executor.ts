@@ -6,10 +6,10 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
 import { buildCoverage, shapeCoverage } from "./coverage.js";
-import type { BuiltQuery, QueryContext } from "./filters.js";
+import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { parseZone, UsageError } from "./parse.js";
-import { buildProps, shapeProps } from "./props.js";
+import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
 import type { AnalysisSpec, Coverage, DateRange, EventRef, ResolvedRange, ResultOf } from "./spec.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
@@ -40,12 +40,17 @@ export class AbortError extends Error {
 }
 
 /** The SQL and parameters of a spec (pure). */
-export function buildQuery(spec: AnalysisSpec, ctx?: QueryContext): BuiltQuery {
+export function buildQuery(
+  spec: AnalysisSpec,
+  ctx?: QueryContext,
+  engine: EngineName = "duckdb",
+): BuiltQuery {
+  if (engine !== (ctx?.engine ?? "duckdb")) ctx = { ...ctx, engine };
   switch (spec.kind) {
     case "catalog":
       return buildCatalog(spec, ctx);
     case "props":
-      return buildProps(spec);
+      return engine === "clickhouse" ? buildPropsClickHouse(spec) : buildProps(spec);
     case "trend":
       return buildTrend(spec, ctx);
     case "funnel":

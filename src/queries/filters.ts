@@ -19,6 +19,8 @@ export interface QueryContext {
   hotKeys?: string[];
   /** How many distinct event types the cache holds. */
   eventTypes?: number;
+  /** The engine the SQL is for (default DuckDB). */
+  engine?: EngineName;
 }
 
 /** Memory allowed for per-group user bitmaps. */
@@ -39,18 +41,42 @@ export function distinctUsers(ctx: QueryContext | undefined, groups: number, col
 
 /** Whether `groups` user bitmaps over [0, userKeyMax] fit the memory budget. */
 export function bitmapsFit(ctx: QueryContext | undefined, groups: number): boolean {
+  if (ctx?.engine === "clickhouse") return false;
   const max = ctx?.userKeyMax;
   return max !== undefined && max > 0 && Number.isFinite(groups) && (groups * max) / 8 <= BITMAP_BUDGET_BYTES;
 }
 
-/** Collects bound values and hands out `$n` placeholders; equal values share one placeholder. */
+/** The SQL engines evx's builders write for. */
+export type EngineName = "duckdb" | "clickhouse";
+
+/** DuckDB's TRY_CAST(text AS DOUBLE) grammar (see castDouble in the brute force), for ClickHouse. */
+const CH_DOUBLE_RE =
+  "^[+-]?(?:\\d+(?:_\\d+)*(?:\\.(?:\\d+(?:_\\d+)*)?)?|\\.\\d+(?:_\\d+)*)(?:[eE][+-]?\\d+(?:_\\d+)*)?$";
+
+/** A ClickHouse string literal of fixed SQL text (backslashes and quotes escaped). */
+function chLiteral(s: string): string {
+  return `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * Collects bound values and hands out placeholders (`CAST($n AS T)` for DuckDB, `{pN:T}` for
+ * ClickHouse, where parameter N is `values[N-1]`), and writes the few SQL fragments whose spelling
+ * differs between the engines, so one builder serves both.
+ */
 export class Params {
   readonly values: DuckDBValue[] = [];
   private readonly seen = new Map<string, string>();
   private readonly hot: Map<string, string>;
 
-  constructor(ctx?: QueryContext) {
-    this.hot = new Map((ctx?.hotKeys ?? []).map((k, i) => [k, hotColumn(i)]));
+  constructor(
+    ctx?: QueryContext,
+    readonly engine: EngineName = ctx?.engine ?? "duckdb",
+  ) {
+    this.hot = new Map(engine === "duckdb" ? (ctx?.hotKeys ?? []).map((k, i) => [k, hotColumn(i)]) : []);
+  }
+
+  get ch(): boolean {
+    return this.engine === "clickhouse";
   }
 
   /** The column holding `key`'s property text when the cache pre-extracted it. */
@@ -58,29 +84,137 @@ export class Params {
     return this.hot.get(key);
   }
 
-  add(v: string | number | bigint | boolean): string {
-    const id = `${typeof v}:${String(v)}`;
+  /** A placeholder for `v` (DuckDB: `$n`; ClickHouse: `{pN:type}`); equal values share one. */
+  add(v: string | number | bigint | boolean, chType = "String"): string {
+    const id = `${this.ch ? chType : ""}:${typeof v}:${String(v)}`;
     const hit = this.seen.get(id);
     if (hit) return hit;
     this.values.push(v);
-    const ph = `$${this.values.length}`;
+    const ph = this.ch ? `{p${this.values.length}:${chType}}` : `$${this.values.length}`;
     this.seen.set(id, ph);
     return ph;
   }
 
   /** A VARCHAR placeholder. */
   str(v: string): string {
-    return `CAST(${this.add(v)} AS VARCHAR)`;
+    return this.ch ? this.add(v, "String") : `CAST(${this.add(v)} AS VARCHAR)`;
   }
 
   /** A BIGINT placeholder. */
   big(v: number | bigint): string {
-    return `CAST(${this.add(BigInt(v))} AS BIGINT)`;
+    return this.ch ? this.add(BigInt(v), "Int64") : `CAST(${this.add(BigInt(v))} AS BIGINT)`;
   }
 
   /** A DOUBLE placeholder. */
   dbl(v: number): string {
-    return `CAST(${this.add(v)} AS DOUBLE)`;
+    return this.ch ? this.add(v, "Float64") : `CAST(${this.add(v)} AS DOUBLE)`;
+  }
+
+  /* ---- fragments spelled differently by the engines ---- */
+
+  /** Epoch microseconds (BIGINT) of a timestamp. */
+  us(ts: string): string {
+    return this.ch ? `toUnixTimestamp64Micro(${ts})` : `epoch_us(${ts})`;
+  }
+
+  /** The timestamp of epoch microseconds. */
+  ts(us: string): string {
+    return this.ch ? `fromUnixTimestamp64Micro(toInt64(${us}), 'UTC')` : `make_timestamptz(${us})`;
+  }
+
+  /** Integer division truncating toward zero. */
+  idiv(a: string, b: string | number): string {
+    return this.ch ? `intDiv(${a}, ${b})` : `((${a}) // ${b})`;
+  }
+
+  /** A typed NULL (`BIGINT`, `DOUBLE`, `VARCHAR`). */
+  nullOf(type: "BIGINT" | "DOUBLE" | "VARCHAR"): string {
+    return this.ch
+      ? `CAST(NULL AS Nullable(${type === "VARCHAR" ? "String" : type}))`
+      : `CAST(NULL AS ${type})`;
+  }
+
+  /**
+   * A UNION's rows in order. ClickHouse binds a trailing ORDER BY to the last SELECT of a UNION, so
+   * there the union becomes a subquery first.
+   */
+  orderedUnion(union: string, orderBy: string): string {
+    return this.ch ? `SELECT * FROM (${union})\n ORDER BY ${orderBy}` : `${union}\n ORDER BY ${orderBy}`;
+  }
+
+  /** A NULL text. */
+  get nullText(): string {
+    return this.ch ? "CAST(NULL AS Nullable(String))" : "CAST(NULL AS VARCHAR)";
+  }
+
+  /** Text → DOUBLE by DuckDB's TRY_CAST rules; NULL when it is not a number. */
+  tryDouble(text: string): string {
+    if (!this.ch) return `TRY_CAST(${text} AS DOUBLE)`;
+    const t = `replaceRegexpAll(${text}, ${chLiteral("^\\s+|\\s+$")}, '')`;
+    return `multiIf(match(${t}, ${chLiteral("^[+-]?(?i:inf|infinity)$")}), if(startsWith(${t}, '-'), -inf, inf),
+      match(${t}, ${chLiteral("^[+-]?(?i:nan)$")}), nan,
+      match(${t}, ${chLiteral(CH_DOUBLE_RE)}), toFloat64OrNull(replaceAll(${t}, '_', '')), NULL)`;
+  }
+
+  /** Case-insensitive substring test (NULL when `text` is NULL). */
+  icontains(text: string, needle: string): string {
+    return this.ch
+      ? `(position(lowerUTF8(${text}), lowerUTF8(${needle})) > 0)`
+      : `contains(lower(${text}), lower(${needle}))`;
+  }
+
+  /** The median with linear interpolation (mean of the two middle values), a DOUBLE; NULL for none. */
+  median(x: string): string {
+    return this.ch
+      ? `CAST(quantileExactInclusive(0.5)(${x}) AS Nullable(Float64))`
+      : `CAST(quantile_cont(${x}, 0.5) AS DOUBLE)`;
+  }
+
+  /** `min(x)` over the rows where `cond` holds; NULL when there are none (ClickHouse would say 0). */
+  minWhere(x: string, cond: string): string {
+    return this.ch ? `minIf(toNullable(${x}), ${cond})` : `min(${x}) FILTER (WHERE ${cond})`;
+  }
+
+  /** True for a group when `cond` holds for some row. */
+  anyTrue(cond: string): string {
+    return this.ch ? `max(${cond})` : `bool_or(${cond})`;
+  }
+
+  isFinite(x: string): string {
+    return this.ch ? `isFinite(${x})` : `isfinite(${x})`;
+  }
+
+  /** Compensated sum (NULL for no rows in DuckDB; 0 in ClickHouse: callers coalesce). */
+  fsum(x: string): string {
+    return this.ch ? `sumKahan(${x})` : `fsum(${x})`;
+  }
+
+  /** Compensated mean; NULL for no values. */
+  favg(x: string): string {
+    return this.ch ? `if(count(${x}) = 0, NULL, sumKahan(${x}) / count(${x}))` : `favg(${x})`;
+  }
+
+  /** A timestamp as the ISO text the shapers expect (`2023-06-01T16:12:14.721Z`). */
+  iso(ts: string): string {
+    if (!this.ch) return ts;
+    return `if(isNull(${ts}), NULL, concat(formatDateTime(${ts}, '%Y-%m-%dT%H:%i:%S', 'UTC'), '.',
+      leftPad(toString(intDiv(toUnixTimestamp64Micro(${ts}) % 1000000, 1000)), 3, '0'), 'Z'))`;
+  }
+
+  /** Local µs (a wall clock read as UTC) → the local µs of its month's start. */
+  monthStart(local: string): string {
+    return this.ch
+      ? `toUnixTimestamp64Micro(toDateTime64(toStartOfMonth(fromUnixTimestamp64Micro(toInt64(${local}), 'UTC')), 6, 'UTC'))`
+      : `epoch_us(date_trunc('month', make_timestamp(${local})))`;
+  }
+
+  /** Local µs → year × 12 + month. */
+  yearMonth(local: string): string {
+    if (this.ch) {
+      const t = `fromUnixTimestamp64Micro(toInt64(${local}), 'UTC')`;
+      return `(toYear(${t}) * 12 + toMonth(${t}))`;
+    }
+    return `(year(make_timestamp(${local})) * 12 + month(make_timestamp(${local})))`;
   }
 }
 
@@ -97,6 +231,11 @@ export { keyPointer };
  * otherwise; JSON null and a missing key give NULL.
  */
 export function propText(p: Params, key: string, col = "properties"): string {
+  if (p.ch) {
+    const k = p.str(key);
+    const m = `${col.slice(0, -"properties".length)}props`;
+    return `if(mapContains(${m}, ${k}), ${m}[${k}], NULL)`;
+  }
   const hot = p.hotColumn(key);
   if (hot) return col === "properties" ? hot : `${col.slice(0, -"properties".length)}${hot}`;
   const extract = `json_extract_string(${col}, ${p.str(keyPointer(key))})`;
@@ -107,11 +246,11 @@ export function propText(p: Params, key: string, col = "properties"): string {
 
 /** The property text cast to DOUBLE; NULL when unset or not a number. */
 export function propNumber(p: Params, key: string, col = "properties"): string {
-  return `TRY_CAST(${propText(p, key, col)} AS DOUBLE)`;
+  return p.tryDouble(propText(p, key, col));
 }
 
 function eqSql(p: Params, text: string, value: string): string {
-  if (isNumeric(value)) return `coalesce(TRY_CAST(${text} AS DOUBLE) = ${p.dbl(Number(value))}, false)`;
+  if (isNumeric(value)) return `coalesce(${p.tryDouble(text)} = ${p.dbl(Number(value))}, false)`;
   return `coalesce(${text} = ${p.str(value)}, false)`;
 }
 
@@ -133,11 +272,11 @@ export function filterSql(p: Params, f: Filter, col = "properties"): string {
     case "<":
     case "<=": {
       const v = one(f.value);
-      if (isNumeric(v)) return `coalesce(TRY_CAST(${text} AS DOUBLE) ${f.op} ${p.dbl(Number(v))}, false)`;
+      if (isNumeric(v)) return `coalesce(${p.tryDouble(text)} ${f.op} ${p.dbl(Number(v))}, false)`;
       return `coalesce(${text} ${f.op} ${p.str(v)}, false)`;
     }
     case "~":
-      return `coalesce(contains(lower(${text}), lower(${p.str(one(f.value))})), false)`;
+      return `coalesce(${p.icontains(text, p.str(one(f.value)))}, false)`;
     case "in": {
       const list = Array.isArray(f.value) ? f.value : f.value === undefined ? [] : [f.value];
       if (!list.length) return "false";

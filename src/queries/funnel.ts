@@ -29,7 +29,7 @@ function attemptCtes(
   const K = spec.steps.length;
   const ctes: string[] = [];
   // Step event CTEs; identical later steps share one.
-  ctes.push(`${px}s1 AS (SELECT user_key, epoch_us(event_time) AS t${b ? `, ${b} AS b` : ""}
+  ctes.push(`${px}s1 AS (SELECT user_key, ${p.us("event_time")} AS t${b ? `, ${b} AS b` : ""}
       FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.steps[0], spec.filters)})`);
   const cteOf: string[] = [`${px}s1`];
   const byText = new Map<string, string>();
@@ -39,9 +39,9 @@ function attemptCtes(
     if (!name) {
       name = `${px}s${k + 1}`;
       byText.set(pred, name);
-      ctes.push(`${name} AS (SELECT user_key, epoch_us(event_time) AS t
-      FROM events WHERE event_time >= make_timestamptz(${p.big(f.lo)})
-       AND event_time < make_timestamptz(${p.big(f.hi)} + ${W}) AND ${pred})`);
+      ctes.push(`${name} AS (SELECT user_key, ${p.us("event_time")} AS t
+      FROM events WHERE event_time >= ${p.ts(p.big(f.lo))}
+       AND event_time < ${p.ts(`${p.big(f.hi)} + ${W}`)} AND ${pred})`);
     }
     cteOf.push(name);
   }
@@ -70,9 +70,9 @@ function attemptCtes(
  * Per user over their attempts: `f1` the first attempt's start, `fc` the first converting attempt's
  * start, `d{k}` the smallest time from step 1 to step k (non-null exactly when the user reached k).
  */
-function perUserAggs(K: number): string {
+function perUserAggs(p: Params, K: number): string {
   const diffs = Array.from({ length: K - 1 }, (_, i) => `min(t${i + 2} - t1) AS d${i + 2}`);
-  return [`min(t1) AS f1`, `min(t1) FILTER (WHERE t${K} IS NOT NULL) AS fc`, ...diffs].join(", ");
+  return [`min(t1) AS f1`, `${p.minWhere("t1", `t${K} IS NOT NULL`)} AS fc`, ...diffs].join(", ");
 }
 
 /**
@@ -83,7 +83,7 @@ export function funnelUserCtes(p: Params, spec: FunnelSpec, f: Frame): string[] 
   const K = spec.steps.length;
   const W = p.big(BigInt(Math.round(spec.withinSeconds)) * 1_000_000n);
   const ctes = attemptCtes(p, spec, f, W, null, "");
-  ctes.push(`pu AS (SELECT user_key, ${perUserAggs(K)} FROM a${K} GROUP BY user_key)`);
+  ctes.push(`pu AS (SELECT user_key, ${perUserAggs(p, K)} FROM a${K} GROUP BY user_key)`);
   return ctes;
 }
 
@@ -110,7 +110,7 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   if (spec.trendInterval) checkBuckets(f, spec.trendInterval);
   const ctes = attemptCtes(p, spec, f, W, b, "");
   const last = `a${K}`;
-  const perUser = perUserAggs(K);
+  const perUser = perUserAggs(p, K);
 
   if (b) {
     const limit = p.big(Math.max(0, Math.floor(spec.limit)));
@@ -127,14 +127,11 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
       FROM lab GROUP BY GROUPING SETS ((user_key), (g, r, label, user_key)))`);
   } else {
     ctes.push(`pu AS (
-    SELECT true AS overall, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r, user_key, ${perUser}
+    SELECT true AS overall, 0 AS g, ${p.nullText} AS label, 0 AS r, user_key, ${perUser}
       FROM ${last} GROUP BY user_key)`);
   }
   const users = ["count(*)", ...Array.from({ length: K - 1 }, (_, i) => `count(d${i + 2})`)];
-  const meds = [
-    "CAST(NULL AS DOUBLE)",
-    ...Array.from({ length: K - 1 }, (_, i) => `CAST(quantile_cont(d${i + 2}, 0.5) AS DOUBLE)`),
-  ];
+  const meds = [p.nullOf("DOUBLE"), ...Array.from({ length: K - 1 }, (_, i) => p.median(`d${i + 2}`))];
   ctes.push(`st AS (
     SELECT overall, g, label, r, [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med
       FROM pu GROUP BY overall, g, label, r)`);
@@ -153,17 +150,17 @@ SELECT 'compare', true, 0, NULL, 0, users, med, NULL, NULL, NULL FROM cst`;
   if (spec.trendInterval) {
     ctes.push(`tu AS (SELECT coalesce(fc, f1) AS pt, fc IS NOT NULL AS conv FROM pu WHERE overall)`);
     ctes.push(`tb AS (
-    SELECT ${bucketSql(localSql(p, f.zone, "pt"), spec.trendInterval)} AS bucket,
+    SELECT ${bucketSql(p, localSql(p, f.zone, "pt"), spec.trendInterval)} AS bucket,
            count(*) AS entered, count(*) FILTER (WHERE conv) AS converted
       FROM tu GROUP BY bucket)`);
     trendSelect = `
 UNION ALL
 SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, bucket, entered, converted FROM tb`;
   }
-  const sql = `${withClause(ctes)}SELECT 'step' AS kind, overall, g, label, r, users, med, CAST(NULL AS BIGINT) AS bucket,
-       CAST(NULL AS BIGINT) AS entered, CAST(NULL AS BIGINT) AS converted
-  FROM st${trendSelect}${compareSelect}
- ORDER BY kind, overall DESC, g, r, bucket`;
+  const union = `SELECT 'step' AS kind, overall, g, label, r, users, med, ${p.nullOf("BIGINT")} AS bucket,
+       ${p.nullOf("BIGINT")} AS entered, ${p.nullOf("BIGINT")} AS converted
+  FROM st${trendSelect}${compareSelect}`;
+  const sql = `${withClause(ctes)}${p.orderedUnion(union, "kind, overall DESC, g, r, bucket")}`;
   return { sql, params: p.values };
 }
 
@@ -190,7 +187,7 @@ function stepsOf(
 export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): FunnelResult {
   const labels = spec.steps.map(formatEventRef);
   const steps = rows.filter((r) => r.kind === "step");
-  const overall = steps.find((r) => r.overall === true);
+  const overall = steps.find((r) => Boolean(r.overall));
   const result: FunnelResult = {
     within_seconds: spec.withinSeconds,
     steps: stepsOf(labels, (overall?.users as number[]) ?? null, (overall?.med as (number | null)[]) ?? null),
@@ -198,7 +195,7 @@ export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): 
       spec.breakdown === undefined
         ? null
         : steps
-            .filter((r) => r.overall !== true)
+            .filter((r) => !r.overall)
             .map((r) => ({
               value: Number(r.g) === 0 ? String(r.label) : Number(r.g) === 1 ? "(other)" : "(none)",
               steps: stepsOf(labels, r.users as number[], r.med as (number | null)[]),

@@ -55,3 +55,38 @@ export function shapeProps(rows: Record<string, unknown>[], spec: PropsSpec): Pr
     }));
   return { event: spec.event, events: total, props };
 }
+
+/**
+ * The same analysis on ClickHouse: `JSONExtractKeysAndValuesRaw` gives each top-level key with its raw
+ * JSON value, whose first character is its type; the text follows the property-text rule.
+ */
+export function buildPropsClickHouse(spec: PropsSpec): BuiltQuery {
+  const p = new Params(undefined, "clickhouse");
+  const range = spec.range ? inRange(p, frameOf(spec.range)) : "true";
+  const where = `event_type = ${p.str(spec.event)} AND ${range}`;
+  const top = p.big(Math.max(0, Math.floor(spec.topValues)));
+  const raw = "kv.2";
+  const ctes = [
+    `n AS (SELECT count(*) AS events FROM events WHERE ${where})`,
+    `vc AS (
+  SELECT kv.1 AS key,
+         multiIf(startsWith(${raw}, '"'), 'string', ${raw} IN ('true', 'false'), 'boolean',
+                 startsWith(${raw}, '{'), 'object', startsWith(${raw}, '['), 'array', 'number') AS type,
+         if(startsWith(${raw}, '"'), JSONExtractString(concat('[', ${raw}, ']'), 1), ${raw}) AS text,
+         count(*) AS c
+    FROM events ARRAY JOIN JSONExtractKeysAndValuesRaw(properties) AS kv
+   WHERE ${where} AND ${raw} != 'null'
+   GROUP BY key, type, text)`,
+    `keys AS (SELECT key, sum(c) AS events FROM vc GROUP BY key)`,
+    `types AS (SELECT key, argMin(type, (-toInt64(c), type)) AS type
+    FROM (SELECT key, type, sum(c) AS c FROM vc GROUP BY key, type) GROUP BY key)`,
+    `tops AS (
+  SELECT key, arraySlice(arraySort(x -> (-toInt64(x.2), x.1), groupArray(CAST((text, c), 'Tuple(value String, events UInt64)'))), 1, ${top}) AS top
+    FROM (SELECT key, text, sum(c) AS c FROM vc GROUP BY key, text)
+   GROUP BY key)`,
+  ];
+  const sql = `${withClause(ctes)}SELECT n.events AS total, k.key AS key, t.type AS type, k.events AS events, tp.top AS top
+  FROM n LEFT JOIN keys k ON true LEFT JOIN types t ON t.key = k.key LEFT JOIN tops tp ON tp.key = k.key
+ ORDER BY k.events DESC, k.key`;
+  return { sql, params: p.values };
+}

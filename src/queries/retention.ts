@@ -32,9 +32,9 @@ export function retentionFrame(spec: RetentionSpec) {
  */
 export function cohortCtes(p: Params, spec: RetentionSpec, f: Frame): string[] {
   return [
-    `st AS (SELECT user_key, min(epoch_us(event_time)) AS t0
+    `st AS (SELECT user_key, min(${p.us("event_time")}) AS t0
       FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.start, spec.filters)} GROUP BY user_key)`,
-    `stl AS (SELECT user_key, t0, ${bucketSql(localSql(p, f.zone, "t0"), spec.period)} AS cb FROM st)`,
+    `stl AS (SELECT user_key, t0, ${bucketSql(p, localSql(p, f.zone, "t0"), spec.period)} AS cb FROM st)`,
   ];
 }
 
@@ -53,8 +53,8 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
   const ctes: string[] = [];
   ctes.push(...cohortCtes(p, spec, f));
   const ret = eventSql(p, spec.return, spec.filters);
-  const lo = `make_timestamptz(${p.big(f.lo)})`;
-  const bucketOf = (us: string) => bucketSql(localSql(p, f.zone, us), P);
+  const lo = p.ts(p.big(f.lo));
+  const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), P);
   const cohorts = bucketsOf(f, P).length + 1;
   if (spec.mode === "on" && startIsReturn(spec) && bitmapsFit(ctx, cohorts + periods + 1)) {
     // Each user's first START event is itself a RETURN event, so period 0 keeps every user, and any
@@ -63,11 +63,11 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
     const bm = `bitstring_agg(user_key, 0, ${Math.floor(ctx?.userKeyMax ?? 0)})`;
     ctes.push(`coh AS (SELECT cb, ${bm} AS bm FROM stl GROUP BY cb)`);
     ctes.push(`act AS (SELECT ${bucketOf("t")} AS b, ${bm} AS bm
-      FROM (SELECT user_key, epoch_us(event_time) AS t FROM events
-             WHERE event_time >= ${lo} AND event_time < make_timestamptz(${p.big(cap)}) AND ${ret}) GROUP BY b)`);
+      FROM (SELECT user_key, ${p.us("event_time")} AS t FROM events
+             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret}) GROUP BY b)`);
     ctes.push(`cells AS (
-    SELECT c.cb, ${periodDiffSql(P, "c.cb", "a.b")} AS n, bit_count(c.bm & a.bm) AS c
-      FROM coh c JOIN act a ON a.b > c.cb WHERE ${periodDiffSql(P, "c.cb", "a.b")} < ${N}
+    SELECT c.cb, ${periodDiffSql(p, P, "c.cb", "a.b")} AS n, bit_count(c.bm & a.bm) AS c
+      FROM coh c JOIN act a ON a.b > c.cb WHERE ${periodDiffSql(p, P, "c.cb", "a.b")} < ${N}
     UNION ALL
     SELECT cb, 0, count(*) FROM stl GROUP BY cb)`);
   } else if (spec.mode === "on") {
@@ -75,26 +75,26 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
     // (user, bucket) joins the cohorts instead of one row per event. Only periods 0..N-1 of the last
     // cohort are reported, so later RETURN events cannot land in a cell.
     ctes.push(`rb AS (SELECT user_key, ${bucketOf("t")} AS b, max(t) AS tm
-      FROM (SELECT user_key, epoch_us(event_time) AS t FROM events
-             WHERE event_time >= ${lo} AND event_time < make_timestamptz(${p.big(cap)}) AND ${ret})
+      FROM (SELECT user_key, ${p.us("event_time")} AS t FROM events
+             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret})
      GROUP BY ALL)`);
-    ctes.push(`jl AS (SELECT s.cb, ${periodDiffSql(P, "s.cb", "r.b")} AS n
+    ctes.push(`jl AS (SELECT s.cb, ${periodDiffSql(p, P, "s.cb", "r.b")} AS n
       FROM stl s JOIN rb r ON r.user_key = s.user_key AND r.tm >= s.t0)`);
     ctes.push(`cells AS (SELECT cb, n, count(*) AS c FROM jl WHERE n < ${N} GROUP BY cb, n)`);
   } else {
     // The latest RETURN at or after t0 is the user's latest RETURN overall, when that is after t0.
     ctes.push(
-      `ru AS (SELECT user_key, max(epoch_us(event_time)) AS tm FROM events WHERE event_time >= ${lo} AND ${ret} GROUP BY user_key)`,
+      `ru AS (SELECT user_key, max(${p.us("event_time")}) AS tm FROM events WHERE event_time >= ${lo} AND ${ret} GROUP BY user_key)`,
     );
-    ctes.push(`jl AS (SELECT s.cb, least(${periodDiffSql(P, "s.cb", bucketOf("r.tm"))}, ${N} - 1) AS n
+    ctes.push(`jl AS (SELECT s.cb, least(${periodDiffSql(p, P, "s.cb", bucketOf("r.tm"))}, ${N} - 1) AS n
       FROM stl s JOIN ru r ON r.user_key = s.user_key AND r.tm >= s.t0)`);
     ctes.push(`cells AS (SELECT cb, n, count(*) AS c FROM jl GROUP BY cb, n)`);
   }
-  const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, CAST(NULL AS BIGINT) AS n, count(*) AS c FROM stl GROUP BY cb
+  const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c FROM stl GROUP BY cb
 UNION ALL
 SELECT 'cell', cb, n, c FROM cells
 UNION ALL
-SELECT 'last', NULL, NULL, epoch_us(max(event_time)) FROM events`;
+SELECT 'last', NULL, NULL, ${p.us("max(event_time)")} FROM events`;
   return { sql, params: p.values };
 }
 

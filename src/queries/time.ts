@@ -262,9 +262,10 @@ export function readBound(text: string): Bound | null {
     const us = Date.UTC(+m[1], +m[2] - 1, +m[3]) * 1000;
     return localToDate(us) === text ? { kind: "date", us } : null;
   }
-  m = LOCAL_RE.exec(text);
-  const kind = m ? "local" : (m = INSTANT_RE.exec(text)) ? "instant" : null;
-  if (!m || !kind) return null;
+  const local = LOCAL_RE.exec(text);
+  m = local ?? INSTANT_RE.exec(text);
+  if (!m) return null;
+  const kind = local ? "local" : "instant";
   const [h, mi, sec] = [+m[4], +m[5], m[6] ? +m[6] : 0];
   if (h > 23 || mi > 59 || sec > 59) return null;
   const day = Date.UTC(+m[1], +m[2] - 1, +m[3]) * 1000;
@@ -368,7 +369,7 @@ export function checkBuckets(f: Frame, iv: Interval, what = "interval"): void {
 
 /** `col` inside the range, with constant bounds (so zone maps prune). */
 export function inRange(p: Params, f: Frame, col = "event_time"): string {
-  return `${col} >= make_timestamptz(${p.big(f.lo)}) AND ${col} < make_timestamptz(${p.big(f.hi)})`;
+  return `${col} >= ${p.ts(p.big(f.lo))} AND ${col} < ${p.ts(p.big(f.hi))}`;
 }
 
 /** SQL: local wall-clock µs of the instant `usExpr` (BIGINT µs). */
@@ -387,7 +388,7 @@ const MONDAY_US = 4 * DAY_US;
  * SQL: the local bucket start (BIGINT local wall-clock µs) of local wall-clock µs. Hours, days and
  * Monday weeks are integer arithmetic; months use date_trunc.
  */
-export function bucketSql(localUs: string, iv: Interval): string {
+export function bucketSql(p: Params, localUs: string, iv: Interval): string {
   switch (iv) {
     case "minute":
     case "5m":
@@ -395,32 +396,35 @@ export function bucketSql(localUs: string, iv: Interval): string {
     case "hour":
     case "day": {
       const w = iv === "day" ? DAY_US : FIXED_US[iv];
-      return `(((${localUs}) + ${SHIFT_US}) // ${w} * ${w} - ${SHIFT_US})`;
+      return `(${p.idiv(`(${localUs}) + ${SHIFT_US}`, w)} * ${w} - ${SHIFT_US})`;
     }
     case "week": {
       const w = 7 * DAY_US;
-      return `(((${localUs}) - ${MONDAY_US} + ${SHIFT_US}) // ${w} * ${w} + ${MONDAY_US - SHIFT_US})`;
+      return `(${p.idiv(`(${localUs}) - ${MONDAY_US} + ${SHIFT_US}`, w)} * ${w} + ${MONDAY_US - SHIFT_US})`;
     }
     case "month":
-      return `epoch_us(date_trunc('month', make_timestamp(${localUs})))`;
+      return p.monthStart(localUs);
     default:
       throw new Error(`bad interval ${JSON.stringify(iv)}`);
   }
 }
 
 /** SQL: whole periods from bucket start `a` to bucket start `b` (BIGINT local µs, both aligned). */
-export function periodDiffSql(period: "hour" | "day" | "week" | "month", a: string, b: string): string {
+export function periodDiffSql(
+  p: Params,
+  period: "hour" | "day" | "week" | "month",
+  a: string,
+  b: string,
+): string {
   switch (period) {
     case "hour":
-      return `((${b} - ${a}) // ${HOUR_US})`;
+      return p.idiv(`${b} - ${a}`, HOUR_US);
     case "day":
-      return `((${b} - ${a}) // ${DAY_US})`;
+      return p.idiv(`${b} - ${a}`, DAY_US);
     case "week":
-      return `((${b} - ${a}) // ${7 * DAY_US})`;
-    case "month": {
-      const ym = (x: string) => `(year(make_timestamp(${x})) * 12 + month(make_timestamp(${x})))`;
-      return `(${ym(b)} - ${ym(a)})`;
-    }
+      return p.idiv(`${b} - ${a}`, 7 * DAY_US);
+    case "month":
+      return `(${p.yearMonth(b)} - ${p.yearMonth(a)})`;
     default:
       throw new Error(`bad period ${JSON.stringify(period)}`);
   }

@@ -22,7 +22,7 @@ import {
 } from "./time.js";
 
 /** The measure over a group of rows `(user_key, x)`, as a DOUBLE that is 0 for an empty group. */
-function measureAgg(m: Measure, users = "count(DISTINCT user_key)"): string {
+function measureAgg(p: Params, m: Measure, users = "count(DISTINCT user_key)"): string {
   switch (m.kind) {
     case "events":
       return "CAST(count(*) AS DOUBLE)";
@@ -33,9 +33,9 @@ function measureAgg(m: Measure, users = "count(DISTINCT user_key)"): string {
     // Compensated summation (order-independent to the last bit in practice); fsum turns ±inf into NaN,
     // so infinite inputs fall back to the plain aggregate.
     case "sum":
-      return "CASE WHEN bool_or(NOT isfinite(x)) THEN sum(x) ELSE coalesce(fsum(x), 0.0) END";
+      return `CASE WHEN ${p.anyTrue(`NOT ${p.isFinite("x")}`)} THEN sum(x) ELSE coalesce(${p.fsum("x")}, 0.0) END`;
     case "avg":
-      return "CASE WHEN bool_or(NOT isfinite(x)) THEN avg(x) ELSE coalesce(favg(x), 0.0) END";
+      return `CASE WHEN ${p.anyTrue(`NOT ${p.isFinite("x")}`)} THEN avg(x) ELSE coalesce(${p.favg("x")}, 0.0) END`;
     default:
       throw new Error(`unknown measure ${JSON.stringify((m as Measure).kind)}`);
   }
@@ -53,7 +53,7 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const m = spec.measure;
   const x = m.kind === "sum" || m.kind === "avg" ? propNumber(p, m.key) : null;
   const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
-  const agg = measureAgg(m);
+  const agg = measureAgg(p, m);
   // Period c = 0 is the range; c = 1 the compare period, its events shifted forward by the offset so
   // they fall into the range's own buckets.
   const offsets = spec.compare ? [0, compareOffsetSeconds(spec.range, spec.compare) * 1_000_000] : [0];
@@ -65,7 +65,7 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const cols = `${x ? `, ${x} AS x` : ""}${b ? `, ${b} AS b` : ""}`;
   const scans = offsets.flatMap((off, c) => {
     const range = inRange(p, { zone: f.zone, lo: f.lo - off, hi: f.hi - off });
-    const us = off ? `epoch_us(event_time) + ${p.big(off)}` : "epoch_us(event_time)";
+    const us = off ? `${p.us("event_time")} + ${p.big(off)}` : p.us("event_time");
     return spec.events.map(
       (ev, i) =>
         `SELECT ${i} AS s, ${c} AS c, user_key, ${us} AS us${cols}
@@ -75,7 +75,7 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const ctes: string[] = [];
   ctes.push(`ev AS (${scans.join("\n  UNION ALL\n  ")})`);
   ctes.push(
-    `lev AS (SELECT s, c, user_key, ${bucketSql(localSql(p, f.zone, "us"), spec.interval)} AS bucket${x ? ", x" : ""}${b ? ", b" : ""}
+    `lev AS (SELECT s, c, user_key, ${bucketSql(p, localSql(p, f.zone, "us"), spec.interval)} AS bucket${x ? ", x" : ""}${b ? ", b" : ""}
       FROM ev)`,
   );
   if (b) {
@@ -91,13 +91,13 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
       FROM lev LEFT JOIN rk ON rk.s = lev.s AND rk.b = lev.b)`);
   } else {
     ctes.push(
-      `lab AS (SELECT s, c, user_key, bucket${x ? ", x" : ""}, 0 AS g, CAST(NULL AS VARCHAR) AS label, 0 AS r FROM lev)`,
+      `lab AS (SELECT s, c, user_key, bucket${x ? ", x" : ""}, 0 AS g, ${p.nullText} AS label, 0 AS r FROM lev)`,
     );
   }
   let final: string;
   if ((m.kind === "users" || m.kind === "per-user") && !bitmapsFit(ctx, groups)) {
     // Exact distinct counts per bucket and over the range: one grouping-sets pass.
-    final = `SELECT s, c, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(m, distinctUsers(ctx, groups))} AS v
+    final = `SELECT s, c, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(p, m, distinctUsers(ctx, groups))} AS v
   FROM lab GROUP BY GROUPING SETS ((s, c, g, label, r, bucket), (s, c, g, label, r))`;
   } else {
     // Per-bucket partials, then totals from the partials (bitmaps OR-ed, sums added): events are
@@ -107,7 +107,7 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
     if (m.kind === "users" || m.kind === "per-user") partial.push(`bitstring_agg(user_key, 0, ${max}) AS bm`);
     if (m.kind === "sum" || m.kind === "avg")
       partial.push(
-        "CASE WHEN bool_or(NOT isfinite(x)) THEN sum(x) ELSE coalesce(fsum(x), 0.0) END AS sx",
+        `CASE WHEN ${p.anyTrue(`NOT ${p.isFinite("x")}`)} THEN sum(x) ELSE coalesce(${p.fsum("x")}, 0.0) END AS sx`,
         "count(x) AS cx",
       );
     ctes.push(
@@ -127,13 +127,12 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
           return `CASE WHEN ${cx} = 0 THEN 0.0 ELSE ${sx} / ${cx} END`;
       }
     };
-    const sumSx = "CASE WHEN bool_or(NOT isfinite(sx)) THEN sum(sx) ELSE fsum(sx) END";
+    const sumSx = `CASE WHEN ${p.anyTrue(`NOT ${p.isFinite("sx")}`)} THEN sum(sx) ELSE ${p.fsum("sx")} END`;
     final = `SELECT s, c, g, label, r, 0 AS tot, bucket, ${value("n", "bit_count(bm)", "sx", "cx")} AS v FROM bk
 UNION ALL
 SELECT s, c, g, label, r, 1, NULL, ${value("sum(n)", "bit_count(bit_or(bm))", sumSx, "sum(cx)")} FROM bk GROUP BY s, c, g, label, r`;
   }
-  const sql = `${withClause(ctes)}${final}
- ORDER BY s, g, r, c, tot DESC, bucket`;
+  const sql = `${withClause(ctes)}${p.orderedUnion(final, "s, g, r, c, tot DESC, bucket")}`;
   return { sql, params: p.values };
 }
 

@@ -105,7 +105,7 @@ function trendSelection(p: Params, spec: TrendSpec, sel: UserSelection): string[
   const lo = Math.max(f.lo, b.start);
   const hi = Math.min(f.hi, bucketReach(f, spec.interval, b));
   const any = spec.events.map((ev) => `(${eventSql(p, ev, spec.filters)})`).join(" OR ");
-  const bucket = bucketSql(localSql(p, f.zone, "epoch_us(event_time)"), spec.interval);
+  const bucket = bucketSql(p, localSql(p, f.zone, p.us("event_time")), spec.interval);
   return [
     `sel AS (SELECT DISTINCT user_key FROM events
       WHERE ${inRange(p, { zone: f.zone, lo, hi })} AND (${any}) AND ${bucket} = ${p.big(b.local)})`,
@@ -119,20 +119,20 @@ function retentionSelection(p: Params, spec: RetentionSpec, sel: UserSelection):
   const L = p.big(c.local);
   const n = p.big(sel.period);
   const cellStart = localStart(f.zone, addLocal(spec.period, c.local, sel.period));
+  const cell = { local: addLocal(spec.period, c.local, sel.period), start: cellStart };
   const upper =
-    spec.mode === "on"
-      ? ` AND e.event_time < make_timestamptz(${p.big(bucketReach(f, spec.period, { local: addLocal(spec.period, c.local, sel.period), start: cellStart }))})`
-      : "";
+    spec.mode === "on" ? ` AND e.event_time < ${p.ts(p.big(bucketReach(f, spec.period, cell)))}` : "";
   const idx = periodDiffSql(
+    p,
     spec.period,
     L,
-    bucketSql(localSql(p, f.zone, "epoch_us(e.event_time)"), spec.period),
+    bucketSql(p, localSql(p, f.zone, p.us("e.event_time")), spec.period),
   );
   const ctes = cohortCtes(p, spec, f);
   ctes.push(`coh AS (SELECT user_key, t0 FROM stl WHERE cb = ${L})`);
   ctes.push(`kept AS (SELECT DISTINCT s.user_key FROM coh s JOIN events e ON e.user_key = s.user_key
-      WHERE e.event_time >= make_timestamptz(${p.big(Math.max(f.lo, cellStart))})${upper}
-        AND ${eventSql(p, spec.return, spec.filters)} AND epoch_us(e.event_time) >= s.t0
+      WHERE e.event_time >= ${p.ts(p.big(Math.max(f.lo, cellStart)))}${upper}
+        AND ${eventSql(p, spec.return, spec.filters)} AND ${p.us("e.event_time")} >= s.t0
         AND ${idx} ${spec.mode === "on" ? "=" : ">="} ${n})`);
   ctes.push(
     sel.lost
@@ -150,12 +150,16 @@ export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
   const ctes = selectionCtes(p, spec);
   const f = frameOf(spec.of.range);
-  ctes.push(`stats AS (SELECT user_key, count(*) AS events, min(event_time) AS first_seen, max(event_time) AS last_seen
+  ctes.push(`stats AS (SELECT user_key, count(*) AS events, ${p.iso("min(event_time)")} AS first_seen, ${p.iso("max(event_time)")} AS last_seen
       FROM events WHERE ${inRange(p, f)} AND user_key IN (SELECT user_key FROM sel) GROUP BY user_key)`);
-  const sql = `${withClause(ctes)}SELECT u.user_id, coalesce(s.events, 0) AS events, s.first_seen, s.last_seen,
+  // DuckDB keys users by integers (the `users` table maps them back); ClickHouse keys them by the id.
+  const [id, users] = p.ch
+    ? ["sel.user_key", ""]
+    : ["u.user_id", " JOIN users u ON u.user_key = sel.user_key"];
+  const sql = `${withClause(ctes)}SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen, s.last_seen,
        count(*) OVER () AS total
-  FROM sel JOIN users u ON u.user_key = sel.user_key LEFT JOIN stats s ON s.user_key = sel.user_key
- ORDER BY u.user_id
+  FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key
+ ORDER BY user_id
  LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
   return { sql, params: p.values };
 }
@@ -182,12 +186,14 @@ export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuer
   const types = spec.events.length
     ? ` AND event_type IN (${spec.events.map((e) => p.str(e)).join(", ")})`
     : "";
-  const sql = `SELECT event_type, epoch_us(event_time) AS us, CAST(properties AS VARCHAR) AS properties,
+  const props = p.ch ? "properties" : "CAST(properties AS VARCHAR)";
+  const user = p.ch ? p.str(spec.user) : `(SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})`;
+  const sql = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties,
        count(*) OVER () AS total
   FROM events
- WHERE user_key = (SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})
+ WHERE user_key = ${user}
    AND ${inRange(p, f)}${types}
- ORDER BY event_time, event_type, CAST(properties AS VARCHAR)
+ ORDER BY event_time, event_type, ${props}
  LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
   return { sql, params: p.values };
 }

@@ -64,7 +64,7 @@ async function check(spec: AnalysisSpec, expected: unknown): Promise<void> {
     assert.deepStrictEqual(out.range, bruteRange(spec.range), "resolved range");
   // Without the cache context the builders take their generic plans (count(DISTINCT) instead of
   // bitmaps): same answer.
-  assertClose(shapeResult(spec, await tc.ex.query(buildQuery(spec))), expected);
+  assertClose(shapeResult(spec, await tc.ex.query(buildQuery(spec, undefined, tc.engine))), expected);
 }
 
 const trend = (t: Partial<TrendSpec> & Pick<TrendSpec, "events" | "range">): TrendSpec => ({

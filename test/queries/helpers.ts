@@ -5,14 +5,23 @@ import { join } from "node:path";
 import { Cache } from "../../src/cache/db.js";
 import { sync } from "../../src/cache/sync.js";
 import { Executor } from "../../src/queries/executor.js";
+import type { EngineName } from "../../src/queries/filters.js";
 import { folderSource } from "../../src/source/folder.js";
 import { writeLakeFiles } from "../../src/source/synthetic.js";
+import { ChdbEngine } from "../helpers/chdb-engine.js";
+
+/** What the analysis suites use of an engine: the DuckDB Executor, or ClickHouse (chdb) under test. */
+export type TestEngine = Pick<Executor, "run" | "lastEventUs" | "query" | "all" | "resolveRange">;
+
+/** The engine the analysis suites run on: `EVX_TEST_ENGINE=clickhouse` runs them on chdb. */
+export const TEST_ENGINE: EngineName = process.env.EVX_TEST_ENGINE === "clickhouse" ? "clickhouse" : "duckdb";
 
 export interface TestCache {
   dir: string;
   lake: string;
   cache: Cache;
-  ex: Executor;
+  ex: TestEngine;
+  engine: EngineName;
   close(): void;
 }
 
@@ -21,12 +30,13 @@ export async function cacheFromLake(lake: string, dir?: string): Promise<TestCac
   const root = dir ?? mkdtempSync(join(tmpdir(), "evx-q-"));
   const cache = await Cache.open(join(root, "cache.duckdb"), { create: true, settings: { threads: 2 } });
   await sync(cache, folderSource(lake));
-  const ex = new Executor(cache);
+  const ex = TEST_ENGINE === "clickhouse" ? await ChdbEngine.fromCache(cache, root) : new Executor(cache);
   return {
     dir: root,
     lake,
     cache,
     ex,
+    engine: TEST_ENGINE,
     close() {
       ex.close();
       cache.close();

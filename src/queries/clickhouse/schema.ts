@@ -87,3 +87,13 @@ export const CH_SETTINGS = {
 export function chQueryParams(params: readonly unknown[]): Record<string, unknown> {
   return Object.fromEntries(params.map((v, i) => [`p${i + 1}`, typeof v === "bigint" ? v.toString() : v]));
 }
+
+/**
+ * The builders read a table called `events`; on ClickHouse the table is configurable, so the SQL gets a
+ * first CTE `events` over it (ClickHouse inlines CTEs, so this costs nothing).
+ */
+export function onTable(sql: string, table: string): string {
+  if (table === "events") return sql;
+  const cte = `events AS (SELECT * FROM ${quoteIdent(table)})`;
+  return /^WITH\s/i.test(sql) ? sql.replace(/^WITH\s/i, `WITH ${cte},\n`) : `WITH ${cte}\n${sql}`;
+}

@@ -1,0 +1,128 @@
+/**
+ * The ClickHouse engine's builders on real ClickHouse, in process (chdb): a cache's events are copied
+ * into a ClickHouse events table (evx's own DDL and props map), and specs run through
+ * `buildQuery(spec, ctx, "clickhouse")` and the same shapers as DuckDB. With `EVX_TEST_ENGINE=clickhouse`
+ * the analysis suites (golden, cross-checks, property, drill-down, time zones) run on it instead of
+ * DuckDB, so the suite that proves one engine proves the other.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Session } from "chdb";
+import type { Cache, Row } from "../../src/cache/db.js";
+import { buildRange, shapeRange } from "../../src/queries/catalog.js";
+import {
+  CH_SETTINGS,
+  chQueryParams,
+  eventsDdl,
+  onTable,
+  propsMapSql,
+} from "../../src/queries/clickhouse/schema.js";
+import { buildQuery, type RunOutput, shapeResult } from "../../src/queries/executor.js";
+import type { BuiltQuery } from "../../src/queries/filters.js";
+import type { AnalysisSpec, Coverage, DateRange, ResultOf } from "../../src/queries/spec.js";
+import { resolvedRange } from "../../src/queries/time.js";
+
+let session: Session | null = null;
+let sessionDir = "";
+let tables = 0;
+
+/** One chdb session per process (chdb allows one). */
+export function chSession(): Session {
+  if (!session) {
+    sessionDir = mkdtempSync(join(tmpdir(), "evx-chdb-"));
+    session = new Session(sessionDir);
+    process.on("exit", () => {
+      try {
+        session?.close?.();
+      } catch {}
+      rmSync(sessionDir, { recursive: true, force: true });
+    });
+  }
+  return session;
+}
+
+const SETTINGS = ` SETTINGS ${Object.entries(CH_SETTINGS)
+  .map(([k, v]) => `${k} = ${v}`)
+  .join(", ")}`;
+
+/** Runs SQL with bound parameters; rows as JSONEachRow objects. */
+export function chRows(sql: string, params: Record<string, unknown> = {}): Row[] {
+  const text = chSession().queryBind(`${sql}${SETTINGS}`, params, "JSONEachRow");
+  return text
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Row);
+}
+
+const NO_COVERAGE: Coverage = {
+  partitions_in_range: 0,
+  partitions_synced: 0,
+  missing: [],
+  failed: [],
+  rejected_lines: 0,
+  last_event: null,
+};
+
+export class ChdbEngine {
+  readonly engine = "clickhouse" as const;
+  private constructor(readonly table: string) {}
+
+  /** A new ClickHouse table holding the cache's events, as `evx clickhouse load` would store them. */
+  static async fromCache(cache: Cache, dir: string): Promise<ChdbEngine> {
+    const table = `events_t${process.pid}_${++tables}`;
+    const file = join(dir, `${table}.jsonl`);
+    await cache.run(
+      `COPY (SELECT e.event_type, epoch_us(e.event_time) AS us, u.user_id AS user_key,
+                    coalesce(CAST(e.properties AS VARCHAR), '{}') AS properties, strftime(o.date, '%Y-%m-%d') AS date
+               FROM events e JOIN users u ON u.user_key = e.user_key JOIN objects o ON o.object_id = e.object_id)
+         TO '${file.replace(/'/g, "''")}' (FORMAT JSON)`,
+    );
+    const s = chSession();
+    s.query(eventsDdl({ table }));
+    s.query(`INSERT INTO ${table}
+      SELECT event_type, fromUnixTimestamp64Micro(us, 'UTC'), user_key, properties, ${propsMapSql("properties")}, toDate(date)
+        FROM file('${file.replace(/'/g, "\\'")}', 'JSONEachRow', 'event_type String, us Int64, user_key String, properties String, date String')`);
+    return new ChdbEngine(table);
+  }
+
+  async query(q: BuiltQuery): Promise<Row[]> {
+    return chRows(onTable(q.sql, this.table), chQueryParams(q.params));
+  }
+
+  async all(sql: string): Promise<Row[]> {
+    return chRows(onTable(sql, this.table));
+  }
+
+  async run<S extends AnalysisSpec>(spec: S): Promise<RunOutput<ResultOf<S>>> {
+    const started = performance.now();
+    const built = buildQuery(spec, { engine: "clickhouse" }, "clickhouse");
+    const rows = await this.query(built);
+    return {
+      result: shapeResult(spec, rows),
+      range: "range" in spec && spec.range ? resolvedRange(spec.range) : null,
+      coverage: NO_COVERAGE,
+      sql: built.sql,
+      params: built.params,
+      ms: performance.now() - started,
+    };
+  }
+
+  async lastEventUs(): Promise<number | null> {
+    const r = await this.query(buildRange("clickhouse"));
+    return r[0]?.hi == null ? null : Number(r[0].hi);
+  }
+
+  async resolveRange(partial: { from?: string; to?: string; tz?: string } = {}): Promise<DateRange> {
+    const tz = partial.tz ?? "UTC";
+    const cached = shapeRange(await this.query(buildRange("clickhouse")), tz);
+    if (!cached) throw new Error("no events");
+    return { from: partial.from ?? cached.from, to: partial.to ?? cached.to, tz };
+  }
+
+  close(): void {
+    try {
+      chSession().query(`DROP TABLE IF EXISTS ${this.table}`);
+    } catch {}
+  }
+}
