@@ -38,4 +38,16 @@ const serial = run(
   files.filter((f) => SERIAL.test(f)),
   1,
 );
-process.exit(parallel || serial);
+// The analysis suites again on ClickHouse (chdb, in process): the same golden cases, cross-checks,
+// property test, drill-downs and time zones must hold on both engines.
+const ENGINE_SUITES = /(golden|crosscheck|drilldown|timezones|property)\.test\.ts$/;
+const onClickHouse = (list) =>
+  list.length === 0
+    ? 0
+    : (spawnSync(
+        process.execPath,
+        ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...list],
+        { stdio: "inherit", env: { ...process.env, EVX_TEST_ENGINE: "clickhouse" } },
+      ).status ?? 1);
+const clickhouse = process.env.EVX_SKIP_CLICKHOUSE ? 0 : onClickHouse(files.filter((f) => ENGINE_SUITES.test(f)));
+process.exit(parallel || serial || clickhouse);
