@@ -96,7 +96,10 @@ export function buildCli(argv: string[]): Argv {
               type: "string",
               describe: "cache file (default: $EVX_CACHE, else ~/.cache/evx/<source>.duckdb)",
             },
-            json: { type: "boolean", describe: "print one JSON summary instead of progress" },
+            json: {
+              type: "boolean",
+              describe: "print one JSON summary instead of progress (with --watch, one line per cycle)",
+            },
             endpoint: { type: "string", describe: "S3-compatible endpoint URL (MinIO, R2, localstack)" },
             region: { type: "string", describe: "AWS region (default: from profile/env, else us-east-1)" },
             profile: { type: "string", describe: "AWS profile from ~/.aws/config (SSO works)" },
@@ -115,8 +118,18 @@ export function buildCli(argv: string[]): Argv {
               describe:
                 "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
             },
+            watch: {
+              type: "boolean",
+              describe:
+                "keep syncing every --every until Ctrl+C; without --from/--to, the newest two dates and any newer one",
+            },
+            every: { type: "string", describe: "watch interval, at least 5s (default 60s)" },
           })
           .example("$0 sync s3://acme-events/raw --from 2023-06-01 --to 2023-06-07", "sync one week")
+          .example(
+            "$0 sync s3://acme-events/raw --watch --every 30s",
+            "follow the newest partitions, one line per cycle",
+          )
           .example(
             "$0 sync s3://acme-events/raw --profile analytics --region eu-west-1",
             "use an AWS profile",

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { listValue } from "@duckdb/node-api";
 import pLimit from "p-limit";
 import { compressionOf, describeLayout, type Layout } from "../source/layout.js";
@@ -13,9 +15,21 @@ import { type Listing, listSource, planSync } from "./plan.js";
 import { getMeta, setMeta } from "./schema.js";
 import { deleteObjects } from "./status.js";
 
+/** Inclusive partition dates `YYYY-MM-DD`; an absent end is open. */
+export interface DateRange {
+  from?: string;
+  to?: string;
+}
+
 export interface SyncOptions {
   from?: string;
   to?: string;
+  /**
+   * Chooses the dates to sync from the dates the listing found (distinct, ascending), instead of
+   * `from`/`to`; `null` selects none (nothing is fetched or removed). Watch mode follows the newest
+   * partitions with it, from the one listing each run makes anyway.
+   */
+  select?: (dates: string[]) => DateRange | null;
   /** Explicit layout; otherwise the stored one, otherwise detected. */
   layout?: Layout;
   /** Explicit field mapping; otherwise the stored one, otherwise the default. */
@@ -54,6 +68,23 @@ export interface SyncSummary {
   undated: number;
   layout: string;
   failures: { key: string; error: string }[];
+  /** The dates planned (`from`/`to`, or what `select` chose); null when `select` chose none. */
+  range: DateRange | null;
+  /** Wall time per phase, in ms (download and ingest overlap; `download` is the rest of that stretch). */
+  timings: SyncTimings;
+}
+
+export interface SyncTimings {
+  /** Source check, mapping, staging folder. */
+  setup: number;
+  list: number;
+  /** Recording the listing (`source_dates`) and diffing it against the manifest. */
+  plan: number;
+  download: number;
+  ingest: number;
+  /** Removals, failures, cleanup. */
+  finish: number;
+  checkpoint: number;
 }
 
 /**
@@ -95,9 +126,25 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   };
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
+  const timings: SyncTimings = {
+    setup: 0,
+    list: 0,
+    plan: 0,
+    download: 0,
+    ingest: 0,
+    finish: 0,
+    checkpoint: 0,
+  };
+  let mark = started;
+  const lap = (phase: keyof SyncTimings) => {
+    const now = performance.now();
+    timings[phase] += now - mark;
+    mark = now;
+  };
 
   await checkSource(cache, source);
   const map = await resolveMap(cache, opts.map);
+  lap("setup");
 
   const listing = await listSource(cache, source, {
     layout: opts.layout,
@@ -108,6 +155,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     },
   });
   const { layout, ignored, undated } = listing;
+  lap("list");
   // The cache is bound to a source only once the source has answered; the listing of every date (not
   // only the selected ones) is kept for coverage, so a result can name the dates the cache lacks.
   await cache.transaction(async () => {
@@ -116,7 +164,13 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     await setMeta(cache, "layout", JSON.stringify(layout));
     await recordListing(cache, listing);
   });
-  const { selected, toFetch, unchanged, removed } = await planSync(cache, listing, opts.from, opts.to);
+  const range = opts.select
+    ? opts.select([...new Set(listing.objects.map((o) => o.date))].sort())
+    : { from: opts.from, to: opts.to };
+  const { selected, toFetch, unchanged, removed } = range
+    ? await planSync(cache, listing, range.from, range.to)
+    : { selected: [], toFetch: [], unchanged: 0, removed: [] };
+  lap("plan");
 
   progress.phase = "syncing";
   progress.listed = selected.length;
@@ -127,6 +181,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   const staging = stagingDirFor(cache.path);
   await rm(staging, { recursive: true, force: true });
   ensurePrivateDir(staging);
+  lap("setup");
   const failures: { key: string; date: string; error: string }[] = [];
   let downloadedBytes = 0;
   let downloaded = 0;
@@ -142,8 +197,16 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     wake = null;
   };
   const maxStaged = 1024 * 1024 * 1024;
+  // Downloads stop on the caller's abort and on a fatal error; either way this run waits for them to
+  // end before it returns, so no download of this run writes into the staging of the next one.
+  const downloads = new AbortController();
+  // Each running download listens on it (the S3 client and the body pipeline): not a leak, but more
+  // than Node's default of 10 at 16 downloads, which would print a MaxListenersExceededWarning.
+  setMaxListeners(Math.max(10, 4 * limit.concurrency), downloads.signal);
+  const stopDownloads = () => downloads.abort(opts.signal?.reason);
+  opts.signal?.addEventListener("abort", stopDownloads, { once: true });
   const stagedRoom = async () => {
-    while (!local && readyBytes > maxStaged && !opts.signal?.aborted)
+    while (!local && readyBytes > maxStaged && !downloads.signal.aborted)
       await new Promise<void>((r) => setTimeout(r, 50));
   };
 
@@ -151,13 +214,13 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   for (const o of toFetch) {
     void limit(async () => {
       try {
-        opts.signal?.throwIfAborted();
+        downloads.signal.throwIfAborted();
         await stagedRoom();
         let path: string;
         if (local) path = local.localPath(o.key);
         else {
           path = stagedPathFor(staging, o.objectId, o.key);
-          await source.download(o.key, `${path}.part`, opts.signal);
+          await source.download(o.key, `${path}.part`, downloads.signal);
           await rename(`${path}.part`, path);
         }
         progress.fetched++;
@@ -174,7 +237,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
         readyBytes += weightOf(o);
       } catch (e) {
         if (e instanceof SourceError && e.fatal) throw e;
-        if (!opts.signal?.aborted) {
+        if (!downloads.signal.aborted) {
           failures.push({ key: o.key, date: o.date, error: errorText(e) });
           progress.failed++;
         }
@@ -185,51 +248,64 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
       }
     }).catch((e) => {
       fatal = fatal ?? e;
+      downloads.abort();
       notify();
     });
   }
   let ingestMs = 0;
   const batchBytes = opts.batchBytes ?? (Number(process.env.EVX_BATCH_BYTES) || 512 * 1024 * 1024);
-  while (true) {
-    if (fatal) break;
-    if (opts.signal?.aborted) break;
-    const enough =
-      readyBytes >= batchBytes || ready.length >= MAX_BATCH_FILES || (inFlight === 0 && ready.length > 0);
-    if (!enough) {
-      if (inFlight === 0) break;
-      await new Promise<void>((r) => {
-        wake = r;
-      });
-      continue;
-    }
-    // A local source has every file ready at once: cap each batch so its stage stays in memory.
-    let take = 0;
-    let takenBytes = 0;
-    while (take < ready.length && take < MAX_BATCH_FILES && (take === 0 || takenBytes < batchBytes))
-      takenBytes += weightOf(ready[take++]);
-    const batch = ready.splice(0, take);
-    readyBytes -= takenBytes;
-    const t0 = performance.now();
-    const outcomes = await ingestBatch(cache, batch, map, staging);
-    ingestMs += performance.now() - t0;
-    for (const r of outcomes) {
-      const item = batch.find((b) => b.key === r.key)!;
-      if (r.ok) {
-        downloaded++;
-        downloadedBytes += item.size;
-        progress.events += r.events;
-        progress.rejected += r.rejected;
-        progress.ingested++;
-        progress.bytesIngested += item.size;
-      } else {
-        failures.push({ key: r.key, date: item.date, error: r.error });
-        progress.failed++;
+  try {
+    while (true) {
+      if (fatal) break;
+      if (opts.signal?.aborted) break;
+      const enough =
+        readyBytes >= batchBytes || ready.length >= MAX_BATCH_FILES || (inFlight === 0 && ready.length > 0);
+      if (!enough) {
+        if (inFlight === 0) break;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        continue;
       }
-      if (!local) await rm(item.path, { force: true });
+      // A local source has every file ready at once: cap each batch so its stage stays in memory.
+      let take = 0;
+      let takenBytes = 0;
+      while (take < ready.length && take < MAX_BATCH_FILES && (take === 0 || takenBytes < batchBytes))
+        takenBytes += weightOf(ready[take++]);
+      const batch = ready.splice(0, take);
+      readyBytes -= takenBytes;
+      const t0 = performance.now();
+      const outcomes = await ingestBatch(cache, batch, map, staging);
+      ingestMs += performance.now() - t0;
+      for (const r of outcomes) {
+        const item = batch.find((b) => b.key === r.key)!;
+        if (r.ok) {
+          downloaded++;
+          downloadedBytes += item.size;
+          progress.events += r.events;
+          progress.rejected += r.rejected;
+          progress.ingested++;
+          progress.bytesIngested += item.size;
+        } else {
+          failures.push({ key: r.key, date: item.date, error: r.error });
+          progress.failed++;
+        }
+        if (!local) await rm(item.path, { force: true });
+      }
+      emit();
     }
-    emit();
+  } finally {
+    limit.clearQueue();
+    if (inFlight > 0) {
+      // Stopped early (abort, a fatal error, a failed batch): end the downloads still running.
+      downloads.abort();
+      while (limit.activeCount > 0) await sleep(5);
+    }
+    opts.signal?.removeEventListener("abort", stopDownloads);
   }
-  limit.clearQueue();
+  timings.ingest = ingestMs;
+  timings.download = Math.max(0, performance.now() - mark - ingestMs);
+  mark = performance.now();
   if (fatal) throw fatal;
   opts.signal?.throwIfAborted();
 
@@ -245,7 +321,9 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   }
   await recordFailures(cache, failures, selected);
   await rm(staging, { recursive: true, force: true });
+  lap("finish");
   await cache.run("CHECKPOINT");
+  lap("checkpoint");
 
   progress.phase = "done";
   emit();
@@ -266,6 +344,8 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     undated,
     layout: describeLayout(layout),
     failures: failures.map(({ key, error }) => ({ key, error })),
+    range,
+    timings: roundTimings(timings),
   };
 }
 
@@ -334,6 +414,12 @@ async function recordFailures(
     listValue(failures.map((f) => f.date)),
     listValue(failures.map((f) => f.error)),
   ]);
+}
+
+function roundTimings(t: SyncTimings): SyncTimings {
+  const r = { ...t };
+  for (const k of Object.keys(r) as (keyof SyncTimings)[]) r[k] = Math.round(r[k]);
+  return r;
 }
 
 function errorText(e: unknown): string {

@@ -6,6 +6,8 @@ import { parseMap } from "../cache/mapping.js";
 import { cacheHome, ensurePrivateDir, lastUsedFile, resolveCachePath } from "../cache/paths.js";
 import { setMeta } from "../cache/schema.js";
 import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
+import type { WatchCycle } from "../cache/watch.js";
+import { parseDuration } from "../queries/parse.js";
 import { fmtInt } from "../render/table.js";
 import { openSource } from "../source/index.js";
 import { isIsoDate, parseLayout } from "../source/layout.js";
@@ -25,6 +27,34 @@ export interface SyncArgs {
   concurrency?: number;
   layout?: string;
   map?: string;
+  /** Sync again every `every` until Ctrl+C or SIGTERM. */
+  watch?: boolean;
+  /** Watch interval, a duration (`60s`, `5m`); default 60s. */
+  every?: string;
+}
+
+/** Watch intervals shorter than this are refused: every cycle lists the whole source. */
+export const WATCH_MIN_EVERY_MS = 5000;
+export const WATCH_DEFAULT_EVERY = "60s";
+
+/**
+ * `--every` in ms. `EVX_WATCH_MIN_EVERY_MS` lowers the 5 s minimum; it is a hook for the tests, which
+ * would otherwise wait 5 s per cycle, and is honoured only when set.
+ */
+export function parseEvery(text: string | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  let seconds: number;
+  try {
+    seconds = parseDuration(text ?? WATCH_DEFAULT_EVERY);
+  } catch (e) {
+    throw new UsageError(`--every: ${(e as Error).message}`);
+  }
+  const hook = env.EVX_WATCH_MIN_EVERY_MS ? Number(env.EVX_WATCH_MIN_EVERY_MS) : Number.NaN;
+  const min = Number.isFinite(hook) && hook >= 0 ? hook : WATCH_MIN_EVERY_MS;
+  if (seconds * 1000 < min)
+    throw new UsageError(
+      `--every must be at least ${min / 1000}s, got '${text}': each cycle lists the source`,
+    );
+  return seconds * 1000;
 }
 
 export function checkDates(from?: string, to?: string): void {
@@ -46,13 +76,15 @@ export function rememberCache(path: string): void {
   }
 }
 
-export async function runSync(a: SyncArgs): Promise<SyncSummary> {
+export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   checkDates(a.from, a.to);
   if (
     a.concurrency !== undefined &&
     !(Number.isInteger(a.concurrency) && a.concurrency >= 1 && a.concurrency <= 256)
   )
     throw new UsageError("--concurrency must be a whole number from 1 to 256");
+  if (a.every !== undefined && !a.watch) throw new UsageError("--every needs --watch");
+  const everyMs = a.watch ? parseEvery(a.every) : 0;
   const layout = a.layout ? parseLayout(a.layout) : undefined;
   let map: ReturnType<typeof parseMap> | undefined;
   try {
@@ -86,50 +118,163 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary> {
   const onSig = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.interrupted);
-    process.stderr.write("\nevx: stopping after the current batch (Ctrl+C again to quit now)\n");
+    process.stderr.write(
+      `\nevx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
+    );
     ac.abort();
   };
   process.on("SIGINT", onSig);
   process.on("SIGTERM", onSig);
 
-  const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
   try {
-    const summary = await sync(cache, source, {
-      from: a.from,
-      to: a.to,
-      layout,
-      map,
-      concurrency: a.concurrency,
-      signal: ac.signal,
-      onProgress: bar?.update,
-    });
-    bar?.stop();
-    if (a.json) {
-      printJson({
-        objects: summary.objects,
-        bytes: summary.bytes,
-        events: summary.events,
-        rejected: summary.rejected,
-        seconds: summary.seconds,
-        ignored: summary.ignored,
-        failures: summary.failures,
-        cache: cachePath,
-      });
-    } else printSummary(summary, cachePath);
-    if (summary.objects.failed > 0) throw new ExitError(EXIT.partial);
-    return summary;
-  } catch (e) {
-    bar?.stop();
-    if (ac.signal.aborted && !(e instanceof ExitError)) {
-      process.stderr.write("evx: sync interrupted; the cache is consistent and the next sync resumes\n");
-      throw new ExitError(EXIT.interrupted);
+    if (a.watch) {
+      await runWatch(a, cache, source, { cachePath, everyMs, layout, map, signal: ac.signal });
+      return undefined;
     }
-    throw e;
+    const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
+    try {
+      const summary = await sync(cache, source, {
+        from: a.from,
+        to: a.to,
+        layout,
+        map,
+        concurrency: a.concurrency,
+        signal: ac.signal,
+        onProgress: bar?.update,
+      });
+      bar?.stop();
+      if (a.json) printJson(summaryJson(summary, cachePath));
+      else printSummary(summary, cachePath);
+      if (summary.objects.failed > 0) throw new ExitError(EXIT.partial);
+      return summary;
+    } catch (e) {
+      bar?.stop();
+      if (ac.signal.aborted && !(e instanceof ExitError)) {
+        process.stderr.write("evx: sync interrupted; the cache is consistent and the next sync resumes\n");
+        throw new ExitError(EXIT.interrupted);
+      }
+      throw e;
+    }
   } finally {
     process.off("SIGINT", onSig);
     process.off("SIGTERM", onSig);
     cache.close();
   }
+}
+
+/** The `--json` object of one sync (and of each watch cycle, which adds `cycle` and `at`). */
+function summaryJson(s: SyncSummary, cachePath: string) {
+  return {
+    objects: s.objects,
+    bytes: s.bytes,
+    events: s.events,
+    rejected: s.rejected,
+    seconds: s.seconds,
+    ignored: s.ignored,
+    failures: s.failures,
+    cache: cachePath,
+  };
+}
+
+/**
+ * `evx sync --watch`: the loop is src/cache/watch.ts; this prints each cycle. Exits 0 when Ctrl+C or
+ * SIGTERM stops it. An error of the first cycle ends it as `evx sync` would end (a wrong bucket or
+ * layout should not be polled forever); after that, a failed cycle is reported and the next retries.
+ */
+async function runWatch(
+  a: SyncArgs,
+  cache: Cache,
+  source: ReturnType<typeof openSource>,
+  o: {
+    cachePath: string;
+    everyMs: number;
+    layout: ReturnType<typeof parseLayout> | undefined;
+    map: ReturnType<typeof parseMap> | undefined;
+    signal: AbortSignal;
+  },
+): Promise<void> {
+  const { watch } = await import("../cache/watch.js");
+  // The first cycle may be a long catch-up: it gets the progress bar on a terminal.
+  const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
+  let cycles = 0;
+  await watch(cache, source, {
+    from: a.from,
+    to: a.to,
+    layout: o.layout,
+    map: o.map,
+    concurrency: a.concurrency,
+    everyMs: o.everyMs,
+    signal: o.signal,
+    stopOn: (_e, n) => {
+      if (n === 1) bar?.stop();
+      return n === 1;
+    },
+    onProgress: (n, p) => {
+      if (n === 1) bar?.update(p);
+    },
+    onCycle: (c) => {
+      cycles = c.cycle;
+      if (c.cycle === 1) bar?.stop();
+      if (a.json) printJson(cycleJson(c, o.cachePath));
+      else printCycle(c, source.url, o.everyMs);
+    },
+  });
+  if (!a.json)
+    process.stderr.write(
+      `evx: watch stopped after ${fmtInt(cycles)} cycle${cycles === 1 ? "" : "s"}; the cache is consistent\n`,
+    );
+}
+
+/** One line per cycle: the sync `--json` object plus `cycle`, `at`, the cache's events and any `error`. */
+export function cycleJson(c: WatchCycle, cachePath: string) {
+  return {
+    cycle: c.cycle,
+    at: c.at.toISOString(),
+    ...summaryJson(c.summary, cachePath),
+    cache_events: c.cacheEvents,
+    ...(c.error !== undefined ? { error: c.error } : {}),
+    ...(c.interrupted ? { interrupted: true } : {}),
+  };
+}
+
+const plural = (n: number, word: string) => `${fmtInt(n)} ${word}${n === 1 ? "" : "s"}`;
+
+/** `14:45:03  +1 object  +1,234 events  cache 2,001,234 events  next in 60s`; failures on stderr. */
+function printCycle(c: WatchCycle, url: string, everyMs: number): void {
+  const time = c.at.toLocaleTimeString("en-GB", { hour12: false });
+  const s = c.summary;
+  if (c.cycle === 1 && !c.failedWhole)
+    process.stderr.write(
+      `evx: watching ${url}${watchedDates(s)} every ${fmtSeconds(everyMs)}; Ctrl+C stops\n`,
+    );
+  const next = c.nextAt ? `next in ${fmtSeconds(Math.max(0, c.nextAt.getTime() - Date.now()))}` : "stopping";
+  if (c.failedWhole) {
+    process.stderr.write(
+      `evx: ${time}  cycle ${c.cycle} failed: ${c.error}${s.objects.downloaded ? ` (${plural(s.objects.downloaded, "object")} landed first)` : ""}; ${c.nextAt ? `retrying, ${next}` : "stopping"}\n`,
+    );
+    return;
+  }
+  const parts = [time, `+${plural(s.objects.downloaded, "object")}`, `+${plural(s.events, "event")}`];
+  if (s.objects.removed) parts.push(`-${plural(s.objects.removed, "object")} removed`);
+  if (c.cacheEvents !== null) parts.push(`cache ${plural(c.cacheEvents, "event")}`);
+  parts.push(c.interrupted ? "stopped" : next);
+  process.stdout.write(`${parts.join("  ")}\n`);
+  if (c.error) process.stderr.write(`evx: ${time}  cycle ${c.cycle}: ${c.error}; the next cycle retries\n`);
+}
+
+function watchedDates(s: SyncSummary): string {
+  const r = s.range;
+  if (!r) return ", no dates yet,";
+  if (r.from && r.to) return `, dates ${r.from} to ${r.to},`;
+  if (r.from) return `, dates ${r.from} on,`;
+  if (r.to) return `, dates up to ${r.to},`;
+  return ", all dates,";
+}
+
+function fmtSeconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120 || s % 60) return `${s}s`;
+  return s % 3600 ? `${s / 60}m` : `${s / 3600}h`;
 }
 
 function printSummary(s: SyncSummary, cachePath: string): void {
