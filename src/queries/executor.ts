@@ -6,6 +6,7 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
 import { buildCoverage, shapeCoverage } from "./coverage.js";
+import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { parseZone, UsageError } from "./parse.js";
@@ -126,11 +127,17 @@ function contextOf(rows: Row[]): QueryContext {
   return ctx;
 }
 
-export class Executor {
+export class Executor implements AnalysisEngine {
+  readonly engine = "duckdb" as const;
   private readonly idle: DuckDBConnection[] = [];
   private closed = false;
 
   constructor(readonly cache: Cache) {}
+
+  /** The cache file, for the status bar. */
+  get host(): string {
+    return this.cache.path;
+  }
 
   /**
    * Builds, runs and shapes one analysis. The context query and the analysis run in one read
@@ -324,10 +331,47 @@ function checkPositiveInt(v: number, what: string, min = 1): void {
 }
 
 /**
+ * What validation reads besides the spec: the data's event types and range (a `Cache`, the `Executor` on
+ * it, or another engine such as ClickHouse's), and how its messages name the data.
+ */
+export interface ValidationSource {
+  eventTypes(): Promise<string[]>;
+  cachedRange(tz: string): Promise<DateRange | null>;
+  /** Default: the cache, filled by `evx sync SOURCE`. */
+  readonly dataLabel?: { what: string; fill: string; fillDates: string };
+}
+
+/** The cache's own validation reads, exactly as before engines were pluggable. */
+function cacheSource(cache: Cache): ValidationSource {
+  return {
+    eventTypes: async () =>
+      (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map((x) => x.e),
+    cachedRange: async (tz) => {
+      const q = buildRange();
+      return shapeRange(await cache.all(q.sql, q.params), tz);
+    },
+  };
+}
+
+function validationSource(target: Cache | Executor | ValidationSource): ValidationSource {
+  if (target instanceof Executor) return cacheSource(target.cache);
+  if (typeof (target as Partial<ValidationSource>).eventTypes === "function")
+    return target as ValidationSource;
+  return cacheSource(target as Cache);
+}
+
+/**
  * One-line `UsageError`s for specs that cannot give a meaningful answer: unknown events (naming the
  * closest known ones), a bad time zone, a range with no cached data, bad counts.
  */
-export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<void> {
+export async function validateSpec(
+  target: Cache | Executor | ValidationSource,
+  spec: AnalysisSpec,
+): Promise<void> {
+  const source = validationSource(target);
+  const label = source.dataLabel;
+  const noEvents = label ? `${label.what} has no events` : "the cache has no events";
+  const empty = label ? `${noEvents}; ${label.fill}` : "the cache has no events; run `evx sync SOURCE` first";
   switch (spec.kind) {
     case "props":
       checkPositiveInt(spec.topValues, "the number of top values", 0);
@@ -346,7 +390,7 @@ export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<vo
       break;
     case "users":
       checkPositiveInt(spec.limit, "--limit", 0);
-      await validateSpec(cache, spec.of);
+      await validateSpec(source, spec.of);
       return;
     case "timeline":
       checkPositiveInt(spec.limit, "--limit", 0);
@@ -359,15 +403,13 @@ export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<vo
     for (const f of r.ref.filters) if (!f.key) throw new UsageError(`empty property key in ${r.what}`);
   }
   if (named.length) {
-    const known = (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map(
-      (x) => x.e,
-    );
+    const known = await source.eventTypes();
     const set = new Set(known);
     for (const r of named) {
       if (set.has(r.ref.event)) continue;
       const close = closestNames(r.ref.event, known);
       throw new UsageError(
-        `unknown ${r.what} ${JSON.stringify(r.ref.event)}${close.length ? `; did you mean ${close.map((c) => JSON.stringify(c)).join(", ")}?` : " (the cache has no events)"}`,
+        `unknown ${r.what} ${JSON.stringify(r.ref.event)}${close.length ? `; did you mean ${close.map((c) => JSON.stringify(c)).join(", ")}?` : ` (${noEvents})`}`,
       );
     }
   }
@@ -383,13 +425,14 @@ export async function validateSpec(cache: Cache, spec: AnalysisSpec): Promise<vo
     throw new UsageError(
       `the range is empty: it starts (${range.from}) ${f.lo > f.hi ? "after" : "at or after"} it ends (${range.to}${readBound(range.to)?.kind === "date" ? ", inclusive" : ", exclusive"})`,
     );
-  const q = buildRange();
-  const cached = shapeRange(await cache.all(q.sql, q.params), range.tz);
-  if (!cached) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
+  const cached = await source.cachedRange(range.tz);
+  if (!cached) throw new UsageError(empty);
   const cf = frameOf({ from: cached.from, to: cached.to, tz: range.tz });
   if (f.lo >= cf.hi || f.hi <= cf.lo)
     throw new UsageError(
-      `no cached events in ${range.from} .. ${range.to} (${range.tz}): the cache covers ${cached.from} .. ${cached.to}; sync those dates first`,
+      label
+        ? `no events in ${range.from} .. ${range.to} (${range.tz}): ${label.what} covers ${cached.from} .. ${cached.to}; ${label.fillDates}`
+        : `no cached events in ${range.from} .. ${range.to} (${range.tz}): the cache covers ${cached.from} .. ${cached.to}; sync those dates first`,
     );
   // Too many buckets is a usage error before any work.
   if (spec.kind === "trend") checkBuckets(f, spec.interval);
