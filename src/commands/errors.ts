@@ -1,4 +1,5 @@
 import { CacheLockedError, CacheMissingError, firstLine } from "../cache/errors.js";
+import { EngineError } from "../queries/engine.js";
 import { UsageError } from "../queries/parse.js";
 import { LayoutError } from "../source/layout.js";
 import { SourceError } from "../source/types.js";
@@ -11,6 +12,12 @@ export const EXIT = {
   partial: 3,
   source: 4,
   locked: 5,
+  /** ClickHouse cannot be reached, went away mid-query, timed out, or the URL is not a ClickHouse server. */
+  engineUnreachable: 6,
+  /** ClickHouse refused the user, or lacks the database, the table or columns evx reads. */
+  engineRefused: 7,
+  /** ClickHouse stopped the query at a server limit (time, memory, rows, quota). */
+  serverLimit: 8,
   interrupted: 130,
 } as const;
 
@@ -30,6 +37,21 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof SourceError) return EXIT.source;
   if (e instanceof CacheLockedError) return EXIT.locked;
   if (e instanceof CacheMissingError) return EXIT.usage;
+  if (e instanceof EngineError) {
+    switch (e.kind) {
+      case "unreachable":
+      case "lost":
+      case "timeout":
+        return EXIT.engineUnreachable;
+      case "auth":
+      case "schema":
+        return EXIT.engineRefused;
+      case "limit":
+        return EXIT.serverLimit;
+      default:
+        return EXIT.error;
+    }
+  }
   if (e instanceof Error && e.name === "AbortError") return EXIT.interrupted;
   return EXIT.error;
 }
