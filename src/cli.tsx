@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { EXIT, errorLine, exitCodeFor } from "./commands/errors.js";
+import { EXIT, errorLine, exitCodeFor, UsageError } from "./commands/errors.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -14,6 +14,23 @@ const cacheOpt = {
 const outOpts = {
   json: { type: "boolean", describe: "print JSON for scripts" },
   csv: { type: "boolean", describe: "print CSV" },
+} as const;
+
+const chOpts = {
+  "ch-url": {
+    type: "string",
+    describe:
+      "ClickHouse HTTP(S) URL, https://user@host:8443/database (default $EVX_CLICKHOUSE_URL; password: $EVX_CLICKHOUSE_PASSWORD)",
+  },
+  "ch-table": { type: "string", describe: "ClickHouse events table (default events)" },
+} as const;
+const engineOpts = {
+  engine: {
+    type: "string",
+    choices: ["duckdb", "clickhouse"],
+    describe: "where the analysis runs: the local DuckDB cache (default) or a ClickHouse server (--ch-url)",
+  },
+  ...chOpts,
 } as const;
 
 const analysisOpts = {
@@ -39,7 +56,18 @@ const analysisOpts = {
     array: true,
     describe: "property filter KEY OP VALUE on every event (repeatable); OP: = != > >= < <= ~ in set !set",
   },
+  ...engineOpts,
 } as const;
+
+/** `--engine clickhouse` with its `--ch-url`/`--ch-table` for the TUI; undefined for the default cache. */
+function engineOf(a: { engine?: string; "ch-url"?: string; "ch-table"?: string }) {
+  if (a.engine !== "clickhouse") {
+    if (a["ch-url"] !== undefined || a["ch-table"] !== undefined)
+      throw new UsageError("--ch-url and --ch-table go with --engine clickhouse");
+    return undefined;
+  }
+  return { engine: "clickhouse" as const, chUrl: a["ch-url"], chTable: a["ch-table"] };
+}
 
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
@@ -55,10 +83,20 @@ export function buildCli(argv: string[]): Argv {
           .options({
             ...cacheOpt,
             tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
+            ...engineOpts,
           })
           .example("$0", "explore the last synced cache")
-          .example("$0 ui --cache ./acme.duckdb --tz Europe/Berlin", "a given cache, days in Berlin time"),
-      async (a) => (await import("./commands/ui.js")).runUi({ cache: a.cache, tz: a.tz }),
+          .example("$0 ui --cache ./acme.duckdb --tz Europe/Berlin", "a given cache, days in Berlin time")
+          .example(
+            "$0 ui --engine clickhouse --ch-url https://analyst@ch.internal:8443/analytics",
+            "a ClickHouse table",
+          ),
+      async (a) => {
+        const engine = engineOf(a);
+        // `engine` (EngineOptions, src/queries/engine.ts) is absent for the default DuckDB cache.
+        const opts = { cache: a.cache, tz: a.tz, ...(engine ? { engine } : {}) };
+        return (await import("./commands/ui.js")).runUi(opts);
+      },
     )
     .command(
       "demo",
@@ -340,6 +378,121 @@ export function buildCli(argv: string[]): Argv {
           user: String(a.user_id),
           event: a.event as string[] | undefined,
         }),
+    )
+    .command(
+      "clickhouse",
+      "set up and fill a ClickHouse table for --engine clickhouse",
+      (y) =>
+        y
+          .command(
+            "schema",
+            "print the DDL of the events table (MergeTree; with --cluster, Replicated + Distributed)",
+            (z) =>
+              z
+                .options({
+                  "ch-table": chOpts["ch-table"],
+                  cluster: {
+                    type: "string",
+                    describe: "cluster name: ReplicatedMergeTree per shard + Distributed",
+                  },
+                })
+                .example(
+                  "$0 clickhouse schema | clickhouse-client --multiquery -d analytics",
+                  "create the table",
+                )
+                .example("$0 clickhouse schema --cluster prod --ch-table events", "the cluster variant"),
+            async (a) =>
+              (await import("./commands/clickhouse.js")).runClickHouseSchema({
+                chTable: a["ch-table"],
+                cluster: a.cluster,
+              }),
+          )
+          .command(
+            "load <source>",
+            "have the ClickHouse server read date partitions from S3 itself (s3()/s3Cluster()) and insert them",
+            (z) =>
+              z
+                .positional("source", { type: "string", demandOption: true, describe: "s3://bucket/prefix" })
+                .options({
+                  from: { type: "string", describe: "first partition date, YYYY-MM-DD (inclusive)" },
+                  to: { type: "string", describe: "last partition date, YYYY-MM-DD (inclusive)" },
+                  ...chOpts,
+                  cluster: { type: "string", describe: "load with s3Cluster() into the cluster's tables" },
+                  endpoint: {
+                    type: "string",
+                    describe: "S3-compatible endpoint URL, as evx and the server reach it",
+                  },
+                  region: {
+                    type: "string",
+                    describe: "AWS region (default: from profile/env, else us-east-1)",
+                  },
+                  profile: {
+                    type: "string",
+                    describe: "AWS profile whose credentials evx lists with and gives the server",
+                  },
+                  "sign-request": {
+                    type: "boolean",
+                    default: true,
+                    describe: "use --no-sign-request for public buckets (the server reads with NOSIGN)",
+                  },
+                  "s3-credentials": {
+                    type: "string",
+                    choices: ["evx", "server"],
+                    describe:
+                      "evx: give the server evx's AWS credentials as query parameters (default); server: its own",
+                  },
+                  "s3-collection": {
+                    type: "string",
+                    describe: "a named collection on the server holding the S3 credentials",
+                  },
+                  layout: {
+                    type: "string",
+                    describe: "partition layout: hive[:KEY] | KEY= | hive-ymd | ymd | date (default: detect)",
+                  },
+                  map: {
+                    type: "string",
+                    describe:
+                      "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
+                  },
+                  force: { type: "boolean", describe: "re-load partitions whose objects did not change" },
+                  json: { type: "boolean", describe: "print one JSON summary instead of progress" },
+                  sql: {
+                    type: "boolean",
+                    describe: "print the statements per partition (secrets as ***) and exit",
+                  },
+                })
+                .example(
+                  "$0 clickhouse load s3://acme-events/raw --from 2023-06-01 --to 2023-06-07 --ch-url https://loader@ch:8443/analytics",
+                  "load one week",
+                )
+                .example(
+                  "$0 clickhouse load s3://acme-events/raw --cluster prod --s3-credentials server",
+                  "on a cluster, the nodes read S3 with their own role",
+                ),
+            async (a) => {
+              await (await import("./commands/clickhouse.js")).runClickHouseLoad({
+                source: a.source as string,
+                from: a.from,
+                to: a.to,
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+                cluster: a.cluster,
+                endpoint: a.endpoint,
+                region: a.region,
+                profile: a.profile,
+                signRequest: a["sign-request"],
+                s3Credentials: a["s3-credentials"],
+                s3Collection: a["s3-collection"],
+                layout: a.layout,
+                map: a.map,
+                force: a.force,
+                json: a.json,
+                sql: a.sql,
+              });
+            },
+          )
+          .demandCommand(1, "name a subcommand: schema or load"),
+      () => {},
     )
     .version(pkg.version)
     .alias("h", "help")

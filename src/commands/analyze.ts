@@ -1,4 +1,6 @@
-import { Executor, inlineSql, sqlLiteral, validateSpec } from "../queries/executor.js";
+import type { Cache } from "../cache/db.js";
+import type { AnalysisEngine, EngineName } from "../queries/engine.js";
+import { Executor, inlineSql, sqlLiteral, type ValidationSource, validateSpec } from "../queries/executor.js";
 import { flatten } from "../queries/flatten.js";
 import {
   parseCompare,
@@ -58,6 +60,51 @@ export interface CommonArgs {
   usersOf?: string;
   /** With usersOf: users listed at most (default 100); otherwise the analysis's own limit. */
   limit?: number;
+  /** `duckdb` (the default: the local cache) or `clickhouse` (a server: `chUrl`, `chTable`). */
+  engine?: string;
+  /** ClickHouse URL (default `$EVX_CLICKHOUSE_URL`); the password comes from `$EVX_CLICKHOUSE_PASSWORD` or it. */
+  chUrl?: string;
+  /** ClickHouse events table (default `events`). */
+  chTable?: string;
+}
+
+/** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
+export function parseEngine(a: { engine?: string; chUrl?: string; chTable?: string }): EngineName {
+  const e = (a.engine ?? "duckdb").toLowerCase();
+  if (e !== "duckdb" && e !== "clickhouse")
+    throw new UsageError(
+      `unknown --engine ${JSON.stringify(a.engine)}: use duckdb (the local cache) or clickhouse`,
+    );
+  if (e === "duckdb" && (a.chUrl !== undefined || a.chTable !== undefined))
+    throw new UsageError("--ch-url and --ch-table go with --engine clickhouse");
+  return e;
+}
+
+/** An opened engine, what validation reads, and what else to close (the cache of the DuckDB engine). */
+interface Opened {
+  engine: AnalysisEngine;
+  validation: Cache | ValidationSource;
+  inlined: (q: { sql: string; params: readonly unknown[] }) => string;
+  close(): Promise<void>;
+}
+
+async function openEngine(a: CommonArgs): Promise<Opened> {
+  if (parseEngine(a) === "clickhouse") {
+    const ch = await import("../queries/clickhouse/executor.js");
+    const engine = ch.ClickHouseExecutor.open({ chUrl: a.chUrl, chTable: a.chTable });
+    return { engine, validation: engine, inlined: ch.inlineChSql, close: () => engine.close() };
+  }
+  const cache = await openForRead(a.cache);
+  const engine = new Executor(cache);
+  return {
+    engine,
+    validation: cache,
+    inlined: inlineSql,
+    close: async () => {
+      engine.close();
+      cache.close();
+    },
+  };
 }
 
 const list = (v: string | string[] | undefined): string[] =>
@@ -87,22 +134,27 @@ async function analyze<R>(
   if (last !== undefined && (from !== undefined || to !== undefined))
     throw new UsageError("--last gives the whole range: use it without --from/--to");
   const tz = parseZone(a.tz ?? "UTC");
-  const cache = await openForRead(a.cache);
-  const ex = new Executor(cache);
+  const opened = await openEngine(a);
+  const ex = opened.engine;
   try {
     // A range reaching past the cached dates is answered from what is cached, and its coverage says
     // which partitions are missing; a range with no cached events at all is refused by validateSpec.
     let range: DateRange;
     if (last !== undefined) {
       const lastUs = await ex.lastEventUs();
-      if (lastUs === null) throw new UsageError("the cache has no events; run `evx sync SOURCE` first");
+      if (lastUs === null)
+        throw new UsageError(
+          ex.engine === "clickhouse"
+            ? "the ClickHouse table has no events; load some with `evx clickhouse load SOURCE`"
+            : "the cache has no events; run `evx sync SOURCE` first",
+        );
       range = lastRange(lastUs, last, tz);
     } else range = await ex.resolveRange({ from, to, tz });
     const inner = makeSpec(range);
     const spec = a.usersOf === undefined ? inner : usersSpecOf(inner, a.usersOf, a.limit ?? 100);
-    await validateSpec(cache, spec);
+    await validateSpec(opened.validation, spec);
     if (a.sql) {
-      process.stdout.write(sqlText(spec, await ex.explain(spec)));
+      process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened.inlined));
       return;
     }
     const out = await ex.run(spec);
@@ -111,7 +163,7 @@ async function analyze<R>(
       printJson({ ...out.result, range: out.range, coverage: out.coverage });
       return;
     }
-    warnCoverage(out.coverage);
+    warnCoverage(out.coverage, ex.engine);
     if (a.csv) {
       const t = flatten(spec, out.result);
       process.stdout.write(toCsv(t.columns, t.rows));
@@ -120,8 +172,7 @@ async function analyze<R>(
     if (spec.kind === "users") printUsers(out.result as UsersResult, answer);
     else print(out.result as R, answer);
   } finally {
-    ex.close();
-    cache.close();
+    await opened.close();
   }
 }
 
@@ -198,7 +249,28 @@ export async function runUser(a: UserArgs): Promise<void> {
 }
 
 /** `--sql`: the statement as it would run, its parameters, and the same with the parameters inlined. */
-function sqlText(spec: AnalysisSpec, q: { sql: string; params: readonly unknown[] }): string {
+function sqlText(
+  spec: AnalysisSpec,
+  q: { sql: string; params: readonly unknown[] },
+  engine: AnalysisEngine,
+  inlined: (q: { sql: string; params: readonly unknown[] }) => string,
+): string {
+  if (engine.engine === "clickhouse") {
+    const types = new Map([...q.sql.matchAll(/\{p(\d+):([^{}]+)\}/g)].map((m) => [Number(m[1]), m[2]]));
+    const params = q.params.map(
+      (v, i) =>
+        `--   {p${i + 1}:${types.get(i + 1) ?? "String"}} = ${cleanText(typeof v === "bigint" ? v.toString() : sqlLiteral(v))}`,
+    );
+    return [
+      `-- evx ${spec.kind} on ClickHouse (${cleanText(engine.host)}): the statement with its query parameters`,
+      q.sql.trimEnd(),
+      ...(params.length ? ["-- parameters:", ...params] : []),
+      "",
+      "-- the same with the parameters inlined (paste into clickhouse-client):",
+      inlined(q).trimEnd() + ";",
+      "",
+    ].join("\n");
+  }
   const params = q.params.map((v, i) => `--   $${i + 1} = ${cleanText(sqlLiteral(v))}`);
   return [
     `-- evx ${spec.kind} on DuckDB: the statement with its bound parameters`,
@@ -206,21 +278,24 @@ function sqlText(spec: AnalysisSpec, q: { sql: string; params: readonly unknown[
     ...(params.length ? ["-- parameters:", ...params] : []),
     "",
     "-- the same with the parameters inlined (paste into the duckdb shell):",
-    inlineSql(q).trimEnd() + ";",
+    inlined(q).trimEnd() + ";",
     "",
   ].join("\n");
 }
 
 /** One stderr line when the range is not fully synced: an incident answer must not look complete. */
-function warnCoverage(c: Coverage): void {
+function warnCoverage(c: Coverage, engine: EngineName): void {
   if (!c.missing.length && !c.failed.length) return;
   const dates = (ds: string[]) =>
     ds.length > 4 ? `${ds.slice(0, 3).join(", ")} … (${ds.length})` : ds.join(", ");
   const parts = [];
-  if (c.missing.length) parts.push(`not synced: ${dates(c.missing)}`);
+  if (c.missing.length)
+    parts.push(`${engine === "clickhouse" ? "not loaded" : "not synced"}: ${dates(c.missing)}`);
   if (c.failed.length) parts.push(`failed: ${dates(c.failed)}`);
   process.stderr.write(
-    `evx: warning: incomplete data: ${c.partitions_synced} of ${c.partitions_in_range} partitions in range are synced (${parts.join("; ")}); run \`evx sync\` to complete\n`,
+    engine === "clickhouse"
+      ? `evx: warning: incomplete data: ${c.partitions_synced} of ${c.partitions_in_range} partitions in range are loaded (${parts.join("; ")}); run \`evx clickhouse load\` to complete\n`
+      : `evx: warning: incomplete data: ${c.partitions_synced} of ${c.partitions_in_range} partitions in range are synced (${parts.join("; ")}); run \`evx sync\` to complete\n`,
   );
 }
 

@@ -1,0 +1,238 @@
+/**
+ * `evx clickhouse schema` and `evx clickhouse load`: set up and fill the ClickHouse table that
+ * `--engine clickhouse` reads. The load has the server read S3 itself (src/queries/clickhouse/load.ts).
+ */
+import prettyBytes from "pretty-bytes";
+import { type FieldMap, parseMap } from "../cache/mapping.js";
+import { bookkeepingDdl } from "../queries/clickhouse/coverage.js";
+import { ClickHouseExecutor } from "../queries/clickhouse/executor.js";
+import {
+  type LoadSummary,
+  loadPartitions,
+  type PartitionOutcome,
+  planLoad,
+  resolveRegion,
+  resolveS3Access,
+  shownParams,
+} from "../queries/clickhouse/load.js";
+import { eventsDdl } from "../queries/clickhouse/schema.js";
+import { AbortError } from "../queries/executor.js";
+import { fmtInt } from "../render/table.js";
+import { openSource } from "../source/index.js";
+import { isIsoDate, type Layout, parseLayout } from "../source/layout.js";
+import { EXIT, ExitError, UsageError } from "./errors.js";
+import { printJson } from "./output.js";
+
+export interface SchemaArgs {
+  chTable?: string;
+  cluster?: string;
+}
+
+/** `evx clickhouse schema`: the DDL of the events table (and of the load's bookkeeping), to run once. */
+export function runClickHouseSchema(a: SchemaArgs): void {
+  const table = a.chTable ?? "events";
+  if (!table || /[\u0000-\u001f]/.test(table))
+    throw new UsageError(`bad --ch-table ${JSON.stringify(table)}`);
+  const out = [
+    `-- The events table of evx's ClickHouse engine${a.cluster ? ` on cluster ${a.cluster}: Replicated tables per shard, a Distributed table over them` : ""}.`,
+    "-- Run it with clickhouse-client (--multiquery) in the database of --ch-url, then `evx clickhouse load`.",
+    eventsDdl({ table, cluster: a.cluster }),
+    "",
+    "-- Bookkeeping of `evx clickhouse load` (the load creates these when missing): the source listing and",
+    "-- each partition's loads, which coverage reads.",
+    ...bookkeepingDdl(table, a.cluster).map((s) => `${s};`),
+    "",
+  ];
+  process.stdout.write(out.join("\n"));
+}
+
+export interface LoadArgs {
+  source: string;
+  from?: string;
+  to?: string;
+  chUrl?: string;
+  chTable?: string;
+  cluster?: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  signRequest?: boolean;
+  /** A named collection on the server with the S3 credentials. */
+  s3Collection?: string;
+  /** `evx` (default: evx's AWS credentials, given to the server as query parameters) or `server`. */
+  s3Credentials?: string;
+  layout?: string;
+  map?: string;
+  force?: boolean;
+  json?: boolean;
+  sql?: boolean;
+}
+
+function checkDates(from?: string, to?: string): void {
+  for (const [flag, v] of [
+    ["--from", from],
+    ["--to", to],
+  ] as const)
+    if (v !== undefined && !isIsoDate(v))
+      throw new UsageError(`${flag} must be a date like 2023-06-01, got '${v}'`);
+  if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+}
+
+/** The load's own request timeout: an INSERT … SELECT of a day answers only when it is done. */
+function loadTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.EVX_CLICKHOUSE_LOAD_TIMEOUT_MS);
+  return Number.isInteger(n) && n > 0 ? n : 3_600_000;
+}
+
+/** `evx clickhouse load SOURCE`: the server loads the selected partitions from S3 (see load.ts). */
+export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | undefined> {
+  checkDates(a.from, a.to);
+  const s3Credentials = a.s3Credentials ?? "evx";
+  if (s3Credentials !== "evx" && s3Credentials !== "server")
+    throw new UsageError(
+      "--s3-credentials is evx (give the server evx's AWS credentials) or server (its own)",
+    );
+  let layout: Layout | undefined;
+  let map: FieldMap | undefined;
+  try {
+    layout = a.layout ? parseLayout(a.layout) : undefined;
+    map = a.map ? parseMap(a.map) : undefined;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (!/^s3:\/\//i.test(a.source))
+    throw new UsageError(
+      `the server reads the lake from S3: SOURCE must be s3://bucket/prefix (load a folder with \`evx sync\`), got ${JSON.stringify(a.source.replace(/\/\/[^/?#\s]*@/g, "//***@"))}`,
+    );
+  const source = openSource(a.source, {
+    endpoint: a.endpoint,
+    region: a.region,
+    profile: a.profile,
+    noSignRequest: a.signRequest === false,
+  });
+  const s3 = await resolveS3Access({
+    noSignRequest: a.signRequest === false,
+    collection: a.s3Collection,
+    serverCredentials: s3Credentials === "server",
+    profile: a.profile,
+  });
+  const region = a.endpoint ? a.region : await resolveRegion(a.region, a.profile);
+  const secrets = s3.kind === "keys" ? [s3.accessKeyId, s3.secretAccessKey, s3.sessionToken ?? ""] : [];
+  const ch = ClickHouseExecutor.open(
+    { chUrl: a.chUrl, chTable: a.chTable },
+    { secrets, timeoutMs: loadTimeoutMs() },
+  );
+  const options = {
+    from: a.from,
+    to: a.to,
+    layout,
+    map,
+    cluster: a.cluster,
+    s3,
+    endpoint: a.endpoint,
+    region,
+    force: a.force,
+  };
+
+  if (a.sql) {
+    try {
+      const plans = await planLoad(ch, source, options);
+      const lines: string[] = [
+        `-- evx clickhouse load on ${ch.host}.${ch.target.table}: per partition, in order (S3 secrets shown as ***)`,
+      ];
+      for (const p of plans) {
+        lines.push("", `-- partition ${p.date}`, ...p.create.map((s) => `${s};`), `${p.insert.sql};`);
+        lines.push("-- parameters:");
+        for (const [k, v] of Object.entries(shownParams(p.insert.params)))
+          lines.push(`--   {${k}} = ${JSON.stringify(v)}`);
+        lines.push(
+          `${p.counts};`,
+          `${p.replace};  -- or, when no line was good: ${p.drop}`,
+          ...p.cleanup.map((s) => `${s};`),
+        );
+      }
+      process.stdout.write(`${ch.client.redact(lines.join("\n"))}\n`);
+      return undefined;
+    } finally {
+      await ch.close();
+    }
+  }
+
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSig = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write(
+      "\nevx: stopping the load (the partition being loaded keeps its previous data); Ctrl+C again to quit now\n",
+    );
+    ac.abort();
+  };
+  process.on("SIGINT", onSig);
+  process.on("SIGTERM", onSig);
+  try {
+    const summary = await loadPartitions(ch, source, {
+      ...options,
+      signal: ac.signal,
+      onProgress: a.json ? undefined : (p, i, n) => process.stderr.write(`${progressLine(p, i, n)}\n`),
+    });
+    if (a.json) printJson(summaryJson(summary, ch));
+    else printSummary(summary, ch);
+    if (summary.partitions.failed > 0) throw new ExitError(EXIT.partial);
+    return summary;
+  } catch (e) {
+    if (ac.signal.aborted && !(e instanceof ExitError)) {
+      process.stderr.write("evx: load interrupted; loaded partitions stay, the next load goes on\n");
+      throw new ExitError(EXIT.interrupted);
+    }
+    if (e instanceof AbortError) throw new ExitError(EXIT.interrupted);
+    throw e;
+  } finally {
+    process.off("SIGINT", onSig);
+    process.off("SIGTERM", onSig);
+    await ch.close();
+  }
+}
+
+function progressLine(p: PartitionOutcome, i: number, n: number): string {
+  const head = `[${i}/${n}] ${p.date}  ${p.status.padEnd(9)}`;
+  if (p.status === "failed") return `${head} ${p.error ?? ""}`;
+  if (p.status === "removed") return `${head} (gone from the source)`;
+  const what = `${fmtInt(p.events)} events, ${fmtInt(p.rejected)} rejected, ${fmtInt(p.objects)} objects (${prettyBytes(p.bytes)})`;
+  return p.status === "unchanged"
+    ? `${head} ${what}, same objects as the last load`
+    : `${head} ${what}, ${p.seconds.toFixed(1)} s`;
+}
+
+function summaryJson(s: LoadSummary, ch: ClickHouseExecutor) {
+  return {
+    partitions: s.partitions,
+    objects: s.objects,
+    bytes: s.bytes,
+    events: s.events,
+    rejected: s.rejected,
+    seconds: Math.round(s.seconds * 1000) / 1000,
+    ignored: s.ignored,
+    failures: s.failures,
+    table: `${ch.host}.${ch.target.table}`,
+  };
+}
+
+function printSummary(s: LoadSummary, ch: ClickHouseExecutor): void {
+  const p = s.partitions;
+  const extra = [
+    p.unchanged ? `${fmtInt(p.unchanged)} unchanged` : "",
+    p.removed ? `${fmtInt(p.removed)} removed` : "",
+    p.failed ? `${fmtInt(p.failed)} failed` : "",
+  ].filter(Boolean);
+  process.stdout.write(
+    `loaded ${fmtInt(p.loaded)} of ${fmtInt(p.selected)} partitions into ${ch.host}.${ch.target.table}${extra.length ? ` (${extra.join(", ")})` : ""}: ${fmtInt(s.events)} events, ${fmtInt(s.rejected)} rejected lines, ${fmtInt(s.objects.loaded)} objects (${prettyBytes(s.bytes)}) in ${s.seconds.toFixed(1)} s\n`,
+  );
+  if (s.undated)
+    process.stdout.write(
+      `${fmtInt(s.undated)} data files had no date in the layout (${s.layout}) and were skipped\n`,
+    );
+  for (const f of s.failures) process.stdout.write(`  failed ${f.date}: ${f.error}\n`);
+  if (s.failures.length)
+    process.stdout.write("the failed partitions keep their previous data; the next load retries them\n");
+}
