@@ -347,6 +347,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
         height={bodyH}
         bounds={bounds}
         current={range}
+        tz={tz}
         onApply={(r) => {
           setUserRange(bounds && r.from === bounds.from && r.to === bounds.to ? null : r);
           setOverlay(null);
@@ -406,6 +407,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
             message ? message.text : session ? undefined : props.failure ? "cache not open" : OPENING_STATUS
           }
           ascii={props.ascii}
+          coverage={session && !props.failure ? current.current.get(tab)?.coverage : undefined}
         />
       </Box>
     </AppEnvContext.Provider>

@@ -6,11 +6,18 @@
 import { Box } from "ink";
 import type { Dispatch, SetStateAction } from "react";
 import { memo, useEffect, useLayoutEffect, useMemo, useState } from "react";
-import type { CatalogRow, DateRange, TrendSpec } from "../queries/spec.js";
+import {
+  type CatalogRow,
+  type DateRange,
+  INTERVALS,
+  type Interval,
+  type TrendSpec,
+} from "../queries/spec.js";
 import { sparkline } from "../render/charts.js";
 import { formatCompact, formatNumber } from "../render/format.js";
 import { cleanText, displayWidth, padEnd, padStart } from "../render/sanitize.js";
 import { PRIORITY, useKeys } from "./input.js";
+import { pointsOf } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { type EventsModel, useAppEnv } from "./state.js";
 import { useQuery } from "./useQuery.js";
@@ -57,17 +64,47 @@ function addDays(date: string, n: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** The sparkline query: daily events of the listed events over the last 14 days of the range. */
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Whether both bounds of the range are dates (not date-times). */
+function dateRange(range: DateRange): boolean {
+  return DATE_RE.test(range.from) && DATE_RE.test(range.to);
+}
+
+/**
+ * The sparklines' range and interval: over a range of dates, the days of its last 14; over a range
+ * with times (an incident's few hours), the whole range in the finest interval with at most
+ * 4 × 14 buckets.
+ */
+function sparkFrame(range: DateRange): { range: DateRange; interval: Interval } {
+  if (dateRange(range)) {
+    let from = addDays(range.to, -(SPARK_DAYS - 1));
+    if (from < range.from) from = range.from;
+    return { range: { from, to: range.to, tz: range.tz }, interval: "day" };
+  }
+  const interval =
+    INTERVALS.find((iv) => {
+      const n = pointsOf(range, iv);
+      return n !== null && n <= 4 * SPARK_DAYS;
+    }) ?? "month";
+  return { range, interval };
+}
+
+/** The sparkline column's title. */
+export function sparkTitle(range: DateRange | null): string {
+  return !range || dateRange(range) ? `Last ${SPARK_DAYS} days` : `Range, ${sparkFrame(range).interval}`;
+}
+
+/** The sparkline query: events of the listed events over the last 14 days of the range (`sparkFrame`). */
 export function sparkSpec(names: string[], range: DateRange | null): TrendSpec | null {
   if (!range || names.length === 0) return null;
-  let from = addDays(range.to, -(SPARK_DAYS - 1));
-  if (from < range.from) from = range.from;
+  const frame = sparkFrame(range);
   return {
     kind: "trend",
     events: names.slice(0, SPARK_MAX_EVENTS).map((event) => ({ event, filters: [] })),
     measure: { kind: "events" },
-    interval: "day",
-    range: { from, to: range.to, tz: range.tz },
+    interval: frame.interval,
+    range: frame.range,
     filters: [],
     limit: 10,
   };
@@ -119,10 +156,11 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
             result: catalog.data,
             sql: catalog.sql,
             params: catalog.params,
+            coverage: catalog.coverage,
           }
         : null,
     );
-  }, [catalog.data, catalog.spec, catalog.sql, catalog.params, env.report]);
+  }, [catalog.data, catalog.spec, catalog.sql, catalog.params, catalog.coverage, env.report]);
 
   const listH = Math.max(1, height - 3);
   const cursor = clamp(model.cursor, 0, Math.max(0, rows.length - 1));
@@ -180,9 +218,9 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
       padStart("Users", layout.users),
     ];
     if (layout.last) parts.push(padEnd("Last seen", layout.last));
-    if (layout.spark) parts.push(padEnd(`Last ${SPARK_DAYS} days`, layout.spark));
+    if (layout.spark) parts.push(padEnd(sparkTitle(range), layout.spark));
     return parts.join(" ");
-  }, [layout]);
+  }, [layout, range]);
 
   const lines = useMemo(
     () =>
@@ -226,7 +264,7 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
     const n = all?.length ?? 0;
     title = model.filter
       ? `${rows.length} of ${n} event types match "${model.filter}" (esc clears)`
-      : `${n} event types${range ? ` · ${range.from} → ${range.to}` : ""}${catalog.status === "running" ? " · updating…" : ""}`;
+      : `${n} event types${range ? ` · ${range.from.replace("T", " ")} → ${range.to.replace("T", " ")}` : ""}${catalog.status === "running" ? " · updating…" : ""}`;
   }
 
   const visible = lines.slice(first, first + listH);

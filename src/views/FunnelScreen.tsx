@@ -1,7 +1,9 @@
 /**
  * Tab 3: funnels. Build the steps (`a` adds with an optional filter, `x` removes, `J`/`K` reorder),
- * set the window (`w`), a breakdown (`b`), filters (`f`, `F` clears) and conversion over time (`v`).
- * Each step is a bar with users, % of start, % from the previous step and median time to convert.
+ * set the window (`w`), a breakdown (`b`), filters (`f`, `F` clears), conversion over time (`v`, per
+ * an interval that `i` cycles as in Trends) and a compare period (`c`: previous, 1d, 1w, off).
+ * Each step is a bar with users, % of start, % from the previous step and median time to convert;
+ * with compare, the change of % of start in percentage points and a line on the compare period.
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
@@ -9,9 +11,11 @@ import { memo, useMemo, useState } from "react";
 import { formatEventRef } from "../queries/parse.js";
 import type { DateRange, FunnelResult, FunnelSpec } from "../queries/spec.js";
 import { bars, lineChart } from "../render/charts.js";
+import { offsetText, pointsText } from "../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../render/format.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../render/sanitize.js";
 import { PRIORITY, useKeys } from "./input.js";
+import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
 import { type FunnelModel, useAppEnv, useReportResult } from "./state.js";
@@ -28,19 +32,36 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
     filters: m.filters,
     ...(m.breakdown !== undefined ? { breakdown: m.breakdown } : {}),
     limit: 10,
-    ...(m.overTime ? { trendInterval: m.overTime } : {}),
+    // The interval asked for when it fits the range, else the nearest that does.
+    ...(m.overTime ? { trendInterval: fitInterval(m.interval, range) } : {}),
+    ...(m.compare ? { compare: m.compare } : {}),
   };
 }
 
-const NOTE_W = { start: 8, prev: 10, median: 8 };
+const NOTE_W = { start: 8, prev: 10, median: 8, delta: 11 };
 
-function note(s: FunnelResult["steps"][number] | undefined, i: number): string {
-  if (!s) return `${padStart("…", NOTE_W.start)}${padStart("…", NOTE_W.prev)}${padStart("…", NOTE_W.median)}`;
+type Step = FunnelResult["steps"][number];
+
+function note(s: Step | undefined, i: number, compare: Step[] | undefined): string {
+  const delta = compare ? padStart(i === 0 ? "" : pointsText(s, compare[i]), NOTE_W.delta) : "";
+  if (!s)
+    return `${padStart("…", NOTE_W.start)}${padStart("…", NOTE_W.prev)}${padStart("…", NOTE_W.median)}${delta}`;
   return (
     padStart(formatPercent(s.conversion), NOTE_W.start) +
     padStart(i === 0 ? "–" : formatPercent(s.from_previous), NOTE_W.prev) +
-    padStart(i === 0 ? "–" : formatDuration(s.median_seconds), NOTE_W.median)
+    padStart(i === 0 ? "–" : formatDuration(s.median_seconds), NOTE_W.median) +
+    delta
   );
+}
+
+/** The compare period's line: its entered and converted users and conversion. */
+export function compareLine(result: FunnelResult): string | null {
+  const c = result.compare;
+  if (!c) return null;
+  const entered = c.steps[0]?.users ?? 0;
+  const last = c.steps[c.steps.length - 1];
+  const converted = last?.users ?? 0;
+  return `compare period (${offsetText(c.offset_seconds)}): ${formatNumber(entered)} entered, ${formatNumber(converted)} converted (${entered ? formatPercent(last?.conversion ?? 0) : "–"})`;
 }
 
 /** The step bars (selection marker in the first column) and their header, `width` wide. */
@@ -52,10 +73,11 @@ export function funnelBars(
   ascii: boolean,
 ): { header: string; rows: string[] } {
   const inner = Math.max(1, width - 2);
+  const compare = result?.compare?.steps;
   const steps = labels.map((l, i) => ({
     label: `${i + 1}. ${l}`,
     value: result?.steps[i]?.users ?? 0,
-    note: note(result?.steps[i], i),
+    note: note(result?.steps[i], i, compare),
   }));
   const valueW = Math.max(5, ...steps.map((s) => displayWidth(result ? formatNumber(s.value) : "…")));
   const rows = bars(steps, {
@@ -65,7 +87,7 @@ export function funnelBars(
     max: result?.steps[0]?.users || 1,
     format: (v) => padStart(result ? formatNumber(v) : "…", valueW),
   });
-  const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}`;
+  const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}${compare ? padStart("vs compare", NOTE_W.delta) : ""}`;
   const header = `  ${padEnd("Step", Math.max(0, inner - displayWidth(right)))}${right}`;
   return { header: truncate(header, width), rows };
 }
@@ -123,6 +145,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const spec = useMemo(() => funnelSpec(model, range), [model, range]);
   const q = useQuery(spec);
   const update = (patch: Partial<FunnelModel>) => setModel((m) => ({ ...m, ...patch }));
+  const interval = fitInterval(model.interval, range);
 
   useReportResult("funnel", "Funnel", q);
 
@@ -154,8 +177,11 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         if (n) setPicker("breakdown");
       } else if (matches("funnel.filter", input, key)) setPicker("filter");
       else if (matches("funnel.clearFilters", input, key)) update({ filters: [] });
-      else if (matches("funnel.overTime", input, key))
-        update({ overTime: model.overTime === false ? "day" : model.overTime === "day" ? "week" : false });
+      else if (matches("funnel.overTime", input, key)) update({ overTime: !model.overTime });
+      else if (matches("funnel.interval", input, key))
+        // A new interval is only worth choosing with the chart on: `i` turns it on.
+        update({ overTime: true, interval: model.overTime ? nextInterval(interval, range) : interval });
+      else if (matches("funnel.compare", input, key)) update({ compare: nextCompare(model.compare) });
       else return false;
       return true;
     },
@@ -171,15 +197,18 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     [labels, usable, width, env.color, env.ascii],
   );
 
-  const used = 2 + n + 1; // settings, header, steps, hints
+  const vsLine = usable ? compareLine(usable) : null;
+  const used = 2 + n + 1 + (vsLine ? 1 : 0); // settings, header, steps, compare, hints
   const restH = Math.max(0, height - used - 1);
+  const trendInterval = usable && q.spec?.kind === "funnel" ? q.spec.trendInterval : undefined;
+  const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
   const extra = useMemo(() => {
     if (!usable || restH < 3) return [] as string[];
-    if (usable.trend && model.overTime) {
+    if (usable.trend && model.overTime && trendInterval) {
       const values = usable.trend.map((p) => (p.entered ? (100 * p.converted) / p.entered : 0));
       const entered = usable.trend.reduce((a, p) => a + p.entered, 0);
       const converted = usable.trend.reduce((a, p) => a + p.converted, 0);
-      const title = `Conversion over time (per ${model.overTime}): ${formatNumber(converted)} of ${formatNumber(entered)} users`;
+      const title = `Conversion over time (per ${trendInterval}): ${formatNumber(converted)} of ${formatNumber(entered)} users`;
       return [
         title,
         ...lineChart([{ label: "conversion %", values }], {
@@ -187,7 +216,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           height: restH - 1,
           xLabels: timeLabels(
             usable.trend.map((p) => p.t),
-            model.overTime,
+            trendInterval,
+            { tz: dataTz },
           ),
           color: env.color,
           ascii: env.ascii,
@@ -199,7 +229,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       return breakdownTable(usable, model.breakdown, width).slice(0, restH);
     }
     return [];
-  }, [usable, restH, model.overTime, model.breakdown, width, env.color, env.ascii]);
+  }, [usable, restH, model.overTime, trendInterval, dataTz, model.breakdown, width, env.color, env.ascii]);
 
   if (picker === "add") {
     return (
@@ -264,7 +294,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
 
-  const settings = `window ${formatDuration(model.withinSeconds)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${model.overTime}` : ""}`;
+  const settings = `window ${formatDuration(model.withinSeconds)} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
   let state = "";
   let stateColor: string | undefined;
   if (q.status === "running") state = q.data ? " · updating…" : " · running…";
@@ -284,6 +314,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       <>
         <Line text={barLines.header} width={width} dim />
         <Lines lines={barLines.rows} marker={sel} />
+        {vsLine ? <Line text={`  ${vsLine}`} width={width} dim /> : null}
         {n === 1 ? <Line text="Add a second step (a) to see conversion." width={width} dim /> : null}
         <Lines lines={extra} />
       </>
@@ -304,6 +335,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         ids={[
           "funnel.add",
           "funnel.remove",
+          "funnel.compare",
           "funnel.moveDown",
           "funnel.moveUp",
           "funnel.window",

@@ -1,5 +1,6 @@
 /**
- * Tab 4: cohort retention. Pick the start (`a`) and return (`r`) events, cycle the period (`p`), set
+ * Tab 4: cohort retention. Pick the start (`a`) and return (`r`) events, cycle the period (`p`: hour,
+ * day, week, month, those giving 1–1,000 cohorts over the range), set
  * the number of periods (`n`), toggle on / on-or-after (`o`), filters (`f`, `F` clears). A shaded
  * cohort grid (incomplete cells marked `*`) with the average-retention chart beneath it.
  */
@@ -11,24 +12,44 @@ import type { DateRange, Period, RetentionSpec } from "../queries/spec.js";
 import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../render/charts.js";
 import { displayWidth, truncate } from "../render/sanitize.js";
 import { PRIORITY, useKeys } from "./input.js";
+import { fitInterval, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
 import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine } from "./widgets.js";
 
-const PERIODS: Period[] = ["hour", "day", "week", "month"];
+const PERIODS: readonly Period[] = ["hour", "day", "week", "month"];
 const PREFIX: Record<Period, string> = { hour: "H", day: "D", week: "W", month: "M" };
+/** Cohorts (one per period of the range) worth a grid: at least one, at most this many. */
+const COHORTS = { min: 1, max: 1000 };
+/** The most periods `n` accepts, per period (a week of hours, a year of days, …). */
+export const MAX_PERIODS: Record<Period, number> = { hour: 168, day: 366, week: 104, month: 36 };
 
 export function periodsOf(m: RetentionModel): number {
   return m.periods ?? DEFAULT_PERIODS[m.period];
 }
 
-export function retentionSpec(m: RetentionModel, range: DateRange | null): RetentionSpec | null {
-  if (!range || !m.start) return null;
+/**
+ * The model as the range allows: its period when that gives 1–1,000 cohorts, else the nearest that
+ * does (with that period's default number of periods).
+ */
+export function fittedRetention(m: RetentionModel, range: DateRange | null): RetentionModel {
+  const period = fitInterval(m.period, range, PERIODS, COHORTS);
+  return period === m.period ? m : { ...m, period, periods: null };
+}
+
+/** The period after `period` among those the range allows, cycling. */
+export function nextPeriod(period: Period, range: DateRange | null): Period {
+  return nextInterval(period, range, PERIODS, COHORTS);
+}
+
+export function retentionSpec(model: RetentionModel, range: DateRange | null): RetentionSpec | null {
+  if (!range || !model.start) return null;
+  const m = fittedRetention(model, range);
   return {
     kind: "retention",
-    start: m.start,
+    start: model.start,
     return: m.ret,
     period: m.period,
     periods: periodsOf(m),
@@ -63,6 +84,8 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const { range } = env;
   const [picker, setPicker] = useState<Picker>(null);
   const spec = useMemo(() => retentionSpec(model, range), [model, range]);
+  // What the screen shows and edits: the model with the period fitted to the range.
+  const fitted = useMemo(() => fittedRetention(model, range), [model, range]);
   const q = useQuery(spec);
   const update = (patch: Partial<RetentionModel>) => setModel((m) => ({ ...m, ...patch }));
 
@@ -81,11 +104,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       if (matches("retention.start", input, key)) setPicker("start");
       else if (matches("retention.return", input, key)) setPicker("return");
       else if (matches("retention.period", input, key))
-        update({
-          period: PERIODS[(PERIODS.indexOf(model.period) + 1) % PERIODS.length]!,
-          periods: null,
-          top: 0,
-        });
+        update({ period: nextPeriod(fitted.period, range), periods: null, top: 0 });
       else if (matches("retention.periods", input, key)) setPicker("periods");
       else if (matches("retention.mode", input, key))
         update({ mode: model.mode === "on" ? "on-or-after" : "on" });
@@ -141,13 +160,13 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   if (picker === "periods") {
     return (
       <NumberPrompt
-        title={`Number of ${model.period}s to follow`}
-        current={periodsOf(model)}
+        title={`Number of ${fitted.period}s to follow`}
+        current={periodsOf(fitted)}
         min={1}
-        max={model.period === "day" ? 366 : model.period === "week" ? 104 : 36}
+        max={MAX_PERIODS[fitted.period]}
         width={width}
         onSubmit={(periods) => {
-          update({ periods });
+          update({ period: fitted.period, periods });
           setPicker(null);
         }}
         onCancel={() => setPicker(null)}
@@ -172,7 +191,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
 
   const ret =
     model.ret.event === "*" && model.ret.filters.length === 0 ? "any event" : formatEventRef(model.ret);
-  const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(model)} ${model.period}s · ${model.mode} · where ${filtersLabel(model.filters)}`;
+  const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(fitted)} ${fitted.period}s · ${model.mode} · where ${filtersLabel(model.filters)}`;
   let state = "";
   let stateColor: string | undefined;
   if (q.status === "running") state = q.data ? " · updating…" : " · running…";

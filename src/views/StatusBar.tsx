@@ -1,11 +1,15 @@
 /**
  * The bottom line: cache, date range, event count and the last query's time; while something runs,
  * a spinner with elapsed seconds and "esc to cancel". Only this line re-renders on spinner ticks.
+ *
+ * When the current result's range is only partly in the cache (coverage with missing or failed
+ * partitions), a yellow note leads the line: `! partial: 4/7 partitions · not synced 06-01, 06-06`.
+ * It is the last thing to go when the line is short, so a half-synced answer never looks complete.
  */
 import { basename } from "node:path";
 import { Text } from "ink";
 import { memo } from "react";
-import type { DateRange } from "../queries/spec.js";
+import type { Coverage, DateRange } from "../queries/spec.js";
 import { formatNumber } from "../render/format.js";
 import { displayWidth, truncate } from "../render/sanitize.js";
 import { useActivity } from "./useQuery.js";
@@ -21,7 +25,71 @@ export interface StatusBarProps {
   /** Text instead of the cache facts (e.g. "opening cache…"). */
   state?: string;
   ascii?: boolean;
+  /** Coverage of the current screen's result: a note when partitions are missing or failed. */
+  coverage?: Coverage;
 }
+
+/** Whether a coverage leaves out partitions of its range. */
+export function isPartial(c: Coverage | undefined | null): c is Coverage {
+  return !!c && (c.missing.length > 0 || c.failed.length > 0);
+}
+
+/**
+ * The partial-coverage note, at most `room` columns when it can be: the dates that fit (three or more
+ * days in a row as `06-11→06-14`), the rest counted (`+3`); at least `! partial 4/7`, cut with `…`
+ * only when even that does not fit. Dates are `MM-DD` when all are in one year. `null` when nothing
+ * is missing or failed.
+ */
+export function coverageNote(c: Coverage | undefined | null, room = Number.POSITIVE_INFINITY): string | null {
+  if (!isPartial(c)) return null;
+  const oneYear = new Set([...c.missing, ...c.failed].map((d) => d.slice(0, 4))).size <= 1;
+  const day = (d: string) => (oneYear ? d.slice(5) : d);
+  const head = `! partial: ${c.partitions_synced}/${c.partitions_in_range} partitions`;
+  const groups = [
+    { label: "not synced", runs: runsOf(c.missing) },
+    { label: "failed", runs: runsOf(c.failed) },
+  ].filter((g) => g.runs.length > 0);
+  const text = (shown: number[]) =>
+    [
+      head,
+      ...groups.map((g, i) => {
+        const k = shown[i]!;
+        const list = g.runs
+          .slice(0, k)
+          .map((r) => (r.length >= 3 ? `${day(r[0]!)}→${day(r[r.length - 1]!)}` : r.map(day).join(", ")))
+          .join(", ");
+        const hidden = g.runs.slice(k).reduce((a, r) => a + r.length, 0);
+        return `${g.label} ${[list, hidden ? `+${hidden}` : ""].filter(Boolean).join(" ")}`;
+      }),
+    ].join(" · ");
+  const shown = groups.map((g) => g.runs.length);
+  let t = text(shown);
+  // Take runs off the end of the longest list until the note fits.
+  while (displayWidth(t) > room && shown.some((k) => k > 0)) {
+    const i = shown.indexOf(Math.max(...shown));
+    shown[i]!--;
+    t = text(shown);
+  }
+  if (displayWidth(t) <= room) return t;
+  const short = `! partial ${c.partitions_synced}/${c.partitions_in_range}`;
+  return displayWidth(short) <= room ? short : truncate(short, Math.max(1, room));
+}
+
+/** Sorted dates `YYYY-MM-DD` → runs of consecutive days. */
+function runsOf(dates: string[]): string[][] {
+  const runs: string[][] = [];
+  let prev = Number.NaN;
+  for (const d of dates) {
+    const t = Date.parse(`${d}T00:00:00Z`);
+    if (t - prev === 86_400_000) runs[runs.length - 1]!.push(d);
+    else runs.push([d]);
+    prev = t;
+  }
+  return runs;
+}
+
+/** Between the coverage note and the rest of the line. */
+const NOTE_SEP = " │ ";
 
 function fmtMs(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
@@ -44,30 +112,66 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
     right = `${activity.last.label} ${fmtMs(activity.last.ms)}`;
   }
 
-  const parts: string[] = [];
-  if (props.state) parts.push(props.state);
-  else {
-    parts.push(basename(props.cachePath) + (props.readOnly ? " (read-only)" : ""));
-    if (props.range) {
-      const r = props.range;
-      const zone = r.tz && r.tz !== "UTC" ? ` ${r.tz}` : "";
-      parts.push(`${r.from === r.to ? r.from : `${r.from} → ${r.to}`}${zone}`);
-    }
-    if (props.events !== undefined) parts.push(`${formatNumber(props.events)} events`);
+  let rangeText = "";
+  if (props.range) {
+    const r = props.range;
+    const zone = r.tz && r.tz !== "UTC" ? ` ${r.tz}` : "";
+    const from = boundText(r.from);
+    const to = boundText(r.to);
+    rangeText = `${from === to ? from : `${from} → ${to}`}${zone}`;
   }
-  // Drop facts from the left end until everything fits beside the activity.
-  let left = parts.join(" │ ");
-  const room = () => width - (right ? displayWidth(right) + 2 : 0);
+
+  // The coverage note comes first and goes last: the activity gives way to it on a narrow line.
+  let note: string | null = null;
+  if (isPartial(props.coverage)) {
+    // Room beside the activity, less the range it is about (kept in sight when the line allows).
+    const beside = width - (right ? displayWidth(right) + 2 : 0) - NOTE_SEP.length;
+    const keep = rangeText && !props.state ? displayWidth(rangeText) : 0;
+    note = coverageNote(props.coverage, Math.min(beside, Math.max(44, beside - keep)));
+    // Only the short form fits beside the activity: the note is worth more than the timing.
+    if (right && note !== null && !note.includes("partitions")) {
+      right = "";
+      note = coverageNote(props.coverage, width - NOTE_SEP.length);
+    }
+  }
+  const lineW = Math.max(0, width - (note ? displayWidth(note) + NOTE_SEP.length : 0));
+
+  // Facts with the order they give way in (the cache first; with a note, the range it is about last).
+  const parts: { text: string; drop: number }[] = [];
+  if (props.state) parts.push({ text: props.state, drop: 0 });
+  else {
+    parts.push({ text: basename(props.cachePath) + (props.readOnly ? " (read-only)" : ""), drop: 0 });
+    if (rangeText) parts.push({ text: rangeText, drop: note ? 2 : 1 });
+    if (props.events !== undefined)
+      parts.push({ text: `${formatNumber(props.events)} events`, drop: note ? 1 : 2 });
+  }
+  // Drop facts until everything fits beside the activity.
+  const join = () => parts.map((p) => p.text).join(" │ ");
+  let left = join();
+  const room = () => lineW - (right ? displayWidth(right) + 2 : 0);
   while (parts.length > 1 && displayWidth(left) > room()) {
-    parts.shift();
-    left = parts.join(" │ ");
+    const first = parts.reduce((a, p) => (p.drop < a.drop ? p : a));
+    parts.splice(parts.indexOf(first), 1);
+    left = join();
   }
   if (displayWidth(left) > room()) left = truncate(left, Math.max(0, room()));
-  const gap = Math.max(right ? 2 : 0, width - displayWidth(left) - displayWidth(right));
-  const line = truncate(`${left}${" ".repeat(gap)}${right}`, width);
+  const gap = Math.max(right ? 2 : 0, lineW - displayWidth(left) - displayWidth(right));
+  const line = truncate(`${left}${" ".repeat(gap)}${right}`, lineW);
   return (
-    <Text wrap="truncate" inverse color={running ? "yellow" : undefined}>
-      {line}
+    <Text wrap="truncate">
+      {note ? (
+        <Text color="yellow" bold>
+          {`${note}${NOTE_SEP}`}
+        </Text>
+      ) : null}
+      <Text inverse color={running ? "yellow" : undefined}>
+        {line}
+      </Text>
     </Text>
   );
 });
+
+/** A range bound as typed: a date, or a local date-time with a space for the `T`. */
+function boundText(b: string): string {
+  return b.replace("T", " ");
+}

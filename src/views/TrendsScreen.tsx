@@ -1,24 +1,25 @@
 /**
- * Tab 2: trends. Pick events (`a`/`x`, up/down selects), cycle the measure (`m`) and interval (`i`),
- * break down by a property (`b`), add filters (`f`, `F` clears) and flip between the line chart and
- * a table of the same numbers (`t`).
+ * Tab 2: trends. Pick events (`a`/`x`, up/down selects), cycle the measure (`m`), the interval (`i`,
+ * only those giving 2–2,000 points over the range) and a compare period (`c`: previous, 1d, 1w, off;
+ * drawn dimmed under each series, Δ% in the legend), break down by a property (`b`), add filters
+ * (`f`, `F` clears) and flip between the line chart and a table of the same numbers (`t`).
  */
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
 import { formatEventRef, formatMeasure } from "../queries/parse.js";
-import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
-import { lineChart } from "../render/charts.js";
+import type { DateRange, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
+import { type LineSeries, lineChart } from "../render/charts.js";
+import { changeText, offsetText } from "../render/compare.js";
 import { formatCompact, formatNumber, timeLabels } from "../render/format.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../render/sanitize.js";
 import { PRIORITY, useKeys } from "./input.js";
+import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "./pickers.js";
 import { type TrendsModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine } from "./widgets.js";
-
-const INTERVALS: Interval[] = ["hour", "day", "week", "month"];
 
 export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | null {
   if (!range || m.events.length === 0) return null;
@@ -26,11 +27,13 @@ export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | 
     kind: "trend",
     events: m.events,
     measure: m.measure,
-    interval: m.interval,
+    // The interval asked for when it fits the range, else the nearest that does.
+    interval: fitInterval(m.interval, range),
     range,
     filters: m.filters,
     ...(m.breakdown !== undefined ? { breakdown: m.breakdown } : {}),
     limit: 10,
+    ...(m.compare ? { compare: m.compare } : {}),
   };
 }
 
@@ -57,35 +60,82 @@ export function seriesLabel(s: TrendResult["series"][number], result: TrendResul
   return oneEvent ? s.breakdown : `${s.event} · ${s.breakdown}`;
 }
 
-/** Table lines: a bucket column and one column per series (as many as fit), totals first. */
+/**
+ * The chart's series: one per result series, and with compare one dimmed compare series per series
+ * (in its colour, labelled with the offset), the change of the total in the series' legend entry.
+ */
+export function trendLines(result: TrendResult): LineSeries[] {
+  const out: LineSeries[] = result.series.map((s) => ({
+    label: s.compare ? `${seriesLabel(s, result)} ${changeText(s.compare.change)}` : seriesLabel(s, result),
+    values: s.points.map((p) => p.value),
+  }));
+  result.series.forEach((s, i) => {
+    if (s.compare)
+      out.push({
+        label: `${seriesLabel(s, result)} (${offsetText(s.compare.offset_seconds)})`,
+        values: s.compare.points.map((p) => p.value),
+        dim: true,
+        colorIndex: i,
+      });
+  });
+  return out;
+}
+
+/**
+ * Table lines: a bucket column and one column per series (as many as fit), totals first. With
+ * compare, each series is followed by its compare column, and a `Change` row gives Δ of the totals.
+ */
 export function trendTable(
   result: TrendResult,
   width: number,
-): { header: string; total: string; rows: string[]; hidden: number } {
+  tz = "UTC",
+): { header: string; total: string; change: string | null; rows: string[]; hidden: number } {
   const labels = timeLabels(
     (result.series[0]?.points ?? []).map((p) => p.t),
     result.interval,
+    { tz },
   );
+  const columns = result.series.flatMap((s) => {
+    const label = cleanText(seriesLabel(s, result));
+    const own = {
+      label,
+      total: s.total,
+      values: s.points.map((p) => p.value),
+      change: null as string | null,
+    };
+    if (!s.compare) return [own];
+    own.change = changeText(s.compare.change);
+    return [
+      own,
+      {
+        label: `${label} (${offsetText(s.compare.offset_seconds)})`,
+        total: s.compare.total,
+        values: s.compare.points.map((p) => p.value),
+        change: "",
+      },
+    ];
+  });
+  const compare = result.series.some((s) => s.compare);
   const bucketW = Math.max(6, ...labels.map(displayWidth));
-  const colW = Math.min(
-    28,
-    Math.max(12, Math.floor((width - bucketW) / Math.max(1, result.series.length)) - 1),
-  );
+  const colW = Math.min(28, Math.max(12, Math.floor((width - bucketW) / Math.max(1, columns.length)) - 1));
   const fit = Math.max(1, Math.floor((width - bucketW) / (colW + 1)));
-  const series = result.series.slice(0, fit);
+  const shown = columns.slice(0, fit);
   const cell = (v: number) => {
     const t = formatNumber(v);
     return padStart(displayWidth(t) <= colW ? t : formatCompact(v), colW);
   };
   const header = [
     padEnd("Bucket", bucketW),
-    ...series.map((s) => padStart(truncate(cleanText(seriesLabel(s, result)), colW), colW)),
+    ...shown.map((c) => padStart(truncate(c.label, colW), colW)),
   ].join(" ");
-  const total = [padEnd("Total", bucketW), ...series.map((s) => cell(s.total))].join(" ");
+  const total = [padEnd("Total", bucketW), ...shown.map((c) => cell(c.total))].join(" ");
+  const change = compare
+    ? [padEnd("Change", bucketW), ...shown.map((c) => padStart(c.change ?? "", colW))].join(" ").trimEnd()
+    : null;
   const rows = labels.map((l, i) =>
-    [padEnd(l, bucketW), ...series.map((s) => cell(s.points[i]?.value ?? 0))].join(" "),
+    [padEnd(l, bucketW), ...shown.map((c) => cell(c.values[i] ?? 0))].join(" "),
   );
-  return { header, total, rows, hidden: result.series.length - series.length };
+  return { header, total, change, rows, hidden: columns.length - shown.length };
 }
 
 const ChartLines = memo(function ChartLines({ lines }: { lines: string[] }) {
@@ -114,6 +164,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   const [picker, setPicker] = useState<Picker>(null);
   const spec = useMemo(() => trendSpec(model, range), [model, range]);
   const q = useQuery(spec);
+  const interval = spec?.interval ?? model.interval;
   const selected = model.events[clamp(model.selected, 0, Math.max(0, model.events.length - 1))];
   // The selected event's keys (for measures): asked once a chart is in (not after a cancel or an
   // error, so esc leaves nothing running), then kept while later charts run.
@@ -145,10 +196,8 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       else if (matches("trends.measure", input, key))
         update({ measure: nextMeasure(model.measure, props.data) });
       else if (matches("trends.interval", input, key))
-        update({
-          interval: INTERVALS[(INTERVALS.indexOf(model.interval) + 1) % INTERVALS.length]!,
-          tableTop: 0,
-        });
+        update({ interval: nextInterval(interval, range), tableTop: 0 });
+      else if (matches("trends.compare", input, key)) update({ compare: nextCompare(model.compare) });
       else if (matches("trends.breakdown", input, key)) {
         if (n) setPicker("breakdown");
       } else if (matches("trends.filter", input, key)) setPicker("filter");
@@ -163,23 +212,27 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     { priority: PRIORITY.screen, isActive: picker === null },
   );
 
+  // Bucket labels in the zone the result was computed in.
+  const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
   const chart = useMemo(() => {
     if (!q.data || model.table) return [];
-    const data = q.data;
-    const series = data.series.map((s) => ({
-      label: seriesLabel(s, data),
-      values: s.points.map((p) => p.value),
-    }));
     const xLabels = timeLabels(
       (q.data.series[0]?.points ?? []).map((p) => p.t),
       q.data.interval,
+      { tz: dataTz },
     );
-    return lineChart(series, { width, height: bodyH, xLabels, color: env.color, ascii: env.ascii });
-  }, [q.data, model.table, width, bodyH, env.color, env.ascii]);
+    return lineChart(trendLines(q.data), {
+      width,
+      height: bodyH,
+      xLabels,
+      color: env.color,
+      ascii: env.ascii,
+    });
+  }, [q.data, dataTz, model.table, width, bodyH, env.color, env.ascii]);
 
   const table = useMemo(
-    () => (q.data && model.table ? trendTable(q.data, width) : null),
-    [q.data, model.table, width],
+    () => (q.data && model.table ? trendTable(q.data, width, dataTz) : null),
+    [q.data, dataTz, model.table, width],
   );
 
   if (picker === "add") {
@@ -244,7 +297,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     shownChips.push(c);
     used += displayWidth(c.text) + 1;
   }
-  const settings = `${formatMeasure(model.measure)} per ${model.interval} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
+  const settings = `${formatMeasure(model.measure)} per ${interval} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
   let state = "";
   let stateColor: string | undefined;
   if (q.status === "running") state = q.data ? " · updating…" : " · running…";
@@ -269,12 +322,13 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   } else if (!q.data) {
     body = <Line text={q.status === "running" ? "running the trend…" : " "} width={width} dim />;
   } else if (table) {
-    const rowsH = Math.max(1, bodyH - 2);
+    const rowsH = Math.max(1, bodyH - 2 - (table.change === null ? 0 : 1));
     const topRow = clamp(model.tableTop, 0, Math.max(0, table.rows.length - rowsH));
     body = (
       <Box flexDirection="column">
         <Line text={table.header + (table.hidden ? `  +${table.hidden}` : "")} width={width} bold />
         <Line text={table.total} width={width} />
+        {table.change === null ? null : <Line text={table.change} width={width} />}
         {table.rows.slice(topRow, topRow + rowsH).map((r, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: a window over positional rows
           <Line key={topRow + i} text={r} width={width} />
@@ -317,6 +371,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           "trends.add",
           "trends.measure",
           "trends.interval",
+          "trends.compare",
           "trends.breakdown",
           "trends.filter",
           "trends.table",

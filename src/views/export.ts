@@ -1,6 +1,6 @@
 /**
  * `e`: the current result as CSV (the same flat table as `--csv`, from `flatten`) and JSON
- * (`{spec, result, sql, params}`) files in the
+ * (`{spec, result, coverage, sql, params}`) files in the
  * working folder or `$EVX_EXPORT_DIR`. Files are created new (never overwriting) and private (0600):
  * they can hold a company's user data.
  */
@@ -49,7 +49,13 @@ export function exportResult(
     `${JSON.stringify(
       current.table
         ? { title: current.title, columns: table.columns, rows: table.rows }
-        : { spec: current.spec, result: current.result, sql: current.sql, params: current.params },
+        : {
+            spec: current.spec,
+            result: current.result,
+            ...(current.coverage ? { coverage: current.coverage } : {}),
+            sql: current.sql,
+            params: current.params,
+          },
       (_k, v) => (typeof v === "bigint" ? Number(v) : v),
       2,
     )}\n`,

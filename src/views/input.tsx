@@ -116,12 +116,21 @@ export function InputProvider({ children, isActive = true }: { children: ReactNo
   };
 
   // A passive effect: it runs after the commit's other effects (children first), so the next key
-  // also sees what they did (e.g. a newly shown screen publishing its result).
+  // also sees what they did (e.g. a newly shown screen publishing its result). The next key goes
+  // from a task of its own: dispatched from inside this effect, a paste of more than 50 keys would be
+  // one chain of updates scheduled from effects, which React (in development) reports as a loop.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs once per dispatched key's commit
   useEffect(() => {
     if (!pending.current) return;
-    pending.current = false;
-    if (queue.current.length) step();
+    if (!queue.current.length) {
+      pending.current = false;
+      return;
+    }
+    const t = setTimeout(() => {
+      pending.current = false;
+      step();
+    }, 0);
+    return () => clearTimeout(t);
   }, [tick]);
 
   useInput(

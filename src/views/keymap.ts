@@ -60,6 +60,7 @@ export const KEYMAP = [
   { id: "trends.down", keys: ["down", "j"], scope: "trends", description: "Select next event" },
   { id: "trends.measure", keys: ["m"], scope: "trends", description: "Change measure" },
   { id: "trends.interval", keys: ["i"], scope: "trends", description: "Change interval" },
+  { id: "trends.compare", keys: ["c"], scope: "trends", description: "Compare: prev/1d/1w/off" },
   { id: "trends.breakdown", keys: ["b"], scope: "trends", description: "Break down by property" },
   { id: "trends.filter", keys: ["f"], scope: "trends", description: "Add a filter" },
   { id: "trends.table", keys: ["t"], scope: "trends", description: "Toggle chart / table" },
@@ -77,6 +78,8 @@ export const KEYMAP = [
   { id: "funnel.breakdown", keys: ["b"], scope: "funnel", description: "Break down by property" },
   { id: "funnel.filter", keys: ["f"], scope: "funnel", description: "Add a filter" },
   { id: "funnel.overTime", keys: ["v"], scope: "funnel", description: "Conversion over time" },
+  { id: "funnel.interval", keys: ["i"], scope: "funnel", description: "Change over-time interval" },
+  { id: "funnel.compare", keys: ["c"], scope: "funnel", description: "Compare: prev/1d/1w/off" },
   { id: "funnel.clearFilters", keys: ["F"], scope: "funnel", description: "Clear filters" },
   // retention
   { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },

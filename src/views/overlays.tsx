@@ -6,7 +6,8 @@
 import { Box } from "ink";
 import { useState } from "react";
 import { inlineSql } from "../queries/executor.js";
-import { parseDate } from "../queries/parse.js";
+import { parseDate, parseRangeBound } from "../queries/parse.js";
+import { frameOf } from "../queries/time.js";
 import { cleanText, wrapText } from "../render/sanitize.js";
 import { HelpOverlay, helpLayout } from "./HelpOverlay.js";
 import { PRIORITY, useKeys } from "./input.js";
@@ -129,22 +130,42 @@ export function rangePresets(bounds: RangeChoice): PickItem<RangeChoice | "custo
   return items;
 }
 
-/** Parses `FROM..TO`, `FROM TO` or one date. Throws a one-line error. */
-export function parseRangeText(text: string): RangeChoice {
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** One typed bound: a date `YYYY-MM-DD` or a local date-time `YYYY-MM-DDTHH:MM[:SS]`. */
+function parseBound(text: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}T/i.test(text)) return parseDate(text);
+  return parseRangeBound(text.replace(/t/, "T"), "time");
+}
+
+/**
+ * Parses `FROM..TO`, `FROM TO` or one date. Each bound is a date (as `to`, inclusive) or a local
+ * date-time `YYYY-MM-DDTHH:MM[:SS]` in `tz` (as `to`, exclusive), as on the command line. Throws a
+ * one-line error; an empty or reversed range is refused.
+ */
+export function parseRangeText(text: string, tz = "UTC"): RangeChoice {
   const parts = text
     .trim()
     .split(/\s*(?:\.\.|→|\s+to\s+|\s+)\s*/)
     .filter(Boolean);
-  if (parts.length === 0 || parts.length > 2) throw new Error("type two dates: 2023-06-01..2023-06-14");
-  const from = parseDate(parts[0]!);
-  const to = parseDate(parts[1] ?? parts[0]!);
-  if (from > to) throw new Error(`${from} is after ${to}`);
+  if (parts.length === 0 || parts.length > 2)
+    throw new Error("type two dates or times: 2023-06-01..2023-06-14 or 2023-06-01T09:00..2023-06-01T12:00");
+  const from = parseBound(parts[0]!);
+  const to = parseBound(parts[1] ?? parts[0]!);
+  if (parts.length === 1 && !DATE_RE.test(from))
+    throw new Error(`type where the range ends too: ${from}..${from.slice(0, 10)}T23:59`);
+  const f = frameOf({ from, to, tz });
+  if (f.hi < f.lo || (DATE_RE.test(from) && DATE_RE.test(to) && from > to))
+    throw new Error(`${from} is after ${to}`);
+  if (f.hi === f.lo) throw new Error(`${from}..${to} is empty (a time as the end is exclusive)`);
   return { from, to };
 }
 
 export function DateRangeEditor(props: {
   width: number;
   height: number;
+  /** Zone of typed times (the TUI's `--tz`). */
+  tz: string;
   bounds: RangeChoice | null;
   current: RangeChoice | null;
   onApply: (r: RangeChoice) => void;
@@ -155,19 +176,22 @@ export function DateRangeEditor(props: {
     const cur = props.current;
     return (
       <TextPrompt
-        title="Date range (inclusive, YYYY-MM-DD..YYYY-MM-DD)"
+        title="Date range: FROM..TO, each YYYY-MM-DD or YYYY-MM-DDTHH:MM"
         initial={cur ? `${cur.from}..${cur.to}` : ""}
         width={props.width}
-        help={props.bounds ? [`cached: ${props.bounds.from} → ${props.bounds.to}`] : []}
+        help={[
+          ...(props.bounds ? [`cached: ${props.bounds.from} → ${props.bounds.to}`] : []),
+          `dates are whole days (inclusive); times are local in ${props.tz}, the end time exclusive`,
+        ]}
         validate={(t) => {
           try {
-            parseRangeText(t);
+            parseRangeText(t, props.tz);
             return null;
           } catch (e) {
             return (e as Error).message;
           }
         }}
-        onSubmit={(t) => props.onApply(parseRangeText(t))}
+        onSubmit={(t) => props.onApply(parseRangeText(t, props.tz))}
         onCancel={props.onCancel}
       />
     );

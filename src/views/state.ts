@@ -10,6 +10,8 @@ import type { SyncProgress, SyncSummary } from "../cache/sync.js";
 import type {
   AnalysisSpec,
   CatalogResult,
+  Compare,
+  Coverage,
   DateRange,
   EventRef,
   Filter,
@@ -66,7 +68,10 @@ export interface TrendsModel {
   events: EventRef[];
   selected: number;
   measure: Measure;
+  /** The interval asked for; a range it does not fit uses the nearest that does (`intervals.ts`). */
   interval: Interval;
+  /** Compare with an earlier period (`c`); undefined: off. */
+  compare?: Compare;
   breakdown?: string;
   filters: Filter[];
   table: boolean;
@@ -79,12 +84,17 @@ export interface FunnelModel {
   withinSeconds: number;
   breakdown?: string;
   filters: Filter[];
-  overTime: false | "day" | "week";
+  /** Conversion over time (`v`), per `interval` (`i`; fitted to the range as in Trends). */
+  overTime: boolean;
+  interval: Interval;
+  /** Compare with an earlier period (`c`); undefined: off. */
+  compare?: Compare;
 }
 
 export interface RetentionModel {
   start?: EventRef;
   ret: EventRef;
+  /** The period asked for; a range it does not suit uses the nearest that does (`intervals.ts`). */
   period: Period;
   /** null: the default for the period. */
   periods: number | null;
@@ -107,7 +117,14 @@ export function initialModels() {
       table: false,
       tableTop: 0,
     } as TrendsModel,
-    funnel: { steps: [], selected: 0, withinSeconds: 86400, filters: [], overTime: false } as FunnelModel,
+    funnel: {
+      steps: [],
+      selected: 0,
+      withinSeconds: 86400,
+      filters: [],
+      overTime: false,
+      interval: "day",
+    } as FunnelModel,
     retention: {
       ret: { event: "*", filters: [] },
       period: "day",
@@ -126,6 +143,8 @@ export interface CurrentResult {
   result?: unknown;
   sql?: string;
   params?: unknown[];
+  /** What the cache holds of the result's range; the status bar warns when it is partial. */
+  coverage?: Coverage;
   /** For non-query views (Sync): rows to export as they are. */
   table?: { columns: string[]; rows: unknown[][] };
 }
@@ -164,6 +183,11 @@ export function useAppEnv(): AppEnv {
 export function useReportResult(tab: TabId, title: string, q: QueryState<unknown>): void {
   const { report } = useAppEnv();
   useLayoutEffect(() => {
-    report(tab, q.data ? { title, spec: q.spec, result: q.data, sql: q.sql, params: q.params } : null);
-  }, [q.data, q.spec, q.sql, q.params, report, tab, title]);
+    report(
+      tab,
+      q.data
+        ? { title, spec: q.spec, result: q.data, sql: q.sql, params: q.params, coverage: q.coverage }
+        : null,
+    );
+  }, [q.data, q.spec, q.sql, q.params, q.coverage, report, tab, title]);
 }

@@ -10,7 +10,7 @@
  * its result is dropped even if it arrives later, so a stale result never replaces a newer one.
  */
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { AnalysisSpec, ResultOf } from "../queries/spec.js";
+import type { AnalysisSpec, Coverage, ResultOf } from "../queries/spec.js";
 
 export type { ResultOf };
 
@@ -19,6 +19,8 @@ export interface RunOutput<R = unknown> {
   sql: string;
   params: unknown[];
   ms: number;
+  /** What the cache holds of the result's range (the engine always sets it; fakes may not). */
+  coverage?: Coverage;
 }
 
 /** The engine's contract (`src/queries/executor.ts`). */
@@ -189,6 +191,8 @@ export interface QueryState<R> {
   sql?: string;
   params?: unknown[];
   ms?: number;
+  /** Coverage of `data`'s range. */
+  coverage?: Coverage;
   error?: Error;
   /** `performance.now()` when the running request started. */
   startedAt?: number;
@@ -221,6 +225,7 @@ export function useQuery<S extends AnalysisSpec>(spec: S | null): QueryState<Res
             sql: hit.sql,
             params: hit.params,
             ms: hit.ms,
+            coverage: hit.coverage,
             spec: spec!,
             key: key!,
           }
@@ -246,6 +251,7 @@ export function useQuery<S extends AnalysisSpec>(spec: S | null): QueryState<Res
         sql: hit.sql,
         params: hit.params,
         ms: hit.ms,
+        coverage: hit.coverage,
         spec: current,
         key,
       });
@@ -262,6 +268,7 @@ export function useQuery<S extends AnalysisSpec>(spec: S | null): QueryState<Res
           sql: out.sql,
           params: out.params,
           ms: out.ms,
+          coverage: out.coverage,
           spec: current,
           key,
         });

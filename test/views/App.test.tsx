@@ -7,7 +7,15 @@ import { Cache, CacheLockedError } from "../../src/cache/db.js";
 import { type Binding, KEYMAP } from "../../src/views/keymap.js";
 import { inlineParams, parseRangeText, rangePresets } from "../../src/views/overlays.js";
 import { sessionFor } from "../../src/views/session.js";
-import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
+import {
+  assertFits,
+  KEYS,
+  renderApp,
+  type SmallCache,
+  smallCache,
+  testSession,
+  typeRange,
+} from "./fixture.js";
 
 describe("App", () => {
   let c: SmallCache;
@@ -120,6 +128,9 @@ describe("App", () => {
         assert.ok(f.includes(b.description), `help lacks "${b.description}" (${b.id})`);
         assert.ok(f.includes(b.keys.join("/")), `help lacks the keys of ${b.id}`);
       }
+      // The incident keys: compare on Trends and Funnel, the over-time interval on Funnel.
+      assert.match(f, /Trends[\s\S]*\bc\s+Compare: prev\/1d\/1w\/off/);
+      assert.match(f, /Funnel[\s\S]*\bi\s+Change over-time interval[\s\S]*\bc\s+Compare: prev\/1d\/1w\/off/);
       assertFits(f, 200, 70);
       await app.press("?");
       await app.waitFor((x) => !x.includes("?/esc close") && x.includes("9 event types"));
@@ -195,13 +206,26 @@ describe("App", () => {
       await app.press("d");
       await app.waitFor("Custom…");
       await app.press(KEYS.down, KEYS.down, KEYS.down, KEYS.down, KEYS.enter); // from "Last 7 days"
-      await app.waitFor("Date range (inclusive");
+      await app.waitFor("Date range: FROM..TO");
       await app.press(KEYS.backspace.repeat(22), "2023-06-03..2023-06-02", KEYS.enter);
       await app.waitFor("2023-06-03 is after 2023-06-02");
       await app.press(KEYS.backspace.repeat(22), "2023-06-02..2023-06-03", KEYS.enter);
       f = await app.waitFor(
         (x) => x.includes("2023-06-02 → 2023-06-03 │") && x.includes("event types · 2023-06-02"),
       );
+      assertFits(f, 100, 30);
+      // Local date-times: the end is exclusive; the sparklines cover the range in small buckets.
+      await typeRange(app, "2023-06-02T10:00..2023-06-02T14:30");
+      f = await app.waitFor(
+        (x) =>
+          x.includes("2023-06-02 10:00 → 2023-06-02 14:30 │") &&
+          /Range, 5m/.test(x) &&
+          /[▁▂▃▄▅▆▇█]{5}/.test(x) &&
+          !x.includes("updating"),
+      );
+      const few = count(f);
+      assert.ok(few > 0 && few < 5000, f);
+      assert.match(f, /event types · 2023-06-02 10:00 → 2023-06-02 14:30/);
       assertFits(f, 100, 30);
     } finally {
       app.unmount();

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { FunnelResult } from "../../src/queries/spec.js";
-import { breakdownTable, funnelBars, funnelSpec } from "../../src/views/FunnelScreen.js";
+import { Executor } from "../../src/queries/executor.js";
+import type { FunnelResult, FunnelSpec } from "../../src/queries/spec.js";
+import { pointsText } from "../../src/render/compare.js";
+import { breakdownTable, compareLine, funnelBars, funnelSpec } from "../../src/views/FunnelScreen.js";
 import { initialModels } from "../../src/views/state.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
@@ -86,8 +88,18 @@ describe("Funnel screen", () => {
       await app.press("v");
       f = await app.waitFor("Conversion over time (per day)");
       assert.match(f, /── conversion %/);
+      // i cycles the intervals that give 2–2,000 points over the 14 days: week, 15m, hour, day.
+      await app.press("i");
+      f = await app.waitFor("Conversion over time (per week)");
+      assert.match(f, /over time per week/);
+      await app.press("i");
+      await app.waitFor("Conversion over time (per 15m)");
+      await app.press("i");
+      await app.waitFor("Conversion over time (per hour)");
       await app.press("v");
-      await app.waitFor("over time per week");
+      f = await app.waitFor((x) => !x.includes("over time"));
+      await app.press("i"); // turns it back on, at the interval it had
+      await app.waitFor("Conversion over time (per hour)");
       await app.press("v");
       f = await app.waitFor((x) => !x.includes("over time"));
       assertFits(f, 100, 30);
@@ -96,9 +108,73 @@ describe("Funnel screen", () => {
     }
   });
 
+  it("c compares: Δ of % of start in percentage points beside each step, and the compare period's line", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press(
+        "3",
+        "a",
+        "application_o",
+        KEYS.enter,
+        KEYS.enter,
+        "a",
+        "file_op",
+        KEYS.enter,
+        KEYS.enter,
+      );
+      await app.press("a", "file_sa", KEYS.enter, KEYS.enter);
+      let f = await app.waitFor((x) => /3\. file_saved .*%/.test(x) && !x.includes("…"));
+      assert.match(f, /compare –/);
+      assert.doesNotMatch(f, /vs compare|Δ/);
+      // The 14 days before the lake hold nobody: no change can be computed.
+      await app.press("c");
+      f = await app.waitFor((x) => x.includes("compare previous 14d") && x.includes("compare period (−14d)"));
+      assert.match(f, /Step\s+Users\s+of start\s+from prev\s+median\s+vs compare$/m);
+      assert.match(f, /1\. application_opened .*–\s+–$/m); // blank for step 1
+      assert.match(f, /2\. file_opened .*Δ n\/a$/m);
+      assert.match(f, /compare period \(−14d\): 0 entered, 0 converted \(–\)/);
+      await app.press("c", "c");
+      f = await app.waitFor(
+        (x) =>
+          x.includes("compare 1w before") && x.includes("compare period (−7d)") && !x.includes("updating"),
+      );
+      const spec: FunnelSpec = {
+        kind: "funnel",
+        steps: ["application_opened", "file_opened", "file_saved"].map((event) => ({ event, filters: [] })),
+        withinSeconds: 86400,
+        range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+        filters: [],
+        limit: 10,
+        compare: "1w",
+      };
+      const { result } = await ex.run(spec);
+      const before = result.compare!.steps;
+      assert.ok(before[0]!.users > 0);
+      for (const i of [1, 2]) {
+        const text = pointsText(result.steps[i], before[i]);
+        assert.match(text, /^Δ [+−]\d+\.\dpp$/);
+        assert.match(f, new RegExp(`${i + 1}\\. \\S+ .*${text.replace("+", "\\+")}$`, "m"));
+      }
+      assert.ok(f.includes(compareLine(result)!), f);
+      assert.match(
+        compareLine(result)!,
+        new RegExp(`: ${before[0]!.users} entered, ${before[2]!.users} converted \\(\\d+\\.\\d%\\)$`),
+      );
+      assertFits(f, 100, 30);
+      await app.press("c");
+      f = await app.waitFor((x) => x.includes("compare –") && !x.includes("compare period"));
+      assert.doesNotMatch(f, /Δ/);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
   it("needs two steps for a query and lays out bars and breakdowns to the width", () => {
     const m = initialModels().funnel;
-    const range = { from: "2023-06-01", to: "2023-06-02", tz: "UTC" };
+    const range = { from: "2023-06-01", to: "2023-06-28", tz: "UTC" };
     assert.equal(funnelSpec({ ...m, steps: [{ event: "a", filters: [] }] }, range), null);
     const spec = funnelSpec(
       {
@@ -107,7 +183,8 @@ describe("Funnel screen", () => {
           { event: "a", filters: [] },
           { event: "b", filters: [] },
         ],
-        overTime: "week",
+        overTime: true,
+        interval: "week",
       },
       range,
     )!;
@@ -133,6 +210,27 @@ describe("Funnel screen", () => {
     assert.match(header, /Users\s+of start\s+from prev\s+median$/);
     assert.match(rows[1]!, /2\. b\s+█+.*\s+50\s+25\.0%\s+25\.0%\s+1m 30s$/);
     for (const l of [header, ...rows]) assert.ok(l.length <= 70, l);
+    // With compare: Δ in percentage points (blank for step 1, n/a when the compare step has nobody).
+    const withCompare: FunnelResult = {
+      ...r,
+      compare: {
+        offset_seconds: 604800,
+        steps: [
+          { step: "a", users: 100, conversion: 1, from_previous: 1, median_seconds: null },
+          { step: "b", users: 21, conversion: 0.21, from_previous: 0.21, median_seconds: 80 },
+        ],
+      },
+    };
+    const cmp = funnelBars(["a", "b"], withCompare, 90, false, false);
+    assert.match(cmp.header, /median\s+vs compare$/);
+    assert.match(cmp.rows[0]!, /100\.0%\s+–\s+–\s*$/);
+    assert.match(cmp.rows[1]!, /1m 30s\s+Δ \+4\.0pp$/);
+    for (const l of [cmp.header, ...cmp.rows]) assert.ok(l.length <= 90, l);
+    assert.equal(compareLine(withCompare), "compare period (−7d): 100 entered, 21 converted (21.0%)");
+    assert.equal(compareLine(r), null);
+    const none = { ...withCompare.compare!.steps[1]!, users: 0, conversion: 0 };
+    assert.equal(pointsText(r.steps[1], none), "Δ n/a");
+    assert.equal(pointsText({ ...r.steps[1]!, conversion: 0.1 }, withCompare.compare!.steps[1]), "Δ −11.0pp");
     assert.deepEqual(breakdownTable(r, "platform", 60), [
       "platform                    step 1    step 2    conv",
       "mac                            100        40   40.0%",

@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { periodsOf, retentionSpec } from "../../src/views/RetentionScreen.js";
+import { MAX_PERIODS, periodsOf, retentionSpec } from "../../src/views/RetentionScreen.js";
 import { initialModels } from "../../src/views/state.js";
-import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
+import {
+  assertFits,
+  KEYS,
+  renderApp,
+  type SmallCache,
+  smallCache,
+  testSession,
+  typeRange,
+} from "./fixture.js";
 
 describe("Retention screen", () => {
   let c: SmallCache;
@@ -67,6 +75,35 @@ describe("Retention screen", () => {
     }
   });
 
+  it("p reaches hourly cohorts, and a range too long for them moves to days", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      await app.waitFor("14 days · on");
+      await app.press("p", "p");
+      await app.waitFor((x) => x.includes("6 months · on") && /^2023-06\s/m.test(x));
+      await app.press("p");
+      let f = await app.waitFor((x) => x.includes("24 hours · on") && /^06-01 \d\d:00\s+[\d,]+/m.test(x));
+      assert.match(f, /H0\s+H1\s+H2/);
+      assert.match(f, /cohorts 1-\d+ of 336/); // 14 days of hourly cohorts
+      await app.press("n");
+      await app.waitFor("Number of hours to follow");
+      await app.press(KEYS.backspace, KEYS.backspace, "200", KEYS.enter);
+      await app.waitFor("a whole number from 1 to 168");
+      await app.press(KEYS.esc);
+      // Three hours: three hourly cohorts.
+      await typeRange(app, "2023-06-05T09:00..2023-06-05T12:00");
+      f = await app.waitFor(
+        (x) => x.includes("24 hours") && /^06-05 11:00\s/m.test(x) && !x.includes("updating"),
+      );
+      assert.doesNotMatch(f, /^06-05 12:00\s/m);
+      assertFits(f, 100, 30);
+    } finally {
+      app.unmount();
+    }
+  });
+
   it("drops the chart on short terminals and period columns on narrow ones", async () => {
     const app = await renderApp(testSession(c), { columns: 60, rows: 16 });
     try {
@@ -86,6 +123,8 @@ describe("Retention screen", () => {
     assert.equal(periodsOf(m), 14);
     assert.equal(periodsOf({ ...m, period: "week" }), 8);
     assert.equal(periodsOf({ ...m, period: "month", periods: 3 }), 3);
+    assert.equal(periodsOf({ ...m, period: "hour" }), 24);
+    assert.equal(MAX_PERIODS.hour, 168);
     const spec = retentionSpec(m, { from: "2023-06-01", to: "2023-06-02", tz: "UTC" })!;
     assert.deepEqual(spec.return, { event: "*", filters: [] });
     assert.equal(

@@ -1,8 +1,27 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { PropsResult, TrendResult } from "../../src/queries/spec.js";
-import { measureCycle, nextMeasure, seriesLabel, trendTable } from "../../src/views/TrendsScreen.js";
-import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
+import { Executor } from "../../src/queries/executor.js";
+import type { PropsResult, TrendResult, TrendSpec } from "../../src/queries/spec.js";
+import { changeText } from "../../src/render/compare.js";
+import {
+  measureCycle,
+  nextMeasure,
+  seriesLabel,
+  trendLines,
+  trendTable,
+} from "../../src/views/TrendsScreen.js";
+import {
+  assertFits,
+  KEYS,
+  renderApp,
+  type SmallCache,
+  smallCache,
+  testSession,
+  typeRange,
+} from "./fixture.js";
+
+/** The x-axis row of a chart (the line after the last plot row). */
+const axisRow = (frame: string) => frame.split("\n").find((l) => /^\s+\d\d-\d\d \d\d:\d\d/.test(l)) ?? "";
 
 describe("Trends screen", () => {
   let c: SmallCache;
@@ -18,7 +37,7 @@ describe("Trends screen", () => {
       await app.press("2");
       const f = await app.waitFor((x) => x.includes("── button_clicked") && x.includes("┤"));
       assert.match(f, /Events:\s+1 button_clicked/);
-      assert.match(f, /events per day · breakdown – · where –/);
+      assert.match(f, /events per day · compare – · breakdown – · where –/);
       assert.match(f, /06-01\s+06-0\d/); // x-axis labels
       assertFits(f, 90, 26);
     } finally {
@@ -99,6 +118,110 @@ describe("Trends screen", () => {
     }
   });
 
+  it("c cycles compare (previous, 1d, 1w, off): each series gets a dimmed compare series and Δ% in the legend", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("2");
+      await app.waitFor("── button_clicked");
+      await app.press("c");
+      // The 14 days before the cached range hold no events: the change is not a number.
+      let f = await app.waitFor((x) => x.includes("compare previous 14d") && x.includes("(−14d)"));
+      assert.match(f, /── button_clicked Δ n\/a/);
+      await app.press("c");
+      f = await app.waitFor((x) => x.includes("compare 1d before") && x.includes(".. button_clicked (−1d)"));
+      await app.press("c");
+      f = await app.waitFor(
+        (x) =>
+          x.includes("compare 1w before") && x.includes(".. button_clicked (−7d)") && !x.includes("updating"),
+      );
+      // The Δ in the legend is the engine's change of the total against the week before.
+      const spec: TrendSpec = {
+        kind: "trend",
+        events: [{ event: "button_clicked", filters: [] }],
+        measure: { kind: "events" },
+        interval: "day",
+        range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+        filters: [],
+        limit: 10,
+        compare: "1w",
+      };
+      const { result } = await ex.run(spec);
+      const change = result.series[0]!.compare!.change;
+      assert.ok(change !== null && change > 0, `the week before holds fewer events: ${change}`);
+      assert.ok(f.includes(`── button_clicked ${changeText(change)}`), f);
+      assert.match(changeText(change), /^Δ \+\d+\.\d%$/);
+      // Without colour the compare series is drawn in dots, under the current one.
+      const plot = f.split("\n").filter((l) => /[┤│]/.test(l));
+      assert.ok(
+        plot.some((l) => /[┤│].*\./.test(l)),
+        f,
+      );
+      assertFits(f, 100, 30);
+      // The table gives the compare column beside each series and the change of the totals.
+      await app.press("t");
+      f = await app.waitFor((x) => /^Bucket\s+button_clicked\s+button_clicked \(−7d\)/m.test(x));
+      assert.match(f, new RegExp(`^Total\\s+[\\d,]+\\s+${result.series[0]!.compare!.total}\\b`, "m"));
+      assert.match(f, /^Change\s+Δ \+\d+\.\d%$/m);
+      await app.press("t", "c");
+      f = await app.waitFor(
+        (x) => x.includes("compare –") && x.includes("── button_clicked") && !x.includes("(−"),
+      );
+      assert.doesNotMatch(f, /Δ/);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
+  it("i offers only intervals with 2–2,000 points: minute buckets on a few hours, none of them on 14 days", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("2");
+      await app.waitFor("events per day");
+      // 14 days: month (1 point), minute (20,160) and 5m (4,032) are skipped.
+      for (const iv of ["week", "15m", "hour", "day"]) {
+        await app.press("i");
+        await app.waitFor(`events per ${iv} ·`);
+      }
+      // Three hours: a day is one point, so the chart moves to the nearest interval that fits.
+      await typeRange(app, "2023-06-05T09:00..2023-06-05T12:00");
+      let f = await app.waitFor(
+        (x) => x.includes("events per hour ·") && x.includes("2023-06-05 09:00 → 2023-06-05 12:00"),
+      );
+      await app.press("i");
+      f = await app.waitFor((x) => x.includes("events per minute ·") && !x.includes("updating"));
+      // Minute labels along the axis, in the range.
+      const labels = [...axisRow(f).matchAll(/06-05 (\d\d):(\d\d)/g)].map(
+        (m) => Number(m[1]) * 60 + Number(m[2]),
+      );
+      assert.ok(labels.length >= 2, f);
+      assert.ok(
+        labels.every((t) => t >= 9 * 60 && t < 12 * 60),
+        axisRow(f),
+      );
+      assert.ok(labels.some((t) => t % 5 !== 0) || labels[1]! - labels[0]! < 15, axisRow(f));
+      await app.press("t");
+      f = await app.waitFor((x) => /^06-05 09:01\s+[\d,]+/m.test(x));
+      assert.match(f, /^06-05 09:00\s+[\d,]+/m);
+      await app.press("t");
+      for (const iv of ["5m", "15m", "hour", "minute"]) {
+        await app.press("i");
+        await app.waitFor(`events per ${iv} ·`);
+      }
+      // Back to the whole range: minutes no longer fit, the nearest interval that does is 15m.
+      await app.press("d");
+      await app.waitFor("All data");
+      await app.press(KEYS.enter);
+      f = await app.waitFor((x) => x.includes("events per 15m ·") && x.includes("2023-06-01 → 2023-06-14"));
+      assertFits(f, 100, 30);
+    } finally {
+      app.unmount();
+    }
+  });
+
   it("measure cycle offers sum and avg of numeric keys", () => {
     const props: PropsResult = {
       event: "purchase",
@@ -130,5 +253,46 @@ describe("Trends screen", () => {
     assert.match(t.header, /^Bucket\s+x\s+\(none\)$/);
     assert.match(t.total, /^Total\s+3\s+1$/);
     assert.deepEqual(t.rows.length, 1);
+    assert.equal(t.change, null);
+  });
+
+  it("draws compare series dimmed in their series' colour, and tables them with the change", () => {
+    const pts = (vs: number[]) => vs.map((value, i) => ({ t: `2023-06-0${i + 1}T00:00:00.000Z`, value }));
+    const r: TrendResult = {
+      interval: "day",
+      measure: "events",
+      series: [
+        {
+          event: "a",
+          breakdown: null,
+          total: 6,
+          points: pts([1, 2, 3]),
+          compare: { offset_seconds: 86400, points: pts([2, 2, 0]), total: 4, change: 0.5 },
+        },
+        {
+          event: "b",
+          breakdown: null,
+          total: 1,
+          points: pts([0, 1, 0]),
+          compare: { offset_seconds: 86400, points: pts([0, 0, 0]), total: 0, change: null },
+        },
+      ],
+    };
+    const lines = trendLines(r);
+    assert.deepEqual(
+      lines.map((l) => [l.label, l.dim ?? false, l.colorIndex ?? null]),
+      [
+        ["a Δ +50.0%", false, null],
+        ["b Δ n/a", false, null],
+        ["a (−1d)", true, 0],
+        ["b (−1d)", true, 1],
+      ],
+    );
+    assert.deepEqual(lines[2]!.values, [2, 2, 0]);
+    const t = trendTable(r, 120);
+    assert.match(t.header, /^Bucket\s+a\s+a \(−1d\)\s+b\s+b \(−1d\)$/);
+    assert.match(t.total, /^Total\s+6\s+4\s+1\s+0$/);
+    assert.match(t.change!, /^Change\s+Δ \+50\.0%\s+Δ n\/a$/);
+    assert.match(t.rows[0]!, /^06-01\s+1\s+2\s+0\s+0$/);
   });
 });

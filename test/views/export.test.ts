@@ -28,9 +28,22 @@ describe("export", () => {
       measure: "users",
       series: [{ event: "a", breakdown: "x", total: 2, points: [{ t: "T1", value: 2 }] }],
     };
-    const { csv } = exportResult({ title: "Trends", spec, result, sql: "SELECT 1", params: [] }, dir);
+    const coverage = {
+      partitions_in_range: 2,
+      partitions_synced: 1,
+      missing: ["2023-06-02"],
+      failed: [],
+      rejected_lines: 0,
+      last_event: "2023-06-01T23:00:00.000Z",
+    };
+    const { csv, json } = exportResult(
+      { title: "Trends", spec, result, sql: "SELECT 1", params: [], coverage },
+      dir,
+    );
     const t = flatten(spec, result);
     assert.equal(readFileSync(csv, "utf8"), toCsv(t.columns, t.rows));
+    // A result on half-synced data says so in its JSON, as `--json` does.
+    assert.deepEqual(JSON.parse(readFileSync(json, "utf8")).coverage, coverage);
   });
 
   it("writes new private files, never overwriting, and neutralises formula-like cells", () => {

@@ -28,15 +28,22 @@ export interface SmallCache {
   dispose(): void;
 }
 
-/** ~5k synthetic events over 14 days, synced into a fresh cache in a temp folder. */
-export async function smallCache(events = 5000, days = 14): Promise<SmallCache> {
+/**
+ * ~5k synthetic events over 14 days (from 2023-06-01), synced into a fresh cache in a temp folder;
+ * `only` syncs just those dates of the lake (the rest stay "not synced").
+ */
+export async function smallCache(
+  events = 5000,
+  days = 14,
+  only?: { from: string; to: string },
+): Promise<SmallCache> {
   // Not `tempDir()`: its `after` hook would fire at the end of a `before` hook that calls it.
   const dir = mkdtempSync(join(tmpdir(), "evx-ui-"));
   const lake = join(dir, "lake");
   await generateLake({ dir: lake, events, days });
   const path = join(dir, "cache.duckdb");
   const cache = await Cache.open(path, { create: true });
-  await sync(cache, folderSource(lake));
+  await sync(cache, folderSource(lake), only ? { from: only.from, to: only.to } : {});
   return {
     dir,
     lake,
@@ -153,6 +160,28 @@ export async function renderApp(
     stdin: app.stdin,
   };
   return driven;
+}
+
+/** Sets the date range through `d` → "Custom…" (the last preset) and types `text`. */
+export async function typeRange(app: Driven, text: string): Promise<void> {
+  // Keys that arrive together are dispatched one commit after another, and React (in development)
+  // warns about a long chain of updates from effects: send them in small groups, each group only
+  // once the previous one shows.
+  const typed = (f: string) => /> (.*)▏/.exec(f)?.[1];
+  await app.press("d");
+  await app.waitFor("Custom…");
+  await app.press(KEYS.down, KEYS.down, KEYS.down, KEYS.down, KEYS.down, KEYS.enter);
+  let now = typed(await app.waitFor((f) => f.includes("Date range: FROM..TO") && typed(f) !== undefined))!;
+  while (now.length > 0) {
+    const left = Math.max(0, now.length - 10);
+    await app.press(KEYS.backspace.repeat(now.length - left));
+    now = typed(await app.waitFor((f) => typed(f)?.length === left))!;
+  }
+  for (let i = 0; i < text.length; i += 10) {
+    await app.press(text.slice(i, i + 10));
+    await app.waitFor(`> ${text.slice(0, i + 10)}▏`);
+  }
+  await app.press(KEYS.enter);
 }
 
 /** A session over an open cache, optionally with a different query runner (fakes, slow runners). */

@@ -55,8 +55,8 @@ describe("keymap table", () => {
     const expect: Record<string, string[]> = {
       global: ["1-5", "tab", "shift+tab", "[", "]", "d", "?", "s", "e", "q", "ctrl+c", "esc"],
       events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn"],
-      trends: ["a", "x", "m", "i", "b", "f", "t"],
-      funnel: ["a", "x", "J", "K", "w", "b", "v"],
+      trends: ["a", "x", "m", "i", "c", "b", "f", "t"],
+      funnel: ["a", "x", "J", "K", "w", "b", "v", "i", "c"],
       retention: ["a", "r", "p", "n", "o"],
       sync: ["space", "shift+up", "shift+down", "S", "D", "r"],
     };
@@ -114,6 +114,10 @@ describe("matches", () => {
     assert.equal(resolve("trends", "r", k()), undefined);
     assert.equal(resolve("funnel", "q", k())?.id, "quit");
     assert.equal(resolve("global", "a", k()), undefined);
+    assert.equal(resolve("trends", "c", k())?.id, "trends.compare");
+    assert.equal(resolve("funnel", "c", k())?.id, "funnel.compare");
+    assert.equal(resolve("funnel", "i", k())?.id, "funnel.interval");
+    assert.equal(resolve("retention", "c", k()), undefined);
   });
 
   it("labels keys for hints", () => {
