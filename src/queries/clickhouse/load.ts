@@ -234,7 +234,10 @@ const partitionId = (date: string) => date.replace(/-/g, "");
 
 /** One line, without secrets, bounded. */
 function shortError(client: ChClient, e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = (e instanceof Error ? e.message : String(e)).replace(
+    /^ClickHouse at \S+ rejected the query /,
+    "server error ",
+  );
   return client.redact(msg.replace(/\s+/g, " ").trim()).slice(0, 300);
 }
 
