@@ -353,11 +353,14 @@ function cacheSource(cache: Cache): ValidationSource {
   };
 }
 
-function validationSource(target: Cache | Executor | ValidationSource): ValidationSource {
+function validationSource(target: Cache | AnalysisEngine | ValidationSource): ValidationSource {
   if (target instanceof Executor) return cacheSource(target.cache);
   if (typeof (target as Partial<ValidationSource>).eventTypes === "function")
     return target as ValidationSource;
-  return cacheSource(target as Cache);
+  if (typeof (target as Partial<Cache>).all === "function") return cacheSource(target as Cache);
+  throw new Error(
+    `validateSpec: the ${(target as AnalysisEngine).engine} engine does not list its event types`,
+  );
 }
 
 /**
@@ -365,7 +368,7 @@ function validationSource(target: Cache | Executor | ValidationSource): Validati
  * closest known ones), a bad time zone, a range with no cached data, bad counts.
  */
 export async function validateSpec(
-  target: Cache | Executor | ValidationSource,
+  target: Cache | AnalysisEngine | ValidationSource,
   spec: AnalysisSpec,
 ): Promise<void> {
   const source = validationSource(target);
