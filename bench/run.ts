@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--queries-only [--only NAME]] [--generate-only]`
+ * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--no-clickhouse] [--queries-only [--only NAME]] [--generate-only]`
  *
  * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of 3 syncs), times
  * DuckDB's own read_json of the same files as a baseline, runs each analysis `runs` times and reports
@@ -18,6 +18,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
 import { sync } from "../src/cache/sync.js";
 import { Executor } from "../src/queries/executor.js";
+import type { DateRange } from "../src/queries/spec.js";
 import { folderSource } from "../src/source/folder.js";
 import { s3Source } from "../src/source/s3.js";
 import { ensureLake } from "../src/source/synthetic.js";
@@ -174,6 +175,39 @@ async function timeQueries(cache: Cache): Promise<Record<string, number>> {
   return queries;
 }
 
+async function clickhouseSide(range: DateRange) {
+  const { loadLake, timeSpec, windowFunnelMs } = await import("./clickhouse.js");
+  log("  ClickHouse (chdb): loading the lake…");
+  const loads: ReturnType<typeof loadLake>[] = [];
+  for (let i = 0; i < Math.min(3, runs); i++) loads.push(loadLake(lakeDir, "bench_events"));
+  const load = [...loads].sort((a, b) => a.seconds - b.seconds)[loads.length >> 1];
+  log(
+    `    ${load.seconds.toFixed(1)}s, ${load.events.toLocaleString()} events, ${(load.bytes / 1e6).toFixed(0)} MB`,
+  );
+  const queries_ms: Record<string, number> = {};
+  const window_funnel_ms: Record<string, number> = {};
+  const only = arg("only");
+  for (const { name, spec } of specs(range)) {
+    if (only && !name.includes(only)) continue;
+    queries_ms[name] = Math.round(timeSpec("bench_events", spec, runs));
+    if (spec.kind === "funnel")
+      window_funnel_ms[name] = Math.round(windowFunnelMs("bench_events", spec, runs));
+    log(
+      `  ${name.padEnd(26)} ${queries_ms[name]} ms${window_funnel_ms[name] !== undefined ? ` (windowFunnel ${window_funnel_ms[name]} ms)` : ""}`,
+    );
+  }
+  return {
+    engine: "chdb",
+    load_seconds: +load.seconds.toFixed(2),
+    events: load.events,
+    rejected: load.rejected,
+    bytes: load.bytes,
+    bytes_per_event: +(load.bytes / Math.max(1, load.events)).toFixed(1),
+    queries_ms,
+    window_funnel_ms,
+  };
+}
+
 async function main() {
   mkdirSync(root, { recursive: true });
   if (args.includes("--generate-only")) {
@@ -236,7 +270,12 @@ async function main() {
   const base = await baseline();
 
   const queries = await timeQueries(cache);
+  const range = await new Executor(cache).resolveRange({ tz: "UTC" });
   cache.close();
+
+  // The same lake and analyses on ClickHouse (chdb, in process): evx's ClickHouse engine and, for the
+  // funnels, the windowFunnel query a ClickHouse user would write.
+  const ch = args.includes("--no-clickhouse") ? null : await clickhouseSide(range);
 
   const firstFrame = await firstFrameMs();
   const rss = process.resourceUsage().maxRSS * 1024;
@@ -265,6 +304,7 @@ async function main() {
     baseline_events_per_second: Math.round(base.rate),
     ingest_vs_raw: +(ingestRate / base.rate).toFixed(2),
     queries_ms: queries,
+    clickhouse: ch,
     tui_first_frame_ms: firstFrame === null ? null : Math.round(firstFrame),
     peak_rss_bytes: rss,
   };
@@ -285,7 +325,24 @@ async function main() {
       `${results.baseline_read_json_seconds}s (${results.baseline_events_per_second.toLocaleString()} ev/s)`,
     ],
     ["ingest rate vs raw", `${results.ingest_vs_raw}×`],
-    ...Object.entries(queries).map(([k, v]) => [k, `${v} ms`] as [string, string]),
+    ...(ch
+      ? ([
+          [
+            "ClickHouse load",
+            `${ch.load_seconds}s (${Math.round(ch.events / ch.load_seconds).toLocaleString()} ev/s), ${ch.bytes_per_event} B/event`,
+          ],
+        ] as [string, string][])
+      : []),
+    ["analysis", ch ? "evx DuckDB | evx ClickHouse | windowFunnel" : "evx DuckDB"],
+    ...Object.entries(queries).map(
+      ([k, v]) =>
+        [
+          `  ${k}`,
+          ch
+            ? `${v} ms | ${ch.queries_ms[k] ?? "-"} ms${ch.window_funnel_ms[k] !== undefined ? ` | ${ch.window_funnel_ms[k]} ms` : ""}`
+            : `${v} ms`,
+        ] as [string, string],
+    ),
     [
       "TUI first frame",
       firstFrame === null ? "n/a (no tmux or not built)" : `${results.tui_first_frame_ms} ms`,
