@@ -274,6 +274,70 @@ describe("a load equals evx sync of the same lake", () => {
   });
 });
 
+describe("coverage and partitions on ClickHouse", () => {
+  test("dates the source has but the table lacks are missing, as in a cache synced the same way", async () => {
+    await srv.exec(eventsDdl({ table: "part_events" }));
+    const r = await loadJson(["--from", D1, "--to", D1], "part_events");
+    assert.equal(r.partitions.loaded, 1);
+    const partCache = join(dir, "part.duckdb");
+    const s = await cli([
+      "sync",
+      "s3://lake/raw",
+      "--endpoint",
+      s3.endpoint,
+      "--cache",
+      partCache,
+      "--from",
+      D1,
+      "--to",
+      D1,
+      "--json",
+    ]);
+    assert.equal(s.code, 0, s.stderr);
+    const range = ["--from", D1, "--to", D3, "--json"];
+    const ch = await cli([
+      "events",
+      "--engine",
+      "clickhouse",
+      "--ch-url",
+      chUrl(),
+      "--ch-table",
+      "part_events",
+      ...range,
+    ]);
+    const duck = await cli(["events", "--cache", partCache, ...range]);
+    assert.equal(ch.code, 0, ch.stderr);
+    const [a, b] = [JSON.parse(ch.stdout), JSON.parse(duck.stdout)];
+    assert.deepEqual(a.coverage, b.coverage);
+    assert.deepEqual(a.coverage.missing, [D2, D3]);
+    assert.deepEqual(a, b);
+  });
+
+  test("the Sync tab's partitions: rows and bytes from system.parts, the source's objects, the last load", async () => {
+    const { ClickHouseExecutor } = await import("../src/queries/clickhouse/executor.js");
+    const ch = ClickHouseExecutor.open({
+      chUrl: `${srv.url.replace("http://", `http://loader:${PASSWORD}@`)}/default`,
+      chTable: "part_events",
+    });
+    try {
+      const rows = await ch.partitions();
+      assert.deepEqual(
+        rows.map((r) => [r.date, r.rows > 0, r.bytes > 0, r.sourceObjects, r.lastLoad?.status ?? null]),
+        [
+          [D1, true, true, 3, "ok"],
+          [D2, false, false, 2, null],
+          [D3, false, false, 1, null],
+        ],
+      );
+      assert.equal(rows[0].rows, (await chEvents("part_events")).length);
+      assert.equal(ch.engine, "clickhouse");
+      assert.match(ch.host, /^127\.0\.0\.1:\d+\/default$/);
+    } finally {
+      await ch.close();
+    }
+  });
+});
+
 describe("re-loads", () => {
   test("an unchanged partition is skipped, --force re-loads it to the same rows", async () => {
     const before = await chEvents();
