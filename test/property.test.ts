@@ -31,6 +31,7 @@ import {
   type RetentionSpec,
   type TrendSpec,
 } from "../src/queries/spec.js";
+import { parseUserSelection } from "../src/queries/users.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import {
   type BruteEvent,
@@ -43,6 +44,7 @@ import {
   loadLake,
   rangeMicros,
 } from "./brute.js";
+import { bruteTimeline, bruteUsers } from "./brute-users.js";
 import { tempDir } from "./helpers/tmp.js";
 import { assertClose, cacheFromLake, type TestCache } from "./queries/helpers.js";
 
@@ -331,5 +333,54 @@ test(`${RUNS} random specs with random filters: engine = brute force`, async () 
       if ("range" in spec && spec.range) assert.deepStrictEqual(out.range, bruteRange(spec.range));
     }),
     { seed: SEED, numRuns: RUNS },
+  );
+});
+
+/** A drill-down: an analysis and which of its numbers to list the users of (picked from its result). */
+const drillArb = fc.tuple(
+  fc.oneof(trendArb, funnelArb, retentionArb),
+  fc.nat(1000),
+  fc.nat(1000),
+  fc.boolean(),
+  fc.constantFrom(1, 5, 100),
+);
+
+test(`${Math.ceil(RUNS / 3)} random drill-downs and timelines: engine = brute force`, async () => {
+  await fc.assert(
+    fc.asyncProperty(drillArb, async ([of, i, j, flag, limit]) => {
+      let text: string | null = null;
+      if (of.kind === "funnel") {
+        const K = of.steps.length;
+        text = flag ? `reached:${1 + (i % K)}` : `dropped:${2 + (i % (K - 1))}`;
+      } else if (of.kind === "trend") {
+        const pts = bruteTrend(events, of).series[0]?.points ?? [];
+        if (pts.length) text = pts[i % pts.length].t;
+      } else {
+        const cohorts = bruteRetention(events, of, last).cohorts;
+        if (cohorts.length)
+          text = `${cohorts[i % cohorts.length].cohort}:${j % of.periods}${flag ? ":lost" : ""}`;
+      }
+      if (text === null) return;
+      const plain = { ...of, breakdown: undefined, compare: undefined } as typeof of;
+      const spec = {
+        kind: "users" as const,
+        of: plain,
+        select: parseUserSelection(text, plain),
+        limit,
+        range: of.range,
+      };
+      assert.deepStrictEqual((await tc.ex.run(spec)).result, bruteUsers(events, spec));
+      // The timeline of one of the users (or of a user with no events in range).
+      const users = [...new Set(events.map((e) => e.user))];
+      const tl = {
+        kind: "timeline" as const,
+        user: users[j % users.length],
+        range: of.range,
+        events: flag ? [] : [TYPES[i % TYPES.length]],
+        limit,
+      };
+      assert.deepStrictEqual((await tc.ex.run(tl)).result, bruteTimeline(events, tl));
+    }),
+    { seed: SEED + 1, numRuns: Math.ceil(RUNS / 3) },
   );
 });
