@@ -39,6 +39,7 @@ import {
   lineChart,
   retentionGrid,
 } from "../render/charts.js";
+import { changeText, pointsText } from "../render/compare.js";
 import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
 import { cleanText } from "../render/sanitize.js";
 import { fmtInt, textTable, toCsv } from "../render/table.js";
@@ -459,13 +460,6 @@ function trendLines(r: TrendResult, label: (s: TrendResult["series"][number]) =>
   return out;
 }
 
-/** `+12.5%`, `−3.0%`, or `n/a` when the compare total is 0. */
-function changeText(change: number | null): string {
-  if (change === null) return "Δ n/a";
-  const pct = (100 * change).toFixed(1);
-  return `Δ ${change >= 0 ? "+" : "−"}${pct.replace("-", "")}%`;
-}
-
 function compareText(compare: string, offset?: number): string {
   return compare === "previous"
     ? `the previous ${offset === undefined ? "period" : formatDuration(offset)}`
@@ -523,7 +517,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
               formatPercent(s.conversion).padStart(6),
               (i ? `↳${formatPercent(s.from_previous)}` : "").padStart(7),
               s.median_seconds === null ? "" : formatDuration(s.median_seconds),
-              before && i > 0 ? pointsText(s, before[i]) : "",
+              before && i > 0 ? pointsText(s, before[i], before[0]) : "",
             ]
               .join("  ")
               .trimEnd(),
@@ -563,13 +557,6 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       }
     },
   );
-}
-
-/** The change in overall conversion of a step, in percentage points (`Δ +2.1pp`). */
-function pointsText(now: FunnelStepResult, before: FunnelStepResult | undefined): string {
-  if (!before || before.users === 0 || now.step === undefined) return "Δ n/a";
-  const pp = 100 * (now.conversion - before.conversion);
-  return `Δ ${pp >= 0 ? "+" : "−"}${Math.abs(pp).toFixed(1)}pp`;
 }
 
 /* ---------------- retention ---------------- */

@@ -14,10 +14,16 @@ export function changeText(change: number | null | undefined): string {
 
 /**
  * The change of a step's overall conversion (users of the step / users of step 1) against the compare
- * period, in percentage points: `Δ +2.1pp`; `Δ n/a` when the compare step has no users.
+ * period, in percentage points: `Δ +2.1pp`. `Δ n/a` when the compare period has no conversion to
+ * compare with: nobody entered it (`first`, its step 1, has no users), or, without `first`, the compare
+ * step itself has none. A real drop to 0% shows as a change.
  */
-export function pointsText(now: FunnelStepResult | undefined, before: FunnelStepResult | undefined): string {
-  if (!now || !before || before.users === 0) return "Δ n/a";
+export function pointsText(
+  now: FunnelStepResult | undefined,
+  before: FunnelStepResult | undefined,
+  first?: FunnelStepResult,
+): string {
+  if (!now || !before || (first ?? before).users === 0) return "Δ n/a";
   const pp = 100 * (now.conversion - before.conversion);
   const t = Math.abs(pp).toFixed(1);
   return `Δ ${pp >= 0 || t === "0.0" ? "+" : "−"}${t}pp`;
