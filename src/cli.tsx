@@ -83,6 +83,7 @@ export function buildCli(argv: string[]): Argv {
           .options({
             ...cacheOpt,
             tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
+            every: { type: "string", describe: "live mode (L) sync interval, at least 5s (default 60s)" },
             ...engineOpts,
           })
           .example("$0", "explore the last synced cache")
@@ -94,7 +95,7 @@ export function buildCli(argv: string[]): Argv {
       async (a) => {
         const engine = engineOf(a);
         // `engine` (EngineOptions, src/queries/engine.ts) is absent for the default DuckDB cache.
-        const opts = { cache: a.cache, tz: a.tz, ...(engine ? { engine } : {}) };
+        const opts = { cache: a.cache, tz: a.tz, every: a.every, ...(engine ? { engine } : {}) };
         return (await import("./commands/ui.js")).runUi(opts);
       },
     )

@@ -9,7 +9,7 @@
  *   fills in as queries finish. Nothing here imports DuckDB statically.
  */
 import { appendFileSync, existsSync, writeSync } from "node:fs";
-import { parseZone } from "../queries/parse.js";
+import { parseDuration, parseZone } from "../queries/parse.js";
 import { useColor as colorEnabled } from "../render/charts.js";
 import { splashFrame } from "../views/splash.js";
 import type { Session } from "../views/state.js";
@@ -36,6 +36,8 @@ export interface UiOptions {
   cache?: string;
   /** IANA zone for dates and buckets (default UTC). */
   tz?: string;
+  /** Live mode's interval (`L`), a duration such as `30s` (default 60s, at least 5s as `sync --every`). */
+  every?: string;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
@@ -44,11 +46,32 @@ export interface UiOptions {
 /** The cache the TUI opens (the same rule as every reading command). */
 export const uiCachePath = cachePathFor;
 
+/**
+ * `--every` in ms, with `evx sync --every`'s rules and message (`parseEvery` in ./sync.ts, which loads
+ * DuckDB: this one keeps the TUI's start light). `EVX_WATCH_MIN_EVERY_MS` lowers the 5 s minimum for tests.
+ */
+export function parseLiveEvery(text: string | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  let seconds: number;
+  try {
+    seconds = parseDuration(text ?? "60s");
+  } catch (e) {
+    throw new UsageError(`--every: ${(e as Error).message}`);
+  }
+  const hook = env.EVX_WATCH_MIN_EVERY_MS ? Number(env.EVX_WATCH_MIN_EVERY_MS) : Number.NaN;
+  const min = Number.isFinite(hook) && hook >= 0 ? hook : 5000;
+  if (seconds * 1000 < min)
+    throw new UsageError(
+      `--every must be at least ${min / 1000}s, got '${text}': each cycle lists the source`,
+    );
+  return seconds * 1000;
+}
+
 export async function runUi(opts: UiOptions = {}): Promise<void> {
   const stdin = opts.stdin ?? process.stdin;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const tz = parseZone(opts.tz ?? "UTC");
+  const liveEveryMs = parseLiveEvery(opts.every);
   if (!stdin.isTTY || !stdout.isTTY) throw new UsageError(NOT_A_TTY_HINT);
   const cachePath = uiCachePath(opts.cache);
   if (!existsSync(cachePath))
@@ -57,6 +80,8 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   let session: Session | null = null;
   let instance: { unmount(): void } | undefined;
   let restored = false;
+  /** Quit while live mode still ran a batch: leave without closing the cache under it. */
+  let forced = false;
   const fd = (stdout as { fd?: number }).fd;
   const restore = () => {
     if (restored) return;
@@ -68,7 +93,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       if (stdin.isTTY) stdin.setRawMode(false);
     } catch {}
     try {
-      session?.close();
+      if (!forced) session?.close();
     } catch {}
     // Synchronously: this also runs from 'exit' and signal handlers.
     try {
@@ -144,6 +169,10 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
         tz,
         color,
         onMilestone: trace,
+        liveEveryMs,
+        onForceQuit: () => {
+          forced = true;
+        },
         ascii: process.env.EVX_ASCII === "1" || process.env.TERM === "linux",
       }),
       {
@@ -161,6 +190,10 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     );
     instance = ink;
     await ink.waitUntilExit();
+    if (forced) {
+      restore();
+      process.exit(EXIT.interrupted);
+    }
   } finally {
     restore();
     for (const [sig, h] of handlers) process.off(sig, h);

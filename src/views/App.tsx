@@ -5,16 +5,29 @@
  * Keys go through one dispatcher (`input.tsx`): Ctrl+C first (cancel what runs, again quits), then
  * overlays and prompts, then the global bindings, then the screen. The first frame is drawn before
  * the cache is even open; `connect` runs after it and data fills in.
+ *
+ * `L` turns live mode on (`live.ts`): the source is synced every `liveEveryMs`, and each cycle that
+ * changed the data refreshes everything, `last …` ranges included. Quitting stops it after the
+ * current batch; a second q or Ctrl+C while it winds down leaves at once (`onForceQuit`).
  */
 import { Box, Text, useApp } from "ink";
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { CatalogSpec, DateRange, EventRef } from "../queries/spec.js";
+import { lastRange } from "../queries/time.js";
 import { EventsScreen } from "./EventsScreen.js";
 import { exportResult } from "./export.js";
 import { FunnelScreen } from "./FunnelScreen.js";
 import { InputProvider, PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
-import { DateRangeEditor, HelpPanel, inlineParams, TextPanel } from "./overlays.js";
+import { DEFAULT_LIVE_EVERY_MS, useLive } from "./live.js";
+import {
+  DateRangeEditor,
+  HelpPanel,
+  inlineParams,
+  lastLabel,
+  type RangeChoice,
+  TextPanel,
+} from "./overlays.js";
 import { RetentionScreen } from "./RetentionScreen.js";
 import { StatusBar } from "./StatusBar.js";
 import { SyncScreen } from "./SyncScreen.js";
@@ -52,6 +65,13 @@ export interface AppProps {
   keyboard?: boolean;
   /** Startup milestones ("first data"), for timing. */
   onMilestone?: (what: string) => void;
+  /** Live mode's interval (`evx ui --every`); default 60 s. */
+  liveEveryMs?: number;
+  /**
+   * Called instead of closing the session when the user quits a second time while live mode
+   * finishes its batch: the caller then leaves without closing the cache mid-batch (as a kill would).
+   */
+  onForceQuit?: () => void;
 }
 
 type Overlay =
@@ -136,7 +156,10 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   const [bounds, setBounds] = useState<{ from: string; to: string } | null>(null);
   /** The cache was read and holds no events. */
   const [empty, setEmpty] = useState(false);
-  const [userRange, setUserRange] = useState<{ from: string; to: string } | null>(null);
+  const [userRange, setUserRange] = useState<RangeChoice | null>(null);
+  /** The newest event (epoch µs): `last …` ranges end at the minute after it. */
+  const [latestUs, setLatestUs] = useState<number | null>(null);
+  const [stopping, setStopping] = useState(false);
   const [models] = useState(initialModels);
   const [eventsModel, setEventsModel] = useState(models.events);
   const [trendsModel, setTrendsModel] = useState(models.trends);
@@ -144,8 +167,10 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   const [retentionModel, setRetentionModel] = useState(models.retention);
   const [boundsGen, setBoundsGen] = useState(0);
   const current = useRef(new Map<TabId, CurrentResult | null>());
+  const drill = useRef<CurrentResult | null>(null);
   const interruptArmed = useRef(false);
   const quitting = useRef(false);
+  const exited = useRef(false);
 
   // The cached range (default date range), again after a sync or evict (`boundsGen`).
   // biome-ignore lint/correctness/useExhaustiveDependencies: boundsGen re-reads after data changed
@@ -168,10 +193,32 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     };
   }, [session, tz, boundsGen]);
 
+  // The newest event, for the `last …` presets (again when the data changes: see `dataChanged`).
+  useEffect(() => {
+    if (!session) return;
+    let live = true;
+    session.lastEventUs().then(
+      (us) => {
+        if (live) setLatestUs(us);
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [session]);
+
+  // A `last …` choice is resolved from the newest event; it slides as new data arrives.
   const range = useMemo<DateRange | null>(() => {
+    if (userRange?.last !== undefined && latestUs !== null) {
+      const r = lastRange(latestUs, userRange.last, tz);
+      return { from: r.from, to: r.to, tz };
+    }
     const r = userRange ?? bounds;
     return r ? { from: r.from, to: r.to, tz } : null;
-  }, [userRange, bounds, tz]);
+  }, [userRange, latestUs, bounds, tz]);
+  const rangeLabel =
+    userRange?.last !== undefined && range ? lastLabel({ ...range, last: userRange.last }, tz) : undefined;
 
   const catalogSpec = useMemo<CatalogSpec | null>(() => (range ? { kind: "catalog", range } : null), [range]);
   const catalog = useQuery(catalogSpec);
@@ -203,27 +250,63 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     current.current.set(t, c);
     setReportTick((n) => n + 1);
   }, []);
+  const reportDrill = useCallback((c: CurrentResult | null) => {
+    drill.current = c;
+    setReportTick((n) => n + 1);
+  }, []);
+  /** What `s` and `e` act on: an open drill-down list, else the tab's result. */
+  const acted = () => drill.current ?? current.current.get(tab) ?? null;
 
   const openInTrends = useCallback((ref: EventRef) => {
     setTrendsModel((m) => ({ ...m, events: [ref], selected: 0, breakdown: undefined, tableTop: 0 }));
     setTab("trends");
   }, []);
 
+  // The data changed (a live cycle, a sync, an eviction): read the newest event first, then move a
+  // `last …` range and start every query again in one render, so each query runs once, on the new
+  // data and range; results of queries from before are dropped (`useQuery`).
   const dataChanged = useCallback(() => {
-    client.invalidate();
-    setBoundsGen((g) => g + 1);
+    const refresh = (us?: number | null) => {
+      if (us !== undefined) setLatestUs(us);
+      client.invalidate();
+      setBoundsGen((g) => g + 1);
+    };
+    const s = sessionRef.current;
+    if (!s) return refresh();
+    s.lastEventUs().then(refresh, () => refresh());
   }, [client]);
+  const sessionRef = useRef(session);
+  sessionRef.current = session;
+
+  const live = useLive(session, props.liveEveryMs ?? DEFAULT_LIVE_EVERY_MS, dataChanged, notify);
 
   const quit = useCallback(() => {
-    if (quitting.current) return;
+    if (quitting.current) {
+      // Again while live mode finishes its batch: leave now, without closing the cache under it.
+      if (!exited.current) {
+        exited.current = true;
+        props.onForceQuit?.();
+        props.onQuit?.();
+        app.exit();
+      }
+      return;
+    }
     quitting.current = true;
     client.cancelAll();
-    try {
-      session?.close();
-    } catch {}
-    props.onQuit?.();
-    app.exit();
-  }, [client, session, props.onQuit, app]);
+    const finish = () => {
+      if (exited.current) return;
+      exited.current = true;
+      try {
+        session?.close();
+      } catch {}
+      props.onQuit?.();
+      app.exit();
+    };
+    if (live.active()) {
+      setStopping(true);
+      live.stop().then(finish, finish);
+    } else finish();
+  }, [client, session, props.onQuit, props.onForceQuit, app, live]);
 
   const env = useMemo<AppEnv>(
     () => ({
@@ -236,6 +319,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       ascii: props.ascii ?? false,
       notify,
       report,
+      reportDrill,
       openInTrends,
       dataChanged,
     }),
@@ -249,6 +333,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       props.ascii,
       notify,
       report,
+      reportDrill,
       openInTrends,
       dataChanged,
     ],
@@ -284,8 +369,9 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       else if (matches("help", input, key)) setOverlay({ kind: "help" });
       else if (matches("range", input, key)) setOverlay({ kind: "range" });
       else if (matches("sql", input, key)) setOverlay({ kind: "sql" });
+      else if (matches("live", input, key)) live.toggle();
       else if (matches("export", input, key)) {
-        const c = current.current.get(tab);
+        const c = acted();
         if (!c || (!c.result && !c.table)) notify("no result yet to export");
         else {
           try {
@@ -314,7 +400,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   if (overlay?.kind === "help") {
     top = <HelpPanel width={width} height={bodyH} onClose={() => setOverlay(null)} />;
   } else if (overlay?.kind === "sql") {
-    const c = current.current.get(tab);
+    const c = acted();
     const text = c?.sql
       ? inlineParams(c.sql, c.params)
       : tab === "sync"
@@ -346,10 +432,13 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
         width={width}
         height={bodyH}
         bounds={bounds}
-        current={range}
+        current={range ? { ...range, last: userRange?.last } : null}
+        latestUs={latestUs}
         tz={tz}
         onApply={(r) => {
-          setUserRange(bounds && r.from === bounds.from && r.to === bounds.to ? null : r);
+          setUserRange(
+            r.last === undefined && bounds && r.from === bounds.from && r.to === bounds.to ? null : r,
+          );
           setOverlay(null);
         }}
         onCancel={() => setOverlay(null)}
@@ -401,11 +490,21 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
           width={width}
           cachePath={props.cachePath}
           range={range}
+          rangeLabel={rangeLabel}
           events={events}
           readOnly={session?.readOnly}
           state={
-            message ? message.text : session ? undefined : props.failure ? "cache not open" : OPENING_STATUS
+            stopping
+              ? "stopping live sync after the current batch… (q again quits now)"
+              : message
+                ? message.text
+                : session
+                  ? undefined
+                  : props.failure
+                    ? "cache not open"
+                    : OPENING_STATUS
           }
+          live={stopping ? undefined : live.state}
           ascii={props.ascii}
           coverage={session && !props.failure ? current.current.get(tab)?.coverage : undefined}
         />

@@ -19,6 +19,7 @@ import { cleanText, displayWidth, padEnd, padStart } from "../render/sanitize.js
 import { PRIORITY, useKeys } from "./input.js";
 import { pointsOf } from "./intervals.js";
 import { matches } from "./keymap.js";
+import { rangeText } from "./overlays.js";
 import { type EventsModel, useAppEnv } from "./state.js";
 import { useQuery } from "./useQuery.js";
 import { clamp, Line, scrollTop, typed } from "./widgets.js";
@@ -264,7 +265,7 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
     const n = all?.length ?? 0;
     title = model.filter
       ? `${rows.length} of ${n} event types match "${model.filter}" (esc clears)`
-      : `${n} event types${range ? ` · ${range.from.replace("T", " ")} → ${range.to.replace("T", " ")}` : ""}${catalog.status === "running" ? " · updating…" : ""}`;
+      : `${n} event types${range ? ` · ${rangeText(range)}` : ""}${catalog.status === "running" ? " · updating…" : ""}`;
   }
 
   const visible = lines.slice(first, first + listH);

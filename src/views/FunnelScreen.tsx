@@ -4,6 +4,8 @@
  * an interval that `i` cycles as in Trends) and a compare period (`c`: previous, 1d, 1w, off).
  * Each step is a bar with users, % of start, % from the previous step and median time to convert;
  * with compare, the change of % of start in percentage points and a line on the compare period.
+ * Enter on a step lists the users who reached it (`tab`: those who dropped there), and from a user
+ * their events (`DrillPanel`).
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
@@ -14,6 +16,7 @@ import { bars, lineChart } from "../render/charts.js";
 import { offsetText, pointsText } from "../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../render/format.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../render/sanitize.js";
+import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
@@ -142,6 +145,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const env = useAppEnv();
   const { range } = env;
   const [picker, setPicker] = useState<Picker>(null);
+  const [drill, setDrill] = useState<{ target: DrillTarget; spec: FunnelSpec } | null>(null);
   const spec = useMemo(() => funnelSpec(model, range), [model, range]);
   const q = useQuery(spec);
   const update = (patch: Partial<FunnelModel>) => setModel((m) => ({ ...m, ...patch }));
@@ -182,10 +186,15 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         // A new interval is only worth choosing with the chart on: `i` turns it on.
         update({ overTime: true, interval: model.overTime ? nextInterval(interval, range) : interval });
       else if (matches("funnel.compare", input, key)) update({ compare: nextCompare(model.compare) });
-      else return false;
+      else if (matches("funnel.users", input, key)) {
+        // The users behind the step as shown: the spec of the result on screen.
+        const shown = q.spec?.kind === "funnel" && q.data?.steps.length === n ? q.spec : null;
+        if (!shown) env.notify("no result yet: Enter lists a step's users once the funnel has run");
+        else setDrill({ target: funnelTarget(shown, sel + 1, "reached"), spec: shown });
+      } else return false;
       return true;
     },
-    { priority: PRIORITY.screen, isActive: picker === null },
+    { priority: PRIORITY.screen, isActive: picker === null && drill === null },
   );
 
   const labels = useMemo(() => model.steps.map((s) => formatEventRef(s)), [model.steps]);
@@ -231,6 +240,17 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     return [];
   }, [usable, restH, model.overTime, trendInterval, dataTz, model.breakdown, width, env.color, env.ascii]);
 
+  if (drill) {
+    return (
+      <DrillPanel
+        width={width}
+        height={height}
+        target={drill.target}
+        flip={flipFunnel(drill.spec)}
+        onClose={() => setDrill(null)}
+      />
+    );
+  }
   if (picker === "add") {
     return (
       <EventPicker
@@ -335,6 +355,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         ids={[
           "funnel.add",
           "funnel.remove",
+          "funnel.users",
           "funnel.compare",
           "funnel.moveDown",
           "funnel.moveUp",

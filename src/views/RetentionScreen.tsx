@@ -2,22 +2,26 @@
  * Tab 4: cohort retention. Pick the start (`a`) and return (`r`) events, cycle the period (`p`: hour,
  * day, week, month, those giving 1–1,000 cohorts over the range), set
  * the number of periods (`n`), toggle on / on-or-after (`o`), filters (`f`, `F` clears). A shaded
- * cohort grid (incomplete cells marked `*`) with the average-retention chart beneath it.
+ * cohort grid (incomplete cells marked `*`) with the average-retention chart beneath it. The arrows
+ * move a cell cursor; Enter lists the cell's retained users (`tab`: the cohort's lost ones) and from a
+ * user their events (`DrillPanel`).
  */
-import { Box } from "ink";
+import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useMemo, useState } from "react";
 import { formatEventRef } from "../queries/parse.js";
-import type { DateRange, Period, RetentionSpec } from "../queries/spec.js";
+import type { DateRange, Period, RetentionResult, RetentionSpec } from "../queries/spec.js";
 import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../render/charts.js";
-import { displayWidth, truncate } from "../render/sanitize.js";
+import { formatNumber, formatPercent, timeLabel } from "../render/format.js";
+import { cleanText, displayWidth, stripSgr, truncate } from "../render/sanitize.js";
+import { DrillPanel, type DrillTarget, flipRetention, retentionTarget } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { fitInterval, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
 import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, RawLine } from "./widgets.js";
+import { clamp, HintLine, Line, RawLine, scrollTop } from "./widgets.js";
 
 const PERIODS: readonly Period[] = ["hour", "day", "week", "month"];
 const PREFIX: Record<Period, string> = { hour: "H", day: "D", week: "W", month: "M" };
@@ -59,6 +63,49 @@ export function retentionSpec(model: RetentionModel, range: DateRange | null): R
   };
 }
 
+/** Columns of a period cell in the grid (`retentionGrid`'s default cell width). */
+const CELL_W = 7;
+
+/** Periods the grid's header shows (`D0 D1 …`; later ones are cut when the width runs out). */
+export function shownPeriods(header: string, prefix: string): number {
+  return [...stripSgr(header).matchAll(new RegExp(`(?:^|\\s)${prefix}\\d+(?=\\s|$)`, "g"))].length;
+}
+
+/** Where period `col`'s cell lies on a grid line, from the header's label (`  D3 ` ends a cell). */
+export function cellSpan(header: string, col: number, prefix: string): [number, number] | null {
+  const m = new RegExp(`(^|\\s)${prefix}${col}(?=\\s|$)`).exec(stripSgr(header));
+  if (!m) return null;
+  const end = m.index + m[1]!.length + `${prefix}${col}`.length;
+  const start = end - (CELL_W - 1);
+  return start >= 0 ? [start, start + CELL_W] : null;
+}
+
+/** A grid row with one cell shown inverse (the row drawn without its shading, so the cell stands out). */
+const CursorRow = memo(function CursorRow({ line, span }: { line: string; span: [number, number] | null }) {
+  const plain = stripSgr(line);
+  if (!span) return <Text wrap="truncate">{plain || " "}</Text>;
+  return (
+    <Text wrap="truncate">
+      {plain.slice(0, span[0])}
+      <Text inverse bold>
+        {plain.slice(span[0], span[1])}
+      </Text>
+      {plain.slice(span[1])}
+    </Text>
+  );
+});
+
+/** `06-03 D2: 45 of 120 retained (37.5%)`: the selected cell, for the line under the grid. */
+export function cellText(result: RetentionResult, row: number, col: number, tz: string | undefined): string {
+  const c = result.cohorts[row];
+  if (!c) return "";
+  const label = cleanText(timeLabel(c.cohort, result.period, { tz }));
+  const p = PREFIX[result.period];
+  if (!(c.users > 0) || col >= c.retained.length) return `${label} ${p}${col}: no users`;
+  const n = c.retained[col] ?? 0;
+  return `${label} ${p}${col}: ${formatNumber(n)} of ${formatNumber(c.users)} retained (${formatPercent(n / c.users)})`;
+}
+
 const Lines = memo(function Lines({ lines }: { lines: string[] }) {
   return (
     <>
@@ -83,6 +130,10 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const env = useAppEnv();
   const { range } = env;
   const [picker, setPicker] = useState<Picker>(null);
+  const [drill, setDrill] = useState<{
+    target: DrillTarget;
+    flip: (t: DrillTarget) => DrillTarget | string;
+  } | null>(null);
   const spec = useMemo(() => retentionSpec(model, range), [model, range]);
   // What the screen shows and edits: the model with the period fitted to the range.
   const fitted = useMemo(() => fittedRetention(model, range), [model, range]);
@@ -96,8 +147,20 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const cohorts = q.data?.cohorts.length ?? 0;
   const chartH = bodyH >= 16 ? clamp(Math.floor(bodyH * 0.4), 5, 10) : 0;
   const gridRows = Math.max(1, bodyH - chartH - 2 - 1); // minus header, average, legend
-  const maxTop = Math.max(0, cohorts - gridRows);
-  const top = clamp(model.top, 0, maxTop);
+  const row = clamp(model.row, 0, Math.max(0, cohorts - 1));
+  const top = scrollTop(model.top, row, gridRows, cohorts);
+
+  const grid = useMemo(
+    () => (q.data ? retentionGrid(q.data, { width, color: env.color, ascii: env.ascii, tz: range?.tz }) : []),
+    [q.data, width, env.color, env.ascii, range?.tz],
+  );
+  const prefix = PREFIX[q.data?.period ?? fitted.period];
+  const periodsShown = grid.length ? shownPeriods(grid[0]!, prefix) : 0;
+  const col = clamp(model.col, 0, Math.max(0, periodsShown - 1));
+  const moveRow = (d: number) => {
+    const next = clamp(row + d, 0, Math.max(0, cohorts - 1));
+    update({ row: next, top: scrollTop(top, next, gridRows, cohorts) });
+  };
 
   useKeys(
     (input, key) => {
@@ -110,18 +173,31 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
         update({ mode: model.mode === "on" ? "on-or-after" : "on" });
       else if (matches("retention.filter", input, key)) setPicker("filter");
       else if (matches("retention.clearFilters", input, key)) update({ filters: [] });
-      else if (matches("retention.up", input, key)) update({ top: clamp(top - 1, 0, maxTop) });
-      else if (matches("retention.down", input, key)) update({ top: clamp(top + 1, 0, maxTop) });
-      else return false;
+      else if (matches("retention.up", input, key)) moveRow(-1);
+      else if (matches("retention.down", input, key)) moveRow(1);
+      else if (matches("retention.left", input, key))
+        update({ col: clamp(col - 1, 0, Math.max(0, periodsShown - 1)) });
+      else if (matches("retention.right", input, key))
+        update({ col: clamp(col + 1, 0, Math.max(0, periodsShown - 1)) });
+      else if (matches("retention.users", input, key)) {
+        const shown = q.spec?.kind === "retention" ? q.spec : null;
+        const c = q.data?.cohorts[row];
+        if (!shown || !q.data || !c)
+          env.notify("no result yet: Enter lists a cell's users once the grid is in");
+        else {
+          const label = cleanText(timeLabel(c.cohort, q.data.period, { tz: shown.range.tz }));
+          const p = PREFIX[q.data.period];
+          setDrill({
+            target: retentionTarget(shown, c.cohort, label, col, p, false),
+            flip: flipRetention(shown, label, p),
+          });
+        }
+      } else return false;
       return true;
     },
-    { priority: PRIORITY.screen, isActive: picker === null },
+    { priority: PRIORITY.screen, isActive: picker === null && drill === null },
   );
 
-  const grid = useMemo(
-    () => (q.data ? retentionGrid(q.data, { width, color: env.color, ascii: env.ascii, tz: range?.tz }) : []),
-    [q.data, width, env.color, env.ascii, range?.tz],
-  );
   const chart = useMemo(() => {
     if (!q.data || chartH < 3) return [];
     const avg = q.data.average ?? [];
@@ -139,6 +215,17 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     });
   }, [q.data, chartH, width, env.color, env.ascii]);
 
+  if (drill) {
+    return (
+      <DrillPanel
+        width={width}
+        height={height}
+        target={drill.target}
+        flip={drill.flip}
+        onClose={() => setDrill(null)}
+      />
+    );
+  }
   if (picker === "start" || picker === "return") {
     return (
       <EventPicker
@@ -214,11 +301,20 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     const head = grid.slice(0, 2);
     const rows = grid.slice(2).slice(top, top + gridRows);
     const more = cohorts > gridRows ? ` · cohorts ${top + 1}-${top + rows.length} of ${cohorts} (↑↓)` : "";
+    const at = row - top;
+    const cell = cellText(q.data, row, col, range?.tz);
+    const span = cellSpan(grid[0]!, col, prefix);
     body = (
       <>
         <Lines lines={head} />
-        <Lines lines={rows} />
-        <Line text={`${INCOMPLETE_MARK} period not complete yet${more}`} width={width} dim />
+        <Lines lines={rows.slice(0, Math.max(0, at))} />
+        {at >= 0 && at < rows.length ? <CursorRow line={rows[at]!} span={span} /> : null}
+        <Lines lines={rows.slice(at + 1)} />
+        <Line
+          text={`${cell ? `${cell} · ` : ""}${INCOMPLETE_MARK} period not complete yet${more}`}
+          width={width}
+          dim
+        />
         <Lines lines={chart} />
       </>
     );
@@ -236,6 +332,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       </Box>
       <HintLine
         ids={[
+          "retention.users",
           "retention.start",
           "retention.return",
           "retention.period",

@@ -5,6 +5,9 @@
  * When the current result's range is only partly in the cache (coverage with missing or failed
  * partitions), a yellow note leads the line: `! partial: 4/7 partitions · not synced 06-01, 06-06`.
  * It is the last thing to go when the line is short, so a half-synced answer never looks complete.
+ *
+ * In live mode a segment after it says what the last sync cycle did and when the next one runs
+ * (`live · +1,234 events at 14:45:03 · next in 42s`), or the cycle's error in red.
  */
 import { basename } from "node:path";
 import { Text } from "ink";
@@ -12,6 +15,7 @@ import { memo } from "react";
 import type { Coverage, DateRange } from "../queries/spec.js";
 import { formatNumber } from "../render/format.js";
 import { displayWidth, truncate } from "../render/sanitize.js";
+import { type LiveState, liveText } from "./live.js";
 import { useActivity } from "./useQuery.js";
 import { spinnerFrame, useTicker } from "./widgets.js";
 
@@ -27,6 +31,10 @@ export interface StatusBarProps {
   ascii?: boolean;
   /** Coverage of the current screen's result: a note when partitions are missing or failed. */
   coverage?: Coverage;
+  /** Live mode's state (a segment while it is on). */
+  live?: LiveState;
+  /** Text for the range instead of its bounds (a `last …` preset). */
+  rangeLabel?: string;
 }
 
 /** Whether a coverage leaves out partitions of its range. */
@@ -90,6 +98,8 @@ function runsOf(dates: string[]): string[][] {
 
 /** Between the coverage note and the rest of the line. */
 const NOTE_SEP = " │ ";
+const LIVE_SEP = " │ ";
+const LIVE_COLOR = { ok: "green", warn: "yellow", error: "red" } as const;
 
 function fmtMs(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
@@ -100,7 +110,14 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
   const running = activity.running.length > 0;
   // 5 redraws a second: enough for the elapsed time, light on the CPU the query needs.
   const tick = useTicker(running, 200);
-  const width = Math.max(1, props.width);
+  // Live mode counts down to its next cycle: a redraw a second.
+  const liveOn = !!props.live && props.live.phase !== "off";
+  useTicker(liveOn && !running, 1000);
+  const live = props.live ? liveText(props.live) : null;
+  const fullWidth = Math.max(1, props.width);
+  // The live segment keeps at least 24 columns for the rest of the line.
+  const liveSeg = live ? truncate(live.text, Math.max(0, fullWidth - 24 - LIVE_SEP.length)) : "";
+  const width = Math.max(1, fullWidth - (liveSeg ? displayWidth(liveSeg) + LIVE_SEP.length : 0));
 
   let right = "";
   if (running) {
@@ -113,7 +130,8 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
   }
 
   let rangeText = "";
-  if (props.range) {
+  if (props.rangeLabel) rangeText = props.rangeLabel;
+  else if (props.range) {
     const r = props.range;
     const zone = r.tz && r.tz !== "UTC" ? ` ${r.tz}` : "";
     const from = boundText(r.from);
@@ -162,6 +180,11 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
       {note ? (
         <Text color="yellow" bold>
           {`${note}${NOTE_SEP}`}
+        </Text>
+      ) : null}
+      {liveSeg ? (
+        <Text color={LIVE_COLOR[live!.tone]} bold>
+          {`${liveSeg}${LIVE_SEP}`}
         </Text>
       ) : null}
       <Text inverse color={running ? "yellow" : undefined}>

@@ -2,6 +2,7 @@
  * Tab 5: the source's date partitions and what the cache holds. Space and shift+up/down mark dates;
  * `S` syncs them (live progress, esc cancels), `D` evicts them, `r` lists rejected lines (enter shows
  * one in full), `R` lists the source again. Stays mounted while hidden so a running sync keeps going.
+ * While live mode (`L`) syncs, `S` and `D` are refused, and the list follows each cycle that changed data.
  */
 import { Box } from "ink";
 import prettyBytes from "pretty-bytes";
@@ -189,6 +190,29 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
       void load();
     }
   }, [visible, api, load]);
+
+  // The data changed under the list (a live cycle, a sync elsewhere): list again, now if the tab is
+  // shown (unless a listing already runs), else when it is next shown.
+  const stale = useRef(false);
+  const watched = useRef({ visible, busy, load });
+  watched.current = { visible, busy, load };
+  useEffect(() => {
+    let gen = client.generation;
+    return client.subscribe(() => {
+      if (client.generation === gen) return;
+      gen = client.generation;
+      const w = watched.current;
+      if (!loaded.current || w.busy === "list") return;
+      if (w.visible && !w.busy) void w.load();
+      else stale.current = true;
+    });
+  }, [client]);
+  useEffect(() => {
+    if (visible && !busy && stale.current) {
+      stale.current = false;
+      void load();
+    }
+  }, [visible, busy, load]);
 
   const list = rows ?? [];
   // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.

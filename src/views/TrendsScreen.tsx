@@ -2,17 +2,20 @@
  * Tab 2: trends. Pick events (`a`/`x`, up/down selects), cycle the measure (`m`), the interval (`i`,
  * only those giving 2–2,000 points over the range) and a compare period (`c`: previous, 1d, 1w, off;
  * drawn dimmed under each series, Δ% in the legend), break down by a property (`b`), add filters
- * (`f`, `F` clears) and flip between the line chart and a table of the same numbers (`t`).
+ * (`f`, `F` clears) and flip between the line chart and a table of the same numbers (`t`). ←/→ move
+ * a cursor along the x axis that shows each series' value at that point; `u` lists the users of its
+ * bucket, and from a user their events (`DrillPanel`).
  */
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
 import { formatEventRef, formatMeasure } from "../queries/parse.js";
-import type { DateRange, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
+import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
 import { type LineSeries, lineChart } from "../render/charts.js";
 import { changeText, offsetText } from "../render/compare.js";
-import { formatCompact, formatNumber, timeLabels } from "../render/format.js";
-import { cleanText, displayWidth, padEnd, padStart, truncate } from "../render/sanitize.js";
+import { formatCompact, formatNumber, timeLabels, timeText } from "../render/format.js";
+import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../render/sanitize.js";
+import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
@@ -138,6 +141,53 @@ export function trendTable(
   return { header, total, change, rows, hidden: columns.length - shown.length };
 }
 
+/** A bucket start as the cursor line shows it: `2023-06-05 14:20`, `2023-06-05`, `week of …`, `2023-06`. */
+export function bucketText(t: string, interval: Interval, tz: string): string {
+  const local = timeText(t, tz);
+  if (interval === "day") return local.slice(0, 10);
+  if (interval === "week") return `week of ${local.slice(0, 10)}`;
+  if (interval === "month") return local.slice(0, 7);
+  return local;
+}
+
+/** The cursor's point: its index in the result's buckets (the last one when `t` is not among them). */
+export function cursorIndex(result: TrendResult, t: string | null): number {
+  const points = result.series[0]?.points ?? [];
+  if (points.length === 0) return -1;
+  const i = t === null ? -1 : points.findIndex((p) => p.t === t);
+  return i >= 0 ? i : points.length - 1;
+}
+
+/** `2023-06-05 14:00 · button_clicked 1,234 · file_saved 56 (1d before 50)`: every series at one point. */
+export function cursorLine(result: TrendResult, index: number, tz: string): string {
+  const t = result.series[0]?.points[index]?.t;
+  if (t === undefined) return "";
+  const values = result.series.map((s) => {
+    const v = s.points[index]?.value ?? 0;
+    const c = s.compare?.points[index];
+    return `${cleanText(seriesLabel(s, result))} ${formatNumber(v)}${c ? ` (${offsetText(s.compare!.offset_seconds)} ${formatNumber(c.value)})` : ""}`;
+  });
+  return [bucketText(t, result.interval, tz), ...values].join(" · ");
+}
+
+/**
+ * The column of point `index` of `n` on a line chart (`lineChart`'s layout): the y axis ends at the
+ * first axis character of the plot's first line, the plot has `width − axis` columns and the points
+ * are spread (or bucketed) over them as the chart resamples them.
+ */
+export function cursorColumn(chartFirstLine: string, width: number, n: number, index: number): number | null {
+  const axis = [...stripSgr(chartFirstLine)].findIndex((ch) => "┤┼|".includes(ch));
+  if (axis < 0 || n <= 0) return null;
+  const m = width - axis;
+  if (m < 1) return null;
+  let c: number;
+  if (n > m) c = Math.floor((index * m) / n);
+  else if (n === 1) c = 0;
+  else if (n === m) c = index;
+  else c = Math.round((index * (m - 1)) / (n - 1));
+  return Math.min(width - 1, axis + 1 + c);
+}
+
 const ChartLines = memo(function ChartLines({ lines }: { lines: string[] }) {
   return (
     <>
@@ -162,6 +212,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   const env = useAppEnv();
   const { range } = env;
   const [picker, setPicker] = useState<Picker>(null);
+  const [drill, setDrill] = useState<DrillTarget | null>(null);
   const spec = useMemo(() => trendSpec(model, range), [model, range]);
   const q = useQuery(spec);
   const interval = spec?.interval ?? model.interval;
@@ -206,35 +257,75 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       else if (matches("trends.pageUp", input, key))
         update({ tableTop: Math.max(0, model.tableTop - (bodyH - 3)) });
       else if (matches("trends.pageDown", input, key)) update({ tableTop: model.tableTop + (bodyH - 3) });
-      else return false;
+      else if (matches("trends.cursorLeft", input, key) || matches("trends.cursorRight", input, key)) {
+        const points = q.data?.series[0]?.points ?? [];
+        if (!points.length) return true;
+        // The first press shows the cursor on the newest point; then it moves.
+        const i = cursorIndex(q.data!, model.cursor);
+        const d = matches("trends.cursorLeft", input, key) ? -1 : 1;
+        const next = model.cursor === null ? i : clamp(i + d, 0, points.length - 1);
+        update({ cursor: points[next]!.t });
+      } else if (matches("trends.users", input, key)) {
+        const shown = q.spec?.kind === "trend" ? q.spec : null;
+        const i = q.data ? cursorIndex(q.data, model.cursor) : -1;
+        const t = i >= 0 ? q.data!.series[0]!.points[i]!.t : undefined;
+        if (!shown || t === undefined)
+          env.notify("no result yet: u lists a bucket's users once the chart is in");
+        else {
+          if (model.cursor === null) update({ cursor: t });
+          const events = shown.events.map((e) => cleanText(formatEventRef(e))).join(", ");
+          setDrill({
+            of: drillOf(shown),
+            selection: t,
+            title: `${bucketText(t, shown.interval, shown.range.tz)} (${shown.interval}) · ${events}`,
+          });
+        }
+      } else return false;
       return true;
     },
-    { priority: PRIORITY.screen, isActive: picker === null },
+    { priority: PRIORITY.screen, isActive: picker === null && drill === null },
   );
 
   // Bucket labels in the zone the result was computed in.
   const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
+  // With the cursor: a marker row between the plot and the x axis, and the values line at the bottom.
+  const cursorOn = model.cursor !== null && !!q.data && (q.data.series[0]?.points.length ?? 0) > 0;
+  const cursorAt = cursorOn ? cursorIndex(q.data!, model.cursor) : -1;
   const chart = useMemo(() => {
     if (!q.data || model.table) return [];
-    const xLabels = timeLabels(
-      (q.data.series[0]?.points ?? []).map((p) => p.t),
-      q.data.interval,
-      { tz: dataTz },
-    );
-    return lineChart(trendLines(q.data), {
+    const points = (q.data.series[0]?.points ?? []).map((p) => p.t);
+    const xLabels = timeLabels(points, q.data.interval, { tz: dataTz });
+    const h = cursorOn ? bodyH - 2 : bodyH;
+    const lines = lineChart(trendLines(q.data), {
       width,
-      height: bodyH,
+      height: h,
       xLabels,
       color: env.color,
       ascii: env.ascii,
     });
-  }, [q.data, dataTz, model.table, width, bodyH, env.color, env.ascii]);
+    if (!cursorOn) return lines;
+    // A chart of 4 rows or more is plot rows, then the x-axis row and the legend row.
+    const x = h >= 4 ? cursorColumn(lines[0] ?? "", width, points.length, cursorAt) : null;
+    const marker = x === null ? "" : `${" ".repeat(x)}${env.ascii ? "^" : "▲"}`;
+    return [...lines.slice(0, Math.max(0, h - 2)), marker, ...lines.slice(Math.max(0, h - 2))];
+  }, [q.data, dataTz, model.table, width, bodyH, env.color, env.ascii, cursorOn, cursorAt]);
 
   const table = useMemo(
     () => (q.data && model.table ? trendTable(q.data, width, dataTz) : null),
     [q.data, dataTz, model.table, width],
   );
 
+  if (drill) {
+    return (
+      <DrillPanel
+        width={width}
+        height={height}
+        target={drill}
+        flip={() => "tab flips a funnel's reached/dropped and a retention cell's retained/lost"}
+        onClose={() => setDrill(null)}
+      />
+    );
+  }
   if (picker === "add") {
     return (
       <EventPicker
@@ -322,7 +413,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   } else if (!q.data) {
     body = <Line text={q.status === "running" ? "running the trend…" : " "} width={width} dim />;
   } else if (table) {
-    const rowsH = Math.max(1, bodyH - 2 - (table.change === null ? 0 : 1));
+    const rowsH = Math.max(1, bodyH - 2 - (table.change === null ? 0 : 1) - (cursorOn ? 1 : 0));
     const topRow = clamp(model.tableTop, 0, Math.max(0, table.rows.length - rowsH));
     body = (
       <Box flexDirection="column">
@@ -331,12 +422,18 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
         {table.change === null ? null : <Line text={table.change} width={width} />}
         {table.rows.slice(topRow, topRow + rowsH).map((r, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: a window over positional rows
-          <Line key={topRow + i} text={r} width={width} />
+          <Line key={topRow + i} text={r} width={width} inverse={topRow + i === cursorAt} />
         ))}
+        {cursorOn ? <Line text={cursorLine(q.data!, cursorAt, dataTz)} width={width} color="cyan" /> : null}
       </Box>
     );
   } else {
-    body = <ChartLines lines={chart} />;
+    body = (
+      <>
+        <ChartLines lines={chart} />
+        {cursorOn ? <Line text={cursorLine(q.data!, cursorAt, dataTz)} width={width} color="cyan" /> : null}
+      </>
+    );
   }
 
   return (
@@ -372,6 +469,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           "trends.measure",
           "trends.interval",
           "trends.compare",
+          "trends.users",
           "trends.breakdown",
           "trends.filter",
           "trends.table",

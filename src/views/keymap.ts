@@ -13,7 +13,7 @@
  */
 import type { Key } from "ink";
 
-export type Scope = "global" | "events" | "trends" | "funnel" | "retention" | "sync" | "picker";
+export type Scope = "global" | "events" | "trends" | "funnel" | "retention" | "sync" | "drill" | "picker";
 
 export interface Binding {
   id: string;
@@ -22,14 +22,20 @@ export interface Binding {
   description: string;
 }
 
-/** Scope order and headings, as the help overlay shows them. */
-export const SCOPES: readonly { scope: Scope; title: string }[] = [
+/**
+ * Scope order and headings, as the help overlay shows them. A `panel` scope belongs to a panel drawn
+ * over a screen (the drill-down lists): its keys come before the global ones, so it may take a global
+ * key for itself (`tab` flips the list, `esc` goes back); the keys it does not use still reach the
+ * global bindings (`e` exports the list, `s` shows its SQL).
+ */
+export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean }[] = [
   { scope: "global", title: "Everywhere" },
   { scope: "events", title: "Events" },
   { scope: "trends", title: "Trends" },
   { scope: "funnel", title: "Funnel" },
   { scope: "retention", title: "Retention" },
   { scope: "sync", title: "Sync" },
+  { scope: "drill", title: "Users and timeline", panel: true },
   { scope: "picker", title: "Pickers and prompts" },
 ];
 
@@ -46,6 +52,7 @@ export const KEYMAP = [
   { id: "interrupt", keys: ["ctrl+c"], scope: "global", description: "Cancel query; again: quit" },
   { id: "cancel", keys: ["esc"], scope: "global", description: "Cancel query/sync, close" },
   { id: "rerun", keys: ["ctrl+r"], scope: "global", description: "Run the queries again" },
+  { id: "live", keys: ["L"], scope: "global", description: "Live: sync every --every" },
   // events
   { id: "events.filter", keys: ["/"], scope: "events", description: "Filter event names" },
   { id: "events.open", keys: ["enter"], scope: "events", description: "Open event in Trends" },
@@ -67,6 +74,9 @@ export const KEYMAP = [
   { id: "trends.clearFilters", keys: ["F"], scope: "trends", description: "Clear filters" },
   { id: "trends.pageUp", keys: ["pgup"], scope: "trends", description: "Scroll table up" },
   { id: "trends.pageDown", keys: ["pgdn"], scope: "trends", description: "Scroll table down" },
+  { id: "trends.cursorLeft", keys: ["left", "h"], scope: "trends", description: "Cursor to previous point" },
+  { id: "trends.cursorRight", keys: ["right", "l"], scope: "trends", description: "Cursor to next point" },
+  { id: "trends.users", keys: ["u"], scope: "trends", description: "Users of cursor's bucket" },
   // funnel
   { id: "funnel.add", keys: ["a"], scope: "funnel", description: "Add a step" },
   { id: "funnel.remove", keys: ["x"], scope: "funnel", description: "Remove selected step" },
@@ -81,6 +91,7 @@ export const KEYMAP = [
   { id: "funnel.interval", keys: ["i"], scope: "funnel", description: "Change over-time interval" },
   { id: "funnel.compare", keys: ["c"], scope: "funnel", description: "Compare: prev/1d/1w/off" },
   { id: "funnel.clearFilters", keys: ["F"], scope: "funnel", description: "Clear filters" },
+  { id: "funnel.users", keys: ["enter"], scope: "funnel", description: "Users who reached step" },
   // retention
   { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },
   { id: "retention.return", keys: ["r"], scope: "retention", description: "Pick the return event" },
@@ -89,8 +100,11 @@ export const KEYMAP = [
   { id: "retention.mode", keys: ["o"], scope: "retention", description: "Toggle on / on-or-after" },
   { id: "retention.filter", keys: ["f"], scope: "retention", description: "Add a filter" },
   { id: "retention.clearFilters", keys: ["F"], scope: "retention", description: "Clear filters" },
-  { id: "retention.up", keys: ["up", "k"], scope: "retention", description: "Scroll cohorts up" },
-  { id: "retention.down", keys: ["down", "j"], scope: "retention", description: "Scroll cohorts down" },
+  { id: "retention.up", keys: ["up", "k"], scope: "retention", description: "Previous cohort" },
+  { id: "retention.down", keys: ["down", "j"], scope: "retention", description: "Next cohort" },
+  { id: "retention.left", keys: ["left", "h"], scope: "retention", description: "Previous period" },
+  { id: "retention.right", keys: ["right", "l"], scope: "retention", description: "Next period" },
+  { id: "retention.users", keys: ["enter"], scope: "retention", description: "Users of selected cell" },
   // sync
   { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up" },
   { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down" },
@@ -104,6 +118,15 @@ export const KEYMAP = [
   { id: "sync.rejects", keys: ["r"], scope: "sync", description: "Show rejected lines" },
   { id: "sync.open", keys: ["enter"], scope: "sync", description: "Open a rejected line" },
   { id: "sync.refresh", keys: ["R"], scope: "sync", description: "List the source again" },
+  // drill-down panels: the users behind a number, then one user's timeline
+  { id: "drill.up", keys: ["up", "k"], scope: "drill", description: "Previous user / scroll up" },
+  { id: "drill.down", keys: ["down", "j"], scope: "drill", description: "Next user / scroll down" },
+  { id: "drill.pageUp", keys: ["pgup"], scope: "drill", description: "Page up" },
+  { id: "drill.pageDown", keys: ["pgdn"], scope: "drill", description: "Page down" },
+  { id: "drill.open", keys: ["enter"], scope: "drill", description: "Open user's timeline" },
+  { id: "drill.flip", keys: ["tab"], scope: "drill", description: "Flip to dropped / lost" },
+  { id: "drill.search", keys: ["/"], scope: "drill", description: "Search the timeline" },
+  { id: "drill.back", keys: ["esc"], scope: "drill", description: "Back / close the panel" },
   // pickers, editors and overlays (typing filters the list or edits the text)
   { id: "picker.up", keys: ["up"], scope: "picker", description: "Previous item / scroll up" },
   { id: "picker.down", keys: ["down"], scope: "picker", description: "Next item / scroll down" },

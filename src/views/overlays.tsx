@@ -7,7 +7,8 @@ import { Box } from "ink";
 import { useState } from "react";
 import { inlineSql } from "../queries/executor.js";
 import { parseDate, parseRangeBound } from "../queries/parse.js";
-import { frameOf } from "../queries/time.js";
+import { frameOf, lastRange } from "../queries/time.js";
+import { timeText } from "../render/format.js";
 import { cleanText, wrapText } from "../render/sanitize.js";
 import { HelpOverlay, helpLayout } from "./HelpOverlay.js";
 import { PRIORITY, useKeys } from "./input.js";
@@ -111,6 +112,54 @@ function addDays(date: string, n: number): string {
 export interface RangeChoice {
   from: string;
   to: string;
+  /**
+   * A `last …` preset, in seconds: `from`/`to` are the instants it resolved to, and it is resolved
+   * again from the newest event whenever the data changes (so it slides with live mode).
+   */
+  last?: number;
+}
+
+/** The `last …` presets of `d`, as `--last` resolves them (ending at the minute after the newest event). */
+export const LAST_PRESETS: readonly { label: string; short: string; seconds: number }[] = [
+  { label: "Last 15 minutes", short: "15m", seconds: 15 * 60 },
+  { label: "Last hour", short: "1h", seconds: 3600 },
+  { label: "Last 6 hours", short: "6h", seconds: 6 * 3600 },
+  { label: "Last 24 hours", short: "24h", seconds: 24 * 3600 },
+];
+
+/** `2023-06-14 22:47 → 23:47`: an instant range in `tz`, the end's date left out when it is the same. */
+export function instantsText(from: string, to: string, tz: string): string {
+  const a = timeText(from, tz);
+  const b = timeText(to, tz);
+  return `${a} → ${a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b}`;
+}
+
+/**
+ * A range as the screens show it: dates and local times as typed (`2023-06-01 → 2023-06-02 14:30`),
+ * instants (a `last …` range) as local times in the range's zone.
+ */
+export function rangeText(r: { from: string; to: string; tz: string }): string {
+  if (r.from.endsWith("Z") && r.to.endsWith("Z")) return instantsText(r.from, r.to, r.tz);
+  return `${r.from.replace("T", " ")} → ${r.to.replace("T", " ")}`;
+}
+
+/** The status bar's text for a `last …` range: `last 1h · 2023-06-14 22:47 → 23:47`. */
+export function lastLabel(r: { from: string; to: string; last?: number }, tz: string): string | undefined {
+  if (r.last === undefined) return undefined;
+  const p = LAST_PRESETS.find((x) => x.seconds === r.last);
+  return `last ${p?.short ?? `${r.last}s`} · ${instantsText(r.from, r.to, tz)}`;
+}
+
+/** The `last …` presets resolved at the newest event (`latestUs`, epoch µs). */
+export function lastPresets(latestUs: number, tz: string): PickItem<RangeChoice | "custom">[] {
+  return LAST_PRESETS.map((p) => {
+    const r = lastRange(latestUs, p.seconds, tz);
+    return {
+      label: p.label,
+      value: { from: r.from, to: r.to, last: p.seconds },
+      hint: `${instantsText(r.from, r.to, tz)} (follows new data)`,
+    };
+  });
 }
 
 /** Presets relative to the last cached date, plus typed dates. */
@@ -168,6 +217,8 @@ export function DateRangeEditor(props: {
   tz: string;
   bounds: RangeChoice | null;
   current: RangeChoice | null;
+  /** The newest event (epoch µs): offers the `last …` presets. */
+  latestUs?: number | null;
   onApply: (r: RangeChoice) => void;
   onCancel: () => void;
 }) {
@@ -177,7 +228,7 @@ export function DateRangeEditor(props: {
     return (
       <TextPrompt
         title="Date range: FROM..TO, each YYYY-MM-DD or YYYY-MM-DDTHH:MM"
-        initial={cur ? `${cur.from}..${cur.to}` : ""}
+        initial={cur && cur.last === undefined ? `${cur.from}..${cur.to}` : ""}
         width={props.width}
         help={[
           ...(props.bounds ? [`cached: ${props.bounds.from} → ${props.bounds.to}`] : []),
@@ -196,10 +247,18 @@ export function DateRangeEditor(props: {
       />
     );
   }
-  const items = rangePresets(props.bounds);
+  const lasts =
+    props.latestUs === null || props.latestUs === undefined ? [] : lastPresets(props.latestUs, props.tz);
+  const items = [...lasts, ...rangePresets(props.bounds)];
   const cur = props.current;
   const idx = cur
-    ? items.findIndex((i) => i.value !== "custom" && i.value.from === cur.from && i.value.to === cur.to)
+    ? items.findIndex((i) =>
+        i.value === "custom"
+          ? false
+          : cur.last !== undefined
+            ? i.value.last === cur.last
+            : i.value.last === undefined && i.value.from === cur.from && i.value.to === cur.to,
+      )
     : -1;
   return (
     <ListPicker
@@ -208,7 +267,7 @@ export function DateRangeEditor(props: {
       width={props.width}
       height={props.height}
       filterable={false}
-      initialIndex={idx >= 0 ? idx : 3}
+      initialIndex={idx >= 0 ? idx : lasts.length + 3}
       footer="enter apply · esc cancel"
       onPick={(item) => (item.value === "custom" ? setCustom(true) : props.onApply(item.value))}
       onCancel={props.onCancel}

@@ -1,20 +1,26 @@
 /**
  * Opens a cache for the TUI and wires the real engine and sync functions into a `Session`.
  * Imported lazily (it pulls in DuckDB), so the first frame can be drawn before it loads.
+ *
+ * The TUI holds the cache read-write when it can: one process may hold a read-write DuckDB instance and
+ * query it from several connections, so the Sync tab's syncs and live mode's cycles write through the
+ * cache's own connection while every query runs on a connection of its own (each in its own snapshot)
+ * and nothing waits on a file lock. Another evx process meets the lock as it would meet a sync's.
  */
 import { Cache, CacheLockedError } from "../cache/db.js";
 import { listSource, partitionStates } from "../cache/plan.js";
 import { getMeta } from "../cache/schema.js";
 import { cacheStatus, evictPartitions, listRejects } from "../cache/status.js";
 import { sync } from "../cache/sync.js";
+import { watch } from "../cache/watch.js";
 import { Executor } from "../queries/executor.js";
 import { openSource, type SourceOptions } from "../source/index.js";
 import type { Session, SyncApi } from "./state.js";
 import type { QueryRunner } from "./useQuery.js";
 
 /**
- * Opens `path` read-write; when another process holds it, read-only (sync and evict disabled).
- * Throws when neither works.
+ * Opens `path` read-write; when another process holds it, read-only (sync, evict and live mode
+ * disabled). Throws when neither works.
  */
 export async function openSession(path: string): Promise<Session> {
   let cache: Cache;
@@ -38,21 +44,24 @@ export function sessionFor(
 ): Session {
   const executor = new Executor(cache);
   const runner: QueryRunner = opts.runner ?? (executor as unknown as QueryRunner);
+  const api = syncApiFor(cache, { readOnly: !!opts.readOnly, lockedBy: opts.lockedBy });
   let closed = false;
   return {
     path: cache.path,
     runner,
-    sync: syncApiFor(cache),
+    sync: api,
     readOnly: !!opts.readOnly,
     lockedBy: opts.lockedBy,
     async bounds(tz: string) {
       const r = await executor.cachedRange(tz);
       return r ? { from: r.from, to: r.to } : null;
     },
+    lastEventUs: () => executor.lastEventUs(),
     close() {
       if (closed) return;
       closed = true;
       executor.close();
+      api.close();
       cache.close();
     },
   };
@@ -68,24 +77,90 @@ async function sourceOf(cache: Cache) {
   return openSource(url, opts);
 }
 
-export function syncApiFor(cache: Cache): SyncApi {
+const NO_SOURCE = "this cache has no source yet; run `evx sync SOURCE` first";
+
+/**
+ * The Sync tab's and live mode's access to the cache. Writers (a sync, an eviction, live mode's
+ * cycles) take turns: they share the cache's connection and its transactions, so a second one is
+ * refused while one runs. Reads (partitions, status, rejects) use a connection of their own, so the
+ * Sync tab can list while a live cycle is in the middle of a batch.
+ */
+export function syncApiFor(
+  cache: Cache,
+  opts: { readOnly?: boolean; lockedBy?: number } = {},
+): SyncApi & { close(): void } {
+  let writer: "sync" | "evict" | "live" | null = null;
+  let reader: Promise<Cache> | null = null;
+  let opened: Cache | null = null;
+  let closed = false;
+  const closeConn = (c: Cache) => {
+    try {
+      c.conn.closeSync();
+    } catch {}
+  };
+  // A cache object on a second connection: the status and plan helpers take a `Cache`.
+  const reads = (): Promise<Cache> => {
+    reader ??= cache.connect().then((conn) => {
+      const c = Object.create(Cache.prototype) as Cache;
+      Object.assign(c, { path: cache.path, instance: cache.instance, conn, readOnly: cache.readOnly });
+      if (closed) closeConn(c);
+      else opened = c;
+      return c;
+    });
+    return reader;
+  };
+  const exclusive = async <T>(what: "sync" | "evict" | "live", fn: () => Promise<T>): Promise<T> => {
+    if (opts.readOnly || cache.readOnly)
+      throw new Error(
+        `the cache is open read-only (another evx process${opts.lockedBy ? `, PID ${opts.lockedBy},` : ""} holds it): no ${what === "live" ? "live mode" : what}`,
+      );
+    if (writer === "live") throw new Error("live mode is syncing this cache; press L to stop it first");
+    if (writer)
+      throw new Error(`a ${writer === "evict" ? "removal" : "sync"} is running; try again when it ends`);
+    writer = what;
+    try {
+      return await fn();
+    } finally {
+      writer = null;
+    }
+  };
   return {
     async sourceUrl() {
-      return (await getMeta(cache, "source")) ?? null;
+      return (await getMeta(await reads(), "source")) ?? null;
     },
     async partitions(signal) {
-      const source = await sourceOf(cache);
-      if (!source) throw new Error("this cache has no source yet; run `evx sync SOURCE` first");
-      const listing = await listSource(cache, source, { signal });
-      return partitionStates(cache, listing);
+      const r = await reads();
+      const source = await sourceOf(r);
+      if (!source) throw new Error(NO_SOURCE);
+      const listing = await listSource(r, source, { signal });
+      return partitionStates(r, listing);
     },
-    status: () => cacheStatus(cache),
-    rejects: (limit, offset) => listRejects(cache, limit, offset),
-    evict: (dates) => evictPartitions(cache, dates),
-    async sync(range, signal, onProgress) {
-      const source = await sourceOf(cache);
-      if (!source) throw new Error("this cache has no source yet; run `evx sync SOURCE` first");
-      return sync(cache, source, { from: range.from, to: range.to, signal, onProgress });
+    status: async () => cacheStatus(await reads()),
+    rejects: async (limit, offset) => listRejects(await reads(), limit, offset),
+    evict: (dates) => exclusive("evict", () => evictPartitions(cache, dates)),
+    sync: (range, signal, onProgress) =>
+      exclusive("sync", async () => {
+        const source = await sourceOf(cache);
+        if (!source) throw new Error(NO_SOURCE);
+        return sync(cache, source, { from: range.from, to: range.to, signal, onProgress });
+      }),
+    watch: (o) =>
+      exclusive("live", async () => {
+        const source = await sourceOf(cache);
+        if (!source) throw new Error(NO_SOURCE);
+        // No --from/--to: the dates `evx sync --watch` follows (watchSelection), chosen each cycle.
+        await watch(cache, source, {
+          everyMs: o.everyMs,
+          signal: o.signal,
+          onCycle: o.onCycle,
+          onProgress: (_n, p) => o.onProgress?.(p),
+        });
+      }),
+    /** Closes the reading connection (before the cache itself is closed). */
+    close() {
+      closed = true;
+      if (opened) closeConn(opened);
+      opened = null;
     },
   };
 }

@@ -7,6 +7,7 @@ import { createContext, useContext, useLayoutEffect } from "react";
 import type { PartitionRow } from "../cache/plan.js";
 import type { CacheStatus, RejectRow } from "../cache/status.js";
 import type { SyncProgress, SyncSummary } from "../cache/sync.js";
+import type { WatchCycle } from "../cache/watch.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -35,6 +36,19 @@ export interface SyncApi {
     signal: AbortSignal,
     onProgress: (p: SyncProgress) => void,
   ): Promise<SyncSummary>;
+  /**
+   * Live mode: sync cycles of the cache's source every `everyMs` (the dates `evx sync --watch`
+   * follows) until `signal` aborts; resolves once the current batch has committed. Rejects at once
+   * when it cannot start (no source, the cache is read-only, another sync runs).
+   */
+  watch(opts: LiveWatchOptions): Promise<void>;
+}
+
+export interface LiveWatchOptions {
+  everyMs: number;
+  signal: AbortSignal;
+  onCycle: (c: WatchCycle) => void;
+  onProgress?: (p: SyncProgress) => void;
 }
 
 /** An open cache as the UI sees it. */
@@ -47,6 +61,8 @@ export interface Session {
   lockedBy?: number;
   /** The cached range as dates in `tz`, or null for an empty cache. */
   bounds(tz: string): Promise<{ from: string; to: string } | null>;
+  /** The latest event's instant (epoch µs), or null for an empty cache (the `last …` presets). */
+  lastEventUs(): Promise<number | null>;
   close(): void;
 }
 
@@ -76,6 +92,8 @@ export interface TrendsModel {
   filters: Filter[];
   table: boolean;
   tableTop: number;
+  /** The x-axis cursor (←/→): the bucket start `t` of the point it is on; null: hidden. */
+  cursor: string | null;
 }
 
 export interface FunnelModel {
@@ -101,6 +119,9 @@ export interface RetentionModel {
   mode: "on" | "on-or-after";
   filters: Filter[];
   top: number;
+  /** The selected cell: cohort index (in the result) and period. */
+  row: number;
+  col: number;
 }
 
 export const DEFAULT_PERIODS: Record<Period, number> = { hour: 24, day: 14, week: 8, month: 6 };
@@ -116,6 +137,7 @@ export function initialModels() {
       filters: [],
       table: false,
       tableTop: 0,
+      cursor: null,
     } as TrendsModel,
     funnel: {
       steps: [],
@@ -132,6 +154,8 @@ export function initialModels() {
       mode: "on",
       filters: [],
       top: 0,
+      row: 0,
+      col: 0,
     } as RetentionModel,
   };
 }
@@ -162,6 +186,8 @@ export interface AppEnv {
   notify(text: string, tone?: "info" | "error"): void;
   /** Screens publish what `s`/`e` should act on. */
   report(tab: TabId, current: CurrentResult | null): void;
+  /** An open drill-down panel publishes its list instead (null when it closes). */
+  reportDrill(current: CurrentResult | null): void;
   /** Opens an event in Trends. */
   openInTrends(ref: EventRef): void;
   /** The cached data changed (sync, evict): re-run everything. */

@@ -42,14 +42,18 @@ describe("Retention screen", () => {
     }
   });
 
-  it("p cycles the period, n sets periods, o toggles the mode, a/r pick events, arrows scroll cohorts", async () => {
+  it("p cycles the period, n sets periods, o toggles the mode, a/r pick events, arrows move through cohorts", async () => {
     const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
     try {
       await app.waitFor("button_clicked");
       await app.press("4");
       let f = await app.waitFor(/^06-01\s/m);
+      // The arrows move the cell cursor; the cohorts scroll to keep it in sight (12 of 14 fit).
       await app.press("j", "j");
-      f = await app.waitFor((x) => !/^06-01\s/m.test(x) && /^06-03\s/m.test(x));
+      f = await app.waitFor(/^06-03 D0: [\d,]+ of [\d,]+ retained \(100\.0%\) · \*/m);
+      assert.match(f, /^06-01\s/m);
+      await app.press(..."jjjjjjjjjjj".split(""));
+      f = await app.waitFor((x) => !/^06-01\s/m.test(x) && /^06-03\s/m.test(x) && /^06-14 D0:/m.test(x));
       await app.press("o");
       await app.waitFor("14 days · on-or-after");
       await app.press("p");

@@ -23,11 +23,12 @@ describe("keymap table", () => {
     assert.equal(new Set(ids).size, ids.length);
   });
 
-  it("binds no key twice in a scope (global keys count in every scope)", () => {
-    for (const { scope } of SCOPES) {
+  it("binds no key twice in a scope (global keys count in every scope but a panel's)", () => {
+    for (const { scope, panel } of SCOPES) {
       const seen = new Map<string, string>();
+      // A panel's keys come before the global ones (it takes tab and esc for itself).
       const relevant =
-        scope === "global" ? bindingsFor("global") : [...bindingsFor("global"), ...bindingsFor(scope)];
+        scope === "global" || panel ? bindingsFor(scope) : [...bindingsFor("global"), ...bindingsFor(scope)];
       for (const b of relevant) {
         for (const name of b.keys) {
           for (const key of expandKey(name)) {
@@ -38,6 +39,19 @@ describe("keymap table", () => {
         }
       }
     }
+  });
+
+  it("a panel takes only tab and esc from the global keys (e, s, q, ? still reach them)", () => {
+    const global = new Set(bindingsFor("global").flatMap((b) => b.keys.flatMap(expandKey)));
+    for (const { scope, panel } of SCOPES) {
+      if (!panel) continue;
+      const taken = bindingsFor(scope)
+        .flatMap((b) => b.keys.flatMap(expandKey))
+        .filter((k) => global.has(k));
+      assert.deepEqual(taken.sort(), ["esc", "tab"], scope);
+    }
+    assert.equal(resolve("drill", "e", k())?.id, "export");
+    assert.equal(resolve("drill", "", k({ tab: true }))?.id, "drill.flip");
   });
 
   it("uses only key names the matcher understands, and every scope is known", () => {
@@ -53,12 +67,13 @@ describe("keymap table", () => {
   it("covers the bindings of the spec", () => {
     const keysIn = (scope: string) => new Set(table.filter((b) => b.scope === scope).flatMap((b) => b.keys));
     const expect: Record<string, string[]> = {
-      global: ["1-5", "tab", "shift+tab", "[", "]", "d", "?", "s", "e", "q", "ctrl+c", "esc"],
+      global: ["1-5", "tab", "shift+tab", "[", "]", "d", "?", "s", "e", "q", "ctrl+c", "esc", "L"],
       events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn"],
-      trends: ["a", "x", "m", "i", "c", "b", "f", "t"],
-      funnel: ["a", "x", "J", "K", "w", "b", "v", "i", "c"],
-      retention: ["a", "r", "p", "n", "o"],
+      trends: ["a", "x", "m", "i", "c", "b", "f", "t", "left", "right", "u"],
+      funnel: ["a", "x", "J", "K", "w", "b", "v", "i", "c", "enter"],
+      retention: ["a", "r", "p", "n", "o", "left", "right", "enter"],
       sync: ["space", "shift+up", "shift+down", "S", "D", "r"],
+      drill: ["enter", "tab", "/", "esc", "up", "down"],
     };
     for (const [scope, keys] of Object.entries(expect)) {
       const have = keysIn(scope);

@@ -1,0 +1,411 @@
+/**
+ * The drill-down panel: from a number to the users behind it, and from a user to their events.
+ *
+ * A screen opens it over itself (Enter on a funnel step or a retention cell, `u` on a trend point). The
+ * list is the engine's `UsersSpec` on the same spec as the number (its breakdown, compare and over-time
+ * chart aside, as `--users-of`), so its total is exactly that number. `tab` flips the list (reached ↔
+ * dropped, retained ↔ lost). Enter opens the selected user's events in time order (`TimelineSpec`),
+ * scrollable, with `/` to keep only the lines containing a text. `e` and `s` act on the list shown (it
+ * is published with `reportDrill`); esc goes back, then closes. User ids and property values are data:
+ * every one is cleaned before it is drawn, and none is logged.
+ */
+import { Box } from "ink";
+import { memo, useLayoutEffect, useMemo, useState } from "react";
+import { formatEventRef } from "../queries/parse.js";
+import type {
+  FunnelSpec,
+  RetentionSpec,
+  TimelineEvent,
+  TimelineResult,
+  TimelineSpec,
+  TrendSpec,
+  UsersResult,
+  UsersSpec,
+} from "../queries/spec.js";
+import { parseUserSelection } from "../queries/users.js";
+import { formatNumber, timeText } from "../render/format.js";
+import { cleanText, padEnd, padStart, truncate } from "../render/sanitize.js";
+import { PRIORITY, useKeys } from "./input.js";
+import { matches } from "./keymap.js";
+import { useAppEnv } from "./state.js";
+import { type QueryState, specKey, useQuery } from "./useQuery.js";
+import { clamp, HintLine, Line, scrollTop, typed } from "./widgets.js";
+
+/** Users listed at most (`total` always counts them all); `e` exports these. */
+export const USERS_LIMIT = 1000;
+/** Events of a timeline listed at most. */
+export const TIMELINE_LIMIT = 2000;
+
+/** One list of users behind a number. */
+export interface DrillTarget {
+  of: UsersSpec["of"];
+  /** As `--users-of` takes it: `reached:2`, `dropped:2`, a bucket start, `COHORT:N` or `COHORT:N:lost`. */
+  selection: string;
+  /** What the list is: `reached step 2 · file_opened`. */
+  title: string;
+}
+
+/** The analysis behind a drill-down: its breakdown, compare and over-time chart do not apply. */
+export function drillOf(spec: TrendSpec | FunnelSpec | RetentionSpec): UsersSpec["of"] {
+  const {
+    breakdown: _b,
+    compare: _c,
+    trendInterval: _t,
+    ...rest
+  } = spec as typeof spec & { breakdown?: string; compare?: string; trendInterval?: string };
+  return rest as UsersSpec["of"];
+}
+
+/** The users spec of a target (throws a one-line error for a selection the analysis does not have). */
+export function usersSpecOf(t: DrillTarget, limit = USERS_LIMIT): UsersSpec {
+  return { kind: "users", of: t.of, select: parseUserSelection(t.selection, t.of), limit, range: t.of.range };
+}
+
+/** A funnel's list: users who reached step `step` (1-based), or who dropped there. */
+export function funnelTarget(spec: FunnelSpec, step: number, kind: "reached" | "dropped"): DrillTarget {
+  const label = cleanText(formatEventRef(spec.steps[step - 1]!));
+  return {
+    of: drillOf(spec),
+    selection: `${kind}:${step}`,
+    title:
+      kind === "reached"
+        ? `reached step ${step} · ${label}`
+        : `dropped at step ${step} · ${label} (reached step ${step - 1}, not ${step})`,
+  };
+}
+
+/** reached:N ↔ dropped:N (dropped needs N ≥ 2). */
+export function flipFunnel(spec: FunnelSpec): (t: DrillTarget) => DrillTarget | string {
+  return (t) => {
+    const m = /^(reached|dropped):(\d+)$/.exec(t.selection);
+    if (!m) return "this list has no other side";
+    const step = Number(m[2]);
+    if (m[1] === "dropped") return funnelTarget(spec, step, "reached");
+    if (step < 2) return "nobody drops at the first step: tab flips from step 2 on";
+    return funnelTarget(spec, step, "dropped");
+  };
+}
+
+/** A retention cell's list: the cohort's users retained at `period`, or the rest of it (`lost`). */
+export function retentionTarget(
+  spec: RetentionSpec,
+  cohort: string,
+  cohortLabel: string,
+  period: number,
+  prefix: string,
+  lost: boolean,
+): DrillTarget {
+  return {
+    of: drillOf(spec),
+    selection: `${cohort}:${period}${lost ? ":lost" : ""}`,
+    title: `cohort ${cohortLabel} · ${prefix}${period} · ${lost ? "lost (not retained)" : "retained"}`,
+  };
+}
+
+export function flipRetention(
+  spec: RetentionSpec,
+  cohortLabel: string,
+  prefix: string,
+): (t: DrillTarget) => DrillTarget | string {
+  return (t) => {
+    const m = /^(.+):(\d+)(:lost)?$/.exec(t.selection);
+    if (!m) return "this list has no other side";
+    return retentionTarget(spec, m[1]!, cohortLabel, Number(m[2]), prefix, m[3] === undefined);
+  };
+}
+
+/** `2023-06-01 14:20:03.123  button_clicked  button_name=save` (cleaned): one event of a timeline. */
+export function timelineLine(e: TimelineEvent, tz: string): string {
+  const props = Object.entries(e.properties)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  return cleanText(`${timeText(e.event_time, tz, true)}  ${e.event_type}${props ? `  ${props}` : ""}`);
+}
+
+/** The lines of a timeline containing `search` (case-insensitive); all of them for an empty search. */
+export function filterLines(lines: string[], search: string): string[] {
+  const q = search.trim().toLowerCase();
+  return q ? lines.filter((l) => l.toLowerCase().includes(q)) : lines;
+}
+
+/** Column widths of the users table for a width (the last-seen column goes first when narrow). */
+function userColumns(width: number) {
+  const fixed = { events: 8, time: 16 };
+  const withLast = width - 2 - (fixed.events + 2) - 2 * (fixed.time + 2);
+  const last = withLast >= 12;
+  const user = Math.max(6, last ? withLast : width - 2 - (fixed.events + 2) - (fixed.time + 2));
+  return { user, events: fixed.events, time: fixed.time, last };
+}
+
+/** `2023-06-01 14:20` in `tz` (seconds left out: the timeline has them). */
+function minuteText(iso: string | null | undefined, tz: string): string {
+  return iso ? timeText(iso, tz).slice(0, 16) : "–";
+}
+
+function userRowText(u: UsersResult["users"][number], width: number, tz: string): string {
+  const c = userColumns(width);
+  const cells = [
+    padEnd(cleanText(u.user_id), c.user),
+    padStart(formatNumber(u.events), c.events),
+    padEnd(minuteText(u.first_seen, tz), c.time),
+  ];
+  if (c.last) cells.push(padEnd(minuteText(u.last_seen, tz), c.time));
+  return cells.join("  ");
+}
+
+function userHeader(width: number): string {
+  const c = userColumns(width);
+  const cells = [padEnd("user", c.user), padStart("events", c.events), padEnd("first seen", c.time)];
+  if (c.last) cells.push(padEnd("last seen", c.time));
+  return `  ${cells.join("  ")}`;
+}
+
+const UserRow = memo(function UserRow({
+  text,
+  selected,
+  width,
+}: {
+  text: string;
+  selected: boolean;
+  width: number;
+}) {
+  return <Line text={`${selected ? "›" : " "} ${text}`} width={width} inverse={selected} />;
+});
+
+function stateText(
+  q: QueryState<unknown>,
+  shown: boolean,
+  what: string,
+): { text: string; color?: string } | null {
+  if (q.status === "error") return { text: `error: ${q.error?.message ?? "unknown error"}`, color: "red" };
+  if (q.status === "cancelled") return { text: "cancelled (ctrl+r runs it again)", color: "yellow" };
+  if (q.status === "running") return { text: shown ? "updating…" : `listing ${what}…` };
+  return null;
+}
+
+export interface DrillPanelProps {
+  width: number;
+  height: number;
+  target: DrillTarget;
+  /** The other side of the list (reached ↔ dropped, retained ↔ lost), or why there is none. */
+  flip?: (t: DrillTarget) => DrillTarget | string;
+  onClose: () => void;
+}
+
+export function DrillPanel({ width, height, target: initial, flip, onClose }: DrillPanelProps) {
+  const env = useAppEnv();
+  const [target, setTarget] = useState(initial);
+  const [user, setUser] = useState<string | null>(null);
+  const [cursor, setCursor] = useState(0);
+  const [top, setTop] = useState(0);
+  const [tlTop, setTlTop] = useState(0);
+  const [search, setSearch] = useState("");
+  const [editing, setEditing] = useState(false);
+  const tz = target.of.range.tz;
+
+  const built = useMemo((): { spec: UsersSpec | null; error?: string } => {
+    try {
+      return { spec: usersSpecOf(target) };
+    } catch (e) {
+      return { spec: null, error: (e as Error).message };
+    }
+  }, [target]);
+  const users = useQuery(built.spec);
+  const tlSpec = useMemo<TimelineSpec | null>(
+    () =>
+      user === null
+        ? null
+        : { kind: "timeline", user, range: target.of.range, events: [], limit: TIMELINE_LIMIT },
+    [user, target],
+  );
+  const tl = useQuery(tlSpec);
+
+  // A list is shown only under its own title: after a flip the previous list is not this one (while a
+  // refresh of the same list runs, its last answer stays on screen).
+  const usersData =
+    users.data && built.spec && users.spec && specKey(users.spec) === specKey(built.spec)
+      ? (users.data as UsersResult)
+      : undefined;
+  const list = usersData?.users ?? [];
+  const timeline =
+    tl.data && tlSpec && tl.spec && specKey(tl.spec) === specKey(tlSpec)
+      ? (tl.data as TimelineResult)
+      : undefined;
+
+  // `e` and `s` act on the list shown; until it is in, they say there is nothing yet.
+  const shown: QueryState<unknown> = user === null ? users : tl;
+  const shownData = user === null ? usersData : timeline;
+  const title = user === null ? `Users · ${target.title}` : `Timeline of ${cleanText(user)}`;
+  const { reportDrill } = env;
+  useLayoutEffect(() => {
+    reportDrill(
+      shownData
+        ? {
+            title,
+            spec: shown.spec,
+            result: shownData,
+            sql: shown.sql,
+            params: shown.params,
+            coverage: shown.coverage,
+          }
+        : { title },
+    );
+  }, [reportDrill, title, shownData, shown.spec, shown.sql, shown.params, shown.coverage]);
+  useLayoutEffect(() => () => reportDrill(null), [reportDrill]);
+
+  const listH = Math.max(1, height - 4);
+  const cur = clamp(cursor, 0, Math.max(0, list.length - 1));
+  const first = scrollTop(top, cur, listH, list.length);
+
+  const allLines = useMemo(
+    () => (timeline ? timeline.events.map((e) => timelineLine(e, tz)) : []),
+    [timeline, tz],
+  );
+  const lines = useMemo(() => filterLines(allLines, search), [allLines, search]);
+  const tlH = Math.max(1, height - 3);
+  const tlMax = Math.max(0, lines.length - tlH);
+  const tlFirst = clamp(tlTop, 0, tlMax);
+
+  useKeys(
+    (input, key) => {
+      if (editing) {
+        if (key.escape) {
+          setSearch("");
+          setEditing(false);
+        } else if (key.return) setEditing(false);
+        else if (key.backspace || key.delete) setSearch((t) => [...t].slice(0, -1).join(""));
+        else {
+          const t = typed(input, key);
+          if (t) {
+            setSearch((x) => x + t);
+            setTlTop(0);
+          }
+        }
+        return true;
+      }
+      if (matches("drill.back", input, key)) {
+        if (user !== null) {
+          setUser(null);
+          setSearch("");
+        } else onClose();
+        return true;
+      }
+      const page = user === null ? listH : tlH;
+      const move = (d: number) => {
+        if (user === null) {
+          const next = clamp(cur + d, 0, Math.max(0, list.length - 1));
+          setCursor(next);
+          setTop(scrollTop(first, next, listH, list.length));
+        } else setTlTop(clamp(tlFirst + d, 0, tlMax));
+      };
+      if (matches("drill.up", input, key)) move(-1);
+      else if (matches("drill.down", input, key)) move(1);
+      else if (matches("drill.pageUp", input, key)) move(-page);
+      else if (matches("drill.pageDown", input, key)) move(page);
+      else if (matches("drill.open", input, key)) {
+        const u = user === null ? list[cur] : undefined;
+        if (u) {
+          setUser(u.user_id);
+          setTlTop(0);
+          setSearch("");
+        }
+      } else if (matches("drill.flip", input, key)) {
+        if (user !== null) return true;
+        const other = flip
+          ? flip(target)
+          : "tab flips a funnel's reached/dropped and a retention cell's retained/lost";
+        if (typeof other === "string") env.notify(other);
+        else {
+          setTarget(other);
+          setCursor(0);
+          setTop(0);
+        }
+      } else if (matches("drill.search", input, key)) {
+        if (user === null) env.notify("open a user's timeline (enter) to search it");
+        else setEditing(true);
+      } else return false;
+      return true;
+    },
+    { priority: PRIORITY.panel, modal: editing },
+  );
+
+  if (user !== null) {
+    const state = stateText(tl, !!timeline, "events");
+    const total = timeline?.total ?? 0;
+    const head = timeline
+      ? `${formatNumber(total)} event${total === 1 ? "" : "s"}${timeline.events.length < total ? ` · the first ${formatNumber(timeline.events.length)}` : ""}`
+      : "";
+    const searchLine = editing
+      ? `/ ${search}▏  (enter keeps it · esc clears)`
+      : search
+        ? `search "${cleanText(search)}": ${formatNumber(lines.length)} of ${formatNumber(allLines.length)} lines · / edits it`
+        : "/ search";
+    return (
+      <Box flexDirection="column" width={width} height={height}>
+        <Line
+          text={`${title} · ${head}${state ? ` · ${state.text}` : ""}`}
+          width={width}
+          bold
+          color={state?.color}
+        />
+        <Line text={searchLine} width={width} color={editing ? "cyan" : undefined} dim={!editing} />
+        <Box flexDirection="column" height={tlH} overflow="hidden">
+          {timeline && lines.length === 0 ? (
+            <Line
+              text={search ? "no line contains that text" : "no events of this user in the range"}
+              width={width}
+              dim
+            />
+          ) : (
+            lines.slice(tlFirst, tlFirst + tlH).map((l, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a window over the filtered lines
+              <Line key={tlFirst + i} text={l} width={width} />
+            ))
+          )}
+        </Box>
+        <HintLine
+          ids={["drill.search", "export", "sql", "drill.back"]}
+          width={width}
+          extra={
+            lines.length > tlH
+              ? `↑↓ lines ${tlFirst + 1}-${Math.min(lines.length, tlFirst + tlH)} of ${lines.length}`
+              : undefined
+          }
+        />
+      </Box>
+    );
+  }
+
+  const state = built.error ? { text: built.error, color: "red" } : stateText(users, !!usersData, "users");
+  const data = usersData;
+  const count = data
+    ? `${formatNumber(data.total)} user${data.total === 1 ? "" : "s"}${data.users.length < data.total ? ` · the first ${formatNumber(data.users.length)} by user id` : ""}`
+    : "";
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Line text={truncate(title, width)} width={width} bold />
+      <Line
+        text={[count, state?.text].filter(Boolean).join(" · ") || " "}
+        width={width}
+        color={state?.color}
+      />
+      <Line text={userHeader(width)} width={width} dim />
+      <Box flexDirection="column" height={listH} overflow="hidden">
+        {data && list.length === 0 ? <Line text="nobody" width={width} dim /> : null}
+        {list.slice(first, first + listH).map((u, i) => (
+          <UserRow
+            key={u.user_id}
+            text={userRowText(u, Math.max(1, width - 2), tz)}
+            selected={first + i === cur}
+            width={width}
+          />
+        ))}
+      </Box>
+      <HintLine
+        ids={["drill.open", "drill.flip", "export", "sql", "drill.back"]}
+        width={width}
+        extra={list.length > listH ? `${cur + 1} of ${formatNumber(list.length)}` : undefined}
+      />
+    </Box>
+  );
+}
