@@ -1,12 +1,7 @@
-import { readFileSync } from "node:fs";
-
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { EXIT, errorLine, exitCodeFor, UsageError } from "./commands/errors.js";
-
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
+import { EXIT, ExitError, errorLine, exitCodeFor, UsageError } from "./commands/errors.js";
+import { versionLine } from "./version.js";
 
 const cacheOpt = {
   cache: { type: "string", describe: "cache file (default: $EVX_CACHE, else the last one used)" },
@@ -495,7 +490,7 @@ export function buildCli(argv: string[]): Argv {
           .demandCommand(1, "name a subcommand: schema or load"),
       () => {},
     )
-    .version(pkg.version)
+    .version(versionLine())
     .alias("h", "help")
     .alias("v", "version")
     .strict()
@@ -509,6 +504,21 @@ export function buildCli(argv: string[]): Argv {
     });
 }
 
+/**
+ * yargs renders the whole help text before it runs a command's handler, in case the handler asks
+ * for it later (about 30 ms per run, the biggest cost of parsing). No handler here does: help is
+ * printed by --help and by failures, before a handler runs. If yargs changes, this does nothing.
+ */
+function withoutHelpCache(cli: Argv): Argv {
+  const usage = (
+    cli as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: () => void } } }
+  )
+    .getInternalMethods?.()
+    .getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
+  return cli;
+}
+
 export async function main(argv = hideBin(process.argv)): Promise<void> {
   // `evx events | head` closes the pipe early: stop quietly, as other Unix tools do.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
@@ -516,14 +526,11 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     throw e;
   });
   try {
-    await buildCli(argv).parseAsync();
+    await withoutHelpCache(buildCli(argv)).parseAsync();
   } catch (e) {
     const code = exitCodeFor(e);
-    if (e instanceof Error && e.name !== "ExitError" && !(e.constructor.name === "ExitError"))
-      process.stderr.write(`${errorLine(e)}\n`);
+    if (e instanceof Error && !(e instanceof ExitError)) process.stderr.write(`${errorLine(e)}\n`);
     if (process.env.EVX_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     process.exitCode = code;
   }
 }
-
-await main();

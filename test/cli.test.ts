@@ -22,7 +22,8 @@ function smallLake(dir: string) {
 test("--version and --help with examples on every command", () => {
   const v = evx(["--version"]);
   assert.equal(v.code, 0);
-  assert.match(v.stdout.trim(), /^\d+\.\d+\.\d+$/);
+  // The build's name: version and the git commit it was built from (`evx 0.1.0 (1f8d952)`).
+  assert.match(v.stdout.trim(), /^evx \d+\.\d+\.\d+( \([0-9a-f]{7,}(-dirty)?\))?$/);
   for (const cmd of ["sync", "status", "rejects"]) {
     const h = evx([cmd, "--help"]);
     assert.equal(h.code, 0, cmd);

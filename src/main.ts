@@ -1,0 +1,29 @@
+/**
+ * The entry point of the bundle (dist/cli.js; bin/evx imports it). Kept tiny, because what it
+ * imports statically is loaded by every run:
+ *
+ * - `evx --version` answers here, before yargs is loaded.
+ * - Everything else goes to the yargs CLI (src/cli.tsx). Commands that read the cache start loading
+ *   the DuckDB binding (its JS chunk and the native library) before the CLI's chunks, so that their
+ *   file reads overlap.
+ */
+import { versionLine } from "./version.js";
+
+const argv = process.argv.slice(2);
+
+/** Commands that never open the DuckDB cache (help, the TUI's first frame, ClickHouse, completion). */
+const NO_DUCKDB = new Set(["ui", "demo", "clickhouse", "completion", "doctor", "--help", "-h"]);
+
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+  process.stdout.write(`${versionLine()}\n`);
+} else {
+  const first = argv.find((a) => !a.startsWith("-"));
+  // `evx` alone is the TUI, which draws its first frame before it loads DuckDB.
+  const onClickHouse = argv.some(
+    (a, i) => a === "--engine=clickhouse" || (a === "--engine" && argv[i + 1] === "clickhouse"),
+  );
+  if (first !== undefined && !NO_DUCKDB.has(first) && !onClickHouse && !argv.includes("--help"))
+    import("./cache/db.js").catch(() => {});
+  const { main } = await import("./cli.js");
+  await main(argv);
+}
