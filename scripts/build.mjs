@@ -9,8 +9,19 @@
 //   `evx --version` names): `EVX_DEBUG=1 evx …` prints stack traces in src/ terms, and
 //   `node scripts/stack.mjs` maps a trace pasted from a report.
 // - The version and git commit are embedded (`evx --version` → `evx 0.1.0 (1f8d952)`).
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+// - The completion spec: commands, flags and positionals as yargs defines them (src/cli.tsx), read
+//   from a first pass's bundle and embedded in the second, so completion answers without yargs.
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -121,8 +132,8 @@ if (pkg.dependencies["@duckdb/node-api"] !== duckdbVersion) {
 // npm sets npm_command for lifecycle scripts: `npm pack` / `npm publish` run prepare, and pack dist/.
 const clean = ["pack", "publish"].includes(process.env.npm_command ?? "") || process.argv.includes("--clean");
 
-/** The esbuild pass. */
-function bundle(outdir) {
+/** One esbuild pass; `spec` is the completion spec to embed (none in the first pass). */
+function bundle(outdir, spec) {
   return esbuild.build({
     absWorkingDir: root,
     entryPoints: { cli: "src/main.ts" },
@@ -134,7 +145,7 @@ function bundle(outdir) {
     platform: "node",
     target: "node20",
     chunkNames: "chunks/[name]-[hash]",
-    sourcemap: "linked",
+    sourcemap: spec ? "linked" : false,
     sourcesContent: false,
     // Whitespace and syntax only: names stay, so a raw stack trace is half readable without the map.
     minifyWhitespace: true,
@@ -145,6 +156,8 @@ function bundle(outdir) {
     define: {
       __EVX_VERSION__: JSON.stringify(pkg.version),
       __EVX_COMMIT__: JSON.stringify(sha),
+      // A string, inlined where it is used (an object would land in the chunk every path loads).
+      ...(spec ? { __EVX_COMPLETION_SPEC__: JSON.stringify(spec) } : {}),
       // React and the libraries that check it: the production builds only (bin/evx also sets it).
       "process.env.NODE_ENV": '"production"',
     },
@@ -197,8 +210,30 @@ function install(result, dir, clean) {
   renameSync(tmp, manifest);
 }
 
+// Pass 1, into a temporary folder: the CLI whose yargs definitions give the completion spec.
+const first = mkdtempSync(join(tmpdir(), "evx-build-"));
 try {
-  const result = await bundle(dist);
+  await build();
+} catch (e) {
+  // esbuild has printed its errors (file, line, what it could not resolve); no stack trace on top.
+  if (!Array.isArray(e?.errors)) throw e;
+  process.exitCode = 1;
+} finally {
+  rmSync(first, { recursive: true, force: true });
+}
+
+async function build() {
+  install(await bundle(first, null), first, true);
+  const spec = spawnSync(process.execPath, [join(first, "cli.js"), "__completion-spec"], {
+    encoding: "utf8",
+  });
+  if (spec.status !== 0 || !spec.stdout.startsWith("{")) {
+    process.stderr.write(`build: the completion spec failed:\n${spec.stderr}`);
+    process.exitCode = 1;
+    return;
+  }
+  // Pass 2: dist/, with the spec embedded.
+  const result = await bundle(dist, spec.stdout);
   install(result, dist, clean);
   if (process.env.EVX_BUILD_META) writeFileSync(process.env.EVX_BUILD_META, JSON.stringify(result.metafile));
   const out = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith(".js"));
@@ -206,8 +241,4 @@ try {
   process.stderr.write(
     `build: dist/cli.js + ${out.length - 1} chunks, ${kb.toFixed(0)} KB, evx ${pkg.version}${sha ? ` (${sha})` : ""}, ${Math.round(performance.now() - started)} ms\n`,
   );
-} catch (e) {
-  // esbuild has printed its errors (file, line, what it could not resolve); no stack trace on top.
-  if (!Array.isArray(e?.errors)) throw e;
-  process.exitCode = 1;
 }

@@ -490,6 +490,19 @@ export function buildCli(argv: string[]): Argv {
           .demandCommand(1, "name a subcommand: schema or load"),
       () => {},
     )
+    .command(
+      "completion <shell>",
+      "print a shell completion script (commands, flags, event names and property keys of the cache)",
+      (y) =>
+        y
+          .positional("shell", { type: "string", choices: ["bash", "zsh", "fish"], demandOption: true })
+          .example("$0 completion bash > ~/.local/share/bash-completion/completions/evx", "bash")
+          .example("$0 completion zsh > ~/.zfunc/_evx", "zsh: a folder on $fpath (then restart zsh)")
+          .example("$0 completion fish > ~/.config/fish/completions/evx.fish", "fish"),
+      async (a) => {
+        process.stdout.write((await import("./commands/completion.js")).completionScript(a.shell as string));
+      },
+    )
     .version(versionLine())
     .alias("h", "help")
     .alias("v", "version")

@@ -3,6 +3,8 @@
  * imports statically is loaded by every run:
  *
  * - `evx --version` answers here, before yargs is loaded.
+ * - Shell completion (`evx __complete …`, called by the scripts of `evx completion`) answers here
+ *   too, from src/commands/completion.ts, without yargs, React or DuckDB.
  * - Everything else goes to the yargs CLI (src/cli.tsx). Commands that read the cache start loading
  *   the DuckDB binding (its JS chunk and the native library) before the CLI's chunks, so that their
  *   file reads overlap.
@@ -16,6 +18,13 @@ const NO_DUCKDB = new Set(["ui", "demo", "clickhouse", "completion", "doctor", "
 
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   process.stdout.write(`${versionLine()}\n`);
+} else if (argv[0] === "__complete" || argv[0] === "__complete-index") {
+  const { completionMain } = await import("./commands/completion.js");
+  await completionMain(argv);
+} else if (argv[0] === "__completion-spec") {
+  // For scripts/build.mjs, which embeds it.
+  const { liveSpec } = await import("./commands/completion.js");
+  process.stdout.write(JSON.stringify(await liveSpec()));
 } else {
   const first = argv.find((a) => !a.startsWith("-"));
   // `evx` alone is the TUI, which draws its first frame before it loads DuckDB.
