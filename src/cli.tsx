@@ -491,6 +491,41 @@ export function buildCli(argv: string[]): Argv {
       () => {},
     )
     .command(
+      "doctor [source]",
+      "check the setup: Node, the DuckDB binding, the cache folder, AWS credentials and S3, the terminal, EVX_* variables",
+      (y) =>
+        y
+          .positional("source", {
+            type: "string",
+            describe: "s3://bucket/prefix or a folder to check (default: the cache's source)",
+          })
+          .options({
+            cache: cacheOpt.cache,
+            json: { type: "boolean", describe: "print {ok, checks: [{name, status, detail, fix}]}" },
+            endpoint: { type: "string", describe: "S3-compatible endpoint URL (MinIO, R2, localstack)" },
+            region: { type: "string", describe: "AWS region (default: from profile/env, else us-east-1)" },
+            profile: { type: "string", describe: "AWS profile from ~/.aws/config (SSO works)" },
+            "sign-request": {
+              type: "boolean",
+              default: true,
+              describe: "use --no-sign-request for public buckets",
+            },
+          })
+          .example("$0 doctor", "check the setup and the last cache's source")
+          .example("$0 doctor s3://acme-events/raw --profile analytics", "can evx list this bucket?")
+          .example("$0 doctor --json", "the checks as JSON"),
+      async (a) =>
+        (await import("./commands/doctor.js")).doctorCommand({
+          source: a.source,
+          cache: a.cache,
+          json: a.json,
+          endpoint: a.endpoint,
+          region: a.region,
+          profile: a.profile,
+          signRequest: a["sign-request"],
+        }),
+    )
+    .command(
       "completion <shell>",
       "print a shell completion script (commands, flags, event names and property keys of the cache)",
       (y) =>
