@@ -1,0 +1,182 @@
+/**
+ * The npm package: packed from this checkout's build, installed into an empty prefix (no access to
+ * the repository's node_modules: npm fetches the one runtime dependency, from its cache or the
+ * registry), and run from another folder: `evx --version`, `evx demo --no-ui`, `evx events --json`.
+ * Also `npx ./evx-*.tgz`. Skipped only when npm is not available.
+ *
+ * The package is packed from a copy holding what `files` names, with dist/ limited to the current
+ * build (dist/build.json): the checkout's dist/ keeps the previous build's chunks one build longer
+ * for CLIs still running, and `npm pack` itself rebuilds (prepare), which would rewrite dist/ under
+ * the other tests.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { tempDir } from "./helpers/tmp.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const npm = spawnSync("npm", ["--version"], { encoding: "utf8" });
+const hasNpm = npm.status === 0;
+
+/**
+ * The environment of a user's shell: no NODE_PATH, no EVX_*, none of the npm_* that `npm test` sets
+ * (its local prefix would point npm at this checkout), but the registry and cache npm was given.
+ */
+function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  const keep =
+    /^npm_config_(registry|cache|userconfig|globalconfig|strict_ssl|cafile|proxy|https_proxy|noproxy)$/i;
+  for (const [k, v] of Object.entries(process.env))
+    if (keep.test(k) || !/^(npm_|NODE_PATH$|NODE_OPTIONS$|EVX_|INIT_CWD$)/i.test(k)) env[k] = v;
+  return { ...env, NO_COLOR: "1", ...extra };
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeout = 300_000) {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", timeout });
+  return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
+}
+
+function du(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true }))
+    if (e.isFile()) n += readFileSync(join(e.parentPath, e.name)).length;
+  return n;
+}
+
+describe("the npm package", { skip: hasNpm ? false : "npm is not available on PATH" }, () => {
+  const dir = tempDir("evx-pack-");
+  let tgz = "";
+
+  it("packs only what runs: bin, the bundle and its source maps, README, LICENSE", (t) => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, "dist", "build.json"), "utf8")) as {
+      files: string[];
+    };
+    const stage = join(dir, "stage");
+    const copy = (rel: string) => {
+      mkdirSync(dirname(join(stage, rel)), { recursive: true });
+      copyFileSync(join(ROOT, rel), join(stage, rel));
+    };
+    for (const f of [
+      "package.json",
+      "README.md",
+      "LICENSE",
+      "bin/evx",
+      "bin/package.json",
+      "dist/build.json",
+    ])
+      copy(f);
+    for (const f of manifest.files) copy(join("dist", f));
+    const r = run(
+      "npm",
+      ["pack", "--ignore-scripts", "--pack-destination", dir, "--json"],
+      stage,
+      cleanEnv({}),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const [info] = JSON.parse(r.stdout) as {
+      filename: string;
+      size: number;
+      unpackedSize: number;
+      files: { path: string }[];
+    }[];
+    tgz = join(dir, info.filename);
+    assert.match(info.filename, /^evx-\d+\.\d+\.\d+\.tgz$/);
+    const paths = info.files.map((f) => f.path).sort();
+    for (const p of paths)
+      assert.match(
+        p,
+        /^(package\.json|README\.md|LICENSE|bin\/evx|bin\/package\.json|dist\/.+\.(js|js\.map|json))$/,
+        p,
+      );
+    assert.ok(paths.includes("dist/cli.js") && paths.includes("dist/cli.js.map"));
+    assert.ok(
+      paths.some((p) => /^dist\/chunks\/.+\.js\.map$/.test(p)),
+      "source maps of the chunks",
+    );
+    t.diagnostic(
+      `tarball ${(info.size / 1024).toFixed(0)} KB, unpacked ${(info.unpackedSize / 1024).toFixed(0)} KB`,
+    );
+  });
+
+  it("installs into an empty prefix and runs from another folder", (t) => {
+    assert.ok(tgz, "packed");
+    const prefix = join(dir, "prefix");
+    const elsewhere = join(dir, "elsewhere");
+    mkdirSync(elsewhere);
+    const env = cleanEnv({ XDG_CACHE_HOME: join(dir, "xdg") });
+    const install = run(
+      "npm",
+      ["install", "--global", "--prefix", prefix, tgz, "--no-audit", "--no-fund", "--prefer-offline"],
+      elsewhere,
+      env,
+    );
+    assert.equal(install.code, 0, install.stderr);
+    const pkgDir = join(prefix, "lib", "node_modules", "evx");
+    // Runtime dependencies: the DuckDB binding (and what it needs), nothing of the dev tree.
+    const deps = readdirSync(join(pkgDir, "node_modules")).flatMap((d) =>
+      d.startsWith("@") ? readdirSync(join(pkgDir, "node_modules", d)).map((s) => `${d}/${s}`) : [d],
+    );
+    for (const d of deps)
+      assert.match(d, /^(@duckdb\/node-(api|bindings.*)|detect-libc|\.bin|\.package-lock\.json)$/, d);
+    t.diagnostic(
+      `installed: ${(du(pkgDir) / 2 ** 20).toFixed(1)} MB (evx itself ${((du(pkgDir) - du(join(pkgDir, "node_modules"))) / 2 ** 20).toFixed(1)} MB); dependencies: ${deps.join(", ")}`,
+    );
+
+    const evx = join(prefix, "bin", "evx");
+    const v = run(evx, ["--version"], elsewhere, env);
+    assert.equal(v.code, 0, v.stderr);
+    const built = JSON.parse(readFileSync(join(ROOT, "dist", "build.json"), "utf8")) as {
+      version: string;
+      commit: string | null;
+    };
+    assert.equal(v.stdout.trim(), `evx ${built.version}${built.commit ? ` (${built.commit})` : ""}`);
+
+    const demo = run(evx, ["demo", "--no-ui", "--events", "20000"], elsewhere, env);
+    assert.equal(demo.code, 0, demo.stderr);
+    const events = run(evx, ["events", "--json"], elsewhere, env);
+    assert.equal(events.code, 0, events.stderr);
+    const catalog = JSON.parse(events.stdout) as { events: { event_type: string; events: number }[] };
+    assert.equal(
+      catalog.events.reduce((n, e) => n + e.events, 0),
+      20_000,
+    );
+    const completion = run(evx, ["completion", "bash"], elsewhere, env);
+    assert.match(completion.stdout, /complete -o default -F _evx_complete evx/);
+    const tab = run(evx, ["__complete", "bash", "evx", "fun"], elsewhere, env);
+    assert.equal(tab.stdout, "funnel\n");
+    const doctor = run(evx, ["doctor", "--json"], elsewhere, env);
+    const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; status: string }[] }).checks;
+    assert.equal(checks.find((c) => c.name === "duckdb")?.status, "ok");
+  });
+
+  it("runs with npx from the tarball", () => {
+    assert.ok(tgz, "packed");
+    const env = cleanEnv({ XDG_CACHE_HOME: join(dir, "xdg-npx") });
+    // npx installs into the npm cache's _npx folder: remove what this run adds there.
+    const cache = run("npm", ["config", "get", "cache"], dir, env).stdout.trim();
+    const npxDir = join(cache, "_npx");
+    const before = new Set(existsSync(npxDir) ? readdirSync(npxDir) : []);
+    try {
+      // As a user types it: a path starting with ./ (a bare absolute path would be taken as a command).
+      const spec = `./${basename(tgz)}`;
+      const v = run("npx", ["--yes", "--prefer-offline", spec, "--version"], dir, env);
+      assert.equal(v.code, 0, v.stderr);
+      assert.match(v.stdout, /^evx \d+\.\d+\.\d+/);
+      const demo = run(
+        "npx",
+        ["--yes", "--prefer-offline", spec, "demo", "--no-ui", "--events", "5000"],
+        dir,
+        env,
+      );
+      assert.equal(demo.code, 0, demo.stderr);
+      assert.match(demo.stdout + demo.stderr, /evx events/);
+    } finally {
+      if (existsSync(npxDir))
+        for (const d of readdirSync(npxDir))
+          if (!before.has(d)) rmSync(join(npxDir, d), { recursive: true, force: true });
+    }
+  });
+});
