@@ -49,5 +49,7 @@ const onClickHouse = (list) =>
         ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...list],
         { stdio: "inherit", env: { ...process.env, EVX_TEST_ENGINE: "clickhouse" } },
       ).status ?? 1);
-const clickhouse = process.env.EVX_SKIP_CLICKHOUSE ? 0 : onClickHouse(files.filter((f) => ENGINE_SUITES.test(f)));
+const clickhouse = process.env.EVX_SKIP_CLICKHOUSE
+  ? 0
+  : onClickHouse(files.filter((f) => ENGINE_SUITES.test(f)));
 process.exit(parallel || serial || clickhouse);
