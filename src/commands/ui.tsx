@@ -1,14 +1,20 @@
 /**
- * `evx` / `evx ui [--cache PATH]`: the interactive TUI.
+ * `evx` / `evx ui [--cache PATH]`: the interactive TUI; `evx ui --engine clickhouse --ch-url … --ch-table …`
+ * runs the same TUI on a ClickHouse table (no cache is opened).
  *
  * - Needs a terminal on stdin and stdout; otherwise a one-line hint to use the headless commands
  *   (a `UsageError`, exit code 2).
  * - Draws on the alternate screen and restores the terminal (main screen, cursor, cooked mode) on
  *   every way out: q, Ctrl+C, an error, SIGTERM, SIGHUP.
  * - The first frame is drawn before DuckDB is even loaded; the cache opens right after, and data
- *   fills in as queries finish. Nothing here imports DuckDB statically.
+ *   fills in as queries finish. Nothing here imports DuckDB or the ClickHouse client statically.
+ * - On ClickHouse, the first request checks the server, the user and the table: a wrong URL, a refused
+ *   user or a missing table ends the TUI like a headless command (one line, exit 6 or 7). Later
+ *   failures are one line in the status bar and the TUI keeps running. On the way out the engine is
+ *   closed once its KILL QUERY requests have been sent (waiting at most a few seconds).
  */
 import { appendFileSync, existsSync, writeSync } from "node:fs";
+import type { EngineOptions } from "../queries/engine.js";
 import { parseDuration, parseZone } from "../queries/parse.js";
 import { useColor as colorEnabled } from "../render/charts.js";
 import { splashFrame } from "../views/splash.js";
@@ -38,6 +44,8 @@ export interface UiOptions {
   tz?: string;
   /** Live mode's interval (`L`), a duration such as `30s` (default 60s, at least 5s as `sync --every`). */
   every?: string;
+  /** `--engine clickhouse` with its `--ch-url` and `--ch-table`; absent (or `duckdb`): the cache. */
+  engine?: EngineOptions;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
@@ -45,6 +53,32 @@ export interface UiOptions {
 
 /** The cache the TUI opens (the same rule as every reading command). */
 export const uiCachePath = cachePathFor;
+
+/** How long quitting waits for the engine to close (ClickHouse: KILL QUERY requests still in flight). */
+const CLOSE_WAIT_MS = 3000;
+
+/**
+ * What the first frame names while ClickHouse connects, `clickhouse · host:port/db.table` as the
+ * session's label will say, from the URL alone (without loading the client); `clickhouse` when the URL
+ * does not parse (the engine then says why).
+ */
+export function chOpeningLabel(
+  o: Pick<EngineOptions, "chUrl" | "chTable">,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  try {
+    const u = new URL(o.chUrl ?? env.EVX_CLICKHOUSE_URL ?? "");
+    const seg = u.pathname.split("/").filter(Boolean)[0];
+    let db = "default";
+    try {
+      db = seg ? decodeURIComponent(seg) : db;
+    } catch {}
+    const port = u.port || (u.protocol === "https:" ? "8443" : "8123");
+    return `clickhouse · ${u.hostname}:${port}/${db}.${o.chTable ?? "events"}`;
+  } catch {
+    return "clickhouse";
+  }
+}
 
 /**
  * `--every` in ms, with `evx sync --every`'s rules and message (`parseEvery` in ./sync.ts, which loads
@@ -73,12 +107,18 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   const tz = parseZone(opts.tz ?? "UTC");
   const liveEveryMs = parseLiveEvery(opts.every);
   if (!stdin.isTTY || !stdout.isTTY) throw new UsageError(NOT_A_TTY_HINT);
-  const cachePath = uiCachePath(opts.cache);
-  if (!existsSync(cachePath))
+  const ch = opts.engine?.engine === "clickhouse" ? opts.engine : undefined;
+  // On ClickHouse no cache is opened (nor needed): `cachePath` is only what the first frame names.
+  const cachePath = ch ? chOpeningLabel(ch) : uiCachePath(opts.cache);
+  if (!ch && !existsSync(cachePath))
     throw new UsageError(`no cache at ${cachePath}; run \`evx sync SOURCE\` first (or pass --cache)`);
 
   let session: Session | null = null;
+  /** The session's close, once started (ClickHouse's resolves when its client is closed). */
+  let closing: Promise<void> | undefined;
   let instance: { unmount(): void } | undefined;
+  /** ClickHouse's first request failed: the TUI leaves with this error (one line, its exit code). */
+  let startError: unknown;
   let restored = false;
   /** Quit while live mode still ran a batch: leave without closing the cache under it. */
   let forced = false;
@@ -93,7 +133,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       if (stdin.isTTY) stdin.setRawMode(false);
     } catch {}
     try {
-      if (!forced) session?.close();
+      if (!forced && session) closing = Promise.resolve(session.close()).catch(() => {});
     } catch {}
     // Synchronously: this also runs from 'exit' and signal handlers.
     try {
@@ -123,7 +163,10 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   process.on("unhandledRejection", onCrash);
   try {
     // The first frame, drawn before Ink, React and the screens load (most of the start-up time).
-    stdout.write(`${ALT_ON}\x1b[?25l${splashFrame(stdout.columns ?? 80, stdout.rows ?? 24, cachePath)}`);
+    const openingStatus = ch ? CH_OPENING_STATUS : undefined;
+    stdout.write(
+      `${ALT_ON}\x1b[?25l${splashFrame(stdout.columns ?? 80, stdout.rows ?? 24, cachePath, openingStatus)}`,
+    );
     trace("splash");
     // Keys typed while the rest loads wait in the terminal unechoed; Ink reads them when it attaches.
     stdin.setRawMode(true);
@@ -136,10 +179,11 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     const ci = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
     delete process.env.CI;
     delete process.env.CONTINUOUS_INTEGRATION;
-    const [{ render }, { App }, react] = await Promise.all([
+    const [{ render }, { App }, react, chs] = await Promise.all([
       import("ink"),
       import("../views/App.js"),
       import("react"),
+      ch ? import("../views/chsession.js") : null,
     ]).finally(() => {
       for (const [k, v] of Object.entries(ci)) if (v !== undefined) process.env[k] = v;
     });
@@ -147,7 +191,26 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     const createElement =
       react.createElement ?? (react as unknown as { default: typeof react }).default.createElement;
     const color = colorEnabled(process.env, stdout);
+    // ClickHouse: the engine (a bad URL throws here, a UsageError); its first request runs in `connect`.
+    const chSession = ch && chs ? chs.openChSession(ch) : null;
+    if (chSession) session = chSession;
+    const connectCh = async (): Promise<Session> => {
+      trace("connect");
+      try {
+        await chSession!.check();
+      } catch (e) {
+        // Unreachable, refused, no such table: leave as the headless commands do (one line, exit 6/7).
+        if (!restored) {
+          startError = e;
+          instance?.unmount();
+        }
+        throw e;
+      }
+      trace("engine ready");
+      return chSession!;
+    };
     const connect = async (): Promise<Session> => {
+      if (chSession) return connectCh();
       trace("connect");
       const { openSession } = await import("../views/session.js");
       const s = await openSession(cachePath);
@@ -165,7 +228,8 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     const ink = render(
       createElement(App, {
         connect,
-        cachePath,
+        cachePath: chSession ? chSession.label : cachePath,
+        openingStatus,
         tz,
         color,
         onMilestone: trace,
@@ -190,6 +254,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     );
     instance = ink;
     await ink.waitUntilExit();
+    if (startError !== undefined) throw startError;
     if (forced) {
       restore();
       process.exit(EXIT.interrupted);
@@ -200,5 +265,19 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     process.off("exit", onExit);
     process.off("uncaughtException", onCrash);
     process.off("unhandledRejection", onCrash);
+    // ClickHouse: let the KILL QUERY of a cancelled query reach the server and the sockets close.
+    if (closing) await closeWithin(closing, CLOSE_WAIT_MS);
   }
+}
+
+/** The status line while ClickHouse connects (the first frame's and the App's). */
+const CH_OPENING_STATUS = "connecting to ClickHouse…";
+
+function closeWithin(p: Promise<void>, ms: number): Promise<void> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    t = setTimeout(resolve, ms);
+    t.unref?.();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }

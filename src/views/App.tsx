@@ -9,6 +9,11 @@
  * `L` turns live mode on (`live.ts`): the source is synced every `liveEveryMs`, and each cycle that
  * changed the data refreshes everything, `last …` ranges included. Quitting stops it after the
  * current batch; a second q or Ctrl+C while it winds down leaves at once (`onForceQuit`).
+ *
+ * The session may be a local cache or a ClickHouse table (`chsession.ts`): the screens run specs the
+ * same way on either; the status bar names the session's label, `s` inlines parameters as the
+ * session's engine reads them, and the Sync tab shows the server's partitions instead of the cache's
+ * (sync, evict and live mode are refused there with the session's one-line reason).
  */
 import { Box, Text, useApp } from "ink";
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -29,6 +34,7 @@ import {
   TextPanel,
 } from "./overlays.js";
 import { RetentionScreen } from "./RetentionScreen.js";
+import { ServerTableScreen } from "./ServerTableScreen.js";
 import { StatusBar } from "./StatusBar.js";
 import { SyncScreen } from "./SyncScreen.js";
 import { frameSize, OPENING_STATUS, openingLine, tabLabels } from "./splash.js";
@@ -42,15 +48,17 @@ import {
   type TabId,
 } from "./state.js";
 import { TrendsScreen } from "./TrendsScreen.js";
-import { QueryClient, QueryClientContext, useQuery } from "./useQuery.js";
+import { errorText, QueryClient, QueryClientContext, useQuery } from "./useQuery.js";
 import { useTerminalSize } from "./useTerminalSize.js";
 import { Line } from "./widgets.js";
 
 export interface AppProps {
   /** Opens the cache; called once, after the first frame. */
   connect: () => Promise<Session>;
-  /** Shown in the status bar while connecting. */
+  /** Shown while connecting (the cache file, or the ClickHouse table). */
   cachePath: string;
+  /** The status bar's text while connecting (default "opening cache…"). */
+  openingStatus?: string;
   /** Called once when the user quits (after the session is closed). */
   onQuit?: () => void;
   color?: boolean;
@@ -102,7 +110,7 @@ export function App(props: AppProps) {
       props.connect().then(
         (s) => {
           if (cancelled) {
-            s.close();
+            closeQuietly(s);
             return;
           }
           sessionRef.current = s;
@@ -142,6 +150,14 @@ export function App(props: AppProps) {
 
 /** How often the TUI retries a cache another process holds. */
 const LOCK_RETRY_MS = 1000;
+
+/** Closes a session without letting a failure (thrown, or a rejected promise) escape. */
+function closeQuietly(s: Session | null | undefined): void {
+  try {
+    const p = s?.close();
+    if (p) p.catch(() => {});
+  } catch {}
+}
 
 function Main(props: AppProps & { session: Session | null; failure: string | null; client: QueryClient }) {
   const { session, client } = props;
@@ -184,8 +200,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
         setEmpty(b === null);
       },
       (e: unknown) => {
-        if (live)
-          setMessage({ text: `could not read the cached range: ${(e as Error).message}`, tone: "error" });
+        if (live) setMessage({ text: `could not read the cached range: ${errorText(e)}`, tone: "error" });
       },
     );
     return () => {
@@ -296,9 +311,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     const finish = () => {
       if (exited.current) return;
       exited.current = true;
-      try {
-        session?.close();
-      } catch {}
+      closeQuietly(session);
       props.onQuit?.();
       app.exit();
     };
@@ -401,14 +414,16 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     top = <HelpPanel width={width} height={bodyH} onClose={() => setOverlay(null)} />;
   } else if (overlay?.kind === "sql") {
     const c = acted();
+    const inline = session?.inlineSql ?? inlineParams;
+    const dialect = session?.sqlDialect ? `${session.sqlDialect} ` : "";
     const text = c?.sql
-      ? inlineParams(c.sql, c.params)
+      ? inline(c.sql, c.params ?? [])
       : tab === "sync"
         ? "The Sync tab runs no analysis query."
         : "No result yet: the SQL shows here as soon as the query has run.";
     top = (
       <TextPanel
-        title={c?.sql ? `SQL of the ${c.title} result (parameters inlined)` : "SQL"}
+        title={c?.sql ? `${dialect}SQL of the ${c.title} result (parameters inlined)` : `${dialect}SQL`}
         text={text}
         width={width}
         height={bodyH}
@@ -483,12 +498,18 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
             {body}
           </Box>
           {session && !props.failure ? (
-            <SyncScreen width={width} height={bodyH} visible={syncVisible} />
+            session.sync ? (
+              <SyncScreen width={width} height={bodyH} visible={syncVisible} />
+            ) : session.server ? (
+              <ServerTableScreen width={width} height={bodyH} visible={syncVisible} />
+            ) : null
           ) : null}
         </Box>
         <StatusBar
           width={width}
           cachePath={props.cachePath}
+          where={session?.label}
+          whereShort={session?.shortLabels}
           range={range}
           rangeLabel={rangeLabel}
           events={events}
@@ -502,8 +523,9 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
                   ? undefined
                   : props.failure
                     ? "cache not open"
-                    : OPENING_STATUS
+                    : (props.openingStatus ?? OPENING_STATUS)
           }
+          stateTone={!stopping && message ? message.tone : undefined}
           live={stopping ? undefined : live.state}
           ascii={props.ascii}
           coverage={session && !props.failure ? current.current.get(tab)?.coverage : undefined}

@@ -257,7 +257,9 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
     title = "cancelled — ctrl+r runs it again";
     titleColor = "yellow";
   } else if (env.empty) {
-    title = "The cache holds no events yet: mark partitions in the Sync tab (5) and press S.";
+    title =
+      env.session?.emptyText ??
+      "The cache holds no events yet: mark partitions in the Sync tab (5) and press S.";
     titleColor = "yellow";
   } else if (!catalog.data) {
     title = "loading the event catalog…";

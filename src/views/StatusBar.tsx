@@ -1,6 +1,10 @@
 /**
- * The bottom line: cache, date range, event count and the last query's time; while something runs,
- * a spinner with elapsed seconds and "esc to cancel". Only this line re-renders on spinner ticks.
+ * The bottom line: where the data is (the cache's file name, or `clickhouse · host:8123/db.events`),
+ * date range, event count and the last query's time; while something runs, a spinner with elapsed
+ * seconds and "esc to cancel". Only this line re-renders on spinner ticks.
+ *
+ * When the last query failed (the engine's one-line error: ClickHouse unreachable, auth, schema, a
+ * server limit, the connection lost), the line says so in red until a query succeeds again.
  *
  * When the current result's range is only partly in the cache (coverage with missing or failed
  * partitions), a yellow note leads the line: `! partial: 4/7 partitions · not synced 06-01, 06-06`.
@@ -22,12 +26,18 @@ import { spinnerFrame, useTicker } from "./widgets.js";
 export interface StatusBarProps {
   width: number;
   cachePath: string;
+  /** What to name instead of the cache's file name (the session's label). */
+  where?: string;
+  /** Shorter forms of `where` for a narrow line, longest first. */
+  whereShort?: string[];
   range: DateRange | null;
   /** Events in the range (from the catalog), when known. */
   events?: number;
   readOnly?: boolean;
   /** Text instead of the cache facts (e.g. "opening cache…"). */
   state?: string;
+  /** `error`: `state` is an error (drawn in red). */
+  stateTone?: "info" | "error";
   ascii?: boolean;
   /** Coverage of the current screen's result: a note when partitions are missing or failed. */
   coverage?: Coverage;
@@ -119,12 +129,16 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
   const liveSeg = live ? truncate(live.text, Math.max(0, fullWidth - 24 - LIVE_SEP.length)) : "";
   const width = Math.max(1, fullWidth - (liveSeg ? displayWidth(liveSeg) + LIVE_SEP.length : 0));
 
+  // The last failure, while nothing newer runs (a message of the App's takes precedence).
+  const failure = !running && !props.state ? activity.failure : null;
   let right = "";
   if (running) {
     const job = activity.running[activity.running.length - 1]!;
     const secs = (performance.now() - job.started) / 1000;
     const more = activity.running.length > 1 ? ` +${activity.running.length - 1}` : "";
     right = `${spinnerFrame(tick, props.ascii)} ${job.label}${more} ${secs.toFixed(1)}s · esc to cancel`;
+  } else if (failure) {
+    right = "ctrl+r retries";
   } else if (activity.last) {
     right = `${activity.last.label} ${fmtMs(activity.last.ms)}`;
   }
@@ -155,10 +169,17 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
   const lineW = Math.max(0, width - (note ? displayWidth(note) + NOTE_SEP.length : 0));
 
   // Facts with the order they give way in (the cache first; with a note, the range it is about last).
-  const parts: { text: string; drop: number }[] = [];
+  const parts: { text: string; drop: number; short?: string[] }[] = [];
+  const ro = props.readOnly ? " (read-only)" : "";
   if (props.state) parts.push({ text: props.state, drop: 0 });
+  else if (failure) parts.push({ text: `${failure.label} failed: ${failure.message}`, drop: 0 });
   else {
-    parts.push({ text: basename(props.cachePath) + (props.readOnly ? " (read-only)" : ""), drop: 0 });
+    const where = props.where ?? basename(props.cachePath);
+    parts.push({
+      text: where + ro,
+      drop: 0,
+      short: props.whereShort?.filter((w) => w !== where).map((w) => w + ro),
+    });
     if (rangeText) parts.push({ text: rangeText, drop: note ? 2 : 1 });
     if (props.events !== undefined)
       parts.push({ text: `${formatNumber(props.events)} events`, drop: note ? 1 : 2 });
@@ -169,7 +190,13 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
   const room = () => lineW - (right ? displayWidth(right) + 2 : 0);
   while (parts.length > 1 && displayWidth(left) > room()) {
     const first = parts.reduce((a, p) => (p.drop < a.drop ? p : a));
-    parts.splice(parts.indexOf(first), 1);
+    // A fact with shorter forms gives way to them first.
+    if (first.short?.length) first.text = first.short.shift()!;
+    else parts.splice(parts.indexOf(first), 1);
+    left = join();
+  }
+  while (parts.length === 1 && parts[0]!.short?.length && displayWidth(left) > room()) {
+    parts[0]!.text = parts[0]!.short.shift()!;
     left = join();
   }
   if (displayWidth(left) > room()) left = truncate(left, Math.max(0, room()));
@@ -187,7 +214,12 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
           {`${liveSeg}${LIVE_SEP}`}
         </Text>
       ) : null}
-      <Text inverse color={running ? "yellow" : undefined}>
+      <Text
+        inverse
+        color={
+          running ? "yellow" : failure || (props.state && props.stateTone === "error") ? "red" : undefined
+        }
+      >
         {line}
       </Text>
     </Text>

@@ -133,6 +133,11 @@ export function useLive(
 
   const start = useCallback(() => {
     if (!session || run.current) return;
+    const sync = session.sync;
+    if (!sync) {
+      notifyRef.current(session.syncRefused ?? "live mode needs a local cache", "error");
+      return;
+    }
     if (session.readOnly) {
       notifyRef.current(
         `live mode needs the cache read-write; another evx process${session.lockedBy ? ` (PID ${session.lockedBy})` : ""} holds it`,
@@ -162,7 +167,7 @@ export function useLive(
       if (c.summary.events > 0 || c.summary.objects.removed > 0 || c.summary.objects.downloaded > 0)
         onDataRef.current();
     };
-    const done = session.sync
+    const done = sync
       .watch({
         everyMs,
         signal: ac.signal,

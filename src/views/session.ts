@@ -7,6 +7,7 @@
  * cache's own connection while every query runs on a connection of its own (each in its own snapshot)
  * and nothing waits on a file lock. Another evx process meets the lock as it would meet a sync's.
  */
+import { basename } from "node:path";
 import { Cache, CacheLockedError } from "../cache/db.js";
 import { listSource, partitionStates } from "../cache/plan.js";
 import { getMeta } from "../cache/schema.js";
@@ -22,7 +23,7 @@ import type { QueryRunner } from "./useQuery.js";
  * Opens `path` read-write; when another process holds it, read-only (sync, evict and live mode
  * disabled). Throws when neither works.
  */
-export async function openSession(path: string): Promise<Session> {
+export async function openSession(path: string): Promise<Session & { sync: SyncApi }> {
   let cache: Cache;
   let readOnly = false;
   let lockedBy: number | undefined;
@@ -41,13 +42,14 @@ export async function openSession(path: string): Promise<Session> {
 export function sessionFor(
   cache: Cache,
   opts: { readOnly?: boolean; lockedBy?: number; runner?: QueryRunner } = {},
-): Session {
+): Session & { sync: SyncApi } {
   const executor = new Executor(cache);
   const runner: QueryRunner = opts.runner ?? (executor as unknown as QueryRunner);
   const api = syncApiFor(cache, { readOnly: !!opts.readOnly, lockedBy: opts.lockedBy });
   let closed = false;
   return {
     path: cache.path,
+    label: basename(cache.path),
     runner,
     sync: api,
     readOnly: !!opts.readOnly,

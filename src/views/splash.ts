@@ -31,7 +31,12 @@ export function frameSize(columns: number, rows: number): { width: number; heigh
  * The first frame with absolute cursor moves, ending with the cursor at the top left where Ink
  * starts writing. Uses only bold / inverse (no colour), like the App's first frame without colour.
  */
-export function splashFrame(columns: number, rows: number, cachePath: string): string {
+export function splashFrame(
+  columns: number,
+  rows: number,
+  cachePath: string,
+  status: string = OPENING_STATUS,
+): string {
   const { width, height } = frameSize(columns, rows);
   const labels = tabLabels(width);
   const plain = `evx ${labels.join("")}  ? help`;
@@ -39,14 +44,14 @@ export function splashFrame(columns: number, rows: number, cachePath: string): s
     displayWidth(plain) > width
       ? truncate(plain, width)
       : `\x1b[1mevx \x1b[22m${labels.map((l, i) => (i === 0 ? `\x1b[1;7m${l}\x1b[22;27m` : l)).join("")}  ? help`;
-  const status = `\x1b[7m${padEnd(OPENING_STATUS, width)}\x1b[27m`;
+  const statusLine = `\x1b[7m${padEnd(status, width)}\x1b[27m`;
   return [
     "\x1b[H",
     tabs,
     "\x1b[2;1H",
     openingLine(cachePath, width),
     `\x1b[${height};1H`,
-    status,
+    statusLine,
     "\x1b[H",
   ].join("");
 }

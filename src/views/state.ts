@@ -8,6 +8,7 @@ import type { PartitionRow } from "../cache/plan.js";
 import type { CacheStatus, RejectRow } from "../cache/status.js";
 import type { SyncProgress, SyncSummary } from "../cache/sync.js";
 import type { WatchCycle } from "../cache/watch.js";
+import type { ChPartitionRow } from "../queries/clickhouse/executor.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -51,11 +52,38 @@ export interface LiveWatchOptions {
   onProgress?: (p: SyncProgress) => void;
 }
 
-/** An open cache as the UI sees it. */
+/**
+ * What the Sync tab shows of a server engine's table (ClickHouse): its partitions with rows and bytes
+ * (`system.parts`), the source's objects at the last load's listing, and each date's last load. The
+ * server loads its own data (`evx clickhouse load`), so there is nothing to sync or evict from here.
+ */
+export interface ServerTableApi {
+  /** `host:port/database.table`, for the tab's first line. */
+  table: string;
+  partitions(signal?: AbortSignal): Promise<ServerPartitionRow[]>;
+}
+
+export type ServerPartitionRow = ChPartitionRow;
+
+/**
+ * The data the UI analyses, whichever engine runs the queries: a local DuckDB cache (`session.ts`),
+ * or a ClickHouse table (`chsession.ts`). Screens only run specs through `runner` and read `bounds` /
+ * `lastEventUs`; the App and the Sync tab use the rest.
+ */
 export interface Session {
+  /** The cache file, or the ClickHouse `host:port/database.table`. */
   path: string;
+  /** What the status bar names: the cache's file name, or `clickhouse · host:8123/db.events`. */
+  label: string;
+  /** Shorter labels for a narrow status bar, longest first (`clickhouse · host:port`, `clickhouse`). */
+  shortLabels?: string[];
   runner: QueryRunner;
-  sync: SyncApi;
+  /** The local cache's sync functions; null on a server engine (the Sync tab shows `server` instead). */
+  sync: SyncApi | null;
+  /** A server engine's table, for the Sync tab. */
+  server?: ServerTableApi;
+  /** Why sync, evict and live mode are refused when `sync` is null (one line). */
+  syncRefused?: string;
   /** The cache is open read-only (another process holds it): no sync or evict. */
   readOnly: boolean;
   lockedBy?: number;
@@ -63,7 +91,14 @@ export interface Session {
   bounds(tz: string): Promise<{ from: string; to: string } | null>;
   /** The latest event's instant (epoch µs), or null for an empty cache (the `last …` presets). */
   lastEventUs(): Promise<number | null>;
-  close(): void;
+  /** SQL with its parameters inlined as the engine's literals, for `s` (default: DuckDB's `$n` rule). */
+  inlineSql?(sql: string, params: unknown[]): string;
+  /** The dialect named in the `s` overlay's title (e.g. `ClickHouse`); none for the cache. */
+  sqlDialect?: string;
+  /** The line the Events tab shows when there are no events at all. */
+  emptyText?: string;
+  /** Releases the cache or the server connection; a promise when that takes a round trip. */
+  close(): void | Promise<void>;
 }
 
 export type TabId = "events" | "trends" | "funnel" | "retention" | "sync";

@@ -1,16 +1,20 @@
 /**
  * Running analysis specs from views. Views never write SQL: they hand a spec to a `QueryClient`,
- * which wraps the engine's `Executor` (or a fake in tests) and adds what a UI needs:
+ * which wraps the session's engine (an `AnalysisEngine`: the cache's `Executor` or `ClickHouseExecutor`,
+ * or a fake in tests) and adds what a UI needs:
  * - a small result cache keyed by the spec, so switching tabs does not re-run anything;
  * - a registry of running queries, so the status bar can show a spinner and Esc / Ctrl+C can
  *   cancel whatever runs;
- * - abort that takes effect at once in the UI, even if the engine is still unwinding.
+ * - abort that takes effect at once in the UI, even if the engine is still unwinding (the engine gets
+ *   the signal: ClickHouse's aborts its HTTP request and kills the query on the server);
+ * - the last failure, as one line for the status bar, until a query succeeds again.
  *
  * `useQuery(spec)` runs a spec whenever its content changes: the older request is aborted, and
  * its result is dropped even if it arrives later, so a stale result never replaces a newer one.
  */
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import type { AnalysisSpec, Coverage, ResultOf } from "../queries/spec.js";
+import { cleanText } from "../render/sanitize.js";
 
 export type { ResultOf };
 
@@ -23,7 +27,7 @@ export interface RunOutput<R = unknown> {
   coverage?: Coverage;
 }
 
-/** The engine's contract (`src/queries/executor.ts`). */
+/** The part of the engine's contract the UI runs (`AnalysisEngine.run`, src/queries/engine.ts). */
 export interface QueryRunner {
   run(spec: AnalysisSpec, opts?: { signal?: AbortSignal }): Promise<RunOutput<unknown>>;
 }
@@ -54,6 +58,15 @@ export interface Activity {
   last: { label: string; ms: number; rows?: number } | null;
   /** Bumped when cached data changes (sync, evict); results from before are stale. */
   generation: number;
+  /** The last query that failed (not cancelled), until one succeeds or everything runs again. */
+  failure: { label: string; message: string } | null;
+}
+
+/** The first line of an error's message, cleaned of terminal controls: never a stack trace. */
+export function errorText(e: unknown): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  const line = raw.split(/\r?\n/).find((l) => l.trim()) ?? "";
+  return cleanText(line.trim()) || (e instanceof Error ? e.name : "unknown error");
 }
 
 const CACHE_LIMIT = 64;
@@ -63,7 +76,7 @@ export class QueryClient {
   private jobs = new Map<number, { label: string; started: number; abort: () => void }>();
   private listeners = new Set<() => void>();
   private nextId = 1;
-  private snapshot: Activity = { running: [], last: null, generation: 0 };
+  private snapshot: Activity = { running: [], last: null, generation: 0, failure: null };
 
   constructor(readonly runner: QueryRunner) {}
 
@@ -101,7 +114,7 @@ export class QueryClient {
   /** Forget every result (the cache's data changed). */
   invalidate(): void {
     this.results.clear();
-    this.publish({ generation: this.snapshot.generation + 1 });
+    this.publish({ generation: this.snapshot.generation + 1, failure: null });
   }
 
   /** Whether any query or job is running. */
@@ -155,8 +168,13 @@ export class QueryClient {
         this.results.set(key, out);
         while (this.results.size > CACHE_LIMIT) this.results.delete(this.results.keys().next().value!);
       }
-      this.snapshot = { ...this.snapshot, last: { label: labelOf(spec), ms } };
+      this.snapshot = { ...this.snapshot, last: { label: labelOf(spec), ms }, failure: null };
       return out;
+    } catch (e) {
+      // A failure (not a cancel) of a request still wanted: one line for the status bar.
+      if (!isAbort(e) && !inner.signal.aborted && generation === this.snapshot.generation)
+        this.snapshot = { ...this.snapshot, failure: { label: labelOf(spec), message: errorText(e) } };
+      throw e;
     } finally {
       signal?.removeEventListener("abort", onAbort);
       done();

@@ -15,7 +15,7 @@ import { folderSource } from "../../src/source/folder.js";
 import { generateLake } from "../../src/source/synthetic.js";
 import { App, type AppProps } from "../../src/views/App.js";
 import { sessionFor } from "../../src/views/session.js";
-import type { Session } from "../../src/views/state.js";
+import type { Session, SyncApi } from "../../src/views/state.js";
 import type { QueryRunner } from "../../src/views/useQuery.js";
 import { type TerminalSize, TerminalSizeContext } from "../../src/views/useTerminalSize.js";
 
@@ -185,7 +185,7 @@ export async function typeRange(app: Driven, text: string): Promise<void> {
 }
 
 /** A session over an open cache, optionally with a different query runner (fakes, slow runners). */
-export function testSession(c: SmallCache, runner?: QueryRunner): Session {
+export function testSession(c: SmallCache, runner?: QueryRunner): Session & { sync: SyncApi } {
   const s = sessionFor(c.cache, { runner });
   // Tests own the cache; closing the session must not close it under the next test.
   return { ...s, close() {} };
