@@ -1,4 +1,4 @@
-import { existsSync, rmSync, statSync } from "node:fs";
+import { existsSync, lstatSync, rmSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname } from "node:path";
 import {
@@ -173,12 +173,17 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== "")) as Partial<T>;
 }
 
-/** DuckDB's header is three 4 KiB blocks; a shorter file that it rejects was never initialised. */
+/**
+ * DuckDB's header is three 4 KiB blocks; a shorter regular file that it rejects was never initialised.
+ * Anything else (a device such as /dev/null, a FIFO, a link to one) is never deleted: run as root, a
+ * cache path pointing at /dev/null would otherwise replace the device with a file.
+ */
 function bornDead(e: unknown, path: string): boolean {
   const msg = e instanceof Error ? e.message : String(e);
   if (!/not a valid DuckDB database file/i.test(msg)) return false;
   try {
-    return statSync(path).size < 3 * 4096;
+    const st = lstatSync(path);
+    return st.isFile() && st.size < 3 * 4096;
   } catch {
     return false;
   }

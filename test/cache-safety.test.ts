@@ -1,0 +1,38 @@
+/**
+ * A cache path that is not a regular file is never deleted or replaced, even when DuckDB rejects it:
+ * run as root, `--cache /dev/null` would otherwise turn the device into a file (seen once on this
+ * project's machine). The born-dead rule (a short regular file DuckDB rejects is started again) stays.
+ */
+import assert from "node:assert/strict";
+import { lstatSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { Cache } from "../src/cache/db.js";
+import { tempDir } from "./helpers/tmp.js";
+
+test("a symlink to a short foreign file is refused and left alone", async () => {
+  const dir = tempDir("evx-safety-");
+  const target = join(dir, "notes.txt");
+  writeFileSync(target, "not a database");
+  const link = join(dir, "cache.duckdb");
+  symlinkSync(target, link);
+  await assert.rejects(Cache.open(link, { create: true }), /not an evx cache|not a valid DuckDB/);
+  assert.ok(lstatSync(link).isSymbolicLink(), "the link is still a link");
+  assert.equal(readFileSync(target, "utf8"), "not a database");
+});
+
+test("/dev/null as a cache is refused and stays a device", async () => {
+  const before = lstatSync("/dev/null");
+  assert.ok(before.isCharacterDevice());
+  await assert.rejects(Cache.open("/dev/null", { create: true }));
+  assert.ok(lstatSync("/dev/null").isCharacterDevice(), "/dev/null is still a character device");
+});
+
+test("a short regular file DuckDB rejects is still started again (killed while being created)", async () => {
+  const dir = tempDir("evx-safety-");
+  const path = join(dir, "cache.duckdb");
+  writeFileSync(path, Buffer.alloc(100, 7));
+  const cache = await Cache.open(path, { create: true });
+  cache.close();
+  assert.ok(lstatSync(path).size > 100);
+});
