@@ -129,7 +129,8 @@ if (pkg.dependencies["@duckdb/node-api"] !== duckdbVersion) {
   );
   process.exit(1);
 }
-// npm sets npm_command for lifecycle scripts: `npm pack` / `npm publish` run prepare, and pack dist/.
+// npm sets npm_command for lifecycle scripts: `npm pack` / `npm publish` run prepare, and pack dist/
+// (prepare runs this script itself: a nested `npm run build` would say npm_command=run-script).
 const clean = ["pack", "publish"].includes(process.env.npm_command ?? "") || process.argv.includes("--clean");
 
 /** One esbuild pass; `spec` is the completion spec to embed (none in the first pass). */
