@@ -13,8 +13,18 @@ import { versionLine } from "./version.js";
 
 const argv = process.argv.slice(2);
 
-/** Commands that never open the DuckDB cache (help, the TUI's first frame, ClickHouse, completion). */
-const NO_DUCKDB = new Set(["ui", "demo", "clickhouse", "completion", "doctor", "--help", "-h"]);
+/** Commands that open the DuckDB cache (not the TUI: it draws its first frame before it loads DuckDB). */
+const CACHE_COMMANDS = new Set([
+  "events",
+  "props",
+  "trend",
+  "funnel",
+  "retention",
+  "user",
+  "status",
+  "rejects",
+  "sync",
+]);
 
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   process.stdout.write(`${versionLine()}\n`);
@@ -26,12 +36,12 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   const { liveSpec } = await import("./commands/completion.js");
   process.stdout.write(JSON.stringify(await liveSpec()));
 } else {
-  const first = argv.find((a) => !a.startsWith("-"));
-  // `evx` alone is the TUI, which draws its first frame before it loads DuckDB.
+  // The first word that names a command (a flag's value may come first: `--cache x trend`).
+  const command = argv.find((a) => CACHE_COMMANDS.has(a) || a === "ui" || a === "demo");
   const onClickHouse = argv.some(
     (a, i) => a === "--engine=clickhouse" || (a === "--engine" && argv[i + 1] === "clickhouse"),
   );
-  if (first !== undefined && !NO_DUCKDB.has(first) && !onClickHouse && !argv.includes("--help"))
+  if (command && CACHE_COMMANDS.has(command) && !onClickHouse && !argv.includes("--help"))
     import("./cache/db.js").catch(() => {});
   const { main } = await import("./cli.js");
   await main(argv);
