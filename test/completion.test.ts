@@ -158,11 +158,13 @@ describe("shell completion", { skip: hasBash ? false : "bash is not installed" }
     assert.ok(tab(["evx", "trend", ""]).includes("purchase"));
   });
 
-  it("zsh and fish scripts, and the protocol they use", () => {
+  it("zsh and fish scripts, and the protocol they use", async () => {
+    await waitForIndex();
     for (const shell of ["zsh", "fish"]) {
       const s = evx(["completion", shell], env);
       assert.equal(s.code, 0, s.stderr);
       assert.match(s.stdout, /evx __complete/);
+      writeFileSync(join(dir, `evx.${shell}`), s.stdout);
     }
     const zsh = evx(["__complete", "zsh", "evx", "fun"], env);
     assert.match(zsh.stdout, /^funnel:ordered funnel/m);
@@ -170,5 +172,57 @@ describe("shell completion", { skip: hasBash ? false : "bash is not installed" }
     assert.match(fish.stdout, /^--interval\tminute/m);
     const bad = evx(["completion", "powershell"], env);
     assert.equal(bad.code, 2);
+  });
+
+  it("in zsh: the script's function with words/CURRENT set, compsys stubbed", (t) => {
+    if (spawnSync("zsh", ["--version"]).status !== 0) return t.skip("zsh is not installed");
+    const run = (words: string[]) => {
+      const harness = [
+        "compdef() { :; }",
+        "_files() { print -- FILES; }",
+        // _describe -t TAG DESCR ARRAY: print the array it was given.
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh, not a template
+        '_describe() { local arr=$4; print -l -- "${(@P)arr}"; }',
+        `source ${join(dir, "evx.zsh")}`,
+        `words=(${words.map((w) => `'${w}'`).join(" ")})`,
+        `CURRENT=${words.length}`,
+        "_evx",
+      ].join("\n");
+      const r = spawnSync("zsh", ["-f", "-c", harness], { encoding: "utf8", env, cwd: dir });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split("\n").filter(Boolean);
+    };
+    assert.deepEqual(run(["evx", "tr"]), ["trend:counts over time per event (EVENT or EVENT[KEY OP VALUE])"]);
+    assert.deepEqual(run(["evx", "trend", "p"]), ["page viewed:event", "purchase:event"]);
+    assert.deepEqual(run(["evx", "trend", "purchase", "--breakdown", ""]), [
+      "plan:property key",
+      "revenue:property key",
+    ]);
+    assert.deepEqual(run(["evx", "events", "--from", ""]), ["FILES"]);
+  });
+
+  it("in fish: its own completion engine (complete --do-complete)", (t) => {
+    if (spawnSync("fish", ["--version"]).status !== 0) return t.skip("fish is not installed");
+    const run = (line: string) => {
+      const r = spawnSync(
+        "fish",
+        ["--no-config", "-c", `source ${join(dir, "evx.fish")}; complete --do-complete "${line}"`],
+        { encoding: "utf8", env, cwd: dir },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split("\n").filter(Boolean);
+    };
+    assert.deepEqual(run("evx tr"), ["trend\tcounts over time per event (EVENT or EVENT[KEY OP VALUE])"]);
+    assert.deepEqual(run("evx trend "), [
+      "app_opened\tevent",
+      "button_clicked\tevent",
+      "page viewed\tevent",
+      "purchase\tevent",
+    ]);
+    assert.deepEqual(run("evx trend button_clicked --breakdown "), [
+      "button_name\tproperty key",
+      "screen\tproperty key",
+    ]);
+    assert.deepEqual(run("evx completion "), ["bash", "fish", "zsh"]);
   });
 });

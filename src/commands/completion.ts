@@ -622,7 +622,7 @@ _evx() {
   local IFS=$'\\n'
   candidates=($(evx __complete zsh "\${(@)words[1,CURRENT]}" 2>/dev/null))
   if (( \${#candidates} )); then
-    _describe -t evx 'evx' candidates -S '' -q 2>/dev/null || _describe -t evx 'evx' candidates
+    _describe -t evx 'evx' candidates
   else
     _files
   fi
@@ -636,7 +636,9 @@ fi
 
 const FISH = `# evx completion for fish: evx completion fish > ~/.config/fish/completions/evx.fish
 function __evx_complete
-    evx __complete fish (commandline -opc) (commandline -ct) 2>/dev/null
+    # The word under the cursor, quoted: an empty one is still a word.
+    set -l cur (commandline -ct)
+    evx __complete fish (commandline -opc) "$cur" 2>/dev/null
 end
 complete -c evx -f -a '(__evx_complete)'
 `;
