@@ -417,8 +417,11 @@ export function checkTerminal(
   env: NodeJS.ProcessEnv = process.env,
 ): Check {
   const utf8 = isUtf8(env);
+  const depth = typeof out.getColorDepth === "function" ? out.getColorDepth(env) : 4;
   const colour = colorEnabled(env, out)
-    ? `${typeof out.getColorDepth === "function" ? 2 ** out.getColorDepth(env) : 16} colours`
+    ? depth >= 24
+      ? "24-bit colour"
+      : `${2 ** depth} colours`
     : env.NO_COLOR
       ? "no colour (NO_COLOR)"
       : "no colour";
