@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -179,4 +179,26 @@ describe("the npm package", { skip: hasNpm ? false : "npm is not available on PA
           if (!before.has(d)) rmSync(join(npxDir, d), { recursive: true, force: true });
     }
   });
+});
+
+test("bin/evx on a Node older than 20: one line and exit 1, before anything of the bundle loads", () => {
+  // The version is faked; the file is also plain old syntax (CommonJS, var, no arrow functions),
+  // which Node 10 and 16 themselves parse and run to this message.
+  const bin = join(ROOT, "bin", "evx");
+  const r = spawnSync(
+    process.execPath,
+    [
+      "-e",
+      `Object.defineProperty(process.versions, "node", { value: "16.20.2" }); require(${JSON.stringify(bin)});`,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, "");
+  assert.match(
+    r.stderr,
+    /^evx: needs Node\.js 20 or newer, and this is Node\.js 16\.20\.2 \(.+\); install a newer one/,
+  );
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.doesNotMatch(readFileSync(bin, "utf8"), /=>|\blet\b|\bconst\b|\?\?|\?\./, "plain old syntax");
 });
