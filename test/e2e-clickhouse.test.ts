@@ -11,14 +11,15 @@
  * `runUi` through tsx (test/views/run-ui.ts), and says so. Skipped only when tmux is missing.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { tmuxDriver, type UiArgs, uiArgs } from "./helpers/tmux.js";
 import { type ChLake, chLakeFrom } from "./views/chfixture.js";
-import { type SmallCache, sleep, smallCache } from "./views/fixture.js";
+import { type SmallCache, smallCache } from "./views/fixture.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
@@ -27,61 +28,23 @@ const USER = "analyst";
 const PASSWORD = "tui-Secret-4471";
 const WAIT_MS = 60_000;
 
-function tmux(...args: string[]): string {
-  return execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
-}
-
-const screen = (name: string) => tmux("capture-pane", "-p", "-J", "-t", name);
-const altScreen = (name: string) => tmux("display-message", "-p", "-t", name, "#{alternate_on}").trim();
-
-async function waitScreen(name: string, test: string | RegExp | ((s: string) => boolean), ms = WAIT_MS) {
-  const ok = (s: string) =>
-    typeof test === "string" ? s.includes(test) : test instanceof RegExp ? test.test(s) : test(s);
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = screen(name);
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${String(test)}; screen:\n${s}`);
-    // The adapter answers from this process: leave it the event loop between polls.
-    await sleep(100);
-  }
-}
-
-function keys(name: string, ...k: string[]) {
-  tmux("send-keys", "-t", name, ...k);
-}
-function type(name: string, text: string) {
-  tmux("send-keys", "-t", name, "-l", text);
-}
-
-/** Newest modification time of the files under `dir`. */
-function newest(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) m = Math.max(m, statSync(join(e.parentPath, e.name)).mtimeMs);
-  }
-  return m;
-}
+// Polls every 100 ms: the adapter answers from this process, so it is left the event loop between polls.
+const tty = tmuxDriver(SOCKET, {
+  waitMs: WAIT_MS,
+  pollMs: 100,
+  join: true,
+});
+const { altScreen, waitScreen, keys, type, kill } = tty;
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The built CLI when it is up to date with `src/` and its `ui` has `--engine`, else runUi through tsx. */
-function uiArgs(): { file: string; args: string[]; real: boolean; why?: string } {
-  const bin = join(ROOT, "bin", "evx");
-  const cli = join(ROOT, "dist", "cli.js");
-  const tsx = {
-    file: process.execPath,
-    args: ["--import", import.meta.resolve("tsx"), join(ROOT, "test", "views", "run-ui.ts")],
-    real: false,
-  };
-  if (!existsSync(cli)) return { ...tsx, why: "not built (npm run build)" };
-  if (statSync(cli).mtimeMs < newest(join(ROOT, "src")))
-    return { ...tsx, why: "dist/ is older than src/ (npm run build)" };
-  const help = spawnSync(process.execPath, [bin, "ui", "--help"], { encoding: "utf8" });
-  if (/--engine\b/.test(`${help.stdout}${help.stderr}`) && /--ch-url\b/.test(help.stdout))
-    return { file: bin, args: ["ui"], real: true };
-  return { ...tsx, why: "the built CLI's ui has no --engine" };
-}
+const chUiArgs = () =>
+  uiArgs(
+    ["ui", "--help"],
+    (help) => /--engine\b/.test(`${help.stdout}${help.stderr}`) && /--ch-url\b/.test(help.stdout),
+    "the built CLI's ui has no --engine",
+  );
 
 /** A loopback port nothing listens on. */
 async function deadPort(): Promise<number> {
@@ -97,38 +60,30 @@ describe("end to end in tmux: the TUI on ClickHouse", {
 }, () => {
   let c: SmallCache;
   let lake: ChLake;
-  let ui: ReturnType<typeof uiArgs>;
+  let ui: UiArgs;
   let port: string;
   before(async () => {
     c = await smallCache();
     lake = await chLakeFrom(c.cache, c.dir, { user: USER, password: PASSWORD });
     c.cache.close();
     port = new URL(lake.url).port;
-    ui = uiArgs();
+    ui = chUiArgs();
   });
   after(async () => {
-    spawnSync("tmux", ["-L", SOCKET, "kill-server"]);
+    kill();
     await lake?.srv.stop();
     c?.dispose();
   });
 
   /** A shell in a 120×30 tmux pane with a recognisable prompt; `password` goes in its environment. */
-  async function shell(name: string, password = PASSWORD) {
-    tmux(
-      "new-session",
-      "-d",
-      "-s",
+  const shell = (name: string, password = PASSWORD) =>
+    tty.shell(
       name,
-      "-x",
-      "120",
-      "-y",
-      "30",
       // XDG_CACHE_HOME: where a cache would be remembered; on ClickHouse nothing is.
-      `PS1='E2E$ ' EVX_CLICKHOUSE_PASSWORD=${q(password)} EVX_EXPORT_DIR=${q(c.dir)} XDG_CACHE_HOME=${q(join(c.dir, "xdg"))} TSX_TSCONFIG_PATH=${q(join(ROOT, "tsconfig.json"))} TERM=xterm-256color exec sh`,
+      `EVX_CLICKHOUSE_PASSWORD=${q(password)} EVX_EXPORT_DIR=${q(c.dir)} XDG_CACHE_HOME=${q(join(c.dir, "xdg"))} TSX_TSCONFIG_PATH=${q(join(ROOT, "tsconfig.json"))}`,
+      120,
+      30,
     );
-    tmux("set-option", "-t", name, "status", "off");
-    await waitScreen(name, "E2E$");
-  }
 
   const command = (url: string) =>
     [ui.file, ...ui.args, "--engine", "clickhouse", "--ch-url", url].map(q).join(" ");
@@ -137,7 +92,7 @@ describe("end to end in tmux: the TUI on ClickHouse", {
     if (!ui.real) t.diagnostic(`running runUi through tsx: ${ui.why}`);
     const name = "main";
     await shell(name);
-    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    t.after(() => kill(name));
     const before = lake.srv.log.length;
     type(name, `cd ${q(c.dir)} && ${command(`http://${USER}@127.0.0.1:${port}/default`)}; echo EXIT=$?`);
     keys(name, "Enter");
@@ -196,7 +151,7 @@ describe("end to end in tmux: the TUI on ClickHouse", {
   it("a URL where nothing listens exits 6 with one line, the terminal restored", async (t) => {
     const name = "dead";
     await shell(name);
-    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    t.after(() => kill(name));
     const dead = await deadPort();
     type(name, `${command(`http://127.0.0.1:${dead}/default`)}; echo EXIT=$?`);
     keys(name, "Enter");
@@ -214,7 +169,7 @@ describe("end to end in tmux: the TUI on ClickHouse", {
   it("a refused password exits 7 with one line; the password never shows", async (t) => {
     const name = "auth";
     await shell(name, "wrong-Password-1");
-    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    t.after(() => kill(name));
     type(name, `${command(`http://${USER}@127.0.0.1:${port}/default`)}; echo EXIT=$?`);
     keys(name, "Enter");
     const s = await waitScreen(name, /EXIT=7\s*\n\s*E2E\$/);

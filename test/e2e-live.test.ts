@@ -9,69 +9,29 @@
  * Skipped only when tmux is missing.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type SmallCache, sleep, smallCache } from "./views/fixture.js";
+import { tmuxDriver, type UiArgs, uiArgs } from "./helpers/tmux.js";
+import { type SmallCache, smallCache } from "./views/fixture.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 const SOCKET = `evx-e2e-live-${process.pid}`;
 const EVERY_S = 5;
 
-function tmux(...args: string[]): string {
-  return execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
-}
-
-const screen = (name: string) => tmux("capture-pane", "-p", "-t", name);
-const altScreen = (name: string) => tmux("display-message", "-p", "-t", name, "#{alternate_on}").trim();
-
-async function waitScreen(name: string, test: string | RegExp | ((s: string) => boolean), ms = 60_000) {
-  const ok = (s: string) =>
-    typeof test === "string" ? s.includes(test) : test instanceof RegExp ? test.test(s) : test(s);
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = screen(name);
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${String(test)}; screen:\n${s}`);
-    await sleep(100);
-  }
-}
-
-function keys(name: string, ...k: string[]) {
-  tmux("send-keys", "-t", name, ...k);
-}
-function type(name: string, text: string) {
-  tmux("send-keys", "-t", name, "-l", text);
-}
-
-/** Newest modification time of the files under `dir`. */
-function newest(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) m = Math.max(m, statSync(join(e.parentPath, e.name)).mtimeMs);
-  }
-  return m;
-}
+const tty = tmuxDriver(SOCKET, { waitMs: 60_000, pollMs: 100 });
+const { altScreen, waitScreen, keys, type, kill } = tty;
 
 /** The built CLI when it is up to date with `src/`, else runUi through tsx (the same code, unbuilt). */
-function uiArgs(): { file: string; args: string[]; real: boolean; why?: string } {
-  const bin = join(ROOT, "bin", "evx");
-  const cli = join(ROOT, "dist", "cli.js");
-  const tsx = {
-    file: process.execPath,
-    args: ["--import", import.meta.resolve("tsx"), join(ROOT, "test", "views", "run-ui.ts")],
-    real: false,
-  };
-  if (!existsSync(cli)) return { ...tsx, why: "not built (npm run build)" };
-  if (statSync(cli).mtimeMs < newest(join(ROOT, "src")))
-    return { ...tsx, why: "dist/ is older than src/ (npm run build)" };
-  const help = spawnSync(process.execPath, [bin, "ui", "--help"], { encoding: "utf8" });
-  if (/--every\b/.test(`${help.stdout}${help.stderr}`)) return { file: bin, args: ["ui"], real: true };
-  return { ...tsx, why: "the built CLI's ui has no --every" };
-}
+const liveUiArgs = () =>
+  uiArgs(
+    ["ui", "--help"],
+    (help) => /--every\b/.test(`${help.stdout}${help.stderr}`),
+    "the built CLI's ui has no --every",
+  );
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -93,38 +53,30 @@ describe("end to end in tmux: live mode", {
   skip: hasTmux ? false : "tmux is not installed (apt-get install -y tmux)",
 }, () => {
   let c: SmallCache;
-  let ui: ReturnType<typeof uiArgs>;
+  let ui: UiArgs;
   before(async () => {
     c = await smallCache();
     c.cache.close(); // the TUI under test opens it read-write
-    ui = uiArgs();
+    ui = liveUiArgs();
   });
   after(() => {
-    spawnSync("tmux", ["-L", SOCKET, "kill-server"]);
+    kill();
     c?.dispose();
   });
 
-  async function shell(name: string) {
-    tmux(
-      "new-session",
-      "-d",
-      "-s",
+  const shell = (name: string) =>
+    tty.shell(
       name,
-      "-x",
-      "100",
-      "-y",
-      "30",
-      `PS1='E2E$ ' EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg' TSX_TSCONFIG_PATH='${join(ROOT, "tsconfig.json")}' TERM=xterm-256color exec sh`,
+      `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg' TSX_TSCONFIG_PATH='${join(ROOT, "tsconfig.json")}'`,
+      100,
+      30,
     );
-    tmux("set-option", "-t", name, "status", "off");
-    await waitScreen(name, "E2E$");
-  }
 
   it("L follows the lake folder: a new object shows in the chart and the counts within two cycles", async (t) => {
     if (!ui.real) t.diagnostic(`running runUi through tsx: ${ui.why}`);
     const name = "live";
     await shell(name);
-    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    t.after(() => kill(name));
     const cmd = [ui.file, ...ui.args, "--cache", c.path, "--every", `${EVERY_S}s`].map(q).join(" ");
     type(name, `cd ${q(c.dir)} && ${cmd}; echo EXIT=$?`);
     keys(name, "Enter");

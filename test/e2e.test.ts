@@ -8,74 +8,32 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type SmallCache, sleep, smallCache } from "./views/fixture.js";
+import { tmuxDriver, uiArgs } from "./helpers/tmux.js";
+import { type SmallCache, smallCache } from "./views/fixture.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 const SOCKET = `evx-e2e-${process.pid}`;
 
-function tmux(...args: string[]): string {
-  return execFileSync("tmux", ["-L", SOCKET, ...args], { encoding: "utf8" });
-}
-
-const screen = (name: string) => tmux("capture-pane", "-p", "-t", name);
-const altScreen = (name: string) => tmux("display-message", "-p", "-t", name, "#{alternate_on}").trim();
-
-async function waitScreen(name: string, test: string | RegExp | ((s: string) => boolean), ms = 30_000) {
-  const ok = (s: string) =>
-    typeof test === "string" ? s.includes(test) : test instanceof RegExp ? test.test(s) : test(s);
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = screen(name);
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${String(test)}; screen:\n${s}`);
-    await sleep(50);
-  }
-}
-
-/** Sends keys; `literal` text is typed as is (no key-name lookup). */
-function keys(name: string, ...k: string[]) {
-  tmux("send-keys", "-t", name, ...k);
-}
-function type(name: string, text: string) {
-  tmux("send-keys", "-t", name, "-l", text);
-}
-
-/** Newest modification time of the files under `dir`. */
-function newest(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) m = Math.max(m, statSync(join(e.parentPath, e.name)).mtimeMs);
-  }
-  return m;
-}
+const tty = tmuxDriver(SOCKET, { waitMs: 30_000, pollMs: 50 });
+const { tmux, altScreen, waitScreen, keys, type, kill } = tty;
 
 /**
  * The command that starts the TUI: the built CLI when it is up to date with `src/` and has `ui`,
  * else runUi through tsx (the same code, unbuilt).
  */
 function uiCommand(cache: string): { cmd: string; real: boolean; why?: string } {
-  const bin = join(ROOT, "bin", "evx");
-  const cli = join(ROOT, "dist", "cli.js");
-  if (!existsSync(cli)) return { ...tsxCommand(cache), why: "not built (npm run build)" };
-  if (statSync(cli).mtimeMs < newest(join(ROOT, "src")))
-    return { ...tsxCommand(cache), why: "dist/ is older than src/ (npm run build)" };
-  const help = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
-  if (/^\s+evx ui\b/m.test(`${help.stdout}${help.stderr}`))
-    return { cmd: `${bin} ui --cache '${cache}'`, real: true };
-  return { ...tsxCommand(cache), why: "the built CLI has no `ui` command" };
-}
-
-function tsxCommand(cache: string): { cmd: string; real: boolean } {
-  return {
-    // tsx by URL and the repo's tsconfig (JSX settings): the command runs from another folder.
-    cmd: `TSX_TSCONFIG_PATH='${join(ROOT, "tsconfig.json")}' ${process.execPath} --import ${import.meta.resolve("tsx")} ${join(ROOT, "test", "views", "run-ui.ts")} --cache '${cache}'`,
-    real: false,
-  };
+  const ui = uiArgs(
+    ["--help"],
+    (help) => /^\s+evx ui\b/m.test(`${help.stdout}${help.stderr}`),
+    "the built CLI has no `ui` command",
+  );
+  // tsx by URL and the repo's tsconfig (JSX settings): the command runs from another folder.
+  const env = ui.real ? "" : `TSX_TSCONFIG_PATH='${join(ROOT, "tsconfig.json")}' `;
+  return { cmd: `${env}${[ui.file, ...ui.args].join(" ")} --cache '${cache}'`, real: ui.real, why: ui.why };
 }
 
 describe("end to end in tmux", {
@@ -89,34 +47,21 @@ describe("end to end in tmux", {
     ui = uiCommand(c.path);
   });
   after(() => {
-    spawnSync("tmux", ["-L", SOCKET, "kill-server"]);
+    kill();
     c?.dispose();
   });
 
   /** A shell in a 100×30 tmux pane, with a recognisable prompt. */
-  async function shell(name: string) {
-    tmux(
-      "new-session",
-      "-d",
-      "-s",
-      name,
-      "-x",
-      "100",
-      "-y",
-      "30",
-      // XDG_CACHE_HOME: the TUI remembers the cache it opened; not in the real home.
-      `PS1='E2E$ ' EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg' TERM=xterm-256color exec sh`,
-    );
-    tmux("set-option", "-t", name, "status", "off");
-    await waitScreen(name, "E2E$");
-  }
+  const shell = (name: string) =>
+    // XDG_CACHE_HOME: the TUI remembers the cache it opened; not in the real home.
+    tty.shell(name, `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg'`, 100, 30);
 
   it("tabs, a 3-step funnel and q, leaving the terminal as it was", async (t) => {
     if (!ui.real)
       t.diagnostic("bin/evx has no `ui` command yet (or is not built): running runUi through tsx");
     const name = "main";
     await shell(name);
-    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    t.after(() => kill(name));
     type(name, `cd '${c.dir}' && ${ui.cmd}; echo EXIT=$?`);
     keys(name, "Enter");
     let s = await waitScreen(name, /button_clicked\s+1,946/);
@@ -173,7 +118,7 @@ describe("end to end in tmux", {
   it("SIGTERM restores the terminal too", async (t) => {
     const name = "term";
     await shell(name);
-    t.after(() => spawnSync("tmux", ["-L", SOCKET, "kill-session", "-t", name]));
+    t.after(() => kill(name));
     type(name, `${ui.cmd}; echo EXIT=$?`);
     keys(name, "Enter");
     await waitScreen(name, /button_clicked\s+1,946/);
