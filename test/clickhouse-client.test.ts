@@ -275,7 +275,8 @@ test("cancel aborts the HTTP request at once and kills the query on the server",
     const t0 = performance.now();
     ac.abort();
     await assert.rejects(run, (e: unknown) => e instanceof AbortError);
-    assert.ok(performance.now() - t0 < 500, "the run rejects at once");
+    // "At once" against the 20 s query; generous for a loaded 2-core machine.
+    assert.ok(performance.now() - t0 < 2000, "the run rejects at once");
     await waitFor("KILL QUERY", () => srv.killed.includes(analysis.queryId));
     assert.equal(analysis.status, "killed");
     const kill = srv.log.find((q) => /^KILL QUERY/.test(q.sql) && q.params.id === analysis.queryId)!;
@@ -286,7 +287,7 @@ test("cancel aborts the HTTP request at once and kills the query on the server",
     const t1 = performance.now();
     await ch.client.rows("SELECT 1 AS x");
     assert.ok(
-      performance.now() - t1 < 3000,
+      performance.now() - t1 < 10_000,
       `the server is free again (${Math.round(performance.now() - t1)} ms)`,
     );
   } finally {

@@ -147,8 +147,13 @@ describe("live mode", () => {
       f = await app.waitFor((x) => /── button_clicked .*live_probe/.test(x) && x.includes("┤"));
       addObject(c.lake, 10, "live_probe");
       await app.press(KEYS.left);
+      // The chart and the event count come from different queries: wait until both show the object
+      // (on a loaded machine the count can land a cycle after the chart).
       f = await app.waitFor(
-        (x) => x.includes("2023-06-14 · button_clicked") && x.includes("live_probe 35"),
+        (x) =>
+          x.includes("2023-06-14 · button_clicked") &&
+          x.includes("live_probe 35") &&
+          count(x) === before + 35,
         15_000,
       );
       assert.equal(count(f), before + 35);
