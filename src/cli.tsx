@@ -64,6 +64,19 @@ function engineOf(a: { engine?: string; "ch-url"?: string; "ch-table"?: string }
   return { engine: "clickhouse" as const, chUrl: a["ch-url"], chTable: a["ch-table"] };
 }
 
+/** How a lake is laid out and named: shared by `sync` and `clickhouse load`. */
+const lakeShapeOpts = {
+  layout: {
+    type: "string",
+    describe: "partition layout: hive[:KEY] | KEY= | hive-ymd | ymd | date (default: detect)",
+  },
+  map: {
+    type: "string",
+    describe:
+      "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
+  },
+} as const;
+
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName("evx")
@@ -143,15 +156,7 @@ export function buildCli(argv: string[]): Argv {
               describe: "use --no-sign-request for public buckets",
             },
             concurrency: { type: "number", describe: "parallel downloads (default 16 for S3)" },
-            layout: {
-              type: "string",
-              describe: "partition layout: hive[:KEY] | KEY= | hive-ymd | ymd | date (default: detect)",
-            },
-            map: {
-              type: "string",
-              describe:
-                "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
-            },
+            ...lakeShapeOpts,
             watch: {
               type: "boolean",
               describe:
@@ -441,15 +446,7 @@ export function buildCli(argv: string[]): Argv {
                     type: "string",
                     describe: "a named collection on the server holding the S3 credentials",
                   },
-                  layout: {
-                    type: "string",
-                    describe: "partition layout: hive[:KEY] | KEY= | hive-ymd | ymd | date (default: detect)",
-                  },
-                  map: {
-                    type: "string",
-                    describe:
-                      "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
-                  },
+                  ...lakeShapeOpts,
                   force: { type: "boolean", describe: "re-load partitions whose objects did not change" },
                   json: { type: "boolean", describe: "print one JSON summary instead of progress" },
                   sql: {

@@ -19,7 +19,8 @@ import { eventsDdl } from "../queries/clickhouse/schema.js";
 import { AbortError } from "../queries/executor.js";
 import { fmtInt } from "../render/table.js";
 import { openSource } from "../source/index.js";
-import { isIsoDate, type Layout, parseLayout } from "../source/layout.js";
+import { type Layout, parseLayout } from "../source/layout.js";
+import { checkDates } from "./dates.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
 import { printJson } from "./output.js";
 
@@ -66,16 +67,6 @@ export interface LoadArgs {
   force?: boolean;
   json?: boolean;
   sql?: boolean;
-}
-
-function checkDates(from?: string, to?: string): void {
-  for (const [flag, v] of [
-    ["--from", from],
-    ["--to", to],
-  ] as const)
-    if (v !== undefined && !isIsoDate(v))
-      throw new UsageError(`${flag} must be a date like 2023-06-01, got '${v}'`);
-  if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
 }
 
 /** The load's own request timeout: an INSERT … SELECT of a day answers only when it is done. */

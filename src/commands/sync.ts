@@ -10,7 +10,8 @@ import type { WatchCycle } from "../cache/watch.js";
 import { parseDuration } from "../queries/parse.js";
 import { fmtInt } from "../render/table.js";
 import { openSource } from "../source/index.js";
-import { isIsoDate, parseLayout } from "../source/layout.js";
+import { parseLayout } from "../source/layout.js";
+import { checkDates } from "./dates.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
 import { printJson } from "./output.js";
 
@@ -55,16 +56,6 @@ export function parseEvery(text: string | undefined, env: NodeJS.ProcessEnv = pr
       `--every must be at least ${min / 1000}s, got '${text}': each cycle lists the source`,
     );
   return seconds * 1000;
-}
-
-export function checkDates(from?: string, to?: string): void {
-  for (const [flag, v] of [
-    ["--from", from],
-    ["--to", to],
-  ] as const)
-    if (v !== undefined && !isIsoDate(v))
-      throw new UsageError(`${flag} must be a date like 2023-06-01, got '${v}'`);
-  if (from && to && from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
 }
 
 export function rememberCache(path: string): void {
