@@ -858,10 +858,12 @@ export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOpt
 
 interface Attempt {
   user: string;
-  /** Matched instant of each reached step; times[0] is the step-1 event. */
+  /** Matched instant of each reached step; times[0] is the step-1 event (the anchor with `any`). */
   times: number[];
   /** Breakdown value of the step-1 event ("(none)" when unset); "" without a breakdown. */
   value: string;
+  /** With `--value`: the attempt's value per reached step (null: none). */
+  values: (number | null)[];
 }
 
 function groupByUser(events: BruteEvent[]): Map<string, BruteEvent[]> {
@@ -871,40 +873,157 @@ function groupByUser(events: BruteEvent[]): Map<string, BruteEvent[]> {
   return m;
 }
 
+/** A property's finite number, or null (unset, not a number, infinite or NaN). */
+function finiteValue(e: BruteEvent, key: string): number | null {
+  const text = propText(getProp(e.props, key));
+  const x = text === null ? null : castDouble(text);
+  return x !== null && Number.isFinite(x) ? x : null;
+}
+
+function maxOf(values: (number | null)[]): number | null {
+  let m: number | null = null;
+  for (const v of values) if (v !== null && (m === null || v > m)) m = v;
+  return m;
+}
+
+/** The exclusion text as echoed in results: `EVENT[filter]@A-B`. */
+export function exclusionLabel(x: { event: EventRef; from: number; to: number }): string {
+  return `${formatEventRef(x.event)}@${x.from}-${x.to}`;
+}
+
+/** Ordered or strict: the step-k matches of one attempt starting at `first` (docs/semantics.md). */
+function orderedTimes(list: BruteEvent[], first: BruteEvent, spec: FunnelSpec): number[] {
+  const within = spec.withinSeconds * 1e6;
+  const steps = spec.steps;
+  const held = spec.hold === undefined ? undefined : propText(getProp(first.props, spec.hold));
+  const times = [first.t];
+  if (held === null) return times;
+  const visible = list.filter((e) => spec.filters.every((f) => matchFilter(e.props, f)));
+  for (let k = 1; k < steps.length; k++) {
+    // latest earlier step naming the same event_type: the match must be strictly later than it
+    let sameJ = -1;
+    for (let j = 0; j < k; j++) if (steps[j].event === steps[k].event) sameJ = j;
+    const prev = times[k - 1];
+    const match = list.find(
+      (e) =>
+        e.t >= prev &&
+        e.t <= times[0] + within &&
+        (sameJ < 0 || e.t > times[sameJ]) &&
+        matchesRef(e, steps[k], spec.filters) &&
+        (held === undefined || propText(getProp(e.props, spec.hold as string)) === held),
+    );
+    if (!match) break;
+    if (spec.order === "strict" && visible.some((e) => e.t > prev && e.t < match.t)) break;
+    times.push(match.t);
+  }
+  return times;
+}
+
+/** Max bipartite matching (Kuhn) of events to steps, growing one event at a time. */
+class StepMatcher {
+  private readonly stepOf: number[];
+  private readonly edges: number[][] = [];
+  size = 0;
+  constructor(private readonly k: number) {
+    this.stepOf = new Array<number>(k).fill(-1);
+  }
+  /** Adds an event that can fill the given steps; returns the new matching size. */
+  add(steps: number[]): number {
+    const ev = this.edges.length;
+    this.edges.push(steps);
+    const seen = new Array<boolean>(this.k).fill(false);
+    if (this.augment(ev, seen)) this.size++;
+    return this.size;
+  }
+  private augment(ev: number, seen: boolean[]): boolean {
+    for (const s of this.edges[ev]) {
+      if (seen[s]) continue;
+      seen[s] = true;
+      if (this.stepOf[s] < 0 || this.augment(this.stepOf[s], seen)) {
+        this.stepOf[s] = ev;
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+/** Any order: from the anchor, the instant at which 1, 2, … distinct steps are matched. */
+function anyOrderTimes(list: BruteEvent[], anchor: BruteEvent, spec: FunnelSpec): number[] {
+  const within = spec.withinSeconds * 1e6;
+  const held = spec.hold === undefined ? undefined : propText(getProp(anchor.props, spec.hold));
+  if (held === null) return [anchor.t];
+  const matcher = new StepMatcher(spec.steps.length);
+  const times: number[] = [];
+  for (const e of list) {
+    if (e.t < anchor.t || e.t > anchor.t + within) continue;
+    if (held !== undefined && propText(getProp(e.props, spec.hold as string)) !== held) continue;
+    const fits = spec.steps.flatMap((ref, j) => (matchesRef(e, ref, spec.filters) ? [j] : []));
+    if (fits.length === 0) continue;
+    if (matcher.add(fits) > times.length) times.push(e.t);
+  }
+  return times;
+}
+
+/** True when an exclusion discards the attempt (docs/semantics.md, "Exclusions"). */
+function excluded(list: BruteEvent[], times: number[], spec: FunnelSpec): boolean {
+  const within = spec.withinSeconds * 1e6;
+  for (const x of spec.exclude ?? []) {
+    if (times.length < x.from) continue;
+    const tA = times[x.from - 1];
+    const end = times.length >= x.to ? times[x.to - 1] : times[0] + within;
+    if (list.some((e) => e.t > tA && e.t < end && matchesRef(e, x.event, spec.filters))) return true;
+  }
+  return false;
+}
+
 /**
- * Every attempt: each step-1 event in `[start, end)` (default: the spec's range); later steps matched
- * greedily per the doc (they may fall after `end`).
+ * Every attempt: each step-1 event (with `any`: each event matching any step) in `[start, end)`
+ * (default: the spec's range); later steps matched per the doc (they may fall after `end`).
  */
 export function funnelAttempts(
   events: BruteEvent[],
   spec: FunnelSpec,
   { start, end } = rangeMicros(spec.range),
 ): Attempt[] {
-  const within = spec.withinSeconds * 1e6;
   const steps = spec.steps;
+  const any = spec.order === "any";
   const attempts: Attempt[] = [];
   for (const [user, list] of groupByUser(events)) {
     for (const first of list) {
-      if (first.t < start || first.t >= end || !matchesRef(first, steps[0], spec.filters)) continue;
-      const times = [first.t];
-      for (let k = 1; k < steps.length; k++) {
-        // latest earlier step naming the same event_type: the match must be strictly later than it
-        let sameJ = -1;
-        for (let j = 0; j < k; j++) if (steps[j].event === steps[k].event) sameJ = j;
-        const match = list.find(
-          (e) =>
-            e.t >= times[k - 1] &&
-            e.t <= times[0] + within &&
-            (sameJ < 0 || e.t > times[sameJ]) &&
-            matchesRef(e, steps[k], spec.filters),
-        );
-        if (!match) break;
-        times.push(match.t);
-      }
+      if (first.t < start || first.t >= end) continue;
+      if (
+        any
+          ? !steps.some((s) => matchesRef(first, s, spec.filters))
+          : !matchesRef(first, steps[0], spec.filters)
+      )
+        continue;
+      const times = any ? anyOrderTimes(list, first, spec) : orderedTimes(list, first, spec);
+      if (excluded(list, times, spec)) continue;
+      const key = spec.value;
+      const held = spec.hold === undefined ? undefined : propText(getProp(first.props, spec.hold));
+      const values =
+        key === undefined
+          ? []
+          : times.map((t, k) =>
+              k === 0
+                ? finiteValue(first, key)
+                : maxOf(
+                    list
+                      .filter(
+                        (e) =>
+                          e.t === t &&
+                          matchesRef(e, steps[k], spec.filters) &&
+                          (held === undefined || propText(getProp(e.props, spec.hold as string)) === held),
+                      )
+                      .map((e) => finiteValue(e, key)),
+                  ),
+            );
       attempts.push({
         user,
         times,
         value: spec.breakdown === undefined ? "" : breakdownValue(first, spec.breakdown),
+        values,
       });
     }
   }
@@ -918,7 +1037,7 @@ function median(values: number[]): number | null {
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function funnelSteps(attempts: Attempt[], labels: string[]): FunnelStepResult[] {
+function funnelSteps(attempts: Attempt[], labels: string[], withValue = false): FunnelStepResult[] {
   const n = labels.length;
   const progress = new Map<string, number>();
   /** fastest[k] : user → smallest t_k - t_1 (µs) over attempts that reached step k (0-based k). */
@@ -931,17 +1050,40 @@ function funnelSteps(attempts: Attempt[], labels: string[]): FunnelStepResult[] 
       if (prev === undefined || d < prev) fastest[k].set(a.user, d);
     }
   }
+  // defining attempts: furthest step, then earliest start; per step the largest of their values
+  const defining = new Map<string, Attempt[]>();
+  for (const a of attempts) {
+    const cur = defining.get(a.user);
+    const best = cur?.[0];
+    if (
+      !best ||
+      a.times.length > best.times.length ||
+      (a.times.length === best.times.length && a.times[0] < best.times[0])
+    )
+      defining.set(a.user, [a]);
+    else if (a.times.length === best.times.length && a.times[0] === best.times[0]) cur?.push(a);
+  }
   const users: number[] = [];
   for (let k = 0; k < n; k++) users.push([...progress.values()].filter((p) => p >= k + 1).length);
   return labels.map((step, k) => {
     const med = k === 0 ? null : median([...fastest[k].values()]);
-    return {
+    const out: FunnelStepResult = {
       step,
       users: users[k],
       conversion: users[0] === 0 ? 0 : users[k] / users[0],
       from_previous: k === 0 ? 1 : users[k - 1] === 0 ? 0 : users[k] / users[k - 1],
       median_seconds: med === null ? null : med / 1e6,
     };
+    if (withValue) {
+      const vs: number[] = [];
+      for (const list of defining.values()) {
+        const v = maxOf(list.map((a) => a.values[k] ?? null));
+        if (v !== null) vs.push(v);
+      }
+      const sum = vs.reduce((s, v) => s + v, 0);
+      out.value = { sum, avg: vs.length ? sum / vs.length : null };
+    }
+    return out;
   });
 }
 
@@ -950,9 +1092,13 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
   const labels = spec.steps.map(label);
   const { start, end } = rangeMicros(spec.range);
   const attempts = funnelAttempts(events, spec, { start, end });
+  const withValue = spec.value !== undefined;
   const result: FunnelResult = {
     within_seconds: spec.withinSeconds,
-    steps: funnelSteps(attempts, labels),
+    order: spec.order ?? "ordered",
+    exclude: (spec.exclude ?? []).map(exclusionLabel),
+    hold: spec.hold ?? null,
+    steps: funnelSteps(attempts, labels, withValue),
     breakdown: null,
   };
 
@@ -966,9 +1112,14 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
       .sort((a, b) => b.users - a.users || compareBytes(a.value, b.value));
     const top = ranked.slice(0, Math.max(0, spec.limit));
     const other = ranked.slice(Math.max(0, spec.limit)).flatMap((g) => g.attempts);
-    result.breakdown = top.map((g) => ({ value: g.value, steps: funnelSteps(g.attempts, labels) }));
-    if (other.length > 0) result.breakdown.push({ value: "(other)", steps: funnelSteps(other, labels) });
-    if (none.length > 0) result.breakdown.push({ value: "(none)", steps: funnelSteps(none, labels) });
+    result.breakdown = top.map((g) => ({
+      value: g.value,
+      steps: funnelSteps(g.attempts, labels, withValue),
+    }));
+    if (other.length > 0)
+      result.breakdown.push({ value: "(other)", steps: funnelSteps(other, labels, withValue) });
+    if (none.length > 0)
+      result.breakdown.push({ value: "(none)", steps: funnelSteps(none, labels, withValue) });
   }
 
   if (spec.trendInterval !== undefined) {
@@ -999,7 +1150,7 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
     // the same funnel, without breakdown, over attempts starting in [start − offset, end − offset)
     const offset = compareOffsetMicros(spec.compare, start, end);
     const compareAttempts = funnelAttempts(events, spec, { start: start - offset, end: end - offset });
-    result.compare = { offset_seconds: offset / 1e6, steps: funnelSteps(compareAttempts, labels) };
+    result.compare = { offset_seconds: offset / 1e6, steps: funnelSteps(compareAttempts, labels, withValue) };
   }
   return result;
 }
@@ -1023,42 +1174,56 @@ export function bruteRetention(
   const tz = spec.range.tz;
   const period = spec.period;
   const buckets = rangeBuckets(period, spec.range);
+  const recurring = spec.cohort === "recurring";
 
-  // first START event in range per user
+  // memberships: (user, cohort bucket key) → first START in it; `first` keeps only the user's first
   const firstStart = new Map<string, number>();
   for (const e of events) {
     if (e.t < start || e.t >= end || !matchesRef(e, spec.start, spec.filters)) continue;
-    const prev = firstStart.get(e.user);
-    if (prev === undefined || e.t < prev) firstStart.set(e.user, e.t);
+    const id = recurring ? `${e.user}\u0000${bucketKey(period, tz, e.t)}` : e.user;
+    const prev = firstStart.get(id);
+    if (prev === undefined || e.t < prev) firstStart.set(id, e.t);
   }
-
-  // bucket indexes of each user's RETURN events at or after their first START (no upper bound)
-  const indexes = new Map<string, number[]>();
-  for (const e of events) {
-    const t0 = firstStart.get(e.user);
-    if (t0 === undefined || e.t < t0 || !matchesRef(e, spec.return, spec.filters)) continue;
-    const n = periodsBetween(period, bucketKey(period, tz, t0), bucketKey(period, tz, e.t));
-    push(indexes, e.user, n);
-  }
+  const members: { user: string; key: number; t0: number }[] = [...firstStart].map(([id, t0]) => ({
+    user: recurring ? id.slice(0, id.indexOf("\u0000")) : id,
+    key: bucketKey(period, tz, t0),
+    t0,
+  }));
+  const returnsOf = new Map<string, BruteEvent[]>();
+  for (const e of events) if (matchesRef(e, spec.return, spec.filters)) push(returnsOf, e.user, e);
 
   const cohorts: RetentionCohort[] = buckets.map((b) => {
-    const members = [...firstStart].filter(([, t0]) => bucketKey(period, tz, t0) === b.key).map(([u]) => u);
+    const mine = members.filter((m) => m.key === b.key);
+    // per member: period indexes (and values) of their RETURN events at or after t0 (no upper bound)
+    const idx = mine.map((m) =>
+      (returnsOf.get(m.user) ?? [])
+        .filter((e) => e.t >= m.t0)
+        .map((e) => ({
+          n: periodsBetween(period, m.key, bucketKey(period, tz, e.t)),
+          v: spec.value === undefined ? null : finiteValue(e, spec.value),
+        })),
+    );
+    const counts = (n: number, i: { n: number }) => (spec.mode === "on" ? i.n === n : i.n >= n);
     const retained: number[] = [];
+    const value: number[] = [];
     let incomplete: number | null = null;
     let periodKey = b.key;
     for (let n = 0; n < spec.periods; n++) {
-      retained.push(
-        members.filter((u) => {
-          const idx = indexes.get(u) ?? [];
-          return spec.mode === "on" ? idx.includes(n) : idx.some((i) => i >= n);
-        }).length,
-      );
+      retained.push(idx.filter((list) => list.some((i) => counts(n, i))).length);
+      value.push(idx.flat().reduce((s, i) => (counts(n, i) && i.v !== null ? s + i.v : s), 0));
       const nextKey = nextBucketKey(period, periodKey);
       // period n ends where local time reaches the start of period n + 1
       if (incomplete === null && firstInstantFrom(tz, nextKey * MINUTE_US) > lastEventMicros) incomplete = n;
       periodKey = nextKey;
     }
-    return { cohort: isoMicros(b.start), users: members.length, retained, incomplete_from: incomplete };
+    const cohort: RetentionCohort = {
+      cohort: isoMicros(b.start),
+      users: mine.length,
+      retained,
+      incomplete_from: incomplete,
+    };
+    if (spec.value !== undefined) cohort.value = value;
+    return cohort;
   });
 
   const average: (number | null)[] = [];
@@ -1067,7 +1232,7 @@ export function bruteRetention(
     const users = ok.reduce((s, c) => s + c.users, 0);
     average.push(ok.length === 0 ? null : ok.reduce((s, c) => s + c.retained[n], 0) / users);
   }
-  return { period, mode: spec.mode, cohorts, average };
+  return { period, mode: spec.mode, cohort: spec.cohort ?? "first", cohorts, average };
 }
 
 /** The latest event instant (µs) of a list, or -Infinity when empty. */

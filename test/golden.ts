@@ -37,6 +37,7 @@ import {
   lastEventTime,
   parseLine,
 } from "./brute.js";
+import { funnelModeCases, retentionModeCases } from "./golden-modes.js";
 
 /** A lake line: an object (serialised with JSON.stringify) or a raw line written as-is. */
 export type RawEvent = Record<string, unknown> | string;
@@ -1013,6 +1014,9 @@ const funnelBasic: FunnelCase = {
   // median Δ2: [0, 60, 600, 1800, 2400] → 600; Δ3: [0, 120, 3000, 3600] → (120+3000)/2 = 1560
   expected: {
     within_seconds: 3600,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       { step: "signed_up", users: 6, conversion: 1, from_previous: 1, median_seconds: null },
       { step: "file_opened", users: 5, conversion: 5 / 6, from_previous: 5 / 6, median_seconds: 600 },
@@ -1046,6 +1050,9 @@ const funnelSameEvent: FunnelCase = {
   // users [3, 2]; median of [30, 60] = 45
   expected: {
     within_seconds: 60,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       { step: "click", users: 3, conversion: 1, from_previous: 1, median_seconds: null },
       { step: "click", users: 2, conversion: 2 / 3, from_previous: 2 / 3, median_seconds: 45 },
@@ -1078,6 +1085,9 @@ const funnelSameTypeFilters: FunnelCase = {
   },
   expected: {
     within_seconds: 60,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       {
         step: "button_clicked[button_name=open]",
@@ -1137,6 +1147,9 @@ const funnelBreakdownTrend: FunnelCase = {
   //   not its earliest); u4 → 06-02 converted; u5 → 06-03
   expected: {
     within_seconds: 86400,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       { step: "app_open", users: 5, conversion: 1, from_previous: 1, median_seconds: null },
       { step: "purchase", users: 3, conversion: 0.6, from_previous: 0.6, median_seconds: 3600 },
@@ -1195,6 +1208,9 @@ const funnelWhere: FunnelCase = {
   },
   expected: {
     within_seconds: 3600,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       { step: "app_open", users: 2, conversion: 1, from_previous: 1, median_seconds: null },
       { step: "purchase", users: 1, conversion: 0.5, from_previous: 0.5, median_seconds: 120 },
@@ -1217,6 +1233,9 @@ const funnelEmpty: FunnelCase = {
   },
   expected: {
     within_seconds: 60,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       { step: "a", users: 0, conversion: 0, from_previous: 1, median_seconds: null },
       { step: "b", users: 0, conversion: 0, from_previous: 0, median_seconds: null },
@@ -1262,6 +1281,9 @@ const funnelCompare: FunnelCase = {
   // compare {u1, u3, u4} → [3, 2], median of [2400, 600] = 1500
   expected: {
     within_seconds: 3600,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       { step: "app_open", users: 2, conversion: 1, from_previous: 1, median_seconds: null },
       { step: "purchase", users: 1, conversion: 0.5, from_previous: 0.5, median_seconds: 1800 },
@@ -1321,6 +1343,9 @@ const funnelTrend5m: FunnelCase = {
   // steps {u1,u2,u3,u4} → [4, 2]; median of [120, 480] = 300
   expected: {
     within_seconds: 600,
+    order: "ordered",
+    exclude: [],
+    hold: null,
     steps: [
       { step: "a", users: 4, conversion: 1, from_previous: 1, median_seconds: null },
       { step: "b", users: 2, conversion: 0.5, from_previous: 0.5, median_seconds: 300 },
@@ -1378,6 +1403,7 @@ const retentionDayOn: RetentionCase = {
   expected: {
     period: "day",
     mode: "on",
+    cohort: "first",
     cohorts: [
       { cohort: "2023-06-01T00:00:00.000Z", users: 2, retained: [2, 1, 0, 1], incomplete_from: null },
       { cohort: "2023-06-02T00:00:00.000Z", users: 2, retained: [2, 1, 0, 1], incomplete_from: 3 },
@@ -1423,6 +1449,7 @@ const retentionWeekBerlin: RetentionCase = {
   expected: {
     period: "week",
     mode: "on-or-after",
+    cohort: "first",
     cohorts: [
       { cohort: "2023-06-04T22:00:00.000Z", users: 2, retained: [2, 1, 1], incomplete_from: 2 },
       { cohort: "2023-06-11T22:00:00.000Z", users: 2, retained: [1, 1, 0], incomplete_from: 1 },
@@ -1460,6 +1487,7 @@ const retentionMonth: RetentionCase = {
   expected: {
     period: "month",
     mode: "on",
+    cohort: "first",
     cohorts: [
       { cohort: "2023-01-01T00:00:00.000Z", users: 2, retained: [2, 1], incomplete_from: null },
       { cohort: "2023-02-01T00:00:00.000Z", users: 1, retained: [1, 1], incomplete_from: 1 },
@@ -1498,6 +1526,7 @@ const retentionEmptyCohorts: RetentionCase = {
   expected: {
     period: "day",
     mode: "on",
+    cohort: "first",
     cohorts: [
       { cohort: "2023-06-01T00:00:00.000Z", users: 0, retained: [0, 0, 0], incomplete_from: null },
       { cohort: "2023-06-02T00:00:00.000Z", users: 1, retained: [0, 1, 0], incomplete_from: 2 },
@@ -1546,6 +1575,7 @@ const retentionHourNewYorkFallBack: RetentionCase = {
   expected: {
     period: "hour",
     mode: "on",
+    cohort: "first",
     cohorts: [
       { cohort: "2023-11-05T04:00:00.000Z", users: 1, retained: [1, 1, 1], incomplete_from: null },
       { cohort: "2023-11-05T05:00:00.000Z", users: 1, retained: [1, 0, 1], incomplete_from: 2 },
@@ -1592,6 +1622,7 @@ export const funnelCases: FunnelCase[] = [
   funnelEmpty,
   funnelCompare,
   funnelTrend5m,
+  ...funnelModeCases,
 ];
 export const retentionCases: RetentionCase[] = [
   retentionDayOn,
@@ -1599,6 +1630,7 @@ export const retentionCases: RetentionCase[] = [
   retentionMonth,
   retentionEmptyCohorts,
   retentionHourNewYorkFallBack,
+  ...retentionModeCases,
 ];
 export const goldenCases: GoldenCase[] = [...catalogCases, ...trendCases, ...funnelCases, ...retentionCases];
 

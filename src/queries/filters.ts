@@ -180,6 +180,24 @@ export class Params {
     return this.ch ? `max(${cond})` : `bool_or(${cond})`;
   }
 
+  /** `lead(x, n)` over the rows of `partition` ordered by `order`; NULL past the end. */
+  lead(x: string, n: number, partition: string, order: string): string {
+    return this.ch
+      ? `leadInFrame(toNullable(${x}), ${n}) OVER (PARTITION BY ${partition} ORDER BY ${order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`
+      : `lead(${x}, ${n}) OVER (PARTITION BY ${partition} ORDER BY ${order})`;
+  }
+
+  /** The last element of the largest tuple `(keys…, last)` of a group (tuples compare element by element). */
+  maxLast(parts: string[]): string {
+    if (this.ch) return `tupleElement(max((${parts.join(", ")})), ${parts.length})`;
+    return `max({${parts.map((x, i) => `'k${i}': ${x}`).join(", ")}}).k${parts.length - 1}`;
+  }
+
+  /** Negative infinity as a DOUBLE. */
+  get negInf(): string {
+    return this.ch ? "-inf" : "CAST('-inf' AS DOUBLE)";
+  }
+
   isFinite(x: string): string {
     return this.ch ? `isFinite(${x})` : `isfinite(${x})`;
   }

@@ -1,5 +1,5 @@
-import { type BuiltQuery, eventSql, Params, propText, type QueryContext } from "./filters.js";
-import { formatEventRef } from "./parse.js";
+import { type BuiltQuery, eventSql, Params, propNumber, propText, type QueryContext } from "./filters.js";
+import { formatEventRef, formatExclusion } from "./parse.js";
 import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
 import {
   bucketSql,
@@ -14,9 +14,26 @@ import {
   withClause,
 } from "./time.js";
 
+/** What an attempt carries besides its times: breakdown `b`, held text `h`, step values `v`. */
+interface Carry {
+  b: string | null;
+  h: string | null;
+  v: string | null;
+}
+
+function carryOf(p: Params, spec: FunnelSpec, b: string | null): Carry {
+  const x = spec.value !== undefined ? propNumber(p, spec.value) : null;
+  return {
+    b,
+    h: spec.hold !== undefined ? propText(p, spec.hold) : null,
+    v: x ? `CASE WHEN ${p.isFinite(x)} THEN ${x} END` : null,
+  };
+}
+
 /**
- * The step CTEs (`{px}s1…`) and attempt CTEs (`{px}a1…{px}aK`, one row per attempt with `t1…tK`) of a
- * funnel over the frame `f`. `px` keeps a second funnel (the compare period) apart in one statement.
+ * The attempt CTEs of a funnel over the frame `f`, ending in `{px}att`: one row per attempt with
+ * `user_key, t1…tK` (µs; `t{k}` non-null when the attempt reached step k), `b` with a breakdown and
+ * `v1…vK` with `--value`. `px` keeps a second funnel (the compare period) apart in one statement.
  */
 function attemptCtes(
   p: Params,
@@ -26,11 +43,46 @@ function attemptCtes(
   b: string | null,
   px: string,
 ): string[] {
+  const c = carryOf(p, spec, b);
+  const ctes = spec.order === "any" ? anyOrderCtes(p, spec, f, W, c, px) : orderedCtes(p, spec, f, W, c, px);
+  return [...ctes, ...exclusionCtes(p, spec, f, W, px)];
+}
+
+/** Events in `[lo, hi + W)` matching `pred`, as `(user_key, t[, h][, v])`; with values one row per instant. */
+function laterEvents(p: Params, f: Frame, W: string, pred: string, c: Carry): string {
+  const span = `event_time >= ${p.ts(p.big(f.lo))} AND event_time < ${p.ts(`${p.big(f.hi)} + ${W}`)}`;
+  const h = c.h ? `, ${c.h} AS h` : "";
+  const held = c.h ? ` AND ${c.h} IS NOT NULL` : "";
+  if (!c.v)
+    return `SELECT user_key, ${p.us("event_time")} AS t${h} FROM events WHERE ${span} AND ${pred}${held}`;
+  // Several events at one instant: the step's value is their largest (docs/semantics.md, "Value").
+  return `SELECT user_key, t${c.h ? ", h" : ""}, max(v) AS v
+      FROM (SELECT user_key, ${p.us("event_time")} AS t${h}, ${c.v} AS v FROM events
+             WHERE ${span} AND ${pred}${held})
+     GROUP BY user_key, t${c.h ? ", h" : ""}`;
+}
+
+/**
+ * `ordered` and `strict` attempts. Each step is a CTE of its matching events; attempts start at every
+ * step-1 event in the range; step k is found with `ASOF LEFT JOIN` (the user's earliest step-k event at
+ * or after the lower bound: `t_{k-1}`, or one microsecond after the latest earlier step naming the same
+ * event type; with `--hold` only events carrying step 1's text) and kept when `t_k <= t_1 + within`.
+ * `strict` first finds the user's next event after `t_{k-1}` (`n{k}`) and needs `t_k <= n{k}`: the
+ * earliest match is the only candidate, as any later one has that event between.
+ */
+function orderedCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry, px: string): string[] {
   const K = spec.steps.length;
   const ctes: string[] = [];
+  const cols = `${c.b ? ", b" : ""}${c.h ? ", h" : ""}`;
+  const s1 = `SELECT user_key, ${p.us("event_time")} AS t${c.b ? `, ${c.b} AS b` : ""}${c.h ? `, ${c.h} AS h` : ""}${c.v ? `, ${c.v} AS v` : ""}
+      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.steps[0], spec.filters)}`;
+  // Duplicate step-1 events (same user, instant, breakdown and held text) make identical attempts.
+  ctes.push(
+    c.v
+      ? `${px}s1 AS (SELECT user_key, t${cols}, max(v) AS v FROM (${s1}) GROUP BY user_key, t${cols})`
+      : `${px}s1 AS (${s1})`,
+  );
   // Step event CTEs; identical later steps share one.
-  ctes.push(`${px}s1 AS (SELECT user_key, ${p.us("event_time")} AS t${b ? `, ${b} AS b` : ""}
-      FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.steps[0], spec.filters)})`);
   const cteOf: string[] = [`${px}s1`];
   const byText = new Map<string, string>();
   for (let k = 1; k < K; k++) {
@@ -39,16 +91,19 @@ function attemptCtes(
     if (!name) {
       name = `${px}s${k + 1}`;
       byText.set(pred, name);
-      ctes.push(`${name} AS (SELECT user_key, ${p.us("event_time")} AS t
-      FROM events WHERE event_time >= ${p.ts(p.big(f.lo))}
-       AND event_time < ${p.ts(`${p.big(f.hi)} + ${W}`)} AND ${pred})`);
+      ctes.push(`${name} AS (${laterEvents(p, f, W, pred, c)})`);
     }
     cteOf.push(name);
   }
+  const strict = spec.order === "strict";
+  if (strict) {
+    // Every event of the user (--where applied) that could lie between two steps.
+    ctes.push(
+      `${px}ev AS (${laterEvents(p, f, W, eventSql(p, { event: "*", filters: [] }, spec.filters), { b: null, h: null, v: null })})`,
+    );
+  }
 
-  // Attempts.
-  // Duplicate step-1 events (same user and instant) make identical attempts, which change nothing.
-  ctes.push(`${px}a1 AS (SELECT user_key, t AS t1${b ? ", b" : ""} FROM ${px}s1)`);
+  ctes.push(`${px}a1 AS (SELECT user_key, t AS t1${cols}${c.v ? ", v AS v1" : ""} FROM ${px}s1)`);
   for (let k = 1; k < K; k++) {
     const prev = `a.t${k}`;
     let same = -1;
@@ -59,10 +114,137 @@ function attemptCtes(
       }
     }
     const lower = same < 0 ? prev : same === k - 1 ? `${prev} + 1` : `greatest(${prev}, a.t${same + 1} + 1)`;
+    let from = `${px}a${k}`;
+    let cond = `${prev} IS NOT NULL AND m.t <= a.t1 + ${W}`;
+    if (strict) {
+      ctes.push(`${px}n${k + 1} AS (
+    SELECT a.*, m.t AS n${k + 1} FROM ${px}a${k} a ASOF LEFT JOIN ${px}ev m ON a.user_key = m.user_key AND ${prev} + 1 <= m.t)`);
+      from = `${px}n${k + 1}`;
+      cond += ` AND (a.n${k + 1} IS NULL OR m.t <= a.n${k + 1})`;
+    }
+    const hold = c.h ? " AND a.h = m.h" : "";
     ctes.push(`${px}a${k + 1} AS (
-    SELECT a.*, CASE WHEN ${prev} IS NOT NULL AND m.t <= a.t1 + ${W} THEN m.t END AS t${k + 1}
-      FROM ${px}a${k} a ASOF LEFT JOIN ${cteOf[k]} m ON a.user_key = m.user_key AND ${lower} <= m.t)`);
+    SELECT a.*, CASE WHEN ${cond} THEN m.t END AS t${k + 1}${c.v ? `, CASE WHEN ${cond} THEN m.v END AS v${k + 1}` : ""}
+      FROM ${from} a ASOF LEFT JOIN ${cteOf[k]} m ON a.user_key = m.user_key${hold} AND ${lower} <= m.t)`);
   }
+  ctes.push(`${px}ao AS (SELECT * FROM ${px}a${K})`);
+  return ctes;
+}
+
+/** Steps that can match one event (the same type, or `*`) share a group; groups match disjoint events. */
+function overlapGroups(spec: FunnelSpec): number[][] {
+  const K = spec.steps.length;
+  const root = Array.from({ length: K }, (_, i) => i);
+  const find = (i: number): number => (root[i] === i ? i : (root[i] = find(root[i])));
+  for (let i = 0; i < K; i++)
+    for (let j = i + 1; j < K; j++) {
+      const a = spec.steps[i].event;
+      const b = spec.steps[j].event;
+      if (a === b || a === "*" || b === "*") root[find(i)] = find(j);
+    }
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < K; i++) {
+    const r = find(i);
+    groups.set(r, [...(groups.get(r) ?? []), i]);
+  }
+  return [...groups.values()];
+}
+
+/** The largest BIGINT: stands for "none" inside `least`, whose NULL handling differs by engine. */
+const NONE = "9223372036854775807";
+
+/**
+ * `any`-order attempts. An attempt starts at each event in the range matching any step (its anchor,
+ * at `t`). Steps that can match one event form groups (overlapGroups); the events of different groups
+ * are disjoint, so the window's largest matching is the sum over groups, and within a group of `g`
+ * steps Hall's theorem gives it as `min over subsets S (g − |S| + N_S)`, where `N_S` (capped at |S|)
+ * counts the window's events matching some step of S. For each S one ASOF join finds the user's first
+ * |S| distinct instants at or after `t` with their event counts, which is all `N_S(τ)` needs; the
+ * matching size changes only at those instants, so `t_k` is the earliest of them where it reaches k.
+ */
+function anyOrderCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry, px: string): string[] {
+  const K = spec.steps.length;
+  const preds = spec.steps.map((s) => eventSql(p, s, spec.filters));
+  const ctes: string[] = [];
+  ctes.push(`${px}an AS (
+    SELECT DISTINCT user_key, ${p.us("event_time")} AS t${c.b ? `, ${c.b} AS b` : ""}${c.h ? `, ${c.h} AS h` : ""}
+      FROM events WHERE ${inRange(p, f)} AND ((${preds.join(") OR (")})))`);
+  const part = `user_key${c.h ? ", h" : ""}`;
+  let prev = `${px}an`;
+  let q = 0;
+  /** Per group: for each subset, its size and its (instant, count) columns. */
+  const groups = overlapGroups(spec).map((g) => {
+    const subsets: { size: number; at: { t: string; n: string | null }[] }[] = [];
+    for (let mask = 1; mask < 1 << g.length; mask++) {
+      const members = g.filter((_, i) => mask & (1 << i));
+      const size = members.length;
+      q++;
+      const pred = `((${members.map((j) => preds[j]).join(") OR (")}))`;
+      const inner = laterEvents(p, f, W, pred, { b: null, h: c.h, v: null });
+      const leads: string[] = [];
+      for (let r = 1; r < size; r++)
+        leads.push(`${p.lead("t", r, part, "t")} AS l${r}, ${p.lead("c", r, part, "t")} AS c${r}`);
+      ctes.push(
+        size === 1
+          ? `${px}q${q} AS (SELECT DISTINCT ${part}, t FROM (${inner}))`
+          : `${px}q${q} AS (
+    SELECT ${part}, t, c${leads.length ? `, ${leads.join(", ")}` : ""}
+      FROM (SELECT ${part}, t, count(*) AS c FROM (${inner}) GROUP BY ${part}, t))`,
+      );
+      const cols = [`m.t AS q${q}_l0`];
+      if (size > 1) cols.push(`m.c AS q${q}_c0`);
+      for (let r = 1; r < size; r++) cols.push(`m.l${r} AS q${q}_l${r}`, `m.c${r} AS q${q}_c${r}`);
+      ctes.push(`${px}j${q} AS (
+    SELECT a.*, ${cols.join(", ")}
+      FROM ${prev} a ASOF LEFT JOIN ${px}q${q} m ON a.user_key = m.user_key${c.h ? " AND a.h = m.h" : ""} AND a.t <= m.t)`);
+      prev = `${px}j${q}`;
+      const at = Array.from({ length: size }, (_, r) => ({
+        t: `q${q}_l${r}`,
+        n: size > 1 ? `q${q}_c${r}` : null,
+      }));
+      subsets.push({ size, at });
+    }
+    return { g: g.length, subsets };
+  });
+  // The window's matching size at a candidate instant τ (an expression).
+  const sizeAt = (tau: string) =>
+    groups
+      .map(({ g, subsets }) => {
+        const terms = subsets.map(({ size, at }) => {
+          const seen = at.map((x) => `CASE WHEN ${x.t} <= ${tau} THEN ${x.n ?? "1"} ELSE 0 END`).join(" + ");
+          return `${g - size} + least(${size}, ${seen})`;
+        });
+        return `least(${g}, ${terms.join(", ")})`;
+      })
+      .join(" + ");
+  const candidates = groups.flatMap(({ subsets }) => subsets.flatMap(({ at }) => at.map((x) => x.t)));
+  ctes.push(`${px}mz AS (
+    SELECT *, ${candidates.map((tau, i) => `CASE WHEN ${tau} <= t + ${W} THEN ${sizeAt(tau)} ELSE 0 END AS z${i}`).join(",\n           ")}
+      FROM ${prev})`);
+  const reach = (k: number) =>
+    `nullif(least(${candidates.map((tau, i) => `CASE WHEN z${i} >= ${k} THEN ${tau} ELSE ${NONE} END`).join(", ")}), ${NONE})`;
+  const ts = Array.from({ length: K - 1 }, (_, i) => `${reach(i + 2)} AS t${i + 2}`);
+  ctes.push(`${px}ao AS (SELECT user_key, t AS t1${c.b ? ", b" : ""}, ${ts.join(", ")} FROM ${px}mz)`);
+  return ctes;
+}
+
+/**
+ * `--exclude`: for each exclusion, the user's first matching event after `t_A` (`x{j}`); the attempt is
+ * dropped when it lies before `t_B`, or before `t_1 + within` when B was not reached. Ends in `{px}att`.
+ */
+function exclusionCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, px: string): string[] {
+  const ctes: string[] = [];
+  let prev = `${px}ao`;
+  const keep: string[] = [];
+  (spec.exclude ?? []).forEach((x, j) => {
+    const pred = eventSql(p, x.event, spec.filters);
+    ctes.push(`${px}xe${j} AS (${laterEvents(p, f, W, pred, { b: null, h: null, v: null })})`);
+    ctes.push(`${px}x${j} AS (
+    SELECT a.*, m.t AS x${j} FROM ${prev} a ASOF LEFT JOIN ${px}xe${j} m ON a.user_key = m.user_key AND a.t${x.from} + 1 <= m.t)`);
+    prev = `${px}x${j}`;
+    keep.push(`NOT coalesce(x${j} < coalesce(t${x.to}, t1 + ${W}), false)`);
+  });
+  ctes.push(`${px}att AS (SELECT * FROM ${prev}${keep.length ? ` WHERE ${keep.join(" AND ")}` : ""})`);
   return ctes;
 }
 
@@ -70,9 +252,20 @@ function attemptCtes(
  * Per user over their attempts: `f1` the first attempt's start, `fc` the first converting attempt's
  * start, `d{k}` the smallest time from step 1 to step k (non-null exactly when the user reached k).
  */
-function perUserAggs(p: Params, K: number): string {
+function perUserAggs(p: Params, K: number, value: boolean): string {
   const diffs = Array.from({ length: K - 1 }, (_, i) => `min(t${i + 2} - t1) AS d${i + 2}`);
-  return [`min(t1) AS f1`, `${p.minWhere("t1", `t${K} IS NOT NULL`)} AS fc`, ...diffs].join(", ");
+  const aggs = [`min(t1) AS f1`, `${p.minWhere("t1", `t${K} IS NOT NULL`)} AS fc`, ...diffs];
+  if (value) {
+    // The defining attempts (furthest step, then earliest start): per step the largest of their values.
+    const reached = [
+      "1",
+      ...Array.from({ length: K - 1 }, (_, i) => `CASE WHEN t${i + 2} IS NOT NULL THEN 1 ELSE 0 END`),
+    ];
+    const key = `(${reached.join(" + ")})`;
+    for (let k = 1; k <= K; k++)
+      aggs.push(`nullif(${p.maxLast([key, "-t1", `coalesce(v${k}, ${p.negInf})`])}, ${p.negInf}) AS v${k}`);
+  }
+  return aggs.join(", ");
 }
 
 /**
@@ -83,7 +276,7 @@ export function funnelUserCtes(p: Params, spec: FunnelSpec, f: Frame): string[] 
   const K = spec.steps.length;
   const W = p.big(BigInt(Math.round(spec.withinSeconds)) * 1_000_000n);
   const ctes = attemptCtes(p, spec, f, W, null, "");
-  ctes.push(`pu AS (SELECT user_key, ${perUserAggs(p, K)} FROM a${K} GROUP BY user_key)`);
+  ctes.push(`pu AS (SELECT user_key, ${perUserAggs(p, K, false)} FROM att GROUP BY user_key)`);
   return ctes;
 }
 
@@ -109,14 +302,15 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   const b = spec.breakdown !== undefined ? propText(p, spec.breakdown) : null;
   if (spec.trendInterval) checkBuckets(f, spec.trendInterval);
   const ctes = attemptCtes(p, spec, f, W, b, "");
-  const last = `a${K}`;
-  const perUser = perUserAggs(p, K);
+  const last = "att";
+  const value = spec.value !== undefined;
+  const perUser = perUserAggs(p, K, value);
 
   if (b) {
     const limit = p.big(Math.max(0, Math.floor(spec.limit)));
     ctes.push(`rk AS (
     SELECT b, row_number() OVER (ORDER BY count(DISTINCT user_key) DESC, b) AS r
-      FROM a1 WHERE b IS NOT NULL GROUP BY b)`);
+      FROM att WHERE b IS NOT NULL GROUP BY b)`);
     ctes.push(`lab AS (
     SELECT f.*, CASE WHEN f.b IS NULL THEN 2 WHEN rk.r <= ${limit} THEN 0 ELSE 1 END AS g,
            CASE WHEN rk.r <= ${limit} THEN f.b END AS label,
@@ -132,19 +326,25 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   }
   const users = ["count(*)", ...Array.from({ length: K - 1 }, (_, i) => `count(d${i + 2})`)];
   const meds = [p.nullOf("DOUBLE"), ...Array.from({ length: K - 1 }, (_, i) => p.median(`d${i + 2}`))];
+  const ks = Array.from({ length: K }, (_, i) => i + 1);
+  const vals = value
+    ? `[${ks.map((k) => `coalesce(${p.fsum(`v${k}`)}, 0)`).join(", ")}] AS vsum, [${ks.map((k) => p.favg(`v${k}`)).join(", ")}] AS vavg`
+    : "NULL AS vsum, NULL AS vavg";
   ctes.push(`st AS (
-    SELECT overall, g, label, r, [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med
+    SELECT overall, g, label, r, [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med, ${vals}
       FROM pu GROUP BY overall, g, label, r)`);
   let compareSelect = "";
   if (spec.compare) {
     // The same funnel over the compare period: overall steps only.
     const off = compareOffsetSeconds(spec.range, spec.compare) * 1_000_000;
     ctes.push(...attemptCtes(p, spec, { zone: f.zone, lo: f.lo - off, hi: f.hi - off }, W, null, "c"));
-    ctes.push(`cpu AS (SELECT user_key, ${perUser} FROM ca${K} GROUP BY user_key)`);
-    ctes.push(`cst AS (SELECT [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med FROM cpu)`);
+    ctes.push(`cpu AS (SELECT user_key, ${perUser} FROM catt GROUP BY user_key)`);
+    ctes.push(
+      `cst AS (SELECT [${users.join(", ")}] AS users, [${meds.join(", ")}] AS med, ${vals} FROM cpu)`,
+    );
     compareSelect = `
 UNION ALL
-SELECT 'compare', true, 0, NULL, 0, users, med, NULL, NULL, NULL FROM cst`;
+SELECT 'compare', true, 0, NULL, 0, users, med, vsum, vavg, NULL, NULL, NULL FROM cst`;
   }
   let trendSelect = "";
   if (spec.trendInterval) {
@@ -155,9 +355,9 @@ SELECT 'compare', true, 0, NULL, 0, users, med, NULL, NULL, NULL FROM cst`;
       FROM tu GROUP BY bucket)`);
     trendSelect = `
 UNION ALL
-SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, bucket, entered, converted FROM tb`;
+SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, bucket, entered, converted FROM tb`;
   }
-  const union = `SELECT 'step' AS kind, overall, g, label, r, users, med, ${p.nullOf("BIGINT")} AS bucket,
+  const union = `SELECT 'step' AS kind, overall, g, label, r, users, med, vsum, vavg, ${p.nullOf("BIGINT")} AS bucket,
        ${p.nullOf("BIGINT")} AS entered, ${p.nullOf("BIGINT")} AS converted
   FROM st${trendSelect}${compareSelect}`;
   const sql = `${withClause(ctes)}${p.orderedUnion(union, "kind, overall DESC, g, r, bucket")}`;
@@ -168,7 +368,10 @@ function stepsOf(
   labels: string[],
   users: number[] | null,
   med: (number | null)[] | null,
+  values?: { sum: unknown; avg: unknown },
 ): FunnelStepResult[] {
+  const sums = (values?.sum as (number | null)[] | null) ?? null;
+  const avgs = (values?.avg as (number | null)[] | null) ?? null;
   return labels.map((step, k) => {
     const u = users ? Number(users[k]) : 0;
     const first = users ? Number(users[0]) : 0;
@@ -180,6 +383,14 @@ function stepsOf(
       conversion: first ? u / first : 0,
       from_previous: k === 0 ? 1 : prev ? u / prev : 0,
       median_seconds: k === 0 || m === null || m === undefined || u === 0 ? null : Number(m) / 1e6,
+      ...(values
+        ? {
+            value: {
+              sum: Number(sums?.[k] ?? 0),
+              avg: avgs?.[k] === null || avgs?.[k] === undefined ? null : Number(avgs[k]),
+            },
+          }
+        : {}),
     };
   });
 }
@@ -188,9 +399,19 @@ export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): 
   const labels = spec.steps.map(formatEventRef);
   const steps = rows.filter((r) => r.kind === "step");
   const overall = steps.find((r) => Boolean(r.overall));
+  const vals = (r: Record<string, unknown> | undefined) =>
+    spec.value === undefined ? undefined : { sum: r?.vsum ?? null, avg: r?.vavg ?? null };
   const result: FunnelResult = {
     within_seconds: spec.withinSeconds,
-    steps: stepsOf(labels, (overall?.users as number[]) ?? null, (overall?.med as (number | null)[]) ?? null),
+    order: spec.order ?? "ordered",
+    exclude: (spec.exclude ?? []).map(formatExclusion),
+    hold: spec.hold ?? null,
+    steps: stepsOf(
+      labels,
+      (overall?.users as number[]) ?? null,
+      (overall?.med as (number | null)[]) ?? null,
+      vals(overall),
+    ),
     breakdown:
       spec.breakdown === undefined
         ? null
@@ -198,14 +419,14 @@ export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): 
             .filter((r) => !r.overall)
             .map((r) => ({
               value: Number(r.g) === 0 ? String(r.label) : Number(r.g) === 1 ? "(other)" : "(none)",
-              steps: stepsOf(labels, r.users as number[], r.med as (number | null)[]),
+              steps: stepsOf(labels, r.users as number[], r.med as (number | null)[], vals(r)),
             })),
   };
   if (spec.compare) {
     const c = rows.find((r) => r.kind === "compare");
     result.compare = {
       offset_seconds: compareOffsetSeconds(spec.range, spec.compare),
-      steps: stepsOf(labels, (c?.users as number[]) ?? null, (c?.med as (number | null)[]) ?? null),
+      steps: stepsOf(labels, (c?.users as number[]) ?? null, (c?.med as (number | null)[]) ?? null, vals(c)),
     };
   }
   if (spec.trendInterval) {

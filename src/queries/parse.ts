@@ -10,15 +10,20 @@
 
 import { UsageError } from "./errors.js";
 import {
+  COHORT_RULES,
   COMPARES,
   type Compare,
   type EventRef,
+  type Exclusion,
   type Filter,
+  FUNNEL_ORDERS,
+  type FunnelOrder,
   INTERVALS,
   type Interval,
   type Measure,
   type Op,
   type Period,
+  type RetentionCohortRule,
 } from "./spec.js";
 import { isValidZone, readBound } from "./time.js";
 
@@ -342,4 +347,42 @@ export function parseLast(text: string): number {
   if (m && Number(m[1]) === 0)
     fail(`bad --last ${show(text)}: the duration must be positive, e.g. 90m, 6h, 2d`);
   return parseDuration(text);
+}
+
+export function parseFunnelOrder(text: string): FunnelOrder {
+  const s = text.trim();
+  if ((FUNNEL_ORDERS as readonly string[]).includes(s)) return s as FunnelOrder;
+  return fail(`bad --order ${show(text)}: use ${FUNNEL_ORDERS.join(", ")}`);
+}
+
+export function parseCohortRule(text: string): RetentionCohortRule {
+  const s = text.trim();
+  if ((COHORT_RULES as readonly string[]).includes(s)) return s as RetentionCohortRule;
+  return fail(`bad --cohort ${show(text)}: use ${COHORT_RULES.join(" or ")}`);
+}
+
+/**
+ * `--exclude EVENT[filter]@A-B` for a funnel of `steps` steps: the step range defaults to `1-K` and
+ * must satisfy 1 ≤ A < B ≤ K.
+ */
+export function parseExclusion(text: string, steps: number): Exclusion {
+  const m = /^(.*)@(\d+)-(\d+)\s*$/s.exec(text);
+  const event = parseEventRef(m ? m[1] : text);
+  const from = m ? Number(m[2]) : 1;
+  const to = m ? Number(m[3]) : steps;
+  checkExclusionRange({ event, from, to }, steps);
+  return { event, from, to };
+}
+
+/** One-line error unless 1 ≤ from < to ≤ steps. */
+export function checkExclusionRange(x: Exclusion, steps: number): void {
+  if (!(Number.isInteger(x.from) && Number.isInteger(x.to) && x.from >= 1 && x.from < x.to && x.to <= steps))
+    fail(
+      `bad --exclude ${show(formatExclusion(x))}: the step range A-B needs 1 ≤ A < B ≤ ${steps} (the funnel has ${steps} steps)`,
+    );
+}
+
+/** `EVENT[filter]@A-B`, as echoed in results; round-trips through parseExclusion. */
+export function formatExclusion(x: Exclusion): string {
+  return `${formatEventRef(x.event)}@${x.from}-${x.to}`;
 }

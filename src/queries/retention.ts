@@ -1,4 +1,4 @@
-import { type BuiltQuery, bitmapsFit, eventSql, Params, type QueryContext } from "./filters.js";
+import { type BuiltQuery, bitmapsFit, eventSql, Params, propNumber, type QueryContext } from "./filters.js";
 import type { RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
 import {
   addLocal,
@@ -27,10 +27,20 @@ export function retentionFrame(spec: RetentionSpec) {
 }
 
 /**
- * `st (user_key, t0)` each user's first START event in the range, and `stl (user_key, t0, cb)` with
- * their cohort bucket (local wall-clock µs).
+ * `stl (user_key, t0, cb)`: the cohort memberships with their cohort bucket (local wall-clock µs) and
+ * the first START event `t0` that made them. `first`: one row per user, their first START in the range;
+ * `recurring`: one row per user and bucket with a START in the range, `t0` the first in that bucket.
  */
 export function cohortCtes(p: Params, spec: RetentionSpec, f: Frame): string[] {
+  if (spec.cohort === "recurring") {
+    const t = p.us("event_time");
+    return [
+      `stl AS (SELECT user_key, min(t) AS t0, cb
+      FROM (SELECT user_key, ${t} AS t, ${bucketSql(p, localSql(p, f.zone, t), spec.period)} AS cb
+              FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.start, spec.filters)})
+     GROUP BY user_key, cb)`,
+    ];
+  }
   return [
     `st AS (SELECT user_key, min(${p.us("event_time")}) AS t0
       FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.start, spec.filters)} GROUP BY user_key)`,
@@ -90,11 +100,28 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
       FROM stl s JOIN ru r ON r.user_key = s.user_key AND r.tm >= s.t0)`);
     ctes.push(`cells AS (SELECT cb, n, count(*) AS c FROM jl GROUP BY cb, n)`);
   }
-  const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c FROM stl GROUP BY cb
+  let valueSelect = "";
+  if (spec.value !== undefined) {
+    // The RETURN events behind each cell, with their finite numbers (docs/semantics.md, "Value").
+    const x = propNumber(p, spec.value);
+    const upper = spec.mode === "on" ? ` AND event_time < ${p.ts(p.big(cap))}` : "";
+    ctes.push(`rv AS (SELECT user_key, t, v
+      FROM (SELECT user_key, ${p.us("event_time")} AS t, CASE WHEN ${p.isFinite(x)} THEN ${x} END AS v
+              FROM events WHERE event_time >= ${lo}${upper} AND ${ret})
+     WHERE v IS NOT NULL)`);
+    const n = periodDiffSql(p, P, "s.cb", bucketOf("r.t"));
+    ctes.push(`vj AS (SELECT s.cb, ${spec.mode === "on" ? n : `least(${n}, ${N} - 1)`} AS n, r.v
+      FROM stl s JOIN rv r ON r.user_key = s.user_key AND r.t >= s.t0)`);
+    ctes.push(`vc AS (SELECT cb, n, ${p.fsum("v")} AS v FROM vj WHERE n < ${N} GROUP BY cb, n)`);
+    valueSelect = `
 UNION ALL
-SELECT 'cell', cb, n, c FROM cells
+SELECT 'value', cb, n, NULL, v FROM vc`;
+  }
+  const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c, ${p.nullOf("DOUBLE")} AS v FROM stl GROUP BY cb
 UNION ALL
-SELECT 'last', NULL, NULL, ${p.us("max(event_time)")} FROM events`;
+SELECT 'cell', cb, n, c, NULL FROM cells
+UNION ALL
+SELECT 'last', NULL, NULL, ${p.us("max(event_time)")}, NULL FROM events${valueSelect}`;
   return { sql, params: p.values };
 }
 
@@ -113,10 +140,16 @@ export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionS
   const { f, N } = retentionFrame(spec);
   const sizes = new Map<number, number>();
   const cells = new Map<number, number[]>();
+  const values = new Map<number, number[]>();
   let last = Number.NEGATIVE_INFINITY;
   for (const r of rows) {
     if (r.kind === "size") sizes.set(Number(r.cb), Number(r.c));
-    else if (r.kind === "last") last = r.c == null ? Number.NEGATIVE_INFINITY : Number(r.c);
+    else if (r.kind === "value") {
+      const list = values.get(Number(r.cb)) ?? new Array<number>(N).fill(0);
+      values.set(Number(r.cb), list);
+      const n = Number(r.n);
+      if (n >= 0 && n < N) list[n] += Number(r.v ?? 0);
+    } else if (r.kind === "last") last = r.c == null ? Number.NEGATIVE_INFINITY : Number(r.c);
     else {
       const cb = Number(r.cb);
       const n = Number(r.n);
@@ -130,7 +163,12 @@ export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionS
   }
   const cohorts: RetentionCohort[] = bucketsOf(f, spec.period).map((b) => {
     const retained = [...(cells.get(b.local) ?? new Array<number>(N).fill(0))];
-    if (spec.mode === "on-or-after") for (let n = N - 2; n >= 0; n--) retained[n] += retained[n + 1];
+    const value = [...(values.get(b.local) ?? new Array<number>(N).fill(0))];
+    if (spec.mode === "on-or-after")
+      for (let n = N - 2; n >= 0; n--) {
+        retained[n] += retained[n + 1];
+        value[n] += value[n + 1];
+      }
     let incomplete: number | null = null;
     for (let n = 0; n < N; n++) {
       if (localStart(f.zone, addLocal(spec.period, b.local, n + 1)) > last) {
@@ -138,7 +176,14 @@ export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionS
         break;
       }
     }
-    return { cohort: isoOf(b.start), users: sizes.get(b.local) ?? 0, retained, incomplete_from: incomplete };
+    const cohort: RetentionCohort = {
+      cohort: isoOf(b.start),
+      users: sizes.get(b.local) ?? 0,
+      retained,
+      incomplete_from: incomplete,
+    };
+    if (spec.value !== undefined) cohort.value = value;
+    return cohort;
   });
   const average: (number | null)[] = [];
   for (let n = 0; n < N; n++) {
@@ -153,5 +198,11 @@ export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionS
     }
     average.push(users ? kept / users : null);
   }
-  return { period: spec.period, mode: spec.mode, cohorts, average: average as number[] };
+  return {
+    period: spec.period,
+    mode: spec.mode,
+    cohort: spec.cohort ?? "first",
+    cohorts,
+    average: average as number[],
+  };
 }

@@ -88,10 +88,29 @@ export interface TrendSpec {
   compare?: Compare;
 }
 
+/** How a funnel's steps must follow each other (docs/semantics.md, "Funnel order"). */
+export const FUNNEL_ORDERS = ["ordered", "strict", "any"] as const;
+export type FunnelOrder = (typeof FUNNEL_ORDERS)[number];
+
+/** `--exclude EVENT[filter]@A-B`: an attempt with such an event between steps A and B is discarded. */
+export interface Exclusion {
+  event: EventRef;
+  /** 1-based steps, from < to. */
+  from: number;
+  to: number;
+}
+
 export interface FunnelSpec {
   kind: "funnel";
   steps: EventRef[];
   withinSeconds: number;
+  /** Default `ordered`. */
+  order?: FunnelOrder;
+  exclude?: Exclusion[];
+  /** Property key whose text every matched step shares with step 1. */
+  hold?: string;
+  /** Property key summed over the matched step events (`value: {sum, avg}` per step). */
+  value?: string;
   range: DateRange;
   filters: Filter[];
   /** Property key on the step-1 event. */
@@ -113,9 +132,16 @@ export interface RetentionSpec {
   period: Period;
   periods: number;
   mode: "on" | "on-or-after";
+  /** `first` (default): the cohort of a user's first START; `recurring`: every bucket with a START. */
+  cohort?: RetentionCohortRule;
+  /** Property key summed over the RETURN events behind each cell (`value[n]` per cohort). */
+  value?: string;
   range: DateRange;
   filters: Filter[];
 }
+
+export const COHORT_RULES = ["first", "recurring"] as const;
+export type RetentionCohortRule = (typeof COHORT_RULES)[number];
 
 /** Which users of an analysis a drill-down lists (docs/semantics.md, "Drill-down"). */
 export type UserSelection =
@@ -239,6 +265,8 @@ export interface FunnelStepResult {
   conversion: number;
   from_previous: number;
   median_seconds: number | null;
+  /** With `--value`: the sum and mean of the key over the users' matched step events (mean null if none). */
+  value?: { sum: number; avg: number | null };
 }
 export interface FunnelTrendPoint {
   t: string;
@@ -247,6 +275,10 @@ export interface FunnelTrendPoint {
 }
 export interface FunnelResult {
   within_seconds: number;
+  order: FunnelOrder;
+  /** Exclusions as written with their step range: `error@1-3`. */
+  exclude: string[];
+  hold: string | null;
   steps: FunnelStepResult[];
   breakdown: { value: string; steps: FunnelStepResult[] }[] | null;
   trend?: FunnelTrendPoint[];
@@ -258,10 +290,13 @@ export interface RetentionCohort {
   users: number;
   retained: number[];
   incomplete_from: number | null;
+  /** With `--value`: per period, the sum of the key over the RETURN events behind `retained[n]`. */
+  value?: number[];
 }
 export interface RetentionResult {
   period: Period;
   mode: "on" | "on-or-after";
+  cohort: RetentionCohortRule;
   cohorts: RetentionCohort[];
   /** null where no cohort has a complete cell for that period. */
   average: (number | null)[];

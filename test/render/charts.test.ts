@@ -243,6 +243,7 @@ describe("shade and retentionGrid", () => {
   const result: RetentionResult = {
     period: "day",
     mode: "on",
+    cohort: "first",
     average: [1, 0.42, 0.3, 0.2, 0.15, 0.1, 0.08, 0.05, 0.04, 0.02, 0.01, 0.01],
     cohorts: Array.from({ length: 8 }, (_, i) => ({
       cohort: new Date(Date.UTC(2023, 5, 1 + i)).toISOString(),

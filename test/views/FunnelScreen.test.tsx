@@ -192,6 +192,9 @@ describe("Funnel screen", () => {
     assert.equal(spec.withinSeconds, 86400);
     const r: FunnelResult = {
       within_seconds: 86400,
+      order: "ordered",
+      exclude: [],
+      hold: null,
       steps: [
         { step: "a", users: 200, conversion: 1, from_previous: 1, median_seconds: null },
         { step: "b", users: 50, conversion: 0.25, from_previous: 0.25, median_seconds: 90 },
