@@ -135,7 +135,10 @@ function orderedCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry,
 function overlapGroups(spec: FunnelSpec): number[][] {
   const K = spec.steps.length;
   const root = Array.from({ length: K }, (_, i) => i);
-  const find = (i: number): number => (root[i] === i ? i : (root[i] = find(root[i])));
+  const find = (i: number): number => {
+    while (root[i] !== i) i = root[i];
+    return i;
+  };
   for (let i = 0; i < K; i++)
     for (let j = i + 1; j < K; j++) {
       const a = spec.steps[i].event;
