@@ -78,9 +78,12 @@ export function bruteSelectedUsers(events: BruteEvent[], spec: UsersSpec): Set<s
   const t = bucketStartOf(sel.cohort);
   const cohort = rangeBuckets(of.period, of.range).find((b) => b.start === t);
   if (!cohort) throw new Error(`brute: ${sel.cohort} is not a cohort start`);
+  // the cohort's members: first START in the range (`first`), or first START in the cohort's bucket
+  const recurring = of.cohort === "recurring";
   const firstStart = new Map<string, number>();
   for (const e of events) {
     if (e.t < start || e.t >= end || !matches(e, of.start, of.filters)) continue;
+    if (recurring && bucketKey(of.period, tz, e.t) !== cohort.key) continue;
     const prev = firstStart.get(e.user);
     if (prev === undefined || e.t < prev) firstStart.set(e.user, e.t);
   }

@@ -23,6 +23,7 @@ import {
   type DateRange,
   type EventRef,
   type Filter,
+  type FunnelOrder,
   type FunnelSpec,
   INTERVALS,
   type Interval,
@@ -258,10 +259,28 @@ const funnelArb: fc.Arbitrary<FunnelSpec> = fc
     limit: fc.constantFrom(1, 3, 10),
     breakdown: fc.option(keyArb, { nil: undefined }),
     compare: compareArb,
+    order: fc.constantFrom<FunnelOrder | undefined>(undefined, "ordered", "strict", "any", "any"),
+    exclude: fc.array(fc.record({ event: refArb(false), a: fc.nat(5), b: fc.nat(5) }), { maxLength: 1 }),
+    hold: fc.option(keyArb, { nil: undefined, freq: 3 }),
+    value: fc.option(fc.constantFrom("n", "mixed", "plan"), { nil: undefined, freq: 3 }),
   })
-  .map(({ at, withTrend, ...f }) =>
-    withoutUndefined({ ...f, range: at.range, trendInterval: withTrend ? at.interval : undefined }),
-  );
+  .map(({ at, withTrend, exclude, ...f }) => {
+    const K = f.steps.length;
+    const any = f.order === "any";
+    return withoutUndefined({
+      ...f,
+      range: at.range,
+      trendInterval: withTrend ? at.interval : undefined,
+      // --exclude and --value need an ordered or strict funnel; step ranges 1 ≤ A < B ≤ K
+      exclude: any
+        ? undefined
+        : exclude.map((x) => {
+            const from = 1 + (x.a % (K - 1));
+            return { event: x.event, from, to: from + 1 + (x.b % (K - from)) };
+          }),
+      value: any ? undefined : f.value,
+    });
+  });
 const retentionArb: fc.Arbitrary<RetentionSpec> = fc
   .constantFrom<RetentionSpec["period"]>("hour", "day", "week", "month")
   .chain((period) =>
@@ -272,10 +291,13 @@ const retentionArb: fc.Arbitrary<RetentionSpec> = fc
       period: fc.constant(period),
       periods: fc.integer({ min: 1, max: 5 }),
       mode: fc.constantFrom("on", "on-or-after") as fc.Arbitrary<RetentionSpec["mode"]>,
+      cohort: fc.constantFrom<RetentionSpec["cohort"]>(undefined, "first", "recurring"),
+      value: fc.option(fc.constantFrom("n", "mixed"), { nil: undefined, freq: 3 }),
       range: rangeArb(period === "hour" ? 2 * 1440 : 6 * 1440),
       filters: fc.array(filterArb, { maxLength: 1 }),
     }),
-  );
+  )
+  .map((r) => withoutUndefined(r));
 const catalogArb: fc.Arbitrary<AnalysisSpec> = fc.record({
   kind: fc.constant("catalog" as const),
   range: rangeArb(6 * 1440),

@@ -115,10 +115,11 @@ function orderedCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry,
     }
     const lower = same < 0 ? prev : same === k - 1 ? `${prev} + 1` : `greatest(${prev}, a.t${same + 1} + 1)`;
     let from = `${px}a${k}`;
-    let cond = `${prev} IS NOT NULL AND m.t <= a.t1 + ${W}`;
+    // DuckDB's ASOF join can pair a NULL bound with some row, so every use of m checks the bound.
+    let cond = `${prev} IS NOT NULL${c.h ? " AND a.h IS NOT NULL" : ""} AND m.t <= a.t1 + ${W}`;
     if (strict) {
       ctes.push(`${px}n${k + 1} AS (
-    SELECT a.*, m.t AS n${k + 1} FROM ${px}a${k} a ASOF LEFT JOIN ${px}ev m ON a.user_key = m.user_key AND ${prev} + 1 <= m.t)`);
+    SELECT a.*, CASE WHEN ${prev} IS NOT NULL THEN m.t END AS n${k + 1} FROM ${px}a${k} a ASOF LEFT JOIN ${px}ev m ON a.user_key = m.user_key AND ${prev} + 1 <= m.t)`);
       from = `${px}n${k + 1}`;
       cond += ` AND (a.n${k + 1} IS NULL OR m.t <= a.n${k + 1})`;
     }
@@ -222,7 +223,7 @@ function anyOrderCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry
       .join(" + ");
   const candidates = groups.flatMap(({ subsets }) => subsets.flatMap(({ at }) => at.map((x) => x.t)));
   ctes.push(`${px}mz AS (
-    SELECT *, ${candidates.map((tau, i) => `CASE WHEN ${tau} <= t + ${W} THEN ${sizeAt(tau)} ELSE 0 END AS z${i}`).join(",\n           ")}
+    SELECT *, ${candidates.map((tau, i) => `CASE WHEN ${c.h ? "h IS NOT NULL AND " : ""}${tau} <= t + ${W} THEN ${sizeAt(tau)} ELSE 0 END AS z${i}`).join(",\n           ")}
       FROM ${prev})`);
   const reach = (k: number) =>
     `nullif(least(${candidates.map((tau, i) => `CASE WHEN z${i} >= ${k} THEN ${tau} ELSE ${NONE} END`).join(", ")}), ${NONE})`;
@@ -243,7 +244,8 @@ function exclusionCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, px: str
     const pred = eventSql(p, x.event, spec.filters);
     ctes.push(`${px}xe${j} AS (${laterEvents(p, f, W, pred, { b: null, h: null, v: null })})`);
     ctes.push(`${px}x${j} AS (
-    SELECT a.*, m.t AS x${j} FROM ${prev} a ASOF LEFT JOIN ${px}xe${j} m ON a.user_key = m.user_key AND a.t${x.from} + 1 <= m.t)`);
+    SELECT a.*, CASE WHEN a.t${x.from} IS NOT NULL THEN m.t END AS x${j}
+      FROM ${prev} a ASOF LEFT JOIN ${px}xe${j} m ON a.user_key = m.user_key AND a.t${x.from} + 1 <= m.t)`);
     prev = `${px}x${j}`;
     keep.push(`NOT coalesce(x${j} < coalesce(t${x.to}, t1 + ${W}), false)`);
   });
