@@ -306,10 +306,35 @@ export function buildCli(argv: string[]): Argv {
               type: "string",
               describe: "add the same funnel over an earlier period: previous | 1d | 1w | 4w",
             },
+            order: {
+              type: "string",
+              describe:
+                "ordered (default) | strict (no other event between steps) | any (steps in any order within the window)",
+            },
+            exclude: {
+              type: "string",
+              array: true,
+              describe:
+                "drop attempts with this event between steps A and B: 'EVENT[filter]@A-B' (default @1-K)",
+            },
+            hold: { type: "string", describe: "property key every step must share with step 1" },
+            value: { type: "string", describe: "property key to sum over each step's events (revenue)" },
           })
           .example(
             "$0 funnel application_opened 'button_clicked[button_name=save]' file_saved --within 1h",
             "a 3-step funnel",
+          )
+          .example(
+            "$0 funnel cart_viewed checkout_started purchase --within 1h --order strict --exclude 'error@2-3'",
+            "nothing else in between, and no error between checkout and purchase",
+          )
+          .example(
+            "$0 funnel product_viewed add_to_cart purchase --within 1d --hold product_id --value price",
+            "the same product through every step, with the revenue per step",
+          )
+          .example(
+            "$0 funnel tutorial_done invite_sent profile_filled --within 7d --order any",
+            "in any order",
           )
           .example("$0 funnel signed_up purchase --within 7d --breakdown plan --json", "by plan, as JSON")
           .example(
@@ -335,6 +360,14 @@ export function buildCli(argv: string[]): Argv {
             period: { type: "string", default: "week", describe: "hour | day | week | month" },
             periods: { type: "number", default: 8, describe: "number of periods" },
             mode: { type: "string", default: "on", describe: "on | on-or-after" },
+            cohort: {
+              type: "string",
+              describe: "first (default: the first START's bucket) | recurring (every bucket with a START)",
+            },
+            value: {
+              type: "string",
+              describe: "property key to sum over the RETURN events of each cell (revenue)",
+            },
             "users-of": {
               type: "string",
               describe: "list users instead: COHORT:N (retained at period N) or COHORT:N:lost",
@@ -352,6 +385,10 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 retention application_opened --period day --periods 14 --mode on-or-after",
             "unbounded daily retention",
+          )
+          .example(
+            "$0 retention application_opened --period week --cohort recurring --value revenue",
+            "recurring weekly cohorts (PostHog's default) with revenue per cell",
           ),
       async (a) =>
         (await import("./commands/analyze.js")).runRetention({

@@ -9,10 +9,20 @@ import { buildCoverage, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
-import { parseZone, UsageError } from "./parse.js";
+import { checkExclusionRange, parseZone, UsageError } from "./parse.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
-import type { AnalysisSpec, Coverage, DateRange, EventRef, ResolvedRange, ResultOf } from "./spec.js";
+import {
+  type AnalysisSpec,
+  COHORT_RULES,
+  type Coverage,
+  type DateRange,
+  type EventRef,
+  FUNNEL_ORDERS,
+  type FunnelSpec,
+  type ResolvedRange,
+  type ResultOf,
+} from "./spec.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
 import { buildTimeline, buildUsers, shapeTimeline, shapeUsers } from "./users.js";
@@ -312,7 +322,10 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
     case "trend":
       return spec.events.map((ref) => ({ ref, what: "event", star: true }));
     case "funnel":
-      return spec.steps.map((ref, i) => ({ ref, what: `step ${i + 1}`, star: true }));
+      return [
+        ...spec.steps.map((ref, i) => ({ ref, what: `step ${i + 1}`, star: true })),
+        ...(spec.exclude ?? []).map((x) => ({ ref: x.event, what: "excluded event", star: true })),
+      ];
     case "retention":
       return [
         { ref: spec.start, what: "start event", star: true },
@@ -323,6 +336,26 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
     case "timeline":
       return spec.events.map((event) => ({ ref: { event, filters: [] }, what: "event", star: false }));
   }
+}
+
+/** The funnel's order, exclusions, held key and value key fit together (docs/semantics.md, "Funnel"). */
+function checkFunnelModes(spec: FunnelSpec): void {
+  const order = spec.order ?? "ordered";
+  if (!(FUNNEL_ORDERS as readonly string[]).includes(order))
+    throw new UsageError(`bad --order ${JSON.stringify(order)}: use ${FUNNEL_ORDERS.join(", ")}`);
+  if (spec.steps.length < 2)
+    throw new UsageError(
+      order === "any" ? "--order any needs at least two steps" : "a funnel needs at least two steps",
+    );
+  for (const x of spec.exclude ?? []) checkExclusionRange(x, spec.steps.length);
+  if (order === "any" && spec.exclude?.length)
+    throw new UsageError(
+      "--exclude needs an ordered or strict funnel: with --order any steps have no between",
+    );
+  if (order === "any" && spec.value !== undefined)
+    throw new UsageError("--value needs an ordered or strict funnel (with --order any no event is step k's)");
+  if (spec.hold !== undefined && !spec.hold) throw new UsageError("--hold needs a property key");
+  if (spec.value !== undefined && !spec.value) throw new UsageError("--value needs a property key");
 }
 
 function checkPositiveInt(v: number, what: string, min = 1): void {
@@ -384,12 +417,15 @@ export async function validateSpec(
       checkPositiveInt(spec.limit, "the breakdown limit");
       break;
     case "funnel":
-      if (spec.steps.length < 2) throw new UsageError("a funnel needs at least two steps");
+      checkFunnelModes(spec);
       checkPositiveInt(spec.withinSeconds, "the conversion window in seconds");
       checkPositiveInt(spec.limit, "the breakdown limit");
       break;
     case "retention":
       checkPositiveInt(spec.periods, "the number of periods");
+      if (spec.cohort !== undefined && !(COHORT_RULES as readonly string[]).includes(spec.cohort))
+        throw new UsageError(`bad --cohort ${JSON.stringify(spec.cohort)}: use ${COHORT_RULES.join(" or ")}`);
+      if (spec.value !== undefined && !spec.value) throw new UsageError("--value needs a property key");
       break;
     case "users":
       checkPositiveInt(spec.limit, "--limit", 0);

@@ -60,6 +60,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     }
     case "funnel": {
       const r = result as FunnelResult;
+      const withValue = r.steps.some((s) => s.value !== undefined);
       const steps = (b: string | null, ss: FunnelStepResult[]) =>
         ss.map((s, i) => [
           "step",
@@ -73,6 +74,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           null,
           null,
           null,
+          ...(withValue ? [s.value?.sum ?? null, s.value?.avg ?? null] : []),
         ]);
       return {
         columns: [
@@ -87,6 +89,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           "t",
           "entered",
           "converted",
+          ...(withValue ? ["value_sum", "value_avg"] : []),
         ],
         rows: [
           ...steps(null, r.steps),
@@ -104,14 +107,24 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             t.t,
             t.entered,
             t.converted,
+            ...(withValue ? [null, null] : []),
           ]),
         ],
       };
     }
     case "retention": {
       const r = result as RetentionResult;
+      const withValue = r.cohorts.some((c) => c.value !== undefined);
       return {
-        columns: ["cohort", "users", "period", "retained", "rate", "complete"],
+        columns: [
+          "cohort",
+          "users",
+          "period",
+          "retained",
+          "rate",
+          "complete",
+          ...(withValue ? ["value"] : []),
+        ],
         rows: r.cohorts.flatMap((c) =>
           c.retained.map((n, i) => [
             c.cohort,
@@ -120,6 +133,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             n,
             c.users ? n / c.users : null,
             c.incomplete_from === null || i < c.incomplete_from,
+            ...(withValue ? [c.value?.[i] ?? 0] : []),
           ]),
         ),
       };

@@ -1,7 +1,9 @@
 /**
  * Tab 3: funnels. Build the steps (`a` adds with an optional filter, `x` removes, `J`/`K` reorder),
  * set the window (`w`), a breakdown (`b`), filters (`f`, `F` clears), conversion over time (`v`, per
- * an interval that `i` cycles as in Trends) and a compare period (`c`: previous, 1d, 1w, off).
+ * an interval that `i` cycles as in Trends) and a compare period (`c`: previous, 1d, 1w, off); the
+ * order (`o`: ordered, strict, any), exclusions (`X` adds one with its step range, `Z` clears), a
+ * property held constant (`H`) and a value summed per step (`V`).
  * Each step is a bar with users, % of start, % from the previous step and median time to convert;
  * with compare, the change of % of start in percentage points and a line on the compare period.
  * Enter on a step lists the users who reached it (`tab`: those who dropped there), and from a user
@@ -10,8 +12,8 @@
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useMemo, useState } from "react";
-import { formatEventRef } from "../queries/parse.js";
-import type { DateRange, FunnelResult, FunnelSpec } from "../queries/spec.js";
+import { formatEventRef, formatExclusion, parseExclusion } from "../queries/parse.js";
+import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from "../queries/spec.js";
 import { bars, lineChart } from "../render/charts.js";
 import { offsetText, pointsText } from "../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../render/format.js";
@@ -23,7 +25,7 @@ import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
 import { type FunnelModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, RawLine } from "./widgets.js";
+import { clamp, HintLine, Line, RawLine, TextPrompt } from "./widgets.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
   if (!range || m.steps.length < 2) return null;
@@ -38,21 +40,43 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
     // The interval asked for when it fits the range, else the nearest that does.
     ...(m.overTime ? { trendInterval: fitInterval(m.interval, range) } : {}),
     ...(m.compare ? { compare: m.compare } : {}),
+    ...(m.order && m.order !== "ordered" ? { order: m.order } : {}),
+    // Exclusions and values need an ordered or strict funnel, and step ranges within the steps.
+    ...(m.order !== "any" && m.exclude?.length
+      ? { exclude: m.exclude.filter((x) => x.to <= m.steps.length) }
+      : {}),
+    ...(m.hold !== undefined ? { hold: m.hold } : {}),
+    ...(m.order !== "any" && m.value !== undefined ? { value: m.value } : {}),
   };
 }
 
-const NOTE_W = { start: 8, prev: 10, median: 8, delta: 11 };
+/** The modes part of the settings line: `order strict · excluding X@1-3 · hold plan · value price`. */
+export function funnelModesLabel(m: FunnelModel): string {
+  const parts = [`order ${m.order ?? "ordered"}`];
+  const any = m.order === "any";
+  if (m.exclude?.length)
+    parts.push(`excluding ${m.exclude.map(formatExclusion).join(", ")}${any ? " (off: any order)" : ""}`);
+  if (m.hold !== undefined) parts.push(`hold ${cleanText(m.hold)}`);
+  if (m.value !== undefined) parts.push(`value ${cleanText(m.value)}${any ? " (off: any order)" : ""}`);
+  return parts.join(" · ");
+}
+
+const ORDERS: FunnelOrder[] = ["ordered", "strict", "any"];
+
+const NOTE_W = { start: 8, prev: 10, median: 8, delta: 11, value: 12 };
 
 type Step = FunnelResult["steps"][number];
 
-function note(s: Step | undefined, i: number, compare: Step[] | undefined): string {
+function note(s: Step | undefined, i: number, compare: Step[] | undefined, value: boolean): string {
   const delta = compare ? padStart(i === 0 ? "" : pointsText(s, compare[i]), NOTE_W.delta) : "";
+  const sum = value ? padStart(s?.value ? formatNumber(s.value.sum) : "…", NOTE_W.value) : "";
   if (!s)
-    return `${padStart("…", NOTE_W.start)}${padStart("…", NOTE_W.prev)}${padStart("…", NOTE_W.median)}${delta}`;
+    return `${padStart("…", NOTE_W.start)}${padStart("…", NOTE_W.prev)}${padStart("…", NOTE_W.median)}${sum}${delta}`;
   return (
     padStart(formatPercent(s.conversion), NOTE_W.start) +
     padStart(i === 0 ? "–" : formatPercent(s.from_previous), NOTE_W.prev) +
     padStart(i === 0 ? "–" : formatDuration(s.median_seconds), NOTE_W.median) +
+    sum +
     delta
   );
 }
@@ -77,10 +101,11 @@ export function funnelBars(
 ): { header: string; rows: string[] } {
   const inner = Math.max(1, width - 2);
   const compare = result?.compare?.steps;
+  const withValue = result?.steps.some((s) => s.value !== undefined) ?? false;
   const steps = labels.map((l, i) => ({
     label: `${i + 1}. ${l}`,
     value: result?.steps[i]?.users ?? 0,
-    note: note(result?.steps[i], i, compare),
+    note: note(result?.steps[i], i, compare, withValue),
   }));
   const valueW = Math.max(5, ...steps.map((s) => displayWidth(result ? formatNumber(s.value) : "…")));
   const rows = bars(steps, {
@@ -90,7 +115,7 @@ export function funnelBars(
     max: result?.steps[0]?.users || 1,
     format: (v) => padStart(result ? formatNumber(v) : "…", valueW),
   });
-  const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}${compare ? padStart("vs compare", NOTE_W.delta) : ""}`;
+  const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}${withValue ? padStart("value Σ", NOTE_W.value) : ""}${compare ? padStart("vs compare", NOTE_W.delta) : ""}`;
   const header = `  ${padEnd("Step", Math.max(0, inner - displayWidth(right)))}${right}`;
   return { header: truncate(header, width), rows };
 }
@@ -132,7 +157,16 @@ const Lines = memo(function Lines({ lines, marker }: { lines: string[]; marker?:
   );
 });
 
-type Picker = null | "add" | "window" | "breakdown" | "filter";
+type Picker =
+  | null
+  | "add"
+  | "window"
+  | "breakdown"
+  | "filter"
+  | "exclude"
+  | "excludeRange"
+  | "hold"
+  | "value";
 
 export interface FunnelScreenProps {
   width: number;
@@ -146,6 +180,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const { range } = env;
   const [picker, setPicker] = useState<Picker>(null);
   const [drill, setDrill] = useState<{ target: DrillTarget; spec: FunnelSpec } | null>(null);
+  /** The excluded event picked with `X`, waiting for its step range. */
+  const [excluded, setExcluded] = useState<EventRef | null>(null);
   const spec = useMemo(() => funnelSpec(model, range), [model, range]);
   const q = useQuery(spec);
   const update = (patch: Partial<FunnelModel>) => setModel((m) => ({ ...m, ...patch }));
@@ -186,7 +222,17 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         // A new interval is only worth choosing with the chart on: `i` turns it on.
         update({ overTime: true, interval: model.overTime ? nextInterval(interval, range) : interval });
       else if (matches("funnel.compare", input, key)) update({ compare: nextCompare(model.compare) });
-      else if (matches("funnel.users", input, key)) {
+      else if (matches("funnel.order", input, key))
+        update({ order: ORDERS[(ORDERS.indexOf(model.order ?? "ordered") + 1) % ORDERS.length] });
+      else if (matches("funnel.exclude", input, key)) {
+        if (n < 2) env.notify("add two steps first: an exclusion lies between steps");
+        else setPicker("exclude");
+      } else if (matches("funnel.clearExclusions", input, key)) update({ exclude: [] });
+      else if (matches("funnel.hold", input, key)) {
+        if (n) setPicker("hold");
+      } else if (matches("funnel.value", input, key)) {
+        if (n) setPicker("value");
+      } else if (matches("funnel.users", input, key)) {
         // The users behind the step as shown: the spec of the result on screen.
         const shown = q.spec?.kind === "funnel" && q.data?.steps.length === n ? q.spec : null;
         if (!shown) env.notify("no result yet: Enter lists a step's users once the funnel has run");
@@ -298,6 +344,70 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       />
     );
   }
+  if (picker === "exclude") {
+    return (
+      <EventPicker
+        title="Exclude attempts with this event between steps"
+        catalog={env.catalog.data}
+        range={range}
+        width={width}
+        height={height}
+        withFilter
+        onPick={(ref) => {
+          setExcluded(ref);
+          setPicker("excludeRange");
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "excludeRange" && excluded) {
+    const text = (t: string) => `${formatEventRef(excluded)}${t.trim() ? `@${t.trim()}` : ""}`;
+    return (
+      <TextPrompt
+        title={`Between which steps? (A-B, 1 ≤ A < B ≤ ${n}; empty: 1-${n})`}
+        initial=""
+        width={width}
+        help={[`excluding ${formatEventRef(excluded)}`, "e.g. 1-2: between step 1 and step 2"]}
+        validate={(t) => {
+          try {
+            parseExclusion(text(t), n);
+            return null;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        }}
+        onSubmit={(t) => {
+          update({ exclude: [...(model.exclude ?? []), parseExclusion(text(t), n)] });
+          setExcluded(null);
+          setPicker(null);
+        }}
+        onCancel={() => {
+          setExcluded(null);
+          setPicker(null);
+        }}
+      />
+    );
+  }
+  if (picker === "hold" || picker === "value") {
+    const hold = picker === "hold";
+    return (
+      <BreakdownPicker
+        event={model.steps[0]?.event}
+        range={range}
+        current={hold ? model.hold : model.value}
+        width={width}
+        height={height}
+        title={hold ? "Hold constant across the steps" : "Sum per step (value)"}
+        noneHint={hold ? "no property held" : "no value"}
+        onPick={(k) => {
+          update(hold ? { hold: k } : { value: k });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
   if (picker === "filter") {
     return (
       <FilterPrompt
@@ -314,7 +424,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
 
-  const settings = `window ${formatDuration(model.withinSeconds)} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
+  const settings = `window ${formatDuration(model.withinSeconds)} · ${funnelModesLabel(model)} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
   let state = "";
   let stateColor: string | undefined;
   if (q.status === "running") state = q.data ? " · updating…" : " · running…";
@@ -357,6 +467,10 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           "funnel.remove",
           "funnel.users",
           "funnel.compare",
+          "funnel.order",
+          "funnel.exclude",
+          "funnel.hold",
+          "funnel.value",
           "funnel.moveDown",
           "funnel.moveUp",
           "funnel.window",

@@ -18,7 +18,7 @@ import { DrillPanel, type DrillTarget, flipRetention, retentionTarget } from "./
 import { PRIORITY, useKeys } from "./input.js";
 import { fitInterval, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
-import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
+import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
 import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "./state.js";
 import { useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "./widgets.js";
@@ -60,6 +60,8 @@ export function retentionSpec(model: RetentionModel, range: DateRange | null): R
     mode: m.mode,
     range,
     filters: m.filters,
+    ...(m.cohort === "recurring" ? { cohort: "recurring" as const } : {}),
+    ...(m.value !== undefined ? { value: m.value } : {}),
   };
 }
 
@@ -103,7 +105,8 @@ export function cellText(result: RetentionResult, row: number, col: number, tz: 
   const p = PREFIX[result.period];
   if (!(c.users > 0) || col >= c.retained.length) return `${label} ${p}${col}: no users`;
   const n = c.retained[col] ?? 0;
-  return `${label} ${p}${col}: ${formatNumber(n)} of ${formatNumber(c.users)} retained (${formatPercent(n / c.users)})`;
+  const value = c.value ? ` · value Σ ${formatNumber(c.value[col] ?? 0)}` : "";
+  return `${label} ${p}${col}: ${formatNumber(n)} of ${formatNumber(c.users)} retained (${formatPercent(n / c.users)})${value}`;
 }
 
 const Lines = memo(function Lines({ lines }: { lines: string[] }) {
@@ -117,7 +120,7 @@ const Lines = memo(function Lines({ lines }: { lines: string[] }) {
   );
 });
 
-type Picker = null | "start" | "return" | "periods" | "filter";
+type Picker = null | "start" | "return" | "periods" | "filter" | "value";
 
 export interface RetentionScreenProps {
   width: number;
@@ -171,7 +174,11 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       else if (matches("retention.periods", input, key)) setPicker("periods");
       else if (matches("retention.mode", input, key))
         update({ mode: model.mode === "on" ? "on-or-after" : "on" });
-      else if (matches("retention.filter", input, key)) setPicker("filter");
+      else if (matches("retention.cohort", input, key))
+        update({ cohort: model.cohort === "recurring" ? "first" : "recurring" });
+      else if (matches("retention.value", input, key)) {
+        if (model.start) setPicker("value");
+      } else if (matches("retention.filter", input, key)) setPicker("filter");
       else if (matches("retention.clearFilters", input, key)) update({ filters: [] });
       else if (matches("retention.up", input, key)) moveRow(-1);
       else if (matches("retention.down", input, key)) moveRow(1);
@@ -260,6 +267,25 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       />
     );
   }
+  if (picker === "value") {
+    const event = model.ret.event === "*" ? model.start?.event : model.ret.event;
+    return (
+      <BreakdownPicker
+        event={event}
+        range={range}
+        current={model.value}
+        width={width}
+        height={height}
+        title="Sum per cell over the RETURN events (value)"
+        noneHint="no value"
+        onPick={(value) => {
+          update({ value });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
   if (picker === "filter") {
     return (
       <FilterPrompt
@@ -278,7 +304,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
 
   const ret =
     model.ret.event === "*" && model.ret.filters.length === 0 ? "any event" : formatEventRef(model.ret);
-  const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(fitted)} ${fitted.period}s · ${model.mode} · where ${filtersLabel(model.filters)}`;
+  const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(fitted)} ${fitted.period}s · ${model.mode} · cohorts ${model.cohort ?? "first"}${model.value !== undefined ? ` · value ${cleanText(model.value)}` : ""} · where ${filtersLabel(model.filters)}`;
   let state = "";
   let stateColor: string | undefined;
   if (q.status === "running") state = q.data ? " · updating…" : " · running…";
@@ -338,6 +364,8 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
           "retention.period",
           "retention.periods",
           "retention.mode",
+          "retention.cohort",
+          "retention.value",
           "retention.filter",
         ]}
         width={width}

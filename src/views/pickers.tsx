@@ -122,6 +122,7 @@ export function FilterPrompt(props: FilterPromptProps) {
 }
 
 /** Picks a property key of `event` to break down by; "(none)" clears it. */
+/** Picks one of an event's property keys (or `(none)`): breakdowns, held keys, value keys. */
 export function BreakdownPicker(props: {
   event?: string;
   range: DateRange | null;
@@ -130,10 +131,15 @@ export function BreakdownPicker(props: {
   height: number;
   onPick: (key: string | undefined) => void;
   onCancel: () => void;
+  /** Default: `Break down EVENT by`. */
+  title?: string;
+  /** What `(none)` means here. Default: no breakdown. */
+  noneHint?: string;
 }) {
   const q = useQuery(propsSpec(props.event, props.range));
+  const noneHint = props.noneHint ?? "no breakdown";
   const items = useMemo<PickItem<string | null>[]>(() => {
-    const list: PickItem<string | null>[] = [{ label: "(none)", value: null, hint: "no breakdown" }];
+    const list: PickItem<string | null>[] = [{ label: "(none)", value: null, hint: noneHint }];
     for (const p of q.data?.props ?? []) {
       list.push({
         label: p.key,
@@ -142,11 +148,11 @@ export function BreakdownPicker(props: {
       });
     }
     return list;
-  }, [q.data]);
+  }, [q.data, noneHint]);
   const idx = props.current ? items.findIndex((i) => i.value === props.current) : 0;
   return (
     <ListPicker
-      title={`Break down ${props.event ?? ""} by`}
+      title={props.title ?? `Break down ${props.event ?? ""} by`}
       items={items}
       width={props.width}
       height={props.height}

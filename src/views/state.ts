@@ -16,10 +16,13 @@ import type {
   Coverage,
   DateRange,
   EventRef,
+  Exclusion,
   Filter,
+  FunnelOrder,
   Interval,
   Measure,
   Period,
+  RetentionCohortRule,
 } from "../queries/spec.js";
 import type { QueryRunner, QueryState } from "./useQuery.js";
 
@@ -142,6 +145,14 @@ export interface FunnelModel {
   interval: Interval;
   /** Compare with an earlier period (`c`); undefined: off. */
   compare?: Compare;
+  /** `o` cycles; undefined: ordered. */
+  order?: FunnelOrder;
+  /** `X` adds, `Z` clears. */
+  exclude?: Exclusion[];
+  /** `H`: the property every step shares with step 1. */
+  hold?: string;
+  /** `V`: the property summed per step. */
+  value?: string;
 }
 
 export interface RetentionModel {
@@ -152,6 +163,10 @@ export interface RetentionModel {
   /** null: the default for the period. */
   periods: number | null;
   mode: "on" | "on-or-after";
+  /** `c` toggles; undefined: first. */
+  cohort?: RetentionCohortRule;
+  /** `V`: the property summed per cell. */
+  value?: string;
   filters: Filter[];
   top: number;
   /** The selected cell: cohort index (in the result) and period. */
