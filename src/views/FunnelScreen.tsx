@@ -50,9 +50,10 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
   };
 }
 
-/** The modes part of the settings line: `order strict · excluding X@1-3 · hold plan · value price`. */
+/** The modes part of the settings line: `order strict · excluding X@1-3 · hold plan · value price`, or "". */
 export function funnelModesLabel(m: FunnelModel): string {
-  const parts = [`order ${m.order ?? "ordered"}`];
+  // The default order is not named, to keep the line short.
+  const parts = m.order && m.order !== "ordered" ? [`order ${m.order}`] : [];
   const any = m.order === "any";
   if (m.exclude?.length)
     parts.push(`excluding ${m.exclude.map(formatExclusion).join(", ")}${any ? " (off: any order)" : ""}`);
@@ -424,7 +425,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
 
-  const settings = `window ${formatDuration(model.withinSeconds)} · ${funnelModesLabel(model)} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
+  const modes = funnelModesLabel(model);
+  const settings = `window ${formatDuration(model.withinSeconds)}${modes ? ` · ${modes}` : ""} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
   let state = "";
   let stateColor: string | undefined;
   if (q.status === "running") state = q.data ? " · updating…" : " · running…";

@@ -93,10 +93,10 @@ export const KEYMAP = [
   { id: "funnel.clearFilters", keys: ["F"], scope: "funnel", description: "Clear filters" },
   { id: "funnel.users", keys: ["enter"], scope: "funnel", description: "Users who reached step" },
   { id: "funnel.order", keys: ["o"], scope: "funnel", description: "Order: ordered/strict/any" },
-  { id: "funnel.exclude", keys: ["X"], scope: "funnel", description: "Exclude an event between steps" },
+  { id: "funnel.exclude", keys: ["X"], scope: "funnel", description: "Exclude an event" },
   { id: "funnel.clearExclusions", keys: ["Z"], scope: "funnel", description: "Clear exclusions" },
   { id: "funnel.hold", keys: ["H"], scope: "funnel", description: "Hold a property constant" },
-  { id: "funnel.value", keys: ["V"], scope: "funnel", description: "Sum a property per step (value)" },
+  { id: "funnel.value", keys: ["V"], scope: "funnel", description: "Sum a property per step" },
   // retention
   { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },
   { id: "retention.return", keys: ["r"], scope: "retention", description: "Pick the return event" },
@@ -110,8 +110,8 @@ export const KEYMAP = [
   { id: "retention.left", keys: ["left", "h"], scope: "retention", description: "Previous period" },
   { id: "retention.right", keys: ["right", "l"], scope: "retention", description: "Next period" },
   { id: "retention.users", keys: ["enter"], scope: "retention", description: "Users of selected cell" },
-  { id: "retention.cohort", keys: ["c"], scope: "retention", description: "Cohorts: first / recurring" },
-  { id: "retention.value", keys: ["V"], scope: "retention", description: "Sum a property per cell (value)" },
+  { id: "retention.cohort", keys: ["c"], scope: "retention", description: "Cohorts: first/recurring" },
+  { id: "retention.value", keys: ["V"], scope: "retention", description: "Sum a property per cell" },
   // sync
   { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up" },
   { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down" },

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Executor } from "../../src/queries/executor.js";
 import type { FunnelResult, FunnelSpec } from "../../src/queries/spec.js";
 import { pointsText } from "../../src/render/compare.js";
+import { formatNumber } from "../../src/render/format.js";
 import { breakdownTable, compareLine, funnelBars, funnelSpec } from "../../src/views/FunnelScreen.js";
 import { initialModels } from "../../src/views/state.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
@@ -166,6 +167,80 @@ describe("Funnel screen", () => {
       await app.press("c");
       f = await app.waitFor((x) => x.includes("compare –") && !x.includes("compare period"));
       assert.doesNotMatch(f, /Δ/);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
+  it("o cycles the order, X adds an exclusion with its step range, H holds a key, V sums one: the engine's numbers", async () => {
+    const app = await renderApp(testSession(c), { columns: 130, rows: 30 });
+    const ex = new Executor(c.cache);
+    const base: FunnelSpec = {
+      kind: "funnel",
+      steps: ["file_opened", "file_saved"].map((event) => ({ event, filters: [] })),
+      withinSeconds: 86400,
+      range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+      filters: [],
+      limit: 10,
+    };
+    // Settled: the steps have their numbers (a step still running shows "…").
+    const settled = (x: string) =>
+      /2\. file_saved .*%/.test(x) && !/\d\. \S+ .*…/.test(x) && !x.includes("updating");
+    const usersOf = async (spec: FunnelSpec) => (await ex.run(spec)).result.steps.map((s) => s.users);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("3", "a", "file_op", KEYS.enter, KEYS.enter, "a", "file_sa", KEYS.enter, KEYS.enter);
+      let f = await app.waitFor((x) => settled(x) && !x.includes("order "));
+      assert.deepEqual(stepUsers(f), await usersOf(base));
+      await app.press("o");
+      f = await app.waitFor((x) => settled(x) && x.includes("order strict"));
+      const strict = await usersOf({ ...base, order: "strict" });
+      assert.deepEqual(stepUsers(f), strict);
+      assert.ok(strict[1]! < (await usersOf(base))[1]!, "strict converts fewer than ordered");
+      await app.press("o");
+      f = await app.waitFor((x) => settled(x) && x.includes("order any"));
+      assert.deepEqual(stepUsers(f), await usersOf({ ...base, order: "any" }));
+      await app.press("o");
+      await app.waitFor((x) => settled(x) && !x.includes("order "));
+
+      await app.press("X");
+      await app.waitFor("Exclude attempts with this event between steps");
+      await app.press("error_sh", KEYS.enter, KEYS.enter);
+      await app.waitFor("Between which steps?");
+      await app.press("2-3", KEYS.enter);
+      await app.waitFor("needs 1 ≤ A < B ≤ 2");
+      await app.press(KEYS.backspace, KEYS.backspace, KEYS.backspace, KEYS.enter);
+      f = await app.waitFor((x) => settled(x) && x.includes("excluding error_shown@1-2"));
+      const exclude = [{ event: { event: "error_shown", filters: [] }, from: 1, to: 2 }];
+      assert.deepEqual(stepUsers(f), await usersOf({ ...base, exclude }));
+
+      await app.press("H");
+      await app.waitFor(
+        (x) => x.includes("Hold constant across the steps") && x.includes("file_name  string"),
+      );
+      await app.press("file_na", KEYS.enter);
+      f = await app.waitFor((x) => settled(x) && x.includes("hold file_name"));
+      assert.deepEqual(stepUsers(f), await usersOf({ ...base, exclude, hold: "file_name" }));
+
+      await app.press("V");
+      await app.waitFor("Sum per step (value)");
+      await app.press("size_kb", KEYS.enter);
+      f = await app.waitFor((x) => settled(x) && x.includes("value size_kb") && x.includes("value Σ"));
+      const { result } = await ex.run({ ...base, exclude, hold: "file_name", value: "size_kb" });
+      assert.deepEqual(
+        stepUsers(f),
+        result.steps.map((s) => s.users),
+      );
+      const sum = result.steps[1]!.value!.sum;
+      assert.ok(sum > 0);
+      assert.match(
+        f,
+        new RegExp(`2\\. file_saved .*\\s${formatNumber(sum).replace(/[.]/g, "\\.")}\\s*$`, "m"),
+      );
+      assertFits(f, 130, 30);
+      await app.press("Z");
+      await app.waitFor((x) => settled(x) && !x.includes("excluding"));
     } finally {
       app.unmount();
       ex.close();

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { MAX_PERIODS, periodsOf, retentionSpec } from "../../src/views/RetentionScreen.js";
+import { Executor } from "../../src/queries/executor.js";
+import type { RetentionSpec } from "../../src/queries/spec.js";
+import { cellText, MAX_PERIODS, periodsOf, retentionSpec } from "../../src/views/RetentionScreen.js";
 import { initialModels } from "../../src/views/state.js";
 import {
   assertFits,
@@ -76,6 +78,50 @@ describe("Retention screen", () => {
       assertFits(f, 100, 30);
     } finally {
       app.unmount();
+    }
+  });
+
+  it("c toggles recurring cohorts and V sums a property per cell: the selected cell is the engine's", async () => {
+    const app = await renderApp(testSession(c), { columns: 110, rows: 30 });
+    const ex = new Executor(c.cache);
+    const spec: RetentionSpec = {
+      kind: "retention",
+      start: { event: "button_clicked", filters: [] },
+      return: { event: "*", filters: [] },
+      period: "day",
+      periods: 14,
+      mode: "on",
+      range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+      filters: [],
+    };
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      await app.waitFor((x) => /^06-01 D0: /m.test(x) && x.includes("cohorts first"));
+      await app.press("j", "l");
+      await app.press("c");
+      const recurring = (await ex.run({ ...spec, cohort: "recurring" })).result;
+      const cell = cellText(recurring, 1, 1, "UTC");
+      let f = await app.waitFor((x) => x.includes("cohorts recurring") && x.includes(cell));
+      const first = (await ex.run(spec)).result;
+      assert.ok(
+        recurring.cohorts[1]!.users > first.cohorts[1]!.users,
+        "recurring cohorts hold returning users too",
+      );
+      await app.press("V");
+      await app.waitFor("Sum per cell over the RETURN events (value)");
+      await app.press("size_kb", KEYS.enter);
+      const valued = (await ex.run({ ...spec, cohort: "recurring", value: "size_kb" })).result;
+      const withValue = cellText(valued, 1, 1, "UTC");
+      assert.match(withValue, /value Σ [1-9]/);
+      f = await app.waitFor((x) => x.includes("value size_kb") && x.includes(withValue));
+      assertFits(f, 110, 30);
+      const back = cellText((await ex.run({ ...spec, value: "size_kb" })).result, 1, 1, "UTC");
+      await app.press("c");
+      await app.waitFor((x) => x.includes("cohorts first") && x.includes(back));
+    } finally {
+      app.unmount();
+      ex.close();
     }
   });
 

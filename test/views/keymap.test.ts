@@ -132,7 +132,8 @@ describe("matches", () => {
     assert.equal(resolve("trends", "c", k())?.id, "trends.compare");
     assert.equal(resolve("funnel", "c", k())?.id, "funnel.compare");
     assert.equal(resolve("funnel", "i", k())?.id, "funnel.interval");
-    assert.equal(resolve("retention", "c", k()), undefined);
+    assert.equal(resolve("retention", "c", k())?.id, "retention.cohort");
+    assert.equal(resolve("events", "c", k()), undefined);
   });
 
   it("labels keys for hints", () => {
