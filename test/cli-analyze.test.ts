@@ -120,6 +120,57 @@ test("evx funnel --json equals the brute force", () => {
   assert.deepEqual(got, JSON.parse(JSON.stringify(want)));
 });
 
+test("funnel --order/--exclude/--hold/--value and retention --cohort/--value: JSON equals the brute force, echoes the modes", () => {
+  const steps = ["file_opened", "file_saved"].map((event) => ({ event, filters: [] }));
+  const base = { kind: "funnel" as const, steps, withinSeconds: 3600, range, filters: [], limit: 10 };
+  const args = ["funnel", "file_opened", "file_saved", "--within", "1h"];
+  const strict = json([...args, "--order", "strict", "--exclude", "error_shown", "--hold", "file_name"]);
+  assert.equal(strict.order, "strict");
+  assert.deepEqual(strict.exclude, ["error_shown@1-2"]);
+  assert.equal(strict.hold, "file_name");
+  const exclude = [{ event: { event: "error_shown", filters: [] }, from: 1, to: 2 }];
+  assert.deepEqual(
+    strict,
+    JSON.parse(JSON.stringify(bruteFunnel(events, { ...base, order: "strict", exclude, hold: "file_name" }))),
+  );
+  const any = json([...args, "--order", "any"]);
+  assert.deepEqual(any, JSON.parse(JSON.stringify(bruteFunnel(events, { ...base, order: "any" }))));
+  const valued = json([...args, "--value", "size_kb"]);
+  assert.ok(valued.steps[1].value.sum > 0);
+  const want = bruteFunnel(events, { ...base, value: "size_kb" });
+  assert.equal(valued.steps[1].value.sum, want.steps[1]!.value!.sum);
+  assert.equal(valued.steps[0].value.avg, null); // file_opened has no size_kb
+  const human = evx([...args, "--order", "strict", "--exclude", "error_shown@1-2", "--cache", cache]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^strict funnel within 1h \(excluding error_shown@1-2\), /);
+  const csv = evx([...args, "--value", "size_kb", "--csv", "--cache", cache]);
+  assert.match(csv.stdout.split("\n")[0]!, /,value_sum,value_avg$/);
+  // --hold on a key step 1 never has: allowed, with one warning line, and everyone stops at step 1.
+  const held = evx([...args, "--hold", "no_such_key", "--json", "--cache", cache]);
+  assert.equal(held.code, 0, held.stderr);
+  assert.match(held.stderr, /^evx: warning: --hold "no_such_key": no file_opened event in the range has it/);
+  assert.equal(JSON.parse(held.stdout).steps[1].users, 0);
+
+  const rargs = ["retention", "application_opened", "file_saved", "--period", "day", "--periods", "4"];
+  const recurring = json([...rargs, "--cohort", "recurring", "--value", "size_kb"]);
+  assert.equal(recurring.cohort, "recurring");
+  const rspec = {
+    kind: "retention" as const,
+    start: { event: "application_opened", filters: [] },
+    return: { event: "file_saved", filters: [] },
+    period: "day" as const,
+    periods: 4,
+    mode: "on" as const,
+    cohort: "recurring" as const,
+    value: "size_kb",
+    range,
+    filters: [],
+  };
+  const rwant = JSON.parse(JSON.stringify(bruteRetention(events, rspec, lastEventTime(events))));
+  assert.deepEqual(recurring, rwant);
+  assert.ok(recurring.cohorts[1].value[0] > 0);
+});
+
 test("evx retention --json equals the brute force", () => {
   const got = json([
     "retention",
@@ -193,6 +244,14 @@ test("bad input: one line, non-zero exit; a filter that matches nothing gives ze
     ["trend", "zoom", "--to", "2023-06-02T10:00:00+02:00"],
     ["trend", "zoom", "--interval", "minute"], // 7 days of minutes: more than 10,000 points
     ["retention", "zoom", "--period", "hour", "--periods", "0"],
+    ["funnel", "zoom", "file_saved", "--within", "1h", "--order", "random"],
+    ["funnel", "zoom", "file_saved", "--within", "1h", "--exclude", "error_shown@2-1"],
+    ["funnel", "zoom", "file_saved", "--within", "1h", "--exclude", "error_shown@1-3"],
+    ["funnel", "zoom", "file_saved", "--within", "1h", "--exclude", "no_such_event"],
+    ["funnel", "zoom", "file_saved", "--within", "1h", "--order", "any", "--exclude", "error_shown"],
+    ["funnel", "zoom", "file_saved", "--within", "1h", "--order", "any", "--value", "n"],
+    ["funnel", "zoom", "--within", "1h", "--order", "any"],
+    ["retention", "zoom", "--cohort", "every"],
   ]) {
     const r = evx([...args, "--cache", cache]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
