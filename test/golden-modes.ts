@@ -304,6 +304,48 @@ export const retentionRecurring: RetentionCase = {
   },
 };
 
+const J = (d: string, hms = "10:00:00") => `2020-07-${d}T${hms}Z`;
+const dayStart = (d: string) => J(d, "00:00:00.000");
+
+export const retentionPostHogExample: RetentionCase = {
+  name: "retention --cohort recurring: PostHog's documented example (3 visitors on 12 July, one back on day 1 and day 5)",
+  events: [
+    ev("pageview", J("12"), "a"),
+    ev("pageview", J("12"), "b"),
+    ev("pageview", J("12"), "c"),
+    ev("pageview", J("13"), "a"),
+    ev("pageview", J("17"), "a"),
+  ],
+  spec: {
+    kind: "retention",
+    start: ref("pageview"),
+    return: ref("pageview"),
+    period: "day",
+    periods: 6,
+    mode: "on",
+    cohort: "recurring",
+    range: { from: "2020-07-12", to: "2020-07-17", tz: "UTC" },
+    filters: [],
+  },
+  // PostHog: "3 users visited on Day 0 … Day 1 33% … one of those users also visited on Day 5". a is also
+  // in the 13 July and 17 July cohorts. The last event (17 July 10:00) leaves each cohort's period that
+  // ends on 18 July incomplete. average: n0 (3+1)/4; n1 1/4; n2, n3 0/4; n4 0/3 (13 July incomplete); n5 none
+  expected: {
+    period: "day",
+    mode: "on",
+    cohort: "recurring",
+    cohorts: [
+      { cohort: dayStart("12"), users: 3, retained: [3, 1, 0, 0, 0, 1], incomplete_from: 5 },
+      { cohort: dayStart("13"), users: 1, retained: [1, 0, 0, 0, 1, 0], incomplete_from: 4 },
+      { cohort: dayStart("14"), users: 0, retained: [0, 0, 0, 0, 0, 0], incomplete_from: 3 },
+      { cohort: dayStart("15"), users: 0, retained: [0, 0, 0, 0, 0, 0], incomplete_from: 2 },
+      { cohort: dayStart("16"), users: 0, retained: [0, 0, 0, 0, 0, 0], incomplete_from: 1 },
+      { cohort: dayStart("17"), users: 1, retained: [1, 0, 0, 0, 0, 0], incomplete_from: 0 },
+    ],
+    average: [1, 0.25, 0, 0, 0, null],
+  },
+};
+
 export const funnelModeCases: FunnelCase[] = [
   funnelStrict,
   funnelAnyReverse,
@@ -313,4 +355,4 @@ export const funnelModeCases: FunnelCase[] = [
   funnelHold,
   funnelValue,
 ];
-export const retentionModeCases: RetentionCase[] = [retentionRecurring];
+export const retentionModeCases: RetentionCase[] = [retentionRecurring, retentionPostHogExample];
