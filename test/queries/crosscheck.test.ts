@@ -395,6 +395,54 @@ const funnels: [string, FunnelSpec][] = [
       range: { from: "2023-06-15", to: "2023-06-28", tz: "Asia/Kolkata" },
     }),
   ],
+  [
+    "strict order, breakdown, over time by day, compare 1w, Berlin",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      order: "strict",
+      breakdown: "platform",
+      trendInterval: "day",
+      compare: "1w",
+      range: part("Europe/Berlin"),
+    }),
+  ],
+  [
+    "any order with overlapping steps and a where filter",
+    funnel({
+      steps: [ref("button_clicked[button_name=save]"), ref("button_clicked"), ref("file_saved")],
+      order: "any",
+      withinSeconds: 1800,
+      filters: [where("platform != web")],
+      breakdown: "platform",
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "exclusions @1-2 and @2-3, value, compare previous",
+    funnel({
+      steps: [ref("application_opened"), ref("file_opened"), ref("file_saved")],
+      withinSeconds: 2 * 3600,
+      exclude: [
+        { event: ref("error_shown"), from: 1, to: 2 },
+        { event: ref("zoom"), from: 2, to: 3 },
+      ],
+      value: "size_kb",
+      compare: "previous",
+      range: part("UTC"),
+    }),
+  ],
+  [
+    "value by breakdown, repeated step, strict with hold",
+    funnel({
+      steps: [ref("file_saved"), ref("file_saved"), ref("file_saved")],
+      withinSeconds: 86_400,
+      order: "strict",
+      hold: "file_name",
+      value: "size_kb",
+      breakdown: "autosave",
+      range: full("UTC"),
+    }),
+  ],
 ];
 
 describe("funnel", () => {
@@ -503,6 +551,42 @@ const retentions: [string, RetentionSpec][] = [
       periods: 8,
       mode: "on",
       range: { from: "2023-06-28T12:00", to: "2023-06-29", tz: "UTC" },
+    }),
+  ],
+  [
+    "recurring cohorts by day with a value, on, UTC",
+    retention({
+      start: ref("application_opened"),
+      return: ref("purchase"),
+      period: "day",
+      mode: "on",
+      cohort: "recurring",
+      value: "revenue",
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "recurring cohorts by week, on-or-after, value, New York",
+    retention({
+      start: ref("button_clicked"),
+      return: ref("file_saved"),
+      period: "week",
+      periods: 4,
+      mode: "on-or-after",
+      cohort: "recurring",
+      value: "size_kb",
+      range: part("America/New_York"),
+    }),
+  ],
+  [
+    "recurring, START is RETURN (the bitmap plan), first-time value",
+    retention({
+      start: ref("application_opened"),
+      return: ref("*"),
+      period: "day",
+      mode: "on",
+      cohort: "recurring",
+      range: full("UTC"),
     }),
   ],
 ];
