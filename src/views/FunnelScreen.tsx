@@ -64,6 +64,13 @@ export function funnelModesLabel(m: FunnelModel): string {
 
 const ORDERS: FunnelOrder[] = ["ordered", "strict", "any"];
 
+/** The property pickers' titles; `undefined` keeps BreakdownPicker's own. */
+const KEY_PICKERS = {
+  breakdown: { title: undefined, noneHint: undefined },
+  hold: { title: "Hold constant across the steps", noneHint: "no property held" },
+  value: { title: "Sum per step (value)", noneHint: "no value" },
+} as const;
+
 const NOTE_W = { start: 8, prev: 10, median: 8, delta: 11, value: 12 };
 
 type Step = FunnelResult["steps"][number];
@@ -329,16 +336,20 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       />
     );
   }
-  if (picker === "breakdown") {
+  if (picker === "breakdown" || picker === "hold" || picker === "value") {
+    // One property picker for the three keys of step 1 the funnel can use.
+    const { title, noneHint } = KEY_PICKERS[picker];
     return (
       <BreakdownPicker
         event={model.steps[0]?.event}
         range={range}
-        current={model.breakdown}
+        current={model[picker]}
         width={width}
         height={height}
-        onPick={(breakdown) => {
-          update({ breakdown });
+        title={title}
+        noneHint={noneHint}
+        onPick={(k) => {
+          update({ [picker]: k });
           setPicker(null);
         }}
         onCancel={() => setPicker(null)}
@@ -387,25 +398,6 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           setExcluded(null);
           setPicker(null);
         }}
-      />
-    );
-  }
-  if (picker === "hold" || picker === "value") {
-    const hold = picker === "hold";
-    return (
-      <BreakdownPicker
-        event={model.steps[0]?.event}
-        range={range}
-        current={hold ? model.hold : model.value}
-        width={width}
-        height={height}
-        title={hold ? "Hold constant across the steps" : "Sum per step (value)"}
-        noneHint={hold ? "no property held" : "no value"}
-        onPick={(k) => {
-          update(hold ? { hold: k } : { value: k });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
       />
     );
   }
