@@ -636,9 +636,9 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
     (r, answer) => {
       const width = termWidth();
       const color = colorEnabled(process.env, process.stdout);
-      const rule = r.cohort === "recurring" ? "recurring " : "";
+      const rule = r.cohort === "recurring" ? ", recurring cohorts" : "";
       process.stdout.write(
-        `${rule}${r.mode} retention by ${r.period}, ${rangeText(answer)}; * = incomplete\n`,
+        `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete\n`,
       );
       process.stdout.write(`${retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
       if (value !== undefined) {
@@ -649,7 +649,10 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
               { title: "cohort" },
               ...Array.from({ length: periods }, (_, n) => ({ title: `${n}`, align: "right" as const })),
             ],
-            r.cohorts.map((c) => [timeText(c.cohort, answer.range.tz), ...(c.value ?? []).map(num)]),
+            r.cohorts.map((c) => [
+              cleanText(timeLabel(c.cohort, r.period, { tz: answer.range.tz })),
+              ...(c.value ?? []).map(num),
+            ]),
             width,
           ),
         );
