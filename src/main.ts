@@ -13,6 +13,16 @@ import { versionLine } from "./version.js";
 
 const argv = process.argv.slice(2);
 
+/** The value of `--flag V` or `--flag=V` (the last one given). */
+function flagValue(flag: string): string | undefined {
+  let v: string | undefined;
+  argv.forEach((a, i) => {
+    if (a === flag && i + 1 < argv.length) v = argv[i + 1];
+    else if (a.startsWith(`${flag}=`)) v = a.slice(flag.length + 1);
+  });
+  return v;
+}
+
 /** Commands that open the DuckDB cache (not the TUI: it draws its first frame before it loads DuckDB). */
 const CACHE_COMMANDS = new Set([
   "events",
@@ -41,8 +51,17 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   const onClickHouse = argv.some(
     (a, i) => a === "--engine=clickhouse" || (a === "--engine" && argv[i + 1] === "clickhouse"),
   );
-  if (command && CACHE_COMMANDS.has(command) && !onClickHouse && !argv.includes("--help"))
-    import("./cache/db.js").catch(() => {});
+  if (command && CACHE_COMMANDS.has(command) && !onClickHouse && !argv.includes("--help")) {
+    const db = import("./cache/db.js");
+    // A reading command's cache starts opening now, in parallel with loading the CLI (Cache.open
+    // takes the promise up; a path the command resolves differently simply opens again).
+    if (command !== "sync") {
+      const path = await import("./commands/cachepath.js")
+        .then((m) => m.cachePathFor(flagValue("--cache")))
+        .catch(() => null);
+      if (path) db.then((m) => m.preopen(path)).catch(() => {});
+    } else db.catch(() => {});
+  }
   const { main } = await import("./cli.js");
   await main(argv);
 }

@@ -57,6 +57,21 @@ export function microsToIso(micros: bigint): string {
 }
 
 /** One open cache file: an instance plus a primary connection. */
+/** Read-only opens started early (`preopen`), taken by the first `Cache.open` of the same path. */
+const preopened = new Map<string, Promise<Cache>>();
+
+/**
+ * Starts opening `path` read-only now: main.ts calls it for the reading commands, so DuckDB opens the
+ * file on its threads while the CLI's modules load and yargs parses. The command's own
+ * `Cache.open(path, {readOnly: true})` then takes this promise, with its result or its error.
+ */
+export function preopen(path: string): void {
+  if (preopened.has(path)) return;
+  const p = Cache.open(path, { readOnly: true });
+  p.catch(() => {}); // reported by the open that takes it up
+  preopened.set(path, p);
+}
+
 export class Cache {
   private constructor(
     readonly path: string,
@@ -74,6 +89,11 @@ export class Cache {
     opts: { readOnly?: boolean; create?: boolean; settings?: CacheSettings } = {},
   ): Promise<Cache> {
     const readOnly = !!opts.readOnly;
+    const early = readOnly && !opts.settings ? preopened.get(path) : undefined;
+    if (early) {
+      preopened.delete(path);
+      return early;
+    }
     if (!existsSync(path)) {
       if (readOnly || !opts.create) throw new CacheMissingError(path);
       ensurePrivateDir(dirname(path));
