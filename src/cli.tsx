@@ -1,6 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { EXIT, ExitError, errorLine, exitCodeFor, UsageError } from "./commands/errors.js";
+import { PRESET_NAMES } from "./cache/presets.js";
 import { versionLine } from "./version.js";
 
 const cacheOpt = {
@@ -73,7 +74,7 @@ const lakeShapeOpts = {
   map: {
     type: "string",
     describe:
-      "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
+      "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties; dotted paths (properties.time) and fallbacks (userId|anonymousId) for sync",
   },
 } as const;
 
@@ -157,6 +158,14 @@ export function buildCli(argv: string[]): Argv {
             },
             concurrency: { type: "number", describe: "parallel downloads (default 16 for S3)" },
             ...lakeShapeOpts,
+            preset: {
+              type: "string",
+              describe: `the lake is a collector's export: ${PRESET_NAMES.join(" | ")} (fields, identity, messages, layout, dedupe; stored with the cache)`,
+            },
+            dedupe: {
+              type: "string",
+              describe: "event id field (dotted path): an event whose id is already cached is a duplicate",
+            },
             watch: {
               type: "boolean",
               describe:
@@ -177,6 +186,11 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 sync ./lake --map event_type=event,user_id=distinct_id --json",
             "a folder with Segment-style fields",
+          )
+          .example("$0 sync s3://acme/segment-logs/src1 --preset segment", "Segment's S3 destination, deduped")
+          .example(
+            "$0 sync ./mixpanel --preset mixpanel --map user_id=properties.$user_id|properties.distinct_id",
+            "a preset refined with a dotted path and a fallback",
           ),
       async (a) => {
         await (await import("./commands/sync.js")).runSync({

@@ -49,7 +49,7 @@ export interface WatchCycle {
 }
 
 export interface WatchOptions
-  extends Pick<SyncOptions, "from" | "to" | "layout" | "map" | "concurrency" | "batchBytes"> {
+  extends Pick<SyncOptions, "from" | "to" | "layout" | "map" | "lake" | "concurrency" | "batchBytes"> {
   /** Time from the start of one cycle to the start of the next (a longer cycle is followed at once). */
   everyMs: number;
   /** Ends the watch: during a cycle after its current batch commits, between cycles at once. */
@@ -87,6 +87,7 @@ export async function watch(cache: Cache, source: Source, opts: WatchOptions): P
         to: opts.to,
         layout: opts.layout,
         map: opts.map,
+        lake: opts.lake,
         concurrency: opts.concurrency,
         batchBytes: opts.batchBytes,
         signal: cycleAc.signal,
