@@ -1,7 +1,7 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { EXIT, ExitError, errorLine, exitCodeFor, UsageError } from "./commands/errors.js";
 import { PRESET_NAMES } from "./cache/presets.js";
+import { EXIT, ExitError, errorLine, exitCodeFor, UsageError } from "./commands/errors.js";
 import { versionLine } from "./version.js";
 
 const cacheOpt = {
@@ -187,7 +187,10 @@ export function buildCli(argv: string[]): Argv {
             "$0 sync ./lake --map event_type=event,user_id=distinct_id --json",
             "a folder with Segment-style fields",
           )
-          .example("$0 sync s3://acme/segment-logs/src1 --preset segment", "Segment's S3 destination, deduped")
+          .example(
+            "$0 sync s3://acme/segment-logs/src1 --preset segment",
+            "Segment's S3 destination, deduped",
+          )
           .example(
             "$0 sync ./mixpanel --preset mixpanel --map user_id=properties.$user_id|properties.distinct_id",
             "a preset refined with a dotted path and a fallback",

@@ -78,7 +78,11 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
 
 /** `preset segment; event_type=event,…; dedupe by messageId`. */
 function formatLine(f: LakeFormat): string {
-  return [f.preset ? `preset ${f.preset}` : "no preset", formatMap(f.map), f.dedupe ? `dedupe by ${f.dedupe}` : "no dedupe"]
+  return [
+    f.preset ? `preset ${f.preset}` : "no preset",
+    formatMap(f.map),
+    f.dedupe ? `dedupe by ${f.dedupe}` : "no dedupe",
+  ]
     .map((x) => cleanText(x))
     .join("; ");
 }

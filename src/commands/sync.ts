@@ -3,8 +3,8 @@ import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
 import { type FormatRequest, resolveFormat } from "../cache/mapping.js";
-import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { cacheHome, ensurePrivateDir, lastUsedFile, resolveCachePath } from "../cache/paths.js";
+import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { setMeta } from "../cache/schema.js";
 import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
 import type { WatchCycle } from "../cache/watch.js";
@@ -291,7 +291,8 @@ function printSummary(s: SyncSummary, cachePath: string): void {
     `  cache ${cachePath}`,
   ];
   for (const u of s.undatedKeys.slice(0, 5)) lines.push(`  ignored ${u.key}: ${u.reason}`);
-  if (s.undated > 5) lines.push(`  … and ${fmtInt(s.undated - 5)} more files outside the layout (--json lists 20)`);
+  if (s.undated > 5)
+    lines.push(`  … and ${fmtInt(s.undated - 5)} more files outside the layout (--json lists 20)`);
   if (s.rejected) lines.push("  see rejected lines with `evx rejects`");
   for (const f of s.failures.slice(0, 10)) lines.push(`  failed: ${f.error}`);
   if (s.failures.length > 10) lines.push(`  … and ${s.failures.length - 10} more failures (evx status)`);
