@@ -184,7 +184,7 @@ async function commitStaged(cache: Cache, staged: StagedBatch, format: LakeForma
 }
 
 async function dropStage(cache: Cache): Promise<void> {
-  for (const t of ["stage", "stage_counts", "batch_users", "batch_known"])
+  for (const t of ["stage", "stage_d", "stage_counts", "batch_users", "batch_known"])
     await cache.run(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
 }
 
@@ -540,13 +540,18 @@ async function markDuplicates(cache: Cache): Promise<void> {
       SEMI JOIN (SELECT DISTINCT event_id FROM stage WHERE reason IS NULL AND NOT skip AND event_id IS NOT NULL) b
          ON b.event_id = e.id`,
   );
+  // The stage is rebuilt with the flag (an UPDATE by rowid of the few duplicates hit an internal
+  // DuckDB error on temp tables).
   await cache.run(
-    `UPDATE stage SET dup = true WHERE rowid IN (
-       SELECT rid FROM (
-         SELECT rowid AS rid, event_id, row_number() OVER (PARTITION BY event_id ORDER BY obj, line) AS n
-           FROM stage WHERE reason IS NULL AND NOT skip AND event_id IS NOT NULL) x
-        WHERE n > 1 OR event_id IN (SELECT id FROM batch_known))`,
+    `CREATE OR REPLACE TEMP TABLE stage_d AS
+     SELECT s.* EXCLUDE (dup),
+            coalesce(s.reason IS NULL AND NOT s.skip AND s.event_id IS NOT NULL AND (k.id IS NOT NULL OR
+              row_number() OVER (PARTITION BY CASE WHEN s.reason IS NULL AND NOT s.skip THEN s.event_id END
+                                 ORDER BY s.obj, s.line) > 1), false) AS dup
+       FROM stage s LEFT JOIN batch_known k ON k.id = s.event_id`,
   );
+  await cache.run("DROP TABLE stage");
+  await cache.run("ALTER TABLE stage_d RENAME TO stage");
 }
 
 /**

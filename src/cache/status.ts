@@ -120,18 +120,21 @@ async function promoteDuplicates(cache: Cache): Promise<void> {
     "SELECT count(*) AS n FROM (SELECT 1 FROM duplicate_events LIMIT 1)",
   );
   if (!any?.n) return;
+  // Every kept copy of an id that no cached event carries any more: the first (lowest object id)
+  // becomes the event, the others go back as its duplicates.
   await cache.run(
-    `CREATE OR REPLACE TEMP TABLE promoted AS
-     SELECT * FROM (
-       SELECT d.rowid AS rid, d.*, row_number() OVER (PARTITION BY d.event_id ORDER BY d.object_id) AS n
-         FROM duplicate_events d ANTI JOIN event_ids e ON e.id = d.event_id) WHERE n = 1`,
+    `CREATE OR REPLACE TEMP TABLE orphans AS
+     SELECT d.*, row_number() OVER (PARTITION BY d.event_id ORDER BY d.object_id) AS n
+       FROM duplicate_events d ANTI JOIN event_ids e ON e.id = d.event_id`,
   );
   try {
-    const n = await cache.one<{ n: number }>("SELECT count(*) AS n FROM promoted");
+    const n = await cache.one<{ n: number }>("SELECT count(*) AS n FROM orphans");
     if (!n?.n) return;
+    await cache.run("CREATE OR REPLACE TEMP TABLE promoted AS SELECT * EXCLUDE (n) FROM orphans WHERE n = 1");
+    await cache.run("DELETE FROM duplicate_events WHERE event_id IN (SELECT event_id FROM orphans)");
+    await cache.run("INSERT INTO duplicate_events SELECT * EXCLUDE (n) FROM orphans WHERE n > 1");
     await cache.run(`INSERT INTO events (${EVENT_COLS}) SELECT ${EVENT_COLS} FROM promoted`);
     await cache.run("INSERT INTO event_ids SELECT event_id, object_id FROM promoted");
-    await cache.run("DELETE FROM duplicate_events WHERE rowid IN (SELECT rid FROM promoted)");
     await cache.run(
       `UPDATE objects SET events = events + p.n, duplicates = duplicates - p.n,
               min_time = least(coalesce(min_time, p.lo), p.lo), max_time = greatest(coalesce(max_time, p.hi), p.hi)
@@ -147,8 +150,7 @@ async function promoteDuplicates(cache: Cache): Promise<void> {
     await cache.run("DELETE FROM object_types WHERE object_id IN (SELECT DISTINCT object_id FROM promoted)");
     await cache.run("INSERT INTO object_types SELECT * FROM promoted_types");
   } finally {
-    await cache.run("DROP TABLE IF EXISTS promoted");
-    await cache.run("DROP TABLE IF EXISTS promoted_types");
+    for (const t of ["orphans", "promoted", "promoted_types"]) await cache.run(`DROP TABLE IF EXISTS ${t}`);
   }
 }
 
