@@ -46,7 +46,12 @@ async function writeParquet(files: Record<string, string>): Promise<void> {
 async function parquetLake(lake: string): Promise<void> {
   writeLakeFiles(lake, {
     "date=2023-06-01/a.jsonl": jsonl([
-      { event_type: "open", event_time: "2023-06-01T10:00:00Z", user_id: "u1", event_properties: { plan: "pro", n: 1 } },
+      {
+        event_type: "open",
+        event_time: "2023-06-01T10:00:00Z",
+        user_id: "u1",
+        event_properties: { plan: "pro", n: 1 },
+      },
     ]),
     "date=2023-06-02/keep.txt": "not data",
   });
@@ -70,7 +75,10 @@ async function parquetLake(lake: string): Promise<void> {
 
 async function check(cache: Cache, s: Awaited<ReturnType<typeof sync>>, lake: string): Promise<void> {
   assert.equal(s.objects.failed, 1);
-  assert.match(s.failures[0].error, /wrong\.parquet: Parquet schema lacks event_time \(column 'event_time'\), user_id \(column 'user_id'\)/);
+  assert.match(
+    s.failures[0].error,
+    /wrong\.parquet: Parquet schema lacks event_time \(column 'event_time'\), user_id \(column 'user_id'\)/,
+  );
   const truth = await loadVendorLake(lake, "plain", { include: (k) => !k.includes("wrong") });
   assert.equal(s.events, truth.events.length);
   assert.equal(s.rejected, truth.rejected);
@@ -86,7 +94,9 @@ async function check(cache: Cache, s: Awaited<ReturnType<typeof sync>>, lake: st
     { e: "open", t: "2023-06-02T08:00:00.123456", u: "u3", p: '{"plan":"pro","n":3}' },
     { e: "open", t: "2023-06-02T09:00:00.000000", u: "u4", p: '{"plan":"free","n":4}' },
   ]);
-  const rej = await cache.all<{ key: string; line: number; reason: string }>("SELECT key, line, reason FROM rejects");
+  const rej = await cache.all<{ key: string; line: number; reason: string }>(
+    "SELECT key, line, reason FROM rejects",
+  );
   assert.deepEqual(rej, [{ key: "date=2023-06-01/map.parquet", line: 2, reason: "missing user_id" }]);
 }
 
@@ -110,7 +120,11 @@ test("Parquet objects mixed with JSON lines, from S3", async () => {
   await uploadDir(server, "parquet-lake", lake, "lake/");
   const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
   try {
-    await check(cache, await sync(cache, s3Source("s3://parquet-lake/lake", { endpoint: server.endpoint })), lake);
+    await check(
+      cache,
+      await sync(cache, s3Source("s3://parquet-lake/lake", { endpoint: server.endpoint })),
+      lake,
+    );
   } finally {
     cache.close();
   }
