@@ -114,17 +114,29 @@ export function buildCli(argv: string[]): Argv {
       (y) =>
         y
           .options({
-            events: { type: "number", default: 2_000_000, describe: "events in the demo lake" },
-            cache: { type: "string", describe: "cache file (default ~/.cache/evx/demo.duckdb)" },
+            events: {
+              type: "number",
+              describe: "events in the demo lake (default 2M; 500k with --preset)",
+            },
+            cache: { type: "string", describe: "cache file (default ~/.cache/evx/demo[-PRESET].duckdb)" },
             ui: { type: "boolean", default: true, describe: "use --no-ui to stop after the sync" },
+            preset: {
+              type: "string",
+              describe: `a vendor-shaped lake synced with that preset: ${PRESET_NAMES.join(" | ")}`,
+            },
           })
           .example("$0 demo", "2M events over 28 days, then the TUI")
+          .example(
+            "$0 demo --preset segment",
+            "a Segment S3 export (day folders, duplicates, identify calls)",
+          )
           .example("$0 demo --events 200000 --no-ui", "a small lake, sync only"),
       async (a) =>
         (await import("./commands/demo.js")).runDemo({
           events: a.events,
           cache: a.cache,
           noUi: a.ui === false,
+          preset: a.preset,
         }),
     )
     .command(

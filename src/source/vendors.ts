@@ -17,6 +17,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { DuckDBInstance } from "@duckdb/node-api";
 import type { PresetName } from "../cache/presets.js";
 import { generateLake } from "./synthetic.js";
 
@@ -262,7 +263,6 @@ export async function generateVendorLake(o: VendorLakeOptions): Promise<VendorLa
  * `properties` a JSON-encoded string, `timestamp` a timestamp with time zone.
  */
 async function writePostHogParquet(dir: string, files: { key: string; rows: unknown[] }[]): Promise<void> {
-  const { DuckDBInstance } = await import("@duckdb/node-api");
   const db = await DuckDBInstance.create(":memory:");
   const c = await db.connect();
   try {
