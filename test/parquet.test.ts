@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
+import { DEFAULT_MAP } from "../src/cache/mapping.js";
 import { sync } from "../src/cache/sync.js";
 import { folderSource } from "../src/source/folder.js";
 import { s3Source } from "../src/source/s3.js";
@@ -54,6 +55,8 @@ async function parquetLake(lake: string): Promise<void> {
       },
     ]),
     "date=2023-06-02/keep.txt": "not data",
+    // Not Parquet at all: fails alone, the other Parquet files of its schema group still land.
+    "date=2023-06-02/broken.parquet": "PAR1 this is not a parquet file",
   });
   const d = (x: string) => join(lake, x);
   await writeParquet({
@@ -74,12 +77,14 @@ async function parquetLake(lake: string): Promise<void> {
 }
 
 async function check(cache: Cache, s: Awaited<ReturnType<typeof sync>>, lake: string): Promise<void> {
-  assert.equal(s.objects.failed, 1);
+  assert.equal(s.objects.failed, 2);
+  const errors = s.failures.map((f) => f.error).sort();
+  assert.match(errors[0], /^date=2023-06-02\/broken\.parquet: not a readable Parquet file/);
   assert.match(
-    s.failures[0].error,
-    /wrong\.parquet: Parquet schema lacks event_time \(column 'event_time'\), user_id \(column 'user_id'\)/,
+    errors[1],
+    /^date=2023-06-02\/wrong\.parquet: Parquet schema lacks event_time \(column 'event_time'\), user_id \(column 'user_id'\); its columns are event_type, who$/,
   );
-  const truth = await loadVendorLake(lake, "plain", { include: (k) => !k.includes("wrong") });
+  const truth = await loadVendorLake(lake, "plain", { include: (k) => !/wrong|broken/.test(k) });
   assert.equal(s.events, truth.events.length);
   assert.equal(s.rejected, truth.rejected);
   assert.equal(s.rejected, 1);
@@ -125,6 +130,29 @@ test("Parquet objects mixed with JSON lines, from S3", async () => {
       await sync(cache, s3Source("s3://parquet-lake/lake", { endpoint: server.endpoint })),
       lake,
     );
+  } finally {
+    cache.close();
+  }
+});
+
+test("a field named like the folder's hive key is read from the line, not the path", async () => {
+  const dir = tempDir();
+  const lake = join(dir, "lake");
+  writeLakeFiles(lake, {
+    "dt=2023-06-01/a.jsonl": jsonl([{ event_type: "open", dt: "2023-06-01T10:00:00Z", user_id: "u1" }]),
+  });
+  await writeParquet({
+    [join(lake, "dt=2023-06-01/b.parquet")]:
+      `SELECT 'save' AS event_type, '2023-06-01T11:00:00Z' AS dt, 'u1' AS user_id`,
+  });
+  const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+  try {
+    const s = await sync(cache, folderSource(lake), { map: { ...DEFAULT_MAP, event_time: "dt" } });
+    assert.equal(s.events, 2);
+    const t = await cache.all<{ t: string }>(
+      "SELECT strftime(event_time, '%H:%M') AS t FROM events ORDER BY t",
+    );
+    assert.deepEqual(t, [{ t: "10:00" }, { t: "11:00" }]);
   } finally {
     cache.close();
   }

@@ -54,13 +54,18 @@ const REASON = `CASE
   WHEN ts < TIMESTAMPTZ '1970-01-01 00:00:00+00' OR ts >= TIMESTAMPTZ '2100-01-01 00:00:00+00' THEN 'event_time out of range (1970-2100)'
   END`;
 
+/**
+ * `hive_partitioning = false`: a local file under `dt=2023-06-01/` would otherwise get a `dt` column
+ * from its path that hides a `dt` field of its lines (S3 objects are staged under hashed names, so
+ * the two sources read differently).
+ */
 function readJsonCall(ex: Extraction, extra: Record<string, string> = {}): string {
   const cols: Record<string, string> = { ...extra, ...Object.fromEntries(ex.roots) };
   const struct = Object.entries(cols)
     .map(([k, v]) => `${literal(k)}: ${literal(v)}`)
     .join(", ");
   return `read_json($1, format = 'newline_delimited', columns = {${struct}},
-            maximum_object_size = ${MAX_OBJECT_BYTES}, compression = 'auto_detect')`;
+            maximum_object_size = ${MAX_OBJECT_BYTES}, compression = 'auto_detect', hive_partitioning = false)`;
 }
 
 /**
@@ -128,10 +133,7 @@ async function stageBatch(
   try {
     const parquet = items.filter((i) => isParquet(i.key));
     const lines = items.filter((i) => !isParquet(i.key));
-    for (const item of parquet) {
-      const err = await stageParquet(cache, item, ex);
-      if (err) failed.set(item.key, err);
-    }
+    if (parquet.length) for (const [k, err] of await stageParquet(cache, parquet, ex)) failed.set(k, err);
     const dirty = lines.length ? await stageFast(cache, lines, ex) : [];
     const nodeRejects: NodeReject[] = [];
     for (const item of dirty) {
