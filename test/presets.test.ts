@@ -2,7 +2,8 @@
  * Each preset end to end through the loopback S3 server: a vendor-shaped lake (src/source/vendors.ts)
  * is synced with `--preset`, and the counts (events, users, rejected, skipped, duplicates) must equal
  * the brute-force reader of test/brute-vendor.ts exactly; then trend, funnel and retention on the
- * cache must equal the brute-force analyses over the same events.
+ * cache must equal the brute-force analyses over the same events. PostHog and Amplitude lakes are
+ * half Parquet.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -78,7 +79,11 @@ for (const preset of Object.keys(PRESETS) as PresetName[]) {
       await generateVendorLake({ dir: lake, preset, events: 3000, days: 4, seed: 11, parquetShare: 0.5 });
       const bucket = `p-${preset}`;
       await server.createBucket(bucket);
-      await uploadDir(server, bucket, lake, "export/");
+      const keys = await uploadDir(server, bucket, lake, "export/");
+      // PostHog's Parquet batch export (properties a JSON string); Amplitude as a silver Parquet
+      // table (a MAP column for event_properties, a TIMESTAMP event_time), mixed with JSON lines.
+      if (preset === "posthog" || preset === "amplitude")
+        assert.ok(keys.some((k) => k.endsWith(".parquet")) && keys.some((k) => !k.endsWith(".parquet")));
       const truth = await loadVendorLake(lake, preset, { dedupe: true });
       assert.ok(truth.duplicates > 0, "the fixture re-delivers lines");
       if (preset === "segment" || preset === "amplitude") assert.ok(truth.skipped > 0, "non-event messages");

@@ -414,6 +414,8 @@ async function resolveLakeFormat(
         "duplicate_events",
       ])
         await cache.run(`DELETE FROM ${t}`);
+    // The properties may now come from other fields: the next batch picks the hot keys again.
+    if (stored) await cache.run("DELETE FROM meta WHERE key = 'hot_keys'");
     await setMeta(cache, "format", JSON.stringify(format));
     await setMeta(cache, "map", JSON.stringify(format.map));
   });

@@ -74,7 +74,7 @@ export function dateOf(key: string, layout: Layout): string | null {
 const base = (key: string) => key.slice(key.lastIndexOf("/") + 1);
 
 /** Amplitude's export names: `<project>_<YYYY-MM-DD>_<hour>#<n>.json.gz`. */
-const AMPLITUDE_FILE = /_(\d{4})-(\d{2})-(\d{2})_\d{1,2}#\d+\.json(\.gz)?$/;
+const AMPLITUDE_FILE = /_(\d{4})-(\d{2})-(\d{2})_\d{1,2}#\d+\.(json(\.gz)?|parquet)$/;
 
 /** The last folder named by 13 digits that is a UTC midnight in epoch ms (Segment's received day). */
 function epochDayFolder(dirs: string): number | null {

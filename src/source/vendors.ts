@@ -4,7 +4,8 @@
  * links beside each preset in src/cache/presets.ts):
  * - Segment: `segment-logs/<source>/<received day, epoch ms>/<epoch ms>.<uuid>.gz`; `userId` null on
  *   anonymous calls (identity in `anonymousId`); `page` calls; `identify`/`group`/`alias` messages.
- * - Amplitude: `<project>/<project>_<YYYY-MM-DD>_<hour>#<n>.json.gz`; `event_time` without offset;
+ * - Amplitude: `<project>/<project>_<YYYY-MM-DD>_<hour>#<n>.json.gz` (or `.parquet`, a silver table
+ *   with a MAP `event_properties`); `event_time` without offset;
  *   `user_id` null (identity in `device_id`); `insert_id` sometimes null (`uuid` dedupes);
  *   `$identify` rows.
  * - Mixpanel: `<project>/mp_master_event/YYYY/MM/DD/…json.gz`; `properties.time` in epoch seconds or
@@ -27,7 +28,10 @@ export interface VendorLakeOptions {
   events: number;
   days?: number;
   seed?: number;
-  /** PostHog only: write Parquet files instead of JSON lines (share 0..1, default 0). */
+  /**
+   * Share of files written as Parquet (0..1, default 0): PostHog's batch export format, or for
+   * Amplitude a "silver" table of its export (typed `event_time`, `event_properties` as a MAP).
+   */
   parquetShare?: number;
 }
 
@@ -198,7 +202,7 @@ function keyFor(
     case "segment":
       return `segment-logs/src1a2b3c/${day}/${start + 60_000 * (n % 7)}.${uuidOf(r)}.gz`;
     case "amplitude":
-      return `187520/187520_${date}_${Number(hhmm.slice(0, 2))}#${Number(hhmm.slice(2)) / 15}.json.gz`;
+      return `187520/187520_${date}_${Number(hhmm.slice(0, 2))}#${Number(hhmm.slice(2)) / 15}.${parquet ? "parquet" : "json.gz"}`;
     case "mixpanel":
       return `2837462/mp_master_event/${date.slice(0, 4)}/${date.slice(5, 7)}/${date.slice(8)}/part-${hhmm}.json.gz`;
     case "posthog": {
@@ -241,7 +245,7 @@ export async function generateVendorLake(o: VendorLakeOptions): Promise<VendorLa
       for (let j = before; j < out.length; j++) if (r() < 0.01) (r() < 0.5 ? out : carry).push(out[j]);
     }
     if (i === parts.length - 1) out.push(...carry);
-    const parquet = o.preset === "posthog" && r() < (o.parquetShare ?? 0);
+    const parquet = (o.preset === "posthog" || o.preset === "amplitude") && r() < (o.parquetShare ?? 0);
     const key = keyFor(o.preset, p.date, p.hhmm, i, r, parquet);
     lines += out.length;
     if (parquet) {
@@ -253,16 +257,36 @@ export async function generateVendorLake(o: VendorLakeOptions): Promise<VendorLa
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, key.endsWith(".gz") ? gzipSync(body, { level: 1 }) : body);
   }
-  if (parquetFiles.length) await writePostHogParquet(o.dir, parquetFiles);
+  if (parquetFiles.length)
+    await writeParquet(o.dir, parquetFiles, PARQUET_SELECT[o.preset as "posthog" | "amplitude"]);
   rmSync(tmp, { recursive: true, force: true });
   return { files: parts.length, lines };
 }
 
 /**
- * PostHog's Parquet batch export: `uuid`, `event`, `distinct_id`, `person_id` as strings,
- * `properties` a JSON-encoded string, `timestamp` a timestamp with time zone.
+ * The Parquet columns per vendor, from the lines' JSON. PostHog's batch export: `uuid`, `event`,
+ * `distinct_id`, `person_id` as strings, `properties` a JSON-encoded string, `timestamp` a timestamp
+ * with time zone. Amplitude as a silver table: `event_time` a TIMESTAMP, `event_properties` a
+ * MAP(VARCHAR, VARCHAR) (values as text, as a warehouse MAP column holds them).
  */
-async function writePostHogParquet(dir: string, files: { key: string; rows: unknown[] }[]): Promise<void> {
+const PARQUET_SELECT = {
+  posthog: `SELECT uuid, event, distinct_id, person_id, properties::VARCHAR AS properties,
+                   timestamp::TIMESTAMPTZ AS timestamp, team_id, elements_chain
+              FROM read_json($1, format = 'newline_delimited', columns = {uuid: 'VARCHAR', event: 'VARCHAR',
+                   distinct_id: 'VARCHAR', person_id: 'VARCHAR', properties: 'JSON', timestamp: 'VARCHAR',
+                   team_id: 'BIGINT', elements_chain: 'VARCHAR'})`,
+  amplitude: `SELECT event_type, event_time::TIMESTAMP AS event_time, user_id, device_id, insert_id, uuid,
+                     CAST(event_properties AS MAP(VARCHAR, VARCHAR)) AS event_properties, platform
+                FROM read_json($1, format = 'newline_delimited', columns = {event_type: 'VARCHAR',
+                     event_time: 'VARCHAR', user_id: 'VARCHAR', device_id: 'VARCHAR', insert_id: 'VARCHAR',
+                     uuid: 'VARCHAR', event_properties: 'JSON', platform: 'VARCHAR'})`,
+};
+
+async function writeParquet(
+  dir: string,
+  files: { key: string; rows: unknown[] }[],
+  select: string,
+): Promise<void> {
   const db = await DuckDBInstance.create(":memory:");
   const c = await db.connect();
   try {
@@ -272,15 +296,7 @@ async function writePostHogParquet(dir: string, files: { key: string; rows: unkn
       mkdirSync(dirname(path), { recursive: true });
       const tmp = `${path}.jsonl`;
       writeFileSync(tmp, `${f.rows.map((x) => JSON.stringify(x)).join("\n")}\n`);
-      await c.run(
-        `COPY (SELECT uuid, event, distinct_id, person_id, properties::VARCHAR AS properties,
-                      timestamp::TIMESTAMPTZ AS timestamp, team_id, elements_chain
-                 FROM read_json($1, format = 'newline_delimited', columns = {uuid: 'VARCHAR', event: 'VARCHAR',
-                      distinct_id: 'VARCHAR', person_id: 'VARCHAR', properties: 'JSON', timestamp: 'VARCHAR',
-                      team_id: 'BIGINT', elements_chain: 'VARCHAR'}))
-           TO '${path.replace(/'/g, "''")}' (FORMAT parquet)`,
-        [tmp],
-      );
+      await c.run(`COPY (${select}) TO '${path.replace(/'/g, "''")}' (FORMAT parquet)`, [tmp]);
       rmSync(tmp);
     }
   } finally {
