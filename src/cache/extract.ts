@@ -63,7 +63,8 @@ export function extraction(format: LakeFormat): Extraction {
   const dropped = droppedKeys(format);
   if (dropped.length) {
     const patch = JSON.stringify(Object.fromEntries(dropped.map((k) => [k, null])));
-    properties = `(SELECT CASE WHEN json_type(p) = 'OBJECT' THEN json_merge_patch(p, ${literal(patch)}) ELSE p END FROM (SELECT ${properties} AS p))`;
+    // A merge patch with nulls removes keys; only an object is patched (a patch replaces anything else).
+    properties = `CASE WHEN json_type(${properties}) = 'OBJECT' THEN json_merge_patch(${properties}, ${literal(patch)}) ELSE ${properties} END`;
   }
   let eventType = text(m.event_type);
   let skip = "false";
