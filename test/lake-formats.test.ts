@@ -183,3 +183,25 @@ test("--from/--to select by the date a vendor layout reads (Segment's day folder
     assert.ok(j.objects.listed > 0 && j.objects.listed < 300, `${preset}: one day of files`);
   }
 });
+
+test("evx demo --preset segment shows a vendor-shaped lake end to end, and reuses it", () => {
+  const dir = tempDir();
+  const env = { XDG_CACHE_HOME: join(dir, "xdg") };
+  const r = evx(["demo", "--preset", "segment", "--events", "5000", "--no-ui"], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /writing a segment export of 5,000 synthetic events/);
+  assert.match(
+    r.stderr,
+    /synced [\d,]+ of [\d,]+ objects .*: [\d,]+ events, 0 rejected lines, [\d,]+ skipped messages, [\d,]+ duplicates \(preset segment\)/,
+  );
+  assert.match(r.stderr, /layout <epoch-ms of the UTC day>\//);
+  const cache = join(dir, "xdg", "evx", "demo-segment.duckdb");
+  const e = evx(["events", "--cache", cache, "--json"]);
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(e.stdout, /"pages"/, "page calls are events named as the warehouse names them");
+  const again = evx(["demo", "--preset", "segment", "--events", "5000", "--no-ui"], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /reusing the segment demo lake/);
+  assert.match(again.stderr, /synced 0 of/);
+  assert.equal(evx(["demo", "--preset", "rudderstack", "--no-ui"], env).code, 2);
+});
