@@ -61,9 +61,16 @@ function read(
         id: first(o.insert_id, o.uuid),
       };
     case "mixpanel": {
+      // The raw export (`event`, `properties.time`…) or a JSON pipeline (`event_name`, `time`… on top).
       const p = obj(o.properties);
       const { time, distinct_id, ...rest } = p;
-      return { type: o.event, user: distinct_id, time, props: rest, id: p.$insert_id };
+      return {
+        type: first(o.event, o.event_name),
+        user: first(distinct_id, o.distinct_id),
+        time: first(time, o.time),
+        props: rest,
+        id: first(p.$insert_id, o.insert_id),
+      };
     }
     case "posthog":
       return {

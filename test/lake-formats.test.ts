@@ -102,7 +102,7 @@ test("--map refines a stored preset; status --json shows the preset, the map and
     "sync",
     lake,
     "--map",
-    "user_id=properties.distinct_id|properties.$device_id",
+    "user_id=properties.distinct_id|distinct_id|properties.$device_id",
     "--cache",
     cache,
     "--json",
@@ -113,12 +113,12 @@ test("--map refines a stored preset; status --json shows the preset, the map and
   assert.deepEqual(st.format, {
     preset: "mixpanel",
     map: {
-      event_type: "event",
-      event_time: "properties.time",
-      user_id: "properties.distinct_id|properties.$device_id",
+      event_type: "event|event_name",
+      event_time: "properties.time|time",
+      user_id: "properties.distinct_id|distinct_id|properties.$device_id",
       event_properties: "properties",
     },
-    dedupe: "properties.$insert_id",
+    dedupe: "properties.$insert_id|insert_id",
   });
   assert.equal(st.duplicates, first.duplicates);
   assert.equal(st.events, first.events);

@@ -77,19 +77,22 @@ export const PRESETS: Record<PresetName, Preset> = {
     sample:
       '{"event_type":"song_played","event_time":"2023-06-01 16:12:14.721000","user_id":null,"device_id":"d-9a2","insert_id":"5f1c","uuid":"0b6e…","event_properties":{"genre":"jazz"}}',
   },
-  // Mixpanel's raw export (and its JSON data pipelines) has `event` and a `properties` object holding
-  // `time` (epoch seconds; milliseconds in newer pipelines), `distinct_id` and `$insert_id`:
+  // Mixpanel's raw export has `event` and a `properties` object holding `time` (epoch seconds;
+  // milliseconds in the import format), `distinct_id` and `$insert_id`:
   // https://developer.mixpanel.com/reference/raw-event-export
-  // https://docs.mixpanel.com/docs/data-pipelines/schematized-export-pipeline (layout `<project>/mp_master_event/YYYY/MM/DD/`)
+  // https://developer.mixpanel.com/reference/import-events
+  // Its JSON pipelines write `event_name`, `time`, `distinct_id`, `insert_id` at the top level beside
+  // `properties`: https://docs.mixpanel.com/docs/data-pipelines/json-pipelines
+  // Both are read (a fallback per field); the layout is detected from the keys (date folders).
   mixpanel: {
     name: "mixpanel",
     map: {
-      event_type: "event",
-      event_time: "properties.time",
-      user_id: "properties.distinct_id",
+      event_type: "event|event_name",
+      event_time: "properties.time|time",
+      user_id: "properties.distinct_id|distinct_id",
       event_properties: "properties",
     },
-    id: "properties.$insert_id",
+    id: "properties.$insert_id|insert_id",
     sample:
       '{"event":"Signup","properties":{"time":1685635934,"distinct_id":"u-91","$insert_id":"29fc2962","Referred by":"Friend"}}',
   },

@@ -8,8 +8,10 @@
  *   with a MAP `event_properties`); `event_time` without offset;
  *   `user_id` null (identity in `device_id`); `insert_id` sometimes null (`uuid` dedupes);
  *   `$identify` rows.
- * - Mixpanel: `<project>/mp_master_event/YYYY/MM/DD/…json.gz`; `properties.time` in epoch seconds or
- *   (newer pipelines) milliseconds; a few lines without `distinct_id` (rejected).
+ * - Mixpanel: `<project>/mp_master_event/YYYY/MM/DD/…json.gz` date folders; raw-export lines with
+ *   `properties.time` in epoch seconds or (import format) milliseconds, and a third of the files as a
+ *   JSON pipeline writes them (`event_name`, `time`, `distinct_id`, `insert_id` on top); a few lines
+ *   without `distinct_id` (rejected).
  * - PostHog: `<interval start>-<interval end>.jsonl.gz` files (or Parquet, `properties` as a JSON
  *   string); `person_id` null on some rows (identity in `distinct_id`).
  * Every vendor re-delivers ~1% of its lines (same id, same payload), some into the next file.
@@ -75,7 +77,7 @@ const amplitudeTime = (iso: string) => iso.replace("T", " ").replace("Z", "").pa
 const posthogTime = (iso: string) => iso.replace("Z", "+00:00");
 
 /** One canonical file of the synthetic lake → the vendor's lines (objects, serialised later). */
-type Convert = (e: Canonical, r: () => number, out: unknown[]) => void;
+type Convert = (e: Canonical, r: () => number, out: unknown[], file: number) => void;
 
 function converter(preset: PresetName): Convert {
   switch (preset) {
@@ -156,8 +158,21 @@ function converter(preset: PresetName): Convert {
           });
       };
     case "mixpanel":
-      return (e, r, out) => {
+      return (e, r, out, file) => {
         const ms = Date.parse(e.event_time);
+        if (file % 3 === 2) {
+          // A JSON pipeline's row: ids and time at the top level, the rest under `properties`.
+          const uuid = uuidOf(r);
+          out.push({
+            event_name: e.event_type,
+            time: e.event_time,
+            distinct_id: e.user_id,
+            device_id: `dev-${uuid.slice(0, 8)}`,
+            insert_id: uuid.replace(/-/g, "").slice(0, 24),
+            properties: { mp_lib: "web", ...(e.event_properties ?? {}) },
+          });
+          return;
+        }
         // Raw export: seconds; newer data pipelines: milliseconds.
         const time = r() < 0.3 ? ms : Math.floor(ms / 1000);
         const props: Record<string, unknown> = {
@@ -240,7 +255,7 @@ export async function generateVendorLake(o: VendorLakeOptions): Promise<VendorLa
     for (const line of text.split("\n")) {
       if (!line) continue;
       const before = out.length;
-      convert(JSON.parse(line) as Canonical, r, out);
+      convert(JSON.parse(line) as Canonical, r, out, i);
       // At-least-once delivery: ~1% of the lines again, half in this file, half in the next one.
       for (let j = before; j < out.length; j++) if (r() < 0.01) (r() < 0.5 ? out : carry).push(out[j]);
     }
