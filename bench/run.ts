@@ -1,5 +1,9 @@
 /**
- * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--no-clickhouse] [--queries-only [--only NAME]] [--generate-only]`
+ * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--no-clickhouse] [--dedupe] [--queries-only [--only NAME]] [--generate-only]`
+ *
+ * `--dedupe` also syncs the lake with dedupe on (the id is `event_time`, the synthetic lake's nearest to
+ * a per-event id: microsecond text, unique but for rare collisions) into fresh caches, and reports the
+ * median ingest rate against the same read_json baseline as `dedupe`.
  *
  * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of 3 syncs), times
  * DuckDB's own read_json of the same files as a baseline, runs each analysis `runs` times and reports
@@ -285,6 +289,7 @@ async function main() {
 
   log("  baseline: DuckDB read_json of the same files…");
   const base = await baseline();
+  const dedupe = args.includes("--dedupe") ? await dedupeSide(source, Math.min(3, runs), base.rate) : null;
 
   const queries = await timeQueries(cache);
   const range = await new Executor(cache).resolveRange({ tz: "UTC" });
@@ -320,6 +325,7 @@ async function main() {
     baseline_read_json_seconds: +base.seconds.toFixed(2),
     baseline_events_per_second: Math.round(base.rate),
     ingest_vs_raw: +(ingestRate / base.rate).toFixed(2),
+    dedupe,
     queries_ms: queries,
     clickhouse: ch,
     tui_first_frame_ms: firstFrame === null ? null : Math.round(firstFrame),
@@ -375,3 +381,37 @@ async function main() {
 }
 
 await main();
+
+/**
+ * The cost of dedupe: the same lake synced into fresh caches with `--dedupe event_time` (every
+ * event's id looked up against the cache's ids and the batch's), median run by ingest time.
+ */
+async function dedupeSide(source: Parameters<typeof sync>[1], n: number, baseRate: number) {
+  const path = `${cachePath}.dedupe.duckdb`;
+  const runs: Awaited<ReturnType<typeof sync>>[] = [];
+  for (let i = 0; i < n; i++) {
+    rmSync(path, { force: true });
+    rmSync(`${path}.wal`, { force: true });
+    const c = await Cache.open(path, { create: true });
+    try {
+      log(`  syncing with dedupe (run ${i + 1})…`);
+      runs.push(await sync(c, source, { lake: { dedupe: "event_time" } }));
+      log(`    ${runs[i].seconds}s (ingest ${runs[i].ingestSeconds}s, ${runs[i].duplicates} duplicates)`);
+    } finally {
+      c.close();
+    }
+  }
+  rmSync(path, { force: true });
+  rmSync(`${path}.wal`, { force: true });
+  const m = [...runs].sort((a, b) => a.ingestSeconds - b.ingestSeconds)[runs.length >> 1];
+  const rate = m.events / Math.max(0.001, m.ingestSeconds);
+  return {
+    field: "event_time",
+    ingest_seconds: m.ingestSeconds,
+    ingest_seconds_runs: runs.map((r) => r.ingestSeconds),
+    ingest_events_per_second: Math.round(rate),
+    ingest_vs_raw: +(rate / baseRate).toFixed(2),
+    events: m.events,
+    duplicates: m.duplicates,
+  };
+}

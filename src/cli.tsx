@@ -1,5 +1,6 @@
 import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
+import { PRESET_NAMES } from "./cache/presets.js";
 import { EXIT, ExitError, errorLine, exitCodeFor, UsageError } from "./commands/errors.js";
 import { versionLine } from "./version.js";
 
@@ -73,7 +74,7 @@ const lakeShapeOpts = {
   map: {
     type: "string",
     describe:
-      "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
+      "rename fields: event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties; dotted paths (properties.time) and fallbacks (userId|anonymousId) for sync",
   },
 } as const;
 
@@ -113,17 +114,29 @@ export function buildCli(argv: string[]): Argv {
       (y) =>
         y
           .options({
-            events: { type: "number", default: 2_000_000, describe: "events in the demo lake" },
-            cache: { type: "string", describe: "cache file (default ~/.cache/evx/demo.duckdb)" },
+            events: {
+              type: "number",
+              describe: "events in the demo lake (default 2M; 500k with --preset)",
+            },
+            cache: { type: "string", describe: "cache file (default ~/.cache/evx/demo[-PRESET].duckdb)" },
             ui: { type: "boolean", default: true, describe: "use --no-ui to stop after the sync" },
+            preset: {
+              type: "string",
+              describe: `a vendor-shaped lake synced with that preset: ${PRESET_NAMES.join(" | ")}`,
+            },
           })
           .example("$0 demo", "2M events over 28 days, then the TUI")
+          .example(
+            "$0 demo --preset segment",
+            "a Segment S3 export (day folders, duplicates, identify calls)",
+          )
           .example("$0 demo --events 200000 --no-ui", "a small lake, sync only"),
       async (a) =>
         (await import("./commands/demo.js")).runDemo({
           events: a.events,
           cache: a.cache,
           noUi: a.ui === false,
+          preset: a.preset,
         }),
     )
     .command(
@@ -157,6 +170,14 @@ export function buildCli(argv: string[]): Argv {
             },
             concurrency: { type: "number", describe: "parallel downloads (default 16 for S3)" },
             ...lakeShapeOpts,
+            preset: {
+              type: "string",
+              describe: `the lake is a collector's export: ${PRESET_NAMES.join(" | ")} (fields, identity, messages, layout, dedupe; stored with the cache)`,
+            },
+            dedupe: {
+              type: "string",
+              describe: "event id field (dotted path): an event whose id is already cached is a duplicate",
+            },
             watch: {
               type: "boolean",
               describe:
@@ -177,6 +198,14 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 sync ./lake --map event_type=event,user_id=distinct_id --json",
             "a folder with Segment-style fields",
+          )
+          .example(
+            "$0 sync s3://acme/segment-logs/src1 --preset segment",
+            "Segment's S3 destination, deduped",
+          )
+          .example(
+            "$0 sync ./mixpanel --preset mixpanel --map user_id=properties.$user_id|properties.distinct_id",
+            "a preset refined with a dotted path and a fallback",
           ),
       async (a) => {
         await (await import("./commands/sync.js")).runSync({

@@ -322,7 +322,7 @@ test("a schema-2 cache is upgraded on read; without a recorded listing nothing i
 
   const reader = await Cache.open(path, { readOnly: true });
   try {
-    assert.equal(await getMeta(reader, "schema_version"), "3");
+    assert.equal(await getMeta(reader, "schema_version"), "4");
     assert.deepEqual(await listingRows(reader), []);
     assert.deepEqual(
       await coverageOf(reader, "2023-06-01", "2023-06-05"),

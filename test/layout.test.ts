@@ -7,6 +7,7 @@ import {
   isDataFile,
   LayoutError,
   parseLayout,
+  undatedReason,
 } from "../src/source/layout.js";
 
 test("detects hive layouts with any key name", () => {
@@ -50,13 +51,13 @@ test("dates must be real calendar dates", () => {
 });
 
 test("data files vs ignored files", () => {
-  for (const k of ["a.jsonl", "a.ndjson", "a.json", "a.jsonl.gz", "a.ndjson.zst", "A.JSONL"])
+  for (const k of ["a.jsonl", "a.ndjson", "a.json", "a.jsonl.gz", "a.ndjson.zst", "A.JSONL", "a.parquet"])
     assert.ok(isDataFile(k), k);
   for (const k of [
     "_SUCCESS",
     "a.jsonl.crc",
     ".a.jsonl.crc",
-    "a.parquet",
+    "a.parquet.crc",
     "a.txt",
     "a.gz",
     "d/.evx-lake.json",
@@ -79,4 +80,36 @@ test("date selection is inclusive on both ends", () => {
   assert.ok(!inDateRange("2023-05-31", "2023-06-01"));
   assert.ok(!inDateRange("2023-06-02", undefined, "2023-06-01"));
   assert.ok(inDateRange("2023-06-02"));
+});
+
+test("vendor layouts: Segment's epoch-ms day folders, Amplitude's and PostHog's file names", () => {
+  const seg = { name: "epoch-ms" } as const;
+  // Segment names its files `<epoch ms>.<uuid>.gz`: data under its layout only.
+  assert.ok(isDataFile("segment-logs/s1/1685577600000/1685613934000.e84a.gz", seg));
+  assert.ok(!isDataFile("segment-logs/s1/1685577600000/1685613934000.e84a.gz"));
+  assert.equal(dateOf("segment-logs/s1/1685577600000/1685613934000.e84a.gz", seg), "2023-06-01");
+  // Not a UTC midnight, or no day folder: no date, with the reason, never a guess.
+  assert.equal(dateOf("segment-logs/s1/1685613934000/x.gz", seg), null);
+  assert.equal(
+    undatedReason("segment-logs/s1/1685613934000/x.gz", seg),
+    "day folder 1685613934000 is not a UTC midnight in epoch milliseconds",
+  );
+  assert.equal(
+    undatedReason("segment-logs/s1/latest/x.gz", seg),
+    "no date in the form <epoch-ms of the UTC day>/",
+  );
+  const amp = { name: "amplitude" } as const;
+  assert.equal(dateOf("187520/187520_2023-06-01_16#0.json.gz", amp), "2023-06-01");
+  assert.equal(dateOf("187520/187520_2023-02-30_16#0.json.gz", amp), null);
+  assert.equal(dateOf("187520/export.json.gz", amp), null);
+  const ph = { name: "file-date" } as const;
+  assert.equal(dateOf("ph/2023-06-01T00:00:00+00:00-2023-06-01T01:00:00+00:00.parquet", ph), "2023-06-01");
+  // Detection reads file names only when a preset offers such a layout.
+  const keys = ["2023-06-01T00:00:00+00:00-2023-06-01T01:00:00+00:00.jsonl.gz"];
+  assert.throws(() => detectLayout(keys), LayoutError);
+  assert.deepEqual(detectLayout(keys, [ph]), ph);
+  assert.deepEqual(detectLayout(["events/2023-06-01/a.jsonl"], [ph]), { name: "date" });
+  assert.deepEqual(parseLayout("epoch-ms"), seg);
+  assert.deepEqual(parseLayout("amplitude"), amp);
+  assert.deepEqual(parseLayout("file-date"), ph);
 });

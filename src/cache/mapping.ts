@@ -1,4 +1,10 @@
-/** Which source field feeds each canonical column (`--map event_type=event,user_id=distinct_id,…`). */
+import { PRESETS, type PresetName } from "./presets.js";
+
+/**
+ * Which source field feeds each canonical column (`--map event_type=event,user_id=distinct_id,…`).
+ * A value is a path: dots walk into nested objects (`properties.distinct_id`), and `a|b` takes `b`
+ * where `a` is missing, null or empty (identity fallback).
+ */
 export interface FieldMap {
   event_type: string;
   event_time: string;
@@ -13,7 +19,8 @@ export const DEFAULT_MAP: FieldMap = {
   event_properties: "event_properties",
 };
 
-const FIELD = /^[A-Za-z0-9_$@.\- ]{1,128}$/;
+/** A key of a path: restricted so that it can be quoted safely as an identifier or a JSON pointer. */
+const KEY = /^[A-Za-z0-9_$@\- ]{1,128}$/;
 
 /** Parses `--map a=b,c=d` over a base mapping. Field names are restricted so they can be quoted safely. */
 export function parseMap(spec: string | undefined, base: FieldMap = DEFAULT_MAP): FieldMap {
@@ -29,14 +36,73 @@ export function parseMap(spec: string | undefined, base: FieldMap = DEFAULT_MAP)
       throw new Error(
         `bad --map entry '${p}': use COLUMN=FIELD with COLUMN one of ${Object.keys(DEFAULT_MAP).join(", ")}`,
       );
-    if (!FIELD.test(source)) throw new Error(`bad --map field name '${source}'`);
+    checkPath(source, "--map field name");
     out[target as keyof FieldMap] = source;
   }
   return out;
 }
 
+/** Throws unless `p` is `a.b|c` made of safe keys. */
+export function checkPath(p: string, what: string): void {
+  const ok = p.split("|").every((alt) => alt.split(".").every((k) => KEY.test(k)));
+  if (!ok) throw new Error(`bad ${what} '${p}'`);
+}
+
+/** `a.b|c` → [["a","b"],["c"]]. */
+export function pathAlternatives(p: string): string[][] {
+  return p.split("|").map((alt) => alt.split("."));
+}
+
 export function formatMap(m: FieldMap): string {
   return (Object.keys(DEFAULT_MAP) as (keyof FieldMap)[]).map((k) => `${k}=${m[k]}`).join(",");
+}
+
+/**
+ * What a cache's lake looks like: the field map, the preset it came from (its message kinds and
+ * layout), and the event id path for dedupe. Stored with the cache (meta `format`).
+ */
+export interface LakeFormat {
+  preset?: PresetName;
+  map: FieldMap;
+  /** Event id path; events whose id the cache already holds are counted as duplicates. */
+  dedupe?: string;
+}
+
+/** What the user asked for on the command line (each part optional). */
+export interface FormatRequest {
+  preset?: PresetName;
+  /** `--map` text, applied over the preset's map (or the default); a whole FieldMap replaces it. */
+  map?: string | FieldMap;
+  dedupe?: string;
+}
+
+/**
+ * The format of this sync: a given preset, map or dedupe wins; parts not given come from the stored
+ * format (so `--map` alone refines the stored preset), then from the preset, then the defaults.
+ */
+export function resolveFormat(given: FormatRequest | undefined, stored: LakeFormat | undefined): LakeFormat {
+  const preset = given?.preset ?? stored?.preset;
+  const presetMap = preset ? PRESETS[preset].map : DEFAULT_MAP;
+  const map = given?.map
+    ? typeof given.map === "object"
+      ? given.map
+      : parseMap(given.map, given.preset ? presetMap : (stored?.map ?? presetMap))
+    : given?.preset
+      ? presetMap
+      : (stored?.map ?? presetMap);
+  const dedupe = given?.dedupe ?? (given?.preset ? PRESETS[given.preset].id : (stored?.dedupe ?? undefined));
+  if (dedupe) checkPath(dedupe, "--dedupe field");
+  return { ...(preset ? { preset } : {}), map, ...(dedupe ? { dedupe } : {}) };
+}
+
+/** A stable text of a format, to tell whether a sync asks for a different one than the cache holds. */
+export function formatKey(f: LakeFormat): string {
+  return JSON.stringify([f.preset ?? null, formatMap(f.map), f.dedupe ?? null]);
+}
+
+/** True when the format is the plain default (top-level fields, no preset, no dedupe): the fast SQL applies. */
+export function isPlain(f: LakeFormat): boolean {
+  return !f.preset && !f.dedupe && formatMap(f.map) === formatMap(DEFAULT_MAP);
 }
 
 /** A DuckDB double-quoted identifier. */

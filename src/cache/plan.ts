@@ -1,4 +1,11 @@
-import { dateOf, detectLayout, inDateRange, isDataFile, type Layout } from "../source/layout.js";
+import {
+  dateOf,
+  detectLayout,
+  inDateRange,
+  isDataFile,
+  type Layout,
+  undatedReason,
+} from "../source/layout.js";
 import type { ListedObject, Source } from "../source/types.js";
 import type { Cache } from "./db.js";
 import { getMeta } from "./schema.js";
@@ -19,31 +26,53 @@ export interface Listing {
   objects: DatedObject[];
   ignored: number;
   undated: number;
+  /** The first undated data files, with why their date could not be read (never guessed). */
+  undatedKeys: { key: string; reason: string }[];
 }
+
+/** Undated keys listed by name at most (the count covers them all). */
+const UNDATED_LISTED = 20;
 
 export async function listSource(
   cache: Cache,
   source: Source,
-  opts: { layout?: Layout; signal?: AbortSignal; onListed?: (n: number) => void } = {},
+  opts: {
+    layout?: Layout;
+    /** A preset's layout (used unless `layout` is given or one is stored) and extra detection candidates. */
+    presetLayout?: Layout;
+    detect?: Layout[];
+    signal?: AbortSignal;
+    onListed?: (n: number) => void;
+  } = {},
 ): Promise<Listing> {
   const all: ListedObject[] = [];
   for await (const o of source.list(opts.signal)) {
     all.push(o);
     if (all.length % 1000 === 0) opts.onListed?.(all.length);
   }
-  const data = all.filter((o) => isDataFile(o.key));
   const stored = await getMeta(cache, "layout");
   const layout =
-    opts.layout ?? (stored ? (JSON.parse(stored) as Layout) : detectLayout(data.map((d) => d.key)));
+    opts.layout ??
+    (stored ? (JSON.parse(stored) as Layout) : undefined) ??
+    opts.presetLayout ??
+    detectLayout(
+      all.filter((o) => isDataFile(o.key)).map((d) => d.key),
+      opts.detect,
+    );
+  const data = all.filter((o) => isDataFile(o.key, layout));
   const objects: DatedObject[] = [];
   let undated = 0;
+  const undatedKeys: Listing["undatedKeys"] = [];
   for (const o of data) {
     const date = dateOf(o.key, layout);
-    if (date === null) undated++;
-    else objects.push({ ...o, date });
+    if (date === null) {
+      undated++;
+      if (undatedKeys.length < UNDATED_LISTED)
+        undatedKeys.push({ key: o.key, reason: undatedReason(o.key, layout) ?? "no date" });
+    } else objects.push({ ...o, date });
   }
   objects.sort((a, b) => (a.date === b.date ? (a.key < b.key ? -1 : 1) : a.date < b.date ? -1 : 1));
-  return { layout, objects, ignored: all.length - data.length, undated };
+  return { layout, objects, ignored: all.length - data.length, undated, undatedKeys };
 }
 
 export interface SyncPlan {

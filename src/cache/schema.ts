@@ -1,6 +1,7 @@
 import type { Cache } from "./db.js";
+import type { FieldMap, LakeFormat } from "./mapping.js";
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Columns holding the most common top-level property keys (chosen from the first synced batch,
@@ -21,6 +22,10 @@ const HOT_DDL = Array.from({ length: HOT_SLOTS }, (_, i) => `${hotColumn(i)} VAR
  *   by type alone adds ~10% to the insert; (type, time) added ~80% for no measured query gain.
  * - `objects` is the manifest: one row per successfully ingested object. Its rows, rejects and
  *   manifest entry always change in one transaction.
+ * - `event_ids` holds the id of every cached event when the lake dedupes (`--dedupe`, presets);
+ *   `duplicate_events` keeps the rows that were duplicates, with their id, so that when the object
+ *   holding an id's surviving row leaves the cache (evicted, replaced, vanished) a copy from an object
+ *   still cached takes its place (see `deleteObjects`). Both are empty without dedupe.
  * - `source_dates` is the last listing a sync recorded: objects and bytes per partition date of the
  *   whole source (not only the synced dates), replaced wholesale with meta `listed_at`. Coverage
  *   compares it with the manifest to tell which dates of a range the cache is missing.
@@ -37,7 +42,9 @@ const DDL = [
      rejected BIGINT NOT NULL,
      min_time TIMESTAMPTZ,
      max_time TIMESTAMPTZ,
-     synced_at TIMESTAMPTZ NOT NULL)`,
+     synced_at TIMESTAMPTZ NOT NULL,
+     skipped BIGINT NOT NULL DEFAULT 0,
+     duplicates BIGINT NOT NULL DEFAULT 0)`,
   `CREATE TABLE IF NOT EXISTS failures (key VARCHAR PRIMARY KEY, date DATE, error VARCHAR, failed_at TIMESTAMPTZ)`,
   `CREATE TABLE IF NOT EXISTS source_dates (date DATE PRIMARY KEY, objects BIGINT NOT NULL, bytes BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS users (user_key INTEGER NOT NULL, user_id VARCHAR NOT NULL)`,
@@ -51,6 +58,15 @@ const DDL = [
   // Rows per (object, event type): lets a query size its per-type work (e.g. how many user bitmaps
   // the catalog needs) without scanning events.
   `CREATE TABLE IF NOT EXISTS object_types (object_id INTEGER NOT NULL, event_type VARCHAR NOT NULL, events BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS event_ids (id VARCHAR NOT NULL, object_id INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS duplicate_events (
+     event_id VARCHAR NOT NULL,
+     event_type VARCHAR NOT NULL,
+     event_time TIMESTAMPTZ NOT NULL,
+     user_key INTEGER NOT NULL,
+     properties JSON,
+     object_id INTEGER NOT NULL,
+     ${HOT_DDL})`,
   `CREATE TABLE IF NOT EXISTS rejects (object_id INTEGER NOT NULL, key VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR)`,
 ];
 
@@ -64,6 +80,10 @@ export async function migrate(cache: Cache): Promise<void> {
     if (v !== undefined && Number(v) < 2) await upgradeFrom1(cache);
     // Schema 2 → 3 adds only `source_dates` (created above). An older cache has no listing recorded
     // until its next sync, so its coverage reports nothing missing.
+    // Schema 3 → 4 adds `event_ids`, `duplicate_events` (created above) and two counts per object.
+    if (v !== undefined && Number(v) < 4)
+      for (const c of ["skipped", "duplicates"])
+        await cache.run(`ALTER TABLE objects ADD COLUMN IF NOT EXISTS ${c} BIGINT DEFAULT 0`);
     if (v !== String(SCHEMA_VERSION)) await setMeta(cache, "schema_version", String(SCHEMA_VERSION));
   });
 }
@@ -113,4 +133,15 @@ export async function getMeta(cache: Cache, key: string): Promise<string | undef
 
 export async function setMeta(cache: Cache, key: string, value: string): Promise<void> {
   await cache.run("INSERT OR REPLACE INTO meta VALUES ($1, $2)", [key, value]);
+}
+
+/**
+ * The lake format stored with the cache: meta `format` (preset, map, dedupe), or for a cache written
+ * before presets, its meta `map` alone.
+ */
+export async function getFormat(cache: Cache): Promise<LakeFormat | undefined> {
+  const f = await getMeta(cache, "format");
+  if (f) return JSON.parse(f) as LakeFormat;
+  const m = await getMeta(cache, "map");
+  return m ? { map: JSON.parse(m) as FieldMap } : undefined;
 }

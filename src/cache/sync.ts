@@ -9,10 +9,11 @@ import { compressionOf, describeLayout, type Layout } from "../source/layout.js"
 import { type Source, SourceError } from "../source/types.js";
 import type { Cache } from "./db.js";
 import { type IngestItem, ingestBatch } from "./ingest.js";
-import { DEFAULT_MAP, type FieldMap, formatMap } from "./mapping.js";
+import { type FieldMap, type FormatRequest, formatKey, type LakeFormat, resolveFormat } from "./mapping.js";
 import { ensurePrivateDir, stagingDirFor } from "./paths.js";
 import { type Listing, listSource, planSync } from "./plan.js";
-import { getMeta, setMeta } from "./schema.js";
+import { PRESETS } from "./presets.js";
+import { getFormat, getMeta, setMeta } from "./schema.js";
 import { deleteObjects } from "./status.js";
 
 /** Inclusive partition dates `YYYY-MM-DD`; an absent end is open. */
@@ -34,6 +35,8 @@ export interface SyncOptions {
   layout?: Layout;
   /** Explicit field mapping; otherwise the stored one, otherwise the default. */
   map?: FieldMap;
+  /** `--preset` / `--map` / `--dedupe`: refine the stored format (see `resolveFormat`). */
+  lake?: FormatRequest;
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: SyncProgress) => void;
@@ -53,6 +56,8 @@ export interface SyncProgress {
   bytesIngested: number;
   events: number;
   rejected: number;
+  skipped: number;
+  duplicates: number;
   failed: number;
 }
 
@@ -61,12 +66,20 @@ export interface SyncSummary {
   bytes: number;
   events: number;
   rejected: number;
+  /** Messages that are not events (by the preset), not stored and not rejected. */
+  skipped: number;
+  /** Events whose id was already cached or earlier in the batch. */
+  duplicates: number;
   seconds: number;
   /** Wall time spent ingesting (the rest is listing and waiting on downloads). */
   ingestSeconds: number;
   ignored: number;
   undated: number;
+  /** The first undated data files with the reason their date could not be read. */
+  undatedKeys: { key: string; reason: string }[];
   layout: string;
+  /** The preset in use, if any. */
+  preset: string | null;
   failures: { key: string; error: string }[];
   /** The dates planned (`from`/`to`, or what `select` chose); null when `select` chose none. */
   range: DateRange | null;
@@ -92,7 +105,9 @@ export interface SyncTimings {
  * from the key itself, so no key (`..`, absolute paths, separators, NULs) can write outside staging.
  */
 export function stagedPathFor(staging: string, objectId: number, key: string): string {
-  const ext = { gzip: ".jsonl.gz", zstd: ".jsonl.zst", none: ".jsonl" }[compressionOf(key)];
+  const ext = /\.parquet$/i.test(key)
+    ? ".parquet"
+    : { gzip: ".jsonl.gz", zstd: ".jsonl.zst", none: ".jsonl" }[compressionOf(key)];
   return join(
     staging,
     `${Math.trunc(objectId)}-${createHash("sha1").update(key).digest("hex").slice(0, 16)}${ext}`,
@@ -122,6 +137,8 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     bytesIngested: 0,
     events: 0,
     rejected: 0,
+    skipped: 0,
+    duplicates: 0,
     failed: 0,
   };
   const emit = () => opts.onProgress?.({ ...progress });
@@ -143,18 +160,25 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   };
 
   await checkSource(cache, source);
-  const map = await resolveMap(cache, opts.map);
+  const { format, changed } = await resolveLakeFormat(
+    cache,
+    opts.lake ?? (opts.map ? { map: opts.map } : undefined),
+  );
+  const preset = format.preset ? PRESETS[format.preset] : undefined;
   lap("setup");
 
   const listing = await listSource(cache, source, {
-    layout: opts.layout,
+    // A new preset brings its vendor's layout, unless one is given.
+    layout: opts.layout ?? (changed ? preset?.layout : undefined),
+    presetLayout: preset?.layout,
+    detect: preset?.detect,
     signal: opts.signal,
     onListed: (n) => {
       progress.listed = n;
       emit();
     },
   });
-  const { layout, ignored, undated } = listing;
+  const { layout, ignored, undated, undatedKeys } = listing;
   lap("list");
   // The cache is bound to a source only once the source has answered; the listing of every date (not
   // only the selected ones) is kept for coverage, so a result can name the dates the cache lacks.
@@ -253,6 +277,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     });
   }
   let ingestMs = 0;
+  let firstBatch = true;
   const batchBytes = opts.batchBytes ?? (Number(process.env.EVX_BATCH_BYTES) || 512 * 1024 * 1024);
   try {
     while (true) {
@@ -275,7 +300,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
       const batch = ready.splice(0, take);
       readyBytes -= takenBytes;
       const t0 = performance.now();
-      const outcomes = await ingestBatch(cache, batch, map, staging);
+      const outcomes = await ingestBatch(cache, batch, format, staging);
       ingestMs += performance.now() - t0;
       for (const r of outcomes) {
         const item = batch.find((b) => b.key === r.key)!;
@@ -284,6 +309,8 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
           downloadedBytes += item.size;
           progress.events += r.events;
           progress.rejected += r.rejected;
+          progress.skipped += r.skipped;
+          progress.duplicates += r.duplicates;
           progress.ingested++;
           progress.bytesIngested += item.size;
         } else {
@@ -293,6 +320,8 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
         if (!local) await rm(item.path, { force: true });
       }
       emit();
+      if (firstBatch && format.preset) await checkPresetFits(cache, format, batch);
+      firstBatch = false;
     }
   } finally {
     limit.clearQueue();
@@ -338,11 +367,15 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     bytes: downloadedBytes,
     events: progress.events,
     rejected: progress.rejected,
+    skipped: progress.skipped,
+    duplicates: progress.duplicates,
     seconds: Math.round((performance.now() - started) / 10) / 100,
     ingestSeconds: Math.round(ingestMs / 10) / 100,
     ignored,
     undated,
+    undatedKeys,
     layout: describeLayout(layout),
+    preset: format.preset ?? null,
     failures: failures.map(({ key, error }) => ({ key, error })),
     range,
     timings: roundTimings(timings),
@@ -356,19 +389,62 @@ async function checkSource(cache: Cache, source: Source): Promise<void> {
     throw new Error(`cache ${cache.path} mirrors ${held}, not ${source.url}; pass a different --cache`);
 }
 
-/** The mapping is stored with the cache; a different one rebuilds the cache, since old rows used the old one. */
-async function resolveMap(cache: Cache, given?: FieldMap): Promise<FieldMap> {
-  const stored = await getMeta(cache, "map");
-  const storedMap = stored ? (JSON.parse(stored) as FieldMap) : undefined;
-  const map = given ?? storedMap ?? DEFAULT_MAP;
-  if (storedMap && formatMap(storedMap) !== formatMap(map)) {
-    await cache.transaction(async () => {
-      for (const t of ["events", "rejects", "objects", "users", "failures"])
+/**
+ * The lake format (preset, map, dedupe) is stored with the cache; a different one rebuilds the cache,
+ * since old rows were read with the old one. Returns the format and whether it is new to the cache.
+ */
+async function resolveLakeFormat(
+  cache: Cache,
+  given?: FormatRequest,
+): Promise<{ format: LakeFormat; changed: boolean }> {
+  const stored = await getFormat(cache);
+  const format = resolveFormat(given, stored);
+  const changed = !stored || formatKey(stored) !== formatKey(format);
+  if (!changed) return { format, changed };
+  await cache.transaction(async () => {
+    if (stored)
+      for (const t of [
+        "events",
+        "rejects",
+        "objects",
+        "object_types",
+        "users",
+        "failures",
+        "event_ids",
+        "duplicate_events",
+      ])
         await cache.run(`DELETE FROM ${t}`);
-      await setMeta(cache, "map", JSON.stringify(map));
-    });
-  } else if (!stored) await setMeta(cache, "map", JSON.stringify(map));
-  return map;
+    // The properties may now come from other fields: the next batch picks the hot keys again.
+    if (stored) await cache.run("DELETE FROM meta WHERE key = 'hot_keys'");
+    await setMeta(cache, "format", JSON.stringify(format));
+    await setMeta(cache, "map", JSON.stringify(format.map));
+  });
+  return { format, changed };
+}
+
+/** The preset fits when most lines of the first batch are not rejected for one missing field. */
+export class PresetMismatchError extends Error {
+  override name = "PresetMismatchError";
+}
+
+async function checkPresetFits(cache: Cache, format: LakeFormat, batch: IngestItem[]): Promise<void> {
+  const ids = listValue(batch.map((b) => b.objectId));
+  const tot = await cache.one<{ n: number }>(
+    "SELECT coalesce(sum(events + rejected + skipped + duplicates), 0) AS n FROM objects WHERE list_contains($1, object_id)",
+    [ids],
+  );
+  const top = await cache.one<{ reason: string; n: number }>(
+    `SELECT reason, count(*) AS n FROM rejects WHERE list_contains($1, object_id)
+      GROUP BY reason ORDER BY n DESC, reason LIMIT 1`,
+    [ids],
+  );
+  const total = Number(tot?.n ?? 0);
+  if (!top || !total || Number(top.n) * 2 <= total) return;
+  const field = /^missing (\w+)$/.exec(top.reason)?.[1] as keyof FieldMap | undefined;
+  const what = field ? `lack ${field} (${format.map[field]})` : `are rejected: ${top.reason}`;
+  throw new PresetMismatchError(
+    `preset ${format.preset} does not fit this lake: ${top.n} of ${total} lines in the first batch ${what}; refine it with --map ${field ?? "COLUMN"}=FIELD, or pick another --preset`,
+  );
 }
 
 /**

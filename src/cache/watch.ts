@@ -49,7 +49,7 @@ export interface WatchCycle {
 }
 
 export interface WatchOptions
-  extends Pick<SyncOptions, "from" | "to" | "layout" | "map" | "concurrency" | "batchBytes"> {
+  extends Pick<SyncOptions, "from" | "to" | "layout" | "map" | "lake" | "concurrency" | "batchBytes"> {
   /** Time from the start of one cycle to the start of the next (a longer cycle is followed at once). */
   everyMs: number;
   /** Ends the watch: during a cycle after its current batch commits, between cycles at once. */
@@ -87,6 +87,7 @@ export async function watch(cache: Cache, source: Source, opts: WatchOptions): P
         to: opts.to,
         layout: opts.layout,
         map: opts.map,
+        lake: opts.lake,
         concurrency: opts.concurrency,
         batchBytes: opts.batchBytes,
         signal: cycleAc.signal,
@@ -152,11 +153,15 @@ function partialSummary(p: SyncProgress | undefined, t0: number): SyncSummary {
     bytes: p?.bytesIngested ?? 0,
     events: p?.events ?? 0,
     rejected: p?.rejected ?? 0,
+    skipped: p?.skipped ?? 0,
+    duplicates: p?.duplicates ?? 0,
     seconds: Math.round((performance.now() - t0) / 10) / 100,
     ingestSeconds: 0,
     ignored: 0,
     undated: 0,
+    undatedKeys: [],
     layout: "",
+    preset: null,
     failures: [],
     range: null,
     timings: { setup: 0, list: 0, plan: 0, download: 0, ingest: 0, finish: 0, checkpoint: 0 },

@@ -91,6 +91,11 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  // The load's SQL reads top-level fields by name: fallbacks (`a|b`) are for `evx sync` only.
+  if (map && Object.values(map).some((v) => v.includes("|")))
+    throw new UsageError(
+      "clickhouse load reads top-level fields: --map fallbacks (a|b) work with evx sync only",
+    );
   if (!/^s3:\/\//i.test(a.source))
     throw new UsageError(
       `the server reads the lake from S3: SOURCE must be s3://bucket/prefix (load a folder with \`evx sync\`), got ${JSON.stringify(a.source.replace(/\/\/[^/?#\s]*@/g, "//***@"))}`,

@@ -3,12 +3,16 @@
  * over 28 days) generated into `$XDG_CACHE_HOME/evx/demo-lake`, synced through the normal sync path
  * (with its progress bar), then the TUI. A second run reuses the lake, and the sync is incremental.
  */
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import { cacheHome } from "../cache/paths.js";
+import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { fmtInt } from "../render/table.js";
 import { ensureLake } from "../source/synthetic.js";
+import { generateVendorLake } from "../source/vendors.js";
 import { UsageError } from "./errors.js";
 import { runSync } from "./sync.js";
 import { runUi } from "./ui.js";
@@ -21,14 +25,19 @@ export interface DemoOptions {
   cache?: string;
   /** Stop after the sync and print what to run next (also when stdin/stdout is not a terminal). */
   noUi?: boolean;
+  /** A vendor-shaped lake (src/source/vendors.ts) synced with this preset. */
+  preset?: string;
 }
 
-export function demoLakeDir(env = process.env): string {
-  return join(cacheHome(env), "demo-lake");
+/** Events of a vendor-shaped demo lake by default (each line is rewritten in Node, so it is slower). */
+export const DEMO_PRESET_EVENTS = 500_000;
+
+export function demoLakeDir(env = process.env, preset?: string): string {
+  return join(cacheHome(env), preset ? `demo-lake-${preset}` : "demo-lake");
 }
 
-export function demoCachePath(cache?: string, env = process.env): string {
-  return cache ? resolve(cache) : join(cacheHome(env), "demo.duckdb");
+export function demoCachePath(cache?: string, env = process.env, preset?: string): string {
+  return cache ? resolve(cache) : join(cacheHome(env), preset ? `demo-${preset}.duckdb` : "demo.duckdb");
 }
 
 /** Progress of the lake generation on stderr; starts with the first event written (not on reuse). */
@@ -71,11 +80,18 @@ function generationProgress(total: number) {
 }
 
 export async function runDemo(opts: DemoOptions = {}): Promise<void> {
-  const events = opts.events ?? DEMO_EVENTS;
+  if (opts.preset !== undefined && !isPresetName(opts.preset))
+    throw new UsageError(unknownPresetMessage(opts.preset));
+  const events = opts.events ?? (opts.preset ? DEMO_PRESET_EVENTS : DEMO_EVENTS);
   if (!Number.isInteger(events) || events < 1 || events > 200_000_000)
     throw new UsageError("--events must be a whole number from 1 to 200,000,000");
-  const dir = demoLakeDir();
-  const cache = demoCachePath(opts.cache);
+  const dir = demoLakeDir(process.env, opts.preset);
+  const cache = demoCachePath(opts.cache, process.env, opts.preset);
+  if (opts.preset) {
+    await vendorLake(dir, opts.preset as PresetName, events);
+    await runSync({ source: dir, cache, preset: opts.preset });
+    return next(opts, cache);
+  }
 
   const t0 = performance.now();
   const progress = generationProgress(events);
@@ -93,10 +109,33 @@ export async function runDemo(opts: DemoOptions = {}): Promise<void> {
   );
 
   await runSync({ source: dir, cache });
+  return next(opts, cache);
+}
 
+/**
+ * The vendor-shaped demo lake: generated once per preset and size (a manifest beside it says which),
+ * reused after.
+ */
+async function vendorLake(dir: string, preset: PresetName, events: number): Promise<void> {
+  const manifest = join(dir, ".evx-demo.json");
+  const want = JSON.stringify({ version: 1, preset, events, days: DEMO_DAYS });
+  if (existsSync(manifest) && readFileSync(manifest, "utf8") === want) {
+    process.stderr.write(`evx: reusing the ${preset} demo lake at ${dir}\n`);
+    return;
+  }
+  process.stderr.write(`evx: writing a ${preset} export of ${fmtInt(events)} synthetic events to ${dir}…\n`);
+  const t0 = performance.now();
+  const r = await generateVendorLake({ dir, preset, events, days: DEMO_DAYS, parquetShare: 0.3 });
+  writeFileSync(manifest, want);
+  process.stderr.write(
+    `evx: ${fmtInt(r.lines)} lines in ${fmtInt(r.files)} files (with the vendor's duplicates and non-event messages) in ${((performance.now() - t0) / 1000).toFixed(1)}s\n`,
+  );
+}
+
+async function next(opts: DemoOptions, cache: string): Promise<void> {
   const interactive = process.stdin.isTTY && process.stdout.isTTY;
   if (opts.noUi || !interactive) {
-    const c = opts.cache ? ` --cache ${cache}` : "";
+    const c = opts.cache || opts.preset ? ` --cache ${cache}` : "";
     process.stderr.write(
       [
         "",

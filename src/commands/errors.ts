@@ -34,6 +34,8 @@ export function exitCodeFor(e: unknown): number {
   if (e instanceof ExitError) return e.code;
   if (e instanceof UsageError || (e instanceof Error && e.name === "UsageError")) return EXIT.usage;
   if (e instanceof LayoutError) return EXIT.usage;
+  // A preset that does not fit the lake (src/cache/sync.ts): the user picks another or refines it.
+  if (e instanceof Error && e.name === "PresetMismatchError") return EXIT.usage;
   if (e instanceof SourceError) return EXIT.source;
   if (e instanceof CacheLockedError) return EXIT.locked;
   if (e instanceof CacheMissingError) return EXIT.usage;

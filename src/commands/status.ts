@@ -1,5 +1,6 @@
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
+import { formatMap, type LakeFormat } from "../cache/mapping.js";
 import { cacheStatus, listRejects } from "../cache/status.js";
 import { cleanText } from "../render/sanitize.js";
 import { fmtInt, textTable, toCsv } from "../render/table.js";
@@ -36,7 +37,8 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
     const head = [
       `cache   ${s.cache}`,
       `source  ${s.source ?? "(none)"}`,
-      `events  ${fmtInt(s.events)} from ${fmtInt(s.users)} users, ${fmtInt(s.rejected)} rejected lines`,
+      `events  ${fmtInt(s.events)} from ${fmtInt(s.users)} users, ${fmtInt(s.rejected)} rejected lines${s.skipped ? `, ${fmtInt(s.skipped)} skipped messages` : ""}${s.format?.dedupe ? `, ${fmtInt(s.duplicates)} duplicates` : ""}`,
+      `format  ${s.format ? formatLine(s.format) : "(not synced yet)"}`,
       `range   ${s.first_event ?? "-"} .. ${s.last_event ?? "-"}`,
       `hot     ${s.hot_keys.map((k) => JSON.stringify(cleanText(k))).join(", ") || "(none)"}`,
       "",
@@ -72,6 +74,17 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
   } finally {
     cache.close();
   }
+}
+
+/** `preset segment; event_type=event,…; dedupe by messageId`. */
+function formatLine(f: LakeFormat): string {
+  return [
+    f.preset ? `preset ${f.preset}` : "no preset",
+    formatMap(f.map),
+    f.dedupe ? `dedupe by ${f.dedupe}` : "no dedupe",
+  ]
+    .map((x) => cleanText(x))
+    .join("; ");
 }
 
 export async function runRejects(a: {

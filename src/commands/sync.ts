@@ -2,8 +2,9 @@ import { writeFileSync } from "node:fs";
 import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
-import { parseMap } from "../cache/mapping.js";
+import { type FormatRequest, resolveFormat } from "../cache/mapping.js";
 import { cacheHome, ensurePrivateDir, lastUsedFile, resolveCachePath } from "../cache/paths.js";
+import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { setMeta } from "../cache/schema.js";
 import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
 import type { WatchCycle } from "../cache/watch.js";
@@ -28,6 +29,10 @@ export interface SyncArgs {
   concurrency?: number;
   layout?: string;
   map?: string;
+  /** A collector's export format (src/cache/presets.ts). */
+  preset?: string;
+  /** Event id field for dedupe. */
+  dedupe?: string;
   /** Sync again every `every` until Ctrl+C or SIGTERM. */
   watch?: boolean;
   /** Watch interval, a duration (`60s`, `5m`); default 60s. */
@@ -77,9 +82,14 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   if (a.every !== undefined && !a.watch) throw new UsageError("--every needs --watch");
   const everyMs = a.watch ? parseEvery(a.every) : 0;
   const layout = a.layout ? parseLayout(a.layout) : undefined;
-  let map: ReturnType<typeof parseMap> | undefined;
+  if (a.preset !== undefined && !isPresetName(a.preset)) throw new UsageError(unknownPresetMessage(a.preset));
+  const lake: FormatRequest | undefined =
+    a.preset || a.map || a.dedupe
+      ? { preset: a.preset as PresetName | undefined, map: a.map, dedupe: a.dedupe }
+      : undefined;
   try {
-    map = a.map ? parseMap(a.map) : undefined;
+    // Checked here so a bad --map or --dedupe is a usage error before the cache is touched.
+    resolveFormat(lake, undefined);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -119,7 +129,7 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
 
   try {
     if (a.watch) {
-      await runWatch(a, cache, source, { cachePath, everyMs, layout, map, signal: ac.signal });
+      await runWatch(a, cache, source, { cachePath, everyMs, layout, lake, signal: ac.signal });
       return undefined;
     }
     const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
@@ -128,7 +138,7 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
         from: a.from,
         to: a.to,
         layout,
-        map,
+        lake,
         concurrency: a.concurrency,
         signal: ac.signal,
         onProgress: bar?.update,
@@ -160,8 +170,13 @@ function summaryJson(s: SyncSummary, cachePath: string) {
     bytes: s.bytes,
     events: s.events,
     rejected: s.rejected,
+    skipped: s.skipped,
+    duplicates: s.duplicates,
     seconds: s.seconds,
     ignored: s.ignored,
+    undated: s.undated,
+    undated_keys: s.undatedKeys,
+    preset: s.preset,
     failures: s.failures,
     cache: cachePath,
   };
@@ -180,7 +195,7 @@ async function runWatch(
     cachePath: string;
     everyMs: number;
     layout: ReturnType<typeof parseLayout> | undefined;
-    map: ReturnType<typeof parseMap> | undefined;
+    lake: FormatRequest | undefined;
     signal: AbortSignal;
   },
 ): Promise<void> {
@@ -192,7 +207,7 @@ async function runWatch(
     from: a.from,
     to: a.to,
     layout: o.layout,
-    map: o.map,
+    lake: o.lake,
     concurrency: a.concurrency,
     everyMs: o.everyMs,
     signal: o.signal,
@@ -271,10 +286,13 @@ function fmtSeconds(ms: number): string {
 function printSummary(s: SyncSummary, cachePath: string): void {
   const o = s.objects;
   const lines = [
-    `synced ${fmtInt(o.downloaded)} of ${fmtInt(o.listed)} objects (${prettyBytes(s.bytes)}) in ${s.seconds}s: ${fmtInt(s.events)} events, ${fmtInt(s.rejected)} rejected lines`,
+    `synced ${fmtInt(o.downloaded)} of ${fmtInt(o.listed)} objects (${prettyBytes(s.bytes)}) in ${s.seconds}s: ${fmtInt(s.events)} events, ${fmtInt(s.rejected)} rejected lines${s.skipped ? `, ${fmtInt(s.skipped)} skipped messages` : ""}${s.duplicates ? `, ${fmtInt(s.duplicates)} duplicates` : ""}${s.preset ? ` (preset ${s.preset})` : ""}`,
     `  unchanged ${fmtInt(o.unchanged)}, removed ${fmtInt(o.removed)}, failed ${fmtInt(o.failed)}; layout ${s.layout}${s.ignored ? `; ignored ${fmtInt(s.ignored)} non-data files` : ""}${s.undated ? `; ${fmtInt(s.undated)} files outside the layout` : ""}`,
     `  cache ${cachePath}`,
   ];
+  for (const u of s.undatedKeys.slice(0, 5)) lines.push(`  ignored ${u.key}: ${u.reason}`);
+  if (s.undated > 5)
+    lines.push(`  … and ${fmtInt(s.undated - 5)} more files outside the layout (--json lists 20)`);
   if (s.rejected) lines.push("  see rejected lines with `evx rejects`");
   for (const f of s.failures.slice(0, 10)) lines.push(`  failed: ${f.error}`);
   if (s.failures.length > 10) lines.push(`  … and ${s.failures.length - 10} more failures (evx status)`);

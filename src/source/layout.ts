@@ -1,8 +1,9 @@
 /**
  * Partition layouts: how a date is spelled in an object key.
- * Detection looks at the folder parts of the keys, never at file names.
+ * Detection looks at the folder parts of the keys, never at file names; the vendor layouts (a day
+ * folder in epoch milliseconds, a date in the file name) are chosen by a preset or `--layout`.
  */
-export type LayoutName = "hive" | "hive-ymd" | "ymd" | "date";
+export type LayoutName = "hive" | "hive-ymd" | "ymd" | "date" | "epoch-ms" | "amplitude" | "file-date";
 
 export interface Layout {
   name: LayoutName;
@@ -11,13 +12,18 @@ export interface Layout {
 }
 
 const DATE = "(\\d{4})-(\\d{2})-(\\d{2})";
-const DATA_FILE = /\.(jsonl|ndjson|json)(\.gz|\.zst)?$/i;
+const DATA_FILE = /\.(jsonl|ndjson|json)(\.gz|\.zst)?$|\.parquet$/i;
 
-/** True for the files evx reads; `_SUCCESS`, `.crc`, hidden files, parquet and the like are ignored. */
-export function isDataFile(key: string): boolean {
+/**
+ * True for the files evx reads: JSON lines (plain, .gz, .zst) and Parquet; `_SUCCESS`, `.crc`,
+ * hidden files and the like are ignored. Under Segment's layout (`epoch-ms`) any `.gz` file is data:
+ * Segment names its files `<epoch-ms>.<uuid>.gz`.
+ */
+export function isDataFile(key: string, layout?: Layout): boolean {
   // Names starting with `.` or `_` are hidden by the Hadoop/Spark convention (`_SUCCESS`, `.part.crc`).
   const base = key.slice(key.lastIndexOf("/") + 1);
-  return DATA_FILE.test(base) && !/^[._]/.test(base);
+  if (/^[._]/.test(base)) return false;
+  return DATA_FILE.test(base) || (layout?.name === "epoch-ms" && /\.gz$/i.test(base));
 }
 
 export function compressionOf(key: string): "gzip" | "zstd" | "none" {
@@ -52,7 +58,41 @@ export function dateOf(key: string, layout: Layout): string | null {
     case "date":
       m = new RegExp(`/${DATE}/`).exec(dirs);
       return m ? validDate(m[1], m[2], m[3]) : null;
+    case "epoch-ms": {
+      const ms = epochDayFolder(dirs);
+      return ms === null ? null : new Date(ms).toISOString().slice(0, 10);
+    }
+    case "amplitude":
+      m = AMPLITUDE_FILE.exec(base(key));
+      return m ? validDate(m[1], m[2], m[3]) : null;
+    case "file-date":
+      m = new RegExp(`^${DATE}`).exec(base(key));
+      return m ? validDate(m[1], m[2], m[3]) : null;
   }
+}
+
+const base = (key: string) => key.slice(key.lastIndexOf("/") + 1);
+
+/** Amplitude's export names: `<project>_<YYYY-MM-DD>_<hour>#<n>.json.gz`. */
+const AMPLITUDE_FILE = /_(\d{4})-(\d{2})-(\d{2})_\d{1,2}#\d+\.(json(\.gz)?|parquet)$/;
+
+/** The last folder named by 13 digits that is a UTC midnight in epoch ms (Segment's received day). */
+function epochDayFolder(dirs: string): number | null {
+  const all = [...dirs.matchAll(/\/(\d{13})(?=\/)/g)];
+  const last = all[all.length - 1];
+  if (!last) return null;
+  const ms = Number(last[1]);
+  return ms % 86_400_000 === 0 && ms < Date.UTC(2100, 0, 1) ? ms : null;
+}
+
+/** Why `key` has no date under `layout` (for the listing of ignored keys); null when it has one. */
+export function undatedReason(key: string, layout: Layout): string | null {
+  if (dateOf(key, layout) !== null) return null;
+  if (layout.name === "epoch-ms") {
+    const folder = /\/(\d{13})\/[^/]*$/.exec(`/${key}`)?.[1];
+    if (folder) return `day folder ${folder} is not a UTC midnight in epoch milliseconds`;
+  }
+  return `no date in the form ${describeLayout(layout)}`;
 }
 
 /** Parses `--layout`: `hive`, `hive:dt`, `dt=` / `dt=*`, `year=/month=/day=`, `hive-ymd`, `ymd`, `yyyy/mm/dd`, `date`, `yyyy-mm-dd`. */
@@ -63,10 +103,13 @@ export function parseLayout(s: string): Layout {
   if (lower === "ymd" || lower === "yyyy/mm/dd") return { name: "ymd" };
   if (lower === "date" || lower === "yyyy-mm-dd") return { name: "date" };
   if (lower === "hive") return { name: "hive", hiveKey: "date" };
+  if (lower === "epoch-ms" || lower === "segment") return { name: "epoch-ms" };
+  if (lower === "amplitude") return { name: "amplitude" };
+  if (lower === "file-date") return { name: "file-date" };
   const hiveKey = /^hive:([A-Za-z_][\w-]*)$/.exec(v)?.[1] ?? /^([A-Za-z_][\w-]*)=\*?$/.exec(v)?.[1];
   if (hiveKey) return { name: "hive", hiveKey };
   throw new Error(
-    `unknown --layout '${s}': use hive[:KEY] (e.g. dt=), hive-ymd (year=/month=/day=), ymd (2023/06/01) or date (2023-06-01)`,
+    `unknown --layout '${s}': use hive[:KEY] (e.g. dt=), hive-ymd (year=/month=/day=), ymd (2023/06/01), date (2023-06-01), epoch-ms (Segment's day folders), amplitude (…_2023-06-01_16#0.json.gz) or file-date (2023-06-01… file names)`,
   );
 }
 
@@ -80,6 +123,12 @@ export function describeLayout(l: Layout): string {
       return "YYYY/MM/DD/";
     case "date":
       return "YYYY-MM-DD/";
+    case "epoch-ms":
+      return "<epoch-ms of the UTC day>/";
+    case "amplitude":
+      return "<project>_YYYY-MM-DD_<hour>#<n>.json.gz";
+    case "file-date":
+      return "YYYY-MM-DD… file names";
   }
 }
 
@@ -91,9 +140,9 @@ export class LayoutError extends Error {
  * Picks the layout that dates the most data files. Hive keys are found from the keys themselves
  * (any `name=YYYY-MM-DD` folder). Throws a LayoutError listing sample keys when nothing fits.
  */
-export function detectLayout(keys: string[]): Layout {
-  const data = keys.filter(isDataFile);
-  const candidates: Layout[] = [{ name: "hive-ymd" }, { name: "ymd" }, { name: "date" }];
+export function detectLayout(keys: string[], extra: Layout[] = []): Layout {
+  const data = keys.filter((k) => isDataFile(k));
+  const candidates: Layout[] = [{ name: "hive-ymd" }, { name: "ymd" }, { name: "date" }, ...extra];
   const hiveKeys = new Set<string>();
   const hiveRe = new RegExp(`(?:^|/)([A-Za-z_][\\w-]*)=${DATE}/`);
   for (const k of data.slice(0, 5000)) {

@@ -109,7 +109,7 @@ const PartRow = memo(function PartRow({
 
 export function progressLine(p: SyncProgress, width: number, ascii: boolean, run?: string): string {
   const frac = p.bytesTotal > 0 ? p.bytesIngested / p.bytesTotal : p.phase === "done" ? 1 : 0;
-  const facts = `${Math.round(frac * 100)}% ${formatNumber(p.ingested + p.failed)}/${formatNumber(p.toFetch)} objects · ${prettyBytes(p.bytesIngested)}/${prettyBytes(p.bytesTotal)} · ${formatNumber(p.events)} events${p.rejected ? ` · ${formatNumber(p.rejected)} rejected` : ""}${p.failed ? ` · ${p.failed} failed` : ""}`;
+  const facts = `${Math.round(frac * 100)}% ${formatNumber(p.ingested + p.failed)}/${formatNumber(p.toFetch)} objects · ${prettyBytes(p.bytesIngested)}/${prettyBytes(p.bytesTotal)} · ${formatNumber(p.events)} events${p.rejected ? ` · ${formatNumber(p.rejected)} rejected` : ""}${p.skipped ? ` · ${formatNumber(p.skipped)} skipped` : ""}${p.duplicates ? ` · ${formatNumber(p.duplicates)} duplicates` : ""}${p.failed ? ` · ${p.failed} failed` : ""}`;
   const head = `${p.phase}${run ? ` ${run}` : ""} `;
   const barW = clamp(width - head.length - facts.length - 3, 0, 30);
   return truncate(`${head}${barW >= 5 ? `${bar(frac, barW, ascii)} ` : ""}${facts} · esc cancels`, width);
@@ -416,7 +416,7 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
   );
 
   const totals = status
-    ? `cache ${formatNumber(status.events)} events · ${formatNumber(status.users)} users · ${formatNumber(status.rejected)} rejected lines${status.first_event ? ` · ${status.first_event.slice(0, 10)} → ${(status.last_event ?? "").slice(0, 10)}` : ""}`
+    ? `cache ${formatNumber(status.events)} events · ${formatNumber(status.users)} users · ${formatNumber(status.rejected)} rejected lines${status.skipped ? ` · ${formatNumber(status.skipped)} skipped` : ""}${status.duplicates ? ` · ${formatNumber(status.duplicates)} duplicates` : ""}${status.format?.preset ? ` · preset ${status.format.preset}` : ""}${status.first_event ? ` · ${status.first_event.slice(0, 10)} → ${(status.last_event ?? "").slice(0, 10)}` : ""}`
     : "cache: loading totals…";
   const sourceLine = `source ${source ? cleanText(source) : loading ? "…" : "(none)"}${env.session?.readOnly ? " · read-only" : ""}${
     rows ? ` · ${rows.length} partitions · ${marked.size} marked` : ""

@@ -115,6 +115,8 @@ describe("Sync screen", () => {
             bytesIngested: 0,
             events: 0,
             rejected: 0,
+            skipped: 0,
+            duplicates: 0,
             failed: 0,
           };
           for (let i = 1; i <= 100; i++) {
@@ -173,6 +175,8 @@ describe("Sync screen", () => {
         bytesIngested: 2000,
         events: 1234,
         rejected: 1,
+        skipped: 0,
+        duplicates: 0,
         failed: 0,
       },
       80,

@@ -61,6 +61,8 @@ describe("live status text", () => {
       bytesIngested: 0,
       events: 0,
       rejected: 0,
+      skipped: 0,
+      duplicates: 0,
       failed: 0,
     };
     assert.equal(
@@ -306,6 +308,8 @@ describe("live mode", () => {
             bytesIngested: 1,
             events: 10,
             rejected: 0,
+            skipped: 0,
+            duplicates: 0,
             failed: 0,
           });
           await new Promise<void>((r) => {

@@ -254,7 +254,8 @@ async function listDated(
 }> {
   const all: { key: string; size: number; version: string }[] = [];
   for await (const o of source.list(signal)) all.push(o);
-  const data = all.filter((o) => isDataFile(o.key));
+  // `clickhouse load` reads JSON lines only (its SQL parses lines); Parquet objects count as ignored.
+  const data = all.filter((o) => isDataFile(o.key) && !/\.parquet$/i.test(o.key));
   const l = layout ?? detectLayout(data.map((d) => d.key));
   const objects: { key: string; size: number; version: string; date: string }[] = [];
   let undated = 0;
