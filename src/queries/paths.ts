@@ -1,0 +1,157 @@
+/**
+ * Paths (docs/semantics.md): what users do after their first ANCHOR event in the range, or did
+ * before their last one, as a tree of path prefixes with top-k folding. Both engines.
+ *
+ * The engine does all the per-event work: anchor per user, the events after (before) it numbered in
+ * the doc's order (time, event_type, property text), runs collapsed with `lag`/`lead`, the first
+ * `depth` steps aggregated into one array per user, then users per distinct path, per prefix, the rank
+ * of each prefix among its siblings, and which prefixes survive the folding. Only the surviving nodes
+ * and the `(other)` sums come back; JavaScript orders them depth-first.
+ */
+import { UsageError } from "./errors.js";
+import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
+import { formatEventRef } from "./parse.js";
+import type { PathNode, PathsResult, PathsSpec } from "./spec.js";
+import { frameOf, inRange, withClause } from "./time.js";
+
+export const MAX_PATH_DEPTH = 10;
+export const MAX_PATH_TOP = 50;
+export const END = "(end)";
+export const OTHER = "(other)";
+
+/** One-line usage errors for a paths spec's own numbers. */
+export function checkPaths(spec: PathsSpec): void {
+  if (!Number.isInteger(spec.depth) || spec.depth < 1 || spec.depth > MAX_PATH_DEPTH)
+    throw new UsageError(`--depth must be a whole number from 1 to ${MAX_PATH_DEPTH} (got ${spec.depth})`);
+  if (!Number.isInteger(spec.top) || spec.top < 1 || spec.top > MAX_PATH_TOP)
+    throw new UsageError(`--top must be a whole number from 1 to ${MAX_PATH_TOP} (got ${spec.top})`);
+  if (spec.withinSeconds !== undefined && !(spec.withinSeconds > 0))
+    throw new UsageError(`--within must be a positive duration (got ${spec.withinSeconds} s)`);
+}
+
+/** The few array fragments whose spelling differs between DuckDB and ClickHouse. */
+function arrays(p: Params) {
+  return p.ch
+    ? {
+        agg: (x: string, by: string) => `arrayMap(x -> x.2, arraySort(groupArray(tuple(${by}, ${x}))))`,
+        len: (a: string) => `length(${a})`,
+        head: (a: string, n: string) => `arraySlice(${a}, 1, ${n})`,
+        push: (a: string, x: string) => `arrayPushBack(${a}, ${x})`,
+        orEmpty: (a: string) => a, // a LEFT JOIN's missing array is already []
+        json: (a: string) => `toJSONString(${a})`,
+        propsText: "properties",
+      }
+    : {
+        agg: (x: string, by: string) => `list(${x} ORDER BY ${by})`,
+        len: (a: string) => `len(${a})`,
+        head: (a: string, n: string) => `list_slice(${a}, 1, ${n})`,
+        push: (a: string, x: string) => `list_append(${a}, ${x})`,
+        orEmpty: (a: string) => `coalesce(${a}, CAST([] AS VARCHAR[]))`,
+        json: (a: string) => `CAST(to_json(${a}) AS VARCHAR)`,
+        propsText: "CAST(properties AS VARCHAR)",
+      };
+}
+
+/**
+ * Rows `(kind, path, users)`: `total` (path NULL) = anchored users; `node` = a surviving prefix (JSON
+ * array) and its users; `other` = the prefix of a parent and the users folded into its `(other)`.
+ */
+export function buildPaths(spec: PathsSpec, ctx?: QueryContext): BuiltQuery {
+  checkPaths(spec);
+  const p = new Params(ctx);
+  const a = arrays(p);
+  const f = frameOf(spec.range);
+  const after = spec.direction === "after";
+  const depth = spec.depth;
+  const top = p.big(spec.top);
+  const where = eventSql(p, { event: "*", filters: [] }, spec.filters);
+  const within =
+    spec.withinSeconds === undefined
+      ? ""
+      : ` AND ev.us ${after ? "<=" : ">="} anc.ta ${after ? "+" : "-"} ${p.big(Math.round(spec.withinSeconds * 1e6))}`;
+  const order = `PARTITION BY user_key ORDER BY us, event_type, pt`;
+  // Walking forward the event before a step is the previous one in time; walking back, the next.
+  const neighbour = after ? `lag(event_type) OVER (${order})` : `lead(event_type) OVER (${order})`;
+  const prefixes = Array.from(
+    { length: depth },
+    (_, i) =>
+      `SELECT P, ${i + 1} AS lvl, ${a.head("P", String(i + 1))} AS pre, n FROM pc WHERE ${a.len("P")} >= ${i + 1}`,
+  );
+  const ctes = [
+    `ev AS (SELECT user_key, ${p.us("event_time")} AS us, event_type, ${a.propsText} AS pt,
+        ${eventSql(p, spec.anchor)} AS a
+      FROM events WHERE ${inRange(p, f)} AND ${where})`,
+    `anc AS (SELECT user_key, ${after ? "min" : "max"}(us) AS ta FROM ev WHERE a GROUP BY user_key)`,
+    `cand AS (SELECT ev.user_key AS user_key, ev.us AS us, ev.event_type AS event_type, ev.pt AS pt, ev.a AS a
+      FROM ev JOIN anc ON anc.user_key = ev.user_key
+     WHERE ev.us ${after ? ">=" : "<="} anc.ta${within})`,
+    `o AS (SELECT user_key, event_type, a, row_number() OVER (${order}) AS rn, ${neighbour} AS ne FROM cand)`,
+    `ar AS (SELECT user_key, ${after ? "min" : "max"}(rn) AS arn FROM o WHERE a GROUP BY user_key)`,
+    `s AS (SELECT o.user_key AS user_key, o.event_type AS event_type, o.rn AS rn
+      FROM o JOIN ar ON ar.user_key = o.user_key
+     WHERE o.rn ${after ? ">" : "<"} ar.arn${spec.collapse ? " AND o.event_type <> o.ne" : ""})`,
+    `st AS (SELECT user_key, event_type, row_number() OVER (PARTITION BY user_key ORDER BY rn${after ? "" : " DESC"}) AS k FROM s)`,
+    `up0 AS (SELECT user_key, ${a.agg("event_type", "k")} AS steps FROM st WHERE k <= ${depth} GROUP BY user_key)`,
+    `up AS (SELECT anc.user_key AS user_key, ${a.orEmpty("up0.steps")} AS steps FROM anc LEFT JOIN up0 ON up0.user_key = anc.user_key)`,
+    `pc AS (SELECT CASE WHEN ${a.len("steps")} < ${depth} THEN ${a.push("steps", p.str(END))} ELSE steps END AS P,
+        count(*) AS n FROM up GROUP BY P)`,
+    `pf AS (${prefixes.join("\n  UNION ALL\n  ")})`,
+    `cnt AS (SELECT lvl, pre, sum(n) AS users FROM pf GROUP BY lvl, pre)`,
+    `rk AS (SELECT lvl, pre, row_number() OVER (PARTITION BY lvl, ${a.head("pre", "lvl - 1")} ORDER BY users DESC, pre[lvl]) AS r FROM cnt)`,
+    // Per path, how many of its prefixes so far ranked below the top: 0 = the node survives, and the
+    // first one that did not is where the path folds into its parent's (other).
+    `pk AS (SELECT pf.lvl AS lvl, pf.pre AS pre, pf.n AS n, rk.r AS r,
+        sum(CASE WHEN rk.r > ${top} THEN 1 ELSE 0 END) OVER (PARTITION BY pf.P ORDER BY pf.lvl ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bad
+      FROM pf JOIN rk ON rk.lvl = pf.lvl AND rk.pre = pf.pre)`,
+  ];
+  const sql = `${withClause(ctes)}SELECT 'total' AS kind, ${p.nullText} AS path, count(*) AS users FROM anc
+UNION ALL
+SELECT 'node', ${a.json("pre")}, sum(n) FROM pk WHERE bad = 0 GROUP BY pre
+UNION ALL
+SELECT 'other', ${a.json(a.head("pre", "lvl - 1"))}, sum(n) FROM pk WHERE bad = 1 AND r > ${top} GROUP BY ${a.head("pre", "lvl - 1")}`;
+  return { sql, params: p.values };
+}
+
+const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+export function shapePaths(rows: Record<string, unknown>[], spec: PathsSpec): PathsResult {
+  let total = 0;
+  const children = new Map<string, { name: string; users: number }[]>();
+  const other = new Map<string, number>();
+  for (const r of rows) {
+    if (r.kind === "total") {
+      total = Number(r.users);
+      continue;
+    }
+    const path = JSON.parse(String(r.path)) as string[];
+    if (r.kind === "other") {
+      other.set(JSON.stringify(path), Number(r.users));
+      continue;
+    }
+    const parent = JSON.stringify(path.slice(0, -1));
+    const list = children.get(parent) ?? [];
+    children.set(parent, list);
+    list.push({ name: path[path.length - 1], users: Number(r.users) });
+  }
+  const nodes: PathNode[] = [];
+  const share = (u: number) => (total ? u / total : 0);
+  const walk = (prefix: string[]) => {
+    const key = JSON.stringify(prefix);
+    const list = (children.get(key) ?? []).sort((x, y) => y.users - x.users || bytes(x.name, y.name));
+    for (const c of list) {
+      const path = [...prefix, c.name];
+      nodes.push({ path, users: c.users, share: share(c.users) });
+      walk(path);
+    }
+    const folded = other.get(key);
+    if (folded) nodes.push({ path: [...prefix, OTHER], users: folded, share: share(folded) });
+  };
+  if (total) walk([]);
+  return {
+    anchor: formatEventRef(spec.anchor),
+    direction: spec.direction,
+    depth: spec.depth,
+    users: total,
+    nodes,
+  };
+}
