@@ -124,7 +124,7 @@ export interface Answer {
  * resolved range and the coverage to the result; the human and CSV outputs warn on stderr when the
  * cache is missing or failed partitions of the range.
  */
-async function analyze<R>(
+export async function analyze<R>(
   a: CommonArgs,
   makeSpec: (range: DateRange) => AnalysisSpec,
   print: (result: R, answer: Answer) => void,
@@ -301,14 +301,14 @@ function warnCoverage(c: Coverage, engine: EngineName): void {
 }
 
 /** The range line of the human output. */
-function rangeText(answer: Answer): string {
+export function rangeText(answer: Answer): string {
   const r = answer.resolved;
   if (!r) return "";
   const show = (iso: string) => timeText(iso, r.tz);
   return `${show(r.from)} .. ${show(r.to)} (${r.tz})`;
 }
 
-function where(a: CommonArgs) {
+export function where(a: CommonArgs) {
   return list(a.where).map(parseFilter);
 }
 

@@ -338,7 +338,8 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
     case "timeline":
       return spec.events.map((event) => ({ ref: { event, filters: [] }, what: "event", star: false }));
     case "paths":
-      return [{ ref: spec.anchor, what: "anchor event", star: false }];
+      // An anchor that never occurs, even one the data does not name, is an empty tree (issue #15).
+      return [];
     case "stickiness":
     case "lifecycle":
       return [{ ref: spec.event, what: "event", star: true }];
