@@ -68,7 +68,7 @@ export function buildPaths(spec: PathsSpec, ctx?: QueryContext): BuiltQuery {
       `SELECT P, ${i + 1} AS lvl, ${a.head("P", String(i + 1))} AS pre, n FROM pc WHERE ${a.len("P")} >= ${i + 1}`,
   );
   const ctes = [
-    ...(useCodedPlan(spec, ctx, p) ? codedUserPaths(p, spec, ctx?.eventTypes ?? 0) : userPaths(p, spec)),
+    ...(codedPlanFits(spec, ctx, p) ? codedUserPaths(p, spec, ctx?.eventTypes ?? 0) : userPaths(p, spec)),
     `pc AS (SELECT CASE WHEN ${a.len("steps")} < ${depth} THEN ${a.push("steps", p.str(END))} ELSE steps END AS P,
         count(*) AS n FROM up GROUP BY P)`,
     `pf AS (${prefixes.join("\n  UNION ALL\n  ")})`,
@@ -139,7 +139,7 @@ const MAX_CODED_TYPES = 2048;
  * heap (`min(k, n)`), and only users whose path it cannot finish (fewer than `depth` steps but more
  * events) are read again in full. Needs the property-text tie-break to be irrelevant (see userPaths).
  */
-function useCodedPlan(spec: PathsSpec, ctx: QueryContext | undefined, p: Params): boolean {
+function codedPlanFits(spec: PathsSpec, ctx: QueryContext | undefined, p: Params): boolean {
   const types = ctx?.eventTypes ?? 0;
   return (
     !p.ch && types > 0 && types <= MAX_CODED_TYPES && !(!spec.collapse && spec.anchor.filters.length > 0)

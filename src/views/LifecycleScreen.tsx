@@ -17,7 +17,6 @@ import {
   type StickinessResult,
   type StickinessSpec,
 } from "../queries/spec.js";
-import { bucketEstimate, frameOf, MAX_BUCKETS } from "../queries/time.js";
 import { lifecycleChart, stickinessBars, stickinessSummary } from "../render/insights.js";
 import { cleanText, displayWidth, truncate } from "../render/sanitize.js";
 import { PRIORITY, useKeys } from "./input.js";

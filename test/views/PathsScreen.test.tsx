@@ -36,7 +36,7 @@ describe("Paths screen", () => {
       f = await app.waitFor((x) => !x.includes("▸") && /^│ {2}├─ /m.test(x));
       // Down, ← folds that child, ← again goes back to its parent; Enter re-anchors on the node.
       await app.press("j", KEYS.left);
-      await app.waitFor(/^│  ├─ \S+ ▸/m);
+      await app.waitFor(/^│ {2}├─ \S+ ▸/m);
       await app.press(KEYS.left, KEYS.enter);
       f = await app.waitFor(new RegExp(`what they did after ${first}`));
       assert.match(f, new RegExp(`^Paths · after ${first} ·`, "m"));
