@@ -99,7 +99,8 @@ export function bruteLifecycle(events: BruteEvent[], spec: LifecycleSpec): Lifec
 /** The property text of a whole properties object (see the note on bruteTimeline). */
 const propsText = (e: BruteEvent) => JSON.stringify(e.props);
 
-export function brutePaths(events: BruteEvent[], spec: PathsSpec): PathsResult {
+/** Each anchored user's path (with `(end)` when it ends early). */
+export function brutePathsByUser(events: BruteEvent[], spec: PathsSpec): Map<string, string[]> {
   const { start, end } = rangeMicros(spec.range);
   const byUser = new Map<string, BruteEvent[]>();
   for (const e of events) {
@@ -109,8 +110,8 @@ export function brutePaths(events: BruteEvent[], spec: PathsSpec): PathsResult {
     else byUser.set(e.user, [e]);
   }
   const after = spec.direction === "after";
-  const paths: string[][] = [];
-  for (const list of byUser.values()) {
+  const out = new Map<string, string[]>();
+  for (const [user, list] of byUser) {
     list.sort(
       (a, b) => a.t - b.t || compareBytes(a.type, b.type) || compareBytes(propsText(a), propsText(b)),
     );
@@ -129,8 +130,42 @@ export function brutePaths(events: BruteEvent[], spec: PathsSpec): PathsResult {
       if (path.length === spec.depth) break;
     }
     if (path.length < spec.depth) path.push("(end)");
-    paths.push(path);
+    out.set(user, path);
   }
+  return out;
+}
+
+/** The names of the children of `prefix` that get their own node (the top ones, ties by name). */
+function topChildren(paths: string[][], prefix: string[], top: number): Set<string> {
+  const counts = new Map<string, number>();
+  for (const p of paths)
+    if (p.length > prefix.length && prefix.every((x, i) => p[i] === x))
+      counts.set(p[prefix.length], (counts.get(p[prefix.length]) ?? 0) + 1);
+  return new Set(
+    [...counts]
+      .sort((a, b) => b[1] - a[1] || compareBytes(a[0], b[0]))
+      .slice(0, top)
+      .map(([name]) => name),
+  );
+}
+
+/** The users of a node: their path starts with it; `[…, (other)]`: with its parent, then a folded child. */
+export function brutePathUsers(events: BruteEvent[], spec: PathsSpec, node: string[]): Set<string> {
+  const byUser = brutePathsByUser(events, spec);
+  const other = node[node.length - 1] === "(other)";
+  const parent = other ? node.slice(0, -1) : node;
+  const kept = other ? topChildren([...byUser.values()], parent, spec.top) : new Set<string>();
+  const out = new Set<string>();
+  for (const [user, p] of byUser) {
+    if (p.length < node.length || !parent.every((x, i) => p[i] === x)) continue;
+    if (other && kept.has(p[parent.length])) continue;
+    out.add(user);
+  }
+  return out;
+}
+
+export function brutePaths(events: BruteEvent[], spec: PathsSpec): PathsResult {
+  const paths = [...brutePathsByUser(events, spec).values()];
   const total = paths.length;
   const nodes: PathNode[] = [];
   const expand = (prefix: string[], members: string[][]) => {

@@ -60,6 +60,22 @@ export function buildPaths(spec: PathsSpec, ctx?: QueryContext): BuiltQuery {
   checkPaths(spec);
   const p = new Params(ctx);
   const a = arrays(p);
+  const top = p.big(spec.top);
+  const sql = `${withClause(pathTreeCtes(p, spec, ctx))}SELECT 'total' AS kind, ${p.nullText} AS path, count(*) AS users FROM anc
+UNION ALL
+SELECT 'node', ${a.json("pre")}, sum(n) FROM pk WHERE bad = 0 GROUP BY pre
+UNION ALL
+SELECT 'other', ${a.json(a.head("pre", "lvl - 1"))}, sum(n) FROM pk WHERE bad = 1 AND r > ${top} GROUP BY ${a.head("pre", "lvl - 1")}`;
+  return { sql, params: p.values };
+}
+
+/**
+ * The tree's CTEs: `anc` (anchored users), `up (user_key, steps)`, `upe (user_key, P)` each user's
+ * path with `(end)`, `pc (P, n)` users per path, `pf`/`cnt` users per prefix, `rk (lvl, pre, r)` each
+ * prefix's rank among its siblings, `pk` which prefixes survive the folding.
+ */
+function pathTreeCtes(p: Params, spec: PathsSpec, ctx?: QueryContext): string[] {
+  const a = arrays(p);
   const depth = spec.depth;
   const top = p.big(spec.top);
   const prefixes = Array.from(
@@ -67,10 +83,10 @@ export function buildPaths(spec: PathsSpec, ctx?: QueryContext): BuiltQuery {
     (_, i) =>
       `SELECT P, ${i + 1} AS lvl, ${a.head("P", String(i + 1))} AS pre, n FROM pc WHERE ${a.len("P")} >= ${i + 1}`,
   );
-  const ctes = [
+  return [
     ...(codedPlanFits(spec, ctx, p) ? codedUserPaths(p, spec, ctx?.eventTypes ?? 0) : userPaths(p, spec)),
-    `pc AS (SELECT CASE WHEN ${a.len("steps")} < ${depth} THEN ${a.push("steps", p.str(END))} ELSE steps END AS P,
-        count(*) AS n FROM up GROUP BY P)`,
+    `upe AS (SELECT user_key, CASE WHEN ${a.len("steps")} < ${depth} THEN ${a.push("steps", p.str(END))} ELSE steps END AS P FROM up)`,
+    `pc AS (SELECT P, count(*) AS n FROM upe GROUP BY P)`,
     `pf AS (${prefixes.join("\n  UNION ALL\n  ")})`,
     `cnt AS (SELECT lvl, pre, sum(n) AS users FROM pf GROUP BY lvl, pre)`,
     `rk AS (SELECT lvl, pre, row_number() OVER (PARTITION BY lvl, ${a.head("pre", "lvl - 1")} ORDER BY users DESC, pre[lvl]) AS r FROM cnt)`,
@@ -80,12 +96,47 @@ export function buildPaths(spec: PathsSpec, ctx?: QueryContext): BuiltQuery {
         sum(CASE WHEN rk.r > ${top} THEN 1 ELSE 0 END) OVER (PARTITION BY pf.P ORDER BY pf.lvl ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bad
       FROM pf JOIN rk ON rk.lvl = pf.lvl AND rk.pre = pf.pre)`,
   ];
-  const sql = `${withClause(ctes)}SELECT 'total' AS kind, ${p.nullText} AS path, count(*) AS users FROM anc
-UNION ALL
-SELECT 'node', ${a.json("pre")}, sum(n) FROM pk WHERE bad = 0 GROUP BY pre
-UNION ALL
-SELECT 'other', ${a.json(a.head("pre", "lvl - 1"))}, sum(n) FROM pk WHERE bad = 1 AND r > ${top} GROUP BY ${a.head("pre", "lvl - 1")}`;
-  return { sql, params: p.values };
+}
+
+/** `--users-of` on paths: a node's path as a JSON array, or its names joined by `>`. */
+export function parsePathSelection(text: string, spec: PathsSpec): string[] {
+  const s = text.trim();
+  let path: unknown;
+  if (s.startsWith("[")) {
+    try {
+      path = JSON.parse(s);
+    } catch {
+      path = null;
+    }
+  } else path = s.split(">").map((x) => x.trim());
+  if (!Array.isArray(path) || !path.length || !path.every((x) => typeof x === "string" && x !== ""))
+    throw new UsageError(
+      `bad --users-of ${JSON.stringify(text)}: use a node's path, e.g. 'signed_up>button_clicked' or a JSON array`,
+    );
+  if (path.length > spec.depth)
+    throw new UsageError(`bad --users-of ${JSON.stringify(text)}: the paths have depth ${spec.depth}`);
+  if (path.slice(0, -1).some((x) => x === END || x === OTHER))
+    throw new UsageError(`bad --users-of ${JSON.stringify(text)}: ${END} and ${OTHER} end a path`);
+  return path as string[];
+}
+
+/**
+ * `sel (user_key)`: the users of a node (docs/semantics.md, "Drill-down"): those whose path starts with
+ * it; for `[…, (other)]`, those whose path starts with the parent and continues with a child ranked
+ * below the top.
+ */
+export function pathsSelection(p: Params, spec: PathsSpec, path: string[], ctx?: QueryContext): string[] {
+  const a = arrays(p);
+  const other = path[path.length - 1] === OTHER;
+  const fixed = other ? path.slice(0, -1) : path;
+  const L = path.length;
+  const conds = [`${a.len("P")} >= ${L}`, ...fixed.map((x, i) => `P[${i + 1}] = ${p.str(x)}`)];
+  const ctes = pathTreeCtes(p, spec, ctx);
+  if (!other) ctes.push(`sel AS (SELECT user_key FROM upe WHERE ${conds.join(" AND ")})`);
+  else
+    ctes.push(`sel AS (SELECT upe.user_key AS user_key FROM upe JOIN rk ON rk.lvl = ${L} AND rk.pre = ${a.head("upe.P", String(L))}
+      WHERE ${conds.map((c) => c.replace(/\bP\b/g, "upe.P")).join(" AND ")} AND rk.r > ${p.big(spec.top)})`);
+  return ctes;
 }
 
 /**

@@ -126,12 +126,14 @@ export type UserSelection =
   /** Trend: users with a matching event in the bucket that starts at `t` (an ISO instant). */
   | { kind: "bucket"; t: string }
   /** Retention: users of the cohort starting at `cohort` (ISO) retained at `period`, or not (`lost`). */
-  | { kind: "cohort"; cohort: string; period: number; lost: boolean };
+  | { kind: "cohort"; cohort: string; period: number; lost: boolean }
+  /** Paths: the users of a tree node (a path prefix; one ending in `(other)` is the folded rest). */
+  | { kind: "path"; path: string[] };
 
 /** The users behind a number of another analysis. */
 export interface UsersSpec {
   kind: "users";
-  of: TrendSpec | FunnelSpec | RetentionSpec;
+  of: TrendSpec | FunnelSpec | RetentionSpec | PathsSpec;
   select: UserSelection;
   /** Users listed at most (`total` always counts all). */
   limit: number;

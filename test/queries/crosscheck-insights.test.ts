@@ -20,6 +20,7 @@ import type {
 import { generateLake } from "../../src/source/synthetic.js";
 import { type BruteEvent, bruteRange, loadLake } from "../brute.js";
 import { bruteLifecycle, brutePaths, bruteStickiness } from "../brute-insights.js";
+import { bruteUsers } from "../brute-users.js";
 import { assertClose, cacheFromLake, type TestCache } from "./helpers.js";
 
 const EVENTS = Number(process.env.EVX_XCHECK_EVENTS ?? 30_000);
@@ -160,4 +161,45 @@ describe("paths", () => {
     ],
   ];
   for (const [name, spec] of cases) test(name, () => check(spec, brutePaths(events, spec)));
+});
+
+describe("paths drill-down: a node's users", () => {
+  const cases: [string, PathsSpec][] = [
+    ["after, top 2", paths({ anchor: ref("application_opened"), top: 2, depth: 3, range: part("UTC") })],
+    [
+      "before, no collapse, filter",
+      paths({
+        anchor: ref("file_saved"),
+        direction: "before",
+        collapse: false,
+        top: 3,
+        depth: 2,
+        filters: [where("plan != free")],
+        range: full("Asia/Kolkata"),
+      }),
+    ],
+  ];
+  for (const [name, spec] of cases) {
+    test(name, async () => {
+      const tree = brutePaths(events, spec);
+      // The first nodes and every (other): the list's total is the node's count.
+      const nodes = [...tree.nodes.slice(0, 6), ...tree.nodes.filter((n) => n.path.at(-1) === "(other)")];
+      assert.ok(
+        nodes.some((n) => n.path.at(-1) === "(other)"),
+        "the case folds something",
+      );
+      for (const n of nodes) {
+        const users = {
+          kind: "users" as const,
+          of: spec,
+          select: { kind: "path" as const, path: n.path },
+          limit: 20,
+          range: spec.range,
+        };
+        const want = bruteUsers(events, users);
+        assert.equal(want.total, n.users, `brute ${JSON.stringify(n.path)}`);
+        assert.deepStrictEqual((await tc.ex.run(users)).result, want, JSON.stringify(n.path));
+      }
+    });
+  }
 });
