@@ -381,10 +381,17 @@ export function buildCli(argv: string[]): Argv {
               default: true,
               describe: "count a run of one event type once (--no-collapse keeps repeats)",
             },
+            "users-of": {
+              type: "string",
+              describe:
+                "list a node's users instead: its path, e.g. 'signed_up>button_clicked' or '[\"a\",\"(other)\"]'",
+            },
+            limit: { type: "number", describe: "with --users-of, users listed (default 100)" },
           })
           .example("$0 paths --after application_opened --depth 4", "what users do after opening the app")
           .example("$0 paths --before purchase --within 1h --top 3", "the last steps before a purchase")
-          .example("$0 paths --after 'button_clicked[button_name=save]' --no-collapse --json", "as JSON"),
+          .example("$0 paths --after 'button_clicked[button_name=save]' --no-collapse --json", "as JSON")
+          .example("$0 paths --after application_opened --users-of 'signed_up>zoom'", "who took that path"),
       async (a) => (await import("./commands/insights.js")).runPaths(a),
     )
     .command(

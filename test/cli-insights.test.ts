@@ -8,6 +8,7 @@ import { before, test } from "node:test";
 import { generateLake } from "../src/source/synthetic.js";
 import { type BruteEvent, loadLake } from "./brute.js";
 import { bruteLifecycle, brutePaths, bruteStickiness } from "./brute-insights.js";
+import { bruteUsers } from "./brute-users.js";
 import { evx } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -173,6 +174,45 @@ test("bad input: one line, exit 2; an anchor that never occurs: empty, exit 0", 
     const got = json(["paths", "--after", anchor]);
     assert.deepEqual(got, { anchor, direction: "after", depth: 4, users: 0, nodes: [] });
   }
+});
+
+test("evx paths --users-of NODE lists the node's users (its count), (other) included", () => {
+  const spec = {
+    kind: "paths" as const,
+    anchor: { event: "application_opened", filters: [] },
+    direction: "after" as const,
+    depth: 2,
+    top: 1,
+    collapse: true,
+    range,
+    filters: [],
+  };
+  const tree = brutePaths(events, spec);
+  for (const node of [tree.nodes[0]!, tree.nodes.find((n) => n.path.at(-1) === "(other)")!]) {
+    const got = json([
+      "paths",
+      "--after",
+      "application_opened",
+      "--depth",
+      "2",
+      "--top",
+      "1",
+      "--users-of",
+      JSON.stringify(node.path),
+    ]);
+    const want = bruteUsers(events, {
+      kind: "users",
+      of: spec,
+      select: { kind: "path", path: node.path },
+      limit: 100,
+      range,
+    });
+    assert.equal(got.total, node.users);
+    assert.deepEqual(got, want);
+  }
+  const r = evx(["paths", "--after", "zoom", "--users-of", "(other)>zoom", "--cache", cache]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /\(end\) and \(other\) end a path/);
 });
 
 test("--help shows examples for each command", () => {

@@ -179,8 +179,13 @@ export async function analyze<R>(
 
 /** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */
 function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpec {
-  if (inner.kind !== "trend" && inner.kind !== "funnel" && inner.kind !== "retention")
-    throw new UsageError("--users-of works on trend, funnel and retention");
+  if (
+    inner.kind !== "trend" &&
+    inner.kind !== "funnel" &&
+    inner.kind !== "retention" &&
+    inner.kind !== "paths"
+  )
+    throw new UsageError("--users-of works on trend, funnel, retention and paths");
   const {
     breakdown: _b,
     compare: _c,

@@ -52,7 +52,7 @@ export async function runPaths(a: PathsArgs): Promise<void> {
   // Bad numbers are refused before the cache is opened.
   checkPaths({ ...base, range: { from: "", to: "", tz: "UTC" }, filters: [] });
   await analyze<PathsResult>(
-    { ...a, usersOf: undefined },
+    a,
     (range) => ({ ...base, range, filters: where(a) }),
     (r, answer) => {
       const width = termWidth();

@@ -3,7 +3,8 @@
  * per node (`t`), collapsing of repeats (`c`), a time limit from the anchor (`w`, `W` clears) and
  * filters (`f`, `F`). The tree is the headless one (`src/render/insights.ts`) with a row cursor:
  * ←/→ collapse and expand a node (← on a leaf goes to its parent), Enter re-anchors on the node's
- * event (a node that is `(end)` or `(other)` names no event).
+ * event (a node that is `(end)` or `(other)` names no event), `u` lists the node's users and from a
+ * user their events (`DrillPanel`).
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
@@ -21,6 +22,7 @@ import {
   pathsHeader,
 } from "../render/insights.js";
 import { cleanText, displayWidth, stripSgr, truncate } from "../render/sanitize.js";
+import { DrillPanel, type DrillTarget } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
 import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt, WindowEditor } from "./pickers.js";
@@ -73,6 +75,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
   const env = useAppEnv();
   const { range } = env;
   const [picker, setPicker] = useState<Picker>(null);
+  const [drill, setDrill] = useState<DrillTarget | null>(null);
   const spec = useMemo(() => pathsSpec(model, range), [model, range]);
   const q = useQuery(spec);
   useReportResult("paths", "Paths", q);
@@ -117,11 +120,32 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
         if (!name) env.notify("no node selected: pick an anchor with a");
         else if (name === END || name === OTHER) env.notify(`${name} is not an event: pick another node`);
         else update({ anchor: { event: name, filters: [] }, ...reset });
+      } else if (matches("paths.users", input, key)) {
+        const row = rows[cursor];
+        const shown = q.spec?.kind === "paths" ? q.spec : null;
+        if (!row || !shown) env.notify("no node selected: u lists a node's users once the tree is in");
+        else
+          setDrill({
+            of: shown,
+            selection: JSON.stringify(row.node.path),
+            title: `path ${cleanText(row.node.path.join(" → "))}`,
+          });
       } else return false;
       return true;
     },
-    { priority: PRIORITY.screen, isActive: picker === null },
+    { priority: PRIORITY.screen, isActive: picker === null && drill === null },
   );
+
+  if (drill)
+    return (
+      <DrillPanel
+        width={width}
+        height={height}
+        target={drill}
+        flip={() => "a paths node has no other side"}
+        onClose={() => setDrill(null)}
+      />
+    );
 
   if (picker === "anchor") {
     return (
@@ -259,6 +283,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
           "paths.anchor",
           "paths.direction",
           "paths.reanchor",
+          "paths.users",
           "paths.fold",
           "paths.unfold",
           "paths.depth",

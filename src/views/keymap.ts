@@ -145,6 +145,7 @@ export const KEYMAP = [
   { id: "paths.fold", keys: ["left", "h"], scope: "paths", description: "Fold node / go to parent" },
   { id: "paths.unfold", keys: ["right", "l"], scope: "paths", description: "Expand node" },
   { id: "paths.reanchor", keys: ["enter"], scope: "paths", description: "Re-anchor on the node" },
+  { id: "paths.users", keys: ["u"], scope: "paths", description: "Users of the node" },
   { id: "paths.pageUp", keys: ["pgup"], scope: "paths", description: "Page up" },
   { id: "paths.pageDown", keys: ["pgdn"], scope: "paths", description: "Page down" },
   // lifecycle and stickiness

@@ -79,6 +79,24 @@ describe("Paths screen", () => {
     }
   });
 
+  it("u lists the selected node's users (its count), esc goes back to the tree", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("6");
+      const f0 = await app.waitFor(/^├─ /m);
+      const m = /^├─ (\S+) .* (\d+) +\d+\.\d%$/m.exec(f0)!;
+      await app.press("u");
+      const f = await app.waitFor(new RegExp(`^Users · path ${m[1]}\n${m[2]} users?\\b`, "m"));
+      assert.match(f, /user\s+events\s+first seen\s+last seen/);
+      assertFits(f, 100, 30);
+      await app.press(KEYS.esc);
+      await app.waitFor(/^├─ /m);
+    } finally {
+      app.unmount();
+    }
+  });
+
   it("folding helpers: ← on an open node folds it, on a leaf selects the parent; → unfolds", () => {
     const m = initialModels().paths;
     const result = {
