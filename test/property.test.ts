@@ -446,3 +446,25 @@ test(`${Math.ceil(RUNS / 2)} random paths, stickiness and lifecycle specs: engin
     { seed: SEED + 2, numRuns: Math.ceil(RUNS / 2) },
   );
 });
+
+test(`${Math.ceil(RUNS / 5)} random paths nodes' users: engine = brute force, total = the node's users`, async () => {
+  await fc.assert(
+    fc.asyncProperty(pathsArb, fc.nat(1000), async (spec, i) => {
+      if (spec.kind !== "paths") return;
+      const tree = brutePaths(events, spec);
+      const node = tree.nodes[i % Math.max(1, tree.nodes.length)];
+      if (!node) return;
+      const users = {
+        kind: "users" as const,
+        of: spec,
+        select: { kind: "path" as const, path: node.path },
+        limit: 5,
+        range: spec.range,
+      };
+      const want = bruteUsers(events, users);
+      assert.equal(want.total, node.users);
+      assert.deepStrictEqual((await tc.ex.run(users)).result, want);
+    }),
+    { seed: SEED + 3, numRuns: Math.ceil(RUNS / 5) },
+  );
+});
