@@ -183,6 +183,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
   if (picker === "within") {
     return (
       <WindowEditor
+        title="Only events within this time of the anchor"
         current={model.withinSeconds ?? 3600}
         width={width}
         height={height}
