@@ -1,5 +1,13 @@
 import type { AnalysisSpec, DateRange, Filter, TrendSpec } from "../src/queries/spec.js";
 
+/** The last 14 days of a date range (issue #15's stickiness and lifecycle budgets are for 14 days). */
+function last14(range: DateRange): DateRange {
+  const to = Date.parse(`${range.to}T00:00:00Z`);
+  if (Number.isNaN(to)) return range;
+  const from = new Date(Math.max(Date.parse(`${range.from}T00:00:00Z`), to - 13 * 86_400_000));
+  return { ...range, from: from.toISOString().slice(0, 10) };
+}
+
 /** The analyses the benchmark times (issue #5's list). */
 export function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] {
   const ev = (event: string, filters: Filter[] = []) => ({ event, filters });
@@ -55,6 +63,40 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] 
         periods: 8,
         mode: "on",
         range,
+        filters: [],
+      },
+    },
+    // Issue #15 (budgets at 20M: paths ≤ 2 s, stickiness ≤ 1 s, lifecycle ≤ 1.5 s).
+    {
+      name: "paths after d4",
+      spec: {
+        kind: "paths",
+        anchor: ev("application_opened"),
+        direction: "after",
+        depth: 4,
+        top: 5,
+        collapse: true,
+        range,
+        filters: [],
+      },
+    },
+    {
+      name: "stickiness day 14d",
+      spec: {
+        kind: "stickiness",
+        event: ev("application_opened"),
+        interval: "day",
+        range: last14(range),
+        filters: [],
+      },
+    },
+    {
+      name: "lifecycle day 14d",
+      spec: {
+        kind: "lifecycle",
+        event: ev("application_opened"),
+        interval: "day",
+        range: last14(range),
         filters: [],
       },
     },

@@ -427,6 +427,68 @@ export function buildCli(argv: string[]): Argv {
         }),
     )
     .command(
+      "paths",
+      "what users do after (or did before) an event: a tree of the most common next steps",
+      (y) =>
+        y
+          .options({
+            ...analysisOpts,
+            after: { type: "string", describe: "anchor at each user's first EVENT[filter] in the range" },
+            before: { type: "string", describe: "anchor at each user's last EVENT[filter], walking back" },
+            depth: { type: "number", default: 4, describe: "steps per path, 1..10" },
+            top: {
+              type: "number",
+              default: 5,
+              describe: "children per node, 1..50; the rest fold into (other)",
+            },
+            within: { type: "string", describe: "only events within DURATION of the anchor (30m, 1h, 1d…)" },
+            collapse: {
+              type: "boolean",
+              default: true,
+              describe: "count a run of one event type once (--no-collapse keeps repeats)",
+            },
+            "users-of": {
+              type: "string",
+              describe:
+                "list a node's users instead: its path, e.g. 'signed_up>button_clicked' or '[\"a\",\"(other)\"]'",
+            },
+            limit: { type: "number", describe: "with --users-of, users listed (default 100)" },
+          })
+          .example("$0 paths --after application_opened --depth 4", "what users do after opening the app")
+          .example("$0 paths --before purchase --within 1h --top 3", "the last steps before a purchase")
+          .example("$0 paths --after 'button_clicked[button_name=save]' --no-collapse --json", "as JSON")
+          .example("$0 paths --after application_opened --users-of 'signed_up>zoom'", "who took that path"),
+      async (a) => (await import("./commands/insights.js")).runPaths(a),
+    )
+    .command(
+      "stickiness <event>",
+      "how many days (hours, weeks) of the range each user did EVENT: users per count",
+      (y) =>
+        y
+          .positional("event", { type: "string", demandOption: true })
+          .options({
+            ...analysisOpts,
+            interval: { type: "string", default: "day", describe: "hour | day | week" },
+          })
+          .example("$0 stickiness application_opened --last 14d", "days active out of the last 14")
+          .example("$0 stickiness file_saved --interval week --json", "weeks active, as JSON"),
+      async (a) => (await import("./commands/insights.js")).runStickiness({ ...a, event: a.event as string }),
+    )
+    .command(
+      "lifecycle <event>",
+      "per bucket: new, returning, resurrecting and dormant users of EVENT",
+      (y) =>
+        y
+          .positional("event", { type: "string", demandOption: true })
+          .options({
+            ...analysisOpts,
+            interval: { type: "string", default: "day", describe: "day | week | month" },
+          })
+          .example("$0 lifecycle application_opened --last 14d", "daily lifecycle over two weeks")
+          .example("$0 lifecycle purchase --interval week --json", "weekly, as JSON"),
+      async (a) => (await import("./commands/insights.js")).runLifecycle({ ...a, event: a.event as string }),
+    )
+    .command(
       "user <user_id>",
       "one user's events in time order, with their properties",
       (y) =>

@@ -23,6 +23,7 @@ import {
   rangeBuckets,
   rangeMicros,
 } from "./brute.js";
+import { brutePathUsers } from "./brute-insights.js";
 
 function matches(e: BruteEvent, ref: EventRef, where: Filter[]): boolean {
   if (ref.event !== "*" && e.type !== ref.event) return false;
@@ -51,6 +52,10 @@ export function bruteSelectedUsers(events: BruteEvent[], spec: UsersSpec): Set<s
   const of = spec.of;
   const sel = spec.select;
   const out = new Set<string>();
+  if (of.kind === "paths") {
+    if (sel.kind !== "path") throw new Error("paths selection");
+    return brutePathUsers(events, of, sel.path);
+  }
   if (of.kind === "funnel") {
     if (sel.kind !== "reached" && sel.kind !== "dropped") throw new Error("funnel selection");
     const progress = new Map<string, number>();

@@ -83,6 +83,15 @@ describe("end to end in tmux", {
     keys(name, "5");
     s = await waitScreen(name, "14 partitions");
     assert.match(s, /2023-06-01 synced/);
+    // Paths (issue #15): the tree after the top event; then the lifecycle chart.
+    keys(name, "6");
+    s = await waitScreen(name, /what they did after button_clicked/);
+    assert.match(s, /^├─ \S+ +[█▏▎▍▌▋▊▉]+ +[\d.k]+ +\d+\.\d%/m);
+    keys(name, "Right"); // expanding an open node changes nothing
+    keys(name, "Left");
+    s = await waitScreen(name, /^├─ \S+ ▸/m);
+    keys(name, "7");
+    await waitScreen(name, "█ new  ▓ returning  ▒ resurrecting  ░ dormant");
     keys(name, "Tab"); // wraps to Events
     await waitScreen(name, "9 event types");
 

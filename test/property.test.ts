@@ -45,6 +45,7 @@ import {
   loadLake,
   rangeMicros,
 } from "./brute.js";
+import { bruteLifecycle, brutePaths, bruteStickiness } from "./brute-insights.js";
 import { bruteTimeline, bruteUsers } from "./brute-users.js";
 import { tempDir } from "./helpers/tmp.js";
 import { assertClose, cacheFromLake, type TestCache } from "./queries/helpers.js";
@@ -404,5 +405,88 @@ test(`${Math.ceil(RUNS / 3)} random drill-downs and timelines: engine = brute fo
       assert.deepStrictEqual((await tc.ex.run(tl)).result, bruteTimeline(events, tl));
     }),
     { seed: SEED + 1, numRuns: Math.ceil(RUNS / 3) },
+  );
+});
+
+/* ---------- paths, stickiness, lifecycle (issue #15) ---------- */
+
+const stickinessArb: fc.Arbitrary<AnalysisSpec> = fc
+  .constantFrom("hour" as const, "day" as const, "week" as const)
+  .chain((interval) =>
+    fc.record({
+      kind: fc.constant("stickiness" as const),
+      event: refArb(true),
+      interval: fc.constant(interval),
+      range: rangeArb(interval === "hour" ? 2 * 1440 : 6 * 1440),
+      filters: fc.array(filterArb, { maxLength: 1 }),
+    }),
+  );
+const lifecycleArb: fc.Arbitrary<AnalysisSpec> = fc.record({
+  kind: fc.constant("lifecycle" as const),
+  event: refArb(true),
+  interval: fc.constantFrom("day" as const, "week" as const, "month" as const),
+  range: rangeArb(6 * 1440),
+  filters: fc.array(filterArb, { maxLength: 1 }),
+});
+const pathsArb: fc.Arbitrary<AnalysisSpec> = fc
+  .record({
+    kind: fc.constant("paths" as const),
+    anchor: refArb(false),
+    direction: fc.constantFrom("after" as const, "before" as const),
+    depth: fc.integer({ min: 1, max: 5 }),
+    top: fc.integer({ min: 1, max: 4 }),
+    withinSeconds: fc.option(fc.constantFrom(60, 3600, 86_400), { nil: undefined }),
+    collapse: fc.boolean(),
+    range: rangeArb(6 * 1440),
+    filters: fc.array(filterArb, { maxLength: 1 }),
+  })
+  .map(withoutUndefined);
+
+function bruteInsight(s: AnalysisSpec): unknown {
+  switch (s.kind) {
+    case "stickiness":
+      return bruteStickiness(events, s);
+    case "lifecycle":
+      return bruteLifecycle(events, s);
+    case "paths":
+      return brutePaths(events, s);
+    default:
+      throw new Error(`no brute force for ${s.kind}`);
+  }
+}
+
+test(`${Math.ceil(RUNS / 2)} random paths, stickiness and lifecycle specs: engine = brute force`, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(stickinessArb, lifecycleArb, { weight: 2, arbitrary: pathsArb }),
+      async (spec) => {
+        const out = await tc.ex.run(spec);
+        assertClose(out.result, bruteInsight(spec));
+        if ("range" in spec && spec.range) assert.deepStrictEqual(out.range, bruteRange(spec.range));
+      },
+    ),
+    { seed: SEED + 2, numRuns: Math.ceil(RUNS / 2) },
+  );
+});
+
+test(`${Math.ceil(RUNS / 5)} random paths nodes' users: engine = brute force, total = the node's users`, async () => {
+  await fc.assert(
+    fc.asyncProperty(pathsArb, fc.nat(1000), async (spec, i) => {
+      if (spec.kind !== "paths") return;
+      const tree = brutePaths(events, spec);
+      const node = tree.nodes[i % Math.max(1, tree.nodes.length)];
+      if (!node) return;
+      const users = {
+        kind: "users" as const,
+        of: spec,
+        select: { kind: "path" as const, path: node.path },
+        limit: 5,
+        range: spec.range,
+      };
+      const want = bruteUsers(events, users);
+      assert.equal(want.total, node.users);
+      assert.deepStrictEqual((await tc.ex.run(users)).result, want);
+    }),
+    { seed: SEED + 3, numRuns: Math.ceil(RUNS / 5) },
   );
 });

@@ -128,7 +128,7 @@ export interface Answer {
  * resolved range and the coverage to the result; the human and CSV outputs warn on stderr when the
  * cache is missing or failed partitions of the range.
  */
-async function analyze<R>(
+export async function analyze<R>(
   a: CommonArgs,
   makeSpec: (range: DateRange) => AnalysisSpec,
   print: (result: R, answer: Answer) => void,
@@ -184,8 +184,13 @@ async function analyze<R>(
 
 /** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */
 function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpec {
-  if (inner.kind !== "trend" && inner.kind !== "funnel" && inner.kind !== "retention")
-    throw new UsageError("--users-of works on trend, funnel and retention");
+  if (
+    inner.kind !== "trend" &&
+    inner.kind !== "funnel" &&
+    inner.kind !== "retention" &&
+    inner.kind !== "paths"
+  )
+    throw new UsageError("--users-of works on trend, funnel, retention and paths");
   const {
     breakdown: _b,
     compare: _c,
@@ -320,14 +325,14 @@ function warnCoverage(c: Coverage, engine: EngineName): void {
 }
 
 /** The range line of the human output. */
-function rangeText(answer: Answer): string {
+export function rangeText(answer: Answer): string {
   const r = answer.resolved;
   if (!r) return "";
   const show = (iso: string) => timeText(iso, r.tz);
   return `${show(r.from)} .. ${show(r.to)} (${r.tz})`;
 }
 
-function where(a: CommonArgs) {
+export function where(a: CommonArgs) {
   return list(a.where).map(parseFilter);
 }
 

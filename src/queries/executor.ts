@@ -9,7 +9,9 @@ import { buildCoverage, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
+import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import { checkExclusionRange, parseZone, UsageError } from "./parse.js";
+import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
 import {
@@ -23,6 +25,7 @@ import {
   type ResolvedRange,
   type ResultOf,
 } from "./spec.js";
+import { buildStickiness, shapeStickiness } from "./stickiness.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
 import { buildTimeline, buildUsers, shapeTimeline, shapeUsers } from "./users.js";
@@ -72,6 +75,12 @@ export function buildQuery(
       return buildUsers(spec, ctx);
     case "timeline":
       return buildTimeline(spec, ctx);
+    case "paths":
+      return buildPaths(spec, ctx);
+    case "stickiness":
+      return buildStickiness(spec, ctx);
+    case "lifecycle":
+      return buildLifecycle(spec, ctx);
     default:
       throw new Error(`unknown analysis ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
@@ -94,6 +103,12 @@ export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): Resul
       return shapeUsers(rows) as ResultOf<S>;
     case "timeline":
       return shapeTimeline(rows, spec) as ResultOf<S>;
+    case "paths":
+      return shapePaths(rows, spec) as ResultOf<S>;
+    case "stickiness":
+      return shapeStickiness(rows, spec) as ResultOf<S>;
+    case "lifecycle":
+      return shapeLifecycle(rows, spec) as ResultOf<S>;
     default:
       throw new Error(`unknown analysis ${JSON.stringify((spec as { kind: unknown }).kind)}`);
   }
@@ -335,6 +350,12 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
       return refsOf(spec.of);
     case "timeline":
       return spec.events.map((event) => ({ ref: { event, filters: [] }, what: "event", star: false }));
+    case "paths":
+      // An anchor that never occurs, even one the data does not name, is an empty tree (issue #15).
+      return [];
+    case "stickiness":
+    case "lifecycle":
+      return [{ ref: spec.event, what: "event", star: true }];
   }
 }
 
@@ -434,6 +455,9 @@ export async function validateSpec(
     case "timeline":
       checkPositiveInt(spec.limit, "--limit", 0);
       break;
+    case "paths":
+      checkPaths(spec);
+      break;
   }
   const refs = refsOf(spec);
   const named = refs.filter((r) => r.ref.event !== "*");
@@ -477,4 +501,5 @@ export async function validateSpec(
   if (spec.kind === "trend") checkBuckets(f, spec.interval);
   if (spec.kind === "funnel" && spec.trendInterval) checkBuckets(f, spec.trendInterval);
   if (spec.kind === "retention") checkBuckets(f, spec.period, "period");
+  if (spec.kind === "stickiness" || spec.kind === "lifecycle") checkBuckets(f, spec.interval);
 }

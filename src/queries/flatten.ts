@@ -3,8 +3,11 @@ import type {
   CatalogResult,
   FunnelResult,
   FunnelStepResult,
+  LifecycleResult,
+  PathsResult,
   PropsResult,
   RetentionResult,
+  StickinessResult,
   TimelineResult,
   TrendResult,
   UsersResult,
@@ -150,6 +153,35 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
       return {
         columns: ["user_id", "event_type", "event_time", "properties"],
         rows: r.events.map((e) => [r.user_id, e.event_type, e.event_time, JSON.stringify(e.properties)]),
+      };
+    }
+    case "paths": {
+      // One row per node; `path` is the JSON array (names may hold any character).
+      const r = result as PathsResult;
+      return {
+        columns: ["anchor", "direction", "level", "path", "users", "share"],
+        rows: r.nodes.map((n) => [
+          r.anchor,
+          r.direction,
+          n.path.length,
+          JSON.stringify(n.path),
+          n.users,
+          n.share,
+        ]),
+      };
+    }
+    case "stickiness": {
+      const r = result as StickinessResult;
+      return {
+        columns: ["interval", "count", "users"],
+        rows: r.histogram.map((h) => [r.interval, h.count, h.users]),
+      };
+    }
+    case "lifecycle": {
+      const r = result as LifecycleResult;
+      return {
+        columns: ["t", "new", "returning", "resurrecting", "dormant"],
+        rows: r.points.map((p) => [p.t, p.new, p.returning, p.resurrecting, p.dormant]),
       };
     }
     default:

@@ -152,12 +152,14 @@ export type UserSelection =
   /** Trend: users with a matching event in the bucket that starts at `t` (an ISO instant). */
   | { kind: "bucket"; t: string }
   /** Retention: users of the cohort starting at `cohort` (ISO) retained at `period`, or not (`lost`). */
-  | { kind: "cohort"; cohort: string; period: number; lost: boolean };
+  | { kind: "cohort"; cohort: string; period: number; lost: boolean }
+  /** Paths: the users of a tree node (a path prefix; one ending in `(other)` is the folded rest). */
+  | { kind: "path"; path: string[] };
 
 /** The users behind a number of another analysis. */
 export interface UsersSpec {
   kind: "users";
-  of: TrendSpec | FunnelSpec | RetentionSpec;
+  of: TrendSpec | FunnelSpec | RetentionSpec | PathsSpec;
   select: UserSelection;
   /** Users listed at most (`total` always counts all). */
   limit: number;
@@ -175,6 +177,52 @@ export interface TimelineSpec {
   limit: number;
 }
 
+/* ---------- paths, stickiness, lifecycle (issue #15; docs/semantics.md) ---------- */
+
+export const PATH_DIRECTIONS = ["after", "before"] as const;
+export type PathDirection = (typeof PATH_DIRECTIONS)[number];
+
+/** What users do after (or did before) their first (last) ANCHOR event in the range. */
+export interface PathsSpec {
+  kind: "paths";
+  anchor: EventRef;
+  direction: PathDirection;
+  /** Events per path, 1..10. */
+  depth: number;
+  /** Children per node that get their own node, 1..50; the rest fold into `(other)`. */
+  top: number;
+  /** Only events within this many seconds of the anchor (inclusive); none = no limit. */
+  withinSeconds?: number;
+  /** Consecutive events of one type count once (default true). */
+  collapse: boolean;
+  range: DateRange;
+  filters: Filter[];
+}
+
+export const STICKINESS_INTERVALS = ["hour", "day", "week"] as const;
+export type StickinessInterval = (typeof STICKINESS_INTERVALS)[number];
+
+/** How many buckets of the range each user was active in. */
+export interface StickinessSpec {
+  kind: "stickiness";
+  event: EventRef;
+  interval: StickinessInterval;
+  range: DateRange;
+  filters: Filter[];
+}
+
+export const LIFECYCLE_INTERVALS = ["day", "week", "month"] as const;
+export type LifecycleInterval = (typeof LIFECYCLE_INTERVALS)[number];
+
+/** Per bucket: new, returning, resurrecting and dormant users of one event. */
+export interface LifecycleSpec {
+  kind: "lifecycle";
+  event: EventRef;
+  interval: LifecycleInterval;
+  range: DateRange;
+  filters: Filter[];
+}
+
 export type AnalysisSpec =
   | CatalogSpec
   | PropsSpec
@@ -182,7 +230,10 @@ export type AnalysisSpec =
   | FunnelSpec
   | RetentionSpec
   | UsersSpec
-  | TimelineSpec;
+  | TimelineSpec
+  | PathsSpec
+  | StickinessSpec
+  | LifecycleSpec;
 
 /* ---------- result shapes (the `--json` contract) ---------- */
 
@@ -201,7 +252,13 @@ export type ResultOf<S extends AnalysisSpec> = S extends CatalogSpec
             ? UsersResult
             : S extends TimelineSpec
               ? TimelineResult
-              : never;
+              : S extends PathsSpec
+                ? PathsResult
+                : S extends StickinessSpec
+                  ? StickinessResult
+                  : S extends LifecycleSpec
+                    ? LifecycleResult
+                    : never;
 
 export interface CatalogRow {
   event_type: string;
@@ -347,4 +404,45 @@ export interface TimelineResult {
   /** The user's events in range (after the type filter), however many are listed. */
   total: number;
   events: TimelineEvent[];
+}
+
+export interface PathNode {
+  /** The events after (or, walking back, before) the anchor; may end in `(end)` or `(other)`. */
+  path: string[];
+  users: number;
+  /** users / the anchor's users. */
+  share: number;
+}
+export interface PathsResult {
+  /** The anchor as written (`EVENT[filter]`). */
+  anchor: string;
+  direction: PathDirection;
+  depth: number;
+  /** Users with an anchor event. */
+  users: number;
+  /** Depth-first; siblings by users descending (ties by name), then `(other)`. */
+  nodes: PathNode[];
+}
+
+export interface StickinessResult {
+  interval: StickinessInterval;
+  buckets_in_range: number;
+  /** count = 1..buckets_in_range, zero-filled. */
+  histogram: { count: number; users: number }[];
+  /** Mean count per user; null when no user has a matching event. */
+  average: number | null;
+}
+
+export interface LifecyclePoint {
+  /** Bucket start, ISO instant. */
+  t: string;
+  new: number;
+  returning: number;
+  resurrecting: number;
+  /** ≤ 0: users active in the previous bucket but not in this one, negated. */
+  dormant: number;
+}
+export interface LifecycleResult {
+  interval: LifecycleInterval;
+  points: LifecyclePoint[];
 }

@@ -7,6 +7,7 @@
 import { UsageError } from "./errors.js";
 import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
 import { funnelUserCtes } from "./funnel.js";
+import { parsePathSelection, pathsSelection } from "./paths.js";
 import { cohortCtes, retentionFrame } from "./retention.js";
 import type {
   DateRange,
@@ -73,6 +74,7 @@ export function parseUserSelection(text: string, of: UsersSpec["of"]): UserSelec
   }
   if (of.kind === "trend")
     return { kind: "bucket", t: instantText(bucketAt(of.range, of.interval, s).start) };
+  if (of.kind === "paths") return { kind: "path", path: parsePathSelection(s, of) };
   const m = /^(.+):(\d+)(:lost)?$/.exec(s);
   if (!m) return bad("use COHORT:N or COHORT:N:lost, e.g. 2023-06-05:1");
   const period = Number(m[2]);
@@ -82,9 +84,13 @@ export function parseUserSelection(text: string, of: UsersSpec["of"]): UserSelec
 }
 
 /** `sel (user_key)`: the selected users, from the analysis's own CTEs. */
-function selectionCtes(p: Params, spec: UsersSpec): string[] {
+function selectionCtes(p: Params, spec: UsersSpec, ctx?: QueryContext): string[] {
   const sel = spec.select;
   const of = spec.of;
+  if (of.kind === "paths") {
+    if (sel.kind !== "path") throw new Error("paths select a node's path");
+    return pathsSelection(p, of, sel.path, ctx);
+  }
   if (of.kind === "funnel") return funnelSelection(p, of, sel);
   if (of.kind === "trend") return trendSelection(p, of, sel);
   return retentionSelection(p, of, sel);
@@ -148,7 +154,7 @@ function retentionSelection(p: Params, spec: RetentionSpec, sel: UserSelection):
  */
 export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
-  const ctes = selectionCtes(p, spec);
+  const ctes = selectionCtes(p, spec, ctx);
   const f = frameOf(spec.of.range);
   ctes.push(`stats AS (SELECT user_key, count(*) AS events, ${p.iso("min(event_time)")} AS first_seen, ${p.iso("max(event_time)")} AS last_seen
       FROM events WHERE ${inRange(p, f)} AND user_key IN (SELECT user_key FROM sel) GROUP BY user_key)`);

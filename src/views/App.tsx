@@ -24,6 +24,7 @@ import { exportResult } from "./export.js";
 import { FunnelScreen } from "./FunnelScreen.js";
 import { InputProvider, PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
+import { LifecycleScreen } from "./LifecycleScreen.js";
 import { DEFAULT_LIVE_EVERY_MS, useLive } from "./live.js";
 import {
   DateRangeEditor,
@@ -33,6 +34,7 @@ import {
   type RangeChoice,
   TextPanel,
 } from "./overlays.js";
+import { PathsScreen } from "./PathsScreen.js";
 import { RetentionScreen } from "./RetentionScreen.js";
 import { ServerTableScreen } from "./ServerTableScreen.js";
 import { StatusBar } from "./StatusBar.js";
@@ -181,6 +183,8 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   const [trendsModel, setTrendsModel] = useState(models.trends);
   const [funnelModel, setFunnelModel] = useState(models.funnel);
   const [retentionModel, setRetentionModel] = useState(models.retention);
+  const [pathsModel, setPathsModel] = useState(models.paths);
+  const [lifecycleModel, setLifecycleModel] = useState(models.lifecycle);
   const [boundsGen, setBoundsGen] = useState(0);
   const current = useRef(new Map<TabId, CurrentResult | null>());
   const drill = useRef<CurrentResult | null>(null);
@@ -249,6 +253,8 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     if (!top) return;
     setTrendsModel((m) => (m.events.length ? m : { ...m, events: [{ event: top, filters: [] }] }));
     setRetentionModel((m) => (m.start ? m : { ...m, start: { event: top, filters: [] } }));
+    setPathsModel((m) => (m.anchor ? m : { ...m, anchor: { event: top, filters: [] } }));
+    setLifecycleModel((m) => (m.event ? m : { ...m, event: { event: top, filters: [] } }));
   }, [catalog.data]);
 
   const messageTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -482,6 +488,12 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   } else if (tab === "retention") {
     body = (
       <RetentionScreen width={width} height={bodyH} model={retentionModel} setModel={setRetentionModel} />
+    );
+  } else if (tab === "paths") {
+    body = <PathsScreen width={width} height={bodyH} model={pathsModel} setModel={setPathsModel} />;
+  } else if (tab === "lifecycle") {
+    body = (
+      <LifecycleScreen width={width} height={bodyH} model={lifecycleModel} setModel={setLifecycleModel} />
     );
   }
   // The Sync screen stays mounted (hidden) so a running sync survives tab switches.

@@ -13,7 +13,17 @@
  */
 import type { Key } from "ink";
 
-export type Scope = "global" | "events" | "trends" | "funnel" | "retention" | "sync" | "drill" | "picker";
+export type Scope =
+  | "global"
+  | "events"
+  | "trends"
+  | "funnel"
+  | "retention"
+  | "sync"
+  | "paths"
+  | "lifecycle"
+  | "drill"
+  | "picker";
 
 export interface Binding {
   id: string;
@@ -35,13 +45,15 @@ export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean }[]
   { scope: "funnel", title: "Funnel" },
   { scope: "retention", title: "Retention" },
   { scope: "sync", title: "Sync" },
+  { scope: "paths", title: "Paths" },
+  { scope: "lifecycle", title: "Lifecycle" },
   { scope: "drill", title: "Users and timeline", panel: true },
   { scope: "picker", title: "Pickers and prompts" },
 ];
 
 export const KEYMAP = [
   // global
-  { id: "tab.goto", keys: ["1-5"], scope: "global", description: "Go to tab 1–5" },
+  { id: "tab.goto", keys: ["1-7"], scope: "global", description: "Go to tab 1–7" },
   { id: "tab.next", keys: ["tab", "]"], scope: "global", description: "Next tab" },
   { id: "tab.prev", keys: ["shift+tab", "["], scope: "global", description: "Previous tab" },
   { id: "range", keys: ["d"], scope: "global", description: "Edit date range" },
@@ -125,6 +137,30 @@ export const KEYMAP = [
   { id: "sync.rejects", keys: ["r"], scope: "sync", description: "Show rejected lines" },
   { id: "sync.open", keys: ["enter"], scope: "sync", description: "Open a rejected line" },
   { id: "sync.refresh", keys: ["R"], scope: "sync", description: "List the source again" },
+  // paths
+  { id: "paths.anchor", keys: ["a"], scope: "paths", description: "Pick the anchor event" },
+  { id: "paths.direction", keys: ["r"], scope: "paths", description: "Toggle after / before" },
+  { id: "paths.depth", keys: ["n"], scope: "paths", description: "Set depth (1–10)" },
+  { id: "paths.top", keys: ["t"], scope: "paths", description: "Set children per node" },
+  { id: "paths.collapse", keys: ["c"], scope: "paths", description: "Toggle collapse repeats" },
+  { id: "paths.within", keys: ["w"], scope: "paths", description: "Time limit from anchor" },
+  { id: "paths.clearWithin", keys: ["W"], scope: "paths", description: "Clear the time limit" },
+  { id: "paths.filter", keys: ["f"], scope: "paths", description: "Add a filter" },
+  { id: "paths.clearFilters", keys: ["F"], scope: "paths", description: "Clear filters" },
+  { id: "paths.up", keys: ["up", "k"], scope: "paths", description: "Previous node" },
+  { id: "paths.down", keys: ["down", "j"], scope: "paths", description: "Next node" },
+  { id: "paths.fold", keys: ["left", "h"], scope: "paths", description: "Fold node / go to parent" },
+  { id: "paths.unfold", keys: ["right", "l"], scope: "paths", description: "Expand node" },
+  { id: "paths.reanchor", keys: ["enter"], scope: "paths", description: "Re-anchor on the node" },
+  { id: "paths.users", keys: ["u"], scope: "paths", description: "Users of the node" },
+  { id: "paths.pageUp", keys: ["pgup"], scope: "paths", description: "Page up" },
+  { id: "paths.pageDown", keys: ["pgdn"], scope: "paths", description: "Page down" },
+  // lifecycle and stickiness
+  { id: "lifecycle.event", keys: ["a"], scope: "lifecycle", description: "Pick the event" },
+  { id: "lifecycle.view", keys: ["v"], scope: "lifecycle", description: "Lifecycle / stickiness" },
+  { id: "lifecycle.interval", keys: ["i"], scope: "lifecycle", description: "Change interval" },
+  { id: "lifecycle.filter", keys: ["f"], scope: "lifecycle", description: "Add a filter" },
+  { id: "lifecycle.clearFilters", keys: ["F"], scope: "lifecycle", description: "Clear filters" },
   // drill-down panels: the users behind a number, then one user's timeline
   { id: "drill.up", keys: ["up", "k"], scope: "drill", description: "Previous user / scroll up" },
   { id: "drill.down", keys: ["down", "j"], scope: "drill", description: "Next user / scroll down" },

@@ -182,6 +182,8 @@ const WINDOWS = [
 
 /** The funnel's conversion window: presets, or typed (`90m`, `3d`). */
 export function WindowEditor(props: {
+  /** Default "Conversion window" (the funnel's). */
+  title?: string;
   current: number;
   width: number;
   height: number;
@@ -192,7 +194,7 @@ export function WindowEditor(props: {
   if (typing) {
     return (
       <TextPrompt
-        title="Conversion window"
+        title={props.title ?? "Conversion window"}
         initial=""
         width={props.width}
         help={["e.g. 30m, 1h, 1.5h, 3d, 2w", `now: ${formatDuration(props.current)}`]}
@@ -216,7 +218,7 @@ export function WindowEditor(props: {
   const idx = items.findIndex((i) => i.value === props.current);
   return (
     <ListPicker
-      title={`Conversion window (now ${formatDuration(props.current)})`}
+      title={`${props.title ?? "Conversion window"} (now ${formatDuration(props.current)})`}
       items={items}
       width={props.width}
       height={props.height}

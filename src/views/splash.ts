@@ -6,7 +6,7 @@
  */
 import { cleanText, displayWidth, padEnd, truncate } from "../render/sanitize.js";
 
-export const TAB_TITLES = ["Events", "Trends", "Funnel", "Retention", "Sync"] as const;
+export const TAB_TITLES = ["Events", "Trends", "Funnel", "Retention", "Sync", "Paths", "Lifecycle"] as const;
 
 /** Tab labels for a width: ` 1 Events ` … or the short ` 1 Eve ` … when the full ones do not fit. */
 export function tabLabels(width: number): string[] {

@@ -104,13 +104,16 @@ export interface Session {
   close(): void | Promise<void>;
 }
 
-export type TabId = "events" | "trends" | "funnel" | "retention" | "sync";
+export type TabId = "events" | "trends" | "funnel" | "retention" | "sync" | "paths" | "lifecycle";
 export const TABS: { id: TabId; title: string }[] = [
   { id: "events", title: "Events" },
   { id: "trends", title: "Trends" },
   { id: "funnel", title: "Funnel" },
   { id: "retention", title: "Retention" },
   { id: "sync", title: "Sync" },
+  // After Sync, so tabs 1–5 keep their numbers.
+  { id: "paths", title: "Paths" },
+  { id: "lifecycle", title: "Lifecycle" },
 ];
 
 export interface EventsModel {
@@ -174,6 +177,30 @@ export interface RetentionModel {
   col: number;
 }
 
+export interface PathsModel {
+  anchor?: EventRef;
+  direction: "after" | "before";
+  depth: number;
+  top: number;
+  collapse: boolean;
+  withinSeconds?: number;
+  filters: Filter[];
+  /** Index of the selected visible row. */
+  cursor: number;
+  /** Rows scrolled off the top. */
+  scroll: number;
+  /** Keys (`pathKey`) of the nodes whose children are hidden. */
+  folded: string[];
+}
+
+export interface LifecycleModel {
+  event?: EventRef;
+  view: "lifecycle" | "stickiness";
+  lifecycleInterval: "day" | "week" | "month";
+  stickinessInterval: "hour" | "day" | "week";
+  filters: Filter[];
+}
+
 export const DEFAULT_PERIODS: Record<Period, number> = { hour: 24, day: 14, week: 8, month: 6 };
 
 export function initialModels() {
@@ -207,6 +234,22 @@ export function initialModels() {
       row: 0,
       col: 0,
     } as RetentionModel,
+    paths: {
+      direction: "after",
+      depth: 4,
+      top: 5,
+      collapse: true,
+      filters: [],
+      cursor: 0,
+      scroll: 0,
+      folded: [],
+    } as PathsModel,
+    lifecycle: {
+      view: "lifecycle",
+      lifecycleInterval: "day",
+      stickinessInterval: "day",
+      filters: [],
+    } as LifecycleModel,
   };
 }
 

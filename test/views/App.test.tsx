@@ -91,7 +91,7 @@ describe("App", () => {
     }
   });
 
-  it("switches tabs with 1-5, tab/shift-tab and [ ]", async () => {
+  it("switches tabs with 1-7, tab/shift-tab and [ ]", async () => {
     const app = await renderApp(testSession(c));
     try {
       await app.waitFor("9 event types");
@@ -100,6 +100,8 @@ describe("App", () => {
         ["3", "Funnel ·"],
         ["4", "Retention ·"],
         ["5", "Date       State"],
+        ["6", "Paths ·"],
+        ["7", "Lifecycle ·"],
         ["1", "9 event types"],
         [KEYS.tab, "Events:"],
         [KEYS.tab, "Funnel ·"],
@@ -107,6 +109,8 @@ describe("App", () => {
         ["]", "Funnel ·"],
         ["[", "Events:"],
         ["[", "9 event types"],
+        ["[", "Lifecycle ·"],
+        ["[", "Paths ·"],
         ["[", "Date       State"],
       ];
       for (const [key, marker] of screens) {

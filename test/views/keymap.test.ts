@@ -67,12 +67,14 @@ describe("keymap table", () => {
   it("covers the bindings of the spec", () => {
     const keysIn = (scope: string) => new Set(table.filter((b) => b.scope === scope).flatMap((b) => b.keys));
     const expect: Record<string, string[]> = {
-      global: ["1-5", "tab", "shift+tab", "[", "]", "d", "?", "s", "e", "q", "ctrl+c", "esc", "L"],
+      global: ["1-7", "tab", "shift+tab", "[", "]", "d", "?", "s", "e", "q", "ctrl+c", "esc", "L"],
       events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn"],
       trends: ["a", "x", "m", "i", "c", "b", "f", "t", "left", "right", "u"],
       funnel: ["a", "x", "J", "K", "w", "b", "v", "i", "c", "enter"],
       retention: ["a", "r", "p", "n", "o", "left", "right", "enter"],
       sync: ["space", "shift+up", "shift+down", "S", "D", "r"],
+      paths: ["a", "r", "n", "t", "c", "w", "f", "left", "right", "enter", "up", "down"],
+      lifecycle: ["a", "v", "i", "f"],
       drill: ["enter", "tab", "/", "esc", "up", "down"],
     };
     for (const [scope, keys] of Object.entries(expect)) {
@@ -97,8 +99,8 @@ describe("matches", () => {
   });
 
   it("matches digit ranges", () => {
-    for (const d of ["1", "2", "3", "4", "5"]) assert.ok(matches("tab.goto", d, k()));
-    assert.ok(!matches("tab.goto", "6", k()));
+    for (const d of ["1", "2", "3", "4", "5", "6", "7"]) assert.ok(matches("tab.goto", d, k()));
+    assert.ok(!matches("tab.goto", "8", k()));
     assert.ok(!matches("tab.goto", "0", k()));
     assert.ok(!matches("tab.goto", "12", k()));
   });

@@ -1,0 +1,109 @@
+/**
+ * `evx paths`, `evx stickiness`, `evx lifecycle` (issue #15): flags → spec, the shared `analyze`
+ * run (range, validation, --json/--csv/--sql, coverage), and the human output from src/render.
+ */
+import { parseDuration, parseEventRef, UsageError } from "../queries/parse.js";
+import { checkPaths } from "../queries/paths.js";
+import {
+  LIFECYCLE_INTERVALS,
+  type LifecycleInterval,
+  type LifecycleResult,
+  type PathsResult,
+  STICKINESS_INTERVALS,
+  type StickinessInterval,
+  type StickinessResult,
+} from "../queries/spec.js";
+import { useColor } from "../render/charts.js";
+import { lifecycleChart, pathsTree, stickinessBars, stickinessSummary } from "../render/insights.js";
+import { cleanText } from "../render/sanitize.js";
+import { analyze, type CommonArgs, rangeText, where } from "./analyze.js";
+import { termWidth } from "./output.js";
+
+export interface PathsArgs extends CommonArgs {
+  after?: string;
+  before?: string;
+  depth?: number;
+  top?: number;
+  within?: string;
+  /** yargs turns `--no-collapse` into `collapse: false`. */
+  collapse?: boolean;
+}
+
+function oneOf<T extends string>(text: string, allowed: readonly T[], what: string): T {
+  const s = text.trim();
+  if ((allowed as readonly string[]).includes(s)) return s as T;
+  throw new UsageError(`bad ${what} ${JSON.stringify(text)}: use ${allowed.join(", ")}`);
+}
+
+export async function runPaths(a: PathsArgs): Promise<void> {
+  if ((a.after === undefined) === (a.before === undefined))
+    throw new UsageError("give exactly one of --after EVENT or --before EVENT");
+  const direction = a.after !== undefined ? "after" : "before";
+  const anchor = parseEventRef((a.after ?? a.before) as string);
+  const base = {
+    kind: "paths" as const,
+    anchor,
+    direction,
+    depth: a.depth ?? 4,
+    top: a.top ?? 5,
+    collapse: a.collapse !== false,
+    ...(a.within === undefined ? {} : { withinSeconds: parseDuration(a.within) }),
+  } as const;
+  // Bad numbers are refused before the cache is opened.
+  checkPaths({ ...base, range: { from: "", to: "", tz: "UTC" }, filters: [] });
+  await analyze<PathsResult>(
+    a,
+    (range) => ({ ...base, range, filters: where(a) }),
+    (r, answer) => {
+      const width = termWidth();
+      process.stdout.write(`${rangeText(answer)}\n`);
+      const lines = pathsTree(r, { width, color: useColor(process.env, process.stdout) });
+      if (!r.users) process.stdout.write(`0 users: nobody has ${cleanText(r.anchor)} in the range\n`);
+      else process.stdout.write(`${lines.join("\n")}\n`);
+    },
+  );
+}
+
+export interface StickinessArgs extends CommonArgs {
+  event: string;
+  interval?: string;
+}
+
+export async function runStickiness(a: StickinessArgs): Promise<void> {
+  const event = parseEventRef(a.event);
+  const interval = oneOf<StickinessInterval>(a.interval ?? "day", STICKINESS_INTERVALS, "interval");
+  await analyze<StickinessResult>(
+    { ...a, usersOf: undefined },
+    (range) => ({ kind: "stickiness", event, interval, range, filters: where(a) }),
+    (r, answer) => {
+      process.stdout.write(`stickiness of ${cleanText(a.event)} per ${interval}, ${rangeText(answer)}\n`);
+      process.stdout.write(`${stickinessSummary(r)}\n`);
+      const lines = stickinessBars(r, { width: termWidth(), color: useColor(process.env, process.stdout) });
+      process.stdout.write(`${lines.join("\n")}\n`);
+    },
+  );
+}
+
+export interface LifecycleArgs extends CommonArgs {
+  event: string;
+  interval?: string;
+}
+
+export async function runLifecycle(a: LifecycleArgs): Promise<void> {
+  const event = parseEventRef(a.event);
+  const interval = oneOf<LifecycleInterval>(a.interval ?? "day", LIFECYCLE_INTERVALS, "interval");
+  await analyze<LifecycleResult>(
+    { ...a, usersOf: undefined },
+    (range) => ({ kind: "lifecycle", event, interval, range, filters: where(a) }),
+    (r, answer) => {
+      process.stdout.write(`lifecycle of ${cleanText(a.event)} per ${interval}, ${rangeText(answer)}\n`);
+      const lines = lifecycleChart(r, {
+        width: termWidth(),
+        height: 14,
+        color: useColor(process.env, process.stdout),
+        tz: answer.range.tz,
+      });
+      process.stdout.write(`${lines.join("\n")}\n`);
+    },
+  );
+}

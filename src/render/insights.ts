@@ -1,0 +1,220 @@
+/**
+ * Text renderings of paths, stickiness and lifecycle results (issue #15), shared by the headless
+ * human output and the TUI: pure functions from a result to lines.
+ */
+import * as asciichart from "asciichart";
+import type { LifecycleResult, PathNode, PathsResult, StickinessResult } from "../queries/spec.js";
+import { bar, bars } from "./charts.js";
+import { formatCompact, formatPercent, timeLabel } from "./format.js";
+import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
+
+const RESET = "\x1b[0m";
+
+/* ---------------- paths ---------------- */
+
+/** One visible line of a paths tree. */
+export interface PathRow {
+  node: PathNode;
+  /** Stable key of the node (its path as JSON). */
+  key: string;
+  /** `├─ ` / `└─ ` / `│  ` glyphs before the name. */
+  indent: string;
+  /** The node has children in the result. */
+  hasChildren: boolean;
+  /** Its children are hidden (collapsed). */
+  collapsed: boolean;
+}
+
+export const pathKey = (path: string[]) => JSON.stringify(path);
+
+/**
+ * The nodes of a result in display order (depth-first, as listed), without the descendants of the
+ * collapsed nodes, each with its tree glyphs.
+ */
+export function pathRows(
+  r: PathsResult,
+  collapsed: ReadonlySet<string> = new Set(),
+  ascii = false,
+): PathRow[] {
+  const kids = new Map<string, PathNode[]>();
+  for (const n of r.nodes) {
+    const parent = pathKey(n.path.slice(0, -1));
+    const list = kids.get(parent) ?? [];
+    list.push(n);
+    kids.set(parent, list);
+  }
+  const [tee, elbow, pipe, gap] = ascii ? ["|- ", "`- ", "|  ", "   "] : ["├─ ", "└─ ", "│  ", "   "];
+  const out: PathRow[] = [];
+  const walk = (prefix: string[], indent: string) => {
+    const list = kids.get(pathKey(prefix)) ?? [];
+    list.forEach((node, i) => {
+      const last = i === list.length - 1;
+      const key = pathKey(node.path);
+      const hasChildren = kids.has(key);
+      const isCollapsed = hasChildren && collapsed.has(key);
+      out.push({ node, key, indent: indent + (last ? elbow : tee), hasChildren, collapsed: isCollapsed });
+      if (hasChildren && !isCollapsed) walk(node.path, indent + (last ? gap : pipe));
+    });
+  };
+  walk([], "");
+  return out;
+}
+
+export interface PathsTreeOptions {
+  width: number;
+  color: boolean;
+  ascii?: boolean;
+  collapsed?: ReadonlySet<string>;
+}
+
+/** The header line naming the anchor and its users. */
+export function pathsHeader(r: PathsResult): string {
+  const dir = r.direction === "after" ? "after" : "before";
+  return cleanText(`${formatCompact(r.users)} users; what they did ${dir} ${r.anchor} (depth ${r.depth})`);
+}
+
+/** One tree row as text: glyphs, name, a bar of its share, users and share. */
+export function pathRowText(
+  row: PathRow,
+  labelW: number,
+  opts: { width: number; color: boolean; ascii?: boolean },
+): string {
+  const mark = row.collapsed ? (opts.ascii ? " +" : " ▸") : "";
+  const label = `${row.indent}${cleanText(row.node.path[row.node.path.length - 1] ?? "")}${mark}`;
+  const right = `${padStart(formatCompact(row.node.users), 7)} ${padStart(formatPercent(row.node.share), 6)}`;
+  const barW = Math.max(0, opts.width - labelW - displayWidth(right) - 2);
+  const b = barW >= 4 ? bar(row.node.share, barW, opts.ascii) : "";
+  const head = padEnd(truncate(label, labelW), labelW);
+  if (!b) return truncate(`${head} ${right}`, opts.width);
+  // labelW + bar + right + 2 spaces is exactly the width, so the coloured line needs no truncation.
+  const drawn = opts.color
+    ? `${asciichart.cyan}${b.trimEnd()}${RESET}${" ".repeat(b.length - b.trimEnd().length)}`
+    : b;
+  return `${head} ${drawn} ${right}`;
+}
+
+/** The label column width for a set of rows (capped at half the width). */
+export function pathLabelWidth(rows: PathRow[], width: number): number {
+  const longest = Math.max(
+    8,
+    ...rows.map((r) => displayWidth(`${r.indent}${cleanText(r.node.path.at(-1) ?? "")}  `)),
+  );
+  return Math.min(longest, Math.max(8, Math.floor(width / 2)));
+}
+
+/** The whole tree as lines: header, the anchor, then one line per node. */
+export function pathsTree(r: PathsResult, opts: PathsTreeOptions): string[] {
+  const rows = pathRows(r, opts.collapsed, opts.ascii);
+  const labelW = pathLabelWidth(rows, opts.width);
+  return [
+    pathsHeader(r),
+    truncate(cleanText(`${r.anchor}${r.direction === "before" ? " (walking back)" : ""}`), opts.width),
+    ...rows.map((row) => pathRowText(row, labelW, opts)),
+  ];
+}
+
+/* ---------------- stickiness ---------------- */
+
+/** One bar per count: `3 days  ████   1,234  12.3%`. */
+export function stickinessBars(
+  r: StickinessResult,
+  opts: { width: number; color: boolean; ascii?: boolean },
+): string[] {
+  const total = r.histogram.reduce((s, h) => s + h.users, 0);
+  const unit = (n: number) => `${n} ${r.interval}${n === 1 ? "" : "s"}`;
+  return bars(
+    r.histogram.map((h) => ({
+      label: unit(h.count),
+      value: h.users,
+      note: formatPercent(total ? h.users / total : 0).padStart(6),
+    })),
+    { width: opts.width, color: opts.color, ascii: opts.ascii },
+  );
+}
+
+export function stickinessSummary(r: StickinessResult): string {
+  const total = r.histogram.reduce((s, h) => s + h.users, 0);
+  const avg = r.average === null ? "–" : r.average.toFixed(2);
+  return `${formatCompact(total)} users active on 1..${r.buckets_in_range} ${r.interval}s of the range; average ${avg}`;
+}
+
+/* ---------------- lifecycle ---------------- */
+
+/** Stack order from the baseline up, then dormant below it (PostHog's colours). */
+export const LIFECYCLE_SERIES = [
+  { key: "new", color: asciichart.green, glyph: "█", ascii: "N" },
+  { key: "returning", color: asciichart.blue, glyph: "▓", ascii: "R" },
+  { key: "resurrecting", color: asciichart.magenta, glyph: "▒", ascii: "S" },
+  { key: "dormant", color: asciichart.red, glyph: "░", ascii: "D" },
+] as const;
+
+export interface LifecycleChartOptions {
+  width: number;
+  /** Rows for the bars (positive and negative together). */
+  height: number;
+  color: boolean;
+  ascii?: boolean;
+  tz: string;
+}
+
+/**
+ * A stacked bar per bucket: new, returning and resurrecting up from the zero line, dormant down from
+ * it, one scale for both; a value axis on the left, first and last bucket below, and a legend. When
+ * the buckets do not fit the width, the latest ones are shown.
+ */
+export function lifecycleChart(r: LifecycleResult, opts: LifecycleChartOptions): string[] {
+  const pos = (p: LifecycleResult["points"][number]) => p.new + p.returning + p.resurrecting;
+  const maxPos = Math.max(0, ...r.points.map(pos));
+  const maxNeg = Math.max(0, ...r.points.map((p) => -p.dormant));
+  const gutterW =
+    Math.max(displayWidth(formatCompact(maxPos)), displayWidth(`-${formatCompact(maxNeg)}`)) + 2;
+  const room = Math.max(1, opts.width - gutterW);
+  const colW = room >= r.points.length * 3 ? 3 : room >= r.points.length * 2 ? 2 : 1;
+  const points = r.points.slice(Math.max(0, r.points.length - Math.floor(room / colW)));
+  const height = Math.max(2, opts.height);
+  const scale = (maxPos + maxNeg) / height || 1;
+  const upRows = maxPos ? Math.max(1, Math.ceil(maxPos / scale - 0.5)) : 0;
+  const downRows = maxNeg ? Math.max(1, Math.ceil(maxNeg / scale - 0.5)) : 0;
+  const cell = (i: number) => {
+    const s = LIFECYCLE_SERIES[i];
+    const g = opts.ascii ? s.ascii : s.glyph;
+    const block = g.repeat(Math.max(1, colW - (colW > 1 ? 1 : 0)));
+    const painted = opts.color ? `${s.color}${block}${RESET}` : block;
+    return colW > 1 ? `${painted} ` : painted;
+  };
+  const blank = " ".repeat(colW);
+  const lines: string[] = [];
+  const axis = (v: string) => padStart(v, gutterW - 2);
+  // Above the line: row k (1 = nearest the line) holds the series whose stack covers its middle.
+  for (let k = upRows; k >= 1; k--) {
+    const mid = (k - 0.5) * scale;
+    const cells = points.map((p) => {
+      const stack = [p.new, p.new + p.returning, pos(p)];
+      const i = stack.findIndex((top) => mid < top);
+      return i < 0 ? blank : cell(i);
+    });
+    lines.push(`${axis(k === upRows ? formatCompact(maxPos) : "")} │${cells.join("")}`);
+  }
+  lines.push(`${axis("0")} ┼${"─".repeat(points.length * colW)}`);
+  for (let k = 1; k <= downRows; k++) {
+    const mid = (k - 0.5) * scale;
+    const cells = points.map((p) => (mid < -p.dormant ? cell(3) : blank));
+    lines.push(`${axis(k === downRows ? `-${formatCompact(maxNeg)}` : "")} │${cells.join("")}`);
+  }
+  if (points.length) {
+    const first = timeLabel(points[0].t, r.interval, { tz: opts.tz });
+    const last = timeLabel(points[points.length - 1].t, r.interval, { tz: opts.tz });
+    const span = points.length * colW;
+    const x =
+      points.length > 1 && span > first.length + last.length + 1
+        ? `${first}${" ".repeat(span - first.length - last.length)}${last}`
+        : first;
+    lines.push(`${" ".repeat(gutterW)}${x}`);
+  }
+  const legend = LIFECYCLE_SERIES.map((s) => {
+    const g = opts.ascii ? s.ascii : s.glyph;
+    return `${opts.color ? `${s.color}${g}${RESET}` : g} ${s.key}`;
+  }).join("  ");
+  lines.push(`${" ".repeat(gutterW)}${legend}`);
+  return lines;
+}

@@ -1,0 +1,224 @@
+/**
+ * `evx paths`, `evx stickiness`, `evx lifecycle` as a user runs them (the built CLI): `--json` equals
+ * the brute force, the human and CSV outputs, `--help` examples, and the one-line usage errors.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { before, test } from "node:test";
+import { generateLake } from "../src/source/synthetic.js";
+import { type BruteEvent, loadLake } from "./brute.js";
+import { bruteLifecycle, brutePaths, bruteStickiness } from "./brute-insights.js";
+import { bruteUsers } from "./brute-users.js";
+import { evx } from "./helpers/cli.js";
+import { tempDir } from "./helpers/tmp.js";
+
+let cache = "";
+let events: BruteEvent[] = [];
+const range = { from: "2023-06-01", to: "2023-06-07", tz: "UTC" };
+const dir = tempDir();
+
+before(async () => {
+  const lake = join(dir, "lake");
+  await generateLake({ dir: lake, events: 6000, days: 7, seed: 15 });
+  cache = join(dir, "c.duckdb");
+  const r = evx(["sync", lake, "--cache", cache, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  events = await loadLake(lake);
+});
+
+const json = (args: string[]) => {
+  const r = evx([...args, "--cache", cache, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const { range: _r, coverage: _c, ...result } = JSON.parse(r.stdout);
+  return result;
+};
+
+test("evx paths --json equals the brute force (after, before, within, no-collapse, --where)", () => {
+  const base = { kind: "paths" as const, range, filters: [], collapse: true, depth: 4, top: 5 };
+  const ref = (event: string) => ({ event, filters: [] });
+  assert.deepEqual(
+    json(["paths", "--after", "application_opened"]),
+    brutePaths(events, { ...base, anchor: ref("application_opened"), direction: "after" }),
+  );
+  assert.deepEqual(
+    json([
+      "paths",
+      "--before",
+      "file_saved",
+      "--depth",
+      "3",
+      "--top",
+      "2",
+      "--within",
+      "1h",
+      "--no-collapse",
+    ]),
+    brutePaths(events, {
+      ...base,
+      anchor: ref("file_saved"),
+      direction: "before",
+      depth: 3,
+      top: 2,
+      withinSeconds: 3600,
+      collapse: false,
+    }),
+  );
+  assert.deepEqual(
+    json(["paths", "--after", "button_clicked", "--where", "screen != home"]),
+    brutePaths(events, {
+      ...base,
+      anchor: ref("button_clicked"),
+      direction: "after",
+      filters: [{ key: "screen", op: "!=", value: "home" }],
+    }),
+  );
+});
+
+test("evx stickiness and lifecycle --json equal the brute force", () => {
+  const event = { event: "application_opened", filters: [] };
+  assert.deepEqual(
+    json(["stickiness", "application_opened"]),
+    bruteStickiness(events, { kind: "stickiness", event, interval: "day", range, filters: [] }),
+  );
+  assert.deepEqual(
+    json([
+      "stickiness",
+      "application_opened",
+      "--interval",
+      "hour",
+      "--tz",
+      "Asia/Kolkata",
+      "--from",
+      "2023-06-02",
+      "--to",
+      "2023-06-03",
+    ]),
+    bruteStickiness(events, {
+      kind: "stickiness",
+      event,
+      interval: "hour",
+      range: { from: "2023-06-02", to: "2023-06-03", tz: "Asia/Kolkata" },
+      filters: [],
+    }),
+  );
+  assert.deepEqual(
+    json(["lifecycle", "application_opened", "--from", "2023-06-03"]),
+    bruteLifecycle(events, {
+      kind: "lifecycle",
+      event,
+      interval: "day",
+      range: { ...range, from: "2023-06-03" },
+      filters: [],
+    }),
+  );
+  assert.deepEqual(
+    json(["lifecycle", "file_saved", "--interval", "week"]),
+    bruteLifecycle(events, {
+      kind: "lifecycle",
+      event: { event: "file_saved", filters: [] },
+      interval: "week",
+      range,
+      filters: [],
+    }),
+  );
+});
+
+test("human output: a tree, a bar per count, a stacked chart with a legend", () => {
+  const run = (args: string[]) => {
+    const r = evx([...args, "--cache", cache], { COLUMNS: "100" });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const tree = run(["paths", "--after", "application_opened", "--depth", "2", "--top", "2"]);
+  assert.match(tree, /what they did after application_opened/);
+  assert.match(tree, /^├─ \S+ +█/m);
+  assert.match(tree, /^│ {2}└─ \(other\)/m);
+  const stick = run(["stickiness", "application_opened"]);
+  assert.match(stick, /^1 day +█+ +\d+ +\d+\.\d%$/m);
+  assert.match(stick, /^7 days /m);
+  const life = run(["lifecycle", "application_opened"]);
+  assert.match(life, /█ new {2}▓ returning {2}▒ resurrecting {2}░ dormant/);
+  assert.match(life, /^ +0 ┼─+$/m);
+  const none = run(["paths", "--after", "application_opened[plan=nobody]"]);
+  assert.match(none, /0 users: nobody has application_opened\[plan=nobody\] in the range/);
+});
+
+test("--csv is one row per node / count / bucket", () => {
+  const r = evx(["lifecycle", "application_opened", "--csv", "--cache", cache]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.equal(lines[0], "t,new,returning,resurrecting,dormant");
+  assert.equal(lines.length, 1 + 7);
+  const p = evx(["paths", "--after", "application_opened", "--csv", "--cache", cache]);
+  assert.equal(p.stdout.split("\n")[0], "anchor,direction,level,path,users,share");
+});
+
+test("bad input: one line, exit 2; an anchor that never occurs: empty, exit 0", () => {
+  const bad: [string[], RegExp][] = [
+    [["paths", "--after", "zoom", "--depth", "0"], /--depth must be a whole number from 1 to 10/],
+    [["paths", "--after", "zoom", "--depth", "11"], /--depth must be a whole number from 1 to 10/],
+    [["paths", "--after", "zoom", "--top", "51"], /--top must be a whole number from 1 to 50/],
+    [["paths", "--after", "zoom", "--top", "0"], /--top must be a whole number from 1 to 50/],
+    [["paths", "--after", "zoom", "--before", "zoom"], /exactly one of --after EVENT or --before EVENT/],
+    [["paths"], /exactly one of --after EVENT or --before EVENT/],
+    [["stickiness", "zoom", "--interval", "month"], /bad interval "month": use hour, day, week/],
+    [["lifecycle", "zoom", "--interval", "hour"], /bad interval "hour": use day, week, month/],
+  ];
+  for (const [args, msg] of bad) {
+    const r = evx([...args, "--cache", cache]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  for (const anchor of ["never_happens", "zoom[plan=nobody]"]) {
+    const got = json(["paths", "--after", anchor]);
+    assert.deepEqual(got, { anchor, direction: "after", depth: 4, users: 0, nodes: [] });
+  }
+});
+
+test("evx paths --users-of NODE lists the node's users (its count), (other) included", () => {
+  const spec = {
+    kind: "paths" as const,
+    anchor: { event: "application_opened", filters: [] },
+    direction: "after" as const,
+    depth: 2,
+    top: 1,
+    collapse: true,
+    range,
+    filters: [],
+  };
+  const tree = brutePaths(events, spec);
+  for (const node of [tree.nodes[0]!, tree.nodes.find((n) => n.path.at(-1) === "(other)")!]) {
+    const got = json([
+      "paths",
+      "--after",
+      "application_opened",
+      "--depth",
+      "2",
+      "--top",
+      "1",
+      "--users-of",
+      JSON.stringify(node.path),
+    ]);
+    const want = bruteUsers(events, {
+      kind: "users",
+      of: spec,
+      select: { kind: "path", path: node.path },
+      limit: 100,
+      range,
+    });
+    assert.equal(got.total, node.users);
+    assert.deepEqual(got, want);
+  }
+  const r = evx(["paths", "--after", "zoom", "--users-of", "(other)>zoom", "--cache", cache]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /\(end\) and \(other\) end a path/);
+});
+
+test("--help shows examples for each command", () => {
+  for (const cmd of ["paths", "stickiness", "lifecycle"]) {
+    const r = evx([cmd, "--help"]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Examples:/);
+  }
+});

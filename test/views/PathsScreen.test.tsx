@@ -1,0 +1,160 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { pathRows } from "../../src/render/insights.js";
+import { foldAt, pathsSpec, unfoldAt } from "../../src/views/PathsScreen.js";
+import { initialModels } from "../../src/views/state.js";
+import { tempDir } from "../helpers/tmp.js";
+import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
+
+describe("Paths screen", () => {
+  let c: SmallCache;
+  before(async () => {
+    c = await smallCache();
+  });
+  after(() => c.dispose());
+
+  it("draws the tree of the top event; ←/→ fold and unfold, r flips the direction, Enter re-anchors", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 34 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("6");
+      let f = await app.waitFor((x) => /what they did after button_clicked/.test(x) && /^│ {2}├─ /m.test(x));
+      assert.match(f, /^Paths · after button_clicked · depth 4 · top 5 · collapse repeats/m);
+      assert.match(f, /^├─ \S+ +[█▏▎▍▌▋▊▉]+ +[\d.k]+ +\d+\.\d%$/m);
+      assertFits(f, 100, 34);
+      // The first node is selected: fold it, its children go; unfold, they come back.
+      const first = /^├─ (\S+)/m.exec(f)![1]!;
+      await app.press(KEYS.left);
+      f = await app.waitFor(new RegExp(`^├─ ${first} ▸`, "m"));
+      assert.doesNotMatch(f.split("\n").find((l) => l.startsWith(`├─ ${first}`)) ?? "", /^│/);
+      const lines = f.split("\n");
+      const at = lines.findIndex((l) => l.startsWith(`├─ ${first}`));
+      assert.match(lines[at + 1]!, /^[├└]─ /, "the next line is a sibling");
+      await app.press(KEYS.right);
+      f = await app.waitFor((x) => !x.includes("▸") && /^│ {2}├─ /m.test(x));
+      // Down, ← folds that child, ← again goes back to its parent; Enter re-anchors on the node.
+      await app.press("j", KEYS.left);
+      await app.waitFor(/^│ {2}├─ \S+ ▸/m);
+      await app.press(KEYS.left, KEYS.enter);
+      f = await app.waitFor(new RegExp(`what they did after ${first}`));
+      assert.match(f, new RegExp(`^Paths · after ${first} ·`, "m"));
+      await app.press("r");
+      f = await app.waitFor(new RegExp(`what they did before ${first}`));
+      assert.match(f, /\(walking back\)/);
+      // Depth 2, top 1: every level has one node and an (other).
+      await app.press("n", KEYS.backspace, "2", KEYS.enter);
+      await app.press("t", KEYS.backspace, "1", KEYS.enter);
+      f = await app.waitFor((x) => x.includes("depth 2 · top 1") && /^│ {2}└─ \(other\)/m.test(x));
+      assert.match(f, /^└─ \(other\)/m);
+      await app.press("c");
+      await app.waitFor("keep repeats");
+      await app.press("w");
+      await app.waitFor("Only events within this time of the anchor");
+      await app.press(KEYS.enter); // the first choice
+      await app.waitFor(/keep repeats · within \S+/);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("s shows the SQL, e exports the tree, d opens the range editor", async () => {
+    const dir = tempDir();
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30, props: { exportDir: dir } });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("6");
+      await app.waitFor(/^├─ /m);
+      await app.press("s");
+      await app.waitFor("SQL of the Paths result");
+      await app.press(KEYS.esc);
+      await app.waitFor(/^├─ /m);
+      await app.press("e");
+      const f = await app.waitFor("Exported");
+      const csv = /(\S+\.csv)/.exec(f)![1]!;
+      const path = existsSync(csv) ? csv : join(dir, csv);
+      assert.match(readFileSync(path, "utf8"), /^anchor,direction,level,path,users,share/);
+      await app.press(KEYS.esc);
+      await app.press("d");
+      await app.waitFor(/range/i);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("u lists the selected node's users (its count), esc goes back to the tree", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("6");
+      const f0 = await app.waitFor(/^├─ /m);
+      const m = /^├─ (\S+) .* (\d+) +\d+\.\d%$/m.exec(f0)!;
+      await app.press("u");
+      const f = await app.waitFor(new RegExp(`^Users · path ${m[1]}\n${m[2]} users?\\b`, "m"));
+      assert.match(f, /user\s+events\s+first seen\s+last seen/);
+      assertFits(f, 100, 30);
+      await app.press(KEYS.esc);
+      await app.waitFor(/^├─ /m);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("folding helpers: ← on an open node folds it, on a leaf selects the parent; → unfolds", () => {
+    const m = initialModels().paths;
+    const result = {
+      anchor: "a",
+      direction: "after" as const,
+      depth: 2,
+      users: 3,
+      nodes: [
+        { path: ["b"], users: 2, share: 2 / 3 },
+        { path: ["b", "(end)"], users: 2, share: 2 / 3 },
+        { path: ["c"], users: 1, share: 1 / 3 },
+      ],
+    };
+    const rows = pathRows(result);
+    assert.deepEqual(
+      rows.map((r) => r.indent + r.node.path.at(-1)),
+      ["├─ b", "│  └─ (end)", "└─ c"],
+    );
+    const folded = foldAt(m, rows, 0);
+    assert.deepEqual(folded.folded, ['["b"]']);
+    const rows2 = pathRows(result, new Set(folded.folded));
+    assert.equal(rows2.length, 2);
+    assert.ok(rows2[0]!.collapsed);
+    assert.deepEqual(unfoldAt(folded, rows2, 0).folded, []);
+    assert.equal(foldAt({ ...m, cursor: 1 }, rows, 1).cursor, 0);
+    assert.equal(pathsSpec(m, null), null);
+  });
+});
+
+describe("Lifecycle screen", () => {
+  let c: SmallCache;
+  before(async () => {
+    c = await smallCache();
+  });
+  after(() => c.dispose());
+
+  it("shows the stacked lifecycle chart; v switches to stickiness; i cycles the interval", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("7");
+      let f = await app.waitFor("█ new  ▓ returning  ▒ resurrecting  ░ dormant");
+      assert.match(f, /^Lifecycle · lifecycle of button_clicked · per day/m);
+      assert.match(f, /^ +0 ┼─+/m);
+      assertFits(f, 100, 30);
+      await app.press("i");
+      await app.waitFor("per week");
+      await app.press("v");
+      f = await app.waitFor((x) => /^1 day +/m.test(x) && x.includes("average"));
+      assert.match(f, /^Stickiness · stickiness of button_clicked · per day/m);
+      await app.press("i");
+      await app.waitFor(/^1 week +/m);
+    } finally {
+      app.unmount();
+    }
+  });
+});
