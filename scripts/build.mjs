@@ -84,11 +84,16 @@ const lazySegmenters = {
   name: "lazy-segmenters",
   setup(build) {
     build.onLoad({ filter: /\.(m?js|ts|tsx)$/, namespace: "file" }, async (args) => {
-      const text = readFileSync(args.path, "utf8");
-      if (!text.includes("new Intl.Segmenter(")) return undefined;
+      let text = readFileSync(args.path, "utf8");
+      const before = text;
+      text = lazyEmojiRegex(text);
+      const loader = args.path.endsWith(".tsx") ? "tsx" : args.path.endsWith(".ts") ? "ts" : "js";
+      const changed = () =>
+        text === before ? undefined : { contents: text, loader, resolveDir: dirname(args.path) };
+      if (!text.includes("new Intl.Segmenter(")) return changed();
       const decl = /^const (\w+) = new Intl\.Segmenter\(([^;\n]*)\);$/m;
       const m = decl.exec(text);
-      if (!m) return undefined;
+      if (!m) return changed();
       // Its uses outside comments (roughly: enough to count them).
       const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:])\/\/.*$/gm, "$1");
       const uses = code.match(new RegExp(`\\b${m[1]}\\b(\\.\\w+)?`, "g")) ?? [];
@@ -96,13 +101,30 @@ const lazySegmenters = {
         uses.some((u) => u !== m[1] && u !== `${m[1]}.segment`) ||
         uses.filter((u) => u === m[1]).length !== 1
       )
-        return undefined;
+        return changed();
       const lazy = `const ${m[1]} = (() => { let s; return { segment: (t) => (s ??= new Intl.Segmenter(${m[2]})).segment(t) }; })();`;
-      const loader = args.path.endsWith(".tsx") ? "tsx" : args.path.endsWith(".ts") ? "ts" : "js";
       return { contents: text.replace(decl, lazy), loader, resolveDir: dirname(args.path) };
     });
   },
 };
+
+/**
+ * string-width's module-level `const r = /^\p{RGI_Emoji}$/v;`: a regex literal is parsed when its
+ * module is, and this property of strings takes ICU ~21 ms to expand, on every run that loads yargs
+ * (cliui → wrap-ansi → string-width). It becomes an object that builds the RegExp on its first
+ * `.test`; left alone unless `.test(` is its only use.
+ */
+function lazyEmojiRegex(text) {
+  if (!text.includes("RGI_Emoji}")) return text;
+  const decl = /^const (\w+) = \/(\^?\\p\{RGI_Emoji\}\$?)\/v;$/m;
+  const m = decl.exec(text);
+  if (!m) return text;
+  const uses = text.match(new RegExp(`\\b${m[1]}\\b(\\.\\w+\\()?`, "g")) ?? [];
+  if (uses.some((u) => u !== m[1] && u !== `${m[1]}.test(`) || uses.filter((u) => u === m[1]).length !== 1)
+    return text;
+  const lazy = `const ${m[1]} = (() => { let r; return { test: (s) => (r ??= new RegExp(${JSON.stringify(m[2])}, "v")).test(s) }; })();`;
+  return text.replace(decl, lazy);
+}
 
 /** Ink's React devtools bridge (only with DEV=true, which needs react-devtools-core and ws): left out. */
 const noInkDevtools = {

@@ -36,19 +36,17 @@ import type {
 } from "../queries/spec.js";
 import { lastRange } from "../queries/time.js";
 import { parseUserSelection } from "../queries/users.js";
-import {
-  bars,
-  useColor as colorEnabled,
-  type LineSeries,
-  lineChart,
-  retentionGrid,
-} from "../render/charts.js";
+import type { LineSeries } from "../render/charts.js";
+import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
 import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
-import { cleanText } from "../render/sanitize.js";
-import { fmtInt, textTable, toCsv } from "../render/table.js";
+import { fmtInt, toCsv } from "../render/json.js";
+import { openForRead } from "./cachepath.js";
+import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
-import { openForRead } from "./status.js";
+
+/** Charts and tables, loaded by `analyze` before any human output (drawing.ts says why). */
+let drawing: typeof Drawing;
 
 export interface CommonArgs {
   cache?: string;
@@ -169,6 +167,7 @@ export async function analyze<R>(
       printJson({ ...out.result, range: out.range, coverage: out.coverage });
       return;
     }
+    drawing ??= await import("./drawing.js");
     warnCoverage(out.coverage, ex.engine);
     if (a.csv) {
       const t = flatten(spec, out.result);
@@ -206,7 +205,7 @@ function printUsers(r: UsersResult, answer: Answer): void {
   );
   if (!r.users.length) return;
   process.stdout.write(
-    textTable(
+    drawing.textTable(
       [
         { title: "user", max: 48 },
         { title: "events", align: "right" },
@@ -345,7 +344,7 @@ export async function runEvents(a: CommonArgs): Promise<void> {
     (r, answer) => {
       process.stdout.write(`${rangeText(answer)}\n`);
       process.stdout.write(
-        textTable(
+        drawing.textTable(
           [
             { title: "event", max: 48 },
             { title: "events", align: "right" },
@@ -376,7 +375,7 @@ export async function runProps(a: CommonArgs & { event: string; top?: number }):
         p.top.map((t) => `${t.value} (${fmtInt(t.events)})`).join(", ");
       process.stdout.write(`${cleanText(r.event)}: ${fmtInt(r.events)} events\n`);
       process.stdout.write(
-        textTable(
+        drawing.textTable(
           [
             { title: "key", max: 32 },
             { title: "type" },
@@ -427,11 +426,11 @@ export async function runTrend(a: TrendArgs): Promise<void> {
         s.breakdown === null ? s.event : `${s.event} · ${s.breakdown}`;
       const width = termWidth();
       const instants = r.series[0]?.points.map((p) => p.t) ?? [];
-      const chart = lineChart(trendLines(r, label), {
+      const chart = drawing.lineChart(trendLines(r, label), {
         width,
         height: 14,
         xLabels: timeLabels(instants, interval, { tz }),
-        color: colorEnabled(process.env, process.stdout),
+        color: drawing.useColor(process.env, process.stdout),
       });
       const vs = compare
         ? `, compared with ${compareText(compare, r.series[0]?.compare?.offset_seconds)}`
@@ -441,7 +440,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       );
       const shown = lastPoints(r, tz, compare ? 30 : 0);
       process.stdout.write(
-        textTable(
+        drawing.textTable(
           [
             { title: "series", max: 50 },
             { title: "total", align: "right" },
@@ -544,30 +543,32 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
     }),
     (r, answer) => {
       const width = termWidth();
-      const color = colorEnabled(process.env, process.stdout);
+      const color = drawing.useColor(process.env, process.stdout);
       const vs = r.compare ? `; Δ vs ${compareText(compare ?? "", r.compare.offset_seconds)}` : "";
       process.stdout.write(
         `${cleanText(funnelModeText(r, `funnel within ${formatDuration(r.within_seconds)}`))}, ${rangeText(answer)}${vs}\n`,
       );
       const draw = (ss: FunnelStepResult[], before?: FunnelStepResult[]) =>
-        bars(
-          ss.map((s, i) => ({
-            label: `${i + 1}. ${s.step}`,
-            value: s.users,
-            note: [
-              formatPercent(s.conversion).padStart(6),
-              (i ? `↳${formatPercent(s.from_previous)}` : "").padStart(7),
-              s.median_seconds === null ? "" : formatDuration(s.median_seconds),
-              s.value
-                ? `Σ ${num(s.value.sum)}${s.value.avg === null ? "" : ` (avg ${num(s.value.avg)})`}`
-                : "",
-              before && i > 0 ? pointsText(s, before[i], before[0]) : "",
-            ]
-              .join("  ")
-              .trimEnd(),
-          })),
-          { width, color },
-        ).join("\n");
+        drawing
+          .bars(
+            ss.map((s, i) => ({
+              label: `${i + 1}. ${s.step}`,
+              value: s.users,
+              note: [
+                formatPercent(s.conversion).padStart(6),
+                (i ? `↳${formatPercent(s.from_previous)}` : "").padStart(7),
+                s.median_seconds === null ? "" : formatDuration(s.median_seconds),
+                s.value
+                  ? `Σ ${num(s.value.sum)}${s.value.avg === null ? "" : ` (avg ${num(s.value.avg)})`}`
+                  : "",
+                before && i > 0 ? pointsText(s, before[i], before[0]) : "",
+              ]
+                .join("  ")
+                .trimEnd(),
+            })),
+            { width, color },
+          )
+          .join("\n");
       process.stdout.write(`${draw(r.steps, r.compare?.steps)}\n`);
       if (r.compare) {
         const first = r.compare.steps[0]?.users ?? 0;
@@ -579,7 +580,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       for (const g of r.breakdown ?? [])
         process.stdout.write(`\n${cleanText(a.breakdown ?? "")} = ${cleanText(g.value)}\n${draw(g.steps)}\n`);
       if (r.trend?.length) {
-        const chart = lineChart(
+        const chart = drawing.lineChart(
           [
             {
               label: "conversion %",
@@ -640,16 +641,16 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
     }),
     (r, answer) => {
       const width = termWidth();
-      const color = colorEnabled(process.env, process.stdout);
+      const color = drawing.useColor(process.env, process.stdout);
       const rule = r.cohort === "recurring" ? ", recurring cohorts" : "";
       process.stdout.write(
         `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete\n`,
       );
-      process.stdout.write(`${retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
+      process.stdout.write(`${drawing.retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
       if (value !== undefined) {
         process.stdout.write(`\n${cleanText(value)} per period (sum over the RETURN events counted)\n`);
         process.stdout.write(
-          textTable(
+          drawing.textTable(
             [
               { title: "cohort" },
               ...Array.from({ length: periods }, (_, n) => ({ title: `${n}`, align: "right" as const })),
@@ -665,7 +666,7 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
       const known = r.average.slice(0, r.average.indexOf(null) >>> 0) as number[];
       const avg = known.map((x) => 100 * x);
       if (avg.length > 1) {
-        const chart = lineChart([{ label: "average retention %", values: avg }], {
+        const chart = drawing.lineChart([{ label: "average retention %", values: avg }], {
           width,
           height: 10,
           xLabels: avg.map((_, i) => `${r.period} ${i}`),

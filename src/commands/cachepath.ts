@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import type { Cache } from "../cache/db.js";
 import { lastUsedFile, resolveCachePath } from "../cache/paths.js";
 import { UsageError } from "./errors.js";
 
@@ -15,4 +16,10 @@ export function cachePathFor(cache?: string): string {
     if (remembered) return remembered;
   }
   throw new UsageError("no cache yet: run `evx sync SOURCE` or `evx demo` first, or pass --cache PATH");
+}
+
+/** Opens the reading commands' cache read-only (DuckDB is loaded here, on first use). */
+export async function openForRead(cache?: string): Promise<Cache> {
+  const { Cache } = await import("../cache/db.js");
+  return Cache.open(cachePathFor(cache), { readOnly: true });
 }

@@ -1,4 +1,4 @@
-import { jsonText } from "../render/table.js";
+import { jsonText } from "../render/json.js";
 
 export type Format = "json" | "csv" | "human";
 

@@ -1,16 +1,13 @@
 import prettyBytes from "pretty-bytes";
-import { Cache } from "../cache/db.js";
 import { formatMap, type LakeFormat } from "../cache/mapping.js";
 import { cacheStatus, listRejects } from "../cache/status.js";
 import { cleanText } from "../render/sanitize.js";
 import { fmtInt, textTable, toCsv } from "../render/table.js";
-import { cachePathFor } from "./cachepath.js";
+import { openForRead } from "./cachepath.js";
 import { UsageError } from "./errors.js";
 import { printJson, termWidth } from "./output.js";
 
-export async function openForRead(cache?: string): Promise<Cache> {
-  return Cache.open(cachePathFor(cache), { readOnly: true });
-}
+export { openForRead };
 
 export async function runStatus(a: { cache?: string; json?: boolean; csv?: boolean }): Promise<void> {
   const cache = await openForRead(a.cache);
