@@ -179,6 +179,8 @@ function userPaths(p: Params, spec: PathsSpec): string[] {
 
 /** Events kept per user by the coded plan's first pass; users it cannot finish get a second one. */
 const FIRST_PASS = 32;
+/** …and only those this close to the anchor (µs). */
+const FIRST_PASS_US = 3_600_000_000;
 /** Type codes times instants must stay below 2^63 (instants < 2^52 µs until 2100). */
 const MAX_CODED_TYPES = 2048;
 
@@ -209,15 +211,17 @@ function codedUserPaths(p: Params, spec: PathsSpec, types: number): string[] {
       ? ""
       : ` AND e.k // ${T} ${after ? "<=" : ">="} anc.ka // ${T} ${after ? "+" : "-"} ${p.big(Math.round(spec.withinSeconds * 1e6))}`;
   const nearest = after ? "min" : "max"; // max(k, n) lists the largest first: walking back
+  const span = p.big(FIRST_PASS_US * types);
+  const near = after ? `e.k < anc.ka + ${span}` : `e.k > anc.ka - ${span}`;
   // Codes of one user's steps → the path's codes: the anchor's own code leads so that a run with the
   // anchor collapses; without collapsing, copies of the anchor (same instant and type) lead instead.
   const steps = (src: string, out: string) => [
-    `${out}a AS (SELECT x.user_key AS user_key, x.c AS c, ${
+    `${out}a AS (SELECT x.user_key AS user_key, x.c AS c, len(coalesce(x.ks, [])) AS nk, ${
       spec.collapse
         ? `list_prepend(anc.ka % ${T}, list_transform(coalesce(x.ks, []), y -> y % ${T}))`
         : `list_concat(list_transform(range(x.d - 1), y -> anc.ka % ${T}), list_transform(coalesce(x.ks, []), y -> y % ${T}))`
     } AS s FROM ${src} x JOIN anc ON anc.user_key = x.user_key)`,
-    `${out} AS (SELECT user_key, c, ${
+    `${out} AS (SELECT user_key, c, nk, ${
       spec.collapse
         ? `list_slice(list_filter(s, (y, i) -> i = 1 OR y <> s[i - 1]), 2, ${spec.depth + 1})`
         : `list_slice(s, 1, ${spec.depth})`
@@ -230,13 +234,15 @@ function codedUserPaths(p: Params, spec: PathsSpec, types: number): string[] {
     `e AS (SELECT user_key, epoch_us(event_time) * ${T} + ty.code AS k, ${eventSql(p, spec.anchor)} AS a
       FROM events JOIN ty USING (event_type) WHERE ${inRange(p, f)} AND ${where})`,
     `anc AS (SELECT user_key, ${nearest}(k) AS ka FROM e WHERE a GROUP BY user_key)`,
-    `nx AS (SELECT e.user_key AS user_key, ${nearest}(e.k, ${N}) FILTER (WHERE e.k ${cmp} anc.ka) AS ks,
+    // The heap only takes the events of the first hour after (before) the anchor: a path is usually
+    // complete by then, and the heap is most of the plan's time. Users it cannot finish read again.
+    `nx AS (SELECT e.user_key AS user_key, ${nearest}(e.k, ${N}) FILTER (WHERE e.k ${cmp} anc.ka AND ${near}) AS ks,
         count(*) FILTER (WHERE e.k ${cmp} anc.ka) AS c, count(*) FILTER (WHERE e.k = anc.ka) AS d
       FROM e JOIN anc ON anc.user_key = e.user_key WHERE e.k ${cmp}= anc.ka${within} GROUP BY e.user_key)`,
     ...steps("nx", "p1"),
     `rest AS (SELECT e.user_key AS user_key, list(e.k ORDER BY e.k${after ? "" : " DESC"}) AS ks
       FROM e JOIN anc ON anc.user_key = e.user_key JOIN p1 ON p1.user_key = e.user_key
-     WHERE p1.c > ${N} AND len(p1.steps) < ${spec.depth} AND e.k ${cmp} anc.ka${within} GROUP BY e.user_key)`,
+     WHERE p1.c > p1.nk AND len(p1.steps) < ${spec.depth} AND e.k ${cmp} anc.ka${within} GROUP BY e.user_key)`,
     `rx AS (SELECT r.user_key AS user_key, r.ks AS ks, nx.c AS c, nx.d AS d FROM rest r JOIN nx ON nx.user_key = r.user_key)`,
     ...steps("rx", "p2"),
     `up AS (SELECT p1.user_key AS user_key, list_transform(coalesce(p2.steps, p1.steps), y -> nm.names[y + 1]) AS steps
