@@ -24,7 +24,7 @@ import { compareState, fitInterval, nextCompare, nextInterval } from "./interval
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
 import { type FunnelModel, useAppEnv, useReportResult } from "./state.js";
-import { useQuery } from "./useQuery.js";
+import { queryState, useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "./widgets.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
@@ -419,16 +419,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
 
   const modes = funnelModesLabel(model);
   const settings = `window ${formatDuration(model.withinSeconds)}${modes ? ` · ${modes}` : ""} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
-  let state = "";
-  let stateColor: string | undefined;
-  if (q.status === "running") state = q.data ? " · updating…" : " · running…";
-  else if (q.status === "error") {
-    state = ` · error: ${q.error?.message ?? ""}`;
-    stateColor = "red";
-  } else if (q.status === "cancelled") {
-    state = " · cancelled (ctrl+r reruns)";
-    stateColor = "yellow";
-  }
+  const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
   if (n === 0)

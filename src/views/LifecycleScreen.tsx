@@ -24,7 +24,7 @@ import { fitInterval, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { EventPicker, FilterPrompt, filtersLabel } from "./pickers.js";
 import { type LifecycleModel, useAppEnv, useReportResult } from "./state.js";
-import { useQuery } from "./useQuery.js";
+import { queryState, useQuery } from "./useQuery.js";
 import { HintLine, Line, RawLine } from "./widgets.js";
 
 /** Buckets a chart of the view can show: at least one, at most what fits a terminal. */
@@ -137,16 +137,7 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
 
   const interval = spec && (spec.kind === "lifecycle" || spec.kind === "stickiness") ? spec.interval : "";
   const settings = `${model.view} of ${model.event ? formatEventRef(model.event) : "–"} · per ${interval || (model.view === "lifecycle" ? model.lifecycleInterval : model.stickinessInterval)} · where ${filtersLabel(model.filters)}`;
-  let state = "";
-  let stateColor: string | undefined;
-  if (q.status === "running") state = q.data ? " · updating…" : " · running…";
-  else if (q.status === "error") {
-    state = ` · error: ${q.error?.message ?? ""}`;
-    stateColor = "red";
-  } else if (q.status === "cancelled") {
-    state = " · cancelled (ctrl+r reruns)";
-    stateColor = "yellow";
-  }
+  const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
   if (!model.event) body = <Line text="Pick the event with a." width={width} />;

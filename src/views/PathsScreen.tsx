@@ -27,7 +27,7 @@ import { PRIORITY, useKeys } from "./input.js";
 import { matches } from "./keymap.js";
 import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt, WindowEditor } from "./pickers.js";
 import { type PathsModel, useAppEnv, useReportResult } from "./state.js";
-import { useQuery } from "./useQuery.js";
+import { queryState, useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "./widgets.js";
 
 export function pathsSpec(m: PathsModel, range: DateRange | null): PathsSpec | null {
@@ -212,16 +212,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
 
   const within = model.withinSeconds === undefined ? "" : ` · within ${formatDuration(model.withinSeconds)}`;
   const settings = `${model.direction} ${model.anchor ? formatEventRef(model.anchor) : "–"} · depth ${model.depth} · top ${model.top} · ${model.collapse ? "collapse repeats" : "keep repeats"}${within} · where ${filtersLabel(model.filters)}`;
-  let state = "";
-  let stateColor: string | undefined;
-  if (q.status === "running") state = q.data ? " · updating…" : " · running…";
-  else if (q.status === "error") {
-    state = ` · error: ${q.error?.message ?? ""}`;
-    stateColor = "red";
-  } else if (q.status === "cancelled") {
-    state = " · cancelled (ctrl+r reruns)";
-    stateColor = "yellow";
-  }
+  const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
   if (!model.anchor) body = <Line text="Pick the anchor event with a." width={width} />;

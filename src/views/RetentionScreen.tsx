@@ -20,7 +20,7 @@ import { fitInterval, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
 import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "./state.js";
-import { useQuery } from "./useQuery.js";
+import { queryState, useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "./widgets.js";
 
 const PERIODS: readonly Period[] = ["hour", "day", "week", "month"];
@@ -305,16 +305,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const ret =
     model.ret.event === "*" && model.ret.filters.length === 0 ? "any event" : formatEventRef(model.ret);
   const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(fitted)} ${fitted.period}s · ${model.mode} · cohorts ${model.cohort ?? "first"}${model.value !== undefined ? ` · value ${cleanText(model.value)}` : ""} · where ${filtersLabel(model.filters)}`;
-  let state = "";
-  let stateColor: string | undefined;
-  if (q.status === "running") state = q.data ? " · updating…" : " · running…";
-  else if (q.status === "error") {
-    state = ` · error: ${q.error?.message ?? ""}`;
-    stateColor = "red";
-  } else if (q.status === "cancelled") {
-    state = " · cancelled (ctrl+r reruns)";
-    stateColor = "yellow";
-  }
+  const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
   if (!model.start)

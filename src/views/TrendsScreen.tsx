@@ -21,7 +21,7 @@ import { compareState, fitInterval, nextCompare, nextInterval } from "./interval
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "./pickers.js";
 import { type TrendsModel, useAppEnv, useReportResult } from "./state.js";
-import { useQuery } from "./useQuery.js";
+import { queryState, useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, RawLine } from "./widgets.js";
 
 export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | null {
@@ -389,16 +389,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     used += displayWidth(c.text) + 1;
   }
   const settings = `${formatMeasure(model.measure)} per ${interval} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
-  let state = "";
-  let stateColor: string | undefined;
-  if (q.status === "running") state = q.data ? " · updating…" : " · running…";
-  else if (q.status === "error") {
-    state = ` · error: ${q.error?.message ?? ""}`;
-    stateColor = "red";
-  } else if (q.status === "cancelled") {
-    state = " · cancelled (ctrl+r reruns)";
-    stateColor = "yellow";
-  }
+  const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
   if (model.events.length === 0) {

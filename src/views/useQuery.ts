@@ -306,3 +306,15 @@ export function useQuery<S extends AnalysisSpec>(spec: S | null): QueryState<Res
     rerun: () => setNonce((n) => n + 1),
   };
 }
+
+/** The settings line's tail for a query: ` · running…`, ` · error: …` (red), ` · cancelled …` (yellow). */
+export function queryState(q: { status: string; data?: unknown; error?: Error | null }): {
+  state: string;
+  stateColor: string | undefined;
+} {
+  if (q.status === "running")
+    return { state: q.data ? " · updating…" : " · running…", stateColor: undefined };
+  if (q.status === "error") return { state: ` · error: ${q.error?.message ?? ""}`, stateColor: "red" };
+  if (q.status === "cancelled") return { state: " · cancelled (ctrl+r reruns)", stateColor: "yellow" };
+  return { state: "", stateColor: undefined };
+}
