@@ -180,11 +180,21 @@ export class Params {
     return this.ch ? `max(${cond})` : `bool_or(${cond})`;
   }
 
-  /** `lead(x, n)` over the rows of `partition` ordered by `order`; NULL past the end. */
+  /**
+   * `lead(x, n)` over the rows of `partition` ordered by `order`; NULL past the end (ClickHouse's
+   * would give the type's default, 0).
+   */
   lead(x: string, n: number, partition: string, order: string): string {
     return this.ch
       ? `leadInFrame(toNullable(${x}), ${n}) OVER (PARTITION BY ${partition} ORDER BY ${order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)`
       : `lead(${x}, ${n}) OVER (PARTITION BY ${partition} ORDER BY ${order})`;
+  }
+
+  /** `lag(x, n)` over the rows of `partition` ordered by `order`; NULL before the start. */
+  lag(x: string, n: number, partition: string, order: string): string {
+    return this.ch
+      ? `lagInFrame(toNullable(${x}), ${n}) OVER (PARTITION BY ${partition} ORDER BY ${order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`
+      : `lag(${x}, ${n}) OVER (PARTITION BY ${partition} ORDER BY ${order})`;
   }
 
   /** The last element of the largest tuple `(keys…, last)` of a group (tuples compare element by element). */

@@ -59,15 +59,13 @@ export function buildLifecycle(spec: LifecycleSpec, ctx?: QueryContext): BuiltQu
   const prevFirst = addLocal(iv, first, -1);
   const raw = bucketSql(p, localSql(p, f.zone, p.us("event_time")), iv);
   const lo = p.big(prevFirst);
-  // ClickHouse's lag/lead give the type's default (0), not NULL, past the partition's edge.
-  const nullable = (x: string) => (p.ch ? `toNullable(${x})` : x);
   const ctes = [
     `ab AS (SELECT user_key, CASE WHEN ${raw} < ${lo} THEN ${p.big(earlier)} ELSE ${raw} END AS b
       FROM events WHERE event_time < ${p.ts(p.big(end))} AND ${eventSql(p, spec.event, spec.filters)}
       GROUP BY user_key, b)`,
     `w AS (SELECT user_key, b,
-        lag(${nullable("b")}) OVER (PARTITION BY user_key ORDER BY b) AS pb,
-        lead(${nullable("b")}) OVER (PARTITION BY user_key ORDER BY b) AS nb
+        ${p.lag("b", 1, "user_key", "b")} AS pb,
+        ${p.lead("b", 1, "user_key", "b")} AS nb
       FROM ab)`,
     // (ClickHouse lets an output alias shadow a column everywhere in its SELECT, hence `bk`.)
     `cls AS (
