@@ -2,7 +2,7 @@
  * `evx paths`, `evx stickiness`, `evx lifecycle` (issue #15): flags → spec, the shared `analyze`
  * run (range, validation, --json/--csv/--sql, coverage), and the human output from src/render.
  */
-import { parseDuration, parseEventRef, UsageError } from "../queries/parse.js";
+import { parseDuration, parseEventRef, parseOneOf, UsageError } from "../queries/parse.js";
 import { checkPaths } from "../queries/paths.js";
 import {
   LIFECYCLE_INTERVALS,
@@ -27,12 +27,6 @@ export interface PathsArgs extends CommonArgs {
   within?: string;
   /** yargs turns `--no-collapse` into `collapse: false`. */
   collapse?: boolean;
-}
-
-function oneOf<T extends string>(text: string, allowed: readonly T[], what: string): T {
-  const s = text.trim();
-  if ((allowed as readonly string[]).includes(s)) return s as T;
-  throw new UsageError(`bad ${what} ${JSON.stringify(text)}: use ${allowed.join(", ")}`);
 }
 
 export async function runPaths(a: PathsArgs): Promise<void> {
@@ -71,7 +65,7 @@ export interface StickinessArgs extends CommonArgs {
 
 export async function runStickiness(a: StickinessArgs): Promise<void> {
   const event = parseEventRef(a.event);
-  const interval = oneOf<StickinessInterval>(a.interval ?? "day", STICKINESS_INTERVALS, "interval");
+  const interval = parseOneOf<StickinessInterval>(a.interval ?? "day", STICKINESS_INTERVALS, "interval");
   await analyze<StickinessResult>(
     { ...a, usersOf: undefined },
     (range) => ({ kind: "stickiness", event, interval, range, filters: where(a) }),
@@ -91,7 +85,7 @@ export interface LifecycleArgs extends CommonArgs {
 
 export async function runLifecycle(a: LifecycleArgs): Promise<void> {
   const event = parseEventRef(a.event);
-  const interval = oneOf<LifecycleInterval>(a.interval ?? "day", LIFECYCLE_INTERVALS, "interval");
+  const interval = parseOneOf<LifecycleInterval>(a.interval ?? "day", LIFECYCLE_INTERVALS, "interval");
   await analyze<LifecycleResult>(
     { ...a, usersOf: undefined },
     (range) => ({ kind: "lifecycle", event, interval, range, filters: where(a) }),

@@ -10,20 +10,18 @@ import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
-import { checkExclusionRange, parseZone, UsageError } from "./parse.js";
+import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
-import {
-  type AnalysisSpec,
-  COHORT_RULES,
-  type Coverage,
-  type DateRange,
-  type EventRef,
-  FUNNEL_ORDERS,
-  type FunnelSpec,
-  type ResolvedRange,
-  type ResultOf,
+import type {
+  AnalysisSpec,
+  Coverage,
+  DateRange,
+  EventRef,
+  FunnelSpec,
+  ResolvedRange,
+  ResultOf,
 } from "./spec.js";
 import { buildStickiness, shapeStickiness } from "./stickiness.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
@@ -361,9 +359,7 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
 
 /** The funnel's order, exclusions, held key and value key fit together (docs/semantics.md, "Funnel"). */
 function checkFunnelModes(spec: FunnelSpec): void {
-  const order = spec.order ?? "ordered";
-  if (!(FUNNEL_ORDERS as readonly string[]).includes(order))
-    throw new UsageError(`bad --order ${JSON.stringify(order)}: use ${FUNNEL_ORDERS.join(", ")}`);
+  const order = parseFunnelOrder(spec.order ?? "ordered");
   if (spec.steps.length < 2)
     throw new UsageError(
       order === "any" ? "--order any needs at least two steps" : "a funnel needs at least two steps",
@@ -444,8 +440,7 @@ export async function validateSpec(
       break;
     case "retention":
       checkPositiveInt(spec.periods, "the number of periods");
-      if (spec.cohort !== undefined && !(COHORT_RULES as readonly string[]).includes(spec.cohort))
-        throw new UsageError(`bad --cohort ${JSON.stringify(spec.cohort)}: use ${COHORT_RULES.join(" or ")}`);
+      if (spec.cohort !== undefined) parseCohortRule(spec.cohort);
       if (spec.value !== undefined && !spec.value) throw new UsageError("--value needs a property key");
       break;
     case "users":

@@ -308,10 +308,20 @@ export function parseDate(text: string): string {
   return fail(`bad date ${show(text)}: use YYYY-MM-DD, e.g. 2023-06-01`);
 }
 
-export function parseInterval(text: string): Interval {
+/** `text` (trimmed) when it is one of `allowed`; else `bad WHAT "text": use a, b, c`. */
+export function parseOneOf<T extends string>(
+  text: string,
+  allowed: readonly T[],
+  what: string,
+  sep = ", ",
+): T {
   const s = text.trim();
-  if ((INTERVALS as readonly string[]).includes(s)) return s as Interval;
-  return fail(`bad interval ${show(text)}: use ${INTERVALS.join(", ")}`);
+  if ((allowed as readonly string[]).includes(s)) return s as T;
+  return fail(`bad ${what} ${show(text)}: use ${allowed.join(sep)}`);
+}
+
+export function parseInterval(text: string): Interval {
+  return parseOneOf(text, INTERVALS, "interval");
 }
 
 export function parsePeriod(text: string): Period {
@@ -321,9 +331,7 @@ export function parsePeriod(text: string): Period {
 }
 
 export function parseCompare(text: string): Compare {
-  const s = text.trim();
-  if ((COMPARES as readonly string[]).includes(s)) return s as Compare;
-  return fail(`bad compare ${show(text)}: use ${COMPARES.join(", ")}`);
+  return parseOneOf(text, COMPARES, "compare");
 }
 
 /**
@@ -350,15 +358,11 @@ export function parseLast(text: string): number {
 }
 
 export function parseFunnelOrder(text: string): FunnelOrder {
-  const s = text.trim();
-  if ((FUNNEL_ORDERS as readonly string[]).includes(s)) return s as FunnelOrder;
-  return fail(`bad --order ${show(text)}: use ${FUNNEL_ORDERS.join(", ")}`);
+  return parseOneOf(text, FUNNEL_ORDERS, "--order");
 }
 
 export function parseCohortRule(text: string): RetentionCohortRule {
-  const s = text.trim();
-  if ((COHORT_RULES as readonly string[]).includes(s)) return s as RetentionCohortRule;
-  return fail(`bad --cohort ${show(text)}: use ${COHORT_RULES.join(" or ")}`);
+  return parseOneOf(text, COHORT_RULES, "--cohort", " or ");
 }
 
 /**
