@@ -11,7 +11,7 @@
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { memo, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { formatEventRef, formatExclusion, parseExclusion } from "../queries/parse.js";
 import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from "../queries/spec.js";
 import { bars, lineChart } from "../render/charts.js";
@@ -25,7 +25,7 @@ import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
 import { type FunnelModel, useAppEnv, useReportResult } from "./state.js";
 import { queryState, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, RawLine, TextPrompt } from "./widgets.js";
+import { clamp, HintLine, Line, Lines, TextPrompt } from "./widgets.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
   if (!range || m.steps.length < 2) return null;
@@ -153,17 +153,6 @@ export function breakdownTable(result: FunnelResult, key: string, width: number)
   }
   return lines.map((l) => truncate(l, width));
 }
-
-const Lines = memo(function Lines({ lines, marker }: { lines: string[]; marker?: number }) {
-  return (
-    <>
-      {lines.map((l, i) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: rows are positional
-        <RawLine key={i} text={marker === undefined ? l : `${i === marker ? "›" : " "} ${l}`} />
-      ))}
-    </>
-  );
-});
 
 type Picker =
   | null

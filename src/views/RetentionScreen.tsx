@@ -21,7 +21,7 @@ import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
 import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "./state.js";
 import { queryState, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, RawLine, scrollTop } from "./widgets.js";
+import { clamp, HintLine, Line, Lines, scrollTop } from "./widgets.js";
 
 const PERIODS: readonly Period[] = ["hour", "day", "week", "month"];
 const PREFIX: Record<Period, string> = { hour: "H", day: "D", week: "W", month: "M" };
@@ -108,17 +108,6 @@ export function cellText(result: RetentionResult, row: number, col: number, tz: 
   const value = c.value ? ` · value Σ ${formatNumber(c.value[col] ?? 0)}` : "";
   return `${label} ${p}${col}: ${formatNumber(n)} of ${formatNumber(c.users)} retained (${formatPercent(n / c.users)})${value}`;
 }
-
-const Lines = memo(function Lines({ lines }: { lines: string[] }) {
-  return (
-    <>
-      {lines.map((l, i) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: rows are positional
-        <RawLine key={i} text={l} />
-      ))}
-    </>
-  );
-});
 
 type Picker = null | "start" | "return" | "periods" | "filter" | "value";
 

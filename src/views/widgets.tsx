@@ -45,6 +45,18 @@ export const RawLine = memo(function RawLine({ text }: { text: string }) {
   return <Text wrap="truncate">{text || " "}</Text>;
 });
 
+/** Pre-rendered lines, each a RawLine; with `marker`, that row is prefixed `›` (the others a space). */
+export const Lines = memo(function Lines({ lines, marker }: { lines: string[]; marker?: number }) {
+  return (
+    <>
+      {lines.map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: rows are positional
+        <RawLine key={i} text={marker === undefined ? l : `${i === marker ? "›" : " "} ${l}`} />
+      ))}
+    </>
+  );
+});
+
 export function clamp(n: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(hi, n));
 }
