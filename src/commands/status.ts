@@ -7,8 +7,6 @@ import { openForRead } from "./cachepath.js";
 import { UsageError } from "./errors.js";
 import { printJson, termWidth } from "./output.js";
 
-export { openForRead };
-
 export async function runStatus(a: { cache?: string; json?: boolean; csv?: boolean }): Promise<void> {
   const cache = await openForRead(a.cache);
   try {
