@@ -277,6 +277,12 @@ export function propNumber(p: Params, key: string, col = "properties"): string {
   return p.tryDouble(propText(p, key, col));
 }
 
+/** `propNumber`, NULL also for ±inf and NaN: the values `--value` sums (docs/semantics.md, "Value"). */
+export function propFinite(p: Params, key: string): string {
+  const x = propNumber(p, key);
+  return `CASE WHEN ${p.isFinite(x)} THEN ${x} END`;
+}
+
 function eqSql(p: Params, text: string, value: string): string {
   if (isNumeric(value)) return `coalesce(${p.tryDouble(text)} = ${p.dbl(Number(value))}, false)`;
   return `coalesce(${text} = ${p.str(value)}, false)`;

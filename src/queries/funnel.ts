@@ -1,4 +1,4 @@
-import { type BuiltQuery, eventSql, Params, propNumber, propText, type QueryContext } from "./filters.js";
+import { type BuiltQuery, eventSql, Params, propFinite, propText, type QueryContext } from "./filters.js";
 import { formatEventRef, formatExclusion } from "./parse.js";
 import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
 import {
@@ -22,11 +22,10 @@ interface Carry {
 }
 
 function carryOf(p: Params, spec: FunnelSpec, b: string | null): Carry {
-  const x = spec.value !== undefined ? propNumber(p, spec.value) : null;
   return {
     b,
     h: spec.hold !== undefined ? propText(p, spec.hold) : null,
-    v: x ? `CASE WHEN ${p.isFinite(x)} THEN ${x} END` : null,
+    v: spec.value !== undefined ? propFinite(p, spec.value) : null,
   };
 }
 

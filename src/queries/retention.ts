@@ -1,4 +1,4 @@
-import { type BuiltQuery, bitmapsFit, eventSql, Params, propNumber, type QueryContext } from "./filters.js";
+import { type BuiltQuery, bitmapsFit, eventSql, Params, propFinite, type QueryContext } from "./filters.js";
 import type { RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
 import {
   addLocal,
@@ -103,10 +103,9 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
   let valueSelect = "";
   if (spec.value !== undefined) {
     // The RETURN events behind each cell, with their finite numbers (docs/semantics.md, "Value").
-    const x = propNumber(p, spec.value);
     const upper = spec.mode === "on" ? ` AND event_time < ${p.ts(p.big(cap))}` : "";
     ctes.push(`rv AS (SELECT user_key, t, v
-      FROM (SELECT user_key, ${p.us("event_time")} AS t, CASE WHEN ${p.isFinite(x)} THEN ${x} END AS v
+      FROM (SELECT user_key, ${p.us("event_time")} AS t, ${propFinite(p, spec.value)} AS v
               FROM events WHERE event_time >= ${lo}${upper} AND ${ret})
      WHERE v IS NOT NULL)`);
     const n = periodDiffSql(p, P, "s.cb", bucketOf("r.t"));
