@@ -39,6 +39,8 @@ function arrays(p: Params) {
         push: (a: string, x: string) => `arrayPushBack(${a}, ${x})`,
         orEmpty: (a: string) => a, // a LEFT JOIN's missing array is already []
         json: (a: string) => `toJSONString(${a})`,
+        /** One row per level 1…len(P) of each row of `src`, the level as `lvl`. */
+        levels: (cols: string, src: string) => `SELECT ${cols}, lvl FROM ${src} ARRAY JOIN arrayEnumerate(P) AS lvl`,
         propsText: "properties",
       }
     : {
@@ -48,6 +50,7 @@ function arrays(p: Params) {
         push: (a: string, x: string) => `list_append(${a}, ${x})`,
         orEmpty: (a: string) => `coalesce(${a}, CAST([] AS VARCHAR[]))`,
         json: (a: string) => `CAST(to_json(${a}) AS VARCHAR)`,
+        levels: (cols: string, src: string) => `SELECT ${cols}, unnest(range(1, len(P) + 1)) AS lvl FROM ${src}`,
         propsText: "CAST(properties AS VARCHAR)",
       };
 }
@@ -61,11 +64,15 @@ export function buildPaths(spec: PathsSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
   const a = arrays(p);
   const top = p.big(spec.top);
-  const sql = `${withClause(pathTreeCtes(p, spec, ctx))}SELECT 'total' AS kind, ${p.nullText} AS path, count(*) AS users FROM anc
-UNION ALL
-SELECT 'node', ${a.json("pre")}, sum(n) FROM pk WHERE bad = 0 GROUP BY pre
-UNION ALL
-SELECT 'other', ${a.json(a.head("pre", "lvl - 1"))}, sum(n) FROM pk WHERE bad = 1 AND r > ${top} GROUP BY ${a.head("pre", "lvl - 1")}`;
+  // One pass over `pk` (ClickHouse inlines a CTE at each reference, and everything before `pk` is
+  // the heavy per-user work): each row feeds the total (level 1: one row per user's path), its node
+  // if it survives, or its parent's (other) where it folds.
+  const sql = `${withClause(pathTreeCtes(p, spec, ctx))}SELECT kd.kind AS kind,
+       CASE WHEN kd.kind = 'total' THEN ${p.nullText} WHEN kd.kind = 'node' THEN ${a.json("pk.pre")} ELSE ${a.json(a.head("pk.pre", "pk.lvl - 1"))} END AS path,
+       sum(pk.n) AS users
+  FROM pk, (SELECT 'total' AS kind UNION ALL SELECT 'node' UNION ALL SELECT 'other') kd
+ WHERE (kd.kind = 'total' AND pk.lvl = 1) OR (kd.kind = 'node' AND pk.bad = 0) OR (kd.kind = 'other' AND pk.bad = 1 AND pk.r > ${top})
+ GROUP BY kind, path`;
   return { sql, params: p.values };
 }
 
@@ -78,23 +85,26 @@ function pathTreeCtes(p: Params, spec: PathsSpec, ctx?: QueryContext): string[] 
   const a = arrays(p);
   const depth = spec.depth;
   const top = p.big(spec.top);
-  const prefixes = Array.from(
-    { length: depth },
-    (_, i) =>
-      `SELECT P, ${i + 1} AS lvl, ${a.head("P", String(i + 1))} AS pre, n FROM pc WHERE ${a.len("P")} >= ${i + 1}`,
-  );
+  const perUser = codedPlanFits(spec, ctx, p)
+    ? codedUserPaths(p, spec, ctx?.eventTypes ?? 0)
+    : p.ch
+      ? arrayUserPaths(p, spec)
+      : userPaths(p, spec);
+  // Each CTE after `upe` reads the one before it once, and sibling ranks and prefix counts are
+  // windows rather than joins back: on ClickHouse a second reference would redo the per-user work.
   return [
-    ...(codedPlanFits(spec, ctx, p) ? codedUserPaths(p, spec, ctx?.eventTypes ?? 0) : userPaths(p, spec)),
+    ...perUser,
     `upe AS (SELECT user_key, CASE WHEN ${a.len("steps")} < ${depth} THEN ${a.push("steps", p.str(END))} ELSE steps END AS P FROM up)`,
     `pc AS (SELECT P, count(*) AS n FROM upe GROUP BY P)`,
-    `pf AS (${prefixes.join("\n  UNION ALL\n  ")})`,
-    `cnt AS (SELECT lvl, pre, sum(n) AS users FROM pf GROUP BY lvl, pre)`,
-    `rk AS (SELECT lvl, pre, row_number() OVER (PARTITION BY lvl, ${a.head("pre", "lvl - 1")} ORDER BY users DESC, pre[lvl]) AS r FROM cnt)`,
+    `pf AS (SELECT P, n, lvl, ${a.head("P", "lvl")} AS pre FROM (${a.levels("P, n", "pc")}) lv)`,
+    `pw AS (SELECT P, n, lvl, pre, sum(n) OVER (PARTITION BY lvl, pre) AS users FROM pf)`,
+    // Rows sharing a prefix share its users and last name, so dense_rank numbers distinct prefixes.
+    `rw AS (SELECT P, n, lvl, pre, dense_rank() OVER (PARTITION BY lvl, ${a.head("pre", "lvl - 1")} ORDER BY users DESC, pre[lvl]) AS r FROM pw)`,
     // Per path, how many of its prefixes so far ranked below the top: 0 = the node survives, and the
     // first one that did not is where the path folds into its parent's (other).
-    `pk AS (SELECT pf.lvl AS lvl, pf.pre AS pre, pf.n AS n, rk.r AS r,
-        sum(CASE WHEN rk.r > ${top} THEN 1 ELSE 0 END) OVER (PARTITION BY pf.P ORDER BY pf.lvl ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bad
-      FROM pf JOIN rk ON rk.lvl = pf.lvl AND rk.pre = pf.pre)`,
+    `pk AS (SELECT lvl, pre, n, r,
+        sum(CASE WHEN r > ${top} THEN 1 ELSE 0 END) OVER (PARTITION BY P ORDER BY lvl ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bad
+      FROM rw)`,
   ];
 }
 
@@ -134,7 +144,9 @@ export function pathsSelection(p: Params, spec: PathsSpec, path: string[], ctx?:
   const ctes = pathTreeCtes(p, spec, ctx);
   if (!other) ctes.push(`sel AS (SELECT user_key FROM upe WHERE ${conds.join(" AND ")})`);
   else
-    ctes.push(`sel AS (SELECT upe.user_key AS user_key FROM upe JOIN rk ON rk.lvl = ${L} AND rk.pre = ${a.head("upe.P", String(L))}
+    ctes.push(
+      `rk AS (SELECT DISTINCT lvl, pre, r FROM rw)`,
+      `sel AS (SELECT upe.user_key AS user_key FROM upe JOIN rk ON rk.lvl = ${L} AND rk.pre = ${a.head("upe.P", String(L))}
       WHERE ${conds.map((c) => c.replace(/\bP\b/g, "upe.P")).join(" AND ")} AND rk.r > ${p.big(spec.top)})`);
   return ctes;
 }
@@ -174,6 +186,40 @@ function userPaths(p: Params, spec: PathsSpec): string[] {
     `st AS (SELECT user_key, event_type, row_number() OVER (PARTITION BY user_key ORDER BY rn${after ? "" : " DESC"}) AS k FROM s)`,
     `up0 AS (SELECT user_key, ${a.agg("event_type", "k")} AS steps FROM st WHERE k <= ${spec.depth} GROUP BY user_key)`,
     `up AS (SELECT anc.user_key AS user_key, ${a.orEmpty("up0.steps")} AS steps FROM anc LEFT JOIN up0 ON up0.user_key = anc.user_key)`,
+  ];
+}
+
+/**
+ * ClickHouse: each user's events as one sorted array of `(us, event_type[, props], anchor?)` — the way
+ * its own sequence functions work — and the path cut from it with array functions: no window, no join,
+ * one read of the events. Same rows and order as `userPaths`: the anchor is the first (last) matching
+ * element, the steps the elements after (before) it within the window, runs collapsed against the
+ * element before (after) each one.
+ */
+function arrayUserPaths(p: Params, spec: PathsSpec): string[] {
+  const f = frameOf(spec.range);
+  const after = spec.direction === "after";
+  const where = eventSql(p, { event: "*", filters: [] }, spec.filters);
+  const byProps = !spec.collapse && spec.anchor.filters.length > 0;
+  const isA = byProps ? "x.4" : "x.3";
+  const w = spec.withinSeconds === undefined ? null : p.big(Math.round(spec.withinSeconds * 1e6));
+  const near = w === null ? "" : after ? `x -> x.1 <= xs[i].1 + ${w}, ` : `x -> x.1 >= xs[i].1 - ${w}, `;
+  const side = after ? "arraySlice(xs, i + 1)" : "arraySlice(xs, 1, i - 1)";
+  const cut = near ? `arrayFilter(${near}${side})` : side;
+  // Walking back, the steps are the elements before the anchor, nearest first.
+  const types = after ? `arrayMap(x -> x.2, ${cut})` : `arrayReverse(arrayMap(x -> x.2, ${cut}))`;
+  const steps = spec.collapse
+    ? `arrayFilter((t, q) -> t != q, ts, arraySlice(arrayPushFront(ts, xs[i].2), 1, length(ts)))`
+    : "ts";
+  return [
+    `ev AS (SELECT user_key, ${p.us("event_time")} AS us, event_type${byProps ? `, ${arrays(p).propsText} AS pt` : ""},
+        toUInt8(ifNull(${eventSql(p, spec.anchor)}, 0)) AS a
+      FROM events WHERE ${inRange(p, f)} AND ${where})`,
+    `ua AS (SELECT user_key, arraySort(groupArray(tuple(us, event_type${byProps ? ", pt" : ""}, a))) AS xs
+      FROM ev GROUP BY user_key HAVING max(a) = 1)`,
+    `ui AS (SELECT user_key, xs, ${after ? "arrayFirstIndex" : "arrayLastIndex"}(x -> ${isA} = 1, xs) AS i FROM ua)`,
+    `ut AS (SELECT user_key, xs, i, ${types} AS ts FROM ui)`,
+    `up AS (SELECT user_key, arraySlice(${steps}, 1, ${spec.depth}) AS steps FROM ut)`,
   ];
 }
 
