@@ -40,7 +40,8 @@ function arrays(p: Params) {
         orEmpty: (a: string) => a, // a LEFT JOIN's missing array is already []
         json: (a: string) => `toJSONString(${a})`,
         /** One row per level 1…len(P) of each row of `src`, the level as `lvl`. */
-        levels: (cols: string, src: string) => `SELECT ${cols}, lvl FROM ${src} ARRAY JOIN arrayEnumerate(P) AS lvl`,
+        levels: (cols: string, src: string) =>
+          `SELECT ${cols}, lvl FROM ${src} ARRAY JOIN arrayEnumerate(P) AS lvl`,
         propsText: "properties",
       }
     : {
@@ -50,7 +51,8 @@ function arrays(p: Params) {
         push: (a: string, x: string) => `list_append(${a}, ${x})`,
         orEmpty: (a: string) => `coalesce(${a}, CAST([] AS VARCHAR[]))`,
         json: (a: string) => `CAST(to_json(${a}) AS VARCHAR)`,
-        levels: (cols: string, src: string) => `SELECT ${cols}, unnest(range(1, len(P) + 1)) AS lvl FROM ${src}`,
+        levels: (cols: string, src: string) =>
+          `SELECT ${cols}, unnest(range(1, len(P) + 1)) AS lvl FROM ${src}`,
         propsText: "CAST(properties AS VARCHAR)",
       };
 }
@@ -147,7 +149,8 @@ export function pathsSelection(p: Params, spec: PathsSpec, path: string[], ctx?:
     ctes.push(
       `rk AS (SELECT DISTINCT lvl, pre, r FROM rw)`,
       `sel AS (SELECT upe.user_key AS user_key FROM upe JOIN rk ON rk.lvl = ${L} AND rk.pre = ${a.head("upe.P", String(L))}
-      WHERE ${conds.map((c) => c.replace(/\bP\b/g, "upe.P")).join(" AND ")} AND rk.r > ${p.big(spec.top)})`);
+      WHERE ${conds.map((c) => c.replace(/\bP\b/g, "upe.P")).join(" AND ")} AND rk.r > ${p.big(spec.top)})`,
+    );
   return ctes;
 }
 
