@@ -1,11 +1,11 @@
 /**
- * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--keep] [--no-clickhouse] [--dedupe] [--queries-only [--only NAME]] [--generate-only]`
+ * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--syncs 3] [--keep] [--no-clickhouse] [--dedupe] [--queries-only [--only NAME]] [--generate-only]`
  *
  * `--dedupe` also syncs the lake with dedupe on (the id is `event_time`, the synthetic lake's nearest to
  * a per-event id: microsecond text, unique but for rare collisions) into fresh caches, and reports the
  * median ingest rate against the same read_json baseline as `dedupe`.
  *
- * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of 3 syncs), times
+ * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of `--syncs`, default 3), times
  * DuckDB's own read_json of the same files as a baseline, runs each analysis `runs` times and reports
  * medians. Writes bench/results-<events>.json. Not a test: CI does not run it.
  *
@@ -56,6 +56,8 @@ function defaultEvents(): number {
 const events = Number(arg("events") ?? defaultEvents());
 const sourceKind = (arg("source") ?? "folder") as "folder" | "s3";
 const runs = Number(arg("runs") ?? 5);
+/** Syncs (and raw baselines) to take the median of: at 100M each takes minutes. */
+const syncRuns = Number(arg("syncs") ?? Math.min(3, runs));
 const root = join(tmpdir(), "evx-bench");
 const lakeDir = join(root, `lake-${events}`);
 const cachePath = join(root, `cache-${events}-${sourceKind}.duckdb`);
@@ -107,7 +109,7 @@ function inflatedBytes(dir: string): number {
 async function baseline(): Promise<{ seconds: number; rate: number }> {
   const path = join(root, "baseline.duckdb");
   const times: number[] = [];
-  for (let i = 0; i < Math.min(3, runs); i++) {
+  for (let i = 0; i < syncRuns; i++) {
     rmSync(path, { force: true });
     rmSync(`${path}.wal`, { force: true });
     const db = await DuckDBInstance.create(path);
@@ -271,7 +273,7 @@ async function main() {
   // Sync into a fresh cache several times (like the baseline) and keep the median run's figures.
   const syncs: Awaited<ReturnType<typeof sync>>[] = [];
   let cache: Cache | undefined;
-  for (let i = 0; i < Math.min(3, runs); i++) {
+  for (let i = 0; i < syncRuns; i++) {
     cache?.close();
     rmSync(cachePath, { force: true });
     rmSync(`${cachePath}.wal`, { force: true });
@@ -280,7 +282,7 @@ async function main() {
     syncs.push(await sync(cache, source));
     log(`    ${syncs[i].seconds}s (ingest ${syncs[i].ingestSeconds}s)`);
   }
-  if (!cache) throw new Error("--runs must be at least 1");
+  if (!cache) throw new Error("--runs and --syncs must be at least 1");
   const s = [...syncs].sort((a, b) => a.ingestSeconds - b.ingestSeconds)[syncs.length >> 1];
   await stopServer?.();
   const cacheBytes =
