@@ -296,6 +296,8 @@ async function main() {
   const queries = await timeQueries(cache);
   const range = await new Executor(cache).resolveRange({ tz: "UTC" });
   cache.close();
+  // chdb runs in this process, so the peak before it is evx's own (sync, baseline, analyses).
+  const rssEvx = process.resourceUsage().maxRSS * 1024;
 
   // The same lake and analyses on ClickHouse (chdb, in process): evx's ClickHouse engine and, for the
   // funnels, the windowFunnel query a ClickHouse user would write.
@@ -332,6 +334,7 @@ async function main() {
     clickhouse: ch,
     tui_first_frame_ms: firstFrame === null ? null : Math.round(firstFrame),
     peak_rss_bytes: rss,
+    peak_rss_bytes_before_clickhouse: rssEvx,
   };
   const out = fileURLToPath(new URL(`./results-${events}.json`, import.meta.url));
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -372,7 +375,7 @@ async function main() {
       "TUI first frame",
       firstFrame === null ? "n/a (no tmux or not built)" : `${results.tui_first_frame_ms} ms`,
     ],
-    ["peak RSS", `${(rss / 2 ** 30).toFixed(2)} GB`],
+    ["peak RSS", `${(rss / 2 ** 30).toFixed(2)} GB (before ClickHouse: ${(rssEvx / 2 ** 30).toFixed(2)} GB)`],
   ];
   process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(28)} ${v}`).join("\n")}\n`);
   log(`wrote ${out}`);
