@@ -155,8 +155,9 @@ export function pathsSelection(p: Params, spec: PathsSpec, path: string[], ctx?:
 }
 
 /**
- * The generic plan (both engines): `anc (user_key, …)` the anchored users and `up (user_key, steps)`
- * each one's path before `(end)`, from a window over their events in the doc's order.
+ * The generic plan (DuckDB without the cache's type count, or when the property-text tie-break
+ * matters): `anc (user_key, …)` the anchored users and `up (user_key, steps)` each one's path before
+ * `(end)`, from a window over their events in the doc's order.
  */
 function userPaths(p: Params, spec: PathsSpec): string[] {
   const a = arrays(p);
@@ -239,7 +240,8 @@ const MAX_CODED_TYPES = 2048;
  * (codes in event_type byte order), so the doc's order is the order of `k`; the anchor is the min (max)
  * `k` of the matching events; the first pass keeps each user's FIRST_PASS nearest `k` in a per-group
  * heap (`min(k, n)`) from the first hour after (before) the anchor, and only users whose path it does
- * not finish (fewer than `depth` steps) are read again in full. Needs the property-text tie-break to be irrelevant (see userPaths).
+ * not finish (fewer than `depth` steps) are read again in full. Needs the property-text tie-break to
+ * be irrelevant (see userPaths).
  */
 function codedPlanFits(spec: PathsSpec, ctx: QueryContext | undefined, p: Params): boolean {
   const types = ctx?.eventTypes ?? 0;
