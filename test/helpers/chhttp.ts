@@ -424,6 +424,9 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
     if (/^\s*(\(|SELECT\b|WITH\b|SHOW\b|DESC\b|DESCRIBE\b|EXPLAIN\b|EXISTS\b)/i.test(sql)) {
       const ac = new AbortController();
       if (p) p.stream = ac;
+      // A KILL QUERY that came while this query waited for the session (its SETs, USE, or the queue) found
+      // no stream to abort: stop here, or the query would run to its end.
+      if (p?.killed) throw new ChError(394, "QUERY_WAS_CANCELLED", "Query was cancelled");
       try {
         const st = hasParams
           ? session.queryStreamBind(sql, params, { format, signal: ac.signal })
