@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
-const SERIAL = /(e2e|kill[^/]*)\.test\.tsx?$/;
+const SERIAL = /(e2e[^/]*|kill[^/]*)\.test\.tsx?$/;
 const roots = process.argv.slice(2).length ? process.argv.slice(2) : ["test"];
 const files = [];
 const walk = (dir) => {

@@ -99,9 +99,12 @@ describe("end to end in tmux: live mode", {
     addObject(c.lake, "part-2350.jsonl", 40, "button_clicked", "2023-06-14T23:50:00Z");
     // Within two cycles (each starts every 5 s; the first may start right after the write), with
     // generous room for a loaded machine.
+    // The chart's point and the status bar's count come from separate queries after the batch, so they
+    // may land in different frames: wait for both.
+    const point = `2023-06-14 · button_clicked ${(before + 40).toLocaleString("en-US")}`;
     s = await waitScreen(
       name,
-      `2023-06-14 · button_clicked ${(before + 40).toLocaleString("en-US")}`,
+      (x) => x.includes(point) && x.includes("│ 5,040 events"),
       2 * EVERY_S * 1000 + 30_000,
     );
     const seconds = (Date.now() - t0) / 1000;
