@@ -21,13 +21,13 @@ for (const r of roots) {
 }
 files.sort();
 
-const run = (list, concurrency) =>
+const run = (list, concurrency, env = process.env) =>
   list.length === 0
     ? 0
     : (spawnSync(
         process.execPath,
         ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...list],
-        { stdio: "inherit" },
+        { stdio: "inherit", env },
       ).status ?? 1);
 
 const parallel = run(
@@ -42,15 +42,11 @@ const serial = run(
 // property test, drill-downs and time zones must hold on both engines. Two files at a time: a file's
 // small queries keep chdb on about one core (measured: 300 s one at a time, 163 s two at a time).
 const ENGINE_SUITES = /(golden|crosscheck|drilldown|timezones|property)\.test\.ts$/;
-const onClickHouse = (list) =>
-  list.length === 0
-    ? 0
-    : (spawnSync(
-        process.execPath,
-        ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...list],
-        { stdio: "inherit", env: { ...process.env, EVX_TEST_ENGINE: "clickhouse" } },
-      ).status ?? 1);
 const clickhouse = process.env.EVX_SKIP_CLICKHOUSE
   ? 0
-  : onClickHouse(files.filter((f) => ENGINE_SUITES.test(f)));
+  : run(
+      files.filter((f) => ENGINE_SUITES.test(f)),
+      2,
+      { ...process.env, EVX_TEST_ENGINE: "clickhouse" },
+    );
 process.exit(parallel || serial || clickhouse);

@@ -201,6 +201,7 @@ function userPaths(p: Params, spec: PathsSpec): string[] {
  * element before (after) each one.
  */
 function arrayUserPaths(p: Params, spec: PathsSpec): string[] {
+  const a = arrays(p);
   const f = frameOf(spec.range);
   const after = spec.direction === "after";
   const where = eventSql(p, { event: "*", filters: [] }, spec.filters);
@@ -216,7 +217,7 @@ function arrayUserPaths(p: Params, spec: PathsSpec): string[] {
     ? `arrayFilter((t, q) -> t != q, ts, arraySlice(arrayPushFront(ts, xs[i].2), 1, length(ts)))`
     : "ts";
   return [
-    `ev AS (SELECT user_key, ${p.us("event_time")} AS us, event_type${byProps ? `, ${arrays(p).propsText} AS pt` : ""},
+    `ev AS (SELECT user_key, ${p.us("event_time")} AS us, event_type${byProps ? `, ${a.propsText} AS pt` : ""},
         toUInt8(ifNull(${eventSql(p, spec.anchor)}, 0)) AS a
       FROM events WHERE ${inRange(p, f)} AND ${where})`,
     `ua AS (SELECT user_key, arraySort(groupArray(tuple(us, event_type${byProps ? ", pt" : ""}, a))) AS xs
