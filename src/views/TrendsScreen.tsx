@@ -171,14 +171,14 @@ export function cursorLine(result: TrendResult, index: number, tz: string): stri
 }
 
 /**
- * The column of point `index` of `n` on a line chart (`lineChart`'s layout): the y axis ends at the
- * first axis character of the plot's first line, the plot has `width − axis` columns and the points
- * are spread (or bucketed) over them as the chart resamples them.
+ * The column of point `index` of `n` on a line chart (`lineChart`'s layout): the y axis is the first
+ * axis character of the plot's first line, the plot has the `width − axis − 1` columns after it and
+ * the points are spread (or bucketed) over them as the chart resamples them.
  */
 export function cursorColumn(chartFirstLine: string, width: number, n: number, index: number): number | null {
   const axis = [...stripSgr(chartFirstLine)].findIndex((ch) => "┤┼|".includes(ch));
   if (axis < 0 || n <= 0) return null;
-  const m = width - axis;
+  const m = width - axis - 1;
   if (m < 1) return null;
   let c: number;
   if (n > m) c = Math.floor((index * m) / n);
