@@ -643,8 +643,10 @@ function pct(rate: number, room: number): string {
 
 /**
  * The cohort × period table: `Cohort  Users  D0  D1 …`, an `Average` row, then one row per cohort.
- * Cells show the retained share shaded by rate; cells at or after `incomplete_from` end with `*`
- * (and are dimmed, not shaded, with colour). Cohorts with no users show `–`. Trailing period
+ * Cells show the retained share shaded by rate; the cell at `incomplete_from` (the period holding
+ * the last event: its value can still grow) ends with `*` (and is dimmed, not shaded, with colour),
+ * and the cells after it are blank: those periods begin after the last event, so their zeros are not
+ * data. Cohorts with no users show `–`. Trailing period
  * columns are dropped to fit `width` (the header then ends with `+N`); very narrow widths drop the
  * Users column, then shorten cohort labels.
  */
@@ -715,8 +717,11 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
         cells.push(cell(null, false));
         continue;
       }
-      const incomplete = c.incomplete_from !== null && n >= c.incomplete_from;
-      cells.push(cell(num(c.retained[n]!) / c.users, incomplete));
+      if (c.incomplete_from !== null && n > c.incomplete_from) {
+        cells.push(" ".repeat(cw)); // not begun yet
+        continue;
+      }
+      cells.push(cell(num(c.retained[n]!) / c.users, n === c.incomplete_from));
     }
     out.push(row(cohortLabels[i]!, usersTexts[i]!, cells));
   });

@@ -14,6 +14,7 @@ import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec 
 import { type LineSeries, lineChart } from "../render/charts.js";
 import { changeText, offsetText } from "../render/compare.js";
 import { formatCompact, formatNumber, timeLabels, timeText } from "../render/format.js";
+import { seriesLabel } from "../render/series.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../render/sanitize.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
@@ -56,12 +57,7 @@ export function nextMeasure(current: Measure, props: PropsResult | undefined): M
   return list[(i + 1) % list.length]!;
 }
 
-/** A series' legend label: the event, its breakdown value, or just the value when one event is shown. */
-export function seriesLabel(s: TrendResult["series"][number], result: TrendResult): string {
-  if (s.breakdown === null) return s.event;
-  const oneEvent = result.series.every((x) => x.event === s.event);
-  return oneEvent ? s.breakdown : `${s.event} · ${s.breakdown}`;
-}
+export { seriesLabel };
 
 /**
  * The chart's series: one per result series, and with compare one dimmed compare series per series

@@ -484,11 +484,31 @@ describe("shade and retentionGrid", () => {
     assert.ok(!first.includes(INCOMPLETE_MARK), "a complete cohort has no marks");
     const late = lines.find((l) => l.startsWith("06-08"))!; // incomplete from period 3
     const marks = late.match(/\*/g) ?? [];
-    assert.equal(marks.length, 12 - 3);
-    assert.match(late, /33\.0% .*25\.0%\*/);
+    assert.equal(marks.length, 1, "only the current period is marked; later ones are blank");
+    assert.match(late, /33\.0% .*25\.0%\*\s*$/);
     const empty = lines.find((l) => l.startsWith("06-04"))!;
     assert.ok(!/[░▒▓█]/.test(empty), "a cohort without users is not shaded");
     assert.match(empty, /–/);
+  });
+
+  it("leaves periods after the current one blank, in every face", () => {
+    for (const face of FACES) {
+      const lines = retentionGrid(result, { width: 200, ...face });
+      const header = stripSgr(lines[0]!);
+      result.cohorts.forEach((c, i) => {
+        if (!(c.users > 0)) return;
+        const row = stripSgr(lines[2 + i]!);
+        for (let n = 0; n < 12; n++) {
+          // The cell under `Dn`: the cell width (7) columns ending at its label.
+          const end = header.search(new RegExp(`\\bD${n}\\b`)) + `D${n}`.length + 1;
+          const cell = row.slice(end - 7, end);
+          const future = c.incomplete_from !== null && n > c.incomplete_from;
+          if (future) assert.equal(cell.trim(), "", `${face.name} cohort ${i} D${n}: ${JSON.stringify(cell)}`);
+          else assert.match(cell, /\d%[* ]$/, `${face.name} cohort ${i} D${n}: ${JSON.stringify(cell)}`);
+          assert.equal(cell.endsWith("*"), n === c.incomplete_from, `${face.name} cohort ${i} D${n} mark`);
+        }
+      });
+    }
   });
 
   it("drops trailing period columns to fit the width", () => {
