@@ -39,9 +39,9 @@ import { parseUserSelection } from "../queries/users.js";
 import type { LineSeries } from "../render/charts.js";
 import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
-import { seriesLabel } from "../render/series.js";
 import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
 import { fmtInt, toCsv } from "../render/json.js";
+import { seriesLabel } from "../render/series.js";
 import { openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
@@ -429,7 +429,8 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       const instants = r.series[0]?.points.map((p) => p.t) ?? [];
       // The legend names series as the TUI's does: just the breakdown value when one event is shown
       // (the table below keeps `event · value`).
-      const chart = drawing.lineChart(trendLines(r, (s) => seriesLabel(s, r)), {
+      const named = (s: TrendResult["series"][number]) => seriesLabel(s, r);
+      const chart = drawing.lineChart(trendLines(r, named), {
         width,
         height: 14,
         xLabels: timeLabels(instants, interval, { tz }),

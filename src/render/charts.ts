@@ -369,7 +369,11 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
     const s = live[i]!;
     // Without colour, series after the first (and compare series) are told apart by a marker.
     const marker =
-      opts.color || (i === 0 && !s.dim) ? null : s.dim ? DIM_MARKER : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!;
+      opts.color || (i === 0 && !s.dim)
+        ? null
+        : s.dim
+          ? DIM_MARKER
+          : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!;
     const color = opts.color ? seriesColor(s, i) : "";
     let prev: number | null = null;
     cols.forEach((col, x) => {

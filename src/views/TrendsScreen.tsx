@@ -14,8 +14,8 @@ import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec 
 import { type LineSeries, lineChart } from "../render/charts.js";
 import { changeText, offsetText } from "../render/compare.js";
 import { formatCompact, formatNumber, timeLabels, timeText } from "../render/format.js";
-import { seriesLabel } from "../render/series.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../render/sanitize.js";
+import { seriesLabel } from "../render/series.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";

@@ -215,7 +215,10 @@ describe("lineChart never loses a spike", () => {
           const lines = lineChart([{ label: "x", values }], { width, height, xLabels: [], ...face });
           const plot = plotOf(lines, rows);
           assert.equal(plot[rows - 1]!.label, String(low), `dip at ${i}`);
-          assert.ok(drawn(plot[rows - 1]!.cells), `dip to ${low} at ${i} is not drawn:\n${lines.map(stripSgr).join("\n")}`);
+          assert.ok(
+            drawn(plot[rows - 1]!.cells),
+            `dip to ${low} at ${i} is not drawn:\n${lines.map(stripSgr).join("\n")}`,
+          );
         }
       }
     });
@@ -503,7 +506,8 @@ describe("shade and retentionGrid", () => {
           const end = header.search(new RegExp(`\\bD${n}\\b`)) + `D${n}`.length + 1;
           const cell = row.slice(end - 7, end);
           const future = c.incomplete_from !== null && n > c.incomplete_from;
-          if (future) assert.equal(cell.trim(), "", `${face.name} cohort ${i} D${n}: ${JSON.stringify(cell)}`);
+          if (future)
+            assert.equal(cell.trim(), "", `${face.name} cohort ${i} D${n}: ${JSON.stringify(cell)}`);
           else assert.match(cell, /\d%[* ]$/, `${face.name} cohort ${i} D${n}: ${JSON.stringify(cell)}`);
           assert.equal(cell.endsWith("*"), n === c.incomplete_from, `${face.name} cohort ${i} D${n} mark`);
         }
