@@ -442,6 +442,19 @@ function xAxis(columns: Span[], labels: string[], gutter: number, width: number)
   return truncate(line, width);
 }
 
+/**
+ * `label` in `room` columns. An `event · value` label is cut in its event part first: the value is
+ * what tells a breakdown's series apart.
+ */
+function shortLabel(label: string, room: number): string {
+  const k = label.indexOf(" · ");
+  if (k > 0) {
+    const tail = label.slice(k);
+    if (room - displayWidth(tail) >= 2) return truncate(label.slice(0, k), room - displayWidth(tail)) + tail;
+  }
+  return truncate(label, room);
+}
+
 function legend(series: LineSeries[], opts: LineChartOptions, width: number): string {
   const line = opts.ascii ? "-" : "─";
   const parts: { plain: string; styled: string }[] = series.map((s, i) => {
@@ -477,7 +490,7 @@ function legend(series: LineSeries[], opts: LineChartOptions, width: number): st
       const items = parts.slice(0, shown).map((p) => {
         if (displayWidth(p.plain) <= each) return p.styled;
         const [mark, ...rest] = p.plain.split(" ");
-        const label = truncate(rest.join(" "), each - displayWidth(mark!) - 1);
+        const label = shortLabel(rest.join(" "), each - displayWidth(mark!) - 1);
         return p.styled.replace(/ .*$/s, () => ` ${label}`);
       });
       return truncateAnsi(items.join("  ") + more + styledTail, width);

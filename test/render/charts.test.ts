@@ -71,6 +71,20 @@ describe("lineChart", () => {
     assert.match(axis, /06-03/);
   });
 
+  it("a legend short of room cuts event names before breakdown values", () => {
+    const series = ["save", "open", "share"].flatMap((v) =>
+      ["button_clicked", "page_viewed"].map((e) => ({ label: `${e} · ${v}`, values: [1, 2, 3] })),
+    );
+    const lines = lineChart(series, { width: 100, height: 8, xLabels: [], color: false });
+    const legend = lines.at(-1)!;
+    assertFits([legend], 100, "legend");
+    const items = legend.split(/\s{2,}/);
+    assert.equal(items.length, series.length, legend);
+    for (const [i, item] of items.entries()) {
+      assert.ok(item.endsWith(` · ${series[i]!.label.split(" · ")[1]}`), legend);
+    }
+  });
+
   it("coloured legends keep labels readable", () => {
     const lines = lineChart([{ label: "alpha", values: [1, 2] }], {
       width: 40,
