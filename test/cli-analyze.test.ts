@@ -214,6 +214,41 @@ test("hostile event names and values work as data, never as SQL or terminal code
   );
 });
 
+test("the human trend's legend names each breakdown value, as the TUI's does", () => {
+  const args = ["trend", "button_clicked", "--breakdown", "button_name", "--limit", "5"];
+  const values: string[] = json(args).series.map((s: { breakdown: string }) => s.breakdown);
+  assert.ok(values.length >= 5, "five values (and `(other)`)");
+  const r = evx([...args, "--cache", cache]);
+  assert.equal(r.code, 0, r.stderr);
+  const legend = r.stdout.split("\n").find((l) => l.startsWith("── "));
+  assert.ok(legend, r.stdout);
+  for (const v of values) assert.ok(legend.includes(` ${v}`), `${v} in ${legend}`);
+});
+
+test("human retention: periods after the current one are blank, the current one is marked *", () => {
+  const args = ["retention", "application_opened", "*", "--period", "day", "--periods", "8"];
+  const result = json(args);
+  const r = evx([...args, "--cache", cache]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n");
+  let future = 0;
+  for (const c of result.cohorts as { cohort: string; users: number; incomplete_from: number | null }[]) {
+    if (!(c.users > 0)) continue;
+    const row = lines.find((l) => l.startsWith(c.cohort.slice(5, 10)));
+    assert.ok(row, `${c.cohort} in\n${r.stdout}`);
+    const cells = row.match(/\d+(\.\d)?%\*?/g) ?? [];
+    const known = c.incomplete_from === null ? 8 : c.incomplete_from + 1;
+    future += 8 - known;
+    assert.equal(cells.length, known, row);
+    assert.deepEqual(
+      cells.map((x) => x.endsWith("*")),
+      cells.map((_, n) => n === c.incomplete_from),
+      row,
+    );
+  }
+  assert.ok(future > 0, "the range ends with cohorts whose later periods lie in the future");
+});
+
 test("CSV output is flat with a header", () => {
   const r = evx(["trend", "zoom", "--interval", "week", "--cache", cache, "--csv"]);
   assert.equal(r.code, 0, r.stderr);

@@ -41,6 +41,7 @@ import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
 import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
 import { fmtInt, toCsv } from "../render/json.js";
+import { seriesLabel } from "../render/series.js";
 import { openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
@@ -426,7 +427,10 @@ export async function runTrend(a: TrendArgs): Promise<void> {
         s.breakdown === null ? s.event : `${s.event} · ${s.breakdown}`;
       const width = termWidth();
       const instants = r.series[0]?.points.map((p) => p.t) ?? [];
-      const chart = drawing.lineChart(trendLines(r, label), {
+      // The legend names series as the TUI's does: just the breakdown value when one event is shown
+      // (the table below keeps `event · value`).
+      const named = (s: TrendResult["series"][number]) => seriesLabel(s, r);
+      const chart = drawing.lineChart(trendLines(r, named), {
         width,
         height: 14,
         xLabels: timeLabels(instants, interval, { tz }),
@@ -644,7 +648,7 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
       const color = drawing.useColor(process.env, process.stdout);
       const rule = r.cohort === "recurring" ? ", recurring cohorts" : "";
       process.stdout.write(
-        `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete\n`,
+        `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete, blank = not begun yet\n`,
       );
       process.stdout.write(`${drawing.retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
       if (value !== undefined) {

@@ -63,38 +63,93 @@ export function resample(
   stretch = true,
   length = values.length,
 ): Column[] {
-  const n = length;
+  return spans(values, columns, { stretch, length }).map((s) => ({
+    value: mode === "max" ? s.max : s.sum / s.count,
+    source: s.source,
+  }));
+}
+
+/**
+ * One plotted column of a series: the source points merged into it (one point, or with `stretch` a
+ * point interpolated between two real ones), in order `first … last`, spanning `min … max`.
+ */
+export interface Span {
+  first: number;
+  last: number;
+  min: number;
+  max: number;
+  sum: number;
+  count: number;
+  /** The source index whose x label belongs under this column (the bucket's first), -1 for none. */
+  source: number;
+  /** Any merged point is incomplete; for an interpolated column, the point it leads into is. */
+  incomplete: boolean;
+}
+
+export interface SpanOptions {
+  /** Stretch short series across the columns (linear interpolation). Default true. */
+  stretch?: boolean;
+  /** Points of the longest series drawn beside this one (a shorter one ends early). */
+  length?: number;
+  /** Same indexing as `values`. */
+  incomplete?: boolean[];
+}
+
+/**
+ * `values` fitted to `columns` columns, keeping everything a chart needs to be honest: a bucket of
+ * several points keeps its first, last, min and max, so a spike of one point stays visible however
+ * many points share its column.
+ */
+export function spans(values: number[], columns: number, opts: SpanOptions = {}): Span[] {
+  const n = opts.length ?? values.length;
   const m = Math.max(0, Math.floor(columns));
   if (n === 0 || m === 0) return [];
   const at = (i: number) => (i < values.length ? num(values[i]!) : Number.NaN);
+  const inc = (i: number) => opts.incomplete?.[i] === true;
+  const point = (v: number, source: number, incomplete: boolean): Span => ({
+    first: v,
+    last: v,
+    min: v,
+    max: v,
+    sum: v,
+    count: 1,
+    source,
+    incomplete,
+  });
   if (n > m) {
-    const out: Column[] = [];
+    const out: Span[] = [];
     for (let c = 0; c < m; c++) {
       const a = Math.floor((c * n) / m);
       const b = Math.floor(((c + 1) * n) / m);
-      let acc = mode === "max" ? Number.NEGATIVE_INFINITY : 0;
-      let k = 0;
+      let s: Span | null = null;
       for (let i = a; i < b; i++) {
         const v = at(i);
-        if (Number.isNaN(v)) continue;
-        acc = mode === "max" ? Math.max(acc, v) : acc + v;
-        k++;
+        if (Number.isNaN(v)) break; // past the end of a shorter series
+        if (!s) s = point(v, a, inc(i));
+        else {
+          s.last = v;
+          s.min = Math.min(s.min, v);
+          s.max = Math.max(s.max, v);
+          s.sum += v;
+          s.count++;
+          s.incomplete ||= inc(i);
+        }
       }
-      if (k === 0) break; // past the end of a shorter series
-      out.push({ value: mode === "max" ? acc : acc / k, source: a });
+      if (!s) break;
+      out.push(s);
     }
     return out;
   }
-  if (!stretch || n === m) {
-    const out: Column[] = [];
-    for (let i = 0; i < Math.min(n, values.length); i++) out.push({ value: at(i), source: i });
+  if (opts.stretch === false || n === m) {
+    const out: Span[] = [];
+    for (let i = 0; i < Math.min(n, values.length); i++) out.push(point(at(i), i, inc(i)));
     return out;
   }
   if (n === 1) {
     if (values.length === 0) return [];
-    return Array.from({ length: m }, (_, c) => ({ value: at(0), source: c === 0 ? 0 : -1 }));
+    return Array.from({ length: m }, (_, c) => point(at(0), c === 0 ? 0 : -1, inc(0)));
   }
-  const out: Column[] = [];
+  const out: Span[] = [];
   const pos = (i: number) => Math.round((i * (m - 1)) / (n - 1));
   for (let i = 0; i < n - 1; i++) {
     const v0 = at(i);
@@ -103,13 +158,15 @@ export function resample(
     const c0 = pos(i);
     const c1 = pos(i + 1);
     if (Number.isNaN(v1)) {
-      out.push({ value: v0, source: i });
+      out.push(point(v0, i, inc(i)));
       break;
     }
+    // Columns between two points belong to the segment into the later one.
     for (let c = c0; c < c1; c++) {
-      out.push({ value: v0 + ((v1 - v0) * (c - c0)) / (c1 - c0), source: c === c0 ? i : -1 });
+      const v = c === c0 ? v0 : v0 + ((v1 - v0) * (c - c0)) / (c1 - c0);
+      out.push(point(v, c === c0 ? i : -1, c === c0 ? inc(i) : inc(i + 1)));
     }
-    if (i === n - 2) out.push({ value: v1, source: n - 1 });
+    if (i === n - 2) out.push(point(v1, n - 1, inc(n - 1)));
   }
   return out;
 }
@@ -120,6 +177,11 @@ export interface LineSeries {
   label: string;
   values: number[];
   /**
+   * Points whose period is not complete (same indexing as `values`): they and the segments into them
+   * are drawn dotted (`┈ ┊`, `:` in ASCII), dimmed too with colour, and the legend says so.
+   */
+  incomplete?: boolean[];
+  /**
    * A compare series: drawn under the others, dimmed in the colour of series `colorIndex` (default its
    * own index), and with `.` dots when there is no colour.
    */
@@ -129,6 +191,10 @@ export interface LineSeries {
 
 /** The marker of a dim (compare) series without colour: dots read as "the other period". */
 export const DIM_MARKER = ".";
+/** The glyphs of incomplete points (box drawing; ASCII uses `INCOMPLETE_ASCII` for both). */
+export const INCOMPLETE_H = "┈";
+export const INCOMPLETE_V = "┊";
+export const INCOMPLETE_ASCII = ":";
 
 function seriesColor(s: LineSeries, i: number): string {
   const c = SERIES_COLORS[(s.colorIndex ?? i) % SERIES_COLORS.length]!;
@@ -145,8 +211,6 @@ export interface LineChartOptions {
   color: boolean;
   /** ASCII line characters instead of box drawing. */
   ascii?: boolean;
-  /** How to merge points when there are more than columns. Default `mean`. */
-  downsample?: Downsample;
   /** Stretch short series across the width (linear interpolation). Default true. */
   stretch?: boolean;
   /** Legend row; default true (dropped first when height is short). */
@@ -169,11 +233,46 @@ export const SERIES_COLORS = [
 /** Without colour, series after the first are drawn with these markers. */
 export const SERIES_MARKERS = ["*", "+", "o", "x", "#", "%", "@", "="];
 
-type Symbols = [string, string, string, string, string, string, string, string, string, string];
-// symbols[0] is asciichart's zero-row marker, which it puts on the top row when min is 0; use
-// the plain axis instead.
-const BOX: Symbols = ["┤", "┤", "╶", "╴", "─", "╰", "╭", "╮", "╯", "│"];
-const ASCII: Symbols = ["|", "|", "-", "-", "-", "`", ".", ".", "'", "|"];
+/* A plot cell is the set of directions the line leaves it by. */
+const LEFT = 1;
+const RIGHT = 2;
+const UP = 4;
+const DOWN = 8;
+const BOX_GLYPHS: Record<number, string> = {
+  [LEFT | RIGHT]: "─",
+  [UP | DOWN]: "│",
+  [UP]: "│",
+  [DOWN]: "│",
+  [LEFT]: "─",
+  [RIGHT]: "─",
+  [LEFT | UP]: "╯",
+  [LEFT | DOWN]: "╮",
+  [RIGHT | UP]: "╰",
+  [RIGHT | DOWN]: "╭",
+  [LEFT | RIGHT | UP]: "┴",
+  [LEFT | RIGHT | DOWN]: "┬",
+  [LEFT | UP | DOWN]: "┤",
+  [RIGHT | UP | DOWN]: "├",
+  [LEFT | RIGHT | UP | DOWN]: "┼",
+};
+const ASCII_GLYPHS: Record<number, string> = {
+  [LEFT | RIGHT]: "-",
+  [UP | DOWN]: "|",
+  [UP]: "|",
+  [DOWN]: "|",
+  [LEFT]: "-",
+  [RIGHT]: "-",
+  [LEFT | UP]: "'",
+  [LEFT | DOWN]: ".",
+  [RIGHT | UP]: "`",
+  [RIGHT | DOWN]: ".",
+};
+
+function glyph(dirs: number, ascii: boolean | undefined, incomplete: boolean, marker: string | null): string {
+  if (incomplete) return ascii ? INCOMPLETE_ASCII : dirs & (LEFT | RIGHT) ? INCOMPLETE_H : INCOMPLETE_V;
+  if (marker !== null) return marker;
+  return (ascii ? (ASCII_GLYPHS[dirs] ?? "+") : BOX_GLYPHS[dirs]) ?? "┼";
+}
 
 function tickFormatter(min: number, max: number, rows: number): (v: number) => string {
   const step = rows > 0 ? (max - min) / rows : 1;
@@ -192,10 +291,20 @@ function blank(width: number, height: number, message: string): string[] {
   return lines;
 }
 
+/** A drawn plot cell: its glyph and the SGR style it is drawn in ("" for none). */
+interface Cell {
+  ch: string;
+  style: string;
+}
+
 /**
- * A multi-series line chart: asciichart plot (y labels in a left gutter), an x-axis label row and a
- * legend row. Series are resampled to the columns left after the gutter. Degrades: short heights
- * drop the legend, then the axis row; height 1 gives a sparkline of the first series.
+ * A multi-series line chart: y labels in a left gutter, an axis, one plot column per resampled
+ * point, an x-axis label row and a legend row. Degrades: short heights drop the legend, then the axis
+ * row; height 1 gives a sparkline of the first series.
+ *
+ * Honest by construction: the y range is the data's (with 0), and a column that merges several
+ * points draws their whole min–max extent, so the axis top and bottom are always reached by the line
+ * and a spike of one point shows wherever it falls.
  */
 export function lineChart(series: LineSeries[], opts: LineChartOptions): string[] {
   const width = Math.max(0, Math.floor(opts.width));
@@ -227,90 +336,87 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
     }
   }
   if (hi === lo) hi = lo + 1;
-  const h = plotRows - 1; // asciichart draws height + 1 rows
+  const h = plotRows - 1; // rows above the bottom one
   const fmt = opts.yFormat ?? tickFormatter(lo, hi, h);
+  const tick = (r: number) => fmt(r === h ? hi : lo + (r * (hi - lo)) / h);
   let labelWidth = 1;
-  for (let i = 0; i <= h; i++) labelWidth = Math.max(labelWidth, displayWidth(fmt(hi - (i * (hi - lo)) / h)));
-  // Line = labels + space + axis + one column per point (the trailing blank column is removed).
-  let columns = width - labelWidth - 1;
+  for (let r = 0; r <= h; r++) labelWidth = Math.max(labelWidth, displayWidth(tick(r)));
+  // Line = label + space + axis + one column per resampled point.
+  let columns = width - labelWidth - 2;
   if (columns < 2) {
-    labelWidth = Math.max(0, width - 3);
-    columns = width - labelWidth - 1;
+    labelWidth = Math.max(0, width - 4);
+    columns = width - labelWidth - 2;
   }
   if (columns < 1) return blank(width, height, "…");
 
   const n = Math.max(...live.map((s) => s.values.length));
   // Dim (compare) series are drawn first, so the current ones lie on top.
   const order = live.map((_, i) => i).sort((a, b) => Number(!live[a]!.dim) - Number(!live[b]!.dim));
-  const drawn = order.map((i) => live[i]!);
-  const resampled = drawn.map((s) =>
-    resample(s.values, columns, opts.downsample ?? "mean", opts.stretch !== false, n),
+  const fitted = order.map((i) =>
+    spans(live[i]!.values, columns, {
+      stretch: opts.stretch !== false,
+      length: n,
+      incomplete: live[i]!.incomplete,
+    }),
   );
-  const sources = resampled.reduce((a, b) => (b.length > a.length ? b : a));
-  const base = {
-    min: lo,
-    max: hi,
-    height: h,
-    // The label cell carries its own trailing space: asciichart overwrites index offset-1 with the
-    // axis, which would clobber labels shorter than the offset.
-    offset: 2,
-    format: (v: number) => `${padStart(fmt(v), labelWidth)} `,
-  };
-  const symbols = opts.ascii ? ASCII : BOX;
-  let plotLines: string[];
-  if (opts.color || live.length === 1) {
-    plotLines = asciichart
-      .plot(
-        resampled.map((r) => r.map((c) => c.value)),
-        {
-          ...base,
-          symbols,
-          colors: opts.color ? order.map((i) => seriesColor(live[i]!, i)) : [],
-        },
-      )
-      .split("\n");
-  } else {
-    // No colour: draw each series alone with its own marker and overlay them (later on top).
-    const grids = resampled.map((r, j) => {
-      const i = order[j]!;
-      const marker = live[i]!.dim ? DIM_MARKER : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!;
-      const sym: Symbols =
-        i === 0 && !live[i]!.dim
-          ? symbols
-          : [symbols[0], symbols[1], marker, marker, marker, marker, marker, marker, marker, marker];
-      return asciichart
-        .plot(
-          r.map((c) => c.value),
-          { ...base, symbols: sym },
-        )
-        .split("\n")
-        .map((l) => Array.from(l));
-    });
-    const first = grids[0]!;
-    const dataStart = labelWidth + 2;
-    for (const g of grids.slice(1)) {
-      for (let y = 0; y < Math.min(first.length, g.length); y++) {
-        for (let x = dataStart; x < g[y]!.length; x++) {
-          const ch = g[y]![x]!;
-          if (ch !== " ") first[y]![x] = ch;
-        }
-      }
-    }
-    plotLines = first.map((chars) => chars.join(""));
-  }
-  plotLines = plotLines.map((l) => (l.endsWith(" ") ? l.slice(0, -1) : l));
-  // asciichart may round to one row more or less than asked: keep exactly plotRows.
-  while (plotLines.length > plotRows) plotLines.shift();
-  while (plotLines.length < plotRows) plotLines.unshift("");
+  const sources = fitted.reduce((a, b) => (b.length > a.length ? b : a));
 
-  const out = plotLines;
-  if (axisRow) out.push(xAxis(sources, opts.xLabels, labelWidth + 1, width));
+  // Row of a value, 0 at the bottom; `hi` is exactly the top row and `lo` exactly the bottom one.
+  const rowOf = (v: number) => Math.min(h, Math.max(0, Math.round(((v - lo) / (hi - lo)) * h)));
+  const grid: (Cell | null)[][] = Array.from({ length: h + 1 }, () => Array<Cell | null>(columns).fill(null));
+  fitted.forEach((cols, j) => {
+    const i = order[j]!;
+    const s = live[i]!;
+    // Without colour, series after the first (and compare series) are told apart by a marker.
+    const marker =
+      opts.color || (i === 0 && !s.dim)
+        ? null
+        : s.dim
+          ? DIM_MARKER
+          : SERIES_MARKERS[(i - 1) % SERIES_MARKERS.length]!;
+    const color = opts.color ? seriesColor(s, i) : "";
+    let prev: number | null = null;
+    cols.forEach((col, x) => {
+      // The column's path: in from the left at the previous column's last value, through every
+      // merged point (its min–max extent), out to the right at its own last value.
+      const entry = prev ?? rowOf(col.first);
+      const exit = rowOf(col.last);
+      const bottom = Math.min(entry, rowOf(col.min));
+      const top = Math.max(entry, rowOf(col.max));
+      for (let r = bottom; r <= top; r++) {
+        const dirs =
+          (r === entry ? LEFT : 0) | (r === exit ? RIGHT : 0) | (r < top ? UP : 0) | (r > bottom ? DOWN : 0);
+        const style = opts.color ? (col.incomplete && !s.dim ? `${DIM}${color}` : color) : "";
+        grid[h - r]![x] = { ch: glyph(dirs, opts.ascii, col.incomplete, marker), style };
+      }
+      prev = exit;
+    });
+  });
+
+  const axis = opts.ascii ? "|" : "┤";
+  const out = grid.map((cells, y) => {
+    let end = cells.length;
+    while (end > 0 && cells[end - 1] === null) end--;
+    let line = `${padStart(truncate(tick(h - y), labelWidth), labelWidth)} ${axis}`;
+    let style = "";
+    for (const c of cells.slice(0, end)) {
+      const want = c?.style ?? "";
+      if (want !== style) {
+        line += style ? RESET : "";
+        line += want;
+        style = want;
+      }
+      line += c?.ch ?? " ";
+    }
+    return style ? line + RESET : line;
+  });
+  if (axisRow) out.push(xAxis(sources, opts.xLabels, labelWidth + 2, width));
   if (legendRow) out.push(legend(live, opts, width));
   return out.map((l) => (displayWidth(l) > width ? truncateAnsi(l, width) : l));
 }
 
 /** The x-axis label row: labels under evenly spaced columns that carry a real point, never overlapping. */
-function xAxis(columns: Column[], labels: string[], gutter: number, width: number): string {
+function xAxis(columns: Span[], labels: string[], gutter: number, width: number): string {
   const texts = labels.map((l) => cleanText(l ?? ""));
   const labelled = columns.map((c, i) => ({ col: i, source: c.source })).filter((c) => c.source >= 0);
   if (labelled.length === 0 || texts.length === 0) return "";
@@ -336,6 +442,19 @@ function xAxis(columns: Column[], labels: string[], gutter: number, width: numbe
   return truncate(line, width);
 }
 
+/**
+ * `label` in `room` columns. An `event · value` label is cut in its event part first: the value is
+ * what tells a breakdown's series apart.
+ */
+function shortLabel(label: string, room: number): string {
+  const k = label.indexOf(" · ");
+  if (k > 0) {
+    const tail = label.slice(k);
+    if (room - displayWidth(tail) >= 2) return truncate(label.slice(0, k), room - displayWidth(tail)) + tail;
+  }
+  return truncate(label, room);
+}
+
 function legend(series: LineSeries[], opts: LineChartOptions, width: number): string {
   const line = opts.ascii ? "-" : "─";
   const parts: { plain: string; styled: string }[] = series.map((s, i) => {
@@ -353,23 +472,31 @@ function legend(series: LineSeries[], opts: LineChartOptions, width: number): st
       styled: opts.color ? `${color}${mark}${RESET} ${label}` : `${mark} ${label}`,
     };
   });
+  // Says what the dotted part is, whenever there is one; it is kept when series are dropped.
+  let tail = "";
+  let styledTail = "";
+  if (series.some((s) => s.incomplete?.some((f, k) => f && k < s.values.length))) {
+    const dots = (opts.ascii ? INCOMPLETE_ASCII : INCOMPLETE_H).repeat(2);
+    tail = `  ${dots} incomplete`;
+    styledTail = opts.color ? `  ${DIM}${dots}${RESET} incomplete` : tail;
+  }
   // Fit: shorten labels evenly, then drop trailing series behind "+N".
   for (let shown = parts.length; shown >= 1; shown--) {
     const more = shown < parts.length ? `  +${parts.length - shown}` : "";
-    const budget = width - displayWidth(more) - 2 * (shown - 1);
+    const budget = width - displayWidth(more) - displayWidth(tail) - 2 * (shown - 1);
     const each = Math.floor(budget / shown);
     const widest = Math.max(...parts.slice(0, shown).map((p) => displayWidth(p.plain)));
     if (widest <= each || each >= 8) {
       const items = parts.slice(0, shown).map((p) => {
         if (displayWidth(p.plain) <= each) return p.styled;
         const [mark, ...rest] = p.plain.split(" ");
-        const label = truncate(rest.join(" "), each - displayWidth(mark!) - 1);
+        const label = shortLabel(rest.join(" "), each - displayWidth(mark!) - 1);
         return p.styled.replace(/ .*$/s, () => ` ${label}`);
       });
-      return truncateAnsi(items.join("  ") + more, width);
+      return truncateAnsi(items.join("  ") + more + styledTail, width);
     }
   }
-  return truncateAnsi(parts[0]!.styled, width);
+  return truncateAnsi(parts[0]!.styled + styledTail, width);
 }
 
 /* ---------- sparkline ---------- */
@@ -378,11 +505,12 @@ const SPARKS = "▁▂▃▄▅▆▇█";
 const SPARKS_ASCII = "_.-~=+*#";
 
 /**
- * One character per value (`▁▂▃▄▅▆▇█`), bucket means when there are more values than `width`.
+ * One character per value (`▁▂▃▄▅▆▇█`), bucket maxima when there are more values than `width`.
  * Scaled from min(0, min) to max; all-equal values give a flat `▁` line. Empty input → "".
  */
 export function sparkline(values: number[], width: number, opts: { ascii?: boolean } = {}): string {
-  const cols = resample(values, Math.max(0, Math.floor(width)), "mean", false);
+  // Bucket maxima, so that a spike of one value is never averaged away.
+  const cols = resample(values, Math.max(0, Math.floor(width)), "max", false);
   if (cols.length === 0) return "";
   const chars = opts.ascii ? SPARKS_ASCII : SPARKS;
   const vs = cols.map((c) => c.value);
@@ -532,8 +660,10 @@ function pct(rate: number, room: number): string {
 
 /**
  * The cohort × period table: `Cohort  Users  D0  D1 …`, an `Average` row, then one row per cohort.
- * Cells show the retained share shaded by rate; cells at or after `incomplete_from` end with `*`
- * (and are dimmed, not shaded, with colour). Cohorts with no users show `–`. Trailing period
+ * Cells show the retained share shaded by rate; the cell at `incomplete_from` (the period holding
+ * the last event: its value can still grow) ends with `*` (and is dimmed, not shaded, with colour),
+ * and the cells after it are blank: those periods begin after the last event, so their zeros are not
+ * data. Cohorts with no users show `–`. Trailing period
  * columns are dropped to fit `width` (the header then ends with `+N`); very narrow widths drop the
  * Users column, then shorten cohort labels.
  */
@@ -604,8 +734,11 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
         cells.push(cell(null, false));
         continue;
       }
-      const incomplete = c.incomplete_from !== null && n >= c.incomplete_from;
-      cells.push(cell(num(c.retained[n]!) / c.users, incomplete));
+      if (c.incomplete_from !== null && n > c.incomplete_from) {
+        cells.push(" ".repeat(cw)); // not begun yet
+        continue;
+      }
+      cells.push(cell(num(c.retained[n]!) / c.users, n === c.incomplete_from));
     }
     out.push(row(cohortLabels[i]!, usersTexts[i]!, cells));
   });

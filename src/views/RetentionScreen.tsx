@@ -2,9 +2,9 @@
  * Tab 4: cohort retention. Pick the start (`a`) and return (`r`) events, cycle the period (`p`: hour,
  * day, week, month, those giving 1–1,000 cohorts over the range), set
  * the number of periods (`n`), toggle on / on-or-after (`o`), filters (`f`, `F` clears). A shaded
- * cohort grid (incomplete cells marked `*`) with the average-retention chart beneath it. The arrows
- * move a cell cursor; Enter lists the cell's retained users (`tab`: the cohort's lost ones) and from a
- * user their events (`DrillPanel`).
+ * cohort grid (the current period's cells marked `*`, later ones blank) with the average-retention
+ * chart beneath it. The arrows move a cell cursor; Enter lists the cell's retained users (`tab`: the
+ * cohort's lost ones) and from a user their events (`DrillPanel`).
  */
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
@@ -104,6 +104,8 @@ export function cellText(result: RetentionResult, row: number, col: number, tz: 
   const label = cleanText(timeLabel(c.cohort, result.period, { tz }));
   const p = PREFIX[result.period];
   if (!(c.users > 0) || col >= c.retained.length) return `${label} ${p}${col}: no users`;
+  // A blank cell: the period begins after the last event, so its 0 is not data.
+  if (c.incomplete_from !== null && col > c.incomplete_from) return `${label} ${p}${col}: not begun yet`;
   const n = c.retained[col] ?? 0;
   const value = c.value ? ` · value Σ ${formatNumber(c.value[col] ?? 0)}` : "";
   return `${label} ${p}${col}: ${formatNumber(n)} of ${formatNumber(c.users)} retained (${formatPercent(n / c.users)})${value}`;

@@ -15,6 +15,7 @@ import { type LineSeries, lineChart } from "../render/charts.js";
 import { changeText, offsetText } from "../render/compare.js";
 import { formatCompact, formatNumber, timeLabels, timeText } from "../render/format.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../render/sanitize.js";
+import { seriesLabel } from "../render/series.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
@@ -56,12 +57,7 @@ export function nextMeasure(current: Measure, props: PropsResult | undefined): M
   return list[(i + 1) % list.length]!;
 }
 
-/** A series' legend label: the event, its breakdown value, or just the value when one event is shown. */
-export function seriesLabel(s: TrendResult["series"][number], result: TrendResult): string {
-  if (s.breakdown === null) return s.event;
-  const oneEvent = result.series.every((x) => x.event === s.event);
-  return oneEvent ? s.breakdown : `${s.event} · ${s.breakdown}`;
-}
+export { seriesLabel };
 
 /**
  * The chart's series: one per result series, and with compare one dimmed compare series per series
@@ -171,14 +167,14 @@ export function cursorLine(result: TrendResult, index: number, tz: string): stri
 }
 
 /**
- * The column of point `index` of `n` on a line chart (`lineChart`'s layout): the y axis ends at the
- * first axis character of the plot's first line, the plot has `width − axis` columns and the points
- * are spread (or bucketed) over them as the chart resamples them.
+ * The column of point `index` of `n` on a line chart (`lineChart`'s layout): the y axis is the first
+ * axis character of the plot's first line, the plot has the `width − axis − 1` columns after it and
+ * the points are spread (or bucketed) over them as the chart resamples them.
  */
 export function cursorColumn(chartFirstLine: string, width: number, n: number, index: number): number | null {
   const axis = [...stripSgr(chartFirstLine)].findIndex((ch) => "┤┼|".includes(ch));
   if (axis < 0 || n <= 0) return null;
-  const m = width - axis;
+  const m = width - axis - 1;
   if (m < 1) return null;
   let c: number;
   if (n > m) c = Math.floor((index * m) / n);

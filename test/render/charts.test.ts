@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import type { RetentionResult } from "../../src/queries/spec.js";
 import {
   bar,
   bars,
   INCOMPLETE_MARK,
+  type LineSeries,
   lineChart,
   resample,
   retentionGrid,
@@ -67,6 +69,20 @@ describe("lineChart", () => {
     const axis = lines.at(-2)!;
     assert.match(axis, /06-01/);
     assert.match(axis, /06-03/);
+  });
+
+  it("a legend short of room cuts event names before breakdown values", () => {
+    const series = ["save", "open", "share"].flatMap((v) =>
+      ["button_clicked", "page_viewed"].map((e) => ({ label: `${e} · ${v}`, values: [1, 2, 3] })),
+    );
+    const lines = lineChart(series, { width: 100, height: 8, xLabels: [], color: false });
+    const legend = lines.at(-1)!;
+    assertFits([legend], 100, "legend");
+    const items = legend.split(/\s{2,}/);
+    assert.equal(items.length, series.length, legend);
+    for (const [i, item] of items.entries()) {
+      assert.ok(item.endsWith(` · ${series[i]!.label.split(" · ")[1]}`), legend);
+    }
   });
 
   it("coloured legends keep labels readable", () => {
@@ -138,6 +154,223 @@ describe("lineChart", () => {
       assert.ok(lines.length <= h, `${w}x${h}`);
       assertFits(lines, w, `${w}x${h}`);
     }
+  });
+});
+
+/** One drawn cell of a chart line: its character and whether it is drawn dim (SGR 2). */
+function cellsOf(line: string): { ch: string; dim: boolean }[] {
+  const out: { ch: string; dim: boolean }[] = [];
+  let dim = false;
+  for (let i = 0; i < line.length; ) {
+    const sgr = /^\x1b\[([0-9;]*)m/.exec(line.slice(i));
+    if (sgr) {
+      const codes = sgr[1]!.split(";");
+      if (codes.includes("0") || sgr[1] === "") dim = false;
+      if (codes.includes("2")) dim = true;
+      i += sgr[0].length;
+      continue;
+    }
+    const ch = String.fromCodePoint(line.codePointAt(i)!);
+    out.push({ ch, dim });
+    i += ch.length;
+  }
+  return out;
+}
+
+/** The plot rows of a chart (the first `rows` lines): each row's y label and its plot cells. */
+function plotOf(lines: string[], rows: number): { label: string; cells: { ch: string; dim: boolean }[] }[] {
+  return lines.slice(0, rows).map((l) => {
+    const cells = cellsOf(l);
+    const axis = cells.findIndex((c) => c.ch === "┤" || c.ch === "|");
+    assert.ok(axis >= 0, `no axis in ${JSON.stringify(l)}`);
+    return {
+      label: cells
+        .slice(0, axis)
+        .map((c) => c.ch)
+        .join("")
+        .trim(),
+      cells: cells.slice(axis + 1),
+    };
+  });
+}
+
+const drawn = (cells: { ch: string }[]) => cells.some((c) => c.ch !== " ");
+const FACES = [
+  { name: "colour", color: true, ascii: false },
+  { name: "NO_COLOR", color: false, ascii: false },
+  { name: "NO_COLOR ascii", color: false, ascii: true },
+] as const;
+
+describe("lineChart never loses a spike", () => {
+  const width = 40;
+  const height = 10;
+  const rows = height - 2; // plot rows above the x-axis and legend rows
+  const n = 4 * width - 3; // about five points per plot column, not a multiple of it
+  const calm = (k: number, level: number) => Array.from({ length: k }, (_, i) => level + ((i * 7) % 5));
+
+  for (const face of FACES) {
+    it(`a one-bucket spike at every position reaches the top row, labelled with its value (${face.name})`, () => {
+      for (let i = 0; i < n; i++) {
+        const values = calm(n, 10);
+        values[i] = 154;
+        const lines = lineChart([{ label: "error_shown", values }], { width, height, xLabels: [], ...face });
+        assertFits(lines, width, `spike at ${i}`);
+        const plot = plotOf(lines, rows);
+        assert.equal(plot[0]!.label, "154", `spike at ${i}`);
+        assert.ok(drawn(plot[0]!.cells), `spike at ${i} is not drawn:\n${lines.map(stripSgr).join("\n")}`);
+      }
+    });
+
+    it(`a one-bucket dip at every position reaches the bottom row (${face.name})`, () => {
+      for (const low of [0, -40]) {
+        for (let i = 0; i < n; i++) {
+          const values = calm(n, 100);
+          values[i] = low;
+          const lines = lineChart([{ label: "x", values }], { width, height, xLabels: [], ...face });
+          const plot = plotOf(lines, rows);
+          assert.equal(plot[rows - 1]!.label, String(low), `dip at ${i}`);
+          assert.ok(
+            drawn(plot[rows - 1]!.cells),
+            `dip to ${low} at ${i} is not drawn:\n${lines.map(stripSgr).join("\n")}`,
+          );
+        }
+      }
+    });
+
+    it(`a spike in a second series reaches the top row (${face.name})`, () => {
+      for (let i = 0; i < n; i += 7) {
+        const spiky = calm(n, 3);
+        spiky[i] = 90;
+        const lines = lineChart(
+          [
+            { label: "a", values: calm(n, 40) },
+            { label: "b", values: spiky },
+          ],
+          { width, height, xLabels: [], ...face },
+        );
+        const plot = plotOf(lines, rows);
+        assert.equal(plot[0]!.label, "90");
+        assert.ok(drawn(plot[0]!.cells), `spike at ${i}:\n${lines.map(stripSgr).join("\n")}`);
+      }
+    });
+  }
+
+  it("the axis top and bottom are always reached by a line (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: -500, max: 500 }), { minLength: 1, maxLength: 400 }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        fc.integer({ min: 12, max: 120 }),
+        fc.integer({ min: 4, max: 20 }),
+        fc.constantFrom(...FACES),
+        fc.boolean(),
+        (values, w, h, face, stretch) => {
+          const series: LineSeries[] = values.map((v, i) => ({ label: `s${i}`, values: v }));
+          const lines = lineChart(series, { width: w, height: h, xLabels: [], stretch, ...face });
+          assertFits(lines, w, "property");
+          const plot = plotOf(lines, h - 2);
+          const all = values.flat();
+          if (Math.max(...all) > 0) assert.ok(drawn(plot[0]!.cells), lines.map(stripSgr).join("\n"));
+          if (Math.min(...all) < 0) assert.ok(drawn(plot.at(-1)!.cells), lines.map(stripSgr).join("\n"));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the height-1 sparkline keeps a spike too", () => {
+    for (let i = 0; i < 100; i++) {
+      const values = calm(100, 10);
+      values[i] = 154;
+      // Its column is full and the calm ones stay low: the spike is not averaged down to them.
+      const line = sparkline(values, 20);
+      assert.equal(line.replace(/[▁▂]/g, ""), "█", `spike at ${i}: ${line}`);
+    }
+  });
+});
+
+describe("lineChart incomplete points", () => {
+  const DOTTED = new Set(["┈", "┊", ":"]);
+  /** Plot columns holding a dotted glyph (or, with colour, a dim one), over all plot rows. */
+  const dottedColumns = (plot: ReturnType<typeof plotOf>, color: boolean) => {
+    const cols = new Set<number>();
+    for (const r of plot)
+      r.cells.forEach((c, x) => {
+        if (c.ch !== " " && (color ? c.dim : DOTTED.has(c.ch))) cols.add(x);
+      });
+    return [...cols].sort((a, b) => a - b);
+  };
+
+  for (const face of FACES) {
+    it(`are dotted${face.color ? " and dim" : ""}, and the legend says what that means (${face.name})`, () => {
+      const values = [5, 8, 6, 9, 12, 10, 14, 13, 4];
+      const incomplete = values.map((_, i) => i >= 7);
+      const lines = lineChart([{ label: "a", values, incomplete }], {
+        width: 40,
+        height: 12,
+        xLabels: [],
+        stretch: false,
+        ...face,
+      });
+      const plot = plotOf(lines, 10);
+      // One column per point: 7 and 8 (and the segments into them) are drawn dotted, the rest solid.
+      assert.deepEqual(dottedColumns(plot, face.color), [7, 8]);
+      for (const r of plot)
+        r.cells.forEach((c, x) => {
+          if (c.ch === " ") return;
+          assert.equal(DOTTED.has(c.ch), x >= 7, `column ${x}: ${c.ch}`);
+          if (face.color) assert.equal(c.dim, x >= 7, `column ${x} dim`);
+        });
+      const legend = stripSgr(lines.at(-1)!);
+      assert.match(legend, face.ascii ? /:: incomplete/ : /┈┈ incomplete/);
+      const complete = lineChart([{ label: "a", values, incomplete: values.map(() => false) }], {
+        width: 40,
+        height: 12,
+        xLabels: [],
+        ...face,
+      });
+      assert.doesNotMatch(complete.at(-1)!, /incomplete/);
+      assert.ok(!complete.slice(0, 10).some((l) => /[┈┊:]/.test(stripSgr(l).slice(4))));
+    });
+  }
+
+  it("when downsampling, a column is incomplete if any point merged into it is", () => {
+    const n = 300;
+    const values = Array.from({ length: n }, (_, i) => 50 + ((i * 13) % 40));
+    for (let i = 0; i < n; i++) {
+      const incomplete = values.map((_, k) => k === i);
+      const lines = lineChart([{ label: "x", values, incomplete }], {
+        width: 60,
+        height: 10,
+        xLabels: [],
+        color: false,
+      });
+      const plot = plotOf(lines, 8);
+      const m = 60 - displayWidth(stripSgr(lines[0]!).split("┤")[0]!) - 1; // plot columns
+      // The bucket holding point i: columns c cover points [⌊c·n/m⌋, ⌊(c+1)·n/m⌋).
+      let c = 0;
+      while (Math.floor(((c + 1) * n) / m) <= i) c++;
+      assert.deepEqual(dottedColumns(plot, false), [c], `point ${i}`);
+    }
+  });
+
+  it("stretched, the segment into an incomplete point is dotted", () => {
+    const lines = lineChart([{ label: "x", values: [1, 4, 2, 3], incomplete: [false, false, false, true] }], {
+      width: 40,
+      height: 10,
+      xLabels: [],
+      color: false,
+    });
+    const plot = plotOf(lines, 8);
+    const m = 40 - displayWidth(stripSgr(lines[0]!).split("┤")[0]!) - 1;
+    const third = Math.round((2 * (m - 1)) / 3); // the column of point 2
+    const dotted = dottedColumns(plot, false);
+    assert.deepEqual(
+      dotted,
+      Array.from({ length: m - 1 - third }, (_, k) => third + 1 + k),
+    );
   });
 });
 
@@ -268,11 +501,32 @@ describe("shade and retentionGrid", () => {
     assert.ok(!first.includes(INCOMPLETE_MARK), "a complete cohort has no marks");
     const late = lines.find((l) => l.startsWith("06-08"))!; // incomplete from period 3
     const marks = late.match(/\*/g) ?? [];
-    assert.equal(marks.length, 12 - 3);
-    assert.match(late, /33\.0% .*25\.0%\*/);
+    assert.equal(marks.length, 1, "only the current period is marked; later ones are blank");
+    assert.match(late, /33\.0% .*25\.0%\*\s*$/);
     const empty = lines.find((l) => l.startsWith("06-04"))!;
     assert.ok(!/[░▒▓█]/.test(empty), "a cohort without users is not shaded");
     assert.match(empty, /–/);
+  });
+
+  it("leaves periods after the current one blank, in every face", () => {
+    for (const face of FACES) {
+      const lines = retentionGrid(result, { width: 200, ...face });
+      const header = stripSgr(lines[0]!);
+      result.cohorts.forEach((c, i) => {
+        if (!(c.users > 0)) return;
+        const row = stripSgr(lines[2 + i]!);
+        for (let n = 0; n < 12; n++) {
+          // The cell under `Dn`: the cell width (7) columns ending at its label.
+          const end = header.search(new RegExp(`\\bD${n}\\b`)) + `D${n}`.length + 1;
+          const cell = row.slice(end - 7, end);
+          const future = c.incomplete_from !== null && n > c.incomplete_from;
+          if (future)
+            assert.equal(cell.trim(), "", `${face.name} cohort ${i} D${n}: ${JSON.stringify(cell)}`);
+          else assert.match(cell, /\d%[* ]$/, `${face.name} cohort ${i} D${n}: ${JSON.stringify(cell)}`);
+          assert.equal(cell.endsWith("*"), n === c.incomplete_from, `${face.name} cohort ${i} D${n} mark`);
+        }
+      });
+    }
   });
 
   it("drops trailing period columns to fit the width", () => {

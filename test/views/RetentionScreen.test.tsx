@@ -44,6 +44,47 @@ describe("Retention screen", () => {
     }
   });
 
+  it("leaves the periods after the current one blank, and the cell line says they have not begun", async () => {
+    const app = await renderApp(testSession(c), { columns: 130, rows: 34 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      const f = await app.waitFor(/^06-14\s+[\d,]+\s+█ 100%\*/m);
+      const result = (
+        await ex.run({
+          kind: "retention",
+          start: { event: "button_clicked", filters: [] },
+          return: { event: "*", filters: [] },
+          period: "day",
+          periods: 14,
+          mode: "on",
+          range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+          filters: [],
+        })
+      ).result;
+      let future = 0;
+      for (const cohort of result.cohorts) {
+        if (!(cohort.users > 0)) continue;
+        const row = f.split("\n").find((l) => l.startsWith(cohort.cohort.slice(5, 10)))!;
+        assert.ok(row, cohort.cohort);
+        const cells = row.match(/\d+(\.\d)?%\*?/g) ?? [];
+        const known = cohort.incomplete_from === null ? 14 : cohort.incomplete_from + 1;
+        future += 14 - known;
+        assert.equal(cells.length, known, row);
+        assert.ok(!cells.slice(0, -1).some((x) => x.endsWith("*")), row);
+      }
+      assert.ok(future > 0);
+      // The cursor on 06-14 D1, a period after the last event.
+      await app.press(..."jjjjjjjjjjjjj".split(""), "l");
+      await app.waitFor(/^06-14 D1: not begun yet · \*/m);
+      assertFits(await app.waitFor("not begun yet"), 130, 34);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
   it("p cycles the period, n sets periods, o toggles the mode, a/r pick events, arrows move through cohorts", async () => {
     const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
     try {

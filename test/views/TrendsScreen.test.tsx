@@ -45,6 +45,43 @@ describe("Trends screen", () => {
     }
   });
 
+  it("hourly buckets wider than the chart: the line reaches the axis top, which is the busiest hour", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    const ex = new Executor(c.cache);
+    try {
+      const hourly = (
+        await ex.run({
+          kind: "trend",
+          events: [{ event: "button_clicked", filters: [] }],
+          measure: { kind: "events" },
+          interval: "hour",
+          range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+          filters: [],
+          limit: 10,
+        })
+      ).result.series[0]!.points.map((p) => p.value);
+      assert.ok(hourly.length > 300, "more points than the chart has columns");
+      await app.waitFor("button_clicked");
+      await app.press("2");
+      await app.waitFor("events per day");
+      for (const iv of ["week", "15m", "hour"]) {
+        await app.press("i");
+        await app.waitFor(`events per ${iv} ·`);
+      }
+      const f = await app.waitFor(
+        (x) => x.includes("events per hour ·") && x.includes("┤") && !x.includes("updating"),
+      );
+      const top = f.split("\n").find((l) => l.includes("┤"))!;
+      const [label, plot] = top.split("┤");
+      assert.equal(Number(label), Math.max(...hourly), top);
+      assert.match(plot!, /\S/, `the busiest hour is drawn on the top row:\n${f}`);
+      assertFits(f, 100, 30);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
   it("m cycles the measure, i the interval, t toggles a table of the same numbers", async () => {
     const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
     try {

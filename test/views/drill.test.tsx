@@ -367,12 +367,13 @@ describe("drill-down panels", () => {
     assert.deepEqual(cellSpan(header, 0, "D"), [14, 21]);
     assert.deepEqual(cellSpan(header, 2, "D"), [30, 37]);
     assert.equal(cellSpan(header, 3, "D"), null);
-    // `12 ┤…`: the axis at 3, so 100 − 3 = 97 plot columns.
+    // `12 ┤…`: the axis at 3, so 100 − 3 − 1 = 96 plot columns, at 4…99.
     const first = "12 ┤   ╭";
     assert.equal(cursorColumn(first, 100, 2, 0), 4);
     assert.equal(cursorColumn(first, 100, 2, 1), 99);
-    assert.equal(cursorColumn(first, 100, 97, 10), 14);
-    assert.equal(cursorColumn(first, 100, 194, 10), 9);
+    assert.equal(cursorColumn(first, 100, 96, 10), 14);
+    assert.equal(cursorColumn(first, 100, 96, 95), 99);
+    assert.equal(cursorColumn(first, 100, 192, 10), 9);
     assert.equal(cursorColumn("no axis", 100, 3, 1), null);
   });
 });
