@@ -178,6 +178,7 @@ function summaryJson(s: SyncSummary, cachePath: string) {
     undated_keys: s.undatedKeys,
     preset: s.preset,
     failures: s.failures,
+    cleared_failures: s.clearedFailures,
     cache: cachePath,
   };
 }
@@ -262,6 +263,7 @@ function printCycle(c: WatchCycle, url: string, everyMs: number): void {
   }
   const parts = [time, `+${plural(s.objects.downloaded, "object")}`, `+${plural(s.events, "event")}`];
   if (s.objects.removed) parts.push(`-${plural(s.objects.removed, "object")} removed`);
+  if (s.clearedFailures) parts.push(`${plural(s.clearedFailures, "failure")} cleared`);
   if (c.cacheEvents !== null) parts.push(`cache ${plural(c.cacheEvents, "event")}`);
   parts.push(c.interrupted ? "stopped" : next);
   process.stdout.write(`${parts.join("  ")}\n`);
@@ -294,6 +296,10 @@ function printSummary(s: SyncSummary, cachePath: string): void {
   if (s.undated > 5)
     lines.push(`  … and ${fmtInt(s.undated - 5)} more files outside the layout (--json lists 20)`);
   if (s.rejected) lines.push("  see rejected lines with `evx rejects`");
+  if (s.clearedFailures)
+    lines.push(
+      `  cleared ${plural(s.clearedFailures, "earlier failure")}: the object is no longer in the source`,
+    );
   for (const f of s.failures.slice(0, 10)) lines.push(`  failed: ${f.error}`);
   if (s.failures.length > 10) lines.push(`  … and ${s.failures.length - 10} more failures (evx status)`);
   process.stderr.write(`${lines.join("\n")}\n`);
