@@ -1,9 +1,15 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
 import { type FormatRequest, resolveFormat } from "../cache/mapping.js";
-import { cacheHome, ensurePrivateDir, lastUsedFile, resolveCachePath } from "../cache/paths.js";
+import {
+  cacheHome,
+  ensurePrivateDir,
+  lastUsedFile,
+  resolveCachePath,
+  stagingDirFor,
+} from "../cache/paths.js";
 import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { setMeta } from "../cache/schema.js";
 import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
@@ -63,6 +69,7 @@ export function parseEvery(text: string | undefined, env: NodeJS.ProcessEnv = pr
   return seconds * 1000;
 }
 
+/** Makes `path` the default cache of the reading commands (`src/commands/cachepath.ts`). */
 export function rememberCache(path: string): void {
   try {
     ensurePrivateDir(cacheHome());
@@ -100,8 +107,11 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
     noSignRequest: a.signRequest === false,
   });
   const cachePath = resolveCachePath({ cache: a.cache, source: source.url })!;
+  // A sync that ends with nothing in a cache it created removes it; it never removes one that was there.
+  const created = !existsSync(cachePath);
   const cache = await Cache.open(cachePath, { create: true });
-  rememberCache(cachePath);
+  // Only a sync that ends (exit 0, or 3 with objects that landed) makes its cache the default.
+  let ended = false;
   // Non-secret connection settings, so the TUI can sync again; credentials in an endpoint URL are dropped.
   await setMeta(
     cache,
@@ -129,7 +139,16 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
 
   try {
     if (a.watch) {
-      await runWatch(a, cache, source, { cachePath, everyMs, layout, lake, signal: ac.signal });
+      await runWatch(a, cache, source, {
+        cachePath,
+        everyMs,
+        layout,
+        lake,
+        signal: ac.signal,
+        onCycleEnded: () => {
+          ended = true;
+        },
+      });
       return undefined;
     }
     const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
@@ -144,8 +163,10 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
         onProgress: bar?.update,
       });
       bar?.stop();
-      if (a.json) printJson(summaryJson(summary, cachePath));
-      else printSummary(summary, cachePath);
+      ended = true;
+      const kept = !created || (await holdsObjects(cache));
+      if (a.json) printJson(summaryJson(summary, kept ? cachePath : null));
+      else printSummary(summary, kept ? cachePath : null);
       if (summary.objects.failed > 0) throw new ExitError(EXIT.partial);
       return summary;
     } catch (e) {
@@ -159,12 +180,27 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   } finally {
     process.off("SIGINT", onSig);
     process.off("SIGTERM", onSig);
+    // Unknown (the cache could not be read): keep it, as if it held objects.
+    const holds = await holdsObjects(cache).catch(() => true);
     cache.close();
+    if (created && !holds) removeCacheFiles(cachePath);
+    else if (holds && ended) rememberCache(cachePath);
   }
 }
 
+/** Whether the cache holds any synced object (an empty one is not worth keeping or defaulting to). */
+async function holdsObjects(cache: Cache): Promise<boolean> {
+  return !!(await cache.one<{ n: boolean }>("SELECT EXISTS (SELECT 1 FROM objects) AS n"))?.n;
+}
+
+/** A cache file this run created, with its write-ahead log and staging folder. */
+function removeCacheFiles(cachePath: string): void {
+  for (const p of [cachePath, `${cachePath}.wal`, stagingDirFor(cachePath)])
+    rmSync(p, { recursive: true, force: true });
+}
+
 /** The `--json` object of one sync (and of each watch cycle, which adds `cycle` and `at`). */
-function summaryJson(s: SyncSummary, cachePath: string) {
+function summaryJson(s: SyncSummary, cachePath: string | null) {
   return {
     objects: s.objects,
     bytes: s.bytes,
@@ -198,6 +234,8 @@ async function runWatch(
     layout: ReturnType<typeof parseLayout> | undefined;
     lake: FormatRequest | undefined;
     signal: AbortSignal;
+    /** A cycle ended (whole, perhaps with some objects failed). */
+    onCycleEnded: () => void;
   },
 ): Promise<void> {
   const { watch } = await import("../cache/watch.js");
@@ -221,6 +259,7 @@ async function runWatch(
     },
     onCycle: (c) => {
       cycles = c.cycle;
+      if (!c.failedWhole) o.onCycleEnded();
       if (c.cycle === 1) bar?.stop();
       if (a.json) printJson(cycleJson(c, o.cachePath));
       else printCycle(c, source.url, o.everyMs);
@@ -285,12 +324,14 @@ function fmtSeconds(ms: number): string {
   return s % 3600 ? `${s / 60}m` : `${s / 3600}h`;
 }
 
-function printSummary(s: SyncSummary, cachePath: string): void {
+function printSummary(s: SyncSummary, cachePath: string | null): void {
   const o = s.objects;
   const lines = [
     `synced ${fmtInt(o.downloaded)} of ${fmtInt(o.listed)} objects (${prettyBytes(s.bytes)}) in ${s.seconds}s: ${fmtInt(s.events)} events, ${fmtInt(s.rejected)} rejected lines${s.skipped ? `, ${fmtInt(s.skipped)} skipped messages` : ""}${s.duplicates ? `, ${fmtInt(s.duplicates)} duplicates` : ""}${s.preset ? ` (preset ${s.preset})` : ""}`,
     `  unchanged ${fmtInt(o.unchanged)}, removed ${fmtInt(o.removed)}, failed ${fmtInt(o.failed)}; layout ${s.layout}${s.ignored ? `; ignored ${fmtInt(s.ignored)} non-data files` : ""}${s.undated ? `; ${fmtInt(s.undated)} files outside the layout` : ""}`,
-    `  cache ${cachePath}`,
+    cachePath
+      ? `  cache ${cachePath}`
+      : "  nothing landed, so no cache was kept (and the default cache is unchanged)",
   ];
   for (const u of s.undatedKeys.slice(0, 5)) lines.push(`  ignored ${u.key}: ${u.reason}`);
   if (s.undated > 5)
