@@ -17,6 +17,10 @@ import {
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
+import { Cache } from "../src/cache/db.js";
+import { getMeta, setMeta } from "../src/cache/schema.js";
+import { sync } from "../src/cache/sync.js";
+import { folderSource } from "../src/source/folder.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import { CLI, evx, evxRun } from "./helpers/cli.js";
 import { type S3TestServer, startS3Server } from "./helpers/s3server.js";
@@ -219,4 +223,21 @@ describe("the demo lake synced by its path", () => {
     }
     assert.deepEqual(caches(), ["demo.duckdb"], "no second copy");
   });
+});
+
+test("a folder source is its real path; a cache bound to another spelling of it still syncs", async () => {
+  const dir = tempDir();
+  const lake = goodLake(dir);
+  const link = join(dir, "link");
+  symlinkSync(lake, link);
+  assert.equal(folderSource(`${link}/`).url, lake);
+  const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+  try {
+    await setMeta(cache, "source", link); // as an older evx recorded it
+    const s = await sync(cache, folderSource(link));
+    assert.equal(s.objects.downloaded, 2);
+    assert.equal(await getMeta(cache, "source"), lake);
+  } finally {
+    cache.close();
+  }
 });

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
+import { realpathSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -391,8 +392,13 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
 /** A cache mirrors one source; syncing another into it would mix two lakes. */
 async function checkSource(cache: Cache, source: Source): Promise<void> {
   const held = await getMeta(cache, "source");
-  if (held && held !== source.url)
-    throw new Error(`cache ${cache.path} mirrors ${held}, not ${source.url}; pass a different --cache`);
+  if (!held || held === source.url) return;
+  // A folder cache from before folder sources were named by their real path: the same folder.
+  if (source.kind === "folder" && realPathOr(held) === source.url) {
+    await setMeta(cache, "source", source.url);
+    return;
+  }
+  throw new Error(`cache ${cache.path} mirrors ${held}, not ${source.url}; pass a different --cache`);
 }
 
 /**
@@ -519,6 +525,14 @@ function roundTimings(t: SyncTimings): SyncTimings {
   const r = { ...t };
   for (const k of Object.keys(r) as (keyof SyncTimings)[]) r[k] = Math.round(r[k]);
   return r;
+}
+
+function realPathOr(p: string): string | null {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
 }
 
 function errorText(e: unknown): string {
