@@ -134,11 +134,10 @@ test("watch: a failure whose object vanished is cleared on the next cycle", asyn
 describe("the CLI over S3", () => {
   const BUCKET = "lake";
   let server: S3TestServer;
-  let work: string;
+  const work = tempDir();
   before(async () => {
     server = await startS3Server();
     await server.createBucket(BUCKET);
-    work = tempDir();
   });
   after(async () => {
     await server?.stop();

@@ -1,5 +1,4 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
-import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
 import { type FormatRequest, resolveFormat } from "../cache/mapping.js";
@@ -21,6 +20,7 @@ import { parseLayout } from "../source/layout.js";
 import { checkDates } from "./dates.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
 import { printJson } from "./output.js";
+import { type ProgressBar, progressBar } from "./progress.js";
 
 export interface SyncArgs {
   source: string;
@@ -125,12 +125,17 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   );
 
   const ac = new AbortController();
+  // On a terminal: the sync's (or the watch's first cycle's) progress.
+  const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
   let interrupts = 0;
   const onSig = () => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.interrupted);
+    // The bar stops drawing first and keeps its last state on its line; without one, a new line
+    // leaves the terminal's `^C` behind.
+    const froze = bar?.freeze() ?? false;
     process.stderr.write(
-      `\nevx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
+      `${froze ? "" : "\n"}evx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
     );
     ac.abort();
   };
@@ -140,6 +145,7 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   try {
     if (a.watch) {
       await runWatch(a, cache, source, {
+        bar,
         cachePath,
         everyMs,
         layout,
@@ -151,7 +157,6 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
       });
       return undefined;
     }
-    const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
     try {
       const summary = await sync(cache, source, {
         from: a.from,
@@ -229,6 +234,8 @@ async function runWatch(
   cache: Cache,
   source: ReturnType<typeof openSource>,
   o: {
+    /** The first cycle may be a long catch-up: it gets the progress bar on a terminal. */
+    bar: ProgressBar | null;
     cachePath: string;
     everyMs: number;
     layout: ReturnType<typeof parseLayout> | undefined;
@@ -239,8 +246,7 @@ async function runWatch(
   },
 ): Promise<void> {
   const { watch } = await import("../cache/watch.js");
-  // The first cycle may be a long catch-up: it gets the progress bar on a terminal.
-  const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
+  const { bar } = o;
   let cycles = 0;
   await watch(cache, source, {
     from: a.from,
@@ -344,42 +350,6 @@ function printSummary(s: SyncSummary, cachePath: string | null): void {
   for (const f of s.failures.slice(0, 10)) lines.push(`  failed: ${f.error}`);
   if (s.failures.length > 10) lines.push(`  … and ${s.failures.length - 10} more failures (evx status)`);
   process.stderr.write(`${lines.join("\n")}\n`);
-}
-
-function progressBar() {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: "{phase} |{bar}| {percentage}% {objects} objects {bytes} {rate} ev/s ETA {eta_formatted}",
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: true,
-      stream: process.stderr,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const t0 = performance.now();
-  let started = false;
-  return {
-    update(p: SyncProgress) {
-      const payload = {
-        phase: p.phase.padEnd(8),
-        objects: `${fmtInt(p.ingested + p.failed)}/${fmtInt(p.toFetch)}`,
-        bytes: `${prettyBytes(p.bytesIngested)}/${prettyBytes(p.bytesTotal)}`,
-        rate: fmtInt(p.events / Math.max(0.001, (performance.now() - t0) / 1000)),
-      };
-      if (!started) {
-        bar.start(Math.max(1, p.bytesTotal), 0, payload);
-        started = true;
-      }
-      bar.setTotal(Math.max(1, p.bytesTotal));
-      bar.update(p.bytesIngested, payload);
-    },
-    stop() {
-      if (started) bar.stop();
-      started = false;
-    },
-  };
 }
 
 /** `https://user:pass@host/` → `https://host/`. */
