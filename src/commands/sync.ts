@@ -11,7 +11,7 @@ import {
 } from "../cache/paths.js";
 import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { setMeta } from "../cache/schema.js";
-import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
+import { type SyncSummary, sync } from "../cache/sync.js";
 import type { WatchCycle } from "../cache/watch.js";
 import { parseDuration } from "../queries/parse.js";
 import { fmtInt } from "../render/table.js";
