@@ -112,6 +112,9 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   const cache = await Cache.open(cachePath, { create: true });
   // Only a sync that ends (exit 0, or 3 with objects that landed) makes its cache the default.
   let ended = false;
+  // Whether the cache holds objects, as last seen (after the sync, after each watch cycle); read at
+  // the end only when unknown, so a stopped watch exits as soon as its last cycle is printed.
+  let holds: boolean | undefined;
   // Non-secret connection settings, so the TUI can sync again; credentials in an endpoint URL are dropped.
   await setMeta(
     cache,
@@ -128,7 +131,11 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   // On a terminal: the sync's (or the watch's first cycle's) progress.
   const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
   let interrupts = 0;
+  // Set once the run is ending (closing the cache, removing or remembering it): a signal then has
+  // nothing left to stop, and must neither kill the process half-way nor turn a clean end into 130.
+  let finishing = false;
   const onSig = () => {
+    if (finishing) return;
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.interrupted);
     // The bar stops drawing first and keeps its last state on its line; without one, a new line
@@ -151,8 +158,9 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
         layout,
         lake,
         signal: ac.signal,
-        onCycleEnded: () => {
-          ended = true;
+        onCycleEnded: async (whole) => {
+          if (whole) ended = true;
+          holds = await holdsObjects(cache).catch(() => true);
         },
       });
       return undefined;
@@ -169,7 +177,8 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
       });
       bar?.stop();
       ended = true;
-      const kept = !created || (await holdsObjects(cache));
+      holds = await holdsObjects(cache).catch(() => true);
+      const kept = !created || holds;
       if (a.json) printJson(summaryJson(summary, kept ? cachePath : null));
       else printSummary(summary, kept ? cachePath : null);
       if (summary.objects.failed > 0) throw new ExitError(EXIT.partial);
@@ -183,13 +192,17 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
       throw e;
     }
   } finally {
-    process.off("SIGINT", onSig);
-    process.off("SIGTERM", onSig);
-    // Unknown (the cache could not be read): keep it, as if it held objects.
-    const holds = await holdsObjects(cache).catch(() => true);
-    cache.close();
-    if (created && !holds) removeCacheFiles(cachePath);
-    else if (holds && ended) rememberCache(cachePath);
+    finishing = true;
+    try {
+      // Unknown (the cache could not be read): keep it, as if it held objects.
+      holds ??= await holdsObjects(cache).catch(() => true);
+      cache.close();
+      if (created && !holds) removeCacheFiles(cachePath);
+      else if (holds && ended) rememberCache(cachePath);
+    } finally {
+      process.off("SIGINT", onSig);
+      process.off("SIGTERM", onSig);
+    }
   }
 }
 
@@ -241,8 +254,8 @@ async function runWatch(
     layout: ReturnType<typeof parseLayout> | undefined;
     lake: FormatRequest | undefined;
     signal: AbortSignal;
-    /** A cycle ended (whole, perhaps with some objects failed). */
-    onCycleEnded: () => void;
+    /** After each cycle: `whole` unless it failed as a whole (some objects may have failed). */
+    onCycleEnded: (whole: boolean) => Promise<void>;
   },
 ): Promise<void> {
   const { watch } = await import("../cache/watch.js");
@@ -263,10 +276,11 @@ async function runWatch(
     onProgress: (n, p) => {
       if (n === 1) bar?.update(p);
     },
-    onCycle: (c) => {
+    onCycle: async (c) => {
       cycles = c.cycle;
-      if (!c.failedWhole) o.onCycleEnded();
       if (c.cycle === 1) bar?.stop();
+      // Before the line is printed: whoever reads it may stop the watch at once.
+      await o.onCycleEnded(!c.failedWhole);
       if (a.json) printJson(cycleJson(c, o.cachePath));
       else printCycle(c, source.url, o.everyMs);
     },
