@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { setMaxListeners } from "node:events";
+import { realpathSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -81,6 +82,11 @@ export interface SyncSummary {
   /** The preset in use, if any. */
   preset: string | null;
   failures: { key: string; error: string }[];
+  /**
+   * Failures of earlier runs cleared because their object is no longer in the source (within the
+   * selected dates). A failed object replaced by a good one counts as downloaded instead.
+   */
+  clearedFailures: number;
   /** The dates planned (`from`/`to`, or what `select` chose); null when `select` chose none. */
   range: DateRange | null;
   /** Wall time per phase, in ms (download and ingest overlap; `download` is the rest of that stretch). */
@@ -348,7 +354,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
       ),
     );
   }
-  await recordFailures(cache, failures, selected);
+  const clearedFailures = range ? await recordFailures(cache, failures, selected, range) : 0;
   await rm(staging, { recursive: true, force: true });
   lap("finish");
   await cache.run("CHECKPOINT");
@@ -377,6 +383,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     layout: describeLayout(layout),
     preset: format.preset ?? null,
     failures: failures.map(({ key, error }) => ({ key, error })),
+    clearedFailures,
     range,
     timings: roundTimings(timings),
   };
@@ -385,8 +392,13 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
 /** A cache mirrors one source; syncing another into it would mix two lakes. */
 async function checkSource(cache: Cache, source: Source): Promise<void> {
   const held = await getMeta(cache, "source");
-  if (held && held !== source.url)
-    throw new Error(`cache ${cache.path} mirrors ${held}, not ${source.url}; pass a different --cache`);
+  if (!held || held === source.url) return;
+  // A folder cache from before folder sources were named by their real path: the same folder.
+  if (source.kind === "folder" && realPathOr(held) === source.url) {
+    await setMeta(cache, "source", source.url);
+    return;
+  }
+  throw new Error(`cache ${cache.path} mirrors ${held}, not ${source.url}; pass a different --cache`);
 }
 
 /**
@@ -474,28 +486,53 @@ async function recordListing(cache: Cache, listing: Listing): Promise<void> {
   await setMeta(cache, "listed_at", new Date().toISOString());
 }
 
-/** Failures of this run replace earlier ones for the selected keys; they are retried next time. */
+/**
+ * Failures of this run replace earlier ones for the selected dates; they are retried next time. An
+ * earlier failure of a selected date whose key this listing no longer holds is cleared (the object was
+ * deleted): the count of those is returned. Failures of dates outside the selection stay, since this
+ * run did not list them.
+ */
 async function recordFailures(
   cache: Cache,
   failures: { key: string; date: string; error: string }[],
   selected: { key: string }[],
-): Promise<void> {
-  if (selected.length)
-    await cache.run("DELETE FROM failures WHERE list_contains($1, key)", [
-      listValue(selected.map((s) => s.key)),
-    ]);
-  if (!failures.length) return;
-  await cache.run(`INSERT OR REPLACE INTO failures SELECT unnest($1), unnest($2)::DATE, unnest($3), now()`, [
-    listValue(failures.map((f) => f.key)),
-    listValue(failures.map((f) => f.date)),
-    listValue(failures.map((f) => f.error)),
-  ]);
+  range: DateRange,
+): Promise<number> {
+  const listed = new Set(selected.map((s) => s.key));
+  const inRange = "($1::VARCHAR IS NULL OR date >= $1::DATE) AND ($2::VARCHAR IS NULL OR date <= $2::DATE)";
+  const bounds = [range.from ?? null, range.to ?? null];
+  return cache.transaction(async () => {
+    // Few rows (one per failed object): compared here rather than binding every listed key.
+    const earlier = await cache.all<{ key: string }>(`SELECT key FROM failures WHERE ${inRange}`, bounds);
+    const vanished = earlier.filter((f) => !listed.has(f.key)).length;
+    await cache.run(`DELETE FROM failures WHERE ${inRange}`, bounds);
+    if (selected.length)
+      await cache.run("DELETE FROM failures WHERE list_contains($1, key)", [listValue([...listed])]);
+    if (failures.length)
+      await cache.run(
+        `INSERT OR REPLACE INTO failures SELECT unnest($1), unnest($2)::DATE, unnest($3), now()`,
+        [
+          listValue(failures.map((f) => f.key)),
+          listValue(failures.map((f) => f.date)),
+          listValue(failures.map((f) => f.error)),
+        ],
+      );
+    return vanished;
+  });
 }
 
 function roundTimings(t: SyncTimings): SyncTimings {
   const r = { ...t };
   for (const k of Object.keys(r) as (keyof SyncTimings)[]) r[k] = Math.round(r[k]);
   return r;
+}
+
+function realPathOr(p: string): string | null {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
 }
 
 function errorText(e: unknown): string {

@@ -163,6 +163,7 @@ function partialSummary(p: SyncProgress | undefined, t0: number): SyncSummary {
     layout: "",
     preset: null,
     failures: [],
+    clearedFailures: 0,
     range: null,
     timings: { setup: 0, list: 0, plan: 0, download: 0, ingest: 0, finish: 0, checkpoint: 0 },
   };

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
-import { cacheHome } from "../cache/paths.js";
+import { demoCacheFile, demoLakeDir } from "../cache/paths.js";
 import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { fmtInt } from "../render/table.js";
 import { ensureLake } from "../source/synthetic.js";
@@ -32,12 +32,10 @@ export interface DemoOptions {
 /** Events of a vendor-shaped demo lake by default (each line is rewritten in Node, so it is slower). */
 export const DEMO_PRESET_EVENTS = 500_000;
 
-export function demoLakeDir(env = process.env, preset?: string): string {
-  return join(cacheHome(env), preset ? `demo-lake-${preset}` : "demo-lake");
-}
+export { demoLakeDir };
 
 export function demoCachePath(cache?: string, env = process.env, preset?: string): string {
-  return cache ? resolve(cache) : join(cacheHome(env), preset ? `demo-${preset}.duckdb` : "demo.duckdb");
+  return cache ? resolve(cache) : demoCacheFile(env, preset);
 }
 
 /** Progress of the lake generation on stderr; starts with the first event written (not on reuse). */

@@ -1,12 +1,17 @@
-import { writeFileSync } from "node:fs";
-import cliProgress from "cli-progress";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
 import { type FormatRequest, resolveFormat } from "../cache/mapping.js";
-import { cacheHome, ensurePrivateDir, lastUsedFile, resolveCachePath } from "../cache/paths.js";
+import {
+  cacheHome,
+  ensurePrivateDir,
+  lastUsedFile,
+  resolveCachePath,
+  stagingDirFor,
+} from "../cache/paths.js";
 import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { setMeta } from "../cache/schema.js";
-import { type SyncProgress, type SyncSummary, sync } from "../cache/sync.js";
+import { type SyncSummary, sync } from "../cache/sync.js";
 import type { WatchCycle } from "../cache/watch.js";
 import { parseDuration } from "../queries/parse.js";
 import { fmtInt } from "../render/table.js";
@@ -15,6 +20,7 @@ import { parseLayout } from "../source/layout.js";
 import { checkDates } from "./dates.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
 import { printJson } from "./output.js";
+import { type ProgressBar, progressBar } from "./progress.js";
 
 export interface SyncArgs {
   source: string;
@@ -63,6 +69,7 @@ export function parseEvery(text: string | undefined, env: NodeJS.ProcessEnv = pr
   return seconds * 1000;
 }
 
+/** Makes `path` the default cache of the reading commands (`src/commands/cachepath.ts`). */
 export function rememberCache(path: string): void {
   try {
     ensurePrivateDir(cacheHome());
@@ -100,8 +107,14 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
     noSignRequest: a.signRequest === false,
   });
   const cachePath = resolveCachePath({ cache: a.cache, source: source.url })!;
+  // A sync that ends with nothing in a cache it created removes it; it never removes one that was there.
+  const created = !existsSync(cachePath);
   const cache = await Cache.open(cachePath, { create: true });
-  rememberCache(cachePath);
+  // Only a sync that ends (exit 0, or 3 with objects that landed) makes its cache the default.
+  let ended = false;
+  // Whether the cache holds objects, as last seen (after the sync, after each watch cycle); read at
+  // the end only when unknown, so a stopped watch exits as soon as its last cycle is printed.
+  let holds: boolean | undefined;
   // Non-secret connection settings, so the TUI can sync again; credentials in an endpoint URL are dropped.
   await setMeta(
     cache,
@@ -115,12 +128,21 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   );
 
   const ac = new AbortController();
+  // On a terminal: the sync's (or the watch's first cycle's) progress.
+  const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
   let interrupts = 0;
+  // Set once the run is ending (closing the cache, removing or remembering it): a signal then has
+  // nothing left to stop, and must neither kill the process half-way nor turn a clean end into 130.
+  let finishing = false;
   const onSig = () => {
+    if (finishing) return;
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.interrupted);
+    // The bar stops drawing first and keeps its last state on its line; without one, a new line
+    // leaves the terminal's `^C` behind.
+    const froze = bar?.freeze() ?? false;
     process.stderr.write(
-      `\nevx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
+      `${froze ? "" : "\n"}evx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
     );
     ac.abort();
   };
@@ -129,10 +151,20 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
 
   try {
     if (a.watch) {
-      await runWatch(a, cache, source, { cachePath, everyMs, layout, lake, signal: ac.signal });
+      await runWatch(a, cache, source, {
+        bar,
+        cachePath,
+        everyMs,
+        layout,
+        lake,
+        signal: ac.signal,
+        onCycleEnded: async (whole) => {
+          if (whole) ended = true;
+          holds = await holdsObjects(cache).catch(() => true);
+        },
+      });
       return undefined;
     }
-    const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
     try {
       const summary = await sync(cache, source, {
         from: a.from,
@@ -144,8 +176,11 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
         onProgress: bar?.update,
       });
       bar?.stop();
-      if (a.json) printJson(summaryJson(summary, cachePath));
-      else printSummary(summary, cachePath);
+      ended = true;
+      holds = await holdsObjects(cache).catch(() => true);
+      const kept = !created || holds;
+      if (a.json) printJson(summaryJson(summary, kept ? cachePath : null));
+      else printSummary(summary, kept ? cachePath : null);
       if (summary.objects.failed > 0) throw new ExitError(EXIT.partial);
       return summary;
     } catch (e) {
@@ -157,14 +192,33 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
       throw e;
     }
   } finally {
-    process.off("SIGINT", onSig);
-    process.off("SIGTERM", onSig);
-    cache.close();
+    finishing = true;
+    try {
+      // Unknown (the cache could not be read): keep it, as if it held objects.
+      holds ??= await holdsObjects(cache).catch(() => true);
+      cache.close();
+      if (created && !holds) removeCacheFiles(cachePath);
+      else if (holds && ended) rememberCache(cachePath);
+    } finally {
+      process.off("SIGINT", onSig);
+      process.off("SIGTERM", onSig);
+    }
   }
 }
 
+/** Whether the cache holds any synced object (an empty one is not worth keeping or defaulting to). */
+async function holdsObjects(cache: Cache): Promise<boolean> {
+  return !!(await cache.one<{ n: boolean }>("SELECT EXISTS (SELECT 1 FROM objects) AS n"))?.n;
+}
+
+/** A cache file this run created, with its write-ahead log and staging folder. */
+function removeCacheFiles(cachePath: string): void {
+  for (const p of [cachePath, `${cachePath}.wal`, stagingDirFor(cachePath)])
+    rmSync(p, { recursive: true, force: true });
+}
+
 /** The `--json` object of one sync (and of each watch cycle, which adds `cycle` and `at`). */
-function summaryJson(s: SyncSummary, cachePath: string) {
+function summaryJson(s: SyncSummary, cachePath: string | null) {
   return {
     objects: s.objects,
     bytes: s.bytes,
@@ -178,6 +232,7 @@ function summaryJson(s: SyncSummary, cachePath: string) {
     undated_keys: s.undatedKeys,
     preset: s.preset,
     failures: s.failures,
+    cleared_failures: s.clearedFailures,
     cache: cachePath,
   };
 }
@@ -192,16 +247,19 @@ async function runWatch(
   cache: Cache,
   source: ReturnType<typeof openSource>,
   o: {
+    /** The first cycle may be a long catch-up: it gets the progress bar on a terminal. */
+    bar: ProgressBar | null;
     cachePath: string;
     everyMs: number;
     layout: ReturnType<typeof parseLayout> | undefined;
     lake: FormatRequest | undefined;
     signal: AbortSignal;
+    /** After each cycle: `whole` unless it failed as a whole (some objects may have failed). */
+    onCycleEnded: (whole: boolean) => Promise<void>;
   },
 ): Promise<void> {
   const { watch } = await import("../cache/watch.js");
-  // The first cycle may be a long catch-up: it gets the progress bar on a terminal.
-  const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
+  const { bar } = o;
   let cycles = 0;
   await watch(cache, source, {
     from: a.from,
@@ -218,9 +276,11 @@ async function runWatch(
     onProgress: (n, p) => {
       if (n === 1) bar?.update(p);
     },
-    onCycle: (c) => {
+    onCycle: async (c) => {
       cycles = c.cycle;
       if (c.cycle === 1) bar?.stop();
+      // Before the line is printed: whoever reads it may stop the watch at once.
+      await o.onCycleEnded(!c.failedWhole);
       if (a.json) printJson(cycleJson(c, o.cachePath));
       else printCycle(c, source.url, o.everyMs);
     },
@@ -262,6 +322,7 @@ function printCycle(c: WatchCycle, url: string, everyMs: number): void {
   }
   const parts = [time, `+${plural(s.objects.downloaded, "object")}`, `+${plural(s.events, "event")}`];
   if (s.objects.removed) parts.push(`-${plural(s.objects.removed, "object")} removed`);
+  if (s.clearedFailures) parts.push(`${plural(s.clearedFailures, "failure")} cleared`);
   if (c.cacheEvents !== null) parts.push(`cache ${plural(c.cacheEvents, "event")}`);
   parts.push(c.interrupted ? "stopped" : next);
   process.stdout.write(`${parts.join("  ")}\n`);
@@ -283,56 +344,26 @@ function fmtSeconds(ms: number): string {
   return s % 3600 ? `${s / 60}m` : `${s / 3600}h`;
 }
 
-function printSummary(s: SyncSummary, cachePath: string): void {
+function printSummary(s: SyncSummary, cachePath: string | null): void {
   const o = s.objects;
   const lines = [
     `synced ${fmtInt(o.downloaded)} of ${fmtInt(o.listed)} objects (${prettyBytes(s.bytes)}) in ${s.seconds}s: ${fmtInt(s.events)} events, ${fmtInt(s.rejected)} rejected lines${s.skipped ? `, ${fmtInt(s.skipped)} skipped messages` : ""}${s.duplicates ? `, ${fmtInt(s.duplicates)} duplicates` : ""}${s.preset ? ` (preset ${s.preset})` : ""}`,
     `  unchanged ${fmtInt(o.unchanged)}, removed ${fmtInt(o.removed)}, failed ${fmtInt(o.failed)}; layout ${s.layout}${s.ignored ? `; ignored ${fmtInt(s.ignored)} non-data files` : ""}${s.undated ? `; ${fmtInt(s.undated)} files outside the layout` : ""}`,
-    `  cache ${cachePath}`,
+    cachePath
+      ? `  cache ${cachePath}`
+      : "  nothing landed, so no cache was kept (and the default cache is unchanged)",
   ];
   for (const u of s.undatedKeys.slice(0, 5)) lines.push(`  ignored ${u.key}: ${u.reason}`);
   if (s.undated > 5)
     lines.push(`  … and ${fmtInt(s.undated - 5)} more files outside the layout (--json lists 20)`);
   if (s.rejected) lines.push("  see rejected lines with `evx rejects`");
+  if (s.clearedFailures)
+    lines.push(
+      `  cleared ${plural(s.clearedFailures, "earlier failure")}: the object is no longer in the source`,
+    );
   for (const f of s.failures.slice(0, 10)) lines.push(`  failed: ${f.error}`);
   if (s.failures.length > 10) lines.push(`  … and ${s.failures.length - 10} more failures (evx status)`);
   process.stderr.write(`${lines.join("\n")}\n`);
-}
-
-function progressBar() {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: "{phase} |{bar}| {percentage}% {objects} objects {bytes} {rate} ev/s ETA {eta_formatted}",
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: true,
-      stream: process.stderr,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  const t0 = performance.now();
-  let started = false;
-  return {
-    update(p: SyncProgress) {
-      const payload = {
-        phase: p.phase.padEnd(8),
-        objects: `${fmtInt(p.ingested + p.failed)}/${fmtInt(p.toFetch)}`,
-        bytes: `${prettyBytes(p.bytesIngested)}/${prettyBytes(p.bytesTotal)}`,
-        rate: fmtInt(p.events / Math.max(0.001, (performance.now() - t0) / 1000)),
-      };
-      if (!started) {
-        bar.start(Math.max(1, p.bytesTotal), 0, payload);
-        started = true;
-      }
-      bar.setTotal(Math.max(1, p.bytesTotal));
-      bar.update(p.bytesIngested, payload);
-    },
-    stop() {
-      if (started) bar.stop();
-      started = false;
-    },
-  };
 }
 
 /** `https://user:pass@host/` → `https://host/`. */

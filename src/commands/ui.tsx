@@ -216,11 +216,8 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       const s = await openSession(cachePath);
       trace("cache open");
       session = s;
+      // Opening a cache never makes it the default: only a sync or demo that ended does.
       if (restored) s.close();
-      else {
-        const { rememberCache } = await import("./sync.js");
-        rememberCache(cachePath);
-      }
       return s;
     };
     trace("render");

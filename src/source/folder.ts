@@ -1,10 +1,11 @@
+import { realpathSync } from "node:fs";
 import { copyFile, readdir, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { type ListedObject, type Source, SourceError } from "./types.js";
 
 /** A local folder laid out like the lake: mounted lakes, offline copies, the demo. */
 export function folderSource(dir: string): Source & { localPath(key: string): string } {
-  const root = resolve(dir);
+  const root = realPath(resolve(dir));
   return {
     kind: "folder",
     url: root,
@@ -42,4 +43,16 @@ export function folderSource(dir: string): Source & { localPath(key: string): st
       return p;
     },
   };
+}
+
+/**
+ * The folder's real path (symlinks resolved), so every spelling of one folder is one source (one
+ * cache name, one `source` of the cache); a folder that does not exist keeps its resolved path.
+ */
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }
