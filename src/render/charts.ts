@@ -125,6 +125,8 @@ export interface LineSeries {
    */
   dim?: boolean;
   colorIndex?: number;
+  /** Per point (same indexing as `values`): the bucket is incomplete (docs/semantics.md, "Partial data"). */
+  incomplete?: boolean[];
 }
 
 /** The marker of a dim (compare) series without colour: dots read as "the other period". */

@@ -1,0 +1,50 @@
+/**
+ * Text for partial data (docs/semantics.md, "Partial data"), shared by the headless outputs and the
+ * TUI: the mark of an incomplete bucket, and what is said about a compare period the cache holds only
+ * in part or not at all. Pure.
+ */
+import type { Cached, Coverage } from "../queries/spec.js";
+
+/** After a value whose bucket is incomplete (as retention's incomplete cells). */
+export const INCOMPLETE_BUCKET_MARK = "*";
+
+/** What the human output and the TUI say instead of a change when no compare data is cached. */
+export const NO_COMPARE_DATA = "no data for the compare period";
+
+/** A value with the incomplete mark when its bucket is incomplete. */
+export function markedValue(text: string, incomplete: boolean | undefined): string {
+  return incomplete ? `${text}${INCOMPLETE_BUCKET_MARK}` : text;
+}
+
+/** Dates as a short list: the first three and a count when there are more than four. */
+function datesText(ds: string[]): string {
+  return ds.length > 4 ? `${ds.slice(0, 3).join(", ")} … (${ds.length})` : ds.join(", ");
+}
+
+/**
+ * Why a compare period is not fully held, in a few words: its missing and failed dates, or that it
+ * reaches outside the cached data. `loaded` words it for ClickHouse.
+ */
+export function compareGapText(c: Coverage | undefined, loaded = false): string {
+  const parts: string[] = [];
+  if (c?.missing.length) parts.push(`${loaded ? "not loaded" : "not synced"}: ${datesText(c.missing)}`);
+  if (c?.failed.length) parts.push(`failed: ${datesText(c.failed)}`);
+  return parts.length ? parts.join("; ") : "it reaches outside the cached data";
+}
+
+/**
+ * The stderr warning of the human and CSV outputs when the compare period `period` (as text) is not
+ * fully cached; null when it is.
+ */
+export function compareWarning(
+  cached: Cached | undefined,
+  coverage: Coverage | undefined,
+  period: string,
+  loaded = false,
+): string | null {
+  if (cached === undefined || cached === "all") return null;
+  const gap = compareGapText(coverage, loaded);
+  return cached === "none"
+    ? `evx: warning: ${NO_COMPARE_DATA} ${period} (${gap}); no change is given\n`
+    : `evx: warning: the compare period ${period} is only partly cached (${gap}); its change compares with partial data\n`;
+}
