@@ -11,7 +11,7 @@ import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
-import { comparePeriod, markPartial } from "./partial.js";
+import { comparePeriod, lookbackPeriod, markPartial } from "./partial.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
@@ -182,16 +182,18 @@ export class Executor implements AnalysisEngine {
         const cov = buildCoverage(range?.lo ?? Number.MIN_SAFE_INTEGER, range?.hi ?? Number.MAX_SAFE_INTEGER);
         const covRows = await exec(cov.sql, cov.params);
         const coverage = shapeCoverage(covRows);
-        const cp = comparePeriod(spec);
-        let compareCoverage: Coverage | undefined;
-        if (cp) {
-          const q = buildCoverage(cp.lo, cp.hi);
-          compareCoverage = shapeCoverage(await exec(q.sql, q.params));
-        }
+        const spanCoverage = async (span: { lo: number; hi: number } | null) => {
+          if (!span) return undefined;
+          const q = buildCoverage(span.lo, span.hi);
+          return shapeCoverage(await exec(q.sql, q.params));
+        };
+        const compareCoverage = await spanCoverage(comparePeriod(spec));
+        const lookbackCoverage = await spanCoverage(lookbackPeriod(spec));
         await exec("COMMIT");
         const result = markPartial(spec, shapeResult(spec, rows), {
           coverage,
           compareCoverage,
+          lookbackCoverage,
           extent: extentOfCoverageRow(covRows),
         });
         return {

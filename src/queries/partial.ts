@@ -90,18 +90,31 @@ export function comparePeriod(spec: { kind: string }): { lo: number; hi: number 
   return { lo: f.lo - off, hi: f.hi - off };
 }
 
+/**
+ * The span whose coverage decides a lifecycle's marks: from the bucket before its first bucket to the
+ * range end (the previous bucket counts too); null for other specs.
+ */
+export function lookbackPeriod(spec: { kind: string }): { lo: number; hi: number } | null {
+  if (spec.kind !== "lifecycle") return null;
+  const s = spec as LifecycleSpec;
+  const { f, first } = lifecycleFrame(s);
+  return { lo: localStart(f.zone, addLocal(s.interval, first, -1)), hi: f.hi };
+}
+
 /** What a result is checked against: the range's coverage, the compare period's, and the extent. */
 export interface PartialInput {
   coverage: Coverage;
   /** Coverage of the compare period, when the spec has one. */
   compareCoverage?: Coverage;
+  /** Coverage of `lookbackPeriod`, when the spec has one. */
+  lookbackCoverage?: Coverage;
   extent: DataExtent;
 }
 
 /**
  * Marks the incomplete points of a trend, a funnel over time or a lifecycle (`incomplete: true`), and
  * gives a compare period its coverage and how much of it is cached; with none of it cached, a trend's
- * `change` is null and a funnel's compare `steps` are empty. Other results pass through.
+ * `change` is null (a funnel has no change: its outputs show no Δ). Other results pass through.
  */
 export function markPartial<R>(spec: { kind: string }, result: R, input: PartialInput): R {
   switch (spec.kind) {
@@ -165,7 +178,6 @@ function markFunnel(spec: FunnelSpec, r: ResultOf<FunnelSpec>, input: PartialInp
     const cached = new Holdings(input.extent, input.compareCoverage).cached(f.lo - off, f.hi - off);
     r.compare.coverage = input.compareCoverage;
     r.compare.cached = cached;
-    if (cached === "none") r.compare.steps = [];
   }
 }
 
@@ -174,7 +186,7 @@ function markFunnel(spec: FunnelSpec, r: ResultOf<FunnelSpec>, input: PartialInp
  * it is incomplete unless both are covered. The range does not cut it (whole buckets count).
  */
 function markLifecycle(spec: LifecycleSpec, r: ResultOf<LifecycleSpec>, input: PartialInput): void {
-  const held = new Holdings(input.extent, input.coverage);
+  const held = new Holdings(input.extent, input.lookbackCoverage ?? input.coverage);
   const { f } = lifecycleFrame(spec);
   bucketsOf(f, spec.interval).forEach((b, i) => {
     const prev = localStart(f.zone, addLocal(spec.interval, b.local, -1));

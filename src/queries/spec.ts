@@ -340,11 +340,11 @@ export interface FunnelTrendPoint {
 }
 export interface FunnelCompare {
   offset_seconds: number;
-  /** The funnel over the compare period; empty when nothing of that period is cached. */
+  /** The funnel over the compare period. */
   steps: FunnelStepResult[];
   /** What the cache holds of the compare period (same shape as the result's `coverage`). */
   coverage?: Coverage;
-  /** How much of the compare period the cache holds. */
+  /** How much of the compare period the cache holds; with `none` the outputs show no Δ. */
   cached?: Cached;
 }
 export interface FunnelResult {

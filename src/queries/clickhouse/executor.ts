@@ -15,7 +15,7 @@ import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
 import { UsageError } from "../parse.js";
-import { comparePeriod, markPartial } from "../partial.js";
+import { comparePeriod, lookbackPeriod, markPartial } from "../partial.js";
 import type { AnalysisSpec, Coverage, DateRange, ResultOf } from "../spec.js";
 import { frameOf, resolvedRange } from "../time.js";
 import {
@@ -157,9 +157,11 @@ export class ClickHouseExecutor implements AnalysisEngine {
       frame?.hi ?? Number.MAX_SAFE_INTEGER,
     );
     const cp = comparePeriod(spec);
+    const lb = lookbackPeriod(spec);
     const result = markPartial(spec, shapeResult(spec, rows), {
       coverage,
       compareCoverage: cp ? shapeChCoverage(input, cp.lo, cp.hi) : undefined,
+      lookbackCoverage: lb ? shapeChCoverage(input, lb.lo, lb.hi) : undefined,
       extent: chExtent(input),
     });
     return {
