@@ -164,8 +164,9 @@ export async function lastListing(
 ): Promise<{ date: string; objects: number; bytes: number; listed_at: string }[]> {
   const t = quoteIdent(bookkeepingTables(target.table).listing);
   return (
-    await client.rows<{ date: string; objects: number; bytes: number; listed_at: string }>(
-      `SELECT toString(date) AS date, objects, bytes, toString(listed_at) AS listed_at FROM ${t}
+    // `listed`, not `listed_at`: ClickHouse's alias would shadow the column in WHERE.
+    await client.rows<{ date: string; objects: number; bytes: number; listed: string }>(
+      `SELECT toString(date) AS date, objects, bytes, toString(listed_at) AS listed FROM ${t}
         WHERE listed_at = (SELECT max(listed_at) FROM ${t}) ORDER BY date`,
       {},
       { signal },
@@ -174,7 +175,7 @@ export async function lastListing(
     date: r.date,
     objects: Number(r.objects),
     bytes: Number(r.bytes),
-    listed_at: String(r.listed_at),
+    listed_at: String(r.listed),
   }));
 }
 
