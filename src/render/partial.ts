@@ -4,6 +4,7 @@
  * in part or not at all. Pure.
  */
 import type { Cached, Coverage } from "../queries/spec.js";
+import { offsetText } from "./compare.js";
 
 /** After a value whose bucket is incomplete (as retention's incomplete cells). */
 export const INCOMPLETE_BUCKET_MARK = "*";
@@ -47,4 +48,21 @@ export function compareWarning(
   return cached === "none"
     ? `evx: warning: ${NO_COMPARE_DATA} ${period} (${gap}); no change is given\n`
     : `evx: warning: the compare period ${period} is only partly cached (${gap}); its change compares with partial data\n`;
+}
+
+/**
+ * The TUI's yellow note for a compare period (offset in seconds) the cache does not fully hold, as the
+ * status bar's note for the range: `! compare period (−1d) partly cached: not synced: 2023-05-31`, or
+ * `! no data for the compare period (−1w): it reaches outside the cached data`. null when it is.
+ */
+export function compareNote(
+  c: { offset_seconds: number; cached?: Cached; coverage?: Coverage } | undefined,
+  loaded = false,
+): string | null {
+  if (!c || c.cached === undefined || c.cached === "all") return null;
+  const offset = offsetText(c.offset_seconds);
+  const gap = compareGapText(c.coverage, loaded);
+  return c.cached === "none"
+    ? `! ${NO_COMPARE_DATA} (${offset}): ${gap}`
+    : `! compare period (${offset}) partly cached: ${gap}`;
 }
