@@ -126,11 +126,27 @@ describe("Trends screen", () => {
       await app.press("2");
       await app.waitFor("── button_clicked");
       await app.press("c");
-      // The 14 days before the cached range hold no events: the change is not a number.
-      let f = await app.waitFor((x) => x.includes("compare previous 14d") && x.includes("(−14d)"));
+      // The 14 days before the cached range are not in the cache: no change, a note, and no dimmed
+      // series of zeros (issue #22).
+      let f = await app.waitFor(
+        (x) =>
+          x.includes("compare previous 14d") &&
+          x.includes("! no data for the compare period (−14d): it reaches outside the cached data") &&
+          x.includes("┤"),
+      );
       assert.match(f, /── button_clicked Δ n\/a/);
+      assert.doesNotMatch(f, /\.\. button_clicked \(−14d\)/);
+      assert.ok(
+        f
+          .split("\n")
+          .filter((l) => /[┤│]/.test(l))
+          .every((l) => !/[┤│].*\./.test(l)),
+        f,
+      );
       await app.press("c");
       f = await app.waitFor((x) => x.includes("compare 1d before") && x.includes(".. button_clicked (−1d)"));
+      // 05-31 is before the lake: the compare period is partly cached, and the note says so.
+      assert.match(f, /! compare period \(−1d\) partly cached: it reaches outside the cached data/);
       await app.press("c");
       f = await app.waitFor(
         (x) =>
