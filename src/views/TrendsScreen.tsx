@@ -176,10 +176,12 @@ export function cursorLine(result: TrendResult, index: number, tz: string): stri
   if (t === undefined) return "";
   const values = result.series.map((s) => {
     const v = s.points[index]?.value ?? 0;
-    const c = s.compare?.points[index];
+    // No compare value from a period the cache holds none of.
+    const c = s.compare?.cached === "none" ? undefined : s.compare?.points[index];
     return `${cleanText(seriesLabel(s, result))} ${formatNumber(v)}${c ? ` (${offsetText(s.compare!.offset_seconds)} ${formatNumber(c.value)})` : ""}`;
   });
-  return [bucketText(t, result.interval, tz), ...values].join(" · ");
+  const partial = result.series[0]?.points[index]?.incomplete ? ["incomplete bucket"] : [];
+  return [bucketText(t, result.interval, tz), ...values, ...partial].join(" · ");
 }
 
 /**
