@@ -163,22 +163,19 @@ export async function lastListing(
   signal?: AbortSignal,
 ): Promise<{ date: string; objects: number; bytes: number; listed_at: string }[]> {
   const t = quoteIdent(bookkeepingTables(target.table).listing);
-  return (
-    // `listed`, not `listed_at`: ClickHouse's alias would shadow the column in WHERE.
-    (
-      await client.rows<{ date: string; objects: number; bytes: number; listed: string }>(
-        `SELECT toString(date) AS date, objects, bytes, toString(listed_at) AS listed FROM ${t}
-        WHERE listed_at = (SELECT max(listed_at) FROM ${t}) ORDER BY date`,
-        {},
-        { signal },
-      )
-    ).map((r) => ({
-      date: r.date,
-      objects: Number(r.objects),
-      bytes: Number(r.bytes),
-      listed_at: String(r.listed),
-    }))
+  // `listed`, not `listed_at`: ClickHouse's alias would shadow the column in WHERE.
+  const rows = await client.rows<{ date: string; objects: number; bytes: number; listed: string }>(
+    `SELECT toString(date) AS date, objects, bytes, toString(listed_at) AS listed FROM ${t}
+      WHERE listed_at = (SELECT max(listed_at) FROM ${t}) ORDER BY date`,
+    {},
+    { signal },
   );
+  return rows.map((r) => ({
+    date: r.date,
+    objects: Number(r.objects),
+    bytes: Number(r.bytes),
+    listed_at: String(r.listed),
+  }));
 }
 
 /** Per date: its last load, and its last successful load. */
