@@ -260,6 +260,17 @@ describe("incomplete buckets", () => {
     ]);
     // 06-01's previous day 05-31 is not synced.
     assert.deepEqual(flags(got.points), [true, false, false]);
+    const human = run([
+      "lifecycle",
+      "error_shown",
+      "--interval",
+      "day",
+      "--from",
+      "2023-06-01",
+      "--to",
+      "2023-06-03",
+    ]);
+    assert.match(human.stdout, /^\* incomplete: 06-01$/m);
   });
 
   test("a live cache: today's bucket is incomplete (the listing saw the day before it ended)", () => {

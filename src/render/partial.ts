@@ -3,8 +3,9 @@
  * TUI: the mark of an incomplete bucket, and what is said about a compare period the cache holds only
  * in part or not at all. Pure.
  */
-import type { Cached, Coverage } from "../queries/spec.js";
+import type { Cached, Coverage, Interval } from "../queries/spec.js";
 import { offsetText } from "./compare.js";
+import { timeLabel } from "./format.js";
 
 /** After a value whose bucket is incomplete (as retention's incomplete cells). */
 export const INCOMPLETE_BUCKET_MARK = "*";
@@ -65,4 +66,20 @@ export function compareNote(
   return c.cached === "none"
     ? `! ${NO_COMPARE_DATA} (${offset}): ${gap}`
     : `! compare period (${offset}) partly cached: ${gap}`;
+}
+
+/**
+ * `* incomplete: 06-01, 06-07`: the buckets of a chart without per-point marks (lifecycle) that the
+ * cache holds only in part, as local labels (the first three and a count beyond); null when none.
+ */
+export function incompleteBucketsText(
+  points: { t: string; incomplete?: boolean }[],
+  interval: Interval,
+  tz: string,
+): string | null {
+  const labels = points.filter((p) => p.incomplete).map((p) => timeLabel(p.t, interval, { tz }));
+  if (!labels.length) return null;
+  const shown =
+    labels.length > 4 ? `${labels.slice(0, 3).join(", ")} … (${labels.length})` : labels.join(", ");
+  return `${INCOMPLETE_BUCKET_MARK} incomplete: ${shown}`;
 }
