@@ -313,6 +313,60 @@ describe("coverage and partitions on ClickHouse", () => {
     assert.deepEqual(a, b);
   });
 
+  test("partial data: the compare period's coverage and the incomplete buckets equal the cache's", async () => {
+    // part_events and part.duckdb hold D1 only (the test above); the source lists D1..D3.
+    const partCache = join(dir, "part.duckdb");
+    const ch = ["--engine", "clickhouse", "--ch-url", chUrl(), "--ch-table", "part_events"];
+    const both = async (args: string[]) => {
+      const [a, b] = await Promise.all([
+        cli([...args, ...ch, "--json"]),
+        cli([...args, "--cache", partCache, "--json"]),
+      ]);
+      assert.equal(a.code, 0, a.stderr);
+      assert.equal(b.code, 0, b.stderr);
+      assert.deepEqual(JSON.parse(a.stdout), JSON.parse(b.stdout));
+      return JSON.parse(a.stdout);
+    };
+    const flags = (ps: { incomplete?: boolean }[]) => ps.map((p) => p.incomplete === true);
+    const t = await both(["trend", "gz_open", "--from", D1, "--to", D3, "--compare", "1d"]);
+    assert.deepEqual(flags(t.series[0].points), [false, true, true]);
+    const c = t.series[0].compare;
+    assert.equal(c.cached, "partly");
+    // 06-01 compares with 05-31 (before the source's first date), 06-02 with D1, 06-03 with D2 (not loaded).
+    assert.deepEqual(flags(c.points), [true, false, true]);
+    assert.equal(c.coverage.partitions_in_range, 2);
+    assert.deepEqual(c.coverage.missing, [D2]);
+    const none = await both(["trend", "gz_open", "--from", D1, "--to", D1, "--compare", "1w"]);
+    assert.equal(none.series[0].compare.cached, "none");
+    assert.equal(none.series[0].compare.change, null);
+    const f = await both([
+      "funnel",
+      "gz_open",
+      "gz_open",
+      "--within",
+      "1h",
+      "--interval",
+      "day",
+      "--from",
+      D1,
+      "--to",
+      D3,
+      "--compare",
+      "1d",
+    ]);
+    // D1's conversion window reaches into D2, which is not loaded.
+    assert.deepEqual(flags(f.trend), [true, true, true]);
+    assert.equal(f.compare.cached, "partly");
+    const l = await both(["lifecycle", "gz_open", "--interval", "day", "--from", D1, "--to", D3]);
+    assert.deepEqual(flags(l.points), [true, true, true]);
+    // The human outputs warn alike (ClickHouse says "not loaded").
+    const h = await cli(["trend", "gz_open", "--from", D1, "--to", D1, "--compare", "1d", ...ch]);
+    assert.match(
+      h.stderr,
+      /^evx: warning: no data for the compare period 2023-05-31 00:00 \.\. 2023-06-01 00:00 \(UTC\) \(it reaches outside the cached data\); no change is given$/m,
+    );
+  });
+
   test("the Sync tab's partitions: rows and bytes from system.parts, the source's objects, the last load", async () => {
     const { ClickHouseExecutor } = await import("../src/queries/clickhouse/executor.js");
     const ch = ClickHouseExecutor.open({

@@ -18,6 +18,7 @@ import {
   parseZone,
   UsageError,
 } from "../queries/parse.js";
+import { comparePeriod } from "../queries/partial.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -34,13 +35,14 @@ import type {
   UsersResult,
   UsersSpec,
 } from "../queries/spec.js";
-import { lastRange } from "../queries/time.js";
+import { isoOf, lastRange } from "../queries/time.js";
 import { parseUserSelection } from "../queries/users.js";
 import type { LineSeries } from "../render/charts.js";
 import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
 import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
 import { fmtInt, toCsv } from "../render/json.js";
+import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
 import { seriesLabel } from "../render/series.js";
 import { openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
@@ -170,6 +172,7 @@ export async function analyze<R>(
     }
     drawing ??= await import("./drawing.js");
     warnCoverage(out.coverage, ex.engine);
+    warnCompare(spec, out.result, ex.engine);
     if (a.csv) {
       const t = flatten(spec, out.result);
       process.stdout.write(toCsv(t.columns, t.rows));
@@ -324,6 +327,24 @@ function warnCoverage(c: Coverage, engine: EngineName): void {
   );
 }
 
+/**
+ * One stderr line when the compare period of a trend or funnel is not fully cached (docs/semantics.md,
+ * "Partial data"): its change would compare with missing data.
+ */
+function warnCompare(spec: AnalysisSpec, result: unknown, engine: EngineName): void {
+  const cp = comparePeriod(spec);
+  if (!cp || (spec.kind !== "trend" && spec.kind !== "funnel")) return;
+  const c =
+    spec.kind === "trend" ? (result as TrendResult).series[0]?.compare : (result as FunnelResult).compare;
+  const w = compareWarning(c?.cached, c?.coverage, periodText(cp, spec.range.tz), engine === "clickhouse");
+  if (w) process.stderr.write(w);
+}
+
+/** An instant span (µs) as local times: `2023-05-31 00:00 .. 2023-06-01 00:00 (UTC)`. */
+function periodText(span: { lo: number; hi: number }, tz: string): string {
+  return `${timeText(isoOf(span.lo), tz)} .. ${timeText(isoOf(span.hi), tz)} (${tz})`;
+}
+
 /** The range line of the human output. */
 export function rangeText(answer: Answer): string {
   const r = answer.resolved;
@@ -439,10 +460,14 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       const vs = compare
         ? `, compared with ${compareText(compare, r.series[0]?.compare?.offset_seconds)}`
         : "";
-      process.stdout.write(
-        `${r.measure} per ${r.interval}, ${rangeText(answer)}${vs}\n${chart.join("\n")}\n\n`,
-      );
       const shown = lastPoints(r, tz, compare ? 30 : 0);
+      const marked = r.series.some((s) =>
+        s.points.slice(s.points.length - shown.length).some((p) => p.incomplete),
+      );
+      const none = r.series[0]?.compare?.cached === "none" ? `\n${NO_COMPARE_DATA}` : "";
+      process.stdout.write(
+        `${r.measure} per ${r.interval}, ${rangeText(answer)}${vs}${marked ? `; ${INCOMPLETE_BUCKET_MARK} = incomplete bucket` : ""}${none}\n${chart.join("\n")}\n\n`,
+      );
       process.stdout.write(
         drawing.textTable(
           [
@@ -459,8 +484,14 @@ export async function runTrend(a: TrendArgs): Promise<void> {
           r.series.map((s) => [
             label(s),
             num(s.total),
-            ...(s.compare ? [num(s.compare.total), changeText(s.compare.change)] : []),
-            ...s.points.slice(s.points.length - shown.length).map((p) => num(p.value)),
+            ...(s.compare
+              ? s.compare.cached === "none"
+                ? ["–", "Δ n/a"]
+                : [num(s.compare.total), changeText(s.compare.change)]
+              : []),
+            ...s.points
+              .slice(s.points.length - shown.length)
+              .map((p) => markedValue(num(p.value), p.incomplete)),
           ]),
           width,
         ),
@@ -474,12 +505,15 @@ function trendLines(r: TrendResult, label: (s: TrendResult["series"][number]) =>
   const out: LineSeries[] = r.series.map((s) => ({
     label: s.compare ? `${label(s)} ${changeText(s.compare.change)}` : label(s),
     values: s.points.map((p) => p.value),
+    incomplete: s.points.map((p) => p.incomplete === true),
   }));
   r.series.forEach((s, i) => {
-    if (s.compare)
+    // With nothing of the compare period cached there is no compare line: zeros would read as data.
+    if (s.compare && s.compare.cached !== "none")
       out.push({
         label: `${label(s)} (−${formatDuration(s.compare.offset_seconds)})`,
         values: s.compare.points.map((p) => p.value),
+        incomplete: s.compare.points.map((p) => p.incomplete === true),
         dim: true,
         colorIndex: i,
       });
@@ -573,8 +607,10 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
             { width, color },
           )
           .join("\n");
-      process.stdout.write(`${draw(r.steps, r.compare?.steps)}\n`);
-      if (r.compare) {
+      // Nothing of the compare period cached: no Δ at all (against zeros it would read as a change).
+      process.stdout.write(`${draw(r.steps, r.compare?.cached === "none" ? undefined : r.compare?.steps)}\n`);
+      if (r.compare?.cached === "none") process.stdout.write(`${NO_COMPARE_DATA}\n`);
+      else if (r.compare) {
         const first = r.compare.steps[0]?.users ?? 0;
         const lastStep = r.compare.steps[r.compare.steps.length - 1];
         process.stdout.write(
@@ -589,6 +625,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
             {
               label: "conversion %",
               values: r.trend.map((t) => (t.entered ? (100 * t.converted) / t.entered : 0)),
+              incomplete: r.trend.map((t) => t.incomplete === true),
             },
           ],
           {

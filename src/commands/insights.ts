@@ -15,6 +15,7 @@ import {
 } from "../queries/spec.js";
 import { useColor } from "../render/charts.js";
 import { lifecycleChart, pathsTree, stickinessBars, stickinessSummary } from "../render/insights.js";
+import { incompleteBucketsText } from "../render/partial.js";
 import { cleanText } from "../render/sanitize.js";
 import { analyze, type CommonArgs, rangeText, where } from "./analyze.js";
 import { termWidth } from "./output.js";
@@ -97,7 +98,9 @@ export async function runLifecycle(a: LifecycleArgs): Promise<void> {
         color: useColor(process.env, process.stdout),
         tz: answer.range.tz,
       });
-      process.stdout.write(`${lines.join("\n")}\n`);
+      // Buckets the cache holds only in part (docs/semantics.md, "Partial data").
+      const partial = incompleteBucketsText(r.points, interval, answer.range.tz);
+      process.stdout.write(`${lines.join("\n")}\n${partial ? `${partial}\n` : ""}`);
     },
   );
 }

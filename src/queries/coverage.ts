@@ -4,12 +4,14 @@
  * (`source_dates`). Partition dates are UTC days.
  */
 import { type BuiltQuery, Params } from "./filters.js";
+import { type DataExtent, extentOf } from "./partial.js";
 import type { Coverage } from "./spec.js";
 
 const DAY_US = 86_400_000_000;
 
 /**
- * One row: the coverage of the instant range [loUs, hiUs) (epoch µs). A date is in range when its UTC
+ * One row: the coverage of the instant range [loUs, hiUs) (epoch µs), and what `extentOfCoverageRow`
+ * reads (the first and last known dates, the last listing's instant). A date is in range when its UTC
  * day overlaps the range and the listing, the manifest or the failures know it.
  */
 export function buildCoverage(loUs: number, hiUs: number): BuiltQuery {
@@ -37,7 +39,10 @@ SELECT count(*) AS partitions_in_range,
        coalesce(list(strftime(date, '%Y-%m-%d') ORDER BY date) FILTER (WHERE is_missing), []) AS missing,
        coalesce(list(strftime(date, '%Y-%m-%d') ORDER BY date) FILTER (WHERE is_failed), []) AS failed,
        coalesce(sum(rejected), 0) AS rejected_lines,
-       (SELECT max(max_time) FROM objects) AS last_event
+       (SELECT max(max_time) FROM objects) AS last_event,
+       (SELECT strftime(min(date), '%Y-%m-%d') FROM known) AS first_date,
+       (SELECT strftime(max(date), '%Y-%m-%d') FROM known) AS last_date,
+       (SELECT value FROM meta WHERE key = 'listed_at') AS listed_at
   FROM in_range`;
   return { sql, params: p.values };
 }
@@ -54,4 +59,15 @@ export function shapeCoverage(rows: Record<string, unknown>[]): Coverage {
     rejected_lines: Number(r.rejected_lines ?? 0),
     last_event: r.last_event == null ? null : String(r.last_event),
   };
+}
+
+/** The data extent (src/queries/partial.ts) from the row of `buildCoverage`. */
+export function extentOfCoverageRow(rows: Record<string, unknown>[]): DataExtent {
+  const r = rows[0] ?? {};
+  const listed = typeof r.listed_at === "string" ? Date.parse(r.listed_at) : Number.NaN;
+  return extentOf(
+    r.first_date == null ? null : String(r.first_date),
+    r.last_date == null ? null : String(r.last_date),
+    Number.isFinite(listed) ? listed * 1000 : null,
+  );
 }

@@ -5,12 +5,13 @@
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
-import { buildCoverage, shapeCoverage } from "./coverage.js";
+import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
+import { comparePeriod, lookbackPeriod, markPartial } from "./partial.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
@@ -179,9 +180,22 @@ export class Executor implements AnalysisEngine {
         const rows = await exec(built.sql, built.params);
         const range = "range" in spec && spec.range ? frameOf(spec.range) : null;
         const cov = buildCoverage(range?.lo ?? Number.MIN_SAFE_INTEGER, range?.hi ?? Number.MAX_SAFE_INTEGER);
-        const coverage = shapeCoverage(await exec(cov.sql, cov.params));
+        const covRows = await exec(cov.sql, cov.params);
+        const coverage = shapeCoverage(covRows);
+        const spanCoverage = async (span: { lo: number; hi: number } | null) => {
+          if (!span) return undefined;
+          const q = buildCoverage(span.lo, span.hi);
+          return shapeCoverage(await exec(q.sql, q.params));
+        };
+        const compareCoverage = await spanCoverage(comparePeriod(spec));
+        const lookbackCoverage = await spanCoverage(lookbackPeriod(spec));
         await exec("COMMIT");
-        const result = shapeResult(spec, rows);
+        const result = markPartial(spec, shapeResult(spec, rows), {
+          coverage,
+          compareCoverage,
+          lookbackCoverage,
+          extent: extentOfCoverageRow(covRows),
+        });
         return {
           result,
           range: "range" in spec && spec.range ? resolvedRange(spec.range) : null,

@@ -47,17 +47,29 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     case "trend": {
       const r = result as TrendResult;
       // With compare, each row also carries the compare period's value for the same bucket.
+      // `complete` is false for an incomplete bucket (docs/semantics.md, "Partial data").
       const compare = r.series.some((s) => s.compare);
       return {
-        columns: ["event", "breakdown", "t", "value", ...(compare ? ["compare_value"] : [])],
+        columns: [
+          "event",
+          "breakdown",
+          "t",
+          "value",
+          "complete",
+          ...(compare ? ["compare_value", "compare_complete"] : []),
+        ],
         rows: r.series.flatMap((s) =>
-          s.points.map((p, i) => [
-            s.event,
-            s.breakdown,
-            p.t,
-            p.value,
-            ...(compare ? [s.compare?.points[i]?.value ?? null] : []),
-          ]),
+          s.points.map((p, i) => {
+            const c = s.compare?.points[i];
+            return [
+              s.event,
+              s.breakdown,
+              p.t,
+              p.value,
+              !p.incomplete,
+              ...(compare ? [c?.value ?? null, c ? !c.incomplete : null] : []),
+            ];
+          }),
         ),
       };
     }

@@ -294,14 +294,20 @@ export interface TrendPoint {
   /** Bucket start as an ISO instant, e.g. 2023-06-01T00:00:00.000Z. */
   t: string;
   value: number;
+  /** Present (true) when the range or the cache holds the bucket only in part (docs/semantics.md, "Partial data"). */
+  incomplete?: true;
 }
 export interface TrendCompare {
   offset_seconds: number;
   /** `t` is the current bucket's start (the compare bucket's start shifted forward by the offset). */
   points: TrendPoint[];
   total: number;
-  /** (total − compare.total) / compare.total; null when compare.total is 0. */
+  /** (total − compare.total) / compare.total; null when compare.total is 0 or nothing of the period is cached. */
   change: number | null;
+  /** What the cache holds of the compare period (same shape as the result's `coverage`). */
+  coverage?: Coverage;
+  /** How much of the compare period the cache holds (docs/semantics.md, "Partial data"). */
+  cached?: Cached;
 }
 export interface TrendSeries {
   event: string;
@@ -329,6 +335,17 @@ export interface FunnelTrendPoint {
   t: string;
   entered: number;
   converted: number;
+  /** Present (true) when the range or the cache holds the bucket, or its conversion window, only in part. */
+  incomplete?: true;
+}
+export interface FunnelCompare {
+  offset_seconds: number;
+  /** The funnel over the compare period. */
+  steps: FunnelStepResult[];
+  /** What the cache holds of the compare period (same shape as the result's `coverage`). */
+  coverage?: Coverage;
+  /** How much of the compare period the cache holds; with `none` the outputs show no Δ. */
+  cached?: Cached;
 }
 export interface FunnelResult {
   within_seconds: number;
@@ -339,7 +356,7 @@ export interface FunnelResult {
   steps: FunnelStepResult[];
   breakdown: { value: string; steps: FunnelStepResult[] }[] | null;
   trend?: FunnelTrendPoint[];
-  compare?: { offset_seconds: number; steps: FunnelStepResult[] };
+  compare?: FunnelCompare;
 }
 
 export interface RetentionCohort {
@@ -365,6 +382,9 @@ export interface ResolvedRange {
   to: string;
   tz: string;
 }
+
+/** How much of a compare period the cache holds: all of it, part of it, or none of it. */
+export type Cached = "all" | "partly" | "none";
 
 /** What the cache holds of a result's range (docs/semantics.md, "Coverage"). */
 export interface Coverage {
@@ -441,6 +461,8 @@ export interface LifecyclePoint {
   resurrecting: number;
   /** ≤ 0: users active in the previous bucket but not in this one, negated. */
   dormant: number;
+  /** Present (true) when the cache holds the bucket or the one before it only in part. */
+  incomplete?: true;
 }
 export interface LifecycleResult {
   interval: LifecycleInterval;

@@ -178,7 +178,8 @@ export interface LineSeries {
   values: number[];
   /**
    * Points whose period is not complete (same indexing as `values`): they and the segments into them
-   * are drawn dotted (`┈ ┊`, `:` in ASCII), dimmed too with colour, and the legend says so.
+   * are drawn dotted (`┈ ┊`, `:` in ASCII), dimmed too with colour, and the legend says so
+   * (docs/semantics.md, "Partial data").
    */
   incomplete?: boolean[];
   /**

@@ -17,6 +17,7 @@ import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from 
 import { bars, lineChart } from "../render/charts.js";
 import { offsetText, pointsText } from "../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../render/format.js";
+import { compareNote } from "../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../render/sanitize.js";
 import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
 import { PRIORITY, useKeys } from "./input.js";
@@ -92,7 +93,8 @@ function note(s: Step | undefined, i: number, compare: Step[] | undefined, value
 /** The compare period's line: its entered and converted users and conversion. */
 export function compareLine(result: FunnelResult): string | null {
   const c = result.compare;
-  if (!c) return null;
+  // Nothing of it cached: its note says so instead (`compareNote`).
+  if (!c || c.cached === "none") return null;
   const entered = c.steps[0]?.users ?? 0;
   const last = c.steps[c.steps.length - 1];
   const converted = last?.users ?? 0;
@@ -108,7 +110,8 @@ export function funnelBars(
   ascii: boolean,
 ): { header: string; rows: string[] } {
   const inner = Math.max(1, width - 2);
-  const compare = result?.compare?.steps;
+  // No Δ against a compare period the cache holds none of.
+  const compare = result?.compare?.cached === "none" ? undefined : result?.compare?.steps;
   const withValue = result?.steps.some((s) => s.value !== undefined) ?? false;
   const steps = labels.map((l, i) => ({
     label: `${i + 1}. ${l}`,
@@ -250,7 +253,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   );
 
   const vsLine = usable ? compareLine(usable) : null;
-  const used = 2 + n + 1 + (vsLine ? 1 : 0); // settings, header, steps, compare, hints
+  const cmpNote = usable ? compareNote(usable.compare) : null;
+  const used = 2 + n + 1 + (vsLine ? 1 : 0) + (cmpNote ? 1 : 0); // settings, header, steps, compare, note, hints
   const restH = Math.max(0, height - used - 1);
   const trendInterval = usable && q.spec?.kind === "funnel" ? q.spec.trendInterval : undefined;
   const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
@@ -263,18 +267,21 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       const title = `Conversion over time (per ${trendInterval}): ${formatNumber(converted)} of ${formatNumber(entered)} users`;
       return [
         title,
-        ...lineChart([{ label: "conversion %", values }], {
-          width,
-          height: restH - 1,
-          xLabels: timeLabels(
-            usable.trend.map((p) => p.t),
-            trendInterval,
-            { tz: dataTz },
-          ),
-          color: env.color,
-          ascii: env.ascii,
-          yFormat: (v) => `${v.toFixed(0)}%`,
-        }),
+        ...lineChart(
+          [{ label: "conversion %", values, incomplete: usable.trend.map((p) => p.incomplete === true) }],
+          {
+            width,
+            height: restH - 1,
+            xLabels: timeLabels(
+              usable.trend.map((p) => p.t),
+              trendInterval,
+              { tz: dataTz },
+            ),
+            color: env.color,
+            ascii: env.ascii,
+            yFormat: (v) => `${v.toFixed(0)}%`,
+          },
+        ),
       ];
     }
     if (usable.breakdown && model.breakdown !== undefined) {
@@ -419,6 +426,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         <Line text={barLines.header} width={width} dim />
         <Lines lines={barLines.rows} marker={sel} />
         {vsLine ? <Line text={`  ${vsLine}`} width={width} dim /> : null}
+        {cmpNote ? <Line text={`  ${cmpNote}`} width={width} color="yellow" /> : null}
         {n === 1 ? <Line text="Add a second step (a) to see conversion." width={width} dim /> : null}
         <Lines lines={extra} />
       </>

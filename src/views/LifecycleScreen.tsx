@@ -18,6 +18,7 @@ import {
   type StickinessSpec,
 } from "../queries/spec.js";
 import { lifecycleChart, stickinessBars, stickinessSummary } from "../render/insights.js";
+import { incompleteBucketsText } from "../render/partial.js";
 import { cleanText, displayWidth, truncate } from "../render/sanitize.js";
 import { PRIORITY, useKeys } from "./input.js";
 import { fitInterval, nextInterval } from "./intervals.js";
@@ -86,14 +87,19 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
 
   const lines = useMemo(() => {
     if (!q.data || !q.spec) return [];
-    if (q.spec.kind === "lifecycle")
-      return lifecycleChart(q.data as LifecycleResult, {
+    if (q.spec.kind === "lifecycle") {
+      const r = q.data as LifecycleResult;
+      // Buckets the cache holds only in part get a line under the chart (docs/semantics.md, "Partial data").
+      const partial = incompleteBucketsText(r.points, r.interval, q.spec.range.tz);
+      const chart = lifecycleChart(r, {
         width,
-        height: Math.max(4, bodyH - 3),
+        height: Math.max(4, bodyH - 3 - (partial ? 1 : 0)),
         color: env.color,
         ascii: env.ascii,
         tz: q.spec.range.tz,
       });
+      return partial ? [...chart, partial] : chart;
+    }
     if (q.spec.kind === "stickiness") {
       const r = q.data as StickinessResult;
       return [stickinessSummary(r), ...stickinessBars(r, { width, color: env.color, ascii: env.ascii })];

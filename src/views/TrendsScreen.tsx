@@ -14,6 +14,7 @@ import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec 
 import { type LineSeries, lineChart } from "../render/charts.js";
 import { changeText, offsetText } from "../render/compare.js";
 import { formatCompact, formatNumber, timeLabels, timeText } from "../render/format.js";
+import { compareNote, markedValue } from "../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../render/sanitize.js";
 import { seriesLabel } from "../render/series.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
@@ -67,12 +68,15 @@ export function trendLines(result: TrendResult): LineSeries[] {
   const out: LineSeries[] = result.series.map((s) => ({
     label: s.compare ? `${seriesLabel(s, result)} ${changeText(s.compare.change)}` : seriesLabel(s, result),
     values: s.points.map((p) => p.value),
+    incomplete: s.points.map((p) => p.incomplete === true),
   }));
   result.series.forEach((s, i) => {
-    if (s.compare)
+    // Nothing of the compare period cached: no dimmed line (its zeros would read as data).
+    if (s.compare && s.compare.cached !== "none")
       out.push({
         label: `${seriesLabel(s, result)} (${offsetText(s.compare.offset_seconds)})`,
         values: s.compare.points.map((p) => p.value),
+        incomplete: s.compare.points.map((p) => p.incomplete === true),
         dim: true,
         colorIndex: i,
       });
@@ -100,16 +104,20 @@ export function trendTable(
       label,
       total: s.total,
       values: s.points.map((p) => p.value),
+      incomplete: s.points.map((p) => p.incomplete === true),
       change: null as string | null,
     };
     if (!s.compare) return [own];
     own.change = changeText(s.compare.change);
+    // Nothing of the compare period cached: no compare column of zeros.
+    if (s.compare.cached === "none") return [own];
     return [
       own,
       {
         label: `${label} (${offsetText(s.compare.offset_seconds)})`,
         total: s.compare.total,
         values: s.compare.points.map((p) => p.value),
+        incomplete: s.compare.points.map((p) => p.incomplete === true),
         change: "",
       },
     ];
@@ -119,9 +127,13 @@ export function trendTable(
   const colW = Math.min(28, Math.max(12, Math.floor((width - bucketW) / Math.max(1, columns.length)) - 1));
   const fit = Math.max(1, Math.floor((width - bucketW) / (colW + 1)));
   const shown = columns.slice(0, fit);
-  const cell = (v: number) => {
+  // An incomplete bucket's value ends with `*` (docs/semantics.md, "Partial data").
+  const cell = (v: number, incomplete = false) => {
     const t = formatNumber(v);
-    return padStart(displayWidth(t) <= colW ? t : formatCompact(v), colW);
+    return padStart(
+      markedValue(displayWidth(t) + (incomplete ? 1 : 0) <= colW ? t : formatCompact(v), incomplete),
+      colW,
+    );
   };
   const header = [
     padEnd("Bucket", bucketW),
@@ -132,7 +144,7 @@ export function trendTable(
     ? [padEnd("Change", bucketW), ...shown.map((c) => padStart(c.change ?? "", colW))].join(" ").trimEnd()
     : null;
   const rows = labels.map((l, i) =>
-    [padEnd(l, bucketW), ...shown.map((c) => cell(c.values[i] ?? 0))].join(" "),
+    [padEnd(l, bucketW), ...shown.map((c) => cell(c.values[i] ?? 0, c.incomplete[i]))].join(" "),
   );
   return { header, total, change, rows, hidden: columns.length - shown.length };
 }
@@ -160,10 +172,12 @@ export function cursorLine(result: TrendResult, index: number, tz: string): stri
   if (t === undefined) return "";
   const values = result.series.map((s) => {
     const v = s.points[index]?.value ?? 0;
-    const c = s.compare?.points[index];
+    // No compare value from a period the cache holds none of.
+    const c = s.compare?.cached === "none" ? undefined : s.compare?.points[index];
     return `${cleanText(seriesLabel(s, result))} ${formatNumber(v)}${c ? ` (${offsetText(s.compare!.offset_seconds)} ${formatNumber(c.value)})` : ""}`;
   });
-  return [bucketText(t, result.interval, tz), ...values].join(" · ");
+  const partial = result.series[0]?.points[index]?.incomplete ? ["incomplete bucket"] : [];
+  return [bucketText(t, result.interval, tz), ...values, ...partial].join(" · ");
 }
 
 /**
@@ -223,7 +237,9 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
 
   useReportResult("trends", "Trends", q);
 
-  const headerH = 2;
+  // A compare period the cache does not fully hold: a yellow note above the chart or table.
+  const cmpNote = compareNote(q.data?.series[0]?.compare);
+  const headerH = 2 + (cmpNote ? 1 : 0);
   const bodyH = Math.max(1, height - headerH - 1);
 
   const update = (patch: Partial<TrendsModel>) => setModel((m) => ({ ...m, ...patch }));
@@ -447,6 +463,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           {state}
         </Text>
       </Text>
+      {cmpNote ? <Line text={cmpNote} width={width} color="yellow" /> : null}
       <Box flexDirection="column" height={bodyH} overflow="hidden">
         {body}
       </Box>

@@ -145,9 +145,14 @@ describe("Lifecycle screen", () => {
       let f = await app.waitFor("█ new  ▓ returning  ▒ resurrecting  ░ dormant");
       assert.match(f, /^Lifecycle · lifecycle of button_clicked · per day/m);
       assert.match(f, /^ +0 ┼─+/m);
+      // The first day's previous day is before the lake: that bucket is named incomplete.
+      assert.match(f, /^\* incomplete: 06-01$/m);
       assertFits(f, 100, 30);
       await app.press("i");
-      await app.waitFor("per week");
+      // Weeks of 05-29 (it and the week before start before the lake) and 06-05 (its week before
+      // does), and 06-12 (runs past the lake): all three.
+      f = await app.waitFor((x) => x.includes("per week") && /^\* incomplete: .*, .*, /m.test(x));
+      assert.match(f, /^\* incomplete: W22 05-29, W23 06-05, W24 06-12$/m);
       await app.press("v");
       f = await app.waitFor((x) => /^1 day +/m.test(x) && x.includes("average"));
       assert.match(f, /^Stickiness · stickiness of button_clicked · per day/m);

@@ -4,6 +4,7 @@ import { Executor } from "../../src/queries/executor.js";
 import type { PropsResult, TrendResult, TrendSpec } from "../../src/queries/spec.js";
 import { changeText } from "../../src/render/compare.js";
 import {
+  cursorLine,
   measureCycle,
   nextMeasure,
   seriesLabel,
@@ -163,11 +164,27 @@ describe("Trends screen", () => {
       await app.press("2");
       await app.waitFor("── button_clicked");
       await app.press("c");
-      // The 14 days before the cached range hold no events: the change is not a number.
-      let f = await app.waitFor((x) => x.includes("compare previous 14d") && x.includes("(−14d)"));
+      // The 14 days before the cached range are not in the cache: no change, a note, and no dimmed
+      // series of zeros (issue #22).
+      let f = await app.waitFor(
+        (x) =>
+          x.includes("compare previous 14d") &&
+          x.includes("! no data for the compare period (−14d): it reaches outside the cached data") &&
+          x.includes("┤"),
+      );
       assert.match(f, /── button_clicked Δ n\/a/);
+      assert.doesNotMatch(f, /\.\. button_clicked \(−14d\)/);
+      assert.ok(
+        f
+          .split("\n")
+          .filter((l) => /[┤│]/.test(l))
+          .every((l) => !/[┤│].*\./.test(l)),
+        f,
+      );
       await app.press("c");
       f = await app.waitFor((x) => x.includes("compare 1d before") && x.includes(".. button_clicked (−1d)"));
+      // 05-31 is before the lake: the compare period is partly cached, and the note says so.
+      assert.match(f, /! compare period \(−1d\) partly cached: it reaches outside the cached data/);
       await app.press("c");
       f = await app.waitFor(
         (x) =>
@@ -331,5 +348,71 @@ describe("Trends screen", () => {
     assert.match(t.total, /^Total\s+6\s+4\s+1\s+0$/);
     assert.match(t.change!, /^Change\s+Δ \+50\.0%\s+Δ n\/a$/);
     assert.match(t.rows[0]!, /^06-01\s+1\s+2\s+0\s+0$/);
+  });
+
+  it("partial data: incomplete points flagged to the chart, marked in the table and the cursor line; no compare line, column or value when none of its period is cached", () => {
+    const pts = (vs: number[], incomplete: number[] = []) =>
+      vs.map((value, i) => ({
+        t: `2023-06-0${i + 1}T00:00:00.000Z`,
+        value,
+        ...(incomplete.includes(i) ? { incomplete: true as const } : {}),
+      }));
+    const cov = {
+      partitions_in_range: 1,
+      partitions_synced: 0,
+      missing: ["2023-05-31"],
+      failed: [],
+      rejected_lines: 0,
+      last_event: null,
+    };
+    const r: TrendResult = {
+      interval: "day",
+      measure: "events",
+      series: [
+        {
+          event: "a",
+          breakdown: null,
+          total: 6,
+          points: pts([1, 2, 3], [2]),
+          compare: {
+            offset_seconds: 86400,
+            points: pts([2, 2, 0], [0]),
+            total: 4,
+            change: 0.5,
+            cached: "partly",
+            coverage: cov,
+          },
+        },
+        {
+          event: "b",
+          breakdown: null,
+          total: 1,
+          points: pts([0, 1, 0], [2]),
+          compare: {
+            offset_seconds: 86400,
+            points: pts([0, 0, 0], [0, 1, 2]),
+            total: 0,
+            change: null,
+            cached: "none",
+            coverage: cov,
+          },
+        },
+      ],
+    };
+    const lines = trendLines(r);
+    assert.deepEqual(
+      lines.map((l) => [l.label, l.dim ?? false, l.incomplete]),
+      [
+        ["a Δ +50.0%", false, [false, false, true]],
+        ["b Δ n/a", false, [false, false, true]],
+        ["a (−1d)", true, [true, false, false]],
+      ],
+    );
+    const t = trendTable(r, 120);
+    assert.match(t.header, /^Bucket\s+a\s+a \(−1d\)\s+b$/);
+    assert.match(t.rows[0]!, /^06-01\s+1\s+2\*\s+0$/);
+    assert.match(t.rows[2]!, /^06-03\s+3\*\s+0\s+0\*$/);
+    assert.equal(cursorLine(r, 2, "UTC"), "2023-06-03 · a 3 (−1d 0) · b 0 · incomplete bucket");
+    assert.equal(cursorLine(r, 0, "UTC"), "2023-06-01 · a 1 (−1d 2) · b 0");
   });
 });

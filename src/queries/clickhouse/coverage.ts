@@ -13,6 +13,7 @@
  * longer in the table. `rejected_lines`: the rejected lines of the last successful load of each date.
  * A table filled by other means (no bookkeeping tables) covers exactly its partitions.
  */
+import { type DataExtent, extentOf } from "../partial.js";
 import type { Coverage } from "../spec.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
 
@@ -160,16 +161,21 @@ export async function lastListing(
   client: ChClient,
   target: ClickHouseTarget,
   signal?: AbortSignal,
-): Promise<{ date: string; objects: number; bytes: number }[]> {
+): Promise<{ date: string; objects: number; bytes: number; listed_at: string }[]> {
   const t = quoteIdent(bookkeepingTables(target.table).listing);
-  return (
-    await client.rows<{ date: string; objects: number; bytes: number }>(
-      `SELECT toString(date) AS date, objects, bytes FROM ${t}
-        WHERE listed_at = (SELECT max(listed_at) FROM ${t}) ORDER BY date`,
-      {},
-      { signal },
-    )
-  ).map((r) => ({ date: r.date, objects: Number(r.objects), bytes: Number(r.bytes) }));
+  // `listed`, not `listed_at`: ClickHouse's alias would shadow the column in WHERE.
+  const rows = await client.rows<{ date: string; objects: number; bytes: number; listed: string }>(
+    `SELECT toString(date) AS date, objects, bytes, toString(listed_at) AS listed FROM ${t}
+      WHERE listed_at = (SELECT max(listed_at) FROM ${t}) ORDER BY date`,
+    {},
+    { signal },
+  );
+  return rows.map((r) => ({
+    date: r.date,
+    objects: Number(r.objects),
+    bytes: Number(r.bytes),
+    listed_at: String(r.listed),
+  }));
 }
 
 /** Per date: its last load, and its last successful load. */
@@ -210,18 +216,43 @@ export async function lastLoads(
 
 export interface CoverageInput {
   parts: ChPartition[];
-  listing: { date: string; objects: number }[];
+  /** `listed_at`: the listing's instant, `YYYY-MM-DD hh:mm:ss.sss` UTC (as `toString` gives it). */
+  listing: { date: string; objects: number; listed_at?: string }[];
   last: Map<string, ChLoadRecord>;
   lastOk: Map<string, ChLoadRecord>;
   /** The latest event of the whole table (epoch µs), or null when it is empty. */
   lastEventUs: number | null;
 }
 
+/** The dates coverage knows: the table's partitions, the listing's dates, the loaded dates. */
+function knownDates(input: CoverageInput): Set<string> {
+  return new Set([
+    ...input.parts.map((p) => p.date),
+    ...input.listing.map((l) => l.date),
+    ...input.last.keys(),
+  ]);
+}
+
+/**
+ * The data extent (src/queries/partial.ts) from what the server reported (pure): the first and last
+ * known dates, and the instant of the last listing.
+ */
+export function chExtent(input: CoverageInput): DataExtent {
+  const dates = [...knownDates(input)].sort();
+  const at = input.listing[0]?.listed_at;
+  const listed = at ? Date.parse(`${at.replace(" ", "T")}Z`) : Number.NaN;
+  return extentOf(
+    dates[0] ?? null,
+    dates[dates.length - 1] ?? null,
+    Number.isFinite(listed) ? listed * 1000 : null,
+  );
+}
+
 /** The coverage of the instant range [loUs, hiUs) from what the server reported (pure). */
 export function shapeChCoverage(input: CoverageInput, loUs: number, hiUs: number): Coverage {
   const partRows = new Map(input.parts.map((p) => [p.date, p.rows]));
   const listed = new Map(input.listing.map((l) => [l.date, l.objects]));
-  const known = new Set([...partRows.keys(), ...listed.keys(), ...input.last.keys()]);
+  const known = knownDates(input);
   const lo = Math.floor(loUs);
   const hi = Math.ceil(hiUs);
   const missing: string[] = [];
@@ -256,6 +287,23 @@ export function isoOfUs(us: number): string {
   return new Date(Math.floor(us / 1000)).toISOString();
 }
 
+/** What coverage reads on the server (then shaped for any range by `shapeChCoverage`). */
+export async function chCoverageInput(
+  client: ChClient,
+  target: ClickHouseTarget,
+  lastEventUs: number | null,
+  signal?: AbortSignal,
+): Promise<CoverageInput> {
+  const info = await tableInfo(client, target, signal);
+  const empty = { last: new Map<string, ChLoadRecord>(), lastOk: new Map<string, ChLoadRecord>() };
+  const [parts, listing, loads] = await Promise.all([
+    tablePartitions(client, target, info, signal),
+    info.hasListing ? lastListing(client, target, signal) : [],
+    info.hasLoads ? lastLoads(client, target, signal) : empty,
+  ]);
+  return { parts, listing, ...loads, lastEventUs };
+}
+
 /** Coverage of [loUs, hiUs) on the server. */
 export async function chCoverage(
   client: ChClient,
@@ -265,12 +313,5 @@ export async function chCoverage(
   lastEventUs: number | null,
   signal?: AbortSignal,
 ): Promise<Coverage> {
-  const info = await tableInfo(client, target, signal);
-  const empty = { last: new Map<string, ChLoadRecord>(), lastOk: new Map<string, ChLoadRecord>() };
-  const [parts, listing, loads] = await Promise.all([
-    tablePartitions(client, target, info, signal),
-    info.hasListing ? lastListing(client, target, signal) : [],
-    info.hasLoads ? lastLoads(client, target, signal) : empty,
-  ]);
-  return shapeChCoverage({ parts, listing, ...loads, lastEventUs }, loUs, hiUs);
+  return shapeChCoverage(await chCoverageInput(client, target, lastEventUs, signal), loUs, hiUs);
 }

@@ -15,6 +15,7 @@ import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
 import { UsageError } from "../parse.js";
+import { comparePeriod, lookbackPeriod, markPartial } from "../partial.js";
 import type { AnalysisSpec, Coverage, DateRange, ResultOf } from "../spec.js";
 import { frameOf, resolvedRange } from "../time.js";
 import {
@@ -28,8 +29,11 @@ import {
   type ChLoadRecord,
   type ChPartition,
   chCoverage,
+  chCoverageInput,
+  chExtent,
   lastListing,
   lastLoads,
+  shapeChCoverage,
   tableInfo,
   tablePartitions,
 } from "./coverage.js";
@@ -143,12 +147,25 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const built = this.build(spec);
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
-    const [rows, coverage] = await Promise.all([
+    const [rows, input] = await Promise.all([
       this.client.rows<Row>(built.sql, chQueryParams(built.params), { signal, queryId: newQueryId() }),
-      this.coverage(frame?.lo ?? Number.MIN_SAFE_INTEGER, frame?.hi ?? Number.MAX_SAFE_INTEGER, signal),
+      this.lastEventUs(signal).then((last) => chCoverageInput(this.client, this.target, last, signal)),
     ]);
+    const coverage = shapeChCoverage(
+      input,
+      frame?.lo ?? Number.MIN_SAFE_INTEGER,
+      frame?.hi ?? Number.MAX_SAFE_INTEGER,
+    );
+    const cp = comparePeriod(spec);
+    const lb = lookbackPeriod(spec);
+    const result = markPartial(spec, shapeResult(spec, rows), {
+      coverage,
+      compareCoverage: cp ? shapeChCoverage(input, cp.lo, cp.hi) : undefined,
+      lookbackCoverage: lb ? shapeChCoverage(input, lb.lo, lb.hi) : undefined,
+      extent: chExtent(input),
+    });
     return {
-      result: shapeResult(spec, rows),
+      result,
       range: range ? resolvedRange(range) : null,
       coverage,
       sql: built.sql,
