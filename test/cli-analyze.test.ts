@@ -466,3 +466,27 @@ test("--users-of and evx user: JSON equals the brute force, CSV and human work, 
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
 });
+
+test("--limit 0 on a drill-down is the total only: JSON, human and CSV; evx user keeps the user", () => {
+  const funnel = ["funnel", "application_opened", "file_saved", "--within", "1h", "--users-of", "reached:1"];
+  const all = json([...funnel, "--limit", "100000"]);
+  assert.ok(all.total > 0);
+  assert.deepEqual(json([...funnel, "--limit", "0"]), { total: all.total, users: [] });
+  const human = evx([...funnel, "--limit", "0", "--cache", cache]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, new RegExp(`^${all.total.toLocaleString("en-US")} users, .*; none listed \\(--limit 0\\)\\n$`));
+  const csv = evx([...funnel, "--limit", "0", "--csv", "--cache", cache]);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal(csv.stdout, `total\n${all.total}\n`);
+
+  const user = all.users[0].user_id;
+  const full = json(["user", user, "--limit", "100000"]);
+  assert.ok(full.total > 0);
+  assert.deepEqual(json(["user", user, "--limit", "0"]), { user_id: user, total: full.total, events: [] });
+  const lines = evx(["user", user, "--limit", "0", "--cache", cache]);
+  assert.equal(lines.code, 0, lines.stderr);
+  assert.equal(lines.stderr, "", "the user exists");
+  assert.match(lines.stdout, new RegExp(`^\\S+: ${full.total} events, .*; none listed \\(--limit 0\\)\\n$`));
+  const tcsv = evx(["user", user, "--limit", "0", "--csv", "--cache", cache]);
+  assert.equal(tcsv.stdout, `user_id,total\n${user},${full.total}\n`);
+});

@@ -201,7 +201,7 @@ function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpe
 
 function printUsers(r: UsersResult, answer: Answer): void {
   process.stdout.write(
-    `${fmtInt(r.total)} users, ${rangeText(answer)}${r.total > r.users.length ? `; the first ${fmtInt(r.users.length)} by user id (--limit)` : ""}\n`,
+    `${fmtInt(r.total)} users, ${rangeText(answer)}${listedText(r.total, r.users.length, "by user id ")}\n`,
   );
   if (!r.users.length) return;
   process.stdout.write(
@@ -216,6 +216,12 @@ function printUsers(r: UsersResult, answer: Answer): void {
       termWidth(),
     ),
   );
+}
+
+/** What part of `total` the list shows, when not all of it (`--limit 0` asks for the total only). */
+function listedText(total: number, shown: number, order: string): string {
+  if (total <= shown) return "";
+  return shown === 0 ? "; none listed (--limit 0)" : `; the first ${fmtInt(shown)} ${order}(--limit)`;
 }
 
 /* ---------------- user timeline ---------------- */
@@ -238,7 +244,7 @@ export async function runUser(a: UserArgs): Promise<void> {
         return;
       }
       process.stdout.write(
-        `${cleanText(r.user_id)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${r.total > r.events.length ? `; the first ${fmtInt(r.events.length)} (--limit)` : ""}\n`,
+        `${cleanText(r.user_id)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${listedText(r.total, r.events.length, "")}\n`,
       );
       for (const e of r.events) {
         const props = Object.entries(e.properties)

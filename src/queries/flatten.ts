@@ -143,6 +143,8 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     }
     case "users": {
       const r = result as UsersResult;
+      // `--limit 0` asks for the total only: one cell, not an empty list that hides it.
+      if (spec.limit === 0) return { columns: ["total"], rows: [[r.total]] };
       return {
         columns: ["user_id", "events", "first_seen", "last_seen"],
         rows: r.users.map((u) => [u.user_id, u.events, u.first_seen, u.last_seen]),
@@ -150,6 +152,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     }
     case "timeline": {
       const r = result as TimelineResult;
+      if (spec.limit === 0) return { columns: ["user_id", "total"], rows: [[r.user_id, r.total]] };
       return {
         columns: ["user_id", "event_type", "event_time", "properties"],
         rows: r.events.map((e) => [r.user_id, e.event_type, e.event_time, JSON.stringify(e.properties)]),

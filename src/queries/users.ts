@@ -149,8 +149,27 @@ function retentionSelection(p: Params, spec: RetentionSpec, sel: UserSelection):
 }
 
 /**
- * Rows `(user_id, events, first_seen, last_seen, total)`: the selected users sorted by user_id, at most
- * `limit`, each with their events of any type in the analysis range; `total` counts all selected users.
+ * `total` is counted on its own (`tot`), and the listed page is joined to it: with `--limit 0`, or a
+ * page past the end, the one row left still carries the total (`listed` is then NULL on DuckDB and 0 on
+ * ClickHouse, whose outer join fills defaults). A `count(*) OVER ()` on the page would vanish with it.
+ */
+function withTotal(ctes: string[], total: string, page: string, order: string): string {
+  ctes.push(`tot AS (SELECT ${total} AS total, 1 AS one)`);
+  ctes.push(`page AS (${page})`);
+  return `${withClause(ctes)}SELECT page.*, tot.total AS total
+  FROM tot LEFT JOIN page ON page.one = tot.one
+ ORDER BY ${order}`;
+}
+
+/** The limit as a bound integer (`--limit 0` lists nothing: the total only). */
+function limitSql(p: Params, limit: number): string {
+  return p.big(Math.max(0, Math.floor(limit)));
+}
+
+/**
+ * Rows `(user_id, events, first_seen, last_seen, listed, total)`: the selected users sorted by user_id,
+ * at most `limit`, each with their events of any type in the analysis range; `total` counts all selected
+ * users, whatever the limit.
  */
 export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
@@ -162,18 +181,21 @@ export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const [id, users] = p.ch
     ? ["sel.user_key", ""]
     : ["u.user_id", " JOIN users u ON u.user_key = sel.user_key"];
-  const sql = `${withClause(ctes)}SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen, s.last_seen,
-       count(*) OVER () AS total
+  const page = `SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen AS first_seen, s.last_seen AS last_seen,
+       1 AS listed, 1 AS one
   FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key
  ORDER BY user_id
- LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
-  return { sql, params: p.values };
+ LIMIT ${limitSql(p, spec.limit)}`;
+  return { sql: withTotal(ctes, "(SELECT count(*) FROM sel)", page, "page.user_id"), params: p.values };
 }
+
+/** The rows of a listed page (the lone row of an empty page only carries the total). */
+const listed = (rows: Record<string, unknown>[]) => rows.filter((r) => Number(r.listed) === 1);
 
 export function shapeUsers(rows: Record<string, unknown>[]): UsersResult {
   return {
     total: rows.length ? Number(rows[0].total) : 0,
-    users: rows.map((r) => ({
+    users: listed(rows).map((r) => ({
       user_id: String(r.user_id),
       events: Number(r.events),
       first_seen: String(r.first_seen),
@@ -183,8 +205,9 @@ export function shapeUsers(rows: Record<string, unknown>[]): UsersResult {
 }
 
 /**
- * Rows `(event_type, us, properties, total)`: the user's events in the range in time order (ties by
- * event type, then property text), at most `limit`; `total` counts all of them.
+ * Rows `(event_type, us, properties, listed, total)`: the user's events in the range in time order (ties
+ * by event type, then property text), at most `limit`; `total` counts all of them, whatever the limit
+ * (0 when the user has none in the range, or does not exist).
  */
 export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
@@ -194,13 +217,21 @@ export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuer
     : "";
   const props = p.ch ? "properties" : "CAST(properties AS VARCHAR)";
   const user = p.ch ? p.str(spec.user) : `(SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})`;
-  const sql = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties,
-       count(*) OVER () AS total
-  FROM events
- WHERE user_key = ${user}
-   AND ${inRange(p, f)}${types}
- ORDER BY event_time, event_type, ${props}
- LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
+  const ctes = [
+    `mine AS (SELECT event_type, event_time, ${props} AS props FROM events
+      WHERE user_key = ${user} AND ${inRange(p, f)}${types})`,
+  ];
+  const page = `SELECT event_type, ${p.us("event_time")} AS us, props AS properties, event_time AS at,
+       1 AS listed, 1 AS one
+  FROM mine
+ ORDER BY event_time, event_type, props
+ LIMIT ${limitSql(p, spec.limit)}`;
+  const sql = withTotal(
+    ctes,
+    "(SELECT count(*) FROM mine)",
+    page,
+    "page.at, page.event_type, page.properties",
+  );
   return { sql, params: p.values };
 }
 
@@ -208,7 +239,7 @@ export function shapeTimeline(rows: Record<string, unknown>[], spec: TimelineSpe
   return {
     user_id: spec.user,
     total: rows.length ? Number(rows[0].total) : 0,
-    events: rows.map((r) => ({
+    events: listed(rows).map((r) => ({
       event_type: String(r.event_type),
       event_time: instantText(Number(r.us)),
       properties: parseProps(r.properties),
