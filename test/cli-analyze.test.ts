@@ -474,7 +474,10 @@ test("--limit 0 on a drill-down is the total only: JSON, human and CSV; evx user
   assert.deepEqual(json([...funnel, "--limit", "0"]), { total: all.total, users: [] });
   const human = evx([...funnel, "--limit", "0", "--cache", cache]);
   assert.equal(human.code, 0, human.stderr);
-  assert.match(human.stdout, new RegExp(`^${all.total.toLocaleString("en-US")} users, .*; none listed \\(--limit 0\\)\\n$`));
+  assert.match(
+    human.stdout,
+    new RegExp(`^${all.total.toLocaleString("en-US")} users, .*; none listed \\(--limit 0\\)\\n$`),
+  );
   const csv = evx([...funnel, "--limit", "0", "--csv", "--cache", cache]);
   assert.equal(csv.code, 0, csv.stderr);
   assert.equal(csv.stdout, `total\n${all.total}\n`);

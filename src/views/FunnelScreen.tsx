@@ -23,12 +23,13 @@ import { PRIORITY, useKeys } from "./input.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
-import { type FunnelModel, useAppEnv, useReportResult } from "./state.js";
-import { queryState, useQuery } from "./useQuery.js";
+import { changeFunnelSteps, type FunnelModel, type StepChange, useAppEnv, useReportResult } from "./state.js";
+import { queryState, specKey, useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, Lines, TextPrompt } from "./widgets.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
   if (!range || m.steps.length < 2) return null;
+  const exclude = m.order === "any" ? [] : (m.exclude ?? []).filter((x) => x.to <= m.steps.length);
   return {
     kind: "funnel",
     steps: m.steps,
@@ -41,24 +42,33 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
     ...(m.overTime ? { trendInterval: fitInterval(m.interval, range) } : {}),
     ...(m.compare ? { compare: m.compare } : {}),
     ...(m.order && m.order !== "ordered" ? { order: m.order } : {}),
-    // Exclusions and values need an ordered or strict funnel, and step ranges within the steps.
-    ...(m.order !== "any" && m.exclude?.length
-      ? { exclude: m.exclude.filter((x) => x.to <= m.steps.length) }
-      : {}),
+    // Exclusions and values need an ordered or strict funnel. Step edits keep the ranges within the
+    // steps (`changeFunnelSteps`); one that still is not is left out here and so, as the settings line
+    // is drawn from this spec, not shown either.
+    ...(exclude.length ? { exclude } : {}),
     ...(m.hold !== undefined ? { hold: m.hold } : {}),
     ...(m.order !== "any" && m.value !== undefined ? { value: m.value } : {}),
   };
 }
 
-/** The modes part of the settings line: `order strict · excluding X@1-3 · hold plan · value price`, or "". */
-export function funnelModesLabel(m: FunnelModel): string {
+/** The modes of a funnel the settings line names (a run spec, or the model before any can run). */
+export type FunnelModes = Pick<FunnelSpec, "order" | "exclude" | "hold" | "value">;
+
+/**
+ * The modes part of the settings line: `order strict · excluding X@1-3 · hold plan · value price`, or "".
+ * Drawn from the spec whose numbers are on screen, so it names exactly what they count; the model only
+ * adds what it holds but that order turns off (`(off: any order)`).
+ */
+export function funnelModesLabel(shown: FunnelModes, m: FunnelModel): string {
   // The default order is not named, to keep the line short.
-  const parts = m.order && m.order !== "ordered" ? [`order ${m.order}`] : [];
-  const any = m.order === "any";
-  if (m.exclude?.length)
-    parts.push(`excluding ${m.exclude.map(formatExclusion).join(", ")}${any ? " (off: any order)" : ""}`);
-  if (m.hold !== undefined) parts.push(`hold ${cleanText(m.hold)}`);
-  if (m.value !== undefined) parts.push(`value ${cleanText(m.value)}${any ? " (off: any order)" : ""}`);
+  const parts = shown.order && shown.order !== "ordered" ? [`order ${shown.order}`] : [];
+  const off = shown.order === "any" ? " (off: any order)" : "";
+  const exclude = shown.exclude?.length ? shown.exclude : off ? m.exclude : undefined;
+  if (exclude?.length)
+    parts.push(`excluding ${exclude.map((x) => cleanText(formatExclusion(x))).join(", ")}${off}`);
+  if (shown.hold !== undefined) parts.push(`hold ${cleanText(shown.hold)}`);
+  const value = shown.value ?? (off ? m.value : undefined);
+  if (value !== undefined) parts.push(`value ${cleanText(value)}${off}`);
   return parts.join(" · ");
 }
 
@@ -188,12 +198,16 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
 
   const n = model.steps.length;
   const sel = clamp(model.selected, 0, Math.max(0, n - 1));
+  /** A step edit, with every exclusion, hold and value re-checked; what changed is said in the hint bar. */
+  const changeSteps = (change: StepChange) => {
+    const { model: next, notes } = changeFunnelSteps({ ...model, selected: sel }, change);
+    setModel(next);
+    if (notes.length) env.notify(notes.join("; "));
+  };
   const move = (delta: number) => {
     const to = sel + delta;
     if (to < 0 || to >= n) return;
-    const steps = [...model.steps];
-    [steps[sel], steps[to]] = [steps[to]!, steps[sel]!];
-    update({ steps, selected: to });
+    changeSteps({ kind: "move", from: sel, to });
   };
 
   useKeys(
@@ -201,8 +215,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       if (matches("funnel.add", input, key)) setPicker("add");
       else if (matches("funnel.remove", input, key)) {
         if (!n) return true;
-        const steps = model.steps.filter((_, i) => i !== sel);
-        update({ steps, selected: clamp(sel, 0, Math.max(0, steps.length - 1)) });
+        changeSteps({ kind: "remove", index: sel });
       } else if (matches("funnel.up", input, key))
         update({ selected: clamp(sel - 1, 0, Math.max(0, n - 1)) });
       else if (matches("funnel.down", input, key))
@@ -243,7 +256,10 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const labels = useMemo(() => model.steps.map((s) => formatEventRef(s)), [model.steps]);
   // Result rows only describe the steps they were computed for.
   const result = q.fresh || q.status === "running" ? q.data : undefined;
-  const usable = result && result.steps.length === n ? result : undefined;
+  const ranSteps = q.spec?.kind === "funnel" ? q.spec.steps : undefined;
+  const usable = result && ranSteps && specKey(ranSteps) === specKey(model.steps) ? result : undefined;
+  // The spec behind the numbers on screen, else the one asked for: the settings line describes it.
+  const shownSpec = usable && q.spec?.kind === "funnel" ? q.spec : spec;
   const barLines = useMemo(
     () => funnelBars(labels, usable, width, env.color, env.ascii),
     [labels, usable, width, env.color, env.ascii],
@@ -304,7 +320,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         height={height}
         withFilter
         onPick={(ref) => {
-          setModel((m) => ({ ...m, steps: [...m.steps, ref], selected: m.steps.length }));
+          changeSteps({ kind: "insert", index: n, step: ref });
           setPicker(null);
         }}
         onCancel={() => setPicker(null)}
@@ -406,7 +422,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
 
-  const modes = funnelModesLabel(model);
+  const modes = funnelModesLabel(shownSpec ?? model, model);
   const settings = `window ${formatDuration(model.withinSeconds)}${modes ? ` · ${modes}` : ""} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
   const { state, stateColor } = queryState(q);
 

@@ -4,7 +4,13 @@ import { Executor } from "../../src/queries/executor.js";
 import type { FunnelResult, FunnelSpec } from "../../src/queries/spec.js";
 import { pointsText } from "../../src/render/compare.js";
 import { formatNumber } from "../../src/render/format.js";
-import { breakdownTable, compareLine, funnelBars, funnelSpec } from "../../src/views/FunnelScreen.js";
+import {
+  breakdownTable,
+  compareLine,
+  funnelBars,
+  funnelModesLabel,
+  funnelSpec,
+} from "../../src/views/FunnelScreen.js";
 import { initialModels } from "../../src/views/state.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
@@ -245,6 +251,90 @@ describe("Funnel screen", () => {
       app.unmount();
       ex.close();
     }
+  });
+
+  it("removing a step re-checks the exclusions: X error_shown@1-3, then x on step 3 (issue #22)", async () => {
+    const app = await renderApp(testSession(c), { columns: 130, rows: 30 });
+    const ex = new Executor(c.cache);
+    const steps = ["application_opened", "file_opened", "file_saved"].map((event) => ({
+      event,
+      filters: [],
+    }));
+    const base: FunnelSpec = {
+      kind: "funnel",
+      steps,
+      withinSeconds: 86400,
+      range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+      filters: [],
+      limit: 10,
+    };
+    const settled = (x: string) =>
+      /\d\. \S+ .*%/.test(x) && !/\d\. \S+ .*…/.test(x) && !x.includes("updating");
+    const usersOf = async (spec: FunnelSpec) => (await ex.run(spec)).result.steps.map((s) => s.users);
+    const error = { event: "error_shown", filters: [] };
+    try {
+      await app.waitFor("button_clicked");
+      await app.press(
+        "3",
+        "a",
+        "application_o",
+        KEYS.enter,
+        KEYS.enter,
+        "a",
+        "file_op",
+        KEYS.enter,
+        KEYS.enter,
+      );
+      await app.press("a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("3. file_saved"));
+      await app.press("X", "error_sh", KEYS.enter, KEYS.enter);
+      await app.waitFor("Between which steps?");
+      await app.press(KEYS.enter); // empty: 1-3
+      let f = await app.waitFor((x) => settled(x) && x.includes("excluding error_shown@1-3"));
+      assert.deepEqual(stepUsers(f), await usersOf({ ...base, exclude: [{ event: error, from: 1, to: 3 }] }));
+      await app.press("x"); // the new step 3 is selected
+      f = await app.waitFor((x) => settled(x) && !x.includes("3. file_saved"));
+      assert.match(f, /exclusion error_shown@1-3 is now @1-2/);
+      assert.match(f, /excluding error_shown@1-2/);
+      assert.doesNotMatch(f, /@1-3 ·/);
+      const two = { ...base, steps: steps.slice(0, 2) };
+      const want = await usersOf({ ...two, exclude: [{ event: error, from: 1, to: 2 }] });
+      assert.notDeepEqual(want, await usersOf(two), "the exclusion changes the numbers here");
+      assert.deepEqual(stepUsers(f), want);
+      // Down to one step: the range cannot stay, and the line says so.
+      await app.press("x");
+      f = await app.waitFor((x) => x.includes("Add a second step"));
+      assert.match(f, /exclusion error_shown@1-2 dropped/);
+      assert.doesNotMatch(f, /excluding/);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
+  it("the settings line names the modes of the spec that runs, never a setting it left out", () => {
+    const m = initialModels().funnel;
+    const range = { from: "2023-06-01", to: "2023-06-28", tz: "UTC" };
+    const err = { event: { event: "err", filters: [] }, from: 1, to: 3 };
+    // A model holding a range past its steps (not reachable through step edits any more).
+    const model = {
+      ...m,
+      steps: [
+        { event: "a", filters: [] },
+        { event: "b", filters: [] },
+      ],
+      exclude: [err],
+    };
+    const spec = funnelSpec(model, range)!;
+    assert.equal(spec.exclude, undefined);
+    assert.equal(funnelModesLabel(spec, model), "");
+    const ok = { ...model, exclude: [{ ...err, to: 2 }], hold: "plan" };
+    assert.equal(funnelModesLabel(funnelSpec(ok, range)!, ok), "excluding err@1-2 · hold plan");
+    const any = { ...ok, order: "any" as const, value: "price" };
+    assert.equal(
+      funnelModesLabel(funnelSpec(any, range)!, any),
+      "order any · excluding err@1-2 (off: any order) · hold plan · value price (off: any order)",
+    );
   });
 
   it("needs two steps for a query and lays out bars and breakdowns to the width", () => {
