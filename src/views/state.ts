@@ -198,7 +198,7 @@ export function changeFunnelSteps(
     order.splice(change.to, 0, moved!);
     selected = change.to;
   } else if (change.index < 0 || change.index >= n) return { model: m, notes: [] };
-  const steps = order.map((old, i) => (old >= 0 ? m.steps[old]! : (change as { step: EventRef }).step));
+  const steps = order.map((old) => (old >= 0 ? m.steps[old]! : (change as { step: EventRef }).step));
   if (change.kind === "replace") steps[change.index] = change.step;
   // place[k]: the new 1-based position of old step k (1-based), or 0 when it was removed.
   const place = [0, ...m.steps.map((_, i) => order.indexOf(i) + 1)];
