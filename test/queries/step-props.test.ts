@@ -25,7 +25,8 @@ before(async () => {
 after(() => tc?.close());
 
 const keysOf = async (events: string[], numbers: boolean) => {
-  const r = (await tc.ex.run({ kind: "props", event: events[0]!, events, range, topValues: 0, numbers })).result;
+  const r = (await tc.ex.run({ kind: "props", event: events[0]!, events, range, topValues: 0, numbers }))
+    .result;
   return { events: r.events, keys: r.props.map((p) => [p.key, p.events, p.numbers]) };
 };
 

@@ -312,6 +312,43 @@ describe("Funnel screen", () => {
     }
   });
 
+  it("H lists the keys of every step, V only the keys with numbers (size_kb is on step 2 only)", async () => {
+    const app = await renderApp(testSession(c), { columns: 120, rows: 30 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("3", "a", "file_op", KEYS.enter, KEYS.enter, "a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => /2\. file_saved .*%/.test(x) && !x.includes("…"));
+      // file_opened has file_name and source (text); file_saved has file_name, size_kb and autosave.
+      await app.press("H");
+      let f = await app.waitFor((x) => x.includes("Hold constant across the steps") && x.includes("size_kb"));
+      for (const key of ["file_name", "source", "size_kb", "autosave"])
+        assert.match(f, new RegExp(`^\\W*${key}\\s`, "m"));
+      await app.press(KEYS.esc);
+      await app.press("V");
+      f = await app.waitFor((x) => x.includes("Sum per step (value)") && x.includes("size_kb"));
+      assert.match(f, /^\W*size_kb\s+number in [\d,]+ events/m);
+      for (const key of ["file_name", "source", "autosave"])
+        assert.doesNotMatch(f, new RegExp(`^\\W*${key}\\s`, "m"));
+      // The count is the engine's: file_saved events with a size_kb.
+      const props = (
+        await ex.run({
+          kind: "props",
+          event: "file_saved",
+          range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+          topValues: 0,
+        })
+      ).result.props;
+      const sizes = props.find((p) => p.key === "size_kb")!.events;
+      assert.match(f, new RegExp(`size_kb\\s+number in ${formatNumber(sizes)} events`));
+      await app.press("size", KEYS.enter);
+      await app.waitFor((x) => x.includes("value size_kb") && x.includes("value Σ"));
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
   it("the settings line names the modes of the spec that runs, never a setting it left out", () => {
     const m = initialModels().funnel;
     const range = { from: "2023-06-01", to: "2023-06-28", tz: "UTC" };
