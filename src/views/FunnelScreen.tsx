@@ -11,7 +11,7 @@
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { formatEventRef, formatExclusion, parseExclusion } from "../queries/parse.js";
 import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from "../queries/spec.js";
 import { bars, lineChart } from "../render/charts.js";
@@ -22,8 +22,22 @@ import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillP
 import { PRIORITY, useKeys } from "./input.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
-import { changeFunnelSteps, type FunnelModel, type StepChange, useAppEnv, useReportResult } from "./state.js";
+import {
+  BreakdownPicker,
+  EventPicker,
+  FilterPrompt,
+  filtersLabel,
+  stepPropsSpec,
+  WindowEditor,
+} from "./pickers.js";
+import {
+  changeFunnelSteps,
+  checkFunnelKeys,
+  type FunnelModel,
+  type StepChange,
+  useAppEnv,
+  useReportResult,
+} from "./state.js";
 import { queryState, specKey, useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, Lines, TextPrompt } from "./widgets.js";
 
@@ -198,11 +212,36 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
 
   const n = model.steps.length;
   const sel = clamp(model.selected, 0, Math.max(0, n - 1));
+  /**
+   * The steps whose keys the hold and value still have to be checked against (`specKey` of the steps),
+   * after a step edit; the check runs on the props of those steps (the pickers' own query).
+   */
+  const [keysCheck, setKeysCheck] = useState<string | null>(null);
+  const stepsKey = specKey(model.steps);
+  const keysQ = useQuery(
+    keysCheck === stepsKey
+      ? stepPropsSpec(
+          model.steps.map((s) => s.event),
+          range,
+        )
+      : null,
+  );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the keys of the steps arrive
+  useEffect(() => {
+    if (keysCheck !== stepsKey || !keysQ.fresh || !keysQ.data) return;
+    setKeysCheck(null);
+    const { model: next, notes } = checkFunnelKeys(model, keysQ.data.props);
+    if (!notes.length) return;
+    setModel(next);
+    env.notify(notes.join("; "));
+  }, [keysCheck, stepsKey, keysQ.fresh, keysQ.data]);
   /** A step edit, with every exclusion, hold and value re-checked; what changed is said in the hint bar. */
   const changeSteps = (change: StepChange) => {
     const { model: next, notes } = changeFunnelSteps({ ...model, selected: sel }, change);
     setModel(next);
     if (notes.length) env.notify(notes.join("; "));
+    if (next.steps.length && (next.hold !== undefined || next.value !== undefined))
+      setKeysCheck(specKey(next.steps));
   };
   const move = (delta: number) => {
     const to = sel + delta;

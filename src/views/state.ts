@@ -227,6 +227,28 @@ export function changeFunnelSteps(
   return { model, notes };
 }
 
+/**
+ * After a step edit, the funnel's hold and value checked against the keys of its new steps (`props` of
+ * a `stepPropsSpec` over them): a hold no step carries, or a value no step has a number in, is dropped
+ * with a note, as the pickers would no longer offer them.
+ */
+export function checkFunnelKeys(
+  m: FunnelModel,
+  props: { key: string; numbers?: number }[],
+): { model: FunnelModel; notes: string[] } {
+  const model = { ...m };
+  const notes: string[] = [];
+  if (m.hold !== undefined && !props.some((p) => p.key === m.hold)) {
+    notes.push(`hold ${cleanText(m.hold)} dropped: no step has it`);
+    delete model.hold;
+  }
+  if (m.value !== undefined && !props.some((p) => p.key === m.value && (p.numbers ?? 0) > 0)) {
+    notes.push(`value ${cleanText(m.value)} dropped: no step has a number in it`);
+    delete model.value;
+  }
+  return { model: notes.length ? model : m, notes };
+}
+
 export interface RetentionModel {
   start?: EventRef;
   ret: EventRef;

@@ -349,6 +349,45 @@ describe("Funnel screen", () => {
     }
   });
 
+  it("a step edit re-checks hold and value against the new steps' keys, dropping them with a note", async () => {
+    const app = await renderApp(testSession(c), { columns: 130, rows: 30 });
+    const settled = (x: string) =>
+      /\d\. \S+ .*%/.test(x) && !/\d\. \S+ .*…/.test(x) && !x.includes("updating");
+    try {
+      await app.waitFor("button_clicked");
+      await app.press(
+        "3",
+        "a",
+        "application_o",
+        KEYS.enter,
+        KEYS.enter,
+        "a",
+        "file_op",
+        KEYS.enter,
+        KEYS.enter,
+      );
+      await app.press("a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("3. file_saved"));
+      await app.press("H", "source"); // on file_opened only
+      await app.waitFor(/source\s+string/);
+      await app.press(KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("hold source"));
+      await app.press("V", "size"); // on file_saved only
+      await app.waitFor(/size_kb\s+number in/);
+      await app.press(KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("value size_kb") && x.includes("value Σ"));
+      await app.press("x"); // removes file_saved: no step has a size_kb any more
+      let f = await app.waitFor((x) => settled(x) && x.includes("value size_kb dropped"));
+      assert.match(f, /hold source/);
+      assert.doesNotMatch(f, /value size_kb ·|value Σ/);
+      await app.press("x"); // removes file_opened (now selected): no step has a source
+      f = await app.waitFor((x) => x.includes("hold source dropped: no step has it"));
+      assert.doesNotMatch(f, /hold source ·/);
+    } finally {
+      app.unmount();
+    }
+  });
+
   it("the settings line names the modes of the spec that runs, never a setting it left out", () => {
     const m = initialModels().funnel;
     const range = { from: "2023-06-01", to: "2023-06-28", tz: "UTC" };

@@ -2,7 +2,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EventRef, Exclusion } from "../../src/queries/spec.js";
-import { changeFunnelSteps, type FunnelModel, initialModels } from "../../src/views/state.js";
+import {
+  changeFunnelSteps,
+  checkFunnelKeys,
+  type FunnelModel,
+  initialModels,
+} from "../../src/views/state.js";
 
 const ref = (event: string): EventRef => ({ event, filters: [] });
 const x = (event: string, from: number, to: number): Exclusion => ({ event: ref(event), from, to });
@@ -90,4 +95,27 @@ test("replacing a step keeps the ranges; no steps left drops hold and value", ()
   assert.equal(none.model.hold, undefined);
   assert.equal(none.model.value, undefined);
   assert.deepEqual(none.notes, ["hold plan dropped: no steps left", "value price dropped: no steps left"]);
+});
+
+test("checkFunnelKeys drops a hold no step carries and a value no step has a number in", () => {
+  const m = model(["a", "b"], [], { hold: "plan", value: "price" });
+  const keys = [
+    { key: "plan", numbers: 0 },
+    { key: "price", numbers: 3 },
+    { key: "label", numbers: 0 },
+  ];
+  assert.deepEqual(checkFunnelKeys(m, keys), { model: m, notes: [] });
+  const text = checkFunnelKeys(m, [
+    { key: "plan", numbers: 0 },
+    { key: "price", numbers: 0 },
+  ]);
+  assert.equal(text.model.value, undefined);
+  assert.equal(text.model.hold, "plan");
+  assert.deepEqual(text.notes, ["value price dropped: no step has a number in it"]);
+  const none = checkFunnelKeys(m, []);
+  assert.equal(none.model.hold, undefined);
+  assert.deepEqual(none.notes, [
+    "hold plan dropped: no step has it",
+    "value price dropped: no step has a number in it",
+  ]);
 });
