@@ -551,14 +551,16 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       const width = termWidth();
       const color = drawing.useColor(process.env, process.stdout);
       const vs = r.compare ? `; Δ vs ${compareText(compare ?? "", r.compare.offset_seconds)}` : "";
+      // In any order the rows are "any k of K", so the steps are named once, here.
+      const of = r.order === "any" ? ` of ${r.steps.map((s) => s.step).join(", ")}` : "";
       process.stdout.write(
-        `${cleanText(funnelModeText(r, `funnel within ${formatDuration(r.within_seconds)}`))}, ${rangeText(answer)}${vs}\n`,
+        `${cleanText(funnelModeText(r, `funnel${of} within ${formatDuration(r.within_seconds)}`))}, ${rangeText(answer)}${vs}\n`,
       );
       const draw = (ss: FunnelStepResult[], before?: FunnelStepResult[]) =>
         drawing
           .bars(
             ss.map((s, i) => ({
-              label: `${i + 1}. ${s.step}`,
+              label: s.label ?? `${i + 1}. ${s.step}`,
               value: s.users,
               note: [
                 formatPercent(s.conversion).padStart(6),

@@ -64,6 +64,8 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     case "funnel": {
       const r = result as FunnelResult;
       const withValue = r.steps.some((s) => s.value !== undefined);
+      // In any order a row counts any k of the steps: a last `label` column says so (`any 2 of 3`).
+      const withLabel = r.order === "any";
       const steps = (b: string | null, ss: FunnelStepResult[]) =>
         ss.map((s, i) => [
           "step",
@@ -78,6 +80,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           null,
           null,
           ...(withValue ? [s.value?.sum ?? null, s.value?.avg ?? null] : []),
+          ...(withLabel ? [s.label ?? null] : []),
         ]);
       return {
         columns: [
@@ -93,6 +96,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           "entered",
           "converted",
           ...(withValue ? ["value_sum", "value_avg"] : []),
+          ...(withLabel ? ["label"] : []),
         ],
         rows: [
           ...steps(null, r.steps),
@@ -111,6 +115,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             t.entered,
             t.converted,
             ...(withValue ? [null, null] : []),
+            ...(withLabel ? [null] : []),
           ]),
         ],
       };

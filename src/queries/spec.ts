@@ -329,7 +329,13 @@ export interface TrendResult {
 }
 
 export interface FunnelStepResult {
+  /** The k-th step as written (with `--order any`, only its position: see `label`). */
   step: string;
+  /**
+   * With `--order any` only: `any k of K`. Row k counts users who did any k of the K steps, not those
+   * who did `step`; both faces label the row with this.
+   */
+  label?: string;
   users: number;
   conversion: number;
   from_previous: number;

@@ -123,19 +123,24 @@ export function compareLine(result: FunnelResult): string | null {
   return `compare period (${offsetText(c.offset_seconds)}): ${formatNumber(entered)} entered, ${formatNumber(converted)} converted (${entered ? formatPercent(last?.conversion ?? 0) : "–"})`;
 }
 
-/** The step bars (selection marker in the first column) and their header, `width` wide. */
+/**
+ * The step bars (selection marker in the first column) and their header, `width` wide. In any order
+ * (`anyOrder`) row k counts users who did any k of the steps: it reads `any k of K`, and the header names
+ * the steps once, numbered, so the selection still shows which step `x`, `J` and `K` act on.
+ */
 export function funnelBars(
   labels: string[],
   result: FunnelResult | undefined,
   width: number,
   color: boolean,
   ascii: boolean,
+  anyOrder = false,
 ): { header: string; rows: string[] } {
   const inner = Math.max(1, width - 2);
   const compare = result?.compare?.steps;
   const withValue = result?.steps.some((s) => s.value !== undefined) ?? false;
   const steps = labels.map((l, i) => ({
-    label: `${i + 1}. ${l}`,
+    label: anyOrder ? `any ${i + 1} of ${labels.length}` : `${i + 1}. ${l}`,
     value: result?.steps[i]?.users ?? 0,
     note: note(result?.steps[i], i, compare, withValue),
   }));
@@ -148,7 +153,11 @@ export function funnelBars(
     format: (v) => padStart(result ? formatNumber(v) : "…", valueW),
   });
   const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}${withValue ? padStart("value Σ", NOTE_W.value) : ""}${compare ? padStart("vs compare", NOTE_W.delta) : ""}`;
-  const header = `  ${padEnd("Step", Math.max(0, inner - displayWidth(right)))}${right}`;
+  const title = anyOrder
+    ? cleanText(`In any order: ${labels.map((l, i) => `${i + 1}. ${l}`).join(" · ")}`)
+    : "Step";
+  const room = Math.max(0, inner - displayWidth(right));
+  const header = `  ${padEnd(truncate(title, Math.max(0, room - 1)), room)}${right}`;
   return { header: truncate(header, width), rows };
 }
 
@@ -160,7 +169,8 @@ export function breakdownTable(result: FunnelResult, key: string, width: number)
   const valueW = Math.max(8, Math.min(24, width - n * (colW + 1) - 8));
   const head = [
     padEnd(cleanText(key), valueW),
-    ...result.steps.map((_, i) => padStart(`step ${i + 1}`, colW)),
+    // In any order column k counts any k of the steps.
+    ...result.steps.map((_, i) => padStart(result.order === "any" ? `any ${i + 1}` : `step ${i + 1}`, colW)),
     padStart("conv", 7),
   ].join(" ");
   const lines = [head];
@@ -300,8 +310,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   // The spec behind the numbers on screen, else the one asked for: the settings line describes it.
   const shownSpec = usable && q.spec?.kind === "funnel" ? q.spec : spec;
   const barLines = useMemo(
-    () => funnelBars(labels, usable, width, env.color, env.ascii),
-    [labels, usable, width, env.color, env.ascii],
+    () => funnelBars(labels, usable, width, env.color, env.ascii, shownSpec?.order === "any"),
+    [labels, usable, width, env.color, env.ascii, shownSpec?.order],
   );
 
   const vsLine = usable ? compareLine(usable) : null;

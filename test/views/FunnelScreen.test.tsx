@@ -388,6 +388,40 @@ describe("Funnel screen", () => {
     }
   });
 
+  it("in any order the rows read `any k of K` and the header names the steps once", async () => {
+    const app = await renderApp(testSession(c), { columns: 120, rows: 30 });
+    const ex = new Executor(c.cache);
+    const settled = (x: string) => /any 2 of 2 .*%/.test(x) && !x.includes("…") && !x.includes("updating");
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("3", "a", "file_op", KEYS.enter, KEYS.enter, "a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => /2\. file_saved .*%/.test(x) && !x.includes("…"));
+      await app.press("o", "o");
+      const f = await app.waitFor((x) => settled(x) && x.includes("order any"));
+      assert.match(f, /^ {2}In any order: 1\. file_opened · 2\. file_saved\s+Users/m);
+      assert.match(f, /^ {2}any 1 of 2 /m);
+      assert.match(f, /^› any 2 of 2 /m);
+      assert.doesNotMatch(f, /\d\. file_saved .*%/);
+      const { result } = await ex.run({
+        kind: "funnel",
+        steps: ["file_opened", "file_saved"].map((event) => ({ event, filters: [] })),
+        withinSeconds: 86400,
+        range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+        filters: [],
+        limit: 10,
+        order: "any",
+      });
+      assert.deepEqual(
+        [...f.matchAll(/any \d of 2 .*?\s([\d,]+)\s+[\d.]+%/g)].map((m) => Number(m[1]!.replace(/,/g, ""))),
+        result.steps.map((s) => s.users),
+      );
+      assertFits(f, 120, 30);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
   it("the settings line names the modes of the spec that runs, never a setting it left out", () => {
     const m = initialModels().funnel;
     const range = { from: "2023-06-01", to: "2023-06-28", tz: "UTC" };
