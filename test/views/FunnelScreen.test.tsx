@@ -416,6 +416,12 @@ describe("Funnel screen", () => {
         result.steps.map((s) => s.users),
       );
       assertFits(f, 120, 30);
+      // Its users: those who did any 2 of the 2 steps, as many as the row.
+      await app.press(KEYS.enter);
+      const list = await app.waitFor((x) => x.includes("did any 2 of 2 steps") && /[\d,]+ users/.test(x));
+      assert.doesNotMatch(list, /reached step 2/);
+      await app.press(KEYS.tab);
+      await app.waitFor("did any 1 of 2 steps, not 2");
     } finally {
       app.unmount();
       ex.close();
