@@ -149,27 +149,25 @@ function retentionSelection(p: Params, spec: RetentionSpec, sel: UserSelection):
 }
 
 /**
- * `total` is counted on its own (`tot`), and the listed page is joined to it: with `--limit 0`, or a
- * page past the end, the one row left still carries the total (`listed` is then NULL on DuckDB and 0 on
- * ClickHouse, whose outer join fills defaults). A `count(*) OVER ()` on the page would vanish with it.
+ * The page of `rows` (a SELECT with `order`) and its total in one pass: every row is numbered and
+ * counted by window functions, and the first `limit` rows are kept, plus the first row whatever the
+ * limit, so `--limit 0` still returns the total (that row has `listed` false). A `count(*) OVER ()`
+ * after a `LIMIT 0` would vanish with the rows, and counting apart would compute the selection twice.
  */
-function withTotal(ctes: string[], total: string, page: string, order: string): string {
-  ctes.push(`tot AS (SELECT ${total} AS total, 1 AS one)`);
-  ctes.push(`page AS (${page})`);
-  return `${withClause(ctes)}SELECT page.*, tot.total AS total
-  FROM tot LEFT JOIN page ON page.one = tot.one
- ORDER BY ${order}`;
-}
-
-/** The limit as a bound integer (`--limit 0` lists nothing: the total only). */
-function limitSql(p: Params, limit: number): string {
-  return p.big(Math.max(0, Math.floor(limit)));
+function pageWithTotal(p: Params, ctes: string[], rows: string, order: string, limit: number): string {
+  const n = Math.max(0, Math.floor(limit));
+  ctes.push(`numbered AS (SELECT r.*, row_number() OVER (ORDER BY ${order}) AS rn, count(*) OVER () AS total
+      FROM (${rows}) r)`);
+  return `${withClause(ctes)}SELECT *, rn <= ${p.big(n)} AS listed
+  FROM numbered
+ WHERE rn <= ${p.big(Math.max(1, n))}
+ ORDER BY rn`;
 }
 
 /**
- * Rows `(user_id, events, first_seen, last_seen, listed, total)`: the selected users sorted by user_id,
- * at most `limit`, each with their events of any type in the analysis range; `total` counts all selected
- * users, whatever the limit.
+ * Rows `(user_id, events, first_seen, last_seen, rn, total, listed)`: the selected users sorted by
+ * user_id, at most `limit` of them listed, each with their events of any type in the analysis range;
+ * `total` counts all selected users, whatever the limit.
  */
 export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
@@ -181,16 +179,13 @@ export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const [id, users] = p.ch
     ? ["sel.user_key", ""]
     : ["u.user_id", " JOIN users u ON u.user_key = sel.user_key"];
-  const page = `SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen AS first_seen, s.last_seen AS last_seen,
-       1 AS listed, 1 AS one
-  FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key
- ORDER BY user_id
- LIMIT ${limitSql(p, spec.limit)}`;
-  return { sql: withTotal(ctes, "(SELECT count(*) FROM sel)", page, "page.user_id"), params: p.values };
+  const rows = `SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen AS first_seen, s.last_seen AS last_seen
+      FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key`;
+  return { sql: pageWithTotal(p, ctes, rows, "user_id", spec.limit), params: p.values };
 }
 
-/** The rows of a listed page (the lone row of an empty page only carries the total). */
-const listed = (rows: Record<string, unknown>[]) => rows.filter((r) => Number(r.listed) === 1);
+/** The listed rows (with `--limit 0`, the one row returned only carries the total). */
+const listed = (rows: Record<string, unknown>[]) => rows.filter((r) => Boolean(Number(r.listed)));
 
 export function shapeUsers(rows: Record<string, unknown>[]): UsersResult {
   return {
@@ -217,22 +212,13 @@ export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuer
     : "";
   const props = p.ch ? "properties" : "CAST(properties AS VARCHAR)";
   const user = p.ch ? p.str(spec.user) : `(SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})`;
-  const ctes = [
-    `mine AS (SELECT event_type, event_time, ${props} AS props FROM events
-      WHERE user_key = ${user} AND ${inRange(p, f)}${types})`,
-  ];
-  const page = `SELECT event_type, ${p.us("event_time")} AS us, props AS properties, event_time AS at,
-       1 AS listed, 1 AS one
-  FROM mine
- ORDER BY event_time, event_type, props
- LIMIT ${limitSql(p, spec.limit)}`;
-  const sql = withTotal(
-    ctes,
-    "(SELECT count(*) FROM mine)",
-    page,
-    "page.at, page.event_type, page.properties",
-  );
-  return { sql, params: p.values };
+  const rows = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties, event_time AS ord_time
+      FROM events
+     WHERE user_key = ${user} AND ${inRange(p, f)}${types}`;
+  return {
+    sql: pageWithTotal(p, [], rows, "ord_time, event_type, properties", spec.limit),
+    params: p.values,
+  };
 }
 
 export function shapeTimeline(rows: Record<string, unknown>[], spec: TimelineSpec): TimelineResult {
