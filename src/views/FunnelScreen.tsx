@@ -222,6 +222,12 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
 
   const n = model.steps.length;
   const sel = clamp(model.selected, 0, Math.max(0, n - 1));
+  // Result rows only describe the steps they were computed for.
+  const result = q.fresh || q.status === "running" ? q.data : undefined;
+  const ranSteps = q.spec?.kind === "funnel" ? q.spec.steps : undefined;
+  const usable = result && ranSteps && specKey(ranSteps) === specKey(model.steps) ? result : undefined;
+  // The spec behind the numbers on screen, else the one asked for: the settings line describes it.
+  const shownSpec = usable && q.spec?.kind === "funnel" ? q.spec : spec;
   /**
    * The steps whose keys the hold and value still have to be checked against (`specKey` of the steps),
    * after a step edit; the check runs on the props of those steps (the pickers' own query).
@@ -293,7 +299,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         if (n) setPicker("value");
       } else if (matches("funnel.users", input, key)) {
         // The users behind the step as shown: the spec of the result on screen.
-        const shown = q.spec?.kind === "funnel" && q.data?.steps.length === n ? q.spec : null;
+        const shown = usable && q.spec?.kind === "funnel" ? q.spec : null;
         if (!shown) env.notify("no result yet: Enter lists a step's users once the funnel has run");
         else setDrill({ target: funnelTarget(shown, sel + 1, "reached"), spec: shown });
       } else return false;
@@ -303,12 +309,6 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   );
 
   const labels = useMemo(() => model.steps.map((s) => formatEventRef(s)), [model.steps]);
-  // Result rows only describe the steps they were computed for.
-  const result = q.fresh || q.status === "running" ? q.data : undefined;
-  const ranSteps = q.spec?.kind === "funnel" ? q.spec.steps : undefined;
-  const usable = result && ranSteps && specKey(ranSteps) === specKey(model.steps) ? result : undefined;
-  // The spec behind the numbers on screen, else the one asked for: the settings line describes it.
-  const shownSpec = usable && q.spec?.kind === "funnel" ? q.spec : spec;
   const barLines = useMemo(
     () => funnelBars(labels, usable, width, env.color, env.ascii, shownSpec?.order === "any"),
     [labels, usable, width, env.color, env.ascii, shownSpec?.order],
