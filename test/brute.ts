@@ -1152,6 +1152,16 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
     const compareAttempts = funnelAttempts(events, spec, { start: start - offset, end: end - offset });
     result.compare = { offset_seconds: offset / 1e6, steps: funnelSteps(compareAttempts, labels, withValue) };
   }
+  if (spec.order === "any") {
+    // Row k counts users who did any k of the K steps (docs/semantics.md, "Order"): it says so.
+    const K = spec.steps.length;
+    const mark = (ss: FunnelStepResult[]) => {
+      for (const [i, s] of ss.entries()) s.label = `any ${i + 1} of ${K}`;
+    };
+    mark(result.steps);
+    for (const g of result.breakdown ?? []) mark(g.steps);
+    if (result.compare) mark(result.compare.steps);
+  }
   return result;
 }
 

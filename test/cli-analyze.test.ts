@@ -506,3 +506,67 @@ test("--users-of and evx user: JSON equals the brute force, CSV and human work, 
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
 });
+
+test("--limit 0 on a drill-down is the total only: JSON, human and CSV; evx user keeps the user", () => {
+  const funnel = ["funnel", "application_opened", "file_saved", "--within", "1h", "--users-of", "reached:1"];
+  const all = json([...funnel, "--limit", "100000"]);
+  assert.ok(all.total > 0);
+  assert.deepEqual(json([...funnel, "--limit", "0"]), { total: all.total, users: [] });
+  const human = evx([...funnel, "--limit", "0", "--cache", cache]);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(
+    human.stdout,
+    new RegExp(`^${all.total.toLocaleString("en-US")} users, .*; none listed \\(--limit 0\\)\\n$`),
+  );
+  const csv = evx([...funnel, "--limit", "0", "--csv", "--cache", cache]);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal(csv.stdout, `total\n${all.total}\n`);
+
+  const user = all.users[0].user_id;
+  const full = json(["user", user, "--limit", "100000"]);
+  assert.ok(full.total > 0);
+  assert.deepEqual(json(["user", user, "--limit", "0"]), { user_id: user, total: full.total, events: [] });
+  const lines = evx(["user", user, "--limit", "0", "--cache", cache]);
+  assert.equal(lines.code, 0, lines.stderr);
+  assert.equal(lines.stderr, "", "the user exists");
+  assert.match(lines.stdout, new RegExp(`^\\S+: ${full.total} events, .*; none listed \\(--limit 0\\)\\n$`));
+  const tcsv = evx(["user", user, "--limit", "0", "--csv", "--cache", cache]);
+  assert.equal(tcsv.stdout, `user_id,total\n${user},${full.total}\n`);
+});
+
+test("funnel --order any: row k reads `any k of K` (human, JSON label, CSV label), the steps named once", () => {
+  const args = ["funnel", "signed_up", "file_opened", "file_saved", "--within", "1d", "--order", "any"];
+  const r = json(args);
+  assert.deepEqual(
+    r.steps.map((s: { step: string; label: string }) => [s.step, s.label]),
+    [
+      ["signed_up", "any 1 of 3"],
+      ["file_opened", "any 2 of 3"],
+      ["file_saved", "any 3 of 3"],
+    ],
+  );
+  // Row 1 is not signed_up's users: more users did any one of the steps than ever signed up.
+  const signedUp = json(["events"]).events.find(
+    (e: { event_type: string }) => e.event_type === "signed_up",
+  ).users;
+  assert.ok(r.steps[0].users > signedUp, `${r.steps[0].users} > ${signedUp}`);
+  const human = evx([...args, "--cache", cache]);
+  assert.equal(human.code, 0, human.stderr);
+  const lines = human.stdout.split("\n");
+  assert.match(lines[0]!, /^any-order funnel of signed_up, file_opened, file_saved within 1d, /);
+  for (const [i, s] of r.steps.entries())
+    assert.match(lines[i + 1]!, new RegExp(`^any ${i + 1} of 3 .*\\b${s.users.toLocaleString("en-US")}\\b`));
+  assert.doesNotMatch(human.stdout, /^\d\. signed_up/m);
+  const csv = evx([...args, "--csv", "--cache", cache]);
+  assert.equal(csv.code, 0, csv.stderr);
+  const rows = csv.stdout.trim().split("\n");
+  assert.match(rows[0]!, /,label$/);
+  assert.match(rows[1]!, /^step,,1,signed_up,\d+,.*,any 1 of 3$/);
+  // Ordered funnels keep their shape: no label.
+  const ordered = json(["funnel", "signed_up", "file_opened", "--within", "1d"]);
+  assert.equal(ordered.steps[0].label, undefined);
+  assert.match(
+    evx(["funnel", "signed_up", "file_opened", "--within", "1d", "--cache", cache]).stdout,
+    /^1\. signed_up /m,
+  );
+});

@@ -205,7 +205,7 @@ function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpe
 
 function printUsers(r: UsersResult, answer: Answer): void {
   process.stdout.write(
-    `${fmtInt(r.total)} users, ${rangeText(answer)}${r.total > r.users.length ? `; the first ${fmtInt(r.users.length)} by user id (--limit)` : ""}\n`,
+    `${fmtInt(r.total)} users, ${rangeText(answer)}${listedText(r.total, r.users.length, "by user id ")}\n`,
   );
   if (!r.users.length) return;
   process.stdout.write(
@@ -220,6 +220,12 @@ function printUsers(r: UsersResult, answer: Answer): void {
       termWidth(),
     ),
   );
+}
+
+/** What part of `total` the list shows, when not all of it (`--limit 0` asks for the total only). */
+function listedText(total: number, shown: number, order: string): string {
+  if (total <= shown) return "";
+  return shown === 0 ? "; none listed (--limit 0)" : `; the first ${fmtInt(shown)} ${order}(--limit)`;
 }
 
 /* ---------------- user timeline ---------------- */
@@ -242,7 +248,7 @@ export async function runUser(a: UserArgs): Promise<void> {
         return;
       }
       process.stdout.write(
-        `${cleanText(r.user_id)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${r.total > r.events.length ? `; the first ${fmtInt(r.events.length)} (--limit)` : ""}\n`,
+        `${cleanText(r.user_id)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${listedText(r.total, r.events.length, "")}\n`,
       );
       for (const e of r.events) {
         const props = Object.entries(e.properties)
@@ -583,14 +589,16 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       const width = termWidth();
       const color = drawing.useColor(process.env, process.stdout);
       const vs = r.compare ? `; Δ vs ${compareText(compare ?? "", r.compare.offset_seconds)}` : "";
+      // In any order the rows are "any k of K", so the steps are named once, here.
+      const of = r.order === "any" ? ` of ${r.steps.map((s) => s.step).join(", ")}` : "";
       process.stdout.write(
-        `${cleanText(funnelModeText(r, `funnel within ${formatDuration(r.within_seconds)}`))}, ${rangeText(answer)}${vs}\n`,
+        `${cleanText(funnelModeText(r, `funnel${of} within ${formatDuration(r.within_seconds)}`))}, ${rangeText(answer)}${vs}\n`,
       );
       const draw = (ss: FunnelStepResult[], before?: FunnelStepResult[]) =>
         drawing
           .bars(
             ss.map((s, i) => ({
-              label: `${i + 1}. ${s.step}`,
+              label: s.label ?? `${i + 1}. ${s.step}`,
               value: s.users,
               note: [
                 formatPercent(s.conversion).padStart(6),

@@ -76,6 +76,8 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     case "funnel": {
       const r = result as FunnelResult;
       const withValue = r.steps.some((s) => s.value !== undefined);
+      // In any order a row counts any k of the steps: a last `label` column says so (`any 2 of 3`).
+      const withLabel = r.order === "any";
       const steps = (b: string | null, ss: FunnelStepResult[]) =>
         ss.map((s, i) => [
           "step",
@@ -90,6 +92,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           null,
           null,
           ...(withValue ? [s.value?.sum ?? null, s.value?.avg ?? null] : []),
+          ...(withLabel ? [s.label ?? null] : []),
         ]);
       return {
         columns: [
@@ -105,6 +108,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           "entered",
           "converted",
           ...(withValue ? ["value_sum", "value_avg"] : []),
+          ...(withLabel ? ["label"] : []),
         ],
         rows: [
           ...steps(null, r.steps),
@@ -123,6 +127,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             t.entered,
             t.converted,
             ...(withValue ? [null, null] : []),
+            ...(withLabel ? [null] : []),
           ]),
         ],
       };
@@ -155,6 +160,8 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     }
     case "users": {
       const r = result as UsersResult;
+      // `--limit 0` asks for the total only: one cell, not an empty list that hides it.
+      if (spec.limit === 0) return { columns: ["total"], rows: [[r.total]] };
       return {
         columns: ["user_id", "events", "first_seen", "last_seen"],
         rows: r.users.map((u) => [u.user_id, u.events, u.first_seen, u.last_seen]),
@@ -162,6 +169,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     }
     case "timeline": {
       const r = result as TimelineResult;
+      if (spec.limit === 0) return { columns: ["user_id", "total"], rows: [[r.user_id, r.total]] };
       return {
         columns: ["user_id", "event_type", "event_time", "properties"],
         rows: r.events.map((e) => [r.user_id, e.event_type, e.event_time, JSON.stringify(e.properties)]),

@@ -399,7 +399,29 @@ function stepsOf(
   });
 }
 
+/** A row's label with `--order any` (docs/semantics.md, "Order"): it counts any k of the K steps. */
+export function anyOrderLabel(k: number, of: number): string {
+  return `any ${k} of ${of}`;
+}
+
+/** With `--order any`, every step row (overall, breakdown, compare) gains its `label`. */
+function labelAnyOrder(result: FunnelResult): FunnelResult {
+  if (result.order !== "any") return result;
+  const label = (steps: FunnelStepResult[]) =>
+    steps.map((s, i) => ({ ...s, label: anyOrderLabel(i + 1, steps.length) }));
+  return {
+    ...result,
+    steps: label(result.steps),
+    breakdown: result.breakdown?.map((g) => ({ ...g, steps: label(g.steps) })) ?? null,
+    ...(result.compare ? { compare: { ...result.compare, steps: label(result.compare.steps) } } : {}),
+  };
+}
+
 export function shapeFunnel(rows: Record<string, unknown>[], spec: FunnelSpec): FunnelResult {
+  return labelAnyOrder(shapeFunnelRows(rows, spec));
+}
+
+function shapeFunnelRows(rows: Record<string, unknown>[], spec: FunnelSpec): FunnelResult {
   const labels = spec.steps.map(formatEventRef);
   const steps = rows.filter((r) => r.kind === "step");
   const overall = steps.find((r) => Boolean(r.overall));

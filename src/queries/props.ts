@@ -12,9 +12,8 @@ const TYPE_NAMES = `CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN
 export function buildProps(spec: PropsSpec): BuiltQuery {
   const p = new Params();
   const range = spec.range ? inRange(p, frameOf(spec.range)) : "true";
-  const ev = p.str(spec.event);
   const top = p.big(Math.max(0, Math.floor(spec.topValues)));
-  const where = `event_type = ${ev} AND ${range}`;
+  const where = `${typesSql(p, spec)} AND ${range}`;
   // One pass over (key, type, text) counts; keys, types and top values are derived from it.
   const ctes = [
     `n AS (SELECT count(*) AS events FROM events WHERE ${where})`,
@@ -33,10 +32,31 @@ export function buildProps(spec: PropsSpec): BuiltQuery {
           QUALIFY row_number() OVER (PARTITION BY key ORDER BY sum(c) DESC, text) <= ${top})
    GROUP BY key)`,
   ];
-  const sql = `${withClause(ctes)}SELECT n.events AS total, k.key, t.type, k.events, tp.top
-  FROM n LEFT JOIN keys k ON true LEFT JOIN types t ON t.key = k.key LEFT JOIN tops tp ON tp.key = k.key
+  const [nums, numsJoin] = numbersSql(p, spec, ctes);
+  const sql = `${withClause(ctes)}SELECT n.events AS total, k.key, t.type, k.events, tp.top${nums}
+  FROM n LEFT JOIN keys k ON true LEFT JOIN types t ON t.key = k.key LEFT JOIN tops tp ON tp.key = k.key${numsJoin}
  ORDER BY k.events DESC, k.key`;
   return { sql, params: p.values };
+}
+
+/** The event types looked at: `event`, or `events` (any type when one of them is `*`). */
+function typesSql(p: Params, spec: PropsSpec): string {
+  const types = spec.events ?? [spec.event];
+  if (types.includes("*")) return "true";
+  return types.length === 1
+    ? `event_type = ${p.str(types[0]!)}`
+    : `event_type IN (${types.map((t) => p.str(t)).join(", ")})`;
+}
+
+/**
+ * With `numbers`: a `nums (key, numbers)` CTE counting, from `vc`'s texts, the events whose text is a
+ * finite number under the `--value` cast; returns the select and join that add it.
+ */
+function numbersSql(p: Params, spec: PropsSpec, ctes: string[]): [string, string] {
+  if (!spec.numbers) return ["", ""];
+  const x = p.tryDouble("text");
+  ctes.push(`nums AS (SELECT key, sum(c) AS numbers FROM vc WHERE ${p.isFinite(x)} GROUP BY key)`);
+  return [", nm.numbers AS numbers", " LEFT JOIN nums nm ON nm.key = k.key"];
 }
 
 export function shapeProps(rows: Record<string, unknown>[], spec: PropsSpec): PropsResult {
@@ -52,6 +72,7 @@ export function shapeProps(rows: Record<string, unknown>[], spec: PropsSpec): Pr
         value: String(v.value),
         events: Number(v.events),
       })),
+      ...(spec.numbers ? { numbers: Number(r.numbers ?? 0) } : {}),
     }));
   return { event: spec.event, events: total, props };
 }
@@ -63,7 +84,7 @@ export function shapeProps(rows: Record<string, unknown>[], spec: PropsSpec): Pr
 export function buildPropsClickHouse(spec: PropsSpec): BuiltQuery {
   const p = new Params(undefined, "clickhouse");
   const range = spec.range ? inRange(p, frameOf(spec.range)) : "true";
-  const where = `event_type = ${p.str(spec.event)} AND ${range}`;
+  const where = `${typesSql(p, spec)} AND ${range}`;
   const top = p.big(Math.max(0, Math.floor(spec.topValues)));
   const raw = "kv.2";
   const ctes = [
@@ -85,8 +106,9 @@ export function buildPropsClickHouse(spec: PropsSpec): BuiltQuery {
     FROM (SELECT key, text, sum(c) AS c FROM vc GROUP BY key, text)
    GROUP BY key)`,
   ];
-  const sql = `${withClause(ctes)}SELECT n.events AS total, k.key AS key, t.type AS type, k.events AS events, tp.top AS top
-  FROM n LEFT JOIN keys k ON true LEFT JOIN types t ON t.key = k.key LEFT JOIN tops tp ON tp.key = k.key
+  const [nums, numsJoin] = numbersSql(p, spec, ctes);
+  const sql = `${withClause(ctes)}SELECT n.events AS total, k.key AS key, t.type AS type, k.events AS events, tp.top AS top${nums}
+  FROM n LEFT JOIN keys k ON true LEFT JOIN types t ON t.key = k.key LEFT JOIN tops tp ON tp.key = k.key${numsJoin}
  ORDER BY k.events DESC, k.key`;
   return { sql, params: p.values };
 }

@@ -67,9 +67,16 @@ export interface CatalogSpec {
 export interface PropsSpec {
   kind: "props";
   event: string;
+  /**
+   * The keys of several event types together instead of `event`'s alone (the funnel's steps, for its
+   * hold and value pickers); `*` among them: every event type. `event` still names the result.
+   */
+  events?: string[];
   range?: DateRange;
   /** Top values listed per key. */
   topValues: number;
+  /** Also count, per key, the events whose property text is a finite number (`numbers`). */
+  numbers?: boolean;
 }
 
 export interface TrendSpec {
@@ -283,6 +290,11 @@ export interface PropRow {
   /** Share of the event's rows that carry the key (0..1). */
   presence: number;
   top: PropValue[];
+  /**
+   * With `numbers`: the events whose text for the key is a finite number (cast as `--value` and numeric
+   * filters cast it), so `--value KEY` has something to sum when it is > 0.
+   */
+  numbers?: number;
 }
 export interface PropsResult {
   event: string;
@@ -323,7 +335,13 @@ export interface TrendResult {
 }
 
 export interface FunnelStepResult {
+  /** The k-th step as written (with `--order any`, only its position: see `label`). */
   step: string;
+  /**
+   * With `--order any` only: `any k of K`. Row k counts users who did any k of the K steps, not those
+   * who did `step`; both faces label the row with this.
+   */
+  label?: string;
   users: number;
   conversion: number;
   from_previous: number;

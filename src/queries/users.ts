@@ -149,8 +149,25 @@ function retentionSelection(p: Params, spec: RetentionSpec, sel: UserSelection):
 }
 
 /**
- * Rows `(user_id, events, first_seen, last_seen, total)`: the selected users sorted by user_id, at most
- * `limit`, each with their events of any type in the analysis range; `total` counts all selected users.
+ * The page of `rows` (a SELECT with `order`) and its total in one pass: every row is numbered and
+ * counted by window functions, and the first `limit` rows are kept, plus the first row whatever the
+ * limit, so `--limit 0` still returns the total (that row has `listed` false). A `count(*) OVER ()`
+ * after a `LIMIT 0` would vanish with the rows, and counting apart would compute the selection twice.
+ */
+function pageWithTotal(p: Params, ctes: string[], rows: string, order: string, limit: number): string {
+  const n = Math.max(0, Math.floor(limit));
+  ctes.push(`numbered AS (SELECT r.*, row_number() OVER (ORDER BY ${order}) AS rn, count(*) OVER () AS total
+      FROM (${rows}) r)`);
+  return `${withClause(ctes)}SELECT *, rn <= ${p.big(n)} AS listed
+  FROM numbered
+ WHERE rn <= ${p.big(Math.max(1, n))}
+ ORDER BY rn`;
+}
+
+/**
+ * Rows `(user_id, events, first_seen, last_seen, rn, total, listed)`: the selected users sorted by
+ * user_id, at most `limit` of them listed, each with their events of any type in the analysis range;
+ * `total` counts all selected users, whatever the limit.
  */
 export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
@@ -162,18 +179,18 @@ export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const [id, users] = p.ch
     ? ["sel.user_key", ""]
     : ["u.user_id", " JOIN users u ON u.user_key = sel.user_key"];
-  const sql = `${withClause(ctes)}SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen, s.last_seen,
-       count(*) OVER () AS total
-  FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key
- ORDER BY user_id
- LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
-  return { sql, params: p.values };
+  const rows = `SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen AS first_seen, s.last_seen AS last_seen
+      FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key`;
+  return { sql: pageWithTotal(p, ctes, rows, "user_id", spec.limit), params: p.values };
 }
+
+/** The listed rows (with `--limit 0`, the one row returned only carries the total). */
+const listed = (rows: Record<string, unknown>[]) => rows.filter((r) => Boolean(Number(r.listed)));
 
 export function shapeUsers(rows: Record<string, unknown>[]): UsersResult {
   return {
     total: rows.length ? Number(rows[0].total) : 0,
-    users: rows.map((r) => ({
+    users: listed(rows).map((r) => ({
       user_id: String(r.user_id),
       events: Number(r.events),
       first_seen: String(r.first_seen),
@@ -183,8 +200,9 @@ export function shapeUsers(rows: Record<string, unknown>[]): UsersResult {
 }
 
 /**
- * Rows `(event_type, us, properties, total)`: the user's events in the range in time order (ties by
- * event type, then property text), at most `limit`; `total` counts all of them.
+ * Rows `(event_type, us, properties, listed, total)`: the user's events in the range in time order (ties
+ * by event type, then property text), at most `limit`; `total` counts all of them, whatever the limit
+ * (0 when the user has none in the range, or does not exist).
  */
 export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
@@ -194,21 +212,20 @@ export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuer
     : "";
   const props = p.ch ? "properties" : "CAST(properties AS VARCHAR)";
   const user = p.ch ? p.str(spec.user) : `(SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})`;
-  const sql = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties,
-       count(*) OVER () AS total
-  FROM events
- WHERE user_key = ${user}
-   AND ${inRange(p, f)}${types}
- ORDER BY event_time, event_type, ${props}
- LIMIT ${p.big(Math.max(0, Math.floor(spec.limit)))}`;
-  return { sql, params: p.values };
+  const rows = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties, event_time AS ord_time
+      FROM events
+     WHERE user_key = ${user} AND ${inRange(p, f)}${types}`;
+  return {
+    sql: pageWithTotal(p, [], rows, "ord_time, event_type, properties", spec.limit),
+    params: p.values,
+  };
 }
 
 export function shapeTimeline(rows: Record<string, unknown>[], spec: TimelineSpec): TimelineResult {
   return {
     user_id: spec.user,
     total: rows.length ? Number(rows[0].total) : 0,
-    events: rows.map((r) => ({
+    events: listed(rows).map((r) => ({
       event_type: String(r.event_type),
       event_time: instantText(Number(r.us)),
       properties: parseProps(r.properties),

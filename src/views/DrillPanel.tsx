@@ -64,14 +64,17 @@ export function usersSpecOf(t: DrillTarget, limit = USERS_LIMIT): UsersSpec {
 /** A funnel's list: users who reached step `step` (1-based), or who dropped there. */
 export function funnelTarget(spec: FunnelSpec, step: number, kind: "reached" | "dropped"): DrillTarget {
   const label = cleanText(formatEventRef(spec.steps[step - 1]!));
-  return {
-    of: drillOf(spec),
-    selection: `${kind}:${step}`,
-    title:
-      kind === "reached"
+  const K = spec.steps.length;
+  // In any order, reaching step k means doing any k of the steps (docs/semantics.md, "Order").
+  const title =
+    spec.order === "any"
+      ? kind === "reached"
+        ? `did any ${step} of ${K} steps`
+        : `did any ${step - 1} of ${K} steps, not ${step}`
+      : kind === "reached"
         ? `reached step ${step} · ${label}`
-        : `dropped at step ${step} · ${label} (reached step ${step - 1}, not ${step})`,
-  };
+        : `dropped at step ${step} · ${label} (reached step ${step - 1}, not ${step})`;
+  return { of: drillOf(spec), selection: `${kind}:${step}`, title };
 }
 
 /** reached:N ↔ dropped:N (dropped needs N ≥ 2). */

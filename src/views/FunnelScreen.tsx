@@ -11,7 +11,7 @@
  */
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { formatEventRef, formatExclusion, parseExclusion } from "../queries/parse.js";
 import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from "../queries/spec.js";
 import { bars, lineChart } from "../render/charts.js";
@@ -23,13 +23,28 @@ import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillP
 import { PRIORITY, useKeys } from "./input.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
 import { matches } from "./keymap.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, WindowEditor } from "./pickers.js";
-import { type FunnelModel, useAppEnv, useReportResult } from "./state.js";
-import { queryState, useQuery } from "./useQuery.js";
+import {
+  BreakdownPicker,
+  EventPicker,
+  FilterPrompt,
+  filtersLabel,
+  stepPropsSpec,
+  WindowEditor,
+} from "./pickers.js";
+import {
+  changeFunnelSteps,
+  checkFunnelKeys,
+  type FunnelModel,
+  type StepChange,
+  useAppEnv,
+  useReportResult,
+} from "./state.js";
+import { queryState, specKey, useQuery } from "./useQuery.js";
 import { clamp, HintLine, Line, Lines, TextPrompt } from "./widgets.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
   if (!range || m.steps.length < 2) return null;
+  const exclude = m.order === "any" ? [] : (m.exclude ?? []).filter((x) => x.to <= m.steps.length);
   return {
     kind: "funnel",
     steps: m.steps,
@@ -42,24 +57,33 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
     ...(m.overTime ? { trendInterval: fitInterval(m.interval, range) } : {}),
     ...(m.compare ? { compare: m.compare } : {}),
     ...(m.order && m.order !== "ordered" ? { order: m.order } : {}),
-    // Exclusions and values need an ordered or strict funnel, and step ranges within the steps.
-    ...(m.order !== "any" && m.exclude?.length
-      ? { exclude: m.exclude.filter((x) => x.to <= m.steps.length) }
-      : {}),
+    // Exclusions and values need an ordered or strict funnel. Step edits keep the ranges within the
+    // steps (`changeFunnelSteps`); one that still is not is left out here and so, as the settings line
+    // is drawn from this spec, not shown either.
+    ...(exclude.length ? { exclude } : {}),
     ...(m.hold !== undefined ? { hold: m.hold } : {}),
     ...(m.order !== "any" && m.value !== undefined ? { value: m.value } : {}),
   };
 }
 
-/** The modes part of the settings line: `order strict · excluding X@1-3 · hold plan · value price`, or "". */
-export function funnelModesLabel(m: FunnelModel): string {
+/** The modes of a funnel the settings line names (a run spec, or the model before any can run). */
+export type FunnelModes = Pick<FunnelSpec, "order" | "exclude" | "hold" | "value">;
+
+/**
+ * The modes part of the settings line: `order strict · excluding X@1-3 · hold plan · value price`, or "".
+ * Drawn from the spec whose numbers are on screen, so it names exactly what they count; the model only
+ * adds what it holds but that order turns off (`(off: any order)`).
+ */
+export function funnelModesLabel(shown: FunnelModes, m: FunnelModel): string {
   // The default order is not named, to keep the line short.
-  const parts = m.order && m.order !== "ordered" ? [`order ${m.order}`] : [];
-  const any = m.order === "any";
-  if (m.exclude?.length)
-    parts.push(`excluding ${m.exclude.map(formatExclusion).join(", ")}${any ? " (off: any order)" : ""}`);
-  if (m.hold !== undefined) parts.push(`hold ${cleanText(m.hold)}`);
-  if (m.value !== undefined) parts.push(`value ${cleanText(m.value)}${any ? " (off: any order)" : ""}`);
+  const parts = shown.order && shown.order !== "ordered" ? [`order ${shown.order}`] : [];
+  const off = shown.order === "any" ? " (off: any order)" : "";
+  const exclude = shown.exclude?.length ? shown.exclude : off ? m.exclude : undefined;
+  if (exclude?.length)
+    parts.push(`excluding ${exclude.map((x) => cleanText(formatExclusion(x))).join(", ")}${off}`);
+  if (shown.hold !== undefined) parts.push(`hold ${cleanText(shown.hold)}`);
+  const value = shown.value ?? (off ? m.value : undefined);
+  if (value !== undefined) parts.push(`value ${cleanText(value)}${off}`);
   return parts.join(" · ");
 }
 
@@ -101,20 +125,25 @@ export function compareLine(result: FunnelResult): string | null {
   return `compare period (${offsetText(c.offset_seconds)}): ${formatNumber(entered)} entered, ${formatNumber(converted)} converted (${entered ? formatPercent(last?.conversion ?? 0) : "–"})`;
 }
 
-/** The step bars (selection marker in the first column) and their header, `width` wide. */
+/**
+ * The step bars (selection marker in the first column) and their header, `width` wide. In any order
+ * (`anyOrder`) row k counts users who did any k of the steps: it reads `any k of K`, and the header names
+ * the steps once, numbered, so the selection still shows which step `x`, `J` and `K` act on.
+ */
 export function funnelBars(
   labels: string[],
   result: FunnelResult | undefined,
   width: number,
   color: boolean,
   ascii: boolean,
+  anyOrder = false,
 ): { header: string; rows: string[] } {
   const inner = Math.max(1, width - 2);
   // No Δ against a compare period the cache holds none of.
   const compare = result?.compare?.cached === "none" ? undefined : result?.compare?.steps;
   const withValue = result?.steps.some((s) => s.value !== undefined) ?? false;
   const steps = labels.map((l, i) => ({
-    label: `${i + 1}. ${l}`,
+    label: anyOrder ? `any ${i + 1} of ${labels.length}` : `${i + 1}. ${l}`,
     value: result?.steps[i]?.users ?? 0,
     note: note(result?.steps[i], i, compare, withValue),
   }));
@@ -127,7 +156,11 @@ export function funnelBars(
     format: (v) => padStart(result ? formatNumber(v) : "…", valueW),
   });
   const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}${withValue ? padStart("value Σ", NOTE_W.value) : ""}${compare ? padStart("vs compare", NOTE_W.delta) : ""}`;
-  const header = `  ${padEnd("Step", Math.max(0, inner - displayWidth(right)))}${right}`;
+  const title = anyOrder
+    ? cleanText(`In any order: ${labels.map((l, i) => `${i + 1}. ${l}`).join(" · ")}`)
+    : "Step";
+  const room = Math.max(0, inner - displayWidth(right));
+  const header = `  ${padEnd(truncate(title, Math.max(0, room - 1)), room)}${right}`;
   return { header: truncate(header, width), rows };
 }
 
@@ -139,7 +172,8 @@ export function breakdownTable(result: FunnelResult, key: string, width: number)
   const valueW = Math.max(8, Math.min(24, width - n * (colW + 1) - 8));
   const head = [
     padEnd(cleanText(key), valueW),
-    ...result.steps.map((_, i) => padStart(`step ${i + 1}`, colW)),
+    // In any order column k counts any k of the steps.
+    ...result.steps.map((_, i) => padStart(result.order === "any" ? `any ${i + 1}` : `step ${i + 1}`, colW)),
     padStart("conv", 7),
   ].join(" ");
   const lines = [head];
@@ -191,12 +225,47 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
 
   const n = model.steps.length;
   const sel = clamp(model.selected, 0, Math.max(0, n - 1));
+  // Result rows only describe the steps they were computed for.
+  const result = q.fresh || q.status === "running" ? q.data : undefined;
+  const ranSteps = q.spec?.kind === "funnel" ? q.spec.steps : undefined;
+  const usable = result && ranSteps && specKey(ranSteps) === specKey(model.steps) ? result : undefined;
+  // The spec behind the numbers on screen, else the one asked for: the settings line describes it.
+  const shownSpec = usable && q.spec?.kind === "funnel" ? q.spec : spec;
+  /**
+   * The steps whose keys the hold and value still have to be checked against (`specKey` of the steps),
+   * after a step edit; the check runs on the props of those steps (the pickers' own query).
+   */
+  const [keysCheck, setKeysCheck] = useState<string | null>(null);
+  const stepsKey = specKey(model.steps);
+  const keysQ = useQuery(
+    keysCheck === stepsKey
+      ? stepPropsSpec(
+          model.steps.map((s) => s.event),
+          range,
+        )
+      : null,
+  );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the keys of the steps arrive
+  useEffect(() => {
+    if (keysCheck !== stepsKey || !keysQ.fresh || !keysQ.data) return;
+    setKeysCheck(null);
+    const { model: next, notes } = checkFunnelKeys(model, keysQ.data.props);
+    if (!notes.length) return;
+    setModel(next);
+    env.notify(notes.join("; "));
+  }, [keysCheck, stepsKey, keysQ.fresh, keysQ.data]);
+  /** A step edit, with every exclusion, hold and value re-checked; what changed is said in the hint bar. */
+  const changeSteps = (change: StepChange) => {
+    const { model: next, notes } = changeFunnelSteps({ ...model, selected: sel }, change);
+    setModel(next);
+    if (notes.length) env.notify(notes.join("; "));
+    if (next.steps.length && (next.hold !== undefined || next.value !== undefined))
+      setKeysCheck(specKey(next.steps));
+  };
   const move = (delta: number) => {
     const to = sel + delta;
     if (to < 0 || to >= n) return;
-    const steps = [...model.steps];
-    [steps[sel], steps[to]] = [steps[to]!, steps[sel]!];
-    update({ steps, selected: to });
+    changeSteps({ kind: "move", from: sel, to });
   };
 
   useKeys(
@@ -204,8 +273,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       if (matches("funnel.add", input, key)) setPicker("add");
       else if (matches("funnel.remove", input, key)) {
         if (!n) return true;
-        const steps = model.steps.filter((_, i) => i !== sel);
-        update({ steps, selected: clamp(sel, 0, Math.max(0, steps.length - 1)) });
+        changeSteps({ kind: "remove", index: sel });
       } else if (matches("funnel.up", input, key))
         update({ selected: clamp(sel - 1, 0, Math.max(0, n - 1)) });
       else if (matches("funnel.down", input, key))
@@ -234,7 +302,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         if (n) setPicker("value");
       } else if (matches("funnel.users", input, key)) {
         // The users behind the step as shown: the spec of the result on screen.
-        const shown = q.spec?.kind === "funnel" && q.data?.steps.length === n ? q.spec : null;
+        const shown = usable && q.spec?.kind === "funnel" ? q.spec : null;
         if (!shown) env.notify("no result yet: Enter lists a step's users once the funnel has run");
         else setDrill({ target: funnelTarget(shown, sel + 1, "reached"), spec: shown });
       } else return false;
@@ -244,12 +312,9 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   );
 
   const labels = useMemo(() => model.steps.map((s) => formatEventRef(s)), [model.steps]);
-  // Result rows only describe the steps they were computed for.
-  const result = q.fresh || q.status === "running" ? q.data : undefined;
-  const usable = result && result.steps.length === n ? result : undefined;
   const barLines = useMemo(
-    () => funnelBars(labels, usable, width, env.color, env.ascii),
-    [labels, usable, width, env.color, env.ascii],
+    () => funnelBars(labels, usable, width, env.color, env.ascii, shownSpec?.order === "any"),
+    [labels, usable, width, env.color, env.ascii, shownSpec?.order],
   );
 
   const vsLine = usable ? compareLine(usable) : null;
@@ -311,7 +376,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         height={height}
         withFilter
         onPick={(ref) => {
-          setModel((m) => ({ ...m, steps: [...m.steps, ref], selected: m.steps.length }));
+          changeSteps({ kind: "insert", index: n, step: ref });
           setPicker(null);
         }}
         onCancel={() => setPicker(null)}
@@ -333,11 +398,14 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
   if (picker === "breakdown" || picker === "hold" || picker === "value") {
-    // One property picker for the three keys of step 1 the funnel can use.
+    // One property picker for the three keys the funnel can use: the breakdown is step 1's value, while
+    // hold and value apply to every step, so they list the keys of all steps (value: those with numbers).
     const { title, noneHint } = KEY_PICKERS[picker];
     return (
       <BreakdownPicker
         event={model.steps[0]?.event}
+        events={picker === "breakdown" ? undefined : model.steps.map((s) => s.event)}
+        numeric={picker === "value"}
         range={range}
         current={model[picker]}
         width={width}
@@ -413,7 +481,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
 
-  const modes = funnelModesLabel(model);
+  const modes = funnelModesLabel(shownSpec ?? model, model);
   const settings = `window ${formatDuration(model.withinSeconds)}${modes ? ` · ${modes}` : ""} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
   const { state, stateColor } = queryState(q);
 

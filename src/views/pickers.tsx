@@ -27,6 +27,16 @@ export function propsSpec(event: string | undefined, range: DateRange | null): P
   return { kind: "props", event, range, topValues: 3 };
 }
 
+/**
+ * The props spec of several events together (a funnel's steps) with the count of numbers per key: the
+ * keys the hold and value pickers offer. Null without events or a range.
+ */
+export function stepPropsSpec(events: string[], range: DateRange | null): PropsSpec | null {
+  const types = [...new Set(events)].sort();
+  if (!types.length || !range) return null;
+  return { kind: "props", event: types[0]!, events: types, range, topValues: 3, numbers: true };
+}
+
 /** One-line summary of an event's property keys for hints: `platform (string) · revenue (number)`. */
 export function keyHints(props: PropsResult | undefined, max = 8): string {
   if (!props) return "";
@@ -125,6 +135,10 @@ export function FilterPrompt(props: FilterPromptProps) {
 /** Picks one of an event's property keys (or `(none)`): breakdowns, held keys, value keys. */
 export function BreakdownPicker(props: {
   event?: string;
+  /** The keys of these events together instead of `event`'s (a funnel's hold and value). */
+  events?: string[];
+  /** Only keys with a number among their values (`--value` has something to sum). */
+  numeric?: boolean;
   range: DateRange | null;
   current?: string;
   width: number;
@@ -136,19 +150,24 @@ export function BreakdownPicker(props: {
   /** What `(none)` means here. Default: no breakdown. */
   noneHint?: string;
 }) {
-  const q = useQuery(propsSpec(props.event, props.range));
+  const q = useQuery(
+    props.events ? stepPropsSpec(props.events, props.range) : propsSpec(props.event, props.range),
+  );
   const noneHint = props.noneHint ?? "no breakdown";
+  const numeric = !!props.numeric;
   const items = useMemo<PickItem<string | null>[]>(() => {
     const list: PickItem<string | null>[] = [{ label: "(none)", value: null, hint: noneHint }];
     for (const p of q.data?.props ?? []) {
+      if (numeric && !(p.numbers && p.numbers > 0)) continue;
+      const head = numeric ? `number in ${formatNumber(p.numbers ?? 0)} events` : p.type;
       list.push({
         label: p.key,
         value: p.key,
-        hint: `${p.type} · ${formatPercent(p.presence, 0)} · ${p.top.map((t) => t.value).join(", ")}`,
+        hint: `${head} · ${formatPercent(p.presence, 0)} · ${p.top.map((t) => t.value).join(", ")}`,
       });
     }
     return list;
-  }, [q.data, noneHint]);
+  }, [q.data, noneHint, numeric]);
   const idx = props.current ? items.findIndex((i) => i.value === props.current) : 0;
   return (
     <ListPicker
@@ -160,7 +179,7 @@ export function BreakdownPicker(props: {
       empty={q.status === "error" ? `error: ${q.error?.message}` : "loading keys…"}
       footer={
         q.status === "running" && !q.data
-          ? "loading the event's keys…"
+          ? `loading the ${props.events ? "steps'" : "event's"} keys…`
           : q.status === "error"
             ? `could not load keys: ${q.error?.message ?? ""}`
             : "type to filter · enter pick · esc cancel"

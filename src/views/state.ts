@@ -9,6 +9,7 @@ import type { CacheStatus, RejectRow } from "../cache/status.js";
 import type { SyncProgress, SyncSummary } from "../cache/sync.js";
 import type { WatchCycle } from "../cache/watch.js";
 import type { ChPartitionRow } from "../queries/clickhouse/executor.js";
+import { formatExclusion } from "../queries/parse.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -24,6 +25,7 @@ import type {
   Period,
   RetentionCohortRule,
 } from "../queries/spec.js";
+import { cleanText } from "../render/sanitize.js";
 import type { QueryRunner, QueryState } from "./useQuery.js";
 
 /** What the Sync screen needs from the cache and the source (real ones in `session.ts`). */
@@ -156,6 +158,95 @@ export interface FunnelModel {
   hold?: string;
   /** `V`: the property summed per step. */
   value?: string;
+}
+
+/** An edit of a funnel's steps (0-based indices; `to` is the moved step's new index). */
+export type StepChange =
+  | { kind: "insert"; index: number; step: EventRef }
+  | { kind: "remove"; index: number }
+  | { kind: "move"; from: number; to: number }
+  | { kind: "replace"; index: number; step: EventRef };
+
+/**
+ * Applies a step edit and re-checks every setting that names steps, so the model never holds a setting
+ * the query would have to skip. An exclusion follows its two step events: each end takes its step's new
+ * place; an end whose step was removed moves inward to the nearest step of its range that is left (a
+ * range `@1-3` whose step 3 is removed becomes `@1-2`); a range left with fewer than two steps, or whose
+ * ends were reordered past each other, is dropped. Hold and value need a step to apply to: with no steps
+ * left they are dropped. Every adjustment and drop is one note for the status line.
+ */
+export function changeFunnelSteps(
+  m: FunnelModel,
+  change: StepChange,
+): { model: FunnelModel; notes: string[] } {
+  const n = m.steps.length;
+  // order[i]: the old index (or -1 for a new step) of the new step at i.
+  const order = m.steps.map((_, i) => i);
+  let selected = m.selected;
+  if (change.kind === "insert") {
+    const at = Math.max(0, Math.min(n, change.index));
+    order.splice(at, 0, -1);
+    selected = at;
+  } else if (change.kind === "remove") {
+    if (change.index < 0 || change.index >= n) return { model: m, notes: [] };
+    order.splice(change.index, 1);
+    selected = Math.max(0, Math.min(change.index, order.length - 1));
+  } else if (change.kind === "move") {
+    if (change.from < 0 || change.from >= n || change.to < 0 || change.to >= n)
+      return { model: m, notes: [] };
+    const [moved] = order.splice(change.from, 1);
+    order.splice(change.to, 0, moved!);
+    selected = change.to;
+  } else if (change.index < 0 || change.index >= n) return { model: m, notes: [] };
+  const steps = order.map((old) => (old >= 0 ? m.steps[old]! : (change as { step: EventRef }).step));
+  if (change.kind === "replace") steps[change.index] = change.step;
+  // place[k]: the new 1-based position of old step k (1-based), or 0 when it was removed.
+  const place = [0, ...m.steps.map((_, i) => order.indexOf(i) + 1)];
+  const notes: string[] = [];
+  const exclude: Exclusion[] = [];
+  for (const x of m.exclude ?? []) {
+    let from = 0;
+    for (let k = x.from; k <= x.to && !from; k++) from = place[k] ?? 0;
+    let to = 0;
+    for (let k = x.to; k >= x.from && !to; k--) to = place[k] ?? 0;
+    const was = cleanText(formatExclusion(x));
+    if (from >= 1 && from < to) {
+      const next = { ...x, from, to };
+      if (from !== x.from || to !== x.to) notes.push(`exclusion ${was} is now @${from}-${to}`);
+      exclude.push(next);
+    } else notes.push(`exclusion ${was} dropped: its steps are gone or out of order`);
+  }
+  const model: FunnelModel = { ...m, steps, selected };
+  if (m.exclude) model.exclude = exclude;
+  if (!steps.length) {
+    if (m.hold !== undefined) notes.push(`hold ${cleanText(m.hold)} dropped: no steps left`);
+    if (m.value !== undefined) notes.push(`value ${cleanText(m.value)} dropped: no steps left`);
+    delete model.hold;
+    delete model.value;
+  }
+  return { model, notes };
+}
+
+/**
+ * After a step edit, the funnel's hold and value checked against the keys of its new steps (`props` of
+ * a `stepPropsSpec` over them): a hold no step carries, or a value no step has a number in, is dropped
+ * with a note, as the pickers would no longer offer them.
+ */
+export function checkFunnelKeys(
+  m: FunnelModel,
+  props: { key: string; numbers?: number }[],
+): { model: FunnelModel; notes: string[] } {
+  const model = { ...m };
+  const notes: string[] = [];
+  if (m.hold !== undefined && !props.some((p) => p.key === m.hold)) {
+    notes.push(`hold ${cleanText(m.hold)} dropped: no step has it`);
+    delete model.hold;
+  }
+  if (m.value !== undefined && !props.some((p) => p.key === m.value && (p.numbers ?? 0) > 0)) {
+    notes.push(`value ${cleanText(m.value)} dropped: no step has a number in it`);
+    delete model.value;
+  }
+  return { model: notes.length ? model : m, notes };
 }
 
 export interface RetentionModel {

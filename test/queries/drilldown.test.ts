@@ -146,6 +146,31 @@ describe("--users-of against the brute force", { concurrency: 2 }, () => {
     assert.deepEqual(got, bruteUsers(events, spec));
   });
 
+  test("--limit 0 lists nobody and still counts every user and event (the total only)", async () => {
+    const of: FunnelSpec = {
+      kind: "funnel",
+      steps: [ref("application_opened"), ref("file_saved")],
+      withinSeconds: 86_400,
+      range: range("UTC"),
+      filters: [],
+      limit: 10,
+    };
+    for (const sel of ["reached:1", "dropped:2"]) {
+      const spec = users(of, sel, 0);
+      const got = (await tc.ex.run(spec)).result;
+      assert.equal(got.users.length, 0);
+      assert.ok(got.total > 0, sel);
+      assert.deepEqual(got, bruteUsers(events, spec));
+      assert.equal(got.total, (await tc.ex.run(users(of, sel, 100_000))).result.total);
+    }
+    const user = events[0].user;
+    const tl: TimelineSpec = { kind: "timeline", user, range: range("UTC"), events: [], limit: 0 };
+    const got = (await tc.ex.run(tl)).result;
+    assert.equal(got.events.length, 0);
+    assert.ok(got.total > 0);
+    assert.deepEqual(got, bruteTimeline(events, tl));
+  });
+
   test("user timelines", async () => {
     const ids = [...new Set(events.map((e) => e.user))].slice(0, 6);
     for (const [i, user] of ids.entries()) {

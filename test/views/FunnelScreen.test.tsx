@@ -4,13 +4,19 @@ import { Executor } from "../../src/queries/executor.js";
 import type { FunnelResult, FunnelSpec } from "../../src/queries/spec.js";
 import { pointsText } from "../../src/render/compare.js";
 import { formatNumber } from "../../src/render/format.js";
-import { breakdownTable, compareLine, funnelBars, funnelSpec } from "../../src/views/FunnelScreen.js";
+import {
+  breakdownTable,
+  compareLine,
+  funnelBars,
+  funnelModesLabel,
+  funnelSpec,
+} from "../../src/views/FunnelScreen.js";
 import { initialModels } from "../../src/views/state.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
-/** Users of each step row (`1. name ███ 118 100.0% …`) in the frame. */
+/** Users of each step row (`1. name ███ 118 100.0% …`, in any order `any 1 of 2 ███ …`) in the frame. */
 function stepUsers(frame: string): number[] {
-  return [...frame.matchAll(/^[ ›] \d\. \S+.*?\s([\d,]+)\s+[\d.]+%/gm)].map((m) =>
+  return [...frame.matchAll(/^[ ›] (?:\d\. \S+|any \d of \d).*?\s([\d,]+)\s+[\d.]+%/gm)].map((m) =>
     Number(m[1]!.replace(/,/g, "")),
   );
 }
@@ -204,7 +210,8 @@ describe("Funnel screen", () => {
       assert.deepEqual(stepUsers(f), strict);
       assert.ok(strict[1]! < (await usersOf(base))[1]!, "strict converts fewer than ordered");
       await app.press("o");
-      f = await app.waitFor((x) => settled(x) && x.includes("order any"));
+      // In any order the rows read `any k of K`.
+      f = await app.waitFor((x) => /› any 2 of 2 .*%/.test(x) && !x.includes("…") && !x.includes("updating"));
       assert.deepEqual(stepUsers(f), await usersOf({ ...base, order: "any" }));
       await app.press("o");
       await app.waitFor((x) => settled(x) && !x.includes("order "));
@@ -250,6 +257,206 @@ describe("Funnel screen", () => {
       app.unmount();
       ex.close();
     }
+  });
+
+  it("removing a step re-checks the exclusions: X error_shown@1-3, then x on step 3 (issue #22)", async () => {
+    const app = await renderApp(testSession(c), { columns: 130, rows: 30 });
+    const ex = new Executor(c.cache);
+    const steps = ["application_opened", "file_opened", "file_saved"].map((event) => ({
+      event,
+      filters: [],
+    }));
+    const base: FunnelSpec = {
+      kind: "funnel",
+      steps,
+      withinSeconds: 86400,
+      range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+      filters: [],
+      limit: 10,
+    };
+    const settled = (x: string) =>
+      /\d\. \S+ .*%/.test(x) && !/\d\. \S+ .*…/.test(x) && !x.includes("updating");
+    const usersOf = async (spec: FunnelSpec) => (await ex.run(spec)).result.steps.map((s) => s.users);
+    const error = { event: "error_shown", filters: [] };
+    try {
+      await app.waitFor("button_clicked");
+      await app.press(
+        "3",
+        "a",
+        "application_o",
+        KEYS.enter,
+        KEYS.enter,
+        "a",
+        "file_op",
+        KEYS.enter,
+        KEYS.enter,
+      );
+      await app.press("a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("3. file_saved"));
+      await app.press("X", "error_sh", KEYS.enter, KEYS.enter);
+      await app.waitFor("Between which steps?");
+      await app.press(KEYS.enter); // empty: 1-3
+      let f = await app.waitFor((x) => settled(x) && x.includes("excluding error_shown@1-3"));
+      assert.deepEqual(stepUsers(f), await usersOf({ ...base, exclude: [{ event: error, from: 1, to: 3 }] }));
+      await app.press("x"); // the new step 3 is selected
+      f = await app.waitFor((x) => settled(x) && !x.includes("3. file_saved"));
+      assert.match(f, /exclusion error_shown@1-3 is now @1-2/);
+      assert.match(f, /excluding error_shown@1-2/);
+      assert.doesNotMatch(f, /@1-3 ·/);
+      const two = { ...base, steps: steps.slice(0, 2) };
+      const want = await usersOf({ ...two, exclude: [{ event: error, from: 1, to: 2 }] });
+      assert.notDeepEqual(want, await usersOf(two), "the exclusion changes the numbers here");
+      assert.deepEqual(stepUsers(f), want);
+      // Down to one step: the range cannot stay, and the line says so.
+      await app.press("x");
+      f = await app.waitFor((x) => x.includes("Add a second step"));
+      assert.match(f, /exclusion error_shown@1-2 dropped/);
+      assert.doesNotMatch(f, /excluding/);
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
+  it("H lists the keys of every step, V only the keys with numbers (size_kb is on step 2 only)", async () => {
+    const app = await renderApp(testSession(c), { columns: 120, rows: 30 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("3", "a", "file_op", KEYS.enter, KEYS.enter, "a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => /2\. file_saved .*%/.test(x) && !x.includes("…"));
+      // file_opened has file_name and source (text); file_saved has file_name, size_kb and autosave.
+      await app.press("H");
+      let f = await app.waitFor((x) => x.includes("Hold constant across the steps") && x.includes("size_kb"));
+      for (const key of ["file_name", "source", "size_kb", "autosave"])
+        assert.match(f, new RegExp(`^\\W*${key}\\s`, "m"));
+      await app.press(KEYS.esc);
+      await app.press("V");
+      f = await app.waitFor((x) => x.includes("Sum per step (value)") && x.includes("size_kb"));
+      assert.match(f, /^\W*size_kb\s+number in [\d,]+ events/m);
+      for (const key of ["file_name", "source", "autosave"])
+        assert.doesNotMatch(f, new RegExp(`^\\W*${key}\\s`, "m"));
+      // The count is the engine's: file_saved events with a size_kb.
+      const props = (
+        await ex.run({
+          kind: "props",
+          event: "file_saved",
+          range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+          topValues: 0,
+        })
+      ).result.props;
+      const sizes = props.find((p) => p.key === "size_kb")!.events;
+      assert.match(f, new RegExp(`size_kb\\s+number in ${formatNumber(sizes)} events`));
+      await app.press("size", KEYS.enter);
+      await app.waitFor((x) => x.includes("value size_kb") && x.includes("value Σ"));
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
+  it("a step edit re-checks hold and value against the new steps' keys, dropping them with a note", async () => {
+    const app = await renderApp(testSession(c), { columns: 130, rows: 30 });
+    const settled = (x: string) =>
+      /\d\. \S+ .*%/.test(x) && !/\d\. \S+ .*…/.test(x) && !x.includes("updating");
+    try {
+      await app.waitFor("button_clicked");
+      await app.press(
+        "3",
+        "a",
+        "application_o",
+        KEYS.enter,
+        KEYS.enter,
+        "a",
+        "file_op",
+        KEYS.enter,
+        KEYS.enter,
+      );
+      await app.press("a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("3. file_saved"));
+      await app.press("H", "source"); // on file_opened only
+      await app.waitFor(/source\s+string/);
+      await app.press(KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("hold source"));
+      await app.press("V", "size"); // on file_saved only
+      await app.waitFor(/size_kb\s+number in/);
+      await app.press(KEYS.enter);
+      await app.waitFor((x) => settled(x) && x.includes("value size_kb") && x.includes("value Σ"));
+      await app.press("x"); // removes file_saved: no step has a size_kb any more
+      let f = await app.waitFor((x) => settled(x) && x.includes("value size_kb dropped"));
+      assert.match(f, /hold source/);
+      assert.doesNotMatch(f, /value size_kb ·|value Σ/);
+      await app.press("x"); // removes file_opened (now selected): no step has a source
+      f = await app.waitFor((x) => x.includes("hold source dropped: no step has it"));
+      assert.doesNotMatch(f, /hold source ·/);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("in any order the rows read `any k of K` and the header names the steps once", async () => {
+    const app = await renderApp(testSession(c), { columns: 120, rows: 30 });
+    const ex = new Executor(c.cache);
+    const settled = (x: string) => /any 2 of 2 .*%/.test(x) && !x.includes("…") && !x.includes("updating");
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("3", "a", "file_op", KEYS.enter, KEYS.enter, "a", "file_sa", KEYS.enter, KEYS.enter);
+      await app.waitFor((x) => /2\. file_saved .*%/.test(x) && !x.includes("…"));
+      await app.press("o", "o");
+      const f = await app.waitFor((x) => settled(x) && x.includes("order any"));
+      assert.match(f, /^ {2}In any order: 1\. file_opened · 2\. file_saved\s+Users/m);
+      assert.match(f, /^ {2}any 1 of 2 /m);
+      assert.match(f, /^› any 2 of 2 /m);
+      assert.doesNotMatch(f, /\d\. file_saved .*%/);
+      const { result } = await ex.run({
+        kind: "funnel",
+        steps: ["file_opened", "file_saved"].map((event) => ({ event, filters: [] })),
+        withinSeconds: 86400,
+        range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+        filters: [],
+        limit: 10,
+        order: "any",
+      });
+      assert.deepEqual(
+        [...f.matchAll(/any \d of 2 .*?\s([\d,]+)\s+[\d.]+%/g)].map((m) => Number(m[1]!.replace(/,/g, ""))),
+        result.steps.map((s) => s.users),
+      );
+      assertFits(f, 120, 30);
+      // Its users: those who did any 2 of the 2 steps, as many as the row.
+      await app.press(KEYS.enter);
+      const list = await app.waitFor((x) => x.includes("did any 2 of 2 steps") && /[\d,]+ users/.test(x));
+      assert.doesNotMatch(list, /reached step 2/);
+      await app.press(KEYS.tab);
+      await app.waitFor("did any 1 of 2 steps, not 2");
+    } finally {
+      app.unmount();
+      ex.close();
+    }
+  });
+
+  it("the settings line names the modes of the spec that runs, never a setting it left out", () => {
+    const m = initialModels().funnel;
+    const range = { from: "2023-06-01", to: "2023-06-28", tz: "UTC" };
+    const err = { event: { event: "err", filters: [] }, from: 1, to: 3 };
+    // A model holding a range past its steps (not reachable through step edits any more).
+    const model = {
+      ...m,
+      steps: [
+        { event: "a", filters: [] },
+        { event: "b", filters: [] },
+      ],
+      exclude: [err],
+    };
+    const spec = funnelSpec(model, range)!;
+    assert.equal(spec.exclude, undefined);
+    assert.equal(funnelModesLabel(spec, model), "");
+    const ok = { ...model, exclude: [{ ...err, to: 2 }], hold: "plan" };
+    assert.equal(funnelModesLabel(funnelSpec(ok, range)!, ok), "excluding err@1-2 · hold plan");
+    const any = { ...ok, order: "any" as const, value: "price" };
+    assert.equal(
+      funnelModesLabel(funnelSpec(any, range)!, any),
+      "order any · excluding err@1-2 (off: any order) · hold plan · value price (off: any order)",
+    );
   });
 
   it("needs two steps for a query and lays out bars and breakdowns to the width", () => {
