@@ -1,3 +1,5 @@
+import { propMembersSql } from "./numtext.js";
+
 /**
  * The ClickHouse events table evx's ClickHouse engine reads (`evx clickhouse schema` prints it).
  *
@@ -15,7 +17,7 @@
  *   a string's own text, the JSON text of anything else; JSON null and missing keys are absent),
  *   extracted once at load, so a filter or breakdown reads a map lookup instead of parsing JSON per row.
  *   The JSON type would infer number types and lose the exact text (`1.50` vs `1.5`), which evx's
- *   semantics compare on.
+ *   semantics compare on; numbers are kept as written (numtext.ts).
  * - `date Date`: the lake partition the row came from; the table is partitioned by it, so a re-load
  *   replaces a partition atomically and `system.parts` reports rows and bytes per date.
  */
@@ -64,14 +66,13 @@ ENGINE = Distributed(${quoteIdent(opts.cluster)}, currentDatabase(), ${quoteIden
 }
 
 /**
- * SQL: the `props` map of a JSON object text `json` (docs/semantics.md "Property text"): strings
- * unquoted, other values as JSON text, nulls left out; `{}` for text that is not a JSON object.
+ * SQL: the `props` map of a *tagged* JSON object text (see numtext.ts; docs/semantics.md "Property
+ * text"): strings unquoted, numbers as written, other values as JSON text, nulls left out; `{}` for
+ * text that is not a JSON object.
  */
-export function propsMapSql(json: string): string {
-  const kv = `arrayFilter(x -> x.2 != 'null', JSONExtractKeysAndValuesRaw(${json}))`;
-  return `mapFromArrays(
-    arrayMap(x -> x.1, ${kv}),
-    arrayMap(x -> if(startsWith(x.2, '"'), JSONExtractString(concat('[', x.2, ']'), 1), x.2), ${kv}))`;
+export function propsMapSql(tagged: string): string {
+  const members = propMembersSql(tagged);
+  return `mapFromArrays(arrayMap(x -> x.1, ${members}), arrayMap(x -> x.3, ${members}))`;
 }
 
 /**
