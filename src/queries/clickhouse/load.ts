@@ -48,7 +48,7 @@ import type { ChClient, ClickHouseTarget } from "./client.js";
 import { bookkeepingDdl, bookkeepingTables, lastLoads, tableInfo, tablePartitions } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
 import { tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
-import { propsMapSql } from "./schema.js";
+import { taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
 export type S3Access =
@@ -188,7 +188,7 @@ export function parseSelectSql(from: string): string {
     fromUnixTimestamp64Micro(if(reason = '', toInt64(us), toInt64(0)), 'UTC') AS o_event_time,
     if(reason = '', uid, key) AS o_user_key,
     if(reason = '', ${untagJsonSql("ptext")}, '') AS o_properties,
-    if(reason = '', ${propsMapSql("ptext")}, map()) AS o_props,
+    if(reason = '', ${taggedPropsMapSql("ptext")}, map()) AS o_props,
     if(reason = '', toDate({date:String}), toDate({sentinel:String})) AS o_date
 FROM (
   SELECT key, text,

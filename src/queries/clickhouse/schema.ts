@@ -1,4 +1,4 @@
-import { propMembersSql } from "./numtext.js";
+import { propMembersSql, tagNumbersSql } from "./numtext.js";
 
 /**
  * The ClickHouse events table evx's ClickHouse engine reads (`evx clickhouse schema` prints it).
@@ -66,11 +66,16 @@ ENGINE = Distributed(${quoteIdent(opts.cluster)}, currentDatabase(), ${quoteIden
 }
 
 /**
- * SQL: the `props` map of a *tagged* JSON object text (see numtext.ts; docs/semantics.md "Property
- * text"): strings unquoted, numbers as written, other values as JSON text, nulls left out; `{}` for
- * text that is not a JSON object.
+ * SQL: the `props` map of a JSON object text `json` (docs/semantics.md "Property text"): strings
+ * unquoted, numbers as written, other values as JSON text, nulls left out; `{}` for text that is not a
+ * JSON object.
  */
-export function propsMapSql(tagged: string): string {
+export function propsMapSql(json: string): string {
+  return taggedPropsMapSql(tagNumbersSql(json));
+}
+
+/** `propsMapSql` of JSON text whose numbers are already tagged (numtext.ts). */
+export function taggedPropsMapSql(tagged: string): string {
   const members = propMembersSql(tagged);
   return `mapFromArrays(arrayMap(x -> x.1, ${members}), arrayMap(x -> x.3, ${members}))`;
 }
