@@ -81,13 +81,29 @@ export function taggedPropsMapSql(tagged: string): string {
 }
 
 /**
- * Settings every evx query on ClickHouse runs with: an ASOF/LEFT JOIN miss is NULL (as in DuckDB and
- * the semantics), and 64-bit integers come back as JSON numbers (shapers read them as numbers).
+ * Settings that change what an analysis answers: an ASOF/LEFT JOIN miss is NULL (as in DuckDB and the
+ * semantics), not the type's default. Every analysis statement carries them in its own text (a
+ * `SETTINGS` clause, `withResultSettings`), so the SQL `--sql` prints gives the same numbers when pasted.
+ */
+export const CH_RESULT_SETTINGS = { join_use_nulls: 1 } as const;
+
+/**
+ * Settings every evx request on ClickHouse runs with: the result settings (for evx's own smaller
+ * queries), and 64-bit integers as JSON numbers (only how evx's HTTP answers are written: shapers read
+ * them as numbers).
  */
 export const CH_SETTINGS = {
-  join_use_nulls: 1,
+  ...CH_RESULT_SETTINGS,
   output_format_json_quote_64bit_integers: 0,
 } as const;
+
+/** `sql` with a `SETTINGS` clause holding `CH_RESULT_SETTINGS`: the statement that runs is the one printed. */
+export function withResultSettings(sql: string): string {
+  const list = Object.entries(CH_RESULT_SETTINGS)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join(", ");
+  return `${sql.trimEnd()}\nSETTINGS ${list}`;
+}
 
 /** `params[i]` of a ClickHouse BuiltQuery is the query parameter `p{i+1}` (`{p1:Int64}` in the SQL). */
 export function chQueryParams(params: readonly unknown[]): Record<string, unknown> {
