@@ -363,7 +363,17 @@ describe("--sql prints the statement that runs", () => {
     });
 
   test("the parameter list and the inlined SQL quote it's the same way", async () => {
-    const r = await cli(["trend", "purchase", "--where", "plan!=it's", "--sql", "--engine", "clickhouse", "--ch-url", url()]);
+    const r = await cli([
+      "trend",
+      "purchase",
+      "--where",
+      "plan!=it's",
+      "--sql",
+      "--engine",
+      "clickhouse",
+      "--ch-url",
+      url(),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const param = /^-- {3}\{p\d+:String\} = (.*it.*s.*)$/m.exec(r.stdout)?.[1];
     assert.equal(param, "'it''s'");

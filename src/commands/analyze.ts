@@ -277,8 +277,7 @@ function sqlText(
   if (engine.engine === "clickhouse") {
     const types = new Map([...q.sql.matchAll(/\{p(\d+):([^{}]+)\}/g)].map((m) => [Number(m[1]), m[2]]));
     const params = q.params.map(
-      (v, i) =>
-        `--   {p${i + 1}:${types.get(i + 1) ?? "String"}} = ${cleanText(literal(v))}`,
+      (v, i) => `--   {p${i + 1}:${types.get(i + 1) ?? "String"}} = ${cleanText(literal(v))}`,
     );
     return [
       `-- evx ${spec.kind} on ClickHouse (${cleanText(engine.host)}): the statement with its query parameters`,
