@@ -16,19 +16,31 @@
 /** A JSON number token (RFC 8259 grammar: no leading zeros, no bare `.5`, no `1.`). */
 const NUMBER = String.raw`-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?`;
 
-/** Tokens of a line: a complete string, a run of anything but quotes, or a lone quote (so the tokens
- * always concatenate back to the whole line, valid JSON or not). */
-const TOKENS = String.raw`"(?:[^"\\]|\\.)*"|[^"]+|"`;
+/** A string token (a quoted run with its escapes), captured as group 1 beside a number as group 2. */
+const STRING_OR_NUMBER = String.raw`("(?:[^"\\]|\\.)*")|(${NUMBER})`;
+
+/**
+ * Lines that may hold a number ClickHouse would re-print or refuse (a fraction or an exponent, 19+
+ * digits, a negative zero) or a string starting with U+0001; any other line reads the same untagged.
+ */
+const MAY_NEED_TAGS = String.raw`[0-9][.eE]|[0-9]{19}|-0[,}\] \t]|\\u0001`;
 
 /** A ClickHouse string literal of fixed text evx writes (regexes), never of data. */
 const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
-/** SQL: the text `text` with every number outside a string tagged (see the module comment). */
+/**
+ * SQL: the text `text` with every number outside a string tagged (see the module comment). One regex
+ * pass marks each number between \x02 and \x03 (a string match leaves an empty pair behind it), then
+ * the marks become the tag's quotes. A line holding a raw \x02 or \x03 is invalid JSON anyway (control
+ * characters must be escaped) and is left alone, as is a line `MAY_NEED_TAGS` rules out.
+ */
 export function tagNumbersSql(text: string): string {
-  const tok = "t";
-  const str = `if(startsWith(${tok}, ${lit(String.raw`"\u0001`)}), concat(${lit(String.raw`"\u0001`)}, substring(${tok}, 2)), ${tok})`;
-  const other = `replaceRegexpAll(${tok}, ${lit(`(${NUMBER})`)}, ${lit(String.raw`"\\u0001\1"`)})`;
-  return `arrayStringConcat(arrayMap(${tok} -> if(startsWith(${tok}, '"'), ${str}, ${other}), extractAll(${text}, ${lit(TOKENS)})))`;
+  // A string that starts with U+0001 first gets one more (its opening quote follows no backslash; an
+  // escaped quote inside a string always does), so it never reads as a tag.
+  const doubled = `replaceRegexpAll(${text}, ${lit(String.raw`(^|[^\\])"\\u0001`)}, ${lit(String.raw`\1"\\u0001\\u0001`)})`;
+  const marked = `replaceRegexpAll(${doubled}, ${lit(STRING_OR_NUMBER)}, '\\\\1\\x02\\\\2\\x03')`;
+  const tagged = `replaceAll(replaceAll(replaceAll(${marked}, '\\x02\\x03', ''), '\\x02', ${lit(String.raw`"\u0001`)}), '\\x03', '"')`;
+  return `if(match(${text}, ${lit(MAY_NEED_TAGS)}) AND NOT match(${text}, '[\\x02\\x03]'), ${tagged}, ${text})`;
 }
 
 /** SQL: a decoded string value of tagged JSON back to its text: a number as written, or the string. */
@@ -58,7 +70,7 @@ export function propMembersSql(tagged: string): string {
   const isNumber = `(startsWith(${v}, ${lit(String.raw`"\u0001`)}) AND NOT startsWith(${v}, ${lit(String.raw`"\u0001\u0001`)}))`;
   return `arrayMap(x -> (${untagTextSql("x.1")},
       multiIf(${isNumber}, 'number', ${isString}, 'string', ${v} IN ('true', 'false'), 'boolean',
-              startsWith(${v}, '{'), 'object', 'array'),
+              startsWith(${v}, '{'), 'object', startsWith(${v}, '['), 'array', 'number'),
       if(${isString}, ${untagTextSql(decoded)}, ${untagJsonSql(v)})),
     arrayFilter(x -> x.2 != 'null', JSONExtractKeysAndValuesRaw(${tagged})))`;
 }
