@@ -47,7 +47,7 @@ import { AbortError } from "../executor.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
 import { bookkeepingDdl, bookkeepingTables, lastLoads, tableInfo, tablePartitions } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
-import { tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
+import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
 import { taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
@@ -193,7 +193,7 @@ export function parseSelectSql(from: string): string {
 FROM (
   SELECT key, text,
     ${tagNumbersSql("text")} AS tagged,
-    isValidJSON(tagged) AS valid,
+    ${taggedValidSql("tagged")} AS valid,
     valid AND JSONType(tagged) = 'Object' AS obj,
     ${field("et_raw", "f_type")} AS et,
     ${field("uid_raw", "f_user")} AS uid,

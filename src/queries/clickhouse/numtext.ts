@@ -43,6 +43,15 @@ export function tagNumbersSql(text: string): string {
   return `if(match(${text}, ${lit(MAY_NEED_TAGS)}) AND NOT match(${text}, '[\\x02\\x03]'), ${tagged}, ${text})`;
 }
 
+/**
+ * SQL: whether tagged text `tagged` was valid JSON before tagging: valid now, and no tag stands where
+ * only a string may (a number written as an object key, `{1.5:2}`, became a string key).
+ */
+export function taggedValidSql(tagged: string): string {
+  const tagAsKey = String.raw`(^|[^\\])"\\u0001${NUMBER}"[ \t\r\n]*:`;
+  return `(isValidJSON(${tagged}) AND NOT match(${tagged}, ${lit(tagAsKey)}))`;
+}
+
 /** SQL: a decoded string value of tagged JSON back to its text: a number as written, or the string. */
 export function untagTextSql(s: string): string {
   return `if(startsWith(${s}, '\\x01'), substring(${s}, 2), ${s})`;
