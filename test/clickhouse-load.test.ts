@@ -476,7 +476,9 @@ describe("S3 credentials", () => {
       r.stdout,
       /FROM s3\(\{s3_url:String\}, \{s3_key:String\}, \{s3_secret:String\}, 'LineAsString', 'line String'\)/,
     );
-    assert.match(r.stdout, /\{s3_secret\} = "\*\*\*"/);
+    // Parameters are quoted as the analyses' --sql quotes them (ClickHouse literals).
+    assert.match(r.stdout, /\{s3_secret\} = '\*\*\*'/);
+    assert.match(r.stdout, /\{f_props\} = 'event_properties'/);
     assert.match(r.stdout, /REPLACE PARTITION ID '20230602'/);
   });
 
