@@ -29,6 +29,8 @@ const HOSTILE = [
   String.raw`{"j":"\u0001123","k":"\u00012","\u0001z":[3],"e":"\u0001","l":["\u00011.5",{"\u0001\u0001":"\u0001\u0001"}]}`,
   String.raw`{"date":"2023-06-01T00:00:00.123Z","neg":"-0","digits":"1234567890123456789012"}`,
   String.raw`{"inf":1e400,"tiny":5e-324,"long":0.1000000000000000055511151231257827}`,
+  '{"z":-0\r\n,"y":[-0\t]}',
+  '{"z":-0\r}',
 ];
 
 test("hand-picked lines: every property text as the line wrote it", () => {

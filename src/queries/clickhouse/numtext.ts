@@ -23,7 +23,7 @@ const STRING_OR_NUMBER = String.raw`("(?:[^"\\]|\\.)*")|(${NUMBER})`;
  * Lines that may hold a number ClickHouse would re-print or refuse (a fraction or an exponent, 19+
  * digits, a negative zero) or a string starting with U+0001; any other line reads the same untagged.
  */
-const MAY_NEED_TAGS = String.raw`[0-9][.eE]|[0-9]{19}|-0[,}\] \t]|\\u0001`;
+const MAY_NEED_TAGS = String.raw`[0-9][.eE]|[0-9]{19}|-0[,}\] \t\r\n]|-0$|\\u0001`;
 
 /** A ClickHouse string literal of fixed text evx writes (regexes), never of data. */
 const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
