@@ -299,6 +299,19 @@ describe("a load equals evx sync of the same lake", () => {
     };
     assert.equal(await matching(["--engine", "clickhouse", "--ch-url", chUrl()]), 2);
     assert.equal(await matching(["--cache", cachePath]), 2);
+    const groups = async (key: string, engine: string[]) => {
+      const r = await cli(["trend", "numtext", "--breakdown", key, "--json", ...engine]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout).series as { breakdown: string; total: number }[]).map((x) => [
+        x.breakdown,
+        x.total,
+      ]);
+    };
+    for (const key of ["revenue", "z", "big", "nbig"]) {
+      const onCh = await groups(key, ["--engine", "clickhouse", "--ch-url", chUrl()]);
+      assert.deepEqual(onCh, await groups(key, ["--cache", cachePath]), key);
+      assert.ok(JSON.stringify(onCh).includes(NUMBER_TEXTS[key as keyof typeof NUMBER_TEXTS]), key);
+    }
   });
 
   test("DuckDB keeps 1e2 and 1.50 as written", {
