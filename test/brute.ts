@@ -43,6 +43,7 @@ import type {
   TrendSeries,
   TrendSpec,
 } from "../src/queries/spec.js";
+import { propertyTexts } from "./brute-json.js";
 
 export interface BruteEvent {
   type: string;
@@ -114,6 +115,7 @@ export function parseLine(line: string): BruteEvent | null {
   const p = r.event_properties;
   const props =
     typeof p === "object" && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
+  WRITTEN.set(props, propertyTexts(line));
   return { type, t, user, props };
 }
 
@@ -594,6 +596,19 @@ function getProp(props: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(props, key) ? props[key] : undefined;
 }
 
+/**
+ * The property texts of each parsed line's properties, as the line wrote them (brute-json.ts): the
+ * props objects themselves hold JSON.parse's values, whose numbers lost their text.
+ */
+const WRITTEN = new WeakMap<Record<string, unknown>, Map<string, string>>();
+
+/** The property text of `key`: as the source line wrote it, or (props built in a test) `propText`. */
+export function propTextOf(props: Record<string, unknown>, key: string): string | null {
+  const written = WRITTEN.get(props);
+  if (written) return written.get(key) ?? null;
+  return propText(getProp(props, key));
+}
+
 /** Property text: strings as-is, other JSON values as JSON text; null/missing → null (unset). */
 export function propText(v: unknown): string | null {
   if (v === undefined || v === null) return null;
@@ -659,7 +674,7 @@ function scalar(value: string | string[] | undefined): string {
 }
 
 export function matchFilter(props: Record<string, unknown>, f: Filter): boolean {
-  const text = propText(getProp(props, f.key));
+  const text = propTextOf(props, f.key);
   switch (f.op) {
     case "set":
       return text !== null;
@@ -703,7 +718,7 @@ export interface BruteOptions {
 }
 
 function breakdownValue(e: BruteEvent, key: string): string {
-  return propText(getProp(e.props, key)) ?? "(none)";
+  return propTextOf(e.props, key) ?? "(none)";
 }
 
 /* ====================================================================================== */
@@ -752,7 +767,7 @@ function measureRows(m: Measure, rows: BruteEvent[]): number {
       let sum = 0;
       let n = 0;
       for (const e of rows) {
-        const text = propText(getProp(e.props, m.key));
+        const text = propTextOf(e.props, m.key);
         const x = text === null ? null : castDouble(text);
         if (x !== null) {
           sum += x;
@@ -824,7 +839,7 @@ export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOpt
     const groups = new Map<string, BruteEvent[]>();
     const none: BruteEvent[] = [];
     for (const e of rows) {
-      const v = propText(getProp(e.props, key));
+      const v = propTextOf(e.props, key);
       if (v === null) none.push(e);
       else push(groups, v, e);
     }
@@ -838,7 +853,7 @@ export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOpt
     const compareOther: BruteEvent[] = [];
     const compareNone: BruteEvent[] = [];
     for (const e of compareRows) {
-      const v = propText(getProp(e.props, key));
+      const v = propTextOf(e.props, key);
       if (v === null) compareNone.push(e);
       else if (topValues.has(v)) push(compareTop, v, e);
       else compareOther.push(e);
@@ -875,7 +890,7 @@ function groupByUser(events: BruteEvent[]): Map<string, BruteEvent[]> {
 
 /** A property's finite number, or null (unset, not a number, infinite or NaN). */
 function finiteValue(e: BruteEvent, key: string): number | null {
-  const text = propText(getProp(e.props, key));
+  const text = propTextOf(e.props, key);
   const x = text === null ? null : castDouble(text);
   return x !== null && Number.isFinite(x) ? x : null;
 }
@@ -895,7 +910,7 @@ export function exclusionLabel(x: { event: EventRef; from: number; to: number })
 function orderedTimes(list: BruteEvent[], first: BruteEvent, spec: FunnelSpec): number[] {
   const within = spec.withinSeconds * 1e6;
   const steps = spec.steps;
-  const held = spec.hold === undefined ? undefined : propText(getProp(first.props, spec.hold));
+  const held = spec.hold === undefined ? undefined : propTextOf(first.props, spec.hold);
   const times = [first.t];
   if (held === null) return times;
   const visible = list.filter((e) => spec.filters.every((f) => matchFilter(e.props, f)));
@@ -910,7 +925,7 @@ function orderedTimes(list: BruteEvent[], first: BruteEvent, spec: FunnelSpec): 
         e.t <= times[0] + within &&
         (sameJ < 0 || e.t > times[sameJ]) &&
         matchesRef(e, steps[k], spec.filters) &&
-        (held === undefined || propText(getProp(e.props, spec.hold as string)) === held),
+        (held === undefined || propTextOf(e.props, spec.hold as string) === held),
     );
     if (!match) break;
     if (spec.order === "strict" && visible.some((e) => e.t > prev && e.t < match.t)) break;
@@ -951,13 +966,13 @@ class StepMatcher {
 /** Any order: from the anchor, the instant at which 1, 2, … distinct steps are matched. */
 function anyOrderTimes(list: BruteEvent[], anchor: BruteEvent, spec: FunnelSpec): number[] {
   const within = spec.withinSeconds * 1e6;
-  const held = spec.hold === undefined ? undefined : propText(getProp(anchor.props, spec.hold));
+  const held = spec.hold === undefined ? undefined : propTextOf(anchor.props, spec.hold);
   if (held === null) return [anchor.t];
   const matcher = new StepMatcher(spec.steps.length);
   const times: number[] = [];
   for (const e of list) {
     if (e.t < anchor.t || e.t > anchor.t + within) continue;
-    if (held !== undefined && propText(getProp(e.props, spec.hold as string)) !== held) continue;
+    if (held !== undefined && propTextOf(e.props, spec.hold as string) !== held) continue;
     const fits = spec.steps.flatMap((ref, j) => (matchesRef(e, ref, spec.filters) ? [j] : []));
     if (fits.length === 0) continue;
     if (matcher.add(fits) > times.length) times.push(e.t);
@@ -1001,7 +1016,7 @@ export function funnelAttempts(
       const times = any ? anyOrderTimes(list, first, spec) : orderedTimes(list, first, spec);
       if (excluded(list, times, spec)) continue;
       const key = spec.value;
-      const held = spec.hold === undefined ? undefined : propText(getProp(first.props, spec.hold));
+      const held = spec.hold === undefined ? undefined : propTextOf(first.props, spec.hold);
       const values =
         key === undefined
           ? []
@@ -1014,7 +1029,7 @@ export function funnelAttempts(
                         (e) =>
                           e.t === t &&
                           matchesRef(e, steps[k], spec.filters) &&
-                          (held === undefined || propText(getProp(e.props, spec.hold as string)) === held),
+                          (held === undefined || propTextOf(e.props, spec.hold as string) === held),
                       )
                       .map((e) => finiteValue(e, key)),
                   ),

@@ -12,7 +12,7 @@ import { sync } from "../src/cache/sync.js";
 import { ClickHouseExecutor, inlineChSql } from "../src/queries/clickhouse/executor.js";
 import { eventsDdl, propsMapSql } from "../src/queries/clickhouse/schema.js";
 import { EngineError } from "../src/queries/engine.js";
-import { AbortError, buildQuery, Executor } from "../src/queries/executor.js";
+import { AbortError, buildQuery, Executor, shapeResult } from "../src/queries/executor.js";
 import type { AnalysisSpec } from "../src/queries/spec.js";
 import { folderSource } from "../src/source/folder.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
@@ -206,7 +206,7 @@ describe("runs through the official client", () => {
       assert.deepEqual(Object.keys(analyses[0].params).sort(), ["p1", "p2"]);
       assert.match(
         inlineChSql({ sql: "x = {p1:Int64} AND y = {p2:String}", params: [5n, "it's"] }),
-        /CAST\(5 AS Int64\).*'it\\'s'/,
+        /CAST\(5 AS Int64\).*'it''s'/,
       );
     } finally {
       await ch.close();
@@ -294,6 +294,94 @@ test("cancel aborts the HTTP request at once and kills the query on the server",
     srv.onQuery = undefined;
     await ch.close();
   }
+});
+
+describe("--sql prints the statement that runs", () => {
+  const quoted = { key: "plan", op: "!=" as const, value: "it's" };
+  const specs: AnalysisSpec[] = [
+    {
+      kind: "funnel",
+      steps: [
+        { event: "app_open", filters: [] },
+        { event: "purchase", filters: [] },
+        { event: "button_clicked", filters: [] },
+      ],
+      withinSeconds: 86_400,
+      range,
+      filters: [quoted],
+      breakdown: "plan",
+      limit: 10,
+    },
+    {
+      kind: "funnel",
+      steps: [
+        { event: "app_open", filters: [] },
+        { event: "purchase", filters: [] },
+      ],
+      withinSeconds: 3_600,
+      order: "strict",
+      value: "revenue",
+      range,
+      filters: [],
+      limit: 10,
+    },
+    {
+      kind: "trend",
+      events: [{ event: "purchase", filters: [quoted] }],
+      measure: { kind: "sum", key: "revenue" },
+      interval: "day",
+      range,
+      filters: [],
+      breakdown: "plan",
+      limit: 10,
+    },
+    {
+      kind: "retention",
+      start: { event: "app_open", filters: [] },
+      return: { event: "purchase", filters: [] },
+      period: "day",
+      periods: 2,
+      mode: "on",
+      range,
+      filters: [quoted],
+    },
+  ];
+  for (const spec of specs)
+    test(`${spec.kind}: the inlined SQL, pasted with no settings, gives the run's numbers`, async () => {
+      const ch = engineOf();
+      try {
+        const run = await ch.run(spec);
+        const q = await ch.explain(spec);
+        assert.equal(q.sql, run.sql, "the statement printed is the statement that runs");
+        assert.match(q.sql, /\nSETTINGS join_use_nulls = 1$/);
+        // The adapter's exec runs the text as it is, with the server's defaults (join_use_nulls = 0).
+        const pasted = await srv.exec(inlineChSql(q));
+        assert.deepEqual(shapeResult(spec, pasted), run.result);
+      } finally {
+        await ch.close();
+      }
+    });
+
+  test("the parameter list and the inlined SQL quote it's the same way", async () => {
+    const r = await cli([
+      "trend",
+      "purchase",
+      "--where",
+      "plan!=it's",
+      "--sql",
+      "--engine",
+      "clickhouse",
+      "--ch-url",
+      url(),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const param = /^-- {3}\{p\d+:String\} = (.*it.*s.*)$/m.exec(r.stdout)?.[1];
+    assert.equal(param, "'it''s'");
+    const inlined = r.stdout.slice(r.stdout.indexOf("paste into clickhouse-client"));
+    assert.ok(inlined.includes("'it''s'"), inlined);
+    assert.ok(!r.stdout.includes("\\'"), "one quoting everywhere");
+    assert.match(inlined, /SETTINGS join_use_nulls = 1;\n$/);
+  });
 });
 
 describe("faults: one line, an exit code, no password", () => {

@@ -81,6 +81,26 @@ function oddLines(d: string): string {
   ].join("\n");
 }
 
+/** Numbers as JSON.stringify never writes them (docs/semantics.md "Property text"), and big integers. */
+const NUMBER_TEXTS = {
+  revenue: "19.0",
+  e: "1e2",
+  z: "-0.0",
+  d: "1.50",
+  big: "12345678901234567890123",
+  nbig: "-12345678901234567890123",
+};
+function numberLines(d: string): string[] {
+  const props = Object.entries(NUMBER_TEXTS)
+    .map(([k, v]) => `"${k}":${v}`)
+    .join(",");
+  return [
+    `{"event_type":"numtext","event_time":"${d}T05:00:00Z","user_id":"u1","event_properties":{${props},"nested":{"x":[1.50, 1e2]}}}`,
+    // An integer wider than 64 bits outside the properties: the line is still an event.
+    `{"event_type":"numtext","event_time":"${d}T06:00:00Z","user_id":"u2","seq":123456789012345678901234567890,"event_properties":{"revenue":19.0}}`,
+  ];
+}
+
 /** The lake: three dates, plain and gzip objects, non-data files, odd lines. */
 function lake(): Record<string, string | Buffer> {
   return {
@@ -100,7 +120,7 @@ function lake(): Record<string, string | Buffer> {
       Buffer.from(`b"}}\n{"event_type":"after_bad","event_time":"${D1}T01:00:00Z","user_id":"u6"}\n`),
     ]),
     [`date=${D2}/part-0000.jsonl`]: `${[row("open", `${D2}T01:00:00Z`, "u1"), row("open", `${D2}T02:00:00Z`, "u2"), row("buy", `${D2}T03:00:00Z`, "u1", { revenue: 9.5 })].join("\n")}\n`,
-    [`date=${D2}/part-0015.jsonl`]: `${[row("open", `${D2}T04:00:00Z`, "u3")].join("\n")}\n`,
+    [`date=${D2}/part-0015.jsonl`]: `${[row("open", `${D2}T04:00:00Z`, "u3"), ...numberLines(D2)].join("\n")}\n`,
     [`date=${D3}/part-0000.jsonl.gz`]: `${[row("open", `${D3}T01:00:00Z`, "u9"), "nope"].join("\n")}\n`,
     [`date=${D3}/part-0000.jsonl.crc`]: "ignored",
   };
@@ -244,6 +264,64 @@ describe("a load equals evx sync of the same lake", () => {
     assert.equal(ch.code, 0, ch.stderr);
     assert.deepEqual(JSON.parse(ch.stdout), JSON.parse(duck.stdout));
     assert.equal(JSON.parse(ch.stdout).coverage.rejected_lines, synced.rejected);
+  });
+
+  test("numbers keep their text as written; lines with integers wider than 64 bits load", async () => {
+    const props = async (engine: string[]) => {
+      const r = await cli(["props", "numtext", "--json", ...engine]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as {
+        events: number;
+        props: { key: string; type: string; top: { value: string }[] }[];
+      };
+      return {
+        events: out.events,
+        texts: Object.fromEntries(out.props.map((p) => [p.key, p.top.map((t) => t.value)])),
+        types: Object.fromEntries(out.props.map((p) => [p.key, p.type])),
+      };
+    };
+    const ch = await props(["--engine", "clickhouse", "--ch-url", chUrl()]);
+    const duck = await props(["--cache", cachePath]);
+    assert.equal(ch.events, 2);
+    assert.equal(duck.events, 2);
+    for (const [k, v] of Object.entries(NUMBER_TEXTS)) {
+      assert.deepEqual(ch.texts[k], [v], k);
+      assert.equal(ch.types[k], "number", k);
+    }
+    assert.deepEqual(ch.texts.nested, ['{"x":[1.50,1e2]}']);
+    // DuckDB keeps these as written too (its JSON writer re-prints 1e2 and 1.50: see the todo below).
+    for (const k of ["revenue", "z", "big", "nbig"]) assert.deepEqual(duck.texts[k], ch.texts[k], k);
+    assert.deepEqual(duck.types, ch.types);
+    const matching = async (engine: string[]) => {
+      const r = await cli(["trend", "numtext", "--where", "revenue~.0", "--json", ...engine]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).series[0].total;
+    };
+    assert.equal(await matching(["--engine", "clickhouse", "--ch-url", chUrl()]), 2);
+    assert.equal(await matching(["--cache", cachePath]), 2);
+    const groups = async (key: string, engine: string[]) => {
+      const r = await cli(["trend", "numtext", "--breakdown", key, "--json", ...engine]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout).series as { breakdown: string; total: number }[]).map((x) => [
+        x.breakdown,
+        x.total,
+      ]);
+    };
+    for (const key of ["revenue", "z", "big", "nbig"]) {
+      const onCh = await groups(key, ["--engine", "clickhouse", "--ch-url", chUrl()]);
+      assert.deepEqual(onCh, await groups(key, ["--cache", cachePath]), key);
+      assert.ok(JSON.stringify(onCh).includes(NUMBER_TEXTS[key as keyof typeof NUMBER_TEXTS]), key);
+    }
+  });
+
+  test("DuckDB keeps 1e2 and 1.50 as written", {
+    todo: "DuckDB's JSON reader re-prints them as 100.0 and 1.5",
+  }, async () => {
+    const r = await cli(["props", "numtext", "--json", "--cache", cachePath]);
+    const out = JSON.parse(r.stdout) as { props: { key: string; top: { value: string }[] }[] };
+    const text = (k: string) => out.props.find((p) => p.key === k)?.top[0]?.value;
+    assert.equal(text("e"), "1e2");
+    assert.equal(text("d"), "1.50");
   });
 
   test("--map: renamed fields load as evx sync --map reads them", async () => {
@@ -465,7 +543,9 @@ describe("S3 credentials", () => {
       r.stdout,
       /FROM s3\(\{s3_url:String\}, \{s3_key:String\}, \{s3_secret:String\}, 'LineAsString', 'line String'\)/,
     );
-    assert.match(r.stdout, /\{s3_secret\} = "\*\*\*"/);
+    // Parameters are quoted as the analyses' --sql quotes them (ClickHouse literals).
+    assert.match(r.stdout, /\{s3_secret\} = '\*\*\*'/);
+    assert.match(r.stdout, /\{f_props\} = 'event_properties'/);
     assert.match(r.stdout, /REPLACE PARTITION ID '20230602'/);
   });
 

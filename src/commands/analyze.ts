@@ -91,6 +91,8 @@ interface Opened {
   engine: AnalysisEngine;
   validation: Cache | ValidationSource;
   inlined: (q: { sql: string; params: readonly unknown[] }) => string;
+  /** A parameter value as the inlined SQL writes it (the parameter list of `--sql` writes it the same way). */
+  literal: (v: unknown) => string;
   close(): Promise<void>;
 }
 
@@ -98,7 +100,13 @@ async function openEngine(a: CommonArgs): Promise<Opened> {
   if (parseEngine(a) === "clickhouse") {
     const ch = await import("../queries/clickhouse/executor.js");
     const engine = ch.ClickHouseExecutor.open({ chUrl: a.chUrl, chTable: a.chTable });
-    return { engine, validation: engine, inlined: ch.inlineChSql, close: () => engine.close() };
+    return {
+      engine,
+      validation: engine,
+      inlined: ch.inlineChSql,
+      literal: ch.chLiteral,
+      close: () => engine.close(),
+    };
   }
   const cache = await openForRead(a.cache);
   const engine = new Executor(cache);
@@ -106,6 +114,7 @@ async function openEngine(a: CommonArgs): Promise<Opened> {
     engine,
     validation: cache,
     inlined: inlineSql,
+    literal: sqlLiteral,
     close: async () => {
       engine.close();
       cache.close();
@@ -161,7 +170,7 @@ export async function analyze<R>(
     await validateSpec(opened.validation, spec);
     if (spec.kind === "funnel" && spec.hold !== undefined && !a.sql) await warnUnheld(ex, spec);
     if (a.sql) {
-      process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened.inlined));
+      process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened));
       return;
     }
     const out = await ex.run(spec);
@@ -273,13 +282,12 @@ function sqlText(
   spec: AnalysisSpec,
   q: { sql: string; params: readonly unknown[] },
   engine: AnalysisEngine,
-  inlined: (q: { sql: string; params: readonly unknown[] }) => string,
+  { inlined, literal }: Pick<Opened, "inlined" | "literal">,
 ): string {
   if (engine.engine === "clickhouse") {
     const types = new Map([...q.sql.matchAll(/\{p(\d+):([^{}]+)\}/g)].map((m) => [Number(m[1]), m[2]]));
     const params = q.params.map(
-      (v, i) =>
-        `--   {p${i + 1}:${types.get(i + 1) ?? "String"}} = ${cleanText(typeof v === "bigint" ? v.toString() : sqlLiteral(v))}`,
+      (v, i) => `--   {p${i + 1}:${types.get(i + 1) ?? "String"}} = ${cleanText(literal(v))}`,
     );
     return [
       `-- evx ${spec.kind} on ClickHouse (${cleanText(engine.host)}): the statement with its query parameters`,
@@ -291,7 +299,7 @@ function sqlText(
       "",
     ].join("\n");
   }
-  const params = q.params.map((v, i) => `--   $${i + 1} = ${cleanText(sqlLiteral(v))}`);
+  const params = q.params.map((v, i) => `--   $${i + 1} = ${cleanText(literal(v))}`);
   return [
     `-- evx ${spec.kind} on DuckDB: the statement with its bound parameters`,
     q.sql.trimEnd() + ";",

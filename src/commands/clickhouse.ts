@@ -5,7 +5,7 @@
 import prettyBytes from "pretty-bytes";
 import { type FieldMap, parseMap } from "../cache/mapping.js";
 import { bookkeepingDdl } from "../queries/clickhouse/coverage.js";
-import { ClickHouseExecutor } from "../queries/clickhouse/executor.js";
+import { ClickHouseExecutor, chLiteral } from "../queries/clickhouse/executor.js";
 import {
   type LoadSummary,
   loadPartitions,
@@ -17,6 +17,7 @@ import {
 } from "../queries/clickhouse/load.js";
 import { eventsDdl } from "../queries/clickhouse/schema.js";
 import { AbortError } from "../queries/executor.js";
+import { cleanText } from "../render/clean.js";
 import { fmtInt } from "../render/table.js";
 import { openSource } from "../source/index.js";
 import { type Layout, parseLayout } from "../source/layout.js";
@@ -140,7 +141,7 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
         lines.push("", `-- partition ${p.date}`, ...p.create.map((s) => `${s};`), `${p.insert.sql};`);
         lines.push("-- parameters:");
         for (const [k, v] of Object.entries(shownParams(p.insert.params)))
-          lines.push(`--   {${k}} = ${JSON.stringify(v)}`);
+          lines.push(`--   {${k}} = ${cleanText(chLiteral(v))}`);
         lines.push(
           `${p.counts};`,
           `${p.replace};  -- or, when no line was good: ${p.drop}`,

@@ -1,3 +1,4 @@
+import { propMembersSql, tagNumbersSql } from "./clickhouse/numtext.js";
 import { type BuiltQuery, Params } from "./filters.js";
 import type { PropRow, PropsResult, PropsSpec } from "./spec.js";
 import { frameOf, inRange, withClause } from "./time.js";
@@ -78,25 +79,21 @@ export function shapeProps(rows: Record<string, unknown>[], spec: PropsSpec): Pr
 }
 
 /**
- * The same analysis on ClickHouse: `JSONExtractKeysAndValuesRaw` gives each top-level key with its raw
- * JSON value, whose first character is its type; the text follows the property-text rule.
+ * The same analysis on ClickHouse: each top-level member of the stored JSON with its type and its text
+ * by the property-text rule. The JSON is read with its numbers tagged (numtext.ts), so a number keeps
+ * its text as written and an integer wider than 64 bits does not hide the whole object.
  */
 export function buildPropsClickHouse(spec: PropsSpec): BuiltQuery {
   const p = new Params(undefined, "clickhouse");
   const range = spec.range ? inRange(p, frameOf(spec.range)) : "true";
   const where = `${typesSql(p, spec)} AND ${range}`;
   const top = p.big(Math.max(0, Math.floor(spec.topValues)));
-  const raw = "kv.2";
   const ctes = [
     `n AS (SELECT count(*) AS events FROM events WHERE ${where})`,
     `vc AS (
-  SELECT kv.1 AS key,
-         multiIf(startsWith(${raw}, '"'), 'string', ${raw} IN ('true', 'false'), 'boolean',
-                 startsWith(${raw}, '{'), 'object', startsWith(${raw}, '['), 'array', 'number') AS type,
-         if(startsWith(${raw}, '"'), JSONExtractString(concat('[', ${raw}, ']'), 1), ${raw}) AS text,
-         count(*) AS c
-    FROM events ARRAY JOIN JSONExtractKeysAndValuesRaw(properties) AS kv
-   WHERE ${where} AND ${raw} != 'null'
+  SELECT m.1 AS key, m.2 AS type, m.3 AS text, count(*) AS c
+    FROM events ARRAY JOIN ${propMembersSql(tagNumbersSql("properties"))} AS m
+   WHERE ${where}
    GROUP BY key, type, text)`,
     `keys AS (SELECT key, sum(c) AS events FROM vc GROUP BY key)`,
     `types AS (SELECT key, argMin(type, (-toInt64(c), type)) AS type

@@ -30,8 +30,16 @@ import {
   bruteTrend,
   lastEventTime,
   loadLake,
+  parseLakeText,
+  propTextOf,
 } from "../brute.js";
-import { assertClose, cacheFromLake, type TestCache, withoutPartialMarks } from "./helpers.js";
+import {
+  assertClose,
+  cacheFromFiles,
+  cacheFromLake,
+  type TestCache,
+  withoutPartialMarks,
+} from "./helpers.js";
 
 const EVENTS = Number(process.env.EVX_XCHECK_EVENTS ?? 30_000);
 
@@ -57,14 +65,14 @@ after(() => {
 const full = (tz: string): DateRange => ({ from: "2023-06-01", to: "2023-06-28", tz });
 const part = (tz: string): DateRange => ({ from: "2023-06-04", to: "2023-06-21", tz });
 
-async function check(spec: AnalysisSpec, expected: unknown): Promise<void> {
-  const out = await tc.ex.run(spec);
+async function check(spec: AnalysisSpec, expected: unknown, on: TestCache = tc): Promise<void> {
+  const out = await on.ex.run(spec);
   assertClose(withoutPartialMarks(out.result), expected);
   if ("range" in spec && spec.range)
     assert.deepStrictEqual(out.range, bruteRange(spec.range), "resolved range");
   // Without the cache context the builders take their generic plans (count(DISTINCT) instead of
   // bitmaps): same answer.
-  assertClose(shapeResult(spec, await tc.ex.query(buildQuery(spec, undefined, tc.engine))), expected);
+  assertClose(shapeResult(spec, await on.ex.query(buildQuery(spec, undefined, on.engine))), expected);
 }
 
 const trend = (t: Partial<TrendSpec> & Pick<TrendSpec, "events" | "range">): TrendSpec => ({
@@ -653,5 +661,92 @@ describe("--last and refusals", () => {
       range: { from: "2023-06-03T00:00", to: "2023-06-09T22:40", tz: "UTC" },
     });
     await check(exactly, bruteTrend(events, exactly));
+  });
+});
+
+describe("number texts: a property's text is its JSON value as the line wrote it", () => {
+  /** Texts both engines and the brute force keep as written. */
+  const KEPT = ["19.0", "-0.0", "12345678901234567890123", "-12345678901234567890123", "19.99", "7"];
+  /** Texts DuckDB's JSON reader re-prints (100.0, 1.5): checked as todo on that engine. */
+  const REPRINTED = ["1e2", "1.50"];
+  let nt: TestCache;
+  let nev: BruteEvent[];
+  const day: DateRange = { from: "2023-06-01", to: "2023-06-01", tz: "UTC" };
+
+  before(async () => {
+    // Text i appears i + 1 times, so every text has its own count (a stable top-values order).
+    const rows: string[] = [];
+    let n = 0;
+    const add = (key: string, texts: string[]) =>
+      texts.forEach((text, i) => {
+        for (let k = 0; k <= i; k++, n++)
+          rows.push(
+            `{"event_type":"purchase","event_time":"2023-06-01T${String(n % 24).padStart(2, "0")}:00:00Z","user_id":"u${n}","event_properties":{"${key}":${text}, "plan":"pro"}}`,
+          );
+      });
+    add("revenue", KEPT);
+    add("amount", REPRINTED);
+    const text = `${rows.join("\n")}\n`;
+    nt = await cacheFromFiles({ "date=2023-06-01/part-0000.jsonl": text });
+    nev = parseLakeText(text);
+  });
+  after(() => nt?.close());
+
+  const topOf = async (key: string) => {
+    const out = await nt.ex.run({ kind: "props", event: "purchase", topValues: 10 });
+    return out.result.props.find((p) => p.key === key);
+  };
+  const expectedTop = (key: string) => {
+    const counts = new Map<string, number>();
+    for (const e of nev) {
+      const t = propTextOf(e.props, key);
+      if (t !== null) counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+    return [...counts]
+      .map(([value, events]) => ({ value, events }))
+      .sort((a, b) => b.events - a.events || (a.value < b.value ? -1 : 1));
+  };
+  const breakdown = (key: string, filters: TrendSpec["filters"] = []) =>
+    trend({ events: [ref("purchase")], range: day, breakdown: key, filters, limit: 20 });
+
+  test("the brute force reads the texts from the line", () => {
+    assert.deepEqual(
+      expectedTop("revenue")
+        .map((t) => t.value)
+        .sort(),
+      [...KEPT].sort(),
+    );
+    assert.deepEqual(
+      expectedTop("amount")
+        .map((t) => t.value)
+        .sort(),
+      [...REPRINTED].sort(),
+    );
+  });
+
+  test("props: top values and type", async () => {
+    const p = await topOf("revenue");
+    assert.equal(p?.type, "number");
+    assert.deepEqual(p?.top, expectedTop("revenue"));
+  });
+
+  test("--breakdown on the key, --where ~ on its text, and numeric comparisons", async () => {
+    for (const spec of [
+      breakdown("revenue"),
+      breakdown("plan", [where("revenue~.0")]),
+      breakdown("revenue", [where("revenue>19")]),
+      breakdown("revenue", [where("revenue=0")]),
+      breakdown("revenue", [where("revenue~345678901234567890123")]),
+    ])
+      await check(spec, bruteTrend(nev, spec), nt);
+  });
+
+  test("1e2 and 1.50 keep their text", {
+    // The ClickHouse pass copies the cache's text, so it sees the same re-printed numbers.
+    todo: "the cache's JSON reader (DuckDB) re-prints them as 100.0 and 1.5",
+  }, async () => {
+    assert.deepEqual((await topOf("amount"))?.top, expectedTop("amount"));
+    const spec = breakdown("amount");
+    await check(spec, bruteTrend(nev, spec), nt);
   });
 });

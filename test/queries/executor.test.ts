@@ -4,7 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { AbortError, closestNames, inlineSql, validateSpec } from "../../src/queries/executor.js";
+import {
+  AbortError,
+  closestNames,
+  Executor,
+  inlineSql,
+  shapeResult,
+  validateSpec,
+} from "../../src/queries/executor.js";
 import { UsageError } from "../../src/queries/parse.js";
 import type { AnalysisSpec, DateRange, EventRef, Filter } from "../../src/queries/spec.js";
 import { cacheFromFiles, ev, lines, type TestCache } from "./helpers.js";
@@ -370,5 +377,74 @@ describe("default range", () => {
       to: "2023-06-05",
       tz: "Pacific/Kiritimati",
     });
+  });
+});
+
+describe("--sql on DuckDB: the inlined SQL runs as printed", () => {
+  test("in a shell whose TimeZone is not UTC it gives the run's numbers (local time is in the SQL)", async () => {
+    if (tc.engine !== "duckdb") return;
+    const rows = [];
+    for (let d = 1; d <= 20; d++)
+      for (let h = 0; h < 24; h += 5)
+        rows.push(
+          ev(
+            h % 2 ? "a" : "b",
+            `2023-06-${String(d).padStart(2, "0")}T${String(h).padStart(2, "0")}:30:00Z`,
+            `u${(d * h) % 7}`,
+          ),
+        );
+    const local = await cacheFromFiles({ "date=2023-06-01/part-0000.jsonl": lines(rows) });
+    const ex = new Executor(local.cache);
+    const range: DateRange = { from: "2023-06-01", to: "2023-06-20", tz: "America/New_York" };
+    const a: EventRef = { event: "a", filters: [] };
+    const specs: AnalysisSpec[] = [
+      {
+        kind: "trend",
+        events: [a],
+        measure: { kind: "users" },
+        interval: "week",
+        range,
+        filters: [],
+        limit: 10,
+      },
+      {
+        kind: "trend",
+        events: [a],
+        measure: { kind: "events" },
+        interval: "month",
+        range,
+        filters: [],
+        limit: 10,
+      },
+      {
+        kind: "retention",
+        start: a,
+        return: { event: "b", filters: [] },
+        period: "day",
+        periods: 5,
+        mode: "on",
+        range,
+        filters: [],
+      },
+    ];
+    const shell = await local.cache.connect();
+    try {
+      await shell.run("SET TimeZone = 'Asia/Kolkata'");
+      for (const spec of specs) {
+        const run = await ex.run(spec);
+        const pasted = (await shell.runAndReadAll(inlineSql(await ex.explain(spec)))).getRowObjectsJS();
+        const plain = (x: unknown) =>
+          JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
+        assert.deepEqual(
+          plain(shapeResult(spec, pasted as Record<string, unknown>[])),
+          plain(run.result),
+          spec.kind,
+        );
+      }
+    } finally {
+      shell.closeSync();
+      ex.close();
+      local.close();
+    }
   });
 });

@@ -37,7 +37,7 @@ import {
   tableInfo,
   tablePartitions,
 } from "./coverage.js";
-import { CH_COLUMNS, chQueryParams, onTable } from "./schema.js";
+import { CH_COLUMNS, chQueryParams, onTable, withResultSettings } from "./schema.js";
 
 const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
@@ -76,9 +76,10 @@ export class ClickHouseExecutor implements AnalysisEngine {
     return onTable(sql, this.target.table);
   }
 
+  /** The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings. */
   private build(spec: AnalysisSpec): BuiltQuery {
     const built = buildQuery(spec, { engine: "clickhouse" }, "clickhouse");
-    return { sql: this.onTable(built.sql), params: built.params };
+    return { sql: withResultSettings(this.onTable(built.sql)), params: built.params };
   }
 
   /**
@@ -269,13 +270,17 @@ export class ClickHouseExecutor implements AnalysisEngine {
   }
 }
 
-/** A ClickHouse literal of a parameter value (display only). */
-function chLiteral(v: unknown): string {
+/**
+ * A ClickHouse literal of a parameter value (display only): what the inlined SQL and the parameter list
+ * of `--sql` both print. A quote is doubled (`'it''s'`, standard SQL, as DuckDB's literals); a backslash,
+ * an escape character in ClickHouse strings, is doubled too.
+ */
+export function chLiteral(v: unknown): string {
   if (v === null || v === undefined) return "NULL";
   if (typeof v === "number" || typeof v === "bigint") return String(v);
   if (typeof v === "boolean") return v ? "true" : "false";
   if (Array.isArray(v)) return `[${v.map(chLiteral).join(", ")}]`;
-  return `'${String(v).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  return `'${String(v).replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
 /**

@@ -19,6 +19,8 @@
  * Rejected lines follow `evx sync`: a line that is not a JSON object, lacks `event_type` or `user_id`, or
  * has a missing, unparseable or out-of-range (1970–2100) `event_time`; blank lines are skipped. Field
  * names follow `--map`. Times: epoch seconds/ms/µs by magnitude, or ISO 8601 (offsets, date-only).
+ * Numbers are tagged before any JSON function reads the line (numtext.ts), so property texts keep
+ * numbers as written and an integer wider than 64 bits is kept, as `evx sync` keeps it.
  * Differences from DuckDB's parser, for a few hostile forms only: a zone name after the time
  * (`… Europe/Berlin`) is rejected, invalid UTF-8 becomes U+FFFD before parsing.
  *
@@ -45,7 +47,8 @@ import { AbortError } from "../executor.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
 import { bookkeepingDdl, bookkeepingTables, lastLoads, tableInfo, tablePartitions } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
-import { propsMapSql } from "./schema.js";
+import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
+import { taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
 export type S3Access =
@@ -178,23 +181,24 @@ export function s3ReadSql(
  */
 export function parseSelectSql(from: string): string {
   const field = (raw: string, name: string) =>
-    `if(obj, JSONExtractRaw(text, {${name}:String}), '') AS ${raw},
-    if(startsWith(${raw}, '"'), JSONExtractString(text, {${name}:String}), ${raw})`;
+    `if(obj, JSONExtractRaw(tagged, {${name}:String}), '') AS ${raw},
+    if(startsWith(${raw}, '"'), ${untagTextSql(`JSONExtractString(tagged, {${name}:String})`)}, ${raw})`;
   return `SELECT
     if(reason = '', et, reason) AS o_event_type,
     fromUnixTimestamp64Micro(if(reason = '', toInt64(us), toInt64(0)), 'UTC') AS o_event_time,
     if(reason = '', uid, key) AS o_user_key,
-    if(reason = '', ptext, '') AS o_properties,
-    if(reason = '', ${propsMapSql("ptext")}, map()) AS o_props,
+    if(reason = '', ${untagJsonSql("ptext")}, '') AS o_properties,
+    if(reason = '', ${taggedPropsMapSql("ptext")}, map()) AS o_props,
     if(reason = '', toDate({date:String}), toDate({sentinel:String})) AS o_date
 FROM (
   SELECT key, text,
-    isValidJSON(text) AS valid,
-    valid AND JSONType(text) = 'Object' AS obj,
+    ${tagNumbersSql("text")} AS tagged,
+    ${taggedValidSql("tagged")} AS valid,
+    valid AND JSONType(tagged) = 'Object' AS obj,
     ${field("et_raw", "f_type")} AS et,
     ${field("uid_raw", "f_user")} AS uid,
     ${field("t_raw", "f_time")} AS t_text,
-    if(obj, JSONExtractRaw(text, {f_props:String}), '') AS p_raw,
+    if(obj, JSONExtractRaw(tagged, {f_props:String}), '') AS p_raw,
     if(p_raw IN ('', 'null'), '{}', p_raw) AS ptext,
     toFloat64OrNull(t_text) AS num,
     multiIf(abs(num) < 1e11, num, abs(num) < 1e14, num / 1e3, num / 1e6) AS secs,

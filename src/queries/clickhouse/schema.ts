@@ -1,3 +1,5 @@
+import { propMembersSql, tagNumbersSql } from "./numtext.js";
+
 /**
  * The ClickHouse events table evx's ClickHouse engine reads (`evx clickhouse schema` prints it).
  *
@@ -15,7 +17,7 @@
  *   a string's own text, the JSON text of anything else; JSON null and missing keys are absent),
  *   extracted once at load, so a filter or breakdown reads a map lookup instead of parsing JSON per row.
  *   The JSON type would infer number types and lose the exact text (`1.50` vs `1.5`), which evx's
- *   semantics compare on.
+ *   semantics compare on; numbers are kept as written (numtext.ts).
  * - `date Date`: the lake partition the row came from; the table is partitioned by it, so a re-load
  *   replaces a partition atomically and `system.parts` reports rows and bytes per date.
  */
@@ -65,23 +67,43 @@ ENGINE = Distributed(${quoteIdent(opts.cluster)}, currentDatabase(), ${quoteIden
 
 /**
  * SQL: the `props` map of a JSON object text `json` (docs/semantics.md "Property text"): strings
- * unquoted, other values as JSON text, nulls left out; `{}` for text that is not a JSON object.
+ * unquoted, numbers as written, other values as JSON text, nulls left out; `{}` for text that is not a
+ * JSON object.
  */
 export function propsMapSql(json: string): string {
-  const kv = `arrayFilter(x -> x.2 != 'null', JSONExtractKeysAndValuesRaw(${json}))`;
-  return `mapFromArrays(
-    arrayMap(x -> x.1, ${kv}),
-    arrayMap(x -> if(startsWith(x.2, '"'), JSONExtractString(concat('[', x.2, ']'), 1), x.2), ${kv}))`;
+  return taggedPropsMapSql(tagNumbersSql(json));
+}
+
+/** `propsMapSql` of JSON text whose numbers are already tagged (numtext.ts). */
+export function taggedPropsMapSql(tagged: string): string {
+  const members = propMembersSql(tagged);
+  return `mapFromArrays(arrayMap(x -> x.1, ${members}), arrayMap(x -> x.3, ${members}))`;
 }
 
 /**
- * Settings every evx query on ClickHouse runs with: an ASOF/LEFT JOIN miss is NULL (as in DuckDB and
- * the semantics), and 64-bit integers come back as JSON numbers (shapers read them as numbers).
+ * Settings that change what an analysis answers: an ASOF/LEFT JOIN miss is NULL (as in DuckDB and the
+ * semantics), not the type's default. Every analysis statement carries them in its own text (a
+ * `SETTINGS` clause, `withResultSettings`), so the SQL `--sql` prints gives the same numbers when pasted.
+ */
+export const CH_RESULT_SETTINGS = { join_use_nulls: 1 } as const;
+
+/**
+ * Settings every evx request on ClickHouse runs with: the result settings (for evx's own smaller
+ * queries), and 64-bit integers as JSON numbers (only how evx's HTTP answers are written: shapers read
+ * them as numbers).
  */
 export const CH_SETTINGS = {
-  join_use_nulls: 1,
+  ...CH_RESULT_SETTINGS,
   output_format_json_quote_64bit_integers: 0,
 } as const;
+
+/** `sql` with a `SETTINGS` clause holding `CH_RESULT_SETTINGS`: the statement that runs is the one printed. */
+export function withResultSettings(sql: string): string {
+  const list = Object.entries(CH_RESULT_SETTINGS)
+    .map(([k, v]) => `${k} = ${v}`)
+    .join(", ");
+  return `${sql.trimEnd()}\nSETTINGS ${list}`;
+}
 
 /** `params[i]` of a ClickHouse BuiltQuery is the query parameter `p{i+1}` (`{p1:Int64}` in the SQL). */
 export function chQueryParams(params: readonly unknown[]): Record<string, unknown> {
