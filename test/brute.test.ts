@@ -189,7 +189,6 @@ describe("property text and filters", () => {
     assert.equal(matchFilter(p, { key: "missing", op: "~", value: "" }), false);
     assert.equal(matchFilter(p, { key: "w", op: "~", value: "" }), true);
   });
-
 });
 
 describe("time zones", () => {

@@ -24,6 +24,7 @@ import type {
   ResultOf,
 } from "./spec.js";
 import { buildStickiness, shapeStickiness } from "./stickiness.js";
+import { closestNames } from "./suggest.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
 import { buildTimeline, buildUsers, shapeTimeline, shapeUsers } from "./users.js";
@@ -42,6 +43,7 @@ export interface RunOutput<R> {
 }
 
 export type { ResultOf };
+export { closestNames };
 
 /** Rejection of a cancelled run. */
 export class AbortError extends Error {
@@ -297,34 +299,6 @@ export class Executor implements AnalysisEngine {
 }
 
 /* ---------------- validation ---------------- */
-
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
-}
-
-/** Up to `n` known names closest to `name` (substring matches first, then edit distance). */
-export function closestNames(name: string, known: string[], n = 3): string[] {
-  const lower = name.toLowerCase();
-  return known
-    .map((k) => {
-      const kl = k.toLowerCase();
-      const sub = kl.includes(lower) || lower.includes(kl) ? 0 : 1;
-      return { k, sub, d: levenshtein(lower, kl) };
-    })
-    .sort((a, b) => a.sub - b.sub || a.d - b.d || (a.k < b.k ? -1 : 1))
-    .slice(0, n)
-    .map((x) => x.k);
-}
 
 function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolean }[] {
   switch (spec.kind) {

@@ -259,13 +259,19 @@ describe("durations, measures, dates, intervals", () => {
   });
 
   test("parseLast: a bare number names the units (issue #22)", () => {
-    throwsUsage(() => parseLast("2"), /bad --last "2": give a unit: s, m \(minutes\), h, d or w, e\.g\. 2h or 2d/);
+    throwsUsage(
+      () => parseLast("2"),
+      /bad --last "2": give a unit: s, m \(minutes\), h, d or w, e\.g\. 2h or 2d/,
+    );
     throwsUsage(() => parseLast(" 90 "), /give a unit/);
     assert.equal(parseLast("2d"), 172_800);
   });
 
   test("comparisons need a number: code>abc is a usage error naming the operator and value (issue #22)", () => {
-    throwsUsage(() => parseFilter("code>abc"), /bad filter "code>abc": > compares numbers, and "abc" is not a number/);
+    throwsUsage(
+      () => parseFilter("code>abc"),
+      /bad filter "code>abc": > compares numbers, and "abc" is not a number/,
+    );
     throwsUsage(() => parseFilter("plan <= pro"), /<= compares numbers, and "pro" is not a number/);
     throwsUsage(() => parseEventRef("e[code>=x1]"), />= compares numbers, and "x1" is not a number/);
     assert.deepEqual(parseFilter("code>-1.5e3"), { key: "code", op: ">", value: "-1.5e3" });
