@@ -323,8 +323,9 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
     case "timeline":
       return spec.events.map((event) => ({ ref: { event, filters: [] }, what: "event", star: false }));
     case "paths":
-      // An anchor that never occurs, even one the data does not name, is an empty tree (issue #15).
-      return [];
+      // An anchor event the data does not name is a typo (issue #22); one whose filter matches
+      // nothing is an empty tree (issue #15).
+      return [{ ref: spec.anchor, what: spec.direction === "after" ? "--after event" : "--before event", star: true }];
     case "stickiness":
     case "lifecycle":
       return [{ ref: spec.event, what: "event", star: true }];
