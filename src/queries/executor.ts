@@ -9,6 +9,7 @@ import { buildCoverage, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
+import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
@@ -325,7 +326,13 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
     case "paths":
       // An anchor event the data does not name is a typo (issue #22); one whose filter matches
       // nothing is an empty tree (issue #15).
-      return [{ ref: spec.anchor, what: spec.direction === "after" ? "--after event" : "--before event", star: true }];
+      return [
+        {
+          ref: spec.anchor,
+          what: spec.direction === "after" ? "--after event" : "--before event",
+          star: true,
+        },
+      ];
     case "stickiness":
     case "lifecycle":
       return [{ ref: spec.event, what: "event", star: true }];
@@ -364,6 +371,8 @@ export interface ValidationSource {
   cachedRange(tz: string): Promise<DateRange | null>;
   /** Default: the cache, filled by `evx sync SOURCE`. */
   readonly dataLabel?: { what: string; fill: string; fillDates: string };
+  /** How the property-key check (keys.ts) reads the data; without it keys are not checked. */
+  readonly keys?: KeyReader;
 }
 
 /** The cache's own validation reads, exactly as before engines were pluggable. */
@@ -375,7 +384,28 @@ function cacheSource(cache: Cache): ValidationSource {
       const q = buildRange();
       return shapeRange(await cache.all(q.sql, q.params), tz);
     },
+    keys: {
+      engine: "duckdb",
+      context: async () =>
+        contextOf(
+          await cache.all("SELECT NULL AS m, (SELECT value FROM meta WHERE key = 'hot_keys') AS hot"),
+        ),
+      rows: (q) => cache.all(q.sql, q.params),
+    },
   };
+}
+
+/**
+ * The property keys of a spec (keys.ts): throws a `UsageError` for a key no event has; returns one
+ * warning line per key that none of the analysis's events carries in its range.
+ */
+export async function checkSpecKeys(
+  target: Cache | AnalysisEngine | ValidationSource,
+  spec: AnalysisSpec,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const reader = validationSource(target).keys;
+  return reader ? checkKeys(reader, spec, signal) : [];
 }
 
 function validationSource(target: Cache | AnalysisEngine | ValidationSource): ValidationSource {
