@@ -87,12 +87,57 @@ describe("analyses on a cache", () => {
       "date=2023-06-01/part-0.jsonl": jsonl([
         ev("error", "2023-06-01T10:00:00Z", "u1", { message: "Disk full", code: 500 }),
         ev("error", "2023-06-01T11:00:00Z", "u2", { message: "Timeout", code: 504 }),
-        ev("page", "2023-06-01T12:00:00Z", "u1", { path: "/a" }),
+        ev("page", "2023-06-01T12:00:00Z", "u1", { path: "/a", plan: "pro" }),
       ]),
     });
     cache = join(dir, "c.duckdb");
     const r = evx(["sync", lake, "--cache", cache, "--json"]);
     assert.equal(r.code, 0, r.stderr);
+  });
+
+  test("a property key no event has is a usage error with suggestions, in every place a key is given", () => {
+    const did = /; did you mean "message"/;
+    for (const [args, where] of [
+      [["trend", "error", "--where", "mesage=Disk full"], "--where"],
+      [["trend", "error", "--breakdown", "mesage"], "--breakdown"],
+      [["trend", "error[mesage~disk]"], "the filter of error"],
+      [["trend", "error", "--where", "mesage=Disk full", "--users-of", "2023-06-01"], "--where"],
+      [["funnel", "error", "page", "--within", "1h", "--hold", "mesage"], "--hold"],
+      [["funnel", "error", "page", "--within", "1h", "--value", "mesage"], "--value"],
+      [["retention", "error", "page", "--where", "mesage set"], "--where"],
+      [["paths", "--after", "error", "--where", "mesage=x"], "--where"],
+      [["stickiness", "error", "--where", "mesage=x", "--json"], "--where"],
+    ] as const) {
+      const line = usage(
+        [...args, "--cache", cache],
+        new RegExp(`^evx: unknown property key "mesage" in ${where}: no event has it`),
+      );
+      assert.match(line, did, args.join(" "));
+    }
+  });
+
+  test("a key of other events is answered, with one warning line on stderr for every output", () => {
+    // `plan` is a page property: no error event has it.
+    const warning = 'evx: warning: --breakdown "plan": no "error" event in the range has it\n';
+    const human = evx(["trend", "error", "--breakdown", "plan", "--cache", cache]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.equal(human.stderr, warning);
+    assert.match(human.stdout, /error · \(none\)/);
+    const json = evx(["trend", "error", "--breakdown", "plan", "--json", "--cache", cache]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.stderr, warning);
+    assert.deepEqual(
+      JSON.parse(json.stdout).series.map((x: { breakdown: string; total: number }) => [x.breakdown, x.total]),
+      [["(none)", 2]],
+    );
+    const csv = evx(["trend", "error", "--breakdown", "plan", "--csv", "--cache", cache]);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.equal(csv.stderr, warning);
+    // A filter on a key the events have that matches nothing: zero, exit 0, no warning.
+    const none = evx(["trend", "error", "--where", "message=Nope", "--json", "--cache", cache]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stderr, "");
+    assert.equal(JSON.parse(none.stdout).series[0].total, 0);
   });
 
   test("--last 2 is a usage error naming the units", () => {

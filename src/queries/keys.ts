@@ -139,13 +139,16 @@ export function buildKeyProbes(
   return { sql: `SELECT ${probes.join(",\n       ")}`, params: p.values };
 }
 
-/** The distinct top-level keys the data's events carry, at most `limit` (the suggestions' pool). */
+/**
+ * The distinct top-level keys the data's events carry (JSON null is not carried: ClickHouse's `props`
+ * map leaves it out), at most `limit`: the suggestions' pool.
+ */
 export function buildKeyList(engine: EngineName, limit = 100_000): BuiltQuery {
   const sql =
     engine === "clickhouse"
       ? `SELECT DISTINCT arrayJoin(mapKeys(props)) AS k FROM events LIMIT ${limit}`
-      : `SELECT DISTINCT k FROM (SELECT unnest(json_keys(properties)) AS k FROM events
-          WHERE json_type(properties) = 'OBJECT') LIMIT ${limit}`;
+      : `SELECT DISTINCT j.key AS k FROM events e, json_each(e.properties) j
+          WHERE json_type(e.properties) = 'OBJECT' AND j.type <> 'NULL' LIMIT ${limit}`;
   return { sql, params: [] };
 }
 
