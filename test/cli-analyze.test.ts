@@ -158,7 +158,10 @@ test("funnel --order/--exclude/--hold/--value and retention --cohort/--value: JS
   const typo = evx([...args, "--hold", "file_nme", "--json", "--cache", cache]);
   assert.equal(typo.code, 2, typo.stderr);
   assert.equal(typo.stdout, "");
-  assert.match(typo.stderr, /^evx: unknown property key "file_nme" in --hold: no event has it; did you mean "file_name"/);
+  assert.match(
+    typo.stderr,
+    /^evx: unknown property key "file_nme" in --hold: no event has it; did you mean "file_name"/,
+  );
 
   const rargs = ["retention", "application_opened", "file_saved", "--period", "day", "--periods", "4"];
   const recurring = json([...rargs, "--cohort", "recurring", "--value", "size_kb"]);

@@ -89,7 +89,10 @@ describe(`property keys (${TEST_ENGINE})`, () => {
       /"\$curent_url" in the filter of --exclude page: .*did you mean "\$current_url"/,
     );
     // A key whose only value is JSON null is carried by no event (the `set` rule).
-    await usage(trend({ filters: [eq("gone")] }), /"gone" in --where: no event has it; did you mean "code", "obj", "plan"\?$/);
+    await usage(
+      trend({ filters: [eq("gone")] }),
+      /"gone" in --where: no event has it; did you mean "code", "obj", "plan"\?$/,
+    );
     // The drill-down checks the analysis it drills into.
     await usage(
       {
