@@ -31,7 +31,6 @@ import type {
   Coverage,
   DateRange,
   FunnelResult,
-  FunnelSpec,
   FunnelStepResult,
   PropsResult,
   ResolvedRange,
