@@ -375,8 +375,15 @@ export interface ValidationSource {
   readonly keys?: KeyReader;
 }
 
-/** The cache's own validation reads, exactly as before engines were pluggable. */
-function cacheSource(cache: Cache): ValidationSource {
+/**
+ * The cache's own validation reads, exactly as before engines were pluggable. The key probes run on
+ * `rows`: an Executor's pooled connections when there is one (cancellable, and never inside a sync's
+ * transaction on the cache's own connection, as in the TUI's live mode).
+ */
+function cacheSource(
+  cache: Cache,
+  rows: (q: BuiltQuery, signal?: AbortSignal) => Promise<Row[]> = (q) => cache.all(q.sql, q.params),
+): ValidationSource {
   return {
     eventTypes: async () =>
       (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map((x) => x.e),
@@ -388,9 +395,12 @@ function cacheSource(cache: Cache): ValidationSource {
       engine: "duckdb",
       context: async () =>
         contextOf(
-          await cache.all("SELECT NULL AS m, (SELECT value FROM meta WHERE key = 'hot_keys') AS hot"),
+          await rows({
+            sql: "SELECT NULL AS m, (SELECT value FROM meta WHERE key = 'hot_keys') AS hot",
+            params: [],
+          }),
         ),
-      rows: (q) => cache.all(q.sql, q.params),
+      rows,
     },
   };
 }
@@ -409,7 +419,7 @@ export async function checkSpecKeys(
 }
 
 function validationSource(target: Cache | AnalysisEngine | ValidationSource): ValidationSource {
-  if (target instanceof Executor) return cacheSource(target.cache);
+  if (target instanceof Executor) return cacheSource(target.cache, (q, signal) => target.query(q, signal));
   if (typeof (target as Partial<ValidationSource>).eventTypes === "function")
     return target as ValidationSource;
   if (typeof (target as Partial<Cache>).all === "function") return cacheSource(target as Cache);

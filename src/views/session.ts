@@ -51,7 +51,7 @@ export function sessionFor(
     path: cache.path,
     label: basename(cache.path),
     runner,
-    checkKeys: (spec, signal) => checkSpecKeys(cache, spec, signal),
+    checkKeys: (spec, signal) => checkSpecKeys(executor, spec, signal),
     sync: api,
     readOnly: !!opts.readOnly,
     lockedBy: opts.lockedBy,
