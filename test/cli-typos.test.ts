@@ -100,7 +100,7 @@ describe("analyses on a cache", () => {
     for (const [args, where] of [
       [["trend", "error", "--where", "mesage=Disk full"], "--where"],
       [["trend", "error", "--breakdown", "mesage"], "--breakdown"],
-      [["trend", "error[mesage~disk]"], "the filter of error"],
+      [["trend", "error[mesage~disk]"], 'the filter of "error"'],
       [["trend", "error", "--where", "mesage=Disk full", "--users-of", "2023-06-01"], "--where"],
       [["funnel", "error", "page", "--within", "1h", "--hold", "mesage"], "--hold"],
       [["funnel", "error", "page", "--within", "1h", "--value", "mesage"], "--value"],

@@ -42,6 +42,9 @@ export interface KeyUse {
   consequence?: string;
 }
 
+/** An event name in a message, quoted (JSON escapes control characters: data never drives the terminal). */
+const q = (event: string) => JSON.stringify(event);
+
 const typesOf = (refs: EventRef[]): string[] | "*" =>
   refs.some((r) => r.event === "*") ? "*" : [...new Set(refs.map((r) => r.event))];
 
@@ -66,7 +69,7 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
       const all = typesOf(spec.events);
       const m = spec.measure;
       return [
-        ...spec.events.flatMap((r) => refUses(r, `the filter of ${r.event}`)),
+        ...spec.events.flatMap((r) => refUses(r, `the filter of ${q(r.event)}`)),
         ...filterUses(spec.filters, "--where", all),
         ...(spec.breakdown !== undefined ? [{ key: spec.breakdown, where: "--breakdown", events: all }] : []),
         ...(m.kind === "sum" || m.kind === "avg" ? [{ key: m.key, where: "--measure", events: all }] : []),
@@ -78,7 +81,7 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
       const first = typesOf([spec.steps[0]]);
       return [
         ...spec.steps.flatMap((r, i) => refUses(r, `the filter of step ${i + 1}`)),
-        ...exclusions.flatMap((r) => refUses(r, `the filter of --exclude ${r.event}`)),
+        ...exclusions.flatMap((r) => refUses(r, `the filter of --exclude ${q(r.event)}`)),
         ...filterUses(spec.filters, "--where", all),
         ...(spec.breakdown !== undefined
           ? [{ key: spec.breakdown, where: "--breakdown", events: first }]
@@ -100,8 +103,8 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
     }
     case "retention":
       return [
-        ...refUses(spec.start, `the filter of ${spec.start.event}`),
-        ...refUses(spec.return, `the filter of ${spec.return.event}`),
+        ...refUses(spec.start, `the filter of ${q(spec.start.event)}`),
+        ...refUses(spec.return, `the filter of ${q(spec.return.event)}`),
         ...filterUses(spec.filters, "--where", typesOf([spec.start, spec.return])),
         ...(spec.value !== undefined
           ? [{ key: spec.value, where: "--value", events: typesOf([spec.return]) }]
@@ -110,13 +113,13 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
     case "paths":
       // `--where` applies to every event a path may hold, not only the anchor.
       return [
-        ...refUses(spec.anchor, `the filter of ${spec.anchor.event}`),
+        ...refUses(spec.anchor, `the filter of ${q(spec.anchor.event)}`),
         ...filterUses(spec.filters, "--where", "*"),
       ];
     case "stickiness":
     case "lifecycle":
       return [
-        ...refUses(spec.event, `the filter of ${spec.event.event}`),
+        ...refUses(spec.event, `the filter of ${q(spec.event.event)}`),
         ...filterUses(spec.filters, "--where", typesOf([spec.event])),
       ];
   }
@@ -159,7 +162,7 @@ const hit = (row: Row | undefined, i: number) => Number(row?.[`c${i}`] ?? 0) > 0
 
 function eventsText(events: string[] | "*"): string {
   if (events === "*") return "event";
-  const shown = events.slice(0, 3).map((e) => JSON.stringify(e));
+  const shown = events.slice(0, 3).map(q);
   return `${shown.join(" or ")}${events.length > 3 ? ` (or ${events.length - 3} more)` : ""} event`;
 }
 

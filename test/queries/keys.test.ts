@@ -71,7 +71,7 @@ describe(`property keys (${TEST_ENGINE})`, () => {
     await usage(trend({ breakdown: "mesage" }), /"mesage" in --breakdown: .*did you mean "message"/);
     await usage(
       trend({ events: [ref("error", [eq("cod")])] }),
-      /"cod" in the filter of error: .*did you mean "code"/,
+      /"cod" in the filter of "error": .*did you mean "code"/,
     );
     await usage(trend({ measure: { kind: "sum", key: "cde" } }), /"cde" in --measure: .*did you mean "code"/);
     const funnel = {
@@ -86,7 +86,7 @@ describe(`property keys (${TEST_ENGINE})`, () => {
     await usage({ ...funnel, value: "cod" }, /"cod" in --value/);
     await usage(
       { ...funnel, exclude: [{ event: ref("page", [eq("$curent_url")]), from: 1, to: 2 }] },
-      /"\$curent_url" in the filter of --exclude page: .*did you mean "\$current_url"/,
+      /"\$curent_url" in the filter of --exclude "page": .*did you mean "\$current_url"/,
     );
     // A key whose only value is JSON null is carried by no event (the `set` rule).
     await usage(
@@ -171,7 +171,7 @@ describe(`property keys (${TEST_ENGINE})`, () => {
         filters: [eq("plan")],
       }),
       [
-        { key: "code", where: "the filter of error", events: ["error"] },
+        { key: "code", where: 'the filter of "error"', events: ["error"] },
         { key: "plan", where: "--where", events: "*" },
       ],
     );
