@@ -671,11 +671,13 @@ export function buildCli(argv: string[]): Argv {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      const cmd = argv.find((x) => !x.startsWith("-"));
-      process.stderr.write(`evx: ${msg} (see \`evx ${cmd ? `${cmd} ` : ""}--help\`)\n`);
-      process.exit(EXIT.usage);
+      // main() words the line (with a "did you mean" for a mistyped command or flag) and exits 2.
+      throw new CliRefused(msg);
     });
 }
+
+/** yargs refused the command line (unknown command or flag, missing argument, bad choice). */
+class CliRefused extends Error {}
 
 /**
  * yargs renders the whole help text before it runs a command's handler, in case the handler asks
@@ -701,6 +703,12 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
   try {
     await withoutHelpCache(buildCli(argv)).parseAsync();
   } catch (e) {
+    if (e instanceof CliRefused) {
+      const { cliFailureLine } = await import("./commands/typos.js");
+      process.stderr.write(`${await cliFailureLine(e.message, argv)}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
     const code = exitCodeFor(e);
     if (e instanceof Error && !(e instanceof ExitError)) process.stderr.write(`${errorLine(e)}\n`);
     if (process.env.EVX_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);

@@ -181,18 +181,13 @@ describe("property text and filters", () => {
     assert.equal(matchFilter(p, { key: "v", op: "=", value: "+7" }), false); // "+7" is not numeric → text
     assert.equal(matchFilter(p, { key: "w", op: ">", value: "1" }), false); // non-numeric text never matches
     assert.equal(matchFilter(p, { key: "w", op: "!=", value: "1" }), true);
-    assert.equal(matchFilter(p, { key: "w", op: ">", value: "ab" }), true); // text order
+    assert.throws(() => matchFilter(p, { key: "w", op: ">", value: "ab" }), /not a number/); // a usage error in evx
     assert.equal(matchFilter(p, { key: "big", op: "=", value: "1e21" }), true);
     assert.equal(matchFilter(p, { key: "neg", op: "=", value: "0" }), true);
     assert.equal(matchFilter(p, { key: "w", op: "in", value: ["x", "abc"] }), true);
     assert.equal(matchFilter(p, { key: "w", op: "in", value: "x,abc" }), true);
     assert.equal(matchFilter(p, { key: "missing", op: "~", value: "" }), false);
     assert.equal(matchFilter(p, { key: "w", op: "~", value: "" }), true);
-  });
-
-  test("text comparison is UTF-8 byte order, not UTF-16", () => {
-    // U+FF5E (EF BD 9E) < U+1F600 (F0 9F 98 80) in UTF-8, but "\ud83d" < "\uff5e" in UTF-16
-    assert.equal(matchFilter({ s: "😀" }, { key: "s", op: ">", value: "～" }), true);
   });
 });
 

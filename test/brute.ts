@@ -666,7 +666,8 @@ function compareValue(text: string | null, value: string): number | null {
     const x = castDouble(text);
     return x === null ? null : compareDouble(x, Number(value));
   }
-  return compareBytes(text, value);
+  // Comparisons need a numeric value (issue #22): evx refuses `code>abc` before any query.
+  throw new Error(`brute: ${JSON.stringify(value)} is not a number; > >= < <= compare numbers`);
 }
 
 function scalar(value: string | string[] | undefined): string {

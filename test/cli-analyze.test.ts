@@ -149,11 +149,23 @@ test("funnel --order/--exclude/--hold/--value and retention --cohort/--value: JS
   assert.match(human.stdout, /^strict funnel within 1h \(excluding error_shown@1-2\), /);
   const csv = evx([...args, "--value", "size_kb", "--csv", "--cache", cache]);
   assert.match(csv.stdout.split("\n")[0]!, /,value_sum,value_avg$/);
-  // --hold on a key step 1 never has: allowed, with one warning line, and everyone stops at step 1.
-  const held = evx([...args, "--hold", "no_such_key", "--json", "--cache", cache]);
+  // --hold on a key of other events (file_opened has no size_kb): answered, with one warning line on
+  // stderr (stdout stays JSON), and everyone stops at step 1.
+  const held = evx([...args, "--hold", "size_kb", "--json", "--cache", cache]);
   assert.equal(held.code, 0, held.stderr);
-  assert.match(held.stderr, /^evx: warning: --hold "no_such_key": no file_opened event in the range has it/);
+  assert.equal(
+    held.stderr,
+    'evx: warning: --hold "size_kb": no "file_opened" event in the range has it, so every attempt stops at step 1\n',
+  );
   assert.equal(JSON.parse(held.stdout).steps[1].users, 0);
+  // --hold on a key no event has: a usage error with suggestions (issue #22).
+  const typo = evx([...args, "--hold", "file_nme", "--json", "--cache", cache]);
+  assert.equal(typo.code, 2, typo.stderr);
+  assert.equal(typo.stdout, "");
+  assert.match(
+    typo.stderr,
+    /^evx: unknown property key "file_nme" in --hold: no event has it; did you mean "file_name"/,
+  );
 
   const rargs = ["retention", "application_opened", "file_saved", "--period", "day", "--periods", "4"];
   const recurring = json([...rargs, "--cohort", "recurring", "--value", "size_kb"]);

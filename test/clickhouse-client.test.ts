@@ -493,6 +493,27 @@ describe("faults: one line, an exit code, no password", () => {
     assert.match(oneLine(e), /the range is empty/);
   });
 
+  test("property keys on ClickHouse: a key no event has is exit 2 with suggestions; one of other events warns (issue #22)", async () => {
+    const ch = ["--engine", "clickhouse", "--ch-url", url()];
+    const typo = await cli(["trend", "button_clicked", "--where", "plna=pro", ...ch]);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(
+      oneLine(typo),
+      /^evx: unknown property key "plna" in --where: no event has it; did you mean "plan", /,
+    );
+    // revenue is a purchase property: answered, one warning line on stderr, JSON on stdout.
+    const other = await cli(["trend", "button_clicked", "--breakdown", "revenue", "--json", ...ch]);
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(
+      other.stderr,
+      'evx: warning: --breakdown "revenue": no "button_clicked" event in the range has it\n',
+    );
+    assert.deepEqual(
+      JSON.parse(other.stdout).series.map((x: { breakdown: string }) => x.breakdown),
+      ["(none)"],
+    );
+  });
+
   test("a query over a server limit: exit 8 (time), and the memory limit through the engine", async () => {
     slowCatalog();
     await srv.setProfile({ max_execution_time: 0.5 });

@@ -129,7 +129,9 @@ function generateFiles(r: Rng): Record<string, string> {
   return files;
 }
 
-const CMP_OPS: Op[] = ["=", "!=", ">", ">=", "<", "<=", "~"];
+const CMP_OPS: Op[] = ["=", "!=", "~"];
+/** Comparisons take numbers only (a text value is a usage error, issue #22). */
+const NUM_OPS: Op[] = [">", ">=", "<", "<="];
 
 const valueArb = fc.oneof(
   fc.constantFrom(...STRINGS),
@@ -145,6 +147,11 @@ const filterArb: fc.Arbitrary<Filter> = fc.oneof(
     value: fc.array(valueArb, { minLength: 1, maxLength: 3 }),
   }),
   fc.record({ key: keyArb, op: fc.constantFrom(...CMP_OPS), value: valueArb }),
+  fc.record({
+    key: keyArb,
+    op: fc.constantFrom(...NUM_OPS),
+    value: fc.constantFrom("0", "1", "2", "2.5", "3", "-1", "10"),
+  }),
 );
 const refArb = (star: boolean): fc.Arbitrary<EventRef> =>
   fc.record({

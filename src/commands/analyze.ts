@@ -1,6 +1,13 @@
 import type { Cache } from "../cache/db.js";
 import type { AnalysisEngine, EngineName } from "../queries/engine.js";
-import { Executor, inlineSql, sqlLiteral, type ValidationSource, validateSpec } from "../queries/executor.js";
+import {
+  checkSpecKeys,
+  Executor,
+  inlineSql,
+  sqlLiteral,
+  type ValidationSource,
+  validateSpec,
+} from "../queries/executor.js";
 import { flatten } from "../queries/flatten.js";
 import {
   parseCohortRule,
@@ -25,7 +32,6 @@ import type {
   Coverage,
   DateRange,
   FunnelResult,
-  FunnelSpec,
   FunnelStepResult,
   PropsResult,
   ResolvedRange,
@@ -168,7 +174,10 @@ export async function analyze<R>(
     const inner = makeSpec(range);
     const spec = a.usersOf === undefined ? inner : usersSpecOf(inner, a.usersOf, a.limit ?? 100);
     await validateSpec(opened.validation, spec);
-    if (spec.kind === "funnel" && spec.hold !== undefined && !a.sql) await warnUnheld(ex, spec);
+    // A key no event has is a usage error; one none of this analysis's events has in the range is
+    // answered with a warning line (stderr for every output, so --json stays clean on stdout).
+    const keyWarnings = await checkSpecKeys(opened.validation, spec);
+    for (const w of keyWarnings) process.stderr.write(`evx: warning: ${cleanText(w)}\n`);
     if (a.sql) {
       process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened));
       return;
@@ -312,20 +321,6 @@ function sqlText(
 }
 
 /** One stderr line when the range is not fully synced: an incident answer must not look complete. */
-/**
- * `--hold KEY` on a key no step-1 event in the range carries is allowed (everyone stops at step 1), but
- * is most likely a typo: one warning line on stderr, from the step-1 event's property list.
- */
-async function warnUnheld(ex: AnalysisEngine, spec: FunnelSpec): Promise<void> {
-  const first = spec.steps[0];
-  if (first.event === "*" || spec.hold === undefined) return;
-  const props = await ex.run({ kind: "props", event: first.event, range: spec.range, topValues: 0 });
-  if (props.result.props.some((p) => p.key === spec.hold)) return;
-  process.stderr.write(
-    `evx: warning: --hold ${cleanText(JSON.stringify(spec.hold))}: no ${cleanText(first.event)} event in the range has it, so every attempt stops at step 1\n`,
-  );
-}
-
 function warnCoverage(c: Coverage, engine: EngineName): void {
   if (!c.missing.length && !c.failed.length) return;
   const dates = (ds: string[]) =>

@@ -19,7 +19,7 @@ import { eventsDdl } from "../queries/clickhouse/schema.js";
 import { AbortError } from "../queries/executor.js";
 import { cleanText } from "../render/clean.js";
 import { fmtInt } from "../render/table.js";
-import { openSource } from "../source/index.js";
+import { openSource, sourceKind } from "../source/index.js";
 import { type Layout, parseLayout } from "../source/layout.js";
 import { checkDates } from "./dates.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
@@ -97,7 +97,7 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
     throw new UsageError(
       "clickhouse load reads top-level fields: --map fallbacks (a|b) work with evx sync only",
     );
-  if (!/^s3:\/\//i.test(a.source))
+  if (sourceKind(a.source) !== "s3")
     throw new UsageError(
       `the server reads the lake from S3: SOURCE must be s3://bucket/prefix (load a folder with \`evx sync\`), got ${JSON.stringify(a.source.replace(/\/\/[^/?#\s]*@/g, "//***@"))}`,
     );

@@ -151,7 +151,8 @@ export function specFromYargs(
   return { name, aliases: [], desc, flags, positionals, commands };
 }
 
-async function loadSpec(): Promise<CommandSpec> {
+/** The command spec (embedded in the bundle; unbundled, read from yargs). */
+export async function loadSpec(): Promise<CommandSpec> {
   if (typeof __EVX_COMPLETION_SPEC__ === "string") return JSON.parse(__EVX_COMPLETION_SPEC__) as CommandSpec;
   return liveSpec();
 }

@@ -14,6 +14,7 @@ import { useColor as colorEnabled } from "../render/charts.js";
 import { cleanText } from "../render/sanitize.js";
 import { redactUrl } from "../source/s3.js";
 import { SourceError } from "../source/types.js";
+import { sourceKind } from "../source/url.js";
 import { versionLine } from "../version.js";
 import { cachePathFor } from "./cachepath.js";
 import { ExitError, UsageError } from "./errors.js";
@@ -482,6 +483,7 @@ export async function runDoctor(a: DoctorArgs): Promise<Check[]> {
   const timeoutMs = a.timeoutMs ?? (envTimeout > 0 ? Math.min(envTimeout, 5000) : 5000);
   if (a.source !== undefined && !a.source.trim())
     throw new UsageError("evx doctor SOURCE: the source is empty");
+  if (a.source !== undefined) sourceKind(a.source);
   const checks: Check[] = [checkNode()];
   const duck = checkDuckDB();
   const { check: cache, path } = checkCache(a.cache);

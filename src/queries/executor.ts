@@ -9,6 +9,7 @@ import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js
 import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
+import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
 import { comparePeriod, lookbackPeriod, markPartial } from "./partial.js";
@@ -25,6 +26,7 @@ import type {
   ResultOf,
 } from "./spec.js";
 import { buildStickiness, shapeStickiness } from "./stickiness.js";
+import { closestNames } from "./suggest.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
 import { buildTrend, shapeTrend } from "./trend.js";
 import { buildTimeline, buildUsers, shapeTimeline, shapeUsers } from "./users.js";
@@ -43,6 +45,7 @@ export interface RunOutput<R> {
 }
 
 export type { ResultOf };
+export { closestNames };
 
 /** Rejection of a cancelled run. */
 export class AbortError extends Error {
@@ -312,34 +315,6 @@ export class Executor implements AnalysisEngine {
 
 /* ---------------- validation ---------------- */
 
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
-}
-
-/** Up to `n` known names closest to `name` (substring matches first, then edit distance). */
-export function closestNames(name: string, known: string[], n = 3): string[] {
-  const lower = name.toLowerCase();
-  return known
-    .map((k) => {
-      const kl = k.toLowerCase();
-      const sub = kl.includes(lower) || lower.includes(kl) ? 0 : 1;
-      return { k, sub, d: levenshtein(lower, kl) };
-    })
-    .sort((a, b) => a.sub - b.sub || a.d - b.d || (a.k < b.k ? -1 : 1))
-    .slice(0, n)
-    .map((x) => x.k);
-}
-
 function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolean }[] {
   switch (spec.kind) {
     case "catalog":
@@ -363,8 +338,15 @@ function refsOf(spec: AnalysisSpec): { ref: EventRef; what: string; star: boolea
     case "timeline":
       return spec.events.map((event) => ({ ref: { event, filters: [] }, what: "event", star: false }));
     case "paths":
-      // An anchor that never occurs, even one the data does not name, is an empty tree (issue #15).
-      return [];
+      // An anchor event the data does not name is a typo (issue #22); one whose filter matches
+      // nothing is an empty tree (issue #15).
+      return [
+        {
+          ref: spec.anchor,
+          what: spec.direction === "after" ? "--after event" : "--before event",
+          star: true,
+        },
+      ];
     case "stickiness":
     case "lifecycle":
       return [{ ref: spec.event, what: "event", star: true }];
@@ -403,10 +385,19 @@ export interface ValidationSource {
   cachedRange(tz: string): Promise<DateRange | null>;
   /** Default: the cache, filled by `evx sync SOURCE`. */
   readonly dataLabel?: { what: string; fill: string; fillDates: string };
+  /** How the property-key check (keys.ts) reads the data; without it keys are not checked. */
+  readonly keys?: KeyReader;
 }
 
-/** The cache's own validation reads, exactly as before engines were pluggable. */
-function cacheSource(cache: Cache): ValidationSource {
+/**
+ * The cache's own validation reads, exactly as before engines were pluggable. The key probes run on
+ * `rows`: an Executor's pooled connections when there is one (cancellable, and never inside a sync's
+ * transaction on the cache's own connection, as in the TUI's live mode).
+ */
+function cacheSource(
+  cache: Cache,
+  rows: (q: BuiltQuery, signal?: AbortSignal) => Promise<Row[]> = (q) => cache.all(q.sql, q.params),
+): ValidationSource {
   return {
     eventTypes: async () =>
       (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map((x) => x.e),
@@ -414,11 +405,35 @@ function cacheSource(cache: Cache): ValidationSource {
       const q = buildRange();
       return shapeRange(await cache.all(q.sql, q.params), tz);
     },
+    keys: {
+      engine: "duckdb",
+      context: async () =>
+        contextOf(
+          await rows({
+            sql: "SELECT NULL AS m, (SELECT value FROM meta WHERE key = 'hot_keys') AS hot",
+            params: [],
+          }),
+        ),
+      rows,
+    },
   };
 }
 
+/**
+ * The property keys of a spec (keys.ts): throws a `UsageError` for a key no event has; returns one
+ * warning line per key that none of the analysis's events carries in its range.
+ */
+export async function checkSpecKeys(
+  target: Cache | AnalysisEngine | ValidationSource,
+  spec: AnalysisSpec,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const reader = validationSource(target).keys;
+  return reader ? checkKeys(reader, spec, signal) : [];
+}
+
 function validationSource(target: Cache | AnalysisEngine | ValidationSource): ValidationSource {
-  if (target instanceof Executor) return cacheSource(target.cache);
+  if (target instanceof Executor) return cacheSource(target.cache, (q, signal) => target.query(q, signal));
   if (typeof (target as Partial<ValidationSource>).eventTypes === "function")
     return target as ValidationSource;
   if (typeof (target as Partial<Cache>).all === "function") return cacheSource(target as Cache);

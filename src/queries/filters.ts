@@ -4,7 +4,8 @@
  */
 import type { DuckDBValue } from "@duckdb/node-api";
 import { hotColumn, keyPointer } from "../cache/schema.js";
-import type { EventRef, Filter } from "./spec.js";
+import { checkFilterValue } from "./parse.js";
+import { type EventRef, type Filter, NUMERIC_VALUE } from "./spec.js";
 
 export interface BuiltQuery {
   sql: string;
@@ -246,10 +247,8 @@ export class Params {
   }
 }
 
-const NUMERIC = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
-
 export function isNumeric(v: string): boolean {
-  return NUMERIC.test(v);
+  return NUMERIC_VALUE.test(v);
 }
 
 export { keyPointer };
@@ -305,9 +304,9 @@ export function filterSql(p: Params, f: Filter, col = "properties"): string {
     case ">=":
     case "<":
     case "<=": {
-      const v = one(f.value);
-      if (isNumeric(v)) return `coalesce(${p.tryDouble(text)} ${f.op} ${p.dbl(Number(v))}, false)`;
-      return `coalesce(${text} ${f.op} ${p.str(v)}, false)`;
+      // A value that is not a number is a usage error (parseFilter and validateSpec say so first).
+      checkFilterValue(f);
+      return `coalesce(${p.tryDouble(text)} ${f.op} ${p.dbl(Number(one(f.value)))}, false)`;
     }
     case "~":
       return `coalesce(${p.icontains(text, p.str(one(f.value)))}, false)`;

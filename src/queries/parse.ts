@@ -21,6 +21,8 @@ import {
   INTERVALS,
   type Interval,
   type Measure,
+  NUMERIC_OPS,
+  NUMERIC_VALUE,
   type Op,
   type Period,
   type RetentionCohortRule,
@@ -99,7 +101,21 @@ export function parseFilter(text: string): Filter {
     );
   }
   const raw = rest.slice(sym.length).trim();
-  return { key, op: sym, value: unquoteValue(raw, text) };
+  return checkFilterValue({ key, op: sym, value: unquoteValue(raw, text) });
+}
+
+/**
+ * A comparison (`>` `>=` `<` `<=`) needs a number: `code>abc` would otherwise compare nothing and
+ * answer 0 (issue #22). Returns the filter, or throws a one-line `UsageError` naming operator and value.
+ */
+export function checkFilterValue(f: Filter): Filter {
+  if (!NUMERIC_OPS.includes(f.op)) return f;
+  const v = Array.isArray(f.value) ? f.value.join(",") : (f.value ?? "");
+  if (!NUMERIC_VALUE.test(v))
+    fail(
+      `bad filter ${show(formatFilter(f))}: ${f.op} compares numbers, and ${show(v)} is not a number (e.g. ${f.key}${f.op}10); for text use = != ~ or in`,
+    );
+  return f;
 }
 
 function unquoteValue(raw: string, text: string): string {
@@ -348,10 +364,15 @@ export function parseRangeBound(text: string, flag = "--from"): string {
   return s.replace(" ", "T");
 }
 
-/** `--last`: a positive duration (`90m`, `6h`, `2d`, `1w`). */
+/**
+ * `--last`: a positive duration with its unit (`90m`, `6h`, `2d`, `1w`). A bare number is refused:
+ * `--last 2` is far more often "2 days" or "2 hours" than "2 seconds" (issue #22).
+ */
 export function parseLast(text: string): number {
   if (/^\s*-/.test(text)) fail(`bad --last ${show(text)}: the duration must be positive, e.g. 90m, 6h, 2d`);
-  const m = /^\s*(\d+(?:\.\d+)?)/.exec(text);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (m && !m[2])
+    fail(`bad --last ${show(text)}: give a unit: s, m (minutes), h, d or w, e.g. ${m[1]}h or ${m[1]}d`);
   if (m && Number(m[1]) === 0)
     fail(`bad --last ${show(text)}: the duration must be positive, e.g. 90m, 6h, 2d`);
   return parseDuration(text);

@@ -9,8 +9,8 @@
  * - Filters (`key op value`):
  *   - `=`  : numeric value → TRY_CAST(text AS DOUBLE) = value; otherwise text = value. Unset never matches.
  *   - `!=` : NOT (`=`) — so an event where the key is unset matches `!=` (as PostHog's "is not").
- *   - `>` `>=` `<` `<=`: numeric value → numeric comparison (non-numeric text never matches);
- *            otherwise text comparison (byte order). Unset never matches.
+ *   - `>` `>=` `<` `<=`: numeric comparison (non-numeric text never matches); the value must be
+ *            numeric (`code>abc` is a usage error, issue #22). Unset never matches.
  *   - `~`  : case-insensitive substring of text. Unset never matches.
  *   - `in` : any of the comma-separated values under `=` rules.
  *   - `set`: key present and not JSON null. `!set`: the opposite.
@@ -19,6 +19,12 @@
  */
 
 export type Op = "=" | "!=" | ">" | ">=" | "<" | "<=" | "~" | "in" | "set" | "!set";
+
+/** The operators that compare numbers: their value must be numeric. */
+export const NUMERIC_OPS: readonly Op[] = [">", ">=", "<", "<="];
+
+/** A filter value that "is numeric" (compared as a number, see above). */
+export const NUMERIC_VALUE = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
 export interface Filter {
   key: string;

@@ -1,6 +1,7 @@
 import { folderSource } from "./folder.js";
 import { s3Source } from "./s3.js";
 import type { Source } from "./types.js";
+import { sourceKind } from "./url.js";
 
 export interface SourceOptions {
   endpoint?: string;
@@ -9,10 +10,10 @@ export interface SourceOptions {
   noSignRequest?: boolean;
 }
 
-/** `s3://bucket/prefix` or a local folder. */
+export { sourceKind };
+
+/** `s3://bucket/prefix` or a local folder; a mistyped S3 URL is a usage error (url.ts). */
 export function openSource(url: string, opts: SourceOptions = {}): Source {
-  if (/^s3:\/\//i.test(url)) return s3Source(url, opts);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url))
-    throw new Error(`unsupported source '${url}': use s3://bucket/prefix or a folder`);
+  if (sourceKind(url) === "s3") return s3Source(url.trim(), opts);
   return folderSource(url);
 }

@@ -97,9 +97,14 @@ export function App(props: AppProps) {
   const client = useMemo(
     () =>
       new QueryClient({
-        run: (spec, opts) => {
-          if (!sessionRef.current) return Promise.reject(new Error("the cache is not open yet"));
-          return sessionRef.current.runner.run(spec, opts);
+        run: async (spec, opts) => {
+          const s = sessionRef.current;
+          if (!s) throw new Error("the cache is not open yet");
+          // A mistyped property key fails like any query (the status bar's error line); a key none of
+          // the analysis's events has in range comes back as a warning for the status bar's note.
+          const warnings = (await s.checkKeys?.(spec, opts?.signal)) ?? [];
+          const out = await s.runner.run(spec, opts);
+          return warnings.length ? { ...out, warnings } : out;
         },
       }),
     [],
@@ -541,6 +546,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
           live={stopping ? undefined : live.state}
           ascii={props.ascii}
           coverage={session && !props.failure ? current.current.get(tab)?.coverage : undefined}
+          warnings={session && !props.failure ? current.current.get(tab)?.warnings : undefined}
         />
       </Box>
     </AppEnvContext.Provider>

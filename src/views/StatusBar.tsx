@@ -18,7 +18,7 @@ import { Text } from "ink";
 import { memo } from "react";
 import type { Coverage, DateRange } from "../queries/spec.js";
 import { formatNumber } from "../render/format.js";
-import { displayWidth, truncate } from "../render/sanitize.js";
+import { cleanText, displayWidth, truncate } from "../render/sanitize.js";
 import { type LiveState, liveText } from "./live.js";
 import { useActivity } from "./useQuery.js";
 import { spinnerFrame, useTicker } from "./widgets.js";
@@ -41,6 +41,8 @@ export interface StatusBarProps {
   ascii?: boolean;
   /** Coverage of the current screen's result: a note when partitions are missing or failed. */
   coverage?: Coverage;
+  /** Warnings about the current screen's result (a property key none of its events has in range). */
+  warnings?: string[];
   /** Live mode's state (a segment while it is on). */
   live?: LiveState;
   /** Text for the range instead of its bounds (a `last …` preset). */
@@ -165,6 +167,16 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
       right = "";
       note = coverageNote(props.coverage, width - NOTE_SEP.length);
     }
+  }
+  // A key none of the analysis's events has in range: the answer is real but likely not what was meant.
+  if (props.warnings?.length) {
+    const more = props.warnings.length > 1 ? ` (+${props.warnings.length - 1})` : "";
+    const keyNote = `! ${cleanText(props.warnings[0]!)}${more}`;
+    const room = Math.max(
+      12,
+      width - (note ? displayWidth(note) + NOTE_SEP.length : 0) - NOTE_SEP.length - 24,
+    );
+    note = `${note ? `${note}${NOTE_SEP}` : ""}${truncate(keyNote, room)}`;
   }
   const lineW = Math.max(0, width - (note ? displayWidth(note) + NOTE_SEP.length : 0));
 

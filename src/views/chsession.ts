@@ -15,6 +15,7 @@
 import type { ChClientOptions } from "../queries/clickhouse/client.js";
 import { ClickHouseExecutor, inlineChSql } from "../queries/clickhouse/executor.js";
 import type { EngineOptions } from "../queries/engine.js";
+import { checkSpecKeys } from "../queries/executor.js";
 import { cleanText } from "../render/sanitize.js";
 import type { Session } from "./state.js";
 import type { QueryRunner } from "./useQuery.js";
@@ -65,6 +66,7 @@ export function chSessionFor(engine: ClickHouseExecutor, opts: { runner?: QueryR
       "clickhouse",
     ],
     runner: opts.runner ?? (engine as unknown as QueryRunner),
+    checkKeys: (spec, signal) => checkSpecKeys(engine, spec, signal),
     sync: null,
     server: { table, partitions: (signal) => engine.partitions(signal) },
     syncRefused: CH_SYNC_REFUSED,

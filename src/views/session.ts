@@ -14,7 +14,7 @@ import { getMeta } from "../cache/schema.js";
 import { cacheStatus, evictPartitions, listRejects } from "../cache/status.js";
 import { sync } from "../cache/sync.js";
 import { watch } from "../cache/watch.js";
-import { Executor } from "../queries/executor.js";
+import { checkSpecKeys, Executor } from "../queries/executor.js";
 import { openSource, type SourceOptions } from "../source/index.js";
 import type { Session, SyncApi } from "./state.js";
 import type { QueryRunner } from "./useQuery.js";
@@ -51,6 +51,7 @@ export function sessionFor(
     path: cache.path,
     label: basename(cache.path),
     runner,
+    checkKeys: (spec, signal) => checkSpecKeys(executor, spec, signal),
     sync: api,
     readOnly: !!opts.readOnly,
     lockedBy: opts.lockedBy,

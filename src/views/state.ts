@@ -83,6 +83,11 @@ export interface Session {
   /** Shorter labels for a narrow status bar, longest first (`clickhouse · host:port`, `clickhouse`). */
   shortLabels?: string[];
   runner: QueryRunner;
+  /**
+   * The spec's property keys (keys.ts): rejects with a `UsageError` for a key no event has; resolves
+   * to the warnings for keys none of its events has in range (the status bar's note).
+   */
+  checkKeys?(spec: AnalysisSpec, signal?: AbortSignal): Promise<string[]>;
   /** The local cache's sync functions; null on a server engine (the Sync tab shows `server` instead). */
   sync: SyncApi | null;
   /** A server engine's table, for the Sync tab. */
@@ -353,6 +358,8 @@ export interface CurrentResult {
   params?: unknown[];
   /** What the cache holds of the result's range; the status bar warns when it is partial. */
   coverage?: Coverage;
+  /** Warnings about the result (a property key none of its events has in range): a status-bar note. */
+  warnings?: string[];
   /** For non-query views (Sync): rows to export as they are. */
   table?: { columns: string[]; rows: unknown[][] };
 }
@@ -396,8 +403,16 @@ export function useReportResult(tab: TabId, title: string, q: QueryState<unknown
     report(
       tab,
       q.data
-        ? { title, spec: q.spec, result: q.data, sql: q.sql, params: q.params, coverage: q.coverage }
+        ? {
+            title,
+            spec: q.spec,
+            result: q.data,
+            sql: q.sql,
+            params: q.params,
+            coverage: q.coverage,
+            warnings: q.warnings,
+          }
         : null,
     );
-  }, [q.data, q.spec, q.sql, q.params, q.coverage, report, tab, title]);
+  }, [q.data, q.spec, q.sql, q.params, q.coverage, q.warnings, report, tab, title]);
 }

@@ -25,6 +25,8 @@ export interface RunOutput<R = unknown> {
   ms: number;
   /** What the cache holds of the result's range (the engine always sets it; fakes may not). */
   coverage?: Coverage;
+  /** Warning lines about the result (the App adds them: a key none of its events has in range). */
+  warnings?: string[];
 }
 
 /** The part of the engine's contract the UI runs (`AnalysisEngine.run`, src/queries/engine.ts). */
@@ -211,6 +213,8 @@ export interface QueryState<R> {
   ms?: number;
   /** Coverage of `data`'s range. */
   coverage?: Coverage;
+  /** Warnings about `data` (a property key none of its events has in the range). */
+  warnings?: string[];
   error?: Error;
   /** `performance.now()` when the running request started. */
   startedAt?: number;
@@ -244,6 +248,7 @@ export function useQuery<S extends AnalysisSpec>(spec: S | null): QueryState<Res
             params: hit.params,
             ms: hit.ms,
             coverage: hit.coverage,
+            warnings: hit.warnings,
             spec: spec!,
             key: key!,
           }
@@ -270,6 +275,7 @@ export function useQuery<S extends AnalysisSpec>(spec: S | null): QueryState<Res
         params: hit.params,
         ms: hit.ms,
         coverage: hit.coverage,
+        warnings: hit.warnings,
         spec: current,
         key,
       });
@@ -287,6 +293,7 @@ export function useQuery<S extends AnalysisSpec>(spec: S | null): QueryState<Res
           params: out.params,
           ms: out.ms,
           coverage: out.coverage,
+          warnings: out.warnings,
           spec: current,
           key,
         });

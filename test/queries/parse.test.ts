@@ -163,6 +163,8 @@ describe("formatEventRef / formatFilter round-trip", () => {
         if (op === "set" || op === "!set") filters.push({ key, op });
         else if (op === "in")
           filters.push({ key, op, value: Array.from({ length: 1 + Math.floor(r() * 3) }, () => str(0)) });
+        else if (op === ">" || op === ">=" || op === "<" || op === "<=")
+          filters.push({ key, op, value: ["0", "-1", "1.5", "2e3"][Math.floor(r() * 4)] });
         else filters.push({ key, op, value: str(0) });
       }
       let event = str(1);
@@ -254,6 +256,26 @@ describe("durations, measures, dates, intervals", () => {
       throwsUsage(() => parseRangeBound(z, "--to"), /bad --to .*no zone suffix.*--tz/);
     for (const bad of ["2023-06-01T24:00", "2023-06-01T14:60", "2023-02-29T10:00", "2023-06-01T14", "today"])
       throwsUsage(() => parseRangeBound(bad), /bad --from/);
+  });
+
+  test("parseLast: a bare number names the units (issue #22)", () => {
+    throwsUsage(
+      () => parseLast("2"),
+      /bad --last "2": give a unit: s, m \(minutes\), h, d or w, e\.g\. 2h or 2d/,
+    );
+    throwsUsage(() => parseLast(" 90 "), /give a unit/);
+    assert.equal(parseLast("2d"), 172_800);
+  });
+
+  test("comparisons need a number: code>abc is a usage error naming the operator and value (issue #22)", () => {
+    throwsUsage(
+      () => parseFilter("code>abc"),
+      /bad filter "code>abc": > compares numbers, and "abc" is not a number/,
+    );
+    throwsUsage(() => parseFilter("plan <= pro"), /<= compares numbers, and "pro" is not a number/);
+    throwsUsage(() => parseEventRef("e[code>=x1]"), />= compares numbers, and "x1" is not a number/);
+    assert.deepEqual(parseFilter("code>-1.5e3"), { key: "code", op: ">", value: "-1.5e3" });
+    assert.deepEqual(parseFilter("code=abc"), { key: "code", op: "=", value: "abc" });
   });
 
   test("parseLast: positive durations only", () => {

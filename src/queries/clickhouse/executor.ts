@@ -14,6 +14,7 @@ import { shapeRange } from "../catalog.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
+import type { KeyReader } from "../keys.js";
 import { UsageError } from "../parse.js";
 import { comparePeriod, lookbackPeriod, markPartial } from "../partial.js";
 import type { AnalysisSpec, Coverage, DateRange, ResultOf } from "../spec.js";
@@ -229,6 +230,16 @@ export class ClickHouseExecutor implements AnalysisEngine {
     );
     return rows.map((r) => r.e);
   }
+
+  /** How the property-key check (keys.ts) reads the table. */
+  readonly keys: KeyReader = {
+    engine: "clickhouse",
+    context: async () => ({ engine: "clickhouse" }),
+    rows: async (q, signal) => {
+      await this.checkSchema(signal);
+      return this.client.rows<Row>(this.onTable(q.sql), chQueryParams(q.params), { signal });
+    },
+  };
 
   /** For validation messages: how to name the data and how to fill it. */
   readonly dataLabel = {
