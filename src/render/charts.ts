@@ -584,7 +584,9 @@ export function bars(rows: BarRow[], opts: BarsOptions): string[] {
   const max = opts.max ?? Math.max(0, ...rows.map((r) => num(r.value)));
   const color = opts.barColor ?? asciichart.cyan;
   return rows.map((r, i) => {
-    const rightText = padStart(values[i]!, valueW) + (noteW ? `  ${padStart(notes[i]!, noteW)}` : "");
+    // Notes are left-aligned: a funnel's note is columns (conversion, ↳ step rate, median), and step 1
+    // has no ↳ or median, so right-aligning would shift its conversion out of its column.
+    const rightText = padStart(values[i]!, valueW) + (noteW ? `  ${padEnd(notes[i]!, noteW)}` : "");
     if (!showBar) {
       const lw = Math.max(0, width - displayWidth(rightText) - 1);
       return truncate(`${padEnd(labels[i]!, lw)} ${rightText}`, width);

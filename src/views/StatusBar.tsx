@@ -172,9 +172,12 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
   if (props.warnings?.length) {
     const more = props.warnings.length > 1 ? ` (+${props.warnings.length - 1})` : "";
     const keyNote = `! ${cleanText(props.warnings[0]!)}${more}`;
+    // A message of the moment (a step edit's note, "cancelled", …) keeps its room: it lasts 5 s,
+    // the warning stays as long as the answer does.
+    const keep = props.state ? Math.min(displayWidth(props.state) + 2, width - 12) : 24;
     const room = Math.max(
       12,
-      width - (note ? displayWidth(note) + NOTE_SEP.length : 0) - NOTE_SEP.length - 24,
+      width - (note ? displayWidth(note) + NOTE_SEP.length : 0) - NOTE_SEP.length - keep,
     );
     note = `${note ? `${note}${NOTE_SEP}` : ""}${truncate(keyNote, room)}`;
   }

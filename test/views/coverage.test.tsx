@@ -135,4 +135,26 @@ describe("coverageNote", () => {
         assert.match(f, /^! partial: 6\/7 partitions · not synced 06-02 │ .*2023-06-01 → 2023-06-07/);
     }
   });
+  it("a message of the moment stays whole beside a long key warning", async () => {
+    const client = new QueryClient({ run: () => Promise.reject(new Error("no")) });
+    const state = "value size_kb dropped: no step has a number in it";
+    const warning = `--hold "source": no "application_opened" event in the range has it, so every attempt stops at step 1`;
+    const app = render(
+      <QueryClientContext.Provider value={client}>
+        <StatusBar
+          width={100}
+          cachePath="/x/acme.duckdb"
+          range={{ from: "2023-06-01", to: "2023-06-07", tz: "UTC" }}
+          state={state}
+          warnings={[warning]}
+        />
+      </QueryClientContext.Provider>,
+    );
+    await sleep(10);
+    const f = app.lastFrame() ?? "";
+    app.unmount();
+    assert.ok(f.includes(state), f);
+    assert.match(f, /! --hold "source"/);
+    assert.ok(displayWidth(f) <= 100, f);
+  });
 });
