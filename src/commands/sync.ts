@@ -12,6 +12,7 @@ import { parseDuration } from "../queries/parse.js";
 import { fmtInt } from "../render/table.js";
 import { openSource } from "../source/index.js";
 import { parseLayout } from "../source/layout.js";
+import { takeStopSignals } from "../stopsignals.js";
 import { checkDates } from "./dates.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
 import { printJson } from "./output.js";
@@ -73,6 +74,25 @@ export function rememberCache(path: string): void {
 }
 
 export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
+  // Ctrl+C / SIGTERM: held since start-up (src/stopsignals.ts); one that came early is handled now.
+  const ac = new AbortController();
+  let interrupts = 0;
+  const untake = takeStopSignals(() => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    process.stderr.write(
+      `\nevx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
+    );
+    ac.abort();
+  });
+  try {
+    return await syncOrWatch(a, ac.signal);
+  } finally {
+    untake();
+  }
+}
+
+async function syncOrWatch(a: SyncArgs, stop: AbortSignal): Promise<SyncSummary | undefined> {
   checkDates(a.from, a.to);
   if (
     a.concurrency !== undefined &&
@@ -100,6 +120,12 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
     noSignRequest: a.signRequest === false,
   });
   const cachePath = resolveCachePath({ cache: a.cache, source: source.url })!;
+  // Stopped before the cache was touched: nothing to write, nothing to undo.
+  if (stop.aborted) {
+    if (!a.watch) return interrupted();
+    if (!a.json) process.stderr.write("evx: watch stopped before its first cycle\n");
+    return undefined;
+  }
   const cache = await Cache.open(cachePath, { create: true });
   rememberCache(cachePath);
   // Non-secret connection settings, so the TUI can sync again; credentials in an endpoint URL are dropped.
@@ -114,22 +140,9 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
     }),
   );
 
-  const ac = new AbortController();
-  let interrupts = 0;
-  const onSig = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    process.stderr.write(
-      `\nevx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
-    );
-    ac.abort();
-  };
-  process.on("SIGINT", onSig);
-  process.on("SIGTERM", onSig);
-
   try {
     if (a.watch) {
-      await runWatch(a, cache, source, { cachePath, everyMs, layout, lake, signal: ac.signal });
+      await runWatch(a, cache, source, { cachePath, everyMs, layout, lake, signal: stop });
       return undefined;
     }
     const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
@@ -140,7 +153,7 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
         layout,
         lake,
         concurrency: a.concurrency,
-        signal: ac.signal,
+        signal: stop,
         onProgress: bar?.update,
       });
       bar?.stop();
@@ -150,17 +163,17 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
       return summary;
     } catch (e) {
       bar?.stop();
-      if (ac.signal.aborted && !(e instanceof ExitError)) {
-        process.stderr.write("evx: sync interrupted; the cache is consistent and the next sync resumes\n");
-        throw new ExitError(EXIT.interrupted);
-      }
+      if (stop.aborted && !(e instanceof ExitError)) interrupted();
       throw e;
     }
   } finally {
-    process.off("SIGINT", onSig);
-    process.off("SIGTERM", onSig);
     cache.close();
   }
+}
+
+function interrupted(): never {
+  process.stderr.write("evx: sync interrupted; the cache is consistent and the next sync resumes\n");
+  throw new ExitError(EXIT.interrupted);
 }
 
 /** The `--json` object of one sync (and of each watch cycle, which adds `cycle` and `at`). */
