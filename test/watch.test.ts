@@ -471,6 +471,7 @@ test("SIGTERM at any moment of the start-up exits 0 (bin/evx as a user runs it);
     "cache file",
     "first LIST",
   ];
+  const outcomes: string[] = [];
   try {
     for (const [i, moment] of moments.entries()) {
       const cache = join(work, `early-${i}.duckdb`);
@@ -544,8 +545,8 @@ test("SIGTERM at any moment of the start-up exits 0 (bin/evx as a user runs it);
     }
     assert.ok(existsSync(join(work, `early-${moments.indexOf("cache file")}.duckdb`)));
   } finally {
-    t.diagnostic(outcomes.join("; "));
     await gate.close();
+    t.diagnostic(outcomes.join("; "));
   }
   // A sync of the cache stopped as it was being created completes.
   const cache = join(work, `early-${moments.indexOf("cache file")}.duckdb`);
