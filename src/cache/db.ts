@@ -194,13 +194,15 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 }
 
 /**
- * DuckDB's header is three 4 KiB blocks; a shorter regular file that it rejects was never initialised.
+ * DuckDB's header is three 4 KiB blocks; a shorter regular file that it rejects was never initialised:
+ * killed before the first block was written (not a valid DuckDB file) or after it (DuckDB cannot
+ * read the rest: seen when a sync killed as the cache appeared was resumed at once).
  * Anything else (a device such as /dev/null, a FIFO, a link to one) is never deleted: run as root, a
  * cache path pointing at /dev/null would otherwise replace the device with a file.
  */
 function bornDead(e: unknown, path: string): boolean {
   const msg = e instanceof Error ? e.message : String(e);
-  if (!/not a valid DuckDB database file/i.test(msg)) return false;
+  if (!/not a valid DuckDB database file|Could not read enough bytes/i.test(msg)) return false;
   try {
     const st = lstatSync(path);
     return st.isFile() && st.size < 3 * 4096;
