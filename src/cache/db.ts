@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type DuckDBConnection,
   DuckDBDateValue,
@@ -109,7 +110,7 @@ export class Cache {
     if (readOnly) config.access_mode = "READ_ONLY";
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, config);
+      instance = await createInstance(path, config);
     } catch (e) {
       if (!bornDead(e, path)) throw translateOpenError(e, path);
       // A process killed while DuckDB wrote a new file's header leaves a file without one: it never
@@ -118,7 +119,7 @@ export class Cache {
       rmSync(path, { force: true });
       rmSync(`${path}.wal`, { force: true });
       try {
-        instance = await DuckDBInstance.create(path, config);
+        instance = await createInstance(path, config);
       } catch (e2) {
         throw translateOpenError(e2, path);
       }
@@ -178,6 +179,52 @@ export class Cache {
     try {
       this.instance.closeSync();
     } catch {}
+  }
+}
+
+/** How long an open waits for the lock of a process that has exited to go (see createInstance). */
+const DEAD_HOLDER_WAIT_MS = 3000;
+
+/**
+ * DuckDBInstance.create, tried again while DuckDB's lock error names a process that no longer runs
+ * (or is a zombie): the kernel drops a dead process's lock as it tears the process down, and an open
+ * right after a kill can meet it a moment before. A live holder is reported at once (CacheLockedError).
+ */
+async function createInstance(path: string, config: Record<string, string>): Promise<DuckDBInstance> {
+  const deadline = Date.now() + DEAD_HOLDER_WAIT_MS;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(path, config);
+    } catch (e) {
+      const pid = lockHolder(e);
+      if (pid === undefined || processRuns(pid) || Date.now() > deadline) throw e;
+      await sleep(50);
+    }
+  }
+}
+
+/** The PID in DuckDB's lock error ("Conflicting lock is held in … (PID n)"), if it is one. */
+function lockHolder(e: unknown): number | undefined {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/Could not set lock|Conflicting lock/i.test(msg)) return undefined;
+  const pid = /PID (\d+)/.exec(msg)?.[1];
+  return pid ? Number(pid) : undefined;
+}
+
+/** Whether `pid` is a running process: it exists and is not a zombie (which holds no files). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+  }
+  try {
+    // /proc/PID/stat: "PID (comm) STATE …"; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch (e) {
+    // Gone since kill(0); or no /proc (macOS), where kill(0) said it exists.
+    return (e as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync("/proc/self/stat");
   }
 }
 
