@@ -160,6 +160,8 @@ export async function killChains(p: KillPlan): Promise<KillReport> {
   const total = p.chains * p.killsPerChain;
   for (let c = 0; c < p.chains; c++) {
     let fresh = 0;
+    /** Who was killed on this chain: a "cache … in use by … (PID n)" names one of them, or this process. */
+    const killed: number[] = [];
     let cache = join(p.dir, `${p.label}-c${c}.duckdb`);
     let left = 1;
     for (let k = 0; k < p.killsPerChain; k++) {
@@ -190,6 +192,7 @@ export async function killChains(p: KillPlan): Promise<KillReport> {
         break;
       }
       const hit = s.isRunning();
+      if (s.child.pid) killed.push(s.child.pid);
       s.child.kill("SIGKILL");
       const sig = await s.exit;
       if (hit && sig === "SIGKILL") {
@@ -202,7 +205,11 @@ export async function killChains(p: KillPlan): Promise<KillReport> {
       left = Math.max(0.05, 1 - n / expected);
     }
     const r = run(cache);
-    assert.equal(r.code, 0, `${p.label} chain ${c}: ${r.stderr}`);
+    assert.equal(
+      r.code,
+      0,
+      `${p.label} chain ${c}: ${r.stderr} (this process: PID ${process.pid}; killed: ${killed.join(", ")})`,
+    );
     assert.equal(
       await checkConsistent(cache, p.truth),
       expected,
