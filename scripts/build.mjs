@@ -206,7 +206,11 @@ function install(result, dir, clean) {
     previous = JSON.parse(readFileSync(manifest, "utf8")).files;
   } catch {}
   const files = [];
-  for (const f of result.outputFiles) {
+  // Chunks first, the entry (cli.js) last: a CLI started meanwhile runs either the old entry, whose
+  // chunks are kept, or the new one, whose chunks are already in place.
+  const isEntry = (f) => !/[\\/]chunks[\\/]/.test(f.path);
+  const entryLast = [...result.outputFiles].sort((a, b) => Number(isEntry(a)) - Number(isEntry(b)));
+  for (const f of entryLast) {
     mkdirSync(dirname(f.path), { recursive: true });
     const tmp = `${f.path}.${process.pid}.tmp`;
     writeFileSync(tmp, f.contents);

@@ -9,6 +9,7 @@
  *   the DuckDB binding (its JS chunk and the native library) before the CLI's chunks, so that their
  *   file reads overlap.
  */
+import { holdStopSignals, releaseStopSignals } from "./stopsignals.js";
 import { versionLine } from "./version.js";
 
 const argv = process.argv.slice(2);
@@ -36,9 +37,21 @@ const CACHE_COMMANDS = new Set([
   "sync",
 ]);
 
+const completing = argv[0] === "__complete" || argv[0] === "__complete-index";
+// The first word that names a command (a flag's value may come first: `--cache x trend`).
+const command = completing
+  ? undefined
+  : argv.find((a) => CACHE_COMMANDS.has(a) || a === "ui" || a === "demo");
+
+// `evx sync` stops cleanly on Ctrl+C and SIGTERM even while it starts (src/stopsignals.ts): they are
+// held from here on, before anything else loads, and the sync command takes them over. For any
+// other command bin/evx may have held them (it only looks for the word): they act as if never held.
+if (command === "sync" && !argv.includes("--help")) holdStopSignals();
+else releaseStopSignals();
+
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   process.stdout.write(`${versionLine()}\n`);
-} else if (argv[0] === "__complete" || argv[0] === "__complete-index") {
+} else if (completing) {
   const { completionMain } = await import("./commands/completion.js");
   await completionMain(argv);
 } else if (argv[0] === "__completion-spec") {
@@ -46,8 +59,6 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   const { liveSpec } = await import("./commands/completion.js");
   process.stdout.write(JSON.stringify(await liveSpec()));
 } else {
-  // The first word that names a command (a flag's value may come first: `--cache x trend`).
-  const command = argv.find((a) => CACHE_COMMANDS.has(a) || a === "ui" || a === "demo");
   const onClickHouse = argv.some(
     (a, i) => a === "--engine=clickhouse" || (a === "--engine" && argv[i + 1] === "clickhouse"),
   );
@@ -64,4 +75,6 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   }
   const { main } = await import("./cli.js");
   await main(argv);
+  // Held for a word that yargs did not take as the sync command (`--cache sync status`): given back.
+  releaseStopSignals();
 }

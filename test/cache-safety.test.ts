@@ -4,10 +4,12 @@
  * project's machine). The born-dead rule (a short regular file DuckDB rejects is started again) stays.
  */
 import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
 import { lstatSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { Cache } from "../src/cache/db.js";
+import { setTimeout } from "node:timers/promises";
+import { Cache, processRuns } from "../src/cache/db.js";
 import { tempDir } from "./helpers/tmp.js";
 
 test("a symlink to a short foreign file is refused and left alone", async () => {
@@ -35,4 +37,24 @@ test("a short regular file DuckDB rejects is still started again (killed while b
   const cache = await Cache.open(path, { create: true });
   cache.close();
   assert.ok(lstatSync(path).size > 100);
+});
+
+test("a lock holder counts as gone once it has exited or is a zombie (Cache.open then waits for its lock to go); a running one does not", async () => {
+  // Cache.open tries again while DuckDB names a holder for which processRuns is false.
+  assert.equal(processRuns(process.pid), true);
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+  assert.equal(processRuns(dead), false, "exited and reaped");
+  // A zombie: `sleep 0` exits and its parent, exec'd into `sleep 5`, never reaps it.
+  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  try {
+    const zombie = Number(await new Promise<string>((r) => parent.stdout.once("data", (d) => r(String(d)))));
+    await setTimeout(200);
+    assert.match(readFileSync(`/proc/${zombie}/stat`, "utf8"), /\) Z /);
+    assert.equal(processRuns(zombie), false, "a zombie");
+    assert.equal(processRuns(parent.pid!), true);
+  } finally {
+    parent.kill("SIGKILL");
+  }
 });

@@ -10,7 +10,7 @@
  * the other tests.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { describe, it, test } from "node:test";
@@ -37,6 +37,15 @@ function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeout = 300_000) {
   const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", timeout });
   return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error };
+}
+
+/** `run` without blocking, so that two run at once. */
+function runAsync(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeout = 300_000) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(cmd, args, { cwd, env, encoding: "utf8", timeout }, (e, stdout, stderr) =>
+      resolve({ code: e ? (typeof e.code === "number" ? e.code : null) : 0, stdout, stderr }),
+    );
+  });
 }
 
 function du(dir: string): number {
@@ -152,34 +161,68 @@ describe("the npm package", { skip: hasNpm ? false : "npm is not available on PA
     assert.equal(checks.find((c) => c.name === "duckdb")?.status, "ok");
   });
 
-  it("runs with npx from the tarball", () => {
+  it("runs with npx from the tarball; two checkouts' runs at once each get their own npx install", async () => {
     assert.ok(tgz, "packed");
-    const env = cleanEnv({ XDG_CACHE_HOME: join(dir, "xdg-npx") });
-    // npx installs into the npm cache's _npx folder: remove what this run adds there.
-    const cache = run("npm", ["config", "get", "cache"], dir, env).stdout.trim();
-    const npxDir = join(cache, "_npx");
-    const before = new Set(existsSync(npxDir) ? readdirSync(npxDir) : []);
+    // npx installs into the npm cache's _npx/HASH, HASH of the spec as typed, and every checkout on
+    // the machine shares that cache. With `./evx-0.1.0.tgz`, two runs at once (another clone's CI, a
+    // second worktree) shared one install, and one's npx replaced or removed the files that the
+    // other's running evx was still loading chunks from ("Cannot find module …/chunks/chunk-….js").
+    // So the spec names the run's own folder. Here a second checkout's pack folder (the same
+    // tarball name) runs beside this one.
+    const other = tempDir("evx-pack-");
+    copyFileSync(tgz, join(other, basename(tgz)));
+    // As a user types it: a path starting with ./ (a bare absolute path would be taken as a command).
+    const specs = [dir, other].map((d) => `./${basename(d)}/${basename(tgz)}`);
+    const cwd = dirname(dir);
+    const npxDir = join(run("npm", ["config", "get", "cache"], dir, cleanEnv({})).stdout.trim(), "_npx");
     try {
-      // As a user types it: a path starting with ./ (a bare absolute path would be taken as a command).
-      const spec = `./${basename(tgz)}`;
-      const v = run("npx", ["--yes", "--prefer-offline", spec, "--version"], dir, env);
+      const runs = await Promise.all(
+        specs.map((spec, i) => {
+          const env = cleanEnv({ XDG_CACHE_HOME: join(dir, `xdg-npx-${i}`) });
+          return runAsync(
+            "npx",
+            ["--yes", "--prefer-offline", spec, "demo", "--no-ui", "--events", "5000"],
+            cwd,
+            env,
+          );
+        }),
+      );
+      for (const r of runs) {
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout + r.stderr, /evx events/);
+      }
+      const v = run("npx", ["--yes", "--prefer-offline", specs[0], "--version"], cwd, cleanEnv({}));
       assert.equal(v.code, 0, v.stderr);
       assert.match(v.stdout, /^evx \d+\.\d+\.\d+/);
-      const demo = run(
-        "npx",
-        ["--yes", "--prefer-offline", spec, "demo", "--no-ui", "--events", "5000"],
-        dir,
-        env,
+      const installs = specs.map((spec) => npxInstalls(npxDir).filter((d) => d.packages.includes(spec)));
+      assert.deepEqual(
+        installs.map((i) => i.length),
+        [1, 1],
       );
-      assert.equal(demo.code, 0, demo.stderr);
-      assert.match(demo.stdout + demo.stderr, /evx events/);
+      assert.notEqual(installs[0][0].path, installs[1][0].path, "one npx install per checkout");
     } finally {
-      if (existsSync(npxDir))
-        for (const d of readdirSync(npxDir))
-          if (!before.has(d)) rmSync(join(npxDir, d), { recursive: true, force: true });
+      // This run's installs, and no one else's.
+      for (const d of npxInstalls(npxDir))
+        if (d.packages.some((p) => specs.includes(p))) rmSync(d.path, { recursive: true, force: true });
     }
   });
 });
+
+/** The installs in npm's _npx folder, with the package specs npx installed there. */
+function npxInstalls(npxDir: string): { path: string; packages: string[] }[] {
+  if (!existsSync(npxDir)) return [];
+  return readdirSync(npxDir).map((d) => {
+    const path = join(npxDir, d);
+    try {
+      const pkg = JSON.parse(readFileSync(join(path, "package.json"), "utf8")) as {
+        _npx?: { packages?: string[] };
+      };
+      return { path, packages: pkg._npx?.packages ?? [] };
+    } catch {
+      return { path, packages: [] };
+    }
+  });
+}
 
 test("bin/evx on a Node older than 20: one line and exit 1, before anything of the bundle loads", () => {
   // The version is faked; the file is also plain old syntax (CommonJS, var, no arrow functions),

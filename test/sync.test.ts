@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Cache } from "../src/cache/db.js";
@@ -266,7 +266,7 @@ test(".zst objects are read, clean ones fast and dirty ones line by line", async
   }
 });
 
-test("a cache file killed before DuckDB wrote its header is started again; a foreign file is kept", async () => {
+test("a cache file killed before DuckDB wrote its whole header is started again; a foreign file is kept", async () => {
   const dir = tempDir();
   const lake = join(dir, "lake");
   writeLakeFiles(lake, { "date=2023-06-01/a.jsonl": jsonl([ev("a", "2023-06-01T00:00:00Z", "u")]) });
@@ -278,6 +278,21 @@ test("a cache file killed before DuckDB wrote its header is started again; a for
     assert.equal((await sync(cache, folderSource(lake))).events, 1);
   } finally {
     cache.close();
+  }
+  // Killed after DuckDB wrote the first of its three header blocks, or the second: DuckDB cannot read
+  // the rest. Started again too (a resume right after such a kill failed with "Could not read enough
+  // bytes"); a reader sees no cache.
+  for (const size of [4096, 8192]) {
+    const short = join(dir, `short-${size}.duckdb`);
+    copyFileSync(path, short);
+    truncateSync(short, size);
+    await assert.rejects(Cache.open(short, { readOnly: true }), { name: "CacheMissingError" });
+    const again = await Cache.open(short, { create: true });
+    try {
+      assert.equal((await sync(again, folderSource(lake))).events, 1);
+    } finally {
+      again.close();
+    }
   }
   const foreign = join(dir, "notes.duckdb");
   writeFileSync(foreign, Buffer.alloc(64 * 1024, 1));

@@ -4,9 +4,12 @@
 // over the object bodies). The real CLI runs as a child process, with the test hook
 // EVX_WATCH_MIN_EVERY_MS so that `--every 1s` is allowed.
 import assert from "node:assert/strict";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { watchSelection } from "../src/cache/watch.js";
 import { parseEvery } from "../src/commands/sync.js";
@@ -138,6 +141,7 @@ interface CycleJson {
 }
 
 const children = new Set<ReturnType<typeof evxAsync>>();
+const BIN = fileURLToPath(new URL("../bin/evx", import.meta.url));
 
 function startWatch(lake: Lake, endpoint: string, cache: string, extraEnv: Record<string, string> = {}) {
   const child = evxAsync(
@@ -445,6 +449,107 @@ test("SIGTERM in the middle of a cycle exits 0 after the current batch, with a c
     await gate.close();
   }
   // The next sync finishes the job.
+  const again = evx(
+    ["sync", `s3://${lake.bucket}/raw`, "--endpoint", server.endpoint, "--cache", cache, "--json"],
+    env,
+  );
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await checkConsistent(cache, lake.truth), lake.sum());
+});
+
+test("SIGTERM at any moment of the start-up exits 0 (bin/evx as a user runs it); the cache stays consistent", async (t) => {
+  const lake = await seedLake("w-early");
+  const gate = await startListGate(server.endpoint);
+  const started = fileURLToPath(new URL("./helpers/started.cjs", import.meta.url));
+  /** Where each SIGTERM lands: right after spawn, after evx's first line plus a delay, at the cache file's creation, at the first LIST. */
+  const moments = [
+    "spawn",
+    "started",
+    "started+20ms",
+    "started+80ms",
+    "started+250ms",
+    "cache file",
+    "first LIST",
+  ];
+  const outcomes: string[] = [];
+  try {
+    for (const [i, moment] of moments.entries()) {
+      const cache = join(work, `early-${i}.duckdb`);
+      const mark = join(work, `early-${i}.started`);
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          "sync",
+          `s3://${lake.bucket}/raw`,
+          "--endpoint",
+          gate.endpoint,
+          "--cache",
+          cache,
+          "--json",
+          "--watch",
+          "--every",
+          "1s",
+        ],
+        {
+          env: {
+            ...process.env,
+            ...env,
+            NO_COLOR: "1",
+            NODE_OPTIONS: `--require ${started}`,
+            EVX_TEST_STARTED_FILE: mark,
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      children.add(child as ReturnType<typeof evxAsync>);
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      let running = true;
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+        child.on("close", (code, signal) => {
+          running = false;
+          children.delete(child as ReturnType<typeof evxAsync>);
+          r({ code, signal });
+        }),
+      );
+      const until = async (done: () => boolean) => {
+        while (running && !done()) await sleep(1);
+      };
+      if (moment.startsWith("started")) {
+        await until(() => existsSync(mark));
+        await sleep(Number(/\+(\d+)ms/.exec(moment)?.[1] ?? 0));
+      } else if (moment === "cache file") await until(() => existsSync(cache));
+      else if (moment === "first LIST") await until(() => gate.held() > 0);
+      assert.ok(running, `${moment}: still running when signalled: ${stderr}`);
+      child.kill("SIGTERM");
+      if (moment === "first LIST") await gate.release();
+      const r = await exited;
+      const what = `${moment}: ${JSON.stringify(r)} ${stderr}`;
+      outcomes.push(`${moment}: ${r.signal ? `died of ${r.signal} in Node's start-up` : `exit ${r.code}`}`);
+      if (r.signal) {
+        // Only Node's own start-up, before evx's first line, may die of it: nothing written.
+        assert.equal(existsSync(mark), false, `died of ${r.signal} after evx started: ${what}`);
+        assert.deepEqual([r.signal, stdout, stderr, existsSync(cache)], ["SIGTERM", "", "", false], what);
+      } else {
+        assert.equal(r.code, 0, what);
+        assert.doesNotMatch(stderr, /\n\s+at |TypeError|ReferenceError|Warning/, what);
+        for (const line of stdout.split("\n").filter(Boolean))
+          assert.equal((JSON.parse(line) as CycleJson).interrupted, true, what);
+      }
+      // The cache opens and is consistent; before the first LIST nothing was committed.
+      const held = await checkConsistent(cache, lake.truth);
+      if (moment !== "first LIST") assert.equal(held, 0, what);
+    }
+    assert.ok(existsSync(join(work, `early-${moments.indexOf("cache file")}.duckdb`)));
+  } finally {
+    await gate.close();
+    t.diagnostic(outcomes.join("; "));
+  }
+  // A sync of the cache stopped as it was being created completes.
+  const cache = join(work, `early-${moments.indexOf("cache file")}.duckdb`);
   const again = evx(
     ["sync", `s3://${lake.bucket}/raw`, "--endpoint", server.endpoint, "--cache", cache, "--json"],
     env,

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type DuckDBConnection,
   DuckDBDateValue,
@@ -109,7 +110,7 @@ export class Cache {
     if (readOnly) config.access_mode = "READ_ONLY";
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, config);
+      instance = await createInstance(path, config);
     } catch (e) {
       if (!bornDead(e, path)) throw translateOpenError(e, path);
       // A process killed while DuckDB wrote a new file's header leaves a file without one: it never
@@ -118,7 +119,7 @@ export class Cache {
       rmSync(path, { force: true });
       rmSync(`${path}.wal`, { force: true });
       try {
-        instance = await DuckDBInstance.create(path, config);
+        instance = await createInstance(path, config);
       } catch (e2) {
         throw translateOpenError(e2, path);
       }
@@ -181,6 +182,52 @@ export class Cache {
   }
 }
 
+/** How long an open waits for the lock of a process that has exited to go (see createInstance). */
+const DEAD_HOLDER_WAIT_MS = 3000;
+
+/**
+ * DuckDBInstance.create, tried again while DuckDB's lock error names a process that no longer runs
+ * (or is a zombie): the kernel drops a dead process's lock as it tears the process down, and an open
+ * right after a kill can meet it a moment before. A live holder is reported at once (CacheLockedError).
+ */
+async function createInstance(path: string, config: Record<string, string>): Promise<DuckDBInstance> {
+  const deadline = Date.now() + DEAD_HOLDER_WAIT_MS;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(path, config);
+    } catch (e) {
+      const pid = lockHolder(e);
+      if (pid === undefined || processRuns(pid) || Date.now() > deadline) throw e;
+      await sleep(50);
+    }
+  }
+}
+
+/** The PID in DuckDB's lock error ("Conflicting lock is held in … (PID n)"), if it is one. */
+function lockHolder(e: unknown): number | undefined {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/Could not set lock|Conflicting lock/i.test(msg)) return undefined;
+  const pid = /PID (\d+)/.exec(msg)?.[1];
+  return pid ? Number(pid) : undefined;
+}
+
+/** Whether `pid` is a running process: it exists and is not a zombie (which holds no files). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+  }
+  try {
+    // /proc/PID/stat: "PID (comm) STATE …"; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch (e) {
+    // Gone since kill(0); or no /proc (macOS), where kill(0) said it exists.
+    return (e as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync("/proc/self/stat");
+  }
+}
+
 export function rowsOf<T = Row>(reader: { getRowObjects(): Record<string, DuckDBValue>[] }): T[] {
   return reader.getRowObjects().map((r) => {
     const o: Row = {};
@@ -194,13 +241,15 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 }
 
 /**
- * DuckDB's header is three 4 KiB blocks; a shorter regular file that it rejects was never initialised.
+ * DuckDB's header is three 4 KiB blocks; a shorter regular file that it rejects was never initialised:
+ * killed before the first block was written (not a valid DuckDB file) or after it (DuckDB cannot
+ * read the rest: seen when a sync killed as the cache appeared was resumed at once).
  * Anything else (a device such as /dev/null, a FIFO, a link to one) is never deleted: run as root, a
  * cache path pointing at /dev/null would otherwise replace the device with a file.
  */
 function bornDead(e: unknown, path: string): boolean {
   const msg = e instanceof Error ? e.message : String(e);
-  if (!/not a valid DuckDB database file/i.test(msg)) return false;
+  if (!/not a valid DuckDB database file|Could not read enough bytes/i.test(msg)) return false;
   try {
     const st = lstatSync(path);
     return st.isFile() && st.size < 3 * 4096;

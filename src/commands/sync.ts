@@ -17,6 +17,7 @@ import { parseDuration } from "../queries/parse.js";
 import { fmtInt } from "../render/table.js";
 import { openSource } from "../source/index.js";
 import { parseLayout } from "../source/layout.js";
+import { takeStopSignals } from "../stopsignals.js";
 import { checkDates } from "./dates.js";
 import { EXIT, ExitError, UsageError } from "./errors.js";
 import { printJson } from "./output.js";
@@ -79,7 +80,42 @@ export function rememberCache(path: string): void {
   }
 }
 
+/** What the stop handler shares with the run: the bar to freeze, and whether the run is ending. */
+interface RunState {
+  bar: ProgressBar | null;
+  /**
+   * Set once the run is ending (closing the cache, removing or remembering it): a signal then has
+   * nothing left to stop, and must neither kill the process half-way nor turn a clean end into 130.
+   */
+  finishing: boolean;
+}
+
 export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
+  const ac = new AbortController();
+  const st: RunState = { bar: null, finishing: false };
+  let interrupts = 0;
+  const onSig = () => {
+    if (st.finishing) return;
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    // The bar stops drawing first and keeps its last state on its line; without one, a new line
+    // leaves the terminal's `^C` behind.
+    const froze = st.bar?.freeze() ?? false;
+    process.stderr.write(
+      `${froze ? "" : "\n"}evx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
+    );
+    ac.abort();
+  };
+  // Ctrl+C / SIGTERM are held since start-up (src/stopsignals.ts): one that came early is handled now.
+  const untake = takeStopSignals(onSig);
+  try {
+    return await syncOrWatch(a, ac.signal, st);
+  } finally {
+    untake();
+  }
+}
+
+async function syncOrWatch(a: SyncArgs, stop: AbortSignal, st: RunState): Promise<SyncSummary | undefined> {
   checkDates(a.from, a.to);
   if (
     a.concurrency !== undefined &&
@@ -109,6 +145,12 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
   const cachePath = resolveCachePath({ cache: a.cache, source: source.url })!;
   // A sync that ends with nothing in a cache it created removes it; it never removes one that was there.
   const created = !existsSync(cachePath);
+  // Stopped before the cache was touched: nothing to write, nothing to undo.
+  if (stop.aborted) {
+    if (!a.watch) return interrupted();
+    if (!a.json) process.stderr.write("evx: watch stopped before its first cycle\n");
+    return undefined;
+  }
   const cache = await Cache.open(cachePath, { create: true });
   // Only a sync that ends (exit 0, or 3 with objects that landed) makes its cache the default.
   let ended = false;
@@ -127,27 +169,8 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
     }),
   );
 
-  const ac = new AbortController();
-  // On a terminal: the sync's (or the watch's first cycle's) progress.
   const bar = !a.json && process.stderr.isTTY ? progressBar() : null;
-  let interrupts = 0;
-  // Set once the run is ending (closing the cache, removing or remembering it): a signal then has
-  // nothing left to stop, and must neither kill the process half-way nor turn a clean end into 130.
-  let finishing = false;
-  const onSig = () => {
-    if (finishing) return;
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    // The bar stops drawing first and keeps its last state on its line; without one, a new line
-    // leaves the terminal's `^C` behind.
-    const froze = bar?.freeze() ?? false;
-    process.stderr.write(
-      `${froze ? "" : "\n"}evx: stopping${a.watch ? " the watch" : ""} after the current batch${a.watch ? ", if any" : ""} (Ctrl+C again to quit now)\n`,
-    );
-    ac.abort();
-  };
-  process.on("SIGINT", onSig);
-  process.on("SIGTERM", onSig);
+  st.bar = bar;
 
   try {
     if (a.watch) {
@@ -157,7 +180,7 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
         everyMs,
         layout,
         lake,
-        signal: ac.signal,
+        signal: stop,
         onCycleEnded: async (whole) => {
           if (whole) ended = true;
           holds = await holdsObjects(cache).catch(() => true);
@@ -172,7 +195,7 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
         layout,
         lake,
         concurrency: a.concurrency,
-        signal: ac.signal,
+        signal: stop,
         onProgress: bar?.update,
       });
       bar?.stop();
@@ -185,14 +208,11 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
       return summary;
     } catch (e) {
       bar?.stop();
-      if (ac.signal.aborted && !(e instanceof ExitError)) {
-        process.stderr.write("evx: sync interrupted; the cache is consistent and the next sync resumes\n");
-        throw new ExitError(EXIT.interrupted);
-      }
+      if (stop.aborted && !(e instanceof ExitError)) interrupted();
       throw e;
     }
   } finally {
-    finishing = true;
+    st.finishing = true;
     try {
       // Unknown (the cache could not be read): keep it, as if it held objects.
       holds ??= await holdsObjects(cache).catch(() => true);
@@ -200,8 +220,7 @@ export async function runSync(a: SyncArgs): Promise<SyncSummary | undefined> {
       if (created && !holds) removeCacheFiles(cachePath);
       else if (holds && ended) rememberCache(cachePath);
     } finally {
-      process.off("SIGINT", onSig);
-      process.off("SIGTERM", onSig);
+      st.bar = null;
     }
   }
 }
@@ -215,6 +234,11 @@ async function holdsObjects(cache: Cache): Promise<boolean> {
 function removeCacheFiles(cachePath: string): void {
   for (const p of [cachePath, `${cachePath}.wal`, stagingDirFor(cachePath)])
     rmSync(p, { recursive: true, force: true });
+}
+
+function interrupted(): never {
+  process.stderr.write("evx: sync interrupted; the cache is consistent and the next sync resumes\n");
+  throw new ExitError(EXIT.interrupted);
 }
 
 /** The `--json` object of one sync (and of each watch cycle, which adds `cycle` and `at`). */
