@@ -117,13 +117,14 @@ const FAILED_DAY = "2023-06-02";
 /**
  * Where trend and funnel ranges lie: the lake's windows, the first (in time) starting two days before
  * the lake's first day and the last ending two days past its last event, so that ranges and compare
- * periods reach outside the cache (docs/semantics.md "Partial data").
+ * periods reach outside the cache (docs/semantics.md "Partial data"); and the day after FAILED_DAY.
  */
 const EDGE_WINDOWS: readonly (readonly string[])[] = [
   WINDOWS[0],
   ["2023-03-09", "2023-03-10", ...WINDOWS[1]],
   WINDOWS[2],
   [...WINDOWS[3], "2023-11-06", "2023-11-07"],
+  ["2023-06-03"],
 ];
 
 function propValue(r: Rng, key: string): unknown {
@@ -367,9 +368,22 @@ const catalogArb: fc.Arbitrary<AnalysisSpec> = fc.record({
   kind: fc.constant("catalog" as const),
   range: rangeArb(6 * 1440),
 });
+/**
+ * A trend or funnel over up to four hours of the day after FAILED_DAY, compared with the day before:
+ * the cache holds none of the compare period (a failed day) although it has some of its events, so a
+ * trend's `change` must be null, not computed from them.
+ */
+const failedCompareArb: fc.Arbitrary<AnalysisSpec> = fc
+  .tuple(fc.oneof(trendArb, funnelArb), fc.nat(20 * 60), fc.integer({ min: 1, max: 240 }))
+  .map(([spec, minute, length]) => {
+    const from = Date.parse(`${FAILED_DAY}T00:00:00Z`) + DAY_MS + minute * MINUTE_MS;
+    const range = { from: new Date(from).toISOString(), to: new Date(from + length * MINUTE_MS).toISOString(), tz: spec.range.tz };
+    return { ...spec, range, compare: "1d" as const };
+  });
 const specArb: fc.Arbitrary<AnalysisSpec> = fc.oneof(
   { weight: 2, arbitrary: trendArb },
   { weight: 2, arbitrary: funnelArb },
+  { weight: 1, arbitrary: failedCompareArb },
   { weight: 1, arbitrary: retentionArb },
   { weight: 1, arbitrary: catalogArb },
 );
