@@ -16,7 +16,8 @@ interface Use {
 const typesOf = (refs: EventRef[]): string[] | "*" =>
   refs.some((r) => r.event === "*") ? "*" : refs.map((r) => r.event);
 const onRef = (r: EventRef): Use[] => r.filters.map((f) => ({ key: f.key, events: typesOf([r]) }));
-const onAll = (filters: Filter[], events: string[] | "*"): Use[] => filters.map((f) => ({ key: f.key, events }));
+const onAll = (filters: Filter[], events: string[] | "*"): Use[] =>
+  filters.map((f) => ({ key: f.key, events }));
 const opt = (key: string | undefined, events: string[] | "*"): Use[] =>
   key === undefined ? [] : [{ key, events }];
 

@@ -24,6 +24,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { checkSpecKeys, type Executor } from "../src/queries/executor.js";
 import { checkKeys } from "../src/queries/keys.js";
@@ -45,7 +46,6 @@ import {
   type TrendSpec,
 } from "../src/queries/spec.js";
 import { parseUserSelection } from "../src/queries/users.js";
-import { gzipSync } from "node:zlib";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import {
   type BruteEvent,
@@ -189,7 +189,10 @@ const keyArb = fc.oneof(
 );
 /** A key whose values are summed or averaged (`sum:KEY`, `--value`). */
 const numberKeyArb = (...keys: string[]) =>
-  fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...keys) }, { weight: 1, arbitrary: fc.constantFrom(RARE, GHOST) });
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...keys) },
+    { weight: 1, arbitrary: fc.constantFrom(RARE, GHOST) },
+  );
 const filterArb: fc.Arbitrary<Filter> = fc.oneof(
   fc.record({ key: keyArb, op: fc.constantFrom<Op>("set", "!set") }),
   fc.record({
@@ -233,7 +236,7 @@ const rangeArb = (
     .record({
       w: fc.oneof(
         { weight: 3, arbitrary: fc.constant(0) },
-        // the edge windows (partial data) as often as June; the DST windows a quarter of the time
+        // June half of the time; with EDGE_WINDOWS (partial data) the others an eighth each
         { weight: windows === WINDOWS ? 1 : 3, arbitrary: fc.integer({ min: 1, max: windows.length - 1 }) },
       ),
       a: fc.nat(5),
@@ -377,7 +380,11 @@ const failedCompareArb: fc.Arbitrary<AnalysisSpec> = fc
   .tuple(fc.oneof(trendArb, funnelArb), fc.nat(20 * 60), fc.integer({ min: 1, max: 240 }))
   .map(([spec, minute, length]) => {
     const from = Date.parse(`${FAILED_DAY}T00:00:00Z`) + DAY_MS + minute * MINUTE_MS;
-    const range = { from: new Date(from).toISOString(), to: new Date(from + length * MINUTE_MS).toISOString(), tz: spec.range.tz };
+    const range = {
+      from: new Date(from).toISOString(),
+      to: new Date(from + length * MINUTE_MS).toISOString(),
+      tz: spec.range.tz,
+    };
     return { ...spec, range, compare: "1d" as const };
   });
 const specArb: fc.Arbitrary<AnalysisSpec> = fc.oneof(
@@ -409,8 +416,8 @@ const RUNS = Number(process.env.EVX_PROP_RUNS ?? 150);
 /**
  * Whether results are checked with their partial-data marks (points' `incomplete`, a compare's
  * `coverage` and `cached`, `change: null` with none of it cached). On ClickHouse only the numbers: the
- * chdb test engine (test/helpers/chdb-engine.ts) has no load bookkeeping and computes no coverage;
- * test/partial.test.ts proves the marks on real ClickHouse coverage.
+ * chdb test engine (test/helpers/chdb-engine.ts) has no load bookkeeping and computes no coverage
+ * (test/clickhouse-load.test.ts, "partial data: …", proves the marks on ClickHouse's own coverage).
  */
 const MARKS = TEST_ENGINE === "duckdb";
 
@@ -425,7 +432,13 @@ before(async () => {
   writeLakeFiles(lake, generateFiles(prng(SEED)));
   events = await loadLake(lake);
   // A gzip cut short: the sync records FAILED_DAY as failed and loads the day's other objects.
-  const gz = gzipSync(Buffer.from(`${JSON.stringify({ event_type: "open", event_time: `${FAILED_DAY}T12:00:00Z`, user_id: "x" })}\n`.repeat(200)));
+  const gz = gzipSync(
+    Buffer.from(
+      `${JSON.stringify({ event_type: "open", event_time: `${FAILED_DAY}T12:00:00Z`, user_id: "x" })}\n`.repeat(
+        200,
+      ),
+    ),
+  );
   writeFileSync(join(lake, `date=${FAILED_DAY}/part-9.jsonl.gz`), gz.subarray(0, gz.length - 20));
   listing = await listLake(lake);
   assert.deepEqual([...listing.failed], [FAILED_DAY]);
@@ -436,12 +449,16 @@ before(async () => {
 /** The engine's property-key check (keys.ts), as the CLI and the TUI run it on each engine. */
 function engineKeyCheck(spec: AnalysisSpec): Promise<string[]> {
   if (tc.engine === "duckdb") return checkSpecKeys(tc.ex as Executor, spec);
-  return checkKeys({ engine: "clickhouse", context: async () => ({}), rows: (q) => tc.ex.query(q) }, spec);
+  // as the ClickHouse executor's reader (src/queries/clickhouse/executor.ts), on the chdb table
+  const reader = { engine: "clickhouse" as const, context: async () => ({}), rows: tc.ex.query.bind(tc.ex) };
+  return checkKeys(reader, spec);
 }
 
 /** The keys named by warning lines (`WHERE "KEY": no … in the range has it`). */
 const warnedKeys = (lines: string[]) =>
-  [...new Set(lines.map((l) => JSON.parse(/("(?:[^"\\]|\\.)*"): no /.exec(l)?.[1] ?? "null") as string))].sort();
+  [
+    ...new Set(lines.map((l) => JSON.parse(/("(?:[^"\\]|\\.)*"): no /.exec(l)?.[1] ?? "null") as string)),
+  ].sort();
 
 /**
  * The key check must do what the brute force says: refuse a spec reading a key no event carries
