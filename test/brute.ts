@@ -492,7 +492,7 @@ export function bucketKey(interval: Interval, tz: string, micros: number): numbe
 }
 
 /** The key of the bucket that follows bucket `key` in local wall-clock time. */
-function nextBucketKey(interval: Interval, key: number): number {
+export function nextBucketKey(interval: Interval, key: number): number {
   switch (interval) {
     case "minute":
       return key + 1;
