@@ -14,7 +14,7 @@ import {
 } from "../../src/queries/executor.js";
 import { UsageError } from "../../src/queries/parse.js";
 import type { AnalysisSpec, DateRange, EventRef, Filter } from "../../src/queries/spec.js";
-import { cacheFromFiles, ev, lines, type TestCache } from "./helpers.js";
+import { cacheFromFiles, ev, lines, type TestCache, withoutPartialMarks } from "./helpers.js";
 
 const EVIL_EVENT = `x'); DROP TABLE events; --`;
 const EVIL_KEY = `k"'\\;-- $1`;
@@ -437,7 +437,8 @@ describe("--sql on DuckDB: the inlined SQL runs as printed", () => {
           JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
         assert.deepEqual(
           plain(shapeResult(spec, pasted as Record<string, unknown>[])),
-          plain(run.result),
+          // The SQL gives the numbers; the partial-data marks come from the coverage beside it.
+          plain(withoutPartialMarks(run.result)),
           spec.kind,
         );
       }
