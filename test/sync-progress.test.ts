@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { SyncProgress } from "../src/cache/sync.js";
+import { emptyProgress, type SyncProgress } from "../src/cache/sync.js";
 import { progressFields, stoppedLine } from "../src/commands/progress.js";
 import { generateLake } from "../src/source/synthetic.js";
 import { CLI } from "./helpers/cli.js";
@@ -14,19 +14,8 @@ import { tempDir } from "./helpers/tmp.js";
 import { tmuxDriver } from "./helpers/tmux.js";
 
 const progress = (over: Partial<SyncProgress> = {}): SyncProgress => ({
+  ...emptyProgress(),
   phase: "syncing",
-  listed: 0,
-  toFetch: 0,
-  fetched: 0,
-  ingested: 0,
-  bytesTotal: 0,
-  bytesDone: 0,
-  bytesIngested: 0,
-  events: 0,
-  rejected: 0,
-  skipped: 0,
-  duplicates: 0,
-  failed: 0,
   ...over,
 });
 

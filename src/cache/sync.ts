@@ -126,13 +126,9 @@ const EXT_WEIGHT = { gzip: 8, zstd: 8, none: 1 } as const;
 /** Estimated uncompressed bytes of an object. */
 const weightOf = (o: { key: string; size: number }) => o.size * EXT_WEIGHT[compressionOf(o.key)];
 
-/**
- * Mirrors the selected partitions of `source` into the cache: list → diff → download → ingest,
- * then removal of objects that vanished from the selected dates.
- */
-export async function sync(cache: Cache, source: Source, opts: SyncOptions = {}): Promise<SyncSummary> {
-  const started = performance.now();
-  const progress: SyncProgress = {
+/** A sync's progress before anything was listed. */
+export function emptyProgress(): SyncProgress {
+  return {
     phase: "listing",
     listed: 0,
     toFetch: 0,
@@ -147,6 +143,15 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     duplicates: 0,
     failed: 0,
   };
+}
+
+/**
+ * Mirrors the selected partitions of `source` into the cache: list → diff → download → ingest,
+ * then removal of objects that vanished from the selected dates.
+ */
+export async function sync(cache: Cache, source: Source, opts: SyncOptions = {}): Promise<SyncSummary> {
+  const started = performance.now();
+  const progress = emptyProgress();
   const emit = () => opts.onProgress?.({ ...progress });
   emit();
   const timings: SyncTimings = {
