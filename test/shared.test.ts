@@ -1,0 +1,204 @@
+// Shared mode (EVX_SHARED=1, issue #23): many evx processes on one cache through its host process.
+// Real processes throughout: spawned bin/evx syncs and queries, the detached host, SIGKILL.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Cache, CacheLockedError } from "../src/cache/db.js";
+import { hostPaths } from "../src/cache/hostpaths.js";
+import { Executor } from "../src/queries/executor.js";
+import type { TrendSpec } from "../src/queries/spec.js";
+import { generateLake } from "../src/source/synthetic.js";
+import { evxAsync, evxRun } from "./helpers/cli.js";
+import { countLakeLines, tempDir } from "./helpers/tmp.js";
+
+const dir = tempDir("evx-shared-");
+const lake = join(dir, "lake");
+let expected = 0;
+const env = {
+  EVX_SHARED: "1",
+  EVX_HOST_IDLE_MS: "1500",
+  EVX_BATCH_BYTES: "30000",
+  EVX_CACHE: "",
+  XDG_CACHE_HOME: join(dir, "xdg"),
+  XDG_RUNTIME_DIR: join(dir, "run"),
+};
+
+before(async () => {
+  await generateLake({ dir: lake, events: 120_000, days: 4, gzipShare: 0.4, seed: 11 });
+  expected = countLakeLines(lake);
+});
+
+/** The host's PID, from DuckDB's lock (only the host holds the file). */
+async function hostPid(cache: string): Promise<number | undefined> {
+  try {
+    (await Cache.open(cache, { local: true, readOnly: true })).close();
+  } catch (e) {
+    if (e instanceof CacheLockedError) return e.pid;
+    throw e;
+  }
+  return undefined;
+}
+
+/** Events in the cache, by the catalog, as a headless process answers (exit 0 or throws). */
+async function catalogTotal(cache: string): Promise<number> {
+  const r = await evxRun(["events", "--cache", cache, "--json"], env);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { events: { events: number }[] };
+  return j.events.reduce((s, e) => s + e.events, 0);
+}
+
+function startSync(cache: string) {
+  const child = evxAsync(["sync", lake, "--cache", cache, "--json"], env);
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  child.stdout.resume();
+  const done = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  return { child, done, stderr: () => stderr };
+}
+
+/** Waits until the sync has committed something (the cache answers with events). */
+async function untilSomeEvents(cache: string, s: { done: Promise<unknown> }) {
+  let finished = false;
+  void s.done.then(() => {
+    finished = true;
+  });
+  for (let i = 0; i < 400 && !finished; i++) {
+    if (existsSync(cache)) {
+      const r = await evxRun(["status", "--cache", cache, "--json"], env);
+      if (r.code === 0 && (JSON.parse(r.stdout) as { events: number }).events > 0) return;
+    }
+    await sleep(50);
+  }
+}
+
+after(async () => {
+  // Hosts exit on their own after EVX_HOST_IDLE_MS; wait so the temp folder goes with them.
+  await sleep(2000);
+});
+
+test("headless queries answer while a sync writes; a second sync is refused naming the running one", async () => {
+  const cache = join(dir, "a.duckdb");
+  const sync = startSync(cache);
+  await untilSomeEvents(cache, sync);
+  const during = await Promise.all([
+    evxRun(["trend", "purchase", "--cache", cache, "--json"], env),
+    evxRun(["status", "--cache", cache, "--json"], env),
+    evxRun(["sync", lake, "--cache", cache, "--json"], env),
+  ]);
+  const [trend, status, second] = during;
+  assert.equal(trend.code, 0, `trend during a sync: ${trend.stderr}`);
+  assert.ok(JSON.parse(trend.stdout).coverage, "the answer carries its coverage");
+  assert.equal(status.code, 0, `status during a sync: ${status.stderr}`);
+  // The running sync may have finished by the time the second one asked: then it finds nothing to do.
+  if (second.code !== 0) {
+    assert.equal(second.code, 5, second.stderr);
+    assert.match(second.stderr.trim(), /^evx: cache .+ is in use by another evx process \(PID \d+\)/);
+    assert.match(second.stderr, new RegExp(`PID ${sync.child.pid}\\)`), "names the running sync");
+  }
+  assert.equal(await sync.done, 0, sync.stderr());
+  assert.equal(await catalogTotal(cache), expected);
+});
+
+test("two readers at once get the same answer", async () => {
+  const cache = join(dir, "a.duckdb");
+  const args = ["trend", "purchase", "--measure", "users", "--cache", cache, "--json"];
+  const [a, b] = await Promise.all([evxRun(args, env), evxRun(args, env)]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(JSON.parse(a.stdout), JSON.parse(b.stdout));
+});
+
+test("the host's files are private: 0700 folder, 0600 socket and token; a wrong token gets no answer", async () => {
+  const cache = join(dir, "a.duckdb");
+  const prev = process.env.XDG_RUNTIME_DIR;
+  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
+  const paths = hostPaths(cache);
+  process.env.XDG_RUNTIME_DIR = prev;
+  // Keep a host up for the checks.
+  const held = evxAsync(["sync", lake, "--cache", cache, "--watch", "--every", "1s", "--json"], {
+    ...env,
+    EVX_WATCH_MIN_EVERY_MS: "0",
+  });
+  held.stdout.resume();
+  held.stderr.resume();
+  try {
+    for (let i = 0; i < 200 && !existsSync(paths.socket); i++) await sleep(50);
+    assert.equal(statSync(paths.dir).mode & 0o777, 0o700);
+    assert.equal(statSync(paths.socket).mode & 0o777, 0o600);
+    assert.equal(statSync(paths.token).mode & 0o777, 0o600);
+    const answer = await new Promise<string>((resolve) => {
+      const s = createConnection(paths.socket);
+      let got = "";
+      s.setEncoding("utf8").on("data", (d: string) => {
+        got += d;
+      });
+      s.on("connect", () => {
+        s.write(`${JSON.stringify({ id: 1, op: "hello", token: "0".repeat(64), role: "reader" })}\n`);
+        s.write(`${JSON.stringify({ id: 2, op: "all", sql: "SELECT count(*) AS n FROM events" })}\n`);
+      });
+      s.on("close", () => resolve(got));
+      s.on("error", () => resolve(got));
+    });
+    assert.equal(answer, "", "the host hangs up without answering");
+    assert.notEqual(readFileSync(paths.token, "utf8"), "0".repeat(64));
+  } finally {
+    held.kill("SIGTERM");
+    await new Promise((r) => held.on("close", r));
+  }
+});
+
+test("SIGKILL of the host: a reader takes over (a new host) and answers within 2 s; nothing committed is lost", async () => {
+  const cache = join(dir, "a.duckdb");
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const c = await Cache.open(cache, { readOnly: true });
+    const ex = new Executor(c);
+    const range = await ex.resolveRange({});
+    const spec: TrendSpec = {
+      kind: "trend",
+      events: [{ event: "purchase", filters: [] }],
+      measure: { kind: "events" },
+      interval: "day",
+      range,
+      filters: [],
+      limit: 10,
+    };
+    const before = (await ex.run(spec)).result;
+    const pid = await hostPid(cache);
+    assert.ok(pid, "a host holds the cache");
+    process.kill(pid, "SIGKILL");
+    const t0 = performance.now();
+    const again = (await ex.run(spec)).result;
+    const ms = performance.now() - t0;
+    assert.deepEqual(again, before);
+    const next = await hostPid(cache);
+    assert.ok(next && next !== pid, "a new host serves the cache");
+    process.stderr.write(`# takeover after SIGKILL of the host: ${Math.round(ms)} ms\n`);
+    assert.ok(ms < 2000, `answered ${Math.round(ms)} ms after the host was killed`);
+    ex.close();
+    c.close();
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+  assert.equal(await catalogTotal(cache), expected);
+});
+
+test("SIGKILL of a sync mid-batch: the host rolls its batch back, frees the writer, and the next sync completes exactly", async () => {
+  const cache = join(dir, "k.duckdb");
+  const sync = startSync(cache);
+  await untilSomeEvents(cache, sync);
+  sync.child.kill("SIGKILL");
+  await sync.done;
+  const mid = await evxRun(["status", "--cache", cache, "--json"], env);
+  assert.equal(mid.code, 0, mid.stderr);
+  const again = await evxRun(["sync", lake, "--cache", cache, "--json"], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await catalogTotal(cache), expected);
+});
