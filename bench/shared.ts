@@ -57,6 +57,7 @@ for (let i = 0; i < runs; i++)
     }),
   );
 out.cliTrendJson = median(cli);
+
 // The same process' floor without a cache: `evx --version`.
 const ver: number[] = [];
 for (let i = 0; i < runs; i++) ver.push(await time(() => spawnSync(process.execPath, [bin, "--version"])));
@@ -81,6 +82,7 @@ await warmEx.run(trend);
 const warm: number[] = [];
 for (let i = 0; i < runs; i++) warm.push(await time(() => warmEx.run(trend)));
 out.warmTrend = median(warm);
+
 
 // (b) DuckDBInstance read-only open + close, nothing else.
 const oc: number[] = [];
@@ -138,5 +140,31 @@ server.close();
 rmSync(dir, { recursive: true, force: true });
 warmEx.close();
 warmCache.close();
+// The same command in shared mode, its host already up (a first run starts it): the statements run
+// in the host's warm instance, sent over its socket.
+const sharedEnv = { ...process.env, EVX_SHARED: "1", EVX_HOST_IDLE_MS: "20000" };
+spawnSync(process.execPath, [bin, ...cliArgs], { encoding: "utf8", env: sharedEnv });
+const shared: number[] = [];
+for (let i = 0; i < runs; i++)
+  shared.push(
+    await time(() => {
+      const r = spawnSync(process.execPath, [bin, ...cliArgs], { encoding: "utf8", env: sharedEnv });
+      if (r.status !== 0) throw new Error(r.stderr);
+    }),
+  );
+out.cliTrendJsonShared = median(shared);
+// In-process through a host (shared mode): the executor's statements over the socket.
+{
+  process.env.EVX_SHARED = "1";
+  const rc = await Cache.open(cachePath, { readOnly: true });
+  const rex = new Executor(rc);
+  await rex.run(trend);
+  const remote: number[] = [];
+  for (let i = 0; i < runs; i++) remote.push(await time(() => rex.run(trend)));
+  out.warmTrendViaHost = median(remote);
+  rex.close();
+  rc.close();
+  delete process.env.EVX_SHARED;
+}
 out.runs = runs;
 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
