@@ -9,10 +9,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Cache, CacheLockedError } from "../src/cache/db.js";
 import { hostPaths } from "../src/cache/hostpaths.js";
 import { Executor } from "../src/queries/executor.js";
+import { openSession } from "../src/views/session.js";
 import type { TrendSpec } from "../src/queries/spec.js";
 import { generateLake } from "../src/source/synthetic.js";
 import { evxAsync, evxRun } from "./helpers/cli.js";
 import { countLakeLines, tempDir } from "./helpers/tmp.js";
+import { renderApp } from "./views/fixture.js";
 
 const dir = tempDir("evx-shared-");
 const lake = join(dir, "lake");
@@ -73,6 +75,18 @@ async function untilSomeEvents(cache: string, s: { done: Promise<unknown> }) {
       if (r.code === 0 && (JSON.parse(r.stdout) as { events: number }).events > 0) return;
     }
     await sleep(50);
+  }
+}
+
+/** Runs `fn` with this process in shared mode (the test's own Cache.open goes through the host). */
+async function inShared<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return await fn();
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+    Object.assign(process.env, saved);
   }
 }
 
@@ -154,9 +168,7 @@ test("the host's files are private: 0700 folder, 0600 socket and token; a wrong 
 
 test("SIGKILL of the host: a reader takes over (a new host) and answers within 2 s; nothing committed is lost", async () => {
   const cache = join(dir, "a.duckdb");
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
+  await inShared(async () => {
     const c = await Cache.open(cache, { readOnly: true });
     const ex = new Executor(c);
     const range = await ex.resolveRange({});
@@ -183,10 +195,7 @@ test("SIGKILL of the host: a reader takes over (a new host) and answers within 2
     assert.ok(ms < 2000, `answered ${Math.round(ms)} ms after the host was killed`);
     ex.close();
     c.close();
-  } finally {
-    for (const k of Object.keys(env)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
+  });
   assert.equal(await catalogTotal(cache), expected);
 });
 
@@ -200,5 +209,41 @@ test("SIGKILL of a sync mid-batch: the host rolls its batch back, frees the writ
   assert.equal(mid.code, 0, mid.stderr);
   const again = await evxRun(["sync", lake, "--cache", cache, "--json"], env);
   assert.equal(again.code, 0, again.stderr);
+  assert.equal(await catalogTotal(cache), expected);
+});
+
+test("the TUI opens and answers while a sync runs; its own sync is refused naming the running one, then runs after it", async () => {
+  const cache = join(dir, "t.duckdb");
+  const sync = startSync(cache);
+  await untilSomeEvents(cache, sync);
+  await inShared(async () => {
+    const session = await openSession(cache);
+    try {
+      assert.equal(session.readOnly, false);
+      const range = await session.bounds("UTC");
+      assert.ok(range, "the session reads the cache");
+      const own = session.sync.sync(range, new AbortController().signal, () => {});
+      const refused = await own.then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      // The spawned sync may just have ended; then the TUI's sync ran and found nothing to do.
+      if (refused !== null)
+        assert.match(refused, new RegExp(`another evx process \\(PID ${sync.child.pid}\\) is syncing this cache`));
+      assert.equal(await sync.done, 0, sync.stderr());
+      const after = await session.sync.sync(range, new AbortController().signal, () => {});
+      assert.equal(after.objects.downloaded, 0, "nothing left to do");
+    } finally {
+      session.close();
+    }
+    const app = await renderApp({ path: cache } as never, {
+      props: { connect: () => openSession(cache), cachePath: cache },
+    });
+    try {
+      await app.waitFor("event types", 15_000);
+    } finally {
+      app.unmount();
+    }
+  });
   assert.equal(await catalogTotal(cache), expected);
 });
