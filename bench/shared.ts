@@ -83,7 +83,6 @@ const warm: number[] = [];
 for (let i = 0; i < runs; i++) warm.push(await time(() => warmEx.run(trend)));
 out.warmTrend = median(warm);
 
-
 // (b) DuckDBInstance read-only open + close, nothing else.
 const oc: number[] = [];
 for (let i = 0; i < runs; i++)

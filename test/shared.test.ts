@@ -9,9 +9,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Cache, CacheLockedError } from "../src/cache/db.js";
 import { hostPaths } from "../src/cache/hostpaths.js";
 import { Executor } from "../src/queries/executor.js";
-import { openSession } from "../src/views/session.js";
 import type { TrendSpec } from "../src/queries/spec.js";
 import { generateLake } from "../src/source/synthetic.js";
+import { openSession } from "../src/views/session.js";
 import { evxAsync, evxRun } from "./helpers/cli.js";
 import { countLakeLines, tempDir } from "./helpers/tmp.js";
 import { renderApp } from "./views/fixture.js";
@@ -229,7 +229,10 @@ test("the TUI opens and answers while a sync runs; its own sync is refused namin
       );
       // The spawned sync may just have ended; then the TUI's sync ran and found nothing to do.
       if (refused !== null)
-        assert.match(refused, new RegExp(`another evx process \\(PID ${sync.child.pid}\\) is syncing this cache`));
+        assert.match(
+          refused,
+          new RegExp(`another evx process \\(PID ${sync.child.pid}\\) is syncing this cache`),
+        );
       assert.equal(await sync.done, 0, sync.stderr());
       const after = await session.sync.sync(range, new AbortController().signal, () => {});
       assert.equal(after.objects.downloaded, 0, "nothing left to do");

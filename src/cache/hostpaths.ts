@@ -22,11 +22,15 @@ export interface HostPaths {
  */
 export function runtimeDir(env = process.env): string {
   const uid = process.getuid?.() ?? 0;
-  const base = env.XDG_RUNTIME_DIR?.startsWith("/") ? join(env.XDG_RUNTIME_DIR, "evx") : join(tmpdir(), `evx-${uid}`);
+  const base = env.XDG_RUNTIME_DIR?.startsWith("/")
+    ? join(env.XDG_RUNTIME_DIR, "evx")
+    : join(tmpdir(), `evx-${uid}`);
   mkdirSync(base, { recursive: true, mode: 0o700 });
   const st = lstatSync(base);
   if (!st.isDirectory() || st.isSymbolicLink() || st.uid !== uid || (st.mode & 0o077) !== 0)
-    throw new Error(`${base} is not a private folder of this user (mode 0700, owned by uid ${uid}); remove it`);
+    throw new Error(
+      `${base} is not a private folder of this user (mode 0700, owned by uid ${uid}); remove it`,
+    );
   return base;
 }
 

@@ -126,7 +126,8 @@ function startHost(cachePath: string, create: boolean): Started {
   return { child, exit };
 }
 
-const WAIT_MS = () => (Number(process.env.EVX_HOST_WAIT_MS) > 0 ? Number(process.env.EVX_HOST_WAIT_MS) : 30_000);
+const WAIT_MS = () =>
+  Number(process.env.EVX_HOST_WAIT_MS) > 0 ? Number(process.env.EVX_HOST_WAIT_MS) : 30_000;
 
 /**
  * An authenticated link to the cache's host, starting one if none answers. A second writer is refused
@@ -165,8 +166,10 @@ export async function linkTo(
       if (ended?.line === "missing") throw new CacheMissingError(cachePath);
       if (ended && /^locked/.test(ended.line)) {
         // Another host may have won the race; give it a moment, else a non-shared process holds it.
-        if (Date.now() - lastStart > 2000) throw new CacheLockedError(cachePath, Number(ended.line.split(" ")[1]) || undefined);
-      } else if (ended?.line.startsWith("error ")) throw new Error(`cannot open cache ${cachePath}: ${ended.line.slice(6)}`);
+        if (Date.now() - lastStart > 2000)
+          throw new CacheLockedError(cachePath, Number(ended.line.split(" ")[1]) || undefined);
+      } else if (ended?.line.startsWith("error "))
+        throw new Error(`cannot open cache ${cachePath}: ${ended.line.slice(6)}`);
       if (!started || ended) {
         if (!started || Date.now() - lastStart > 1000) {
           started = startHost(cachePath, !!opts.create);
@@ -229,7 +232,9 @@ export class RemoteConn {
       const fresh = !this.link || this.link.gone;
       try {
         const link = await this.linked();
-        if (fresh && this.tx) for (const s of this.tx) check(await link.request({ op: "run", sql: s.sql, params: encodeParams(s.params) }));
+        if (fresh && this.tx)
+          for (const s of this.tx)
+            check(await link.request({ op: "run", sql: s.sql, params: encodeParams(s.params) }));
         const reply = check(await link.request(msg));
         this.track(sql, params);
         return reply;
@@ -248,7 +253,8 @@ export class RemoteConn {
     const head = sql.trimStart().slice(0, 16).toUpperCase();
     if (this.role === "writer") return;
     if (head.startsWith("BEGIN")) this.tx = [{ sql, params }];
-    else if (head.startsWith("COMMIT") || head.startsWith("ROLLBACK") || head.startsWith("ABORT")) this.tx = null;
+    else if (head.startsWith("COMMIT") || head.startsWith("ROLLBACK") || head.startsWith("ABORT"))
+      this.tx = null;
     else if (this.tx) this.tx.push({ sql, params });
   }
 

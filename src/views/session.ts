@@ -132,7 +132,10 @@ export function syncApiFor(
     }
   };
   /** Shared mode: the host's writer slot, held for this one operation; another holder is named. */
-  const sharedWriter = async <T>(what: "sync" | "evict" | "live", fn: (w: Cache) => Promise<T>): Promise<T> => {
+  const sharedWriter = async <T>(
+    what: "sync" | "evict" | "live",
+    fn: (w: Cache) => Promise<T>,
+  ): Promise<T> => {
     if (writer === "live") throw new Error("live mode is syncing this cache; press L to stop it first");
     if (writer)
       throw new Error(`a ${writer === "evict" ? "removal" : "sync"} is running; try again when it ends`);
