@@ -250,3 +250,25 @@ test("the TUI opens and answers while a sync runs; its own sync is refused namin
   });
   assert.equal(await catalogTotal(cache), expected);
 });
+
+test("SIGKILL of the host during a sync: the sync stops with one line, readers go on, the next sync completes exactly", async () => {
+  const cache = join(dir, "h.duckdb");
+  const sync = startSync(cache);
+  await untilSomeEvents(cache, sync);
+  const pid = await hostPid(cache);
+  assert.ok(pid, "a host holds the cache");
+  process.kill(pid, "SIGKILL");
+  const code = await sync.done;
+  // The sync may have finished just before the kill.
+  if (code !== 0) {
+    assert.equal(sync.stderr().trim().split("\n").length, 1, sync.stderr());
+    assert.match(sync.stderr(), /^evx: the cache host stopped mid-request/);
+  }
+  const status = await evxRun(["status", "--cache", cache, "--json"], env);
+  assert.equal(status.code, 0, status.stderr);
+  const s = JSON.parse(status.stdout) as { events: number };
+  assert.ok(s.events <= expected);
+  const again = await evxRun(["sync", lake, "--cache", cache, "--json"], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await catalogTotal(cache), expected);
+});

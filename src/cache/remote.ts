@@ -229,6 +229,9 @@ export class RemoteConn {
   private async call(op: "run" | "all", sql: string, params?: Params): Promise<Record<string, unknown>> {
     const msg = { op, sql, params: encodeParams(params) };
     for (let attempt = 0; ; attempt++) {
+      // A writer never goes on with a new host: its open transaction died with the old one, and
+      // statements sent on would commit one by one (half a batch).
+      if (this.role === "writer" && this.link?.gone) throw hostStopped();
       const fresh = !this.link || this.link.gone;
       try {
         const link = await this.linked();
@@ -240,10 +243,7 @@ export class RemoteConn {
         return reply;
       } catch (e) {
         if (!(e instanceof HostGoneError) || this.closed) throw e;
-        if (this.role === "writer" || attempt >= 3)
-          throw new Error(
-            "the cache host stopped mid-request; nothing half-done was kept, and the next sync resumes",
-          );
+        if (this.role === "writer" || attempt >= 3) throw hostStopped();
         // A reader goes on with a new host (it replays its open read transaction first).
       }
     }
@@ -282,6 +282,10 @@ export class RemoteConn {
     this.link?.close();
     this.link = null;
   }
+}
+
+function hostStopped(): Error {
+  return new Error("the cache host stopped mid-request; nothing half-done was kept, and the next sync resumes");
 }
 
 function check(reply: Record<string, unknown>): Record<string, unknown> {
