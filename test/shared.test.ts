@@ -1,7 +1,7 @@
 // Shared mode (EVX_SHARED=1, issue #23): many evx processes on one cache through its host process.
 // Real processes throughout: spawned bin/evx syncs and queries, the detached host, SIGKILL.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -259,6 +259,7 @@ test("SIGKILL of the host during a sync: the sync stops with one line, readers g
   assert.ok(pid, "a host holds the cache");
   process.kill(pid, "SIGKILL");
   const code = await sync.done;
+  process.stderr.write(`# the sync whose host was killed exited ${code}\n`);
   // The sync may have finished just before the kill.
   if (code !== 0) {
     assert.equal(sync.stderr().trim().split("\n").length, 1, sync.stderr());
@@ -271,4 +272,69 @@ test("SIGKILL of the host during a sync: the sync stops with one line, readers g
   const again = await evxRun(["sync", lake, "--cache", cache, "--json"], env);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(await catalogTotal(cache), expected);
+});
+
+test("a watch's commit is visible to a reader in another process at once, and never half of it", async () => {
+  const lake2 = join(dir, "lake2");
+  await generateLake({ dir: lake2, events: 6000, days: 2, gzipShare: 0, seed: 5 });
+  const cache = join(dir, "v.duckdb");
+  const watcher = evxAsync(["sync", lake2, "--cache", cache, "--watch", "--every", "1s", "--json"], {
+    ...env,
+    EVX_WATCH_MIN_EVERY_MS: "0",
+  });
+  watcher.stderr.resume();
+  const cycles: { at: number; events: number }[] = [];
+  watcher.stdout.setEncoding("utf8").on("data", (d: string) => {
+    for (const line of d.split("\n").filter(Boolean))
+      cycles.push({ at: performance.now(), events: (JSON.parse(line) as { events: number }).events });
+  });
+  try {
+    for (let i = 0; i < 600 && cycles.length === 0; i++) await sleep(50);
+    assert.ok(cycles.length > 0, "the watch ran a cycle");
+    await inShared(async () => {
+      const c = await Cache.open(cache, { readOnly: true });
+      try {
+        const newest = readdirSync(lake2).filter((x) => x.startsWith("date=")).sort().at(-1)!;
+        const day = newest.slice(5);
+        const n = 40;
+        const lines = Array.from({ length: n }, (_, i) =>
+          JSON.stringify({
+            event_type: "shared_probe",
+            event_time: `${day}T12:00:${String(i).padStart(2, "0")}Z`,
+            user_id: `probe-${i}`,
+            event_properties: {},
+          }),
+        );
+        const put = performance.now();
+        writeFileSync(join(lake2, newest, "part-probe.jsonl"), `${lines.join("\n")}\n`);
+        let seen = 0;
+        let visibleAt = 0;
+        while (performance.now() - put < 20_000) {
+          const r = await c.one<{ k: number }>("SELECT count(*) AS k FROM events WHERE event_type = 'shared_probe'");
+          const k = Number(r?.k);
+          assert.ok(k === 0 || k === n, `a snapshot holds all of the object or none of it (${k})`);
+          if (k === n) {
+            visibleAt = performance.now();
+            seen = k;
+            break;
+          }
+          await sleep(20);
+        }
+        assert.equal(seen, n, "the reader sees the new object");
+        // The cycle that committed it prints its line after its commit (it may reach us a little later).
+        for (let i = 0; i < 100 && !cycles.some((x) => x.events > 0 && x.at >= put); i++) await sleep(20);
+        const committed = cycles.find((x) => x.events > 0 && x.at >= put);
+        assert.ok(committed, "the watch reported the cycle");
+        process.stderr.write(
+          `# PUT → visible to another process: ${Math.round(visibleAt - put)} ms; cycle line → visible: ${Math.round(visibleAt - committed.at)} ms\n`,
+        );
+        assert.ok(visibleAt - committed.at <= 2000, "visible within 2 s of the commit");
+      } finally {
+        c.close();
+      }
+    });
+  } finally {
+    watcher.kill("SIGTERM");
+    await new Promise((r) => watcher.on("close", r));
+  }
 });
