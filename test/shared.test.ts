@@ -1,13 +1,21 @@
 // Shared mode (EVX_SHARED=1, issue #23): many evx processes on one cache through its host process.
 // Real processes throughout: spawned bin/evx syncs and queries, the detached host, SIGKILL.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Cache, CacheLockedError } from "../src/cache/db.js";
-import { hostPaths } from "../src/cache/hostpaths.js";
+import { hostPaths, runtimeDir } from "../src/cache/hostpaths.js";
 import { Executor } from "../src/queries/executor.js";
 import type { TrendSpec } from "../src/queries/spec.js";
 import { generateLake } from "../src/source/synthetic.js";
@@ -294,7 +302,10 @@ test("a watch's commit is visible to a reader in another process at once, and ne
     await inShared(async () => {
       const c = await Cache.open(cache, { readOnly: true });
       try {
-        const newest = readdirSync(lake2).filter((x) => x.startsWith("date=")).sort().at(-1)!;
+        const newest = readdirSync(lake2)
+          .filter((x) => x.startsWith("date="))
+          .sort()
+          .at(-1)!;
         const day = newest.slice(5);
         const n = 40;
         const lines = Array.from({ length: n }, (_, i) =>
@@ -310,7 +321,9 @@ test("a watch's commit is visible to a reader in another process at once, and ne
         let seen = 0;
         let visibleAt = 0;
         while (performance.now() - put < 20_000) {
-          const r = await c.one<{ k: number }>("SELECT count(*) AS k FROM events WHERE event_type = 'shared_probe'");
+          const r = await c.one<{ k: number }>(
+            "SELECT count(*) AS k FROM events WHERE event_type = 'shared_probe'",
+          );
           const k = Number(r?.k);
           assert.ok(k === 0 || k === n, `a snapshot holds all of the object or none of it (${k})`);
           if (k === n) {
@@ -336,5 +349,49 @@ test("a watch's commit is visible to a reader in another process at once, and ne
   } finally {
     watcher.kill("SIGTERM");
     await new Promise((r) => watcher.on("close", r));
+  }
+});
+
+/** A small synced cache of its own (synced outside shared mode, so no host holds it afterwards). */
+async function smallCache(name: string): Promise<string> {
+  const small = join(dir, "small-lake");
+  if (!existsSync(small)) await generateLake({ dir: small, events: 3000, days: 2, gzipShare: 0, seed: 7 });
+  const cache = join(dir, name);
+  const r = await evxRun(["sync", small, "--cache", cache, "--json"], { ...env, EVX_SHARED: "0" });
+  assert.equal(r.code, 0, r.stderr);
+  return cache;
+}
+
+test("stale host files (a dead socket path, an old token) never block; an unsafe runtime folder is refused", async () => {
+  const cache = await smallCache("stale.duckdb");
+  const saved = process.env.XDG_RUNTIME_DIR;
+  process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
+  const paths = hostPaths(cache);
+  process.env.XDG_RUNTIME_DIR = saved;
+  writeFileSync(paths.socket, "not a socket");
+  writeFileSync(paths.token, "f".repeat(64), { mode: 0o600 });
+  const r = await evxRun(["events", "--cache", cache, "--json"], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(readFileSync(paths.token, "utf8"), "f".repeat(64), "the new host wrote its own token");
+
+  const open = join(dir, "open-run");
+  mkdirSync(join(open, "evx"), { recursive: true });
+  chmodSync(join(open, "evx"), 0o755);
+  assert.throws(() => runtimeDir({ XDG_RUNTIME_DIR: open }), /not a private folder/);
+  const refused = await evxRun(["events", "--cache", cache, "--json"], { ...env, XDG_RUNTIME_DIR: open });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /not a private folder of this user/);
+  assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+});
+
+test("a process outside shared mode holding the cache: a shared reader exits 5 naming it", async () => {
+  const cache = await smallCache("held.duckdb");
+  const holder = await Cache.open(cache, { local: true });
+  try {
+    const r = await evxRun(["events", "--cache", cache, "--json"], env);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, new RegExp(`in use by another evx process \\(PID ${process.pid}\\)`));
+  } finally {
+    holder.close();
   }
 });

@@ -142,6 +142,8 @@ export async function linkTo(
   const deadline = Date.now() + WAIT_MS();
   let started: Started | null = null;
   let lastStart = 0;
+  let lockedRuns = 0;
+  let lastLocked: { code: number | null; line: string } | null = null;
   for (;;) {
     let link: Link | null = null;
     try {
@@ -165,8 +167,11 @@ export async function linkTo(
       const ended = started ? await Promise.race([started.exit, sleep(0).then(() => null)]) : null;
       if (ended?.line === "missing") throw new CacheMissingError(cachePath);
       if (ended && /^locked/.test(ended.line)) {
-        // Another host may have won the race; give it a moment, else a non-shared process holds it.
-        if (Date.now() - lastStart > 2000)
+        // Another host may have won the race, or one is closing at its idle time; if hosts keep
+        // finding the file locked and none answers, a process outside shared mode holds it.
+        if (ended !== lastLocked) lockedRuns++;
+        lastLocked = ended;
+        if (lockedRuns >= 3)
           throw new CacheLockedError(cachePath, Number(ended.line.split(" ")[1]) || undefined);
       } else if (ended?.line.startsWith("error "))
         throw new Error(`cannot open cache ${cachePath}: ${ended.line.slice(6)}`);
@@ -285,7 +290,9 @@ export class RemoteConn {
 }
 
 function hostStopped(): Error {
-  return new Error("the cache host stopped mid-request; nothing half-done was kept, and the next sync resumes");
+  return new Error(
+    "the cache host stopped mid-request; nothing half-done was kept, and the next sync resumes",
+  );
 }
 
 function check(reply: Record<string, unknown>): Record<string, unknown> {
@@ -339,6 +346,11 @@ export async function openRemote(
       // Extra connections read (the executor's, the Sync tab's): they never claim the writer.
       const c = await new RemoteConn(path, "reader").open();
       others.add(c);
+      const closeSync = c.closeSync.bind(c);
+      c.closeSync = () => {
+        others.delete(c);
+        closeSync();
+      };
       return c;
     },
     close() {
