@@ -395,3 +395,86 @@ test("a process outside shared mode holding the cache: a shared reader exits 5 n
     holder.close();
   }
 });
+
+test("SIGKILL of the host, the sync or a reader at random moments: readers never see half a batch, nothing committed is lost", async () => {
+  const runs = Number(process.env.EVX_SHARED_KILL_RUNS ?? 3);
+  const killLake = join(dir, "kill-lake");
+  await generateLake({ dir: killLake, events: 30_000, days: 3, gzipShare: 0.4, seed: 23 });
+  const total = countLakeLines(killLake);
+  let rng = 23;
+  const random = () => {
+    rng = (rng * 1103515245 + 12345) % 2 ** 31;
+    return rng / 2 ** 31;
+  };
+  for (let run = 0; run < runs; run++) {
+    const cache = join(dir, `kill-${run}.duckdb`);
+    const victim = (["host", "sync", "reader"] as const)[run % 3];
+    const sync = evxAsync(["sync", killLake, "--cache", cache, "--json"], env);
+    sync.stdout.resume();
+    let syncErr = "";
+    sync.stderr.setEncoding("utf8").on("data", (d: string) => {
+      syncErr += d;
+    });
+    const syncDone = new Promise<number | null>((r) => sync.on("close", (code) => r(code)));
+    for (let i = 0; i < 400 && !existsSync(cache); i++) await sleep(25);
+    let maxGap = 0;
+    let reads = 0;
+    await inShared(async () => {
+      // Another process reading at the same time (the reader victim).
+      const other = evxAsync(["status", "--cache", cache, "--json"], env);
+      other.stdout.resume();
+      other.stderr.resume();
+      const c = await Cache.open(cache, { readOnly: true });
+      const conn = await c.connect();
+      const killAt = performance.now() + 300 + random() * 2500;
+      let killed = false;
+      let last = performance.now();
+      let finished = false;
+      void syncDone.then(() => {
+        finished = true;
+      });
+      try {
+        while (!finished || !killed) {
+          if (!killed && performance.now() >= killAt) {
+            killed = true;
+            if (victim === "host") {
+              const pid = await hostPid(cache);
+              if (pid) process.kill(pid, "SIGKILL");
+            } else if (victim === "sync") sync.kill("SIGKILL");
+            else other.kill("SIGKILL");
+          }
+          await conn.run("BEGIN TRANSACTION");
+          const r = rowsOfReader(
+            await conn.runAndReadAll(
+              "SELECT (SELECT count(*) FROM events) AS n, (SELECT coalesce(sum(events), 0) FROM objects) AS m",
+            ),
+          );
+          await conn.run("COMMIT");
+          assert.equal(r.n, r.m, `run ${run} (${victim}): the rows match the manifest in every snapshot`);
+          const now = performance.now();
+          maxGap = Math.max(maxGap, now - last);
+          last = now;
+          reads++;
+          await sleep(20);
+        }
+      } finally {
+        conn.closeSync();
+        c.close();
+        other.kill("SIGKILL");
+      }
+    });
+    const code = await syncDone;
+    process.stderr.write(
+      `# kill run ${run}: ${victim} killed, sync exit ${code}, ${reads} reads, longest gap ${Math.round(maxGap)} ms\n`,
+    );
+    if (code !== 0) assert.equal(syncErr.trim().split("\n").length <= 1, true, syncErr);
+    const again = await evxRun(["sync", killLake, "--cache", cache, "--json"], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await catalogTotal(cache), total, `run ${run}: every event is in the cache`);
+  }
+});
+
+function rowsOfReader(reader: unknown): { n: number; m: number } {
+  const rows = (reader as { plainRows: { n: number; m: number }[] }).plainRows;
+  return { n: Number(rows[0].n), m: Number(rows[0].m) };
+}
