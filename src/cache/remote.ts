@@ -24,6 +24,11 @@ export class HostGoneError extends Error {
   override name = "HostGoneError";
 }
 
+/** A read transaction lost its snapshot with its host: the caller runs it again from its start. */
+export class SnapshotLostError extends Error {
+  override name = "SnapshotLostError";
+}
+
 interface Pending {
   resolve: (v: Record<string, unknown>) => void;
   reject: (e: Error) => void;
@@ -240,9 +245,16 @@ export class RemoteConn {
       const fresh = !this.link || this.link.gone;
       try {
         const link = await this.linked();
-        if (fresh && this.tx)
+        if (fresh && this.tx) {
+          // Only a transaction whose earlier answers nobody has used yet (just its BEGIN) may go on
+          // in a new snapshot; otherwise the caller runs it again whole (Executor.run does).
+          if (this.tx.length > 1) {
+            this.tx = null;
+            throw new SnapshotLostError("the cache host went away mid-transaction; run it again");
+          }
           for (const s of this.tx)
             check(await link.request({ op: "run", sql: s.sql, params: encodeParams(s.params) }));
+        }
         const reply = check(await link.request(msg));
         this.track(sql, params);
         return reply;
