@@ -116,6 +116,9 @@ test("headless queries answer while a sync writes; a second sync is refused nami
   assert.equal(trend.code, 0, `trend during a sync: ${trend.stderr}`);
   assert.ok(JSON.parse(trend.stdout).coverage, "the answer carries its coverage");
   assert.equal(status.code, 0, `status during a sync: ${status.stderr}`);
+  const st = JSON.parse(status.stdout) as { syncing?: { pid: number; what: string } };
+  // Unless it has just ended, status names the running sync.
+  if (st.syncing) assert.deepEqual(st.syncing, { pid: sync.child.pid, what: "sync" });
   // The running sync may have finished by the time the second one asked: then it finds nothing to do.
   if (second.code !== 0) {
     assert.equal(second.code, 5, second.stderr);
@@ -136,16 +139,19 @@ test("two readers at once get the same answer", async () => {
 });
 
 test("the host's files are private: 0700 folder, 0600 socket and token; a wrong token gets no answer", async () => {
-  const cache = join(dir, "a.duckdb");
+  const cache = await smallCache("private.duckdb");
   const prev = process.env.XDG_RUNTIME_DIR;
   process.env.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
   const paths = hostPaths(cache);
   process.env.XDG_RUNTIME_DIR = prev;
   // Keep a host up for the checks.
-  const held = evxAsync(["sync", lake, "--cache", cache, "--watch", "--every", "1s", "--json"], {
-    ...env,
-    EVX_WATCH_MIN_EVERY_MS: "0",
-  });
+  const held = evxAsync(
+    ["sync", join(dir, "small-lake"), "--cache", cache, "--watch", "--every", "1s", "--json"],
+    {
+      ...env,
+      EVX_WATCH_MIN_EVERY_MS: "0",
+    },
+  );
   held.stdout.resume();
   held.stderr.resume();
   try {
@@ -168,6 +174,20 @@ test("the host's files are private: 0700 folder, 0600 socket and token; a wrong 
     });
     assert.equal(answer, "", "the host hangs up without answering");
     assert.notEqual(readFileSync(paths.token, "utf8"), "0".repeat(64));
+    // The watch holds the writer: status (headless and the TUI's Sync tab) names it.
+    const st = await evxRun(["status", "--cache", cache, "--json"], env);
+    assert.equal(st.code, 0, st.stderr);
+    assert.deepEqual(JSON.parse(st.stdout).syncing, { pid: held.pid, what: "sync" });
+    const human = await evxRun(["status", "--cache", cache], env);
+    assert.match(human.stdout, new RegExp(`^syncing evx sync \\(PID ${held.pid}\\)$`, "m"));
+    await inShared(async () => {
+      const session = await openSession(cache);
+      try {
+        assert.deepEqual((await session.sync.status()).syncing, { pid: held.pid, what: "sync" });
+      } finally {
+        session.close();
+      }
+    });
   } finally {
     held.kill("SIGTERM");
     await new Promise((r) => held.on("close", r));

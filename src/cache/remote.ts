@@ -294,6 +294,12 @@ export class RemoteConn {
     this.link?.notify({ op: "interrupt" });
   }
 
+  /** The process holding the host's writer slot (a sync, a watch, a TUI syncing), or null. */
+  async writer(): Promise<{ pid: number; what: string } | null> {
+    const reply = check(await (await this.linked()).request({ op: "writer" }));
+    return (reply.writer as { pid: number; what: string } | null) ?? null;
+  }
+
   closeSync(): void {
     this.closed = true;
     this.link?.close();
