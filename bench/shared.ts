@@ -139,18 +139,23 @@ server.close();
 rmSync(dir, { recursive: true, force: true });
 warmEx.close();
 warmCache.close();
-// The same command in shared mode, its host already up (a first run starts it): the statements run
-// in the host's warm instance, sent over its socket.
-const sharedEnv = { ...process.env, EVX_SHARED: "1", EVX_HOST_IDLE_MS: "20000" };
-spawnSync(process.execPath, [bin, ...cliArgs], { encoding: "utf8", env: sharedEnv });
+// The same command in shared mode, its host up (the first run of a block starts it): the statements
+// run in the host's warm instance. Blocks alternate with blocks of the plain command (a live host holds
+// the file, so the plain command runs once it has exited, at its idle time), so both see the same load.
+const sharedEnv = { ...process.env, EVX_SHARED: "1", EVX_HOST_IDLE_MS: "1000" };
+const run = (env: NodeJS.ProcessEnv) => {
+  const r = spawnSync(process.execPath, [bin, ...cliArgs], { encoding: "utf8", env });
+  if (r.status !== 0) throw new Error(r.stderr);
+};
 const shared: number[] = [];
-for (let i = 0; i < runs; i++)
-  shared.push(
-    await time(() => {
-      const r = spawnSync(process.execPath, [bin, ...cliArgs], { encoding: "utf8", env: sharedEnv });
-      if (r.status !== 0) throw new Error(r.stderr);
-    }),
-  );
+const plainCli: number[] = [];
+for (let block = 0; block < 3; block++) {
+  for (let i = 0; i < Math.ceil(runs / 3); i++) plainCli.push(await time(() => run(process.env)));
+  run(sharedEnv);
+  for (let i = 0; i < Math.ceil(runs / 3); i++) shared.push(await time(() => run(sharedEnv)));
+  await new Promise((r) => setTimeout(r, 2500)); // the host's idle exit
+}
+out.cliTrendJsonInterleaved = median(plainCli);
 out.cliTrendJsonShared = median(shared);
 // In-process through a host (shared mode): the executor's statements over the socket.
 {
