@@ -42,6 +42,7 @@ class Link {
   hostPid = 0;
 
   private constructor(private readonly sock: Socket) {
+    sock.unref();
     sock.setEncoding("utf8");
     sock.on(
       "data",
@@ -50,6 +51,7 @@ class Link {
         const p = this.pending.get(msg.id as number);
         if (!p) return;
         this.pending.delete(msg.id as number);
+        if (this.pending.size === 0) sock.unref();
         p.resolve(msg);
       }),
     );
@@ -75,6 +77,9 @@ class Link {
   request(msg: object): Promise<Record<string, unknown>> {
     if (this.gone) return Promise.reject(new HostGoneError("the cache host went away"));
     const id = this.nextId++;
+    // Like a local DuckDB connection, an idle link does not keep the process alive; one waiting for
+    // an answer does.
+    if (this.pending.size === 0) this.sock.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.sock.write(`${JSON.stringify({ ...msg, id })}\n`);
