@@ -54,6 +54,10 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
 } else if (completing) {
   const { completionMain } = await import("./commands/completion.js");
   await completionMain(argv);
+} else if (argv[0] === "__host" && argv[1]) {
+  // The cache host of shared mode (src/cache/host.ts), started detached by another evx process.
+  const { hostMain } = await import("./cache/host.js");
+  process.exit(await hostMain(argv[1], { create: argv.includes("--create") }));
 } else if (argv[0] === "__completion-spec") {
   // For scripts/build.mjs, which embeds it.
   const { liveSpec } = await import("./commands/completion.js");

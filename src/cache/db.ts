@@ -14,6 +14,7 @@ import {
   type DuckDBValue,
 } from "@duckdb/node-api";
 import { CacheLockedError, CacheMissingError, firstLine } from "./errors.js";
+import { sharedMode } from "./hostpaths.js";
 import { ensurePrivateDir } from "./paths.js";
 import { hasSchema, isOutdated, migrate } from "./schema.js";
 
@@ -87,14 +88,17 @@ export class Cache {
    */
   static async open(
     path: string,
-    opts: { readOnly?: boolean; create?: boolean; settings?: CacheSettings } = {},
+    opts: { readOnly?: boolean; create?: boolean; settings?: CacheSettings; local?: boolean } = {},
   ): Promise<Cache> {
+    // Shared mode (EVX_SHARED=1): the statements run in the cache's host process (remote.ts); the host
+    // itself opens the file `local`ly.
     const readOnly = !!opts.readOnly;
-    const early = readOnly && !opts.settings ? preopened.get(path) : undefined;
+    const early = readOnly && !opts.settings && !opts.local ? preopened.get(path) : undefined;
     if (early) {
       preopened.delete(path);
       return early;
     }
+    if (!opts.local && sharedMode()) return (await import("./remote.js")).openRemote(path, opts);
     if (!existsSync(path)) {
       if (readOnly || !opts.create) throw new CacheMissingError(path);
       ensurePrivateDir(dirname(path));
@@ -229,6 +233,8 @@ export function processRuns(pid: number): boolean {
 }
 
 export function rowsOf<T = Row>(reader: { getRowObjects(): Record<string, DuckDBValue>[] }): T[] {
+  // A shared-mode connection (remote.ts) hands back rows that the host made plain already.
+  if ("plainRows" in reader) return (reader as unknown as { plainRows: T[] }).plainRows;
   return reader.getRowObjects().map((r) => {
     const o: Row = {};
     for (const [k, v] of Object.entries(r)) o[k] = plain(v);

@@ -33,6 +33,8 @@ export interface CacheStatus {
   hot_keys: string[];
   partitions: PartitionStatus[];
   failures: { key: string; date: string | null; error: string; failed_at: string }[];
+  /** Shared mode only: the evx process syncing the cache now (`what` is its command), if any. */
+  syncing?: { pid: number; what: string };
 }
 
 /** What the cache holds; counts come from the manifest, users and time bounds from the events. */
@@ -69,7 +71,15 @@ export async function cacheStatus(cache: Cache): Promise<CacheStatus> {
     hot_keys: (await getHotKeys(cache)) ?? [],
     partitions,
     failures,
+    ...(await syncingNow(cache)),
   };
+}
+
+/** Who holds the writer slot, asked of the shared-mode host (remote.ts); nothing otherwise. */
+async function syncingNow(cache: Cache): Promise<{ syncing?: { pid: number; what: string } }> {
+  const conn = cache.conn as unknown as { writer?: () => Promise<{ pid: number; what: string } | null> };
+  const w = typeof conn.writer === "function" ? await conn.writer() : null;
+  return w ? { syncing: { pid: w.pid, what: w.what } } : {};
 }
 
 export interface RejectRow {

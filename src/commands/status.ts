@@ -36,6 +36,7 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
       `format  ${s.format ? formatLine(s.format) : "(not synced yet)"}`,
       `range   ${s.first_event ?? "-"} .. ${s.last_event ?? "-"}`,
       `hot     ${s.hot_keys.map((k) => JSON.stringify(cleanText(k))).join(", ") || "(none)"}`,
+      ...(s.syncing ? [`syncing evx ${cleanText(s.syncing.what)} (PID ${s.syncing.pid})`] : []),
       "",
     ].join("\n");
     process.stdout.write(`${head}\n`);

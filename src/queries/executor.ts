@@ -174,6 +174,21 @@ export class Executor implements AnalysisEngine {
     spec: S,
     opts: { signal?: AbortSignal } = {},
   ): Promise<RunOutput<ResultOf<S>>> {
+    // Shared mode: a read transaction whose host was killed is run again whole on the next host, so
+    // the context, the answer and its coverage still come from one snapshot.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.runOnce(spec, opts);
+      } catch (e) {
+        if ((e as Error).name !== "SnapshotLostError" || attempt >= 2) throw e;
+      }
+    }
+  }
+
+  private async runOnce<S extends AnalysisSpec>(
+    spec: S,
+    opts: { signal?: AbortSignal },
+  ): Promise<RunOutput<ResultOf<S>>> {
     const started = performance.now();
     return this.withConnection(opts.signal, async (exec) => {
       await exec("BEGIN TRANSACTION");

@@ -420,6 +420,11 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
     : "cache: loading totals…";
   const sourceLine = `source ${source ? cleanText(source) : loading ? "…" : "(none)"}${env.session?.readOnly ? " · read-only" : ""}${
     rows ? ` · ${rows.length} partitions · ${marked.size} marked` : ""
+  }${
+    // Shared mode: another process's running sync (this TUI's own shows as progress below).
+    status?.syncing && status.syncing.pid !== process.pid
+      ? ` · evx ${cleanText(status.syncing.what)} (PID ${status.syncing.pid}) is syncing`
+      : ""
   }`;
   let third: { text: string; color?: string };
   if (progress) third = { text: progressLine(progress.p, width, env.ascii, progress.run), color: "yellow" };

@@ -9,6 +9,7 @@
  */
 import { basename } from "node:path";
 import { Cache, CacheLockedError } from "../cache/db.js";
+import { sharedMode } from "../cache/hostpaths.js";
 import { listSource, partitionStates } from "../cache/plan.js";
 import { getMeta } from "../cache/schema.js";
 import { cacheStatus, evictPartitions, listRejects } from "../cache/status.js";
@@ -24,6 +25,9 @@ import type { QueryRunner } from "./useQuery.js";
  * disabled). Throws when neither works.
  */
 export async function openSession(path: string): Promise<Session & { sync: SyncApi }> {
+  // Shared mode: the TUI reads through the cache's host and claims the writer only while it syncs,
+  // evicts or runs live mode, so it never locks out another process's sync.
+  if (sharedMode()) return sessionFor(await Cache.open(path, { readOnly: true }), { shared: true });
   let cache: Cache;
   let readOnly = false;
   let lockedBy: number | undefined;
@@ -41,11 +45,11 @@ export async function openSession(path: string): Promise<Session & { sync: SyncA
 /** A session over an already open cache (tests use this with their own cache). */
 export function sessionFor(
   cache: Cache,
-  opts: { readOnly?: boolean; lockedBy?: number; runner?: QueryRunner } = {},
+  opts: { readOnly?: boolean; lockedBy?: number; runner?: QueryRunner; shared?: boolean } = {},
 ): Session & { sync: SyncApi } {
   const executor = new Executor(cache);
   const runner: QueryRunner = opts.runner ?? (executor as unknown as QueryRunner);
-  const api = syncApiFor(cache, { readOnly: !!opts.readOnly, lockedBy: opts.lockedBy });
+  const api = syncApiFor(cache, { readOnly: !!opts.readOnly, lockedBy: opts.lockedBy, shared: opts.shared });
   let closed = false;
   return {
     path: cache.path,
@@ -90,7 +94,7 @@ const NO_SOURCE = "this cache has no source yet; run `evx sync SOURCE` first";
  */
 export function syncApiFor(
   cache: Cache,
-  opts: { readOnly?: boolean; lockedBy?: number } = {},
+  opts: { readOnly?: boolean; lockedBy?: number; shared?: boolean } = {},
 ): SyncApi & { close(): void } {
   let writer: "sync" | "evict" | "live" | null = null;
   let reader: Promise<Cache> | null = null;
@@ -112,7 +116,8 @@ export function syncApiFor(
     });
     return reader;
   };
-  const exclusive = async <T>(what: "sync" | "evict" | "live", fn: () => Promise<T>): Promise<T> => {
+  const exclusive = async <T>(what: "sync" | "evict" | "live", fn: (w: Cache) => Promise<T>): Promise<T> => {
+    if (opts.shared) return sharedWriter(what, fn);
     if (opts.readOnly || cache.readOnly)
       throw new Error(
         `the cache is open read-only (another evx process${opts.lockedBy ? `, PID ${opts.lockedBy},` : ""} holds it): no ${what === "live" ? "live mode" : what}`,
@@ -122,9 +127,36 @@ export function syncApiFor(
       throw new Error(`a ${writer === "evict" ? "removal" : "sync"} is running; try again when it ends`);
     writer = what;
     try {
-      return await fn();
+      return await fn(cache);
     } finally {
       writer = null;
+    }
+  };
+  /** Shared mode: the host's writer slot, held for this one operation; another holder is named. */
+  const sharedWriter = async <T>(
+    what: "sync" | "evict" | "live",
+    fn: (w: Cache) => Promise<T>,
+  ): Promise<T> => {
+    if (writer === "live") throw new Error("live mode is syncing this cache; press L to stop it first");
+    if (writer)
+      throw new Error(`a ${writer === "evict" ? "removal" : "sync"} is running; try again when it ends`);
+    writer = what;
+    let w: Cache;
+    try {
+      w = await Cache.open(cache.path);
+    } catch (e) {
+      writer = null;
+      if (e instanceof CacheLockedError)
+        throw new Error(
+          `another evx process${e.pid ? ` (PID ${e.pid})` : ""} is syncing this cache: no ${what === "live" ? "live mode" : what} until it ends`,
+        );
+      throw e;
+    }
+    try {
+      return await fn(w);
+    } finally {
+      writer = null;
+      w.close();
     }
   };
   return {
@@ -140,19 +172,19 @@ export function syncApiFor(
     },
     status: async () => cacheStatus(await reads()),
     rejects: async (limit, offset) => listRejects(await reads(), limit, offset),
-    evict: (dates) => exclusive("evict", () => evictPartitions(cache, dates)),
+    evict: (dates) => exclusive("evict", (w) => evictPartitions(w, dates)),
     sync: (range, signal, onProgress) =>
-      exclusive("sync", async () => {
-        const source = await sourceOf(cache);
+      exclusive("sync", async (w) => {
+        const source = await sourceOf(w);
         if (!source) throw new Error(NO_SOURCE);
-        return sync(cache, source, { from: range.from, to: range.to, signal, onProgress });
+        return sync(w, source, { from: range.from, to: range.to, signal, onProgress });
       }),
     watch: (o) =>
-      exclusive("live", async () => {
-        const source = await sourceOf(cache);
+      exclusive("live", async (w) => {
+        const source = await sourceOf(w);
         if (!source) throw new Error(NO_SOURCE);
         // No --from/--to: the dates `evx sync --watch` follows (watchSelection), chosen each cycle.
-        await watch(cache, source, {
+        await watch(w, source, {
           everyMs: o.everyMs,
           signal: o.signal,
           onCycle: o.onCycle,

@@ -186,3 +186,30 @@ describe("Sync screen", () => {
     assert.match(p, /^syncing #+ +50% 2\/4 objects/);
   });
 });
+
+describe("Sync screen in shared mode", () => {
+  let c: SmallCache;
+  before(async () => {
+    c = await smallCache();
+  });
+  after(() => c.dispose());
+
+  it("names another process's running sync on the source line (the host reports the writer in status)", async () => {
+    const s = testSession(c);
+    const status = s.sync.status;
+    // What cacheStatus adds when the shared-mode host has a writer (test/shared.test.ts checks that part).
+    s.sync = {
+      ...s.sync,
+      status: async () => ({ ...(await status()), syncing: { pid: 4242, what: "sync" } }),
+    };
+    const app = await renderApp(s, { columns: 120, rows: 30 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("5");
+      const f = await app.waitFor((x) => /14 partitions/.test(x) && /is syncing/.test(x));
+      assert.match(f, /^source \S+lake · 14 partitions · 0 marked · evx sync \(PID 4242\) is syncing/m);
+    } finally {
+      app.unmount();
+    }
+  });
+});

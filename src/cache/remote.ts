@@ -1,0 +1,386 @@
+/**
+ * The client side of shared mode: a `Cache` whose statements run in the cache host (host.ts). Each
+ * `connect()` is a socket of its own, hence a host-side connection of its own with its own
+ * transactions, as on a local instance. When no host answers, the client starts one (detached) and
+ * waits for it. A reader whose host dies (SIGKILL) reconnects, starting a new host if needed, and
+ * replays its open read transaction; a writer's batch is lost as if the writer had been killed, and it
+ * fails with one line (the next sync resumes).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createConnection, type Socket } from "node:net";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import type { Cache, Params, Row } from "./db.js";
+import { CacheLockedError, CacheMissingError } from "./errors.js";
+import { type HostPaths, hostPaths } from "./hostpaths.js";
+import { decodeRows, encodeParams, lineReader } from "./wire.js";
+
+type Role = "reader" | "writer";
+
+/** The host went away with a request of ours pending (killed, or it exited). */
+export class HostGoneError extends Error {
+  override name = "HostGoneError";
+}
+
+/** A read transaction lost its snapshot with its host: the caller runs it again from its start. */
+export class SnapshotLostError extends Error {
+  override name = "SnapshotLostError";
+}
+
+interface Pending {
+  resolve: (v: Record<string, unknown>) => void;
+  reject: (e: Error) => void;
+}
+
+/** One authenticated socket to the host. */
+class Link {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  gone = false;
+  hostPid = 0;
+
+  private constructor(private readonly sock: Socket) {
+    sock.unref();
+    sock.setEncoding("utf8");
+    sock.on(
+      "data",
+      lineReader((line) => {
+        const msg = JSON.parse(line) as Record<string, unknown>;
+        const p = this.pending.get(msg.id as number);
+        if (!p) return;
+        this.pending.delete(msg.id as number);
+        if (this.pending.size === 0) sock.unref();
+        p.resolve(msg);
+      }),
+    );
+    sock.on("error", () => {});
+    sock.on("close", () => {
+      this.gone = true;
+      for (const p of this.pending.values()) p.reject(new HostGoneError("the cache host went away"));
+      this.pending.clear();
+    });
+  }
+
+  static connect(path: string): Promise<Link> {
+    return new Promise((resolve, reject) => {
+      const s = createConnection(path);
+      s.once("connect", () => {
+        s.removeListener("error", reject);
+        resolve(new Link(s));
+      });
+      s.once("error", reject);
+    });
+  }
+
+  request(msg: object): Promise<Record<string, unknown>> {
+    if (this.gone) return Promise.reject(new HostGoneError("the cache host went away"));
+    const id = this.nextId++;
+    // Like a local DuckDB connection, an idle link does not keep the process alive; one waiting for
+    // an answer does.
+    if (this.pending.size === 0) this.sock.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.sock.write(`${JSON.stringify({ ...msg, id })}\n`);
+    });
+  }
+
+  /** Sent without an id and not queued behind the running statement. */
+  notify(msg: object): void {
+    if (!this.gone) this.sock.write(`${JSON.stringify(msg)}\n`);
+  }
+
+  close(): void {
+    this.sock.end();
+    this.sock.unref();
+  }
+}
+
+/** The evx launcher (bin/evx) of this installation, from dist/chunks or src/cache alike. */
+function evxBin(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const b = join(d, "bin", "evx");
+    if (existsSync(b)) return b;
+    d = dirname(d);
+  }
+  throw new Error("cannot find bin/evx to start the cache host");
+}
+
+interface Started {
+  child: ChildProcess;
+  exit: Promise<{ code: number | null; line: string }>;
+}
+
+function startHost(cachePath: string, create: boolean): Started {
+  const env = { ...process.env };
+  delete env.EVX_SHARED;
+  const child = spawn(process.execPath, [evxBin(), "__host", cachePath, ...(create ? ["--create"] : [])], {
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+    env,
+  });
+  let first = "";
+  const exit = new Promise<{ code: number | null; line: string }>((res) => {
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      first += d;
+      if (first.startsWith("ready\n")) {
+        child.stderr?.destroy();
+        child.unref();
+      }
+    });
+    child.on("exit", (code) => res({ code, line: first.split("\n")[0] ?? "" }));
+    child.on("error", () => res({ code: 1, line: "error cannot start the cache host" }));
+  });
+  return { child, exit };
+}
+
+const WAIT_MS = () =>
+  Number(process.env.EVX_HOST_WAIT_MS) > 0 ? Number(process.env.EVX_HOST_WAIT_MS) : 30_000;
+
+/**
+ * An authenticated link to the cache's host, starting one if none answers. A second writer is refused
+ * with CacheLockedError naming the running one.
+ */
+export async function linkTo(
+  cachePath: string,
+  role: Role,
+  opts: { create?: boolean; what?: string } = {},
+): Promise<Link> {
+  const paths: HostPaths = hostPaths(cachePath);
+  const deadline = Date.now() + WAIT_MS();
+  let started: Started | null = null;
+  let lastStart = 0;
+  let lockedRuns = 0;
+  let lastLocked: { code: number | null; line: string } | null = null;
+  for (;;) {
+    let link: Link | null = null;
+    try {
+      link = await Link.connect(paths.socket);
+    } catch {}
+    if (link) {
+      let reply: Record<string, unknown> | null = null;
+      try {
+        const token = readFileSync(paths.token, "utf8");
+        reply = await link.request({ op: "hello", token, role, pid: process.pid, what: opts.what });
+      } catch {}
+      if (reply?.ok) {
+        link.hostPid = Number(reply.hostPid);
+        return link;
+      }
+      link.close();
+      const err = reply?.error as { name?: string; pid?: number } | undefined;
+      if (err?.name === "CacheLockedError") throw new CacheLockedError(cachePath, err.pid);
+    } else {
+      // No host: start one, unless ours is still starting.
+      const ended = started ? await Promise.race([started.exit, sleep(0).then(() => null)]) : null;
+      if (ended?.line === "missing") throw new CacheMissingError(cachePath);
+      if (ended && /^locked/.test(ended.line)) {
+        // Another host may have won the race, or one is closing at its idle time; if hosts keep
+        // finding the file locked and none answers, a process outside shared mode holds it.
+        if (ended !== lastLocked) lockedRuns++;
+        lastLocked = ended;
+        if (lockedRuns >= 3)
+          throw new CacheLockedError(cachePath, Number(ended.line.split(" ")[1]) || undefined);
+      } else if (ended?.line.startsWith("error "))
+        throw new Error(`cannot open cache ${cachePath}: ${ended.line.slice(6)}`);
+      if (!started || ended) {
+        if (!started || Date.now() - lastStart > 1000) {
+          started = startHost(cachePath, !!opts.create);
+          lastStart = Date.now();
+        }
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`the cache host of ${cachePath} did not answer`);
+    await sleep(20);
+  }
+}
+
+/** The rows of a host reply, in the reader shape `rowsOf` takes. */
+interface PlainReader {
+  plainRows: Row[];
+  getRowObjects(): never;
+}
+
+/**
+ * A host-side connection (duck-typed as DuckDBConnection for the executor: `run`, `runAndReadAll`,
+ * `interrupt`, `closeSync`). A reader's open transaction is logged so it can be replayed on a new host.
+ */
+export class RemoteConn {
+  private link: Link | null = null;
+  private linking: Promise<Link> | null = null;
+  private tx: { sql: string; params?: Params }[] | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly cachePath: string,
+    private readonly role: Role,
+    private readonly opts: { create?: boolean; what?: string } = {},
+  ) {}
+
+  async open(): Promise<this> {
+    await this.linked();
+    return this;
+  }
+
+  private linked(): Promise<Link> {
+    if (this.link && !this.link.gone) return Promise.resolve(this.link);
+    this.linking ??= linkTo(this.cachePath, this.role, this.opts).then(
+      (l) => {
+        this.link = l;
+        this.linking = null;
+        if (this.closed) l.close();
+        return l;
+      },
+      (e) => {
+        this.linking = null;
+        throw e;
+      },
+    );
+    return this.linking;
+  }
+
+  private async call(op: "run" | "all", sql: string, params?: Params): Promise<Record<string, unknown>> {
+    const msg = { op, sql, params: encodeParams(params) };
+    for (let attempt = 0; ; attempt++) {
+      // A writer never goes on with a new host: its open transaction died with the old one, and
+      // statements sent on would commit one by one (half a batch).
+      if (this.role === "writer" && this.link?.gone) throw hostStopped();
+      const fresh = !this.link || this.link.gone;
+      try {
+        const link = await this.linked();
+        if (fresh && this.tx) {
+          // Only a transaction whose earlier answers nobody has used yet (just its BEGIN) may go on
+          // in a new snapshot; otherwise the caller runs it again whole (Executor.run does).
+          if (this.tx.length > 1) {
+            this.tx = null;
+            throw new SnapshotLostError("the cache host went away mid-transaction; run it again");
+          }
+          for (const s of this.tx)
+            check(await link.request({ op: "run", sql: s.sql, params: encodeParams(s.params) }));
+        }
+        const reply = check(await link.request(msg));
+        this.track(sql, params);
+        return reply;
+      } catch (e) {
+        if (!(e instanceof HostGoneError) || this.closed) throw e;
+        if (this.role === "writer" || attempt >= 3) throw hostStopped();
+        // A reader goes on with a new host (it replays its open read transaction first).
+      }
+    }
+  }
+
+  private track(sql: string, params?: Params) {
+    const head = sql.trimStart().slice(0, 16).toUpperCase();
+    if (this.role === "writer") return;
+    if (head.startsWith("BEGIN")) this.tx = [{ sql, params }];
+    else if (head.startsWith("COMMIT") || head.startsWith("ROLLBACK") || head.startsWith("ABORT"))
+      this.tx = null;
+    else if (this.tx) this.tx.push({ sql, params });
+  }
+
+  async run(sql: string, params?: Params): Promise<void> {
+    await this.call("run", sql, params);
+  }
+
+  async runAndReadAll(sql: string, params?: Params): Promise<PlainReader> {
+    const reply = await this.call("all", sql, params);
+    const rows = decodeRows(reply.rows as never) as Row[];
+    return {
+      plainRows: rows,
+      getRowObjects(): never {
+        throw new Error("rows of the cache host are plain already");
+      },
+    };
+  }
+
+  interrupt(): void {
+    this.link?.notify({ op: "interrupt" });
+  }
+
+  /** The process holding the host's writer slot (a sync, a watch, a TUI syncing), or null. */
+  async writer(): Promise<{ pid: number; what: string } | null> {
+    const reply = check(await (await this.linked()).request({ op: "writer" }));
+    return (reply.writer as { pid: number; what: string } | null) ?? null;
+  }
+
+  closeSync(): void {
+    this.closed = true;
+    this.link?.close();
+    this.link = null;
+  }
+}
+
+function hostStopped(): Error {
+  return new Error(
+    "the cache host stopped mid-request; nothing half-done was kept, and the next sync resumes",
+  );
+}
+
+function check(reply: Record<string, unknown>): Record<string, unknown> {
+  const err = reply.error as { name?: string; message?: string } | undefined;
+  if (err) {
+    const e = new Error(err.message ?? "cache host error");
+    e.name = err.name ?? "Error";
+    throw e;
+  }
+  return reply;
+}
+
+/** `Cache.open` in shared mode. */
+export async function openRemote(
+  path: string,
+  opts: { readOnly?: boolean; create?: boolean },
+): Promise<Cache> {
+  const readOnly = !!opts.readOnly;
+  if (!existsSync(path) && (readOnly || !opts.create)) throw new CacheMissingError(path);
+  const role: Role = readOnly ? "reader" : "writer";
+  const what = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "evx";
+  const primary = await new RemoteConn(path, role, { create: opts.create, what }).open();
+  const others = new Set<RemoteConn>();
+  const cache = {
+    path,
+    readOnly,
+    instance: undefined,
+    conn: primary,
+    remote: true,
+    async run(sql: string, params?: Params) {
+      await primary.run(sql, params);
+    },
+    async all<T = Row>(sql: string, params?: Params): Promise<T[]> {
+      return (await primary.runAndReadAll(sql, params)).plainRows as T[];
+    },
+    async one<T = Row>(sql: string, params?: Params): Promise<T | undefined> {
+      return (await cache.all<T>(sql, params))[0];
+    },
+    async transaction<T>(fn: () => Promise<T>): Promise<T> {
+      await primary.run("BEGIN TRANSACTION");
+      try {
+        const r = await fn();
+        await primary.run("COMMIT");
+        return r;
+      } catch (e) {
+        await primary.run("ROLLBACK").catch(() => {});
+        throw e;
+      }
+    },
+    async connect() {
+      // Extra connections read (the executor's, the Sync tab's): they never claim the writer.
+      const c = await new RemoteConn(path, "reader").open();
+      others.add(c);
+      const closeSync = c.closeSync.bind(c);
+      c.closeSync = () => {
+        others.delete(c);
+        closeSync();
+      };
+      return c;
+    },
+    close() {
+      primary.closeSync();
+      for (const c of others) c.closeSync();
+      others.clear();
+    },
+  };
+  return cache as unknown as Cache;
+}
