@@ -4,6 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { listValue } from "@duckdb/node-api";
+import { DUCK_MAY_REWRITE, duckUntagSql, tagLineForDuck } from "../queries/numtext.js";
 import { compressionOf } from "../source/layout.js";
 import { type Cache, firstLine } from "./db.js";
 import { checkObject, type Extraction, extraction } from "./extract.js";
@@ -136,8 +137,9 @@ async function stageBatch(
     if (parquet.length) for (const [k, err] of await stageParquet(cache, parquet, ex)) failed.set(k, err);
     const dirty = lines.length ? await stageFast(cache, lines, ex) : [];
     const nodeRejects: NodeReject[] = [];
+    const exTagged = extraction(format, { tagged: true });
     for (const item of dirty) {
-      const r = await stageSlow(cache, item, format, ex, workDir);
+      const r = await stageSlow(cache, item, format, exTagged, workDir);
       if ("error" in r) failed.set(item.key, r.error);
       else nodeRejects.push(...r.rejects.map((x) => ({ obj: item.objectId, ...x })));
     }
@@ -190,10 +192,36 @@ async function dropStage(cache: Cache): Promise<void> {
     await cache.run(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
 }
 
+/**
+ * The files holding a line that may hold a number DuckDB's JSON reader would print back differently
+ * (`DUCK_MAY_REWRITE`): read as plain lines (DuckDB decompresses) and matched, never parsed. They take
+ * the line-by-line path, which tags such numbers (docs/semantics.md "Property text").
+ */
+async function filesToTag(cache: Cache, items: IngestItem[]): Promise<Set<string>> {
+  const rows = await cache.all<{ f: string }>(
+    `SELECT DISTINCT filename AS f
+       FROM read_csv($1, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', escape = '', header = false,
+                     auto_detect = false, strict_mode = false, compression = 'auto', filename = true,
+                     max_line_size = ${MAX_OBJECT_BYTES})
+      WHERE regexp_matches(line, ${literal(DUCK_MAY_REWRITE)})`,
+    [listValue(items.map((i) => i.path))],
+  );
+  return new Set(rows.map((r) => r.f));
+}
+
 /** Loads every clean file into `stage`; returns the items that need the line-by-line path. */
 async function stageFast(cache: Cache, items: IngestItem[], ex: Extraction): Promise<IngestItem[]> {
   const dirty: IngestItem[] = [];
   let pending = [...items];
+  const toTag = await filesToTag(cache, pending).catch(async () => {
+    // A file the line reader cannot read (corrupt compression): look at each alone; one that still
+    // fails goes on to read_json, which names its error.
+    const found = new Set<string>();
+    for (const p of pending) for (const f of await filesToTag(cache, [p]).catch(() => [])) found.add(f);
+    return found;
+  });
+  dirty.push(...pending.filter((p) => toTag.has(p.path)));
+  pending = pending.filter((p) => !toTag.has(p.path));
   while (pending.length) {
     try {
       await cache.run(
@@ -299,7 +327,9 @@ type SlowResult = { rejects: { line: number; reason: string; raw: string }[] } |
 
 /**
  * The exact path: every line is checked in Node, good lines are re-emitted with their line number
- * (the original text is kept byte for byte, so big numbers survive) and loaded by DuckDB.
+ * (the original text is kept byte for byte, so big numbers survive; a line that may hold a number
+ * DuckDB would print back differently has its numbers tagged, `tagLineForDuck`) and loaded by DuckDB
+ * through `ex`, an extraction that untags the fields it reads as text.
  */
 async function stageSlow(
   cache: Cache,
@@ -333,7 +363,7 @@ async function stageSlow(
     await writeLines(
       cleanPath,
       kept.map(({ line, text }) => {
-        const rest = text.slice(1).trimStart();
+        const rest = tagLineForDuck(text).slice(1).trimStart();
         return `{"__evx_line":${line},"__evx_raw":${JSON.stringify(cut(text))}${rest.startsWith("}") ? "" : ","}${rest}`;
       }),
     );
@@ -586,7 +616,7 @@ async function insertRows(
   await cache.run(
     hot.length
       ? `INSERT INTO ${table} (${cols}${hotCols})
-         SELECT ${id ? "event_id, " : ""}event_type, ts, user_key, properties, obj${hot.map((_, i) => `, l[${i + 1}]`).join("")}
+         SELECT ${id ? "event_id, " : ""}event_type, ts, user_key, properties, obj${hot.map((_, i) => `, ${duckUntagSql(`l[${i + 1}]`)}`).join("")}
            FROM (SELECT *, json_extract_string(properties, $1::VARCHAR[]) AS l FROM (${sorted}))`
       : `INSERT INTO ${table} (${cols}) ${sorted}`,
     hot.length ? [listValue(hot.map(keyPointer))] : undefined,

@@ -4,6 +4,7 @@
  */
 import type { DuckDBValue } from "@duckdb/node-api";
 import { hotColumn, keyPointer } from "../cache/schema.js";
+import { duckUntagSql } from "./numtext.js";
 import type { EventRef, Filter } from "./spec.js";
 
 export interface BuiltQuery {
@@ -266,7 +267,8 @@ export function propText(p: Params, key: string, col = "properties"): string {
   }
   const hot = p.hotColumn(key);
   if (hot) return col === "properties" ? hot : `${col.slice(0, -"properties".length)}${hot}`;
-  const extract = `json_extract_string(${col}, ${p.str(keyPointer(key))})`;
+  // Numbers DuckDB would print back differently are stored tagged (queries/numtext.ts).
+  const extract = duckUntagSql(`json_extract_string(${col}, ${p.str(keyPointer(key))})`);
   // A pointer like `/0` also indexes arrays; properties that are not an object have no keys.
   if (/^(\d+|-)$/.test(key)) return `CASE WHEN json_type(${col}) = 'OBJECT' THEN ${extract} END`;
   return extract;
