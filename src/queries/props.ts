@@ -20,7 +20,7 @@ export function buildProps(spec: PropsSpec): BuiltQuery {
   const ctes = [
     `n AS (SELECT count(*) AS events FROM events WHERE ${where})`,
     `vc AS (
-  SELECT j.key AS key, ${TYPE_NAMES} AS type, ${duckUntagSql("json_extract_string(j.value, '$')")} AS text, count(*) AS c
+  SELECT ${duckUntagSql("j.key")} AS key, ${TYPE_NAMES} AS type, ${duckUntagSql("json_extract_string(j.value, '$')")} AS text, count(*) AS c
     FROM (SELECT properties FROM events WHERE ${where}) ev, json_each(ev.properties) j
    WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL'
    GROUP BY ALL)`,
