@@ -24,15 +24,25 @@ export const STRING_OR_NUMBER = String.raw`("(?:[^"\\]|\\.)*")|(${NUMBER})`;
  * Conservative (a match inside a string only costs speed); checked against DuckDB by
  * test/numtext.test.ts. Python's `19.0`, `0.1` and plain integers do not match.
  */
-export const DUCK_MAY_REWRITE = [
-  String.raw`[0-9][eE]`, // an exponent
-  String.raw`\.[0-9]+0([^0-9]|$)`, // a trailing zero after the first decimal: 1.50, 19.00
-  String.raw`-0([^.0-9eE]|$)`, // the integer -0
-  String.raw`0\.000000`, // below 1e-6 (or a run of zeros the rule above also takes)
-  // 16 digits or more in a fraction (more than a double keeps)
-  ...Array.from({ length: 15 }, (_, i) => String.raw`[0-9]{${i + 1}}\.[0-9]{${15 - i}}`),
-  String.raw`\\u0001`, // a string that may start with U+0001
-].join("|");
+export const DUCK_MAY_REWRITE = (() => {
+  // A number token starts after `:`, `,` or `[` and blanks, and ends before blanks and `,`, `}` or `]`:
+  // strings like UUIDs, "2.10" or "00:01:03.500650Z" never match; a string holding ": 1.50," does,
+  // which only costs speed.
+  const num = String.raw`[:,\[][ \t\r\n]*-?`;
+  const end = String.raw`[ \t\r\n]*([,}\]]|$)`;
+  return [
+    String.raw`${num}[0-9]+(\.[0-9]+)?[eE][-+]?[0-9]+${end}`, // an exponent
+    String.raw`${num}[0-9]+\.[0-9]*[0-9]0${end}`, // a trailing zero after the first decimal: 1.50, 19.00
+    String.raw`[:,\[][ \t\r\n]*-0${end}`, // the integer -0
+    String.raw`${num}0\.000000[0-9]*${end}`, // below 1e-6 (or zero with zeros the rule above takes)
+    // 16 digits or more in a fraction (more than a double keeps)
+    ...Array.from(
+      { length: 15 },
+      (_, i) => String.raw`${num}[0-9]{${i + 1}}[0-9]*\.[0-9]{${15 - i}}[0-9]*${end}`,
+    ),
+    String.raw`\\u0001`, // a string that may start with U+0001
+  ].join("|");
+})();
 
 const mayRewrite = new RegExp(DUCK_MAY_REWRITE);
 const tokens = new RegExp(STRING_OR_NUMBER, "g");
