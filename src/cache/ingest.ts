@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { listValue } from "@duckdb/node-api";
-import { DUCK_MAY_REWRITE, duckUntagSql, tagLineForDuck } from "../queries/numtext.js";
+import { DUCK_MAY_REWRITE, duckTagLineSql, duckUntagSql, tagLineForDuck } from "../queries/numtext.js";
 import { compressionOf } from "../source/layout.js";
 import { type Cache, firstLine } from "./db.js";
 import { checkObject, type Extraction, extraction } from "./extract.js";
@@ -135,7 +135,7 @@ async function stageBatch(
     const parquet = items.filter((i) => isParquet(i.key));
     const lines = items.filter((i) => !isParquet(i.key));
     if (parquet.length) for (const [k, err] of await stageParquet(cache, parquet, ex)) failed.set(k, err);
-    const dirty = lines.length ? await stageFast(cache, lines, ex) : [];
+    const dirty = lines.length ? await stageFast(cache, lines, ex, format, workDir) : [];
     const nodeRejects: NodeReject[] = [];
     const exTagged = extraction(format, { tagged: true });
     for (const item of dirty) {
@@ -192,36 +192,102 @@ async function dropStage(cache: Cache): Promise<void> {
     await cache.run(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
 }
 
+/** DuckDB's view of an object's lines as plain text (it decompresses); `rest` is set past a raw \x01. */
+const LINES = `read_csv($1, columns = {'line': 'VARCHAR', 'rest': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
+                     header = false, auto_detect = false, strict_mode = false, null_padding = true,
+                     compression = 'auto', filename = true)`;
+
 /**
  * The files holding a line that may hold a number DuckDB's JSON reader would print back differently
- * (`DUCK_MAY_REWRITE`): read as plain lines (DuckDB decompresses) and matched, never parsed. They take
- * the line-by-line path, which tags such numbers (docs/semantics.md "Property text").
+ * (`DUCK_MAY_REWRITE`): read as plain lines and matched, never parsed (docs/semantics.md "Property
+ * text"). A line with a raw \x01 (invalid JSON) also counts: the line reader would split it.
  */
 async function filesToTag(cache: Cache, items: IngestItem[]): Promise<Set<string>> {
   const rows = await cache.all<{ f: string }>(
-    `SELECT DISTINCT filename AS f
-       FROM read_csv($1, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', escape = '', header = false,
-                     auto_detect = false, strict_mode = false, compression = 'auto', filename = true,
-                     max_line_size = ${MAX_OBJECT_BYTES})
-      WHERE regexp_matches(line, ${literal(DUCK_MAY_REWRITE)})`,
+    `SELECT DISTINCT filename AS f FROM ${LINES}
+      WHERE rest IS NOT NULL OR regexp_matches(line, ${literal(DUCK_MAY_REWRITE)})`,
     [listValue(items.map((i) => i.path))],
   );
   return new Set(rows.map((r) => r.f));
 }
 
-/** Loads every clean file into `stage`; returns the items that need the line-by-line path. */
-async function stageFast(cache: Cache, items: IngestItem[], ex: Extraction): Promise<IngestItem[]> {
+/**
+ * Stages files that hold numbers to tag: each file's lines are copied with the matching lines tagged
+ * in SQL (`duckTagLineSql`), and the copies go through read_json like clean files. Returns the items
+ * that need the line-by-line path (a bad line, a raw \x01), which tags in Node and numbers the lines.
+ */
+async function stageTagged(
+  cache: Cache,
+  items: IngestItem[],
+  format: LakeFormat,
+  workDir: string,
+): Promise<IngestItem[]> {
+  const dirty: IngestItem[] = [];
+  const copies = new Map<IngestItem, IngestItem>();
+  for (const i of items) {
+    const path = `${workDir}/${i.objectId}.tagged.jsonl`;
+    try {
+      const raw = await cache.one<{ n: number }>(
+        `SELECT count(*) AS n FROM ${LINES} WHERE rest IS NOT NULL`,
+        [listValue([i.path])],
+      );
+      if (raw?.n) {
+        dirty.push(i);
+        continue;
+      }
+      await cache.run(
+        `COPY (SELECT ${duckTagLineSql("coalesce(line, '')")} FROM ${LINES})
+           TO ${literal(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')`,
+        [listValue([i.path])],
+      );
+      copies.set({ ...i, path }, i);
+    } catch {
+      dirty.push(i);
+    }
+  }
+  try {
+    const bad = await stageFast(
+      cache,
+      [...copies.keys()],
+      extraction(format, { tagged: true }),
+      format,
+      workDir,
+      false,
+    );
+    for (const c of bad) dirty.push(copies.get(c) ?? c);
+  } finally {
+    for (const c of copies.keys()) await rm(c.path, { force: true });
+  }
+  return dirty;
+}
+
+/**
+ * Loads every clean file into `stage`; returns the items that need the line-by-line path. With
+ * `detect`, files holding numbers DuckDB would print back differently go through `stageTagged`.
+ */
+async function stageFast(
+  cache: Cache,
+  items: IngestItem[],
+  ex: Extraction,
+  format: LakeFormat,
+  workDir: string,
+  detect = true,
+): Promise<IngestItem[]> {
   const dirty: IngestItem[] = [];
   let pending = [...items];
-  const toTag = await filesToTag(cache, pending).catch(async () => {
-    // A file the line reader cannot read (corrupt compression): look at each alone; one that still
-    // fails goes on to read_json, which names its error.
-    const found = new Set<string>();
-    for (const p of pending) for (const f of await filesToTag(cache, [p]).catch(() => [])) found.add(f);
-    return found;
-  });
-  dirty.push(...pending.filter((p) => toTag.has(p.path)));
-  pending = pending.filter((p) => !toTag.has(p.path));
+  if (detect && pending.length) {
+    const toTag = await filesToTag(cache, pending).catch(async () => {
+      // A file the line reader cannot read (corrupt compression, a line over 2 MB): look at each alone;
+      // one that still fails takes the line-by-line path, which reads any line and names any error.
+      const found = new Set<string>();
+      for (const p of pending)
+        for (const f of await filesToTag(cache, [p]).catch(() => [p.path])) found.add(f);
+      return found;
+    });
+    const tagged = pending.filter((p) => toTag.has(p.path));
+    pending = pending.filter((p) => !toTag.has(p.path));
+    if (tagged.length) dirty.push(...(await stageTagged(cache, tagged, format, workDir)));
+  }
   while (pending.length) {
     try {
       await cache.run(
@@ -246,7 +312,7 @@ async function stageFast(cache: Cache, items: IngestItem[], ex: Extraction): Pro
         pending = [];
       } else {
         // The error does not say which file: try them one at a time.
-        for (const p of pending) dirty.push(...(await stageFast(cache, [p], ex)));
+        for (const p of pending) dirty.push(...(await stageFast(cache, [p], ex, format, workDir, false)));
         pending = [];
       }
       await cache.run("DELETE FROM stage WHERE line IS NULL AND list_contains($1, obj)", [
@@ -616,8 +682,9 @@ async function insertRows(
   await cache.run(
     hot.length
       ? `INSERT INTO ${table} (${cols}${hotCols})
-         SELECT ${id ? "event_id, " : ""}event_type, ts, user_key, properties, obj${hot.map((_, i) => `, ${duckUntagSql(`l[${i + 1}]`)}`).join("")}
-           FROM (SELECT *, json_extract_string(properties, $1::VARCHAR[]) AS l FROM (${sorted}))`
+         SELECT ${id ? "event_id, " : ""}event_type, ts, user_key, properties, obj${hot.map((_, i) => `, l[${i + 1}]`).join("")}
+           FROM (SELECT *, list_transform(json_extract_string(properties, $1::VARCHAR[]), v -> ${duckUntagSql("v")}) AS l
+                   FROM (${sorted}))`
       : `INSERT INTO ${table} (${cols}) ${sorted}`,
     hot.length ? [listValue(hot.map(keyPointer))] : undefined,
   );

@@ -63,6 +63,18 @@ export function tagLineForDuck(line: string): string {
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /**
+ * DuckDB SQL: `tagLineForDuck` of the text `line`. One regex pass marks each number between \x02 and
+ * \x03 (a string match leaves an empty pair behind it), then the marks become the tag's quotes. A line
+ * holding a raw \x02 or \x03 is invalid JSON anyway and is left alone (read_json rejects it).
+ */
+export function duckTagLineSql(line: string): string {
+  const doubled = `regexp_replace(${line}, ${lit(String.raw`(^|[^\\])"\\u0001`)}, ${lit(String.raw`\1"\\u0001\\u0001`)}, 'g')`;
+  const marked = `regexp_replace(${doubled}, ${lit(STRING_OR_NUMBER)}, '\\1' || chr(2) || '\\2' || chr(3), 'g')`;
+  const tagged = `replace(replace(replace(${marked}, chr(2) || chr(3), ''), chr(2), ${lit('"\\u0001')}), chr(3), '"')`;
+  return `CASE WHEN regexp_matches(${line}, ${lit(DUCK_MAY_REWRITE)}) AND NOT regexp_matches(${line}, '[' || chr(2) || chr(3) || ']') THEN ${tagged} ELSE ${line} END`;
+}
+
+/**
  * DuckDB SQL: a property text as `json_extract_string` gives it from tagged JSON, back to the text as
  * written: a tagged number (`\x01` + text) drops its `\x01`, a string with a doubled one keeps one,
  * and an object's or array's JSON text has its tagged numbers written back as numbers. `x` is
