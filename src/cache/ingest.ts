@@ -199,22 +199,23 @@ const LINES = `read_csv($1, columns = {'line': 'VARCHAR', 'rest': 'VARCHAR'}, de
 
 /**
  * The files holding a line that may hold a number DuckDB's JSON reader would print back differently
- * (`DUCK_MAY_REWRITE`): read as plain lines and matched, never parsed (docs/semantics.md "Property
- * text"). A line with a raw \x01 (invalid JSON) also counts: the line reader would split it.
+ * (`DUCK_MAY_REWRITE`), read as plain lines and matched, never parsed (docs/semantics.md "Property
+ * text"); `true` when the file has a line with a raw \x01 (invalid JSON, which the line reader splits).
  */
-async function filesToTag(cache: Cache, items: IngestItem[]): Promise<Set<string>> {
-  const rows = await cache.all<{ f: string }>(
-    `SELECT DISTINCT filename AS f FROM ${LINES}
-      WHERE rest IS NOT NULL OR regexp_matches(line, ${literal(DUCK_MAY_REWRITE)})`,
+async function filesToTag(cache: Cache, items: IngestItem[]): Promise<Map<string, boolean>> {
+  const rows = await cache.all<{ f: string; raw: boolean }>(
+    `SELECT filename AS f, bool_or(rest IS NOT NULL) AS raw FROM ${LINES}
+      WHERE rest IS NOT NULL OR regexp_matches(line, ${literal(DUCK_MAY_REWRITE)}) GROUP BY f`,
     [listValue(items.map((i) => i.path))],
   );
-  return new Set(rows.map((r) => r.f));
+  return new Map(rows.map((r) => [r.f, r.raw]));
 }
 
 /**
- * Stages files that hold numbers to tag: each file's lines are copied with the matching lines tagged
- * in SQL (`duckTagLineSql`), and the copies go through read_json like clean files. Returns the items
- * that need the line-by-line path (a bad line, a raw \x01), which tags in Node and numbers the lines.
+ * Stages files that hold numbers to tag: one copy of all their lines, the matching ones tagged in SQL
+ * (`duckTagLineSql`) and each line given its object's id as a first member, read by read_json like
+ * clean files. Returns the items that need the line-by-line path (a file whose copy DuckDB cannot
+ * read: a bad line), which tags in Node and numbers the lines.
  */
 async function stageTagged(
   cache: Cache,
@@ -222,43 +223,37 @@ async function stageTagged(
   format: LakeFormat,
   workDir: string,
 ): Promise<IngestItem[]> {
-  const dirty: IngestItem[] = [];
-  const copies = new Map<IngestItem, IngestItem>();
-  for (const i of items) {
-    const path = `${workDir}/${i.objectId}.tagged.jsonl`;
-    try {
-      const raw = await cache.one<{ n: number }>(
-        `SELECT count(*) AS n FROM ${LINES} WHERE rest IS NOT NULL`,
-        [listValue([i.path])],
-      );
-      if (raw?.n) {
-        dirty.push(i);
-        continue;
-      }
-      await cache.run(
-        `COPY (SELECT ${duckTagLineSql("coalesce(line, '')")} FROM ${LINES})
-           TO ${literal(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')`,
-        [listValue([i.path])],
-      );
-      copies.set({ ...i, path }, i);
-    } catch {
-      dirty.push(i);
-    }
-  }
+  const path = `${workDir}/${items[0].objectId}.tagged.jsonl`;
+  const ex = extraction(format, { tagged: true });
+  const ids = listValue(items.map((i) => i.objectId));
   try {
-    const bad = await stageFast(
-      cache,
-      [...copies.keys()],
-      extraction(format, { tagged: true }),
-      format,
-      workDir,
-      false,
+    await cache.run(
+      `COPY (SELECT '{"__evx_obj":' || o || CASE WHEN starts_with(t, '}') THEN '' ELSE ',' END || t
+               FROM (SELECT $2[list_position($1, filename)] AS o,
+                            ltrim(substr(ltrim(${duckTagLineSql("line")}), 2)) AS t
+                       FROM ${LINES} WHERE trim(coalesce(line, '')) <> ''))
+         TO ${literal(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')`,
+      [listValue(items.map((i) => i.path)), ids],
     );
-    for (const c of bad) dirty.push(copies.get(c) ?? c);
+    await cache.run(
+      stageInsert(
+        ex,
+        '"__evx_obj"',
+        "NULL::BIGINT AS line, NULL::VARCHAR AS raw",
+        readJsonCall(ex, { __evx_obj: "INTEGER" }),
+      ),
+      [listValue([path])],
+    );
+    return [];
+  } catch {
+    await cache.run("DELETE FROM stage WHERE line IS NULL AND list_contains($1, obj)", [ids]);
+    if (items.length === 1) return items;
+    const dirty: IngestItem[] = [];
+    for (const i of items) dirty.push(...(await stageTagged(cache, [i], format, workDir)));
+    return dirty;
   } finally {
-    for (const c of copies.keys()) await rm(c.path, { force: true });
+    await rm(path, { force: true });
   }
-  return dirty;
 }
 
 /**
@@ -279,12 +274,14 @@ async function stageFast(
     const toTag = await filesToTag(cache, pending).catch(async () => {
       // A file the line reader cannot read (corrupt compression, a line over 2 MB): look at each alone;
       // one that still fails takes the line-by-line path, which reads any line and names any error.
-      const found = new Set<string>();
+      const found = new Map<string, boolean>();
       for (const p of pending)
-        for (const f of await filesToTag(cache, [p]).catch(() => [p.path])) found.add(f);
+        for (const [f, raw] of await filesToTag(cache, [p]).catch(() => new Map([[p.path, true]])))
+          found.set(f, raw);
       return found;
     });
-    const tagged = pending.filter((p) => toTag.has(p.path));
+    dirty.push(...pending.filter((p) => toTag.get(p.path) === true));
+    const tagged = pending.filter((p) => toTag.get(p.path) === false);
     pending = pending.filter((p) => !toTag.has(p.path));
     if (tagged.length) dirty.push(...(await stageTagged(cache, tagged, format, workDir)));
   }
