@@ -22,7 +22,7 @@ export const STRING_OR_NUMBER = String.raw`("(?:[^"\\]|\\.)*")|(${NUMBER})`;
  * text when it has no exponent, no trailing zero past its first decimal (`19.0` stays, `1.50` does
  * not), at most 15 digits in all and is not below 1e-6; integers keep any width, except `-0`.
  * Conservative (a match inside a string only costs speed); checked against DuckDB by
- * test/numtext.test.ts. Python's `19.0`, `0.1` and plain integers do not match.
+ * test/duck-numtext.test.ts. Python's `19.0`, `0.1` and plain integers do not match.
  */
 export const DUCK_MAY_REWRITE = (() => {
   // A number token starts after `:`, `,` or `[` and blanks, and ends before blanks and `,`, `}` or `]`:
