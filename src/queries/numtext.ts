@@ -5,8 +5,10 @@
  * stored *tagged*: as the JSON string `"\u0001<the number as written>"`. A source string whose value
  * itself starts with U+0001 gets one more `\u0001` in front, so it never reads as a tag; untagging
  * drops exactly one. ClickHouse tags every line that may need it in SQL at query time
- * (clickhouse/numtext.ts); the DuckDB cache tags at sync, in Node, only the lines DuckDB would re-print
- * (`DUCK_MAY_REWRITE`), and every DuckDB read goes through `duckUntagSql` / `duckUntagJsonSql`.
+ * (clickhouse/numtext.ts); the DuckDB cache tags at sync only the lines DuckDB would re-print
+ * (`DUCK_MAY_REWRITE`): in SQL (`duckTagLineSql`), or in Node (`tagLineForDuck`) on the line-by-line
+ * path of a file with a bad line (cache/ingest.ts). Every DuckDB read goes through `duckUntagSql` /
+ * `duckUntagJsonSql`; the hot columns are untagged when they are filled.
  */
 
 /** A JSON number token (RFC 8259 grammar: no leading zeros, no bare `.5`, no `1.`). */
