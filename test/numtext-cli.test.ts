@@ -48,6 +48,10 @@ before(() => {
     "date=2023-06-01/numbers.jsonl": `${lines.join("\n")}\n`,
     // Python-style numbers only: read by the fast path.
     "date=2023-06-01/clean.jsonl": `${line("19.0", 1, "c1")}\n${line("0.25", 2, "c2")}\n`,
+    // Compressed: DuckDB decompresses it for the scan and the tagged copy.
+    "date=2023-06-01/packed.jsonl.gz": `${line("1e2", 3, "g1")}\n${line("0.25", 4, "g2")}\n`,
+    // A bad line: the line-by-line path, which tags in Node.
+    "date=2023-06-01/bad.jsonl": `not json\n${line("1.50", 5, "b1")}\n`,
   });
   const r = evx(["sync", join(dir, "lake"), "--cache", cache, "--json"]);
   assert.equal(r.code, 0, r.stderr);
@@ -59,10 +63,12 @@ const run = (args: string[]) => {
   return r.stdout;
 };
 const json = (args: string[]) => JSON.parse(run([...args, "--json"]));
-/** Events per text, the clean file's included. */
+/** Events per text, the other files' included. */
 const expected = new Map(TEXTS.map((t, k) => [t, k + 1]));
 expected.set("19.0", (expected.get("19.0") ?? 0) + 1);
-expected.set("0.25", (expected.get("0.25") ?? 0) + 1);
+expected.set("0.25", (expected.get("0.25") ?? 0) + 2);
+expected.set("1e2", (expected.get("1e2") ?? 0) + 1);
+expected.set("1.50", (expected.get("1.50") ?? 0) + 1);
 
 test("props: every text as written, typed number", () => {
   const out = json(["props", "buy", "--top", "100"]);
