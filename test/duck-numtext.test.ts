@@ -73,7 +73,9 @@ test("numbers DUCK_MAY_REWRITE leaves alone keep their text through read_json", 
   const kept = [...common, ...samples.filter((n) => !mayRewrite.test(`{"a":${n}}`))];
   assert.ok(kept.length > 2000, `enough untagged samples (${kept.length})`);
   const out = await throughDuckDB(kept.map((n) => `{"event_properties":{"a":${n}}}`));
-  kept.forEach((n, i) => assert.equal(out[i].texts.get("a"), n, n));
+  kept.forEach((n, i) => {
+    assert.equal(out[i].texts.get("a"), n, n);
+  });
 });
 
 test("the numbers DuckDB re-prints are all caught", async () => {
@@ -96,7 +98,9 @@ const written = (o: string) => propertyTexts(`{"event_properties":${o}}`);
 
 test("hand-picked lines, tagged: every property text as the line wrote it", async () => {
   const out = await throughDuckDB(HOSTILE.map((o) => `{"event_properties":${tagLineForDuck(o)}}`));
-  HOSTILE.forEach((o, i) => assert.deepEqual(out[i].texts, written(o), o));
+  HOSTILE.forEach((o, i) => {
+    assert.deepEqual(out[i].texts, written(o), o);
+  });
   assert.equal(out[0].types.get("b"), "number");
   assert.equal(out[0].types.get("d"), "number");
   assert.equal(out[4].types.get("j"), "VARCHAR");
@@ -116,5 +120,7 @@ test("generated lines, tagged or not: every property text as the line wrote it",
     { numRuns: 3000, seed: 3 },
   );
   const out = await throughDuckDB(lines.map((o) => `{"event_properties":${tagLineForDuck(o)}}`));
-  lines.forEach((o, i) => assert.deepEqual(out[i].texts, written(o), o));
+  lines.forEach((o, i) => {
+    assert.deepEqual(out[i].texts, written(o), o);
+  });
 });
