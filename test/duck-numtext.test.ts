@@ -8,7 +8,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import fc from "fast-check";
-import { DUCK_MAY_REWRITE, duckIsTaggedSql, duckUntagSql, tagLineForDuck } from "../src/queries/numtext.js";
+import {
+  DUCK_MAY_REWRITE,
+  duckIsTaggedSql,
+  duckUntagKeySql,
+  duckUntagSql,
+  tagLineForDuck,
+} from "../src/queries/numtext.js";
 import { propertyTexts } from "./brute-json.js";
 import { tempDir } from "./helpers/tmp.js";
 
@@ -24,7 +30,7 @@ async function throughDuckDB(
   const path = join(dir, `${files++}.jsonl`);
   writeFileSync(path, lines.map((l, i) => `{"i":${i},${l.slice(1)}`).join("\n"));
   const r = await conn.runAndReadAll(
-    `SELECT i, ${duckUntagSql("j.key")} AS untagged_key, ${duckUntagSql("json_extract_string(j.value, '$')")} AS each_text,
+    `SELECT i, ${duckUntagKeySql("j.key")} AS untagged_key, ${duckUntagSql("json_extract_string(j.value, '$')")} AS each_text,
             ${duckUntagSql("json_extract_string(event_properties, '/' || replace(replace(j.key, '~', '~0'), '/', '~1'))")} AS text,
             CASE WHEN ${duckIsTaggedSql("j.value")} THEN 'number' ELSE j.type END AS type
        FROM read_json('${path}', format = 'newline_delimited', columns = {'i': 'INTEGER', 'event_properties': 'JSON'}) ev,

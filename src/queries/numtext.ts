@@ -84,7 +84,12 @@ export function duckTagLineSql(line: string): string {
  * lookup; these three regex passes cost ~20% of it on text without tags).
  */
 export function duckUntagSql(x: string): string {
-  return untagJsonRegex(`regexp_replace(${x}, '^' || chr(1), '')`);
+  return untagJsonRegex(duckUntagKeySql(x));
+}
+
+/** DuckDB SQL: a decoded object key back to the key as written (a key is never a tagged number). */
+export function duckUntagKeySql(key: string): string {
+  return `regexp_replace(${key}, '^' || chr(1), '')`;
 }
 
 /** DuckDB SQL: tagged JSON text (as DuckDB writes it: minified) with its numbers written as they were. */

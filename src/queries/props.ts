@@ -1,6 +1,6 @@
 import { propMembersSql, tagNumbersSql } from "./clickhouse/numtext.js";
 import { type BuiltQuery, Params } from "./filters.js";
-import { duckIsTaggedSql, duckUntagSql } from "./numtext.js";
+import { duckIsTaggedSql, duckUntagKeySql, duckUntagSql } from "./numtext.js";
 import type { PropRow, PropsResult, PropsSpec } from "./spec.js";
 import { frameOf, inRange, withClause } from "./time.js";
 
@@ -20,7 +20,7 @@ export function buildProps(spec: PropsSpec): BuiltQuery {
   const ctes = [
     `n AS (SELECT count(*) AS events FROM events WHERE ${where})`,
     `vc AS (
-  SELECT ${duckUntagSql("j.key")} AS key, ${TYPE_NAMES} AS type, ${duckUntagSql("json_extract_string(j.value, '$')")} AS text, count(*) AS c
+  SELECT ${duckUntagKeySql("j.key")} AS key, ${TYPE_NAMES} AS type, ${duckUntagSql("json_extract_string(j.value, '$')")} AS text, count(*) AS c
     FROM (SELECT properties FROM events WHERE ${where}) ev, json_each(ev.properties) j
    WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL'
    GROUP BY ALL)`,
