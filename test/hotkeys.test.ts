@@ -12,6 +12,7 @@ import { getHotKeys, getMeta, HOT_SLOTS, SCHEMA_VERSION } from "../src/cache/sch
 import { cacheStatus } from "../src/cache/status.js";
 import { sync } from "../src/cache/sync.js";
 import { buildQuery, Executor, shapeResult } from "../src/queries/executor.js";
+import { duckUntagSql } from "../src/queries/numtext.js";
 import { parseEventRef } from "../src/queries/parse.js";
 import type { TrendSpec } from "../src/queries/spec.js";
 import { folderSource } from "../src/source/folder.js";
@@ -70,7 +71,7 @@ test("the first sync picks the common keys and each hot column equals the JSON l
     for (const [i, key] of (hot ?? []).entries()) {
       const pointer = `/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
       const diff = await cache.one<{ n: number; set: number }>(
-        `SELECT count(*) FILTER (WHERE hot${i + 1} IS DISTINCT FROM json_extract_string(properties, $1)) AS n,
+        `SELECT count(*) FILTER (WHERE hot${i + 1} IS DISTINCT FROM ${duckUntagSql("json_extract_string(properties, $1)")}) AS n,
                 count(hot${i + 1}) AS set FROM events`,
         [pointer],
       );

@@ -25,10 +25,17 @@ export interface Extraction {
   required: { field: string; roots: string[] }[];
 }
 
+/** A text that may be a tagged number (`\x01` + its text) back to its text. */
+const untagText = (x: string) => `(CASE WHEN starts_with(${x}, chr(1)) THEN ${x}[2:] ELSE ${x} END)`;
+
 const pointer = (rest: string[]) => rest.map(keyPointer).join("");
 
-/** SQL of the extraction of `format` over the root columns. */
-export function extraction(format: LakeFormat): Extraction {
+/**
+ * SQL of the extraction of `format` over the root columns. `tagged`: the lines may hold tagged numbers
+ * (queries/numtext.ts), so each field read as text is untagged (an epoch `event_time` written `1.7e9`
+ * reads as that text).
+ */
+export function extraction(format: LakeFormat, opts: { tagged?: boolean } = {}): Extraction {
   const m = format.map;
   const preset = format.preset ? PRESETS[format.preset] : undefined;
   const kind = preset?.kind;
@@ -44,7 +51,8 @@ export function extraction(format: LakeFormat): Extraction {
     for (const [root, ...rest] of pathAlternatives(p)) need(root, rest.length ? "JSON" : "VARCHAR");
   for (const [root] of pathAlternatives(m.event_properties)) need(root, "JSON");
 
-  const leaf = ([root, ...rest]: string[]) =>
+  const leaf = (alt: string[]) => (opts.tagged ? untagText(plainLeaf(alt)) : plainLeaf(alt));
+  const plainLeaf = ([root, ...rest]: string[]) =>
     rest.length
       ? `json_extract_string(${ident(root)}, ${literal(pointer(rest))})`
       : roots.get(root) === "JSON"

@@ -4,6 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { listValue } from "@duckdb/node-api";
+import { DUCK_MAY_REWRITE, duckTagLineSql, duckUntagSql, tagLineForDuck } from "../queries/numtext.js";
 import { compressionOf } from "../source/layout.js";
 import { type Cache, firstLine } from "./db.js";
 import { checkObject, type Extraction, extraction } from "./extract.js";
@@ -134,10 +135,11 @@ async function stageBatch(
     const parquet = items.filter((i) => isParquet(i.key));
     const lines = items.filter((i) => !isParquet(i.key));
     if (parquet.length) for (const [k, err] of await stageParquet(cache, parquet, ex)) failed.set(k, err);
-    const dirty = lines.length ? await stageFast(cache, lines, ex) : [];
+    const dirty = lines.length ? await stageFast(cache, lines, ex, format, workDir) : [];
     const nodeRejects: NodeReject[] = [];
+    const exTagged = extraction(format, { tagged: true });
     for (const item of dirty) {
-      const r = await stageSlow(cache, item, format, ex, workDir);
+      const r = await stageSlow(cache, item, format, exTagged, workDir);
       if ("error" in r) failed.set(item.key, r.error);
       else nodeRejects.push(...r.rejects.map((x) => ({ obj: item.objectId, ...x })));
     }
@@ -190,10 +192,99 @@ async function dropStage(cache: Cache): Promise<void> {
     await cache.run(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
 }
 
-/** Loads every clean file into `stage`; returns the items that need the line-by-line path. */
-async function stageFast(cache: Cache, items: IngestItem[], ex: Extraction): Promise<IngestItem[]> {
+/** DuckDB's view of an object's lines as plain text (it decompresses); `rest` is set past a raw \x01. */
+const LINES = `read_csv($1, columns = {'line': 'VARCHAR', 'rest': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
+                     header = false, auto_detect = false, strict_mode = false, null_padding = true,
+                     compression = 'auto', filename = true)`;
+
+/**
+ * The files holding a line that may hold a number DuckDB's JSON reader would print back differently
+ * (`DUCK_MAY_REWRITE`), read as plain lines and matched, never parsed (docs/semantics.md "Property
+ * text"); `true` when the file has a line with a raw \x01 (invalid JSON, which the line reader splits).
+ */
+async function filesToTag(cache: Cache, items: IngestItem[]): Promise<Map<string, boolean>> {
+  const rows = await cache.all<{ f: string; raw: boolean }>(
+    `SELECT filename AS f, bool_or(rest IS NOT NULL) AS raw FROM ${LINES}
+      WHERE rest IS NOT NULL OR regexp_matches(line, ${literal(DUCK_MAY_REWRITE)}) GROUP BY f`,
+    [listValue(items.map((i) => i.path))],
+  );
+  return new Map(rows.map((r) => [r.f, r.raw]));
+}
+
+/**
+ * Stages files that hold numbers to tag: one copy of all their lines, the matching ones tagged in SQL
+ * (`duckTagLineSql`) and each line given its object's id as a first member, read by read_json like
+ * clean files. Returns the items that need the line-by-line path (a file whose copy DuckDB cannot
+ * read: a bad line), which tags in Node and numbers the lines.
+ */
+async function stageTagged(
+  cache: Cache,
+  items: IngestItem[],
+  format: LakeFormat,
+  workDir: string,
+): Promise<IngestItem[]> {
+  const path = `${workDir}/${items[0].objectId}.tagged.jsonl`;
+  const ex = extraction(format, { tagged: true });
+  const ids = listValue(items.map((i) => i.objectId));
+  try {
+    await cache.run(
+      `COPY (SELECT '{"__evx_obj":' || o || CASE WHEN starts_with(t, '}') THEN '' ELSE ',' END || t
+               FROM (SELECT $2[list_position($1, filename)] AS o,
+                            ltrim(substr(ltrim(${duckTagLineSql("line")}), 2)) AS t
+                       FROM ${LINES} WHERE trim(coalesce(line, '')) <> ''))
+         TO ${literal(path)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')`,
+      [listValue(items.map((i) => i.path)), ids],
+    );
+    await cache.run(
+      stageInsert(
+        ex,
+        '"__evx_obj"',
+        "NULL::BIGINT AS line, NULL::VARCHAR AS raw",
+        readJsonCall(ex, { __evx_obj: "INTEGER" }),
+      ),
+      [listValue([path])],
+    );
+    return [];
+  } catch {
+    await cache.run("DELETE FROM stage WHERE line IS NULL AND list_contains($1, obj)", [ids]);
+    if (items.length === 1) return items;
+    const dirty: IngestItem[] = [];
+    for (const i of items) dirty.push(...(await stageTagged(cache, [i], format, workDir)));
+    return dirty;
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+/**
+ * Loads every clean file into `stage`; returns the items that need the line-by-line path. With
+ * `detect`, files holding numbers DuckDB would print back differently go through `stageTagged`.
+ */
+async function stageFast(
+  cache: Cache,
+  items: IngestItem[],
+  ex: Extraction,
+  format: LakeFormat,
+  workDir: string,
+  detect = true,
+): Promise<IngestItem[]> {
   const dirty: IngestItem[] = [];
   let pending = [...items];
+  if (detect && pending.length) {
+    const toTag = await filesToTag(cache, pending).catch(async () => {
+      // A file the line reader cannot read (corrupt compression, a line over 2 MB): look at each alone;
+      // one that still fails takes the line-by-line path, which reads any line and names any error.
+      const found = new Map<string, boolean>();
+      for (const p of pending)
+        for (const [f, raw] of await filesToTag(cache, [p]).catch(() => new Map([[p.path, true]])))
+          found.set(f, raw);
+      return found;
+    });
+    dirty.push(...pending.filter((p) => toTag.get(p.path) === true));
+    const tagged = pending.filter((p) => toTag.get(p.path) === false);
+    pending = pending.filter((p) => !toTag.has(p.path));
+    if (tagged.length) dirty.push(...(await stageTagged(cache, tagged, format, workDir)));
+  }
   while (pending.length) {
     try {
       await cache.run(
@@ -218,7 +309,7 @@ async function stageFast(cache: Cache, items: IngestItem[], ex: Extraction): Pro
         pending = [];
       } else {
         // The error does not say which file: try them one at a time.
-        for (const p of pending) dirty.push(...(await stageFast(cache, [p], ex)));
+        for (const p of pending) dirty.push(...(await stageFast(cache, [p], ex, format, workDir, false)));
         pending = [];
       }
       await cache.run("DELETE FROM stage WHERE line IS NULL AND list_contains($1, obj)", [
@@ -299,7 +390,9 @@ type SlowResult = { rejects: { line: number; reason: string; raw: string }[] } |
 
 /**
  * The exact path: every line is checked in Node, good lines are re-emitted with their line number
- * (the original text is kept byte for byte, so big numbers survive) and loaded by DuckDB.
+ * (the original text is kept byte for byte, so big numbers survive; a line that may hold a number
+ * DuckDB would print back differently has its numbers tagged, `tagLineForDuck`) and loaded by DuckDB
+ * through `ex`, an extraction that untags the fields it reads as text.
  */
 async function stageSlow(
   cache: Cache,
@@ -333,7 +426,7 @@ async function stageSlow(
     await writeLines(
       cleanPath,
       kept.map(({ line, text }) => {
-        const rest = text.slice(1).trimStart();
+        const rest = tagLineForDuck(text).slice(1).trimStart();
         return `{"__evx_line":${line},"__evx_raw":${JSON.stringify(cut(text))}${rest.startsWith("}") ? "" : ","}${rest}`;
       }),
     );
@@ -587,7 +680,8 @@ async function insertRows(
     hot.length
       ? `INSERT INTO ${table} (${cols}${hotCols})
          SELECT ${id ? "event_id, " : ""}event_type, ts, user_key, properties, obj${hot.map((_, i) => `, l[${i + 1}]`).join("")}
-           FROM (SELECT *, json_extract_string(properties, $1::VARCHAR[]) AS l FROM (${sorted}))`
+           FROM (SELECT *, list_transform(json_extract_string(properties, $1::VARCHAR[]), v -> ${duckUntagSql("v")}) AS l
+                   FROM (${sorted}))`
       : `INSERT INTO ${table} (${cols}) ${sorted}`,
     hot.length ? [listValue(hot.map(keyPointer))] : undefined,
   );

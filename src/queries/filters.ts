@@ -4,6 +4,7 @@
  */
 import type { DuckDBValue } from "@duckdb/node-api";
 import { hotColumn, keyPointer } from "../cache/schema.js";
+import { duckUntagSql } from "./numtext.js";
 import { checkFilterValue } from "./parse.js";
 import { type EventRef, type Filter, NUMERIC_VALUE } from "./spec.js";
 
@@ -265,7 +266,10 @@ export function propText(p: Params, key: string, col = "properties"): string {
   }
   const hot = p.hotColumn(key);
   if (hot) return col === "properties" ? hot : `${col.slice(0, -"properties".length)}${hot}`;
-  const extract = `json_extract_string(${col}, ${p.str(keyPointer(key))})`;
+  // Numbers DuckDB would print back differently are stored tagged (queries/numtext.ts).
+  // A key starting with U+0001 is stored with one more (every line holding one is tagged).
+  const stored = key.startsWith("\x01") ? `\x01${key}` : key;
+  const extract = duckUntagSql(`json_extract_string(${col}, ${p.str(keyPointer(stored))})`);
   // A pointer like `/0` also indexes arrays; properties that are not an object have no keys.
   if (/^(\d+|-)$/.test(key)) return `CASE WHEN json_type(${col}) = 'OBJECT' THEN ${extract} END`;
   return extract;

@@ -8,8 +8,10 @@
  * of each prefix among its siblings, and which prefixes survive the folding. Only the surviving nodes
  * and the `(other)` sums come back; JavaScript orders them depth-first.
  */
+
 import { UsageError } from "./errors.js";
 import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
+import { duckUntagJsonSql } from "./numtext.js";
 import { formatEventRef } from "./parse.js";
 import type { PathNode, PathsResult, PathsSpec } from "./spec.js";
 import { frameOf, inRange, withClause } from "./time.js";
@@ -53,7 +55,7 @@ function arrays(p: Params) {
         json: (a: string) => `CAST(to_json(${a}) AS VARCHAR)`,
         levels: (cols: string, src: string) =>
           `SELECT ${cols}, unnest(range(1, len(P) + 1)) AS lvl FROM ${src}`,
-        propsText: "CAST(properties AS VARCHAR)",
+        propsText: duckUntagJsonSql("CAST(properties AS VARCHAR)"),
       };
 }
 

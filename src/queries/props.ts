@@ -1,10 +1,11 @@
 import { propMembersSql, tagNumbersSql } from "./clickhouse/numtext.js";
 import { type BuiltQuery, Params } from "./filters.js";
+import { duckIsTaggedSql, duckUntagKeySql, duckUntagSql } from "./numtext.js";
 import type { PropRow, PropsResult, PropsSpec } from "./spec.js";
 import { frameOf, inRange, withClause } from "./time.js";
 
-const TYPE_NAMES = `CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object'
-  WHEN 'ARRAY' THEN 'array' ELSE 'number' END`;
+const TYPE_NAMES = `CASE WHEN j.type = 'VARCHAR' AND ${duckIsTaggedSql("j.value")} THEN 'number' ELSE CASE j.type WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object'
+  WHEN 'ARRAY' THEN 'array' ELSE 'number' END END`;
 
 /**
  * Top-level property keys of one event type: rows carrying the key (set, not null), share of the
@@ -19,7 +20,7 @@ export function buildProps(spec: PropsSpec): BuiltQuery {
   const ctes = [
     `n AS (SELECT count(*) AS events FROM events WHERE ${where})`,
     `vc AS (
-  SELECT j.key AS key, ${TYPE_NAMES} AS type, json_extract_string(j.value, '$') AS text, count(*) AS c
+  SELECT ${duckUntagKeySql("j.key")} AS key, ${TYPE_NAMES} AS type, ${duckUntagSql("json_extract_string(j.value, '$')")} AS text, count(*) AS c
     FROM (SELECT properties FROM events WHERE ${where}) ev, json_each(ev.properties) j
    WHERE json_type(ev.properties) = 'OBJECT' AND j.type <> 'NULL'
    GROUP BY ALL)`,

@@ -7,6 +7,7 @@
 import { UsageError } from "./errors.js";
 import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
 import { funnelUserCtes } from "./funnel.js";
+import { duckUntagJsonSql } from "./numtext.js";
 import { parsePathSelection, pathsSelection } from "./paths.js";
 import { cohortCtes, retentionFrame } from "./retention.js";
 import type {
@@ -210,7 +211,8 @@ export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuer
   const types = spec.events.length
     ? ` AND event_type IN (${spec.events.map((e) => p.str(e)).join(", ")})`
     : "";
-  const props = p.ch ? "properties" : "CAST(properties AS VARCHAR)";
+  // Tagged numbers (queries/numtext.ts) are written back as numbers, so they parse as JSON numbers.
+  const props = p.ch ? "properties" : duckUntagJsonSql("CAST(properties AS VARCHAR)");
   const user = p.ch ? p.str(spec.user) : `(SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})`;
   const rows = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties, event_time AS ord_time
       FROM events

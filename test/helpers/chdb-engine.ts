@@ -20,6 +20,7 @@ import {
 } from "../../src/queries/clickhouse/schema.js";
 import { buildQuery, type RunOutput, shapeResult } from "../../src/queries/executor.js";
 import type { BuiltQuery } from "../../src/queries/filters.js";
+import { duckUntagJsonSql } from "../../src/queries/numtext.js";
 import type { AnalysisSpec, Coverage, DateRange, ResultOf } from "../../src/queries/spec.js";
 import { resolvedRange } from "../../src/queries/time.js";
 
@@ -68,13 +69,16 @@ export class ChdbEngine {
   readonly engine = "clickhouse" as const;
   private constructor(readonly table: string) {}
 
-  /** A new ClickHouse table holding the cache's events, as `evx clickhouse load` would store them. */
+  /**
+   * A new ClickHouse table holding the cache's events, as `evx clickhouse load` would store them (the
+   * cache's tagged numbers written back as the line wrote them).
+   */
   static async fromCache(cache: Cache, dir: string): Promise<ChdbEngine> {
     const table = `events_t${process.pid}_${++tables}`;
     const file = join(dir, `${table}.jsonl`);
     await cache.run(
       `COPY (SELECT e.event_type, epoch_us(e.event_time) AS us, u.user_id AS user_key,
-                    coalesce(CAST(e.properties AS VARCHAR), '{}') AS properties, strftime(o.date, '%Y-%m-%d') AS date
+                    coalesce(${duckUntagJsonSql("CAST(e.properties AS VARCHAR)")}, '{}') AS properties, strftime(o.date, '%Y-%m-%d') AS date
                FROM events e JOIN users u ON u.user_key = e.user_key JOIN objects o ON o.object_id = e.object_id)
          TO '${file.replace(/'/g, "''")}' (FORMAT JSON)`,
     );

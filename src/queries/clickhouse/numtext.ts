@@ -13,11 +13,7 @@
  * more `\u0001` in front of it; `untagText` drops exactly one, so the string keeps its own value.
  */
 
-/** A JSON number token (RFC 8259 grammar: no leading zeros, no bare `.5`, no `1.`). */
-const NUMBER = String.raw`-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?`;
-
-/** A string token (a quoted run with its escapes), captured as group 1 beside a number as group 2. */
-const STRING_OR_NUMBER = String.raw`("(?:[^"\\]|\\.)*")|(${NUMBER})`;
+import { NUMBER, STRING_OR_NUMBER } from "../numtext.js";
 
 /**
  * Lines that may hold a number ClickHouse would re-print or refuse (a fraction or an exponent, 19+
