@@ -704,8 +704,12 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     await withoutHelpCache(buildCli(argv)).parseAsync();
   } catch (e) {
     if (e instanceof CliRefused) {
-      const { cliFailureLine } = await import("./commands/typos.js");
-      process.stderr.write(`${await cliFailureLine(e.message, argv)}\n`);
+      const [{ cliFailureLine }, { cleanText }] = await Promise.all([
+        import("./commands/typos.js"),
+        import("./render/clean.js"),
+      ]);
+      // The line may quote a mistyped argument: no control sequence of it reaches the terminal.
+      process.stderr.write(`${cleanText(await cliFailureLine(e.message, argv))}\n`);
       process.exitCode = EXIT.usage;
       return;
     }

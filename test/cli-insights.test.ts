@@ -149,8 +149,16 @@ test("--csv is one row per node / count / bucket", () => {
   const r = evx(["lifecycle", "application_opened", "--csv", "--cache", cache]);
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
-  assert.equal(lines[0], "t,new,returning,resurrecting,dormant");
+  assert.equal(lines[0], "t,new,returning,resurrecting,dormant,complete");
   assert.equal(lines.length, 1 + 7);
+  // The JSON's incomplete buckets are the CSV's complete=false rows (issue #22).
+  const j = JSON.parse(evx(["lifecycle", "application_opened", "--json", "--cache", cache]).stdout) as {
+    points: { t: string; incomplete?: boolean }[];
+  };
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.split(",").at(-1)),
+    j.points.map((pt) => String(!pt.incomplete)),
+  );
   const p = evx(["paths", "--after", "application_opened", "--csv", "--cache", cache]);
   assert.equal(p.stdout.split("\n")[0], "anchor,direction,level,path,users,share");
 });

@@ -46,6 +46,18 @@ describe("mistyped commands and flags", () => {
     // Nothing close: no suggestion, still one line and exit 2.
     usage(["events", "--xyzzy"], /^evx: unknown flag --xyzzy for evx events \(see `evx events --help`\)$/);
   });
+
+  test("a mistyped argument's control characters never reach the terminal", () => {
+    for (const args of [
+      ["trnd\x1b[2J\x1b]0;pwn\x07"],
+      ["trend", "x", "--brek\x1b[31mdown", "plan"],
+      ["sync", "s3:/b\x9b31m/x"],
+    ]) {
+      const r = evx(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, JSON.stringify(r.stderr));
+    }
+  });
 });
 
 describe("mistyped S3 sources", () => {

@@ -245,6 +245,29 @@ describe("incomplete buckets", () => {
     ]);
     // 06-03's window reaches 06-04 01:00, past the data: incomplete too.
     assert.deepEqual(flags(short.trend), [false, false, true, true]);
+    // The CSV's over-time rows say the same in their `complete` column.
+    const csv = run([
+      "funnel",
+      "signup",
+      "purchase",
+      "--within",
+      "1h",
+      "--interval",
+      "day",
+      "--from",
+      "2023-06-01",
+      "--to",
+      "2023-06-04",
+      "--csv",
+    ])
+      .stdout.trim()
+      .split("\n");
+    const complete = csv[0]!.split(",").indexOf("complete");
+    assert.ok(complete > 0, csv[0]);
+    assert.deepEqual(
+      csv.filter((l) => l.startsWith("trend,")).map((l) => l.split(",")[complete]),
+      ["true", "true", "false", "false"],
+    );
   });
 
   test("lifecycle: a bucket whose previous bucket is not cached is incomplete", () => {

@@ -120,11 +120,11 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
 
   const handle = (c: Client, req: Request) => {
     if (!c.authed) {
-      const ok =
-        req.op === "hello" &&
-        typeof req.token === "string" &&
-        req.token.length === token.length &&
-        timingSafeEqual(Buffer.from(req.token), Buffer.from(token));
+      // Compared as bytes: a string of the token's length in characters may differ in bytes, and
+      // timingSafeEqual throws on unequal lengths.
+      const given = Buffer.from(typeof req.token === "string" ? req.token : "");
+      const want = Buffer.from(token);
+      const ok = req.op === "hello" && given.length === want.length && timingSafeEqual(given, want);
       if (!ok) {
         c.sock.destroy();
         return;

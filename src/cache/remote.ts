@@ -336,7 +336,10 @@ export async function openRemote(
   const readOnly = !!opts.readOnly;
   if (!existsSync(path) && (readOnly || !opts.create)) throw new CacheMissingError(path);
   const role: Role = readOnly ? "reader" : "writer";
-  const what = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "evx";
+  // The command's name, shown to the others as who is syncing: only a plain word (the first non-flag
+  // argument may be a flag's value, such as an endpoint URL with credentials in it).
+  const first = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "";
+  const what = /^[a-z]+$/.test(first) ? first : "evx";
   const primary = await new RemoteConn(path, role, { create: opts.create, what }).open();
   const others = new Set<RemoteConn>();
   const cache = {

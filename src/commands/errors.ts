@@ -1,6 +1,7 @@
 import { CacheLockedError, CacheMissingError, firstLine } from "../cache/errors.js";
 import { EngineError } from "../queries/engine.js";
 import { UsageError } from "../queries/parse.js";
+import { cleanText } from "../render/clean.js";
 import { LayoutError } from "../source/layout.js";
 import { SourceError } from "../source/types.js";
 
@@ -61,5 +62,6 @@ export function exitCodeFor(e: unknown): number {
 /** One line, no stack trace, no secrets (sources redact their own URLs). */
 export function errorLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return `evx: ${firstLine(msg)}`;
+  // Messages quote what the user typed or the data held: no control sequence reaches the terminal.
+  return `evx: ${cleanText(firstLine(msg))}`;
 }

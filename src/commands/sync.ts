@@ -1,6 +1,7 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
+import { sharedMode } from "../cache/hostpaths.js";
 import { type FormatRequest, resolveFormat } from "../cache/mapping.js";
 import {
   cacheHome,
@@ -201,7 +202,7 @@ async function syncOrWatch(a: SyncArgs, stop: AbortSignal, st: RunState): Promis
       bar?.stop();
       ended = true;
       holds = await holdsObjects(cache).catch(() => true);
-      const kept = !created || holds;
+      const kept = !created || holds || sharedMode();
       if (a.json) printJson(summaryJson(summary, kept ? cachePath : null));
       else printSummary(summary, kept ? cachePath : null);
       if (summary.objects.failed > 0) throw new ExitError(EXIT.partial);
@@ -217,7 +218,9 @@ async function syncOrWatch(a: SyncArgs, stop: AbortSignal, st: RunState): Promis
       // Unknown (the cache could not be read): keep it, as if it held objects.
       holds ??= await holdsObjects(cache).catch(() => true);
       cache.close();
-      if (created && !holds) removeCacheFiles(cachePath);
+      // In shared mode the cache's host still holds the file (it stays up a while after the last
+      // client): removing it under the host would lose a later sync's events, so an empty cache stays.
+      if (created && !holds && !sharedMode()) removeCacheFiles(cachePath);
       else if (holds && ended) rememberCache(cachePath);
     } finally {
       st.bar = null;

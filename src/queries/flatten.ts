@@ -93,6 +93,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           null,
           ...(withValue ? [s.value?.sum ?? null, s.value?.avg ?? null] : []),
           ...(withLabel ? [s.label ?? null] : []),
+          ...(r.trend ? [null] : []),
         ]);
       return {
         columns: [
@@ -109,6 +110,8 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           "converted",
           ...(withValue ? ["value_sum", "value_avg"] : []),
           ...(withLabel ? ["label"] : []),
+          // Over time: false for an incomplete bucket (docs/semantics.md, "Partial data"); null on steps.
+          ...(r.trend ? ["complete"] : []),
         ],
         rows: [
           ...steps(null, r.steps),
@@ -128,6 +131,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             t.converted,
             ...(withValue ? [null, null] : []),
             ...(withLabel ? [null] : []),
+            !t.incomplete,
           ]),
         ],
       };
@@ -200,8 +204,9 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     case "lifecycle": {
       const r = result as LifecycleResult;
       return {
-        columns: ["t", "new", "returning", "resurrecting", "dormant"],
-        rows: r.points.map((p) => [p.t, p.new, p.returning, p.resurrecting, p.dormant]),
+        // `complete` is false for an incomplete bucket (docs/semantics.md, "Partial data").
+        columns: ["t", "new", "returning", "resurrecting", "dormant", "complete"],
+        rows: r.points.map((p) => [p.t, p.new, p.returning, p.resurrecting, p.dormant, !p.incomplete]),
       };
     }
     default:

@@ -78,7 +78,8 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
     case "funnel": {
       const exclusions = (spec.exclude ?? []).map((x) => x.event);
       const all = typesOf([...spec.steps, ...exclusions]);
-      const first = typesOf([spec.steps[0]]);
+      // Breakdown and hold values are step 1's event's; in any order, the anchor's, which may be any step.
+      const first = spec.order === "any" ? typesOf(spec.steps) : typesOf([spec.steps[0]]);
       return [
         ...spec.steps.flatMap((r, i) => refUses(r, `the filter of step ${i + 1}`)),
         ...exclusions.flatMap((r) => refUses(r, `the filter of --exclude ${q(r.event)}`)),

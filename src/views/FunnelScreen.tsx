@@ -398,13 +398,14 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
   if (picker === "breakdown" || picker === "hold" || picker === "value") {
-    // One property picker for the three keys the funnel can use: the breakdown is step 1's value, while
-    // hold and value apply to every step, so they list the keys of all steps (value: those with numbers).
+    // One property picker for the three keys the funnel can use: the breakdown is step 1's value (in
+    // any order the anchor's, which may be any step), while hold and value apply to every step, so they
+    // list the keys of all steps (value: those with numbers).
     const { title, noneHint } = KEY_PICKERS[picker];
     return (
       <BreakdownPicker
         event={model.steps[0]?.event}
-        events={picker === "breakdown" ? undefined : model.steps.map((s) => s.event)}
+        events={picker === "breakdown" && model.order !== "any" ? undefined : model.steps.map((s) => s.event)}
         numeric={picker === "value"}
         range={range}
         current={model[picker]}

@@ -141,6 +141,25 @@ describe(`property keys (${TEST_ENGINE})`, () => {
       ['--hold "message": no "page" event in the range has it, so every attempt stops at step 1'],
       "--where reads every step's events, --hold step 1's",
     );
+    // In any order the anchor, whose breakdown value and held text count, may be any step's event.
+    const anyOrder: AnalysisSpec = {
+      kind: "funnel",
+      steps: [ref("page"), ref("error")],
+      withinSeconds: 3600,
+      range: both,
+      filters: [],
+      order: "any",
+      breakdown: "message",
+      hold: "message",
+      limit: 10,
+    };
+    assert.deepEqual(await checkKeys(reader, anyOrder), [], "any order: every step's events");
+    assert.deepEqual(
+      keyUses(anyOrder)
+        .filter((u) => u.where === "--breakdown")
+        .map((u) => u.events),
+      [["page", "error"]],
+    );
     assert.deepEqual(
       await checkKeys(reader, {
         kind: "retention",

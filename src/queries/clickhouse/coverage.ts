@@ -238,7 +238,13 @@ function knownDates(input: CoverageInput): Set<string> {
  * known dates, and the instant of the last listing.
  */
 export function chExtent(input: CoverageInput): DataExtent {
-  const dates = [...knownDates(input)].sort();
+  // A date whose last load removed it (it left the source: `ok` with no objects) is not data, as the
+  // cache forgets a date that left its source; without this the engines marked different buckets.
+  const gone = (d: string) => {
+    const r = input.last.get(d);
+    return !!r && r.status === "ok" && r.objects === 0 && !input.parts.some((p) => p.date === d);
+  };
+  const dates = [...knownDates(input)].filter((d) => !gone(d)).sort();
   const at = input.listing[0]?.listed_at;
   const listed = at ? Date.parse(`${at.replace(" ", "T")}Z`) : Number.NaN;
   return extentOf(
