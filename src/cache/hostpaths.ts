@@ -1,8 +1,8 @@
 // Where a cache's host listens (README, "How the cache is held"). No DuckDB import: clients use it.
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync } from "node:fs";
+import { lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 
 /** Shared mode is opt-in while it matures: `EVX_SHARED=1`. */
 export function sharedMode(env = process.env): boolean {
@@ -35,11 +35,25 @@ export function runtimeDir(env = process.env): string {
 }
 
 /**
+ * One name for every spelling of a cache file (a symlinked folder, `/tmp` vs `/private/tmp`): its
+ * folder's real path. Two spellings must find the same host, or the second would find the file
+ * locked by the first's host and be refused.
+ */
+function realCachePath(cachePath: string): string {
+  const abs = resolve(cachePath);
+  try {
+    return join(realpathSync(dirname(abs)), basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+/**
  * The socket and token files of one cache, named by a hash of its absolute path: socket paths are
  * limited to ~107 bytes, so they cannot be the cache path itself.
  */
 export function hostPaths(cachePath: string, env = process.env): HostPaths {
   const dir = runtimeDir(env);
-  const name = createHash("sha256").update(resolve(cachePath)).digest("hex").slice(0, 24);
+  const name = createHash("sha256").update(realCachePath(cachePath)).digest("hex").slice(0, 24);
   return { dir, socket: join(dir, `${name}.sock`), token: join(dir, `${name}.token`) };
 }
