@@ -38,7 +38,8 @@ function uses(spec: AnalysisSpec): Use[] {
     }
     case "funnel": {
       const excluded = (spec.exclude ?? []).map((x) => x.event);
-      const first = typesOf([spec.steps[0]]);
+      // Breakdown and hold read the anchor's event: step 1's, or in any order any step's (semantics.md).
+      const first = spec.order === "any" ? typesOf(spec.steps) : typesOf([spec.steps[0]]);
       return [
         ...spec.steps.flatMap(onRef),
         ...excluded.flatMap(onRef),

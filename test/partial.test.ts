@@ -270,6 +270,26 @@ describe("incomplete buckets", () => {
     );
   });
 
+  test("funnel over time: a missing day after `to`, inside the conversion window, marks the last bucket", () => {
+    // A second cache holds only 06-01: 06-02 and 06-03 are listed but not synced.
+    const one = join(dir, "one-day.duckdb");
+    const s = evx(["sync", lake, "--cache", one, "--from", "2023-06-01", "--to", "2023-06-01", "--json"]);
+    assert.equal(s.code, 0, s.stderr);
+    const trendFlags = (interval: string, within: string) => {
+      const r = evx([
+        ...["funnel", "signup", "purchase", "--interval", interval, "--within", within],
+        ...["--from", "2023-06-01", "--to", "2023-06-01", "--json", "--cache", one],
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return flags(JSON.parse(r.stdout).trend);
+    };
+    assert.deepEqual(trendFlags("day", "1d"), [true], "06-01's window reaches into 06-02, not synced");
+    // Hourly with a 1h window: only 23:00's window reaches into 06-02.
+    const hourly = trendFlags("hour", "1h");
+    assert.equal(hourly.length, 24);
+    assert.deepEqual(hourly, [...Array(23).fill(false), true]);
+  });
+
   test("lifecycle: a bucket whose previous bucket is not cached is incomplete", () => {
     const got = json([
       "lifecycle",

@@ -12,7 +12,7 @@ import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
-import { comparePeriod, lookbackPeriod, markPartial } from "./partial.js";
+import { comparePeriod, extraPeriod, markPartial } from "./partial.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
@@ -206,12 +206,12 @@ export class Executor implements AnalysisEngine {
           return shapeCoverage(await exec(q.sql, q.params));
         };
         const compareCoverage = await spanCoverage(comparePeriod(spec));
-        const lookbackCoverage = await spanCoverage(lookbackPeriod(spec));
+        const extraCoverage = await spanCoverage(extraPeriod(spec));
         await exec("COMMIT");
         const result = markPartial(spec, shapeResult(spec, rows), {
           coverage,
           compareCoverage,
-          lookbackCoverage,
+          extraCoverage,
           extent: extentOfCoverageRow(covRows),
         });
         return {

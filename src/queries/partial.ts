@@ -91,23 +91,29 @@ export function comparePeriod(spec: { kind: string }): { lo: number; hi: number 
 }
 
 /**
- * The span whose coverage decides a lifecycle's marks: from the bucket before its first bucket to the
- * range end (the previous bucket counts too); null for other specs.
+ * A span beyond the range whose coverage also decides the marks; null for specs without one:
+ * - lifecycle: from the bucket before its first bucket to the range end (the previous bucket counts);
+ * - funnel over time: the range and `within` after it (a bucket's later steps may come that late).
  */
-export function lookbackPeriod(spec: { kind: string }): { lo: number; hi: number } | null {
+export function extraPeriod(spec: { kind: string }): { lo: number; hi: number } | null {
+  if (spec.kind === "funnel") {
+    const s = spec as FunnelSpec;
+    if (!s.trendInterval) return null;
+    const f = frameOf(s.range);
+    return { lo: f.lo, hi: f.hi + s.withinSeconds * 1_000_000 };
+  }
   if (spec.kind !== "lifecycle") return null;
   const s = spec as LifecycleSpec;
   const { f, first } = lifecycleFrame(s);
   return { lo: localStart(f.zone, addLocal(s.interval, first, -1)), hi: f.hi };
 }
 
-/** What a result is checked against: the range's coverage, the compare period's, and the extent. */
 export interface PartialInput {
   coverage: Coverage;
   /** Coverage of the compare period, when the spec has one. */
   compareCoverage?: Coverage;
-  /** Coverage of `lookbackPeriod`, when the spec has one. */
-  lookbackCoverage?: Coverage;
+  /** Coverage of `extraPeriod`, when the spec has one. */
+  extraCoverage?: Coverage;
   extent: DataExtent;
 }
 
@@ -163,7 +169,8 @@ function markTrend(spec: TrendSpec, r: ResultOf<TrendSpec>, input: PartialInput)
 
 function markFunnel(spec: FunnelSpec, r: ResultOf<FunnelSpec>, input: PartialInput): void {
   const f = frameOf(spec.range);
-  const held = new Holdings(input.extent, input.coverage);
+  // Over time, the coverage of the range and `within` after it: a day missing after `to` still counts.
+  const held = new Holdings(input.extent, input.extraCoverage ?? input.coverage);
   // Later steps may come up to `within` after the entry: a bucket needs the data that long after it.
   const within = spec.withinSeconds * 1_000_000;
   if (spec.trendInterval && r.trend) {
@@ -186,7 +193,7 @@ function markFunnel(spec: FunnelSpec, r: ResultOf<FunnelSpec>, input: PartialInp
  * it is incomplete unless both are covered. The range does not cut it (whole buckets count).
  */
 function markLifecycle(spec: LifecycleSpec, r: ResultOf<LifecycleSpec>, input: PartialInput): void {
-  const held = new Holdings(input.extent, input.lookbackCoverage ?? input.coverage);
+  const held = new Holdings(input.extent, input.extraCoverage ?? input.coverage);
   const { f } = lifecycleFrame(spec);
   bucketsOf(f, spec.interval).forEach((b, i) => {
     const prev = localStart(f.zone, addLocal(spec.interval, b.local, -1));

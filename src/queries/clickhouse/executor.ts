@@ -16,7 +16,7 @@ import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor
 import type { BuiltQuery } from "../filters.js";
 import type { KeyReader } from "../keys.js";
 import { UsageError } from "../parse.js";
-import { comparePeriod, lookbackPeriod, markPartial } from "../partial.js";
+import { comparePeriod, extraPeriod, markPartial } from "../partial.js";
 import type { AnalysisSpec, Coverage, DateRange, ResultOf } from "../spec.js";
 import { frameOf, resolvedRange } from "../time.js";
 import {
@@ -159,11 +159,11 @@ export class ClickHouseExecutor implements AnalysisEngine {
       frame?.hi ?? Number.MAX_SAFE_INTEGER,
     );
     const cp = comparePeriod(spec);
-    const lb = lookbackPeriod(spec);
+    const lb = extraPeriod(spec);
     const result = markPartial(spec, shapeResult(spec, rows), {
       coverage,
       compareCoverage: cp ? shapeChCoverage(input, cp.lo, cp.hi) : undefined,
-      lookbackCoverage: lb ? shapeChCoverage(input, lb.lo, lb.hi) : undefined,
+      extraCoverage: lb ? shapeChCoverage(input, lb.lo, lb.hi) : undefined,
       extent: chExtent(input),
     });
     return {
