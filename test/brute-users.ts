@@ -19,6 +19,7 @@ import {
   funnelAttempts,
   matchFilter,
   parseInstant,
+  propsKeepingNumbers,
   periodsBetween,
   rangeBuckets,
   rangeMicros,
@@ -150,6 +151,10 @@ export function bruteTimeline(events: BruteEvent[], spec: TimelineSpec): Timelin
     total: mine.length,
     events: mine
       .slice(0, Math.max(0, spec.limit))
-      .map((e) => ({ event_type: e.type, event_time: isoExact(e.t), properties: e.props })),
+      .map((e) => ({
+        event_type: e.type,
+        event_time: isoExact(e.t),
+        properties: propsKeepingNumbers(e.props),
+      })),
   };
 }
