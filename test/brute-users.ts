@@ -19,8 +19,8 @@ import {
   funnelAttempts,
   matchFilter,
   parseInstant,
-  propsKeepingNumbers,
   periodsBetween,
+  propsKeepingNumbers,
   rangeBuckets,
   rangeMicros,
 } from "./brute.js";
@@ -149,12 +149,10 @@ export function bruteTimeline(events: BruteEvent[], spec: TimelineSpec): Timelin
   return {
     user_id: spec.user,
     total: mine.length,
-    events: mine
-      .slice(0, Math.max(0, spec.limit))
-      .map((e) => ({
-        event_type: e.type,
-        event_time: isoExact(e.t),
-        properties: propsKeepingNumbers(e.props),
-      })),
+    events: mine.slice(0, Math.max(0, spec.limit)).map((e) => ({
+      event_type: e.type,
+      event_time: isoExact(e.t),
+      properties: propsKeepingNumbers(e.props),
+    })),
   };
 }
