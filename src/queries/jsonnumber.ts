@@ -44,17 +44,24 @@ function untag(v: unknown): unknown {
  * `JSON.stringify`, with each `JsonNumber` written as its text (a JSON number token). Node 20 has no
  * `JSON.rawJSON`: a replacer writes each as a string holding a marker with a random nonce, and the
  * marker's quoted text is then replaced by the number. A data string holding the marker would show as
- * one more occurrence than the numbers replaced: then it retries with another nonce.
+ * one more occurrence than the numbers replaced: then it retries with another nonce. `replacer` and
+ * `space` are JSON.stringify's (the replacer sees every value but a `JsonNumber`).
  */
-export function jsonKeepingNumbers(v: unknown): string {
+export function jsonKeepingNumbers(
+  v: unknown,
+  replacer?: (key: string, value: unknown) => unknown,
+  space?: number,
+): string {
   for (;;) {
     const nonce = Math.random().toString(36).slice(2);
     const texts: string[] = [];
-    const out = JSON.stringify(v, function (this: Record<string, unknown>, k: string, x: unknown) {
+    const mark = function (this: Record<string, unknown>, k: string, x: unknown) {
       // `this[k]` is the value before its toJSON ran.
       const own = this[k];
-      return own instanceof JsonNumber ? `${TAG}${nonce}:${texts.push(own.text) - 1}` : x;
-    }) as string | undefined;
+      if (own instanceof JsonNumber) return `${TAG}${nonce}:${texts.push(own.text) - 1}`;
+      return replacer ? replacer(k, x) : x;
+    };
+    const out = JSON.stringify(v, mark, space) as string | undefined;
     if (out === undefined || texts.length === 0) return out as string;
     const marker = new RegExp(String.raw`"\\u0001${nonce}:(\d+)"`, "g");
     if (out.split(`\\u0001${nonce}:`).length - 1 !== texts.length) continue;

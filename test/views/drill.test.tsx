@@ -342,7 +342,7 @@ describe("drill-down panels", () => {
     const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
     await sync(cache, folderSource(lake));
     const s = sessionFor(cache);
-    const app = await renderApp({ ...s, close() {} }, { columns: 100, rows: 30 });
+    const app = await renderApp({ ...s, close() {} }, { columns: 100, rows: 30, props: { exportDir: dir } });
     try {
       await app.waitFor("2 event types");
       await app.press("3", "a", "open", KEYS.enter, KEYS.enter, "a", "save", KEYS.enter, KEYS.enter);
@@ -356,6 +356,15 @@ describe("drill-down panels", () => {
       for (const bad of ["\x1b", "\x07", "\u202e"]) assert.ok(!f.includes(bad), JSON.stringify(f));
       assert.match(f, /open {2}note=red next/);
       assert.match(f, /save {2}n=19\.0 big=1234567890123456789/);
+      // `e` exports the timeline with the numbers as written, in the CSV and the JSON.
+      await app.press("e");
+      await app.waitFor("Exported");
+      const [csv, json] = readdirSync(dir)
+        .filter((x) => x.startsWith("evx-timeline-"))
+        .sort()
+        .map((x) => readFileSync(join(dir, x), "utf8"));
+      assert.ok(csv?.includes('{""n"":19.0,""big"":1234567890123456789}'), csv);
+      assert.match(json ?? "", /"n": 19\.0,\s+"big": 1234567890123456789\s/);
     } finally {
       app.unmount();
       s.close();
