@@ -6,6 +6,8 @@
  * writes them. Only valid JSON reaches here (parseLine has already JSON.parsed the line).
  */
 
+import { JsonNumber } from "../src/queries/jsonnumber.js";
+
 /** Index just past the JSON value starting at `i` (after whitespace). */
 function skipValue(s: string, i: number): number {
   i = skipWs(s, i);
@@ -95,4 +97,34 @@ export function propertyTexts(line: string, field = "event_properties"): Map<str
     out.set(k, v.startsWith('"') ? (JSON.parse(v) as string) : minified(v));
   }
   return out;
+}
+
+/** The raw text of the line's `field` value (undefined when absent). */
+export function rawMember(line: string, field: string): string | undefined {
+  return members(line).get(field);
+}
+
+/** The elements of the array written at `raw`, each with its raw text. */
+function elements(raw: string): string[] {
+  const out: string[] = [];
+  let i = skipWs(raw, skipWs(raw, 0) + 1);
+  if (raw[i] === "]") return out;
+  for (;;) {
+    const v0 = skipWs(raw, i);
+    const v1 = skipValue(raw, v0);
+    out.push(raw.slice(v0, v1));
+    i = skipWs(raw, v1);
+    if (raw[i] === "]") return out;
+    i++;
+  }
+}
+
+/** The raw JSON value as the timeline gives it: JSON.parse's, with each number a `JsonNumber` of its text. */
+export function valueKeepingNumbers(raw: string): unknown {
+  const s = raw.trim();
+  if (s.startsWith("{"))
+    return Object.fromEntries([...members(s)].map(([k, v]) => [k, valueKeepingNumbers(v)]));
+  if (s.startsWith("[")) return elements(s).map(valueKeepingNumbers);
+  if (/^[-0-9]/.test(s)) return new JsonNumber(s);
+  return JSON.parse(s);
 }

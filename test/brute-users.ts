@@ -20,6 +20,7 @@ import {
   matchFilter,
   parseInstant,
   periodsBetween,
+  propsKeepingNumbers,
   rangeBuckets,
   rangeMicros,
 } from "./brute.js";
@@ -148,8 +149,10 @@ export function bruteTimeline(events: BruteEvent[], spec: TimelineSpec): Timelin
   return {
     user_id: spec.user,
     total: mine.length,
-    events: mine
-      .slice(0, Math.max(0, spec.limit))
-      .map((e) => ({ event_type: e.type, event_time: isoExact(e.t), properties: e.props })),
+    events: mine.slice(0, Math.max(0, spec.limit)).map((e) => ({
+      event_type: e.type,
+      event_time: isoExact(e.t),
+      properties: propsKeepingNumbers(e.props),
+    })),
   };
 }

@@ -43,7 +43,7 @@ import type {
   TrendSeries,
   TrendSpec,
 } from "../src/queries/spec.js";
-import { propertyTexts } from "./brute-json.js";
+import { propertyTexts, rawMember, valueKeepingNumbers } from "./brute-json.js";
 
 export interface BruteEvent {
   type: string;
@@ -116,6 +116,7 @@ export function parseLine(line: string): BruteEvent | null {
   const props =
     typeof p === "object" && p !== null && !Array.isArray(p) ? (p as Record<string, unknown>) : {};
   WRITTEN.set(props, propertyTexts(line));
+  if (props === p) RAW.set(props, rawMember(line, "event_properties") as string);
   return { type, t, user, props };
 }
 
@@ -601,6 +602,15 @@ function getProp(props: Record<string, unknown>, key: string): unknown {
  * props objects themselves hold JSON.parse's values, whose numbers lost their text.
  */
 const WRITTEN = new WeakMap<Record<string, unknown>, Map<string, string>>();
+
+/** The raw `event_properties` text of each parsed line whose properties are an object. */
+const RAW = new WeakMap<Record<string, unknown>, string>();
+
+/** Properties as the user timeline gives them: numbers as `JsonNumber`s of their text as written. */
+export function propsKeepingNumbers(props: Record<string, unknown>): Record<string, unknown> {
+  const raw = RAW.get(props);
+  return raw === undefined ? props : (valueKeepingNumbers(raw) as Record<string, unknown>);
+}
 
 /** The property text of `key`: as the source line wrote it, or (props built in a test) `propText`. */
 export function propTextOf(props: Record<string, unknown>, key: string): string | null {

@@ -36,6 +36,8 @@ const TEXTS = [
     "12345678901234567890123",
   ]),
 ];
+/** Properties of user t1's one event, in the minified form every output writes them. */
+const TIMELINE_PROPS = String.raw`{"a":19.0,"b":1e2,"c":1.50,"d":1234567890123456789,"e":-0.0,"f":{"g":12345678901234567890123,"h":[1.0,"2.50"]},"s":"\u00015","t":"1e2"}`;
 const line = (t: string, i: number, u: string) =>
   `{"event_type":"buy","event_time":"2023-06-01T${String(i % 24).padStart(2, "0")}:00:00Z","user_id":"${u}","event_properties":{"amount":${t},"nested":{"x":[${t}]}}}`;
 
@@ -52,6 +54,8 @@ before(() => {
     "date=2023-06-01/packed.jsonl.gz": `${line("1e2", 3, "g1")}\n${line("0.25", 4, "g2")}\n`,
     // A bad line: the line-by-line path, which tags in Node.
     "date=2023-06-01/bad.jsonl": `not json\n${line("1.50", 5, "b1")}\n`,
+    // The timeline's user: numbers JSON.parse would change, strings that look like numbers or tags.
+    "date=2023-06-01/timeline.jsonl": `{"event_type":"view","event_time":"2023-06-01T07:00:00Z","user_id":"t1","event_properties":${TIMELINE_PROPS}}\n`,
   });
   const r = evx(["sync", join(dir, "lake"), "--cache", cache, "--json"]);
   assert.equal(r.code, 0, r.stderr);
@@ -116,4 +120,19 @@ test("timeline: a number, never a tag", () => {
   const human = run(["user", `u${TEXTS.indexOf("1.50")}`]);
   assert.ok(!/\\u0001|\u0001/.test(human), human);
   assert.match(human, /amount.*1\.5/);
+});
+
+test("timeline: every number as written, in human text, CSV and --json", () => {
+  const human = run(["user", "t1"]);
+  assert.ok(
+    human.includes(
+      'a=19.0 b=1e2 c=1.50 d=1234567890123456789 e=-0.0 f={"g":12345678901234567890123,"h":[1.0,"2.50"]} s=5 t=1e2',
+    ),
+    human,
+  );
+  const csv = run(["user", "t1", "--csv"]).split("\n");
+  assert.equal(csv[1], `t1,view,2023-06-01T07:00:00.000Z,"${TIMELINE_PROPS.replace(/"/g, '""')}"`);
+  const text = run(["user", "t1", "--json"]);
+  assert.ok(text.includes(`"properties":${TIMELINE_PROPS}}`), text);
+  assert.equal(JSON.parse(text).events[0].properties.s, "\u00015");
 });

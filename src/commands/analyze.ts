@@ -9,6 +9,7 @@ import {
   validateSpec,
 } from "../queries/executor.js";
 import { flatten } from "../queries/flatten.js";
+import { propValueText } from "../queries/jsonnumber.js";
 import {
   parseCohortRule,
   parseCompare,
@@ -270,7 +271,7 @@ export async function runUser(a: UserArgs): Promise<void> {
       );
       for (const e of r.events) {
         const props = Object.entries(e.properties)
-          .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+          .map(([k, v]) => `${k}=${propValueText(v)}`)
           .join(" ");
         process.stdout.write(
           cleanText(

@@ -1,3 +1,4 @@
+import { jsonKeepingNumbers } from "./jsonnumber.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -176,7 +177,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
       if (spec.limit === 0) return { columns: ["user_id", "total"], rows: [[r.user_id, r.total]] };
       return {
         columns: ["user_id", "event_type", "event_time", "properties"],
-        rows: r.events.map((e) => [r.user_id, e.event_type, e.event_time, JSON.stringify(e.properties)]),
+        rows: r.events.map((e) => [r.user_id, e.event_type, e.event_time, jsonKeepingNumbers(e.properties)]),
       };
     }
     case "paths": {

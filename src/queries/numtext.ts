@@ -55,7 +55,14 @@ const tokens = new RegExp(STRING_OR_NUMBER, "g");
  * all its numbers' texts). The line must be valid JSON.
  */
 export function tagLineForDuck(line: string): string {
-  if (!mayRewrite.test(line)) return line;
+  return mayRewrite.test(line) ? tagNumbers(line) : line;
+}
+
+/**
+ * JSON text with every number outside a string tagged (`"\u0001<text>"`), and every string starting
+ * with `\u0001` given one more (valid JSON writes U+0001 in a string only as that escape).
+ */
+export function tagNumbers(line: string): string {
   return line.replace(tokens, (m, str: string | undefined) =>
     str === undefined ? `"\\u0001${m}"` : str.startsWith('"\\u0001') ? `"\\u0001${str.slice(1)}` : str,
   );

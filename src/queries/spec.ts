@@ -441,6 +441,7 @@ export interface TimelineEvent {
   event_type: string;
   /** ISO instant, with microseconds when they are not zero. */
   event_time: string;
+  /** The JSON object, each number a `JsonNumber` holding its text as written (queries/jsonnumber.ts). */
   properties: Record<string, unknown>;
 }
 export interface TimelineResult {

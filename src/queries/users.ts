@@ -7,6 +7,7 @@
 import { UsageError } from "./errors.js";
 import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
 import { funnelUserCtes } from "./funnel.js";
+import { parseKeepingNumbers } from "./jsonnumber.js";
 import { duckUntagJsonSql } from "./numtext.js";
 import { parsePathSelection, pathsSelection } from "./paths.js";
 import { cohortCtes, retentionFrame } from "./retention.js";
@@ -238,7 +239,8 @@ export function shapeTimeline(rows: Record<string, unknown>[], spec: TimelineSpe
 function parseProps(v: unknown): Record<string, unknown> {
   if (typeof v !== "string") return {};
   try {
-    const o = JSON.parse(v) as unknown;
+    // Numbers keep their text (docs/semantics.md "Property text"): JSON.parse would print `19.0` as 19.
+    const o = parseKeepingNumbers(v);
     return o && typeof o === "object" && !Array.isArray(o) ? (o as Record<string, unknown>) : {};
   } catch {
     return {};

@@ -2,14 +2,15 @@
  * The headless formats that need no display widths: terminal-safe JSON text, RFC 4180 CSV and integer
  * formatting. Apart from table.ts (which re-exports them) so `--json` and `--csv` load no width tables.
  */
+import { jsonKeepingNumbers } from "../queries/jsonnumber.js";
 
 /**
- * JSON.stringify, with DEL, the C1 controls (U+0080–U+009F, e.g. U+009B CSI) and U+2028/U+2029 escaped
+ * JSON.stringify (a timeline's `JsonNumber` written as its text, queries/jsonnumber.ts), with DEL, the C1 controls (U+0080–U+009F, e.g. U+009B CSI) and U+2028/U+2029 escaped
  * as well: JSON.stringify escapes only U+0000–U+001F, and some terminals act on raw C1 characters. The
  * data stays exact; only its spelling changes.
  */
 export function jsonText(v: unknown): string {
-  return JSON.stringify(v).replace(
+  return jsonKeepingNumbers(v).replace(
     /[\u007f-\u009f\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );

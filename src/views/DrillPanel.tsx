@@ -11,6 +11,7 @@
  */
 import { Box } from "ink";
 import { memo, useLayoutEffect, useMemo, useState } from "react";
+import { propValueText } from "../queries/jsonnumber.js";
 import { formatEventRef } from "../queries/parse.js";
 import type {
   FunnelSpec,
@@ -120,7 +121,7 @@ export function flipRetention(
 /** `2023-06-01 14:20:03.123  button_clicked  button_name=save` (cleaned): one event of a timeline. */
 export function timelineLine(e: TimelineEvent, tz: string): string {
   const props = Object.entries(e.properties)
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${propValueText(v)}`)
     .join(" ");
   return cleanText(`${timeText(e.event_time, tz, true)}  ${e.event_type}${props ? `  ${props}` : ""}`);
 }

@@ -7,6 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { flatten } from "../queries/flatten.js";
+import { jsonKeepingNumbers } from "../queries/jsonnumber.js";
 import { toCsv } from "../render/table.js";
 import type { CurrentResult } from "./state.js";
 
@@ -46,7 +47,8 @@ export function exportResult(
     dir,
     base,
     ".json",
-    `${JSON.stringify(
+    // A timeline's numbers are written as the source wrote them (queries/jsonnumber.ts).
+    `${jsonKeepingNumbers(
       current.table
         ? { title: current.title, columns: table.columns, rows: table.rows }
         : {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { UsageError } from "../../src/queries/errors.js";
+import { JsonNumber, jsonKeepingNumbers } from "../../src/queries/jsonnumber.js";
 import { parseEventRef as ref, parseFilter as where } from "../../src/queries/parse.js";
 import type {
   DateRange,
@@ -254,6 +255,40 @@ describe("drill-down, hand-worked", () => {
           { event_type: "open", event_time: "2023-10-29T03:00:00.000Z", properties: {} },
         ],
       });
+    } finally {
+      c.close();
+    }
+  });
+
+  test("the timeline keeps every number's text, on both engines", async () => {
+    // Numbers JSON.parse would change (19.0 → 19, 1e2 → 100, the big integers rounded), with spaces
+    // the engines may drop, and strings that look like numbers or tags.
+    const props = String.raw`{"a": 19.0, "b":1e2,"c":1.50,"d":1234567890123456789,"e":-0.0,"f":{"g":12345678901234567890123,"h":[1.0,"2.50"]},"s":"\u00015","t":"1e2"}`;
+    const c = await cacheFromFiles({
+      "date=2023-06-01/a.jsonl": `{"event_type":"v","event_time":"2023-06-01T07:00:00Z","user_id":"t1","event_properties":${props}}\n`,
+    });
+    try {
+      const tl = (
+        await c.ex.run({
+          kind: "timeline",
+          user: "t1",
+          range: { from: "2023-06-01", to: "2023-06-01", tz: "UTC" },
+          events: [],
+          limit: 10,
+        })
+      ).result;
+      const got = tl.events[0].properties;
+      assert.deepEqual(got, {
+        a: new JsonNumber("19.0"),
+        b: new JsonNumber("1e2"),
+        c: new JsonNumber("1.50"),
+        d: new JsonNumber("1234567890123456789"),
+        e: new JsonNumber("-0.0"),
+        f: { g: new JsonNumber("12345678901234567890123"), h: [new JsonNumber("1.0"), "2.50"] },
+        s: "\u00015",
+        t: "1e2",
+      });
+      assert.equal(jsonKeepingNumbers(got), props.replace(/ /g, ""));
     } finally {
       c.close();
     }

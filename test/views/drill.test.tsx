@@ -325,7 +325,7 @@ describe("drill-down panels", () => {
     }
   });
 
-  it("user ids and property values are cleaned of terminal controls before they are drawn", async () => {
+  it("user ids and property values are cleaned of terminal controls before they are drawn; numbers show as written", async () => {
     const dir = mkdtempSync(join(tmpdir(), "evx-drill-hostile-"));
     const lake = join(dir, "lake");
     const evil = "evil\x1b]0;pwned\x07\x1b[2J\u202eid";
@@ -334,14 +334,15 @@ describe("drill-down panels", () => {
     writeLakeFiles(lake, {
       "date=2023-06-01/a.jsonl": [
         line("open", "2023-06-01T10:00:00Z", evil, { note: "\x1b[31mred\x1b[0m\nnext" }),
-        line("save", "2023-06-01T10:05:00Z", evil),
+        // Numbers JSON.parse would change: the timeline shows them as written.
+        `{"event_type":"save","event_time":"2023-06-01T10:05:00Z","user_id":${JSON.stringify(evil)},"event_properties":{"n":19.0,"big":1234567890123456789}}`,
         line("open", "2023-06-01T11:00:00Z", "plain"),
       ].join("\n"),
     });
     const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
     await sync(cache, folderSource(lake));
     const s = sessionFor(cache);
-    const app = await renderApp({ ...s, close() {} }, { columns: 100, rows: 30 });
+    const app = await renderApp({ ...s, close() {} }, { columns: 100, rows: 30, props: { exportDir: dir } });
     try {
       await app.waitFor("2 event types");
       await app.press("3", "a", "open", KEYS.enter, KEYS.enter, "a", "save", KEYS.enter, KEYS.enter);
@@ -354,6 +355,16 @@ describe("drill-down panels", () => {
       f = await app.waitFor((x) => x.includes("2 events"));
       for (const bad of ["\x1b", "\x07", "\u202e"]) assert.ok(!f.includes(bad), JSON.stringify(f));
       assert.match(f, /open {2}note=red next/);
+      assert.match(f, /save {2}n=19\.0 big=1234567890123456789/);
+      // `e` exports the timeline with the numbers as written, in the CSV and the JSON.
+      await app.press("e");
+      await app.waitFor("Exported");
+      const [csv, json] = readdirSync(dir)
+        .filter((x) => x.startsWith("evx-timeline-"))
+        .sort()
+        .map((x) => readFileSync(join(dir, x), "utf8"));
+      assert.ok(csv?.includes('{""n"":19.0,""big"":1234567890123456789}'), csv);
+      assert.match(json ?? "", /"n": 19\.0,\s+"big": 1234567890123456789\s/);
     } finally {
       app.unmount();
       s.close();
