@@ -17,8 +17,8 @@ import { appendFileSync, existsSync, writeSync } from "node:fs";
 import type { EngineOptions } from "../queries/engine.js";
 import { parseDuration, parseZone } from "../queries/parse.js";
 import { useColor as colorEnabled } from "../render/charts.js";
-import { splashFrame } from "../views/splash.js";
-import type { Session } from "../views/state.js";
+import type { Session } from "../views/state/state.js";
+import { splashFrame } from "../views/widgets/splash.js";
 import { cachePathFor } from "./cachepath.js";
 import { EXIT, UsageError } from "./errors.js";
 
@@ -183,7 +183,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       import("ink"),
       import("../views/App.js"),
       import("react"),
-      ch ? import("../views/chsession.js") : null,
+      ch ? import("../views/state/chsession.js") : null,
     ]).finally(() => {
       for (const [k, v] of Object.entries(ci)) if (v !== undefined) process.env[k] = v;
     });
@@ -212,7 +212,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     const connect = async (): Promise<Session> => {
       if (chSession) return connectCh();
       trace("connect");
-      const { openSession } = await import("../views/session.js");
+      const { openSession } = await import("../views/state/session.js");
       const s = await openSession(cachePath);
       trace("cache open");
       session = s;

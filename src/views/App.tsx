@@ -19,27 +19,20 @@ import { Box, Text, useApp } from "ink";
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { CatalogSpec, DateRange, EventRef } from "../queries/spec.js";
 import { lastRange } from "../queries/time.js";
-import { EventsScreen } from "./EventsScreen.js";
-import { exportResult } from "./export.js";
-import { FunnelScreen } from "./FunnelScreen.js";
-import { InputProvider, PRIORITY, useKeys } from "./input.js";
+import { InputProvider, PRIORITY, useKeys } from "./hooks/input.js";
+import { errorText, QueryClient, QueryClientContext, useQuery } from "./hooks/useQuery.js";
+import { useTerminalSize } from "./hooks/useTerminalSize.js";
 import { matches } from "./keymap.js";
-import { LifecycleScreen } from "./LifecycleScreen.js";
-import { DEFAULT_LIVE_EVERY_MS, useLive } from "./live.js";
-import {
-  DateRangeEditor,
-  HelpPanel,
-  inlineParams,
-  lastLabel,
-  type RangeChoice,
-  TextPanel,
-} from "./overlays.js";
-import { PathsScreen } from "./PathsScreen.js";
-import { RetentionScreen } from "./RetentionScreen.js";
-import { ServerTableScreen } from "./ServerTableScreen.js";
-import { StatusBar } from "./StatusBar.js";
-import { SyncScreen } from "./SyncScreen.js";
-import { frameSize, OPENING_STATUS, openingLine, tabLabels } from "./splash.js";
+import { EventsScreen } from "./screens/EventsScreen.js";
+import { FunnelScreen } from "./screens/FunnelScreen.js";
+import { LifecycleScreen } from "./screens/LifecycleScreen.js";
+import { PathsScreen } from "./screens/PathsScreen.js";
+import { RetentionScreen } from "./screens/RetentionScreen.js";
+import { ServerTableScreen } from "./screens/ServerTableScreen.js";
+import { SyncScreen } from "./screens/SyncScreen.js";
+import { TrendsScreen } from "./screens/TrendsScreen.js";
+import { exportResult } from "./state/export.js";
+import { DEFAULT_LIVE_EVERY_MS, useLive } from "./state/live.js";
 import {
   type AppEnv,
   AppEnvContext,
@@ -48,11 +41,18 @@ import {
   type Session,
   TABS,
   type TabId,
-} from "./state.js";
-import { TrendsScreen } from "./TrendsScreen.js";
-import { errorText, QueryClient, QueryClientContext, useQuery } from "./useQuery.js";
-import { useTerminalSize } from "./useTerminalSize.js";
-import { Line } from "./widgets.js";
+} from "./state/state.js";
+import {
+  DateRangeEditor,
+  HelpPanel,
+  inlineParams,
+  lastLabel,
+  type RangeChoice,
+  TextPanel,
+} from "./widgets/overlays.js";
+import { StatusBar } from "./widgets/StatusBar.js";
+import { frameSize, OPENING_STATUS, openingLine, tabLabels } from "./widgets/splash.js";
+import { Line } from "./widgets/widgets.js";
 
 export interface AppProps {
   /** Opens the cache; called once, after the first frame. */

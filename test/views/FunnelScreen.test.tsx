@@ -10,8 +10,8 @@ import {
   funnelBars,
   funnelModesLabel,
   funnelSpec,
-} from "../../src/views/FunnelScreen.js";
-import { initialModels } from "../../src/views/state.js";
+} from "../../src/views/screens/FunnelScreen.js";
+import { initialModels } from "../../src/views/state/state.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
 /** Users of each step row (`1. name ███ 118 100.0% …`, in any order `any 1 of 2 ███ …`) in the frame. */

@@ -5,9 +5,9 @@
  */
 import { Box, type Key, Text } from "ink";
 import { memo, type ReactNode, useEffect, useMemo, useState } from "react";
-import { cleanText, displayWidth, padEnd, truncate } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { type BindingId, binding, matches } from "./keymap.js";
+import { cleanText, displayWidth, padEnd, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { type BindingId, binding, matches } from "../keymap.js";
 
 /** Printable text of a keypress, or "" for keys that are not text. */
 export function typed(input: string, key: Key): string {

@@ -4,7 +4,7 @@
  * "opening <cache>…", status bar — at the same places, so Ink's own first frame replaces it without
  * a flash. No React, no Ink, no DuckDB here.
  */
-import { cleanText, displayWidth, padEnd, truncate } from "../render/sanitize.js";
+import { cleanText, displayWidth, padEnd, truncate } from "../../render/sanitize.js";
 
 export const TAB_TITLES = ["Events", "Trends", "Funnel", "Retention", "Sync", "Paths", "Lifecycle"] as const;
 

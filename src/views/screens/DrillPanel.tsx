@@ -11,8 +11,8 @@
  */
 import { Box } from "ink";
 import { memo, useLayoutEffect, useMemo, useState } from "react";
-import { propValueText } from "../queries/jsonnumber.js";
-import { formatEventRef } from "../queries/parse.js";
+import { propValueText } from "../../queries/jsonnumber.js";
+import { formatEventRef } from "../../queries/parse.js";
 import type {
   FunnelSpec,
   RetentionSpec,
@@ -22,15 +22,15 @@ import type {
   TrendSpec,
   UsersResult,
   UsersSpec,
-} from "../queries/spec.js";
-import { parseUserSelection } from "../queries/users.js";
-import { formatNumber, timeText } from "../render/format.js";
-import { cleanText, padEnd, padStart, truncate } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { matches } from "./keymap.js";
-import { useAppEnv } from "./state.js";
-import { type QueryState, specKey, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, scrollTop, typed } from "./widgets.js";
+} from "../../queries/spec.js";
+import { parseUserSelection } from "../../queries/users.js";
+import { formatNumber, timeText } from "../../render/format.js";
+import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { type QueryState, specKey, useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { useAppEnv } from "../state/state.js";
+import { clamp, HintLine, Line, scrollTop, typed } from "../widgets/widgets.js";
 
 /** Users listed at most (`total` always counts them all); `e` exports these. */
 export const USERS_LIMIT = 1000;
