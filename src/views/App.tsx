@@ -51,7 +51,7 @@ import {
   TextPanel,
 } from "./widgets/overlays.js";
 import { StatusBar } from "./widgets/StatusBar.js";
-import { frameSize, OPENING_STATUS, openingLine, tabLabels } from "./widgets/splash.js";
+import { frameSize, OPENING_STATUS, openingLine, tabBarLayout } from "./widgets/splash.js";
 import { Line } from "./widgets/widgets.js";
 
 export interface AppProps {
@@ -554,18 +554,24 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
 }
 
 function TabBar({ tab, width }: { tab: TabId; width: number }) {
-  const labels = tabLabels(width);
+  const { labels, sep, help } = tabBarLayout(
+    width,
+    TABS.findIndex((t) => t.id === tab),
+  );
   return (
     <Text wrap="truncate">
       <Text bold color="cyan">
         evx{" "}
       </Text>
       {TABS.map((t, i) => (
-        <Text key={t.id} inverse={t.id === tab} bold={t.id === tab}>
-          {labels[i]}
+        <Text key={t.id}>
+          {i > 0 && sep ? sep : ""}
+          <Text inverse={t.id === tab} bold={t.id === tab}>
+            {labels[i]}
+          </Text>
         </Text>
       ))}
-      <Text dimColor>{"  ? help"}</Text>
+      {help ? <Text dimColor>{help}</Text> : null}
     </Text>
   );
 }

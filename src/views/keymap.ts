@@ -72,6 +72,8 @@ export const KEYMAP = [
   { id: "events.down", keys: ["down", "j"], scope: "events", description: "Move down" },
   { id: "events.pageUp", keys: ["pgup"], scope: "events", description: "Page up" },
   { id: "events.pageDown", keys: ["pgdn"], scope: "events", description: "Page down" },
+  { id: "events.first", keys: ["home", "g"], scope: "events", description: "First event" },
+  { id: "events.last", keys: ["end", "G"], scope: "events", description: "Last event" },
   // trends
   { id: "trends.add", keys: ["a"], scope: "trends", description: "Add an event" },
   { id: "trends.remove", keys: ["x"], scope: "trends", description: "Remove selected event" },
@@ -155,6 +157,8 @@ export const KEYMAP = [
   { id: "paths.users", keys: ["u"], scope: "paths", description: "Users of the node" },
   { id: "paths.pageUp", keys: ["pgup"], scope: "paths", description: "Page up" },
   { id: "paths.pageDown", keys: ["pgdn"], scope: "paths", description: "Page down" },
+  { id: "paths.first", keys: ["home", "g"], scope: "paths", description: "First node" },
+  { id: "paths.last", keys: ["end", "G"], scope: "paths", description: "Last node" },
   // lifecycle and stickiness
   { id: "lifecycle.event", keys: ["a"], scope: "lifecycle", description: "Pick the event" },
   { id: "lifecycle.view", keys: ["v"], scope: "lifecycle", description: "Lifecycle / stickiness" },
@@ -166,6 +170,8 @@ export const KEYMAP = [
   { id: "drill.down", keys: ["down", "j"], scope: "drill", description: "Next user / scroll down" },
   { id: "drill.pageUp", keys: ["pgup"], scope: "drill", description: "Page up" },
   { id: "drill.pageDown", keys: ["pgdn"], scope: "drill", description: "Page down" },
+  { id: "drill.first", keys: ["home", "g"], scope: "drill", description: "First user / top" },
+  { id: "drill.last", keys: ["end", "G"], scope: "drill", description: "Last user / bottom" },
   { id: "drill.open", keys: ["enter"], scope: "drill", description: "Open user's timeline" },
   { id: "drill.flip", keys: ["tab"], scope: "drill", description: "Flip to dropped / lost" },
   { id: "drill.search", keys: ["/"], scope: "drill", description: "Search the timeline" },

@@ -306,6 +306,8 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
       else if (matches("drill.down", input, key)) move(1);
       else if (matches("drill.pageUp", input, key)) move(-page);
       else if (matches("drill.pageDown", input, key)) move(page);
+      else if (matches("drill.first", input, key)) move(-Number.MAX_SAFE_INTEGER);
+      else if (matches("drill.last", input, key)) move(Number.MAX_SAFE_INTEGER);
       else if (matches("drill.open", input, key)) {
         const u = user === null ? list[cur] : undefined;
         if (u) {

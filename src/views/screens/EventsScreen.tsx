@@ -200,8 +200,8 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
       else if (matches("events.down", input, key)) move(cursor + 1);
       else if (matches("events.pageUp", input, key)) move(cursor - listH);
       else if (matches("events.pageDown", input, key)) move(cursor + listH);
-      else if (key.home) move(0);
-      else if (key.end) move(rows.length - 1);
+      else if (matches("events.first", input, key)) move(0);
+      else if (matches("events.last", input, key)) move(rows.length - 1);
       else if (matches("events.open", input, key)) {
         const row = rows[cursor];
         if (row) env.openInTrends({ event: row.event_type, filters: [] });

@@ -113,6 +113,8 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
       else if (matches("paths.down", input, key)) move(1);
       else if (matches("paths.pageUp", input, key)) move(-listH);
       else if (matches("paths.pageDown", input, key)) move(listH);
+      else if (matches("paths.first", input, key)) move(-rows.length);
+      else if (matches("paths.last", input, key)) move(rows.length);
       else if (matches("paths.fold", input, key)) setModel((m) => foldAt(m, rows, cursor));
       else if (matches("paths.unfold", input, key)) setModel((m) => unfoldAt(m, rows, cursor));
       else if (matches("paths.reanchor", input, key)) {

@@ -277,6 +277,7 @@ export function NumberPrompt(props: {
     <TextPrompt
       title={props.title}
       initial={String(props.current)}
+      selectInitial
       width={props.width}
       validate={check}
       onSubmit={(t) => props.onSubmit(Number(t.trim()))}

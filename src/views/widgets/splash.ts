@@ -8,11 +8,41 @@ import { cleanText, displayWidth, padEnd, truncate } from "../../render/sanitize
 
 export const TAB_TITLES = ["Events", "Trends", "Funnel", "Retention", "Sync", "Paths", "Lifecycle"] as const;
 
-/** Tab labels for a width: ` 1 Events ` … or the short ` 1 Eve ` … when the full ones do not fit. */
-export function tabLabels(width: number): string[] {
-  const full = TAB_TITLES.map((t, i) => ` ${i + 1} ${t} `);
-  const short = TAB_TITLES.map((t, i) => ` ${i + 1} ${t.slice(0, 3)} `);
-  return displayWidth(`${full.join("")} evx  ? help`) <= width ? full : short;
+/** Tabs whose names go first when the bar is too narrow: the least used first. */
+const SHORTEN_ORDER = [6, 5, 4, 3, 2, 1, 0] as const;
+
+export interface TabBarLayout {
+  /** One label per tab, in order (` 1 Events ` padded, `1 Events` compact, or `7` number only). */
+  labels: string[];
+  /** Between labels. */
+  sep: string;
+  /** After the labels (`  ? help`, or "" when it does not fit). */
+  help: string;
+}
+
+/**
+ * The tab bar for a width, the widest that fits: padded labels (` 1 Events `), then compact ones
+ * (`1 Events 2 Trends …`, 77 columns with the help hint: fits 80), then without the help hint, then
+ * the least-used tabs (Lifecycle, Paths, Sync, …) shown by number only. The selected tab always keeps
+ * its name; no name is ever cut to a fragment.
+ */
+export function tabBarLayout(width: number, selected = 0): TabBarLayout {
+  const fits = (l: TabBarLayout) => displayWidth(`evx ${l.labels.join(l.sep)}${l.help}`) <= width;
+  const padded = { labels: TAB_TITLES.map((t, i) => ` ${i + 1} ${t} `), sep: "", help: "  ? help" };
+  if (fits(padded)) return padded;
+  const names = TAB_TITLES.map((t, i) => `${i + 1} ${t}`);
+  const compact = { labels: names, sep: " ", help: "  ? help" };
+  if (fits(compact)) return compact;
+  const bare = { ...compact, help: "" };
+  if (fits(bare)) return bare;
+  const labels = [...names];
+  for (const i of SHORTEN_ORDER) {
+    if (i === selected) continue;
+    labels[i] = String(i + 1);
+    const l = { labels: [...labels], sep: " ", help: "" };
+    if (fits(l)) return l;
+  }
+  return { labels, sep: " ", help: "" };
 }
 
 /** The body line while the cache opens. */
@@ -38,12 +68,12 @@ export function splashFrame(
   status: string = OPENING_STATUS,
 ): string {
   const { width, height } = frameSize(columns, rows);
-  const labels = tabLabels(width);
-  const plain = `evx ${labels.join("")}  ? help`;
+  const { labels, sep, help } = tabBarLayout(width);
+  const plain = `evx ${labels.join(sep)}${help}`;
   const tabs =
     displayWidth(plain) > width
       ? truncate(plain, width)
-      : `\x1b[1mevx \x1b[22m${labels.map((l, i) => (i === 0 ? `\x1b[1;7m${l}\x1b[22;27m` : l)).join("")}  ? help`;
+      : `\x1b[1mevx \x1b[22m${labels.map((l, i) => (i === 0 ? `\x1b[1;7m${l}\x1b[22;27m` : l)).join(sep)}${help}`;
   const statusLine = `\x1b[7m${padEnd(status, width)}\x1b[27m`;
   return [
     "\x1b[H",
