@@ -46,6 +46,10 @@ const analysisOpts = {
     describe: "the last DURATION of data (90m, 6h, 2d, 1w), ending at the minute after the latest event",
   },
   sql: { type: "boolean", describe: "print the SQL and parameters that would run, and exit" },
+  "print-command": {
+    type: "boolean",
+    describe: "print the normalized evx command line (defaults written out), and exit",
+  },
   tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
   where: {
     type: "string",

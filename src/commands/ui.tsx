@@ -17,6 +17,7 @@ import { appendFileSync, existsSync, writeSync } from "node:fs";
 import type { EngineOptions } from "../queries/engine.js";
 import { parseDuration, parseZone } from "../queries/parse.js";
 import { useColor as colorEnabled } from "../render/charts.js";
+import { terminalClipboard } from "../views/state/clipboard.js";
 import type { Session } from "../views/state/state.js";
 import { splashFrame } from "../views/widgets/splash.js";
 import { cachePathFor } from "./cachepath.js";
@@ -235,6 +236,16 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
           forced = true;
         },
         ascii: process.env.EVX_ASCII === "1" || process.env.TERM === "linux",
+        clipboard: terminalClipboard(stdout),
+        // `y` copies a command that reads the same data: this cache, or this ClickHouse table.
+        commandSource: ch
+          ? [
+              "--engine",
+              "clickhouse",
+              ...(ch.chUrl !== undefined && !/\/\/[^/]*@/.test(ch.chUrl) ? ["--ch-url", ch.chUrl] : []),
+              ...(ch.chTable !== undefined ? ["--ch-table", ch.chTable] : []),
+            ]
+          : ["--cache", cachePath],
       }),
       {
         stdin,

@@ -17,9 +17,11 @@
  */
 import { Box, Text, useApp } from "ink";
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { commandLine } from "../queries/command.js";
 import type { CatalogSpec, DateRange, EventRef } from "../queries/spec.js";
 import { lastRange } from "../queries/time.js";
 import { InputProvider, PRIORITY, useKeys } from "./hooks/input.js";
+import { ClipboardContext } from "./hooks/useClipboard.js";
 import { errorText, QueryClient, QueryClientContext, useQuery } from "./hooks/useQuery.js";
 import { useTerminalSize } from "./hooks/useTerminalSize.js";
 import { matches } from "./keymap.js";
@@ -31,6 +33,7 @@ import { RetentionScreen } from "./screens/RetentionScreen.js";
 import { ServerTableScreen } from "./screens/ServerTableScreen.js";
 import { SyncScreen } from "./screens/SyncScreen.js";
 import { TrendsScreen } from "./screens/TrendsScreen.js";
+import { type Clipboard, copiedText, copyText, terminalClipboard } from "./state/clipboard.js";
 import { exportResult } from "./state/export.js";
 import { DEFAULT_LIVE_EVERY_MS, useLive } from "./state/live.js";
 import {
@@ -82,6 +85,10 @@ export interface AppProps {
    * finishes its batch: the caller then leaves without closing the cache mid-batch (as a kill would).
    */
   onForceQuit?: () => void;
+  /** Where `y`/`Y` copy to (default: OSC 52 on this process's stdout, or a file). */
+  clipboard?: Clipboard;
+  /** Flags that say where the data is, for the command `y` copies (`--cache PATH`, `--engine …`). */
+  commandSource?: readonly string[];
 }
 
 type Overlay =
@@ -146,11 +153,14 @@ export function App(props: AppProps) {
     };
   }, [props.connect]);
 
+  const clipboard = useMemo(() => props.clipboard ?? terminalClipboard(), [props.clipboard]);
   return (
     <QueryClientContext.Provider value={client}>
-      <InputProvider isActive={props.keyboard !== false}>
-        <Main {...props} session={session} failure={failure} client={client} />
-      </InputProvider>
+      <ClipboardContext.Provider value={clipboard}>
+        <InputProvider isActive={props.keyboard !== false}>
+          <Main {...props} session={session} failure={failure} client={client} clipboard={clipboard} />
+        </InputProvider>
+      </ClipboardContext.Provider>
     </QueryClientContext.Provider>
   );
 }
@@ -166,7 +176,14 @@ function closeQuietly(s: Session | null | undefined): void {
   } catch {}
 }
 
-function Main(props: AppProps & { session: Session | null; failure: string | null; client: QueryClient }) {
+function Main(
+  props: AppProps & {
+    session: Session | null;
+    failure: string | null;
+    client: QueryClient;
+    clipboard: Clipboard;
+  },
+) {
   const { session, client } = props;
   const app = useApp();
   const { columns, rows } = useTerminalSize();
@@ -379,6 +396,14 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     { priority: PRIORITY.interrupt },
   );
 
+  const copy = (what: string, text: string) => {
+    try {
+      notify(copiedText(what, text, copyText(text, props.clipboard)));
+    } catch (e) {
+      notify(`copy failed: ${(e as Error).message}`, "error");
+    }
+  };
+
   const tabIndex = TABS.findIndex((t) => t.id === tab);
   const goto = (i: number) => {
     setTab(TABS[(i + TABS.length) % TABS.length]!.id);
@@ -405,6 +430,22 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
             notify(`export failed: ${(e as Error).message}`, "error");
           }
         }
+      } else if (matches("copy.command", input, key)) {
+        const c = acted();
+        if (!c?.spec)
+          notify(tab === "sync" ? "the Sync tab has no analysis to copy" : "no result yet to copy");
+        else {
+          const line = commandLine(c.spec, {
+            last: userRange?.last,
+            source: props.commandSource,
+            output: ["--json"],
+          });
+          copy("the command", line);
+        }
+      } else if (matches("copy.sql", input, key)) {
+        const c = acted();
+        if (!c?.sql) notify("no SQL yet to copy");
+        else copy("the SQL", (session?.inlineSql ?? inlineParams)(c.sql, c.params ?? []));
       } else if (matches("quit", input, key)) quit();
       else if (matches("rerun", input, key)) {
         client.invalidate();

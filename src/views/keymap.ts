@@ -60,6 +60,8 @@ export const KEYMAP = [
   { id: "help", keys: ["?"], scope: "global", description: "Toggle this help" },
   { id: "sql", keys: ["s"], scope: "global", description: "Show the SQL" },
   { id: "export", keys: ["e"], scope: "global", description: "Export the result" },
+  { id: "copy.command", keys: ["y"], scope: "global", description: "Copy the evx command (--json)" },
+  { id: "copy.sql", keys: ["Y"], scope: "global", description: "Copy the SQL" },
   { id: "quit", keys: ["q"], scope: "global", description: "Quit" },
   { id: "interrupt", keys: ["ctrl+c"], scope: "global", description: "Cancel query; again: quit" },
   { id: "cancel", keys: ["esc"], scope: "global", description: "Cancel query/sync, close" },
@@ -175,6 +177,7 @@ export const KEYMAP = [
   { id: "drill.open", keys: ["enter"], scope: "drill", description: "Open user's timeline" },
   { id: "drill.flip", keys: ["tab"], scope: "drill", description: "Flip to dropped / lost" },
   { id: "drill.search", keys: ["/"], scope: "drill", description: "Search the timeline" },
+  { id: "drill.copy", keys: ["y"], scope: "drill", description: "Copy the user id" },
   { id: "drill.back", keys: ["esc"], scope: "drill", description: "Back / close the panel" },
   // pickers, editors and overlays (typing filters the list or edits the text)
   { id: "picker.up", keys: ["up"], scope: "picker", description: "Previous item / scroll up" },
