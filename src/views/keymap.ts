@@ -38,7 +38,7 @@ export interface Binding {
  * key for itself (`tab` flips the list, `esc` goes back); the keys it does not use still reach the
  * global bindings (`e` exports the list, `s` shows its SQL).
  */
-export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean }[] = [
+export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean; modal?: boolean }[] = [
   { scope: "global", title: "Everywhere" },
   { scope: "events", title: "Events" },
   { scope: "trends", title: "Trends" },
@@ -48,7 +48,8 @@ export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean }[]
   { scope: "paths", title: "Paths" },
   { scope: "lifecycle", title: "Lifecycle" },
   { scope: "drill", title: "Users and timeline", panel: true },
-  { scope: "picker", title: "Pickers and prompts" },
+  // Modal: an open picker or prompt takes every key (typing `y` into a filter types a `y`).
+  { scope: "picker", title: "Pickers and prompts", modal: true },
 ];
 
 export const KEYMAP = [
@@ -60,7 +61,7 @@ export const KEYMAP = [
   { id: "help", keys: ["?"], scope: "global", description: "Toggle this help" },
   { id: "sql", keys: ["s"], scope: "global", description: "Show the SQL" },
   { id: "export", keys: ["e"], scope: "global", description: "Export the result" },
-  { id: "copy.command", keys: ["y"], scope: "global", description: "Copy the evx command (--json)" },
+  { id: "copy.command", keys: ["y"], scope: "global", description: "Copy as an evx command" },
   { id: "copy.sql", keys: ["Y"], scope: "global", description: "Copy the SQL" },
   { id: "quit", keys: ["q"], scope: "global", description: "Quit" },
   { id: "interrupt", keys: ["ctrl+c"], scope: "global", description: "Cancel query; again: quit" },
