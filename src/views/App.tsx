@@ -46,6 +46,15 @@ import {
   type TabId,
 } from "./state/state.js";
 import {
+  checkViewName,
+  readViews,
+  type SavedView,
+  saveLast,
+  saveView,
+  settingsOf,
+  viewSummary,
+} from "./state/views.js";
+import {
   DateRangeEditor,
   HelpPanel,
   inlineParams,
@@ -55,7 +64,7 @@ import {
 } from "./widgets/overlays.js";
 import { StatusBar } from "./widgets/StatusBar.js";
 import { frameSize, OPENING_STATUS, openingLine, tabBarLayout } from "./widgets/splash.js";
-import { Line } from "./widgets/widgets.js";
+import { Line, ListPicker, TextPrompt } from "./widgets/widgets.js";
 
 export interface AppProps {
   /** Opens the cache; called once, after the first frame. */
@@ -89,6 +98,10 @@ export interface AppProps {
   clipboard?: Clipboard;
   /** Flags that say where the data is, for the command `y` copies (`--cache PATH`, `--engine …`). */
   commandSource?: readonly string[];
+  /** Opens on this view (`evx ui --view NAME`, or where the TUI was left). */
+  view?: SavedView;
+  /** The saved views' file: `w` saves there, `'` lists it, and quitting records where the TUI was left. */
+  viewsPath?: string;
 }
 
 type Overlay =
@@ -96,7 +109,9 @@ type Overlay =
   | { kind: "help" }
   | { kind: "sql" }
   | { kind: "range" }
-  | { kind: "text"; title: string; text: string };
+  | { kind: "text"; title: string; text: string }
+  | { kind: "saveView" }
+  | { kind: "openView"; views: Record<string, SavedView> };
 
 export function App(props: AppProps) {
   const [session, setSession] = useState<Session | null>(null);
@@ -190,17 +205,17 @@ function Main(
   const { width, height } = frameSize(columns, rows);
   const tz = props.tz ?? "UTC";
 
-  const [tab, setTab] = useState<TabId>(props.initialTab ?? "events");
+  const [tab, setTab] = useState<TabId>(props.view?.tab ?? props.initialTab ?? "events");
   const [overlay, setOverlay] = useState<Overlay>(null);
   const [message, setMessage] = useState<{ text: string; tone: "info" | "error" } | null>(null);
   const [bounds, setBounds] = useState<{ from: string; to: string } | null>(null);
   /** The cache was read and holds no events. */
   const [empty, setEmpty] = useState(false);
-  const [userRange, setUserRange] = useState<RangeChoice | null>(null);
+  const [userRange, setUserRange] = useState<RangeChoice | null>(() => rangeOfView(props.view));
   /** The newest event (epoch µs): `last …` ranges end at the minute after it. */
   const [latestUs, setLatestUs] = useState<number | null>(null);
   const [stopping, setStopping] = useState(false);
-  const [models] = useState(initialModels);
+  const [models] = useState(() => modelsOf(props.view));
   const [eventsModel, setEventsModel] = useState(models.events);
   const [trendsModel, setTrendsModel] = useState(models.trends);
   const [funnelModel, setFunnelModel] = useState(models.funnel);
@@ -255,6 +270,8 @@ function Main(
       const r = lastRange(latestUs, userRange.last, tz);
       return { from: r.from, to: r.to, tz };
     }
+    // A saved view's `last …` range waits for the newest event.
+    if (userRange?.last !== undefined && !userRange.from) return null;
     const r = userRange ?? bounds;
     return r ? { from: r.from, to: r.to, tz } : null;
   }, [userRange, latestUs, bounds, tz]);
@@ -336,6 +353,11 @@ function Main(
     }
     quitting.current = true;
     client.cancelAll();
+    if (props.viewsPath) {
+      try {
+        saveLast(props.cachePath, viewRef.current(true), props.viewsPath);
+      } catch {}
+    }
     const finish = () => {
       if (exited.current) return;
       exited.current = true;
@@ -347,7 +369,7 @@ function Main(
       setStopping(true);
       live.stop().then(finish, finish);
     } else finish();
-  }, [client, session, props.onQuit, props.onForceQuit, app, live]);
+  }, [client, session, props.onQuit, props.onForceQuit, app, live, props.viewsPath, props.cachePath]);
 
   const env = useMemo<AppEnv>(
     () => ({
@@ -395,6 +417,42 @@ function Main(
     },
     { priority: PRIORITY.interrupt },
   );
+
+  /** This screen as a saved view (`all`: every tab's settings, for reopening where it was left). */
+  function currentView(all = false): SavedView {
+    const byTab = {
+      events: eventsModel,
+      trends: trendsModel,
+      funnel: funnelModel,
+      retention: retentionModel,
+      paths: pathsModel,
+      lifecycle: lifecycleModel,
+    } as Partial<Record<TabId, object>>;
+    const models: SavedView["models"] = {};
+    for (const [t, m] of Object.entries(byTab) as [TabId, object][])
+      if (all || t === tab) models[t] = settingsOf(t, m);
+    const range = userRange
+      ? userRange.last !== undefined
+        ? { last: userRange.last }
+        : { from: userRange.from, to: userRange.to }
+      : undefined;
+    return { tab, ...(range ? { range } : {}), models };
+  }
+
+  const viewRef = useRef(currentView);
+  viewRef.current = currentView;
+
+  function openView(v: SavedView) {
+    const m = modelsOf(v);
+    if (v.models.events) setEventsModel(m.events);
+    if (v.models.trends) setTrendsModel(m.trends);
+    if (v.models.funnel) setFunnelModel(m.funnel);
+    if (v.models.retention) setRetentionModel(m.retention);
+    if (v.models.paths) setPathsModel(m.paths);
+    if (v.models.lifecycle) setLifecycleModel(m.lifecycle);
+    setUserRange(rangeOfView(v));
+    setTab(v.tab);
+  }
 
   const copy = (what: string, text: string) => {
     try {
@@ -446,6 +504,20 @@ function Main(
         const c = acted();
         if (!c?.sql) notify("no SQL yet to copy");
         else copy("the SQL", (session?.inlineSql ?? inlineParams)(c.sql, c.params ?? []));
+      } else if (matches("view.save", input, key)) {
+        if (!props.viewsPath) notify("saved views are off here");
+        else setOverlay({ kind: "saveView" });
+      } else if (matches("view.open", input, key)) {
+        if (!props.viewsPath) notify("saved views are off here");
+        else {
+          try {
+            const views = readViews(props.viewsPath).views;
+            if (!Object.keys(views).length) notify("no saved views yet: w saves this one");
+            else setOverlay({ kind: "openView", views });
+          } catch (e) {
+            notify((e as Error).message, "error");
+          }
+        }
       } else if (matches("quit", input, key)) quit();
       else if (matches("rerun", input, key)) {
         client.invalidate();
@@ -491,6 +563,44 @@ function Main(
         width={width}
         height={bodyH}
         onClose={() => setOverlay(null)}
+      />
+    );
+  } else if (overlay?.kind === "saveView") {
+    top = (
+      <TextPrompt
+        title="Save this view as"
+        width={width}
+        help={[`${viewSummary(currentView())}`, `in ${props.viewsPath}`]}
+        validate={checkViewName}
+        onSubmit={(name) => {
+          setOverlay(null);
+          try {
+            saveView(name, currentView(), props.viewsPath);
+            notify(`saved view ${name}: ' opens it, evx ui --view ${name}`);
+          } catch (e) {
+            notify(`could not save the view: ${(e as Error).message}`, "error");
+          }
+        }}
+        onCancel={() => setOverlay(null)}
+      />
+    );
+  } else if (overlay?.kind === "openView") {
+    const views = overlay.views;
+    top = (
+      <ListPicker
+        title="Saved views"
+        items={Object.keys(views)
+          .sort()
+          .map((name) => ({ label: name, value: name, hint: viewSummary(views[name]!) }))}
+        width={width}
+        height={bodyH}
+        footer="enter open · esc cancel · evx view rm NAME removes one"
+        onPick={(item) => {
+          setOverlay(null);
+          openView(views[item.value]!);
+          notify(`opened view ${item.value}`);
+        }}
+        onCancel={() => setOverlay(null)}
       />
     );
   } else if (overlay?.kind === "range") {
@@ -592,6 +702,30 @@ function Main(
       </Box>
     </AppEnvContext.Provider>
   );
+}
+
+/** The screens' models with a view's settings over the defaults. */
+function modelsOf(v: SavedView | undefined): ReturnType<typeof initialModels> {
+  const m = initialModels();
+  if (!v) return m;
+  const over = <T extends object>(base: T, saved: Record<string, unknown> | undefined): T =>
+    saved ? { ...base, ...saved } : base;
+  return {
+    events: over(m.events, v.models.events),
+    trends: over(m.trends, v.models.trends),
+    funnel: over(m.funnel, v.models.funnel),
+    retention: over(m.retention, v.models.retention),
+    paths: over(m.paths, v.models.paths),
+    lifecycle: over(m.lifecycle, v.models.lifecycle),
+  };
+}
+
+/** A view's range as the date-range editor's choice (null: all the data). */
+function rangeOfView(v: SavedView | undefined): RangeChoice | null {
+  const r = v?.range;
+  if (!r) return null;
+  // A `last …` range is resolved from the newest event once it is known.
+  return "last" in r ? { from: "", to: "", last: r.last } : { from: r.from, to: r.to };
 }
 
 function TabBar({ tab, width }: { tab: TabId; width: number }) {
