@@ -63,7 +63,7 @@ export const KEYMAP = [
   { id: "export", keys: ["e"], scope: "global", description: "Export the result" },
   { id: "copy.command", keys: ["y"], scope: "global", description: "Copy as an evx command" },
   { id: "copy.sql", keys: ["Y"], scope: "global", description: "Copy the SQL" },
-  { id: "view.save", keys: ["w"], scope: "global", description: "Save this view under a name" },
+  { id: "view.save", keys: ["w"], scope: "global", description: "Save view under a name" },
   { id: "view.open", keys: ["'"], scope: "global", description: "Open a saved view" },
   { id: "quit", keys: ["q"], scope: "global", description: "Quit" },
   { id: "interrupt", keys: ["ctrl+c"], scope: "global", description: "Cancel query; again: quit" },

@@ -71,15 +71,33 @@ describe("keymap table", () => {
   it("covers the bindings of the spec", () => {
     const keysIn = (scope: string) => new Set(table.filter((b) => b.scope === scope).flatMap((b) => b.keys));
     const expect: Record<string, string[]> = {
-      global: ["1-7", "tab", "shift+tab", "[", "]", "d", "?", "s", "e", "q", "ctrl+c", "esc", "L"],
-      events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn"],
+      global: [
+        "1-7",
+        "tab",
+        "shift+tab",
+        "[",
+        "]",
+        "d",
+        "?",
+        "s",
+        "e",
+        "q",
+        "ctrl+c",
+        "esc",
+        "L",
+        "y",
+        "Y",
+        "w",
+        "'",
+      ],
+      events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn", "g", "G", "home", "end"],
       trends: ["a", "x", "m", "i", "c", "b", "f", "t", "left", "right", "u"],
-      funnel: ["a", "x", "J", "K", "w", "b", "v", "i", "c", "enter"],
+      funnel: ["a", "x", "J", "K", "W", "b", "v", "i", "c", "enter"],
       retention: ["a", "r", "p", "n", "o", "left", "right", "enter"],
       sync: ["space", "shift+up", "shift+down", "S", "D", "r"],
-      paths: ["a", "r", "n", "t", "c", "w", "f", "left", "right", "enter", "up", "down"],
+      paths: ["a", "r", "n", "t", "c", "W", "Z", "f", "left", "right", "enter", "up", "down"],
       lifecycle: ["a", "v", "i", "f"],
-      drill: ["enter", "tab", "/", "esc", "up", "down"],
+      drill: ["enter", "tab", "/", "esc", "up", "down", "y", "g", "G"],
     };
     for (const [scope, keys] of Object.entries(expect)) {
       const have = keysIn(scope);
