@@ -283,6 +283,8 @@ function Main(
 
   // Sensible first views: the most frequent event in Trends, and as the retention start.
   const seeded = useRef(false);
+  /** The first views were just seeded: that is not a step of the back history. */
+  const seeding = useRef(false);
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the first catalog arrives
   useEffect(() => {
     if (!catalog.data || seeded.current) return;
@@ -290,6 +292,8 @@ function Main(
     props.onMilestone?.("first data");
     const top = catalog.data.events[0]?.event_type;
     if (!top) return;
+    seeding.current =
+      !trendsModel.events.length || !retentionModel.start || !pathsModel.anchor || !lifecycleModel.event;
     setTrendsModel((m) => (m.events.length ? m : { ...m, events: [{ event: top, filters: [] }] }));
     setRetentionModel((m) => (m.start ? m : { ...m, start: { event: top, filters: [] } }));
     setPathsModel((m) => (m.anchor ? m : { ...m, anchor: { event: top, filters: [] } }));
@@ -442,6 +446,69 @@ function Main(
   const viewRef = useRef(currentView);
   viewRef.current = currentView;
 
+  // Back and forward (`backspace`/`[`, `]`): every change of tab or of a screen's settings (a new
+  // anchor, a changed step, a filter, a range) is a step of the history; positions come back too.
+  const history = useRef<{ entries: { key: string; snap: Snapshot }[]; index: number }>({
+    entries: [],
+    index: -1,
+  });
+  const travelling = useRef(false);
+  const snapshot = (): Snapshot => ({
+    tab,
+    userRange,
+    models: {
+      events: eventsModel,
+      trends: trendsModel,
+      funnel: funnelModel,
+      retention: retentionModel,
+      paths: pathsModel,
+      lifecycle: lifecycleModel,
+    },
+  });
+  const historyKey = JSON.stringify(currentView(true));
+  // biome-ignore lint/correctness/useExhaustiveDependencies: historyKey stands for the whole state
+  useEffect(() => {
+    const h = history.current;
+    if (travelling.current) {
+      travelling.current = false;
+      if (h.entries[h.index]) h.entries[h.index]!.key = historyKey;
+      return;
+    }
+    if (h.entries[h.index]?.key === historyKey || (seeding.current && h.entries[h.index])) {
+      seeding.current = false;
+      h.entries[h.index] = { key: historyKey, snap: snapshot() };
+      return;
+    }
+    h.entries = [...h.entries.slice(0, h.index + 1), { key: historyKey, snap: snapshot() }].slice(
+      -HISTORY_MAX,
+    );
+    h.index = h.entries.length - 1;
+  }, [historyKey]);
+  // The positions of the entry shown follow the cursor, so coming back lands where it was left.
+  const latest = history.current.entries[history.current.index];
+  if (latest && latest.key === historyKey && !travelling.current) latest.snap = snapshot();
+
+  function travel(d: -1 | 1) {
+    const h = history.current;
+    const to = h.index + d;
+    const e = h.entries[to];
+    if (!e) {
+      notify(d < 0 ? "no earlier screen" : "no later screen");
+      return;
+    }
+    h.index = to;
+    travelling.current = true;
+    const m = e.snap.models;
+    setEventsModel(m.events);
+    setTrendsModel(m.trends);
+    setFunnelModel(m.funnel);
+    setRetentionModel(m.retention);
+    setPathsModel(m.paths);
+    setLifecycleModel(m.lifecycle);
+    setUserRange(e.snap.userRange);
+    setTab(e.snap.tab);
+  }
+
   function openView(v: SavedView) {
     const m = modelsOf(v);
     if (v.models.events) setEventsModel(m.events);
@@ -473,6 +540,8 @@ function Main(
       if (matches("tab.goto", input, key)) goto(Number(input) - 1);
       else if (matches("tab.next", input, key)) goto(tabIndex + 1);
       else if (matches("tab.prev", input, key)) goto(tabIndex - 1);
+      else if (matches("history.back", input, key)) travel(-1);
+      else if (matches("history.forward", input, key)) travel(1);
       else if (matches("help", input, key)) setOverlay({ kind: "help" });
       else if (matches("range", input, key)) setOverlay({ kind: "range" });
       else if (matches("sql", input, key)) setOverlay({ kind: "sql" });
@@ -702,6 +771,15 @@ function Main(
       </Box>
     </AppEnvContext.Provider>
   );
+}
+
+/** How many screens back `backspace` reaches. */
+const HISTORY_MAX = 100;
+
+interface Snapshot {
+  tab: TabId;
+  userRange: RangeChoice | null;
+  models: ReturnType<typeof initialModels>;
 }
 
 /** The screens' models with a view's settings over the defaults. */

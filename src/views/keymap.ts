@@ -55,8 +55,15 @@ export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean; mo
 export const KEYMAP = [
   // global
   { id: "tab.goto", keys: ["1-7"], scope: "global", description: "Go to tab 1–7" },
-  { id: "tab.next", keys: ["tab", "]"], scope: "global", description: "Next tab" },
-  { id: "tab.prev", keys: ["shift+tab", "["], scope: "global", description: "Previous tab" },
+  { id: "tab.next", keys: ["tab"], scope: "global", description: "Next tab" },
+  { id: "tab.prev", keys: ["shift+tab"], scope: "global", description: "Previous tab" },
+  {
+    id: "history.back",
+    keys: ["backspace", "["],
+    scope: "global",
+    description: "Back to the previous screen",
+  },
+  { id: "history.forward", keys: ["]"], scope: "global", description: "Forward again" },
   { id: "range", keys: ["d"], scope: "global", description: "Edit date range" },
   { id: "help", keys: ["?"], scope: "global", description: "Toggle this help" },
   { id: "sql", keys: ["s"], scope: "global", description: "Show the SQL" },

@@ -106,12 +106,12 @@ describe("App", () => {
         [KEYS.tab, "Events:"],
         [KEYS.tab, "Funnel ·"],
         [KEYS.shiftTab, "Events:"],
-        ["]", "Funnel ·"],
-        ["[", "Events:"],
-        ["[", "9 event types"],
-        ["[", "Lifecycle ·"],
-        ["[", "Paths ·"],
-        ["[", "Date       State"],
+        [KEYS.tab, "Funnel ·"],
+        [KEYS.shiftTab, "Events:"],
+        [KEYS.shiftTab, "9 event types"],
+        [KEYS.shiftTab, "Lifecycle ·"],
+        [KEYS.shiftTab, "Paths ·"],
+        [KEYS.shiftTab, "Date       State"],
       ];
       for (const [key, marker] of screens) {
         await app.press(key);

@@ -50,7 +50,7 @@ describe("Paths screen", () => {
       assert.match(f, /^└─ \(other\)/m);
       await app.press("c");
       await app.waitFor("keep repeats");
-      await app.press("w");
+      await app.press("W");
       await app.waitFor("Only events within this time of the anchor");
       await app.press(KEYS.enter); // the first choice
       await app.waitFor(/keep repeats · within \S+/);
