@@ -46,6 +46,10 @@ const analysisOpts = {
     describe: "the last DURATION of data (90m, 6h, 2d, 1w), ending at the minute after the latest event",
   },
   sql: { type: "boolean", describe: "print the SQL and parameters that would run, and exit" },
+  "print-command": {
+    type: "boolean",
+    describe: "print the normalized evx command line (defaults written out), and exit",
+  },
   tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
   where: {
     type: "string",
@@ -93,9 +97,16 @@ export function buildCli(argv: string[]): Argv {
             ...cacheOpt,
             tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
             every: { type: "string", describe: "live mode (L) sync interval, at least 5s (default 60s)" },
+            view: { type: "string", describe: "open a saved view (w saves one; evx view list)" },
+            restore: {
+              type: "boolean",
+              default: true,
+              describe: "reopen where the TUI was left on this cache (--no-restore starts fresh)",
+            },
             ...engineOpts,
           })
           .example("$0", "explore the last synced cache")
+          .example("$0 ui --view weekly-signups", "open a saved view")
           .example("$0 ui --cache ./acme.duckdb --tz Europe/Berlin", "a given cache, days in Berlin time")
           .example(
             "$0 ui --engine clickhouse --ch-url https://analyst@ch.internal:8443/analytics",
@@ -104,9 +115,35 @@ export function buildCli(argv: string[]): Argv {
       async (a) => {
         const engine = engineOf(a);
         // `engine` (EngineOptions, src/queries/engine.ts) is absent for the default DuckDB cache.
-        const opts = { cache: a.cache, tz: a.tz, every: a.every, ...(engine ? { engine } : {}) };
+        const opts = {
+          cache: a.cache,
+          tz: a.tz,
+          every: a.every,
+          view: a.view,
+          restore: a.restore,
+          ...(engine ? { engine } : {}),
+        };
         return (await import("./commands/ui.js")).runUi(opts);
       },
+    )
+    .command(
+      "view <action> [name]",
+      "saved views of the TUI (w saves one, ' opens one): list, show NAME, rm NAME",
+      (y) =>
+        y
+          .positional("action", { type: "string", choices: ["list", "show", "rm"], demandOption: true })
+          .positional("name", { type: "string", describe: "the view (show, rm)" })
+          .options({ json: { type: "boolean", describe: "list or show as JSON" } })
+          .example("$0 view list", "the saved views, one a line")
+          .example("$0 view show weekly-signups", "one view's settings, as stored")
+          .example("$0 view rm weekly-signups", "remove it")
+          .example("$0 ui --view weekly-signups", "open it"),
+      async (a) =>
+        (await import("./commands/views.js")).runView({
+          action: a.action as string,
+          name: a.name,
+          json: a.json,
+        }),
     )
     .command(
       "demo",

@@ -13,7 +13,7 @@ import { folderSource } from "../src/source/folder.js";
 import { s3Source } from "../src/source/s3.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import { SourceError } from "../src/source/types.js";
-import { sessionFor } from "../src/views/session.js";
+import { sessionFor } from "../src/views/state/session.js";
 import { bruteCatalog, bruteFunnel, bruteRetention, bruteTrend, lastEventTime, loadLake } from "./brute.js";
 import { evx } from "./helpers/cli.js";
 import { type S3TestServer, startS3Server } from "./helpers/s3server.js";

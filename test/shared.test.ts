@@ -19,7 +19,7 @@ import { hostPaths, runtimeDir } from "../src/cache/hostpaths.js";
 import { Executor } from "../src/queries/executor.js";
 import type { TrendSpec } from "../src/queries/spec.js";
 import { generateLake } from "../src/source/synthetic.js";
-import { openSession } from "../src/views/session.js";
+import { openSession } from "../src/views/state/session.js";
 import { evxAsync, evxRun } from "./helpers/cli.js";
 import { countLakeLines, tempDir } from "./helpers/tmp.js";
 import { renderApp } from "./views/fixture.js";

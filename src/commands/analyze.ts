@@ -1,4 +1,5 @@
 import type { Cache } from "../cache/db.js";
+import { commandLine } from "../queries/command.js";
 import type { AnalysisEngine, EngineName } from "../queries/engine.js";
 import {
   checkSpecKeys,
@@ -69,6 +70,8 @@ export interface CommonArgs {
   where?: string[];
   /** Print the SQL and parameters that would run, then exit 0. */
   sql?: boolean;
+  /** Print the normalized `evx` command line of the analysis (defaults written out), then exit 0. */
+  printCommand?: boolean;
   /** Drill-down: list the users behind one number of the analysis instead (trend, funnel, retention). */
   usersOf?: string;
   /** With usersOf: users listed at most (default 100); otherwise the analysis's own limit. */
@@ -179,6 +182,12 @@ export async function analyze<R>(
     // answered with a warning line (stderr for every output, so --json stays clean on stdout).
     const keyWarnings = await checkSpecKeys(opened.validation, spec);
     for (const w of keyWarnings) process.stderr.write(`evx: warning: ${cleanText(w)}\n`);
+    if (a.printCommand) {
+      process.stdout.write(
+        `${commandLine(spec, { last, source: sourceFlags(a), output: outputFlags(a) })}\n`,
+      );
+      return;
+    }
     if (a.sql) {
       process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened));
       return;
@@ -202,6 +211,19 @@ export async function analyze<R>(
   } finally {
     await opened.close();
   }
+}
+
+/** Where the data is, as flags for a printed command (a ClickHouse URL with a password is left out). */
+function sourceFlags(a: CommonArgs): string[] {
+  if (parseEngine(a) === "clickhouse") {
+    const url = a.chUrl !== undefined && !/\/\/[^/]*@/.test(a.chUrl) ? ["--ch-url", a.chUrl] : [];
+    return ["--engine", "clickhouse", ...url, ...(a.chTable !== undefined ? ["--ch-table", a.chTable] : [])];
+  }
+  return a.cache !== undefined ? ["--cache", a.cache] : [];
+}
+
+function outputFlags(a: CommonArgs): string[] {
+  return a.json ? ["--json"] : a.csv ? ["--csv"] : a.sql ? ["--sql"] : [];
 }
 
 /** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */

@@ -17,8 +17,10 @@ import { appendFileSync, existsSync, writeSync } from "node:fs";
 import type { EngineOptions } from "../queries/engine.js";
 import { parseDuration, parseZone } from "../queries/parse.js";
 import { useColor as colorEnabled } from "../render/charts.js";
-import { splashFrame } from "../views/splash.js";
-import type { Session } from "../views/state.js";
+import { terminalClipboard } from "../views/state/clipboard.js";
+import type { Session } from "../views/state/state.js";
+import { readViews, type ViewsFile, viewsPath } from "../views/state/views.js";
+import { splashFrame } from "../views/widgets/splash.js";
 import { cachePathFor } from "./cachepath.js";
 import { EXIT, UsageError } from "./errors.js";
 
@@ -46,6 +48,10 @@ export interface UiOptions {
   every?: string;
   /** `--engine clickhouse` with its `--ch-url` and `--ch-table`; absent (or `duckdb`): the cache. */
   engine?: EngineOptions;
+  /** Open this saved view (`--view NAME`). */
+  view?: string;
+  /** Do not reopen where the TUI was left (`--no-restore`). */
+  restore?: boolean;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
@@ -112,6 +118,27 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   const cachePath = ch ? chOpeningLabel(ch) : uiCachePath(opts.cache);
   if (!ch && !existsSync(cachePath))
     throw new UsageError(`no cache at ${cachePath}; run \`evx sync SOURCE\` first (or pass --cache)`);
+  // Saved views: `--view NAME`, else where the TUI was left on this cache (unless --no-restore).
+  const viewsFile = viewsPath();
+  let views: ViewsFile;
+  try {
+    views = readViews(viewsFile);
+  } catch (e) {
+    if (opts.view !== undefined) throw new UsageError((e as Error).message);
+    views = { views: {} };
+  }
+  if (opts.view !== undefined && !(opts.view in views.views)) {
+    const names = Object.keys(views.views);
+    throw new UsageError(
+      `no saved view ${JSON.stringify(opts.view)}${names.length ? `; saved: ${names.join(", ")}` : " (w in the TUI saves one)"}`,
+    );
+  }
+  const view =
+    opts.view !== undefined
+      ? views.views[opts.view]
+      : opts.restore === false
+        ? undefined
+        : views.last?.[cachePath];
 
   let session: Session | null = null;
   /** The session's close, once started (ClickHouse's resolves when its client is closed). */
@@ -183,7 +210,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       import("ink"),
       import("../views/App.js"),
       import("react"),
-      ch ? import("../views/chsession.js") : null,
+      ch ? import("../views/state/chsession.js") : null,
     ]).finally(() => {
       for (const [k, v] of Object.entries(ci)) if (v !== undefined) process.env[k] = v;
     });
@@ -212,7 +239,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
     const connect = async (): Promise<Session> => {
       if (chSession) return connectCh();
       trace("connect");
-      const { openSession } = await import("../views/session.js");
+      const { openSession } = await import("../views/state/session.js");
       const s = await openSession(cachePath);
       trace("cache open");
       session = s;
@@ -235,6 +262,18 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
           forced = true;
         },
         ascii: process.env.EVX_ASCII === "1" || process.env.TERM === "linux",
+        clipboard: terminalClipboard(stdout),
+        view,
+        viewsPath: viewsFile,
+        // `y` copies a command that reads the same data: this cache, or this ClickHouse table.
+        commandSource: ch
+          ? [
+              "--engine",
+              "clickhouse",
+              ...(ch.chUrl !== undefined && !/\/\/[^/]*@/.test(ch.chUrl) ? ["--ch-url", ch.chUrl] : []),
+              ...(ch.chTable !== undefined ? ["--ch-table", ch.chTable] : []),
+            ]
+          : ["--cache", cachePath],
       }),
       {
         stdin,

@@ -17,29 +17,25 @@
  */
 import { Box, Text, useApp } from "ink";
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { commandLine } from "../queries/command.js";
 import type { CatalogSpec, DateRange, EventRef } from "../queries/spec.js";
 import { lastRange } from "../queries/time.js";
-import { EventsScreen } from "./EventsScreen.js";
-import { exportResult } from "./export.js";
-import { FunnelScreen } from "./FunnelScreen.js";
-import { InputProvider, PRIORITY, useKeys } from "./input.js";
+import { InputProvider, PRIORITY, useKeys } from "./hooks/input.js";
+import { ClipboardContext } from "./hooks/useClipboard.js";
+import { errorText, QueryClient, QueryClientContext, useQuery } from "./hooks/useQuery.js";
+import { useTerminalSize } from "./hooks/useTerminalSize.js";
 import { matches } from "./keymap.js";
-import { LifecycleScreen } from "./LifecycleScreen.js";
-import { DEFAULT_LIVE_EVERY_MS, useLive } from "./live.js";
-import {
-  DateRangeEditor,
-  HelpPanel,
-  inlineParams,
-  lastLabel,
-  type RangeChoice,
-  TextPanel,
-} from "./overlays.js";
-import { PathsScreen } from "./PathsScreen.js";
-import { RetentionScreen } from "./RetentionScreen.js";
-import { ServerTableScreen } from "./ServerTableScreen.js";
-import { StatusBar } from "./StatusBar.js";
-import { SyncScreen } from "./SyncScreen.js";
-import { frameSize, OPENING_STATUS, openingLine, tabLabels } from "./splash.js";
+import { EventsScreen } from "./screens/EventsScreen.js";
+import { FunnelScreen } from "./screens/FunnelScreen.js";
+import { LifecycleScreen } from "./screens/LifecycleScreen.js";
+import { PathsScreen } from "./screens/PathsScreen.js";
+import { RetentionScreen } from "./screens/RetentionScreen.js";
+import { ServerTableScreen } from "./screens/ServerTableScreen.js";
+import { SyncScreen } from "./screens/SyncScreen.js";
+import { TrendsScreen } from "./screens/TrendsScreen.js";
+import { type Clipboard, copiedText, copyText, terminalClipboard } from "./state/clipboard.js";
+import { exportResult } from "./state/export.js";
+import { DEFAULT_LIVE_EVERY_MS, useLive } from "./state/live.js";
 import {
   type AppEnv,
   AppEnvContext,
@@ -48,11 +44,27 @@ import {
   type Session,
   TABS,
   type TabId,
-} from "./state.js";
-import { TrendsScreen } from "./TrendsScreen.js";
-import { errorText, QueryClient, QueryClientContext, useQuery } from "./useQuery.js";
-import { useTerminalSize } from "./useTerminalSize.js";
-import { Line } from "./widgets.js";
+} from "./state/state.js";
+import {
+  checkViewName,
+  readViews,
+  type SavedView,
+  saveLast,
+  saveView,
+  settingsOf,
+  viewSummary,
+} from "./state/views.js";
+import {
+  DateRangeEditor,
+  HelpPanel,
+  inlineParams,
+  lastLabel,
+  type RangeChoice,
+  TextPanel,
+} from "./widgets/overlays.js";
+import { StatusBar } from "./widgets/StatusBar.js";
+import { frameSize, OPENING_STATUS, openingLine, tabBarLayout } from "./widgets/splash.js";
+import { Line, ListPicker, TextPrompt } from "./widgets/widgets.js";
 
 export interface AppProps {
   /** Opens the cache; called once, after the first frame. */
@@ -82,6 +94,14 @@ export interface AppProps {
    * finishes its batch: the caller then leaves without closing the cache mid-batch (as a kill would).
    */
   onForceQuit?: () => void;
+  /** Where `y`/`Y` copy to (default: OSC 52 on this process's stdout, or a file). */
+  clipboard?: Clipboard;
+  /** Flags that say where the data is, for the command `y` copies (`--cache PATH`, `--engine …`). */
+  commandSource?: readonly string[];
+  /** Opens on this view (`evx ui --view NAME`, or where the TUI was left). */
+  view?: SavedView;
+  /** The saved views' file: `w` saves there, `'` lists it, and quitting records where the TUI was left. */
+  viewsPath?: string;
 }
 
 type Overlay =
@@ -89,7 +109,9 @@ type Overlay =
   | { kind: "help" }
   | { kind: "sql" }
   | { kind: "range" }
-  | { kind: "text"; title: string; text: string };
+  | { kind: "text"; title: string; text: string }
+  | { kind: "saveView" }
+  | { kind: "openView"; views: Record<string, SavedView> };
 
 export function App(props: AppProps) {
   const [session, setSession] = useState<Session | null>(null);
@@ -146,11 +168,14 @@ export function App(props: AppProps) {
     };
   }, [props.connect]);
 
+  const clipboard = useMemo(() => props.clipboard ?? terminalClipboard(), [props.clipboard]);
   return (
     <QueryClientContext.Provider value={client}>
-      <InputProvider isActive={props.keyboard !== false}>
-        <Main {...props} session={session} failure={failure} client={client} />
-      </InputProvider>
+      <ClipboardContext.Provider value={clipboard}>
+        <InputProvider isActive={props.keyboard !== false}>
+          <Main {...props} session={session} failure={failure} client={client} clipboard={clipboard} />
+        </InputProvider>
+      </ClipboardContext.Provider>
     </QueryClientContext.Provider>
   );
 }
@@ -166,24 +191,31 @@ function closeQuietly(s: Session | null | undefined): void {
   } catch {}
 }
 
-function Main(props: AppProps & { session: Session | null; failure: string | null; client: QueryClient }) {
+function Main(
+  props: AppProps & {
+    session: Session | null;
+    failure: string | null;
+    client: QueryClient;
+    clipboard: Clipboard;
+  },
+) {
   const { session, client } = props;
   const app = useApp();
   const { columns, rows } = useTerminalSize();
   const { width, height } = frameSize(columns, rows);
   const tz = props.tz ?? "UTC";
 
-  const [tab, setTab] = useState<TabId>(props.initialTab ?? "events");
+  const [tab, setTab] = useState<TabId>(props.view?.tab ?? props.initialTab ?? "events");
   const [overlay, setOverlay] = useState<Overlay>(null);
   const [message, setMessage] = useState<{ text: string; tone: "info" | "error" } | null>(null);
   const [bounds, setBounds] = useState<{ from: string; to: string } | null>(null);
   /** The cache was read and holds no events. */
   const [empty, setEmpty] = useState(false);
-  const [userRange, setUserRange] = useState<RangeChoice | null>(null);
+  const [userRange, setUserRange] = useState<RangeChoice | null>(() => rangeOfView(props.view));
   /** The newest event (epoch µs): `last …` ranges end at the minute after it. */
   const [latestUs, setLatestUs] = useState<number | null>(null);
   const [stopping, setStopping] = useState(false);
-  const [models] = useState(initialModels);
+  const [models] = useState(() => modelsOf(props.view));
   const [eventsModel, setEventsModel] = useState(models.events);
   const [trendsModel, setTrendsModel] = useState(models.trends);
   const [funnelModel, setFunnelModel] = useState(models.funnel);
@@ -238,6 +270,8 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       const r = lastRange(latestUs, userRange.last, tz);
       return { from: r.from, to: r.to, tz };
     }
+    // A saved view's `last …` range waits for the newest event.
+    if (userRange?.last !== undefined && !userRange.from) return null;
     const r = userRange ?? bounds;
     return r ? { from: r.from, to: r.to, tz } : null;
   }, [userRange, latestUs, bounds, tz]);
@@ -249,6 +283,8 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
 
   // Sensible first views: the most frequent event in Trends, and as the retention start.
   const seeded = useRef(false);
+  /** The first views were just seeded: that is not a step of the back history. */
+  const seeding = useRef(false);
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the first catalog arrives
   useEffect(() => {
     if (!catalog.data || seeded.current) return;
@@ -256,6 +292,8 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     props.onMilestone?.("first data");
     const top = catalog.data.events[0]?.event_type;
     if (!top) return;
+    seeding.current =
+      !trendsModel.events.length || !retentionModel.start || !pathsModel.anchor || !lifecycleModel.event;
     setTrendsModel((m) => (m.events.length ? m : { ...m, events: [{ event: top, filters: [] }] }));
     setRetentionModel((m) => (m.start ? m : { ...m, start: { event: top, filters: [] } }));
     setPathsModel((m) => (m.anchor ? m : { ...m, anchor: { event: top, filters: [] } }));
@@ -319,6 +357,11 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     }
     quitting.current = true;
     client.cancelAll();
+    if (props.viewsPath) {
+      try {
+        saveLast(props.cachePath, viewRef.current(true), props.viewsPath);
+      } catch {}
+    }
     const finish = () => {
       if (exited.current) return;
       exited.current = true;
@@ -330,7 +373,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       setStopping(true);
       live.stop().then(finish, finish);
     } else finish();
-  }, [client, session, props.onQuit, props.onForceQuit, app, live]);
+  }, [client, session, props.onQuit, props.onForceQuit, app, live, props.viewsPath, props.cachePath]);
 
   const env = useMemo<AppEnv>(
     () => ({
@@ -379,6 +422,113 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
     { priority: PRIORITY.interrupt },
   );
 
+  /** This screen as a saved view (`all`: every tab's settings, for reopening where it was left). */
+  function currentView(all = false): SavedView {
+    const byTab = {
+      events: eventsModel,
+      trends: trendsModel,
+      funnel: funnelModel,
+      retention: retentionModel,
+      paths: pathsModel,
+      lifecycle: lifecycleModel,
+    } as Partial<Record<TabId, object>>;
+    const models: SavedView["models"] = {};
+    for (const [t, m] of Object.entries(byTab) as [TabId, object][])
+      if (all || t === tab) models[t] = settingsOf(t, m);
+    const range = userRange
+      ? userRange.last !== undefined
+        ? { last: userRange.last }
+        : { from: userRange.from, to: userRange.to }
+      : undefined;
+    return { tab, ...(range ? { range } : {}), models };
+  }
+
+  const viewRef = useRef(currentView);
+  viewRef.current = currentView;
+
+  // Back and forward (`backspace`/`[`, `]`): every change of tab or of a screen's settings (a new
+  // anchor, a changed step, a filter, a range) is a step of the history; positions come back too.
+  const history = useRef<{ entries: { key: string; snap: Snapshot }[]; index: number }>({
+    entries: [],
+    index: -1,
+  });
+  const travelling = useRef(false);
+  const snapshot = (): Snapshot => ({
+    tab,
+    userRange,
+    models: {
+      events: eventsModel,
+      trends: trendsModel,
+      funnel: funnelModel,
+      retention: retentionModel,
+      paths: pathsModel,
+      lifecycle: lifecycleModel,
+    },
+  });
+  const historyKey = JSON.stringify(currentView(true));
+  // biome-ignore lint/correctness/useExhaustiveDependencies: historyKey stands for the whole state
+  useEffect(() => {
+    const h = history.current;
+    if (travelling.current) {
+      travelling.current = false;
+      if (h.entries[h.index]) h.entries[h.index]!.key = historyKey;
+      return;
+    }
+    if (h.entries[h.index]?.key === historyKey || (seeding.current && h.entries[h.index])) {
+      seeding.current = false;
+      h.entries[h.index] = { key: historyKey, snap: snapshot() };
+      return;
+    }
+    h.entries = [...h.entries.slice(0, h.index + 1), { key: historyKey, snap: snapshot() }].slice(
+      -HISTORY_MAX,
+    );
+    h.index = h.entries.length - 1;
+  }, [historyKey]);
+  // The positions of the entry shown follow the cursor, so coming back lands where it was left.
+  const latest = history.current.entries[history.current.index];
+  if (latest && latest.key === historyKey && !travelling.current) latest.snap = snapshot();
+
+  function travel(d: -1 | 1) {
+    const h = history.current;
+    const to = h.index + d;
+    const e = h.entries[to];
+    if (!e) {
+      notify(d < 0 ? "no earlier screen" : "no later screen");
+      return;
+    }
+    h.index = to;
+    travelling.current = true;
+    const m = e.snap.models;
+    setEventsModel(m.events);
+    setTrendsModel(m.trends);
+    setFunnelModel(m.funnel);
+    setRetentionModel(m.retention);
+    setPathsModel(m.paths);
+    setLifecycleModel(m.lifecycle);
+    setUserRange(e.snap.userRange);
+    setTab(e.snap.tab);
+  }
+
+  function openView(v: SavedView) {
+    const m = modelsOf(v);
+    if (v.models.events) setEventsModel(m.events);
+    if (v.models.trends) setTrendsModel(m.trends);
+    if (v.models.funnel) setFunnelModel(m.funnel);
+    if (v.models.retention) setRetentionModel(m.retention);
+    if (v.models.paths) setPathsModel(m.paths);
+    if (v.models.lifecycle) setLifecycleModel(m.lifecycle);
+    setUserRange(rangeOfView(v));
+    setTab(v.tab);
+  }
+
+  const copy = (what: string, text: string) => {
+    try {
+      notify(copiedText(what, text, copyText(text, props.clipboard)));
+    } catch (e) {
+      notify(`copy failed: ${(e as Error).message}`, "error");
+    }
+  };
+
   const tabIndex = TABS.findIndex((t) => t.id === tab);
   const goto = (i: number) => {
     setTab(TABS[(i + TABS.length) % TABS.length]!.id);
@@ -390,6 +540,8 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       if (matches("tab.goto", input, key)) goto(Number(input) - 1);
       else if (matches("tab.next", input, key)) goto(tabIndex + 1);
       else if (matches("tab.prev", input, key)) goto(tabIndex - 1);
+      else if (matches("history.back", input, key)) travel(-1);
+      else if (matches("history.forward", input, key)) travel(1);
       else if (matches("help", input, key)) setOverlay({ kind: "help" });
       else if (matches("range", input, key)) setOverlay({ kind: "range" });
       else if (matches("sql", input, key)) setOverlay({ kind: "sql" });
@@ -403,6 +555,36 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
             setOverlay({ kind: "text", title: "Exported", text: `${paths.csv}\n${paths.json}` });
           } catch (e) {
             notify(`export failed: ${(e as Error).message}`, "error");
+          }
+        }
+      } else if (matches("copy.command", input, key)) {
+        const c = acted();
+        if (!c?.spec)
+          notify(tab === "sync" ? "the Sync tab has no analysis to copy" : "no result yet to copy");
+        else {
+          const line = commandLine(c.spec, {
+            last: userRange?.last,
+            source: props.commandSource,
+            output: ["--json"],
+          });
+          copy("the command", line);
+        }
+      } else if (matches("copy.sql", input, key)) {
+        const c = acted();
+        if (!c?.sql) notify("no SQL yet to copy");
+        else copy("the SQL", (session?.inlineSql ?? inlineParams)(c.sql, c.params ?? []));
+      } else if (matches("view.save", input, key)) {
+        if (!props.viewsPath) notify("saved views are off here");
+        else setOverlay({ kind: "saveView" });
+      } else if (matches("view.open", input, key)) {
+        if (!props.viewsPath) notify("saved views are off here");
+        else {
+          try {
+            const views = readViews(props.viewsPath).views;
+            if (!Object.keys(views).length) notify("no saved views yet: w saves this one");
+            else setOverlay({ kind: "openView", views });
+          } catch (e) {
+            notify((e as Error).message, "error");
           }
         }
       } else if (matches("quit", input, key)) quit();
@@ -450,6 +632,44 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
         width={width}
         height={bodyH}
         onClose={() => setOverlay(null)}
+      />
+    );
+  } else if (overlay?.kind === "saveView") {
+    top = (
+      <TextPrompt
+        title="Save this view as"
+        width={width}
+        help={[`${viewSummary(currentView())}`, `in ${props.viewsPath}`]}
+        validate={checkViewName}
+        onSubmit={(name) => {
+          setOverlay(null);
+          try {
+            saveView(name, currentView(), props.viewsPath);
+            notify(`saved view ${name}: ' opens it, evx ui --view ${name}`);
+          } catch (e) {
+            notify(`could not save the view: ${(e as Error).message}`, "error");
+          }
+        }}
+        onCancel={() => setOverlay(null)}
+      />
+    );
+  } else if (overlay?.kind === "openView") {
+    const views = overlay.views;
+    top = (
+      <ListPicker
+        title="Saved views"
+        items={Object.keys(views)
+          .sort()
+          .map((name) => ({ label: name, value: name, hint: viewSummary(views[name]!) }))}
+        width={width}
+        height={bodyH}
+        footer="enter open · esc cancel · evx view rm NAME removes one"
+        onPick={(item) => {
+          setOverlay(null);
+          openView(views[item.value]!);
+          notify(`opened view ${item.value}`);
+        }}
+        onCancel={() => setOverlay(null)}
       />
     );
   } else if (overlay?.kind === "range") {
@@ -553,19 +773,58 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
   );
 }
 
+/** How many screens back `backspace` reaches. */
+const HISTORY_MAX = 100;
+
+interface Snapshot {
+  tab: TabId;
+  userRange: RangeChoice | null;
+  models: ReturnType<typeof initialModels>;
+}
+
+/** The screens' models with a view's settings over the defaults. */
+function modelsOf(v: SavedView | undefined): ReturnType<typeof initialModels> {
+  const m = initialModels();
+  if (!v) return m;
+  const over = <T extends object>(base: T, saved: Record<string, unknown> | undefined): T =>
+    saved ? { ...base, ...saved } : base;
+  return {
+    events: over(m.events, v.models.events),
+    trends: over(m.trends, v.models.trends),
+    funnel: over(m.funnel, v.models.funnel),
+    retention: over(m.retention, v.models.retention),
+    paths: over(m.paths, v.models.paths),
+    lifecycle: over(m.lifecycle, v.models.lifecycle),
+  };
+}
+
+/** A view's range as the date-range editor's choice (null: all the data). */
+function rangeOfView(v: SavedView | undefined): RangeChoice | null {
+  const r = v?.range;
+  if (!r) return null;
+  // A `last …` range is resolved from the newest event once it is known.
+  return "last" in r ? { from: "", to: "", last: r.last } : { from: r.from, to: r.to };
+}
+
 function TabBar({ tab, width }: { tab: TabId; width: number }) {
-  const labels = tabLabels(width);
+  const { labels, sep, help } = tabBarLayout(
+    width,
+    TABS.findIndex((t) => t.id === tab),
+  );
   return (
     <Text wrap="truncate">
       <Text bold color="cyan">
         evx{" "}
       </Text>
       {TABS.map((t, i) => (
-        <Text key={t.id} inverse={t.id === tab} bold={t.id === tab}>
-          {labels[i]}
+        <Text key={t.id}>
+          {i > 0 && sep ? sep : ""}
+          <Text inverse={t.id === tab} bold={t.id === tab}>
+            {labels[i]}
+          </Text>
         </Text>
       ))}
-      <Text dimColor>{"  ? help"}</Text>
+      {help ? <Text dimColor>{help}</Text> : null}
     </Text>
   );
 }

@@ -38,7 +38,7 @@ export interface Binding {
  * key for itself (`tab` flips the list, `esc` goes back); the keys it does not use still reach the
  * global bindings (`e` exports the list, `s` shows its SQL).
  */
-export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean }[] = [
+export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean; modal?: boolean }[] = [
   { scope: "global", title: "Everywhere" },
   { scope: "events", title: "Events" },
   { scope: "trends", title: "Trends" },
@@ -48,18 +48,30 @@ export const SCOPES: readonly { scope: Scope; title: string; panel?: boolean }[]
   { scope: "paths", title: "Paths" },
   { scope: "lifecycle", title: "Lifecycle" },
   { scope: "drill", title: "Users and timeline", panel: true },
-  { scope: "picker", title: "Pickers and prompts" },
+  // Modal: an open picker or prompt takes every key (typing `y` into a filter types a `y`).
+  { scope: "picker", title: "Pickers and prompts", modal: true },
 ];
 
 export const KEYMAP = [
   // global
   { id: "tab.goto", keys: ["1-7"], scope: "global", description: "Go to tab 1–7" },
-  { id: "tab.next", keys: ["tab", "]"], scope: "global", description: "Next tab" },
-  { id: "tab.prev", keys: ["shift+tab", "["], scope: "global", description: "Previous tab" },
+  { id: "tab.next", keys: ["tab"], scope: "global", description: "Next tab" },
+  { id: "tab.prev", keys: ["shift+tab"], scope: "global", description: "Previous tab" },
+  {
+    id: "history.back",
+    keys: ["backspace", "["],
+    scope: "global",
+    description: "Back to the previous screen",
+  },
+  { id: "history.forward", keys: ["]"], scope: "global", description: "Forward again" },
   { id: "range", keys: ["d"], scope: "global", description: "Edit date range" },
   { id: "help", keys: ["?"], scope: "global", description: "Toggle this help" },
   { id: "sql", keys: ["s"], scope: "global", description: "Show the SQL" },
   { id: "export", keys: ["e"], scope: "global", description: "Export the result" },
+  { id: "copy.command", keys: ["y"], scope: "global", description: "Copy as an evx command" },
+  { id: "copy.sql", keys: ["Y"], scope: "global", description: "Copy the SQL" },
+  { id: "view.save", keys: ["w"], scope: "global", description: "Save view under a name" },
+  { id: "view.open", keys: ["'"], scope: "global", description: "Open a saved view" },
   { id: "quit", keys: ["q"], scope: "global", description: "Quit" },
   { id: "interrupt", keys: ["ctrl+c"], scope: "global", description: "Cancel query; again: quit" },
   { id: "cancel", keys: ["esc"], scope: "global", description: "Cancel query/sync, close" },
@@ -72,6 +84,8 @@ export const KEYMAP = [
   { id: "events.down", keys: ["down", "j"], scope: "events", description: "Move down" },
   { id: "events.pageUp", keys: ["pgup"], scope: "events", description: "Page up" },
   { id: "events.pageDown", keys: ["pgdn"], scope: "events", description: "Page down" },
+  { id: "events.first", keys: ["home", "g"], scope: "events", description: "First event" },
+  { id: "events.last", keys: ["end", "G"], scope: "events", description: "Last event" },
   // trends
   { id: "trends.add", keys: ["a"], scope: "trends", description: "Add an event" },
   { id: "trends.remove", keys: ["x"], scope: "trends", description: "Remove selected event" },
@@ -96,7 +110,7 @@ export const KEYMAP = [
   { id: "funnel.down", keys: ["down", "j"], scope: "funnel", description: "Select next step" },
   { id: "funnel.moveDown", keys: ["J"], scope: "funnel", description: "Move step down" },
   { id: "funnel.moveUp", keys: ["K"], scope: "funnel", description: "Move step up" },
-  { id: "funnel.window", keys: ["w"], scope: "funnel", description: "Set conversion window" },
+  { id: "funnel.window", keys: ["W"], scope: "funnel", description: "Set conversion window" },
   { id: "funnel.breakdown", keys: ["b"], scope: "funnel", description: "Break down by property" },
   { id: "funnel.filter", keys: ["f"], scope: "funnel", description: "Add a filter" },
   { id: "funnel.overTime", keys: ["v"], scope: "funnel", description: "Conversion over time" },
@@ -143,8 +157,8 @@ export const KEYMAP = [
   { id: "paths.depth", keys: ["n"], scope: "paths", description: "Set depth (1–10)" },
   { id: "paths.top", keys: ["t"], scope: "paths", description: "Set children per node" },
   { id: "paths.collapse", keys: ["c"], scope: "paths", description: "Toggle collapse repeats" },
-  { id: "paths.within", keys: ["w"], scope: "paths", description: "Time limit from anchor" },
-  { id: "paths.clearWithin", keys: ["W"], scope: "paths", description: "Clear the time limit" },
+  { id: "paths.within", keys: ["W"], scope: "paths", description: "Time limit from anchor" },
+  { id: "paths.clearWithin", keys: ["Z"], scope: "paths", description: "Clear the time limit" },
   { id: "paths.filter", keys: ["f"], scope: "paths", description: "Add a filter" },
   { id: "paths.clearFilters", keys: ["F"], scope: "paths", description: "Clear filters" },
   { id: "paths.up", keys: ["up", "k"], scope: "paths", description: "Previous node" },
@@ -155,6 +169,8 @@ export const KEYMAP = [
   { id: "paths.users", keys: ["u"], scope: "paths", description: "Users of the node" },
   { id: "paths.pageUp", keys: ["pgup"], scope: "paths", description: "Page up" },
   { id: "paths.pageDown", keys: ["pgdn"], scope: "paths", description: "Page down" },
+  { id: "paths.first", keys: ["home", "g"], scope: "paths", description: "First node" },
+  { id: "paths.last", keys: ["end", "G"], scope: "paths", description: "Last node" },
   // lifecycle and stickiness
   { id: "lifecycle.event", keys: ["a"], scope: "lifecycle", description: "Pick the event" },
   { id: "lifecycle.view", keys: ["v"], scope: "lifecycle", description: "Lifecycle / stickiness" },
@@ -166,9 +182,12 @@ export const KEYMAP = [
   { id: "drill.down", keys: ["down", "j"], scope: "drill", description: "Next user / scroll down" },
   { id: "drill.pageUp", keys: ["pgup"], scope: "drill", description: "Page up" },
   { id: "drill.pageDown", keys: ["pgdn"], scope: "drill", description: "Page down" },
+  { id: "drill.first", keys: ["home", "g"], scope: "drill", description: "First user / top" },
+  { id: "drill.last", keys: ["end", "G"], scope: "drill", description: "Last user / bottom" },
   { id: "drill.open", keys: ["enter"], scope: "drill", description: "Open user's timeline" },
   { id: "drill.flip", keys: ["tab"], scope: "drill", description: "Flip to dropped / lost" },
   { id: "drill.search", keys: ["/"], scope: "drill", description: "Search the timeline" },
+  { id: "drill.copy", keys: ["y"], scope: "drill", description: "Copy the user id" },
   { id: "drill.back", keys: ["esc"], scope: "drill", description: "Back / close the panel" },
   // pickers, editors and overlays (typing filters the list or edits the text)
   { id: "picker.up", keys: ["up"], scope: "picker", description: "Previous item / scroll up" },

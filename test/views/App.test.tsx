@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Cache, CacheLockedError } from "../../src/cache/db.js";
 import { type Binding, KEYMAP } from "../../src/views/keymap.js";
-import { inlineParams, parseRangeText, rangePresets } from "../../src/views/overlays.js";
-import { sessionFor } from "../../src/views/session.js";
+import { sessionFor } from "../../src/views/state/session.js";
+import { inlineParams, parseRangeText, rangePresets } from "../../src/views/widgets/overlays.js";
 import {
   assertFits,
   KEYS,
@@ -106,12 +106,12 @@ describe("App", () => {
         [KEYS.tab, "Events:"],
         [KEYS.tab, "Funnel ·"],
         [KEYS.shiftTab, "Events:"],
-        ["]", "Funnel ·"],
-        ["[", "Events:"],
-        ["[", "9 event types"],
-        ["[", "Lifecycle ·"],
-        ["[", "Paths ·"],
-        ["[", "Date       State"],
+        [KEYS.tab, "Funnel ·"],
+        [KEYS.shiftTab, "Events:"],
+        [KEYS.shiftTab, "9 event types"],
+        [KEYS.shiftTab, "Lifecycle ·"],
+        [KEYS.shiftTab, "Paths ·"],
+        [KEYS.shiftTab, "Date       State"],
       ];
       for (const [key, marker] of screens) {
         await app.press(key);

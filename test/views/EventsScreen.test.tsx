@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { catalogLayout, sparkSpec } from "../../src/views/EventsScreen.js";
+import { catalogLayout, sparkSpec } from "../../src/views/screens/EventsScreen.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
 describe("Events screen", () => {

@@ -10,8 +10,8 @@ import {
   funnelBars,
   funnelModesLabel,
   funnelSpec,
-} from "../../src/views/FunnelScreen.js";
-import { initialModels } from "../../src/views/state.js";
+} from "../../src/views/screens/FunnelScreen.js";
+import { initialModels } from "../../src/views/state/state.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
 /** Users of each step row (`1. name ███ 118 100.0% …`, in any order `any 1 of 2 ███ …`) in the frame. */
@@ -75,7 +75,7 @@ describe("Funnel screen", () => {
       await app.waitFor(/2\. file_opened[^\n]*\n› 3\. file_saved/);
       await app.press("k", "x");
       f = await app.waitFor((x) => !x.includes("file_opened") && /2\. file_saved/.test(x));
-      await app.press("w");
+      await app.press("W");
       await app.waitFor("Conversion window (now 1d)");
       await app.press(KEYS.down, KEYS.enter); // from "1 day" to "7 days"
       await app.waitFor("window 7d");

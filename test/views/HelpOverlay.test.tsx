@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { render } from "ink-testing-library";
 import { displayWidth } from "../../src/render/sanitize.js";
-import { HelpOverlay, helpLayout } from "../../src/views/HelpOverlay.js";
 import { type Binding, KEYMAP, SCOPES } from "../../src/views/keymap.js";
+import { HelpOverlay, helpLayout } from "../../src/views/widgets/HelpOverlay.js";
 
 const tick = () => new Promise((r) => setImmediate(r));
 

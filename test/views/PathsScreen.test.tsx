@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathRows } from "../../src/render/insights.js";
-import { foldAt, pathsSpec, unfoldAt } from "../../src/views/PathsScreen.js";
-import { initialModels } from "../../src/views/state.js";
+import { foldAt, pathsSpec, unfoldAt } from "../../src/views/screens/PathsScreen.js";
+import { initialModels } from "../../src/views/state/state.js";
 import { tempDir } from "../helpers/tmp.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
@@ -50,7 +50,7 @@ describe("Paths screen", () => {
       assert.match(f, /^└─ \(other\)/m);
       await app.press("c");
       await app.waitFor("keep repeats");
-      await app.press("w");
+      await app.press("W");
       await app.waitFor("Only events within this time of the anchor");
       await app.press(KEYS.enter); // the first choice
       await app.waitFor(/keep repeats · within \S+/);

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Executor } from "../../src/queries/executor.js";
 import type { RetentionSpec } from "../../src/queries/spec.js";
-import { cellText, MAX_PERIODS, periodsOf, retentionSpec } from "../../src/views/RetentionScreen.js";
-import { initialModels } from "../../src/views/state.js";
+import { cellText, MAX_PERIODS, periodsOf, retentionSpec } from "../../src/views/screens/RetentionScreen.js";
+import { initialModels } from "../../src/views/state/state.js";
 import {
   assertFits,
   KEYS,

@@ -3,9 +3,9 @@ import { after, before, describe, it } from "node:test";
 import type { PartitionRow } from "../../src/cache/plan.js";
 import type { SyncProgress, SyncSummary } from "../../src/cache/sync.js";
 import { writeLakeFiles } from "../../src/source/synthetic.js";
-import { partitionLine, progressLine, runsOf } from "../../src/views/SyncScreen.js";
-import type { Session } from "../../src/views/state.js";
-import { abortError } from "../../src/views/useQuery.js";
+import { abortError } from "../../src/views/hooks/useQuery.js";
+import { partitionLine, progressLine, runsOf } from "../../src/views/screens/SyncScreen.js";
+import type { Session } from "../../src/views/state/state.js";
 import { assertFits, KEYS, renderApp, type SmallCache, sleep, smallCache, testSession } from "./fixture.js";
 
 const row = (date: string, state: PartitionRow["state"] = "synced"): PartitionRow => ({

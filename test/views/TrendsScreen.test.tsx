@@ -10,7 +10,7 @@ import {
   seriesLabel,
   trendLines,
   trendTable,
-} from "../../src/views/TrendsScreen.js";
+} from "../../src/views/screens/TrendsScreen.js";
 import {
   assertFits,
   KEYS,

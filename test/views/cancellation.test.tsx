@@ -7,7 +7,7 @@ import {
   type QueryRunner,
   type RunOutput,
   specKey,
-} from "../../src/views/useQuery.js";
+} from "../../src/views/hooks/useQuery.js";
 import { KEYS, renderApp, type SmallCache, sleep, smallCache, testSession } from "./fixture.js";
 
 /** Delays specs matching `slow` by `ms`; honours abort unless `ignoreAbort` (an engine that cannot stop). */

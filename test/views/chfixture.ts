@@ -10,8 +10,8 @@ import type { Cache } from "../../src/cache/db.js";
 import { bookkeepingDdl, bookkeepingTables } from "../../src/queries/clickhouse/coverage.js";
 import { ClickHouseExecutor } from "../../src/queries/clickhouse/executor.js";
 import { eventsDdl, propsMapSql } from "../../src/queries/clickhouse/schema.js";
-import { type ChSession, chSessionFor } from "../../src/views/chsession.js";
-import type { QueryRunner } from "../../src/views/useQuery.js";
+import type { QueryRunner } from "../../src/views/hooks/useQuery.js";
+import { type ChSession, chSessionFor } from "../../src/views/state/chsession.js";
 import { type ChHttpServer, startChHttp } from "../helpers/chhttp.js";
 
 /** A date the listing has and the table does not (the Sync tab shows it `not loaded`). */

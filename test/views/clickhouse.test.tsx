@@ -11,9 +11,9 @@ import { after, before, describe, it } from "node:test";
 import { Executor } from "../../src/queries/executor.js";
 import type { AnalysisSpec } from "../../src/queries/spec.js";
 import { formatNumber } from "../../src/render/format.js";
-import { CH_EMPTY_TEXT, CH_SYNC_REFUSED } from "../../src/views/chsession.js";
-import { serverPartitionLine, serverState } from "../../src/views/ServerTableScreen.js";
-import type { QueryRunner } from "../../src/views/useQuery.js";
+import type { QueryRunner } from "../../src/views/hooks/useQuery.js";
+import { serverPartitionLine, serverState } from "../../src/views/screens/ServerTableScreen.js";
+import { CH_EMPTY_TEXT, CH_SYNC_REFUSED } from "../../src/views/state/chsession.js";
 import {
   type ChLake,
   chLakeFrom,
@@ -374,7 +374,7 @@ describe("the TUI on ClickHouse", () => {
   it("an empty table says how to load it; q closes the engine", async () => {
     await lake.srv.exec("CREATE TABLE empty_events AS events");
     const { ClickHouseExecutor } = await import("../../src/queries/clickhouse/executor.js");
-    const { chSessionFor } = await import("../../src/views/chsession.js");
+    const { chSessionFor } = await import("../../src/views/state/chsession.js");
     const session = chSessionFor(ClickHouseExecutor.open({ chUrl: lake.url, chTable: "empty_events" }));
     let closes = 0;
     let closed: Promise<void> | undefined;

@@ -3,8 +3,8 @@ import { after, before, describe, it } from "node:test";
 import { render } from "ink-testing-library";
 import type { Coverage } from "../../src/queries/spec.js";
 import { displayWidth } from "../../src/render/sanitize.js";
-import { coverageNote, StatusBar } from "../../src/views/StatusBar.js";
-import { QueryClient, QueryClientContext } from "../../src/views/useQuery.js";
+import { QueryClient, QueryClientContext } from "../../src/views/hooks/useQuery.js";
+import { coverageNote, StatusBar } from "../../src/views/widgets/StatusBar.js";
 import {
   assertFits,
   renderApp,

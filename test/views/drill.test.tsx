@@ -14,10 +14,10 @@ import { Executor } from "../../src/queries/executor.js";
 import type { TimelineSpec, TrendSpec } from "../../src/queries/spec.js";
 import { folderSource } from "../../src/source/folder.js";
 import { writeLakeFiles } from "../../src/source/synthetic.js";
-import { filterLines, timelineLine } from "../../src/views/DrillPanel.js";
-import { cellSpan, shownPeriods } from "../../src/views/RetentionScreen.js";
-import { sessionFor } from "../../src/views/session.js";
-import { cursorColumn } from "../../src/views/TrendsScreen.js";
+import { filterLines, timelineLine } from "../../src/views/screens/DrillPanel.js";
+import { cellSpan, shownPeriods } from "../../src/views/screens/RetentionScreen.js";
+import { cursorColumn } from "../../src/views/screens/TrendsScreen.js";
+import { sessionFor } from "../../src/views/state/session.js";
 import {
   assertFits,
   type Driven,

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { flatten } from "../../src/queries/flatten.js";
 import type { TrendSpec } from "../../src/queries/spec.js";
 import { toCsv } from "../../src/render/table.js";
-import { exportResult } from "../../src/views/export.js";
+import { exportResult } from "../../src/views/state/export.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const range = { from: "2023-06-01", to: "2023-06-02", tz: "UTC" };

@@ -14,10 +14,10 @@ import { displayWidth } from "../../src/render/sanitize.js";
 import { folderSource } from "../../src/source/folder.js";
 import { generateLake } from "../../src/source/synthetic.js";
 import { App, type AppProps } from "../../src/views/App.js";
-import { sessionFor } from "../../src/views/session.js";
-import type { Session, SyncApi } from "../../src/views/state.js";
-import type { QueryRunner } from "../../src/views/useQuery.js";
-import { type TerminalSize, TerminalSizeContext } from "../../src/views/useTerminalSize.js";
+import type { QueryRunner } from "../../src/views/hooks/useQuery.js";
+import { type TerminalSize, TerminalSizeContext } from "../../src/views/hooks/useTerminalSize.js";
+import { sessionFor } from "../../src/views/state/session.js";
+import type { Session, SyncApi } from "../../src/views/state/state.js";
 
 export interface SmallCache {
   dir: string;

@@ -7,7 +7,7 @@ import {
   checkFunnelKeys,
   type FunnelModel,
   initialModels,
-} from "../../src/views/state.js";
+} from "../../src/views/state/state.js";
 
 const ref = (event: string): EventRef => ({ event, filters: [] });
 const x = (event: string, from: number, to: number): Exclusion => ({ event: ref(event), from, to });

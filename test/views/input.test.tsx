@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { Text } from "ink";
 import { render } from "ink-testing-library";
 import { useState } from "react";
-import { InputProvider, PRIORITY, splitKeys, useKeys } from "../../src/views/input.js";
+import { InputProvider, PRIORITY, splitKeys, useKeys } from "../../src/views/hooks/input.js";
 import { NO_KEY } from "../../src/views/keymap.js";
 import { sleep } from "./fixture.js";
 

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DateRange } from "../../src/queries/spec.js";
 import { changeText, offsetText, pointsText } from "../../src/render/compare.js";
+import { fittedRetention, nextPeriod } from "../../src/views/screens/RetentionScreen.js";
+import { trendSpec } from "../../src/views/screens/TrendsScreen.js";
 import {
   compareState,
   fitInterval,
@@ -9,11 +11,9 @@ import {
   nextCompare,
   nextInterval,
   pointsOf,
-} from "../../src/views/intervals.js";
-import { parseRangeText } from "../../src/views/overlays.js";
-import { fittedRetention, nextPeriod } from "../../src/views/RetentionScreen.js";
-import { initialModels } from "../../src/views/state.js";
-import { trendSpec } from "../../src/views/TrendsScreen.js";
+} from "../../src/views/state/intervals.js";
+import { initialModels } from "../../src/views/state/state.js";
+import { parseRangeText } from "../../src/views/widgets/overlays.js";
 
 const r = (from: string, to: string, tz = "UTC"): DateRange => ({ from, to, tz });
 

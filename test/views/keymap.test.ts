@@ -24,11 +24,14 @@ describe("keymap table", () => {
   });
 
   it("binds no key twice in a scope (global keys count in every scope but a panel's)", () => {
-    for (const { scope, panel } of SCOPES) {
+    for (const { scope, panel, modal } of SCOPES) {
       const seen = new Map<string, string>();
-      // A panel's keys come before the global ones (it takes tab and esc for itself).
+      // A panel's keys come before the global ones (it takes tab and esc for itself); a modal scope
+      // (pickers, prompts) takes every key while it is open.
       const relevant =
-        scope === "global" || panel ? bindingsFor(scope) : [...bindingsFor("global"), ...bindingsFor(scope)];
+        scope === "global" || panel || modal
+          ? bindingsFor(scope)
+          : [...bindingsFor("global"), ...bindingsFor(scope)];
       for (const b of relevant) {
         for (const name of b.keys) {
           for (const key of expandKey(name)) {
@@ -41,14 +44,15 @@ describe("keymap table", () => {
     }
   });
 
-  it("a panel takes only tab and esc from the global keys (e, s, q, ? still reach them)", () => {
+  it("a panel takes only tab, esc and y from the global keys (e, s, Y, q, ? still reach them)", () => {
     const global = new Set(bindingsFor("global").flatMap((b) => b.keys.flatMap(expandKey)));
     for (const { scope, panel } of SCOPES) {
       if (!panel) continue;
       const taken = bindingsFor(scope)
         .flatMap((b) => b.keys.flatMap(expandKey))
         .filter((k) => global.has(k));
-      assert.deepEqual(taken.sort(), ["esc", "tab"], scope);
+      // y copies the user id there instead of the command.
+      assert.deepEqual(taken.sort(), ["esc", "tab", "y"], scope);
     }
     assert.equal(resolve("drill", "e", k())?.id, "export");
     assert.equal(resolve("drill", "", k({ tab: true }))?.id, "drill.flip");
@@ -67,15 +71,33 @@ describe("keymap table", () => {
   it("covers the bindings of the spec", () => {
     const keysIn = (scope: string) => new Set(table.filter((b) => b.scope === scope).flatMap((b) => b.keys));
     const expect: Record<string, string[]> = {
-      global: ["1-7", "tab", "shift+tab", "[", "]", "d", "?", "s", "e", "q", "ctrl+c", "esc", "L"],
-      events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn"],
+      global: [
+        "1-7",
+        "tab",
+        "shift+tab",
+        "[",
+        "]",
+        "d",
+        "?",
+        "s",
+        "e",
+        "q",
+        "ctrl+c",
+        "esc",
+        "L",
+        "y",
+        "Y",
+        "w",
+        "'",
+      ],
+      events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn", "g", "G", "home", "end"],
       trends: ["a", "x", "m", "i", "c", "b", "f", "t", "left", "right", "u"],
-      funnel: ["a", "x", "J", "K", "w", "b", "v", "i", "c", "enter"],
+      funnel: ["a", "x", "J", "K", "W", "b", "v", "i", "c", "enter"],
       retention: ["a", "r", "p", "n", "o", "left", "right", "enter"],
       sync: ["space", "shift+up", "shift+down", "S", "D", "r"],
-      paths: ["a", "r", "n", "t", "c", "w", "f", "left", "right", "enter", "up", "down"],
+      paths: ["a", "r", "n", "t", "c", "W", "Z", "f", "left", "right", "enter", "up", "down"],
       lifecycle: ["a", "v", "i", "f"],
-      drill: ["enter", "tab", "/", "esc", "up", "down"],
+      drill: ["enter", "tab", "/", "esc", "up", "down", "y", "g", "G"],
     };
     for (const [scope, keys] of Object.entries(expect)) {
       const have = keysIn(scope);

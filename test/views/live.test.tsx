@@ -12,10 +12,10 @@ import type { WatchCycle } from "../../src/cache/watch.js";
 import { parseEvery } from "../../src/commands/sync.js";
 import { parseLiveEvery } from "../../src/commands/ui.js";
 import { lastRange } from "../../src/queries/time.js";
-import { LIVE_OFF, type LiveState, liveText } from "../../src/views/live.js";
-import { lastLabel } from "../../src/views/overlays.js";
-import type { Session } from "../../src/views/state.js";
-import type { QueryRunner } from "../../src/views/useQuery.js";
+import type { QueryRunner } from "../../src/views/hooks/useQuery.js";
+import { LIVE_OFF, type LiveState, liveText } from "../../src/views/state/live.js";
+import type { Session } from "../../src/views/state/state.js";
+import { lastLabel } from "../../src/views/widgets/overlays.js";
 import { KEYS, renderApp, type SmallCache, sleep, smallCache, testSession } from "./fixture.js";
 
 const count = (frame: string) => Number(/│ ([\d,]+) events/.exec(frame)?.[1]?.replace(/,/g, "") ?? "NaN");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Text } from "ink";
 import { render } from "ink-testing-library";
-import { measure, TerminalSizeContext, useTerminalSize } from "../../src/views/useTerminalSize.js";
+import { measure, TerminalSizeContext, useTerminalSize } from "../../src/views/hooks/useTerminalSize.js";
 
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -12,25 +12,17 @@
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { useEffect, useMemo, useState } from "react";
-import { formatEventRef, formatExclusion, parseExclusion } from "../queries/parse.js";
-import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from "../queries/spec.js";
-import { bars, lineChart } from "../render/charts.js";
-import { offsetText, pointsText } from "../render/compare.js";
-import { formatDuration, formatNumber, formatPercent, timeLabels } from "../render/format.js";
-import { compareNote } from "../render/partial.js";
-import { cleanText, displayWidth, padEnd, padStart, truncate } from "../render/sanitize.js";
-import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
-import { matches } from "./keymap.js";
-import {
-  BreakdownPicker,
-  EventPicker,
-  FilterPrompt,
-  filtersLabel,
-  stepPropsSpec,
-  WindowEditor,
-} from "./pickers.js";
+import { formatEventRef, formatExclusion, parseExclusion } from "../../queries/parse.js";
+import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from "../../queries/spec.js";
+import { bars, lineChart } from "../../render/charts.js";
+import { offsetText, pointsText } from "../../render/compare.js";
+import { formatDuration, formatNumber, formatPercent, timeLabels } from "../../render/format.js";
+import { compareNote } from "../../render/partial.js";
+import { cleanText, displayWidth, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { queryState, specKey, useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import {
   changeFunnelSteps,
   checkFunnelKeys,
@@ -38,9 +30,17 @@ import {
   type StepChange,
   useAppEnv,
   useReportResult,
-} from "./state.js";
-import { queryState, specKey, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, Lines, TextPrompt } from "./widgets.js";
+} from "../state/state.js";
+import {
+  BreakdownPicker,
+  EventPicker,
+  FilterPrompt,
+  filtersLabel,
+  stepPropsSpec,
+  WindowEditor,
+} from "../widgets/pickers.js";
+import { clamp, HintLine, Line, Lines, TextPrompt } from "../widgets/widgets.js";
+import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
   if (!range || m.steps.length < 2) return null;

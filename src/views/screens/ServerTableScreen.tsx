@@ -10,13 +10,13 @@
 import { Box } from "ink";
 import prettyBytes from "pretty-bytes";
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { formatNumber } from "../render/format.js";
-import { cleanText, padEnd, padStart, truncate } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { matches } from "./keymap.js";
-import { type ServerPartitionRow, useAppEnv } from "./state.js";
-import { errorText, isAbort, useQueryClient } from "./useQuery.js";
-import { clamp, HintLine, Line, scrollTop } from "./widgets.js";
+import { formatNumber } from "../../render/format.js";
+import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { errorText, isAbort, useQueryClient } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { type ServerPartitionRow, useAppEnv } from "../state/state.js";
+import { clamp, HintLine, Line, scrollTop } from "../widgets/widgets.js";
 
 export type ServerPartitionState = "loaded" | "stale" | "not loaded" | "failed" | "empty";
 

@@ -11,8 +11,8 @@
  */
 import { Box } from "ink";
 import { memo, useLayoutEffect, useMemo, useState } from "react";
-import { propValueText } from "../queries/jsonnumber.js";
-import { formatEventRef } from "../queries/parse.js";
+import { propValueText } from "../../queries/jsonnumber.js";
+import { formatEventRef } from "../../queries/parse.js";
 import type {
   FunnelSpec,
   RetentionSpec,
@@ -22,15 +22,17 @@ import type {
   TrendSpec,
   UsersResult,
   UsersSpec,
-} from "../queries/spec.js";
-import { parseUserSelection } from "../queries/users.js";
-import { formatNumber, timeText } from "../render/format.js";
-import { cleanText, padEnd, padStart, truncate } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { matches } from "./keymap.js";
-import { useAppEnv } from "./state.js";
-import { type QueryState, specKey, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, scrollTop, typed } from "./widgets.js";
+} from "../../queries/spec.js";
+import { parseUserSelection } from "../../queries/users.js";
+import { formatNumber, timeText } from "../../render/format.js";
+import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useClipboard } from "../hooks/useClipboard.js";
+import { type QueryState, specKey, useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { copiedText, copyText } from "../state/clipboard.js";
+import { useAppEnv } from "../state/state.js";
+import { clamp, HintLine, Line, scrollTop, typed } from "../widgets/widgets.js";
 
 /** Users listed at most (`total` always counts them all); `e` exports these. */
 export const USERS_LIMIT = 1000;
@@ -198,6 +200,7 @@ export interface DrillPanelProps {
 
 export function DrillPanel({ width, height, target: initial, flip, onClose }: DrillPanelProps) {
   const env = useAppEnv();
+  const clipboard = useClipboard();
   const [target, setTarget] = useState(initial);
   const [user, setUser] = useState<string | null>(null);
   const [cursor, setCursor] = useState(0);
@@ -306,7 +309,19 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
       else if (matches("drill.down", input, key)) move(1);
       else if (matches("drill.pageUp", input, key)) move(-page);
       else if (matches("drill.pageDown", input, key)) move(page);
-      else if (matches("drill.open", input, key)) {
+      else if (matches("drill.first", input, key)) move(-Number.MAX_SAFE_INTEGER);
+      else if (matches("drill.last", input, key)) move(Number.MAX_SAFE_INTEGER);
+      else if (matches("drill.copy", input, key)) {
+        const id = user ?? list[cur]?.user_id;
+        if (id === undefined || !clipboard) env.notify("no user to copy");
+        else {
+          try {
+            env.notify(copiedText("the user id", id, copyText(id, clipboard)));
+          } catch (e) {
+            env.notify(`copy failed: ${(e as Error).message}`, "error");
+          }
+        }
+      } else if (matches("drill.open", input, key)) {
         const u = user === null ? list[cur] : undefined;
         if (u) {
           setUser(u.user_id);

@@ -3,9 +3,9 @@
  * a readable number of points, and move to the nearest one that does when the range changes. Pure:
  * the counts come from the engine's own time helpers, so they match the buckets a query returns.
  */
-import { COMPARES, type Compare, type DateRange, INTERVALS, type Interval } from "../queries/spec.js";
-import { bucketEstimate, compareOffsetSeconds, frameOf } from "../queries/time.js";
-import { formatDuration } from "../render/format.js";
+import { COMPARES, type Compare, type DateRange, INTERVALS, type Interval } from "../../queries/spec.js";
+import { bucketEstimate, compareOffsetSeconds, frameOf } from "../../queries/time.js";
+import { formatDuration } from "../../render/format.js";
 
 /** Bounds on the points of a chart: fewer is no line, more is more than the widest chart can show. */
 export const CHART_POINTS = { min: 2, max: 2000 } as const;

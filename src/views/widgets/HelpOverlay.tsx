@@ -5,8 +5,8 @@
  */
 import { Box, Text } from "ink";
 import { memo } from "react";
-import { displayWidth, padEnd, truncate, wrapText } from "../render/sanitize.js";
-import { type Binding, KEYMAP, SCOPES } from "./keymap.js";
+import { displayWidth, padEnd, truncate, wrapText } from "../../render/sanitize.js";
+import { type Binding, KEYMAP, SCOPES } from "../keymap.js";
 
 export interface Segment {
   text: string;

@@ -4,12 +4,12 @@
  * tab keeps what was built when the user switches away and back.
  */
 import { createContext, useContext, useLayoutEffect } from "react";
-import type { PartitionRow } from "../cache/plan.js";
-import type { CacheStatus, RejectRow } from "../cache/status.js";
-import type { SyncProgress, SyncSummary } from "../cache/sync.js";
-import type { WatchCycle } from "../cache/watch.js";
-import type { ChPartitionRow } from "../queries/clickhouse/executor.js";
-import { formatExclusion } from "../queries/parse.js";
+import type { PartitionRow } from "../../cache/plan.js";
+import type { CacheStatus, RejectRow } from "../../cache/status.js";
+import type { SyncProgress, SyncSummary } from "../../cache/sync.js";
+import type { WatchCycle } from "../../cache/watch.js";
+import type { ChPartitionRow } from "../../queries/clickhouse/executor.js";
+import { formatExclusion } from "../../queries/parse.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -24,9 +24,9 @@ import type {
   Measure,
   Period,
   RetentionCohortRule,
-} from "../queries/spec.js";
-import { cleanText } from "../render/sanitize.js";
-import type { QueryRunner, QueryState } from "./useQuery.js";
+} from "../../queries/spec.js";
+import { cleanText } from "../../render/sanitize.js";
+import type { QueryRunner, QueryState } from "../hooks/useQuery.js";
 
 /** What the Sync screen needs from the cache and the source (real ones in `session.ts`). */
 export interface SyncApi {

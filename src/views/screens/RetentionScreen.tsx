@@ -9,19 +9,25 @@
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useMemo, useState } from "react";
-import { formatEventRef } from "../queries/parse.js";
-import type { DateRange, Period, RetentionResult, RetentionSpec } from "../queries/spec.js";
-import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../render/charts.js";
-import { formatNumber, formatPercent, timeLabel } from "../render/format.js";
-import { cleanText, displayWidth, stripSgr, truncate } from "../render/sanitize.js";
+import { formatEventRef } from "../../queries/parse.js";
+import type { DateRange, Period, RetentionResult, RetentionSpec } from "../../queries/spec.js";
+import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../../render/charts.js";
+import { formatNumber, formatPercent, timeLabel } from "../../render/format.js";
+import { cleanText, displayWidth, stripSgr, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { queryState, useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { fitInterval, nextInterval } from "../state/intervals.js";
+import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "../state/state.js";
+import {
+  BreakdownPicker,
+  EventPicker,
+  FilterPrompt,
+  filtersLabel,
+  NumberPrompt,
+} from "../widgets/pickers.js";
+import { clamp, HintLine, Line, Lines, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipRetention, retentionTarget } from "./DrillPanel.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { fitInterval, nextInterval } from "./intervals.js";
-import { matches } from "./keymap.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, NumberPrompt } from "./pickers.js";
-import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "./state.js";
-import { queryState, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, Lines, scrollTop } from "./widgets.js";
 
 const PERIODS: readonly Period[] = ["hour", "day", "week", "month"];
 const PREFIX: Record<Period, string> = { hour: "H", day: "D", week: "W", month: "M" };

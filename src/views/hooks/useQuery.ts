@@ -13,8 +13,8 @@
  * its result is dropped even if it arrives later, so a stale result never replaces a newer one.
  */
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from "react";
-import type { AnalysisSpec, Coverage, ResultOf } from "../queries/spec.js";
-import { cleanText } from "../render/sanitize.js";
+import type { AnalysisSpec, Coverage, ResultOf } from "../../queries/spec.js";
+import { cleanText } from "../../render/sanitize.js";
 
 export type { ResultOf };
 

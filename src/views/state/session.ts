@@ -8,17 +8,17 @@
  * and nothing waits on a file lock. Another evx process meets the lock as it would meet a sync's.
  */
 import { basename } from "node:path";
-import { Cache, CacheLockedError } from "../cache/db.js";
-import { sharedMode } from "../cache/hostpaths.js";
-import { listSource, partitionStates } from "../cache/plan.js";
-import { getMeta } from "../cache/schema.js";
-import { cacheStatus, evictPartitions, listRejects } from "../cache/status.js";
-import { sync } from "../cache/sync.js";
-import { watch } from "../cache/watch.js";
-import { checkSpecKeys, Executor } from "../queries/executor.js";
-import { openSource, type SourceOptions } from "../source/index.js";
+import { Cache, CacheLockedError } from "../../cache/db.js";
+import { sharedMode } from "../../cache/hostpaths.js";
+import { listSource, partitionStates } from "../../cache/plan.js";
+import { getMeta } from "../../cache/schema.js";
+import { cacheStatus, evictPartitions, listRejects } from "../../cache/status.js";
+import { sync } from "../../cache/sync.js";
+import { watch } from "../../cache/watch.js";
+import { checkSpecKeys, Executor } from "../../queries/executor.js";
+import { openSource, type SourceOptions } from "../../source/index.js";
+import type { QueryRunner } from "../hooks/useQuery.js";
 import type { Session, SyncApi } from "./state.js";
-import type { QueryRunner } from "./useQuery.js";
 
 /**
  * Opens `path` read-write; when another process holds it, read-only (sync, evict and live mode

@@ -5,14 +5,14 @@
 
 import { Box } from "ink";
 import { useState } from "react";
-import { inlineSql } from "../queries/executor.js";
-import { parseDate, parseRangeBound } from "../queries/parse.js";
-import { frameOf, lastRange } from "../queries/time.js";
-import { timeText } from "../render/format.js";
-import { cleanText, wrapText } from "../render/sanitize.js";
+import { inlineSql } from "../../queries/executor.js";
+import { parseDate, parseRangeBound } from "../../queries/parse.js";
+import { frameOf, lastRange } from "../../queries/time.js";
+import { timeText } from "../../render/format.js";
+import { cleanText, wrapText } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { matches } from "../keymap.js";
 import { HelpOverlay, helpLayout } from "./HelpOverlay.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { matches } from "./keymap.js";
 import { clamp, Line, ListPicker, type PickItem, TextPrompt } from "./widgets.js";
 
 /** The help table, scrollable with up/down/pgup/pgdn; `?` or esc closes. */

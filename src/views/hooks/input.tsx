@@ -21,7 +21,7 @@ import {
   useRef,
   useState,
 } from "react";
-import { NO_KEY } from "./keymap.js";
+import { NO_KEY } from "../keymap.js";
 
 export type KeyHandler = (input: string, key: Key) => boolean | undefined;
 

@@ -4,10 +4,17 @@
  * keys come from the engine's `props` analysis of the event, never from SQL written here.
  */
 import { useMemo, useState } from "react";
-import { formatFilter, parseDuration, parseFilter } from "../queries/parse.js";
-import type { CatalogResult, DateRange, EventRef, Filter, PropsResult, PropsSpec } from "../queries/spec.js";
-import { formatDuration, formatNumber, formatPercent } from "../render/format.js";
-import { useQuery } from "./useQuery.js";
+import { formatFilter, parseDuration, parseFilter } from "../../queries/parse.js";
+import type {
+  CatalogResult,
+  DateRange,
+  EventRef,
+  Filter,
+  PropsResult,
+  PropsSpec,
+} from "../../queries/spec.js";
+import { formatDuration, formatNumber, formatPercent } from "../../render/format.js";
+import { useQuery } from "../hooks/useQuery.js";
 import { ListPicker, type PickItem, TextPrompt } from "./widgets.js";
 
 /** Catalog events as picker items (most frequent first). */
@@ -270,6 +277,7 @@ export function NumberPrompt(props: {
     <TextPrompt
       title={props.title}
       initial={String(props.current)}
+      selectInitial
       width={props.width}
       validate={check}
       onSubmit={(t) => props.onSubmit(Number(t.trim()))}

@@ -9,10 +9,10 @@
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { useMemo, useState } from "react";
-import { formatEventRef } from "../queries/parse.js";
-import { END, OTHER } from "../queries/paths.js";
-import type { DateRange, PathsSpec } from "../queries/spec.js";
-import { formatDuration } from "../render/format.js";
+import { formatEventRef } from "../../queries/parse.js";
+import { END, OTHER } from "../../queries/paths.js";
+import type { DateRange, PathsSpec } from "../../queries/spec.js";
+import { formatDuration } from "../../render/format.js";
 import {
   type PathRow,
   pathKey,
@@ -20,15 +20,15 @@ import {
   pathRows,
   pathRowText,
   pathsHeader,
-} from "../render/insights.js";
-import { cleanText, displayWidth, stripSgr, truncate } from "../render/sanitize.js";
+} from "../../render/insights.js";
+import { cleanText, displayWidth, stripSgr, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { queryState, useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { type PathsModel, useAppEnv, useReportResult } from "../state/state.js";
+import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
+import { clamp, HintLine, Line, RawLine, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget } from "./DrillPanel.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { matches } from "./keymap.js";
-import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt, WindowEditor } from "./pickers.js";
-import { type PathsModel, useAppEnv, useReportResult } from "./state.js";
-import { queryState, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, RawLine, scrollTop } from "./widgets.js";
 
 export function pathsSpec(m: PathsModel, range: DateRange | null): PathsSpec | null {
   if (!range || !m.anchor) return null;
@@ -113,6 +113,8 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
       else if (matches("paths.down", input, key)) move(1);
       else if (matches("paths.pageUp", input, key)) move(-listH);
       else if (matches("paths.pageDown", input, key)) move(listH);
+      else if (matches("paths.first", input, key)) move(-rows.length);
+      else if (matches("paths.last", input, key)) move(rows.length);
       else if (matches("paths.fold", input, key)) setModel((m) => foldAt(m, rows, cursor));
       else if (matches("paths.unfold", input, key)) setModel((m) => unfoldAt(m, rows, cursor));
       else if (matches("paths.reanchor", input, key)) {

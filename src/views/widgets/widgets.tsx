@@ -5,9 +5,9 @@
  */
 import { Box, type Key, Text } from "ink";
 import { memo, type ReactNode, useEffect, useMemo, useState } from "react";
-import { cleanText, displayWidth, padEnd, truncate } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { type BindingId, binding, matches } from "./keymap.js";
+import { cleanText, displayWidth, padEnd, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { type BindingId, binding, matches } from "../keymap.js";
 
 /** Printable text of a keypress, or "" for keys that are not text. */
 export function typed(input: string, key: Key): string {
@@ -184,6 +184,11 @@ export function ListPicker<T>(props: ListPickerProps<T>) {
 export interface TextPromptProps {
   title: string;
   initial?: string;
+  /**
+   * The initial text starts selected: the first typed character replaces it and backspace clears it
+   * (a number prompt showing `5` becomes `3` on `3`, not `53`). Default false.
+   */
+  selectInitial?: boolean;
   width: number;
   /** Lines of help under the input. */
   help?: string[];
@@ -196,6 +201,7 @@ export interface TextPromptProps {
 /** A modal one-line text input: typing edits, backspace deletes, enter submits when valid. */
 export function TextPrompt(props: TextPromptProps) {
   const [text, setText] = useState(props.initial ?? "");
+  const [selected, setSelected] = useState(!!props.selectInitial && !!props.initial);
   const [error, setError] = useState<string | null>(null);
   useKeys(
     (input, key) => {
@@ -205,12 +211,14 @@ export function TextPrompt(props: TextPromptProps) {
         if (err) setError(err);
         else props.onSubmit(text);
       } else if (matches("picker.erase", input, key)) {
-        setText((t) => [...t].slice(0, -1).join(""));
+        setText((t) => (selected ? "" : [...t].slice(0, -1).join("")));
+        setSelected(false);
         setError(null);
       } else {
         const t = typed(input, key);
         if (t) {
-          setText((x) => x + t);
+          setText((x) => (selected ? t : x + t));
+          setSelected(false);
           setError(null);
         }
       }
@@ -222,7 +230,14 @@ export function TextPrompt(props: TextPromptProps) {
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="cyan" width={props.width} paddingX={1}>
       <Line text={props.title} width={inner} bold />
-      <Line text={`> ${text}▏`} width={inner} color="cyan" />
+      {selected ? (
+        <Text wrap="truncate" color="cyan">
+          {"> "}
+          <Text inverse>{truncate(cleanText(text), Math.max(1, inner - 3))}</Text>▏
+        </Text>
+      ) : (
+        <Line text={`> ${text}▏`} width={inner} color="cyan" />
+      )}
       {error ? <Line text={error} width={inner} color="red" /> : null}
       {(props.help ?? []).map((h) => (
         <Line key={h} text={h} width={inner} dim />

@@ -12,17 +12,17 @@ import {
   INTERVALS,
   type Interval,
   type TrendSpec,
-} from "../queries/spec.js";
-import { sparkline } from "../render/charts.js";
-import { formatCompact, formatNumber } from "../render/format.js";
-import { cleanText, displayWidth, padEnd, padStart } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { pointsOf } from "./intervals.js";
-import { matches } from "./keymap.js";
-import { rangeText } from "./overlays.js";
-import { type EventsModel, useAppEnv } from "./state.js";
-import { useQuery } from "./useQuery.js";
-import { clamp, Line, scrollTop, typed } from "./widgets.js";
+} from "../../queries/spec.js";
+import { sparkline } from "../../render/charts.js";
+import { formatCompact, formatNumber } from "../../render/format.js";
+import { cleanText, displayWidth, padEnd, padStart } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { pointsOf } from "../state/intervals.js";
+import { type EventsModel, useAppEnv } from "../state/state.js";
+import { rangeText } from "../widgets/overlays.js";
+import { clamp, Line, scrollTop, typed } from "../widgets/widgets.js";
 
 const SPARK_DAYS = 14;
 const SPARK_MAX_EVENTS = 60;
@@ -200,8 +200,8 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
       else if (matches("events.down", input, key)) move(cursor + 1);
       else if (matches("events.pageUp", input, key)) move(cursor - listH);
       else if (matches("events.pageDown", input, key)) move(cursor + listH);
-      else if (key.home) move(0);
-      else if (key.end) move(rows.length - 1);
+      else if (matches("events.first", input, key)) move(0);
+      else if (matches("events.last", input, key)) move(rows.length - 1);
       else if (matches("events.open", input, key)) {
         const row = rows[cursor];
         if (row) env.openInTrends({ event: row.event_type, filters: [] });

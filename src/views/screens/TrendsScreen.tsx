@@ -9,22 +9,29 @@
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
-import { formatEventRef, formatMeasure } from "../queries/parse.js";
-import type { DateRange, Interval, Measure, PropsResult, TrendResult, TrendSpec } from "../queries/spec.js";
-import { type LineSeries, lineChart } from "../render/charts.js";
-import { changeText, offsetText } from "../render/compare.js";
-import { formatCompact, formatNumber, timeLabels, timeText } from "../render/format.js";
-import { compareNote, markedValue } from "../render/partial.js";
-import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../render/sanitize.js";
-import { seriesLabel } from "../render/series.js";
+import { formatEventRef, formatMeasure } from "../../queries/parse.js";
+import type {
+  DateRange,
+  Interval,
+  Measure,
+  PropsResult,
+  TrendResult,
+  TrendSpec,
+} from "../../queries/spec.js";
+import { type LineSeries, lineChart } from "../../render/charts.js";
+import { changeText, offsetText } from "../../render/compare.js";
+import { formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
+import { compareNote, markedValue } from "../../render/partial.js";
+import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
+import { seriesLabel } from "../../render/series.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { queryState, useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
+import { type TrendsModel, useAppEnv, useReportResult } from "../state/state.js";
+import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "../widgets/pickers.js";
+import { clamp, HintLine, Line, RawLine } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { compareState, fitInterval, nextCompare, nextInterval } from "./intervals.js";
-import { matches } from "./keymap.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "./pickers.js";
-import { type TrendsModel, useAppEnv, useReportResult } from "./state.js";
-import { queryState, useQuery } from "./useQuery.js";
-import { clamp, HintLine, Line, RawLine } from "./widgets.js";
 
 export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | null {
   if (!range || m.events.length === 0) return null;

@@ -16,18 +16,18 @@ import {
   useRef,
   useState,
 } from "react";
-import type { PartitionRow } from "../cache/plan.js";
-import type { CacheStatus, RejectRow } from "../cache/status.js";
-import type { SyncProgress } from "../cache/sync.js";
-import { bar } from "../render/charts.js";
-import { formatNumber } from "../render/format.js";
-import { cleanText, padEnd, padStart, truncate } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { matches } from "./keymap.js";
-import { TextPanel } from "./overlays.js";
-import { useAppEnv } from "./state.js";
-import { isAbort, useQueryClient } from "./useQuery.js";
-import { Confirm, clamp, HintLine, Line, scrollTop } from "./widgets.js";
+import type { PartitionRow } from "../../cache/plan.js";
+import type { CacheStatus, RejectRow } from "../../cache/status.js";
+import type { SyncProgress } from "../../cache/sync.js";
+import { bar } from "../../render/charts.js";
+import { formatNumber } from "../../render/format.js";
+import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { isAbort, useQueryClient } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { useAppEnv } from "../state/state.js";
+import { TextPanel } from "../widgets/overlays.js";
+import { Confirm, clamp, HintLine, Line, scrollTop } from "../widgets/widgets.js";
 
 const STATE_COLOR: Record<string, string | undefined> = {
   synced: "green",

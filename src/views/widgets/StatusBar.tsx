@@ -16,11 +16,11 @@
 import { basename } from "node:path";
 import { Text } from "ink";
 import { memo } from "react";
-import type { Coverage, DateRange } from "../queries/spec.js";
-import { formatNumber } from "../render/format.js";
-import { cleanText, displayWidth, truncate } from "../render/sanitize.js";
-import { type LiveState, liveText } from "./live.js";
-import { useActivity } from "./useQuery.js";
+import type { Coverage, DateRange } from "../../queries/spec.js";
+import { formatNumber } from "../../render/format.js";
+import { cleanText, displayWidth, truncate } from "../../render/sanitize.js";
+import { useActivity } from "../hooks/useQuery.js";
+import { type LiveState, liveText } from "../state/live.js";
 import { spinnerFrame, useTicker } from "./widgets.js";
 
 export interface StatusBarProps {

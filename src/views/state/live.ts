@@ -7,10 +7,10 @@
  * cycle retries. Turning it off, or quitting, stops after the current batch commits.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { SyncProgress } from "../cache/sync.js";
-import type { WatchCycle } from "../cache/watch.js";
-import { formatNumber } from "../render/format.js";
-import { cleanText } from "../render/sanitize.js";
+import type { SyncProgress } from "../../cache/sync.js";
+import type { WatchCycle } from "../../cache/watch.js";
+import { formatNumber } from "../../render/format.js";
+import { cleanText } from "../../render/sanitize.js";
 import type { Session } from "./state.js";
 
 /** `--every` when `evx ui` is not given one (as `evx sync --watch`). */

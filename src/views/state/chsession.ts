@@ -12,13 +12,13 @@
  *
  * Imported lazily by `runUi` (it pulls in the ClickHouse client).
  */
-import type { ChClientOptions } from "../queries/clickhouse/client.js";
-import { ClickHouseExecutor, inlineChSql } from "../queries/clickhouse/executor.js";
-import type { EngineOptions } from "../queries/engine.js";
-import { checkSpecKeys } from "../queries/executor.js";
-import { cleanText } from "../render/sanitize.js";
+import type { ChClientOptions } from "../../queries/clickhouse/client.js";
+import { ClickHouseExecutor, inlineChSql } from "../../queries/clickhouse/executor.js";
+import type { EngineOptions } from "../../queries/engine.js";
+import { checkSpecKeys } from "../../queries/executor.js";
+import { cleanText } from "../../render/sanitize.js";
+import type { QueryRunner } from "../hooks/useQuery.js";
 import type { Session } from "./state.js";
-import type { QueryRunner } from "./useQuery.js";
 
 /** S, D and L on ClickHouse: one line saying why and what to run instead. */
 export const CH_SYNC_REFUSED = "ClickHouse loads its own data: use `evx clickhouse load SOURCE`";

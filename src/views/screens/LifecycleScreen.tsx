@@ -7,7 +7,7 @@
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { useMemo, useState } from "react";
-import { formatEventRef } from "../queries/parse.js";
+import { formatEventRef } from "../../queries/parse.js";
 import {
   type DateRange,
   LIFECYCLE_INTERVALS,
@@ -16,17 +16,17 @@ import {
   STICKINESS_INTERVALS,
   type StickinessResult,
   type StickinessSpec,
-} from "../queries/spec.js";
-import { lifecycleChart, stickinessBars, stickinessSummary } from "../render/insights.js";
-import { incompleteBucketsText } from "../render/partial.js";
-import { cleanText, displayWidth, truncate } from "../render/sanitize.js";
-import { PRIORITY, useKeys } from "./input.js";
-import { fitInterval, nextInterval } from "./intervals.js";
-import { matches } from "./keymap.js";
-import { EventPicker, FilterPrompt, filtersLabel } from "./pickers.js";
-import { type LifecycleModel, useAppEnv, useReportResult } from "./state.js";
-import { queryState, useQuery } from "./useQuery.js";
-import { HintLine, Line, RawLine } from "./widgets.js";
+} from "../../queries/spec.js";
+import { lifecycleChart, stickinessBars, stickinessSummary } from "../../render/insights.js";
+import { incompleteBucketsText } from "../../render/partial.js";
+import { cleanText, displayWidth, truncate } from "../../render/sanitize.js";
+import { PRIORITY, useKeys } from "../hooks/input.js";
+import { queryState, useQuery } from "../hooks/useQuery.js";
+import { matches } from "../keymap.js";
+import { fitInterval, nextInterval } from "../state/intervals.js";
+import { type LifecycleModel, useAppEnv, useReportResult } from "../state/state.js";
+import { EventPicker, FilterPrompt, filtersLabel } from "../widgets/pickers.js";
+import { HintLine, Line, RawLine } from "../widgets/widgets.js";
 
 /** Buckets a chart of the view can show: at least one, at most what fits a terminal. */
 const BUCKETS = { min: 1, max: 1000 };

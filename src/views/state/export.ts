@@ -6,9 +6,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { flatten } from "../queries/flatten.js";
-import { jsonKeepingNumbers } from "../queries/jsonnumber.js";
-import { toCsv } from "../render/table.js";
+import { flatten } from "../../queries/flatten.js";
+import { jsonKeepingNumbers } from "../../queries/jsonnumber.js";
+import { toCsv } from "../../render/table.js";
 import type { CurrentResult } from "./state.js";
 
 function stamp(d: Date): string {
