@@ -14,6 +14,10 @@ import { versionLine } from "./version.js";
 
 const argv = process.argv.slice(2);
 
+// Every evx command shares its cache with the other evx processes through the cache's host
+// (src/cache/host.ts) unless the user opts out with EVX_SHARED=0 (README, "One cache, many processes").
+if (!process.env.EVX_SHARED) process.env.EVX_SHARED = "1";
+
 /** The value of `--flag V` or `--flag=V` (the last one given). */
 function flagValue(flag: string): string | undefined {
   let v: string | undefined;
