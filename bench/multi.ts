@@ -153,7 +153,10 @@ export async function benchShared(opts: { cache: string; runs: number; puts: num
         }
         const visible = performance.now();
         fromPut.push(visible - put);
-        const line = w.lines.slice(seen).find((l) => Number(l.j.events) >= 25);
+        // The watch prints the cycle's line after its commit (and a count): it may come after the answer.
+        const cycleLine = () => w.lines.slice(seen).find((l) => Number(l.j.events) >= 25);
+        for (let k = 0; k < 100 && !cycleLine(); k++) await sleep(50);
+        const line = cycleLine();
         if (line) fromCommit.push(visible - line.at);
         log(
           `  put ${i + 1}: visible ${Math.round(visible - put)} ms after the PUT${line ? `, ${Math.round(visible - line.at)} ms after the watch's line` : ""}`,

@@ -16,6 +16,7 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { Cache, rowsOf } from "./db.js";
 import { CacheLockedError, CacheMissingError, firstLine } from "./errors.js";
 import { hostPaths } from "./hostpaths.js";
+import { stagingDirFor } from "./paths.js";
 import { decodeParams, encodeRows, lineReader } from "./wire.js";
 
 interface Client {
@@ -86,6 +87,8 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
     done = r;
   });
 
+  /** Removes the cache's files once closed: a sync asked (`drop`) for a cache it created and left empty. */
+  let removeFiles = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -101,6 +104,9 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
     for (const c of clients) c.sock.destroy();
     await Promise.all([...clients].map((c) => release(c)));
     cache.close();
+    if (removeFiles)
+      for (const p of [cachePath, `${cachePath}.wal`, stagingDirFor(cachePath)])
+        rmSync(p, { recursive: true, force: true });
     try {
       if (readFileSync(paths.pid, "utf8") === String(process.pid)) rmSync(paths.pid, { force: true });
     } catch {}
@@ -183,6 +189,25 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
         writer: writer ? { pid: writer.pid, what: writer.what } : null,
         note: writer ? note : null,
         version,
+      });
+      return;
+    }
+    if (req.op === "drop") {
+      // The writer's sync created this cache and it holds nothing: close it, remove it, exit. Never
+      // while another process is on it, nor once it holds an object.
+      c.queue = c.queue.then(async () => {
+        let ok = writer === c && clients.size === 1 && !stopping;
+        if (ok) {
+          const r = await cache
+            .one<{ n: boolean }>("SELECT EXISTS (SELECT 1 FROM objects) AS n")
+            .catch(() => null);
+          ok = r?.n === false && clients.size === 1;
+        }
+        send(c, { id: req.id, dropped: ok });
+        if (ok) {
+          removeFiles = true;
+          void stop();
+        }
       });
       return;
     }

@@ -376,6 +376,19 @@ export class RemoteConn {
     };
   }
 
+  /**
+   * A writer's sync created this cache and left it empty: the host removes it and exits, unless another
+   * process is on it. Resolves once the host has gone (true), or false when the cache stays.
+   */
+  async drop(): Promise<boolean> {
+    if (this.role !== "writer" || !this.link || this.link.gone) return false;
+    const pid = this.link.hostPid;
+    const reply = await this.link.request({ op: "drop" }).catch(() => null);
+    if (!reply?.dropped) return false;
+    for (let i = 0; i < 250 && processRuns(pid); i++) await sleep(20);
+    return true;
+  }
+
   /** A writer says what it is doing (a watch's cycle), for the others' live mode; fire and forget. */
   announce(note: unknown): void {
     if (this.role === "writer" && this.link && !this.link.gone) this.link.notify({ op: "note", note });
