@@ -141,6 +141,11 @@ test("the TUI's live mode follows another process's watch (no cycles of its own)
   });
   try {
     await app.waitFor("event types", 30_000);
+    // The Sync tab names the watch (asked of the host while the tab is shown).
+    await app.press("5");
+    await app.waitFor(new RegExp(`evx sync \\(PID ${w.child.pid}\\) is syncing`), 15_000);
+    await app.press("1");
+    await app.waitFor("event types", 10_000);
     await app.press("L");
     await app.waitFor(new RegExp(`live · following evx sync \\(PID ${w.child.pid}\\)`), 10_000);
     const cyclesBefore = w.lines.length;

@@ -243,6 +243,9 @@ export function syncApiFor(
         await follow(await reads(), o);
       }
     },
+    writer: opts.shared
+      ? async () => ((await reads()).conn as unknown as RemoteConn).writerInfo().then((i) => i.writer)
+      : undefined,
     /** Closes the reading connection (before the cache itself is closed). */
     close() {
       closed = true;

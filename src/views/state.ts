@@ -48,6 +48,8 @@ export interface SyncApi {
    * when it cannot start (no source, the cache is read-only, another sync runs).
    */
   watch(opts: LiveWatchOptions): Promise<void>;
+  /** Shared mode: the process holding the cache's writer (a sync, a watch), or null; absent otherwise. */
+  writer?(): Promise<{ pid: number; what: string } | null>;
 }
 
 export interface LiveWatchOptions {
