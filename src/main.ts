@@ -14,10 +14,6 @@ import { versionLine } from "./version.js";
 
 const argv = process.argv.slice(2);
 
-// Every evx command shares its cache with the other evx processes through the cache's host
-// (src/cache/host.ts) unless the user opts out with EVX_SHARED=0 (README, "One cache, many processes").
-if (!process.env.EVX_SHARED) process.env.EVX_SHARED = "1";
-
 /** The value of `--flag V` or `--flag=V` (the last one given). */
 function flagValue(flag: string): string | undefined {
   let v: string | undefined;
@@ -67,6 +63,9 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   const { liveSpec } = await import("./commands/completion.js");
   process.stdout.write(JSON.stringify(await liveSpec()));
 } else {
+  // Every evx command shares its cache with the other evx processes through the cache's host
+  // (src/cache/host.ts) unless the user opts out with EVX_SHARED=0 (README, "One cache, many processes").
+  (await import("./cache/hostpaths.js")).shareByDefault();
   const onClickHouse = argv.some(
     (a, i) => a === "--engine=clickhouse" || (a === "--engine" && argv[i + 1] === "clickhouse"),
   );

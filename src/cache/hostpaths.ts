@@ -4,14 +4,23 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from "no
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 
+let byDefault = false;
+
+/** The CLI (main.ts): this process shares its caches unless `EVX_SHARED=0`. */
+export function shareByDefault(): void {
+  byDefault = true;
+}
+
 /**
- * Whether this process reaches the cache through its host. The CLI (main.ts) sets `EVX_SHARED=1` unless
- * the user set it, so every evx command shares the cache by default; `EVX_SHARED=0` opts out (the
- * process opens the file itself and starts no host). A library caller (the tests) opens the file itself
- * unless `EVX_SHARED=1`. Either way, a file that a host already holds is reached through it (db.ts).
+ * Whether this process reaches the cache through its host. Every evx command does by default (main.ts
+ * calls `shareByDefault`); `EVX_SHARED=0` opts out (the process opens the file itself and starts no
+ * host). A library caller (the tests) opens the file itself unless `EVX_SHARED=1`. Either way, a file
+ * that a host already holds is reached through it (db.ts).
  */
 export function sharedMode(env = process.env): boolean {
-  return env.EVX_SHARED === "1";
+  if (env.EVX_SHARED === "1") return true;
+  if (env.EVX_SHARED === "0") return false;
+  return byDefault;
 }
 
 export interface HostPaths {
