@@ -40,6 +40,8 @@ class Link {
   private readonly pending = new Map<number, Pending>();
   gone = false;
   hostPid = 0;
+  /** Called once when the socket closes (the host went away, or we closed it). */
+  onGone: () => void = () => {};
 
   private constructor(private readonly sock: Socket) {
     sock.unref();
@@ -60,6 +62,7 @@ class Link {
       this.gone = true;
       for (const p of this.pending.values()) p.reject(new HostGoneError("the cache host went away"));
       this.pending.clear();
+      this.onGone();
     });
   }
 
@@ -140,22 +143,26 @@ const WAIT_MS = () =>
   Number(process.env.EVX_HOST_WAIT_MS) > 0 ? Number(process.env.EVX_HOST_WAIT_MS) : 30_000;
 
 /**
- * Whether `pid`, which holds the cache file's lock, is a host of this cache (starting, or closing the
- * file as it exits): named by the host's PID file, or, on Linux, by its command line.
+ * Whether `pid`, which holds the cache file's lock, is a host of this cache: "named" by the host's PID
+ * file (one serving, or closing the file as it exits), "starting" when only its command line says so
+ * (Linux; it has not written its PID file yet, or it is the host of another runtime folder), else false.
  */
-function isHostOf(paths: HostPaths, cachePath: string, pid: number): boolean {
+function isHostOf(paths: HostPaths, cachePath: string, pid: number): "named" | "starting" | false {
   if (!processRuns(pid)) return false;
   try {
-    if (readFileSync(paths.pid, "utf8").trim() === String(pid)) return true;
+    if (readFileSync(paths.pid, "utf8").trim() === String(pid)) return "named";
   } catch {}
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     const i = argv.indexOf("__host");
-    return i >= 0 && argv[i + 1] === cachePath;
+    return i >= 0 && argv[i + 1] === cachePath ? "starting" : false;
   } catch {
     return false;
   }
 }
+
+/** How long a host that holds the file without a PID file of ours is waited for. */
+const STARTING_HOST_WAIT_MS = 5000;
 
 /**
  * An authenticated link to the cache's host, starting one if none answers (unless `start` is false:
@@ -175,6 +182,7 @@ export async function linkTo(
   let lockedRuns = 0;
   /** A host of this cache that holds the file but does not answer (yet, or any more). */
   let waitFor = 0;
+  let waitSince = 0;
   for (;;) {
     let link: Link | null = null;
     try {
@@ -204,11 +212,22 @@ export async function linkTo(
         const holder = Number(ended.line.split(" ")[1]) || 0;
         // Another host won the race, or is closing the file as it exits: wait for it. Only when hosts
         // keep finding the file held by something else is a process outside shared mode holding it.
-        if (holder && isHostOf(paths, cachePath, holder)) waitFor = holder;
-        else if (++lockedRuns >= 3) throw new CacheLockedError(cachePath, holder || undefined);
+        const host = holder ? isHostOf(paths, cachePath, holder) : false;
+        if (holder !== waitFor) waitSince = Date.now();
+        if (host === "named" || (host === "starting" && Date.now() - waitSince < STARTING_HOST_WAIT_MS))
+          waitFor = holder;
+        else if (host === "starting" || ++lockedRuns >= 3)
+          throw new CacheLockedError(cachePath, holder || undefined);
       } else if (ended?.line.startsWith("error "))
         throw new Error(`cannot open cache ${cachePath}: ${ended.line.slice(6)}`);
-      if (waitFor && !processRuns(waitFor)) waitFor = 0; // gone: start at once
+      if (waitFor && !processRuns(waitFor))
+        waitFor = 0; // gone: start at once
+      else if (
+        waitFor &&
+        Date.now() - waitSince > STARTING_HOST_WAIT_MS &&
+        isHostOf(paths, cachePath, waitFor) !== "named"
+      )
+        throw new CacheLockedError(cachePath, waitFor); // a host we cannot reach (another runtime folder)
       if (!started && !waitFor && (lockedRuns === 0 || Date.now() - lastStart > 300)) {
         started = startHost(cachePath, !!opts.create);
         lastStart = Date.now();
@@ -252,9 +271,26 @@ export class RemoteConn {
   ) {}
 
   async open(link?: Link): Promise<this> {
-    if (link) this.link = link;
+    if (link) this.adopt(link);
     else await this.linked();
     return this;
+  }
+
+  private adopt(l: Link): void {
+    this.link = l;
+    // A writer whose host went away claims the writer slot of the next host at once (rather than at its
+    // next statement, maybe a watch's next cycle a minute on), so that a TUI following it does not take
+    // over. Its open transaction, if any, is lost with the host (see `call`).
+    l.onGone = () => {
+      if (this.role !== "writer" || this.closed || this.link !== l) return;
+      if (this.writerTx) {
+        this.writerTx = false;
+        this.broken = true;
+      }
+      setTimeout(() => {
+        if (!this.closed && (!this.link || this.link.gone)) this.linked().catch(() => {});
+      }, 0);
+    };
   }
 
   private linked(): Promise<Link> {
@@ -262,7 +298,7 @@ export class RemoteConn {
     this.linking ??= linkTo(this.cachePath, this.role, this.opts).then(
       (found) => {
         const l = found as Link; // never null: it starts a host when none answers
-        this.link = l;
+        this.adopt(l);
         this.linking = null;
         if (this.closed) l.close();
         return l;

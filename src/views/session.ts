@@ -187,14 +187,21 @@ export function syncApiFor(
   const follow = async (r: Cache, o: LiveWatchOptions) => {
     const conn = r.conn as unknown as RemoteConn;
     let version: number | null = null;
+    let free = 0;
     while (!o.signal.aborted) {
       const info = await conn.writerInfo();
+      // Free on two polls in a row: a writer whose host was replaced claims the new one meanwhile.
+      if (!info.writer && ++free < 2) {
+        await sleep(FOLLOW_POLL_MS, undefined, { signal: o.signal }).catch(() => {});
+        continue;
+      }
       const changed = version !== null && info.version !== version;
       version = info.version;
       if (!info.writer) {
         o.onFollow?.(null, changed);
         return;
       }
+      free = 0;
       o.onFollow?.({ ...info.writer, note: (info.note as WatchNote | null) ?? null }, changed);
       await sleep(FOLLOW_POLL_MS, undefined, { signal: o.signal }).catch(() => {});
     }
