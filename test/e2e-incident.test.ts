@@ -102,11 +102,18 @@ test("the incident: a watch on S3, two TUIs and headless queries on one cache, w
     // The watch.
     const watch = evxAsync(["sync", ...src, "--watch", "--every", "1s", "--json"], env);
     let watchErr = "";
-    watch.stdout.resume();
+    let cycles = 0;
+    watch.stdout.setEncoding("utf8").on("data", (d: string) => {
+      cycles += d.split("\n").filter(Boolean).length;
+    });
     watch.stderr.setEncoding("utf8").on("data", (d: string) => {
       watchErr += d;
     });
     const watchDone = new Promise<number | null>((r) => watch.on("close", (code) => r(code)));
+
+    // The watch runs first (it holds the writer from its first cycle on).
+    for (let i = 0; i < 1200 && cycles === 0; i++) await sleep(50);
+    assert.ok(cycles > 0, `the watch ran a cycle: ${watchErr}`);
 
     // Two TUIs in tmux: A in live mode (it follows the watch), B browsing.
     const envText = Object.entries(env)
