@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--syncs 3] [--keep] [--no-clickhouse] [--dedupe] [--queries-only [--only NAME]] [--generate-only]`
+ * `npm run bench -- --shared [--cache PATH] [--runs 9] [--puts 5]`: many processes on one cache (bench/multi.ts).
  *
  * `--dedupe` also syncs the lake with dedupe on (the id is `event_time`, the synthetic lake's nearest to
  * a per-event id: microsecond text, unique but for rare collisions) into fresh caches, and reports the
@@ -219,6 +220,19 @@ async function clickhouseSide(range: DateRange) {
 
 async function main() {
   mkdirSync(root, { recursive: true });
+  if (args.includes("--shared")) {
+    // Many processes on one cache (bench/multi.ts): on the demo cache unless --cache names one.
+    const { benchShared } = await import("./multi.js");
+    const { demoCacheFile } = await import("../src/cache/paths.js");
+    const cache = arg("cache") ?? demoCacheFile(process.env);
+    if (!existsSync(cache))
+      throw new Error(`no cache at ${cache}: run \`evx demo --no-ui\` first, or pass --cache`);
+    const r = await benchShared({ cache, runs: Number(arg("runs") ?? 9), puts: Number(arg("puts") ?? 5) });
+    const out = fileURLToPath(new URL("./results-shared.json", import.meta.url));
+    writeFileSync(out, `${JSON.stringify({ when: new Date().toISOString(), cache, ...r }, null, 2)}\n`);
+    console.log(JSON.stringify(r, null, 2));
+    return;
+  }
   if (args.includes("--generate-only")) {
     await ensureLake({ dir: lakeDir, events });
     return;

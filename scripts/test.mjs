@@ -37,6 +37,10 @@ const run = (list, concurrency, env = process.env) =>
       ).status ?? 1);
 
 const hogs = startHogs(Number(process.env.EVX_TEST_LOAD || 0));
+// Every spawned evx shares its cache through a cache host (README, "One cache, many processes"),
+// which stays EVX_HOST_IDLE_MS after its last client: short in the tests, so a file's hosts do not
+// pile up while later files run.
+process.env.EVX_HOST_IDLE_MS ??= "3000";
 
 const parallel = run(
   files.filter((f) => !SERIAL.test(f)),

@@ -63,6 +63,9 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
   const { liveSpec } = await import("./commands/completion.js");
   process.stdout.write(JSON.stringify(await liveSpec()));
 } else {
+  // Every evx command shares its cache with the other evx processes through the cache's host
+  // (src/cache/host.ts) unless the user opts out with EVX_SHARED=0 (README, "One cache, many processes").
+  (await import("./cache/hostpaths.js")).shareByDefault();
   const onClickHouse = argv.some(
     (a, i) => a === "--engine=clickhouse" || (a === "--engine" && argv[i + 1] === "clickhouse"),
   );

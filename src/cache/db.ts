@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, rmSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -14,11 +14,11 @@ import {
   type DuckDBValue,
 } from "@duckdb/node-api";
 import { CacheLockedError, CacheMissingError, firstLine } from "./errors.js";
-import { sharedMode } from "./hostpaths.js";
+import { processRuns, sharedMode } from "./hostpaths.js";
 import { ensurePrivateDir } from "./paths.js";
 import { hasSchema, isOutdated, migrate } from "./schema.js";
 
-export { CacheLockedError, CacheMissingError, firstLine };
+export { CacheLockedError, CacheMissingError, firstLine, processRuns };
 
 export type Params = DuckDBValue[] | Record<string, DuckDBValue>;
 export type Row = Record<string, unknown>;
@@ -116,7 +116,17 @@ export class Cache {
     try {
       instance = await createInstance(path, config);
     } catch (e) {
-      if (!bornDead(e, path)) throw translateOpenError(e, path);
+      if (!bornDead(e, path)) {
+        const err = translateOpenError(e, path);
+        // Held by the cache's host (shared mode, another process's): go through it rather than be
+        // refused. Only a holder outside shared mode refuses us.
+        if (err instanceof CacheLockedError && !opts.local) {
+          const joined = await (await import("./remote.js")).joinRemote(path, opts, err.pid);
+          if (joined === "retry") return Cache.open(path, opts);
+          if (joined) return joined;
+        }
+        throw err;
+      }
       // A process killed while DuckDB wrote a new file's header leaves a file without one: it never
       // held data, so a writer starts it again and a reader sees no cache.
       if (readOnly) throw new CacheMissingError(path);
@@ -213,23 +223,6 @@ function lockHolder(e: unknown): number | undefined {
   if (!/Could not set lock|Conflicting lock/i.test(msg)) return undefined;
   const pid = /PID (\d+)/.exec(msg)?.[1];
   return pid ? Number(pid) : undefined;
-}
-
-/** Whether `pid` is a running process: it exists and is not a zombie (which holds no files). */
-export function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
-  }
-  try {
-    // /proc/PID/stat: "PID (comm) STATE …"; comm may hold spaces and parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch (e) {
-    // Gone since kill(0); or no /proc (macOS), where kill(0) said it exists.
-    return (e as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync("/proc/self/stat");
-  }
 }
 
 export function rowsOf<T = Row>(reader: { getRowObjects(): Record<string, DuckDBValue>[] }): T[] {

@@ -16,6 +16,7 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { Cache, rowsOf } from "./db.js";
 import { CacheLockedError, CacheMissingError, firstLine } from "./errors.js";
 import { hostPaths } from "./hostpaths.js";
+import { stagingDirFor } from "./paths.js";
 import { decodeParams, encodeRows, lineReader } from "./wire.js";
 
 interface Client {
@@ -26,6 +27,8 @@ interface Client {
   what?: string;
   conn?: Promise<DuckDBConnection>;
   queue: Promise<unknown>;
+  /** The writer's transaction is open. */
+  tx?: boolean;
 }
 
 interface Request {
@@ -37,6 +40,7 @@ interface Request {
   what?: string;
   sql?: string;
   params?: unknown;
+  note?: unknown;
 }
 
 export async function hostMain(cachePath: string, opts: { create: boolean }): Promise<number> {
@@ -63,9 +67,18 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
   renameSync(tmp, paths.token);
   // Holding the file read-write proves no other host serves it: what is at the socket path is stale.
   rmSync(paths.socket, { force: true });
+  // Who holds the file, for clients that meet its lock while this host shuts down (remote.ts waits for
+  // this PID rather than report the cache as in use). Removed only once the file is closed.
+  const pidTmp = `${paths.pid}.${process.pid}`;
+  writeFileSync(pidTmp, String(process.pid), { mode: 0o600 });
+  renameSync(pidTmp, paths.pid);
 
   const clients = new Set<Client>();
   let writer: Client | null = null;
+  /** What the writer last said about itself (a watch's cycle), for the others' live mode. */
+  let note: unknown = null;
+  /** Counts the writer's commits: a reader that sees it change knows there is new data. */
+  let version = 0;
   const idleMs = Number(process.env.EVX_HOST_IDLE_MS) >= 0 ? Number(process.env.EVX_HOST_IDLE_MS) : 30_000;
   let idle: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -74,6 +87,8 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
     done = r;
   });
 
+  /** Removes the cache's files once closed: a sync asked (`drop`) for a cache it created and left empty. */
+  let removeFiles = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -89,6 +104,12 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
     for (const c of clients) c.sock.destroy();
     await Promise.all([...clients].map((c) => release(c)));
     cache.close();
+    if (removeFiles)
+      for (const p of [cachePath, `${cachePath}.wal`, stagingDirFor(cachePath)])
+        rmSync(p, { recursive: true, force: true });
+    try {
+      if (readFileSync(paths.pid, "utf8") === String(process.pid)) rmSync(paths.pid, { force: true });
+    } catch {}
     done(0);
   };
   const armIdle = () => {
@@ -115,7 +136,22 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
         k?.closeSync();
       } catch {}
     }
-    if (writer === c) writer = null;
+    if (writer === c) {
+      writer = null;
+      note = null;
+    }
+  };
+
+  /** After the writer's statement ran: a commit (or a write outside a transaction) is new data. */
+  const wrote = (c: Client, sql: string) => {
+    if (writer !== c) return;
+    const head = sql.trimStart().slice(0, 12).toUpperCase();
+    if (/^BEGIN\b/.test(head)) c.tx = true;
+    else if (/^(COMMIT|END)\b/.test(head)) {
+      c.tx = false;
+      version++;
+    } else if (/^(ROLLBACK|ABORT)\b/.test(head)) c.tx = false;
+    else if (!c.tx && !/^(SELECT|WITH|SET|PRAGMA|SHOW|DESCRIBE|FROM)\b/.test(head)) version++;
   };
 
   const handle = (c: Client, req: Request) => {
@@ -148,7 +184,36 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
       return;
     }
     if (req.op === "writer") {
-      send(c, { id: req.id, writer: writer ? { pid: writer.pid, what: writer.what } : null });
+      send(c, {
+        id: req.id,
+        writer: writer ? { pid: writer.pid, what: writer.what } : null,
+        note: writer ? note : null,
+        version,
+      });
+      return;
+    }
+    if (req.op === "drop") {
+      // The writer's sync created this cache and it holds nothing: close it, remove it, exit. Never
+      // while another process is on it, nor once it holds an object.
+      c.queue = c.queue.then(async () => {
+        let ok = writer === c && clients.size === 1 && !stopping;
+        if (ok) {
+          const r = await cache
+            .one<{ n: boolean }>("SELECT EXISTS (SELECT 1 FROM objects) AS n")
+            .catch(() => null);
+          ok = r?.n === false && clients.size === 1;
+        }
+        send(c, { id: req.id, dropped: ok });
+        if (ok) {
+          removeFiles = true;
+          void stop();
+        }
+      });
+      return;
+    }
+    if (req.op === "note") {
+      // Only the writer speaks for the writer; a note is small (a cycle's counts).
+      if (writer === c && JSON.stringify(req.note ?? null).length <= 4096) note = req.note ?? null;
       return;
     }
     if (req.op !== "all" && req.op !== "run") {
@@ -162,9 +227,11 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
         const params = decodeParams(req.params as never) as DuckDBValue[] | undefined;
         if (req.op === "run") {
           await k.run(req.sql ?? "", params);
+          wrote(c, req.sql ?? "");
           send(c, { id: req.id, ok: true });
         } else {
           const rows = rowsOf(await k.runAndReadAll(req.sql ?? "", params));
+          wrote(c, req.sql ?? "");
           send(c, { id: req.id, rows: encodeRows(rows) });
         }
       } catch (e) {

@@ -1,18 +1,34 @@
 // Where a cache's host listens (README, "How the cache is held"). No DuckDB import: clients use it.
 import { createHash } from "node:crypto";
-import { lstatSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 
-/** Shared mode is opt-in while it matures: `EVX_SHARED=1`. */
+let byDefault = false;
+
+/** The CLI (main.ts): this process shares its caches unless `EVX_SHARED=0`. */
+export function shareByDefault(): void {
+  byDefault = true;
+}
+
+/**
+ * Whether this process reaches the cache through its host. Every evx command does by default (main.ts
+ * calls `shareByDefault`); `EVX_SHARED=0` opts out (the process opens the file itself and starts no
+ * host). A library caller (the tests) opens the file itself unless `EVX_SHARED=1`. Either way, a file
+ * that a host already holds is reached through it (db.ts).
+ */
 export function sharedMode(env = process.env): boolean {
-  return env.EVX_SHARED === "1";
+  if (env.EVX_SHARED === "1") return true;
+  if (env.EVX_SHARED === "0") return false;
+  return byDefault;
 }
 
 export interface HostPaths {
   dir: string;
   socket: string;
   token: string;
+  /** The serving host's PID, written once it holds the file and removed only after it let go of it. */
+  pid: string;
 }
 
 /**
@@ -55,5 +71,27 @@ function realCachePath(cachePath: string): string {
 export function hostPaths(cachePath: string, env = process.env): HostPaths {
   const dir = runtimeDir(env);
   const name = createHash("sha256").update(realCachePath(cachePath)).digest("hex").slice(0, 24);
-  return { dir, socket: join(dir, `${name}.sock`), token: join(dir, `${name}.token`) };
+  return {
+    dir,
+    socket: join(dir, `${name}.sock`),
+    token: join(dir, `${name}.token`),
+    pid: join(dir, `${name}.pid`),
+  };
+}
+
+/** Whether `pid` is a running process: it exists and is not a zombie (which holds no files). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
+  }
+  try {
+    // /proc/PID/stat: "PID (comm) STATE …"; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch (e) {
+    // Gone since kill(0); or no /proc (macOS), where kill(0) said it exists.
+    return (e as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync("/proc/self/stat");
+  }
 }

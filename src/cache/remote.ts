@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { Cache, Params, Row } from "./db.js";
 import { CacheLockedError, CacheMissingError } from "./errors.js";
-import { type HostPaths, hostPaths } from "./hostpaths.js";
+import { type HostPaths, hostPaths, processRuns } from "./hostpaths.js";
 import { decodeRows, encodeParams, lineReader } from "./wire.js";
 
 type Role = "reader" | "writer";
@@ -40,6 +40,8 @@ class Link {
   private readonly pending = new Map<number, Pending>();
   gone = false;
   hostPid = 0;
+  /** Called once when the socket closes (the host went away, or we closed it). */
+  onGone: () => void = () => {};
 
   private constructor(private readonly sock: Socket) {
     sock.unref();
@@ -60,6 +62,7 @@ class Link {
       this.gone = true;
       for (const p of this.pending.values()) p.reject(new HostGoneError("the cache host went away"));
       this.pending.clear();
+      this.onGone();
     });
   }
 
@@ -114,8 +117,8 @@ interface Started {
 }
 
 function startHost(cachePath: string, create: boolean): Started {
-  const env = { ...process.env };
-  delete env.EVX_SHARED;
+  // The host opens the file itself; anything it opens again (an upgrade of an old cache) too.
+  const env = { ...process.env, EVX_SHARED: "0" };
   const child = spawn(process.execPath, [evxBin(), "__host", cachePath, ...(create ? ["--create"] : [])], {
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],
@@ -140,20 +143,46 @@ const WAIT_MS = () =>
   Number(process.env.EVX_HOST_WAIT_MS) > 0 ? Number(process.env.EVX_HOST_WAIT_MS) : 30_000;
 
 /**
- * An authenticated link to the cache's host, starting one if none answers. A second writer is refused
- * with CacheLockedError naming the running one.
+ * Whether `pid`, which holds the cache file's lock, is a host of this cache: "named" by the host's PID
+ * file (one serving, or closing the file as it exits), "starting" when only its command line says so
+ * (Linux; it has not written its PID file yet, or it is the host of another runtime folder), else false.
+ */
+function isHostOf(paths: HostPaths, cachePath: string, pid: number): "named" | "starting" | false {
+  if (!processRuns(pid)) return false;
+  try {
+    if (readFileSync(paths.pid, "utf8").trim() === String(pid)) return "named";
+  } catch {}
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const i = argv.indexOf("__host");
+    return i >= 0 && argv[i + 1] === cachePath ? "starting" : false;
+  } catch {
+    return false;
+  }
+}
+
+/** How long a host that holds the file without a PID file of ours is waited for. */
+const STARTING_HOST_WAIT_MS = 5000;
+
+/**
+ * An authenticated link to the cache's host, starting one if none answers (unless `start` is false:
+ * then null when none answers). A second writer is refused with CacheLockedError naming the running
+ * one. A host that holds the file without answering (one closing the file as it exits, or one still
+ * opening it) is waited for, never reported as a holder; only a process outside shared mode is.
  */
 export async function linkTo(
   cachePath: string,
   role: Role,
-  opts: { create?: boolean; what?: string } = {},
-): Promise<Link> {
+  opts: { create?: boolean; what?: string; start?: boolean } = {},
+): Promise<Link | null> {
   const paths: HostPaths = hostPaths(cachePath);
   const deadline = Date.now() + WAIT_MS();
   let started: Started | null = null;
   let lastStart = 0;
   let lockedRuns = 0;
-  let lastLocked: { code: number | null; line: string } | null = null;
+  /** A host of this cache that holds the file but does not answer (yet, or any more). */
+  let waitFor = 0;
+  let waitSince = 0;
   for (;;) {
     let link: Link | null = null;
     try {
@@ -172,29 +201,47 @@ export async function linkTo(
       link.close();
       const err = reply?.error as { name?: string; pid?: number } | undefined;
       if (err?.name === "CacheLockedError") throw new CacheLockedError(cachePath, err.pid);
+    } else if (opts.start === false) {
+      return null;
     } else {
-      // No host: start one, unless ours is still starting.
+      // No host answers: start one, unless ours is still starting.
       const ended = started ? await Promise.race([started.exit, sleep(0).then(() => null)]) : null;
+      if (ended) started = null;
       if (ended?.line === "missing") throw new CacheMissingError(cachePath);
       if (ended && /^locked/.test(ended.line)) {
-        // Another host may have won the race, or one is closing at its idle time; if hosts keep
-        // finding the file locked and none answers, a process outside shared mode holds it.
-        if (ended !== lastLocked) lockedRuns++;
-        lastLocked = ended;
-        if (lockedRuns >= 3)
-          throw new CacheLockedError(cachePath, Number(ended.line.split(" ")[1]) || undefined);
+        const holder = Number(ended.line.split(" ")[1]) || 0;
+        // Another host won the race, or is closing the file as it exits: wait for it. Only when hosts
+        // keep finding the file held by something else is a process outside shared mode holding it.
+        const host = holder ? isHostOf(paths, cachePath, holder) : false;
+        if (holder !== waitFor) waitSince = Date.now();
+        if (host === "named" || (host === "starting" && Date.now() - waitSince < STARTING_HOST_WAIT_MS))
+          waitFor = holder;
+        else if (host === "starting" || ++lockedRuns >= 3)
+          throw new CacheLockedError(cachePath, holder || undefined);
       } else if (ended?.line.startsWith("error "))
         throw new Error(`cannot open cache ${cachePath}: ${ended.line.slice(6)}`);
-      if (!started || ended) {
-        if (!started || Date.now() - lastStart > 1000) {
-          started = startHost(cachePath, !!opts.create);
-          lastStart = Date.now();
-        }
+      if (waitFor && !processRuns(waitFor))
+        waitFor = 0; // gone: start at once
+      else if (
+        waitFor &&
+        Date.now() - waitSince > STARTING_HOST_WAIT_MS &&
+        isHostOf(paths, cachePath, waitFor) !== "named"
+      )
+        throw new CacheLockedError(cachePath, waitFor); // a host we cannot reach (another runtime folder)
+      if (!started && !waitFor && (lockedRuns === 0 || Date.now() - lastStart > 300)) {
+        started = startHost(cachePath, !!opts.create);
+        lastStart = Date.now();
       }
     }
     if (Date.now() > deadline) throw new Error(`the cache host of ${cachePath} did not answer`);
     await sleep(20);
   }
+}
+
+export interface WriterInfo {
+  writer: { pid: number; what: string } | null;
+  note: unknown;
+  version: number;
 }
 
 /** The rows of a host reply, in the reader shape `rowsOf` takes. */
@@ -211,6 +258,10 @@ export class RemoteConn {
   private link: Link | null = null;
   private linking: Promise<Link> | null = null;
   private tx: { sql: string; params?: Params }[] | null = null;
+  /** A writer's transaction is open on the host. */
+  private writerTx = false;
+  /** A writer's open transaction died with its host: statements fail until the caller ends it. */
+  private broken = false;
   private closed = false;
 
   constructor(
@@ -219,16 +270,35 @@ export class RemoteConn {
     private readonly opts: { create?: boolean; what?: string } = {},
   ) {}
 
-  async open(): Promise<this> {
-    await this.linked();
+  async open(link?: Link): Promise<this> {
+    if (link) this.adopt(link);
+    else await this.linked();
     return this;
+  }
+
+  private adopt(l: Link): void {
+    this.link = l;
+    // A writer whose host went away claims the writer slot of the next host at once (rather than at its
+    // next statement, maybe a watch's next cycle a minute on), so that a TUI following it does not take
+    // over. Its open transaction, if any, is lost with the host (see `call`).
+    l.onGone = () => {
+      if (this.role !== "writer" || this.closed || this.link !== l) return;
+      if (this.writerTx) {
+        this.writerTx = false;
+        this.broken = true;
+      }
+      setTimeout(() => {
+        if (!this.closed && (!this.link || this.link.gone)) this.linked().catch(() => {});
+      }, 0);
+    };
   }
 
   private linked(): Promise<Link> {
     if (this.link && !this.link.gone) return Promise.resolve(this.link);
     this.linking ??= linkTo(this.cachePath, this.role, this.opts).then(
-      (l) => {
-        this.link = l;
+      (found) => {
+        const l = found as Link; // never null: it starts a host when none answers
+        this.adopt(l);
         this.linking = null;
         if (this.closed) l.close();
         return l;
@@ -243,10 +313,23 @@ export class RemoteConn {
 
   private async call(op: "run" | "all", sql: string, params?: Params): Promise<Record<string, unknown>> {
     const msg = { op, sql, params: encodeParams(params) };
+    const head = sql.trimStart().slice(0, 16).toUpperCase();
+    if (this.role === "writer") {
+      // The host went away while we were idle: inside our transaction, that transaction is lost with
+      // it and statements sent on would commit one by one (half a batch), so everything up to its end
+      // (the caller's ROLLBACK) fails; outside one, the writer goes on with a new host (a watch's next
+      // cycle, a sync's next batch).
+      if (this.link?.gone && this.writerTx) {
+        this.writerTx = false;
+        this.broken = true;
+      }
+      if (this.broken) {
+        if (/^(ROLLBACK|ABORT|COMMIT|END)\b/.test(head)) this.broken = false;
+        if (/^(ROLLBACK|ABORT)\b/.test(head)) return { ok: true };
+        throw hostStopped();
+      }
+    }
     for (let attempt = 0; ; attempt++) {
-      // A writer never goes on with a new host: its open transaction died with the old one, and
-      // statements sent on would commit one by one (half a batch).
-      if (this.role === "writer" && this.link?.gone) throw hostStopped();
       const fresh = !this.link || this.link.gone;
       try {
         const link = await this.linked();
@@ -261,19 +344,30 @@ export class RemoteConn {
             check(await link.request({ op: "run", sql: s.sql, params: encodeParams(s.params) }));
         }
         const reply = check(await link.request(msg));
-        this.track(sql, params);
+        this.track(head, sql, params);
         return reply;
       } catch (e) {
         if (!(e instanceof HostGoneError) || this.closed) throw e;
-        if (this.role === "writer" || attempt >= 3) throw hostStopped();
+        if (this.role === "writer") {
+          // Whether the statement ran is unknown: the caller fails (a transaction is rolled back with
+          // its host; a statement of its own landed whole or not at all).
+          if (this.writerTx || /^BEGIN\b/.test(head))
+            this.broken = !/^(ROLLBACK|ABORT|COMMIT|END)\b/.test(head);
+          this.writerTx = false;
+          throw hostStopped();
+        }
+        if (attempt >= 3) throw hostStopped();
         // A reader goes on with a new host (it replays its open read transaction first).
       }
     }
   }
 
-  private track(sql: string, params?: Params) {
-    const head = sql.trimStart().slice(0, 16).toUpperCase();
-    if (this.role === "writer") return;
+  private track(head: string, sql: string, params?: Params) {
+    if (this.role === "writer") {
+      if (head.startsWith("BEGIN")) this.writerTx = true;
+      else if (/^(COMMIT|END|ROLLBACK|ABORT)\b/.test(head)) this.writerTx = false;
+      return;
+    }
     if (head.startsWith("BEGIN")) this.tx = [{ sql, params }];
     else if (head.startsWith("COMMIT") || head.startsWith("ROLLBACK") || head.startsWith("ABORT"))
       this.tx = null;
@@ -305,6 +399,37 @@ export class RemoteConn {
     return (reply.writer as { pid: number; what: string } | null) ?? null;
   }
 
+  /**
+   * The writer slot's holder with what it last announced (a watch's cycle), and the count of its
+   * commits so far (it changes when new data lands).
+   */
+  async writerInfo(): Promise<WriterInfo> {
+    const reply = check(await (await this.linked()).request({ op: "writer" }));
+    return {
+      writer: (reply.writer as { pid: number; what: string } | null) ?? null,
+      note: reply.note ?? null,
+      version: Number(reply.version) || 0,
+    };
+  }
+
+  /**
+   * A writer's sync created this cache and left it empty: the host removes it and exits, unless another
+   * process is on it. Resolves once the host has gone (true), or false when the cache stays.
+   */
+  async drop(): Promise<boolean> {
+    if (this.role !== "writer" || !this.link || this.link.gone) return false;
+    const pid = this.link.hostPid;
+    const reply = await this.link.request({ op: "drop" }).catch(() => null);
+    if (!reply?.dropped) return false;
+    for (let i = 0; i < 250 && processRuns(pid); i++) await sleep(20);
+    return true;
+  }
+
+  /** A writer says what it is doing (a watch's cycle), for the others' live mode; fire and forget. */
+  announce(note: unknown): void {
+    if (this.role === "writer" && this.link && !this.link.gone) this.link.notify({ op: "note", note });
+  }
+
   closeSync(): void {
     this.closed = true;
     this.link?.close();
@@ -328,19 +453,46 @@ function check(reply: Record<string, unknown>): Record<string, unknown> {
   return reply;
 }
 
-/** `Cache.open` in shared mode. */
+/**
+ * A process outside shared mode (EVX_SHARED=0, a library caller) found the file locked by `holder`:
+ * the cache through its host when one answers; "retry" once a host that held the file without answering
+ * (it was starting, or closing the file as it exited) has gone, so the caller opens the file itself;
+ * null when the holder is no host (the caller reports it).
+ */
+export async function joinRemote(
+  path: string,
+  opts: { readOnly?: boolean; create?: boolean },
+  holder?: number,
+): Promise<Cache | "retry" | null> {
+  const paths = hostPaths(path);
+  const deadline = Date.now() + WAIT_MS();
+  const role: Role = opts.readOnly ? "reader" : "writer";
+  for (;;) {
+    const link = await linkTo(path, role, { start: false, what: commandWord() });
+    if (link) return openRemote(path, opts, link);
+    if (!holder || !processRuns(holder)) return "retry";
+    if (!isHostOf(paths, path, holder) || Date.now() > deadline) return null;
+    await sleep(20);
+  }
+}
+
+/** The command's name, shown to the others as who is syncing: only a plain word (the first non-flag
+ * argument may be a flag's value, such as an endpoint URL with credentials in it). */
+function commandWord(): string {
+  const first = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "";
+  return /^[a-z]+$/.test(first) ? first : "evx";
+}
+
+/** `Cache.open` in shared mode (`link`: an authenticated link of the right role to use first). */
 export async function openRemote(
   path: string,
   opts: { readOnly?: boolean; create?: boolean },
+  link?: Link,
 ): Promise<Cache> {
   const readOnly = !!opts.readOnly;
   if (!existsSync(path) && (readOnly || !opts.create)) throw new CacheMissingError(path);
   const role: Role = readOnly ? "reader" : "writer";
-  // The command's name, shown to the others as who is syncing: only a plain word (the first non-flag
-  // argument may be a flag's value, such as an endpoint URL with credentials in it).
-  const first = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "";
-  const what = /^[a-z]+$/.test(first) ? first : "evx";
-  const primary = await new RemoteConn(path, role, { create: opts.create, what }).open();
+  const primary = await new RemoteConn(path, role, { create: opts.create, what: commandWord() }).open(link);
   const others = new Set<RemoteConn>();
   const cache = {
     path,

@@ -63,15 +63,44 @@ export interface WatchOptions
   stopOn?: (error: unknown, cycle: number) => boolean;
 }
 
+/**
+ * What a watch tells the cache's other processes about itself (shared mode: through the cache host, so
+ * a TUI's live mode can follow this watch's cycles instead of running its own).
+ */
+export interface WatchNote {
+  /** The last finished cycle (not an interrupted one), null before the first ends. */
+  last: {
+    at: string;
+    events: number;
+    objects: number;
+    removed: number;
+    error?: string;
+    failedWhole: boolean;
+  } | null;
+  /** A cycle is running. */
+  syncing: boolean;
+  /** When the next cycle begins (epoch ms), while waiting. */
+  nextAt: number | null;
+  everyMs: number;
+}
+
+/** Tells the host (shared mode) what the watch does; nothing on a cache of this process's own. */
+function announce(cache: Cache, note: WatchNote): void {
+  const conn = cache.conn as unknown as { announce?: (n: WatchNote) => void };
+  if (typeof conn.announce === "function") conn.announce(note);
+}
+
 /** Runs sync cycles until `opts.signal` aborts; resolves then. Rejects only as `stopOn` decides. */
 export async function watch(cache: Cache, source: Source, opts: WatchOptions): Promise<void> {
   const { signal } = opts;
   const follow = opts.from === undefined && opts.to === undefined;
   let floor: string | undefined;
+  let last: WatchNote["last"] = null;
   for (let n = 1; !signal.aborted; n++) {
     const at = new Date();
+    announce(cache, { last, syncing: true, nextAt: null, everyMs: opts.everyMs });
     const t0 = performance.now();
-    let last: SyncProgress | undefined;
+    let progress: SyncProgress | undefined;
     let summary: SyncSummary;
     let error: string | undefined;
     let failedWhole = false;
@@ -99,7 +128,7 @@ export async function watch(cache: Cache, source: Source, opts: WatchOptions): P
             }
           : undefined,
         onProgress: (p) => {
-          last = p;
+          progress = p;
           opts.onProgress?.(n, p);
         },
       });
@@ -114,7 +143,7 @@ export async function watch(cache: Cache, source: Source, opts: WatchOptions): P
         failedWhole = true;
         error = firstLine(e);
       }
-      summary = partialSummary(last, t0);
+      summary = partialSummary(progress, t0);
     } finally {
       signal.removeEventListener("abort", forward);
     }
@@ -124,6 +153,21 @@ export async function watch(cache: Cache, source: Source, opts: WatchOptions): P
       .catch(() => null);
     const stopping = interrupted || signal.aborted;
     const waitMs = Math.max(0, t0 + opts.everyMs - performance.now());
+    if (!interrupted)
+      last = {
+        at: at.toISOString(),
+        events: summary.events,
+        objects: summary.objects.downloaded,
+        removed: summary.objects.removed,
+        error,
+        failedWhole,
+      };
+    announce(cache, {
+      last,
+      syncing: false,
+      nextAt: stopping ? null : Date.now() + waitMs,
+      everyMs: opts.everyMs,
+    });
     await opts.onCycle({
       cycle: n,
       at,

@@ -451,15 +451,29 @@ export async function writeIndex(cachePath: string, deadlineMs = 10_000): Promis
     if (!stamp) return false;
     const { DuckDBInstance } = cjs(await import("@duckdb/node-api"));
     process.umask(0o077);
-    const db = await DuckDBInstance.create(cachePath, {
-      access_mode: "READ_ONLY",
-      threads: "1",
-      memory_limit: "256MB",
-    });
-    const conn = await db.connect();
+    let rows: (sql: string, params?: string[]) => Promise<unknown[][]>;
+    let close: () => void;
     try {
-      const rows = async (sql: string, params?: string[]) =>
-        (await conn.runAndReadAll(sql, params)).getRowsJS() as unknown[][];
+      const db = await DuckDBInstance.create(cachePath, {
+        access_mode: "READ_ONLY",
+        threads: "1",
+        memory_limit: "256MB",
+      });
+      const conn = await db.connect();
+      rows = async (sql, params) => (await conn.runAndReadAll(sql, params)).getRowsJS() as unknown[][];
+      close = () => {
+        conn.closeSync();
+        db.closeSync();
+      };
+    } catch (e) {
+      // Held by the cache's host (another evx process is on the cache): read through it.
+      if (!/lock/i.test((e as Error).message)) throw e;
+      const { Cache } = await import("../cache/db.js");
+      const cache = await Cache.open(cachePath, { readOnly: true });
+      rows = async (sql, params) => (await cache.all(sql, params)).map((r) => Object.values(r));
+      close = () => cache.close();
+    }
+    try {
       let events: string[];
       try {
         events = (
@@ -494,8 +508,7 @@ export async function writeIndex(cachePath: string, deadlineMs = 10_000): Promis
       renameSync(tmp, file);
       return true;
     } finally {
-      conn.closeSync();
-      db.closeSync();
+      close();
     }
   } catch (e) {
     if (process.env.EVX_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);

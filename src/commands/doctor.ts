@@ -62,6 +62,9 @@ export const KNOWN_ENV = [
   "EVX_DEBUG",
   "EVX_TRACE",
   "EVX_WATCH_MIN_EVERY_MS",
+  "EVX_SHARED",
+  "EVX_HOST_IDLE_MS",
+  "EVX_HOST_WAIT_MS",
   "EVX_CLICKHOUSE_URL",
   "EVX_CLICKHOUSE_PASSWORD",
   "EVX_CLICKHOUSE_TIMEOUT_MS",
@@ -263,6 +266,22 @@ export async function cacheSource(path: string): Promise<{ source?: SourceInfo; 
   } catch (e) {
     const m = msg(e);
     if (/lock/i.test(m)) {
+      // Held by the cache's host (another evx process is on the cache): read through it.
+      try {
+        const { Cache } = await import("../cache/db.js");
+        const cache = await Cache.open(path, { readOnly: true });
+        try {
+          const rows = await cache.all<{ key: string; value: string }>(
+            "SELECT key, value FROM meta WHERE key IN ('source', 'source_options')",
+          );
+          const meta = Object.fromEntries(rows.map((r) => [String(r.key), String(r.value)]));
+          if (!meta.source) return {};
+          const opts = meta.source_options ? (JSON.parse(meta.source_options) as Partial<SourceInfo>) : {};
+          return { source: { ...opts, url: meta.source, from: "the cache's source" } };
+        } finally {
+          cache.close();
+        }
+      } catch {}
       const pid = /PID (\d+)/.exec(m)?.[1];
       return {
         note: `the cache is in use by another evx process${pid ? ` (PID ${pid})` : ""}; its source was not read`,

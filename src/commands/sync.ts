@@ -1,7 +1,6 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import prettyBytes from "pretty-bytes";
 import { Cache } from "../cache/db.js";
-import { sharedMode } from "../cache/hostpaths.js";
 import { type FormatRequest, resolveFormat } from "../cache/mapping.js";
 import {
   cacheHome,
@@ -158,6 +157,8 @@ async function syncOrWatch(a: SyncArgs, stop: AbortSignal, st: RunState): Promis
   // Whether the cache holds objects, as last seen (after the sync, after each watch cycle); read at
   // the end only when unknown, so a stopped watch exits as soon as its last cycle is printed.
   let holds: boolean | undefined;
+  /** A cache this run created and left empty was removed (or is to be, once closed). */
+  let dropped: boolean | undefined;
   // Non-secret connection settings, so the TUI can sync again; credentials in an endpoint URL are dropped.
   await setMeta(
     cache,
@@ -202,7 +203,8 @@ async function syncOrWatch(a: SyncArgs, stop: AbortSignal, st: RunState): Promis
       bar?.stop();
       ended = true;
       holds = await holdsObjects(cache).catch(() => true);
-      const kept = !created || holds || sharedMode();
+      if (created && !holds) dropped = await dropEmpty(cache);
+      const kept = !dropped;
       if (a.json) printJson(summaryJson(summary, kept ? cachePath : null));
       else printSummary(summary, kept ? cachePath : null);
       if (summary.objects.failed > 0) throw new ExitError(EXIT.partial);
@@ -217,15 +219,23 @@ async function syncOrWatch(a: SyncArgs, stop: AbortSignal, st: RunState): Promis
     try {
       // Unknown (the cache could not be read): keep it, as if it held objects.
       holds ??= await holdsObjects(cache).catch(() => true);
+      if (created && !holds && dropped === undefined) dropped = await dropEmpty(cache);
       cache.close();
-      // In shared mode the cache's host still holds the file (it stays up a while after the last
-      // client): removing it under the host would lose a later sync's events, so an empty cache stays.
-      if (created && !holds && !sharedMode()) removeCacheFiles(cachePath);
+      if (dropped) removeCacheFiles(cachePath);
       else if (holds && ended) rememberCache(cachePath);
     } finally {
       st.bar = null;
     }
   }
+}
+
+/**
+ * Whether a cache this run created and left empty may go. In shared mode its host holds the file: it
+ * closes and removes it (and exits) unless another process is on the cache, in which case it stays.
+ */
+async function dropEmpty(cache: Cache): Promise<boolean> {
+  const conn = cache.conn as unknown as { drop?: () => Promise<boolean> };
+  return typeof conn.drop === "function" ? conn.drop().catch(() => false) : true;
 }
 
 /** Whether the cache holds any synced object (an empty one is not worth keeping or defaulting to). */

@@ -214,6 +214,28 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
     }
   }, [visible, busy, load]);
 
+  // Shared mode: who is syncing, asked of the cache's host every 2 s while the tab is shown, so another
+  // process's sync shows (and goes) without a refresh. Undefined until the first answer: then the
+  // status's `syncing` stands.
+  const [writer, setWriter] = useState<{ pid: number; what: string } | null | undefined>(undefined);
+  useEffect(() => {
+    const ask = api?.writer?.bind(api);
+    if (!visible || !ask) return;
+    let live = true;
+    const poll = () =>
+      ask().then(
+        (w) => live && setWriter(w),
+        () => {},
+      );
+    void poll();
+    const timer = setInterval(poll, 2000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [visible, api]);
+  const syncing = writer === undefined ? status?.syncing : writer;
+
   const list = rows ?? [];
   // A layout effect: `s`/`e` pressed right after the frame shows the result must see it.
   useLayoutEffect(() => {
@@ -422,8 +444,8 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
     rows ? ` · ${rows.length} partitions · ${marked.size} marked` : ""
   }${
     // Shared mode: another process's running sync (this TUI's own shows as progress below).
-    status?.syncing && status.syncing.pid !== process.pid
-      ? ` · evx ${cleanText(status.syncing.what)} (PID ${status.syncing.pid}) is syncing`
+    syncing && syncing.pid !== process.pid
+      ? ` · evx ${cleanText(syncing.what)} (PID ${syncing.pid}) is syncing`
       : ""
   }`;
   let third: { text: string; color?: string };

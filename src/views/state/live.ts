@@ -5,13 +5,17 @@
  * again (a result from before the refresh is dropped), and the status bar says what the cycle did. A
  * cycle that fails is shown there too and the data on screen stays as it was (k9s-style); the next
  * cycle retries. Turning it off, or quitting, stops after the current batch commits.
+ *
+ * When another process holds the cache's writer (shared mode: `evx sync --watch`, a sync, another TUI's
+ * live mode), live mode follows it instead: it shows that writer's cycles and refreshes when it commits
+ * (the host counts the commits), and runs cycles of its own only once that writer has gone.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { SyncProgress } from "../../cache/sync.js";
 import type { WatchCycle } from "../../cache/watch.js";
 import { formatNumber } from "../../render/format.js";
 import { cleanText } from "../../render/sanitize.js";
-import type { Session } from "./state.js";
+import type { FollowedWriter, Session } from "./state.js";
 
 /** `--every` when `evx ui` is not given one (as `evx sync --watch`). */
 export const DEFAULT_LIVE_EVERY_MS = 60_000;
@@ -39,6 +43,12 @@ export interface LiveState {
   /** The running cycle's progress. */
   progress: SyncProgress | null;
   everyMs: number;
+  /**
+   * Shared mode: another process holds the cache's writer (`evx sync --watch`, a sync, another TUI's
+   * live mode), and live mode follows its cycles instead of running its own; `last` and `nextAt` are
+   * the ones it announced. Null while this process runs the cycles.
+   */
+  following?: { pid: number; what: string } | null;
 }
 
 export const LIVE_OFF: LiveState = {
@@ -74,6 +84,7 @@ export function liveText(
   if (s.phase === "off") return null;
   if (s.phase === "stopping") return { text: "live · stopping after the current batch…", tone: "warn" };
   const parts = ["live"];
+  if (s.following) parts.push(`following evx ${cleanText(s.following.what)} (PID ${s.following.pid})`);
   let tone: "ok" | "warn" | "error" = "ok";
   const last = s.last;
   if (last) {
@@ -167,11 +178,40 @@ export function useLive(
       if (c.summary.events > 0 || c.summary.objects.removed > 0 || c.summary.objects.downloaded > 0)
         onDataRef.current();
     };
+    const onFollow = (f: FollowedWriter | null, changed: boolean) => {
+      const last = f?.note?.last;
+      setState((s) =>
+        s.phase === "stopping"
+          ? s
+          : f
+            ? {
+                ...s,
+                following: { pid: f.pid, what: f.what },
+                // A writer that announces nothing (a one-off sync) is syncing until it goes.
+                phase: !f.note || f.note.syncing ? "syncing" : "waiting",
+                last: last
+                  ? {
+                      at: new Date(last.at),
+                      events: last.events,
+                      objects: last.objects,
+                      removed: last.removed,
+                      error: last.error,
+                      failedWhole: last.failedWhole,
+                    }
+                  : s.last,
+                nextAt: f.note && !f.note.syncing ? f.note.nextAt : null,
+                progress: null,
+              }
+            : { ...s, following: null, phase: "syncing", nextAt: null, progress: null },
+      );
+      if (changed) onDataRef.current();
+    };
     const done = sync
       .watch({
         everyMs,
         signal: ac.signal,
         onCycle,
+        onFollow,
         onProgress: (p) =>
           setState((s) =>
             s.phase === "stopping" ? s : { ...s, phase: "syncing", progress: p, nextAt: null },

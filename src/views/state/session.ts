@@ -8,17 +8,19 @@
  * and nothing waits on a file lock. Another evx process meets the lock as it would meet a sync's.
  */
 import { basename } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Cache, CacheLockedError } from "../../cache/db.js";
 import { sharedMode } from "../../cache/hostpaths.js";
 import { listSource, partitionStates } from "../../cache/plan.js";
+import type { RemoteConn } from "../../cache/remote.js";
 import { getMeta } from "../../cache/schema.js";
 import { cacheStatus, evictPartitions, listRejects } from "../../cache/status.js";
 import { sync } from "../../cache/sync.js";
-import { watch } from "../../cache/watch.js";
+import { type WatchNote, watch } from "../../cache/watch.js";
 import { checkSpecKeys, Executor } from "../../queries/executor.js";
 import { openSource, type SourceOptions } from "../../source/index.js";
 import type { QueryRunner } from "../hooks/useQuery.js";
-import type { Session, SyncApi } from "./state.js";
+import type { LiveWatchOptions, Session, SyncApi } from "./state.js";
 
 /**
  * Opens `path` read-write; when another process holds it, read-only (sync, evict and live mode
@@ -39,7 +41,32 @@ export async function openSession(path: string): Promise<Session & { sync: SyncA
     cache = await Cache.open(path, { readOnly: true });
     readOnly = true;
   }
+  if (isRemote(cache)) {
+    // Outside shared mode, but a host holds the file (Cache.open joined it): read through it as a
+    // shared session does, rather than keep the writer for the TUI's whole life.
+    cache.close();
+    return sessionFor(await Cache.open(path, { readOnly: true }), { shared: true });
+  }
   return sessionFor(cache, { readOnly, lockedBy });
+}
+
+function isRemote(cache: Cache): boolean {
+  return !!(cache as unknown as { remote?: boolean }).remote;
+}
+
+/** How often live mode asks the host about another process's writer it follows. */
+const FOLLOW_POLL_MS = 500;
+
+/** The writer slot is another process's (shared mode). */
+class WriterHeld extends Error {
+  constructor(
+    readonly pid: number | undefined,
+    what: string,
+  ) {
+    super(
+      `another evx process${pid ? ` (PID ${pid})` : ""} is syncing this cache: no ${what === "live" ? "live mode" : what} until it ends`,
+    );
+  }
 }
 
 /** A session over an already open cache (tests use this with their own cache). */
@@ -146,10 +173,7 @@ export function syncApiFor(
       w = await Cache.open(cache.path);
     } catch (e) {
       writer = null;
-      if (e instanceof CacheLockedError)
-        throw new Error(
-          `another evx process${e.pid ? ` (PID ${e.pid})` : ""} is syncing this cache: no ${what === "live" ? "live mode" : what} until it ends`,
-        );
+      if (e instanceof CacheLockedError) throw new WriterHeld(e.pid, what);
       throw e;
     }
     try {
@@ -157,6 +181,29 @@ export function syncApiFor(
     } finally {
       writer = null;
       w.close();
+    }
+  };
+  /** Polls the host about the writer until it goes (resolves) or `o.signal` aborts. */
+  const follow = async (r: Cache, o: LiveWatchOptions) => {
+    const conn = r.conn as unknown as RemoteConn;
+    let version: number | null = null;
+    let free = 0;
+    while (!o.signal.aborted) {
+      const info = await conn.writerInfo();
+      // Free on two polls in a row: a writer whose host was replaced claims the new one meanwhile.
+      if (!info.writer && ++free < 2) {
+        await sleep(FOLLOW_POLL_MS, undefined, { signal: o.signal }).catch(() => {});
+        continue;
+      }
+      const changed = version !== null && info.version !== version;
+      version = info.version;
+      if (!info.writer) {
+        o.onFollow?.(null, changed);
+        return;
+      }
+      free = 0;
+      o.onFollow?.({ ...info.writer, note: (info.note as WatchNote | null) ?? null }, changed);
+      await sleep(FOLLOW_POLL_MS, undefined, { signal: o.signal }).catch(() => {});
     }
   };
   return {
@@ -179,8 +226,8 @@ export function syncApiFor(
         if (!source) throw new Error(NO_SOURCE);
         return sync(w, source, { from: range.from, to: range.to, signal, onProgress });
       }),
-    watch: (o) =>
-      exclusive("live", async (w) => {
+    watch: async (o) => {
+      const own = async (w: Cache) => {
         const source = await sourceOf(w);
         if (!source) throw new Error(NO_SOURCE);
         // No --from/--to: the dates `evx sync --watch` follows (watchSelection), chosen each cycle.
@@ -190,7 +237,22 @@ export function syncApiFor(
           onCycle: o.onCycle,
           onProgress: (_n, p) => o.onProgress?.(p),
         });
-      }),
+      };
+      if (!opts.shared) return exclusive("live", own);
+      // Shared mode: run the cycles when the writer is free; while another process holds it (a watch,
+      // a sync, another TUI's live mode), follow that one, and take over when it goes.
+      while (!o.signal.aborted) {
+        try {
+          return await exclusive("live", own);
+        } catch (e) {
+          if (!(e instanceof WriterHeld)) throw e;
+        }
+        await follow(await reads(), o);
+      }
+    },
+    writer: opts.shared
+      ? async () => ((await reads()).conn as unknown as RemoteConn).writerInfo().then((i) => i.writer)
+      : undefined,
     /** Closes the reading connection (before the cache itself is closed). */
     close() {
       closed = true;

@@ -7,7 +7,7 @@ import { createContext, useContext, useLayoutEffect } from "react";
 import type { PartitionRow } from "../../cache/plan.js";
 import type { CacheStatus, RejectRow } from "../../cache/status.js";
 import type { SyncProgress, SyncSummary } from "../../cache/sync.js";
-import type { WatchCycle } from "../../cache/watch.js";
+import type { WatchCycle, WatchNote } from "../../cache/watch.js";
 import type { ChPartitionRow } from "../../queries/clickhouse/executor.js";
 import { formatExclusion } from "../../queries/parse.js";
 import type {
@@ -48,6 +48,8 @@ export interface SyncApi {
    * when it cannot start (no source, the cache is read-only, another sync runs).
    */
   watch(opts: LiveWatchOptions): Promise<void>;
+  /** Shared mode: the process holding the cache's writer (a sync, a watch), or null; absent otherwise. */
+  writer?(): Promise<{ pid: number; what: string } | null>;
 }
 
 export interface LiveWatchOptions {
@@ -55,6 +57,20 @@ export interface LiveWatchOptions {
   signal: AbortSignal;
   onCycle: (c: WatchCycle) => void;
   onProgress?: (p: SyncProgress) => void;
+  /**
+   * Shared mode: another process holds the cache's writer (`evx sync --watch`, a sync, another TUI's
+   * live mode), so live mode follows it instead of running cycles of its own. Called on each poll with
+   * the writer and what it last announced; `changed` when it committed new data since the last poll.
+   * Null when the writer has gone (live mode then runs its own cycles, as it takes the writer over).
+   */
+  onFollow?: (f: FollowedWriter | null, changed: boolean) => void;
+}
+
+export interface FollowedWriter {
+  pid: number;
+  what: string;
+  /** A watch's last cycle and when its next begins; null for a writer that says nothing (a sync). */
+  note: WatchNote | null;
 }
 
 /**
