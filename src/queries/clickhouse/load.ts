@@ -45,7 +45,14 @@ import { type Source, SourceError } from "../../source/types.js";
 import { EngineError } from "../engine.js";
 import { AbortError } from "../executor.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
-import { bookkeepingDdl, bookkeepingTables, lastLoads, tableInfo, tablePartitions } from "./coverage.js";
+import {
+  bookkeepingDdl,
+  bookkeepingTables,
+  type ChLoadSummary,
+  lastLoads,
+  tableInfo,
+  tablePartitions,
+} from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
 import { taggedPropsMapSql } from "./schema.js";
@@ -73,6 +80,8 @@ export interface LoadOptions {
   region?: string;
   /** Load every selected partition even when its objects did not change since its last load. */
   force?: boolean;
+  /** Partitions loaded at once (default 4). */
+  concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PartitionOutcome, index: number, total: number) => void;
 }
@@ -313,7 +322,7 @@ export function partitionPlan(
         sql: `INSERT INTO ${quoteIdent(stage)} ${columns}\n${parseSelectSql(read.sql)}`,
         params: { ...read.params, ...parseParams(date, o.map) },
       },
-      counts: `SELECT date = toDate({date:String}) AS good, count() AS n FROM ${quoteIdent(stage)} GROUP BY good`,
+      counts: countsSql(stage),
       replace: `ALTER TABLE ${quoteIdent(target.table)} REPLACE PARTITION ID ${pid} FROM ${quoteIdent(stage)}`,
       drop: `ALTER TABLE ${quoteIdent(target.table)} DROP PARTITION ID ${pid}`,
       cleanup: [`DROP TABLE IF EXISTS ${quoteIdent(stage)}`],
@@ -338,7 +347,7 @@ ENGINE = Distributed(${lit(o.cluster)}, currentDatabase(), ${lit(stageLocal)}, c
       sql: `INSERT INTO ${quoteIdent(stage)} ${columns}\n${parseSelectSql(read.sql)}\nSETTINGS distributed_foreground_insert = 1`,
       params: { ...read.params, ...parseParams(date, o.map) },
     },
-    counts: `SELECT date = toDate({date:String}) AS good, count() AS n FROM ${quoteIdent(stage)} GROUP BY good`,
+    counts: countsSql(stage),
     replace: `ALTER TABLE ${quoteIdent(local)} ${on} REPLACE PARTITION ID ${pid} FROM ${quoteIdent(stageLocal)}`,
     drop: `ALTER TABLE ${quoteIdent(local)} ${on} DROP PARTITION ID ${pid}`,
     cleanup: [
@@ -346,6 +355,24 @@ ENGINE = Distributed(${lit(o.cluster)}, currentDatabase(), ${lit(stageLocal)}, c
       `DROP TABLE IF EXISTS ${quoteIdent(stageLocal)} ${on} SYNC`,
     ],
   };
+}
+
+/**
+ * The staged rows' counts, good (the date's) and rejected, and the good rows' summary that the context
+ * reads instead of the table (context.ts): first and last event, event types.
+ */
+function countsSql(stage: string): string {
+  return `SELECT date = toDate({date:String}) AS good, count() AS n,
+       toUnixTimestamp64Micro(min(event_time)) AS lo, toUnixTimestamp64Micro(max(event_time)) AS hi,
+       if(good, arraySort(groupUniqArray(toString(event_type))), []) AS types
+  FROM ${quoteIdent(stage)} GROUP BY good`;
+}
+
+/** `YYYY-MM-DD hh:mm:ss.ffffff` (UTC) of epoch µs: a DateTime64(6) value in JSONEachRow. */
+export function usText(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const frac = String(us - Math.floor(us / 1_000_000) * 1_000_000).padStart(6, "0");
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}.${frac}`;
 }
 
 /** Query parameters as `--sql` prints them: S3 secrets replaced by `***`. */
@@ -433,6 +460,176 @@ function groupByDate<T extends { date: string }>(objs: T[]): Map<string, T[]> {
   return m;
 }
 
+/** Everything one partition's load needs (shared by the partitions of one `loadPartitions`). */
+interface PartitionRun {
+  client: ChClient;
+  target: ClickHouseTarget;
+  bucket: string;
+  prefix: string;
+  source: string;
+  loadsTable: string;
+  local?: string;
+  o: LoadOptions;
+  suffix: string;
+}
+
+type ListedObject = { key: string; size: number; version: string; date: string };
+
+/** Partitions loaded at once: `--concurrency`, default 4 (the server parses each with its own threads). */
+export function loadConcurrency(n: number | undefined): number {
+  return n !== undefined && Number.isInteger(n) && n > 0 ? Math.min(n, 64) : 4;
+}
+
+/**
+ * Runs `fn` on every item, at most `limit` at a time. The first failure stops new items from starting;
+ * the ones under way finish (each cleans up its stage), then it is thrown.
+ */
+export async function inPool<T>(
+  items: T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | null = null;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      if (signal?.aborted) {
+        failure ??= { e: new AbortError() };
+        return;
+      }
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw (failure as { e: unknown }).e;
+}
+
+/** Records one partition's load in the loads table (never fails the load). */
+async function recordLoad(
+  run: PartitionRun,
+  oc: PartitionOutcome,
+  fingerprint: string,
+  summary?: ChLoadSummary,
+): Promise<void> {
+  await run.client
+    .insert(
+      run.loadsTable,
+      [
+        {
+          loaded_at: new Date().toISOString().replace("T", " ").replace("Z", ""),
+          date: oc.date,
+          status: oc.status === "failed" ? "failed" : "ok",
+          objects: oc.objects,
+          bytes: oc.bytes,
+          rows: oc.events,
+          rejected: oc.rejected,
+          fingerprint,
+          error: oc.error ?? "",
+          source: run.source,
+          min_time: usText(summary?.minUs ?? 0),
+          max_time: usText(summary?.maxUs ?? 0),
+          event_types: summary?.eventTypes ?? [],
+        },
+      ],
+      {},
+    )
+    .catch(() => {});
+}
+
+/** Loads one partition (stage, insert, count, swap, clean up) and records it. */
+async function loadPartition(
+  run: PartitionRun,
+  date: string,
+  objs: ListedObject[],
+): Promise<PartitionOutcome> {
+  const { client, o } = run;
+  if (o.signal?.aborted) throw new AbortError();
+  const t0 = performance.now();
+  const fingerprint = fingerprintOf(objs);
+  const bytes = objs.reduce((s, x) => s + x.size, 0);
+  const plan = partitionPlan(
+    run.target,
+    run.bucket,
+    objs.map((x) => run.prefix + x.key),
+    date,
+    { ...o, local: run.local },
+    run.suffix,
+  );
+  try {
+    for (const sql of plan.create) await client.command(sql, {}, { signal: o.signal });
+    await client.statement(plan.insert.sql, plan.insert.params, { signal: o.signal });
+    const counts = await client.rows<{ good: number; n: number; lo: number; hi: number; types: string[] }>(
+      plan.counts,
+      { date },
+      { signal: o.signal },
+    );
+    const good = counts.find((c) => Number(c.good) === 1);
+    const events = Number(good?.n ?? 0);
+    const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
+    // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
+    await client.command(events > 0 ? plan.replace : plan.drop, {}, { signal: o.signal });
+    const oc: PartitionOutcome = {
+      date,
+      status: "loaded",
+      objects: objs.length,
+      bytes,
+      events,
+      rejected,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    await recordLoad(
+      run,
+      oc,
+      fingerprint,
+      good ? { minUs: Number(good.lo), maxUs: Number(good.hi), eventTypes: good.types ?? [] } : undefined,
+    );
+    return oc;
+  } catch (e) {
+    if (o.signal?.aborted || e instanceof AbortError) throw new AbortError();
+    // The server is gone or refuses us: no other partition can load either.
+    if (e instanceof EngineError && e.kind !== "query" && e.kind !== "limit") throw e;
+    const oc: PartitionOutcome = {
+      date,
+      status: "failed",
+      objects: objs.length,
+      bytes,
+      events: 0,
+      rejected: 0,
+      seconds: (performance.now() - t0) / 1000,
+      error: shortError(client, e),
+    };
+    await recordLoad(run, oc, "");
+    return oc;
+  } finally {
+    for (const sql of plan.cleanup) await client.command(sql, {}, {}).catch(() => {});
+  }
+}
+
+/** Drops a partition that left the source, and records it. */
+async function removePartition(run: PartitionRun, date: string): Promise<PartitionOutcome> {
+  if (run.o.signal?.aborted) throw new AbortError();
+  const t0 = performance.now();
+  const plan = partitionPlan(run.target, run.bucket, ["x"], date, { ...run.o, local: run.local }, run.suffix);
+  await run.client.command(plan.drop, {}, { signal: run.o.signal });
+  const oc: PartitionOutcome = {
+    date,
+    status: "removed",
+    objects: 0,
+    bytes: 0,
+    events: 0,
+    rejected: 0,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  await recordLoad(run, oc, fingerprintOf([]));
+  return oc;
+}
+
 /**
  * Loads the selected partitions of `source` into the engine's table (see the module comment). The
  * table must exist with evx's columns (`evx clickhouse schema`); the bookkeeping tables are created
@@ -498,123 +695,49 @@ export async function loadPartitions(
     .sort();
   const total = selected.size + removedDates.length;
   const outcomes: PartitionOutcome[] = [];
-  const record = async (oc: PartitionOutcome, fingerprint: string) =>
-    client
-      .insert(
-        loadsTable,
-        [
-          {
-            loaded_at: new Date().toISOString().replace("T", " ").replace("Z", ""),
-            date: oc.date,
-            status: oc.status === "failed" ? "failed" : "ok",
-            objects: oc.objects,
-            bytes: oc.bytes,
-            rows: oc.events,
-            rejected: oc.rejected,
-            fingerprint,
-            error: oc.error ?? "",
-            source: source.url,
-          },
-        ],
-        {},
-      )
-      .catch(() => {});
   const done = (oc: PartitionOutcome) => {
     outcomes.push(oc);
     o.onProgress?.(oc, outcomes.length, total);
   };
-
-  const suffix = createHash("sha1")
-    .update(`${process.pid}:${Date.now()}:${Math.random()}`)
-    .digest("hex")
-    .slice(0, 8);
+  const run: PartitionRun = {
+    client,
+    target,
+    bucket,
+    prefix,
+    source: source.url,
+    loadsTable,
+    local: info.distributed?.table,
+    o,
+    suffix: createHash("sha1")
+      .update(`${process.pid}:${Date.now()}:${Math.random()}`)
+      .digest("hex")
+      .slice(0, 8),
+  };
+  // Unchanged partitions first (no request each), then the loads, `concurrency` at a time.
+  const toLoad: [string, ListedObject[]][] = [];
   for (const [date, objs] of selected) {
-    if (o.signal?.aborted) throw new AbortError();
-    const t0 = performance.now();
-    const fingerprint = fingerprintOf(objs);
-    const bytes = objs.reduce((s, x) => s + x.size, 0);
     const ok = lastOk.get(date);
     const stillThere = !ok || ok.rows === 0 || (parts.get(date)?.rows ?? 0) > 0;
-    if (!o.force && ok && last.get(date)?.status === "ok" && ok.fingerprint === fingerprint && stillThere) {
+    const fingerprint = fingerprintOf(objs);
+    if (!o.force && ok && last.get(date)?.status === "ok" && ok.fingerprint === fingerprint && stillThere)
       done({
         date,
         status: "unchanged",
         objects: objs.length,
-        bytes,
+        bytes: objs.reduce((s, x) => s + x.size, 0),
         events: ok.rows,
         rejected: ok.rejected,
         seconds: 0,
       });
-      continue;
-    }
-    const plan = partitionPlan(
-      target,
-      bucket,
-      objs.map((x) => prefix + x.key),
-      date,
-      { ...o, local: info.distributed?.table },
-      suffix,
-    );
-    try {
-      for (const sql of plan.create) await client.command(sql, {}, { signal: o.signal });
-      await client.statement(plan.insert.sql, plan.insert.params, { signal: o.signal });
-      const counts = await client.rows<{ good: number; n: number }>(
-        plan.counts,
-        { date },
-        { signal: o.signal },
-      );
-      const events = Number(counts.find((c) => Number(c.good) === 1)?.n ?? 0);
-      const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
-      // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
-      await client.command(events > 0 ? plan.replace : plan.drop, {}, { signal: o.signal });
-      const oc: PartitionOutcome = {
-        date,
-        status: "loaded",
-        objects: objs.length,
-        bytes,
-        events,
-        rejected,
-        seconds: (performance.now() - t0) / 1000,
-      };
-      await record(oc, fingerprint);
-      done(oc);
-    } catch (e) {
-      if (o.signal?.aborted || e instanceof AbortError) throw new AbortError();
-      // The server is gone or refuses us: no other partition can load either.
-      if (e instanceof EngineError && e.kind !== "query" && e.kind !== "limit") throw e;
-      const oc: PartitionOutcome = {
-        date,
-        status: "failed",
-        objects: objs.length,
-        bytes,
-        events: 0,
-        rejected: 0,
-        seconds: (performance.now() - t0) / 1000,
-        error: shortError(client, e),
-      };
-      await record(oc, "");
-      done(oc);
-    } finally {
-      for (const sql of plan.cleanup) await client.command(sql, {}, {}).catch(() => {});
-    }
+    else toLoad.push([date, objs]);
   }
-  for (const date of removedDates) {
-    if (o.signal?.aborted) throw new AbortError();
-    const t0 = performance.now();
-    const plan = partitionPlan(target, bucket, ["x"], date, { ...o, local: info.distributed?.table }, suffix);
-    await client.command(plan.drop, {}, { signal: o.signal });
-    const oc: PartitionOutcome = {
-      date,
-      status: "removed",
-      objects: 0,
-      bytes: 0,
-      events: 0,
-      rejected: 0,
-      seconds: (performance.now() - t0) / 1000,
-    };
-    await record(oc, fingerprintOf([]));
-    done(oc);
-  }
+  await inPool(toLoad, loadConcurrency(o.concurrency), o.signal, async ([date, objs]) =>
+    done(await loadPartition(run, date, objs)),
+  );
+  await inPool(removedDates, loadConcurrency(o.concurrency), o.signal, async (date) =>
+    done(await removePartition(run, date)),
+  );
+  outcomes.sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : 0));
 
   const failed = outcomes.filter((x) => x.status === "failed");
   const loaded = outcomes.filter((x) => x.status === "loaded");
