@@ -146,16 +146,17 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const name = `${this.target.database}.${this.target.table}`;
     if (!cols(this.target.table).size)
       throw new EngineError(
-        `${where} has no table ${JSON.stringify(name)} (UNKNOWN_TABLE); create it with \`evx clickhouse schema --apply --ch-table ${this.target.table}\``,
+        `${where} has no table ${JSON.stringify(name)} (UNKNOWN_TABLE); see \`evx clickhouse schema --ch-table ${this.target.table}\` (--apply creates it)`,
         "schema",
         60,
       );
+    this.checkColumns({ columns: [...cols(this.target.table)] });
     const l = cols(loads);
     this.shape.bookkeeping = cols(listing).size > 0 && l.has("event_types") && l.has("min_time");
   }
 
   /** The schema check, on a context: one line naming what is missing. */
-  private checkColumns(ctx: ChContext): void {
+  private checkColumns(ctx: Pick<ChContext, "columns">): void {
     const where = `ClickHouse at ${this.target.label}`;
     const name = `${this.target.database}.${this.target.table}`;
     const hint = `see \`evx clickhouse schema --ch-table ${this.target.table}\``;
