@@ -55,7 +55,7 @@ import {
 } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
-import { taggedPropsMapSql } from "./schema.js";
+import { columnsSql, taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
 export type S3Access =
@@ -75,8 +75,10 @@ export interface LoadOptions {
   /** `s3Cluster()` and ON CLUSTER statements over this cluster (the table is Replicated + Distributed). */
   cluster?: string;
   s3: S3Access;
-  /** S3-compatible endpoint as the server reaches it (path-style); default AWS in `region`. */
+  /** S3-compatible endpoint (path-style) as evx lists through; default AWS in `region`. */
   endpoint?: string;
+  /** The same endpoint as the server reaches it, when it differs (MinIO behind a port forward). */
+  serverEndpoint?: string;
   region?: string;
   /** Load every selected partition even when its objects did not change since its last load. */
   force?: boolean;
@@ -140,7 +142,7 @@ export interface S3Read {
 export function s3ReadSql(
   bucket: string,
   keys: string[],
-  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "region">,
+  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "serverEndpoint" | "region">,
 ): S3Read {
   if (!keys.length) throw new Error("no objects to read");
   const bad = keys.find((k) => /[{}*?,\\]/.test(k));
@@ -154,8 +156,9 @@ export function s3ReadSql(
   let common = dirOf(keys[0]);
   for (const k of keys) while (!k.startsWith(common)) common = dirOf(common.slice(0, -1));
   const rest = keys.map((k) => enc(k.slice(common.length)));
-  const base = o.endpoint
-    ? `${o.endpoint.replace(/\/+$/, "")}/${bucket}/`
+  const endpoint = o.serverEndpoint ?? o.endpoint;
+  const base = endpoint
+    ? `${endpoint.replace(/\/+$/, "")}/${bucket}/`
     : `https://${bucket}.s3.${o.region ?? "us-east-1"}.amazonaws.com/`;
   const url = `${base}${enc(common)}${rest.length === 1 ? rest[0] : `{${rest.join(",")}}`}`;
   const params: Record<string, unknown> = { s3_url: url };
@@ -306,7 +309,9 @@ export function partitionPlan(
   bucket: string,
   keys: string[],
   date: string,
-  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "region" | "map"> & { local?: string },
+  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "serverEndpoint" | "region" | "map"> & {
+    local?: string;
+  },
   suffix: string,
 ): PartitionPlan {
   const stage = `${target.table}_evx_stage_${partitionId(date)}_${suffix}`;
@@ -340,7 +345,7 @@ export function partitionPlan(
       `CREATE TABLE ${quoteIdent(stageLocal)} ${on} AS ${quoteIdent(local)}
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${stageLocal}', '{replica}')
 PARTITION BY date ORDER BY (event_type, user_key, event_time)`,
-      `CREATE TABLE ${quoteIdent(stage)} ${on} AS ${quoteIdent(stageLocal)}
+      `CREATE TABLE ${quoteIdent(stage)} ${on} ${columnsSql(false)}
 ENGINE = Distributed(${lit(o.cluster)}, currentDatabase(), ${lit(stageLocal)}, cityHash64(user_key))`,
     ],
     insert: {
