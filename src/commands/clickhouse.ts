@@ -295,6 +295,7 @@ function summaryJson(s: LoadSummary, ch: ClickHouseExecutor) {
     events: s.events,
     rejected: s.rejected,
     seconds: Math.round(s.seconds * 1000) / 1000,
+    listing_seconds: Math.round(s.listingSeconds * 1000) / 1000,
     ignored: s.ignored,
     failures: s.failures,
     table: `${ch.host}.${ch.target.table}`,

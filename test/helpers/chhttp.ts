@@ -50,6 +50,8 @@ export interface ChHttpOptions {
   dir?: string;
   /** A simulated network round trip: every request waits this long before it is served (ms). */
   latencyMs?: number;
+  /** Count the rows each SELECT reads (`readRows`; costs an EXPLAIN per SELECT); always on under `max_rows_to_read`. */
+  countReads?: boolean;
 }
 
 /** What `onQuery` may ask for, to simulate faults. */
@@ -97,6 +99,8 @@ export interface ChHttpServer {
   resetCount(): void;
   /** The simulated round trip of every request (ms); settable. */
   latencyMs: number;
+  /** Count rows read per SELECT (see `ChHttpOptions.countReads`); settable. */
+  countReads: boolean;
   /** Called for every query before it runs (after auth); may ask for a fault. */
   onQuery?: (q: { sql: string; queryId: string; params: Record<string, string> }) => QueryFault;
   /** Runs statements directly on the backing chdb session (setup, inspection); rows of the last. */
@@ -375,6 +379,7 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
   let down = false;
   let requests = 0;
   let latencyMs = opts.latencyMs ?? 0;
+  let countReads = opts.countReads ?? false;
 
   const literalOf = (v: string | number) =>
     typeof v === "number" || /^-?\d+(\.\d+)?$/.test(v)
@@ -661,9 +666,9 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
             applied.push(k);
           }
           await session.queryAsync(`USE ${"`"}${database.replace(/`/g, "\\`")}${"`"}`);
-          if (READS_RE.test(trimmed)) {
+          const limit = Number(settings.max_rows_to_read ?? profile.max_rows_to_read ?? 0);
+          if (READS_RE.test(trimmed) && (countReads || limit > 0)) {
             entry.readRows = await estimateReads(trimmed.replace(/\s*\bFORMAT\s+\w+\s*$/i, ""), bound);
-            const limit = Number(settings.max_rows_to_read ?? profile.max_rows_to_read ?? 0);
             if (limit > 0 && entry.readRows > limit)
               throw new ChError(
                 158,
@@ -751,6 +756,12 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
     },
     get latencyMs() {
       return latencyMs;
+    },
+    get countReads() {
+      return countReads;
+    },
+    set countReads(on: boolean) {
+      countReads = on;
     },
     set latencyMs(ms: number) {
       latencyMs = ms;

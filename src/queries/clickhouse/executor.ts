@@ -132,6 +132,16 @@ export class ClickHouseExecutor implements AnalysisEngine {
     return ctx;
   }
 
+  /**
+   * A light check of the table and its bookkeeping (system.columns only): throws the schema error when
+   * the table is missing or lacks a column; true when the bookkeeping tables are there in their current
+   * form. The load uses it instead of the context.
+   */
+  async checkTable(signal?: AbortSignal): Promise<boolean> {
+    await this.findShape(signal);
+    return this.shape.bookkeeping;
+  }
+
   /** What the table and its bookkeeping look like, from the system tables; throws when unusable. */
   private async findShape(signal?: AbortSignal): Promise<void> {
     const where = `ClickHouse at ${this.target.label}`;

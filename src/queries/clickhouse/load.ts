@@ -107,6 +107,8 @@ export interface LoadSummary {
   events: number;
   rejected: number;
   seconds: number;
+  /** Of `seconds`, the source's listing (evx's own S3 LIST requests). */
+  listingSeconds: number;
   /** Non-data files in the listing. */
   ignored: number;
   /** Data files whose key has no date in the layout. */
@@ -654,8 +656,7 @@ export async function loadPartitions(
     );
   const { client, target } = ch;
   const { bucket, prefix } = parseS3Url(source.url);
-  await ch.checkSchema(o.signal);
-  const info = await tableInfo(client, target, o.signal);
+  const [current, info] = await Promise.all([ch.checkTable(o.signal), tableInfo(client, target, o.signal)]);
   if (o.cluster && !info.distributed)
     throw new EngineError(
       `--cluster ${o.cluster}: ${target.database}.${target.table} is not a Distributed table; create the cluster tables as \`evx clickhouse schema --cluster ${o.cluster}\` prints`,
@@ -666,10 +667,13 @@ export async function loadPartitions(
       `${target.database}.${target.table} is a Distributed table over cluster ${info.distributed.cluster}: pass --cluster ${info.distributed.cluster}`,
       "schema",
     );
-  for (const ddl of bookkeepingDdl(target.table, o.cluster))
-    await client.command(ddl, {}, { signal: o.signal });
+  if (!current)
+    for (const ddl of bookkeepingDdl(target.table, o.cluster))
+      await client.command(ddl, {}, { signal: o.signal });
 
+  const listStarted = performance.now();
   const listing = await listDated(source, o.layout, o.signal);
+  const listingSeconds = (performance.now() - listStarted) / 1000;
   const { listing: listingTable, loads: loadsTable } = bookkeepingTables(target.table);
   const listedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
   const perDate = new Map<string, { objects: number; bytes: number }>();
@@ -693,8 +697,11 @@ export async function loadPartitions(
     );
 
   const selected = groupByDate(listing.objects.filter((x) => inDateRange(x.date, o.from, o.to)));
-  const { last, lastOk } = await lastLoads(client, target, o.signal);
-  const parts = new Map((await tablePartitions(client, target, info, o.signal)).map((p) => [p.date, p]));
+  const [{ last, lastOk }, partitions] = await Promise.all([
+    lastLoads(client, target, o.signal),
+    tablePartitions(client, target, info, o.signal),
+  ]);
+  const parts = new Map(partitions.map((p) => [p.date, p]));
   const removedDates = [...parts.keys()]
     .filter((d) => inDateRange(d, o.from, o.to) && !perDate.has(d))
     .sort();
@@ -763,6 +770,7 @@ export async function loadPartitions(
     events: loaded.reduce((s, x) => s + x.events, 0),
     rejected: loaded.reduce((s, x) => s + x.rejected, 0),
     seconds: (performance.now() - started) / 1000,
+    listingSeconds,
     ignored: listing.ignored,
     undated: listing.undated,
     layout: describeLayout(listing.layout),
