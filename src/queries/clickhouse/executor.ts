@@ -77,8 +77,12 @@ export class ClickHouseExecutor implements AnalysisEngine {
   }
 
   /** The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings. */
-  private build(spec: AnalysisSpec): BuiltQuery {
-    const built = buildQuery(spec, { engine: "clickhouse" }, "clickhouse");
+  private build(spec: AnalysisSpec, ctx?: ChContext): BuiltQuery {
+    const built = buildQuery(
+      spec,
+      { engine: "clickhouse", ...(ctx ? { lastEventUs: ctx.lastEventUs } : {}) },
+      "clickhouse",
+    );
     return { sql: withResultSettings(this.onTable(built.sql)), params: built.params };
   }
 
@@ -207,12 +211,14 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const started = performance.now();
     const { signal } = opts;
     if (signal?.aborted) throw new AbortError();
-    const built = this.build(spec);
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
+    const ctxP = this.context({ signal });
+    // A retention reads the last event: from the context (no scan), which it then waits for.
+    const built = this.build(spec, spec.kind === "retention" ? await ctxP : undefined);
     const [rows, input] = await Promise.all([
       this.client.rows<Row>(built.sql, chQueryParams(built.params), { signal, queryId: newQueryId() }),
-      this.context({ signal }),
+      ctxP,
     ]);
     const coverage = shapeChCoverage(
       input,
@@ -244,8 +250,8 @@ export class ClickHouseExecutor implements AnalysisEngine {
 
   /** The ClickHouse query `run` would execute for `spec` (with `{pN:Type}` parameters), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
-    await this.checkSchema();
-    return this.build(spec);
+    const ctx = await this.context();
+    return this.build(spec, spec.kind === "retention" ? ctx : undefined);
   }
 
   /** The latest event (epoch µs) from the context's summary, or null on an empty table. */
