@@ -556,21 +556,35 @@ export function buildCli(argv: string[]): Argv {
             (z) =>
               z
                 .options({
-                  "ch-table": chOpts["ch-table"],
+                  ...chOpts,
                   cluster: {
                     type: "string",
                     describe: "cluster name: ReplicatedMergeTree per shard + Distributed",
                   },
+                  apply: {
+                    type: "boolean",
+                    describe:
+                      "create the database and tables on the server of --ch-url (idempotent) instead of printing",
+                  },
                 })
                 .example(
-                  "$0 clickhouse schema | clickhouse-client --multiquery -d analytics",
-                  "create the table",
+                  "$0 clickhouse schema --apply --ch-url https://admin@ch:8443/analytics",
+                  "create the database, the table and the load's bookkeeping (again: no change)",
                 )
-                .example("$0 clickhouse schema --cluster prod --ch-table events", "the cluster variant"),
+                .example(
+                  "$0 clickhouse schema | clickhouse-client --multiquery -d analytics",
+                  "print the DDL and run it yourself",
+                )
+                .example(
+                  "$0 clickhouse schema --apply --cluster prod --ch-table events",
+                  "the cluster variant",
+                ),
             async (a) =>
               (await import("./commands/clickhouse.js")).runClickHouseSchema({
                 chTable: a["ch-table"],
+                chUrl: a["ch-url"],
                 cluster: a.cluster,
+                apply: a.apply,
               }),
           )
           .command(
@@ -586,7 +600,17 @@ export function buildCli(argv: string[]): Argv {
                   cluster: { type: "string", describe: "load with s3Cluster() into the cluster's tables" },
                   endpoint: {
                     type: "string",
-                    describe: "S3-compatible endpoint URL, as evx and the server reach it",
+                    describe:
+                      "S3-compatible endpoint URL, as evx reaches it (and the server, unless --server-endpoint)",
+                  },
+                  "server-endpoint": {
+                    type: "string",
+                    describe:
+                      "the S3 endpoint URL as the ClickHouse server reaches it, when it differs (MinIO behind a port forward)",
+                  },
+                  concurrency: {
+                    type: "number",
+                    describe: "partitions loaded at once (default 4)",
                   },
                   region: {
                     type: "string",
@@ -626,6 +650,10 @@ export function buildCli(argv: string[]): Argv {
                 .example(
                   "$0 clickhouse load s3://acme-events/raw --cluster prod --s3-credentials server",
                   "on a cluster, the nodes read S3 with their own role",
+                )
+                .example(
+                  "$0 clickhouse load s3://lake/raw --endpoint http://localhost:9000 --server-endpoint http://minio:9000 --concurrency 8",
+                  "MinIO port-forwarded to evx, reached by the server by its own name; 8 partitions at once",
                 ),
             async (a) => {
               await (await import("./commands/clickhouse.js")).runClickHouseLoad({
@@ -636,6 +664,8 @@ export function buildCli(argv: string[]): Argv {
                 chTable: a["ch-table"],
                 cluster: a.cluster,
                 endpoint: a.endpoint,
+                serverEndpoint: a["server-endpoint"],
+                concurrency: a.concurrency,
                 region: a.region,
                 profile: a.profile,
                 signRequest: a["sign-request"],

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Cache } from "../src/cache/db.js";
 import { sync } from "../src/cache/sync.js";
+import { bookkeepingDdl } from "../src/queries/clickhouse/coverage.js";
 import { ClickHouseExecutor, inlineChSql } from "../src/queries/clickhouse/executor.js";
 import { eventsDdl, propsMapSql } from "../src/queries/clickhouse/schema.js";
 import { EngineError } from "../src/queries/engine.js";
@@ -102,7 +103,9 @@ before(async () => {
   await sync(cache, folderSource(join(dir, "lake")));
 
   srv = await startChHttp({ user: USER, password: PASSWORD });
+  // The table as `evx clickhouse schema --apply` makes it: with the load's bookkeeping.
   await srv.exec(eventsDdl({ table: "events" }));
+  for (const sql of bookkeepingDdl("events")) await srv.exec(sql);
   await srv.exec(
     "CREATE TABLE raw (event_type String, us Int64, user_key String, properties String, date String) ENGINE = Memory",
   );

@@ -177,10 +177,12 @@ export async function analyze<R>(
     } else range = await ex.resolveRange({ from, to, tz });
     const inner = makeSpec(range);
     const spec = a.usersOf === undefined ? inner : usersSpecOf(inner, a.usersOf, a.limit ?? 100);
-    await validateSpec(opened.validation, spec);
     // A key no event has is a usage error; one none of this analysis's events has in the range is
-    // answered with a warning line (stderr for every output, so --json stays clean on stdout).
+    // answered with a warning line (stderr for every output, so --json stays clean on stdout). Keys are
+    // read first: on ClickHouse their probes ride in the request that reads the table's context, which
+    // validation then reuses (two requests per analysis).
     const keyWarnings = await checkSpecKeys(opened.validation, spec);
+    await validateSpec(opened.validation, spec);
     for (const w of keyWarnings) process.stderr.write(`evx: warning: ${cleanText(w)}\n`);
     if (a.printCommand) {
       process.stdout.write(

@@ -2,6 +2,7 @@
  * `evx clickhouse schema` and `evx clickhouse load`: set up and fill the ClickHouse table that
  * `--engine clickhouse` reads. The load has the server read S3 itself (src/queries/clickhouse/load.ts).
  */
+import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import { type FieldMap, parseMap } from "../cache/mapping.js";
 import { bookkeepingDdl } from "../queries/clickhouse/coverage.js";
@@ -27,21 +28,42 @@ import { printJson } from "./output.js";
 
 export interface SchemaArgs {
   chTable?: string;
+  chUrl?: string;
   cluster?: string;
+  /** Create the database and tables on the server instead of printing the DDL. */
+  apply?: boolean;
 }
 
-/** `evx clickhouse schema`: the DDL of the events table (and of the load's bookkeeping), to run once. */
-export function runClickHouseSchema(a: SchemaArgs): void {
+/**
+ * `evx clickhouse schema`: the DDL of the events table (and of the load's bookkeeping), to run once;
+ * with `--apply`, run on the server of `--ch-url` (idempotent).
+ */
+export async function runClickHouseSchema(a: SchemaArgs): Promise<void> {
   const table = a.chTable ?? "events";
   if (!table || /[\u0000-\u001f]/.test(table))
     throw new UsageError(`bad --ch-table ${JSON.stringify(table)}`);
+  if (a.apply) {
+    const { applySchema } = await import("../queries/clickhouse/apply.js");
+    const { resolveTarget } = await import("../queries/clickhouse/client.js");
+    const target = resolveTarget({ chUrl: a.chUrl, chTable: a.chTable });
+    const r = await applySchema(target, { cluster: a.cluster });
+    process.stdout.write(
+      `${cleanText(`${target.label}.${target.table}`)}: database, events table and load bookkeeping in place${a.cluster ? ` on cluster ${cleanText(a.cluster)}` : ""} (${r.statements.length} statements, each IF NOT EXISTS)\n`,
+    );
+    if (r.indexAdded)
+      process.stdout.write(
+        "added the event_time index (evx_time) to the existing table; its parts are indexed in the background\n",
+      );
+    return;
+  }
   const out = [
     `-- The events table of evx's ClickHouse engine${a.cluster ? ` on cluster ${a.cluster}: Replicated tables per shard, a Distributed table over them` : ""}.`,
-    "-- Run it with clickhouse-client (--multiquery) in the database of --ch-url, then `evx clickhouse load`.",
+    "-- `evx clickhouse schema --apply --ch-url …` runs it for you; or run it with clickhouse-client (--multiquery)",
+    "-- in the database of --ch-url, then `evx clickhouse load`.",
     eventsDdl({ table, cluster: a.cluster }),
     "",
     "-- Bookkeeping of `evx clickhouse load` (the load creates these when missing): the source listing and",
-    "-- each partition's loads, which coverage reads.",
+    "-- each partition's loads, which coverage and the table's summary read.",
     ...bookkeepingDdl(table, a.cluster).map((s) => `${s};`),
     "",
   ];
@@ -56,6 +78,10 @@ export interface LoadArgs {
   chTable?: string;
   cluster?: string;
   endpoint?: string;
+  /** The S3 endpoint as the server reaches it, when it differs from `endpoint`. */
+  serverEndpoint?: string;
+  /** Partitions loaded at once. */
+  concurrency?: number;
   region?: string;
   profile?: string;
   signRequest?: boolean;
@@ -79,6 +105,15 @@ function loadTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 /** `evx clickhouse load SOURCE`: the server loads the selected partitions from S3 (see load.ts). */
 export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | undefined> {
   checkDates(a.from, a.to);
+  if (
+    a.concurrency !== undefined &&
+    !(Number.isInteger(a.concurrency) && a.concurrency >= 1 && a.concurrency <= 64)
+  )
+    throw new UsageError("--concurrency is a whole number of partitions from 1 to 64");
+  if (a.serverEndpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(a.serverEndpoint))
+    throw new UsageError(
+      "--server-endpoint is the S3 endpoint URL as the server reaches it: http(s)://host[:port]",
+    );
   const s3Credentials = a.s3Credentials ?? "evx";
   if (s3Credentials !== "evx" && s3Credentials !== "server")
     throw new UsageError(
@@ -127,6 +162,8 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
     cluster: a.cluster,
     s3,
     endpoint: a.endpoint,
+    serverEndpoint: a.serverEndpoint,
+    concurrency: a.concurrency,
     region,
     force: a.force,
   };
@@ -167,12 +204,14 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
   };
   process.on("SIGINT", onSig);
   process.on("SIGTERM", onSig);
+  const progress = loadProgress();
   try {
     const summary = await loadPartitions(ch, source, {
       ...options,
       signal: ac.signal,
-      onProgress: a.json ? undefined : (p, i, n) => process.stderr.write(`${progressLine(p, i, n)}\n`),
+      onProgress: a.json ? undefined : progress.update,
     });
+    progress.stop();
     if (a.json) printJson(summaryJson(summary, ch));
     else printSummary(summary, ch);
     if (summary.partitions.failed > 0) throw new ExitError(EXIT.partial);
@@ -185,10 +224,57 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
     if (e instanceof AbortError) throw new ExitError(EXIT.interrupted);
     throw e;
   } finally {
+    progress.stop();
     process.off("SIGINT", onSig);
     process.off("SIGTERM", onSig);
     await ch.close();
   }
+}
+
+/**
+ * The load's progress on stderr: a bar of partitions on a terminal (failures still print their line),
+ * one line per partition otherwise (logs, CI).
+ */
+function loadProgress(stream: NodeJS.WriteStream = process.stderr) {
+  if (!stream.isTTY)
+    return {
+      update: (p: PartitionOutcome, i: number, n: number) => stream.write(`${progressLine(p, i, n)}\n`),
+      stop: () => {},
+    };
+  const bar = new cliProgress.SingleBar(
+    {
+      format: "loading |{bar}| {value}/{total} partitions {events} events {last}",
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: true,
+      stream,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let events = 0;
+  let stopped = false;
+  return {
+    update(p: PartitionOutcome, i: number, n: number) {
+      if (stopped) return;
+      events += p.status === "loaded" || p.status === "unchanged" ? p.events : 0;
+      const fields = { events: fmtInt(events), last: cleanText(`${p.date} ${p.status}`) };
+      if (!started) {
+        bar.start(n, 0, fields);
+        started = true;
+      }
+      if (p.status === "failed") {
+        bar.stop();
+        stream.write(`${cleanText(progressLine(p, i, n))}\n`);
+        bar.start(n, i, fields);
+      }
+      bar.update(i, fields);
+    },
+    stop() {
+      if (started && !stopped) bar.stop();
+      stopped = true;
+    },
+  };
 }
 
 function progressLine(p: PartitionOutcome, i: number, n: number): string {
@@ -209,6 +295,7 @@ function summaryJson(s: LoadSummary, ch: ClickHouseExecutor) {
     events: s.events,
     rejected: s.rejected,
     seconds: Math.round(s.seconds * 1000) / 1000,
+    listing_seconds: Math.round(s.listingSeconds * 1000) / 1000,
     ignored: s.ignored,
     failures: s.failures,
     table: `${ch.host}.${ch.target.table}`,

@@ -23,6 +23,12 @@ export interface QueryContext {
   eventTypes?: number;
   /** The engine the SQL is for (default DuckDB). */
   engine?: EngineName;
+  /**
+   * The data's latest event (epoch µs; null when empty), when the engine knows it from metadata: the
+   * builders then use it instead of reading `max(event_time)` over the whole table (ClickHouse: a scan
+   * of every partition).
+   */
+  lastEventUs?: number | null;
 }
 
 /** Memory allowed for per-group user bitmaps. */

@@ -116,11 +116,17 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
 UNION ALL
 SELECT 'value', cb, n, NULL, v FROM vc`;
   }
+  // The last event: from the engine's metadata when it has it, else read from the table.
+  const last = ctx?.lastEventUs;
+  const lastSql =
+    last === undefined
+      ? `${p.us("max(event_time)")}, NULL FROM events`
+      : `${last === null ? p.nullOf("BIGINT") : p.big(last)}, NULL`;
   const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c, ${p.nullOf("DOUBLE")} AS v FROM stl GROUP BY cb
 UNION ALL
 SELECT 'cell', cb, n, c, NULL FROM cells
 UNION ALL
-SELECT 'last', NULL, NULL, ${p.us("max(event_time)")}, NULL FROM events${valueSelect}`;
+SELECT 'last', NULL, NULL, ${lastSql}${valueSelect}`;
   return { sql, params: p.values };
 }
 

@@ -48,6 +48,10 @@ export interface ChHttpOptions {
   profile?: Record<string, string | number>;
   /** The chdb data directory (default: a temp folder removed by `stop()`). */
   dir?: string;
+  /** A simulated network round trip: every request waits this long before it is served (ms). */
+  latencyMs?: number;
+  /** Count the rows each SELECT reads (`readRows`; costs an EXPLAIN per SELECT); always on under `max_rows_to_read`. */
+  countReads?: boolean;
 }
 
 /** What `onQuery` may ask for, to simulate faults. */
@@ -71,6 +75,13 @@ export interface LoggedQuery {
   code?: number;
   /** Milliseconds from arrival to the answer. */
   ms?: number;
+  /**
+   * Rows the query reads from MergeTree tables, as ClickHouse's index analysis selects them (granules
+   * after partition, primary-key and skip-index pruning: `EXPLAIN ESTIMATE`); SELECTs only. chdb's own
+   * read counters are not kept per query, so this is what `X-ClickHouse-Summary` reports as `read_rows`
+   * and what `max_rows_to_read` is checked against.
+   */
+  readRows?: number;
 }
 
 export interface ChHttpServer {
@@ -83,6 +94,13 @@ export interface ChHttpServer {
   killed: string[];
   /** Query ids received and not answered yet. */
   running(): string[];
+  /** HTTP requests received (pings included) since the start or `resetCount()`. */
+  readonly requests: number;
+  resetCount(): void;
+  /** The simulated round trip of every request (ms); settable. */
+  latencyMs: number;
+  /** Count rows read per SELECT (see `ChHttpOptions.countReads`); settable. */
+  countReads: boolean;
   /** Called for every query before it runs (after auth); may ask for a fault. */
   onQuery?: (q: { sql: string; queryId: string; params: Record<string, string> }) => QueryFault;
   /** Runs statements directly on the backing chdb session (setup, inspection); rows of the last. */
@@ -308,6 +326,9 @@ function parseMultipart(body: Buffer, contentType: string): Map<string, string> 
   return fields;
 }
 
+/** Statements whose reads the adapter estimates. */
+const READS_RE = /^\s*(\(|SELECT\b|WITH\b)/i;
+
 const KILL_RE =
   /^\s*KILL\s+QUERY\s+WHERE\s+query_id\s*=\s*(?:'((?:[^'\\]|\\.)*)'|\{\s*([A-Za-z_]\w*)\s*:\s*String\s*\})\s*(SYNC|ASYNC|TEST)?\s*(?:FORMAT\s+(\w+))?\s*;?\s*$/is;
 
@@ -356,6 +377,9 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
   const sockets = new Set<Socket>();
   let queue: Promise<unknown> = Promise.resolve();
   let down = false;
+  let requests = 0;
+  let latencyMs = opts.latencyMs ?? 0;
+  let countReads = opts.countReads ?? false;
 
   const literalOf = (v: string | number) =>
     typeof v === "number" || /^-?\d+(\.\d+)?$/.test(v)
@@ -366,8 +390,10 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
       throw new ChError(115, "UNKNOWN_SETTING", `Unknown setting '${k}'`);
     return k;
   };
+  /** Settings the adapter checks itself (chdb keeps no per-query read counters to check them by). */
+  const ADAPTER = new Set(["max_rows_to_read"]);
   for (const [k, v] of Object.entries(profile))
-    await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
+    if (!ADAPTER.has(k)) await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
 
   /** Serialises work on the chdb session. */
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -445,6 +471,23 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
     return r.text();
   };
 
+  /** Rows a SELECT reads from MergeTree tables after index analysis (`EXPLAIN ESTIMATE`); 0 when unknown. */
+  const estimateReads = async (sql: string, params: Record<string, unknown>): Promise<number> => {
+    try {
+      const q = `EXPLAIN ESTIMATE ${sql}`;
+      const r = Object.keys(params).length
+        ? await session.queryBindAsync(q, params, { format: "JSONEachRow" })
+        : await session.queryAsync(q, { format: "JSONEachRow" });
+      return r
+        .text()
+        .split("\n")
+        .filter((l) => l.trim())
+        .reduce((n, l) => n + Number((JSON.parse(l) as { rows?: unknown }).rows ?? 0), 0);
+    } catch {
+      return 0;
+    }
+  };
+
   const handleKill = (
     res: ServerResponse,
     entry: LoggedQuery,
@@ -498,6 +541,8 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    requests++;
+    if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const url = new URL(req.url ?? "/", "http://localhost");
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -616,10 +661,21 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
         const applied: string[] = [];
         try {
           for (const [k, v] of Object.entries(settings)) {
+            if (ADAPTER.has(k)) continue;
             await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
             applied.push(k);
           }
           await session.queryAsync(`USE ${"`"}${database.replace(/`/g, "\\`")}${"`"}`);
+          const limit = Number(settings.max_rows_to_read ?? profile.max_rows_to_read ?? 0);
+          if (READS_RE.test(trimmed) && (countReads || limit > 0)) {
+            entry.readRows = await estimateReads(trimmed.replace(/\s*\bFORMAT\s+\w+\s*$/i, ""), bound);
+            if (limit > 0 && entry.readRows > limit)
+              throw new ChError(
+                158,
+                "TOO_MANY_ROWS",
+                `Limit for rows (controlled by 'max_rows_to_read' setting) exceeded, max rows: ${limit}, current rows: ${entry.readRows}`,
+              );
+          }
           return await runSql(trimmed, bound, format, p);
         } finally {
           for (const k of applied)
@@ -692,6 +748,24 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
     log,
     killed,
     running: () => [...pending.keys()],
+    get requests() {
+      return requests;
+    },
+    resetCount() {
+      requests = 0;
+    },
+    get latencyMs() {
+      return latencyMs;
+    },
+    get countReads() {
+      return countReads;
+    },
+    set countReads(on: boolean) {
+      countReads = on;
+    },
+    set latencyMs(ms: number) {
+      latencyMs = ms;
+    },
     get onQuery() {
       return this_onQuery;
     },
@@ -723,10 +797,11 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
     },
     async setProfile(settings) {
       await serial(async () => {
-        for (const k of Object.keys(profile)) await session.queryAsync(`SET ${setting(k)} = DEFAULT`);
+        for (const k of Object.keys(profile))
+          if (!ADAPTER.has(k)) await session.queryAsync(`SET ${setting(k)} = DEFAULT`);
         profile = { ...settings };
         for (const [k, v] of Object.entries(profile))
-          await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
+          if (!ADAPTER.has(k)) await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
       });
     },
     async revive() {

@@ -57,10 +57,18 @@ ORDER BY (listed_at, date)`,
     rejected UInt64,
     fingerprint String,
     error String,
-    source String
+    source String,
+    min_time DateTime64(6, 'UTC'),
+    max_time DateTime64(6, 'UTC'),
+    event_types Array(String)
 )
 ENGINE = ${engine(loads)}
 ORDER BY (date, loaded_at)`,
+    // The summary columns (context.ts), on a loads table made by an older evx.
+    `ALTER TABLE ${quoteIdent(loads)}${on}
+    ADD COLUMN IF NOT EXISTS min_time DateTime64(6, 'UTC'),
+    ADD COLUMN IF NOT EXISTS max_time DateTime64(6, 'UTC'),
+    ADD COLUMN IF NOT EXISTS event_types Array(String)`,
   ];
 }
 
@@ -81,6 +89,14 @@ export interface ChLoadRecord {
   fingerprint: string;
   error: string;
   loaded_at: string;
+}
+
+/** What a successful load records of its date's rows: the context's summary (context.ts). */
+export interface ChLoadSummary {
+  /** First and last event of the date (epoch µs); 0 when it has none. */
+  minUs: number;
+  maxUs: number;
+  eventTypes: string[];
 }
 
 /** What the server knows about the table and its bookkeeping. */
@@ -217,7 +233,7 @@ export async function lastLoads(
 export interface CoverageInput {
   parts: ChPartition[];
   /** `listed_at`: the listing's instant, `YYYY-MM-DD hh:mm:ss.sss` UTC (as `toString` gives it). */
-  listing: { date: string; objects: number; listed_at?: string }[];
+  listing: { date: string; objects: number; bytes?: number; listed_at?: string }[];
   last: Map<string, ChLoadRecord>;
   lastOk: Map<string, ChLoadRecord>;
   /** The latest event of the whole table (epoch µs), or null when it is empty. */

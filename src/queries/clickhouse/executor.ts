@@ -26,21 +26,15 @@ import {
   newQueryId,
   resolveTarget,
 } from "./client.js";
+import { type ChContext, type ContextShape, readContext } from "./context.js";
 import {
+  bookkeepingTables,
   type ChLoadRecord,
   type ChPartition,
-  chCoverage,
-  chCoverageInput,
   chExtent,
-  lastListing,
-  lastLoads,
   shapeChCoverage,
-  tableInfo,
-  tablePartitions,
 } from "./coverage.js";
 import { CH_COLUMNS, chQueryParams, onTable, withResultSettings } from "./schema.js";
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
 /** One partition date as the Sync tab shows it: the table's parts, the source listing, the last load. */
 export interface ChPartitionRow extends ChPartition {
@@ -54,20 +48,25 @@ export class ClickHouseExecutor implements AnalysisEngine {
   readonly engine = "clickhouse" as const;
   readonly host: string;
   readonly client: ChClient;
-  private ready: Promise<void> | null = null;
+  /** How long a context is reused (ms): the steps of one analysis, the queries of one screen. */
+  readonly contextTtlMs: number;
+  private ctx: { at: number; p: Promise<ChContext> } | null = null;
+  /** What the context request assumes; corrected once when the server says otherwise. */
+  private shape: Omit<ContextShape, "probes"> = { bookkeeping: true };
 
   constructor(
     readonly target: ClickHouseTarget,
-    opts: ChClientOptions = {},
+    opts: ChClientOptions & { contextTtlMs?: number } = {},
   ) {
     this.host = target.label;
     this.client = new ChClient(target, opts);
+    this.contextTtlMs = opts.contextTtlMs ?? 2000;
   }
 
   /** The engine of `--engine clickhouse --ch-url … --ch-table …` (or `$EVX_CLICKHOUSE_URL`). */
   static open(
     opts: Pick<EngineOptions, "chUrl" | "chTable">,
-    clientOpts: ChClientOptions = {},
+    clientOpts: ChClientOptions & { contextTtlMs?: number } = {},
   ): ClickHouseExecutor {
     return new ClickHouseExecutor(resolveTarget(opts), clientOpts);
   }
@@ -78,65 +77,132 @@ export class ClickHouseExecutor implements AnalysisEngine {
   }
 
   /** The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings. */
-  private build(spec: AnalysisSpec): BuiltQuery {
-    const built = buildQuery(spec, { engine: "clickhouse" }, "clickhouse");
+  private build(spec: AnalysisSpec, ctx?: ChContext): BuiltQuery {
+    const built = buildQuery(
+      spec,
+      { engine: "clickhouse", ...(ctx ? { lastEventUs: ctx.lastEventUs } : {}) },
+      "clickhouse",
+    );
     return { sql: withResultSettings(this.onTable(built.sql)), params: built.params };
   }
 
   /**
-   * Checks once that the table exists with the columns evx reads (the database is checked on the way):
-   * one line naming what is missing, pointing at `evx clickhouse schema`. A failure is not cached.
+   * The context (context.ts): schema, partitions, coverage bookkeeping and the summary, in one request
+   * read from metadata. A context read within `contextTtlMs` is reused, so the steps of one analysis
+   * (range, validation, keys, coverage) and a screen's queries share one request; `fresh` reads it again.
+   * The first request finds the table's shape (bookkeeping tables, Distributed); only an unexpected shape
+   * costs a second one (a table without evx's bookkeeping; a cluster's first analysis).
    */
-  async checkSchema(signal?: AbortSignal): Promise<void> {
-    this.ready ??= (async () => {
-      const where = `ClickHouse at ${this.target.label}`;
-      const dbs = await this.client.rows<{ n: number }>(
-        "SELECT count() AS n FROM system.databases WHERE name = {db:String}",
-        { db: this.target.database },
-        { signal },
-      );
-      if (!Number(dbs[0]?.n))
-        throw new EngineError(
-          `${where} has no database ${JSON.stringify(this.target.database)} (UNKNOWN_DATABASE); create it, then the table \`evx clickhouse schema\` prints`,
-          "schema",
-          81,
-        );
-      const cols = await this.client.rows<{ name: string }>(
-        "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
-        { db: this.target.database, t: this.target.table },
-        { signal },
-      );
-      const name = `${this.target.database}.${this.target.table}`;
-      const hint = `see \`evx clickhouse schema --ch-table ${this.target.table}\``;
-      if (!cols.length)
-        throw new EngineError(
-          `${where} has no table ${JSON.stringify(name)} (UNKNOWN_TABLE); ${hint}`,
-          "schema",
-          60,
-        );
-      const have = new Set(cols.map((c) => c.name));
-      const missing = CH_COLUMNS.filter((c) => !have.has(c));
-      if (missing.length)
-        throw new EngineError(
-          `${where}: table ${JSON.stringify(name)} lacks the column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} that evx reads; ${hint}`,
-          "schema",
-          16,
-        );
-    })();
-    const p = this.ready;
+  async context(
+    opts: { signal?: AbortSignal; fresh?: boolean; probes?: ContextShape["probes"] } = {},
+  ): Promise<ChContext> {
+    const cached = this.ctx;
+    if (!opts.fresh && !opts.probes?.length && cached && Date.now() - cached.at < this.contextTtlMs)
+      return cached.p;
+    const p = this.readContext(opts.signal, opts.probes);
+    const entry = { at: Date.now(), p };
+    this.ctx = entry;
     try {
-      await p;
+      return await p;
     } catch (e) {
-      if (this.ready === p) this.ready = null;
+      if (this.ctx === entry) this.ctx = null;
       throw e;
     }
   }
 
+  /** Forgets the cached context: the next step reads it again (the data changed). */
+  invalidate(): void {
+    this.ctx = null;
+  }
+
+  private async readContext(signal?: AbortSignal, probes?: ContextShape["probes"]): Promise<ChContext> {
+    const shape = (): ContextShape => ({ ...this.shape, probes });
+    let ctx: ChContext;
+    try {
+      ctx = await readContext(this.client, this.target, shape(), { signal });
+    } catch (e) {
+      // A shape the first request assumed wrongly (no bookkeeping tables, an older loads table, no
+      // events table): find out from the system tables, and either read it again or explain.
+      if (!(e instanceof EngineError) || e.kind !== "schema") throw e;
+      await this.findShape(signal);
+      ctx = await readContext(this.client, this.target, shape(), { signal });
+    }
+    this.checkColumns(ctx);
+    if (ctx.distributed && !this.shape.distributed) {
+      // The first read of a Distributed table saw no parts (they live in its local tables).
+      this.shape.distributed = ctx.distributed;
+      ctx = await readContext(this.client, this.target, shape(), { signal });
+    }
+    return ctx;
+  }
+
   /**
-   * Builds, runs and shapes one analysis. The analysis, the latest event and the coverage are separate
-   * requests that run together (ClickHouse has no read transaction: a load landing in between can make
-   * them disagree by that load). Rejects with `AbortError` as soon as `signal` aborts; the server's
-   * queries are killed.
+   * A light check of the table and its bookkeeping (system.columns only): throws the schema error when
+   * the table is missing or lacks a column; true when the bookkeeping tables are there in their current
+   * form. The load uses it instead of the context.
+   */
+  async checkTable(signal?: AbortSignal): Promise<boolean> {
+    await this.findShape(signal);
+    return this.shape.bookkeeping;
+  }
+
+  /** What the table and its bookkeeping look like, from the system tables; throws when unusable. */
+  private async findShape(signal?: AbortSignal): Promise<void> {
+    const where = `ClickHouse at ${this.target.label}`;
+    const { listing, loads } = bookkeepingTables(this.target.table);
+    const rows = await this.client.rows<{ table: string; name: string }>(
+      `SELECT table, name FROM system.columns
+        WHERE database = {db:String} AND table IN ({t:String}, {l:String}, {d:String})`,
+      { db: this.target.database, t: this.target.table, l: listing, d: loads },
+      { signal },
+    );
+    const cols = (t: string) => new Set(rows.filter((r) => r.table === t).map((r) => r.name));
+    const name = `${this.target.database}.${this.target.table}`;
+    if (!cols(this.target.table).size)
+      throw new EngineError(
+        `${where} has no table ${JSON.stringify(name)} (UNKNOWN_TABLE); see \`evx clickhouse schema --ch-table ${this.target.table}\` (--apply creates it)`,
+        "schema",
+        60,
+      );
+    this.checkColumns({ columns: [...cols(this.target.table)] });
+    const l = cols(loads);
+    this.shape.bookkeeping = cols(listing).size > 0 && l.has("event_types") && l.has("min_time");
+  }
+
+  /** The schema check, on a context: one line naming what is missing. */
+  private checkColumns(ctx: Pick<ChContext, "columns">): void {
+    const where = `ClickHouse at ${this.target.label}`;
+    const name = `${this.target.database}.${this.target.table}`;
+    const hint = `see \`evx clickhouse schema --ch-table ${this.target.table}\``;
+    if (!ctx.columns.length)
+      throw new EngineError(
+        `${where} has no table ${JSON.stringify(name)} (UNKNOWN_TABLE); ${hint}`,
+        "schema",
+        60,
+      );
+    const have = new Set(ctx.columns);
+    const missing = CH_COLUMNS.filter((c) => !have.has(c));
+    if (missing.length)
+      throw new EngineError(
+        `${where}: table ${JSON.stringify(name)} lacks the column${missing.length > 1 ? "s" : ""} ${missing.join(", ")} that evx reads; ${hint}`,
+        "schema",
+        16,
+      );
+  }
+
+  /**
+   * Checks that the server answers, accepts the user and has the table with the columns evx reads: one
+   * line naming what is missing, pointing at `evx clickhouse schema`. Reads (and keeps) the context.
+   */
+  async checkSchema(signal?: AbortSignal): Promise<void> {
+    await this.context({ signal });
+  }
+
+  /**
+   * Builds, runs and shapes one analysis: the analysis and, unless a fresh one is at hand, the context
+   * (coverage, the latest event) are two requests sent together, so over a WAN the answer costs one
+   * round trip. ClickHouse has no read transaction: a load landing in between can make them disagree by
+   * that load. Rejects with `AbortError` as soon as `signal` aborts; the server's queries are killed.
    */
   async run<S extends AnalysisSpec>(
     spec: S,
@@ -145,13 +211,14 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const started = performance.now();
     const { signal } = opts;
     if (signal?.aborted) throw new AbortError();
-    await this.checkSchema(signal);
-    const built = this.build(spec);
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
+    const ctxP = this.context({ signal });
+    // A retention reads the last event: from the context (no scan), which it then waits for.
+    const built = this.build(spec, spec.kind === "retention" ? await ctxP : undefined);
     const [rows, input] = await Promise.all([
       this.client.rows<Row>(built.sql, chQueryParams(built.params), { signal, queryId: newQueryId() }),
-      this.lastEventUs(signal).then((last) => chCoverageInput(this.client, this.target, last, signal)),
+      ctxP,
     ]);
     const coverage = shapeChCoverage(
       input,
@@ -178,36 +245,24 @@ export class ClickHouseExecutor implements AnalysisEngine {
 
   /** Coverage of the instant range [loUs, hiUs) (see coverage.ts). */
   async coverage(loUs: number, hiUs: number, signal?: AbortSignal): Promise<Coverage> {
-    return chCoverage(this.client, this.target, loUs, hiUs, await this.lastEventUs(signal), signal);
+    return shapeChCoverage(await this.context({ signal }), loUs, hiUs);
   }
 
   /** The ClickHouse query `run` would execute for `spec` (with `{pN:Type}` parameters), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
-    await this.checkSchema();
-    return this.build(spec);
+    const ctx = await this.context();
+    return this.build(spec, spec.kind === "retention" ? ctx : undefined);
   }
 
-  /** First and last event (epoch µs); nulls on an empty table (ClickHouse's max of nothing is 1970). */
-  private async bounds(signal?: AbortSignal): Promise<{ lo: number | null; hi: number | null }> {
-    const t = quoteIdent(this.target.table);
-    const r = await this.client.rows<{ n: number; lo: number; hi: number }>(
-      `SELECT count() AS n, toUnixTimestamp64Micro(min(event_time)) AS lo, toUnixTimestamp64Micro(max(event_time)) AS hi FROM ${t}`,
-      {},
-      { signal },
-    );
-    const row = r[0];
-    if (!row || !Number(row.n)) return { lo: null, hi: null };
-    return { lo: Number(row.lo), hi: Number(row.hi) };
-  }
-
+  /** The latest event (epoch µs) from the context's summary, or null on an empty table. */
   async lastEventUs(signal?: AbortSignal): Promise<number | null> {
-    return (await this.bounds(signal)).hi;
+    return (await this.context({ signal })).lastEventUs;
   }
 
-  /** The table's range as dates in `tz`, or null when it is empty. */
+  /** The table's range as dates in `tz`, or null when it is empty (from the context's summary). */
   async cachedRange(tz = "UTC"): Promise<DateRange | null> {
-    await this.checkSchema();
-    return shapeRange([await this.bounds()], tz);
+    const c = await this.context();
+    return shapeRange([{ lo: c.firstEventUs, hi: c.lastEventUs }], tz);
   }
 
   /** Fills a missing `from`/`to` from the table's range in `tz`. */
@@ -222,23 +277,34 @@ export class ClickHouseExecutor implements AnalysisEngine {
     return { from: partial.from ?? cached.from, to: partial.to ?? cached.to, tz };
   }
 
-  /** Distinct event types of the table (validation: unknown names and suggestions). */
+  /** Distinct event types of the table (validation: unknown names and suggestions), from the context. */
   async eventTypes(): Promise<string[]> {
-    await this.checkSchema();
-    const rows = await this.client.rows<{ e: string }>(
-      `SELECT DISTINCT event_type AS e FROM ${quoteIdent(this.target.table)}`,
-    );
-    return rows.map((r) => r.e);
+    return (await this.context()).eventTypes;
+  }
+
+  /**
+   * Answers key probes (keys.ts) in the context request when the context is due anyway, so a screen's
+   * key check and its analysis stay two requests; else in a request of their own.
+   */
+  private async probe(q: BuiltQuery, signal?: AbortSignal): Promise<Row[]> {
+    const cached = this.ctx;
+    const m = /^SELECT ([\s\S]*)$/.exec(q.sql);
+    const parts = m ? splitProbes(m[1]) : null;
+    if (!parts || (cached && Date.now() - cached.at < this.contextTtlMs))
+      return this.client.rows<Row>(this.onTable(q.sql), chQueryParams(q.params), { signal });
+    const params = chQueryParams(q.params);
+    const ctx = await this.context({
+      signal,
+      probes: parts.map((p) => ({ sql: `SELECT ${p.expr}`, params })),
+    });
+    return [Object.fromEntries(parts.map((p, i) => [p.alias, ctx.probes[i]]))];
   }
 
   /** How the property-key check (keys.ts) reads the table. */
   readonly keys: KeyReader = {
     engine: "clickhouse",
     context: async () => ({ engine: "clickhouse" }),
-    rows: async (q, signal) => {
-      await this.checkSchema(signal);
-      return this.client.rows<Row>(this.onTable(q.sql), chQueryParams(q.params), { signal });
-    },
+    rows: (q, signal) => this.probe(q, signal),
   };
 
   /** For validation messages: how to name the data and how to fill it. */
@@ -250,16 +316,11 @@ export class ClickHouseExecutor implements AnalysisEngine {
 
   /**
    * Every partition date the table, the last listing or a load knows, with the table's rows and bytes
-   * (`system.parts`), the source's objects and the last load: the Sync tab's rows.
+   * (`system.parts`), the source's objects and the last load: the Sync tab's rows (one request: the
+   * context, read afresh).
    */
   async partitions(signal?: AbortSignal): Promise<ChPartitionRow[]> {
-    await this.checkSchema(signal);
-    const info = await tableInfo(this.client, this.target, signal);
-    const [parts, listing, loads] = await Promise.all([
-      tablePartitions(this.client, this.target, info, signal),
-      info.hasListing ? lastListing(this.client, this.target, signal) : [],
-      info.hasLoads ? lastLoads(this.client, this.target, signal) : { last: new Map<string, ChLoadRecord>() },
-    ]);
+    const ctx = await this.context({ signal, fresh: true });
     const rows = new Map<string, ChPartitionRow>();
     const row = (date: string) => {
       let r = rows.get(date);
@@ -269,9 +330,10 @@ export class ClickHouseExecutor implements AnalysisEngine {
       }
       return r;
     };
-    for (const p of parts) Object.assign(row(p.date), p);
-    for (const l of listing) Object.assign(row(l.date), { sourceObjects: l.objects, sourceBytes: l.bytes });
-    for (const [date, rec] of loads.last) row(date).lastLoad = rec;
+    for (const p of ctx.parts) Object.assign(row(p.date), p);
+    for (const l of ctx.listing)
+      Object.assign(row(l.date), { sourceObjects: l.objects, sourceBytes: l.bytes ?? 0 });
+    for (const [date, rec] of ctx.last) row(date).lastLoad = rec;
     return [...rows.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
   }
 
@@ -279,6 +341,37 @@ export class ClickHouseExecutor implements AnalysisEngine {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/**
+ * The probes of a key-probe SELECT (`(SELECT count(*) FROM (…)) AS c0, …`, keys.ts), split at their
+ * top-level commas; null when it is not of that form.
+ */
+function splitProbes(list: string): { expr: string; alias: string }[] | null {
+  const out: { expr: string; alias: string }[] = [];
+  let depth = 0;
+  let from = 0;
+  let quote = false;
+  const push = (text: string) => {
+    const m = /^\s*([\s\S]*\S)\s+AS\s+(c\d+)\s*$/.exec(text);
+    if (!m) return false;
+    out.push({ expr: m[1], alias: m[2] });
+    return true;
+  };
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === "'") quote = false;
+    } else if (c === "'") quote = true;
+    else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "," && depth === 0) {
+      if (!push(list.slice(from, i))) return null;
+      from = i + 1;
+    }
+  }
+  return push(list.slice(from)) ? out : null;
 }
 
 /**

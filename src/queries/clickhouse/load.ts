@@ -45,10 +45,17 @@ import { type Source, SourceError } from "../../source/types.js";
 import { EngineError } from "../engine.js";
 import { AbortError } from "../executor.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
-import { bookkeepingDdl, bookkeepingTables, lastLoads, tableInfo, tablePartitions } from "./coverage.js";
+import {
+  bookkeepingDdl,
+  bookkeepingTables,
+  type ChLoadSummary,
+  lastLoads,
+  tableInfo,
+  tablePartitions,
+} from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
-import { taggedPropsMapSql } from "./schema.js";
+import { columnsSql, taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
 export type S3Access =
@@ -68,11 +75,15 @@ export interface LoadOptions {
   /** `s3Cluster()` and ON CLUSTER statements over this cluster (the table is Replicated + Distributed). */
   cluster?: string;
   s3: S3Access;
-  /** S3-compatible endpoint as the server reaches it (path-style); default AWS in `region`. */
+  /** S3-compatible endpoint (path-style) as evx lists through; default AWS in `region`. */
   endpoint?: string;
+  /** The same endpoint as the server reaches it, when it differs (MinIO behind a port forward). */
+  serverEndpoint?: string;
   region?: string;
   /** Load every selected partition even when its objects did not change since its last load. */
   force?: boolean;
+  /** Partitions loaded at once (default 4). */
+  concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PartitionOutcome, index: number, total: number) => void;
 }
@@ -96,6 +107,8 @@ export interface LoadSummary {
   events: number;
   rejected: number;
   seconds: number;
+  /** Of `seconds`, the source's listing (evx's own S3 LIST requests). */
+  listingSeconds: number;
   /** Non-data files in the listing. */
   ignored: number;
   /** Data files whose key has no date in the layout. */
@@ -131,7 +144,7 @@ export interface S3Read {
 export function s3ReadSql(
   bucket: string,
   keys: string[],
-  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "region">,
+  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "serverEndpoint" | "region">,
 ): S3Read {
   if (!keys.length) throw new Error("no objects to read");
   const bad = keys.find((k) => /[{}*?,\\]/.test(k));
@@ -145,8 +158,9 @@ export function s3ReadSql(
   let common = dirOf(keys[0]);
   for (const k of keys) while (!k.startsWith(common)) common = dirOf(common.slice(0, -1));
   const rest = keys.map((k) => enc(k.slice(common.length)));
-  const base = o.endpoint
-    ? `${o.endpoint.replace(/\/+$/, "")}/${bucket}/`
+  const endpoint = o.serverEndpoint ?? o.endpoint;
+  const base = endpoint
+    ? `${endpoint.replace(/\/+$/, "")}/${bucket}/`
     : `https://${bucket}.s3.${o.region ?? "us-east-1"}.amazonaws.com/`;
   const url = `${base}${enc(common)}${rest.length === 1 ? rest[0] : `{${rest.join(",")}}`}`;
   const params: Record<string, unknown> = { s3_url: url };
@@ -297,7 +311,9 @@ export function partitionPlan(
   bucket: string,
   keys: string[],
   date: string,
-  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "region" | "map"> & { local?: string },
+  o: Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "serverEndpoint" | "region" | "map"> & {
+    local?: string;
+  },
   suffix: string,
 ): PartitionPlan {
   const stage = `${target.table}_evx_stage_${partitionId(date)}_${suffix}`;
@@ -313,7 +329,7 @@ export function partitionPlan(
         sql: `INSERT INTO ${quoteIdent(stage)} ${columns}\n${parseSelectSql(read.sql)}`,
         params: { ...read.params, ...parseParams(date, o.map) },
       },
-      counts: `SELECT date = toDate({date:String}) AS good, count() AS n FROM ${quoteIdent(stage)} GROUP BY good`,
+      counts: countsSql(stage),
       replace: `ALTER TABLE ${quoteIdent(target.table)} REPLACE PARTITION ID ${pid} FROM ${quoteIdent(stage)}`,
       drop: `ALTER TABLE ${quoteIdent(target.table)} DROP PARTITION ID ${pid}`,
       cleanup: [`DROP TABLE IF EXISTS ${quoteIdent(stage)}`],
@@ -331,14 +347,14 @@ export function partitionPlan(
       `CREATE TABLE ${quoteIdent(stageLocal)} ${on} AS ${quoteIdent(local)}
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/${stageLocal}', '{replica}')
 PARTITION BY date ORDER BY (event_type, user_key, event_time)`,
-      `CREATE TABLE ${quoteIdent(stage)} ${on} AS ${quoteIdent(stageLocal)}
+      `CREATE TABLE ${quoteIdent(stage)} ${on} ${columnsSql(false)}
 ENGINE = Distributed(${lit(o.cluster)}, currentDatabase(), ${lit(stageLocal)}, cityHash64(user_key))`,
     ],
     insert: {
       sql: `INSERT INTO ${quoteIdent(stage)} ${columns}\n${parseSelectSql(read.sql)}\nSETTINGS distributed_foreground_insert = 1`,
       params: { ...read.params, ...parseParams(date, o.map) },
     },
-    counts: `SELECT date = toDate({date:String}) AS good, count() AS n FROM ${quoteIdent(stage)} GROUP BY good`,
+    counts: countsSql(stage),
     replace: `ALTER TABLE ${quoteIdent(local)} ${on} REPLACE PARTITION ID ${pid} FROM ${quoteIdent(stageLocal)}`,
     drop: `ALTER TABLE ${quoteIdent(local)} ${on} DROP PARTITION ID ${pid}`,
     cleanup: [
@@ -346,6 +362,24 @@ ENGINE = Distributed(${lit(o.cluster)}, currentDatabase(), ${lit(stageLocal)}, c
       `DROP TABLE IF EXISTS ${quoteIdent(stageLocal)} ${on} SYNC`,
     ],
   };
+}
+
+/**
+ * The staged rows' counts, good (the date's) and rejected, and the good rows' summary that the context
+ * reads instead of the table (context.ts): first and last event, event types.
+ */
+function countsSql(stage: string): string {
+  return `SELECT date = toDate({date:String}) AS good, count() AS n,
+       toUnixTimestamp64Micro(min(event_time)) AS lo, toUnixTimestamp64Micro(max(event_time)) AS hi,
+       if(good, arraySort(groupUniqArray(toString(event_type))), []) AS types
+  FROM ${quoteIdent(stage)} GROUP BY good`;
+}
+
+/** `YYYY-MM-DD hh:mm:ss.ffffff` (UTC) of epoch µs: a DateTime64(6) value in JSONEachRow. */
+export function usText(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const frac = String(us - Math.floor(us / 1_000_000) * 1_000_000).padStart(6, "0");
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")}.${frac}`;
 }
 
 /** Query parameters as `--sql` prints them: S3 secrets replaced by `***`. */
@@ -433,6 +467,176 @@ function groupByDate<T extends { date: string }>(objs: T[]): Map<string, T[]> {
   return m;
 }
 
+/** Everything one partition's load needs (shared by the partitions of one `loadPartitions`). */
+interface PartitionRun {
+  client: ChClient;
+  target: ClickHouseTarget;
+  bucket: string;
+  prefix: string;
+  source: string;
+  loadsTable: string;
+  local?: string;
+  o: LoadOptions;
+  suffix: string;
+}
+
+type ListedObject = { key: string; size: number; version: string; date: string };
+
+/** Partitions loaded at once: `--concurrency`, default 4 (the server parses each with its own threads). */
+export function loadConcurrency(n: number | undefined): number {
+  return n !== undefined && Number.isInteger(n) && n > 0 ? Math.min(n, 64) : 4;
+}
+
+/**
+ * Runs `fn` on every item, at most `limit` at a time. The first failure stops new items from starting;
+ * the ones under way finish (each cleans up its stage), then it is thrown.
+ */
+export async function inPool<T>(
+  items: T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { e: unknown } | null = null;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      if (signal?.aborted) {
+        failure ??= { e: new AbortError() };
+        return;
+      }
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw (failure as { e: unknown }).e;
+}
+
+/** Records one partition's load in the loads table (never fails the load). */
+async function recordLoad(
+  run: PartitionRun,
+  oc: PartitionOutcome,
+  fingerprint: string,
+  summary?: ChLoadSummary,
+): Promise<void> {
+  await run.client
+    .insert(
+      run.loadsTable,
+      [
+        {
+          loaded_at: new Date().toISOString().replace("T", " ").replace("Z", ""),
+          date: oc.date,
+          status: oc.status === "failed" ? "failed" : "ok",
+          objects: oc.objects,
+          bytes: oc.bytes,
+          rows: oc.events,
+          rejected: oc.rejected,
+          fingerprint,
+          error: oc.error ?? "",
+          source: run.source,
+          min_time: usText(summary?.minUs ?? 0),
+          max_time: usText(summary?.maxUs ?? 0),
+          event_types: summary?.eventTypes ?? [],
+        },
+      ],
+      {},
+    )
+    .catch(() => {});
+}
+
+/** Loads one partition (stage, insert, count, swap, clean up) and records it. */
+async function loadPartition(
+  run: PartitionRun,
+  date: string,
+  objs: ListedObject[],
+): Promise<PartitionOutcome> {
+  const { client, o } = run;
+  if (o.signal?.aborted) throw new AbortError();
+  const t0 = performance.now();
+  const fingerprint = fingerprintOf(objs);
+  const bytes = objs.reduce((s, x) => s + x.size, 0);
+  const plan = partitionPlan(
+    run.target,
+    run.bucket,
+    objs.map((x) => run.prefix + x.key),
+    date,
+    { ...o, local: run.local },
+    run.suffix,
+  );
+  try {
+    for (const sql of plan.create) await client.command(sql, {}, { signal: o.signal });
+    await client.statement(plan.insert.sql, plan.insert.params, { signal: o.signal });
+    const counts = await client.rows<{ good: number; n: number; lo: number; hi: number; types: string[] }>(
+      plan.counts,
+      { date },
+      { signal: o.signal },
+    );
+    const good = counts.find((c) => Number(c.good) === 1);
+    const events = Number(good?.n ?? 0);
+    const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
+    // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
+    await client.command(events > 0 ? plan.replace : plan.drop, {}, { signal: o.signal });
+    const oc: PartitionOutcome = {
+      date,
+      status: "loaded",
+      objects: objs.length,
+      bytes,
+      events,
+      rejected,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    await recordLoad(
+      run,
+      oc,
+      fingerprint,
+      good ? { minUs: Number(good.lo), maxUs: Number(good.hi), eventTypes: good.types ?? [] } : undefined,
+    );
+    return oc;
+  } catch (e) {
+    if (o.signal?.aborted || e instanceof AbortError) throw new AbortError();
+    // The server is gone or refuses us: no other partition can load either.
+    if (e instanceof EngineError && e.kind !== "query" && e.kind !== "limit") throw e;
+    const oc: PartitionOutcome = {
+      date,
+      status: "failed",
+      objects: objs.length,
+      bytes,
+      events: 0,
+      rejected: 0,
+      seconds: (performance.now() - t0) / 1000,
+      error: shortError(client, e),
+    };
+    await recordLoad(run, oc, "");
+    return oc;
+  } finally {
+    for (const sql of plan.cleanup) await client.command(sql, {}, {}).catch(() => {});
+  }
+}
+
+/** Drops a partition that left the source, and records it. */
+async function removePartition(run: PartitionRun, date: string): Promise<PartitionOutcome> {
+  if (run.o.signal?.aborted) throw new AbortError();
+  const t0 = performance.now();
+  const plan = partitionPlan(run.target, run.bucket, ["x"], date, { ...run.o, local: run.local }, run.suffix);
+  await run.client.command(plan.drop, {}, { signal: run.o.signal });
+  const oc: PartitionOutcome = {
+    date,
+    status: "removed",
+    objects: 0,
+    bytes: 0,
+    events: 0,
+    rejected: 0,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  await recordLoad(run, oc, fingerprintOf([]));
+  return oc;
+}
+
 /**
  * Loads the selected partitions of `source` into the engine's table (see the module comment). The
  * table must exist with evx's columns (`evx clickhouse schema`); the bookkeeping tables are created
@@ -452,8 +656,7 @@ export async function loadPartitions(
     );
   const { client, target } = ch;
   const { bucket, prefix } = parseS3Url(source.url);
-  await ch.checkSchema(o.signal);
-  const info = await tableInfo(client, target, o.signal);
+  const [current, info] = await Promise.all([ch.checkTable(o.signal), tableInfo(client, target, o.signal)]);
   if (o.cluster && !info.distributed)
     throw new EngineError(
       `--cluster ${o.cluster}: ${target.database}.${target.table} is not a Distributed table; create the cluster tables as \`evx clickhouse schema --cluster ${o.cluster}\` prints`,
@@ -464,10 +667,13 @@ export async function loadPartitions(
       `${target.database}.${target.table} is a Distributed table over cluster ${info.distributed.cluster}: pass --cluster ${info.distributed.cluster}`,
       "schema",
     );
-  for (const ddl of bookkeepingDdl(target.table, o.cluster))
-    await client.command(ddl, {}, { signal: o.signal });
+  if (!current)
+    for (const ddl of bookkeepingDdl(target.table, o.cluster))
+      await client.command(ddl, {}, { signal: o.signal });
 
+  const listStarted = performance.now();
   const listing = await listDated(source, o.layout, o.signal);
+  const listingSeconds = (performance.now() - listStarted) / 1000;
   const { listing: listingTable, loads: loadsTable } = bookkeepingTables(target.table);
   const listedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
   const perDate = new Map<string, { objects: number; bytes: number }>();
@@ -491,130 +697,59 @@ export async function loadPartitions(
     );
 
   const selected = groupByDate(listing.objects.filter((x) => inDateRange(x.date, o.from, o.to)));
-  const { last, lastOk } = await lastLoads(client, target, o.signal);
-  const parts = new Map((await tablePartitions(client, target, info, o.signal)).map((p) => [p.date, p]));
+  const [{ last, lastOk }, partitions] = await Promise.all([
+    lastLoads(client, target, o.signal),
+    tablePartitions(client, target, info, o.signal),
+  ]);
+  const parts = new Map(partitions.map((p) => [p.date, p]));
   const removedDates = [...parts.keys()]
     .filter((d) => inDateRange(d, o.from, o.to) && !perDate.has(d))
     .sort();
   const total = selected.size + removedDates.length;
   const outcomes: PartitionOutcome[] = [];
-  const record = async (oc: PartitionOutcome, fingerprint: string) =>
-    client
-      .insert(
-        loadsTable,
-        [
-          {
-            loaded_at: new Date().toISOString().replace("T", " ").replace("Z", ""),
-            date: oc.date,
-            status: oc.status === "failed" ? "failed" : "ok",
-            objects: oc.objects,
-            bytes: oc.bytes,
-            rows: oc.events,
-            rejected: oc.rejected,
-            fingerprint,
-            error: oc.error ?? "",
-            source: source.url,
-          },
-        ],
-        {},
-      )
-      .catch(() => {});
   const done = (oc: PartitionOutcome) => {
     outcomes.push(oc);
     o.onProgress?.(oc, outcomes.length, total);
   };
-
-  const suffix = createHash("sha1")
-    .update(`${process.pid}:${Date.now()}:${Math.random()}`)
-    .digest("hex")
-    .slice(0, 8);
+  const run: PartitionRun = {
+    client,
+    target,
+    bucket,
+    prefix,
+    source: source.url,
+    loadsTable,
+    local: info.distributed?.table,
+    o,
+    suffix: createHash("sha1")
+      .update(`${process.pid}:${Date.now()}:${Math.random()}`)
+      .digest("hex")
+      .slice(0, 8),
+  };
+  // Unchanged partitions first (no request each), then the loads, `concurrency` at a time.
+  const toLoad: [string, ListedObject[]][] = [];
   for (const [date, objs] of selected) {
-    if (o.signal?.aborted) throw new AbortError();
-    const t0 = performance.now();
-    const fingerprint = fingerprintOf(objs);
-    const bytes = objs.reduce((s, x) => s + x.size, 0);
     const ok = lastOk.get(date);
     const stillThere = !ok || ok.rows === 0 || (parts.get(date)?.rows ?? 0) > 0;
-    if (!o.force && ok && last.get(date)?.status === "ok" && ok.fingerprint === fingerprint && stillThere) {
+    const fingerprint = fingerprintOf(objs);
+    if (!o.force && ok && last.get(date)?.status === "ok" && ok.fingerprint === fingerprint && stillThere)
       done({
         date,
         status: "unchanged",
         objects: objs.length,
-        bytes,
+        bytes: objs.reduce((s, x) => s + x.size, 0),
         events: ok.rows,
         rejected: ok.rejected,
         seconds: 0,
       });
-      continue;
-    }
-    const plan = partitionPlan(
-      target,
-      bucket,
-      objs.map((x) => prefix + x.key),
-      date,
-      { ...o, local: info.distributed?.table },
-      suffix,
-    );
-    try {
-      for (const sql of plan.create) await client.command(sql, {}, { signal: o.signal });
-      await client.statement(plan.insert.sql, plan.insert.params, { signal: o.signal });
-      const counts = await client.rows<{ good: number; n: number }>(
-        plan.counts,
-        { date },
-        { signal: o.signal },
-      );
-      const events = Number(counts.find((c) => Number(c.good) === 1)?.n ?? 0);
-      const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
-      // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
-      await client.command(events > 0 ? plan.replace : plan.drop, {}, { signal: o.signal });
-      const oc: PartitionOutcome = {
-        date,
-        status: "loaded",
-        objects: objs.length,
-        bytes,
-        events,
-        rejected,
-        seconds: (performance.now() - t0) / 1000,
-      };
-      await record(oc, fingerprint);
-      done(oc);
-    } catch (e) {
-      if (o.signal?.aborted || e instanceof AbortError) throw new AbortError();
-      // The server is gone or refuses us: no other partition can load either.
-      if (e instanceof EngineError && e.kind !== "query" && e.kind !== "limit") throw e;
-      const oc: PartitionOutcome = {
-        date,
-        status: "failed",
-        objects: objs.length,
-        bytes,
-        events: 0,
-        rejected: 0,
-        seconds: (performance.now() - t0) / 1000,
-        error: shortError(client, e),
-      };
-      await record(oc, "");
-      done(oc);
-    } finally {
-      for (const sql of plan.cleanup) await client.command(sql, {}, {}).catch(() => {});
-    }
+    else toLoad.push([date, objs]);
   }
-  for (const date of removedDates) {
-    if (o.signal?.aborted) throw new AbortError();
-    const t0 = performance.now();
-    const plan = partitionPlan(target, bucket, ["x"], date, { ...o, local: info.distributed?.table }, suffix);
-    await client.command(plan.drop, {}, { signal: o.signal });
-    const oc: PartitionOutcome = {
-      date,
-      status: "removed",
-      objects: 0,
-      bytes: 0,
-      events: 0,
-      rejected: 0,
-      seconds: (performance.now() - t0) / 1000,
-    };
-    await record(oc, fingerprintOf([]));
-    done(oc);
-  }
+  await inPool(toLoad, loadConcurrency(o.concurrency), o.signal, async ([date, objs]) =>
+    done(await loadPartition(run, date, objs)),
+  );
+  await inPool(removedDates, loadConcurrency(o.concurrency), o.signal, async (date) =>
+    done(await removePartition(run, date)),
+  );
+  outcomes.sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : 0));
 
   const failed = outcomes.filter((x) => x.status === "failed");
   const loaded = outcomes.filter((x) => x.status === "loaded");
@@ -635,6 +770,7 @@ export async function loadPartitions(
     events: loaded.reduce((s, x) => s + x.events, 0),
     rejected: loaded.reduce((s, x) => s + x.rejected, 0),
     seconds: (performance.now() - started) / 1000,
+    listingSeconds,
     ignored: listing.ignored,
     undated: listing.undated,
     layout: describeLayout(listing.layout),

@@ -1,0 +1,303 @@
+// ClickHouse at scale (issue #25), on a 30-day table that `evx clickhouse schema --apply` created and
+// `evx clickhouse load` filled from the loopback s3rver, served by the HTTP adapter (chdb):
+// - every analysis over one day passes a server whose `max_rows_to_read` is twice the rows of the day's
+//   partitions (the adapter counts the rows ClickHouse's index analysis selects, EXPLAIN ESTIMATE);
+// - the context (catalog, range, last event, coverage) reads metadata, never the events table;
+// - an analysis makes at most 2 HTTP requests (the CLI, a TUI screen change);
+// - with 50 ms per request, a 3-step funnel over one day answers in under 0.5 s;
+// - the schema applies idempotently; a no-change re-load is quick.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { schemaStatements } from "../src/queries/clickhouse/apply.js";
+import { ClickHouseExecutor } from "../src/queries/clickhouse/executor.js";
+import { inPool, loadConcurrency, s3ReadSql } from "../src/queries/clickhouse/load.js";
+import { eventsDdl } from "../src/queries/clickhouse/schema.js";
+import { checkSpecKeys, validateSpec } from "../src/queries/executor.js";
+import type { AnalysisSpec } from "../src/queries/spec.js";
+import { generateLake } from "../src/source/synthetic.js";
+import { type ChHttpServer, startChHttp } from "./helpers/chhttp.js";
+import { type CliResult, evxRun } from "./helpers/cli.js";
+import { type S3TestServer, startS3Server, uploadDir } from "./helpers/s3server.js";
+import { tempDir } from "./helpers/tmp.js";
+
+const dir = tempDir();
+let s3: S3TestServer;
+let srv: ChHttpServer;
+const env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
+const DAY = "2023-06-15";
+const day = { from: DAY, to: DAY, tz: "UTC" };
+let dayRows = 0;
+
+const chUrl = () => `${srv.url}/analytics`;
+const cli = (args: string[]): Promise<CliResult> => evxRun(args, env, 400_000);
+const engine = () => ClickHouseExecutor.open({ chUrl: chUrl(), chTable: "events" }, { maxAttempts: 1 });
+
+before(async () => {
+  await generateLake({ dir: join(dir, "lake"), events: 30_000, days: 30, start: "2023-06-01", seed: 5 });
+  s3 = await startS3Server();
+  await s3.createBucket("lake");
+  await uploadDir(s3, "lake", join(dir, "lake"), "raw/");
+  srv = await startChHttp();
+});
+
+after(async () => {
+  await srv?.stop();
+  await s3?.stop();
+});
+
+describe("a 30-day table set up and filled by evx", () => {
+  test("schema --apply creates the database and tables through the client, idempotently", async () => {
+    const first = await cli(["clickhouse", "schema", "--apply", "--ch-url", chUrl()]);
+    assert.equal(first.code, 0, first.stderr);
+    const second = await cli(["clickhouse", "schema", "--apply", "--ch-url", chUrl()]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout.replace(/\n.*background\n$/, "\n"));
+    const tables = await srv.exec(
+      "SELECT name FROM system.tables WHERE database = 'analytics' ORDER BY name FORMAT JSONEachRow",
+    );
+    assert.deepEqual(
+      tables.map((t) => t.name),
+      ["events", "events_evx_listing", "events_evx_loads"],
+    );
+    const idx = await srv.exec(
+      "SELECT name FROM system.data_skipping_indices WHERE database = 'analytics' AND table = 'events'",
+    );
+    assert.deepEqual(
+      idx.map((i) => i.name),
+      ["evx_time"],
+    );
+    // The same table with 128-row granules, so that a day of 2,000 events has granules to prune as a day
+    // of millions has with the default 8,192 (the load's stage copies the table, settings included).
+    await srv.exec("DROP TABLE analytics.events");
+    await srv.exec(
+      `${eventsDdl({ table: "events" }).replace("`events`", "analytics.`events`").replace(/;\s*$/, "")}\nSETTINGS index_granularity = 128`,
+    );
+  });
+
+  test("load: partitions in parallel; a no-change re-run skips them all, in under 1 s plus the listing", async () => {
+    const args = ["clickhouse", "load", "s3://lake/raw", "--endpoint", s3.endpoint, "--ch-url", chUrl()];
+    const r = await cli([...args, "--concurrency", "4", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const first = JSON.parse(r.stdout);
+    assert.equal(first.partitions.loaded, 30);
+    assert.equal(first.events, 30_000);
+    const mark = srv.log.length;
+    const again = await cli([...args, "--json"]);
+    if (process.env.EVX_DEBUG_LOG)
+      for (const q of srv.log.slice(mark))
+        console.error(Math.round(q.ms ?? 0), q.readRows, q.sql.slice(0, 90).replace(/\s+/g, " "));
+    assert.equal(again.code, 0, again.stderr);
+    const second = JSON.parse(again.stdout);
+    assert.equal(second.partitions.unchanged, 30);
+    assert.equal(second.partitions.loaded, 0);
+    // Besides the listing (evx's own S3 LIST requests): the bookkeeping reads, no partition work.
+    const own = second.seconds - second.listing_seconds;
+    console.log(`no-change re-load: ${second.seconds} s, of which listing ${second.listing_seconds} s`);
+    assert.ok(own < 1, `no-change re-run took ${own.toFixed(3)} s besides the listing`);
+    const bad = await cli([...args, "--concurrency", "0"]);
+    assert.equal(bad.code, 2);
+    const parts = await srv.exec(
+      "SELECT sum(rows) AS n FROM system.parts WHERE database = 'analytics' AND table = 'events' AND active AND partition = {d:String}",
+      { d: DAY },
+    );
+    dayRows = Number(parts[0].n);
+    assert.ok(dayRows > 500, `${dayRows} rows on ${DAY}`);
+  });
+
+  const specs: AnalysisSpec[] = [
+    { kind: "catalog", range: day },
+    {
+      kind: "trend",
+      events: [{ event: "application_opened", filters: [] }],
+      measure: { kind: "users" },
+      interval: "hour",
+      filters: [],
+      limit: 10,
+      range: day,
+    } as AnalysisSpec,
+    {
+      kind: "funnel",
+      steps: [
+        { event: "application_opened", filters: [] },
+        { event: "file_opened", filters: [] },
+        { event: "file_saved", filters: [] },
+      ],
+      withinSeconds: 3600,
+      filters: [],
+      limit: 10,
+      range: day,
+    } as AnalysisSpec,
+    {
+      kind: "retention",
+      start: { event: "application_opened", filters: [] },
+      return: { event: "file_saved", filters: [] },
+      period: "day",
+      periods: 1,
+      mode: "on",
+      filters: [],
+      range: day,
+    } as AnalysisSpec,
+    { kind: "props", event: "purchase", topValues: 5, range: day } as AnalysisSpec,
+  ];
+
+  test("every analysis over one day passes max_rows_to_read = 2 × the day's rows, and the context reads no events", async () => {
+    assert.ok(dayRows > 0);
+    await srv.setProfile({ max_rows_to_read: 2 * dayRows });
+    try {
+      for (const spec of specs) {
+        const ex = engine();
+        try {
+          const start = srv.log.length;
+          const out = await ex.run(spec);
+          assert.equal(out.coverage.partitions_in_range, 1, spec.kind);
+          const reads = srv.log.slice(start).filter((q) => q.readRows !== undefined);
+          for (const q of reads)
+            assert.ok(
+              (q.readRows ?? 0) <= 2 * dayRows,
+              `${spec.kind}: ${q.readRows} rows read > ${2 * dayRows}\n${q.sql.slice(0, 200)}`,
+            );
+          const context = srv.log.slice(start).find((q) => /evx_parts/.test(q.sql));
+          assert.ok(context, "a context request");
+          assert.ok((context.readRows ?? 0) < 100, `the context read ${context.readRows} rows of events`);
+        } finally {
+          await ex.close();
+        }
+      }
+      // The whole table is over the limit: a scan would have been refused.
+      const ex = engine();
+      try {
+        await assert.rejects(
+          ex.run({ ...specs[0], range: { from: "2023-06-01", to: "2023-06-30", tz: "UTC" } } as AnalysisSpec),
+          /max_rows_to_read|TOO_MANY_ROWS/,
+        );
+      } finally {
+        await ex.close();
+      }
+    } finally {
+      await srv.setProfile({});
+    }
+  });
+
+  test("at most 2 HTTP requests per analysis: the CLI, and a TUI screen change", async () => {
+    const funnel = ["funnel", "application_opened", "file_opened", "file_saved"];
+    for (const extra of [
+      ["--from", DAY, "--to", DAY],
+      ["--from", DAY, "--to", DAY, "--where", "plan=pro"],
+      [],
+    ]) {
+      srv.resetCount();
+      const r = await cli([...funnel, ...extra, "--engine", "clickhouse", "--ch-url", chUrl(), "--json"]);
+      assert.ok(r.code === 0 || r.code === 2, r.stderr);
+      assert.ok(srv.requests <= 2, `${extra.join(" ")}: ${srv.requests} requests`);
+    }
+    // A screen change: its key check and its run (the context is due again).
+    const ex = ClickHouseExecutor.open({ chUrl: chUrl(), chTable: "events" }, { contextTtlMs: 0 });
+    try {
+      await ex.run(specs[0]);
+      for (const spec of specs) {
+        srv.resetCount();
+        await checkSpecKeys(ex, spec);
+        await ex.run(spec);
+        assert.ok(srv.requests <= 2, `${spec.kind}: ${srv.requests} requests`);
+      }
+    } finally {
+      await ex.close();
+    }
+  });
+
+  test("with 50 ms per request, a 3-step funnel over one day costs two round trips", async () => {
+    // The CLI's path in process: keys, validation (the context), the run (the analysis).
+    const once = async () => {
+      const ex = engine();
+      try {
+        const t0 = performance.now();
+        const spec = specs[2];
+        await checkSpecKeys(ex, spec);
+        await validateSpec(ex, spec);
+        await ex.run(spec);
+        return performance.now() - t0;
+      } finally {
+        await ex.close();
+      }
+    };
+    const median = async () => {
+      const t = [await once(), await once(), await once()].sort((a, b) => a - b);
+      return t[1];
+    };
+    const local = await median();
+    srv.latencyMs = 50;
+    let wan: number;
+    try {
+      wan = await median();
+    } finally {
+      srv.latencyMs = 0;
+    }
+    console.log(
+      `3-step funnel over one day of 30: ${local.toFixed(0)} ms local, ${wan.toFixed(0)} ms at 50 ms per request`,
+    );
+    // Two sequential requests: 100 ms of round trips (plus scheduling noise), whatever the server's speed.
+    assert.ok(wan - local < 175, `the round trips added ${(wan - local).toFixed(0)} ms`);
+    // The issue's bound, on a machine that is not saturated (the server's own work is `local`).
+    if (local < 300) assert.ok(wan < 500, `${wan.toFixed(0)} ms`);
+  });
+});
+
+describe("pieces without a server", () => {
+  test("--server-endpoint: the server reads S3 at its own endpoint; evx lists through --endpoint", () => {
+    const r = s3ReadSql("lake", ["raw/date=2023-06-01/a.jsonl"], {
+      s3: { kind: "nosign" },
+      endpoint: "http://localhost:9000",
+      serverEndpoint: "http://minio:9000/",
+    });
+    assert.equal(r.params.s3_url, "http://minio:9000/lake/raw/date=2023-06-01/a.jsonl");
+    const plain = s3ReadSql("lake", ["raw/a.jsonl"], {
+      s3: { kind: "nosign" },
+      endpoint: "http://localhost:9000",
+    });
+    assert.equal(plain.params.s3_url, "http://localhost:9000/lake/raw/a.jsonl");
+  });
+
+  test("inPool: at most N at once, every item once; the first failure stops new items and is thrown", async () => {
+    let running = 0;
+    let peak = 0;
+    const seen: number[] = [];
+    await inPool([1, 2, 3, 4, 5, 6, 7], 3, undefined, async (i) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push(i);
+      running--;
+    });
+    assert.equal(peak, 3);
+    assert.deepEqual(
+      seen.sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
+    const started: number[] = [];
+    await assert.rejects(
+      inPool([1, 2, 3, 4, 5, 6], 2, undefined, async (i) => {
+        started.push(i);
+        await new Promise((r) => setTimeout(r, 5));
+        if (i === 1) throw new Error("boom");
+      }),
+      /boom/,
+    );
+    assert.ok(started.length < 6, `started ${started.join(",")}`);
+    assert.equal(loadConcurrency(undefined), 4);
+  });
+
+  test("schema --cluster: every statement ON CLUSTER; the Distributed tables list their columns (no index)", () => {
+    const st = schemaStatements("events", "prod");
+    assert.equal(st.length, 5);
+    for (const s of st) assert.match(s, /ON CLUSTER `prod`/);
+    assert.match(
+      st[0],
+      /CREATE TABLE IF NOT EXISTS `events_local`[\s\S]*INDEX evx_time event_time TYPE minmax/,
+    );
+    assert.match(st[1], /CREATE TABLE IF NOT EXISTS `events` ON CLUSTER `prod` \(/);
+    assert.doesNotMatch(st[1], /INDEX/);
+    assert.match(st[1], /ENGINE = Distributed/);
+    for (const s of st) assert.match(s, /IF NOT EXISTS/);
+  });
+});
