@@ -176,7 +176,8 @@ export function buildCli(argv: string[]): Argv {
             },
             dedupe: {
               type: "string",
-              describe: "event id field (dotted path): an event whose id is already cached is a duplicate",
+              describe:
+                "event id field (dotted path; a+b for an id of several fields): an event whose id is already cached is a duplicate",
             },
             watch: {
               type: "boolean",

@@ -513,7 +513,9 @@ function shortDuckReason(msg: string): string {
 function readError(e: unknown, key: string): string {
   const msg = e instanceof Error ? e.message : String(e);
   if (
-    /unexpected end of file|incorrect header check|invalid (stored block|distance|code)|Z_|BROTLI/i.test(msg)
+    /unexpected end of file|incorrect header check|invalid (stored block|distance|code)|Z_|BROTLI|Decompression failed/i.test(
+      msg,
+    )
   )
     return `${key}: corrupt or truncated compressed data (${firstLine(msg)})`;
   return `${key}: ${firstLine(msg)}`;

@@ -53,7 +53,11 @@ export function checkPath(p: string, what: string): void {
  * `(event, distinct_id, time, $insert_id)`); an event lacking any of them has no id (it is kept).
  */
 export function checkIdPath(p: string): void {
-  for (const part of idParts(p)) checkPath(part, "--dedupe field");
+  try {
+    for (const part of idParts(p)) checkPath(part, "--dedupe field");
+  } catch {
+    throw new Error(`bad --dedupe field '${p}'`);
+  }
 }
 
 /** `device_id+$insert_id` → ["device_id", "$insert_id"]. */
