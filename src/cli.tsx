@@ -576,6 +576,15 @@ export function buildCli(argv: string[]): Argv {
                     describe: "a named collection on the server holding the S3 credentials",
                   },
                   ...lakeShapeOpts,
+                  preset: {
+                    type: "string",
+                    describe: `the lake is a collector's export, read as evx sync --preset reads it: ${PRESET_NAMES.join(" | ")}`,
+                  },
+                  dedupe: {
+                    type: "string",
+                    describe:
+                      "event id field (a+b for several; default: the preset's): the first event of an id loads, later ones are duplicates; none: no dedupe",
+                  },
                   force: { type: "boolean", describe: "re-load partitions whose objects did not change" },
                   json: { type: "boolean", describe: "print one JSON summary instead of progress" },
                   sql: {
@@ -590,6 +599,10 @@ export function buildCli(argv: string[]): Argv {
                 .example(
                   "$0 clickhouse load s3://acme-events/raw --cluster prod --s3-credentials server",
                   "on a cluster, the nodes read S3 with their own role",
+                )
+                .example(
+                  "$0 clickhouse load s3://acme-data/posthog --preset posthog",
+                  "a PostHog batch export (JSON lines or Parquet), deduped on uuid as evx sync reads it",
                 ),
             async (a) => {
               await (await import("./commands/clickhouse.js")).runClickHouseLoad({
@@ -607,6 +620,8 @@ export function buildCli(argv: string[]): Argv {
                 s3Collection: a["s3-collection"],
                 layout: a.layout,
                 map: a.map,
+                preset: a.preset,
+                dedupe: a.dedupe,
                 force: a.force,
                 json: a.json,
                 sql: a.sql,
