@@ -448,6 +448,11 @@ export async function planLoad(
   checkClusterFormat(o.format, o.cluster);
   const { bucket, prefix } = parseS3Url(source.url);
   const listing = await listDated(source, o.layout, o.format, o.signal);
+  checkClusterFormat(
+    o.format,
+    o.cluster,
+    listing.objects.map((x) => x.key),
+  );
   const byDate = groupByDate(listing.objects.filter((x) => inDateRange(x.date, o.from, o.to)));
   const local = o.cluster ? (await tableInfo(ch.client, ch.target)).distributed?.table : undefined;
   return [...byDate].map(([date, objs]) => {
@@ -504,6 +509,11 @@ export async function loadPartitions(
     await client.command(ddl, {}, { signal: o.signal });
 
   const listing = await listDated(source, o.layout, o.format, o.signal);
+  checkClusterFormat(
+    o.format,
+    o.cluster,
+    listing.objects.filter((x) => inDateRange(x.date, o.from, o.to)).map((x) => x.key),
+  );
   const { listing: listingTable, loads: loadsTable } = bookkeepingTables(target.table);
   const listedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
   const perDate = new Map<string, { objects: number; bytes: number }>();

@@ -66,21 +66,44 @@ export function formatLayout(
   return { layout: layout ?? p?.layout, detect: p?.detect };
 }
 
-/** True when a partition is loaded by the plan here: a lake format other than the plain one, or Parquet. */
+/**
+ * True when the format needs the plan here: a preset (messages, renames), dedupe, or a `--map` path or
+ * fallback. Top-level renames alone (`--map event_type=event`) are read by load.ts's own statement.
+ */
+export function isFormatted(format: LakeFormat | undefined): boolean {
+  if (!format || isPlain(format)) return false;
+  return !!format.preset || !!format.dedupe || Object.values(format.map).some((v) => /[.|]/.test(v));
+}
+
+/** True when a partition is loaded by the plan here: a format that needs it, or a Parquet object. */
 export function needsFormatPlan(format: LakeFormat | undefined, keys: string[]): boolean {
-  return (!!format && !isPlain(format)) || keys.some(isParquetKey);
+  return isFormatted(format) || keys.some(isParquetKey);
 }
 
-/** What decides whether a loaded partition is unchanged: the format, when it is not the plain one. */
+/** What decides whether a loaded partition is unchanged: the format, when the plan here reads it. */
 export function formatFingerprint(format: LakeFormat | undefined): string {
-  return format && !isPlain(format) ? formatKey(format) : "";
+  return isFormatted(format) && format ? formatKey(format) : "";
 }
 
-/** A cluster load does not dedupe (the ids table and stages would be per shard). */
-export function checkClusterFormat(format: LakeFormat | undefined, cluster: string | undefined): void {
-  if (cluster && format?.dedupe)
+/**
+ * The plan here stages on the node evx talks to (a `rows` table, the stage made `AS` the table): a
+ * cluster load takes plain JSON lines with top-level fields only, and says so before it starts.
+ */
+export function checkClusterFormat(
+  format: LakeFormat | undefined,
+  cluster: string | undefined,
+  keys: string[] = [],
+): void {
+  if (!cluster) return;
+  if (isFormatted(format))
     throw new EngineError(
-      `--cluster ${cluster}: a deduping load (--preset or --dedupe) runs on a single node for now; pass --dedupe none to load without dedupe`,
+      `--cluster ${cluster}: presets, dedupe and --map paths or fallbacks load on a single node for now (evx sync reads them anywhere)`,
+      "query",
+    );
+  const pq = keys.find(isParquetKey);
+  if (pq)
+    throw new EngineError(
+      `--cluster ${cluster}: Parquet objects (${pq}) load on a single node for now (evx sync reads them anywhere)`,
       "query",
     );
 }
