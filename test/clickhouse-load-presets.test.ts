@@ -212,3 +212,39 @@ describe("clickhouse load: formats and layouts", () => {
     assert.doesNotMatch(r.stdout, /S3RVER/);
   });
 });
+
+test("a cluster load says before it starts that presets and Parquet load on a single node (exit 2)", async () => {
+  const args = (preset: string, extra: string[]) => [
+    "clickhouse",
+    "load",
+    `s3://vendors/${preset}`,
+    "--endpoint",
+    s3.endpoint,
+    "--ch-url",
+    `${srv.url}/default`,
+    "--cluster",
+    "prod",
+    "--sql",
+    ...extra,
+  ];
+  const p = await cli(args("posthog", ["--preset", "posthog"]));
+  assert.equal(p.code, 2, p.stderr);
+  assert.match(
+    p.stderr,
+    /--cluster prod: presets, dedupe and --map paths or fallbacks load on a single node for now/,
+  );
+  // PostHog's export without the preset, by --map: its Parquet objects are named.
+  const q = await cli(
+    args("posthog", [
+      "--layout",
+      "file-date",
+      "--map",
+      "event_type=event,event_time=timestamp,user_id=distinct_id,event_properties=properties",
+    ]),
+  );
+  assert.equal(q.code, 2, q.stderr);
+  assert.match(
+    q.stderr,
+    /--cluster prod: Parquet objects \(.*\.parquet(\.zst)?\) load on a single node for now/,
+  );
+});

@@ -37,7 +37,7 @@ import {
 import { PRESETS } from "../../cache/presets.js";
 import type { Layout } from "../../source/layout.js";
 import { isParquetKey } from "../../source/layout.js";
-import { EngineError } from "../engine.js";
+import { UsageError } from "../parse.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
 import { ISO_RE, type LoadOptions, lit, MAX_US, NUM_RE, quoteIdent, s3ReadSql, TRIM_RE } from "./load.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
@@ -96,15 +96,13 @@ export function checkClusterFormat(
 ): void {
   if (!cluster) return;
   if (isFormatted(format))
-    throw new EngineError(
+    throw new UsageError(
       `--cluster ${cluster}: presets, dedupe and --map paths or fallbacks load on a single node for now (evx sync reads them anywhere)`,
-      "query",
     );
   const pq = keys.find(isParquetKey);
   if (pq)
-    throw new EngineError(
+    throw new UsageError(
       `--cluster ${cluster}: Parquet objects (${pq}) load on a single node for now (evx sync reads them anywhere)`,
-      "query",
     );
 }
 
