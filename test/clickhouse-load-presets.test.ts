@@ -7,13 +7,15 @@
 // duplicates of themselves, a changed format re-loads, `--dedupe none`, and a preset whose layout fits none
 // of the keys exits 2 as `evx sync` does.
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
 import type { PresetName } from "../src/cache/presets.js";
 import { eventsDdl } from "../src/queries/clickhouse/schema.js";
 import { duckUntagJsonSql } from "../src/queries/numtext.js";
-import { generateLake } from "../src/source/synthetic.js";
+import { generateLake, writeLakeFiles } from "../src/source/synthetic.js";
 import { generateVendorLake } from "../src/source/vendors.js";
 import { loadVendorLake } from "./brute-vendor.js";
 import { type ChHttpServer, startChHttp } from "./helpers/chhttp.js";
@@ -247,4 +249,42 @@ test("a cluster load says before it starts that presets and Parquet load on a si
     q.stderr,
     /--cluster prod: Parquet objects \(.*\.parquet(\.zst)?\) load on a single node for now/,
   );
+});
+
+test("Parquet in a plain lake: typed columns (MAP, STRUCT, JSON string, epoch-ms BIGINT, TIMESTAMP) load as evx sync reads them", async () => {
+  const lake = join(dir, "typed");
+  writeLakeFiles(lake, {
+    "date=2023-06-01/a.jsonl": `${JSON.stringify({ event_type: "open", event_time: "2023-06-01T10:00:00Z", user_id: "u1", event_properties: { plan: "pro", n: 1 } })}\n`,
+  });
+  const db = await DuckDBInstance.create(":memory:");
+  const c = await db.connect();
+  try {
+    const files: Record<string, string> = {
+      "date=2023-06-01/map.parquet": `SELECT * FROM (VALUES
+        ('save', 1685613600000::BIGINT, 'u1', MAP {'plan': 'pro', 'n': '2'}),
+        ('save', 1685613660000::BIGINT, NULL, MAP {'plan': 'free'}),
+        ('close', 1685613720000::BIGINT, 'u2', MAP {'plan': 'team'})) t(event_type, event_time, user_id, event_properties)`,
+      "date=2023-06-02/struct.parquet": `SELECT * FROM (VALUES
+        ('open', TIMESTAMP '2023-06-02 08:00:00.123456', 'u3', {'plan': 'pro', 'n': 3})) t(event_type, event_time, user_id, event_properties)`,
+      "date=2023-06-02/json.parquet.zst": `SELECT * FROM (VALUES
+        ('open', '2023-06-02 09:00:00', 'u4', '{"plan":"free","n":4.50}')) t(event_type, event_time, user_id, event_properties)`,
+    };
+    mkdirSync(join(lake, "date=2023-06-02"), { recursive: true });
+    for (const [k, sel] of Object.entries(files))
+      await c.run(`COPY (${sel}) TO '${join(lake, k)}' (FORMAT parquet, COMPRESSION zstd)`);
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
+  await uploadDir(s3, "vendors", lake, "typed/");
+  await srv.exec(eventsDdl({ table: "typed_events" }));
+  const r = await load("typed", "typed_events");
+  assert.equal(r.code, 0, r.stderr);
+  const cache = join(dir, "typed.duckdb");
+  const s = await cli(["sync", "s3://vendors/typed", "--endpoint", s3.endpoint, "--cache", cache, "--json"]);
+  assert.equal(s.code, 0, s.stderr);
+  const [a, b] = [JSON.parse(r.stdout), JSON.parse(s.stdout)];
+  assert.deepEqual([a.events, a.rejected], [b.events, b.rejected]);
+  assert.deepEqual([a.events, a.rejected], [5, 1]);
+  assert.deepEqual(await chEvents("typed_events"), await cacheEvents(cache));
 });

@@ -257,7 +257,7 @@ export interface FormatPlan {
   stage: string;
   /** The tables of the load: the stage (like the table), `rows`, and with dedupe the ids stage. */
   create: string[];
-  /** Fill `rows`: one INSERT for the JSON-lines objects, one for the Parquet ones. */
+  /** Fill `rows`: one INSERT for the JSON-lines objects, one per Parquet object. */
   rows: Statement[];
   /** Fill the stage with the events (and the ids stage with the ids kept). */
   fill: Statement[];
@@ -332,11 +332,13 @@ SETTINGS ${settings}`,
     const read = s3ReadSql(bucket, lines, o);
     insertRows(() => ({ from: jsonLinesSql(read.sql), params: read.params }));
   }
-  if (parquet.length) {
-    const read = parquetRead(bucket, parquet, o);
+  // One statement per Parquet object: each file has its own schema (a column may be a MAP in one file
+  // and a JSON string in the next), which one read of several files would have to unify.
+  for (const key of parquet) {
+    const read = parquetRead(bucket, [key], o);
     insertRows(
       (p) => ({ from: parquetRowsSql(read.sql, rootsOf(format), p), params: read.params }),
-      "output_format_json_escape_forward_slashes = 0, date_time_output_format = 'iso', schema_inference_mode = 'union'",
+      "output_format_json_escape_forward_slashes = 0, date_time_output_format = 'iso'",
     );
   }
   const ids = q(idsTable(target.table));
