@@ -287,4 +287,13 @@ test("Parquet in a plain lake: typed columns (MAP, STRUCT, JSON string, epoch-ms
   assert.deepEqual([a.events, a.rejected], [b.events, b.rejected]);
   assert.deepEqual([a.events, a.rejected], [5, 1]);
   assert.deepEqual(await chEvents("typed_events"), await cacheEvents(cache));
+
+  // A broken Parquet object fails its partition alone (exit 3); the others stay loaded.
+  writeLakeFiles(join(dir, "typed-broken"), { "date=2023-06-03/broken.parquet": "PAR1 not parquet at all" });
+  await uploadDir(s3, "vendors", join(dir, "typed-broken"), "typed/");
+  const f = await load("typed", "typed_events");
+  assert.equal(f.code, 3, f.stderr);
+  const j = JSON.parse(f.stdout);
+  assert.deepEqual(j.partitions, { selected: 3, loaded: 0, unchanged: 2, failed: 1, removed: 0 });
+  assert.match(j.failures[0].error, /broken\.parquet|Parquet/i);
 });
