@@ -10,7 +10,9 @@
  *
  * Per partition:
  * 1. every object's rows go to a `rows` table, one row per non-blank line (JSON lines) or Parquet row,
- *    with its object path and row number, its kind (`event`, `skip`, or the reject reason) and its id;
+ *    with its object path and row number, its kind (`event`, `skip`, or the reject reason) and its id
+ *    (without dedupe, step 1 writes the stage itself: events on the date, the other rows as their kind
+ *    on a sentinel date that is never swapped in, as load.ts's own statement does);
  *    a Parquet row is first written as a JSON object of the columns the format reads (a column holding
  *    a JSON document in a string, PostHog's `properties`, is that document, as src/cache/parquet.ts
  *    reads it), so one parse serves both;
@@ -39,7 +41,17 @@ import type { Layout } from "../../source/layout.js";
 import { isParquetKey } from "../../source/layout.js";
 import { UsageError } from "../parse.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
-import { ISO_RE, type LoadOptions, lit, MAX_US, NUM_RE, quoteIdent, s3ReadSql, TRIM_RE } from "./load.js";
+import {
+  ISO_RE,
+  type LoadOptions,
+  lit,
+  MAX_US,
+  NUM_RE,
+  quoteIdent,
+  s3ReadSql,
+  sentinelOf,
+  TRIM_RE,
+} from "./load.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
 import { taggedPropsMapSql } from "./schema.js";
 
@@ -306,6 +318,7 @@ export function formatPartitionPlan(
   const q = quoteIdent;
   const dateP = { date };
   const rowCols = "(key, rn, kind, event_id, o_event_type, o_event_time, o_user_key, o_properties, o_props)";
+  const cols = "(event_type, event_time, user_key, properties, props, date)";
   const statements: Statement[] = [];
   const parquet = keys.filter(isParquetKey);
   const lines = keys.filter((k) => !isParquetKey(k));
@@ -316,6 +329,23 @@ export function formatPartitionPlan(
     const p = new Params();
     const src = source(p);
     const parsed = parseRowsSql(format, src.from, p);
+    if (!format.dedupe) {
+      // Without dedupe the events go straight to the stage, in one pass (as load.ts's own statement):
+      // skipped and rejected rows go, as (kind, object path), to a sentinel date that is never swapped in.
+      statements.push({
+        sql: `INSERT INTO ${q(stage)} ${cols}
+SELECT if(kind = 'event', coalesce(et, ''), kind),
+       fromUnixTimestamp64Micro(if(kind = 'event', toInt64(coalesce(us, 0)), toInt64(0)), 'UTC'),
+       if(kind = 'event', coalesce(uid, ''), key),
+       if(kind = 'event', ${untagJsonSql("ptext")}, ''),
+       if(kind = 'event', ${taggedPropsMapSql("ptext")}, map()),
+       if(kind = 'event', toDate({date:String}), toDate({sentinel:String}))
+FROM (${parsed})
+SETTINGS ${settings}`,
+        params: { ...src.params, ...p.values, date, sentinel: sentinelOf(date) },
+      });
+      return;
+    }
     statements.push({
       sql: `INSERT INTO ${q(rows)} ${rowCols}
 SELECT key, rn, kind, event_id, if(kind = 'event', coalesce(et, ''), ''),
@@ -344,7 +374,6 @@ SETTINGS ${settings}`,
   const ids = q(idsTable(target.table));
   const otherIds = `(SELECT event_id FROM ${ids} WHERE date != toDate({date:String}))`;
   const fill: Statement[] = [];
-  const cols = "(event_type, event_time, user_key, properties, props, date)";
   const pick = "o_event_type, o_event_time, o_user_key, o_properties, o_props, toDate({date:String})";
   if (format.dedupe) {
     fill.push({
@@ -361,26 +390,21 @@ WHERE kind = 'event' AND event_id IS NOT NULL AND event_id NOT IN ${otherIds}
 GROUP BY event_id`,
       params: dateP,
     });
-  } else
-    fill.push({
-      sql: `INSERT INTO ${q(stage)} ${cols}\nSELECT ${pick} FROM ${q(rows)} WHERE kind = 'event'`,
-      params: dateP,
-    });
+  }
   const pid = lit(date.replace(/-/g, ""));
   return {
     date,
     stage,
     create: [
       `CREATE TABLE ${q(stage)} AS ${q(target.table)}`,
-      `CREATE TABLE ${q(rows)} (key String, rn UInt64, kind String, event_id Nullable(String),
-    o_event_type String, o_event_time DateTime64(6, 'UTC'), o_user_key String, o_properties String,
-    o_props Map(LowCardinality(String), String)) ENGINE = MergeTree ORDER BY tuple()`,
-      ...(format.dedupe ? [`CREATE TABLE ${q(idsStage)} AS ${ids}`] : []),
+      ...(format.dedupe ? [rowsDdl(q(rows)), `CREATE TABLE ${q(idsStage)} AS ${ids}`] : []),
     ],
     rows: statements,
     fill,
-    counts: `SELECT kind, count() AS n FROM ${q(rows)} GROUP BY kind`,
-    staged: `SELECT count() AS n FROM ${q(stage)}`,
+    counts: format.dedupe
+      ? `SELECT kind, count() AS n FROM ${q(rows)} GROUP BY kind`
+      : `SELECT if(date = toDate({date:String}), 'event', event_type) AS kind, count() AS n FROM ${q(stage)} GROUP BY kind`,
+    staged: `SELECT count() AS n FROM ${q(stage)} WHERE date = toDate({date:String})`,
     replace: `ALTER TABLE ${q(target.table)} REPLACE PARTITION ID ${pid} FROM ${q(stage)}`,
     drop: `ALTER TABLE ${q(target.table)} DROP PARTITION ID ${pid}`,
     ...(format.dedupe
@@ -389,8 +413,15 @@ GROUP BY event_id`,
           idsDrop: `ALTER TABLE ${ids} DROP PARTITION ID ${pid}`,
         }
       : {}),
-    cleanup: [stage, rows, ...(format.dedupe ? [idsStage] : [])].map((t) => `DROP TABLE IF EXISTS ${q(t)}`),
+    cleanup: [stage, ...(format.dedupe ? [rows, idsStage] : [])].map((t) => `DROP TABLE IF EXISTS ${q(t)}`),
   };
+}
+
+/** The `rows` table of a deduping load: every line or Parquet row with its object, row number, kind and id. */
+function rowsDdl(name: string): string {
+  return `CREATE TABLE ${name} (key String, rn UInt64, kind String, event_id Nullable(String),
+    o_event_type String, o_event_time DateTime64(6, 'UTC'), o_user_key String, o_properties String,
+    o_props Map(LowCardinality(String), String)) ENGINE = MergeTree ORDER BY tuple()`;
 }
 
 /** A partition's counts from a format load. */
@@ -410,8 +441,10 @@ export async function runFormatPlan(
   for (const sql of plan.create) await client.command(sql, {}, { signal });
   for (const s of plan.rows) await client.statement(s.sql, s.params, { signal });
   for (const s of plan.fill) await client.statement(s.sql, s.params, { signal });
-  const kinds = await client.rows<{ kind: string; n: number }>(plan.counts, {}, { signal });
-  const staged = Number((await client.rows<{ n: number }>(plan.staged, {}, { signal }))[0]?.n ?? 0);
+  const kinds = await client.rows<{ kind: string; n: number }>(plan.counts, { date: plan.date }, { signal });
+  const staged = Number(
+    (await client.rows<{ n: number }>(plan.staged, { date: plan.date }, { signal }))[0]?.n ?? 0,
+  );
   const of = (k: string) => Number(kinds.find((x) => x.kind === k)?.n ?? 0);
   const rejected = kinds
     .filter((x) => x.kind !== "event" && x.kind !== "skip")
