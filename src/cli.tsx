@@ -213,7 +213,8 @@ export function buildCli(argv: string[]): Argv {
             },
             dedupe: {
               type: "string",
-              describe: "event id field (dotted path): an event whose id is already cached is a duplicate",
+              describe:
+                "event id field (dotted path; a+b for an id of several fields): an event whose id is already cached is a duplicate",
             },
             watch: {
               type: "boolean",
@@ -636,6 +637,15 @@ export function buildCli(argv: string[]): Argv {
                     describe: "a named collection on the server holding the S3 credentials",
                   },
                   ...lakeShapeOpts,
+                  preset: {
+                    type: "string",
+                    describe: `the lake is a collector's export, read as evx sync --preset reads it: ${PRESET_NAMES.join(" | ")}`,
+                  },
+                  dedupe: {
+                    type: "string",
+                    describe:
+                      "event id field (a+b for several; default: the preset's): the first event of an id loads, later ones are duplicates; none: no dedupe",
+                  },
                   force: { type: "boolean", describe: "re-load partitions whose objects did not change" },
                   json: { type: "boolean", describe: "print one JSON summary instead of progress" },
                   sql: {
@@ -654,6 +664,10 @@ export function buildCli(argv: string[]): Argv {
                 .example(
                   "$0 clickhouse load s3://lake/raw --endpoint http://localhost:9000 --server-endpoint http://minio:9000 --concurrency 8",
                   "MinIO port-forwarded to evx, reached by the server by its own name; 8 partitions at once",
+                )
+                .example(
+                  "$0 clickhouse load s3://acme-data/posthog --preset posthog",
+                  "a PostHog batch export (JSON lines or Parquet), deduped on uuid as evx sync reads it",
                 ),
             async (a) => {
               await (await import("./commands/clickhouse.js")).runClickHouseLoad({
@@ -673,6 +687,8 @@ export function buildCli(argv: string[]): Argv {
                 s3Collection: a["s3-collection"],
                 layout: a.layout,
                 map: a.map,
+                preset: a.preset,
+                dedupe: a.dedupe,
                 force: a.force,
                 json: a.json,
                 sql: a.sql,

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { type BruteEvent, parseEventTime } from "./brute.js";
 
@@ -58,18 +58,23 @@ function read(
         user: first(o.user_id, o.device_id),
         time: o.event_time,
         props: obj(o.event_properties),
-        id: first(o.insert_id, o.uuid),
+        // Amplitude dedupes on the insert id per device; `uuid` is per ingested row.
+        id:
+          present(o.$insert_id) && present(o.device_id) ? JSON.stringify([o.device_id, o.$insert_id]) : null,
       };
     case "mixpanel": {
       // The raw export (`event`, `properties.time`…) or a JSON pipeline (`event_name`, `time`… on top).
       const p = obj(o.properties);
       const { time, distinct_id, ...rest } = p;
+      // Mixpanel's duplicates share event, distinct_id, time and $insert_id.
+      const key = [first(o.event, o.event_name), first(distinct_id, o.distinct_id), first(time, o.time)];
+      const insert = first(p.$insert_id, o.insert_id);
       return {
         type: first(o.event, o.event_name),
         user: first(distinct_id, o.distinct_id),
         time: first(time, o.time),
         props: rest,
-        id: first(p.$insert_id, o.insert_id),
+        id: [...key, insert].every(present) ? JSON.stringify([...key, insert].map(text)) : null,
       };
     }
     case "posthog":
@@ -112,13 +117,22 @@ async function parquetRows(path: string): Promise<Row[]> {
 export async function loadVendorLake(
   dir: string,
   vendor: Vendor,
-  opts: { dedupe?: boolean; include?: (key: string) => boolean } = {},
+  opts: {
+    dedupe?: boolean;
+    include?: (key: string) => boolean;
+    /** Another event id rule than the vendor's (to show what it would get wrong). */
+    idOf?: (row: Row) => unknown;
+  } = {},
 ): Promise<VendorTruth> {
   const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
     .filter((e) => e.isFile())
     .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join("/"))
     .filter(
-      (k) => /\.(gz|jsonl|json|parquet)$/.test(k) && !/(^|\/)[._]/.test(k) && (opts.include?.(k) ?? true),
+      (k) =>
+        /\.(gz|jsonl|json|parquet|parquet\.zst|jsonl\.br)$/.test(k) &&
+        !/(^|\/)[._]/.test(k) &&
+        !/_manifest\.json$/.test(k) &&
+        (opts.include?.(k) ?? true),
     )
     .sort();
   const out: VendorTruth = { events: [], rejected: 0, skipped: 0, duplicates: 0, users: 0 };
@@ -126,10 +140,11 @@ export async function loadVendorLake(
   for (const k of files) {
     const path = join(dir, k);
     let rows: (Row | null)[];
-    if (k.endsWith(".parquet")) rows = await parquetRows(path);
+    if (/\.parquet(\.zst)?$/.test(k)) rows = await parquetRows(path);
     else {
       let buf = readFileSync(path);
       if (k.endsWith(".gz")) buf = gunzipSync(buf);
+      if (k.endsWith(".br")) buf = brotliDecompressSync(buf);
       rows = buf
         .toString("utf8")
         .split("\n")
@@ -160,7 +175,7 @@ export async function loadVendorLake(
         out.rejected++;
         continue;
       }
-      const id = text(x.id);
+      const id = text(opts.idOf ? opts.idOf(o) : x.id);
       if (opts.dedupe && id !== null) {
         if (seen.has(id)) {
           out.duplicates++;

@@ -10,6 +10,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Cache } from "../src/cache/db.js";
+import { formatKey, resolveFormat } from "../src/cache/mapping.js";
+import { PRESETS } from "../src/cache/presets.js";
 import { cacheStatus, evictPartitions } from "../src/cache/status.js";
 import { sync } from "../src/cache/sync.js";
 import { folderSource } from "../src/source/folder.js";
@@ -138,4 +140,50 @@ test("a --dedupe or --preset change rebuilds the cache; --map alone refines the 
   } finally {
     cache.close();
   }
+});
+
+test("--dedupe a+b: an id made of several fields (as Amplitude's device_id + $insert_id); a line lacking a part is kept", async () => {
+  const dir = tempDir();
+  const lake = join(dir, "lake");
+  const a = (dev: string | null, ins: string | null, type: string, n: number) => ({
+    event_type: type,
+    event_time: `2023-06-01T10:0${n}:00Z`,
+    user_id: "u1",
+    device_id: dev,
+    $insert_id: ins,
+    event_properties: { n },
+  });
+  writeLakeFiles(lake, {
+    "date=2023-06-01/a.jsonl": jsonl([
+      a("d1", "i1", "open", 1),
+      a("d1", "i1", "open", 2), // the same device and insert id: a duplicate, whatever else differs
+      a("d2", "i1", "open", 3), // another device: not a duplicate
+      a("d1", null, "open", 4), // no insert id: never a duplicate
+      a("d1", null, "open", 5),
+      a(null, "i1", "open", 6), // no device id: no id
+    ]),
+  });
+  const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+  try {
+    const s = await sync(cache, folderSource(lake), { lake: { dedupe: "device_id+$insert_id" } });
+    assert.deepEqual([s.events, s.duplicates], [5, 1]);
+    const ns = await cache.all<{ n: string }>("SELECT properties->>'n' AS n FROM events ORDER BY n");
+    assert.deepEqual(
+      ns.map((r) => r.n),
+      ["1", "3", "4", "5", "6"],
+    );
+    assert.equal((await cacheStatus(cache)).format?.dedupe, "device_id+$insert_id");
+  } finally {
+    cache.close();
+  }
+  assert.throws(() => resolveFormat({ dedupe: "device_id+" }, undefined), /bad --dedupe field 'device_id\+'/);
+});
+
+test("a cache deduped on a preset's former id is read again with the vendor's id", () => {
+  const stored = { preset: "amplitude" as const, map: PRESETS.amplitude.map, dedupe: "insert_id|uuid" };
+  const f = resolveFormat(undefined, stored);
+  assert.equal(f.dedupe, "device_id+$insert_id");
+  assert.notEqual(formatKey(f), formatKey(stored), "the cache is rebuilt");
+  // A --dedupe the user chose is kept.
+  assert.equal(resolveFormat({ dedupe: "uuid" }, stored).dedupe, "uuid");
 });

@@ -4,9 +4,10 @@
  * `evx status --json` shows. Runs the built CLI (dist/cli.js).
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { writeLakeFiles } from "../src/source/synthetic.js";
+import { generateLake, writeLakeFiles } from "../src/source/synthetic.js";
 import { generateVendorLake } from "../src/source/vendors.js";
 import { loadVendorLake } from "./brute-vendor.js";
 import { evx } from "./helpers/cli.js";
@@ -118,10 +119,31 @@ test("--map refines a stored preset; status --json shows the preset, the map and
       user_id: "properties.distinct_id|distinct_id|properties.$device_id",
       event_properties: "properties",
     },
-    dedupe: "properties.$insert_id|insert_id",
+    dedupe:
+      "event|event_name+properties.distinct_id|distinct_id+properties.time|time+properties.$insert_id|insert_id",
   });
   assert.equal(st.duplicates, first.duplicates);
   assert.equal(st.events, first.events);
+});
+
+test("a preset whose layout dates none of the keys is a usage error (exit 2, one line), and keeps no cache", async () => {
+  const dir = tempDir();
+  const lake = join(dir, "lake");
+  await generateLake({ dir: lake, events: 2000, days: 2, seed: 5 });
+  const cache = join(dir, "c.duckdb");
+  const r = evx(["sync", lake, "--preset", "segment", "--cache", cache, "--json"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0],
+    /^evx: preset segment's layout \(<epoch-ms of the UTC day>\/\) dates none of the [\d,]+ data files \(date=2023-06-0\d\/part-\d{4}\.jsonl(\.gz)?: no date in the form <epoch-ms of the UTC day>\/\); pick the preset of this lake, or pass --layout$/,
+  );
+  assert.equal(existsSync(cache), false, "no cache is kept");
+  // The lake's own layout, named with --layout, syncs it.
+  const ok = evx(["sync", lake, "--cache", cache, "--json"]);
+  assert.equal(ok.code, 0, ok.stderr);
 });
 
 test("a key whose date cannot be read is listed as ignored with a reason, not guessed", async () => {

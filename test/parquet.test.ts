@@ -5,8 +5,10 @@
  * with a wrong schema fails alone naming the missing columns.
  */
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
 import { DEFAULT_MAP } from "../src/cache/mapping.js";
@@ -14,6 +16,7 @@ import { sync } from "../src/cache/sync.js";
 import { folderSource } from "../src/source/folder.js";
 import { s3Source } from "../src/source/s3.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
+import { generateVendorLake } from "../src/source/vendors.js";
 import { loadVendorLake } from "./brute-vendor.js";
 import { type S3TestServer, startS3Server, uploadDir } from "./helpers/s3server.js";
 import { jsonl, tempDir } from "./helpers/tmp.js";
@@ -153,6 +156,71 @@ test("a field named like the folder's hive key is read from the line, not the pa
       "SELECT strftime(event_time, '%H:%M') AS t FROM events ORDER BY t",
     );
     assert.deepEqual(t, [{ t: "10:00" }, { t: "11:00" }]);
+  } finally {
+    cache.close();
+  }
+});
+
+test("a PostHog export of only .parquet.zst files (zstd pages) syncs from S3, as the brute force reads it", async () => {
+  const dir = tempDir();
+  const lake = join(dir, "lake");
+  await generateVendorLake({ dir: lake, preset: "posthog", events: 1500, days: 2, seed: 8, parquetShare: 1 });
+  // Keep only what a batch export with `compression: zstd` writes.
+  for (const f of readdirSync(lake)) if (!f.endsWith(".parquet.zst")) rmSync(join(lake, f));
+  assert.ok(readdirSync(lake).length > 10);
+  await server.createBucket("posthog-zst");
+  await uploadDir(server, "posthog-zst", lake, "exports/");
+  const truth = await loadVendorLake(lake, "posthog", { dedupe: true });
+  const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+  try {
+    const s = await sync(cache, s3Source("s3://posthog-zst/exports", { endpoint: server.endpoint }), {
+      lake: { preset: "posthog" },
+    });
+    assert.equal(s.objects.failed, 0, JSON.stringify(s.failures));
+    assert.equal(s.objects.listed, readdirSync(lake).length);
+    assert.equal(s.layout, "YYYY-MM-DD… file names");
+    assert.deepEqual(
+      [s.events, s.rejected, s.duplicates],
+      [truth.events.length, truth.rejected, truth.duplicates],
+    );
+  } finally {
+    cache.close();
+  }
+});
+
+test("compressed names: .jsonl.br (brotli), a gzipped .parquet.gz; a corrupt .br and a whole-file zstd Parquet fail alone", async () => {
+  const dir = tempDir();
+  const lake = join(dir, "lake");
+  const line = (e: string, u: string) => ({ event_type: e, event_time: "2023-06-01T10:00:00Z", user_id: u });
+  writeLakeFiles(lake, {
+    "date=2023-06-01/a.jsonl.br": brotliCompressSync(jsonl([line("open", "u1"), line("save", "u1")])),
+    // A bad line inside a brotli file goes the line-by-line way and keeps its line number.
+    "date=2023-06-01/b.jsonl.br": brotliCompressSync(jsonl([line("open", "u2"), { event_type: "x" }])),
+    "date=2023-06-01/corrupt.jsonl.br": Buffer.from("not brotli at all, not at all"),
+    "date=2023-06-01/zstd-whole.parquet.zst": Buffer.from("28b52ffd0000000000", "hex"),
+  });
+  const plain = join(dir, "plain.parquet");
+  await writeParquet({
+    [plain]: `SELECT 'close' AS event_type, TIMESTAMP '2023-06-01 11:00:00' AS event_time, 'u3' AS user_id`,
+  });
+  writeFileSync(join(lake, "date=2023-06-01/gz.parquet.gz"), gzipSync(readFileSync(plain)));
+  const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+  try {
+    const s = await sync(cache, folderSource(lake));
+    assert.equal(s.objects.listed, 5);
+    assert.equal(s.events, 4);
+    assert.equal(s.rejected, 1);
+    const errors = s.failures.map((f) => f.error).sort();
+    assert.equal(errors.length, 2, JSON.stringify(errors));
+    assert.match(errors[0], /^date=2023-06-01\/corrupt\.jsonl\.br: corrupt or truncated compressed data/);
+    assert.match(
+      errors[1],
+      /^date=2023-06-01\/zstd-whole\.parquet\.zst: a Parquet file compressed whole with zstd .*decompress it with `zstd -d` first$/,
+    );
+    const rej = await cache.all<{ key: string; line: number; reason: string }>(
+      "SELECT key, line, reason FROM rejects",
+    );
+    assert.deepEqual(rej, [{ key: "date=2023-06-01/b.jsonl.br", line: 2, reason: "missing user_id" }]);
   } finally {
     cache.close();
   }

@@ -86,6 +86,28 @@ for (const preset of Object.keys(PRESETS) as PresetName[]) {
         assert.ok(keys.some((k) => k.endsWith(".parquet")) && keys.some((k) => !k.endsWith(".parquet")));
       const truth = await loadVendorLake(lake, preset, { dedupe: true });
       assert.ok(truth.duplicates > 0, "the fixture re-delivers lines");
+      if (preset === "amplitude" || preset === "mixpanel") {
+        // The insert id alone would merge other devices' (users') events that reuse one: the vendor's
+        // scoped id keeps them.
+        const insertOnly = await loadVendorLake(lake, preset, {
+          dedupe: true,
+          idOf: (o) =>
+            o.$insert_id ?? (o.properties as Record<string, unknown> | undefined)?.$insert_id ?? o.insert_id,
+        });
+        assert.ok(insertOnly.duplicates > truth.duplicates, `${preset}: scoped ids are not duplicates`);
+      }
+      if (preset === "amplitude") {
+        // Re-ingested rows carry a new uuid: the former `insert_id|uuid` rule found no duplicate.
+        const byUuid = await loadVendorLake(lake, preset, { dedupe: true, idOf: (o) => o.uuid });
+        assert.equal(byUuid.duplicates, 0);
+      }
+      if (preset === "posthog")
+        // Every file name PostHog's batch export writes: compressed JSON lines, zstd Parquet, manifests.
+        for (const ext of [".jsonl.gz", ".jsonl.br", ".jsonl", ".parquet", ".parquet.zst", "_manifest.json"])
+          assert.ok(
+            keys.some((k) => k.endsWith(ext)),
+            ext,
+          );
       if (preset === "segment" || preset === "amplitude") assert.ok(truth.skipped > 0, "non-event messages");
       const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
       try {
@@ -95,6 +117,7 @@ for (const preset of Object.keys(PRESETS) as PresetName[]) {
         });
         assert.equal(s.objects.failed, 0, JSON.stringify(s.failures));
         assert.equal(s.undated, 0);
+        assert.equal(s.ignored, keys.filter((k) => k.endsWith("_manifest.json")).length);
         assert.deepEqual(
           { events: s.events, rejected: s.rejected, skipped: s.skipped, duplicates: s.duplicates },
           {

@@ -4,7 +4,7 @@
  * that is not an event (skipped). Source rows are the "root" columns a reader yields: JSON lines
  * through read_json, Parquet through a projection of its columns to the same names and types.
  */
-import { ident, type LakeFormat, literal, pathAlternatives } from "./mapping.js";
+import { ident, idParts, type LakeFormat, literal, pathAlternatives } from "./mapping.js";
 import { PRESETS } from "./presets.js";
 import { keyPointer } from "./schema.js";
 
@@ -43,9 +43,13 @@ export function extraction(format: LakeFormat, opts: { tagged?: boolean } = {}):
   const need = (root: string, t: RootType) => {
     if (roots.get(root) !== "JSON") roots.set(root, t);
   };
-  const textPaths = [m.event_type, m.event_time, m.user_id, format.dedupe, kind?.field].filter(
-    (p): p is string => !!p,
-  );
+  const textPaths = [
+    m.event_type,
+    m.event_time,
+    m.user_id,
+    ...(format.dedupe ? idParts(format.dedupe) : []),
+    kind?.field,
+  ].filter((p): p is string => !!p);
   // A root read nested anywhere (or holding the properties) is read as JSON; a plain leaf as VARCHAR.
   for (const p of textPaths)
     for (const [root, ...rest] of pathAlternatives(p)) need(root, rest.length ? "JSON" : "VARCHAR");
@@ -93,10 +97,21 @@ export function extraction(format: LakeFormat, opts: { tagged?: boolean } = {}):
     timeText: text(m.event_time),
     userId: text(m.user_id),
     properties,
-    eventId: format.dedupe ? text(format.dedupe) : "NULL::VARCHAR",
+    eventId: format.dedupe ? eventIdSql(format.dedupe, text) : "NULL::VARCHAR",
     skip,
     required,
   };
+}
+
+/**
+ * The event id: one field's text, or for a composite id (`a+b`) the JSON array of its parts' texts,
+ * NULL when any part is missing or empty (such an event has no id and is kept, as the vendors keep it).
+ */
+function eventIdSql(dedupe: string, text: (p: string) => string): string {
+  const parts = idParts(dedupe);
+  if (parts.length === 1) return text(dedupe);
+  const vals = parts.map((p) => `nullif(${text(p)}, '')`);
+  return `CASE WHEN ${vals.map((v) => `${v} IS NULL`).join(" OR ")} THEN NULL ELSE to_json([${vals.join(", ")}])::VARCHAR END`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
-import { createGunzip } from "node:zlib";
+import { createBrotliDecompress, createGunzip } from "node:zlib";
 import { listValue } from "@duckdb/node-api";
 import { DUCK_MAY_REWRITE, duckTagLineSql, duckUntagSql, tagLineForDuck } from "../queries/numtext.js";
 import { compressionOf } from "../source/layout.js";
@@ -25,6 +25,8 @@ export interface IngestItem {
   objectId: number;
   /** True when a previous version's rows must be removed in the same transaction. */
   replaces: boolean;
+  /** `path` holds the object's lines already decompressed (a brotli object's plain copy). */
+  plain?: boolean;
 }
 
 export type IngestOutcome =
@@ -131,10 +133,32 @@ async function stageBatch(
   // The stage's row order carries no meaning (the events insert sorts; lines carry their numbers):
   // letting DuckDB append in any order makes staging ~17% faster.
   await cache.run("SET preserve_insertion_order = false");
+  const plainCopies: string[] = [];
   try {
     const parquet = items.filter((i) => isParquet(i.key));
-    const lines = items.filter((i) => !isParquet(i.key));
-    if (parquet.length) for (const [k, err] of await stageParquet(cache, parquet, ex)) failed.set(k, err);
+    const lines: IngestItem[] = [];
+    for (const i of items) {
+      if (isParquet(i.key)) continue;
+      if (compressionOf(i.key) !== "brotli") {
+        lines.push(i);
+        continue;
+      }
+      // DuckDB reads gzip and zstd but not brotli (PostHog's `.jsonl.br`): a plain copy, by Node's zlib.
+      const plain = `${workDir}/${i.objectId}.unbr.jsonl`;
+      plainCopies.push(plain);
+      try {
+        await pipeline(
+          createReadStream(i.path),
+          createBrotliDecompress(),
+          createWriteStream(plain, { mode: 0o600 }),
+        );
+        lines.push({ ...i, path: plain, plain: true });
+      } catch (e) {
+        failed.set(i.key, readError(e, i.key));
+      }
+    }
+    if (parquet.length)
+      for (const [k, err] of await stageParquet(cache, parquet, ex, workDir)) failed.set(k, err);
     const dirty = lines.length ? await stageFast(cache, lines, ex, format, workDir) : [];
     const nodeRejects: NodeReject[] = [];
     const exTagged = extraction(format, { tagged: true });
@@ -149,6 +173,7 @@ async function stageBatch(
     throw e;
   } finally {
     await cache.run("RESET preserve_insertion_order").catch(() => {});
+    for (const p of plainCopies) await rm(p, { force: true });
   }
 }
 
@@ -356,7 +381,7 @@ async function openLines(
   item: IngestItem,
   workDir: string,
 ): Promise<{ lines: AsyncIterable<string>; cleanup: () => Promise<void> }> {
-  const comp = compressionOf(item.key);
+  const comp = item.plain ? "none" : compressionOf(item.key);
   if (comp === "zstd") {
     const plainPath = `${workDir}/${item.objectId}.plain`;
     await cache.run(
@@ -375,7 +400,8 @@ async function openLines(
     };
   }
   const raw = createReadStream(item.path);
-  const input = comp === "gzip" ? raw.pipe(createGunzip()) : raw;
+  const input =
+    comp === "gzip" ? raw.pipe(createGunzip()) : comp === "brotli" ? raw.pipe(createBrotliDecompress()) : raw;
   if (input !== raw) raw.on("error", (e: Error) => input.destroy(e));
   return {
     lines: linesOf(input),
@@ -486,7 +512,11 @@ function shortDuckReason(msg: string): string {
 
 function readError(e: unknown, key: string): string {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/unexpected end of file|incorrect header check|invalid (stored block|distance|code)|Z_/i.test(msg))
+  if (
+    /unexpected end of file|incorrect header check|invalid (stored block|distance|code)|Z_|BROTLI|Decompression failed/i.test(
+      msg,
+    )
+  )
     return `${key}: corrupt or truncated compressed data (${firstLine(msg)})`;
   return `${key}: ${firstLine(msg)}`;
 }

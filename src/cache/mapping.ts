@@ -48,6 +48,23 @@ export function checkPath(p: string, what: string): void {
   if (!ok) throw new Error(`bad ${what} '${p}'`);
 }
 
+/**
+ * An event id path: one path, or paths joined by `+` when the id is made of several fields (Mixpanel's
+ * `(event, distinct_id, time, $insert_id)`); an event lacking any of them has no id (it is kept).
+ */
+export function checkIdPath(p: string): void {
+  try {
+    for (const part of idParts(p)) checkPath(part, "--dedupe field");
+  } catch {
+    throw new Error(`bad --dedupe field '${p}'`);
+  }
+}
+
+/** `device_id+$insert_id` → ["device_id", "$insert_id"]. */
+export function idParts(p: string): string[] {
+  return p.split("+");
+}
+
 /** `a.b|c` → [["a","b"],["c"]]. */
 export function pathAlternatives(p: string): string[][] {
   return p.split("|").map((alt) => alt.split("."));
@@ -90,8 +107,11 @@ export function resolveFormat(given: FormatRequest | undefined, stored: LakeForm
     : given?.preset
       ? presetMap
       : (stored?.map ?? presetMap);
-  const dedupe = given?.dedupe ?? (given?.preset ? PRESETS[given.preset].id : (stored?.dedupe ?? undefined));
-  if (dedupe) checkPath(dedupe, "--dedupe field");
+  let dedupe = given?.dedupe ?? (given?.preset ? PRESETS[given.preset].id : (stored?.dedupe ?? undefined));
+  // A cache deduped on a preset's former id (which was not the vendor's rule) is read again with its id.
+  if (!given?.dedupe && preset && dedupe && PRESETS[preset].formerIds?.includes(dedupe))
+    dedupe = PRESETS[preset].id;
+  if (dedupe) checkIdPath(dedupe);
   return { ...(preset ? { preset } : {}), map, ...(dedupe ? { dedupe } : {}) };
 }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { listValue } from "@duckdb/node-api";
 import pLimit from "p-limit";
-import { compressionOf, describeLayout, type Layout } from "../source/layout.js";
+import { compressionOf, describeLayout, isParquetKey, type Layout, LayoutError } from "../source/layout.js";
 import { type Source, SourceError } from "../source/types.js";
 import type { Cache } from "./db.js";
 import { type IngestItem, ingestBatch } from "./ingest.js";
@@ -111,9 +111,9 @@ export interface SyncTimings {
  * from the key itself, so no key (`..`, absolute paths, separators, NULs) can write outside staging.
  */
 export function stagedPathFor(staging: string, objectId: number, key: string): string {
-  const ext = /\.parquet$/i.test(key)
+  const ext = isParquetKey(key)
     ? ".parquet"
-    : { gzip: ".jsonl.gz", zstd: ".jsonl.zst", none: ".jsonl" }[compressionOf(key)];
+    : { gzip: ".jsonl.gz", zstd: ".jsonl.zst", brotli: ".jsonl.br", none: ".jsonl" }[compressionOf(key)];
   return join(
     staging,
     `${Math.trunc(objectId)}-${createHash("sha1").update(key).digest("hex").slice(0, 16)}${ext}`,
@@ -122,7 +122,7 @@ export function stagedPathFor(staging: string, objectId: number, key: string): s
 
 /** Files per ingest batch at most (each is one entry of read_json's file list). */
 const MAX_BATCH_FILES = 512;
-const EXT_WEIGHT = { gzip: 8, zstd: 8, none: 1 } as const;
+const EXT_WEIGHT = { gzip: 8, zstd: 8, brotli: 8, none: 1 } as const;
 /** Estimated uncompressed bytes of an object. */
 const weightOf = (o: { key: string; size: number }) => o.size * EXT_WEIGHT[compressionOf(o.key)];
 
@@ -190,6 +190,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
     },
   });
   const { layout, ignored, undated, undatedKeys } = listing;
+  if (!listing.objects.length && undated) throw layoutFitsNone(listing, format.preset);
   lap("list");
   // The cache is bound to a source only once the source has answered; the listing of every date (not
   // only the selected ones) is kept for coverage, so a result can name the dates the cache lacks.
@@ -437,6 +438,18 @@ async function resolveLakeFormat(
     await setMeta(cache, "map", JSON.stringify(format.map));
   });
   return { format, changed };
+}
+
+/**
+ * A layout (a preset's, `--layout` or the stored one) that dates none of the data files: nothing could
+ * be synced, and an empty cache would pass for an empty lake. A usage error, before the cache changes.
+ */
+function layoutFitsNone(listing: Listing, preset: string | undefined): LayoutError {
+  const first = listing.undatedKeys[0];
+  const whose = preset ? `preset ${preset}'s layout` : "the layout";
+  return new LayoutError(
+    `${whose} (${describeLayout(listing.layout)}) dates none of the ${listing.undated.toLocaleString("en-US")} data files (${first.key}: ${first.reason}); ${preset ? "pick the preset of this lake, or pass --layout" : "pass the --layout of this lake"}`,
+  );
 }
 
 /** The preset fits when most lines of the first batch are not rejected for one missing field. */

@@ -4,7 +4,8 @@
  */
 import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
-import { type FieldMap, parseMap } from "../cache/mapping.js";
+import { type LakeFormat, resolveFormat } from "../cache/mapping.js";
+import { isPresetName, type PresetName, unknownPresetMessage } from "../cache/presets.js";
 import { bookkeepingDdl } from "../queries/clickhouse/coverage.js";
 import { ClickHouseExecutor, chLiteral } from "../queries/clickhouse/executor.js";
 import {
@@ -16,6 +17,7 @@ import {
   resolveS3Access,
   shownParams,
 } from "../queries/clickhouse/load.js";
+import { formatPlanLines } from "../queries/clickhouse/loadformat.js";
 import { eventsDdl } from "../queries/clickhouse/schema.js";
 import { AbortError } from "../queries/executor.js";
 import { cleanText } from "../render/clean.js";
@@ -91,6 +93,10 @@ export interface LoadArgs {
   s3Credentials?: string;
   layout?: string;
   map?: string;
+  /** A collector's export, read as `evx sync --preset` reads it. */
+  preset?: string;
+  /** The event id field(s); `none` turns off a preset's dedupe. */
+  dedupe?: string;
   force?: boolean;
   json?: boolean;
   sql?: boolean;
@@ -120,18 +126,20 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
       "--s3-credentials is evx (give the server evx's AWS credentials) or server (its own)",
     );
   let layout: Layout | undefined;
-  let map: FieldMap | undefined;
+  let format: LakeFormat;
+  if (a.preset !== undefined && !isPresetName(a.preset)) throw new UsageError(unknownPresetMessage(a.preset));
   try {
     layout = a.layout ? parseLayout(a.layout) : undefined;
-    map = a.map ? parseMap(a.map) : undefined;
+    // The same rules as `evx sync`: a preset, refined by --map, deduped on its id unless --dedupe says.
+    const noDedupe = a.dedupe === "none";
+    format = resolveFormat(
+      { preset: a.preset as PresetName | undefined, map: a.map, dedupe: noDedupe ? undefined : a.dedupe },
+      undefined,
+    );
+    if (noDedupe) delete format.dedupe;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  // The load's SQL reads top-level fields by name: fallbacks (`a|b`) are for `evx sync` only.
-  if (map && Object.values(map).some((v) => v.includes("|")))
-    throw new UsageError(
-      "clickhouse load reads top-level fields: --map fallbacks (a|b) work with evx sync only",
-    );
   if (sourceKind(a.source) !== "s3")
     throw new UsageError(
       `the server reads the lake from S3: SOURCE must be s3://bucket/prefix (load a folder with \`evx sync\`), got ${JSON.stringify(a.source.replace(/\/\/[^/?#\s]*@/g, "//***@"))}`,
@@ -158,7 +166,8 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
     from: a.from,
     to: a.to,
     layout,
-    map,
+    map: format.map,
+    format,
     cluster: a.cluster,
     s3,
     endpoint: a.endpoint,
@@ -175,6 +184,14 @@ export async function runClickHouseLoad(a: LoadArgs): Promise<LoadSummary | unde
         `-- evx clickhouse load on ${ch.host}.${ch.target.table}: per partition, in order (S3 secrets shown as ***)`,
       ];
       for (const p of plans) {
+        if ("format" in p) {
+          lines.push(
+            "",
+            `-- partition ${p.date} (read by the lake format: rows, then the events${format.dedupe ? ` deduped on ${format.dedupe}` : ""})`,
+            ...formatPlanLines(p, shownParams, (v) => cleanText(chLiteral(v))),
+          );
+          continue;
+        }
         lines.push("", `-- partition ${p.date}`, ...p.create.map((s) => `${s};`), `${p.insert.sql};`);
         lines.push("-- parameters:");
         for (const [k, v] of Object.entries(shownParams(p.insert.params)))
@@ -281,7 +298,7 @@ function progressLine(p: PartitionOutcome, i: number, n: number): string {
   const head = `[${i}/${n}] ${p.date}  ${p.status.padEnd(9)}`;
   if (p.status === "failed") return `${head} ${p.error ?? ""}`;
   if (p.status === "removed") return `${head} (gone from the source)`;
-  const what = `${fmtInt(p.events)} events, ${fmtInt(p.rejected)} rejected, ${fmtInt(p.objects)} objects (${prettyBytes(p.bytes)})`;
+  const what = `${fmtInt(p.events)} events, ${fmtInt(p.rejected)} rejected${p.skipped ? `, ${fmtInt(p.skipped)} skipped` : ""}${p.duplicates ? `, ${fmtInt(p.duplicates)} duplicates` : ""}, ${fmtInt(p.objects)} objects (${prettyBytes(p.bytes)})`;
   return p.status === "unchanged"
     ? `${head} ${what}, same objects as the last load`
     : `${head} ${what}, ${p.seconds.toFixed(1)} s`;
@@ -294,6 +311,8 @@ function summaryJson(s: LoadSummary, ch: ClickHouseExecutor) {
     bytes: s.bytes,
     events: s.events,
     rejected: s.rejected,
+    skipped: s.skipped,
+    duplicates: s.duplicates,
     seconds: Math.round(s.seconds * 1000) / 1000,
     listing_seconds: Math.round(s.listingSeconds * 1000) / 1000,
     ignored: s.ignored,
@@ -310,7 +329,7 @@ function printSummary(s: LoadSummary, ch: ClickHouseExecutor): void {
     p.failed ? `${fmtInt(p.failed)} failed` : "",
   ].filter(Boolean);
   process.stdout.write(
-    `loaded ${fmtInt(p.loaded)} of ${fmtInt(p.selected)} partitions into ${ch.host}.${ch.target.table}${extra.length ? ` (${extra.join(", ")})` : ""}: ${fmtInt(s.events)} events, ${fmtInt(s.rejected)} rejected lines, ${fmtInt(s.objects.loaded)} objects (${prettyBytes(s.bytes)}) in ${s.seconds.toFixed(1)} s\n`,
+    `loaded ${fmtInt(p.loaded)} of ${fmtInt(p.selected)} partitions into ${ch.host}.${ch.target.table}${extra.length ? ` (${extra.join(", ")})` : ""}: ${fmtInt(s.events)} events, ${fmtInt(s.rejected)} rejected lines${s.skipped ? `, ${fmtInt(s.skipped)} skipped messages` : ""}${s.duplicates ? `, ${fmtInt(s.duplicates)} duplicates` : ""}, ${fmtInt(s.objects.loaded)} objects (${prettyBytes(s.bytes)}) in ${s.seconds.toFixed(1)} s\n`,
   );
   if (s.undated)
     process.stdout.write(

@@ -12,23 +12,42 @@ export interface Layout {
 }
 
 const DATE = "(\\d{4})-(\\d{2})-(\\d{2})";
-const DATA_FILE = /\.(jsonl|ndjson|json)(\.gz|\.zst)?$|\.parquet$/i;
+/**
+ * JSON lines, whole-file compressed by gzip, zstd or brotli; Parquet, whose name may carry its page
+ * codec: PostHog's S3 batch export names a file `<interval start>-<interval end>.<parquet|jsonl>` plus
+ * `.<gz|sz|br|zst|lz4>` when compressed (`get_s3_key`, `COMPRESSION_EXTENSIONS` in
+ * products/batch_exports/backend/temporal/destinations/s3_batch_export.py), and lets pyarrow's
+ * ParquetWriter compress a Parquet file's pages (temporary_file.py, `ParquetBatchExportWriter`), so a
+ * `.parquet.zst` file is a Parquet file with zstd pages; JSON lines are compressed whole (gzip or brotli).
+ */
+const DATA_FILE = /\.(jsonl|ndjson|json)(\.gz|\.zst|\.br)?$|\.parquet(\.(gz|sz|snappy|br|zst|lz4))?$/i;
+const PARQUET_FILE = /\.parquet(\.(gz|sz|snappy|br|zst|lz4))?$/i;
+/** PostHog's `<interval start>-<interval end>_manifest.json`: the list of an export's files, not data. */
+const POSTHOG_MANIFEST = /^\d{4}-\d{2}-\d{2}.*_manifest\.json$/i;
 
 /**
- * True for the files evx reads: JSON lines (plain, .gz, .zst) and Parquet; `_SUCCESS`, `.crc`,
- * hidden files and the like are ignored. Under Segment's layout (`epoch-ms`) any `.gz` file is data:
- * Segment names its files `<epoch-ms>.<uuid>.gz`.
+ * True for the files evx reads: JSON lines (plain, .gz, .zst, .br) and Parquet; `_SUCCESS`, `.crc`,
+ * hidden files, PostHog's manifests and the like are ignored. Under Segment's layout (`epoch-ms`) any
+ * `.gz` file is data: Segment names its files `<epoch-ms>.<uuid>.gz`.
  */
 export function isDataFile(key: string, layout?: Layout): boolean {
   // Names starting with `.` or `_` are hidden by the Hadoop/Spark convention (`_SUCCESS`, `.part.crc`).
   const base = key.slice(key.lastIndexOf("/") + 1);
-  if (/^[._]/.test(base)) return false;
+  if (/^[._]/.test(base) || POSTHOG_MANIFEST.test(base)) return false;
   return DATA_FILE.test(base) || (layout?.name === "epoch-ms" && /\.gz$/i.test(base));
 }
 
-export function compressionOf(key: string): "gzip" | "zstd" | "none" {
+/** A Parquet object (`x.parquet`, or with its page codec named after it: `x.parquet.zst`). */
+export function isParquetKey(key: string): boolean {
+  return PARQUET_FILE.test(key);
+}
+
+/** The whole-file compression of a JSON-lines object (a Parquet object's suffix names its page codec). */
+export function compressionOf(key: string): "gzip" | "zstd" | "brotli" | "none" {
+  if (isParquetKey(key)) return "none";
   if (/\.gz$/i.test(key)) return "gzip";
   if (/\.zst$/i.test(key)) return "zstd";
+  if (/\.br$/i.test(key)) return "brotli";
   return "none";
 }
 

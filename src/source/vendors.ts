@@ -6,20 +6,24 @@
  *   anonymous calls (identity in `anonymousId`); `page` calls; `identify`/`group`/`alias` messages.
  * - Amplitude: `<project>/<project>_<YYYY-MM-DD>_<hour>#<n>.json.gz` (or `.parquet`, a silver table
  *   with a MAP `event_properties`); `event_time` without offset;
- *   `user_id` null (identity in `device_id`); `insert_id` sometimes null (`uuid` dedupes);
- *   `$identify` rows.
+ *   `user_id` null (identity in `device_id`); `$insert_id` sometimes null (never a duplicate then);
+ *   a re-delivered row is re-ingested (a new `uuid`); a few rows reuse another device's `$insert_id`
+ *   (not duplicates: Amplitude dedupes per device); `$identify` rows.
  * - Mixpanel: `<project>/mp_master_event/YYYY/MM/DD/…json.gz` date folders; raw-export lines with
  *   `properties.time` in epoch seconds or (import format) milliseconds, and a third of the files as a
  *   JSON pipeline writes them (`event_name`, `time`, `distinct_id`, `insert_id` on top); a few lines
- *   without `distinct_id` (rejected).
- * - PostHog: `<interval start>-<interval end>.jsonl.gz` files (or Parquet, `properties` as a JSON
- *   string); `person_id` null on some rows (identity in `distinct_id`).
+ *   without `distinct_id` (rejected); a few reuse an `$insert_id` with another `distinct_id` (not
+ *   duplicates: Mixpanel dedupes on event, distinct_id, time and `$insert_id` together).
+ * - PostHog: `<interval start>-<interval end>.jsonl` files compressed as its S3 batch export does:
+ *   `.jsonl.gz` (a gzip member per write), `.jsonl.br` (brotli) or plain; Parquet (`properties` a
+ *   JSON string) as `.parquet` or `.parquet.zst` (zstd pages); some files split (`…-0.jsonl.gz`) with
+ *   a `…_manifest.json` beside them; `person_id` null on some rows (identity in `distinct_id`).
  * Every vendor re-delivers ~1% of its lines (same id, same payload), some into the next file.
  * Deterministic: a seeded PRNG, no clock.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { PresetName } from "../cache/presets.js";
 import { generateLake } from "./synthetic.js";
@@ -140,20 +144,23 @@ function converter(preset: PresetName): Convert {
           server_upload_time: amplitudeTime(e.event_time),
           user_id: anon ? null : e.user_id,
           device_id: anon ? e.user_id : `dev-${uuid.slice(0, 8)}`,
-          insert_id: r() < 0.1 ? null : `ins-${uuid.slice(0, 13)}`,
+          $insert_id: r() < 0.1 ? null : `ins-${uuid.slice(0, 13)}`,
           uuid,
           event_properties: e.event_properties ?? {},
           user_properties: {},
           platform: "Web",
         };
         out.push(row);
+        // Another device's event that happens to carry the same insert id: not a duplicate.
+        if (row.$insert_id && r() < 0.01)
+          out.push({ ...row, user_id: null, device_id: `dev-${uuidOf(r).slice(0, 8)}`, uuid: uuidOf(r) });
         if (r() < 0.02)
           out.push({
             ...row,
             event_type: "$identify",
             event_properties: {},
             user_properties: { plan: "pro" },
-            insert_id: null,
+            $insert_id: null,
             uuid: uuidOf(r),
           });
       };
@@ -184,6 +191,9 @@ function converter(preset: PresetName): Convert {
         };
         if (r() < 0.003) delete props.distinct_id;
         out.push({ event: e.event_type, properties: props });
+        // The same `$insert_id` on another user's event: not a duplicate (the four fields differ).
+        if (props.distinct_id && r() < 0.01)
+          out.push({ event: e.event_type, properties: { ...props, distinct_id: `${e.user_id}-b` } });
       };
     case "posthog":
       return (e, r, out) => {
@@ -221,10 +231,24 @@ function keyFor(
     case "mixpanel":
       return `2837462/mp_master_event/${date.slice(0, 4)}/${date.slice(5, 7)}/${date.slice(8)}/part-${hhmm}.json.gz`;
     case "posthog": {
+      // `get_s3_key`: `<start>-<end>[-<file number>].<parquet|jsonl>[.<compression>]`.
       const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "+00:00");
-      return `${iso(start)}-${iso(start + 900_000)}.${parquet ? "parquet" : "jsonl.gz"}`;
+      const split = n % 5 === 4 ? "-0" : "";
+      const ext = parquet ? (n % 2 ? "parquet" : "parquet.zst") : ["jsonl.gz", "jsonl.br", "jsonl"][n % 3];
+      return `${iso(start)}-${iso(start + 900_000)}${split}.${ext}`;
     }
   }
+}
+
+/** A line delivered again: the same, except that Amplitude ingests it again under a new `uuid`. */
+function redelivered(preset: PresetName, x: unknown, r: () => number): unknown {
+  return preset === "amplitude" ? { ...(x as object), uuid: uuidOf(r) } : x;
+}
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
 }
 
 /** Writes a vendor-shaped lake into `dir` (replacing it). */
@@ -257,7 +281,8 @@ export async function generateVendorLake(o: VendorLakeOptions): Promise<VendorLa
       const before = out.length;
       convert(JSON.parse(line) as Canonical, r, out, i);
       // At-least-once delivery: ~1% of the lines again, half in this file, half in the next one.
-      for (let j = before; j < out.length; j++) if (r() < 0.01) (r() < 0.5 ? out : carry).push(out[j]);
+      for (let j = before; j < out.length; j++)
+        if (r() < 0.01) (r() < 0.5 ? out : carry).push(redelivered(o.preset, out[j], r));
     }
     if (i === parts.length - 1) out.push(...carry);
     const parquet = (o.preset === "posthog" || o.preset === "amplitude") && r() < (o.parquetShare ?? 0);
@@ -267,10 +292,23 @@ export async function generateVendorLake(o: VendorLakeOptions): Promise<VendorLa
       parquetFiles.push({ key, rows: out });
       continue;
     }
-    const body = Buffer.from(`${out.map((x) => JSON.stringify(x)).join("\n")}\n`);
+    const jsonLines = out.map((x) => JSON.stringify(x));
+    const body = Buffer.from(`${jsonLines.join("\n")}\n`);
     const path = join(o.dir, key);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, key.endsWith(".gz") ? gzipSync(body, { level: 1 }) : body);
+    writeFileSync(
+      path,
+      key.endsWith(".br")
+        ? brotliCompressSync(body)
+        : !key.endsWith(".gz")
+          ? body
+          : o.preset === "posthog"
+            ? // PostHog gzips each write (`gzip.compress` per batch): a file of several gzip members.
+              Buffer.concat(chunks(jsonLines, 50).map((c) => gzipSync(`${c.join("\n")}\n`, { level: 1 })))
+            : gzipSync(body, { level: 1 }),
+    );
+    if (o.preset === "posthog" && /-0\.[a-z.]+$/.test(key))
+      writeFileSync(path.replace(/-0\.[a-z.]+$/, "_manifest.json"), JSON.stringify({ files: [key] }));
   }
   if (parquetFiles.length)
     await writeParquet(o.dir, parquetFiles, PARQUET_SELECT[o.preset as "posthog" | "amplitude"]);
@@ -290,10 +328,10 @@ const PARQUET_SELECT = {
               FROM read_json($1, format = 'newline_delimited', columns = {uuid: 'VARCHAR', event: 'VARCHAR',
                    distinct_id: 'VARCHAR', person_id: 'VARCHAR', properties: 'JSON', timestamp: 'VARCHAR',
                    team_id: 'BIGINT', elements_chain: 'VARCHAR'})`,
-  amplitude: `SELECT event_type, event_time::TIMESTAMP AS event_time, user_id, device_id, insert_id, uuid,
+  amplitude: `SELECT event_type, event_time::TIMESTAMP AS event_time, user_id, device_id, "$insert_id", uuid,
                      CAST(event_properties AS MAP(VARCHAR, VARCHAR)) AS event_properties, platform
                 FROM read_json($1, format = 'newline_delimited', columns = {event_type: 'VARCHAR',
-                     event_time: 'VARCHAR', user_id: 'VARCHAR', device_id: 'VARCHAR', insert_id: 'VARCHAR',
+                     event_time: 'VARCHAR', user_id: 'VARCHAR', device_id: 'VARCHAR', "$insert_id": 'VARCHAR',
                      uuid: 'VARCHAR', event_properties: 'JSON', platform: 'VARCHAR'})`,
 };
 
@@ -311,7 +349,12 @@ async function writeParquet(
       mkdirSync(dirname(path), { recursive: true });
       const tmp = `${path}.jsonl`;
       writeFileSync(tmp, `${f.rows.map((x) => JSON.stringify(x)).join("\n")}\n`);
-      await c.run(`COPY (${select}) TO '${path.replace(/'/g, "''")}' (FORMAT parquet)`, [tmp]);
+      // PostHog's `.parquet.zst`: a Parquet file whose pages are zstd-compressed.
+      const codec = f.key.endsWith(".parquet.zst") ? "zstd" : "snappy";
+      await c.run(
+        `COPY (${select}) TO '${path.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION ${codec})`,
+        [tmp],
+      );
       rmSync(tmp);
     }
   } finally {
@@ -320,9 +363,10 @@ async function writeParquet(
   }
 }
 
-/** Reads a gzipped or plain vendor file's lines (for tests). */
+/** Reads a gzipped, brotli or plain vendor file's lines (for tests). */
 export function vendorFileLines(path: string): string[] {
   let buf = readFileSync(path);
   if (path.endsWith(".gz")) buf = gunzipSync(buf);
+  if (path.endsWith(".br")) buf = brotliDecompressSync(buf);
   return buf.toString("utf8").split("\n").filter(Boolean);
 }

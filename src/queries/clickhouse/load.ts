@@ -31,7 +31,7 @@
 import { createHash } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
-import { DEFAULT_MAP, type FieldMap } from "../../cache/mapping.js";
+import { DEFAULT_MAP, type FieldMap, type LakeFormat } from "../../cache/mapping.js";
 import {
   dateOf,
   describeLayout,
@@ -39,6 +39,8 @@ import {
   inDateRange,
   isDataFile,
   type Layout,
+  LayoutError,
+  undatedReason,
 } from "../../source/layout.js";
 import { parseS3Url } from "../../source/s3.js";
 import { type Source, SourceError } from "../../source/types.js";
@@ -54,6 +56,17 @@ import {
   tablePartitions,
 } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
+import {
+  checkClusterFormat,
+  type FormatPlan,
+  formatDdl,
+  formatFingerprint,
+  formatLayout,
+  formatPartitionPlan,
+  idsDropSql,
+  needsFormatPlan,
+  runFormatPlan,
+} from "./loadformat.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
 import { columnsSql, taggedPropsMapSql } from "./schema.js";
 
@@ -72,6 +85,11 @@ export interface LoadOptions {
   to?: string;
   layout?: Layout;
   map?: FieldMap;
+  /**
+   * The lake format (preset, map, dedupe), read as `evx sync` reads it (loadformat.ts); a partition
+   * with a format other than the plain one, or with Parquet objects, is loaded by loadformat.ts.
+   */
+  format?: LakeFormat;
   /** `s3Cluster()` and ON CLUSTER statements over this cluster (the table is Replicated + Distributed). */
   cluster?: string;
   s3: S3Access;
@@ -96,6 +114,9 @@ export interface PartitionOutcome {
   bytes: number;
   events: number;
   rejected: number;
+  /** Messages that are not events (by the preset), and duplicates (dedupe); with a lake format only. */
+  skipped?: number;
+  duplicates?: number;
   seconds: number;
   error?: string;
 }
@@ -106,6 +127,8 @@ export interface LoadSummary {
   bytes: number;
   events: number;
   rejected: number;
+  skipped: number;
+  duplicates: number;
   seconds: number;
   /** Of `seconds`, the source's listing (evx's own S3 LIST requests). */
   listingSeconds: number;
@@ -118,21 +141,21 @@ export interface LoadSummary {
   outcomes: PartitionOutcome[];
 }
 
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+export const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
 /** A fixed SQL string literal (for text evx writes, never data). */
-const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+export const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
 /** Trims what JavaScript's `trim()` trims (evx sync skips lines that are blank after it). */
-const TRIM_RE =
+export const TRIM_RE =
   "^[\\s\\x{00A0}\\x{FEFF}\\x{2028}\\x{2029}\\x{1680}\\x{2000}-\\x{200A}\\x{202F}\\x{205F}\\x{3000}\\v]+|[\\s\\x{00A0}\\x{FEFF}\\x{2028}\\x{2029}\\x{1680}\\x{2000}-\\x{200A}\\x{202F}\\x{205F}\\x{3000}\\v]+$";
 /** A number: epoch seconds, milliseconds or microseconds by magnitude (as src/cache/ingest.ts). */
-const NUM_RE = "^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$";
+export const NUM_RE = "^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$";
 /** The ISO 8601 forms DuckDB's TIMESTAMPTZ cast reads (date-only, `T` or space, offsets, `Z`, `UTC`). */
-const ISO_RE =
+export const ISO_RE =
   "^\\s*[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}(?:[T ](?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]+)?(?: ?(?:Z|UTC|[+-][0-9]{2}(?::?[0-9]{2})?))?)?)?\\s*$";
 /** 2100-01-01T00:00:00Z in µs. */
-const MAX_US = 4_102_444_800_000_000;
+export const MAX_US = 4_102_444_800_000_000;
 
 /** The reading of one partition's objects: `s3(…)` / `s3Cluster(…)` with its parameters. */
 export interface S3Read {
@@ -262,7 +285,8 @@ function shortError(client: ChClient, e: unknown): string {
 /** Listing → dated data objects, like `evx sync` (its layout detection and data-file rules). */
 async function listDated(
   source: Source,
-  layout: Layout | undefined,
+  given: Layout | undefined,
+  format: LakeFormat | undefined,
   signal?: AbortSignal,
 ): Promise<{
   layout: Layout;
@@ -272,23 +296,37 @@ async function listDated(
 }> {
   const all: { key: string; size: number; version: string }[] = [];
   for await (const o of source.list(signal)) all.push(o);
-  // `clickhouse load` reads JSON lines only (its SQL parses lines); Parquet objects count as ignored.
-  const data = all.filter((o) => isDataFile(o.key) && !/\.parquet$/i.test(o.key));
-  const l = layout ?? detectLayout(data.map((d) => d.key));
+  const shape = formatLayout(format, given);
+  const l =
+    shape.layout ??
+    detectLayout(
+      all.filter((o) => isDataFile(o.key)).map((d) => d.key),
+      shape.detect,
+    );
+  const data = all.filter((o) => isDataFile(o.key, l));
   const objects: { key: string; size: number; version: string; date: string }[] = [];
-  let undated = 0;
+  const undatedKeys: string[] = [];
   for (const o of data) {
     const date = dateOf(o.key, l);
-    if (date === null) undated++;
+    if (date === null) undatedKeys.push(o.key);
     else objects.push({ ...o, date });
   }
+  if (!objects.length && undatedKeys.length) {
+    // As `evx sync`: a layout that dates nothing would load nothing and look like an empty lake.
+    const whose = format?.preset ? `preset ${format.preset}'s layout` : "the layout";
+    throw new LayoutError(
+      `${whose} (${describeLayout(l)}) dates none of the ${undatedKeys.length.toLocaleString("en-US")} data files (${undatedKeys[0]}: ${undatedReason(undatedKeys[0], l)}); ${format?.preset ? "pick the preset of this lake, or pass --layout" : "pass the --layout of this lake"}`,
+    );
+  }
   objects.sort((a, b) => (a.date === b.date ? (a.key < b.key ? -1 : 1) : a.date < b.date ? -1 : 1));
-  return { layout: l, objects, ignored: all.length - data.length, undated };
+  return { layout: l, objects, ignored: all.length - data.length, undated: undatedKeys.length };
 }
 
-/** What changed in a partition's objects: their keys, versions and sizes. */
-function fingerprintOf(objs: { key: string; version: string; size: number }[]): string {
+/** What changed in a partition's objects: their keys, versions and sizes (and a lake format's rules). */
+function fingerprintOf(objs: { key: string; version: string; size: number }[], format?: LakeFormat): string {
   const h = createHash("sha1");
+  const f = formatFingerprint(format);
+  if (f) h.update(`${f}\n`);
   for (const o of [...objs].sort((a, b) => (a.key < b.key ? -1 : 1)))
     h.update(`${o.key}\0${o.version}\0${o.size}\n`);
   return h.digest("hex");
@@ -440,21 +478,23 @@ export async function planLoad(
   ch: ClickHouseExecutor,
   source: Source,
   o: LoadOptions,
-): Promise<PartitionPlan[]> {
+): Promise<(PartitionPlan | (FormatPlan & { format: true }))[]> {
+  checkClusterFormat(o.format, o.cluster);
   const { bucket, prefix } = parseS3Url(source.url);
-  const listing = await listDated(source, o.layout, o.signal);
+  const listing = await listDated(source, o.layout, o.format, o.signal);
+  checkClusterFormat(
+    o.format,
+    o.cluster,
+    listing.objects.map((x) => x.key),
+  );
   const byDate = groupByDate(listing.objects.filter((x) => inDateRange(x.date, o.from, o.to)));
   const local = o.cluster ? (await tableInfo(ch.client, ch.target)).distributed?.table : undefined;
-  return [...byDate].map(([date, objs]) =>
-    partitionPlan(
-      ch.target,
-      bucket,
-      objs.map((x) => prefix + x.key),
-      date,
-      { ...o, local },
-      "PLAN",
-    ),
-  );
+  return [...byDate].map(([date, objs]) => {
+    const keys = objs.map((x) => prefix + x.key);
+    return needsFormatPlan(o.format, keys)
+      ? { ...formatPartitionPlan(ch.target, bucket, keys, date, o, "PLAN"), format: true as const }
+      : partitionPlan(ch.target, bucket, keys, date, { ...o, local }, "PLAN");
+  });
 }
 
 function groupByDate<T extends { date: string }>(objs: T[]): Map<string, T[]> {
@@ -558,21 +598,34 @@ async function loadPartition(
   const { client, o } = run;
   if (o.signal?.aborted) throw new AbortError();
   const t0 = performance.now();
-  const fingerprint = fingerprintOf(objs);
+  const fingerprint = fingerprintOf(objs, o.format);
   const bytes = objs.reduce((s, x) => s + x.size, 0);
-  const plan = partitionPlan(
-    run.target,
-    run.bucket,
-    objs.map((x) => run.prefix + x.key),
-    date,
-    { ...o, local: run.local },
-    run.suffix,
-  );
+  const keys = objs.map((x) => run.prefix + x.key);
+  // A preset's lake (dedupe, Parquet, vendor shapes) loads through its own plan (loadformat.ts).
+  const byFormat = needsFormatPlan(o.format, keys)
+    ? formatPartitionPlan(run.target, run.bucket, keys, date, o, run.suffix)
+    : null;
+  const plan =
+    byFormat ?? partitionPlan(run.target, run.bucket, keys, date, { ...o, local: run.local }, run.suffix);
   try {
-    for (const sql of plan.create) await client.command(sql, {}, { signal: o.signal });
-    await client.statement(plan.insert.sql, plan.insert.params, { signal: o.signal });
+    if (byFormat) {
+      const { summary, ...c } = await runFormatPlan(client, byFormat, o.signal);
+      const oc: PartitionOutcome = {
+        date,
+        status: "loaded",
+        objects: objs.length,
+        bytes,
+        ...c,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      await recordLoad(run, oc, fingerprint, summary);
+      return oc;
+    }
+    const p = plan as PartitionPlan;
+    for (const sql of p.create) await client.command(sql, {}, { signal: o.signal });
+    await client.statement(p.insert.sql, p.insert.params, { signal: o.signal });
     const counts = await client.rows<{ good: number; n: number; lo: number; hi: number; types: string[] }>(
-      plan.counts,
+      p.counts,
       { date },
       { signal: o.signal },
     );
@@ -580,7 +633,7 @@ async function loadPartition(
     const events = Number(good?.n ?? 0);
     const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
     // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
-    await client.command(events > 0 ? plan.replace : plan.drop, {}, { signal: o.signal });
+    await client.command(events > 0 ? p.replace : p.drop, {}, { signal: o.signal });
     const oc: PartitionOutcome = {
       date,
       status: "loaded",
@@ -624,6 +677,8 @@ async function removePartition(run: PartitionRun, date: string): Promise<Partiti
   const t0 = performance.now();
   const plan = partitionPlan(run.target, run.bucket, ["x"], date, { ...run.o, local: run.local }, run.suffix);
   await run.client.command(plan.drop, {}, { signal: run.o.signal });
+  if (run.o.format?.dedupe)
+    await run.client.command(idsDropSql(run.target.table, date), {}, { signal: run.o.signal });
   const oc: PartitionOutcome = {
     date,
     status: "removed",
@@ -667,13 +722,23 @@ export async function loadPartitions(
       `${target.database}.${target.table} is a Distributed table over cluster ${info.distributed.cluster}: pass --cluster ${info.distributed.cluster}`,
       "schema",
     );
-  if (!current)
-    for (const ddl of bookkeepingDdl(target.table, o.cluster))
-      await client.command(ddl, {}, { signal: o.signal });
+  checkClusterFormat(o.format, o.cluster);
+  // The bookkeeping tables exist once the table is current (a no-change re-run sends no DDL); the
+  // format's own tables (dedupe ids) are created when missing.
+  for (const ddl of [
+    ...(current ? [] : bookkeepingDdl(target.table, o.cluster)),
+    ...formatDdl(target.table, o.format),
+  ])
+    await client.command(ddl, {}, { signal: o.signal });
 
   const listStarted = performance.now();
-  const listing = await listDated(source, o.layout, o.signal);
+  const listing = await listDated(source, o.layout, o.format, o.signal);
   const listingSeconds = (performance.now() - listStarted) / 1000;
+  checkClusterFormat(
+    o.format,
+    o.cluster,
+    listing.objects.filter((x) => inDateRange(x.date, o.from, o.to)).map((x) => x.key),
+  );
   const { listing: listingTable, loads: loadsTable } = bookkeepingTables(target.table);
   const listedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
   const perDate = new Map<string, { objects: number; bytes: number }>();
@@ -730,7 +795,7 @@ export async function loadPartitions(
   for (const [date, objs] of selected) {
     const ok = lastOk.get(date);
     const stillThere = !ok || ok.rows === 0 || (parts.get(date)?.rows ?? 0) > 0;
-    const fingerprint = fingerprintOf(objs);
+    const fingerprint = fingerprintOf(objs, o.format);
     if (!o.force && ok && last.get(date)?.status === "ok" && ok.fingerprint === fingerprint && stillThere)
       done({
         date,
@@ -769,6 +834,8 @@ export async function loadPartitions(
     bytes: loaded.reduce((s, x) => s + x.bytes, 0),
     events: loaded.reduce((s, x) => s + x.events, 0),
     rejected: loaded.reduce((s, x) => s + x.rejected, 0),
+    skipped: loaded.reduce((s, x) => s + (x.skipped ?? 0), 0),
+    duplicates: loaded.reduce((s, x) => s + (x.duplicates ?? 0), 0),
     seconds: (performance.now() - started) / 1000,
     listingSeconds,
     ignored: listing.ignored,
