@@ -107,9 +107,12 @@ test("a second sync while one runs is refused with one line naming it (exit 5); 
 
 test("two syncs started together: one wins, the other is refused cleanly or finds nothing to do", async () => {
   const cache = join(dir, "b.duckdb");
+  // Larger batches than the other tests: the two overlap from their start, and each transaction is a
+  // few round trips through the cache's host.
+  const e = { ...env, EVX_BATCH_BYTES: "400000" };
   const [a, b] = await Promise.all([
-    evxRun(["sync", lake, "--cache", cache, "--json"], env),
-    evxRun(["sync", lake, "--cache", cache, "--json"], env),
+    evxRun(["sync", lake, "--cache", cache, "--json"], e),
+    evxRun(["sync", lake, "--cache", cache, "--json"], e),
   ]);
   assertCleanFailure(a, "sync A");
   assertCleanFailure(b, "sync B");

@@ -36,6 +36,9 @@ const env = {
   XDG_RUNTIME_DIR: join(dir, "run"),
 };
 
+/** For the syncs that complete a cache after a kill: each transaction is a few round trips to the host. */
+const bigBatches = { ...env, EVX_BATCH_BYTES: "400000" };
+
 before(async () => {
   await generateLake({ dir: lake, events: 120_000, days: 4, gzipShare: 0.4, seed: 11 });
   expected = countLakeLines(lake);
@@ -255,7 +258,7 @@ test("SIGKILL of a sync mid-batch: the host rolls its batch back, frees the writ
   await sync.done;
   const mid = await evxRun(["status", "--cache", cache, "--json"], env);
   assert.equal(mid.code, 0, mid.stderr);
-  const again = await evxRun(["sync", lake, "--cache", cache, "--json"], env);
+  const again = await evxRun(["sync", lake, "--cache", cache, "--json"], bigBatches);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(await catalogTotal(cache), expected);
 });
@@ -317,7 +320,7 @@ test("SIGKILL of the host during a sync: the sync stops with one line, readers g
   assert.equal(status.code, 0, status.stderr);
   const s = JSON.parse(status.stdout) as { events: number };
   assert.ok(s.events <= expected);
-  const again = await evxRun(["sync", lake, "--cache", cache, "--json"], env);
+  const again = await evxRun(["sync", lake, "--cache", cache, "--json"], bigBatches);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(await catalogTotal(cache), expected);
 });
@@ -515,7 +518,7 @@ test("SIGKILL of the host, the sync or a reader at random moments: readers never
       `# kill run ${run}: ${victim} killed, sync exit ${code}, ${reads} reads, longest gap ${Math.round(maxGap)} ms\n`,
     );
     if (code !== 0) assert.equal(syncErr.trim().split("\n").length <= 1, true, syncErr);
-    const again = await evxRun(["sync", killLake, "--cache", cache, "--json"], env);
+    const again = await evxRun(["sync", killLake, "--cache", cache, "--json"], bigBatches);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(await catalogTotal(cache), total, `run ${run}: every event is in the cache`);
   }

@@ -395,8 +395,7 @@ export class RemoteConn {
 
   /** The process holding the host's writer slot (a sync, a watch, a TUI syncing), or null. */
   async writer(): Promise<{ pid: number; what: string } | null> {
-    const reply = check(await (await this.linked()).request({ op: "writer" }));
-    return (reply.writer as { pid: number; what: string } | null) ?? null;
+    return (await this.writerInfo()).writer;
   }
 
   /**
@@ -404,7 +403,16 @@ export class RemoteConn {
    * commits so far (it changes when new data lands).
    */
   async writerInfo(): Promise<WriterInfo> {
-    const reply = check(await (await this.linked()).request({ op: "writer" }));
+    let reply: Record<string, unknown>;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        reply = check(await (await this.linked()).request({ op: "writer" }));
+        break;
+      } catch (e) {
+        // The host went away: ask the next one (a reader starts it if needed).
+        if (!(e instanceof HostGoneError) || this.closed || attempt >= 3) throw e;
+      }
+    }
     return {
       writer: (reply.writer as { pid: number; what: string } | null) ?? null,
       note: reply.note ?? null,
