@@ -152,6 +152,9 @@ describe("a 30-day table set up and filled by evx", () => {
           const out = await ex.run(spec);
           assert.equal(out.coverage.partitions_in_range, 1, spec.kind);
           const reads = srv.log.slice(start).filter((q) => q.readRows !== undefined);
+          console.log(
+            `${spec.kind} over ${DAY}: rows read ${reads.map((q) => q.readRows).join(" + ")} (the day has ${dayRows})`,
+          );
           for (const q of reads)
             assert.ok(
               (q.readRows ?? 0) <= 2 * dayRows,
