@@ -82,6 +82,12 @@ describe("a 30-day table set up and filled by evx", () => {
     const first = JSON.parse(r.stdout);
     assert.equal(first.partitions.loaded, 30);
     assert.equal(first.events, 30_000);
+    const parts = await srv.exec(
+      "SELECT sum(rows) AS n FROM system.parts WHERE database = 'analytics' AND table = 'events' AND active AND partition = {d:String}",
+      { d: DAY },
+    );
+    dayRows = Number(parts[0].n);
+    assert.ok(dayRows > 500, `${dayRows} rows on ${DAY}`);
     const mark = srv.log.length;
     const again = await cli([...args, "--json"]);
     if (process.env.EVX_DEBUG_LOG)
@@ -97,12 +103,6 @@ describe("a 30-day table set up and filled by evx", () => {
     assert.ok(own < 1, `no-change re-run took ${own.toFixed(3)} s besides the listing`);
     const bad = await cli([...args, "--concurrency", "0"]);
     assert.equal(bad.code, 2);
-    const parts = await srv.exec(
-      "SELECT sum(rows) AS n FROM system.parts WHERE database = 'analytics' AND table = 'events' AND active AND partition = {d:String}",
-      { d: DAY },
-    );
-    dayRows = Number(parts[0].n);
-    assert.ok(dayRows > 500, `${dayRows} rows on ${DAY}`);
   });
 
   const specs: AnalysisSpec[] = [
