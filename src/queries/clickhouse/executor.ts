@@ -98,16 +98,18 @@ export class ClickHouseExecutor implements AnalysisEngine {
   ): Promise<ChContext> {
     const cached = this.ctx;
     if (!opts.fresh && !opts.probes?.length && cached && Date.now() - cached.at < this.contextTtlMs)
-      return cached.p;
-    const p = this.readContext(opts.signal, opts.probes);
+      return untilAborted(cached.p, opts.signal);
+    // Shared by every caller within the TTL, so no one caller's cancel aborts it (a screen change
+    // cancels the old screen's queries, not the context the new one reuses); each caller stops waiting
+    // when its own signal aborts. The client's timeout bounds it.
+    if (opts.signal?.aborted) throw new AbortError();
+    const p = this.readContext(undefined, opts.probes);
     const entry = { at: Date.now(), p };
     this.ctx = entry;
-    try {
-      return await p;
-    } catch (e) {
+    p.catch(() => {
       if (this.ctx === entry) this.ctx = null;
-      throw e;
-    }
+    });
+    return untilAborted(p, opts.signal);
   }
 
   /** Forgets the cached context: the next step reads it again (the data changed). */
@@ -341,6 +343,26 @@ export class ClickHouseExecutor implements AnalysisEngine {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** `p`, or an `AbortError` as soon as `signal` aborts (`p` goes on for its other waiters). */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new AbortError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /**

@@ -748,7 +748,8 @@ export async function loadPartitions(
     d.bytes += x.size;
     perDate.set(x.date, d);
   }
-  if (perDate.size)
+  const recordListing = async () => {
+    if (!perDate.size) return;
     await client.insert(
       listingTable,
       [...perDate].map(([date, d]) => ({
@@ -760,11 +761,14 @@ export async function loadPartitions(
       })),
       { signal: o.signal },
     );
+  };
 
   const selected = groupByDate(listing.objects.filter((x) => inDateRange(x.date, o.from, o.to)));
+  // Independent: sent together (a no-change re-run is these and the checks before).
   const [{ last, lastOk }, partitions] = await Promise.all([
     lastLoads(client, target, o.signal),
     tablePartitions(client, target, info, o.signal),
+    recordListing(),
   ]);
   const parts = new Map(partitions.map((p) => [p.date, p]));
   const removedDates = [...parts.keys()]
