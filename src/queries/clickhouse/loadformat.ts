@@ -138,18 +138,38 @@ function parseRowsSql(format: LakeFormat, lines: string, p: Params): string {
   const m = format.map;
   const preset = format.preset ? PRESETS[format.preset] : undefined;
   const kind = preset?.kind;
-  const keys = (alt: string[]) => alt.map((k) => p.add(k)).join(", ");
-  const raw = (alt: string[]) => `JSONExtractRaw(tagged, ${keys(alt)})`;
+  // Each path is read once per line: its raw JSON as a column (one parse of the line per path, not one
+  // per use), a string decoded from that raw text alone, and each field's text as a column of its own.
+  const defs: string[] = [];
+  const named = new Map<string, string>();
+  const column = (id: string, sql: () => string) => {
+    let name = named.get(id);
+    if (!name) {
+      name = `c${named.size}`;
+      named.set(id, name);
+      defs.push(`${sql()} AS ${name}`);
+    }
+    return name;
+  };
+  const raw = (alt: string[]) =>
+    column(
+      `raw:${JSON.stringify(alt)}`,
+      () => `JSONExtractRaw(tagged, ${alt.map((k) => p.add(k)).join(", ")})`,
+    );
   const present = (r: string) => `(${r} NOT IN ('', 'null', '""'))`;
   const leaf = (alt: string[]) => {
     const r = raw(alt);
-    return `if(startsWith(${r}, '"'), ${untagTextSql(`JSONExtractString(tagged, ${keys(alt)})`)}, ${r})`;
+    return `if(startsWith(${r}, '"'), ${untagTextSql(`JSONExtractString(concat('[', ${r}, ']'), 1)`)}, ${r})`;
   };
   /** The text of the first alternative that is present and not empty; NULL when none is. */
   const text = (path: string) =>
-    `multiIf(${pathAlternatives(path)
-      .map((alt) => `${present(raw(alt))}, ${leaf(alt)}`)
-      .join(", ")}, NULL)`;
+    column(
+      `text:${path}`,
+      () =>
+        `multiIf(${pathAlternatives(path)
+          .map((alt) => `${present(raw(alt))}, ${leaf(alt)}`)
+          .join(", ")}, NULL)`,
+    );
   const props = pathAlternatives(m.event_properties);
   const pAll = `multiIf(${props.map((alt) => `${raw(alt)} NOT IN ('', 'null'), ${raw(alt)}`).join(", ")}, '{}')`;
   let ptext = "p_all";
@@ -177,6 +197,9 @@ function parseRowsSql(format: LakeFormat, lines: string, p: Params): string {
         ? text(parts[0])
         : `if(${parts.map((x) => `coalesce(${text(x)}, '') = ''`).join(" OR ")}, NULL, toJSONString([${parts.map((x) => `assumeNotNull(${text(x)})`).join(", ")}]))`;
   }
+  // Every column is named before the SELECT lists them.
+  const userText = text(m.user_id);
+  const timeText = text(m.event_time);
   return `SELECT key, rn,
     multiIf(NOT valid, 'invalid JSON',
             NOT obj, 'not a JSON object',
@@ -193,10 +216,11 @@ function parseRowsSql(format: LakeFormat, lines: string, p: Params): string {
       ${tagNumbersSql("text")} AS tagged,
       ${taggedValidSql("tagged")} AS valid,
       valid AND JSONType(tagged) = 'Object' AS obj,
+      ${defs.join(",\n      ")},
       if(obj, ${skip}, false) AS is_skip,
       if(obj, ${eventType}, NULL) AS et,
-      if(obj, ${text(m.user_id)}, NULL) AS uid,
-      if(obj, ${text(m.event_time)}, NULL) AS t_text,
+      if(obj, ${userText}, NULL) AS uid,
+      if(obj, ${timeText}, NULL) AS t_text,
       if(obj, ${eventId}, NULL) AS event_id,
       if(obj, ${pAll}, '{}') AS p_all,
       if(obj, ${ptext}, '{}') AS ptext,
