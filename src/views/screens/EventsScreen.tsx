@@ -21,6 +21,7 @@ import { useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { pointsOf } from "../state/intervals.js";
 import { type EventsModel, useAppEnv } from "../state/state.js";
+import { fuzzyFilter } from "../widgets/fuzzy.js";
 import { rangeText } from "../widgets/overlays.js";
 import { clamp, Line, scrollTop, typed } from "../widgets/widgets.js";
 
@@ -124,9 +125,9 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
 
   const all = catalog.data?.events;
   const rows = useMemo<CatalogRow[]>(() => {
-    const q = model.filter.trim().toLowerCase();
-    const list = all ?? [];
-    return q ? list.filter((e) => e.event_type.toLowerCase().includes(q)) : list;
+    // Fuzzy, best match first (as the pickers).
+    const list = (all ?? []).map((e) => ({ label: e.event_type, row: e }));
+    return fuzzyFilter(list, model.filter).map((m) => m.item.row);
   }, [all, model.filter]);
 
   const names = useMemo(() => (all ?? []).map((e) => e.event_type), [all]);

@@ -8,6 +8,7 @@ import { memo, type ReactNode, useEffect, useMemo, useState } from "react";
 import { cleanText, displayWidth, padEnd, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { type BindingId, binding, matches } from "../keymap.js";
+import { fuzzyFilter } from "./fuzzy.js";
 
 /** Printable text of a keypress, or "" for keys that are not text. */
 export function typed(input: string, key: Key): string {
@@ -95,18 +96,24 @@ export interface ListPickerProps<T> {
   custom?: (query: string) => PickItem<T> | null;
 }
 
-/** A modal list: up/down/pgup/pgdn move, typing filters (substring, case-insensitive), enter picks. */
+/**
+ * A modal list: up/down/pgup/pgdn move, typing filters (fuzzy: the letters in order, best match first,
+ * matched letters highlighted; `fuzzy.ts`), enter picks.
+ */
 export function ListPicker<T>(props: ListPickerProps<T>) {
   const { items, width, height, filterable = true } = props;
   const [query, setQuery] = useState("");
   const [cursor, setCursor] = useState(props.initialIndex ?? 0);
   const [top, setTop] = useState(0);
-  const shown = useMemo(() => {
-    const q = query.trim().toLowerCase();
-    const list = q ? items.filter((i) => i.label.toLowerCase().includes(q)) : items;
-    const extra = props.custom && q ? props.custom(query.trim()) : null;
-    return extra && !list.some((i) => i.label === extra.label) ? [...list, extra] : list;
+  const matched = useMemo(() => {
+    const q = query.trim();
+    const list = fuzzyFilter(items, q);
+    const extra = props.custom && q ? props.custom(q) : null;
+    return extra && !list.some((m) => m.item.label === extra.label)
+      ? [...list, { item: extra, positions: [] as number[] }]
+      : list;
   }, [items, query, props.custom]);
+  const shown = useMemo(() => matched.map((m) => m.item), [matched]);
   const listH = Math.max(1, height - 3 - (filterable ? 1 : 0) - (props.footer ? 1 : 0));
   const cur = clamp(cursor, 0, Math.max(0, shown.length - 1));
   const first = scrollTop(top, cur, listH, shown.length);
@@ -165,20 +172,54 @@ export function ListPicker<T>(props: ListPickerProps<T>) {
         visible.map((item, i) => {
           const label = padEnd(cleanText(item.label), labelW);
           const hint = item.hint ? `  ${cleanText(item.hint)}` : "";
+          const text = truncate(`${first + i === cur ? "›" : " "} ${label}${hint}`, inner);
+          // The matched letters, shifted past the marker (cleanText keeps printable labels as they are).
+          const hit = new Set((matched[first + i]?.positions ?? []).map((p) => p + 2));
           return (
-            <Line
+            <Text
               // biome-ignore lint/suspicious/noArrayIndexKey: a window over the filtered list
               key={`${first + i}:${item.label}`}
-              text={`${first + i === cur ? "›" : " "} ${label}${hint}`}
-              width={inner}
+              wrap="truncate"
               inverse={first + i === cur}
-            />
+            >
+              {hit.size ? highlighted(text, hit) : text || " "}
+            </Text>
           );
         })
       )}
       {props.footer ? <Line text={props.footer} width={inner} dim /> : null}
     </Box>
   );
+}
+
+/** `text` with the characters at `hit` (code-point indices) bold and yellow. */
+function highlighted(text: string, hit: Set<number>): ReactNode[] {
+  const out: ReactNode[] = [];
+  let run = "";
+  let on = false;
+  const flush = (k: number) => {
+    if (!run) return;
+    out.push(
+      on ? (
+        <Text key={k} bold color="yellow">
+          {run}
+        </Text>
+      ) : (
+        run
+      ),
+    );
+    run = "";
+  };
+  [...text].forEach((c, i) => {
+    const h = hit.has(i);
+    if (h !== on) {
+      flush(i);
+      on = h;
+    }
+    run += c;
+  });
+  flush(text.length + 1);
+  return out;
 }
 
 export interface TextPromptProps {
