@@ -1,5 +1,6 @@
 import { listValue } from "@duckdb/node-api";
 import type { Cache } from "./db.js";
+import { refreshIdentity } from "./identity.js";
 import type { LakeFormat } from "./mapping.js";
 import { getFormat, getHotKeys, getMeta, HOT_SLOTS, hotColumn } from "./schema.js";
 
@@ -110,9 +111,19 @@ export async function listRejects(
 export async function deleteObjects(cache: Cache, objectIds: number[]): Promise<void> {
   if (!objectIds.length) return;
   const ids = listValue(objectIds);
-  for (const table of ["events", "object_types", "rejects", "objects", "event_ids", "duplicate_events"])
+  for (const table of [
+    "events",
+    "object_types",
+    "rejects",
+    "objects",
+    "event_ids",
+    "duplicate_events",
+    "identity_links",
+  ])
     await cache.run(`DELETE FROM ${table} WHERE list_contains($1, object_id)`, [ids]);
   await promoteDuplicates(cache);
+  // The objects' identity links went with them: the map is resolved again (and promoted rows keyed).
+  await refreshIdentity(cache);
 }
 
 const EVENT_COLS = `event_type, event_time, user_key, properties, object_id, ${Array.from(
