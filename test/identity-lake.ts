@@ -62,7 +62,9 @@ function vendorRows(preset: PresetName, m: Message): Record<string, unknown>[] {
           },
         ];
       if (m.kind === "identify")
-        return [{ ...base, event_type: "$identify", device_id: m.anon, user_id: m.user, event_properties: {} }];
+        return [
+          { ...base, event_type: "$identify", device_id: m.anon, user_id: m.user, event_properties: {} },
+        ];
       return [{ ...base, event_type: "$identify", device_id: m.prev, user_id: m.user, event_properties: {} }];
     }
     case "mixpanel": {
@@ -97,7 +99,12 @@ function vendorRows(preset: PresetName, m: Message): Record<string, unknown>[] {
       return [
         {
           event: "$merge",
-          properties: { time, distinct_id: m.user, $distinct_ids: [m.prev, m.user], $insert_id: uuid().slice(-12) },
+          properties: {
+            time,
+            distinct_id: m.user,
+            $distinct_ids: [m.prev, m.user],
+            $insert_id: uuid().slice(-12),
+          },
         },
       ];
     }
@@ -182,7 +189,14 @@ export const JOURNEYS: Message[] = [
   { kind: "event", t: "2023-06-01T10:00:00Z", type: "landing_viewed", anon: "a-1" },
   { kind: "identify", t: "2023-06-01T10:04:00Z", anon: "a-1", user: "alice" },
   { kind: "event", t: "2023-06-01T10:05:00Z", type: "signed_up", anon: "a-1", user: "alice" },
-  { kind: "event", t: "2023-06-01T10:10:00Z", type: "purchase", anon: "a-1", user: "alice", props: { revenue: 20 } },
+  {
+    kind: "event",
+    t: "2023-06-01T10:10:00Z",
+    type: "purchase",
+    anon: "a-1",
+    user: "alice",
+    props: { revenue: 20 },
+  },
   { kind: "event", t: "2023-06-01T10:50:00Z", type: "landing_viewed", anon: "a-2" },
   { kind: "identify", t: "2023-06-01T11:00:00Z", anon: "a-2", user: "bob" },
   { kind: "event", t: "2023-06-01T11:01:00Z", type: "signed_up", anon: "a-2", user: "bob" },
@@ -196,7 +210,14 @@ export const JOURNEYS: Message[] = [
   { kind: "identify", t: "2023-06-02T13:02:00Z", anon: "d-2", user: "dave" },
   { kind: "event", t: "2023-06-03T08:00:00Z", type: "landing_viewed", anon: "d-3" },
   { kind: "identify", t: "2023-06-03T08:01:00Z", anon: "d-3", user: "dave" },
-  { kind: "event", t: "2023-06-03T08:30:00Z", type: "purchase", anon: "d-3", user: "dave", props: { revenue: 5 } },
+  {
+    kind: "event",
+    t: "2023-06-03T08:30:00Z",
+    type: "purchase",
+    anon: "d-3",
+    user: "dave",
+    props: { revenue: 5 },
+  },
   { kind: "event", t: "2023-06-02T15:00:00Z", type: "landing_viewed", anon: "f-1", user: "old-frank" },
   { kind: "event", t: "2023-06-02T15:10:00Z", type: "signed_up", anon: "f-1", user: "old-frank" },
   { kind: "alias", t: "2023-06-03T09:00:00Z", prev: "old-frank", user: "frank" },
@@ -208,4 +229,6 @@ export const LATE_BEFORE: Message[] = [
   { kind: "event", t: "2023-06-02T10:00:00Z", type: "landing_viewed", anon: "a-4" },
   { kind: "event", t: "2023-06-02T10:20:00Z", type: "signed_up", anon: "s-erin", user: "erin" },
 ];
-export const LATE_IDENTIFY: Message[] = [{ kind: "identify", t: "2023-06-03T07:00:00Z", anon: "a-4", user: "erin" }];
+export const LATE_IDENTIFY: Message[] = [
+  { kind: "identify", t: "2023-06-03T07:00:00Z", anon: "a-4", user: "erin" },
+];

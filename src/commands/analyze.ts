@@ -79,6 +79,8 @@ export interface CommonArgs {
   chUrl?: string;
   /** ClickHouse events table (default `events`). */
   chTable?: string;
+  /** `merged` (persons) or `raw` (user ids); default: the engine's (docs/semantics.md, "Identity"). */
+  identity?: string;
 }
 
 /** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
@@ -172,8 +174,10 @@ export async function analyze<R>(
         );
       range = lastRange(lastUs, last, tz);
     } else range = await ex.resolveRange({ from, to, tz });
-    const inner = makeSpec(range);
-    const spec = a.usersOf === undefined ? inner : usersSpecOf(inner, a.usersOf, a.limit ?? 100);
+    const identity = a.identity === undefined ? await ex.identityDefault() : parseIdentity(a.identity);
+    const inner = { ...makeSpec(range), identity };
+    const spec =
+      a.usersOf === undefined ? inner : { ...usersSpecOf(inner, a.usersOf, a.limit ?? 100), identity };
     await validateSpec(opened.validation, spec);
     // A key no event has is a usage error; one none of this analysis's events has in the range is
     // answered with a warning line (stderr for every output, so --json stays clean on stdout).
@@ -186,7 +190,7 @@ export async function analyze<R>(
     const out = await ex.run(spec);
     const answer: Answer = { range, resolved: out.range, coverage: out.coverage };
     if (a.json) {
-      printJson({ ...out.result, range: out.range, coverage: out.coverage });
+      printJson({ ...out.result, identity, range: out.range, coverage: out.coverage });
       return;
     }
     drawing ??= await import("./drawing.js");
@@ -202,6 +206,14 @@ export async function analyze<R>(
   } finally {
     await opened.close();
   }
+}
+
+/** `--identity merged|raw`. */
+export function parseIdentity(v: string): "merged" | "raw" {
+  const x = v.toLowerCase();
+  if (x !== "merged" && x !== "raw")
+    throw new UsageError(`unknown --identity ${JSON.stringify(v)}: use merged (persons) or raw (user ids)`);
+  return x;
 }
 
 /** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */
@@ -235,7 +247,12 @@ function printUsers(r: UsersResult, answer: Answer): void {
         { title: "first seen" },
         { title: "last seen" },
       ],
-      r.users.map((u) => [u.user_id, fmtInt(u.events), short(u.first_seen), short(u.last_seen)]),
+      r.users.map((u) => [
+        u.merged_ids?.length ? `${u.user_id} (+${u.merged_ids.join(", ")})` : u.user_id,
+        fmtInt(u.events),
+        short(u.first_seen),
+        short(u.last_seen),
+      ]),
       termWidth(),
     ),
   );
@@ -266,8 +283,12 @@ export async function runUser(a: UserArgs): Promise<void> {
         missing = true;
         return;
       }
+      const person =
+        r.person_id === undefined
+          ? ""
+          : ` (person ${r.person_id}${r.merged_ids?.length ? `; ids ${r.merged_ids.join(", ")}` : ""})`;
       process.stdout.write(
-        `${cleanText(r.user_id)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${listedText(r.total, r.events.length, "")}\n`,
+        `${cleanText(r.user_id + person)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${listedText(r.total, r.events.length, "")}\n`,
       );
       for (const e of r.events) {
         const props = Object.entries(e.properties)

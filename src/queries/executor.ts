@@ -4,6 +4,7 @@
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
+import { defaultIdentity } from "../cache/identity.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
@@ -294,6 +295,11 @@ export class Executor implements AnalysisEngine {
   /** Rows of any SQL on a pooled connection (no cancellation). */
   async all(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
     return this.query({ sql, params });
+  }
+
+  /** The `--identity` default of the cache (src/cache/identity.ts). */
+  async identityDefault(): Promise<"merged" | "raw"> {
+    return defaultIdentity(this.cache);
   }
 
   /** The latest event's instant (epoch µs), or null on an empty cache. */

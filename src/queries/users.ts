@@ -187,14 +187,14 @@ export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   if (merged)
     ctes.push(
       p.ch
-        ? `mids AS (SELECT person_key AS user_key, arraySort(groupArray(user_key)) AS ids FROM identity_map
+        ? `mids AS (SELECT person_key AS pk, arraySort(groupArray(user_key)) AS ids FROM identity_map
       WHERE person_key IN (SELECT user_key FROM sel) GROUP BY person_key)`
-        : `mids AS (SELECT m.person_key AS user_key, list(u2.user_id ORDER BY u2.user_id) AS ids
+        : `mids AS (SELECT m.person_key AS pk, list(u2.user_id ORDER BY u2.user_id) AS ids
       FROM identity_map m JOIN users u2 ON u2.user_key = m.user_key
      WHERE m.person_key IN (SELECT user_key FROM sel) GROUP BY m.person_key)`,
     );
   const rows = `SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen AS first_seen, s.last_seen AS last_seen${merged ? ", mids.ids AS merged_ids" : ""}
-      FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key${merged ? " LEFT JOIN mids ON mids.user_key = sel.user_key" : ""}`;
+      FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key${merged ? " LEFT JOIN mids ON mids.pk = sel.user_key" : ""}`;
   return { sql: pageWithTotal(p, ctes, rows, "user_id", spec.limit), params: p.values };
 }
 
