@@ -232,3 +232,60 @@ export const LATE_BEFORE: Message[] = [
 export const LATE_IDENTIFY: Message[] = [
   { kind: "identify", t: "2023-06-03T07:00:00Z", anon: "a-4", user: "erin" },
 ];
+
+/**
+ * Many journeys for the cross-checks (deterministic): each person uses 1-3 devices; on each device
+ * they browse anonymously, are identified (an identify message, or only identified events: the
+ * vendor's "event with both ids"), then act identified. Every 17th device is identified as a second
+ * person later (a conflict); every 23rd person had an old id aliased to their id.
+ */
+export function generateJourneys(opts: { users: number; days: number; seed?: number }): Message[] {
+  let a = (opts.seed ?? 1) >>> 0;
+  const r = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const types = ["landing_viewed", "signed_up", "purchase", "page_viewed", "search"];
+  const start = Date.parse("2023-06-01T00:00:00Z");
+  const span = opts.days * 86_400_000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const out: Message[] = [];
+  let device = 0;
+  for (let u = 0; u < opts.users; u++) {
+    const user = `u${u}`;
+    const devices = 1 + Math.floor(r() * 3);
+    let oldId: string | undefined;
+    if (u % 23 === 5) {
+      oldId = `old-${user}`;
+      const t = start + Math.floor(r() * span * 0.5);
+      out.push({ kind: "event", t: iso(t), type: "landing_viewed", anon: `dev${device++}`, user: oldId });
+      out.push({ kind: "alias", t: iso(t + 60_000 + Math.floor(r() * span * 0.3)), prev: oldId, user });
+    }
+    for (let d = 0; d < devices; d++) {
+      const anon = `dev${device++}`;
+      let t = start + Math.floor(r() * span * 0.8);
+      const anonEvents = Math.floor(r() * 4);
+      for (let i = 0; i < anonEvents; i++) {
+        out.push({ kind: "event", t: iso(t), type: types[Math.floor(r() * 2) * 3], anon });
+        t += Math.floor(r() * 1_800_000) + 1000;
+      }
+      if (r() < 0.15) continue; // never identified on this device
+      if (r() < 0.7) out.push({ kind: "identify", t: iso(t), anon, user });
+      t += Math.floor(r() * 600_000) + 1000;
+      const known = 1 + Math.floor(r() * 5);
+      for (let i = 0; i < known; i++) {
+        out.push({ kind: "event", t: iso(t), type: types[Math.floor(r() * types.length)], anon, user });
+        t += Math.floor(r() * 3_600_000) + 1000;
+      }
+      if (device % 17 === 0) {
+        const other = `u${(u + 1) % opts.users}`;
+        out.push({ kind: "identify", t: iso(t), anon, user: other });
+        out.push({ kind: "event", t: iso(t + 5000), type: "purchase", anon, user: other });
+      }
+    }
+  }
+  return out.filter((m) => Date.parse(m.t) < start + span);
+}
