@@ -1,6 +1,6 @@
 import { listValue } from "@duckdb/node-api";
 import type { Cache } from "./db.js";
-import { refreshIdentity } from "./identity.js";
+import { type IdentityStatus, identityStatus, refreshIdentity } from "./identity.js";
 import type { LakeFormat } from "./mapping.js";
 import { getFormat, getHotKeys, getMeta, HOT_SLOTS, hotColumn } from "./schema.js";
 
@@ -34,6 +34,8 @@ export interface CacheStatus {
   hot_keys: string[];
   partitions: PartitionStatus[];
   failures: { key: string; date: string | null; error: string; failed_at: string }[];
+  /** Identity stitching (docs/semantics.md, "Identity"): the default mode, links, merged ids, conflicts. */
+  identity: IdentityStatus;
   /** Shared mode only: the evx process syncing the cache now (`what` is its command), if any. */
   syncing?: { pid: number; what: string };
 }
@@ -72,6 +74,7 @@ export async function cacheStatus(cache: Cache): Promise<CacheStatus> {
     hot_keys: (await getHotKeys(cache)) ?? [],
     partitions,
     failures,
+    identity: await identityStatus(cache),
     ...(await syncingNow(cache)),
   };
 }
