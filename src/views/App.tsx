@@ -115,11 +115,14 @@ export function App(props: AppProps) {
     let cancelled = false;
     const attempt = () =>
       props.connect().then(
-        (s) => {
+        async (s) => {
+          // The identity default (merged when the data has identity rules) before the first query.
+          const identity = await s.runner.identityDefault?.().catch(() => undefined);
           if (cancelled) {
             closeQuietly(s);
             return;
           }
+          client.setIdentity(identity);
           sessionRef.current = s;
           setFailure(null);
           setSession(s);
@@ -408,6 +411,13 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
       } else if (matches("quit", input, key)) quit();
       else if (matches("rerun", input, key)) {
         client.invalidate();
+      } else if (matches("identity", input, key)) {
+        client.setIdentity(client.identity === "merged" ? "raw" : "merged");
+        notify(
+          client.identity === "merged"
+            ? "identity merged: counting persons"
+            : "identity raw: counting user ids",
+        );
       } else if (matches("cancel", input, key)) {
         if (!client.cancelAll()) return false; // let the screen use esc
         notify("cancelled");
@@ -530,6 +540,7 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
           range={range}
           rangeLabel={rangeLabel}
           events={events}
+          identity={client.identity}
           readOnly={session?.readOnly}
           state={
             stopping
