@@ -13,7 +13,14 @@ import { after, describe, test } from "node:test";
 import { Cache } from "../../src/cache/db.js";
 import { identityStatus } from "../../src/cache/identity.js";
 import type { PresetName } from "../../src/cache/presets.js";
+import { PRESETS } from "../../src/cache/presets.js";
 import { sync } from "../../src/cache/sync.js";
+import {
+  chReplaceLinks,
+  identityDdl,
+  identityTables,
+  rebuildChIdentity,
+} from "../../src/queries/clickhouse/identity.js";
 import { Executor } from "../../src/queries/executor.js";
 import { parseEventRef as ref } from "../../src/queries/parse.js";
 import type {
@@ -25,10 +32,11 @@ import type {
   TrendSpec,
 } from "../../src/queries/spec.js";
 import { folderSource } from "../../src/source/folder.js";
+import { identityRules } from "../../src/source/identity.js";
 import { bruteCatalog, bruteFunnel, bruteRetention, bruteTrend, lastEventTime } from "../brute.js";
 import { brutePersons, loadVendorLinks, mergeUsers } from "../brute-identity.js";
 import { loadVendorLake } from "../brute-vendor.js";
-import { ChdbEngine } from "../helpers/chdb-engine.js";
+import { ChdbEngine, chRows, chSession } from "../helpers/chdb-engine.js";
 import {
   generateJourneys,
   JOURNEYS,
@@ -295,6 +303,50 @@ describe("generated journeys against the brute force", () => {
         const raw = (await o.ex.run({ kind: "catalog", identity: "raw", range: full })).result;
         const users = (r: typeof cat) => r.events.find((x) => x.event_type === "landing_viewed")?.users ?? 0;
         assert.ok(users(cat) < users(raw), `${users(cat)} < ${users(raw)}`);
+      } finally {
+        o.close();
+      }
+    });
+});
+
+describe("evx clickhouse load builds the same map", () => {
+  const messages = [...JOURNEYS, ...generateJourneys({ users: 150, days: 3, seed: 9 })];
+  for (const preset of VENDORS)
+    test(preset, async () => {
+      const o = await open(preset, messages);
+      try {
+        const duck = await o.cache.all<{ id: string; person: string }>(
+          `SELECT u.user_id AS id, p.user_id AS person FROM identity m
+             JOIN users u ON u.user_key = m.user_key JOIN users p ON p.user_key = m.person_key ORDER BY id`,
+        );
+        const table = `idload_${preset}_${process.pid}`;
+        const conn = {
+          rows: async (sql: string, params?: Record<string, unknown>) => chRows(sql, params),
+          command: async (sql: string, params?: Record<string, unknown>) => {
+            chSession().queryBind(sql, params ?? {}, "JSONEachRow");
+          },
+        };
+        for (const ddl of identityDdl(table)) chSession().query(ddl);
+        try {
+          // Every file of the lake, as the load reads one partition: the links of its lines.
+          const read = `file('${o.lake.replace(/'/g, "\\'")}/**/*.gz', 'LineAsString', 'line String')`;
+          await chReplaceLinks(conn, table, "2023-06-01", {
+            rules: identityRules(preset),
+            timePath: PRESETS[preset].map.event_time,
+            read,
+            params: {},
+          });
+          const stats = await rebuildChIdentity(conn, table);
+          const ch = chRows(
+            `SELECT user_key AS id, person_key AS person FROM ${identityTables(table).map} ORDER BY id`,
+          );
+          assert.ok(duck.length > 10);
+          assert.deepEqual(ch, duck);
+          assert.equal(stats.conflicts, (await identityStatus(o.cache)).conflicts);
+        } finally {
+          for (const t of Object.values(identityTables(table)))
+            chSession().query(`DROP TABLE IF EXISTS ${t}`);
+        }
       } finally {
         o.close();
       }

@@ -9,7 +9,8 @@
  * ClickHouse has no transactions: between a partition's load and the map's rebuild, an analysis can
  * read that partition's new events with the map of before (documented in the README).
  */
-import { compareBytes, type LinkRule, resolveLinks } from "../../source/identity.js";
+import { PRESETS, type PresetName } from "../../cache/presets.js";
+import { compareBytes, identityRules, type LinkRule, resolveLinks } from "../../source/identity.js";
 
 const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
@@ -44,14 +45,7 @@ const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
  */
 export function chLinksSql(rules: LinkRule[], json: string): string {
   if (!rules.length) return "CAST([], 'Array(Tuple(String, String))')";
-  const textAt = (path: string): string => {
-    const alts = path.split("|").map((alt) => {
-      const keys = alt.split(".").map((k) => (/^\d+$/.test(k) ? String(Number(k) + 1) : lit(k)));
-      const raw = `JSONExtractRaw(${json}, ${keys.join(", ")})`;
-      return `if(startsWith(${raw}, '"'), JSONExtractString(${json}, ${keys.join(", ")}), if(${raw} = 'null', '', ${raw}))`;
-    });
-    return alts.length === 1 ? alts[0] : `coalesce(${alts.map((a) => `nullIf(${a}, '')`).join(", ")}, '')`;
-  };
+  const textAt = (path: string) => chTextAt(json, path);
   const pairs = rules.map((r) => {
     const src = r.srcPrefix
       ? `if(${textAt(r.src)} = '', '', concat(${lit(r.srcPrefix)}, ${textAt(r.src)}))`
@@ -103,4 +97,107 @@ export async function rebuildChIdentity(
   await conn.command(`EXCHANGE TABLES ${q(fresh)} AND ${q(map)}`);
   await conn.command(`DROP TABLE IF EXISTS ${q(fresh)}`);
   return { links: sorted.length, ids: ids.length, conflicts };
+}
+
+/** A number: epoch seconds, milliseconds or microseconds by magnitude (as the sync reads times). */
+const NUM_RE = "^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$";
+
+/** SQL: the text at a `--map` path of JSON text `json` (a string's own text, other values' JSON). */
+function chTextAt(json: string, path: string): string {
+  const alts = path.split("|").map((alt) => {
+    const keys = alt.split(".").map((k) => (/^\d+$/.test(k) ? String(Number(k) + 1) : lit(k)));
+    const raw = `JSONExtractRaw(${json}, ${keys.join(", ")})`;
+    return `if(startsWith(${raw}, '"'), JSONExtractString(${json}, ${keys.join(", ")}), if(${raw} = 'null', '', ${raw}))`;
+  });
+  return alts.length === 1 ? alts[0] : `coalesce(${alts.map((a) => `nullIf(${a}, '')`).join(", ")}, '')`;
+}
+
+/**
+ * The statement that adds one partition's links (rows read by `read`, `LineAsString` rows `line`) to
+ * the links table: each valid JSON object line's links (`chLinksSql`) at the line's event time (read
+ * from `timePath` as the sync reads it: epoch s/ms/µs by magnitude, or ISO 8601 in UTC).
+ */
+export function chLoadLinksSql(
+  rules: LinkRule[],
+  timePath: string,
+  linksTable: string,
+  read: string,
+): string {
+  const t = chTextAt("j", timePath);
+  return `INSERT INTO ${quoteIdent(linksTable)} (date, src, dst, t)
+SELECT toDate({date:String}), l.1, l.2, fromUnixTimestamp64Micro(toInt64(us), 'UTC')
+  FROM (SELECT arrayJoin(${chLinksSql(rules, "j")}) AS l,
+               ${t} AS t_text, toFloat64OrNull(t_text) AS num,
+               multiIf(abs(num) < 1e11, num, abs(num) < 1e14, num / 1e3, num / 1e6) AS secs,
+               if(match(t_text, ${lit(NUM_RE)}), round(secs * 1e6),
+                  toFloat64(toUnixTimestamp64Micro(parseDateTime64BestEffortOrNull(t_text, 6, 'UTC')))) AS us
+          FROM (SELECT toValidUTF8(line) AS j FROM ${read}) WHERE isValidJSON(j) AND JSONType(j) = 'Object')
+ WHERE us IS NOT NULL AND isFinite(us)`;
+}
+
+/**
+ * `evx clickhouse load`'s identity step for one loaded partition (a no-op without rules): the date's
+ * links are replaced by the links of its rows. `dropDate` alone (a partition gone from the source)
+ * drops them.
+ */
+export async function chReplaceLinks(
+  conn: ChIdentityConn,
+  table: string,
+  date: string,
+  load?: { rules: LinkRule[]; timePath: string; read: string; params: Record<string, unknown> },
+): Promise<void> {
+  const { links } = identityTables(table);
+  await conn.command(`ALTER TABLE ${quoteIdent(links)} DROP PARTITION ID ${lit(date.replace(/-/g, ""))}`);
+  if (load?.rules.length)
+    await conn.command(chLoadLinksSql(load.rules, load.timePath, links, load.read), { ...load.params, date });
+}
+
+/**
+ * The load's identity hooks (src/queries/clickhouse/load.ts), or undefined for a lake without
+ * identity rules: create the tables, replace a partition's links after its events (read by the same
+ * `s3(…)` call as its insert), rebuild the map once at the end.
+ */
+export function chIdentityStep(
+  client: {
+    command(sql: string, params?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<unknown>;
+    statement(
+      sql: string,
+      params: Record<string, unknown>,
+      opts?: { signal?: AbortSignal },
+    ): Promise<unknown>;
+    rows<T>(sql: string, params?: Record<string, unknown>, opts?: { signal?: AbortSignal }): Promise<T[]>;
+  },
+  table: string,
+  o: { preset?: PresetName; map?: { event_time: string }; cluster?: string; signal?: AbortSignal },
+):
+  | {
+      setup(): Promise<void>;
+      partition(date: string, insertSql?: string, params?: Record<string, unknown>): Promise<void>;
+      finish(): Promise<void>;
+    }
+  | undefined {
+  const rules = identityRules(o.preset);
+  if (!rules.length || !o.preset) return undefined;
+  const timePath = o.map?.event_time ?? PRESETS[o.preset].map.event_time;
+  const opts = { signal: o.signal };
+  const conn: ChIdentityConn = {
+    rows: (sql, params) => client.rows(sql, params ?? {}, opts),
+    command: async (sql, params) => {
+      if (/^\s*INSERT/i.test(sql)) await client.statement(sql, params ?? {}, opts);
+      else await client.command(sql, params ?? {}, opts);
+    },
+  };
+  return {
+    setup: async () => {
+      for (const ddl of identityDdl(table, o.cluster)) await client.command(ddl, {}, opts);
+    },
+    partition: async (date, insertSql, params) => {
+      // The partition's reading is the `FROM s3(…)` of its insert: the same objects, the same parameters.
+      const read = insertSql ? /FROM (s3(?:Cluster)?\([^)]*\))/.exec(insertSql)?.[1] : undefined;
+      await chReplaceLinks(conn, table, date, read && params ? { rules, timePath, read, params } : undefined);
+    },
+    finish: async () => {
+      await rebuildChIdentity(conn, table);
+    },
+  };
 }

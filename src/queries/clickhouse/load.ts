@@ -28,10 +28,12 @@
  * the SQL text or the URL), or stay on the server (`--s3-collection`, `--s3-credentials server`). They
  * are redacted from every message, and `--sql` prints `***` for them.
  */
+
 import { createHash } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { DEFAULT_MAP, type FieldMap } from "../../cache/mapping.js";
+import type { PresetName } from "../../cache/presets.js";
 import {
   dateOf,
   describeLayout,
@@ -47,6 +49,7 @@ import { AbortError } from "../executor.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
 import { bookkeepingDdl, bookkeepingTables, lastLoads, tableInfo, tablePartitions } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
+import { chIdentityStep } from "./identity.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
 import { taggedPropsMapSql } from "./schema.js";
 
@@ -65,6 +68,8 @@ export interface LoadOptions {
   to?: string;
   layout?: Layout;
   map?: FieldMap;
+  /** The collector preset: its identity rules build the table's identity map (identity.ts). */
+  preset?: PresetName;
   /** `s3Cluster()` and ON CLUSTER statements over this cluster (the table is Replicated + Distributed). */
   cluster?: string;
   s3: S3Access;
@@ -466,6 +471,8 @@ export async function loadPartitions(
     );
   for (const ddl of bookkeepingDdl(target.table, o.cluster))
     await client.command(ddl, {}, { signal: o.signal });
+  const identity = chIdentityStep(client, target.table, o);
+  await identity?.setup();
 
   const listing = await listDated(source, o.layout, o.signal);
   const { listing: listingTable, loads: loadsTable } = bookkeepingTables(target.table);
@@ -567,6 +574,7 @@ export async function loadPartitions(
       const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
       // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
       await client.command(events > 0 ? plan.replace : plan.drop, {}, { signal: o.signal });
+      await identity?.partition(date, plan.insert.sql, plan.insert.params);
       const oc: PartitionOutcome = {
         date,
         status: "loaded",
@@ -603,6 +611,7 @@ export async function loadPartitions(
     const t0 = performance.now();
     const plan = partitionPlan(target, bucket, ["x"], date, { ...o, local: info.distributed?.table }, suffix);
     await client.command(plan.drop, {}, { signal: o.signal });
+    await identity?.partition(date);
     const oc: PartitionOutcome = {
       date,
       status: "removed",
@@ -618,6 +627,7 @@ export async function loadPartitions(
 
   const failed = outcomes.filter((x) => x.status === "failed");
   const loaded = outcomes.filter((x) => x.status === "loaded");
+  if (outcomes.some((x) => x.status === "loaded" || x.status === "removed")) await identity?.finish();
   return {
     partitions: {
       selected: selected.size,
