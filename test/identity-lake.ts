@@ -159,6 +159,17 @@ function keyOf(preset: PresetName, date: string, i: number): string {
  * index `file`, so a later call can add a file to a day that already has one).
  */
 export function writeIdentityLake(dir: string, preset: PresetName, messages: Message[], file = 0): string[] {
+  const objects = identityObjects(preset, messages, file);
+  for (const [key, body] of objects) {
+    const path = join(dir, key);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, body);
+  }
+  return [...objects.keys()];
+}
+
+/** The objects (key → gzipped body) of `messages` as `preset`'s export (see `writeIdentityLake`). */
+export function identityObjects(preset: PresetName, messages: Message[], file = 0): Map<string, Buffer> {
   const byDate = new Map<string, Record<string, unknown>[]>();
   for (const m of messages) {
     const date = m.t.slice(0, 10);
@@ -166,15 +177,10 @@ export function writeIdentityLake(dir: string, preset: PresetName, messages: Mes
     rows.push(...vendorRows(preset, m));
     byDate.set(date, rows);
   }
-  const keys: string[] = [];
-  for (const [date, rows] of byDate) {
-    const key = keyOf(preset, date, file);
-    const path = join(dir, key);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, gzipSync(`${rows.map((r) => JSON.stringify(r)).join("\n")}\n`));
-    keys.push(key);
-  }
-  return keys;
+  const out = new Map<string, Buffer>();
+  for (const [date, rows] of byDate)
+    out.set(keyOf(preset, date, file), gzipSync(`${rows.map((r) => JSON.stringify(r)).join("\n")}\n`));
+  return out;
 }
 
 /**
