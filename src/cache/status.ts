@@ -126,7 +126,7 @@ export async function deleteObjects(cache: Cache, objectIds: number[]): Promise<
     await cache.run(`DELETE FROM ${table} WHERE list_contains($1, object_id)`, [ids]);
   await promoteDuplicates(cache);
   // The objects' identity links went with them: the map is resolved again (and promoted rows keyed).
-  await refreshIdentity(cache);
+  await refreshIdentity(cache, { fixUnkeyed: true });
 }
 
 const EVENT_COLS = `event_type, event_time, user_key, properties, object_id, ${Array.from(

@@ -352,3 +352,39 @@ describe("evx clickhouse load builds the same map", () => {
       }
     });
 });
+
+describe("aliases that loop", () => {
+  test("x → y then y → x: the later link closes a loop and is passed over; one person, y", async () => {
+    const o = await open("segment", [
+      { kind: "event", t: "2023-06-01T09:00:00Z", type: "landing_viewed", anon: "dx", user: "x" },
+      { kind: "alias", t: "2023-06-01T09:10:00Z", prev: "x", user: "y" },
+      { kind: "event", t: "2023-06-01T09:20:00Z", type: "signed_up", anon: "dy", user: "y" },
+      { kind: "alias", t: "2023-06-01T09:30:00Z", prev: "y", user: "x" },
+      { kind: "event", t: "2023-06-01T09:40:00Z", type: "purchase", anon: "dx", user: "x" },
+    ]);
+    try {
+      const f = await o.ex.run(funnel("merged"));
+      assert.deepEqual(
+        f.result.steps.map((s) => s.users),
+        [1, 1, 1],
+      );
+      const who = await o.ex.run({
+        kind: "users",
+        identity: "merged",
+        of: funnel("merged"),
+        select: { kind: "reached", step: 3 },
+        limit: 10,
+        range,
+      });
+      assert.deepEqual(
+        who.result.users.map((u) => [u.user_id, u.merged_ids]),
+        [["y", ["dx", "dy", "x"]]],
+      );
+      const { personOf, conflicts } = brutePersons(loadVendorLinks(o.lake, "segment"));
+      assert.equal(personOf("x"), "y");
+      assert.equal((await identityStatus(o.cache)).conflicts, conflicts);
+    } finally {
+      o.close();
+    }
+  });
+});
