@@ -67,7 +67,9 @@ export async function refreshIdentity(cache: Cache, opts: { fixUnkeyed?: boolean
                            JOIN users ud ON ud.user_key = l.d)
         WHERE k = 1`,
     );
-    await cache.run("CREATE OR REPLACE TEMP TABLE identity_new AS SELECT s AS user_key, d AS person_key FROM identity_first");
+    await cache.run(
+      "CREATE OR REPLACE TEMP TABLE identity_new AS SELECT s AS user_key, d AS person_key FROM identity_first",
+    );
     let settled = false;
     for (let round = 0; round < MAX_CHAIN && !settled; round++) {
       const moved = await cache.one<{ n: number }>(
