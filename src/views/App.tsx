@@ -123,6 +123,7 @@ export function App(props: AppProps) {
             return;
           }
           client.setIdentity(identity);
+          client.identityDefault = identity;
           sessionRef.current = s;
           setFailure(null);
           setSession(s);
@@ -540,7 +541,11 @@ function Main(props: AppProps & { session: Session | null; failure: string | nul
           range={range}
           rangeLabel={rangeLabel}
           events={events}
-          identity={client.identity}
+          identity={
+            client.identity === "merged" || client.identity !== client.identityDefault
+              ? client.identity
+              : undefined
+          }
           readOnly={session?.readOnly}
           state={
             stopping

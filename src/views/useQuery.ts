@@ -109,6 +109,8 @@ export class QueryClient {
    * data's default when the session opens, toggled by `I`; a spec that names its own keeps it.
    */
   identity: "merged" | "raw" | undefined;
+  /** The data's default (the status bar names the mode when it is `merged` or not the default). */
+  identityDefault: "merged" | "raw" | undefined;
 
   /** Sets the identity mode; every screen's query runs again (the results of the other mode stay apart). */
   setIdentity(mode: "merged" | "raw" | undefined): void {
