@@ -51,6 +51,12 @@ const analysisOpts = {
     describe: "print the normalized evx command line (defaults written out), and exit",
   },
   tz: { type: "string", default: "UTC", describe: "IANA time zone for dates and buckets" },
+  identity: {
+    type: "string",
+    choices: ["merged", "raw"],
+    describe:
+      "merged: count persons (anonymous ids join the user they were identified as); raw: each user id (default: merged when the cache's preset has identity rules)",
+  },
   where: {
     type: "string",
     array: true,
@@ -538,7 +544,11 @@ export function buildCli(argv: string[]): Argv {
             event: { type: "string", array: true, describe: "only these event types (repeatable)" },
           })
           .example("$0 user 2ec5a1 --last 1d", "what this user did in the last day of data")
-          .example("$0 user 2ec5a1 --event purchase --event error_shown --json", "two event types, as JSON"),
+          .example("$0 user 2ec5a1 --event purchase --event error_shown --json", "two event types, as JSON")
+          .example(
+            "$0 user anon-7f3 --identity merged",
+            "any of a person's ids: all of that person's events",
+          ),
       async (a) =>
         (await import("./commands/analyze.js")).runUser({
           ...a,

@@ -39,11 +39,14 @@ before(async () => {
 });
 
 /**
- * The `--json` result without its `range` and `coverage` (checked here for the default range), and
- * without its partial-data marks (test/partial.test.ts checks those).
+ * The `--json` result without its `range`, `coverage` (checked here for the default range) and
+ * `identity` (`raw` on this plain lake unless asked), and without its partial-data marks
+ * (test/partial.test.ts checks those).
  */
 const json = (args: string[], c = cache) => {
-  const { range: resolved, coverage, ...result } = withoutPartialMarks(rawJson(args, c));
+  const { range: resolved, coverage, identity, ...result } = withoutPartialMarks(rawJson(args, c));
+  const asked = args.indexOf("--identity");
+  assert.equal(identity, asked < 0 ? "raw" : args[asked + 1], "--json echoes the identity");
   if (!args.some((a) => a.startsWith("--from") || a.startsWith("--to") || a.startsWith("--last"))) {
     assert.deepEqual(resolved, {
       from: "2023-06-01T00:00:00.000Z",
@@ -341,7 +344,7 @@ test("--last, date-times and --compare through the CLI equal the brute force", (
     limit: 10,
     compare: "1d" as const,
   };
-  const { range: _r, coverage: _c, ...result } = withoutPartialMarks(got);
+  const { range: _r, coverage: _c, identity: _i, ...result } = withoutPartialMarks(got);
   assert.deepEqual(result, JSON.parse(JSON.stringify(bruteTrend(events, spec))));
   assert.equal(got.series[0].compare.offset_seconds, 86_400);
 
@@ -380,7 +383,7 @@ test("--last, date-times and --compare through the CLI equal the brute force", (
     trendInterval: "hour" as const,
     compare: "previous" as const,
   };
-  const { range: _fr, coverage: _fc, ...fres } = withoutPartialMarks(f);
+  const { range: _fr, coverage: _fc, identity: _fi, ...fres } = withoutPartialMarks(f);
   assert.deepEqual(fres, JSON.parse(JSON.stringify(bruteFunnel(events, fspec))));
   assert.equal(f.compare.offset_seconds, 2 * 86_400 + 8.5 * 3600);
 });

@@ -31,7 +31,8 @@ const json = (args: string[]) => {
   const r = evx([...args, "--cache", cache, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   // Without the partial-data marks (test/partial.test.ts checks those).
-  const { range: _r, coverage: _c, ...result } = withoutPartialMarks(JSON.parse(r.stdout));
+  const { range: _r, coverage: _c, identity, ...result } = withoutPartialMarks(JSON.parse(r.stdout));
+  assert.equal(identity, "raw", "--json echoes the identity (raw on a plain lake)");
   return result;
 };
 

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { generateLake } from "../src/source/synthetic.js";
 import { CLI, evxAsync, evxRun } from "./helpers/cli.js";
 import { hostPid, probeLines } from "./helpers/hosts.js";
-import { type S3TestServer, startS3Server, uploadDir } from "./helpers/s3server.js";
+import { type S3TestServer, startS3Server } from "./helpers/s3server.js";
 import { tempDir } from "./helpers/tmp.js";
 import { tmuxDriver } from "./helpers/tmux.js";
 

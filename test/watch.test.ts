@@ -21,6 +21,7 @@ import { lineReader } from "./helpers/lines.js";
 import { startListGate } from "./helpers/listgate.js";
 import { type S3TestServer, startS3Server } from "./helpers/s3server.js";
 import { ev, jsonl, tempDir } from "./helpers/tmp.js";
+import { identityObjects, type Message } from "./identity-lake.js";
 
 describe("watchSelection", () => {
   test("the newest two dates, and never later than the previous cycle's start", () => {
@@ -143,10 +144,17 @@ interface CycleJson {
 const children = new Set<ReturnType<typeof evxAsync>>();
 const BIN = fileURLToPath(new URL("../bin/evx", import.meta.url));
 
-function startWatch(lake: Lake, endpoint: string, cache: string, extraEnv: Record<string, string> = {}) {
+function startWatch(
+  lake: Lake,
+  endpoint: string,
+  cache: string,
+  extraEnv: Record<string, string> = {},
+  extraArgs: string[] = [],
+) {
   const child = evxAsync(
     [
       "sync",
+      ...extraArgs,
       `s3://${lake.bucket}/raw`,
       "--endpoint",
       endpoint,
@@ -624,4 +632,74 @@ test("human output: one line per cycle on stdout, a failed object on one stderr 
   assert.equal(await exited, 0);
   assert.match(err.text(), /evx: watch stopped after \d+ cycles; the cache is consistent\n$/);
   assert.doesNotMatch(err.text(), /\n\s+at /);
+});
+
+test("a late identify arriving during the watch re-keys the person's earlier events (Segment)", async () => {
+  await server.createBucket("w-identity");
+  const lake = new Lake("w-identity");
+  const put = async (messages: Message[], file: number) => {
+    for (const [key, data] of identityObjects("segment", messages, file))
+      await server.putObject(lake.bucket, `raw/${key}`, data);
+  };
+  // Yesterday: a-4 lands anonymously; erin signs up (server-side, her user id only).
+  await put(
+    [
+      { kind: "event", t: `${D1}T10:00:00.000Z`, type: "landing_viewed", anon: "a-4" },
+      { kind: "event", t: `${D1}T10:20:00.000Z`, type: "signed_up", anon: "s-erin", user: "erin" },
+    ],
+    0,
+  );
+  const gate = await startListGate(server.endpoint);
+  const cache = join(work, "identity.duckdb");
+  // Shared mode (issue #23): the analyses read the cache while the watch writes it.
+  const shared = { ...env, EVX_SHARED: "1", EVX_HOST_IDLE_MS: "1500", XDG_RUNTIME_DIR: join(work, "run") };
+  const funnel = () => {
+    const r = evx(
+      ["funnel", "landing_viewed", "signed_up", "--within", "1h", "--cache", cache, "--json"],
+      shared,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { identity: string; steps: { users: number }[] };
+    return [j.identity, ...j.steps.map((s) => s.users)];
+  };
+  const w = startWatch(lake, gate.endpoint, cache, shared, ["--preset", "segment"]);
+  try {
+    await gate.release();
+    await w.next();
+    assert.deepEqual(funnel(), ["merged", 1, 0]);
+    // Today: the identify of a-4 as erin arrives.
+    await gate.release({
+      before: () => put([{ kind: "identify", t: `${D2}T07:00:00.000Z`, anon: "a-4", user: "erin" }], 1),
+    });
+    const c2 = await w.next();
+    assert.equal(c2.objects.downloaded, 1);
+    // Yesterday's anonymous landing is erin's now: she converts.
+    assert.deepEqual(funnel(), ["merged", 1, 1]);
+    await w.stop();
+  } finally {
+    await gate.close();
+  }
+  const who = evx(
+    [
+      "funnel",
+      "landing_viewed",
+      "signed_up",
+      "--within",
+      "1h",
+      "--cache",
+      cache,
+      "--json",
+      "--users-of",
+      "reached:2",
+    ],
+    shared,
+  );
+  assert.equal(who.code, 0, who.stderr);
+  assert.deepEqual(
+    (JSON.parse(who.stdout) as { users: { user_id: string; merged_ids: string[] }[] }).users.map((u) => [
+      u.user_id,
+      u.merged_ids,
+    ]),
+    [["erin", ["a-4", "s-erin"]]],
+  );
 });

@@ -4,6 +4,8 @@
  * that is not an event (skipped). Source rows are the "root" columns a reader yields: JSON lines
  * through read_json, Parquet through a projection of its columns to the same names and types.
  */
+
+import { identityRules } from "../source/identity.js";
 import { ident, idParts, type LakeFormat, literal, pathAlternatives } from "./mapping.js";
 import { PRESETS } from "./presets.js";
 import { keyPointer } from "./schema.js";
@@ -21,6 +23,8 @@ export interface Extraction {
   eventId: string;
   /** A BOOLEAN: the row is a message that is not an event. */
   skip: string;
+  /** The row's identity links (src/source/identity.ts), a `STRUCT(s VARCHAR, d VARCHAR)[]`. */
+  links: string;
   /** The top-level fields each canonical field may come from (Parquet checks them). */
   required: { field: string; roots: string[] }[];
 }
@@ -43,12 +47,14 @@ export function extraction(format: LakeFormat, opts: { tagged?: boolean } = {}):
   const need = (root: string, t: RootType) => {
     if (roots.get(root) !== "JSON") roots.set(root, t);
   };
+  const rules = identityRules(format.preset);
   const textPaths = [
     m.event_type,
     m.event_time,
     m.user_id,
     ...(format.dedupe ? idParts(format.dedupe) : []),
     kind?.field,
+    ...rules.flatMap((r) => [r.src, r.dst, r.when?.path]),
   ].filter((p): p is string => !!p);
   // A root read nested anywhere (or holding the properties) is read as JSON; a plain leaf as VARCHAR.
   for (const p of textPaths)
@@ -87,6 +93,18 @@ export function extraction(format: LakeFormat, opts: { tagged?: boolean } = {}):
       eventType = `CASE ${k} ${renames.map(([from, to]) => `WHEN ${literal(from)} THEN ${literal(to)}`).join(" ")} ELSE ${eventType} END`;
     if (kind.skip.length) skip = `coalesce(${k} IN (${kind.skip.map(literal).join(", ")}), false)`;
   }
+  const links = rules.length
+    ? `list_filter([${rules
+        .map((r) => {
+          const id = (p: string) => `nullif(${text(p)}, '')`;
+          const src = r.srcPrefix ? `${literal(r.srcPrefix)} || ${id(r.src)}` : id(r.src);
+          const cond = r.when
+            ? `${r.when.not ? "NOT " : ""}coalesce(${text(r.when.path)} IN (${r.when.values.map(literal).join(", ")}), false)`
+            : "true";
+          return `{'s': CASE WHEN ${cond} THEN ${src} END, 'd': ${id(r.dst)}}`;
+        })
+        .join(", ")}], x -> x.s IS NOT NULL AND x.d IS NOT NULL AND x.s <> x.d)`
+    : "NULL::STRUCT(s VARCHAR, d VARCHAR)[]";
   const required = (["event_type", "event_time", "user_id"] as const).map((f) => ({
     field: f,
     roots: [...new Set(pathAlternatives(m[f]).map((a) => a[0]))],
@@ -99,6 +117,7 @@ export function extraction(format: LakeFormat, opts: { tagged?: boolean } = {}):
     properties,
     eventId: format.dedupe ? eventIdSql(format.dedupe, text) : "NULL::VARCHAR",
     skip,
+    links,
     required,
   };
 }

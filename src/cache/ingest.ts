@@ -8,6 +8,7 @@ import { DUCK_MAY_REWRITE, duckTagLineSql, duckUntagSql, tagLineForDuck } from "
 import { compressionOf } from "../source/layout.js";
 import { type Cache, firstLine } from "./db.js";
 import { checkObject, type Extraction, extraction } from "./extract.js";
+import { BATCH_LINK_IDS, insertBatchLinks, refreshIdentity } from "./identity.js";
 import { type LakeFormat, literal } from "./mapping.js";
 import { isParquet, stageParquet } from "./parquet.js";
 import { getHotKeys, HOT_SLOTS, hotColumn, keyPointer, setMeta } from "./schema.js";
@@ -83,14 +84,15 @@ export function stageInsert(
   source: string,
   rawCol = "raw",
 ): string {
-  return `INSERT INTO stage (obj, line, raw, event_type, user_id, properties, ts, reason, skip, event_id)
+  return `INSERT INTO stage (obj, line, raw, event_type, user_id, properties, ts, reason, skip, event_id, links)
      WITH r AS (SELECT ${objCol} AS obj, ${lineCols}, ${ex.eventType} AS event_type,
                        ${ex.timeText} AS time_text, ${ex.userId} AS user_id,
-                       ${ex.properties} AS properties, ${ex.eventId} AS event_id, ${ex.skip} AS skip
+                       ${ex.properties} AS properties, ${ex.eventId} AS event_id, ${ex.skip} AS skip,
+                       ${ex.links} AS links
                   FROM ${source}),
           t AS (SELECT *, ${TS("time_text")} AS ts FROM r),
           v AS (SELECT *, ${REASON} AS reason FROM t)
-     SELECT obj, line, ${rawCol}, event_type, user_id, properties, ts, reason, skip, event_id FROM v`;
+     SELECT obj, line, ${rawCol}, event_type, user_id, properties, ts, reason, skip, event_id, links FROM v`;
 }
 
 /** A batch loaded into its session's temp `stage` table, ready to commit. */
@@ -129,7 +131,7 @@ async function stageBatch(
   const ex = extraction(format);
   await cache.run(`CREATE OR REPLACE TEMP TABLE stage (obj INTEGER, line BIGINT, raw VARCHAR,
       event_type VARCHAR, user_id VARCHAR, properties JSON, ts TIMESTAMPTZ, reason VARCHAR,
-      skip BOOLEAN, event_id VARCHAR, dup BOOLEAN DEFAULT false)`);
+      skip BOOLEAN, event_id VARCHAR, links STRUCT(s VARCHAR, d VARCHAR)[], dup BOOLEAN DEFAULT false)`);
   // The stage's row order carries no meaning (the events insert sorts; lines carry their numbers):
   // letting DuckDB append in any order makes staging ~17% faster.
   await cache.run("SET preserve_insertion_order = false");
@@ -600,7 +602,8 @@ async function commitBatch(
   // ever seen), new ones get the next keys, and the events join only this small table.
   await cache.run(
     `CREATE OR REPLACE TEMP TABLE batch_users AS
-     WITH ids AS MATERIALIZED (SELECT DISTINCT user_id FROM stage WHERE reason IS NULL AND NOT skip),
+     WITH ids AS MATERIALIZED (SELECT DISTINCT user_id FROM (SELECT user_id FROM stage WHERE reason IS NULL AND NOT skip
+                                                             UNION ALL ${BATCH_LINK_IDS})),
           known AS MATERIALIZED (SELECT u.user_key, u.user_id FROM users u SEMI JOIN ids ON ids.user_id = u.user_id)
      SELECT user_key, user_id FROM known
      UNION ALL
@@ -610,6 +613,9 @@ async function commitBatch(
   await cache.run(
     "INSERT INTO users SELECT user_key, user_id FROM batch_users WHERE user_key > (SELECT coalesce(max(user_key), 0) FROM users)",
   );
+  // Identity links first, then the map (re-keying earlier events), then this batch's rows with it.
+  await insertBatchLinks(cache);
+  await refreshIdentity(cache);
   const hot = await hotKeysOf(cache);
   await insertRows(cache, "events", EVENT, hot);
   if (dedupe) {
@@ -701,15 +707,15 @@ async function insertRows(
 ): Promise<void> {
   const id = table === "duplicate_events";
   const hotCols = hot.map((_, i) => `, ${hotColumn(i)}`).join("");
-  const sorted = `SELECT ${id ? "s.event_id, " : ""}s.event_type, s.ts, u.user_key, s.properties, s.obj
-       FROM stage s JOIN batch_users u ON u.user_id = s.user_id
+  const sorted = `SELECT ${id ? "s.event_id, " : ""}s.event_type, s.ts, u.user_key, s.properties, s.obj${id ? "" : ", m.person_key"}
+       FROM stage s JOIN batch_users u ON u.user_id = s.user_id${id ? "" : " LEFT JOIN identity m ON m.user_key = u.user_key"}
       WHERE ${where.replace(/(reason|skip|dup)\b/g, "s.$1")}
       ORDER BY s.event_type`;
-  const cols = `${id ? "event_id, " : ""}event_type, event_time, user_key, properties, object_id`;
+  const cols = `${id ? "event_id, " : ""}event_type, event_time, user_key, properties, object_id${id ? "" : ", person_key"}`;
   await cache.run(
     hot.length
       ? `INSERT INTO ${table} (${cols}${hotCols})
-         SELECT ${id ? "event_id, " : ""}event_type, ts, user_key, properties, obj${hot.map((_, i) => `, l[${i + 1}]`).join("")}
+         SELECT ${id ? "event_id, " : ""}event_type, ts, user_key, properties, obj${id ? "" : ", person_key"}${hot.map((_, i) => `, l[${i + 1}]`).join("")}
            FROM (SELECT *, list_transform(json_extract_string(properties, $1::VARCHAR[]), v -> ${duckUntagSql("v")}) AS l
                    FROM (${sorted}))`
       : `INSERT INTO ${table} (${cols}) ${sorted}`,

@@ -1,7 +1,7 @@
 import type { Cache } from "./db.js";
 import type { FieldMap, LakeFormat } from "./mapping.js";
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Columns holding the most common top-level property keys (chosen from the first synced batch,
@@ -54,7 +54,12 @@ const DDL = [
      user_key INTEGER NOT NULL,
      properties JSON,
      object_id INTEGER NOT NULL,
-     ${HOT_DDL})`,
+     ${HOT_DDL},
+     person_key INTEGER)`,
+  // Identity (src/cache/identity.ts): the links the cached objects' rows carry, and the map resolved
+  // from them (ids whose person is another id).
+  `CREATE TABLE IF NOT EXISTS identity_links (src_key INTEGER NOT NULL, dst_key INTEGER NOT NULL, t TIMESTAMPTZ NOT NULL, object_id INTEGER NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS identity (user_key INTEGER NOT NULL, person_key INTEGER NOT NULL)`,
   // Rows per (object, event type): lets a query size its per-type work (e.g. how many user bitmaps
   // the catalog needs) without scanning events.
   `CREATE TABLE IF NOT EXISTS object_types (object_id INTEGER NOT NULL, event_type VARCHAR NOT NULL, events BIGINT NOT NULL)`,
@@ -84,6 +89,11 @@ export async function migrate(cache: Cache): Promise<void> {
     if (v !== undefined && Number(v) < 4)
       for (const c of ["skipped", "duplicates"])
         await cache.run(`ALTER TABLE objects ADD COLUMN IF NOT EXISTS ${c} BIGINT DEFAULT 0`);
+    // Schema 4 → 5 adds `person_key` (NULL: the user is their own person) and the identity tables.
+    // An older cache kept no identity links: it answers `raw` by default (src/cache/identity.ts).
+    if (v !== undefined && Number(v) < 5)
+      await cache.run("ALTER TABLE events ADD COLUMN IF NOT EXISTS person_key INTEGER");
+    if (v === undefined) await setMeta(cache, "identity_kept", "1");
     if (v !== String(SCHEMA_VERSION)) await setMeta(cache, "schema_version", String(SCHEMA_VERSION));
   });
 }

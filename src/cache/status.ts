@@ -1,5 +1,6 @@
 import { listValue } from "@duckdb/node-api";
 import type { Cache } from "./db.js";
+import { type IdentityStatus, identityStatus, refreshIdentity } from "./identity.js";
 import type { LakeFormat } from "./mapping.js";
 import { getFormat, getHotKeys, getMeta, HOT_SLOTS, hotColumn } from "./schema.js";
 
@@ -33,6 +34,8 @@ export interface CacheStatus {
   hot_keys: string[];
   partitions: PartitionStatus[];
   failures: { key: string; date: string | null; error: string; failed_at: string }[];
+  /** Identity stitching (docs/semantics.md, "Identity"): the default mode, links, merged ids, conflicts. */
+  identity: IdentityStatus;
   /** Shared mode only: the evx process syncing the cache now (`what` is its command), if any. */
   syncing?: { pid: number; what: string };
 }
@@ -71,6 +74,7 @@ export async function cacheStatus(cache: Cache): Promise<CacheStatus> {
     hot_keys: (await getHotKeys(cache)) ?? [],
     partitions,
     failures,
+    identity: await identityStatus(cache),
     ...(await syncingNow(cache)),
   };
 }
@@ -110,9 +114,19 @@ export async function listRejects(
 export async function deleteObjects(cache: Cache, objectIds: number[]): Promise<void> {
   if (!objectIds.length) return;
   const ids = listValue(objectIds);
-  for (const table of ["events", "object_types", "rejects", "objects", "event_ids", "duplicate_events"])
+  for (const table of [
+    "events",
+    "object_types",
+    "rejects",
+    "objects",
+    "event_ids",
+    "duplicate_events",
+    "identity_links",
+  ])
     await cache.run(`DELETE FROM ${table} WHERE list_contains($1, object_id)`, [ids]);
   await promoteDuplicates(cache);
+  // The objects' identity links went with them: the map is resolved again (and promoted rows keyed).
+  await refreshIdentity(cache, { fixUnkeyed: true });
 }
 
 const EVENT_COLS = `event_type, event_time, user_key, properties, object_id, ${Array.from(

@@ -82,6 +82,8 @@ export interface CommonArgs {
   chUrl?: string;
   /** ClickHouse events table (default `events`). */
   chTable?: string;
+  /** `merged` (persons) or `raw` (user ids); default: the engine's (docs/semantics.md, "Identity"). */
+  identity?: string;
 }
 
 /** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
@@ -175,8 +177,10 @@ export async function analyze<R>(
         );
       range = lastRange(lastUs, last, tz);
     } else range = await ex.resolveRange({ from, to, tz });
-    const inner = makeSpec(range);
-    const spec = a.usersOf === undefined ? inner : usersSpecOf(inner, a.usersOf, a.limit ?? 100);
+    const identity = a.identity === undefined ? await ex.identityDefault() : parseIdentity(a.identity);
+    const inner = { ...makeSpec(range), identity };
+    const spec =
+      a.usersOf === undefined ? inner : { ...usersSpecOf(inner, a.usersOf, a.limit ?? 100), identity };
     // A key no event has is a usage error; one none of this analysis's events has in the range is
     // answered with a warning line (stderr for every output, so --json stays clean on stdout). Keys are
     // read first: on ClickHouse their probes ride in the request that reads the table's context, which
@@ -197,7 +201,7 @@ export async function analyze<R>(
     const out = await ex.run(spec);
     const answer: Answer = { range, resolved: out.range, coverage: out.coverage };
     if (a.json) {
-      printJson({ ...out.result, range: out.range, coverage: out.coverage });
+      printJson({ ...out.result, identity, range: out.range, coverage: out.coverage });
       return;
     }
     drawing ??= await import("./drawing.js");
@@ -226,6 +230,14 @@ function sourceFlags(a: CommonArgs): string[] {
 
 function outputFlags(a: CommonArgs): string[] {
   return a.json ? ["--json"] : a.csv ? ["--csv"] : a.sql ? ["--sql"] : [];
+}
+
+/** `--identity merged|raw`. */
+export function parseIdentity(v: string): "merged" | "raw" {
+  const x = v.toLowerCase();
+  if (x !== "merged" && x !== "raw")
+    throw new UsageError(`unknown --identity ${JSON.stringify(v)}: use merged (persons) or raw (user ids)`);
+  return x;
 }
 
 /** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */
@@ -259,7 +271,12 @@ function printUsers(r: UsersResult, answer: Answer): void {
         { title: "first seen" },
         { title: "last seen" },
       ],
-      r.users.map((u) => [u.user_id, fmtInt(u.events), short(u.first_seen), short(u.last_seen)]),
+      r.users.map((u) => [
+        u.merged_ids?.length ? `${u.user_id} (+${u.merged_ids.join(", ")})` : u.user_id,
+        fmtInt(u.events),
+        short(u.first_seen),
+        short(u.last_seen),
+      ]),
       termWidth(),
     ),
   );
@@ -290,17 +307,21 @@ export async function runUser(a: UserArgs): Promise<void> {
         missing = true;
         return;
       }
+      const person =
+        r.person_id === undefined
+          ? ""
+          : ` (person ${r.person_id}${r.merged_ids?.length ? `; ids ${r.merged_ids.join(", ")}` : ""})`;
       process.stdout.write(
-        `${cleanText(r.user_id)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${listedText(r.total, r.events.length, "")}\n`,
+        `${cleanText(r.user_id + person)}: ${fmtInt(r.total)} events, ${rangeText(answer)}${listedText(r.total, r.events.length, "")}\n`,
       );
       for (const e of r.events) {
         const props = Object.entries(e.properties)
           .map(([k, v]) => `${k}=${propValueText(v)}`)
           .join(" ");
         process.stdout.write(
-          cleanText(
+          `${cleanText(
             `${timeText(e.event_time, answer.range.tz, true)}  ${e.event_type}${props ? `  ${props}` : ""}`,
-          ) + "\n",
+          )}\n`,
         );
       }
     },
@@ -329,18 +350,18 @@ function sqlText(
       ...(params.length ? ["-- parameters:", ...params] : []),
       "",
       "-- the same with the parameters inlined (paste into clickhouse-client):",
-      inlined(q).trimEnd() + ";",
+      `${inlined(q).trimEnd()};`,
       "",
     ].join("\n");
   }
   const params = q.params.map((v, i) => `--   $${i + 1} = ${cleanText(literal(v))}`);
   return [
     `-- evx ${spec.kind} on DuckDB: the statement with its bound parameters`,
-    q.sql.trimEnd() + ";",
+    `${q.sql.trimEnd()};`,
     ...(params.length ? ["-- parameters:", ...params] : []),
     "",
     "-- the same with the parameters inlined (paste into the duckdb shell):",
-    inlined(q).trimEnd() + ";",
+    `${inlined(q).trimEnd()};`,
     "",
   ].join("\n");
 }

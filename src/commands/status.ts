@@ -1,6 +1,6 @@
 import prettyBytes from "pretty-bytes";
 import { formatMap, type LakeFormat } from "../cache/mapping.js";
-import { cacheStatus, listRejects } from "../cache/status.js";
+import { type CacheStatus, cacheStatus, listRejects } from "../cache/status.js";
 import { cleanText } from "../render/sanitize.js";
 import { fmtInt, textTable, toCsv } from "../render/table.js";
 import { openForRead } from "./cachepath.js";
@@ -35,6 +35,7 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
       `events  ${fmtInt(s.events)} from ${fmtInt(s.users)} users, ${fmtInt(s.rejected)} rejected lines${s.skipped ? `, ${fmtInt(s.skipped)} skipped messages` : ""}${s.format?.dedupe ? `, ${fmtInt(s.duplicates)} duplicates` : ""}`,
       `format  ${s.format ? formatLine(s.format) : "(not synced yet)"}`,
       `range   ${s.first_event ?? "-"} .. ${s.last_event ?? "-"}`,
+      `identity ${identityLine(s.identity)}`,
       `hot     ${s.hot_keys.map((k) => JSON.stringify(cleanText(k))).join(", ") || "(none)"}`,
       ...(s.syncing ? [`syncing evx ${cleanText(s.syncing.what)} (PID ${s.syncing.pid})`] : []),
       "",
@@ -70,6 +71,15 @@ export async function runStatus(a: { cache?: string; json?: boolean; csv?: boole
   } finally {
     cache.close();
   }
+}
+
+/**
+ * `merged by default; 1,204 ids merged into 310 persons (2,001 links), 3 conflicts (ids identified as
+ * two users: the first identification wins)`, or why the default is raw.
+ */
+function identityLine(i: CacheStatus["identity"]): string {
+  if (i.default === "raw") return `raw by default (${i.why ?? "no identity information"})`;
+  return `merged by default; ${fmtInt(i.ids)} ids merged into ${fmtInt(i.persons)} persons (${fmtInt(i.links)} links), ${fmtInt(i.conflicts)} conflicts${i.conflicts ? " (ids identified as two users: the first identification wins)" : ""}`;
 }
 
 /** `preset segment; event_type=event,…; dedupe by messageId`. */

@@ -28,6 +28,11 @@ export interface AnalysisEngine {
   cachedRange(tz?: string): Promise<DateRange | null>;
   /** Fills a missing `from`/`to` from the data's range in `tz`. */
   resolveRange(partial?: { from?: string; to?: string; tz?: string }): Promise<DateRange>;
+  /**
+   * The `--identity` default: `merged` when the data has identity information (a preset with identity
+   * rules whose links were kept), `raw` otherwise (docs/semantics.md, "Identity").
+   */
+  identityDefault(): Promise<"merged" | "raw">;
   /** Releases connections (the DuckDB cache itself stays open; its owner closes it). */
   close(): void | Promise<void>;
 }

@@ -4,11 +4,13 @@
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
+import { defaultIdentity } from "../cache/identity.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
+import { isMerged, withIdentity } from "./identity.js";
 import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
@@ -55,13 +57,18 @@ export class AbortError extends Error {
   }
 }
 
-/** The SQL and parameters of a spec (pure). */
+/** The SQL and parameters of a spec (pure); `merged` identity reads persons (queries/identity.ts). */
 export function buildQuery(
   spec: AnalysisSpec,
   ctx?: QueryContext,
   engine: EngineName = "duckdb",
 ): BuiltQuery {
   if (engine !== (ctx?.engine ?? "duckdb")) ctx = { ...ctx, engine };
+  const built = buildOf(spec, ctx, engine);
+  return isMerged(spec) ? { ...built, sql: withIdentity(built.sql, engine) } : built;
+}
+
+function buildOf(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {
   switch (spec.kind) {
     case "catalog":
       return buildCatalog(spec, ctx);
@@ -288,6 +295,11 @@ export class Executor implements AnalysisEngine {
   /** Rows of any SQL on a pooled connection (no cancellation). */
   async all(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
     return this.query({ sql, params });
+  }
+
+  /** The `--identity` default of the cache (src/cache/identity.ts). */
+  async identityDefault(): Promise<"merged" | "raw"> {
+    return defaultIdentity(this.cache);
   }
 
   /** The latest event's instant (epoch µs), or null on an empty cache. */

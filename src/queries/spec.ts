@@ -65,12 +65,21 @@ export type Measure =
   | { kind: "sum"; key: string }
   | { kind: "avg"; key: string };
 
-export interface CatalogSpec {
+/**
+ * Who a user is (docs/semantics.md, "Identity"): `merged` counts persons (an anonymous id joins the
+ * person it was identified as), `raw` each user id of the lake. Absent: `raw`. The CLI and the TUI
+ * always set it (default: the cache's, `merged` when its lake has identity rules).
+ */
+export interface Identified {
+  identity?: "merged" | "raw";
+}
+
+export interface CatalogSpec extends Identified {
   kind: "catalog";
   range?: DateRange;
 }
 
-export interface PropsSpec {
+export interface PropsSpec extends Identified {
   kind: "props";
   event: string;
   /**
@@ -85,7 +94,7 @@ export interface PropsSpec {
   numbers?: boolean;
 }
 
-export interface TrendSpec {
+export interface TrendSpec extends Identified {
   kind: "trend";
   /** One series per event (times breakdown values). */
   events: EventRef[];
@@ -113,7 +122,7 @@ export interface Exclusion {
   to: number;
 }
 
-export interface FunnelSpec {
+export interface FunnelSpec extends Identified {
   kind: "funnel";
   steps: EventRef[];
   withinSeconds: number;
@@ -137,7 +146,7 @@ export interface FunnelSpec {
 
 export type Period = "hour" | "day" | "week" | "month";
 
-export interface RetentionSpec {
+export interface RetentionSpec extends Identified {
   kind: "retention";
   start: EventRef;
   /** `*` = any event. */
@@ -170,7 +179,7 @@ export type UserSelection =
   | { kind: "path"; path: string[] };
 
 /** The users behind a number of another analysis. */
-export interface UsersSpec {
+export interface UsersSpec extends Identified {
   kind: "users";
   of: TrendSpec | FunnelSpec | RetentionSpec | PathsSpec;
   select: UserSelection;
@@ -181,7 +190,7 @@ export interface UsersSpec {
 }
 
 /** One user's events in time order. */
-export interface TimelineSpec {
+export interface TimelineSpec extends Identified {
   kind: "timeline";
   user: string;
   range: DateRange;
@@ -196,7 +205,7 @@ export const PATH_DIRECTIONS = ["after", "before"] as const;
 export type PathDirection = (typeof PATH_DIRECTIONS)[number];
 
 /** What users do after (or did before) their first (last) ANCHOR event in the range. */
-export interface PathsSpec {
+export interface PathsSpec extends Identified {
   kind: "paths";
   anchor: EventRef;
   direction: PathDirection;
@@ -216,7 +225,7 @@ export const STICKINESS_INTERVALS = ["hour", "day", "week"] as const;
 export type StickinessInterval = (typeof STICKINESS_INTERVALS)[number];
 
 /** How many buckets of the range each user was active in. */
-export interface StickinessSpec {
+export interface StickinessSpec extends Identified {
   kind: "stickiness";
   event: EventRef;
   interval: StickinessInterval;
@@ -228,7 +237,7 @@ export const LIFECYCLE_INTERVALS = ["day", "week", "month"] as const;
 export type LifecycleInterval = (typeof LIFECYCLE_INTERVALS)[number];
 
 /** Per bucket: new, returning, resurrecting and dormant users of one event. */
-export interface LifecycleSpec {
+export interface LifecycleSpec extends Identified {
   kind: "lifecycle";
   event: EventRef;
   interval: LifecycleInterval;
@@ -424,7 +433,10 @@ export interface Coverage {
 }
 
 export interface UserRow {
+  /** With `merged` identity: the person's id (the identified id their other ids resolve to). */
   user_id: string;
+  /** With `merged` identity: the person's other ids, in byte order. */
+  merged_ids?: string[];
   /** The user's events (of any type) in the analysis range. */
   events: number;
   first_seen: string;
@@ -445,7 +457,11 @@ export interface TimelineEvent {
   properties: Record<string, unknown>;
 }
 export interface TimelineResult {
+  /** The id asked for. */
   user_id: string;
+  /** With `merged` identity: the person that id belongs to, and the person's other ids. */
+  person_id?: string;
+  merged_ids?: string[];
   /** The user's events in range (after the type filter), however many are listed. */
   total: number;
   events: TimelineEvent[];

@@ -7,6 +7,7 @@
 import { UsageError } from "./errors.js";
 import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
 import { funnelUserCtes } from "./funnel.js";
+import { isMerged } from "./identity.js";
 import { parseKeepingNumbers } from "./jsonnumber.js";
 import { duckUntagJsonSql } from "./numtext.js";
 import { parsePathSelection, pathsSelection } from "./paths.js";
@@ -181,8 +182,19 @@ export function buildUsers(spec: UsersSpec, ctx?: QueryContext): BuiltQuery {
   const [id, users] = p.ch
     ? ["sel.user_key", ""]
     : ["u.user_id", " JOIN users u ON u.user_key = sel.user_key"];
-  const rows = `SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen AS first_seen, s.last_seen AS last_seen
-      FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key`;
+  // Merged identity: each person's other ids (the ids the map sends to it), in byte order.
+  const merged = isMerged(spec);
+  if (merged)
+    ctes.push(
+      p.ch
+        ? `mids AS (SELECT person_key AS pk, arraySort(groupArray(user_key)) AS ids FROM identity_map
+      WHERE person_key IN (SELECT user_key FROM sel) GROUP BY person_key)`
+        : `mids AS (SELECT m.person_key AS pk, list(u2.user_id ORDER BY u2.user_id) AS ids
+      FROM identity_map m JOIN users u2 ON u2.user_key = m.user_key
+     WHERE m.person_key IN (SELECT user_key FROM sel) GROUP BY m.person_key)`,
+    );
+  const rows = `SELECT ${id} AS user_id, coalesce(s.events, 0) AS events, s.first_seen AS first_seen, s.last_seen AS last_seen${merged ? ", mids.ids AS merged_ids" : ""}
+      FROM sel${users} LEFT JOIN stats s ON s.user_key = sel.user_key${merged ? " LEFT JOIN mids ON mids.pk = sel.user_key" : ""}`;
   return { sql: pageWithTotal(p, ctes, rows, "user_id", spec.limit), params: p.values };
 }
 
@@ -194,6 +206,7 @@ export function shapeUsers(rows: Record<string, unknown>[]): UsersResult {
     total: rows.length ? Number(rows[0].total) : 0,
     users: listed(rows).map((r) => ({
       user_id: String(r.user_id),
+      ...("merged_ids" in r ? { merged_ids: idList(r.merged_ids) } : {}),
       events: Number(r.events),
       first_seen: String(r.first_seen),
       last_seen: String(r.last_seen),
@@ -214,19 +227,57 @@ export function buildTimeline(spec: TimelineSpec, ctx?: QueryContext): BuiltQuer
     : "";
   // Tagged numbers (queries/numtext.ts) are written back as numbers, so they parse as JSON numbers.
   const props = p.ch ? "properties" : duckUntagJsonSql("CAST(properties AS VARCHAR)");
-  const user = p.ch ? p.str(spec.user) : `(SELECT user_key FROM users WHERE user_id = ${p.str(spec.user)})`;
-  const rows = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties, event_time AS ord_time
+  const id = p.str(spec.user);
+  const key = p.ch ? id : `(SELECT user_key FROM users WHERE user_id = ${id})`;
+  if (!isMerged(spec)) {
+    const rows = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties, event_time AS ord_time
       FROM events
-     WHERE user_key = ${user} AND ${inRange(p, f)}${types}`;
+     WHERE user_key = ${key} AND ${inRange(p, f)}${types}`;
+    return {
+      sql: pageWithTotal(p, [], rows, "ord_time, event_type, properties", spec.limit),
+      params: p.values,
+    };
+  }
+  // Merged identity: any of a person's ids gives the person's events; each row carries the person's
+  // id and their other ids.
+  const ctes = p.ch
+    ? [
+        `who AS (SELECT if(count() = 0, ${id}, any(person_key)) AS pk FROM identity_map WHERE user_key = ${id})`,
+        `mids AS (SELECT arraySort(groupArray(user_key)) AS ids FROM identity_map WHERE person_key = (SELECT pk FROM who))`,
+      ]
+    : [
+        `who AS (SELECT coalesce((SELECT person_key FROM identity_map WHERE user_key = ${key}), ${key}) AS pk)`,
+        `mids AS (SELECT list(u.user_id ORDER BY u.user_id) AS ids FROM identity_map m JOIN users u ON u.user_key = m.user_key
+      WHERE m.person_key = (SELECT pk FROM who))`,
+      ];
+  const person = p.ch
+    ? "(SELECT pk FROM who)"
+    : "(SELECT user_id FROM users WHERE user_key = (SELECT pk FROM who))";
+  const rows = `SELECT event_type, ${p.us("event_time")} AS us, ${props} AS properties, event_time AS ord_time,
+            ${person} AS person_id, (SELECT ids FROM mids) AS merged_ids
+      FROM events
+     WHERE user_key = (SELECT pk FROM who) AND ${inRange(p, f)}${types}`;
   return {
-    sql: pageWithTotal(p, [], rows, "ord_time, event_type, properties", spec.limit),
+    sql: pageWithTotal(p, ctes, rows, "ord_time, event_type, properties", spec.limit),
     params: p.values,
   };
 }
 
+/** A list of ids from either engine (null: none). */
+function idList(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
 export function shapeTimeline(rows: Record<string, unknown>[], spec: TimelineSpec): TimelineResult {
+  const first = rows[0];
   return {
     user_id: spec.user,
+    ...(isMerged(spec)
+      ? {
+          person_id: first?.person_id != null ? String(first.person_id) : spec.user,
+          merged_ids: idList(first?.merged_ids),
+        }
+      : {}),
     total: rows.length ? Number(rows[0].total) : 0,
     events: listed(rows).map((r) => ({
       event_type: String(r.event_type),

@@ -137,11 +137,15 @@ export function App(props: AppProps) {
     let cancelled = false;
     const attempt = () =>
       props.connect().then(
-        (s) => {
+        async (s) => {
+          // The identity default (merged when the data has identity rules) before the first query.
+          const identity = await s.runner.identityDefault?.().catch(() => undefined);
           if (cancelled) {
             closeQuietly(s);
             return;
           }
+          client.setIdentity(identity);
+          client.identityDefault = identity;
           sessionRef.current = s;
           setFailure(null);
           setSession(s);
@@ -166,7 +170,7 @@ export function App(props: AppProps) {
       cancelled = true;
       clearTimeout(t);
     };
-  }, [props.connect]);
+  }, [props.connect, client.setIdentity, client]);
 
   const clipboard = useMemo(() => props.clipboard ?? terminalClipboard(), [props.clipboard]);
   return (
@@ -590,6 +594,13 @@ function Main(
       } else if (matches("quit", input, key)) quit();
       else if (matches("rerun", input, key)) {
         client.invalidate();
+      } else if (matches("identity", input, key)) {
+        client.setIdentity(client.identity === "merged" ? "raw" : "merged");
+        notify(
+          client.identity === "merged"
+            ? "identity merged: counting persons"
+            : "identity raw: counting user ids",
+        );
       } else if (matches("cancel", input, key)) {
         if (!client.cancelAll()) return false; // let the screen use esc
         notify("cancelled");
@@ -750,6 +761,11 @@ function Main(
           range={range}
           rangeLabel={rangeLabel}
           events={events}
+          identity={
+            client.identity === "merged" || client.identity !== client.identityDefault
+              ? client.identity
+              : undefined
+          }
           readOnly={session?.readOnly}
           state={
             stopping

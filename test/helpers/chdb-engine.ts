@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Session } from "chdb";
 import type { Cache, Row } from "../../src/cache/db.js";
 import { buildRange, shapeRange } from "../../src/queries/catalog.js";
+import { identityDdl, identityTables, rebuildChIdentity } from "../../src/queries/clickhouse/identity.js";
 import {
   CH_SETTINGS,
   chQueryParams,
@@ -20,6 +21,7 @@ import {
 } from "../../src/queries/clickhouse/schema.js";
 import { buildQuery, type RunOutput, shapeResult } from "../../src/queries/executor.js";
 import type { BuiltQuery } from "../../src/queries/filters.js";
+import { CH_EVENTS_SOURCE, chIdentitySql } from "../../src/queries/identity.js";
 import { duckUntagJsonSql } from "../../src/queries/numtext.js";
 import type { AnalysisSpec, Coverage, DateRange, ResultOf } from "../../src/queries/spec.js";
 import { resolvedRange } from "../../src/queries/time.js";
@@ -87,15 +89,47 @@ export class ChdbEngine {
     s.query(`INSERT INTO ${table}
       SELECT event_type, fromUnixTimestamp64Micro(us, 'UTC'), user_key, properties, ${propsMapSql("properties")}, toDate(date)
         FROM file('${file.replace(/'/g, "\\'")}', 'JSONEachRow', 'event_type String, us Int64, user_key String, properties String, date String')`);
+    // The identity links the cache kept, resolved into the map by the load's own code.
+    const links = join(dir, `${table}.links.jsonl`);
+    await cache.run(
+      `COPY (SELECT us.user_id AS src, ud.user_id AS dst, epoch_us(l.t) AS us, strftime(o.date, '%Y-%m-%d') AS date
+               FROM identity_links l JOIN users us ON us.user_key = l.src_key JOIN users ud ON ud.user_key = l.dst_key
+               JOIN objects o ON o.object_id = l.object_id)
+         TO '${links.replace(/'/g, "''")}' (FORMAT JSON)`,
+    );
+    for (const ddl of identityDdl(table)) s.query(ddl);
+    s.query(`INSERT INTO ${identityTables(table).links}
+      SELECT toDate(date), src, dst, fromUnixTimestamp64Micro(us, 'UTC')
+        FROM file('${links.replace(/'/g, "\\'")}', 'JSONEachRow', 'src String, dst String, us Int64, date String')`);
+    await rebuildChIdentity(
+      {
+        rows: async (sql, params) => chRows(sql, params),
+        command: async (sql, params) => {
+          chSession().queryBind(sql, params ?? {}, "JSONEachRow");
+        },
+      },
+      table,
+    );
     return new ChdbEngine(table);
   }
 
+  /** The builders' SQL on this table (and, `merged`, its identity map). */
+  private on(sql: string): string {
+    return sql.includes(CH_EVENTS_SOURCE)
+      ? chIdentitySql(sql, this.table, identityTables(this.table).map)
+      : onTable(sql, this.table);
+  }
+
   async query(q: BuiltQuery): Promise<Row[]> {
-    return chRows(onTable(q.sql, this.table), chQueryParams(q.params));
+    return chRows(this.on(q.sql), chQueryParams(q.params));
   }
 
   async all(sql: string): Promise<Row[]> {
-    return chRows(onTable(sql, this.table));
+    return chRows(this.on(sql));
+  }
+
+  async identityDefault(): Promise<"merged" | "raw"> {
+    return "merged";
   }
 
   async run<S extends AnalysisSpec>(spec: S): Promise<RunOutput<ResultOf<S>>> {
@@ -127,6 +161,8 @@ export class ChdbEngine {
   close(): void {
     try {
       chSession().query(`DROP TABLE IF EXISTS ${this.table}`);
+      for (const t of Object.values(identityTables(this.table)))
+        chSession().query(`DROP TABLE IF EXISTS ${t}`);
     } catch {}
   }
 }

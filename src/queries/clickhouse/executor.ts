@@ -14,6 +14,7 @@ import { shapeRange } from "../catalog.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
+import { CH_EVENTS_SOURCE, chIdentitySql } from "../identity.js";
 import type { KeyReader } from "../keys.js";
 import { UsageError } from "../parse.js";
 import { comparePeriod, extraPeriod, markPartial } from "../partial.js";
@@ -34,6 +35,8 @@ import {
   chExtent,
   shapeChCoverage,
 } from "./coverage.js";
+import { identityTables } from "./identity.js";
+import { quoteIdent } from "./load.js";
 import { CH_COLUMNS, chQueryParams, onTable, withResultSettings } from "./schema.js";
 
 /** One partition date as the Sync tab shows it: the table's parts, the source listing, the last load. */
@@ -71,9 +74,23 @@ export class ClickHouseExecutor implements AnalysisEngine {
     return new ClickHouseExecutor(resolveTarget(opts), clientOpts);
   }
 
-  /** The table as the builders' SQL names it (`events`, or a CTE over `--ch-table`). */
+  /**
+   * The table as the builders' SQL names it (`events`, or a CTE over `--ch-table`); a `merged` statement
+   * reads the table and its identity map (queries/identity.ts) by their database-qualified names.
+   */
   private onTable(sql: string): string {
-    return onTable(sql, this.target.table);
+    if (!sql.includes(CH_EVENTS_SOURCE)) return onTable(sql, this.target.table);
+    const q = (t: string) => `${quoteIdent(this.target.database)}.${quoteIdent(t)}`;
+    return chIdentitySql(sql, q(this.target.table), q(identityTables(this.target.table).map));
+  }
+
+  /** `merged` when `evx clickhouse load` built the table's identity map (a preset with identity rules). */
+  async identityDefault(): Promise<"merged" | "raw"> {
+    const r = await this.client.rows<{ n: number }>(
+      "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+      { db: this.target.database, t: identityTables(this.target.table).map },
+    );
+    return Number(r[0]?.n ?? 0) > 0 ? "merged" : "raw";
   }
 
   /** The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings. */

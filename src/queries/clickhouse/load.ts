@@ -28,16 +28,19 @@
  * the SQL text or the URL), or stay on the server (`--s3-collection`, `--s3-credentials server`). They
  * are redacted from every message, and `--sql` prints `***` for them.
  */
+
 import { createHash } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { DEFAULT_MAP, type FieldMap, type LakeFormat } from "../../cache/mapping.js";
+import type { PresetName } from "../../cache/presets.js";
 import {
   dateOf,
   describeLayout,
   detectLayout,
   inDateRange,
   isDataFile,
+  isParquetKey,
   type Layout,
   LayoutError,
   undatedReason,
@@ -56,6 +59,7 @@ import {
   tablePartitions,
 } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
+import { chIdentityStep } from "./identity.js";
 import {
   checkClusterFormat,
   type FormatPlan,
@@ -90,6 +94,8 @@ export interface LoadOptions {
    * with a format other than the plain one, or with Parquet objects, is loaded by loadformat.ts.
    */
   format?: LakeFormat;
+  /** The collector preset, when no `format` names one: its identity rules build the table's identity map (identity.ts). */
+  preset?: PresetName;
   /** `s3Cluster()` and ON CLUSTER statements over this cluster (the table is Replicated + Distributed). */
   cluster?: string;
   s3: S3Access;
@@ -518,6 +524,8 @@ interface PartitionRun {
   local?: string;
   o: LoadOptions;
   suffix: string;
+  /** The identity map's hooks (identity.ts), for a lake with identity rules. */
+  identity?: ReturnType<typeof chIdentityStep>;
 }
 
 type ListedObject = { key: string; size: number; version: string; date: string };
@@ -610,6 +618,10 @@ async function loadPartition(
   try {
     if (byFormat) {
       const { summary, ...c } = await runFormatPlan(client, byFormat, o.signal);
+      // The links are read from the JSON-lines objects as a line each (Parquet exports carry none).
+      const lineKeys = keys.filter((k) => !isParquetKey(k));
+      const links = lineKeys.length ? s3ReadSql(run.bucket, lineKeys, o) : undefined;
+      await run.identity?.partition(date, links && `FROM ${links.sql}`, links?.params);
       const oc: PartitionOutcome = {
         date,
         status: "loaded",
@@ -634,6 +646,7 @@ async function loadPartition(
     const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
     // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
     await client.command(events > 0 ? p.replace : p.drop, {}, { signal: o.signal });
+    await run.identity?.partition(date, p.insert.sql, p.insert.params);
     const oc: PartitionOutcome = {
       date,
       status: "loaded",
@@ -679,6 +692,7 @@ async function removePartition(run: PartitionRun, date: string): Promise<Partiti
   await run.client.command(plan.drop, {}, { signal: run.o.signal });
   if (run.o.format?.dedupe)
     await run.client.command(idsDropSql(run.target.table, date), {}, { signal: run.o.signal });
+  await run.identity?.partition(date);
   const oc: PartitionOutcome = {
     date,
     status: "removed",
@@ -730,6 +744,12 @@ export async function loadPartitions(
     ...formatDdl(target.table, o.format),
   ])
     await client.command(ddl, {}, { signal: o.signal });
+  const identity = chIdentityStep(client, target.table, {
+    ...o,
+    preset: o.format?.preset ?? o.preset,
+    map: o.format?.map ?? o.map,
+  });
+  await identity?.setup();
 
   const listStarted = performance.now();
   const listing = await listDated(source, o.layout, o.format, o.signal);
@@ -789,6 +809,7 @@ export async function loadPartitions(
     loadsTable,
     local: info.distributed?.table,
     o,
+    identity,
     suffix: createHash("sha1")
       .update(`${process.pid}:${Date.now()}:${Math.random()}`)
       .digest("hex")
@@ -822,6 +843,7 @@ export async function loadPartitions(
 
   const failed = outcomes.filter((x) => x.status === "failed");
   const loaded = outcomes.filter((x) => x.status === "loaded");
+  if (outcomes.some((x) => x.status === "loaded" || x.status === "removed")) await identity?.finish();
   return {
     partitions: {
       selected: selected.size,

@@ -32,6 +32,8 @@ export interface RunOutput<R = unknown> {
 /** The part of the engine's contract the UI runs (`AnalysisEngine.run`, src/queries/engine.ts). */
 export interface QueryRunner {
   run(spec: AnalysisSpec, opts?: { signal?: AbortSignal }): Promise<RunOutput<unknown>>;
+  /** The data's `--identity` default (`AnalysisEngine.identityDefault`). */
+  identityDefault?(): Promise<"merged" | "raw">;
 }
 
 export function abortError(message = "query cancelled"): Error {
@@ -102,7 +104,31 @@ export class QueryClient {
     return this.snapshot.generation;
   }
 
+  /**
+   * Who a user is for every spec run through this client (docs/semantics.md, "Identity"): set from the
+   * data's default when the session opens, toggled by `I`; a spec that names its own keeps it.
+   */
+  identity: "merged" | "raw" | undefined;
+  /** The data's default (the status bar names the mode when it is `merged` or not the default). */
+  identityDefault: "merged" | "raw" | undefined;
+
+  /** Sets the identity mode; every screen's query runs again (the results of the other mode stay apart). */
+  setIdentity(mode: "merged" | "raw" | undefined): void {
+    if (mode === this.identity) return;
+    this.identity = mode;
+    this.publish({ generation: this.snapshot.generation + 1, failure: null });
+  }
+
+  private withIdentity<S extends AnalysisSpec>(spec: S): S {
+    const identity = spec.identity ?? this.identity;
+    if (identity === undefined || spec.identity !== undefined) return spec;
+    return (
+      spec.kind === "users" ? { ...spec, identity, of: { ...spec.of, identity } } : { ...spec, identity }
+    ) as S;
+  }
+
   cached(spec: AnalysisSpec): RunOutput | undefined {
+    spec = this.withIdentity(spec);
     const key = `${this.snapshot.generation}:${specKey(spec)}`;
     const hit = this.results.get(key);
     if (hit) {
@@ -146,6 +172,7 @@ export class QueryClient {
 
   /** Runs a spec (from the result cache when possible). Rejects with an AbortError when `signal` fires. */
   async run<S extends AnalysisSpec>(spec: S, signal?: AbortSignal): Promise<RunOutput<ResultOf<S>>> {
+    spec = this.withIdentity(spec);
     const hit = this.cached(spec);
     if (hit) return hit as RunOutput<ResultOf<S>>;
     if (signal?.aborted) throw abortError();

@@ -76,7 +76,6 @@ export function checkViewName(name: string): string | null {
   if (!name.trim()) return "give the view a name";
   if (name !== name.trim()) return "no spaces around the name";
   if ([...name].length > 64) return "at most 64 characters";
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters
   if (/[\x00-\x1f\x7f]/.test(name)) return "no control characters";
   return null;
 }

@@ -34,6 +34,8 @@ export interface StatusBarProps {
   /** Events in the range (from the catalog), when known. */
   events?: number;
   readOnly?: boolean;
+  /** The identity mode the screens' queries run with (`I` toggles it). */
+  identity?: "merged" | "raw";
   /** Text instead of the cache facts (e.g. "opening cache…"). */
   state?: string;
   /** `error`: `state` is an error (drawn in red). */
@@ -198,6 +200,7 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
     if (rangeText) parts.push({ text: rangeText, drop: note ? 2 : 1 });
     if (props.events !== undefined)
       parts.push({ text: `${formatNumber(props.events)} events`, drop: note ? 1 : 2 });
+    if (props.identity) parts.push({ text: props.identity === "merged" ? "persons" : "user ids", drop: 1 });
   }
   // Drop facts until everything fits beside the activity.
   const join = () => parts.map((p) => p.text).join(" │ ");
