@@ -143,12 +143,7 @@ export function markPartial<R>(spec: { kind: string }, result: R, input: Partial
  * range's first bucket or holds an incomplete bucket; a cumulative point when an earlier bucket is
  * not covered (the range start is where a cumulative count begins, so its cut is no gap).
  */
-function windowMarks(
-  spec: TrendSpec,
-  locals: number[],
-  own: boolean[],
-  uncovered: boolean[],
-): boolean[] {
+function windowMarks(spec: TrendSpec, locals: number[], own: boolean[], uncovered: boolean[]): boolean[] {
   if (spec.cumulative) {
     let gap = false;
     return own.map((o, i) => {
@@ -199,7 +194,12 @@ function markTrend(spec: TrendSpec, r: ResultOf<TrendSpec>, input: PartialInput)
   }
   const all: {
     points: { incomplete?: true }[];
-    compare?: { points: { incomplete?: true }[]; coverage?: Coverage; cached?: Cached; change: number | null };
+    compare?: {
+      points: { incomplete?: true }[];
+      coverage?: Coverage;
+      cached?: Cached;
+      change: number | null;
+    };
   }[] = [...r.series, ...(r.formula?.series ?? [])];
   for (const s of all) {
     s.points.forEach((p, i) => {
