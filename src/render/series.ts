@@ -24,9 +24,10 @@ export function formulaView(r: TrendResult): TrendResult {
     }));
   return {
     ...r,
+    // The legend names the formula by its text (and the breakdown value): `A/B*100 · pro`.
     series: r.formula.series.map((fs) => ({
-      event: text,
-      breakdown: fs.breakdown,
+      event: fs.breakdown === null ? text : `${text} · ${fs.breakdown}`,
+      breakdown: null,
       points: pts(fs.points),
       total: fs.total ?? Number.NaN,
       ...(fs.compare
