@@ -207,23 +207,49 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   const K = "s, c, g, label, r";
   let final: string;
   if (win !== null) {
-    // Windowed: totals as usual; per-bucket partials; users' start/stop buckets (see above).
+    // Windowed: per-bucket partials (one pass over the events), totals, and the window's users.
     const nul = p.nullOf("DOUBLE");
-    const parts: string[] = [];
-    parts.push(
-      `SELECT ${K}, 1 AS tot, ${p.nullOf("BIGINT")} AS bucket, v, ${nul} AS n, ${nul} AS sx, ${nul} AS cx, ${nul} AS mn, ${nul} AS mx FROM (${measureBy("lab", K)}) AS t`,
-    );
+    const userMeasure = m.kind === "users" || m.kind === "per-user";
+    const rollingBitmaps = userMeasure && win !== Number.POSITIVE_INFINITY && bitmapsFit(ctx, 2 * groups);
     const finite = (e: string) => (x ? `CASE WHEN ${p.isFinite("x")} THEN ${e} END` : "NULL");
-    const sx = x
-      ? `CASE WHEN ${p.anyTrue(`NOT ${p.isFinite("x")}`)} THEN sum(x) ELSE coalesce(${p.fsum("x")}, 0.0) END`
-      : nul;
-    parts.push(
-      `SELECT ${K}, 0, bucket, ${nul}, CAST(count(*) AS DOUBLE), ${sx}, ${x ? "CAST(count(x) AS DOUBLE)" : nul},
-         ${x ? `CAST(min(${finite("x")}) AS ${p.ch ? "Nullable(Float64)" : "DOUBLE"})` : nul}, ${x ? `CAST(max(${finite("x")}) AS ${p.ch ? "Nullable(Float64)" : "DOUBLE"})` : nul}
-       FROM lab GROUP BY ${K}, bucket`,
-    );
-    if (m.kind === "users" || m.kind === "per-user") {
-      if (win === Number.POSITIVE_INFINITY) {
+    const dbl = p.ch ? "Nullable(Float64)" : "DOUBLE";
+    const pcols = [`CAST(count(*) AS DOUBLE) AS n`];
+    if (x)
+      pcols.push(
+        `CASE WHEN ${p.anyTrue(`NOT ${p.isFinite("x")}`)} THEN sum(x) ELSE coalesce(${p.fsum("x")}, 0.0) END AS sx`,
+        "CAST(count(x) AS DOUBLE) AS cx",
+        `CAST(min(${finite("x")}) AS ${dbl}) AS mn`,
+        `CAST(max(${finite("x")}) AS ${dbl}) AS mx`,
+      );
+    else pcols.push(`${nul} AS sx`, `${nul} AS cx`, `${nul} AS mn`, `${nul} AS mx`);
+    if (rollingBitmaps)
+      pcols.push(`bitstring_agg(user_key, 0, ${Math.floor(ctx?.userKeyMax ?? 0)}) AS bm`);
+    ctes.push(`wp AS (SELECT ${K}, bucket, ${pcols.join(", ")} FROM lab GROUP BY ${K}, bucket)`);
+    const parts: string[] = [];
+    if (rollingBitmaps) {
+      // Totals from the partials: bitmaps OR-ed.
+      const u = "bit_count(bit_or(bm))";
+      parts.push(
+        `SELECT ${K}, 1 AS tot, ${p.nullOf("BIGINT")} AS bucket, ${m.kind === "users" ? `CAST(${u} AS DOUBLE)` : `CASE WHEN ${u} = 0 THEN 0.0 ELSE sum(n) / ${u} END`} AS v, ${nul} AS n, ${nul} AS sx, ${nul} AS cx, ${nul} AS mn, ${nul} AS mx FROM wp GROUP BY ${K}`,
+      );
+    } else
+      parts.push(
+        `SELECT ${K}, 1 AS tot, ${p.nullOf("BIGINT")} AS bucket, v, ${nul} AS n, ${nul} AS sx, ${nul} AS cx, ${nul} AS mn, ${nul} AS mx FROM (${measureBy("lab", K)}) AS t`,
+      );
+    parts.push(`SELECT ${K}, 0, bucket, ${nul}, n, sx, cx, mn, mx FROM wp`);
+    if (userMeasure) {
+      if (rollingBitmaps) {
+        // Each window's users: the bitmaps of its buckets OR-ed (`tot = 4`, one row per window end L).
+        const bs = bucketsOf(f, spec.interval);
+        const step = FIXED_WIDTH_US[spec.interval] as number;
+        ctes.push(
+          `grid AS (SELECT unnest(range(${p.big(bs[0]?.local ?? 0)}, ${p.big((bs[bs.length - 1]?.local ?? 0) + 1)}, ${p.big(step)})) AS wl)`,
+        );
+        parts.push(
+          `SELECT ${K}, 4, wl, ${nul}, CAST(bit_count(bit_or(bm)) AS DOUBLE), ${nul}, ${nul}, ${nul}, ${nul}
+             FROM wp JOIN grid ON wp.bucket <= grid.wl AND wp.bucket > grid.wl - ${p.big(win)} GROUP BY ${K}, wl`,
+        );
+      } else if (win === Number.POSITIVE_INFINITY) {
         ctes.push(`fu AS (SELECT ${K}, user_key, min(bucket) AS bucket FROM lab GROUP BY ${K}, user_key)`);
         parts.push(
           `SELECT ${K}, 2, bucket, ${nul}, CAST(count(*) AS DOUBLE), ${nul}, ${nul}, ${nul}, ${nul} FROM fu GROUP BY ${K}, bucket`,
@@ -244,10 +270,21 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
       }
     }
     final = parts.join("\nUNION ALL\n");
-  } else if (isStat(m)) {
-    final = `SELECT ${K}, 0 AS tot, bucket, v FROM (${measureBy("lab", `${K}, bucket`)}) AS pb
+  } else if (m.kind === "stat") {
+    // One pass over the events: each bucket's sorted list; the range's is their concatenation.
+    ctes.push(`sl AS (SELECT ${K}, bucket, ${finiteList(p)} AS l FROM lab GROUP BY ${K}, bucket)`);
+    const all = p.ch ? "arraySort(arrayFlatten(groupArray(l)))" : "list_sort(flatten(list(l)))";
+    final = `SELECT ${K}, 0 AS tot, bucket, v FROM (${statSelect(p, `SELECT ${K}, bucket, l FROM sl`, `${K}, bucket`, m.stat)}) AS pb
 UNION ALL
-SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${measureBy("lab", K)}) AS pt`;
+SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${statSelect(p, `SELECT ${K}, ${all} AS l FROM sl GROUP BY ${K}`, K, m.stat)}) AS pt`;
+  } else if (m.kind === "per-user-stat") {
+    // Events per user and bucket once; a user's range count is the sum of theirs.
+    ctes.push(`pu AS (SELECT ${K}, bucket, user_key, count(*) AS k FROM lab GROUP BY ${K}, bucket, user_key)`);
+    const list = (from: string, keys: string) =>
+      `SELECT ${keys}, ${finiteList(p)} AS l FROM ${from} GROUP BY ${keys}`;
+    final = `SELECT ${K}, 0 AS tot, bucket, v FROM (${statSelect(p, list(`(SELECT ${K}, bucket, CAST(k AS DOUBLE) AS x FROM pu) AS pb0`, `${K}, bucket`), `${K}, bucket`, m.stat)}) AS pb
+UNION ALL
+SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${statSelect(p, list(`(SELECT ${K}, user_key, CAST(sum(k) AS DOUBLE) AS x FROM pu GROUP BY ${K}, user_key) AS pt0`, K), K, m.stat)}) AS pt`;
   } else if ((m.kind === "users" || m.kind === "per-user") && !bitmapsFit(ctx, groups)) {
     // Exact distinct counts per bucket and over the range: one grouping-sets pass.
     final = `SELECT s, c, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(p, m, distinctUsers(ctx, groups))} AS v
@@ -344,6 +381,8 @@ export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): Tr
     values: [Map<number, number>, Map<number, number>];
     /** Windowed: per period, partials per bucket, and users starting / stopping per bucket. */
     parts: [Map<number, Parts>, Map<number, Parts>];
+    /** Windowed, from user bitmaps: the users of the window ending at each bucket. */
+    windowUsers: [Map<number, number>, Map<number, number>];
     starts: [Map<number, number>, Map<number, number>];
     stops: [Map<number, number>, Map<number, number>];
   }
@@ -361,6 +400,7 @@ export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): Tr
         total: [0, 0],
         values: [new Map(), new Map()],
         parts: [new Map(), new Map()],
+        windowUsers: [new Map(), new Map()],
         starts: [new Map(), new Map()],
         stops: [new Map(), new Map()],
       };
@@ -391,6 +431,7 @@ export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): Tr
         mn: num(row.mn),
         mx: num(row.mx),
       });
+    else if (tot === 4) acc.windowUsers[c].set(bucket, Number(row.n));
     else {
       const to = tot === 2 ? acc.starts[c] : acc.stops[c];
       to.set(bucket, (to.get(bucket) ?? 0) + Number(row.n));
@@ -421,7 +462,7 @@ export function shapeTrend(rows: Record<string, unknown>[], spec: TrendSpec): Tr
             if (q.mn !== null) w.mn = w.mn === null ? q.mn : Math.min(w.mn, q.mn);
             if (q.mx !== null) w.mx = w.mx === null ? q.mx : Math.max(w.mx, q.mx);
           }
-          let users = 0;
+          let users = acc.windowUsers[c].get(L) ?? 0;
           for (const [b, n] of starts) if (b <= L) users += n;
           for (const [b, n] of stops) if (b <= L) users -= n;
           acc.values[c].set(L, windowValue(spec.measure, w, users));
