@@ -31,7 +31,10 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec; bas
     // Issue #27: a 3-series formula, p95, rolling WAU; each against the analysis it extends.
     {
       name: "trend 3 series",
-      spec: { ...trend("error_shown", "events"), events: [ev("error_shown"), ev("application_opened"), ev("file_saved")] },
+      spec: {
+        ...trend("error_shown", "events"),
+        events: [ev("error_shown"), ev("application_opened"), ev("file_saved")],
+      },
     },
     {
       name: "trend 3-series formula",

@@ -65,12 +65,23 @@ function finiteList(p: Params, x = "x"): string {
  * d = h − ⌊h⌋; lo when d = 0; 0 for an empty list). Written out so both engines do the same arithmetic.
  */
 function statSelect(p: Params, inner: string, keys: string, stat: Stat): string {
-  const len = p.ch ? "toInt64(length(l))" : "CAST(len(l) AS BIGINT)";
+  const n = p.ch ? "toInt64(length(l))" : "CAST(len(l) AS BIGINT)";
   const at = (i: string) => (p.ch ? `arrayElement(l, toInt64(${i}))` : `l[CAST(${i} AS BIGINT)]`);
-  const q = p.dbl(statLevel(stat));
-  return `SELECT ${keys}, CASE WHEN n = 0 THEN 0.0 WHEN h = fl THEN ${at("fl + 1")}
-      ELSE ${at("fl + 1")} * (1.0 - (h - fl)) + ${at("fl + 2")} * (h - fl) END AS v
-    FROM (SELECT ${keys}, l, n, h, floor(h) AS fl FROM (SELECT ${keys}, l, ${len} AS n, (${len} - 1) * ${q} AS h FROM (${inner}) AS i0) AS i1) AS i2`;
+  const h = `((${n} - 1) * ${p.dbl(statLevel(stat))})`;
+  const fl = `floor(${h})`;
+  // One projection over the lists (a layer per step would copy each list again).
+  return `SELECT ${keys}, CASE WHEN ${n} = 0 THEN 0.0 WHEN ${h} = ${fl} THEN ${at(`${fl} + 1`)}
+      ELSE ${at(`${fl} + 1`)} * (1.0 - (${h} - ${fl})) + ${at(`${fl} + 2`)} * (${h} - ${fl}) END AS v
+    FROM (${inner}) AS i0`;
+}
+
+/**
+ * DuckDB: the stat of a group's finite `x` (0 for none). `quantile_cont` interpolates exactly as the
+ * rule says (`lo × (1 − d) + hi × d`, `lo` when `d = 0`; checked against the brute force), so
+ * ClickHouse's written-out arithmetic (`statSelect`) gives the same doubles.
+ */
+function duckStat(x: string, stat: Stat): string {
+  return `coalesce(quantile_cont(${x}, ${statLevel(stat)}) FILTER (WHERE isfinite(${x})), 0.0)`;
 }
 
 /** Whether a measure is an order statistic (of a key's numbers or of events per user). */
@@ -168,6 +179,14 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
   );
   /** The measure per `keys` over the rows of `from` (columns `user_key`, `x`), as `SELECT keys, v`. */
   const measureBy = (from: string, keys: string, where = "true"): string => {
+    if (isStat(m) && !p.ch) {
+      // DuckDB's quantile_cont is exactly the rule (lo × (1 − d) + hi × d, lo at d = 0).
+      const src =
+        m.kind === "stat"
+          ? `(SELECT ${keys}, x FROM ${from} WHERE ${where}) AS q0`
+          : `(SELECT ${keys}, CAST(count(*) AS DOUBLE) AS x FROM ${from} WHERE ${where} GROUP BY ${keys}, user_key) AS q0`;
+      return `SELECT ${keys}, ${duckStat("x", m.stat)} AS v FROM ${src} GROUP BY ${keys}`;
+    }
     if (m.kind === "stat")
       return statSelect(
         p,
@@ -222,8 +241,7 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
         `CAST(max(${finite("x")}) AS ${dbl}) AS mx`,
       );
     else pcols.push(`${nul} AS sx`, `${nul} AS cx`, `${nul} AS mn`, `${nul} AS mx`);
-    if (rollingBitmaps)
-      pcols.push(`bitstring_agg(user_key, 0, ${Math.floor(ctx?.userKeyMax ?? 0)}) AS bm`);
+    if (rollingBitmaps) pcols.push(`bitstring_agg(user_key, 0, ${Math.floor(ctx?.userKeyMax ?? 0)}) AS bm`);
     ctes.push(`wp AS (SELECT ${K}, bucket, ${pcols.join(", ")} FROM lab GROUP BY ${K}, bucket)`);
     const parts: string[] = [];
     if (rollingBitmaps) {
@@ -270,21 +288,30 @@ export function buildTrend(spec: TrendSpec, ctx?: QueryContext): BuiltQuery {
       }
     }
     final = parts.join("\nUNION ALL\n");
+  } else if (isStat(m) && !p.ch) {
+    // DuckDB: the stat's inputs once (a key's numbers, or events per user and bucket), then
+    // quantile_cont per bucket and over the range.
+    if (m.kind === "stat")
+      ctes.push(
+        `sx AS MATERIALIZED (SELECT ${K}, bucket, user_key, CASE WHEN isfinite(x) THEN x END AS x FROM lab)`,
+      );
+    else
+      ctes.push(
+        `sx AS MATERIALIZED (SELECT ${K}, bucket, user_key, CAST(count(*) AS DOUBLE) AS x FROM lab GROUP BY ${K}, bucket, user_key)`,
+      );
+    const total =
+      m.kind === "stat"
+        ? `SELECT ${K}, ${duckStat("x", m.stat)} AS v FROM sx GROUP BY ${K}`
+        : `SELECT ${K}, ${duckStat("x", m.stat)} AS v FROM (SELECT ${K}, user_key, sum(x) AS x FROM sx GROUP BY ${K}, user_key) AS t0 GROUP BY ${K}`;
+    final = `SELECT ${K}, 0 AS tot, bucket, ${duckStat("x", m.stat)} AS v FROM sx GROUP BY ${K}, bucket
+UNION ALL
+SELECT ${K}, 1, NULL, v FROM (${total}) AS pt`;
   } else if (m.kind === "stat") {
-    // One pass over the events: each bucket's sorted list; the range's is their concatenation.
+    // ClickHouse: each bucket's sorted list; the range's is their concatenation.
     ctes.push(`sl AS (SELECT ${K}, bucket, ${finiteList(p)} AS l FROM lab GROUP BY ${K}, bucket)`);
-    const all = p.ch ? "arraySort(arrayFlatten(groupArray(l)))" : "list_sort(flatten(list(l)))";
     final = `SELECT ${K}, 0 AS tot, bucket, v FROM (${statSelect(p, `SELECT ${K}, bucket, l FROM sl`, `${K}, bucket`, m.stat)}) AS pb
 UNION ALL
-SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${statSelect(p, `SELECT ${K}, ${all} AS l FROM sl GROUP BY ${K}`, K, m.stat)}) AS pt`;
-  } else if (m.kind === "per-user-stat") {
-    // Events per user and bucket once; a user's range count is the sum of theirs.
-    ctes.push(`pu AS (SELECT ${K}, bucket, user_key, count(*) AS k FROM lab GROUP BY ${K}, bucket, user_key)`);
-    const list = (from: string, keys: string) =>
-      `SELECT ${keys}, ${finiteList(p)} AS l FROM ${from} GROUP BY ${keys}`;
-    final = `SELECT ${K}, 0 AS tot, bucket, v FROM (${statSelect(p, list(`(SELECT ${K}, bucket, CAST(k AS DOUBLE) AS x FROM pu) AS pb0`, `${K}, bucket`), `${K}, bucket`, m.stat)}) AS pb
-UNION ALL
-SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${statSelect(p, list(`(SELECT ${K}, user_key, CAST(sum(k) AS DOUBLE) AS x FROM pu GROUP BY ${K}, user_key) AS pt0`, K), K, m.stat)}) AS pt`;
+SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${statSelect(p, `SELECT ${K}, arraySort(arrayFlatten(groupArray(l))) AS l FROM sl GROUP BY ${K}`, K, m.stat)}) AS pt`;
   } else if ((m.kind === "users" || m.kind === "per-user") && !bitmapsFit(ctx, groups)) {
     // Exact distinct counts per bucket and over the range: one grouping-sets pass.
     final = `SELECT s, c, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(p, m, distinctUsers(ctx, groups))} AS v
