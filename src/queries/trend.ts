@@ -312,6 +312,16 @@ SELECT ${K}, 1, NULL, v FROM (${total}) AS pt`;
     final = `SELECT ${K}, 0 AS tot, bucket, v FROM (${statSelect(p, `SELECT ${K}, bucket, l FROM sl`, `${K}, bucket`, m.stat)}) AS pb
 UNION ALL
 SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${statSelect(p, `SELECT ${K}, arraySort(arrayFlatten(groupArray(l))) AS l FROM sl GROUP BY ${K}`, K, m.stat)}) AS pt`;
+  } else if (m.kind === "per-user-stat") {
+    // ClickHouse: events per user and bucket once; a user's range count is the sum of theirs.
+    ctes.push(
+      `pu AS (SELECT ${K}, bucket, user_key, count(*) AS k FROM lab GROUP BY ${K}, bucket, user_key)`,
+    );
+    const list = (from: string, keys: string) =>
+      `SELECT ${keys}, ${finiteList(p)} AS l FROM ${from} GROUP BY ${keys}`;
+    final = `SELECT ${K}, 0 AS tot, bucket, v FROM (${statSelect(p, list(`(SELECT ${K}, bucket, CAST(k AS DOUBLE) AS x FROM pu) AS pb0`, `${K}, bucket`), `${K}, bucket`, m.stat)}) AS pb
+UNION ALL
+SELECT ${K}, 1, ${p.nullOf("BIGINT")}, v FROM (${statSelect(p, list(`(SELECT ${K}, user_key, CAST(sum(k) AS DOUBLE) AS x FROM pu GROUP BY ${K}, user_key) AS pt0`, K), K, m.stat)}) AS pt`;
   } else if ((m.kind === "users" || m.kind === "per-user") && !bitmapsFit(ctx, groups)) {
     // Exact distinct counts per bucket and over the range: one grouping-sets pass.
     final = `SELECT s, c, g, label, r, GROUPING(bucket) AS tot, bucket, ${measureAgg(p, m, distinctUsers(ctx, groups))} AS v
