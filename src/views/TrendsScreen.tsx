@@ -56,12 +56,16 @@ export function formulaFits(formula: string, series: number): boolean {
   }
 }
 
-/** Measures offered by `m`: counts, then sum/avg of each numeric property of the event. */
+/** Measures offered by `m`: counts, then sum/avg/p95 of each numeric property of the event. */
 export function measureCycle(props: PropsResult | undefined): Measure[] {
   const list: Measure[] = [{ kind: "events" }, { kind: "users" }, { kind: "per-user" }];
   for (const p of props?.props ?? []) {
     if (p.type !== "number") continue;
-    list.push({ kind: "sum", key: p.key }, { kind: "avg", key: p.key });
+    list.push(
+      { kind: "sum", key: p.key },
+      { kind: "avg", key: p.key },
+      { kind: "stat", stat: "p95", key: p.key },
+    );
   }
   return list;
 }
