@@ -180,7 +180,17 @@ async function timeQueries(cache: Cache): Promise<Record<string, number>> {
     log(`  ${name.padEnd(26)} ${queries[name]} ms`);
   }
   ex.close();
+  logRatios(range, queries);
   return queries;
+}
+
+/** Issue #27: each extension's median against its base's (within 1.5× is the budget). */
+function logRatios(range: DateRange, ms: Record<string, number>): void {
+  for (const { name, base } of specs(range)) {
+    if (!base || ms[name] === undefined || ms[base] === undefined) continue;
+    const r = ms[name] / Math.max(1, ms[base]);
+    log(`  ${name} / ${base}: ${r.toFixed(2)}× ${r <= 1.5 ? "(within 1.5×)" : "(OVER 1.5×)"}`);
+  }
 }
 
 async function clickhouseSide(range: DateRange) {
@@ -206,6 +216,7 @@ async function clickhouseSide(range: DateRange) {
       `  ${name.padEnd(26)} ${queries_ms[name]} ms${window_funnel_ms[name] !== undefined ? ` (windowFunnel ${window_funnel_ms[name]} ms)` : ""}`,
     );
   }
+  logRatios(range, queries_ms);
   return {
     engine: "chdb",
     load_seconds: +load.seconds.toFixed(2),

@@ -8,8 +8,11 @@ function last14(range: DateRange): DateRange {
   return { ...range, from: from.toISOString().slice(0, 10) };
 }
 
-/** The analyses the benchmark times (issue #5's list). */
-export function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] {
+/**
+ * The analyses the benchmark times (issue #5's list). `base` names the analysis an entry extends: the
+ * bench reports the ratio (issue #27: each extension within 1.5× of its base).
+ */
+export function specs(range: DateRange): { name: string; spec: AnalysisSpec; base?: string }[] {
   const ev = (event: string, filters: Filter[] = []) => ({ event, filters });
   const trend = (event: string, measure: "users" | "events"): TrendSpec => ({
     kind: "trend",
@@ -25,6 +28,40 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] 
     { name: "trend users/day", spec: trend("application_opened", "users") },
     { name: "trend events/day", spec: trend("button_clicked", "events") },
     { name: "trend breakdown", spec: { ...trend("button_clicked", "events"), breakdown: "button_name" } },
+    // Issue #27: a 3-series formula, p95, rolling WAU; each against the analysis it extends.
+    {
+      name: "trend 3 series",
+      spec: {
+        ...trend("error_shown", "events"),
+        events: [ev("error_shown"), ev("application_opened"), ev("file_saved")],
+      },
+    },
+    {
+      name: "trend 3-series formula",
+      spec: {
+        ...trend("error_shown", "events"),
+        events: [ev("error_shown"), ev("application_opened"), ev("file_saved")],
+        formula: "A/(B+C)*100",
+      },
+      base: "trend 3 series",
+    },
+    {
+      name: "trend avg/day",
+      spec: { ...trend("application_closed", "events"), measure: { kind: "avg", key: "duration_s" } },
+    },
+    {
+      name: "trend p95/day",
+      spec: {
+        ...trend("application_closed", "events"),
+        measure: { kind: "stat", stat: "p95", key: "duration_s" },
+      },
+      base: "trend avg/day",
+    },
+    {
+      name: "trend rolling WAU",
+      spec: { ...trend("application_opened", "users"), rollingSeconds: 7 * 86_400 },
+      base: "trend users/day",
+    },
     {
       name: "funnel 3 steps 1d",
       spec: {

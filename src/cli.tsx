@@ -309,13 +309,25 @@ export function buildCli(argv: string[]): Argv {
             measure: {
               type: "string",
               default: "events",
-              describe: "events | users | per-user | sum:KEY | avg:KEY",
+              describe:
+                "events | users | per-user | sum:KEY | avg:KEY | p50|p90|p95|p99|median|min|max:KEY | per-user:p90 (events per user)",
             },
             interval: {
               type: "string",
               default: "day",
               describe: "minute | 5m | 15m | hour | day | week | month (local wall-clock buckets)",
             },
+            formula: {
+              type: "string",
+              describe:
+                "chart a formula over the series: letters A, B, … in order, + - * / ( ) and numbers, e.g. 'A/B*100'",
+            },
+            rolling: {
+              type: "string",
+              describe:
+                "each point over a window ending at its bucket, e.g. 7d (users: distinct in the window)",
+            },
+            cumulative: { type: "boolean", describe: "each point over the range up to its bucket" },
             compare: {
               type: "string",
               describe: "add each series over an earlier period: previous | 1d | 1w | 4w",
@@ -334,6 +346,13 @@ export function buildCli(argv: string[]): Argv {
           })
           .example("$0 trend application_opened --measure users --interval week", "weekly active users")
           .example("$0 trend 'button_clicked[button_name=save]' file_saved", "two series")
+          .example(
+            "$0 trend checkout_error checkout_started --measure users --formula 'A/B*100' --interval hour",
+            "error rate in % of the users who started a checkout",
+          )
+          .example("$0 trend api_request --measure p95:latency_ms --interval 5m", "the p95 latency")
+          .example("$0 trend '*' --measure users --rolling 7d", "weekly active users, day by day")
+          .example("$0 trend signed_up --measure users --cumulative", "users signed up so far")
           .example(
             "$0 trend purchase --measure sum:revenue --breakdown currency --csv",
             "revenue by currency",

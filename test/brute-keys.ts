@@ -33,7 +33,7 @@ function uses(spec: AnalysisSpec): Use[] {
         ...spec.events.flatMap(onRef),
         ...onAll(spec.filters, all),
         ...opt(spec.breakdown, all),
-        ...opt(m.kind === "sum" || m.kind === "avg" ? m.key : undefined, all),
+        ...opt(m.kind === "sum" || m.kind === "avg" || m.kind === "stat" ? m.key : undefined, all),
       ];
     }
     case "funnel": {

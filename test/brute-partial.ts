@@ -128,15 +128,33 @@ export function withBruteMarks<R>(spec: { kind: string }, result: R, l: LakeList
 function markTrend(spec: TrendSpec, r: TrendResult, l: LakeListing): void {
   const { start, end } = rangeMicros(spec.range);
   const bs = spans(spec.interval, spec.range);
+  const keys = rangeBuckets(spec.interval, spec.range).map((b) => b.key);
   const cut = (b: { start: number; end: number }) => b.start < start || b.end > end;
-  for (const s of r.series) {
+  /**
+   * Rolling: a point is incomplete when its window (L − D, L] reaches before the range's first bucket
+   * or holds an incomplete bucket. Cumulative: when its own bucket is, or an earlier bucket is not
+   * covered. Otherwise: its own bucket.
+   */
+  const marks = (off: number): boolean[] => {
+    const uncovered = bs.map((b) => !covers(l, b.start - off, b.end - off));
+    const own = bs.map((b, i) => cut(b) || uncovered[i]);
+    if (spec.cumulative) return own.map((o, i) => o || uncovered.slice(0, i).some((u) => u));
+    if (spec.rollingSeconds === undefined) return own;
+    const D = spec.rollingSeconds / 60;
+    const width = keys.length > 1 ? keys[1] - keys[0] : D;
+    return keys.map((L, i) => keys[0] - width > L - D || keys.some((k, j) => k > L - D && k <= L && own[j]));
+  };
+  const current = marks(0);
+  const all = [...r.series, ...(r.formula?.series ?? [])];
+  for (const s of all) {
     s.points.forEach((p, i) => {
-      if (cut(bs[i]) || !covers(l, bs[i].start, bs[i].end)) p.incomplete = true;
+      if (current[i]) p.incomplete = true;
     });
     if (!s.compare) continue;
     const off = s.compare.offset_seconds * 1e6;
+    const cmp = marks(off);
     s.compare.points.forEach((p, i) => {
-      if (cut(bs[i]) || !covers(l, bs[i].start - off, bs[i].end - off)) p.incomplete = true;
+      if (cmp[i]) p.incomplete = true;
     });
     s.compare.coverage = coverageOf(l, start - off, end - off);
     s.compare.cached = cachedOf(l, start - off, end - off);

@@ -19,6 +19,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { type Formula, parseFormula } from "../src/queries/formula.js";
 import { formatEventRef } from "../src/queries/parse.js";
 import type {
   CatalogResult,
@@ -28,6 +29,7 @@ import type {
   DateRange,
   EventRef,
   Filter,
+  FormulaSeries,
   FunnelResult,
   FunnelSpec,
   FunnelStepResult,
@@ -759,7 +761,39 @@ export function bruteCatalog(events: BruteEvent[], spec: CatalogSpec & { range: 
 /* ====================================================================================== */
 
 export function measureLabel(m: Measure): string {
-  return m.kind === "sum" || m.kind === "avg" ? `${m.kind}:${m.key}` : m.kind;
+  if (m.kind === "sum" || m.kind === "avg") return `${m.kind}:${m.key}`;
+  if (m.kind === "stat") return `${m.stat}:${m.key}`;
+  if (m.kind === "per-user-stat") return `per-user:${m.stat}`;
+  return m.kind;
+}
+
+/** The level of a stat: p50 → 0.5, median → 0.5, min → 0, max → 1. */
+function levelOf(stat: string): number {
+  return stat === "min" ? 0 : stat === "max" ? 1 : stat === "median" ? 0.5 : Number(stat.slice(1)) / 100;
+}
+
+/**
+ * The stat of a list of numbers (docs/semantics.md, "Trend"): sorted ascending, h = (n − 1)·level,
+ * lo = v[⌊h⌋], hi = v[⌊h⌋ + 1], d = h − ⌊h⌋; lo when d = 0, else lo·(1 − d) + hi·d; 0 for none.
+ */
+export function statOf(values: number[], level: number): number {
+  if (!values.length) return 0;
+  const v = [...values].sort((a, b) => a - b);
+  const h = (v.length - 1) * level;
+  const fl = Math.floor(h);
+  const d = h - fl;
+  return d === 0 ? v[fl] : v[fl] * (1 - d) + v[fl + 1] * d;
+}
+
+/** The key's numbers on the rows (non-numeric and unset text left out). */
+function numbersOf(rows: BruteEvent[], key: string): number[] {
+  const out: number[] = [];
+  for (const e of rows) {
+    const text = propTextOf(e.props, key);
+    const x = text === null ? null : castDouble(text);
+    if (x !== null) out.push(x);
+  }
+  return out;
 }
 
 /** The measure over a set of rows. */
@@ -775,20 +809,47 @@ function measureRows(m: Measure, rows: BruteEvent[]): number {
     }
     case "sum":
     case "avg": {
-      let sum = 0;
-      let n = 0;
-      for (const e of rows) {
-        const text = propTextOf(e.props, m.key);
-        const x = text === null ? null : castDouble(text);
-        if (x !== null) {
-          sum += x;
-          n++;
-        }
-      }
+      const xs = numbersOf(rows, m.key);
+      const sum = xs.reduce((a, x) => a + x, 0);
       if (m.kind === "sum") return sum;
-      return n === 0 ? 0 : sum / n;
+      return xs.length === 0 ? 0 : sum / xs.length;
+    }
+    case "stat":
+      return statOf(
+        numbersOf(rows, m.key).filter((x) => Number.isFinite(x)),
+        levelOf(m.stat),
+      );
+    case "per-user-stat": {
+      const perUser = new Map<string, number>();
+      for (const e of rows) perUser.set(e.user, (perUser.get(e.user) ?? 0) + 1);
+      return statOf([...perUser.values()], levelOf(m.stat));
     }
   }
+}
+
+/** A formula's value (independent of src: a plain recursive walk over the parsed tree). */
+function bruteFormula(f: Formula, x: number[]): number | null {
+  const go = (e: Formula): number | null => {
+    if (e.k === "num") return e.v;
+    if (e.k === "var") return x[e.i];
+    if (e.k === "neg") {
+      const a = go(e.a);
+      return a === null ? null : -a;
+    }
+    const a = go(e.a);
+    const b = go(e.b);
+    if (a === null || b === null) return null;
+    if (e.op === "/" && b === 0) return null;
+    const v = e.op === "+" ? a + b : e.op === "-" ? a - b : e.op === "*" ? a * b : a / b;
+    return Number.isFinite(v) ? v : null;
+  };
+  return go(f);
+}
+
+/** The window in local minutes: Infinity for cumulative, null for neither. */
+function windowMinutes(spec: TrendSpec): number | null {
+  if (spec.cumulative) return Number.POSITIVE_INFINITY;
+  return spec.rollingSeconds === undefined ? null : spec.rollingSeconds / 60;
 }
 
 export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOptions = {}): TrendResult {
@@ -799,13 +860,19 @@ export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOpt
   // compare: the events of [start − offset, end − offset), each counted in the bucket of its instant
   // shifted forward by the offset
   const offset = spec.compare === undefined ? null : compareOffsetMicros(spec.compare, start, end);
+  const win = windowMinutes(spec);
 
   const perBucket = (rows: BruteEvent[], shift: number): TrendPoint[] => {
     const byBucket = new Map<number, BruteEvent[]>();
     for (const e of rows) push(byBucket, bucketKey(spec.interval, tz, e.t + shift), e);
+    // rolling / cumulative: the rows of the buckets whose local start is in (L − window, L]
+    const windowRows = (key: number) =>
+      win === null
+        ? (byBucket.get(key) ?? [])
+        : [...byBucket].filter(([k]) => k <= key && k > key - win).flatMap(([, rs]) => rs);
     const points = buckets.map((b) => ({
       t: isoMicros(b.start),
-      value: measureRows(spec.measure, byBucket.get(b.key) ?? []),
+      value: measureRows(spec.measure, windowRows(b.key)),
     }));
     const placed = buckets.reduce((n, b) => n + (byBucket.get(b.key)?.length ?? 0), 0);
     if (placed !== rows.length) throw new Error("an event of the period fell outside the range's buckets");
@@ -833,49 +900,126 @@ export function bruteTrend(events: BruteEvent[], spec: TrendSpec, opts: BruteOpt
   };
 
   const series: TrendSeries[] = [];
-  for (const ref of spec.events) {
-    const rows = events.filter((e) => e.t >= start && e.t < end && matchesRef(e, ref, spec.filters));
-    const compareRows =
+  const rowsOf = (ref: EventRef) => ({
+    rows: events.filter((e) => e.t >= start && e.t < end && matchesRef(e, ref, spec.filters)),
+    compareRows:
       offset === null
         ? []
         : events.filter(
             (e) => e.t >= start - offset && e.t < end - offset && matchesRef(e, ref, spec.filters),
-          );
-    const name = label(ref);
-    const key = spec.breakdown;
-    if (key === undefined) {
-      series.push(makeSeries(name, null, rows, compareRows));
-      continue;
-    }
+          ),
+  });
+  // The top values: each event's own, or with a formula the first event's for every event.
+  const topOf = (rows: BruteEvent[], key: string) => {
     const groups = new Map<string, BruteEvent[]>();
-    const none: BruteEvent[] = [];
     for (const e of rows) {
       const v = propTextOf(e.props, key);
-      if (v === null) none.push(e);
-      else push(groups, v, e);
+      if (v !== null) push(groups, v, e);
     }
     const ranked = [...groups]
-      .map(([value, rs]) => ({ value, rows: rs, total: measureRows(spec.measure, rs) }))
+      .map(([value, rs]) => ({ value, total: measureRows(spec.measure, rs) }))
       .sort((a, b) => b.total - a.total || compareBytes(a.value, b.value));
-    const top = ranked.slice(0, Math.max(0, spec.limit));
-    const topValues = new Set(top.map((g) => g.value));
-    // the compare period's rows, grouped by the current period's top values
-    const compareTop = new Map<string, BruteEvent[]>();
-    const compareOther: BruteEvent[] = [];
-    const compareNone: BruteEvent[] = [];
-    for (const e of compareRows) {
-      const v = propTextOf(e.props, key);
-      if (v === null) compareNone.push(e);
-      else if (topValues.has(v)) push(compareTop, v, e);
-      else compareOther.push(e);
+    return ranked.slice(0, Math.max(0, spec.limit)).map((g) => g.value);
+  };
+  const key = spec.breakdown;
+  const formulaTop =
+    key !== undefined && spec.formula !== undefined ? topOf(rowsOf(spec.events[0]).rows, key) : null;
+  const perEvent: TrendSeries[][] = [];
+  const present = new Set<string>();
+  for (const ref of spec.events) {
+    const { rows, compareRows } = rowsOf(ref);
+    const name = label(ref);
+    const mine: TrendSeries[] = [];
+    perEvent.push(mine);
+    if (key === undefined) {
+      mine.push(makeSeries(name, null, rows, compareRows));
+      continue;
     }
-    for (const g of top) series.push(makeSeries(name, g.value, g.rows, compareTop.get(g.value) ?? []));
-    const other = ranked.slice(Math.max(0, spec.limit)).flatMap((g) => g.rows);
-    if (other.length > 0 || compareOther.length > 0)
-      series.push(makeSeries(name, "(other)", other, compareOther));
-    if (none.length > 0 || compareNone.length > 0) series.push(makeSeries(name, "(none)", none, compareNone));
+    const top = formulaTop ?? topOf(rows, key);
+    const split = (rs: BruteEvent[]) => {
+      const byValue = new Map<string, BruteEvent[]>();
+      const other: BruteEvent[] = [];
+      const none: BruteEvent[] = [];
+      for (const e of rs) {
+        const v = propTextOf(e.props, key);
+        if (v === null) none.push(e);
+        else if (top.includes(v)) push(byValue, v, e);
+        else other.push(e);
+      }
+      return { byValue, other, none };
+    };
+    const cur = split(rows);
+    const cmp = split(compareRows);
+    if (cur.other.length > 0 || cmp.other.length > 0) present.add("(other)");
+    if (cur.none.length > 0 || cmp.none.length > 0) present.add("(none)");
+    for (const v of top) {
+      // without a formula a top value always has rows; with one, A's values may be empty here
+      mine.push(makeSeries(name, v, cur.byValue.get(v) ?? [], cmp.byValue.get(v) ?? []));
+    }
+    if (cur.other.length > 0 || cmp.other.length > 0 || formulaTop)
+      mine.push(makeSeries(name, "(other)", cur.other, cmp.other));
+    if (cur.none.length > 0 || cmp.none.length > 0 || formulaTop)
+      mine.push(makeSeries(name, "(none)", cur.none, cmp.none));
   }
-  return { interval: spec.interval, measure: measureLabel(spec.measure), series };
+  if (formulaTop) {
+    // (other) and (none) appear when some event has rows there
+    const has = (v: string) => present.has(v);
+    for (const ss of perEvent)
+      for (let i = ss.length - 1; i >= 0; i--)
+        if (
+          (ss[i].breakdown === "(other)" || ss[i].breakdown === "(none)") &&
+          !has(ss[i].breakdown as string)
+        )
+          ss.splice(i, 1);
+  }
+  for (const ss of perEvent) series.push(...ss);
+  const result: TrendResult = { interval: spec.interval, measure: measureLabel(spec.measure), series };
+  if (spec.cumulative) result.window = "cumulative";
+  else if (spec.rollingSeconds !== undefined) {
+    const d = spec.rollingSeconds;
+    result.window = `rolling ${d % 86400 === 0 ? `${d / 86400}d` : d % 3600 === 0 ? `${d / 3600}h` : d % 60 === 0 ? `${d / 60}m` : `${d}s`}`;
+  }
+  if (spec.formula !== undefined) {
+    const f = parseFormula(spec.formula, spec.events.length);
+    const values = perEvent[0].map((s0, j) => {
+      const letters = perEvent.map((ss) => ss[j]);
+      const fs: FormulaSeries = {
+        breakdown: s0.breakdown,
+        points: s0.points.map((p, i) => ({
+          t: p.t,
+          value: bruteFormula(
+            f,
+            letters.map((s) => s.points[i].value),
+          ),
+        })),
+        total: bruteFormula(
+          f,
+          letters.map((s) => s.total),
+        ),
+      };
+      if (s0.compare) {
+        const total = bruteFormula(
+          f,
+          letters.map((s) => s.compare?.total ?? 0),
+        );
+        fs.compare = {
+          offset_seconds: s0.compare.offset_seconds,
+          points: s0.compare.points.map((p, i) => ({
+            t: p.t,
+            value: bruteFormula(
+              f,
+              letters.map((s) => s.compare?.points[i].value ?? 0),
+            ),
+          })),
+          total,
+          change: total === null || total === 0 || fs.total === null ? null : (fs.total - total) / total,
+        };
+      }
+      return fs;
+    });
+    result.formula = { text: spec.formula, series: values };
+  }
+  return result;
 }
 
 /* ====================================================================================== */

@@ -38,6 +38,7 @@ import {
   parseLine,
 } from "./brute.js";
 import { funnelModeCases, retentionModeCases } from "./golden-modes.js";
+import { trend27Cases } from "./golden-trends.js";
 
 /** A lake line: an object (serialised with JSON.stringify) or a raw line written as-is. */
 export type RawEvent = Record<string, unknown> | string;
@@ -1610,6 +1611,7 @@ export const trendCases: TrendCase[] = [
   trendComparePreviousEmpty,
   trendCompareBreakdown,
   trendMonthsNewYorkLocalEnds,
+  ...trend27Cases,
 ];
 export const funnelCases: FunnelCase[] = [
   funnelBasic,

@@ -43,6 +43,7 @@ import {
   type Measure,
   type Op,
   type RetentionSpec,
+  STATS,
   type TrendSpec,
 } from "../src/queries/spec.js";
 import { parseUserSelection } from "../src/queries/users.js";
@@ -304,7 +305,26 @@ const measureArb: fc.Arbitrary<Measure> = fc.oneof(
   fc.constant<Measure>({ kind: "per-user" }),
   fc.record({ kind: fc.constant("sum" as const), key: numberKeyArb("n", "mixed", "plan") }),
   fc.record({ kind: fc.constant("avg" as const), key: numberKeyArb("n", "mixed") }),
+  fc.record({
+    kind: fc.constant("stat" as const),
+    stat: fc.constantFrom(...STATS),
+    key: numberKeyArb("n", "mixed", "plan"),
+  }),
+  fc.record({ kind: fc.constant("per-user-stat" as const), stat: fc.constantFrom(...STATS) }),
 );
+/** Seconds per bucket of the fixed-width intervals (a rolling window is a whole number of them). */
+const WIDTH_S: Partial<Record<Interval, number>> = {
+  minute: 60,
+  "5m": 300,
+  "15m": 900,
+  hour: 3600,
+  day: 86_400,
+  week: 604_800,
+};
+const FORMULAS = [
+  ["A*2-1", "-(A)/(A+1)", "A/A"],
+  ["A/B*100", "(A+B)/(A-B)", "-A/(B-1)+0.5", "A-B*2"],
+];
 const trendArb: fc.Arbitrary<TrendSpec> = fc
   .record({
     kind: fc.constant("trend" as const),
@@ -315,8 +335,31 @@ const trendArb: fc.Arbitrary<TrendSpec> = fc
     limit: fc.constantFrom(0, 1, 3, 10),
     breakdown: fc.option(keyArb, { nil: undefined }),
     compare: compareArb,
+    // issue 27: a formula, a rolling window (1–4 buckets) or a cumulative count, where they go
+    formula: fc.option(fc.nat(3), { nil: undefined, freq: 3 }),
+    window: fc.constantFrom<"rolling" | "cumulative" | undefined>(
+      undefined,
+      undefined,
+      "rolling",
+      "cumulative",
+    ),
+    buckets: fc.integer({ min: 1, max: 4 }),
   })
-  .map(({ at, ...t }) => withoutUndefined({ ...t, interval: at.interval, range: at.range }));
+  .map(({ at, formula, window, buckets, ...t }) => {
+    const forms = FORMULAS[t.events.length - 1];
+    const m = t.measure;
+    const windowed =
+      m.kind !== "per-user-stat" && (m.kind !== "stat" || m.stat === "min" || m.stat === "max");
+    const width = WIDTH_S[at.interval];
+    return withoutUndefined({
+      ...t,
+      interval: at.interval,
+      range: at.range,
+      formula: formula === undefined ? undefined : forms[formula % forms.length],
+      rollingSeconds: window === "rolling" && windowed && width ? buckets * width : undefined,
+      cumulative: window === "cumulative" && windowed ? true : undefined,
+    });
+  });
 const funnelArb: fc.Arbitrary<FunnelSpec> = fc
   .record({
     kind: fc.constant("funnel" as const),

@@ -10,6 +10,7 @@ import {
   validateSpec,
 } from "../queries/executor.js";
 import { flatten } from "../queries/flatten.js";
+import { parseFormula } from "../queries/formula.js";
 import { propValueText } from "../queries/jsonnumber.js";
 import {
   parseCohortRule,
@@ -44,6 +45,7 @@ import type {
   UsersSpec,
 } from "../queries/spec.js";
 import { isoOf, lastRange } from "../queries/time.js";
+import { checkTrendModes } from "../queries/trend.js";
 import { parseUserSelection } from "../queries/users.js";
 import type { LineSeries } from "../render/charts.js";
 import { cleanText } from "../render/clean.js";
@@ -51,7 +53,7 @@ import { changeText, pointsText } from "../render/compare.js";
 import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
 import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
-import { seriesLabel } from "../render/series.js";
+import { formulaLegend, formulaView, seriesLabel } from "../render/series.js";
 import { openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
@@ -252,8 +254,17 @@ function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpe
   const {
     breakdown: _b,
     compare: _c,
+    formula: _f,
+    rollingSeconds: _r,
+    cumulative: _cu,
     ...rest
-  } = inner as typeof inner & { breakdown?: string; compare?: string };
+  } = inner as typeof inner & {
+    breakdown?: string;
+    compare?: string;
+    formula?: string;
+    rollingSeconds?: number;
+    cumulative?: boolean;
+  };
   const of = (inner.kind === "funnel" ? { ...rest, trendInterval: undefined } : rest) as UsersSpec["of"];
   return { kind: "users", of, select: parseUserSelection(text, of), limit, range: of.range };
 }
@@ -476,6 +487,9 @@ export interface TrendArgs extends CommonArgs {
   breakdown?: string;
   limit?: number;
   compare?: string;
+  formula?: string;
+  rolling?: string;
+  cumulative?: boolean;
 }
 
 export async function runTrend(a: TrendArgs): Promise<void> {
@@ -484,6 +498,25 @@ export async function runTrend(a: TrendArgs): Promise<void> {
   const measure = parseMeasure(a.measure ?? "events");
   const interval = parseInterval(a.interval ?? "day");
   const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
+  const formula = a.formula;
+  if (formula !== undefined) parseFormula(formula, events.length);
+  const rollingSeconds = a.rolling === undefined ? undefined : parseDuration(a.rolling);
+  const modes = {
+    ...(formula !== undefined ? { formula } : {}),
+    ...(rollingSeconds !== undefined ? { rollingSeconds } : {}),
+    ...(a.cumulative ? { cumulative: true } : {}),
+  };
+  // The flags fit together before any data is read (the same checks run on every spec).
+  checkTrendModes({
+    kind: "trend",
+    events,
+    measure,
+    interval,
+    range: { from: "", to: "", tz: "UTC" },
+    filters: [],
+    limit: 10,
+    ...modes,
+  });
   await analyze<TrendResult>(
     a,
     (range) => ({
@@ -496,8 +529,14 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       breakdown: a.breakdown,
       limit: a.usersOf === undefined ? (a.limit ?? 10) : 10,
       ...(compare ? { compare } : {}),
+      ...modes,
     }),
-    (r, answer) => {
+    (full, answer) => {
+      // With a formula the chart and the first rows are the formula's; the letters' series follow.
+      const r = formulaView(full);
+      const letters = full.formula ? full.series : [];
+      const letterOf = (s: TrendResult["series"][number]) =>
+        String.fromCharCode(65 + [...new Set(full.series.map((x) => x.event))].indexOf(s.event));
       const tz = answer.range.tz;
       const label = (s: TrendResult["series"][number]) =>
         s.breakdown === null ? s.event : `${s.event} · ${s.breakdown}`;
@@ -520,8 +559,14 @@ export async function runTrend(a: TrendArgs): Promise<void> {
         s.points.slice(s.points.length - shown.length).some((p) => p.incomplete),
       );
       const none = r.series[0]?.compare?.cached === "none" ? `\n${NO_COMPARE_DATA}` : "";
+      const what = full.formula
+        ? `${cleanText(full.formula.text)} (${cleanText(formulaLegend(full))}; ${r.measure}${r.window ? `, ${r.window}` : ""})`
+        : `${r.measure}${r.window ? ` (${r.window})` : ""}`;
+      const nulls = full.formula?.series.some((s) => s.points.some((p) => p.value === null))
+        ? "; – = no value (division by zero), drawn at 0"
+        : "";
       process.stdout.write(
-        `${r.measure} per ${r.interval}, ${rangeText(answer)}${vs}${marked ? `; ${INCOMPLETE_BUCKET_MARK} = incomplete bucket` : ""}${none}\n${chart.join("\n")}\n\n`,
+        `${what} per ${r.interval}, ${rangeText(answer)}${vs}${marked ? `; ${INCOMPLETE_BUCKET_MARK} = incomplete bucket` : ""}${nulls}${none}\n${chart.join("\n")}\n\n`,
       );
       process.stdout.write(
         drawing.textTable(
@@ -536,8 +581,8 @@ export async function runTrend(a: TrendArgs): Promise<void> {
               : []),
             ...shown.map((t) => ({ title: t, align: "right" as const })),
           ],
-          r.series.map((s) => [
-            label(s),
+          [...r.series, ...letters].map((s) => [
+            letters.includes(s) ? `${letterOf(s)} · ${label(s)}` : label(s),
             num(s.total),
             ...(s.compare
               ? s.compare.cached === "none"
@@ -796,5 +841,6 @@ function nonEmptyKey(text: string, flag: string): string {
 }
 
 function num(v: number): string {
+  if (Number.isNaN(v)) return "–";
   return Number.isInteger(v) ? fmtInt(v) : v.toFixed(2);
 }

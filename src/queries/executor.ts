@@ -30,7 +30,7 @@ import type {
 import { buildStickiness, shapeStickiness } from "./stickiness.js";
 import { closestNames } from "./suggest.js";
 import { checkBuckets, frameOf, readBound, resolvedRange } from "./time.js";
-import { buildTrend, shapeTrend } from "./trend.js";
+import { buildTrend, checkTrendModes, shapeTrend } from "./trend.js";
 import { buildTimeline, buildUsers, shapeTimeline, shapeUsers } from "./users.js";
 
 export interface RunOutput<R> {
@@ -488,6 +488,7 @@ export async function validateSpec(
     case "trend":
       if (!spec.events.length) throw new UsageError("trend needs at least one event");
       checkPositiveInt(spec.limit, "the breakdown limit");
+      checkTrendModes(spec);
       break;
     case "funnel":
       checkFunnelModes(spec);

@@ -59,7 +59,11 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           "complete",
           ...(compare ? ["compare_value", "compare_complete"] : []),
         ],
-        rows: r.series.flatMap((s) =>
+        // A formula's rows come first, named `formula A/B*100` (their value empty where it is null).
+        rows: [
+          ...(r.formula?.series ?? []).map((s) => ({ ...s, event: `formula ${r.formula?.text}` })),
+          ...r.series,
+        ].flatMap((s) =>
           s.points.map((p, i) => {
             const c = s.compare?.points[i];
             return [

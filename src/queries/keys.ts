@@ -72,7 +72,9 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
         ...spec.events.flatMap((r) => refUses(r, `the filter of ${q(r.event)}`)),
         ...filterUses(spec.filters, "--where", all),
         ...(spec.breakdown !== undefined ? [{ key: spec.breakdown, where: "--breakdown", events: all }] : []),
-        ...(m.kind === "sum" || m.kind === "avg" ? [{ key: m.key, where: "--measure", events: all }] : []),
+        ...(m.kind === "sum" || m.kind === "avg" || m.kind === "stat"
+          ? [{ key: m.key, where: "--measure", events: all }]
+          : []),
       ];
     }
     case "funnel": {

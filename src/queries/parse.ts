@@ -26,6 +26,8 @@ import {
   type Op,
   type Period,
   type RetentionCohortRule,
+  STATS,
+  type Stat,
 } from "./spec.js";
 import { isValidZone, readBound } from "./time.js";
 
@@ -285,23 +287,43 @@ export function parseDuration(text: string): number {
   return seconds;
 }
 
-/** `events`, `users`, `per-user`, `sum:KEY`, `avg:KEY`. */
+const MEASURES_HELP =
+  "use events, users, per-user, sum:KEY, avg:KEY, p50|p90|p95|p99|median|min|max:KEY or per-user:p50|p90|p95|p99|median|min|max";
+
+/** `events`, `users`, `per-user`, `sum:KEY`, `avg:KEY`, `p95:KEY` (and the other stats), `per-user:p90`. */
 export function parseMeasure(text: string): Measure {
   const s = text.trim();
   if (s === "events" || s === "users" || s === "per-user") return { kind: s };
-  const m = /^(sum|avg):(.*)$/s.exec(s);
+  const pu = /^per-user:(.*)$/s.exec(s);
+  if (pu) {
+    if (!(STATS as readonly string[]).includes(pu[1]))
+      fail(
+        `bad measure ${show(text)}: per-user takes ${STATS.join(", ")} (events per user), e.g. per-user:p90`,
+      );
+    return { kind: "per-user-stat", stat: pu[1] as Stat };
+  }
+  const m = /^(sum|avg|p50|p90|p95|p99|median|min|max):(.*)$/s.exec(s);
   if (m) {
     const key = m[2][0] === '"' ? readQuoted(m[2], 0)?.value : m[2];
     if (!key) fail(`bad measure ${show(text)}: ${m[1]} needs a property key, e.g. ${m[1]}:revenue`);
-    return { kind: m[1] as "sum" | "avg", key };
+    if (m[1] === "sum" || m[1] === "avg") return { kind: m[1], key };
+    return { kind: "stat", stat: m[1] as Stat, key };
   }
-  return fail(`bad measure ${show(text)}: use events, users, per-user, sum:KEY or avg:KEY`);
+  return fail(`bad measure ${show(text)}: ${MEASURES_HELP}`);
 }
 
 /** The measure's label in results (`sum:revenue`); round-trips through parseMeasure. */
 export function formatMeasure(m: Measure): string {
+  const key = (k: string) => (/^"|^$/.test(k) ? JSON.stringify(k) : k);
   if (m.kind === "sum" || m.kind === "avg") return `${m.kind}:${m.key}`;
+  if (m.kind === "stat") return `${m.stat}:${key(m.key)}`;
+  if (m.kind === "per-user-stat") return `per-user:${m.stat}`;
   return m.kind;
+}
+
+/** The property key a measure reads, if any. */
+export function measureKey(m: Measure): string | undefined {
+  return m.kind === "sum" || m.kind === "avg" || m.kind === "stat" ? m.key : undefined;
 }
 
 /** `YYYY-MM-DD`, a real calendar date. */

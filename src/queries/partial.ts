@@ -137,23 +137,71 @@ export function markPartial<R>(spec: { kind: string }, result: R, input: Partial
   return result;
 }
 
+/**
+ * A rolling or cumulative point also misses data when an earlier bucket of its window does
+ * (docs/semantics.md, "Rolling and cumulative"): a rolling point when its window reaches before the
+ * range's first bucket or holds an incomplete bucket; a cumulative point when an earlier bucket is
+ * not covered (the range start is where a cumulative count begins, so its cut is no gap).
+ */
+function windowMarks(spec: TrendSpec, locals: number[], own: boolean[], uncovered: boolean[]): boolean[] {
+  if (spec.cumulative) {
+    let gap = false;
+    return own.map((o, i) => {
+      const out = o || gap;
+      gap = gap || uncovered[i];
+      return out || gap;
+    });
+  }
+  if (spec.rollingSeconds === undefined || !locals.length) return own;
+  const win = spec.rollingSeconds * 1_000_000;
+  const first = locals[0];
+  const width = locals.length > 1 ? locals[1] - locals[0] : win;
+  return locals.map((L, i) => {
+    if (first - width > L - win) return true;
+    for (let j = i; j >= 0 && locals[j] > L - win; j--) if (own[j]) return true;
+    return false;
+  });
+}
+
 function markTrend(spec: TrendSpec, r: ResultOf<TrendSpec>, input: PartialInput): void {
   const f = frameOf(spec.range);
   const held = new Holdings(input.extent, input.coverage);
   const bs = spans(spec.range, spec.interval);
+  const locals = bucketsOf(f, spec.interval).map((b) => b.local);
   const cut = bs.map((b) => b.start < f.lo || b.end > f.hi);
-  const incomplete = bs.map((b, i) => cut[i] || !held.covers(b.start, b.end));
+  const uncovered = bs.map((b) => !held.covers(b.start, b.end));
+  const incomplete = windowMarks(
+    spec,
+    locals,
+    bs.map((_, i) => cut[i] || uncovered[i]),
+    uncovered,
+  );
   let compare: { cached: Cached; incomplete: boolean[]; coverage: Coverage } | null = null;
   if (spec.compare && input.compareCoverage) {
     const off = compareOffsetSeconds(spec.range, spec.compare) * 1_000_000;
     const ch = new Holdings(input.extent, input.compareCoverage);
+    const cuncovered = bs.map((b) => !ch.covers(b.start - off, b.end - off));
     compare = {
       cached: ch.cached(f.lo - off, f.hi - off),
-      incomplete: bs.map((b, i) => cut[i] || !ch.covers(b.start - off, b.end - off)),
+      incomplete: windowMarks(
+        spec,
+        locals,
+        bs.map((_, i) => cut[i] || cuncovered[i]),
+        cuncovered,
+      ),
       coverage: input.compareCoverage,
     };
   }
-  for (const s of r.series) {
+  const all: {
+    points: { incomplete?: true }[];
+    compare?: {
+      points: { incomplete?: true }[];
+      coverage?: Coverage;
+      cached?: Cached;
+      change: number | null;
+    };
+  }[] = [...r.series, ...(r.formula?.series ?? [])];
+  for (const s of all) {
     s.points.forEach((p, i) => {
       if (incomplete[i]) p.incomplete = true;
     });

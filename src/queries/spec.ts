@@ -58,12 +58,34 @@ export type Interval = (typeof INTERVALS)[number];
 export const COMPARES = ["previous", "1d", "1w", "4w"] as const;
 export type Compare = (typeof COMPARES)[number];
 
+/** Order statistics of a trend measure (docs/semantics.md, "Trend"); `median` is `p50` under its own name. */
+export const STATS = ["p50", "p90", "p95", "p99", "median", "min", "max"] as const;
+export type Stat = (typeof STATS)[number];
+
+/** The quantile level of a stat: `min` is 0, `max` is 1. */
+export function statLevel(stat: Stat): number {
+  switch (stat) {
+    case "min":
+      return 0;
+    case "max":
+      return 1;
+    case "median":
+      return 0.5;
+    default:
+      return Number(stat.slice(1)) / 100;
+  }
+}
+
 export type Measure =
   | { kind: "events" }
   | { kind: "users" }
   | { kind: "per-user" }
   | { kind: "sum"; key: string }
-  | { kind: "avg"; key: string };
+  | { kind: "avg"; key: string }
+  /** `p95:KEY` …: the stat of the key's finite numbers in the bucket. */
+  | { kind: "stat"; stat: Stat; key: string }
+  /** `per-user:p90` …: the stat of the users' event counts in the bucket. */
+  | { kind: "per-user-stat"; stat: Stat };
 
 /**
  * Who a user is (docs/semantics.md, "Identity"): `merged` counts persons (an anonymous id joins the
@@ -108,6 +130,15 @@ export interface TrendSpec extends Identified {
   limit: number;
   /** Adds each series' values over the compare period. */
   compare?: Compare;
+  /**
+   * A formula over the series' per-bucket values (`A/B*100`; letters are `events` in order); the
+   * result gains `formula` (docs/semantics.md, "Formulas").
+   */
+  formula?: string;
+  /** Each point is the measure over a window of this many seconds (a whole number of buckets) ending with its bucket. */
+  rollingSeconds?: number;
+  /** Each point is the measure over the range's buckets up to and including its own. */
+  cumulative?: boolean;
 }
 
 /** How a funnel's steps must follow each other (docs/semantics.md, "Funnel order"). */
@@ -343,10 +374,35 @@ export interface TrendSeries {
   total: number;
   compare?: TrendCompare;
 }
+/** A formula's point: null where it divides by zero (or its value is not finite). */
+export interface FormulaPoint {
+  t: string;
+  value: number | null;
+  incomplete?: true;
+}
+export interface FormulaSeries {
+  /** The breakdown value (null without a breakdown). */
+  breakdown: string | null;
+  points: FormulaPoint[];
+  /** The formula over the series' totals. */
+  total: number | null;
+  compare?: {
+    offset_seconds: number;
+    points: FormulaPoint[];
+    total: number | null;
+    change: number | null;
+    coverage?: Coverage;
+    cached?: Cached;
+  };
+}
 export interface TrendResult {
   interval: Interval;
   measure: string;
+  /** `rolling 7d` or `cumulative` when the points are windows (absent otherwise). */
+  window?: string;
   series: TrendSeries[];
+  /** With a formula: its text, and its series (one per breakdown value). */
+  formula?: { text: string; series: FormulaSeries[] };
 }
 
 export interface FunnelStepResult {

@@ -104,6 +104,7 @@ export const KEYMAP = [
   { id: "trends.cursorLeft", keys: ["left", "h"], scope: "trends", description: "Cursor to previous point" },
   { id: "trends.cursorRight", keys: ["right", "l"], scope: "trends", description: "Cursor to next point" },
   { id: "trends.users", keys: ["u"], scope: "trends", description: "Users of cursor's bucket" },
+  { id: "trends.formula", keys: ["="], scope: "trends", description: "Formula, e.g. A/B*100" },
   // funnel
   { id: "funnel.add", keys: ["a"], scope: "funnel", description: "Add a step" },
   { id: "funnel.remove", keys: ["x"], scope: "funnel", description: "Remove selected step" },

@@ -277,6 +277,158 @@ const trends: [string, TrendSpec][] = [
       range: { from: "2023-06-16", to: "2023-06-28", tz: "UTC" },
     }),
   ],
+  /* ---- issue 27: percentiles and extremes, per-user distributions, rolling, cumulative, formulas ---- */
+  [
+    "p95:revenue/day by currency limit 2, UTC",
+    trend({
+      events: [ref("purchase")],
+      measure: { kind: "stat", stat: "p95", key: "revenue" },
+      breakdown: "currency",
+      limit: 2,
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "p50 / p90 / p99 / median / min / max of size_kb per hour, compare previous, Kolkata",
+    trend({
+      events: [ref("file_saved")],
+      measure: { kind: "stat", stat: "p90", key: "size_kb" },
+      interval: "hour",
+      compare: "previous",
+      range: { from: "2023-06-20T05:30", to: "2023-06-22", tz: "Asia/Kolkata" },
+    }),
+  ],
+  ...(["p50", "p99", "median", "min", "max"] as const).map((stat): [string, TrendSpec] => [
+    `${stat}:duration_s/day, New York`,
+    trend({
+      events: [ref("application_closed"), ref("*")],
+      measure: { kind: "stat", stat, key: "duration_s" },
+      range: part("America/New_York"),
+    }),
+  ]),
+  [
+    "per-user:p90/day by button_name limit 2, UTC",
+    trend({
+      events: [ref("button_clicked")],
+      measure: { kind: "per-user-stat", stat: "p90" },
+      breakdown: "button_name",
+      limit: 2,
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "per-user:median and max per week, compare 1w, New York",
+    trend({
+      events: [ref("*"), ref("file_saved")],
+      measure: { kind: "per-user-stat", stat: "max" },
+      interval: "week",
+      compare: "1w",
+      range: full("America/New_York"),
+    }),
+  ],
+  [
+    "rolling 7d users/day (WAU), UTC",
+    trend({ events: [ref("*")], measure: { kind: "users" }, rollingSeconds: 7 * 86400, range: part("UTC") }),
+  ],
+  [
+    "rolling 3h per-user/hour by platform, compare 1d, Kolkata",
+    trend({
+      events: [ref("button_clicked"), ref("application_opened")],
+      measure: { kind: "per-user" },
+      interval: "hour",
+      rollingSeconds: 3 * 3600,
+      breakdown: "platform",
+      limit: 2,
+      compare: "1d",
+      range: { from: "2023-06-10T09:07", to: "2023-06-12T03:30", tz: "Asia/Kolkata" },
+    }),
+  ],
+  [
+    "rolling 2w sum/avg/min/max:revenue per week, New York",
+    trend({
+      events: [ref("purchase")],
+      measure: { kind: "sum", key: "revenue" },
+      interval: "week",
+      rollingSeconds: 14 * 86400,
+      range: full("America/New_York"),
+    }),
+  ],
+  ...(
+    [
+      { kind: "avg", key: "revenue" },
+      { kind: "stat", stat: "min", key: "revenue" },
+      { kind: "stat", stat: "max", key: "revenue" },
+      { kind: "events" },
+    ] as const
+  ).map((measure): [string, TrendSpec] => [
+    `rolling 2d ${"stat" in measure ? measure.stat : measure.kind}/day, UTC`,
+    trend({ events: [ref("purchase")], measure, rollingSeconds: 2 * 86400, range: part("UTC") }),
+  ]),
+  [
+    "cumulative users/day by referrer, compare previous, UTC",
+    trend({
+      events: [ref("signed_up"), ref("*")],
+      measure: { kind: "users" },
+      cumulative: true,
+      breakdown: "referrer",
+      limit: 2,
+      compare: "previous",
+      range: { from: "2023-06-14", to: "2023-06-28", tz: "UTC" },
+    }),
+  ],
+  [
+    "cumulative per-user/month and sum, New York",
+    trend({
+      events: [ref("purchase")],
+      measure: { kind: "per-user" },
+      interval: "month",
+      cumulative: true,
+      range: full("America/New_York"),
+    }),
+  ],
+  [
+    "cumulative max:revenue / events per 15m, Kolkata",
+    trend({
+      events: [ref("purchase"), ref("button_clicked")],
+      measure: { kind: "stat", stat: "max", key: "revenue" },
+      interval: "15m",
+      cumulative: true,
+      range: { from: "2023-06-10T09:07", to: "2023-06-11T03:30", tz: "Asia/Kolkata" },
+    }),
+  ],
+  [
+    "formula A/B*100 of users/day, UTC",
+    trend({
+      events: [ref("error_shown"), ref("application_opened")],
+      measure: { kind: "users" },
+      formula: "A/B*100",
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "formula (A - B) / (C + 1) by screen limit 2, compare 1w, New York",
+    trend({
+      events: [ref("button_clicked"), ref("button_clicked[button_name=save]"), ref("error_shown")],
+      formula: "(A - B) / (C + 1)",
+      breakdown: "screen",
+      limit: 2,
+      compare: "1w",
+      range: part("America/New_York"),
+    }),
+  ],
+  [
+    "formula A/B with division by zero, rolling 3d users, by referrer, Kolkata",
+    trend({
+      events: [ref("signed_up[plan=pro]"), ref("signed_up")],
+      measure: { kind: "users" },
+      formula: "-A / B * 100 + 0.5",
+      rollingSeconds: 3 * 86400,
+      breakdown: "referrer",
+      limit: 1,
+      interval: "day",
+      range: part("Asia/Kolkata"),
+    }),
+  ],
 ];
 
 describe("trend", () => {

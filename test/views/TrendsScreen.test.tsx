@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Executor } from "../../src/queries/executor.js";
+import { formatMeasure } from "../../src/queries/parse.js";
 import type { PropsResult, TrendResult, TrendSpec } from "../../src/queries/spec.js";
 import { changeText } from "../../src/render/compare.js";
 import {
@@ -277,7 +278,7 @@ describe("Trends screen", () => {
     }
   });
 
-  it("measure cycle offers sum and avg of numeric keys", () => {
+  it("measure cycle offers sum, avg and p95 of numeric keys", () => {
     const props: PropsResult = {
       event: "purchase",
       events: 10,
@@ -286,11 +287,20 @@ describe("Trends screen", () => {
         { key: "currency", type: "string", events: 10, presence: 1, top: [] },
       ],
     };
-    assert.deepEqual(
-      measureCycle(props).map((m) => (m.kind === "sum" || m.kind === "avg" ? `${m.kind}:${m.key}` : m.kind)),
-      ["events", "users", "per-user", "sum:revenue", "avg:revenue"],
-    );
-    assert.deepEqual(nextMeasure({ kind: "avg", key: "revenue" }, props), { kind: "events" });
+    assert.deepEqual(measureCycle(props).map(formatMeasure), [
+      "events",
+      "users",
+      "per-user",
+      "sum:revenue",
+      "avg:revenue",
+      "p95:revenue",
+    ]);
+    assert.deepEqual(nextMeasure({ kind: "avg", key: "revenue" }, props), {
+      kind: "stat",
+      stat: "p95",
+      key: "revenue",
+    });
+    assert.deepEqual(nextMeasure({ kind: "stat", stat: "p95", key: "revenue" }, props), { kind: "events" });
     assert.deepEqual(nextMeasure({ kind: "sum", key: "gone" }, undefined), { kind: "events" });
   });
 

@@ -4,11 +4,14 @@
  * drawn dimmed under each series, Δ% in the legend), break down by a property (`b`), add filters
  * (`f`, `F` clears) and flip between the line chart and a table of the same numbers (`t`). ←/→ move
  * a cursor along the x axis that shows each series' value at that point; `u` lists the users of its
- * bucket, and from a user their events (`DrillPanel`).
+ * bucket, and from a user their events (`DrillPanel`). `=` sets a formula over the series (letters
+ * A, B, … in the chips' order, e.g. `A/B*100`): the chart, the table and the cursor line then show the
+ * formula, its legend its text; an empty formula clears it.
  */
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
+import { parseFormula, seriesLetter } from "../../queries/formula.js";
 import { formatEventRef, formatMeasure } from "../../queries/parse.js";
 import type {
   DateRange,
@@ -23,14 +26,14 @@ import { changeText, offsetText } from "../../render/compare.js";
 import { formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
 import { compareNote, markedValue } from "../../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
-import { seriesLabel } from "../../render/series.js";
+import { formulaView, seriesLabel } from "../../render/series.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import { type TrendsModel, useAppEnv, useReportResult } from "../state/state.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "../widgets/pickers.js";
-import { clamp, HintLine, Line, RawLine } from "../widgets/widgets.js";
+import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 
 export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | null {
@@ -46,15 +49,30 @@ export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | 
     ...(m.breakdown !== undefined ? { breakdown: m.breakdown } : {}),
     limit: 10,
     ...(m.compare ? { compare: m.compare } : {}),
+    ...(m.formula !== undefined && formulaFits(m.formula, m.events.length) ? { formula: m.formula } : {}),
   };
 }
 
-/** Measures offered by `m`: counts, then sum/avg of each numeric property of the event. */
+/** Whether a formula reads only the series there are (after removing an event it may not). */
+export function formulaFits(formula: string, series: number): boolean {
+  try {
+    parseFormula(formula, series);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Measures offered by `m`: counts, then sum/avg/p95 of each numeric property of the event. */
 export function measureCycle(props: PropsResult | undefined): Measure[] {
   const list: Measure[] = [{ kind: "events" }, { kind: "users" }, { kind: "per-user" }];
   for (const p of props?.props ?? []) {
     if (p.type !== "number") continue;
-    list.push({ kind: "sum", key: p.key }, { kind: "avg", key: p.key });
+    list.push(
+      { kind: "sum", key: p.key },
+      { kind: "avg", key: p.key },
+      { kind: "stat", stat: "p95", key: p.key },
+    );
   }
   return list;
 }
@@ -216,7 +234,7 @@ const ChartLines = memo(function ChartLines({ lines }: { lines: string[] }) {
   );
 });
 
-type Picker = null | "add" | "breakdown" | "filter";
+type Picker = null | "add" | "breakdown" | "filter" | "formula";
 
 export interface TrendsScreenProps {
   width: number;
@@ -231,7 +249,10 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   const [picker, setPicker] = useState<Picker>(null);
   const [drill, setDrill] = useState<DrillTarget | null>(null);
   const spec = useMemo(() => trendSpec(model, range), [model, range]);
-  const q = useQuery(spec);
+  const raw = useQuery(spec);
+  // With a formula, everything below draws the formula's series (render/series.ts).
+  const view = useMemo(() => (raw.data ? formulaView(raw.data) : undefined), [raw.data]);
+  const q = { ...raw, data: view };
   const interval = spec?.interval ?? model.interval;
   const selected = model.events[clamp(model.selected, 0, Math.max(0, model.events.length - 1))];
   // The selected event's keys (for measures): asked once a chart is in (not after a cancel or an
@@ -242,7 +263,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }, [q.status, selected]);
   const props = useQuery(keysFor !== null && keysFor === selected?.event ? propsSpec(keysFor, range) : null);
 
-  useReportResult("trends", "Trends", q);
+  useReportResult("trends", "Trends", raw);
 
   // A compare period the cache does not fully hold: a yellow note above the chart or table.
   const cmpNote = compareNote(q.data?.series[0]?.compare);
@@ -271,7 +292,10 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       else if (matches("trends.breakdown", input, key)) {
         if (n) setPicker("breakdown");
       } else if (matches("trends.filter", input, key)) setPicker("filter");
-      else if (matches("trends.clearFilters", input, key)) update({ filters: [] });
+      else if (matches("trends.formula", input, key)) {
+        if (n) setPicker("formula");
+        else env.notify("add events first (a): a formula reads them as A, B, …");
+      } else if (matches("trends.clearFilters", input, key)) update({ filters: [] });
       else if (matches("trends.table", input, key)) update({ table: !model.table, tableTop: 0 });
       else if (matches("trends.pageUp", input, key))
         update({ tableTop: Math.max(0, model.tableTop - (bodyH - 3)) });
@@ -379,6 +403,33 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       />
     );
   }
+  if (picker === "formula") {
+    const letters = model.events
+      .map((e, i) => `${seriesLetter(i)} = ${cleanText(formatEventRef(e))}`)
+      .join(", ");
+    return (
+      <TextPrompt
+        title="Formula over the series (empty: none)"
+        width={width}
+        initial={model.formula ?? ""}
+        help={[letters, "+ - * / ( ) and numbers, e.g. A/B*100; a division by zero has no value"]}
+        validate={(t) => {
+          if (!t.trim()) return null;
+          try {
+            parseFormula(t, model.events.length);
+            return null;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        }}
+        onSubmit={(t) => {
+          update({ formula: t.trim() ? t.trim() : undefined });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
   if (picker === "filter") {
     return (
       <FilterPrompt
@@ -396,8 +447,9 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }
 
   // Line 1: the events, the selected one highlighted.
+  // With a formula the chips are its letters.
   const chips: { text: string; selected: boolean }[] = model.events.map((e, i) => ({
-    text: ` ${i + 1} ${cleanText(formatEventRef(e))} `,
+    text: ` ${model.formula !== undefined ? seriesLetter(i) : i + 1} ${cleanText(formatEventRef(e))} `,
     selected: i === model.selected,
   }));
   let used = displayWidth("Events:");
@@ -407,7 +459,11 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     shownChips.push(c);
     used += displayWidth(c.text) + 1;
   }
-  const settings = `${formatMeasure(model.measure)} per ${interval} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
+  const formulaText =
+    model.formula === undefined
+      ? ""
+      : `formula ${cleanText(model.formula)}${formulaFits(model.formula, model.events.length) ? "" : " (names a removed event: off)"} · `;
+  const settings = `${formulaText}${formatMeasure(model.measure)} per ${interval} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
   const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
@@ -483,6 +539,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           "trends.users",
           "trends.breakdown",
           "trends.filter",
+          "trends.formula",
           "trends.table",
           "trends.remove",
         ]}

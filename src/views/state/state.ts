@@ -158,6 +158,8 @@ export interface TrendsModel {
   tableTop: number;
   /** The x-axis cursor (←/→): the bucket start `t` of the point it is on; null: hidden. */
   cursor: string | null;
+  /** A formula over the series (`=`): letters A, B, … are `events` in order; charted instead of them. */
+  formula?: string;
 }
 
 export interface FunnelModel {
