@@ -38,6 +38,8 @@ import type {
   RetentionCohort,
   RetentionResult,
   RetentionSpec,
+  TimeToConvertResult,
+  TimeToConvertSpec,
   TrendPoint,
   TrendResult,
   TrendSeries,
@@ -1178,6 +1180,8 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
     const compareAttempts = funnelAttempts(events, spec, { start: start - offset, end: end - offset });
     result.compare = { offset_seconds: offset / 1e6, steps: funnelSteps(compareAttempts, labels, withValue) };
   }
+  if (spec.timeToConvert !== undefined)
+    result.time_to_convert = bruteTimeToConvert(attempts, spec.timeToConvert);
   if (spec.order === "any") {
     // Row k counts users who did any k of the K steps (docs/semantics.md, "Order"): it says so.
     const K = spec.steps.length;
@@ -1189,6 +1193,61 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
     if (result.compare) mark(result.compare.steps);
   }
   return result;
+}
+
+/** Linear interpolation between the closest ranks: position (n − 1)·q of the sorted values. */
+export function quantileLinear(values: number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/**
+ * Time to convert (docs/semantics.md): per user who reached step B, the smallest t_B − t_A over their
+ * attempts that reached B; count, mean, median, p90 and the histogram.
+ */
+function bruteTimeToConvert(attempts: Attempt[], t: TimeToConvertSpec): TimeToConvertResult {
+  const best = new Map<string, number>();
+  for (const a of attempts) {
+    if (a.times.length < t.to) continue;
+    const d = a.times[t.to - 1] - a.times[t.from - 1];
+    const prev = best.get(a.user);
+    if (prev === undefined || d < prev) best.set(a.user, d);
+  }
+  const xs = [...best.values()];
+  const n = xs.length;
+  const out: TimeToConvertResult = {
+    from_step: t.from,
+    to_step: t.to,
+    count: n,
+    bins: [],
+    average_seconds: null,
+    median_seconds: null,
+    p90_seconds: null,
+  };
+  if (n === 0) return out;
+  out.average_seconds = xs.reduce((s, x) => s + x, 0) / n / 1e6;
+  out.median_seconds = (quantileLinear(xs, 0.5) as number) / 1e6;
+  out.p90_seconds = (quantileLinear(xs, 0.9) as number) / 1e6;
+  // automatic: the smallest m with m³ ≥ n, clamped to 1..60
+  let auto = 1;
+  while (auto * auto * auto < n) auto++;
+  const nb = t.bins ?? Math.min(60, Math.max(1, auto));
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const per = BigInt(nb) * 1_000_000n;
+  const w = Math.max(1, Number((BigInt(hi - lo) + per - 1n) / per)) * 1e6;
+  const counts = new Array<number>(nb).fill(0);
+  for (const x of xs) counts[Math.min(nb - 1, Math.floor((x - lo) / w))]++;
+  out.bins = counts.map((users, i) => ({
+    start_seconds: (lo + i * w) / 1e6,
+    end_seconds: (lo + (i + 1) * w) / 1e6,
+    users,
+  }));
+  return out;
 }
 
 /* ====================================================================================== */

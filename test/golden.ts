@@ -38,6 +38,7 @@ import {
   parseLine,
 } from "./brute.js";
 import { funnelModeCases, retentionModeCases } from "./golden-modes.js";
+import { timeToConvertCases } from "./golden-ttc.js";
 
 /** A lake line: an object (serialised with JSON.stringify) or a raw line written as-is. */
 export type RawEvent = Record<string, unknown> | string;
@@ -1621,6 +1622,7 @@ export const funnelCases: FunnelCase[] = [
   funnelCompare,
   funnelTrend5m,
   ...funnelModeCases,
+  ...timeToConvertCases,
 ];
 export const retentionCases: RetentionCase[] = [
   retentionDayOn,

@@ -133,6 +133,18 @@ export interface FunnelSpec {
   trendInterval?: Interval;
   /** Adds the funnel's steps over the compare period. */
   compare?: Compare;
+  /** Adds the histogram of conversion times between two steps (`time_to_convert`). */
+  timeToConvert?: TimeToConvertSpec;
+}
+
+/** `--time-to-convert [--from-step A --to-step B] [--bins N]` (docs/semantics.md, "Time to convert"). */
+export interface TimeToConvertSpec {
+  /** 1-based step the time is measured from (default 1). */
+  from: number;
+  /** 1-based step the time is measured to (default the last step); from < to. */
+  to: number;
+  /** Number of bins, 1..90; automatic (⌈∛count⌉ clamped to 1..60) when absent. */
+  bins?: number;
 }
 
 export type Period = "hour" | "day" | "week" | "month";
@@ -381,6 +393,27 @@ export interface FunnelResult {
   breakdown: { value: string; steps: FunnelStepResult[] }[] | null;
   trend?: FunnelTrendPoint[];
   compare?: FunnelCompare;
+  /** With `--time-to-convert`: the users who reached `to_step`, by their time from `from_step`. */
+  time_to_convert?: TimeToConvertResult;
+}
+
+export interface TimeToConvertBin {
+  /** Seconds; the bin is `[start_seconds, end_seconds)`, the last one also holds its end. */
+  start_seconds: number;
+  end_seconds: number;
+  users: number;
+}
+export interface TimeToConvertResult {
+  from_step: number;
+  to_step: number;
+  /** Users who reached `to_step` (each counted once, with their fastest time). */
+  count: number;
+  /** Empty when nobody converted. */
+  bins: TimeToConvertBin[];
+  /** Mean, median and 90th percentile (linear interpolation) of the times; null when count is 0. */
+  average_seconds: number | null;
+  median_seconds: number | null;
+  p90_seconds: number | null;
 }
 
 export interface RetentionCohort {

@@ -451,6 +451,37 @@ const funnels: [string, FunnelSpec][] = [
       range: full("UTC"),
     }),
   ],
+  [
+    "time to convert 1 → 3 with automatic bins, breakdown, Berlin",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 3600,
+      breakdown: "platform",
+      range: part("Europe/Berlin"),
+      timeToConvert: { from: 1, to: 3 },
+    }),
+  ],
+  [
+    "time to convert 2 → 3 in 12 bins, strict, --where",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 7200,
+      order: "strict",
+      filters: [where("platform!=web")],
+      range: full("UTC"),
+      timeToConvert: { from: 2, to: 3, bins: 12 },
+    }),
+  ],
+  [
+    "time to convert 1 → 2, any order",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 1800,
+      order: "any",
+      range: full("Asia/Kolkata"),
+      timeToConvert: { from: 1, to: 2, bins: 5 },
+    }),
+  ],
 ];
 
 describe("funnel", () => {
