@@ -348,6 +348,22 @@ export function buildCli(argv: string[]): Argv {
             },
             hold: { type: "string", describe: "property key every step must share with step 1" },
             value: { type: "string", describe: "property key to sum over each step's events (revenue)" },
+            "time-to-convert": {
+              type: "boolean",
+              describe: "add the histogram of the converted users' times between two steps",
+            },
+            "from-step": {
+              type: "number",
+              describe: "with --time-to-convert: the step it starts at (default 1)",
+            },
+            "to-step": {
+              type: "number",
+              describe: "with --time-to-convert: the step it ends at (default the last)",
+            },
+            bins: {
+              type: "number",
+              describe: "with --time-to-convert: number of bins, 1..90 (default ⌈∛users⌉, at most 60)",
+            },
           })
           .example(
             "$0 funnel application_opened 'button_clicked[button_name=save]' file_saved --within 1h",
@@ -364,6 +380,10 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 funnel tutorial_done invite_sent profile_filled --within 7d --order any",
             "in any order",
+          )
+          .example(
+            "$0 funnel cart_viewed checkout_started purchase --within 1d --time-to-convert --from-step 2 --bins 10",
+            "how long from checkout to purchase: 10 bins, average, median and p90",
           )
           .example("$0 funnel signed_up purchase --within 7d --breakdown plan --json", "by plan, as JSON")
           .example(

@@ -9,6 +9,7 @@ import {
   validateSpec,
 } from "../queries/executor.js";
 import { flatten } from "../queries/flatten.js";
+import { checkTimeToConvert } from "../queries/funnel.js";
 import { propValueText } from "../queries/jsonnumber.js";
 import {
   parseCohortRule,
@@ -38,6 +39,7 @@ import type {
   ResolvedRange,
   RetentionResult,
   TimelineResult,
+  TimeToConvertSpec,
   TrendResult,
   UsersResult,
   UsersSpec,
@@ -51,6 +53,7 @@ import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "
 import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
 import { seriesLabel } from "../render/series.js";
+import { binLabel, timeToConvertHead } from "../render/ttc.js";
 import { openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
@@ -557,6 +560,32 @@ export interface FunnelArgs extends CommonArgs {
   exclude?: string[];
   hold?: string;
   value?: string;
+  timeToConvert?: boolean;
+  fromStep?: number;
+  toStep?: number;
+  bins?: number;
+}
+
+/** `--time-to-convert [--from-step A] [--to-step B] [--bins N]`; the three need the first. */
+function timeToConvertOf(a: FunnelArgs, K: number): TimeToConvertSpec | undefined {
+  if (!a.timeToConvert) {
+    const stray = (
+      [
+        ["--from-step", a.fromStep],
+        ["--to-step", a.toStep],
+        ["--bins", a.bins],
+      ] as const
+    ).find(([, v]) => v !== undefined);
+    if (stray) throw new UsageError(`${stray[0]} goes with --time-to-convert`);
+    return undefined;
+  }
+  const t: TimeToConvertSpec = {
+    from: a.fromStep ?? 1,
+    to: a.toStep ?? K,
+    ...(a.bins !== undefined ? { bins: a.bins } : {}),
+  };
+  checkTimeToConvert(t, K);
+  return t;
 }
 
 export async function runFunnel(a: FunnelArgs): Promise<void> {
@@ -572,6 +601,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
   const withinSeconds = parseDuration(a.within);
   const trendInterval = a.interval === undefined ? undefined : parseInterval(a.interval);
   const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
+  const timeToConvert = timeToConvertOf(a, steps.length);
   await analyze<FunnelResult>(
     a,
     (range) => ({
@@ -588,6 +618,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       ...(exclude.length ? { exclude } : {}),
       ...(hold !== undefined ? { hold } : {}),
       ...(value !== undefined ? { value } : {}),
+      ...(timeToConvert ? { timeToConvert } : {}),
     }),
     (r, answer) => {
       const width = termWidth();
@@ -652,6 +683,23 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
           },
         );
         process.stdout.write(`\n${chart.join("\n")}\n`);
+      }
+      if (r.time_to_convert) {
+        const t = r.time_to_convert;
+        process.stdout.write(`\n${timeToConvertHead(t)}\n`);
+        if (t.bins.length)
+          process.stdout.write(
+            `${drawing
+              .bars(
+                t.bins.map((b) => ({
+                  label: binLabel(b),
+                  value: b.users,
+                  note: formatPercent(b.users / t.count),
+                })),
+                { width, color },
+              )
+              .join("\n")}\n`,
+          );
       }
     },
   );
