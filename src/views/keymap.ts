@@ -109,6 +109,7 @@ export const KEYMAP = [
   { id: "funnel.clearExclusions", keys: ["Z"], scope: "funnel", description: "Clear exclusions" },
   { id: "funnel.hold", keys: ["H"], scope: "funnel", description: "Hold a property constant" },
   { id: "funnel.value", keys: ["V"], scope: "funnel", description: "Sum a property per step" },
+  { id: "funnel.timeToConvert", keys: ["t"], scope: "funnel", description: "Time to convert 1 → last" },
   // retention
   { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },
   { id: "retention.return", keys: ["r"], scope: "retention", description: "Pick the return event" },

@@ -163,6 +163,8 @@ export interface FunnelModel {
   hold?: string;
   /** `V`: the property summed per step. */
   value?: string;
+  /** `t`: the histogram of times from step 1 to the last step. */
+  timeToConvert?: boolean;
 }
 
 /** An edit of a funnel's steps (0-based indices; `to` is the moved step's new index). */
