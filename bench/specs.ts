@@ -36,6 +36,19 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec }[] 
         limit: 10,
       },
     },
+    // Issue #27: time to convert extends "funnel 3 steps 1d" (budget: within 1.5× of it).
+    {
+      name: "funnel 3 steps 1d time to convert",
+      spec: {
+        kind: "funnel",
+        steps: [ev("application_opened"), ev("button_clicked"), ev("file_saved")],
+        withinSeconds: 86400,
+        range,
+        filters: [],
+        limit: 10,
+        timeToConvert: { from: 1, to: 3 },
+      },
+    },
     {
       name: "funnel 5 steps 7d filter",
       spec: {

@@ -417,11 +417,19 @@ export function buildCli(argv: string[]): Argv {
               type: "string",
               describe: "property key to sum over the RETURN events of each cell (revenue)",
             },
+            breakdown: {
+              type: "string",
+              describe: "one table per value of this property of the START event that made the cohort",
+            },
             "users-of": {
               type: "string",
               describe: "list users instead: COHORT:N (retained at period N) or COHORT:N:lost",
             },
-            limit: { type: "number", describe: "with --users-of, users listed (default 100)" },
+            limit: {
+              type: "number",
+              describe:
+                "breakdown values with their own table, the rest go to (other) (default 5); with --users-of, users listed (default 100)",
+            },
           })
           .example(
             "$0 retention signed_up --period week --users-of 2023-06-05:2:lost --json",
@@ -438,6 +446,10 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 retention application_opened --period week --cohort recurring --value revenue",
             "recurring weekly cohorts (PostHog's default) with revenue per cell",
+          )
+          .example(
+            "$0 retention signed_up --period week --breakdown plan --limit 3",
+            "one table per plan of the signup event: the top 3, then (other) and (none)",
           ),
       async (a) =>
         (await import("./commands/analyze.js")).runRetention({

@@ -1268,25 +1268,76 @@ export function bruteRetention(
   const { start, end } = rangeMicros(spec.range);
   const tz = spec.range.tz;
   const period = spec.period;
-  const buckets = rangeBuckets(period, spec.range);
   const recurring = spec.cohort === "recurring";
 
-  // memberships: (user, cohort bucket key) → first START in it; `first` keeps only the user's first
-  const firstStart = new Map<string, number>();
+  // memberships: (user, cohort bucket key) → first START in it; `first` keeps only the user's first.
+  // With a breakdown, each START event's KEY text; the membership's value is the least text (byte
+  // order) among the START events at its first instant, "(none)" when all of them have KEY unset.
+  const firstStart = new Map<string, { t0: number; texts: (string | null)[] }>();
   for (const e of events) {
     if (e.t < start || e.t >= end || !matchesRef(e, spec.start, spec.filters)) continue;
     const id = recurring ? `${e.user}\u0000${bucketKey(period, tz, e.t)}` : e.user;
+    const text = spec.breakdown === undefined ? null : propTextOf(e.props, spec.breakdown);
     const prev = firstStart.get(id);
-    if (prev === undefined || e.t < prev) firstStart.set(id, e.t);
+    if (prev === undefined || e.t < prev.t0) firstStart.set(id, { t0: e.t, texts: [text] });
+    else if (e.t === prev.t0) prev.texts.push(text);
   }
-  const members: { user: string; key: number; t0: number }[] = [...firstStart].map(([id, t0]) => ({
-    user: recurring ? id.slice(0, id.indexOf("\u0000")) : id,
-    key: bucketKey(period, tz, t0),
-    t0,
-  }));
+  const members: Member[] = [...firstStart].map(([id, { t0, texts }]) => {
+    const set = texts.filter((x): x is string => x !== null).sort(compareBytes);
+    return {
+      user: recurring ? id.slice(0, id.indexOf("\u0000")) : id,
+      key: bucketKey(period, tz, t0),
+      t0,
+      value: set.length ? set[0] : "(none)",
+    };
+  });
   const returnsOf = new Map<string, BruteEvent[]>();
   for (const e of events) if (matchesRef(e, spec.return, spec.filters)) push(returnsOf, e.user, e);
+  const result: BruteRetentionResult = {
+    period,
+    mode: spec.mode,
+    cohort: spec.cohort ?? "first",
+    ...retentionTable(members, returnsOf, spec, lastEventMicros),
+  };
+  if (spec.breakdown !== undefined) {
+    const groups = new Map<string, Member[]>();
+    for (const m of members) push(groups, m.value, m);
+    const none = groups.get("(none)") ?? [];
+    groups.delete("(none)");
+    const ranked = [...groups]
+      .map(([value, ms]) => ({ value, ms, users: new Set(ms.map((m) => m.user)).size }))
+      .sort((a, b) => b.users - a.users || compareBytes(a.value, b.value));
+    const limit = Math.max(0, spec.limit ?? 5);
+    const tables = ranked.slice(0, limit).map((g) => ({ value: g.value, ms: g.ms }));
+    const other = ranked.slice(limit).flatMap((g) => g.ms);
+    if (other.length) tables.push({ value: "(other)", ms: other });
+    if (none.length) tables.push({ value: "(none)", ms: none });
+    result.breakdown = tables.map((t) => ({
+      value: t.value,
+      ...retentionTable(t.ms, returnsOf, spec, lastEventMicros),
+    }));
+  }
+  return result;
+}
 
+interface Member {
+  user: string;
+  key: number;
+  t0: number;
+  /** The breakdown value of the membership's START event ("(none)" without a breakdown). */
+  value: string;
+}
+
+/** The cohorts and average of a set of memberships. */
+function retentionTable(
+  members: Member[],
+  returnsOf: Map<string, BruteEvent[]>,
+  spec: RetentionSpec,
+  lastEventMicros: number,
+): { cohorts: RetentionCohort[]; average: (number | null)[] } {
+  const tz = spec.range.tz;
+  const period = spec.period;
+  const buckets = rangeBuckets(period, spec.range);
   const cohorts: RetentionCohort[] = buckets.map((b) => {
     const mine = members.filter((m) => m.key === b.key);
     // per member: period indexes (and values) of their RETURN events at or after t0 (no upper bound)
@@ -1327,7 +1378,7 @@ export function bruteRetention(
     const users = ok.reduce((s, c) => s + c.users, 0);
     average.push(ok.length === 0 ? null : ok.reduce((s, c) => s + c.retained[n], 0) / users);
   }
-  return { period, mode: spec.mode, cohort: spec.cohort ?? "first", cohorts, average };
+  return { cohorts, average };
 }
 
 /** The latest event instant (µs) of a list, or -Infinity when empty. */

@@ -28,6 +28,7 @@ import {
   UsageError,
 } from "../queries/parse.js";
 import { comparePeriod } from "../queries/partial.js";
+import { RETENTION_BREAKDOWN_LIMIT } from "../queries/retention.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -715,6 +716,7 @@ export interface RetentionArgs extends CommonArgs {
   mode?: string;
   cohort?: string;
   value?: string;
+  breakdown?: string;
 }
 
 export async function runRetention(a: RetentionArgs): Promise<void> {
@@ -726,6 +728,7 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
   if (mode !== "on" && mode !== "on-or-after") throw new UsageError("--mode is on or on-or-after");
   const cohort = a.cohort === undefined ? "first" : parseCohortRule(a.cohort);
   const value = a.value === undefined ? undefined : nonEmptyKey(a.value, "--value");
+  const breakdown = a.breakdown === undefined ? undefined : nonEmptyKey(a.breakdown, "--breakdown");
   await analyze<RetentionResult>(
     a,
     (range) => ({
@@ -739,6 +742,9 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
       filters: where(a),
       ...(cohort !== "first" ? { cohort } : {}),
       ...(value !== undefined ? { value } : {}),
+      ...(breakdown !== undefined
+        ? { breakdown, limit: a.usersOf === undefined ? (a.limit ?? RETENTION_BREAKDOWN_LIMIT) : undefined }
+        : {}),
     }),
     (r, answer) => {
       const width = termWidth();
@@ -748,6 +754,12 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
         `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete, blank = not begun yet\n`,
       );
       process.stdout.write(`${drawing.retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
+      for (const g of r.breakdown ?? []) {
+        const table = { ...r, cohorts: g.cohorts, average: g.average as number[] };
+        process.stdout.write(
+          `\n${cleanText(breakdown ?? "")} = ${cleanText(g.value)}\n${drawing.retentionGrid(table, { width, color, tz: answer.range.tz }).join("\n")}\n`,
+        );
+      }
       if (value !== undefined) {
         process.stdout.write(`\n${cleanText(value)} per period (sum over the RETURN events counted)\n`);
         process.stdout.write(

@@ -196,18 +196,12 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     case "retention": {
       const r = result as RetentionResult;
       const withValue = r.cohorts.some((c) => c.value !== undefined);
-      return {
-        columns: [
-          "cohort",
-          "users",
-          "period",
-          "retained",
-          "rate",
-          "complete",
-          ...(withValue ? ["value"] : []),
-        ],
-        rows: r.cohorts.flatMap((c) =>
+      // With a breakdown: a first `breakdown` column, empty on the whole's rows, then each value's rows.
+      const by = r.breakdown !== undefined;
+      const rowsOf = (b: string | null, cohorts: RetentionResult["cohorts"]) =>
+        cohorts.flatMap((c) =>
           c.retained.map((n, i) => [
+            ...(by ? [b] : []),
             c.cohort,
             c.users,
             i,
@@ -216,7 +210,19 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             c.incomplete_from === null || i < c.incomplete_from,
             ...(withValue ? [c.value?.[i] ?? 0] : []),
           ]),
-        ),
+        );
+      return {
+        columns: [
+          ...(by ? ["breakdown"] : []),
+          "cohort",
+          "users",
+          "period",
+          "retained",
+          "rate",
+          "complete",
+          ...(withValue ? ["value"] : []),
+        ],
+        rows: [...rowsOf(null, r.cohorts), ...(r.breakdown ?? []).flatMap((g) => rowsOf(g.value, g.cohorts))],
       };
     }
     case "users": {

@@ -110,6 +110,9 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
         ...(spec.value !== undefined
           ? [{ key: spec.value, where: "--value", events: typesOf([spec.return]) }]
           : []),
+        ...(spec.breakdown !== undefined
+          ? [{ key: spec.breakdown, where: "--breakdown", events: typesOf([spec.start]) }]
+          : []),
       ];
     case "paths":
       // `--where` applies to every event a path may hold, not only the anchor.

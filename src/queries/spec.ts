@@ -163,6 +163,10 @@ export interface RetentionSpec {
   value?: string;
   range: DateRange;
   filters: Filter[];
+  /** Property key of the START event that put the user in the cohort: one table per value. */
+  breakdown?: string;
+  /** Top N breakdown values by users; the rest fold into "(other)". Default 5. */
+  limit?: number;
 }
 
 export const COHORT_RULES = ["first", "recurring"] as const;
@@ -430,6 +434,13 @@ export interface RetentionResult {
   cohort: RetentionCohortRule;
   cohorts: RetentionCohort[];
   /** null where no cohort has a complete cell for that period. */
+  average: (number | null)[];
+  /** With `--breakdown`: the same table per value of the START event (top values, `(other)`, `(none)`). */
+  breakdown?: RetentionBreakdown[];
+}
+export interface RetentionBreakdown {
+  value: string;
+  cohorts: RetentionCohort[];
   average: (number | null)[];
 }
 

@@ -490,6 +490,44 @@ describe("funnel", () => {
 
 const retentions: [string, RetentionSpec][] = [
   [
+    "breakdown platform limit 2 (top 2, other), * by day, on, Berlin",
+    retention({
+      start: ref("application_opened"),
+      period: "day",
+      periods: 6,
+      mode: "on",
+      breakdown: "platform",
+      limit: 2,
+      range: part("Europe/Berlin"),
+    }),
+  ],
+  [
+    "breakdown plan ((none) for most), recurring by week, on-or-after, with value",
+    retention({
+      start: ref("*"),
+      return: ref("file_saved"),
+      period: "week",
+      periods: 3,
+      mode: "on-or-after",
+      cohort: "recurring",
+      value: "size_kb",
+      breakdown: "plan",
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "breakdown button_name, on, day, same start and return (bitmap plan for the whole)",
+    retention({
+      start: ref("button_clicked"),
+      return: ref("button_clicked"),
+      period: "day",
+      periods: 4,
+      mode: "on",
+      breakdown: "button_name",
+      range: part("UTC"),
+    }),
+  ],
+  [
     "signed_up → * by day, on, UTC",
     retention({ start: ref("signed_up"), period: "day", mode: "on", range: full("UTC") }),
   ],
