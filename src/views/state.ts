@@ -268,6 +268,10 @@ export interface RetentionModel {
   cohort?: RetentionCohortRule;
   /** `V`: the property summed per cell. */
   value?: string;
+  /** `b`: a property of the START event; one table per value (`v` cycles them). */
+  breakdown?: string;
+  /** The table shown: 0 the whole, i the i-th breakdown value's. */
+  shown?: number;
   filters: Filter[];
   top: number;
   /** The selected cell: cohort index (in the result) and period. */
