@@ -125,8 +125,8 @@ export const KEYMAP = [
   { id: "retention.users", keys: ["enter"], scope: "retention", description: "Users of selected cell" },
   { id: "retention.cohort", keys: ["c"], scope: "retention", description: "Cohorts: first/recurring" },
   { id: "retention.value", keys: ["V"], scope: "retention", description: "Sum a property per cell" },
-  { id: "retention.breakdown", keys: ["b"], scope: "retention", description: "Break down by START property" },
-  { id: "retention.nextValue", keys: ["v"], scope: "retention", description: "Next breakdown value's table" },
+  { id: "retention.breakdown", keys: ["b"], scope: "retention", description: "Break down by START prop" },
+  { id: "retention.nextValue", keys: ["v"], scope: "retention", description: "Next breakdown table" },
   // sync
   { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up" },
   { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down" },
