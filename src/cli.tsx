@@ -50,7 +50,12 @@ const analysisOpts = {
   where: {
     type: "string",
     array: true,
-    describe: "property filter KEY OP VALUE on every event (repeatable); OP: = != > >= < <= ~ in set !set",
+    describe:
+      "property filter KEY OP VALUE on every event (repeatable); OP: = != > >= < <= ~ in set !set; cohort=NAME / cohort!=NAME: the user is (not) in a saved cohort",
+  },
+  "save-cohort": {
+    type: "string",
+    describe: "with --users-of: save the users listed (all of them) as a static cohort NAME",
   },
   ...engineOpts,
 } as const;
@@ -539,6 +544,90 @@ export function buildCli(argv: string[]): Argv {
           user: String(a.user_id),
           event: a.event as string[] | undefined,
         }),
+    )
+    .command(
+      "cohort",
+      "saved cohorts of users: behavioural (re-evaluated on each use) or static lists",
+      (y) =>
+        y
+          .command(
+            "save <name>",
+            "save a behavioural cohort: users who did (not) do events, at least N times, in a window",
+            (z) =>
+              z
+                .positional("name", { type: "string", demandOption: true })
+                .options({
+                  ...cacheOpt,
+                  json: outOpts.json,
+                  did: { type: "string", array: true, describe: "EVENT[filter] the users did (repeatable)" },
+                  "did-not": {
+                    type: "string",
+                    array: true,
+                    describe: "EVENT[filter] the users did not do (repeatable)",
+                  },
+                  "at-least": { type: "number", describe: "with --did: at least N such events (default 1)" },
+                  in: {
+                    type: "string",
+                    describe: "window: the last D of the data (7d, 24h), re-read on each use",
+                  },
+                  from: { type: "string", describe: "window start: a date or local time in --tz" },
+                  to: {
+                    type: "string",
+                    describe: "window end: a date (inclusive) or local time (exclusive)",
+                  },
+                  tz: { type: "string", default: "UTC", describe: "IANA time zone of --from/--to" },
+                })
+                .example(
+                  "$0 cohort save buyers --did purchase --at-least 2 --in 30d",
+                  "two purchases in the last 30 days of data",
+                )
+                .example(
+                  "$0 cohort save stuck --did 'checkout_started[plan=pro]' --did-not purchase --in 7d",
+                  "started a pro checkout but never bought, last 7 days",
+                )
+                .example(
+                  "$0 trend app_opened --where cohort=buyers --breakdown cohort:buyers,stuck",
+                  "then use it: a filter, or in/not-in series",
+                ),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortSave({
+                ...a,
+                name: String(a.name),
+                did: a.did as string[] | undefined,
+                didNot: a["did-not"] as string[] | undefined,
+                atLeast: a["at-least"],
+              }),
+          )
+          .command(
+            "list",
+            "the saved cohorts, behavioural or static, with their users now",
+            (z) => z.options({ ...cacheOpt, json: outOpts.json }).example("$0 cohort list --json", "as JSON"),
+            async (a) => (await import("./commands/cohort.js")).runCohortList(a),
+          )
+          .command(
+            "show <name>",
+            "one cohort's definition and its users now",
+            (z) =>
+              z
+                .positional("name", { type: "string", demandOption: true })
+                .options({ ...cacheOpt, json: outOpts.json })
+                .example("$0 cohort show buyers", "what it means and how many it holds"),
+            async (a) => (await import("./commands/cohort.js")).runCohortShow({ ...a, name: String(a.name) }),
+          )
+          .command(
+            "rm <name>",
+            "remove a saved cohort",
+            (z) =>
+              z
+                .positional("name", { type: "string", demandOption: true })
+                .options({ ...cacheOpt })
+                .example("$0 cohort rm buyers", "forget it"),
+            async (a) => (await import("./commands/cohort.js")).runCohortRm({ ...a, name: String(a.name) }),
+          )
+          .demandCommand(1, "name a subcommand: save, list, show or rm")
+          .example("$0 cohort save buyers --did purchase --in 30d", "save one")
+          .example("$0 funnel a b --within 1d --users-of reached:2 --save-cohort converted", "a static one"),
+      () => {},
     )
     .command(
       "clickhouse",

@@ -24,6 +24,8 @@ import type {
   CatalogResult,
   CatalogRow,
   CatalogSpec,
+  CohortCondition,
+  CohortDef,
   Compare,
   DateRange,
   EventRef,
@@ -686,7 +688,67 @@ function scalar(value: string | string[] | undefined): string {
   return Array.isArray(value) ? value.join(",") : (value ?? "");
 }
 
-export function matchFilter(props: Record<string, unknown>, f: Filter): boolean {
+/** The members of each bound cohort filter (`bindCohorts`). */
+const MEMBERS = new WeakMap<object, Set<string>>();
+
+/**
+ * Computes the members of every cohort the spec's filters use (docs/semantics.md, "Cohorts") over
+ * `events` (the whole data), so that `matchFilter` can test them. `staticIds` gives a static cohort's
+ * saved user ids by name.
+ */
+export function bindCohorts(
+  events: BruteEvent[],
+  filters: Filter[],
+  staticIds: Map<string, string[]> = new Map(),
+): void {
+  for (const f of filters) {
+    if (!f.cohort || MEMBERS.has(f.cohort)) continue;
+    MEMBERS.set(f.cohort, bruteCohortMembers(events, f.cohort.def, staticIds.get(f.cohort.name)));
+  }
+}
+
+export function bruteCohortMembers(
+  events: BruteEvent[],
+  def: CohortDef | undefined,
+  ids: string[] = [],
+): Set<string> {
+  if (!def) throw new Error("cohort without a definition");
+  if (def.kind === "static") return new Set(ids);
+  const last = lastEventTime(events);
+  // `--in D` ends where `--last` ends: the start of the UTC minute after the latest event
+  const end = (Math.floor(last / 60e6) + 1) * 60e6;
+  const inWindow = (e: BruteEvent, c: CohortCondition) => {
+    const w = c.window;
+    if (!w) return true;
+    if (w.kind === "last") return e.t >= end - w.seconds * 1e6;
+    const r = rangeMicros(w.range);
+    return e.t >= r.start && e.t < r.end;
+  };
+  const counts = def.conditions.map(() => new Map<string, number>());
+  const users = new Set<string>();
+  for (const e of events) {
+    users.add(e.user);
+    def.conditions.forEach((c, i) => {
+      if (inWindow(e, c) && matchesRef(e, c.event, []))
+        counts[i].set(e.user, (counts[i].get(e.user) ?? 0) + 1);
+    });
+  }
+  const out = new Set<string>();
+  for (const u of users) {
+    const ok = def.conditions.every((c, i) =>
+      c.did ? (counts[i].get(u) ?? 0) >= Math.max(1, c.atLeast) : !counts[i].has(u),
+    );
+    if (ok) out.add(u);
+  }
+  return out;
+}
+
+export function matchFilter(props: Record<string, unknown>, f: Filter, user?: string): boolean {
+  if (f.cohort) {
+    const members = MEMBERS.get(f.cohort);
+    if (!members || user === undefined) throw new Error(`cohort ${f.cohort.name}: call bindCohorts first`);
+    return members.has(user) === (f.op === "=");
+  }
   const text = propTextOf(props, f.key);
   switch (f.op) {
     case "set":
@@ -717,7 +779,10 @@ export function matchFilter(props: Record<string, unknown>, f: Filter): boolean 
 
 function matchesRef(e: BruteEvent, ref: EventRef, where: Filter[]): boolean {
   if (ref.event !== "*" && e.type !== ref.event) return false;
-  return ref.filters.every((f) => matchFilter(e.props, f)) && where.every((f) => matchFilter(e.props, f));
+  return (
+    ref.filters.every((f) => matchFilter(e.props, f, e.user)) &&
+    where.every((f) => matchFilter(e.props, f, e.user))
+  );
 }
 
 /** Default label of an event argument: the canonical CLI text (`button_clicked[button_name=save]`). */
@@ -926,7 +991,7 @@ function orderedTimes(list: BruteEvent[], first: BruteEvent, spec: FunnelSpec): 
   const held = spec.hold === undefined ? undefined : propTextOf(first.props, spec.hold);
   const times = [first.t];
   if (held === null) return times;
-  const visible = list.filter((e) => spec.filters.every((f) => matchFilter(e.props, f)));
+  const visible = list.filter((e) => spec.filters.every((f) => matchFilter(e.props, f, e.user)));
   for (let k = 1; k < steps.length; k++) {
     // latest earlier step naming the same event_type: the match must be strictly later than it
     let sameJ = -1;

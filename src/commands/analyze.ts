@@ -12,6 +12,7 @@ import { flatten } from "../queries/flatten.js";
 import { checkTimeToConvert } from "../queries/funnel.js";
 import { propValueText } from "../queries/jsonnumber.js";
 import {
+  checkCohortName,
   parseCohortRule,
   parseCompare,
   parseDuration,
@@ -55,7 +56,7 @@ import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
 import { seriesLabel } from "../render/series.js";
 import { binLabel, timeToConvertHead } from "../render/ttc.js";
-import { openForRead } from "./cachepath.js";
+import { cachePathFor, openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
 
@@ -83,6 +84,8 @@ export interface CommonArgs {
   chUrl?: string;
   /** ClickHouse events table (default `events`). */
   chTable?: string;
+  /** With usersOf: save every selected user as a static cohort of this name. */
+  saveCohort?: string;
 }
 
 /** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
@@ -160,8 +163,14 @@ export async function analyze<R>(
   if (last !== undefined && (from !== undefined || to !== undefined))
     throw new UsageError("--last gives the whole range: use it without --from/--to");
   const tz = parseZone(a.tz ?? "UTC");
+  if (a.saveCohort !== undefined) {
+    if (a.usersOf === undefined)
+      throw new UsageError("--save-cohort goes with --users-of (the users it saves)");
+    checkCohortName(a.saveCohort, "--save-cohort");
+  }
   const opened = await openEngine(a);
   const ex = opened.engine;
+  let closed = false;
   try {
     // A range reaching past the cached dates is answered from what is cached, and its coverage says
     // which partitions are missing; a range with no cached events at all is refused by validateSpec.
@@ -188,6 +197,11 @@ export async function analyze<R>(
       return;
     }
     const out = await ex.run(spec);
+    if (a.saveCohort !== undefined && spec.kind === "users") {
+      closed = true;
+      await opened.close();
+      await saveStaticCohort(a, spec, a.saveCohort, (out.result as UsersResult).total);
+    }
     const answer: Answer = { range, resolved: out.range, coverage: out.coverage };
     if (a.json) {
       printJson({ ...out.result, range: out.range, coverage: out.coverage });
@@ -204,8 +218,41 @@ export async function analyze<R>(
     if (spec.kind === "users") printUsers(out.result as UsersResult, answer);
     else print(out.result as R, answer);
   } finally {
-    await opened.close();
+    if (!closed) await opened.close();
   }
+}
+
+/**
+ * `--users-of … --save-cohort NAME`: every user of the drill-down (not only the listed page) saved as a
+ * static cohort, by the same selection SQL, in the cache (opened for writing once the answer is in).
+ */
+async function saveStaticCohort(a: CommonArgs, spec: UsersSpec, name: string, total: number): Promise<void> {
+  if (parseEngine(a) === "clickhouse") {
+    const ch = await import("../queries/clickhouse/cohorts.js");
+    const users = await ch.saveStaticCohortCh({ chUrl: a.chUrl, chTable: a.chTable }, spec, name);
+    reportSaved(name, users, total);
+    return;
+  }
+  const { Cache } = await import("../cache/db.js");
+  const { saveStatic } = await import("../cache/cohorts.js");
+  const { buildQuery } = await import("../queries/executor.js");
+  const cache = await Cache.open(cachePathFor(a.cache));
+  try {
+    const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER });
+    const users = await saveStatic(cache, name, {
+      sql: `SELECT user_id FROM (${q.sql}) evx_all WHERE listed`,
+      params: q.params,
+    });
+    reportSaved(name, users, total);
+  } finally {
+    cache.close();
+  }
+}
+
+function reportSaved(name: string, users: number, total: number): void {
+  if (users !== total)
+    throw new Error(`saving cohort ${name}: ${users} users saved, but the drill-down counts ${total}`);
+  process.stderr.write(`evx: saved ${fmtInt(users)} users as the static cohort ${cleanText(name)}\n`);
 }
 
 /** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */

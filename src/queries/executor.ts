@@ -3,11 +3,13 @@
  * small aggregated rows into the `--json` result types.
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { cacheCohortStore } from "../cache/cohorts.js";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
+import { resolveCohorts } from "./cohorts.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
-import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
+import { type BuiltQuery, type EngineName, type QueryContext, withPreludes } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
@@ -61,6 +63,11 @@ export function buildQuery(
   ctx?: QueryContext,
   engine: EngineName = "duckdb",
 ): BuiltQuery {
+  // The cohorts a spec's filters read are CTEs put before the builder's own (filters.ts).
+  return withPreludes(buildOne(spec, ctx, engine));
+}
+
+function buildOne(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {
   if (engine !== (ctx?.engine ?? "duckdb")) ctx = { ...ctx, engine };
   switch (spec.kind) {
     case "catalog":
@@ -193,6 +200,7 @@ export class Executor implements AnalysisEngine {
     return this.withConnection(opts.signal, async (exec) => {
       await exec("BEGIN TRANSACTION");
       try {
+        await resolveCohorts(spec, cacheCohortStore(exec));
         const ctx = contextOf(await exec(CONTEXT_SQL));
         const built = buildQuery(spec, ctx);
         const rows = await exec(built.sql, built.params);
@@ -231,9 +239,10 @@ export class Executor implements AnalysisEngine {
 
   /** The query `run` would execute for `spec` (built with the cache's context), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
-    return this.withConnection(undefined, async (exec) =>
-      buildQuery(spec, contextOf(await exec(CONTEXT_SQL))),
-    );
+    return this.withConnection(undefined, async (exec) => {
+      await resolveCohorts(spec, cacheCohortStore(exec));
+      return buildQuery(spec, contextOf(await exec(CONTEXT_SQL)));
+    });
   }
 
   /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */

@@ -31,6 +31,39 @@ export interface Filter {
   op: Op;
   /** Raw value as typed; for `in` the comma-split list; absent for `set`/`!set`. */
   value?: string | string[];
+  /**
+   * `--where cohort=NAME` / `cohort!=NAME` (op `=` or `!=`, value NAME): the event's user is (not) in
+   * the saved cohort, not a property test. `def` is filled from the cohort store before building.
+   */
+  cohort?: CohortRef;
+}
+
+/* ---------- behavioural cohorts (docs/semantics.md, "Cohorts") ---------- */
+
+/** A saved cohort's name: letters, digits, `_`, `.`, `-`; 1..64 characters, not starting with `.`/`-`. */
+export const COHORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** Where a behavioural condition looks: the last D before the data's end, or a fixed range. */
+export type CohortWindow = { kind: "last"; seconds: number } | { kind: "range"; range: DateRange };
+
+/** `--did EVENT[filter] --at-least N` or `--did-not EVENT[filter]`, over `window` (all data when absent). */
+export interface CohortCondition {
+  did: boolean;
+  event: EventRef;
+  /** With `did`: at least this many matching events (default 1). */
+  atLeast: number;
+  window?: CohortWindow;
+}
+
+export type CohortDef =
+  /** Re-evaluated over the current data on every use. */
+  | { kind: "behavioural"; conditions: CohortCondition[] }
+  /** A saved list of user ids (from a drill-down); `users` counts them. */
+  | { kind: "static"; users: number; table?: string };
+
+export interface CohortRef {
+  name: string;
+  def?: CohortDef;
 }
 
 /** `EVENT` or `EVENT[KEY OP VALUE]`. `event` may be `*` (any event) where an analysis allows it. */

@@ -11,6 +11,7 @@
  */
 import type { Row } from "../../cache/db.js";
 import { shapeRange } from "../catalog.js";
+import { resolveCohorts } from "../cohorts.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
@@ -26,6 +27,7 @@ import {
   newQueryId,
   resolveTarget,
 } from "./client.js";
+import { chCohortStore } from "./cohorts.js";
 import {
   type ChLoadRecord,
   type ChPartition,
@@ -146,6 +148,7 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const { signal } = opts;
     if (signal?.aborted) throw new AbortError();
     await this.checkSchema(signal);
+    await resolveCohorts(spec, chCohortStore(this.client));
     const built = this.build(spec);
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
@@ -184,6 +187,7 @@ export class ClickHouseExecutor implements AnalysisEngine {
   /** The ClickHouse query `run` would execute for `spec` (with `{pN:Type}` parameters), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
     await this.checkSchema();
+    await resolveCohorts(spec, chCohortStore(this.client));
     return this.build(spec);
   }
 
