@@ -1,4 +1,5 @@
 import type { Cache } from "../cache/db.js";
+import { parseCohortBreakdown } from "../queries/cohorts.js";
 import type { AnalysisEngine, EngineName } from "../queries/engine.js";
 import {
   checkSpecKeys,
@@ -267,8 +268,9 @@ function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpe
   const {
     breakdown: _b,
     compare: _c,
+    cohortBreakdown: _cb,
     ...rest
-  } = inner as typeof inner & { breakdown?: string; compare?: string };
+  } = inner as typeof inner & { breakdown?: string; compare?: string; cohortBreakdown?: unknown };
   const of = (inner.kind === "funnel" ? { ...rest, trendInterval: undefined } : rest) as UsersSpec["of"];
   return { kind: "users", of, select: parseUserSelection(text, of), limit, range: of.range };
 }
@@ -490,6 +492,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
   const measure = parseMeasure(a.measure ?? "events");
   const interval = parseInterval(a.interval ?? "day");
   const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
+  const byCohort = parseCohortBreakdown(a.breakdown);
   await analyze<TrendResult>(
     a,
     (range) => ({
@@ -499,7 +502,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       interval,
       range,
       filters: where(a),
-      breakdown: a.breakdown,
+      ...(byCohort ? { cohortBreakdown: byCohort } : { breakdown: a.breakdown }),
       limit: a.usersOf === undefined ? (a.limit ?? 10) : 10,
       ...(compare ? { compare } : {}),
     }),
@@ -646,6 +649,10 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
   const exclude = list(a.exclude).map((x) => parseExclusion(x, steps.length));
   const hold = a.hold === undefined ? undefined : nonEmptyKey(a.hold, "--hold");
   const value = a.value === undefined ? undefined : nonEmptyKey(a.value, "--value");
+  if (parseCohortBreakdown(a.breakdown))
+    throw new UsageError(
+      "--breakdown cohort:NAME works on trend and retention; on a funnel use --where cohort=NAME (or cohort!=NAME)",
+    );
   const withinSeconds = parseDuration(a.within);
   const trendInterval = a.interval === undefined ? undefined : parseInterval(a.interval);
   const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
@@ -775,7 +782,9 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
   if (mode !== "on" && mode !== "on-or-after") throw new UsageError("--mode is on or on-or-after");
   const cohort = a.cohort === undefined ? "first" : parseCohortRule(a.cohort);
   const value = a.value === undefined ? undefined : nonEmptyKey(a.value, "--value");
-  const breakdown = a.breakdown === undefined ? undefined : nonEmptyKey(a.breakdown, "--breakdown");
+  const byCohort = parseCohortBreakdown(a.breakdown);
+  const breakdown =
+    a.breakdown === undefined || byCohort ? undefined : nonEmptyKey(a.breakdown, "--breakdown");
   await analyze<RetentionResult>(
     a,
     (range) => ({
@@ -792,6 +801,7 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
       ...(breakdown !== undefined
         ? { breakdown, limit: a.usersOf === undefined ? (a.limit ?? RETENTION_BREAKDOWN_LIMIT) : undefined }
         : {}),
+      ...(byCohort ? { cohortBreakdown: byCohort } : {}),
     }),
     (r, answer) => {
       const width = termWidth();
@@ -804,7 +814,7 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
       for (const g of r.breakdown ?? []) {
         const table = { ...r, cohorts: g.cohorts, average: g.average as number[] };
         process.stdout.write(
-          `\n${cleanText(breakdown ?? "")} = ${cleanText(g.value)}\n${drawing.retentionGrid(table, { width, color, tz: answer.range.tz }).join("\n")}\n`,
+          `\n${byCohort ? "cohort: " : `${cleanText(breakdown ?? "")} = `}${cleanText(g.value)}\n${drawing.retentionGrid(table, { width, color, tz: answer.range.tz }).join("\n")}\n`,
         );
       }
       if (value !== undefined) {

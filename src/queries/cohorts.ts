@@ -6,8 +6,8 @@
  * user ids (DuckDB: `cohort_users`; ClickHouse: a table of user keys per cohort).
  */
 import { UsageError } from "./errors.js";
-import { formatEventRef } from "./parse.js";
-import type { AnalysisSpec, CohortDef, EventRef, Filter } from "./spec.js";
+import { checkCohortName, formatEventRef } from "./parse.js";
+import type { AnalysisSpec, CohortDef, CohortRef, EventRef, Filter, TrendResult, TrendSpec } from "./spec.js";
 import { closestNames } from "./suggest.js";
 
 export interface SavedCohort {
@@ -74,15 +74,50 @@ export function findCohort(saved: SavedCohort[], name: string): SavedCohort {
   );
 }
 
-/** Fills the definition of every cohort filter of `spec` (in place) from the store. */
+/** The cohorts of `--breakdown cohort:A,B` of a spec (trend, retention). */
+function breakdownRefs(spec: AnalysisSpec): CohortRef[] {
+  if (spec.kind === "users") return breakdownRefs(spec.of);
+  return spec.kind === "trend" || spec.kind === "retention" ? (spec.cohortBreakdown ?? []) : [];
+}
+
+/** Fills the definition of every cohort filter and cohort breakdown of `spec` (in place) from the store. */
 export async function resolveCohorts(spec: AnalysisSpec, store: CohortStore | null): Promise<void> {
   const lists = filterLists(spec);
-  if (!lists.some((l) => l.some((f) => f.cohort))) return;
+  const refs = [
+    ...lists.flatMap((l) => l.flatMap((f) => (f.cohort ? [f.cohort] : []))),
+    ...breakdownRefs(spec),
+  ];
+  // A definition given with the spec (tests, a caller that resolved it) stays; one read from a store
+  // is read again on every run, so a cohort saved anew counts from then on.
+  const todo = refs.filter((r) => !r.def || FROM_STORE.has(r));
+  if (!todo.length) return;
   if (!store) throw new UsageError("cohorts need a cache or a ClickHouse table to be saved in");
   const saved = await store.list();
-  for (const list of lists)
-    for (const f of list) if (f.cohort) f.cohort.def = findCohort(saved, f.cohort.name).def;
+  for (const r of todo) {
+    r.def = findCohort(saved, r.name).def;
+    FROM_STORE.add(r);
+  }
 }
+
+/** Cohort references whose definition `resolveCohorts` read from a store. */
+const FROM_STORE = new WeakSet<CohortRef>();
+
+/** `cohort:A,B` of `--breakdown` (null for a property key); the names are checked. */
+export function parseCohortBreakdown(text: string | undefined): CohortRef[] | null {
+  if (text === undefined || !text.startsWith("cohort:")) return null;
+  const names = text
+    .slice("cohort:".length)
+    .split(",")
+    .map((n) => n.trim());
+  if (!names.length || names.some((n) => !n))
+    throw new UsageError(`bad --breakdown ${JSON.stringify(text)}: use cohort:NAME or cohort:NAME1,NAME2`);
+  if (new Set(names).size !== names.length)
+    throw new UsageError(`bad --breakdown ${JSON.stringify(text)}: a cohort is named twice`);
+  return names.map((n) => ({ name: checkCohortName(n, "cohort") }));
+}
+
+/** The label of the series or table of the users not in cohort `name`. */
+export const notInCohort = (name: string) => `not ${name}`;
 
 /** `did checkout_started[plan=pro] ≥ 2 in the last 7d; did not refund`, for `list` and `show`. */
 export function describeCohort(def: CohortDef): string {
@@ -110,4 +145,39 @@ function durationText(s: number): string {
   ] as const)
     if (s % n === 0) return `${s / n}${u}`;
   return `${s}s`;
+}
+
+/**
+ * `--breakdown cohort:A,B` on a trend: per event E, the series of E for the users in A, for those not
+ * in A, then B's two (docs/semantics.md, "Cohorts"). Built as a trend of those events, each with its
+ * cohort filter.
+ */
+export function expandCohortTrend(spec: TrendSpec): TrendSpec {
+  const refs = spec.cohortBreakdown ?? [];
+  const { cohortBreakdown: _c, breakdown: _b, ...rest } = spec;
+  return {
+    ...rest,
+    events: spec.events.flatMap((e) =>
+      refs.flatMap((r) =>
+        (["=", "!="] as const).map((op) => ({
+          ...e,
+          filters: [...e.filters, { key: "cohort", op, value: r.name, cohort: r }],
+        })),
+      ),
+    ),
+  };
+}
+
+/** The expanded trend's series renamed: the event as written, the cohort (or not) as breakdown. */
+export function labelCohortTrend(result: TrendResult, spec: TrendSpec): TrendResult {
+  const refs = spec.cohortBreakdown ?? [];
+  const per = refs.length * 2;
+  return {
+    ...result,
+    series: result.series.map((s, i) => {
+      const e = spec.events[Math.floor(i / per)];
+      const r = refs[Math.floor((i % per) / 2)];
+      return { ...s, event: formatEventRef(e), breakdown: i % 2 === 0 ? r.name : notInCohort(r.name) };
+    }),
+  };
 }

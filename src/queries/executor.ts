@@ -6,7 +6,7 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { cacheCohortStore } from "../cache/cohorts.js";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
-import { resolveCohorts } from "./cohorts.js";
+import { expandCohortTrend, labelCohortTrend, resolveCohorts } from "./cohorts.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import { type BuiltQuery, type EngineName, type QueryContext, withPreludes } from "./filters.js";
@@ -75,7 +75,7 @@ function buildOne(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: Eng
     case "props":
       return engine === "clickhouse" ? buildPropsClickHouse(spec) : buildProps(spec);
     case "trend":
-      return buildTrend(spec, ctx);
+      return buildTrend(spec.cohortBreakdown ? expandCohortTrend(spec) : spec, ctx);
     case "funnel":
       return buildFunnel(spec, ctx);
     case "retention":
@@ -103,6 +103,8 @@ export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): Resul
     case "props":
       return shapeProps(rows, spec) as ResultOf<S>;
     case "trend":
+      if (spec.cohortBreakdown)
+        return labelCohortTrend(shapeTrend(rows, expandCohortTrend(spec)), spec) as ResultOf<S>;
       return shapeTrend(rows, spec) as ResultOf<S>;
     case "funnel":
       return shapeFunnel(rows, spec) as ResultOf<S>;

@@ -1,3 +1,4 @@
+import { notInCohort } from "./cohorts.js";
 import {
   type BuiltQuery,
   bitmapsFit,
@@ -124,7 +125,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
 UNION ALL
 SELECT 'value', cb, n, NULL, v FROM vc`;
   }
-  const by = spec.breakdown !== undefined;
+  const by = spec.breakdown !== undefined || spec.cohortBreakdown !== undefined;
   const bySelect = by ? breakdownSelect(p, ctes, spec, f, periods, cap) : "";
   const more = by ? ", NULL, NULL, NULL" : "";
   const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c, ${p.nullOf("DOUBLE")} AS v${by ? `, ${p.nullOf("BIGINT")} AS g, ${p.nullOf("BIGINT")} AS r, ${p.nullText} AS label` : ""} FROM stl GROUP BY cb
@@ -153,10 +154,26 @@ function breakdownSelect(
   periods: number,
   cap: number,
 ): string {
-  const key = spec.breakdown as string;
-  const P = spec.period;
   const N = p.big(periods);
-  const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), P);
+  if (spec.cohortBreakdown) {
+    // `cohort:A,B`: per cohort, its users' memberships (rank 2i + 1) and the others' (2i + 2).
+    ctes.push(
+      `stg AS (${spec.cohortBreakdown
+        .map((ref, i) => {
+          const cte = p.cohortCte(ref);
+          return `SELECT user_key, t0, cb, 0 AS g, ${2 * i + 1} AS r, ${p.str(ref.name)} AS label FROM stl WHERE user_key IN (SELECT user_key FROM ${cte})
+      UNION ALL SELECT user_key, t0, cb, 0 AS g, ${2 * i + 2} AS r, ${p.str(notInCohort(ref.name))} AS label FROM stl WHERE user_key NOT IN (SELECT user_key FROM ${cte})`;
+        })
+        .join("\n      UNION ALL ")})`,
+    );
+  } else groupByProperty(p, ctes, spec, f);
+  return breakdownTables(p, ctes, spec, f, N, cap);
+}
+
+/** `stg` of a property breakdown: memberships with their START event's text, ranked. */
+function groupByProperty(p: Params, ctes: string[], spec: RetentionSpec, f: Frame): void {
+  const key = spec.breakdown as string;
+  const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), spec.period);
   const recurring = spec.cohort === "recurring";
   const limit = p.big(Math.max(0, Math.floor(spec.limit ?? RETENTION_BREAKDOWN_LIMIT)));
   ctes.push(`sbt AS (SELECT user_key, t, ${recurring ? "cb, " : ""}min(b) AS b
@@ -179,6 +196,19 @@ function breakdownSelect(
            CASE WHEN s.b IS NOT NULL AND k.r <= ${limit} THEN k.r ELSE 0 END AS r,
            CASE WHEN s.b IS NOT NULL AND k.r <= ${limit} THEN s.b END AS label
       FROM stb s LEFT JOIN brk k ON k.b = s.b)`);
+}
+
+/** Sizes, cells and values per group of `stg` (rows `bsize`, `bcell`, `bvalue`). */
+function breakdownTables(
+  p: Params,
+  ctes: string[],
+  spec: RetentionSpec,
+  f: Frame,
+  N: string,
+  cap: number,
+): string {
+  const P = spec.period;
+  const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), P);
   const ret = eventSql(p, spec.return, spec.filters);
   const lo = p.ts(p.big(f.lo));
   if (spec.mode === "on") {
@@ -244,7 +274,7 @@ export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionS
     cohorts: overall.cohorts,
     average: overall.average as number[],
   };
-  if (spec.breakdown !== undefined) {
+  if (spec.breakdown !== undefined || spec.cohortBreakdown !== undefined) {
     const groups = new Map<
       string,
       { g: number; r: number; value: string; rows: Record<string, unknown>[] }

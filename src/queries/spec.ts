@@ -132,6 +132,8 @@ export interface TrendSpec {
   limit: number;
   /** Adds each series' values over the compare period. */
   compare?: Compare;
+  /** `--breakdown cohort:A,B`: per event, a series of the users in each cohort and one of those not. */
+  cohortBreakdown?: CohortRef[];
 }
 
 /** How a funnel's steps must follow each other (docs/semantics.md, "Funnel order"). */
@@ -200,6 +202,8 @@ export interface RetentionSpec {
   breakdown?: string;
   /** Top N breakdown values by users; the rest fold into "(other)". Default 5. */
   limit?: number;
+  /** `--breakdown cohort:A,B`: per cohort, a table of its users' memberships and one of the others'. */
+  cohortBreakdown?: CohortRef[];
 }
 
 export const COHORT_RULES = ["first", "recurring"] as const;
