@@ -26,6 +26,7 @@ import type {
   CatalogSpec,
   CohortCondition,
   CohortDef,
+  CohortRef,
   Compare,
   DateRange,
   EventRef,
@@ -698,13 +699,20 @@ const MEMBERS = new WeakMap<object, Set<string>>();
  */
 export function bindCohorts(
   events: BruteEvent[],
-  filters: Filter[],
+  refs: CohortRef[],
   staticIds: Map<string, string[]> = new Map(),
 ): void {
-  for (const f of filters) {
-    if (!f.cohort || MEMBERS.has(f.cohort)) continue;
-    MEMBERS.set(f.cohort, bruteCohortMembers(events, f.cohort.def, staticIds.get(f.cohort.name)));
+  for (const r of refs) {
+    if (MEMBERS.has(r)) continue;
+    MEMBERS.set(r, bruteCohortMembers(events, r.def, staticIds.get(r.name)));
   }
+}
+
+/** The members of a bound cohort. */
+export function cohortMembersOf(r: CohortRef): Set<string> {
+  const m = MEMBERS.get(r);
+  if (!m) throw new Error(`cohort ${r.name}: call bindCohorts first`);
+  return m;
 }
 
 export function bruteCohortMembers(
@@ -1364,6 +1372,31 @@ export function bruteRetention(
     cohort: spec.cohort ?? "first",
     ...retentionTable(members, returnsOf, spec, lastEventMicros),
   };
+  if (spec.cohortBreakdown !== undefined) {
+    result.breakdown = spec.cohortBreakdown.flatMap((r) => {
+      const m = cohortMembersOf(r);
+      return [
+        {
+          value: r.name,
+          ...retentionTable(
+            members.filter((x) => m.has(x.user)),
+            returnsOf,
+            spec,
+            lastEventMicros,
+          ),
+        },
+        {
+          value: `not ${r.name}`,
+          ...retentionTable(
+            members.filter((x) => !m.has(x.user)),
+            returnsOf,
+            spec,
+            lastEventMicros,
+          ),
+        },
+      ];
+    });
+  }
   if (spec.breakdown !== undefined) {
     const groups = new Map<string, Member[]>();
     for (const m of members) push(groups, m.value, m);
