@@ -558,6 +558,7 @@ export function buildCli(argv: string[]): Argv {
                 .positional("name", { type: "string", demandOption: true })
                 .options({
                   ...cacheOpt,
+                  ...engineOpts,
                   json: outOpts.json,
                   did: { type: "string", array: true, describe: "EVENT[filter] the users did (repeatable)" },
                   "did-not": {
@@ -596,6 +597,8 @@ export function buildCli(argv: string[]): Argv {
                 did: a.did as string[] | undefined,
                 didNot: a["did-not"] as string[] | undefined,
                 atLeast: a["at-least"],
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
               }),
           )
           .command(
@@ -610,9 +613,15 @@ export function buildCli(argv: string[]): Argv {
             (z) =>
               z
                 .positional("name", { type: "string", demandOption: true })
-                .options({ ...cacheOpt, json: outOpts.json })
+                .options({ ...cacheOpt, ...engineOpts, json: outOpts.json })
                 .example("$0 cohort show buyers", "what it means and how many it holds"),
-            async (a) => (await import("./commands/cohort.js")).runCohortShow({ ...a, name: String(a.name) }),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortShow({
+                ...a,
+                name: String(a.name),
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+              }),
           )
           .command(
             "rm <name>",
@@ -620,9 +629,15 @@ export function buildCli(argv: string[]): Argv {
             (z) =>
               z
                 .positional("name", { type: "string", demandOption: true })
-                .options({ ...cacheOpt })
+                .options({ ...cacheOpt, ...engineOpts })
                 .example("$0 cohort rm buyers", "forget it"),
-            async (a) => (await import("./commands/cohort.js")).runCohortRm({ ...a, name: String(a.name) }),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortRm({
+                ...a,
+                name: String(a.name),
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+              }),
           )
           .demandCommand(1, "name a subcommand: save, list, show or rm")
           .example("$0 cohort save buyers --did purchase --in 30d", "save one")

@@ -4,7 +4,6 @@
  * a drill-down's `--save-cohort`) is a saved list of user ids. Both live in the cache (`cohorts`,
  * `cohort_users`).
  */
-import type { Cache } from "../cache/db.js";
 import { describeCohort, findCohort, type SavedCohort } from "../queries/cohorts.js";
 import { Params, withPreludes } from "../queries/filters.js";
 import {
@@ -20,11 +19,15 @@ import { closestNames } from "../queries/suggest.js";
 import { frameOf } from "../queries/time.js";
 import { cleanText } from "../render/clean.js";
 import { fmtInt } from "../render/json.js";
+import { parseEngine } from "./analyze.js";
 import { cachePathFor } from "./cachepath.js";
 import { printJson } from "./output.js";
 
 export interface CohortSaveArgs {
   cache?: string;
+  engine?: string;
+  chUrl?: string;
+  chTable?: string;
   name: string;
   did?: string[];
   didNot?: string[];
@@ -80,35 +83,78 @@ export function cohortDefOf(a: Omit<CohortSaveArgs, "cache" | "name" | "json">):
   };
 }
 
-async function openWrite(cache?: string): Promise<Cache> {
-  const { Cache } = await import("../cache/db.js");
-  return Cache.open(cachePathFor(cache));
+interface EngineArgs {
+  cache?: string;
+  engine?: string;
+  chUrl?: string;
+  chTable?: string;
 }
 
-async function openRead(cache?: string): Promise<Cache> {
-  const { Cache } = await import("../cache/db.js");
-  return Cache.open(cachePathFor(cache), { readOnly: true });
+/** Where the cohorts are: the DuckDB cache, or the ClickHouse server (`--engine clickhouse`). */
+interface Backend {
+  list(): Promise<SavedCohort[]>;
+  eventTypes(): Promise<string[]>;
+  /** Members now, counted by the same SQL an analysis uses (filters.ts). */
+  count(c: SavedCohort): Promise<number>;
+  saveBehavioural(name: string, def: CohortDef): Promise<void>;
+  remove(name: string): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Members of a cohort now, counted by the same SQL an analysis uses (filters.ts). */
-export async function countMembers(cache: Cache, c: SavedCohort): Promise<number> {
-  const p = new Params();
-  const cte = p.cohortCte({ name: c.name, def: c.def });
-  const q = withPreludes({ sql: `SELECT count(*) AS n FROM ${cte}`, params: p.values });
-  const r = await cache.all<{ n: unknown }>(q.sql, q.params);
-  return Number(r[0]?.n ?? 0);
+async function open(a: EngineArgs, write: boolean): Promise<Backend> {
+  if (parseEngine(a) === "clickhouse") {
+    const { ClickHouseExecutor } = await import("../queries/clickhouse/executor.js");
+    const ch = await import("../queries/clickhouse/cohorts.js");
+    const { chQueryParams, onTable } = await import("../queries/clickhouse/schema.js");
+    const ex = ClickHouseExecutor.open({ chUrl: a.chUrl, chTable: a.chTable });
+    await ex.checkSchema();
+    return {
+      list: () => ch.chCohortStore(ex.client).list(),
+      eventTypes: () => ex.eventTypes(),
+      async count(c) {
+        const p = new Params(undefined, "clickhouse");
+        const cte = p.cohortCte({ name: c.name, def: c.def });
+        const q = withPreludes({ sql: `SELECT count() AS n FROM ${cte}`, params: p.values });
+        const r = await ex.client.rows<{ n: unknown }>(
+          onTable(q.sql, ex.target.table),
+          chQueryParams(q.params),
+        );
+        return Number(r[0]?.n ?? 0);
+      },
+      saveBehavioural: (name, def) => ch.saveBehaviouralCh(ex.client, name, def),
+      remove: (name) => ch.removeCohortCh(ex.client, name),
+      close: () => ex.close(),
+    };
+  }
+  const { Cache } = await import("../cache/db.js");
+  const store = await import("../cache/cohorts.js");
+  const cache = await Cache.open(cachePathFor(a.cache), write ? {} : { readOnly: true });
+  return {
+    list: () => store.cacheCohortStore(cache).list(),
+    eventTypes: async () =>
+      (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map((x) => x.e),
+    async count(c) {
+      const p = new Params();
+      const cte = p.cohortCte({ name: c.name, def: c.def });
+      const q = withPreludes({ sql: `SELECT count(*) AS n FROM ${cte}`, params: p.values });
+      const r = await cache.all<{ n: unknown }>(q.sql, q.params);
+      return Number(r[0]?.n ?? 0);
+    },
+    saveBehavioural: (name, def) => store.saveBehavioural(cache, name, def),
+    remove: async (name) => {
+      await store.removeCohort(cache, name);
+    },
+    close: async () => cache.close(),
+  };
 }
 
 export async function runCohortSave(a: CohortSaveArgs): Promise<void> {
   const name = checkCohortName(a.name, "cohort");
   const def = cohortDefOf(a);
-  const cache = await openWrite(a.cache);
+  const b = await open(a, true);
   try {
-    const { saveBehavioural, cacheCohortStore } = await import("../cache/cohorts.js");
     if (def.kind === "behavioural") {
-      const known = (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map(
-        (x) => x.e,
-      );
+      const known = await b.eventTypes();
       for (const c of def.conditions) {
         if (c.event.event === "*" || known.includes(c.event.event)) continue;
         const close = closestNames(c.event.event, known);
@@ -117,26 +163,25 @@ export async function runCohortSave(a: CohortSaveArgs): Promise<void> {
         );
       }
     }
-    await saveBehavioural(cache, name, def);
-    const saved = findCohort(await cacheCohortStore(cache).list(), name);
-    const users = await countMembers(cache, saved);
+    await b.saveBehavioural(name, def);
+    const saved = findCohort(await b.list(), name);
+    const users = await b.count(saved);
     if (a.json) printJson({ name, kind: "behavioural", definition: def, users });
     else
       process.stdout.write(
         `saved cohort ${cleanText(name)}: ${cleanText(describeCohort(def))} (behavioural: re-evaluated on each use; ${fmtInt(users)} users now)\n`,
       );
   } finally {
-    cache.close();
+    await b.close();
   }
 }
 
-export async function runCohortList(a: { cache?: string; json?: boolean }): Promise<void> {
-  const cache = await openRead(a.cache);
+export async function runCohortList(a: EngineArgs & { json?: boolean }): Promise<void> {
+  const b = await open(a, false);
   try {
-    const { cacheCohortStore } = await import("../cache/cohorts.js");
-    const all = await cacheCohortStore(cache).list();
+    const all = await b.list();
     const rows = [];
-    for (const c of all) rows.push({ ...c, users: await countMembers(cache, c) });
+    for (const c of all) rows.push({ ...c, users: await b.count(c) });
     if (a.json) {
       printJson({
         cohorts: rows.map((c) => ({
@@ -172,16 +217,15 @@ export async function runCohortList(a: { cache?: string; json?: boolean }): Prom
       ),
     );
   } finally {
-    cache.close();
+    await b.close();
   }
 }
 
-export async function runCohortShow(a: { cache?: string; name: string; json?: boolean }): Promise<void> {
-  const cache = await openRead(a.cache);
+export async function runCohortShow(a: EngineArgs & { name: string; json?: boolean }): Promise<void> {
+  const b = await open(a, false);
   try {
-    const { cacheCohortStore } = await import("../cache/cohorts.js");
-    const c = findCohort(await cacheCohortStore(cache).list(), a.name);
-    const users = await countMembers(cache, c);
+    const c = findCohort(await b.list(), a.name);
+    const users = await b.count(c);
     if (a.json) {
       printJson({ name: c.name, kind: c.def.kind, definition: c.def, users, created: c.created });
       return;
@@ -194,18 +238,17 @@ export async function runCohortShow(a: { cache?: string; name: string; json?: bo
       `${cleanText(c.name)} (${kind})\n  ${cleanText(describeCohort(c.def))}\n  ${fmtInt(users)} users now; saved ${c.created}\n`,
     );
   } finally {
-    cache.close();
+    await b.close();
   }
 }
 
-export async function runCohortRm(a: { cache?: string; name: string }): Promise<void> {
-  const cache = await openWrite(a.cache);
+export async function runCohortRm(a: EngineArgs & { name: string }): Promise<void> {
+  const b = await open(a, true);
   try {
-    const { cacheCohortStore, removeCohort } = await import("../cache/cohorts.js");
-    findCohort(await cacheCohortStore(cache).list(), a.name);
-    await removeCohort(cache, a.name);
+    findCohort(await b.list(), a.name);
+    await b.remove(a.name);
     process.stdout.write(`removed cohort ${cleanText(a.name)}\n`);
   } finally {
-    cache.close();
+    await b.close();
   }
 }
