@@ -604,8 +604,16 @@ export function buildCli(argv: string[]): Argv {
           .command(
             "list",
             "the saved cohorts, behavioural or static, with their users now",
-            (z) => z.options({ ...cacheOpt, json: outOpts.json }).example("$0 cohort list --json", "as JSON"),
-            async (a) => (await import("./commands/cohort.js")).runCohortList(a),
+            (z) =>
+              z
+                .options({ ...cacheOpt, ...engineOpts, json: outOpts.json })
+                .example("$0 cohort list --json", "as JSON"),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortList({
+                ...a,
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+              }),
           )
           .command(
             "show <name>",

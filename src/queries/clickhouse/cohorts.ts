@@ -32,15 +32,15 @@ export function chCohortStore(client: ChClient): CohortStore {
         { t: CH_COHORTS_TABLE },
       );
       if (!Number(t[0]?.n)) return [];
-      const rows = await client.rows<{ name: string; kind: string; definition: string; created: string }>(
+      const rows = await client.rows<{ name: string; kind: string; definition: string; saved_at: string }>(
         `SELECT name, argMax(kind, created) AS kind, argMax(definition, created) AS definition,
-                formatDateTime(max(created), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS created
+                formatDateTime(max(created), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS saved_at
            FROM ${CH_COHORTS_TABLE} GROUP BY name HAVING kind != 'removed' ORDER BY name`,
       );
       return rows.map((r) => {
         const def = JSON.parse(r.definition) as CohortDef;
         if (def.kind === "static") def.table = staticCohortTable(r.name);
-        return { name: r.name, def, created: r.created };
+        return { name: r.name, def, created: r.saved_at };
       });
     },
   };
