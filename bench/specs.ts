@@ -23,6 +23,15 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec; bas
     filters: [],
     limit: 10,
   });
+  const savers: Filter = {
+    key: "cohort",
+    op: "=",
+    value: "savers",
+    cohort: {
+      name: "savers",
+      def: { kind: "behavioural", conditions: [{ did: true, event: ev("file_saved"), atLeast: 3 }] },
+    },
+  };
   return [
     { name: "catalog", spec: { kind: "catalog", range } },
     { name: "trend users/day", spec: trend("application_opened", "users") },
@@ -73,6 +82,19 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec; bas
         limit: 10,
       },
     },
+    // Issue #27: time to convert extends "funnel 3 steps 1d" (budget: within 1.5× of it).
+    {
+      name: "funnel 3 steps 1d time to convert",
+      spec: {
+        kind: "funnel",
+        steps: [ev("application_opened"), ev("button_clicked"), ev("file_saved")],
+        withinSeconds: 86400,
+        range,
+        filters: [],
+        limit: 10,
+        timeToConvert: { from: 1, to: 3 },
+      },
+    },
     {
       name: "funnel 5 steps 7d filter",
       spec: {
@@ -87,6 +109,23 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec; bas
         withinSeconds: 7 * 86400,
         range,
         filters: [],
+        limit: 10,
+      },
+    },
+    // Issue #27: a behavioural cohort filter on "trend users/day" and "funnel 3 steps 1d" (budget:
+    // within 1.5× of each). The cohort is evaluated in the same statement: users with 3+ file_saved.
+    {
+      name: "trend users/day cohort filter",
+      spec: { ...trend("application_opened", "users"), filters: [savers] },
+    },
+    {
+      name: "funnel 3 steps 1d cohort filter",
+      spec: {
+        kind: "funnel",
+        steps: [ev("application_opened"), ev("button_clicked"), ev("file_saved")],
+        withinSeconds: 86400,
+        range,
+        filters: [savers],
         limit: 10,
       },
     },

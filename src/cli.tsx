@@ -60,7 +60,12 @@ const analysisOpts = {
   where: {
     type: "string",
     array: true,
-    describe: "property filter KEY OP VALUE on every event (repeatable); OP: = != > >= < <= ~ in set !set",
+    describe:
+      "property filter KEY OP VALUE on every event (repeatable); OP: = != > >= < <= ~ in set !set; cohort=NAME / cohort!=NAME: the user is (not) in a saved cohort",
+  },
+  "save-cohort": {
+    type: "string",
+    describe: "with --users-of: save the users listed (all of them) as a static cohort NAME",
   },
   ...engineOpts,
 } as const;
@@ -411,6 +416,22 @@ export function buildCli(argv: string[]): Argv {
             },
             hold: { type: "string", describe: "property key every step must share with step 1" },
             value: { type: "string", describe: "property key to sum over each step's events (revenue)" },
+            "time-to-convert": {
+              type: "boolean",
+              describe: "add the histogram of the converted users' times between two steps",
+            },
+            "from-step": {
+              type: "number",
+              describe: "with --time-to-convert: the step it starts at (default 1)",
+            },
+            "to-step": {
+              type: "number",
+              describe: "with --time-to-convert: the step it ends at (default the last)",
+            },
+            bins: {
+              type: "number",
+              describe: "with --time-to-convert: number of bins, 1..90 (default ⌈∛users⌉, at most 60)",
+            },
           })
           .example(
             "$0 funnel application_opened 'button_clicked[button_name=save]' file_saved --within 1h",
@@ -427,6 +448,10 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 funnel tutorial_done invite_sent profile_filled --within 7d --order any",
             "in any order",
+          )
+          .example(
+            "$0 funnel cart_viewed checkout_started purchase --within 1d --time-to-convert --from-step 2 --bins 10",
+            "how long from checkout to purchase: 10 bins, average, median and p90",
           )
           .example("$0 funnel signed_up purchase --within 7d --breakdown plan --json", "by plan, as JSON")
           .example(
@@ -460,11 +485,19 @@ export function buildCli(argv: string[]): Argv {
               type: "string",
               describe: "property key to sum over the RETURN events of each cell (revenue)",
             },
+            breakdown: {
+              type: "string",
+              describe: "one table per value of this property of the START event that made the cohort",
+            },
             "users-of": {
               type: "string",
               describe: "list users instead: COHORT:N (retained at period N) or COHORT:N:lost",
             },
-            limit: { type: "number", describe: "with --users-of, users listed (default 100)" },
+            limit: {
+              type: "number",
+              describe:
+                "breakdown values with their own table, the rest go to (other) (default 5); with --users-of, users listed (default 100)",
+            },
           })
           .example(
             "$0 retention signed_up --period week --users-of 2023-06-05:2:lost --json",
@@ -481,6 +514,10 @@ export function buildCli(argv: string[]): Argv {
           .example(
             "$0 retention application_opened --period week --cohort recurring --value revenue",
             "recurring weekly cohorts (PostHog's default) with revenue per cell",
+          )
+          .example(
+            "$0 retention signed_up --period week --breakdown plan --limit 3",
+            "one table per plan of the signup event: the top 3, then (other) and (none)",
           ),
       async (a) =>
         (await import("./commands/analyze.js")).runRetention({
@@ -574,6 +611,113 @@ export function buildCli(argv: string[]): Argv {
           user: String(a.user_id),
           event: a.event as string[] | undefined,
         }),
+    )
+    .command(
+      "cohort",
+      "saved cohorts of users: behavioural (re-evaluated on each use) or static lists",
+      (y) =>
+        y
+          .command(
+            "save <name>",
+            "save a behavioural cohort: users who did (not) do events, at least N times, in a window",
+            (z) =>
+              z
+                .positional("name", { type: "string", demandOption: true })
+                .options({
+                  ...cacheOpt,
+                  ...engineOpts,
+                  json: outOpts.json,
+                  did: { type: "string", array: true, describe: "EVENT[filter] the users did (repeatable)" },
+                  "did-not": {
+                    type: "string",
+                    array: true,
+                    describe: "EVENT[filter] the users did not do (repeatable)",
+                  },
+                  "at-least": { type: "number", describe: "with --did: at least N such events (default 1)" },
+                  in: {
+                    type: "string",
+                    describe: "window: the last D of the data (7d, 24h), re-read on each use",
+                  },
+                  from: { type: "string", describe: "window start: a date or local time in --tz" },
+                  to: {
+                    type: "string",
+                    describe: "window end: a date (inclusive) or local time (exclusive)",
+                  },
+                  tz: { type: "string", default: "UTC", describe: "IANA time zone of --from/--to" },
+                })
+                .example(
+                  "$0 cohort save buyers --did purchase --at-least 2 --in 30d",
+                  "two purchases in the last 30 days of data",
+                )
+                .example(
+                  "$0 cohort save stuck --did 'checkout_started[plan=pro]' --did-not purchase --in 7d",
+                  "started a pro checkout but never bought, last 7 days",
+                )
+                .example(
+                  "$0 trend app_opened --where cohort=buyers --breakdown cohort:buyers,stuck",
+                  "then use it: a filter, or in/not-in series",
+                ),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortSave({
+                ...a,
+                name: String(a.name),
+                did: a.did as string[] | undefined,
+                didNot: a["did-not"] as string[] | undefined,
+                atLeast: a["at-least"],
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+              }),
+          )
+          .command(
+            "list",
+            "the saved cohorts, behavioural or static, with their users now",
+            (z) =>
+              z
+                .options({ ...cacheOpt, ...engineOpts, json: outOpts.json })
+                .example("$0 cohort list --json", "as JSON"),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortList({
+                ...a,
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+              }),
+          )
+          .command(
+            "show <name>",
+            "one cohort's definition and its users now",
+            (z) =>
+              z
+                .positional("name", { type: "string", demandOption: true })
+                .options({ ...cacheOpt, ...engineOpts, json: outOpts.json })
+                .example("$0 cohort show buyers", "what it means and how many it holds"),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortShow({
+                ...a,
+                name: String(a.name),
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+              }),
+          )
+          .command(
+            "rm <name>",
+            "remove a saved cohort",
+            (z) =>
+              z
+                .positional("name", { type: "string", demandOption: true })
+                .options({ ...cacheOpt, ...engineOpts })
+                .example("$0 cohort rm buyers", "forget it"),
+            async (a) =>
+              (await import("./commands/cohort.js")).runCohortRm({
+                ...a,
+                name: String(a.name),
+                chUrl: a["ch-url"],
+                chTable: a["ch-table"],
+              }),
+          )
+          .demandCommand(1, "name a subcommand: save, list, show or rm")
+          .example("$0 cohort save buyers --did purchase --in 30d", "save one")
+          .example("$0 funnel a b --within 1d --users-of reached:2 --save-cohort converted", "a static one"),
+      () => {},
     )
     .command(
       "clickhouse",

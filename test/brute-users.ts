@@ -28,7 +28,7 @@ import { brutePathUsers } from "./brute-insights.js";
 
 function matches(e: BruteEvent, ref: EventRef, where: Filter[]): boolean {
   if (ref.event !== "*" && e.type !== ref.event) return false;
-  return [...ref.filters, ...where].every((f) => matchFilter(e.props, f));
+  return [...ref.filters, ...where].every((f) => matchFilter(e.props, f, e.user));
 }
 
 const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();

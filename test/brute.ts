@@ -25,6 +25,9 @@ import type {
   CatalogResult,
   CatalogRow,
   CatalogSpec,
+  CohortCondition,
+  CohortDef,
+  CohortRef,
   Compare,
   DateRange,
   EventRef,
@@ -40,6 +43,8 @@ import type {
   RetentionCohort,
   RetentionResult,
   RetentionSpec,
+  TimeToConvertResult,
+  TimeToConvertSpec,
   TrendPoint,
   TrendResult,
   TrendSeries,
@@ -686,7 +691,74 @@ function scalar(value: string | string[] | undefined): string {
   return Array.isArray(value) ? value.join(",") : (value ?? "");
 }
 
-export function matchFilter(props: Record<string, unknown>, f: Filter): boolean {
+/** The members of each bound cohort filter (`bindCohorts`). */
+const MEMBERS = new WeakMap<object, Set<string>>();
+
+/**
+ * Computes the members of every cohort the spec's filters use (docs/semantics.md, "Cohorts") over
+ * `events` (the whole data), so that `matchFilter` can test them. `staticIds` gives a static cohort's
+ * saved user ids by name.
+ */
+export function bindCohorts(
+  events: BruteEvent[],
+  refs: CohortRef[],
+  staticIds: Map<string, string[]> = new Map(),
+): void {
+  for (const r of refs) {
+    if (MEMBERS.has(r)) continue;
+    MEMBERS.set(r, bruteCohortMembers(events, r.def, staticIds.get(r.name)));
+  }
+}
+
+/** The members of a bound cohort. */
+export function cohortMembersOf(r: CohortRef): Set<string> {
+  const m = MEMBERS.get(r);
+  if (!m) throw new Error(`cohort ${r.name}: call bindCohorts first`);
+  return m;
+}
+
+export function bruteCohortMembers(
+  events: BruteEvent[],
+  def: CohortDef | undefined,
+  ids: string[] = [],
+): Set<string> {
+  if (!def) throw new Error("cohort without a definition");
+  if (def.kind === "static") return new Set(ids);
+  const last = lastEventTime(events);
+  // `--in D` ends where `--last` ends: the start of the UTC minute after the latest event
+  const end = (Math.floor(last / 60e6) + 1) * 60e6;
+  const inWindow = (e: BruteEvent, c: CohortCondition) => {
+    const w = c.window;
+    if (!w) return true;
+    if (w.kind === "last") return e.t >= end - w.seconds * 1e6;
+    const r = rangeMicros(w.range);
+    return e.t >= r.start && e.t < r.end;
+  };
+  const counts = def.conditions.map(() => new Map<string, number>());
+  const users = new Set<string>();
+  for (const e of events) {
+    users.add(e.user);
+    def.conditions.forEach((c, i) => {
+      if (inWindow(e, c) && matchesRef(e, c.event, []))
+        counts[i].set(e.user, (counts[i].get(e.user) ?? 0) + 1);
+    });
+  }
+  const out = new Set<string>();
+  for (const u of users) {
+    const ok = def.conditions.every((c, i) =>
+      c.did ? (counts[i].get(u) ?? 0) >= Math.max(1, c.atLeast) : !counts[i].has(u),
+    );
+    if (ok) out.add(u);
+  }
+  return out;
+}
+
+export function matchFilter(props: Record<string, unknown>, f: Filter, user?: string): boolean {
+  if (f.cohort) {
+    const members = MEMBERS.get(f.cohort);
+    if (!members || user === undefined) throw new Error(`cohort ${f.cohort.name}: call bindCohorts first`);
+    return members.has(user) === (f.op === "=");
+  }
   const text = propTextOf(props, f.key);
   switch (f.op) {
     case "set":
@@ -717,7 +789,10 @@ export function matchFilter(props: Record<string, unknown>, f: Filter): boolean 
 
 function matchesRef(e: BruteEvent, ref: EventRef, where: Filter[]): boolean {
   if (ref.event !== "*" && e.type !== ref.event) return false;
-  return ref.filters.every((f) => matchFilter(e.props, f)) && where.every((f) => matchFilter(e.props, f));
+  return (
+    ref.filters.every((f) => matchFilter(e.props, f, e.user)) &&
+    where.every((f) => matchFilter(e.props, f, e.user))
+  );
 }
 
 /** Default label of an event argument: the canonical CLI text (`button_clicked[button_name=save]`). */
@@ -1068,7 +1143,7 @@ function orderedTimes(list: BruteEvent[], first: BruteEvent, spec: FunnelSpec): 
   const held = spec.hold === undefined ? undefined : propTextOf(first.props, spec.hold);
   const times = [first.t];
   if (held === null) return times;
-  const visible = list.filter((e) => spec.filters.every((f) => matchFilter(e.props, f)));
+  const visible = list.filter((e) => spec.filters.every((f) => matchFilter(e.props, f, e.user)));
   for (let k = 1; k < steps.length; k++) {
     // latest earlier step naming the same event_type: the match must be strictly later than it
     let sameJ = -1;
@@ -1322,6 +1397,8 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
     const compareAttempts = funnelAttempts(events, spec, { start: start - offset, end: end - offset });
     result.compare = { offset_seconds: offset / 1e6, steps: funnelSteps(compareAttempts, labels, withValue) };
   }
+  if (spec.timeToConvert !== undefined)
+    result.time_to_convert = bruteTimeToConvert(attempts, spec.timeToConvert);
   if (spec.order === "any") {
     // Row k counts users who did any k of the K steps (docs/semantics.md, "Order"): it says so.
     const K = spec.steps.length;
@@ -1333,6 +1410,61 @@ export function bruteFunnel(events: BruteEvent[], spec: FunnelSpec, opts: BruteO
     if (result.compare) mark(result.compare.steps);
   }
   return result;
+}
+
+/** Linear interpolation between the closest ranks (R-7): position (n − 1)·q of the sorted values. */
+export function quantileLinear(values: number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/**
+ * Time to convert (docs/semantics.md): per user who reached step B, the smallest t_B − t_A over their
+ * attempts that reached B; count, mean, median, p90 and the histogram.
+ */
+function bruteTimeToConvert(attempts: Attempt[], t: TimeToConvertSpec): TimeToConvertResult {
+  const best = new Map<string, number>();
+  for (const a of attempts) {
+    if (a.times.length < t.to) continue;
+    const d = a.times[t.to - 1] - a.times[t.from - 1];
+    const prev = best.get(a.user);
+    if (prev === undefined || d < prev) best.set(a.user, d);
+  }
+  const xs = [...best.values()];
+  const n = xs.length;
+  const out: TimeToConvertResult = {
+    from_step: t.from,
+    to_step: t.to,
+    count: n,
+    bins: [],
+    average_seconds: null,
+    median_seconds: null,
+    p90_seconds: null,
+  };
+  if (n === 0) return out;
+  out.average_seconds = xs.reduce((s, x) => s + x, 0) / n / 1e6;
+  out.median_seconds = (quantileLinear(xs, 0.5) as number) / 1e6;
+  out.p90_seconds = (quantileLinear(xs, 0.9) as number) / 1e6;
+  // automatic: the smallest m with m³ ≥ n, clamped to 1..60
+  let auto = 1;
+  while (auto * auto * auto < n) auto++;
+  const nb = t.bins ?? Math.min(60, Math.max(1, auto));
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const per = BigInt(nb) * 1_000_000n;
+  const w = Math.max(1, Number((BigInt(hi - lo) + per - 1n) / per)) * 1e6;
+  const counts = new Array<number>(nb).fill(0);
+  for (const x of xs) counts[Math.min(nb - 1, Math.floor((x - lo) / w))]++;
+  out.bins = counts.map((users, i) => ({
+    start_seconds: (lo + i * w) / 1e6,
+    end_seconds: (lo + (i + 1) * w) / 1e6,
+    users,
+  }));
+  return out;
 }
 
 /* ====================================================================================== */
@@ -1353,25 +1485,101 @@ export function bruteRetention(
   const { start, end } = rangeMicros(spec.range);
   const tz = spec.range.tz;
   const period = spec.period;
-  const buckets = rangeBuckets(period, spec.range);
   const recurring = spec.cohort === "recurring";
 
-  // memberships: (user, cohort bucket key) → first START in it; `first` keeps only the user's first
-  const firstStart = new Map<string, number>();
+  // memberships: (user, cohort bucket key) → first START in it; `first` keeps only the user's first.
+  // With a breakdown, each START event's KEY text; the membership's value is the least text (byte
+  // order) among the START events at its first instant, "(none)" when all of them have KEY unset.
+  const firstStart = new Map<string, { t0: number; texts: (string | null)[] }>();
   for (const e of events) {
     if (e.t < start || e.t >= end || !matchesRef(e, spec.start, spec.filters)) continue;
     const id = recurring ? `${e.user}\u0000${bucketKey(period, tz, e.t)}` : e.user;
+    const text = spec.breakdown === undefined ? null : propTextOf(e.props, spec.breakdown);
     const prev = firstStart.get(id);
-    if (prev === undefined || e.t < prev) firstStart.set(id, e.t);
+    if (prev === undefined || e.t < prev.t0) firstStart.set(id, { t0: e.t, texts: [text] });
+    else if (e.t === prev.t0) prev.texts.push(text);
   }
-  const members: { user: string; key: number; t0: number }[] = [...firstStart].map(([id, t0]) => ({
-    user: recurring ? id.slice(0, id.indexOf("\u0000")) : id,
-    key: bucketKey(period, tz, t0),
-    t0,
-  }));
+  const members: Member[] = [...firstStart].map(([id, { t0, texts }]) => {
+    const set = texts.filter((x): x is string => x !== null).sort(compareBytes);
+    return {
+      user: recurring ? id.slice(0, id.indexOf("\u0000")) : id,
+      key: bucketKey(period, tz, t0),
+      t0,
+      value: set.length ? set[0] : "(none)",
+    };
+  });
   const returnsOf = new Map<string, BruteEvent[]>();
   for (const e of events) if (matchesRef(e, spec.return, spec.filters)) push(returnsOf, e.user, e);
+  const result: BruteRetentionResult = {
+    period,
+    mode: spec.mode,
+    cohort: spec.cohort ?? "first",
+    ...retentionTable(members, returnsOf, spec, lastEventMicros),
+  };
+  if (spec.cohortBreakdown !== undefined) {
+    result.breakdown = spec.cohortBreakdown.flatMap((r) => {
+      const m = cohortMembersOf(r);
+      return [
+        {
+          value: r.name,
+          ...retentionTable(
+            members.filter((x) => m.has(x.user)),
+            returnsOf,
+            spec,
+            lastEventMicros,
+          ),
+        },
+        {
+          value: `not ${r.name}`,
+          ...retentionTable(
+            members.filter((x) => !m.has(x.user)),
+            returnsOf,
+            spec,
+            lastEventMicros,
+          ),
+        },
+      ];
+    });
+  }
+  if (spec.breakdown !== undefined) {
+    const groups = new Map<string, Member[]>();
+    for (const m of members) push(groups, m.value, m);
+    const none = groups.get("(none)") ?? [];
+    groups.delete("(none)");
+    const ranked = [...groups]
+      .map(([value, ms]) => ({ value, ms, users: new Set(ms.map((m) => m.user)).size }))
+      .sort((a, b) => b.users - a.users || compareBytes(a.value, b.value));
+    const limit = Math.max(0, spec.limit ?? 5);
+    const tables = ranked.slice(0, limit).map((g) => ({ value: g.value, ms: g.ms }));
+    const other = ranked.slice(limit).flatMap((g) => g.ms);
+    if (other.length) tables.push({ value: "(other)", ms: other });
+    if (none.length) tables.push({ value: "(none)", ms: none });
+    result.breakdown = tables.map((t) => ({
+      value: t.value,
+      ...retentionTable(t.ms, returnsOf, spec, lastEventMicros),
+    }));
+  }
+  return result;
+}
 
+interface Member {
+  user: string;
+  key: number;
+  t0: number;
+  /** The breakdown value of the membership's START event ("(none)" without a breakdown). */
+  value: string;
+}
+
+/** The cohorts and average of a set of memberships. */
+function retentionTable(
+  members: Member[],
+  returnsOf: Map<string, BruteEvent[]>,
+  spec: RetentionSpec,
+  lastEventMicros: number,
+): { cohorts: RetentionCohort[]; average: (number | null)[] } {
+  const tz = spec.range.tz;
+  const period = spec.period;
+  const buckets = rangeBuckets(period, spec.range);
   const cohorts: RetentionCohort[] = buckets.map((b) => {
     const mine = members.filter((m) => m.key === b.key);
     // per member: period indexes (and values) of their RETURN events at or after t0 (no upper bound)
@@ -1412,7 +1620,7 @@ export function bruteRetention(
     const users = ok.reduce((s, c) => s + c.users, 0);
     average.push(ok.length === 0 ? null : ok.reduce((s, c) => s + c.retained[n], 0) / users);
   }
-  return { period, mode: spec.mode, cohort: spec.cohort ?? "first", cohorts, average };
+  return { cohorts, average };
 }
 
 /** The latest event instant (µs) of a list, or -Infinity when empty. */

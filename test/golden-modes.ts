@@ -360,4 +360,77 @@ export const funnelModeCases: FunnelCase[] = [
   funnelHold,
   funnelValue,
 ];
-export const retentionModeCases: RetentionCase[] = [retentionRecurring, retentionPostHogExample];
+/**
+ * `--breakdown plan --limit 1`: the value is the START event's that put the user in the cohort.
+ * u5's first open (pro) counts, not the later one (free); u3 has two opens at one instant (pro, basic):
+ * the least text, basic. Users per value: pro 2 (u1, u5), free 1, basic 1 → top 1 is pro, (other) is
+ * u2 + u3, (none) is u4. Last event 06-02 13:00: cohort 06-01 is complete at n0 only, 06-02 at none.
+ */
+export const retentionBreakdown: RetentionCase = {
+  name: "retention --breakdown: the first START's value, least text at one instant, top 1 + (other) + (none)",
+  events: [
+    ev("open", D("01", "08:00:00"), "u5", { plan: "pro" }),
+    ev("open", D("01", "09:00:00"), "u5", { plan: "free" }),
+    ev("open", D("01", "10:00:00"), "u1", { plan: "pro" }),
+    ev("open", D("02", "10:00:00"), "u1", { plan: "pro" }),
+    ev("open", D("01", "11:00:00"), "u2", { plan: "free" }),
+    ev("open", D("01", "12:00:00"), "u3", { plan: "pro" }),
+    ev("open", D("01", "12:00:00"), "u3", { plan: "basic" }),
+    ev("open", D("02", "13:00:00"), "u3", {}),
+    ev("open", D("02", "09:00:00"), "u4", {}),
+  ],
+  spec: {
+    kind: "retention",
+    start: ref("open"),
+    return: ref("*"),
+    period: "day",
+    periods: 2,
+    mode: "on",
+    range: { from: "2023-06-01", to: "2023-06-02", tz: "UTC" },
+    filters: [],
+    breakdown: "plan",
+    limit: 1,
+  },
+  expected: {
+    period: "day",
+    mode: "on",
+    cohort: "first",
+    cohorts: [
+      { cohort: D("01", "00:00:00.000"), users: 4, retained: [4, 2], incomplete_from: 1 },
+      { cohort: D("02", "00:00:00.000"), users: 1, retained: [1, 0], incomplete_from: 0 },
+    ],
+    average: [1, null],
+    breakdown: [
+      {
+        value: "pro",
+        cohorts: [
+          { cohort: D("01", "00:00:00.000"), users: 2, retained: [2, 1], incomplete_from: 1 },
+          { cohort: D("02", "00:00:00.000"), users: 0, retained: [0, 0], incomplete_from: 0 },
+        ],
+        average: [1, null],
+      },
+      {
+        value: "(other)",
+        cohorts: [
+          { cohort: D("01", "00:00:00.000"), users: 2, retained: [2, 1], incomplete_from: 1 },
+          { cohort: D("02", "00:00:00.000"), users: 0, retained: [0, 0], incomplete_from: 0 },
+        ],
+        average: [1, null],
+      },
+      {
+        value: "(none)",
+        cohorts: [
+          { cohort: D("01", "00:00:00.000"), users: 0, retained: [0, 0], incomplete_from: 1 },
+          { cohort: D("02", "00:00:00.000"), users: 1, retained: [1, 0], incomplete_from: 0 },
+        ],
+        average: [null, null],
+      },
+    ],
+  },
+};
+
+export const retentionModeCases: RetentionCase[] = [
+  retentionRecurring,
+  retentionPostHogExample,
+  retentionBreakdown,
+];

@@ -12,6 +12,7 @@
  * (`--last` in seconds: runners resolve the range with `caseSpec`).
  */
 
+import { expandCohortTrend, labelCohortTrend } from "../src/queries/cohorts.js";
 import type {
   CatalogResult,
   CatalogSpec,
@@ -37,8 +38,11 @@ import {
   lastEventTime,
   parseLine,
 } from "./brute.js";
+import { bindSpecCohorts } from "./brute-cohorts.js";
+import { cohortFunnelCases, cohortRetentionCases, cohortTrendCases } from "./golden-cohorts.js";
 import { funnelModeCases, retentionModeCases } from "./golden-modes.js";
 import { trend27Cases } from "./golden-trends.js";
+import { timeToConvertCases } from "./golden-ttc.js";
 
 /** A lake line: an object (serialised with JSON.stringify) or a raw line written as-is. */
 export type RawEvent = Record<string, unknown> | string;
@@ -1612,6 +1616,7 @@ export const trendCases: TrendCase[] = [
   trendCompareBreakdown,
   trendMonthsNewYorkLocalEnds,
   ...trend27Cases,
+  ...cohortTrendCases,
 ];
 export const funnelCases: FunnelCase[] = [
   funnelBasic,
@@ -1623,6 +1628,8 @@ export const funnelCases: FunnelCase[] = [
   funnelCompare,
   funnelTrend5m,
   ...funnelModeCases,
+  ...timeToConvertCases,
+  ...cohortFunnelCases,
 ];
 export const retentionCases: RetentionCase[] = [
   retentionDayOn,
@@ -1631,6 +1638,7 @@ export const retentionCases: RetentionCase[] = [
   retentionEmptyCohorts,
   retentionHourNewYorkFallBack,
   ...retentionModeCases,
+  ...cohortRetentionCases,
 ];
 export const goldenCases: GoldenCase[] = [...catalogCases, ...trendCases, ...funnelCases, ...retentionCases];
 
@@ -1683,11 +1691,14 @@ export function caseSpec<C extends GoldenCase>(
 export function runBrute(c: GoldenCase): unknown {
   const events = goldenEvents(c.events);
   const spec = caseSpec(c, (seconds, tz) => bruteLastRange(events, seconds, tz));
+  bindSpecCohorts(events, spec);
   switch (spec.kind) {
     case "catalog":
       return bruteCatalog(events, spec as CatalogCase["spec"]);
     case "trend":
-      return bruteTrend(events, spec);
+      return spec.cohortBreakdown
+        ? labelCohortTrend(bruteTrend(events, expandCohortTrend(spec)), spec)
+        : bruteTrend(events, spec);
     case "funnel":
       return bruteFunnel(events, spec);
     case "retention":

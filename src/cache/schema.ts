@@ -73,6 +73,9 @@ const DDL = [
      object_id INTEGER NOT NULL,
      ${HOT_DDL})`,
   `CREATE TABLE IF NOT EXISTS rejects (object_id INTEGER NOT NULL, key VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, raw VARCHAR)`,
+  // Saved cohorts (src/cache/cohorts.ts): a behavioural one's definition, a static one's user ids.
+  `CREATE TABLE IF NOT EXISTS cohorts (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, definition VARCHAR NOT NULL, users BIGINT, created TIMESTAMPTZ NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS cohort_users (name VARCHAR NOT NULL, user_id VARCHAR NOT NULL)`,
 ];
 
 /** Creates the schema in one transaction, so a process killed while creating a cache leaves none of it. */

@@ -1,4 +1,5 @@
 import type { Cache } from "../cache/db.js";
+import { parseCohortBreakdown } from "../queries/cohorts.js";
 import { commandLine } from "../queries/command.js";
 import type { AnalysisEngine, EngineName } from "../queries/engine.js";
 import {
@@ -11,8 +12,10 @@ import {
 } from "../queries/executor.js";
 import { flatten } from "../queries/flatten.js";
 import { parseFormula } from "../queries/formula.js";
+import { checkTimeToConvert } from "../queries/funnel.js";
 import { propValueText } from "../queries/jsonnumber.js";
 import {
+  checkCohortName,
   parseCohortRule,
   parseCompare,
   parseDuration,
@@ -29,6 +32,7 @@ import {
   UsageError,
 } from "../queries/parse.js";
 import { comparePeriod } from "../queries/partial.js";
+import { RETENTION_BREAKDOWN_LIMIT } from "../queries/retention.js";
 import type {
   AnalysisSpec,
   CatalogResult,
@@ -40,6 +44,7 @@ import type {
   ResolvedRange,
   RetentionResult,
   TimelineResult,
+  TimeToConvertSpec,
   TrendResult,
   UsersResult,
   UsersSpec,
@@ -54,7 +59,8 @@ import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "
 import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
 import { formulaLegend, formulaView, seriesLabel } from "../render/series.js";
-import { openForRead } from "./cachepath.js";
+import { binLabel, timeToConvertHead } from "../render/ttc.js";
+import { cachePathFor, openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
 
@@ -86,6 +92,8 @@ export interface CommonArgs {
   chTable?: string;
   /** `merged` (persons) or `raw` (user ids); default: the engine's (docs/semantics.md, "Identity"). */
   identity?: string;
+  /** With usersOf: save every selected user as a static cohort of this name. */
+  saveCohort?: string;
 }
 
 /** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
@@ -163,8 +171,14 @@ export async function analyze<R>(
   if (last !== undefined && (from !== undefined || to !== undefined))
     throw new UsageError("--last gives the whole range: use it without --from/--to");
   const tz = parseZone(a.tz ?? "UTC");
+  if (a.saveCohort !== undefined) {
+    if (a.usersOf === undefined)
+      throw new UsageError("--save-cohort goes with --users-of (the users it saves)");
+    checkCohortName(a.saveCohort, "--save-cohort");
+  }
   const opened = await openEngine(a);
   const ex = opened.engine;
+  let closed = false;
   try {
     // A range reaching past the cached dates is answered from what is cached, and its coverage says
     // which partitions are missing; a range with no cached events at all is refused by validateSpec.
@@ -201,6 +215,11 @@ export async function analyze<R>(
       return;
     }
     const out = await ex.run(spec);
+    if (a.saveCohort !== undefined && spec.kind === "users") {
+      closed = true;
+      await opened.close();
+      await saveStaticCohort(a, spec, a.saveCohort, (out.result as UsersResult).total);
+    }
     const answer: Answer = { range, resolved: out.range, coverage: out.coverage };
     if (a.json) {
       printJson({ ...out.result, identity, range: out.range, coverage: out.coverage });
@@ -217,7 +236,7 @@ export async function analyze<R>(
     if (spec.kind === "users") printUsers(out.result as UsersResult, answer);
     else print(out.result as R, answer);
   } finally {
-    await opened.close();
+    if (!closed) await opened.close();
   }
 }
 
@@ -242,6 +261,39 @@ export function parseIdentity(v: string): "merged" | "raw" {
   return x;
 }
 
+/**
+ * `--users-of … --save-cohort NAME`: every user of the drill-down (not only the listed page) saved as a
+ * static cohort, by the same selection SQL, in the cache (opened for writing once the answer is in).
+ */
+async function saveStaticCohort(a: CommonArgs, spec: UsersSpec, name: string, total: number): Promise<void> {
+  if (parseEngine(a) === "clickhouse") {
+    const ch = await import("../queries/clickhouse/cohorts.js");
+    const users = await ch.saveStaticCohortCh({ chUrl: a.chUrl, chTable: a.chTable }, spec, name);
+    reportSaved(name, users, total);
+    return;
+  }
+  const { Cache } = await import("../cache/db.js");
+  const { saveStatic } = await import("../cache/cohorts.js");
+  const { buildQuery } = await import("../queries/executor.js");
+  const cache = await Cache.open(cachePathFor(a.cache));
+  try {
+    const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER });
+    const users = await saveStatic(cache, name, {
+      sql: `SELECT user_id FROM (${q.sql}) evx_all WHERE listed`,
+      params: q.params,
+    });
+    reportSaved(name, users, total);
+  } finally {
+    cache.close();
+  }
+}
+
+function reportSaved(name: string, users: number, total: number): void {
+  if (users !== total)
+    throw new Error(`saving cohort ${name}: ${users} users saved, but the drill-down counts ${total}`);
+  process.stderr.write(`evx: saved ${fmtInt(users)} users as the static cohort ${cleanText(name)}\n`);
+}
+
 /** The drill-down spec of `--users-of TEXT` on an analysis (its breakdown and compare do not apply). */
 function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpec {
   if (
@@ -257,6 +309,7 @@ function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpe
     formula: _f,
     rollingSeconds: _r,
     cumulative: _cu,
+    cohortBreakdown: _cb,
     ...rest
   } = inner as typeof inner & {
     breakdown?: string;
@@ -264,6 +317,7 @@ function usersSpecOf(inner: AnalysisSpec, text: string, limit: number): UsersSpe
     formula?: string;
     rollingSeconds?: number;
     cumulative?: boolean;
+    cohortBreakdown?: unknown;
   };
   const of = (inner.kind === "funnel" ? { ...rest, trendInterval: undefined } : rest) as UsersSpec["of"];
   return { kind: "users", of, select: parseUserSelection(text, of), limit, range: of.range };
@@ -517,6 +571,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
     limit: 10,
     ...modes,
   });
+  const byCohort = parseCohortBreakdown(a.breakdown);
   await analyze<TrendResult>(
     a,
     (range) => ({
@@ -526,7 +581,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       interval,
       range,
       filters: where(a),
-      breakdown: a.breakdown,
+      ...(byCohort ? { cohortBreakdown: byCohort } : { breakdown: a.breakdown }),
       limit: a.usersOf === undefined ? (a.limit ?? 10) : 10,
       ...(compare ? { compare } : {}),
       ...modes,
@@ -647,6 +702,32 @@ export interface FunnelArgs extends CommonArgs {
   exclude?: string[];
   hold?: string;
   value?: string;
+  timeToConvert?: boolean;
+  fromStep?: number;
+  toStep?: number;
+  bins?: number;
+}
+
+/** `--time-to-convert [--from-step A] [--to-step B] [--bins N]`; the three need the first. */
+function timeToConvertOf(a: FunnelArgs, K: number): TimeToConvertSpec | undefined {
+  if (!a.timeToConvert) {
+    const stray = (
+      [
+        ["--from-step", a.fromStep],
+        ["--to-step", a.toStep],
+        ["--bins", a.bins],
+      ] as const
+    ).find(([, v]) => v !== undefined);
+    if (stray) throw new UsageError(`${stray[0]} goes with --time-to-convert`);
+    return undefined;
+  }
+  const t: TimeToConvertSpec = {
+    from: a.fromStep ?? 1,
+    to: a.toStep ?? K,
+    ...(a.bins !== undefined ? { bins: a.bins } : {}),
+  };
+  checkTimeToConvert(t, K);
+  return t;
 }
 
 export async function runFunnel(a: FunnelArgs): Promise<void> {
@@ -659,9 +740,14 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
   const exclude = list(a.exclude).map((x) => parseExclusion(x, steps.length));
   const hold = a.hold === undefined ? undefined : nonEmptyKey(a.hold, "--hold");
   const value = a.value === undefined ? undefined : nonEmptyKey(a.value, "--value");
+  if (parseCohortBreakdown(a.breakdown))
+    throw new UsageError(
+      "--breakdown cohort:NAME works on trend and retention; on a funnel use --where cohort=NAME (or cohort!=NAME)",
+    );
   const withinSeconds = parseDuration(a.within);
   const trendInterval = a.interval === undefined ? undefined : parseInterval(a.interval);
   const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
+  const timeToConvert = timeToConvertOf(a, steps.length);
   await analyze<FunnelResult>(
     a,
     (range) => ({
@@ -678,6 +764,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       ...(exclude.length ? { exclude } : {}),
       ...(hold !== undefined ? { hold } : {}),
       ...(value !== undefined ? { value } : {}),
+      ...(timeToConvert ? { timeToConvert } : {}),
     }),
     (r, answer) => {
       const width = termWidth();
@@ -743,6 +830,23 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
         );
         process.stdout.write(`\n${chart.join("\n")}\n`);
       }
+      if (r.time_to_convert) {
+        const t = r.time_to_convert;
+        process.stdout.write(`\n${timeToConvertHead(t)}\n`);
+        if (t.bins.length)
+          process.stdout.write(
+            `${drawing
+              .bars(
+                t.bins.map((b) => ({
+                  label: binLabel(b),
+                  value: b.users,
+                  note: formatPercent(b.users / t.count),
+                })),
+                { width, color },
+              )
+              .join("\n")}\n`,
+          );
+      }
     },
   );
 }
@@ -757,6 +861,7 @@ export interface RetentionArgs extends CommonArgs {
   mode?: string;
   cohort?: string;
   value?: string;
+  breakdown?: string;
 }
 
 export async function runRetention(a: RetentionArgs): Promise<void> {
@@ -768,6 +873,9 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
   if (mode !== "on" && mode !== "on-or-after") throw new UsageError("--mode is on or on-or-after");
   const cohort = a.cohort === undefined ? "first" : parseCohortRule(a.cohort);
   const value = a.value === undefined ? undefined : nonEmptyKey(a.value, "--value");
+  const byCohort = parseCohortBreakdown(a.breakdown);
+  const breakdown =
+    a.breakdown === undefined || byCohort ? undefined : nonEmptyKey(a.breakdown, "--breakdown");
   await analyze<RetentionResult>(
     a,
     (range) => ({
@@ -781,6 +889,10 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
       filters: where(a),
       ...(cohort !== "first" ? { cohort } : {}),
       ...(value !== undefined ? { value } : {}),
+      ...(breakdown !== undefined
+        ? { breakdown, limit: a.usersOf === undefined ? (a.limit ?? RETENTION_BREAKDOWN_LIMIT) : undefined }
+        : {}),
+      ...(byCohort ? { cohortBreakdown: byCohort } : {}),
     }),
     (r, answer) => {
       const width = termWidth();
@@ -790,6 +902,12 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
         `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete, blank = not begun yet\n`,
       );
       process.stdout.write(`${drawing.retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
+      for (const g of r.breakdown ?? []) {
+        const table = { ...r, cohorts: g.cohorts, average: g.average as number[] };
+        process.stdout.write(
+          `\n${byCohort ? "cohort: " : `${cleanText(breakdown ?? "")} = `}${cleanText(g.value)}\n${drawing.retentionGrid(table, { width, color, tz: answer.range.tz }).join("\n")}\n`,
+        );
+      }
       if (value !== undefined) {
         process.stdout.write(`\n${cleanText(value)} per period (sum over the RETURN events counted)\n`);
         process.stdout.write(

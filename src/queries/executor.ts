@@ -3,12 +3,14 @@
  * small aggregated rows into the `--json` result types.
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { cacheCohortStore } from "../cache/cohorts.js";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { defaultIdentity } from "../cache/identity.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
+import { expandCohortTrend, labelCohortTrend, resolveCohorts } from "./cohorts.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
-import type { BuiltQuery, EngineName, QueryContext } from "./filters.js";
+import { type BuiltQuery, type EngineName, type QueryContext, withPreludes } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { isMerged, withIdentity } from "./identity.js";
 import { checkKeys, type KeyReader } from "./keys.js";
@@ -63,6 +65,11 @@ export function buildQuery(
   ctx?: QueryContext,
   engine: EngineName = "duckdb",
 ): BuiltQuery {
+  // The cohorts a spec's filters read are CTEs put before the builder's own (filters.ts).
+  return withPreludes(buildOne(spec, ctx, engine));
+}
+
+function buildOne(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {
   if (engine !== (ctx?.engine ?? "duckdb")) ctx = { ...ctx, engine };
   const built = buildOf(spec, ctx, engine);
   return isMerged(spec) ? { ...built, sql: withIdentity(built.sql, engine) } : built;
@@ -75,7 +82,7 @@ function buildOf(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: Engi
     case "props":
       return engine === "clickhouse" ? buildPropsClickHouse(spec) : buildProps(spec);
     case "trend":
-      return buildTrend(spec, ctx);
+      return buildTrend(spec.cohortBreakdown ? expandCohortTrend(spec) : spec, ctx);
     case "funnel":
       return buildFunnel(spec, ctx);
     case "retention":
@@ -103,6 +110,8 @@ export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): Resul
     case "props":
       return shapeProps(rows, spec) as ResultOf<S>;
     case "trend":
+      if (spec.cohortBreakdown)
+        return labelCohortTrend(shapeTrend(rows, expandCohortTrend(spec)), spec) as ResultOf<S>;
       return shapeTrend(rows, spec) as ResultOf<S>;
     case "funnel":
       return shapeFunnel(rows, spec) as ResultOf<S>;
@@ -200,6 +209,7 @@ export class Executor implements AnalysisEngine {
     return this.withConnection(opts.signal, async (exec) => {
       await exec("BEGIN TRANSACTION");
       try {
+        await resolveCohorts(spec, cacheCohortStore(exec));
         const ctx = contextOf(await exec(CONTEXT_SQL));
         const built = buildQuery(spec, ctx);
         const rows = await exec(built.sql, built.params);
@@ -238,9 +248,10 @@ export class Executor implements AnalysisEngine {
 
   /** The query `run` would execute for `spec` (built with the cache's context), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
-    return this.withConnection(undefined, async (exec) =>
-      buildQuery(spec, contextOf(await exec(CONTEXT_SQL))),
-    );
+    return this.withConnection(undefined, async (exec) => {
+      await resolveCohorts(spec, cacheCohortStore(exec));
+      return buildQuery(spec, contextOf(await exec(CONTEXT_SQL)));
+    });
   }
 
   /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */

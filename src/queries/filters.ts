@@ -6,7 +6,8 @@ import type { DuckDBValue } from "@duckdb/node-api";
 import { hotColumn, keyPointer } from "../cache/schema.js";
 import { duckUntagSql } from "./numtext.js";
 import { checkFilterValue } from "./parse.js";
-import { type EventRef, type Filter, NUMERIC_VALUE } from "./spec.js";
+import { type CohortCondition, type CohortRef, type EventRef, type Filter, NUMERIC_VALUE } from "./spec.js";
+import { frameOf } from "./time.js";
 
 export interface BuiltQuery {
   sql: string;
@@ -75,12 +76,31 @@ export class Params {
   readonly values: DuckDBValue[] = [];
   private readonly seen = new Map<string, string>();
   private readonly hot: Map<string, string>;
+  /** The cohorts' member CTEs (name → `evx_cohN AS (…)`), put before the builder's own (`withPreludes`). */
+  private readonly cohorts = new Map<string, { cte: string; sql: string }>();
 
   constructor(
     ctx?: QueryContext,
     readonly engine: EngineName = ctx?.engine ?? "duckdb",
   ) {
     this.hot = new Map(engine === "duckdb" ? (ctx?.hotKeys ?? []).map((k, i) => [k, hotColumn(i)]) : []);
+    PRELUDES.set(this.values, () => [...this.cohorts.values()].map((c) => c.sql));
+  }
+
+  /** The CTE (one `user_key` column) of a cohort's members, added once per statement. */
+  cohortCte(ref: CohortRef): string {
+    const hit = this.cohorts.get(ref.name);
+    if (hit) return hit.cte;
+    const cte = `evx_coh${this.cohorts.size + 1}`;
+    const body = cohortMembersSql(this, ref);
+    // DuckDB: computed once however many steps read it.
+    this.cohorts.set(ref.name, { cte, sql: `${cte} AS ${this.ch ? "" : "MATERIALIZED "}(${body})` });
+    return cte;
+  }
+
+  /** count of the rows where `cond` holds. */
+  countIf(cond: string): string {
+    return this.ch ? `countIf(${cond})` : `count(*) FILTER (WHERE ${cond})`;
   }
 
   get ch(): boolean {
@@ -254,6 +274,66 @@ export class Params {
   }
 }
 
+/** Per statement (its parameter list): the cohort CTEs its builder used. */
+const PRELUDES = new WeakMap<readonly unknown[], () => string[]>();
+
+/**
+ * A built statement with the cohort CTEs its filters read put first (a builder's `WITH` gains them;
+ * a statement without one gets one). Every builder's SQL goes through this (executor.ts, buildQuery).
+ */
+export function withPreludes(q: BuiltQuery): BuiltQuery {
+  const pre = PRELUDES.get(q.params)?.() ?? [];
+  if (!pre.length) return q;
+  const head = pre.join(",\n");
+  const sql = /^\s*WITH\s/i.test(q.sql)
+    ? q.sql.replace(/^\s*WITH\s/i, `WITH ${head},\n`)
+    : `WITH ${head}\n${q.sql}`;
+  return { sql, params: q.params };
+}
+
+/** The end of `--last`-style windows: the start of the UTC minute after the latest event (µs). */
+function dataEndSql(p: Params): string {
+  return `((${p.idiv(`(SELECT ${p.us("max(event_time)")} FROM events)`, 60_000_000)} + 1) * 60000000)`;
+}
+
+/** A cohort condition's time window as a predicate on `event_time`. */
+function windowSql(p: Params, c: CohortCondition): string {
+  const w = c.window;
+  if (!w) return "true";
+  if (w.kind === "last")
+    return `${p.us("event_time")} >= ${dataEndSql(p)} - ${p.big(BigInt(Math.round(w.seconds)) * 1_000_000n)}`;
+  const f = frameOf(w.range);
+  return `event_time >= ${p.ts(p.big(f.lo))} AND event_time < ${p.ts(p.big(f.hi))}`;
+}
+
+/**
+ * The members of a cohort (docs/semantics.md, "Cohorts"), one `user_key` each. Behavioural: the users
+ * with at least N events matching each `did` condition in its window, and none matching a `did-not`
+ * one (with only `did-not` conditions: every user with an event in the data). Static: the saved ids
+ * (DuckDB: `cohort_users`, mapped to keys; ClickHouse: the cohort's table on the server).
+ */
+function cohortMembersSql(p: Params, ref: CohortRef): string {
+  const def = ref.def;
+  if (!def) throw new Error(`cohort ${JSON.stringify(ref.name)} was not resolved before building`);
+  if (def.kind === "static") {
+    if (p.ch) {
+      if (!def.table) throw new Error(`static cohort ${JSON.stringify(ref.name)} has no server table`);
+      return `SELECT user_key FROM ${def.table}`;
+    }
+    return `SELECT u.user_key AS user_key FROM cohort_users c JOIN users u ON u.user_id = c.user_id WHERE c.name = ${p.str(ref.name)}`;
+  }
+  const cond = (c: CohortCondition) => `(${eventSql(p, c.event)} AND ${windowSql(p, c)})`;
+  const did = def.conditions.filter((c) => c.did);
+  const not = def.conditions.filter((c) => !c.did);
+  const excluded = not.length
+    ? `user_key NOT IN (SELECT user_key FROM events WHERE ${not.map(cond).join(" OR ")})`
+    : "";
+  if (!did.length) return `SELECT DISTINCT user_key FROM events WHERE ${excluded || "true"}`;
+  const having = did.map((c) => `${p.countIf(cond(c))} >= ${p.big(Math.max(1, Math.floor(c.atLeast)))}`);
+  return `SELECT user_key FROM events WHERE (${did.map(cond).join(" OR ")})${excluded ? ` AND ${excluded}` : ""}
+     GROUP BY user_key HAVING ${having.join(" AND ")}`;
+}
+
 export function isNumeric(v: string): boolean {
   return NUMERIC_VALUE.test(v);
 }
@@ -304,6 +384,10 @@ function one(value: Filter["value"]): string {
 
 /** One filter as a predicate that is never NULL. */
 export function filterSql(p: Params, f: Filter, col = "properties"): string {
+  if (f.cohort) {
+    const user = `${col.slice(0, -"properties".length)}user_key`;
+    return `(${user} ${f.op === "!=" ? "NOT IN" : "IN"} (SELECT user_key FROM ${p.cohortCte(f.cohort)}))`;
+  }
   const text = propText(p, f.key, col);
   switch (f.op) {
     case "=":

@@ -83,6 +83,11 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
       const withValue = r.steps.some((s) => s.value !== undefined);
       // In any order a row counts any k of the steps: a last `label` column says so (`any 2 of 3`).
       const withLabel = r.order === "any";
+      // With --time-to-convert: one `time_to_convert` row per bin (users, bin bounds) and one
+      // `time_to_convert_stats` row (users = count, median, average, p90).
+      const tt = r.time_to_convert;
+      const ttcCols = tt ? ["bin_start_seconds", "bin_end_seconds", "average_seconds", "p90_seconds"] : [];
+      const ttcNull = tt ? [null, null, null, null] : [];
       const steps = (b: string | null, ss: FunnelStepResult[]) =>
         ss.map((s, i) => [
           "step",
@@ -99,7 +104,14 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           ...(withValue ? [s.value?.sum ?? null, s.value?.avg ?? null] : []),
           ...(withLabel ? [s.label ?? null] : []),
           ...(r.trend ? [null] : []),
+          ...ttcNull,
         ]);
+      const pad = (row: unknown[]) => [
+        ...row,
+        ...(withValue ? [null, null] : []),
+        ...(withLabel ? [null] : []),
+        ...(r.trend ? [null] : []),
+      ];
       return {
         columns: [
           "section",
@@ -117,6 +129,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           ...(withLabel ? ["label"] : []),
           // Over time: false for an incomplete bucket (docs/semantics.md, "Partial data"); null on steps.
           ...(r.trend ? ["complete"] : []),
+          ...ttcCols,
         ],
         rows: [
           ...steps(null, r.steps),
@@ -137,25 +150,62 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             ...(withValue ? [null, null] : []),
             ...(withLabel ? [null] : []),
             !t.incomplete,
+            ...ttcNull,
           ]),
+          ...(tt
+            ? [
+                [
+                  ...pad([
+                    "time_to_convert_stats",
+                    null,
+                    null,
+                    `${tt.from_step}-${tt.to_step}`,
+                    tt.count,
+                    null,
+                    null,
+                    tt.median_seconds,
+                    null,
+                    null,
+                    null,
+                  ]),
+                  null,
+                  null,
+                  tt.average_seconds,
+                  tt.p90_seconds,
+                ],
+                ...tt.bins.map((b, i) => [
+                  ...pad([
+                    "time_to_convert",
+                    null,
+                    i + 1,
+                    `${tt.from_step}-${tt.to_step}`,
+                    b.users,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                    null,
+                  ]),
+                  b.start_seconds,
+                  b.end_seconds,
+                  null,
+                  null,
+                ]),
+              ]
+            : []),
         ],
       };
     }
     case "retention": {
       const r = result as RetentionResult;
       const withValue = r.cohorts.some((c) => c.value !== undefined);
-      return {
-        columns: [
-          "cohort",
-          "users",
-          "period",
-          "retained",
-          "rate",
-          "complete",
-          ...(withValue ? ["value"] : []),
-        ],
-        rows: r.cohorts.flatMap((c) =>
+      // With a breakdown: a first `breakdown` column, empty on the whole's rows, then each value's rows.
+      const by = r.breakdown !== undefined;
+      const rowsOf = (b: string | null, cohorts: RetentionResult["cohorts"]) =>
+        cohorts.flatMap((c) =>
           c.retained.map((n, i) => [
+            ...(by ? [b] : []),
             c.cohort,
             c.users,
             i,
@@ -164,7 +214,19 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
             c.incomplete_from === null || i < c.incomplete_from,
             ...(withValue ? [c.value?.[i] ?? 0] : []),
           ]),
-        ),
+        );
+      return {
+        columns: [
+          ...(by ? ["breakdown"] : []),
+          "cohort",
+          "users",
+          "period",
+          "retained",
+          "rate",
+          "complete",
+          ...(withValue ? ["value"] : []),
+        ],
+        rows: [...rowsOf(null, r.cohorts), ...(r.breakdown ?? []).flatMap((g) => rowsOf(g.value, g.cohorts))],
       };
     }
     case "users": {

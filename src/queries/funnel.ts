@@ -1,6 +1,14 @@
+import { UsageError } from "./errors.js";
 import { type BuiltQuery, eventSql, Params, propFinite, propText, type QueryContext } from "./filters.js";
 import { formatEventRef, formatExclusion } from "./parse.js";
-import type { FunnelResult, FunnelSpec, FunnelStepResult, FunnelTrendPoint } from "./spec.js";
+import type {
+  FunnelResult,
+  FunnelSpec,
+  FunnelStepResult,
+  FunnelTrendPoint,
+  TimeToConvertResult,
+  TimeToConvertSpec,
+} from "./spec.js";
 import {
   bucketSql,
   bucketsOf,
@@ -256,9 +264,11 @@ function exclusionCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, px: str
  * Per user over their attempts: `f1` the first attempt's start, `fc` the first converting attempt's
  * start, `d{k}` the smallest time from step 1 to step k (non-null exactly when the user reached k).
  */
-function perUserAggs(p: Params, K: number, value: boolean): string {
+function perUserAggs(p: Params, K: number, value: boolean, ttc?: TimeToConvertSpec): string {
   const diffs = Array.from({ length: K - 1 }, (_, i) => `min(t${i + 2} - t1) AS d${i + 2}`);
   const aggs = [`min(t1) AS f1`, `${p.minWhere("t1", `t${K} IS NOT NULL`)} AS fc`, ...diffs];
+  // Time to convert: the user's smallest t_B − t_A over the attempts that reached B.
+  if (ttc) aggs.push(`min(t${ttc.to} - t${ttc.from}) AS e`);
   if (value) {
     // The defining attempts (furthest step, then earliest start): per step the largest of their values.
     const reached = [
@@ -308,7 +318,9 @@ export function buildFunnel(spec: FunnelSpec, ctx?: QueryContext): BuiltQuery {
   const ctes = attemptCtes(p, spec, f, W, b, "");
   const last = "att";
   const value = spec.value !== undefined;
-  const perUser = perUserAggs(p, K, value);
+  const ttc = spec.timeToConvert;
+  if (ttc) checkTimeToConvert(ttc, K);
+  const perUser = perUserAggs(p, K, value, ttc);
 
   if (b) {
     const limit = p.big(Math.max(0, Math.floor(spec.limit)));
@@ -361,11 +373,92 @@ SELECT 'compare', true, 0, NULL, 0, users, med, vsum, vavg, NULL, NULL, NULL FRO
 UNION ALL
 SELECT 'trend', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, bucket, entered, converted FROM tb`;
   }
+  const ttcSelect = ttc ? timeToConvertSelect(p, ctes, ttc) : "";
   const union = `SELECT 'step' AS kind, overall, g, label, r, users, med, vsum, vavg, ${p.nullOf("BIGINT")} AS bucket,
        ${p.nullOf("BIGINT")} AS entered, ${p.nullOf("BIGINT")} AS converted
-  FROM st${trendSelect}${compareSelect}`;
+  FROM st${trendSelect}${compareSelect}${ttcSelect}`;
   const sql = `${withClause(ctes)}${p.orderedUnion(union, "kind, overall DESC, g, r, bucket")}`;
   return { sql, params: p.values };
+}
+
+/** `--from-step`/`--to-step`/`--bins` fit the funnel (1 ≤ A < B ≤ K, 1 ≤ bins ≤ 90). */
+export function checkTimeToConvert(t: TimeToConvertSpec, K: number): void {
+  const whole = (v: number) => Number.isInteger(v);
+  if (!whole(t.from) || !whole(t.to) || t.from < 1 || t.to > K || t.from >= t.to)
+    throw new UsageError(
+      `--from-step ${t.from} --to-step ${t.to}: the funnel has steps 1..${K}; use 1 ≤ from < to ≤ ${K}`,
+    );
+  if (t.bins !== undefined && (!whole(t.bins) || t.bins < 1 || t.bins > MAX_TTC_BINS))
+    throw new UsageError(`--bins must be a whole number from 1 to ${MAX_TTC_BINS} (got ${t.bins})`);
+}
+
+/** Bins a user may ask for; automatic bins are ⌈∛count⌉ clamped to 1..60 (as PostHog's). */
+export const MAX_TTC_BINS = 90;
+const AUTO_TTC_BINS = 60;
+
+/**
+ * Time to convert (docs/semantics.md): over the users of `pu` with a time `e` (µs), the count, mean,
+ * median and p90, and a histogram of `nb` bins of `w` µs from the fastest time `lo`: `w` is
+ * ⌈(hi − lo) / nb⌉ whole seconds (at least one), a time's bin is ⌊(e − lo) / w⌋, the last bin
+ * also holding the slowest. Rows: `kind = 'tts'` (bucket = lo, entered = count, converted = w,
+ * r = nb, med = [mean, median, p90]) and `kind = 'ttc'` (bucket = bin, entered = users).
+ */
+function timeToConvertSelect(p: Params, ctes: string[], t: TimeToConvertSpec): string {
+  const int = (x: string) => (p.ch ? `toInt64(${x})` : `CAST(${x} AS BIGINT)`);
+  const dbl = (x: string) => (p.ch ? `CAST(${x} AS Nullable(Float64))` : `CAST(${x} AS DOUBLE)`);
+  const p90 = p.ch ? `quantileExactInclusive(0.9)(e)` : `quantile_cont(e, 0.9)`;
+  ctes.push(`tt AS (SELECT e FROM pu WHERE overall AND e IS NOT NULL)`);
+  ctes.push(`tq AS (SELECT count(*) AS n, min(e) AS lo, max(e) AS hi, avg(e) AS av, ${p.median("e")} AS md, ${dbl(p90)} AS p9,
+           ${int("ceil(cbrt(count(*)))")} AS c FROM tt)`);
+  // ⌈∛n⌉ exactly (cbrt of a cube may land a hair above the integer).
+  const nb =
+    t.bins !== undefined
+      ? p.big(t.bins)
+      : `least(${AUTO_TTC_BINS}, greatest(1, c - CASE WHEN (c - 1) * (c - 1) * (c - 1) >= n THEN 1 ELSE 0 END + CASE WHEN c * c * c < n THEN 1 ELSE 0 END))`;
+  ctes.push(`tn AS (SELECT n, lo, hi, av, md, p9, ${int(nb)} AS nb FROM tq)`);
+  ctes.push(
+    `tw AS (SELECT *, greatest(1, ${p.idiv(`coalesce(hi - lo, 0) + nb * 1000000 - 1`, "(nb * 1000000)")}) * 1000000 AS w FROM tn)`,
+  );
+  ctes.push(`th AS (SELECT least(nb - 1, ${p.idiv("e - lo", "w")}) AS bin, count(*) AS c
+      FROM tt CROSS JOIN tw GROUP BY bin)`);
+  const u = (x: string) => (p.ch ? `toUInt64(${x})` : x);
+  return `
+UNION ALL
+SELECT 'tts', false, NULL, NULL, ${u("nb")}, NULL, [${dbl("av")}, ${dbl("md")}, ${dbl("p9")}], NULL, NULL, ${int("lo")}, n, ${u("w")} FROM tw
+UNION ALL
+SELECT 'ttc', false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${int("bin")}, c, NULL FROM th`;
+}
+
+/** The `time_to_convert` of a funnel result from its `tts`/`ttc` rows. */
+function shapeTimeToConvert(rows: Record<string, unknown>[], t: TimeToConvertSpec): TimeToConvertResult {
+  const st = rows.find((r) => r.kind === "tts");
+  const n = Number(st?.entered ?? 0);
+  const out: TimeToConvertResult = {
+    from_step: t.from,
+    to_step: t.to,
+    count: n,
+    bins: [],
+    average_seconds: null,
+    median_seconds: null,
+    p90_seconds: null,
+  };
+  if (!st || n === 0) return out;
+  const stats = (st.med as (number | null)[]) ?? [];
+  const sec = (v: unknown) => (v === null || v === undefined ? null : Number(v) / 1e6);
+  out.average_seconds = sec(stats[0]);
+  out.median_seconds = sec(stats[1]);
+  out.p90_seconds = sec(stats[2]);
+  const nb = Number(st.r);
+  const lo = Number(st.bucket);
+  const w = Number(st.converted);
+  const counts = new Array<number>(nb).fill(0);
+  for (const r of rows) if (r.kind === "ttc") counts[Number(r.bucket)] += Number(r.entered);
+  out.bins = counts.map((users, i) => ({
+    start_seconds: (lo + i * w) / 1e6,
+    end_seconds: (lo + (i + 1) * w) / 1e6,
+    users,
+  }));
+  return out;
 }
 
 function stepsOf(
@@ -455,6 +548,7 @@ function shapeFunnelRows(rows: Record<string, unknown>[], spec: FunnelSpec): Fun
       steps: stepsOf(labels, (c?.users as number[]) ?? null, (c?.med as (number | null)[]) ?? null, vals(c)),
     };
   }
+  if (spec.timeToConvert) result.time_to_convert = shapeTimeToConvert(rows, spec.timeToConvert);
   if (spec.trendInterval) {
     const byBucket = new Map<number, Record<string, unknown>>();
     for (const r of rows) if (r.kind === "trend") byBucket.set(Number(r.bucket), r);

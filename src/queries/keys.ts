@@ -49,7 +49,8 @@ const typesOf = (refs: EventRef[]): string[] | "*" =>
   refs.some((r) => r.event === "*") ? "*" : [...new Set(refs.map((r) => r.event))];
 
 function filterUses(filters: Filter[], where: string, events: string[] | "*"): KeyUse[] {
-  return filters.map((f) => ({ key: f.key, where, events }));
+  // A cohort filter reads no property (the cohort store checks its name).
+  return filters.filter((f) => !f.cohort).map((f) => ({ key: f.key, where, events }));
 }
 
 function refUses(ref: EventRef, where: string): KeyUse[] {
@@ -111,6 +112,9 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
         ...filterUses(spec.filters, "--where", typesOf([spec.start, spec.return])),
         ...(spec.value !== undefined
           ? [{ key: spec.value, where: "--value", events: typesOf([spec.return]) }]
+          : []),
+        ...(spec.breakdown !== undefined
+          ? [{ key: spec.breakdown, where: "--breakdown", events: typesOf([spec.start]) }]
           : []),
       ];
     case "paths":

@@ -10,6 +10,7 @@
 
 import { UsageError } from "./errors.js";
 import {
+  COHORT_NAME,
   COHORT_RULES,
   COMPARES,
   type Compare,
@@ -103,7 +104,20 @@ export function parseFilter(text: string): Filter {
     );
   }
   const raw = rest.slice(sym.length).trim();
-  return checkFilterValue({ key, op: sym, value: unquoteValue(raw, text) });
+  const value = unquoteValue(raw, text);
+  // `cohort=NAME` / `cohort!=NAME` (the key unquoted) is a cohort filter; `"cohort"=x` the property.
+  if (key === "cohort" && s[0] !== '"' && (sym === "=" || sym === "!="))
+    return { key, op: sym, value: checkCohortName(value, "cohort"), cohort: { name: value } };
+  return checkFilterValue({ key, op: sym, value });
+}
+
+/** A cohort name as saved (`COHORT_NAME`); `what` names where it was given. */
+export function checkCohortName(name: string, what: string): string {
+  if (!COHORT_NAME.test(name))
+    fail(
+      `bad ${what} name ${show(name)}: use letters, digits, _ . - (up to 64, starting with a letter, digit or _)`,
+    );
+  return name;
 }
 
 /**
@@ -214,7 +228,9 @@ function quoteIfNeeded(s: string, ok: (s: string) => boolean): string {
 
 /** The canonical text of a filter; `parseFilter(formatFilter(f))` deep-equals `f`. */
 export function formatFilter(f: Filter): string {
-  const key = quoteIfNeeded(f.key, (k) => k.length > 0 && !/[\s=!<>~"[\]]/.test(k));
+  if (f.cohort) return `cohort${f.op}${f.cohort.name}`;
+  // A property called `cohort` is quoted, so it does not read back as a cohort filter.
+  const key = quoteIfNeeded(f.key, (k) => k.length > 0 && k !== "cohort" && !/[\s=!<>~"[\]]/.test(k));
   if (f.op === "set" || f.op === "!set") return `${key} ${f.op}`;
   if (f.op === "in") {
     const list = (Array.isArray(f.value) ? f.value : [f.value ?? ""]).map((v) =>

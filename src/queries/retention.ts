@@ -1,4 +1,13 @@
-import { type BuiltQuery, bitmapsFit, eventSql, Params, propFinite, type QueryContext } from "./filters.js";
+import { notInCohort } from "./cohorts.js";
+import {
+  type BuiltQuery,
+  bitmapsFit,
+  eventSql,
+  Params,
+  propFinite,
+  propText,
+  type QueryContext,
+} from "./filters.js";
 import type { RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
 import {
   addLocal,
@@ -116,18 +125,133 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
 UNION ALL
 SELECT 'value', cb, n, NULL, v FROM vc`;
   }
+  const by = spec.breakdown !== undefined || spec.cohortBreakdown !== undefined;
+  const bySelect = by ? breakdownSelect(p, ctes, spec, f, periods, cap) : "";
+  const more = by ? ", NULL, NULL, NULL" : "";
   // The last event: from the engine's metadata when it has it, else read from the table.
   const last = ctx?.lastEventUs;
   const lastSql =
     last === undefined
-      ? `${p.us("max(event_time)")}, NULL FROM events`
-      : `${last === null ? p.nullOf("BIGINT") : p.big(last)}, NULL`;
-  const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c, ${p.nullOf("DOUBLE")} AS v FROM stl GROUP BY cb
+      ? `${p.us("max(event_time)")}, NULL${more} FROM events`
+      : `${last === null ? p.nullOf("BIGINT") : p.big(last)}, NULL${more}`;
+  const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c, ${p.nullOf("DOUBLE")} AS v${by ? `, ${p.nullOf("BIGINT")} AS g, ${p.nullOf("BIGINT")} AS r, ${p.nullText} AS label` : ""} FROM stl GROUP BY cb
 UNION ALL
-SELECT 'cell', cb, n, c, NULL FROM cells
+SELECT 'cell', cb, n, c, NULL${more} FROM cells
 UNION ALL
-SELECT 'last', NULL, NULL, ${lastSql}${valueSelect}`;
+SELECT 'last', NULL, NULL, ${lastSql}${valueSelect.replace(/FROM vc$/, `${more} FROM vc`)}${bySelect}`;
   return { sql, params: p.values };
+}
+
+/** Default number of breakdown values with their own table. */
+export const RETENTION_BREAKDOWN_LIMIT = 5;
+
+/**
+ * `--breakdown KEY` (docs/semantics.md, "Retention breakdown"): the memberships of `stl` again, each
+ * with the KEY text of the START event at its `t0` (the least text in byte order when several START
+ * events share that instant; unset only when all are), ranked by users into top values `g = 0` (rank
+ * `r`), `(other)` `g = 1` and `(none)` `g = 2`; then the sizes, cells and values per group, as rows
+ * `bsize`, `bcell`, `bvalue` with `g, r, label`.
+ */
+function breakdownSelect(
+  p: Params,
+  ctes: string[],
+  spec: RetentionSpec,
+  f: Frame,
+  periods: number,
+  cap: number,
+): string {
+  const N = p.big(periods);
+  if (spec.cohortBreakdown) {
+    // `cohort:A,B`: per cohort, its users' memberships (rank 2i + 1) and the others' (2i + 2).
+    ctes.push(
+      `stg AS (${spec.cohortBreakdown
+        .map((ref, i) => {
+          const cte = p.cohortCte(ref);
+          return `SELECT user_key, t0, cb, 0 AS g, ${2 * i + 1} AS r, ${p.str(ref.name)} AS label FROM stl WHERE user_key IN (SELECT user_key FROM ${cte})
+      UNION ALL SELECT user_key, t0, cb, 0 AS g, ${2 * i + 2} AS r, ${p.str(notInCohort(ref.name))} AS label FROM stl WHERE user_key NOT IN (SELECT user_key FROM ${cte})`;
+        })
+        .join("\n      UNION ALL ")})`,
+    );
+  } else groupByProperty(p, ctes, spec, f);
+  return breakdownTables(p, ctes, spec, f, N, cap);
+}
+
+/** `stg` of a property breakdown: memberships with their START event's text, ranked. */
+function groupByProperty(p: Params, ctes: string[], spec: RetentionSpec, f: Frame): void {
+  const key = spec.breakdown as string;
+  const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), spec.period);
+  const recurring = spec.cohort === "recurring";
+  const limit = p.big(Math.max(0, Math.floor(spec.limit ?? RETENTION_BREAKDOWN_LIMIT)));
+  ctes.push(`sbt AS (SELECT user_key, t, ${recurring ? "cb, " : ""}min(b) AS b
+      FROM (SELECT user_key, ${p.us("event_time")} AS t, ${recurring ? `${bucketOf(p.us("event_time"))} AS cb, ` : ""}${propText(p, key)} AS b
+              FROM events WHERE ${inRange(p, f)} AND ${eventSql(p, spec.start, spec.filters)})
+     GROUP BY user_key, t${recurring ? ", cb" : ""})`);
+  // The text at the membership's first instant (one row per user and instant, so no ties).
+  const at = (x: string) => p.maxLast(["-t", x]);
+  ctes.push(`sb AS (SELECT user_key, ${recurring ? "cb, " : ""}min(t) AS t0, ${at("CASE WHEN b IS NULL THEN 1 ELSE 0 END")} AS bn, ${at("coalesce(b, '')")} AS bt
+      FROM sbt GROUP BY user_key${recurring ? ", cb" : ""})`);
+  ctes.push(
+    `stb AS (SELECT user_key, t0, ${recurring ? "cb" : `${bucketOf("t0")} AS cb`}, CASE WHEN bn = 1 THEN ${p.nullText} ELSE bt END AS b FROM sb)`,
+  );
+  ctes.push(`brk AS (
+    SELECT b, row_number() OVER (ORDER BY count(DISTINCT user_key) DESC, b) AS r
+      FROM stb WHERE b IS NOT NULL GROUP BY b)`);
+  ctes.push(`stg AS (
+    SELECT s.user_key AS user_key, s.t0 AS t0, s.cb AS cb,
+           CASE WHEN s.b IS NULL THEN 2 WHEN k.r <= ${limit} THEN 0 ELSE 1 END AS g,
+           CASE WHEN s.b IS NOT NULL AND k.r <= ${limit} THEN k.r ELSE 0 END AS r,
+           CASE WHEN s.b IS NOT NULL AND k.r <= ${limit} THEN s.b END AS label
+      FROM stb s LEFT JOIN brk k ON k.b = s.b)`);
+}
+
+/** Sizes, cells and values per group of `stg` (rows `bsize`, `bcell`, `bvalue`). */
+function breakdownTables(
+  p: Params,
+  ctes: string[],
+  spec: RetentionSpec,
+  f: Frame,
+  N: string,
+  cap: number,
+): string {
+  const P = spec.period;
+  const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), P);
+  const ret = eventSql(p, spec.return, spec.filters);
+  const lo = p.ts(p.big(f.lo));
+  if (spec.mode === "on") {
+    ctes.push(`brb AS (SELECT user_key, ${bucketOf("t")} AS b, max(t) AS tm
+      FROM (SELECT user_key, ${p.us("event_time")} AS t FROM events
+             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret})
+     GROUP BY user_key, b)`);
+    ctes.push(`bjl AS (SELECT s.cb AS cb, s.g AS g, s.r AS r, s.label AS label, ${periodDiffSql(p, P, "s.cb", "x.b")} AS n
+      FROM stg s JOIN brb x ON x.user_key = s.user_key AND x.tm >= s.t0)`);
+    ctes.push(
+      `bcells AS (SELECT cb, g, r, label, n, count(*) AS c FROM bjl WHERE n < ${N} GROUP BY cb, g, r, label, n)`,
+    );
+  } else {
+    ctes.push(
+      `bru AS (SELECT user_key, max(${p.us("event_time")}) AS tm FROM events WHERE event_time >= ${lo} AND ${ret} GROUP BY user_key)`,
+    );
+    ctes.push(`bjl AS (SELECT s.cb AS cb, s.g AS g, s.r AS r, s.label AS label, least(${periodDiffSql(p, P, "s.cb", bucketOf("x.tm"))}, ${N} - 1) AS n
+      FROM stg s JOIN bru x ON x.user_key = s.user_key AND x.tm >= s.t0)`);
+    ctes.push(`bcells AS (SELECT cb, g, r, label, n, count(*) AS c FROM bjl GROUP BY cb, g, r, label, n)`);
+  }
+  let values = "";
+  if (spec.value !== undefined) {
+    const n = periodDiffSql(p, P, "s.cb", bucketOf("x.t"));
+    ctes.push(`bvj AS (SELECT s.cb AS cb, s.g AS g, s.r AS r, s.label AS label, ${spec.mode === "on" ? n : `least(${n}, ${N} - 1)`} AS n, x.v AS v
+      FROM stg s JOIN rv x ON x.user_key = s.user_key AND x.t >= s.t0)`);
+    ctes.push(
+      `bvc AS (SELECT cb, g, r, label, n, ${p.fsum("v")} AS v FROM bvj WHERE n < ${N} GROUP BY cb, g, r, label, n)`,
+    );
+    values = `
+UNION ALL
+SELECT 'bvalue', cb, n, NULL, v, g, r, label FROM bvc`;
+  }
+  return `
+UNION ALL
+SELECT 'bsize', cb, NULL, count(*), NULL, g, r, label FROM stg GROUP BY cb, g, r, label
+UNION ALL
+SELECT 'bcell', cb, n, c, NULL, g, r, label FROM bcells${values}`;
 }
 
 /**
@@ -142,11 +266,54 @@ function startIsReturn(spec: RetentionSpec): boolean {
 }
 
 export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionSpec): RetentionResult {
+  const last = rows.find((r) => r.kind === "last");
+  const lastUs = last?.c == null ? Number.NEGATIVE_INFINITY : Number(last.c);
+  const overall = tableOf(
+    rows.filter((r) => r.kind === "size" || r.kind === "cell" || r.kind === "value"),
+    spec,
+    lastUs,
+  );
+  const result: RetentionResult = {
+    period: spec.period,
+    mode: spec.mode,
+    cohort: spec.cohort ?? "first",
+    cohorts: overall.cohorts,
+    average: overall.average as number[],
+  };
+  if (spec.breakdown !== undefined || spec.cohortBreakdown !== undefined) {
+    const groups = new Map<
+      string,
+      { g: number; r: number; value: string; rows: Record<string, unknown>[] }
+    >();
+    for (const row of rows) {
+      if (row.kind !== "bsize" && row.kind !== "bcell" && row.kind !== "bvalue") continue;
+      const g = Number(row.g);
+      const r = Number(row.r);
+      const id = `${g}:${r}`;
+      let grp = groups.get(id);
+      if (!grp) {
+        grp = { g, r, value: g === 0 ? String(row.label) : g === 1 ? "(other)" : "(none)", rows: [] };
+        groups.set(id, grp);
+      }
+      grp.rows.push({ ...row, kind: String(row.kind).slice(1) });
+    }
+    result.breakdown = [...groups.values()]
+      .sort((a, b) => a.g - b.g || a.r - b.r)
+      .map((grp) => ({ value: grp.value, ...tableOf(grp.rows, spec, lastUs) }));
+  }
+  return result;
+}
+
+/** One retention table (cohorts and average) from its `size`, `cell` and `value` rows. */
+function tableOf(
+  rows: Record<string, unknown>[],
+  spec: RetentionSpec,
+  last: number,
+): { cohorts: RetentionCohort[]; average: (number | null)[] } {
   const { f, N } = retentionFrame(spec);
   const sizes = new Map<number, number>();
   const cells = new Map<number, number[]>();
   const values = new Map<number, number[]>();
-  let last = Number.NEGATIVE_INFINITY;
   for (const r of rows) {
     if (r.kind === "size") sizes.set(Number(r.cb), Number(r.c));
     else if (r.kind === "value") {
@@ -154,8 +321,7 @@ export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionS
       values.set(Number(r.cb), list);
       const n = Number(r.n);
       if (n >= 0 && n < N) list[n] += Number(r.v ?? 0);
-    } else if (r.kind === "last") last = r.c == null ? Number.NEGATIVE_INFINITY : Number(r.c);
-    else {
+    } else if (r.kind === "cell") {
       const cb = Number(r.cb);
       const n = Number(r.n);
       let list = cells.get(cb);
@@ -203,11 +369,5 @@ export function shapeRetention(rows: Record<string, unknown>[], spec: RetentionS
     }
     average.push(users ? kept / users : null);
   }
-  return {
-    period: spec.period,
-    mode: spec.mode,
-    cohort: spec.cohort ?? "first",
-    cohorts,
-    average: average as number[],
-  };
+  return { cohorts, average };
 }

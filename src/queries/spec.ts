@@ -31,6 +31,39 @@ export interface Filter {
   op: Op;
   /** Raw value as typed; for `in` the comma-split list; absent for `set`/`!set`. */
   value?: string | string[];
+  /**
+   * `--where cohort=NAME` / `cohort!=NAME` (op `=` or `!=`, value NAME): the event's user is (not) in
+   * the saved cohort, not a property test. `def` is filled from the cohort store before building.
+   */
+  cohort?: CohortRef;
+}
+
+/* ---------- behavioural cohorts (docs/semantics.md, "Cohorts") ---------- */
+
+/** A saved cohort's name: letters, digits, `_`, `.`, `-`; 1..64 characters, not starting with `.`/`-`. */
+export const COHORT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+/** Where a behavioural condition looks: the last D before the data's end, or a fixed range. */
+export type CohortWindow = { kind: "last"; seconds: number } | { kind: "range"; range: DateRange };
+
+/** `--did EVENT[filter] --at-least N` or `--did-not EVENT[filter]`, over `window` (all data when absent). */
+export interface CohortCondition {
+  did: boolean;
+  event: EventRef;
+  /** With `did`: at least this many matching events (default 1). */
+  atLeast: number;
+  window?: CohortWindow;
+}
+
+export type CohortDef =
+  /** Re-evaluated over the current data on every use. */
+  | { kind: "behavioural"; conditions: CohortCondition[] }
+  /** A saved list of user ids (from a drill-down); `users` counts them. */
+  | { kind: "static"; users: number; table?: string };
+
+export interface CohortRef {
+  name: string;
+  def?: CohortDef;
 }
 
 /** `EVENT` or `EVENT[KEY OP VALUE]`. `event` may be `*` (any event) where an analysis allows it. */
@@ -139,6 +172,8 @@ export interface TrendSpec extends Identified {
   rollingSeconds?: number;
   /** Each point is the measure over the range's buckets up to and including its own. */
   cumulative?: boolean;
+  /** `--breakdown cohort:A,B`: per event, a series of the users in each cohort and one of those not. */
+  cohortBreakdown?: CohortRef[];
 }
 
 /** How a funnel's steps must follow each other (docs/semantics.md, "Funnel order"). */
@@ -173,6 +208,18 @@ export interface FunnelSpec extends Identified {
   trendInterval?: Interval;
   /** Adds the funnel's steps over the compare period. */
   compare?: Compare;
+  /** Adds the histogram of conversion times between two steps (`time_to_convert`). */
+  timeToConvert?: TimeToConvertSpec;
+}
+
+/** `--time-to-convert [--from-step A --to-step B] [--bins N]` (docs/semantics.md, "Time to convert"). */
+export interface TimeToConvertSpec {
+  /** 1-based step the time is measured from (default 1). */
+  from: number;
+  /** 1-based step the time is measured to (default the last step); from < to. */
+  to: number;
+  /** Number of bins, 1..90; automatic (⌈∛count⌉ clamped to 1..60) when absent. */
+  bins?: number;
 }
 
 export type Period = "hour" | "day" | "week" | "month";
@@ -191,6 +238,12 @@ export interface RetentionSpec extends Identified {
   value?: string;
   range: DateRange;
   filters: Filter[];
+  /** Property key of the START event that put the user in the cohort: one table per value. */
+  breakdown?: string;
+  /** Top N breakdown values by users; the rest fold into "(other)". Default 5. */
+  limit?: number;
+  /** `--breakdown cohort:A,B`: per cohort, a table of its users' memberships and one of the others'. */
+  cohortBreakdown?: CohortRef[];
 }
 
 export const COHORT_RULES = ["first", "recurring"] as const;
@@ -446,6 +499,27 @@ export interface FunnelResult {
   breakdown: { value: string; steps: FunnelStepResult[] }[] | null;
   trend?: FunnelTrendPoint[];
   compare?: FunnelCompare;
+  /** With `--time-to-convert`: the users who reached `to_step`, by their time from `from_step`. */
+  time_to_convert?: TimeToConvertResult;
+}
+
+export interface TimeToConvertBin {
+  /** Seconds; the bin is `[start_seconds, end_seconds)`, the last one also holds its end. */
+  start_seconds: number;
+  end_seconds: number;
+  users: number;
+}
+export interface TimeToConvertResult {
+  from_step: number;
+  to_step: number;
+  /** Users who reached `to_step` (each counted once, with their fastest time). */
+  count: number;
+  /** Empty when nobody converted. */
+  bins: TimeToConvertBin[];
+  /** Mean, median and 90th percentile (linear interpolation) of the times; null when count is 0. */
+  average_seconds: number | null;
+  median_seconds: number | null;
+  p90_seconds: number | null;
 }
 
 export interface RetentionCohort {
@@ -462,6 +536,13 @@ export interface RetentionResult {
   cohort: RetentionCohortRule;
   cohorts: RetentionCohort[];
   /** null where no cohort has a complete cell for that period. */
+  average: (number | null)[];
+  /** With `--breakdown`: the same table per value of the START event (top values, `(other)`, `(none)`). */
+  breakdown?: RetentionBreakdown[];
+}
+export interface RetentionBreakdown {
+  value: string;
+  cohorts: RetentionCohort[];
   average: (number | null)[];
 }
 

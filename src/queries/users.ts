@@ -141,7 +141,7 @@ function retentionSelection(p: Params, spec: RetentionSpec, sel: UserSelection):
   ctes.push(`coh AS (SELECT user_key, t0 FROM stl WHERE cb = ${L})`);
   ctes.push(`kept AS (SELECT DISTINCT s.user_key FROM coh s JOIN events e ON e.user_key = s.user_key
       WHERE e.event_time >= ${p.ts(p.big(Math.max(f.lo, cellStart)))}${upper}
-        AND ${eventSql(p, spec.return, spec.filters)} AND ${p.us("e.event_time")} >= s.t0
+        AND ${eventSql(p, spec.return, spec.filters, "e.properties")} AND ${p.us("e.event_time")} >= s.t0
         AND ${idx} ${spec.mode === "on" ? "=" : ">="} ${n})`);
   ctes.push(
     sel.lost

@@ -125,6 +125,7 @@ export const KEYMAP = [
   { id: "funnel.clearExclusions", keys: ["Z"], scope: "funnel", description: "Clear exclusions" },
   { id: "funnel.hold", keys: ["H"], scope: "funnel", description: "Hold a property constant" },
   { id: "funnel.value", keys: ["V"], scope: "funnel", description: "Sum a property per step" },
+  { id: "funnel.timeToConvert", keys: ["t"], scope: "funnel", description: "Time to convert 1 → last" },
   // retention
   { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },
   { id: "retention.return", keys: ["r"], scope: "retention", description: "Pick the return event" },
@@ -140,6 +141,8 @@ export const KEYMAP = [
   { id: "retention.users", keys: ["enter"], scope: "retention", description: "Users of selected cell" },
   { id: "retention.cohort", keys: ["c"], scope: "retention", description: "Cohorts: first/recurring" },
   { id: "retention.value", keys: ["V"], scope: "retention", description: "Sum a property per cell" },
+  { id: "retention.breakdown", keys: ["b"], scope: "retention", description: "Break down by START prop" },
+  { id: "retention.nextValue", keys: ["v"], scope: "retention", description: "Next breakdown table" },
   // sync
   { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up" },
   { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down" },

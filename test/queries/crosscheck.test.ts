@@ -603,6 +603,37 @@ const funnels: [string, FunnelSpec][] = [
       range: full("UTC"),
     }),
   ],
+  [
+    "time to convert 1 → 3 with automatic bins, breakdown, Berlin",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 3600,
+      breakdown: "platform",
+      range: part("Europe/Berlin"),
+      timeToConvert: { from: 1, to: 3 },
+    }),
+  ],
+  [
+    "time to convert 2 → 3 in 12 bins, strict, --where",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 7200,
+      order: "strict",
+      filters: [where("platform!=web")],
+      range: full("UTC"),
+      timeToConvert: { from: 2, to: 3, bins: 12 },
+    }),
+  ],
+  [
+    "time to convert 1 → 2, any order",
+    funnel({
+      steps: [ref("application_opened"), ref("button_clicked"), ref("file_saved")],
+      withinSeconds: 1800,
+      order: "any",
+      range: full("Asia/Kolkata"),
+      timeToConvert: { from: 1, to: 2, bins: 5 },
+    }),
+  ],
 ];
 
 describe("funnel", () => {
@@ -610,6 +641,44 @@ describe("funnel", () => {
 });
 
 const retentions: [string, RetentionSpec][] = [
+  [
+    "breakdown platform limit 2 (top 2, other), * by day, on, Berlin",
+    retention({
+      start: ref("application_opened"),
+      period: "day",
+      periods: 6,
+      mode: "on",
+      breakdown: "platform",
+      limit: 2,
+      range: part("Europe/Berlin"),
+    }),
+  ],
+  [
+    "breakdown plan ((none) for most), recurring by week, on-or-after, with value",
+    retention({
+      start: ref("*"),
+      return: ref("file_saved"),
+      period: "week",
+      periods: 3,
+      mode: "on-or-after",
+      cohort: "recurring",
+      value: "size_kb",
+      breakdown: "plan",
+      range: full("UTC"),
+    }),
+  ],
+  [
+    "breakdown button_name, on, day, same start and return (bitmap plan for the whole)",
+    retention({
+      start: ref("button_clicked"),
+      return: ref("button_clicked"),
+      period: "day",
+      periods: 4,
+      mode: "on",
+      breakdown: "button_name",
+      range: part("UTC"),
+    }),
+  ],
   [
     "signed_up → * by day, on, UTC",
     retention({ start: ref("signed_up"), period: "day", mode: "on", range: full("UTC") }),

@@ -4,6 +4,7 @@ import { Executor } from "../../src/queries/executor.js";
 import type { FunnelResult, FunnelSpec } from "../../src/queries/spec.js";
 import { pointsText } from "../../src/render/compare.js";
 import { formatNumber } from "../../src/render/format.js";
+import { timeToConvertHead } from "../../src/render/ttc.js";
 import {
   breakdownTable,
   compareLine,
@@ -48,6 +49,61 @@ describe("Funnel screen", () => {
       assert.match(f, /2\. file_opened .*\d+(s|m|h)/); // a median time to convert
       assertFits(f, 100, 30);
     } finally {
+      app.unmount();
+    }
+  });
+
+  it("t shows the time to convert from step 1 to the last: the engine's count, median and bins", async () => {
+    const app = await renderApp(testSession(c), { columns: 100, rows: 30 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press(
+        "3",
+        "a",
+        "application_o",
+        KEYS.enter,
+        KEYS.enter,
+        "a",
+        "file_sa",
+        KEYS.enter,
+        KEYS.enter,
+      );
+      await app.waitFor((x) => /2\. file_saved .*%/.test(x) && !x.includes("…"));
+      await app.press("t");
+      const f = await app.waitFor((x) => /time to convert, step 1 → 2: [\d,]+ users/.test(x));
+      assert.match(f, /· time to convert/);
+      const range = await ex.resolveRange();
+      const spec: FunnelSpec = {
+        ...funnelSpec(
+          {
+            ...initialModels().funnel,
+            steps: [
+              { event: "application_opened", filters: [] },
+              { event: "file_saved", filters: [] },
+            ],
+            timeToConvert: true,
+          },
+          range,
+        )!,
+      };
+      const t = (await ex.run(spec)).result.time_to_convert!;
+      assert.ok(t.count > 0);
+      assert.ok(f.includes(timeToConvertHead(t)), f);
+      // every bin is a bar with its users; the bars add up to the count
+      const users = [...f.matchAll(/^\S.* – .*?([\d,]+)\s+[\d.]+%$/gm)].map((m) =>
+        Number(m[1]!.replace(/,/g, "")),
+      );
+      assert.equal(users.length, t.bins.length, f);
+      assert.equal(
+        users.reduce((a, b) => a + b, 0),
+        t.count,
+      );
+      assertFits(f, 100, 30);
+      await app.press("t");
+      await app.waitFor((x) => !x.includes("time to convert"));
+    } finally {
+      ex.close();
       app.unmount();
     }
   });

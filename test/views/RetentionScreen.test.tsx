@@ -44,6 +44,52 @@ describe("Retention screen", () => {
     }
   });
 
+  it("b breaks the cohorts down by a START property; v cycles the values' tables, as the engine gives them", async () => {
+    const app = await renderApp(testSession(c), { columns: 110, rows: 34 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      await app.waitFor(/^Average\s+[\d,]+\s+█ 100%/m);
+      await app.press("b");
+      await app.waitFor("Break the cohorts down by a property of the START event");
+      await app.press("button_name", KEYS.enter);
+      let f = await app.waitFor(/breakdown button_name: whole \(\d+ values\)/);
+      const result = (
+        await ex.run({
+          kind: "retention",
+          start: { event: "button_clicked", filters: [] },
+          return: { event: "*", filters: [] },
+          period: "day",
+          periods: 14,
+          mode: "on",
+          range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+          filters: [],
+          breakdown: "button_name",
+        })
+      ).result;
+      const groups = result.breakdown!;
+      assert.ok(groups.length >= 2);
+      const avgUsers = (frame: string) => Number(/^Average\s+([\d,]+)/m.exec(frame)![1]!.replace(/,/g, ""));
+      const users = (cs: { users: number }[]) => cs.reduce((a, x) => a + x.users, 0);
+      assert.equal(avgUsers(f), users(result.cohorts));
+      for (const [i, g] of groups.entries()) {
+        await app.press("v");
+        f = await app.waitFor(`breakdown button_name: ${g.value} (${i + 1} of ${groups.length})`);
+        assert.equal(avgUsers(f), users(g.cohorts), g.value);
+        assertFits(f, 110, 34);
+      }
+      // Enter on a value's table refuses: the drill-down lists the whole table's users
+      await app.press(KEYS.enter);
+      await app.waitFor("Enter lists the whole table's users");
+      await app.press("v");
+      await app.waitFor(/breakdown button_name: whole/);
+    } finally {
+      ex.close();
+      app.unmount();
+    }
+  });
+
   it("leaves the periods after the current one blank, and the cell line says they have not begun", async () => {
     const app = await renderApp(testSession(c), { columns: 130, rows: 34 });
     const ex = new Executor(c.cache);

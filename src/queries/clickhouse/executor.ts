@@ -11,6 +11,7 @@
  */
 import type { Row } from "../../cache/db.js";
 import { shapeRange } from "../catalog.js";
+import { resolveCohorts } from "../cohorts.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
@@ -27,6 +28,7 @@ import {
   newQueryId,
   resolveTarget,
 } from "./client.js";
+import { chCohortStore } from "./cohorts.js";
 import { type ChContext, type ContextShape, readContext } from "./context.js";
 import {
   bookkeepingTables,
@@ -230,6 +232,7 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const started = performance.now();
     const { signal } = opts;
     if (signal?.aborted) throw new AbortError();
+    await resolveCohorts(spec, chCohortStore(this.client));
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
     const ctxP = this.context({ signal });
@@ -270,6 +273,7 @@ export class ClickHouseExecutor implements AnalysisEngine {
   /** The ClickHouse query `run` would execute for `spec` (with `{pN:Type}` parameters), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
     const ctx = await this.context();
+    await resolveCohorts(spec, chCohortStore(this.client));
     return this.build(spec, spec.kind === "retention" ? ctx : undefined);
   }
 

@@ -13,12 +13,21 @@ import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { useEffect, useMemo, useState } from "react";
 import { formatEventRef, formatExclusion, parseExclusion } from "../../queries/parse.js";
-import type { DateRange, EventRef, FunnelOrder, FunnelResult, FunnelSpec } from "../../queries/spec.js";
+import type {
+  DateRange,
+  EventRef,
+  FunnelOrder,
+  FunnelResult,
+  FunnelSpec,
+  TimeToConvertBin,
+  TimeToConvertResult,
+} from "../../queries/spec.js";
 import { bars, lineChart } from "../../render/charts.js";
 import { offsetText, pointsText } from "../../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../../render/format.js";
 import { compareNote } from "../../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { binLabel, timeToConvertHead } from "../../render/ttc.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { queryState, specKey, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
@@ -63,7 +72,48 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
     ...(exclude.length ? { exclude } : {}),
     ...(m.hold !== undefined ? { hold: m.hold } : {}),
     ...(m.order !== "any" && m.value !== undefined ? { value: m.value } : {}),
+    ...(m.timeToConvert ? { timeToConvert: { from: 1, to: m.steps.length } } : {}),
   };
+}
+
+/**
+ * The time-to-convert view (`t`): a head line with the count, mean, median and p90, then one bar per
+ * bin (at most `rows` lines in all).
+ */
+export function timeToConvertLines(
+  t: TimeToConvertResult,
+  width: number,
+  rows: number,
+  color: boolean,
+  ascii: boolean,
+): string[] {
+  const head = truncate(timeToConvertHead(t), width);
+  if (!t.bins.length || rows < 2) return [head];
+  const shown = t.bins.length <= rows - 1 ? t.bins : mergeBins(t.bins, rows - 1);
+  const lines = bars(
+    shown.map((b) => ({
+      label: binLabel(b),
+      value: b.users,
+      note: padStart(formatPercent(b.users / t.count), 7),
+    })),
+    { width, color, ascii },
+  );
+  return [head, ...lines];
+}
+
+/** Adjacent bins merged so that at most `n` remain (a short terminal keeps the whole span). */
+function mergeBins(bins: TimeToConvertBin[], n: number): TimeToConvertBin[] {
+  const per = Math.ceil(bins.length / Math.max(1, n));
+  const out: TimeToConvertBin[] = [];
+  for (let i = 0; i < bins.length; i += per) {
+    const run = bins.slice(i, i + per);
+    out.push({
+      start_seconds: run[0].start_seconds,
+      end_seconds: run[run.length - 1].end_seconds,
+      users: run.reduce((a, b) => a + b.users, 0),
+    });
+  }
+  return out;
 }
 
 /** The modes of a funnel the settings line names (a run spec, or the model before any can run). */
@@ -300,6 +350,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         if (n) setPicker("hold");
       } else if (matches("funnel.value", input, key)) {
         if (n) setPicker("value");
+      } else if (matches("funnel.timeToConvert", input, key)) {
+        update({ timeToConvert: !model.timeToConvert });
       } else if (matches("funnel.users", input, key)) {
         // The users behind the step as shown: the spec of the result on screen.
         const shown = usable && q.spec?.kind === "funnel" ? q.spec : null;
@@ -325,6 +377,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
   const extra = useMemo(() => {
     if (!usable || restH < 3) return [] as string[];
+    if (usable.time_to_convert && model.timeToConvert)
+      return timeToConvertLines(usable.time_to_convert, width, restH, env.color, env.ascii);
     if (usable.trend && model.overTime && trendInterval) {
       const values = usable.trend.map((p) => (p.entered ? (100 * p.converted) / p.entered : 0));
       const entered = usable.trend.reduce((a, p) => a + p.entered, 0);
@@ -353,7 +407,18 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       return breakdownTable(usable, model.breakdown, width).slice(0, restH);
     }
     return [];
-  }, [usable, restH, model.overTime, trendInterval, dataTz, model.breakdown, width, env.color, env.ascii]);
+  }, [
+    usable,
+    restH,
+    model.overTime,
+    model.timeToConvert,
+    trendInterval,
+    dataTz,
+    model.breakdown,
+    width,
+    env.color,
+    env.ascii,
+  ]);
 
   if (drill) {
     return (
@@ -483,7 +548,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   }
 
   const modes = funnelModesLabel(shownSpec ?? model, model);
-  const settings = `window ${formatDuration(model.withinSeconds)}${modes ? ` · ${modes}` : ""} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}`;
+  const settings = `window ${formatDuration(model.withinSeconds)}${modes ? ` · ${modes}` : ""} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}${model.timeToConvert ? " · time to convert" : ""}`;
   const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
@@ -527,6 +592,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           "funnel.window",
           "funnel.breakdown",
           "funnel.overTime",
+          "funnel.timeToConvert",
           "funnel.filter",
         ]}
         width={width}

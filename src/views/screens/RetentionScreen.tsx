@@ -68,7 +68,23 @@ export function retentionSpec(model: RetentionModel, range: DateRange | null): R
     filters: m.filters,
     ...(m.cohort === "recurring" ? { cohort: "recurring" as const } : {}),
     ...(m.value !== undefined ? { value: m.value } : {}),
+    ...(m.breakdown !== undefined ? { breakdown: m.breakdown } : {}),
   };
+}
+
+/**
+ * The table the screen shows: the whole (`shown` 0) or the `shown`-th breakdown value's, with its name
+ * (null for the whole); `shown` past the values wraps to the whole.
+ */
+export function shownTable(
+  r: RetentionResult,
+  shown: number | undefined,
+): { table: RetentionResult; value: string | null; index: number } {
+  const groups = r.breakdown ?? [];
+  const i = shown && shown > 0 && shown <= groups.length ? shown : 0;
+  if (i === 0) return { table: r, value: null, index: 0 };
+  const g = groups[i - 1]!;
+  return { table: { ...r, cohorts: g.cohorts, average: g.average as number[] }, value: g.value, index: i };
 }
 
 /** Columns of a period cell in the grid (`retentionGrid`'s default cell width). */
@@ -117,7 +133,21 @@ export function cellText(result: RetentionResult, row: number, col: number, tz: 
   return `${label} ${p}${col}: ${formatNumber(n)} of ${formatNumber(c.users)} retained (${formatPercent(n / c.users)})${value}`;
 }
 
-type Picker = null | "start" | "return" | "periods" | "filter" | "value";
+/** `breakdown plan: pro (2 of 4) · v: next`, the line above a broken-down grid; "" without one. */
+export function breakdownLabel(
+  key: string | undefined,
+  view: { value: string | null; index: number } | null,
+  r: RetentionResult | undefined,
+): string {
+  if (key === undefined) return "";
+  const n = r?.breakdown?.length ?? 0;
+  const which =
+    view?.value != null ? `${cleanText(view.value)} (${view.index} of ${n})` : `whole (${n} values)`;
+  // A result without a breakdown is the one before `b` (still on screen while the new one runs).
+  return `breakdown ${cleanText(key)}: ${r?.breakdown ? which : "…"} · v: next`;
+}
+
+type Picker = null | "start" | "return" | "periods" | "filter" | "value" | "breakdown";
 
 export interface RetentionScreenProps {
   width: number;
@@ -141,20 +171,25 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const update = (patch: Partial<RetentionModel>) => setModel((m) => ({ ...m, ...patch }));
 
   useReportResult("retention", "Retention", q);
+  // The table on screen: the whole, or one breakdown value's (`v` cycles).
+  const view = useMemo(() => (q.data ? shownTable(q.data, model.shown) : null), [q.data, model.shown]);
+  const data = view?.table;
 
   // Layout: settings line, grid (header + average + cohorts), chart, hints.
   const bodyH = Math.max(1, height - 2);
-  const cohorts = q.data?.cohorts.length ?? 0;
+  const cohorts = data?.cohorts.length ?? 0;
   const chartH = bodyH >= 16 ? clamp(Math.floor(bodyH * 0.4), 5, 10) : 0;
-  const gridRows = Math.max(1, bodyH - chartH - 2 - 1); // minus header, average, legend
+  const byLine = breakdownLabel(model.breakdown, view, q.data);
+  // minus header, average, legend (and the breakdown line)
+  const gridRows = Math.max(1, bodyH - chartH - 2 - 1 - (byLine ? 1 : 0));
   const row = clamp(model.row, 0, Math.max(0, cohorts - 1));
   const top = scrollTop(model.top, row, gridRows, cohorts);
 
   const grid = useMemo(
-    () => (q.data ? retentionGrid(q.data, { width, color: env.color, ascii: env.ascii, tz: range?.tz }) : []),
-    [q.data, width, env.color, env.ascii, range?.tz],
+    () => (data ? retentionGrid(data, { width, color: env.color, ascii: env.ascii, tz: range?.tz }) : []),
+    [data, width, env.color, env.ascii, range?.tz],
   );
-  const prefix = PREFIX[q.data?.period ?? fitted.period];
+  const prefix = PREFIX[data?.period ?? fitted.period];
   const periodsShown = grid.length ? shownPeriods(grid[0]!, prefix) : 0;
   const col = clamp(model.col, 0, Math.max(0, periodsShown - 1));
   const moveRow = (d: number) => {
@@ -175,6 +210,13 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
         update({ cohort: model.cohort === "recurring" ? "first" : "recurring" });
       else if (matches("retention.value", input, key)) {
         if (model.start) setPicker("value");
+      } else if (matches("retention.breakdown", input, key)) {
+        if (model.start) setPicker("breakdown");
+      } else if (matches("retention.nextValue", input, key)) {
+        const n = q.data?.breakdown?.length ?? 0;
+        if (!n)
+          env.notify("no breakdown: press b to break the cohorts down by a property of the START event");
+        else update({ shown: ((view?.index ?? 0) + 1) % (n + 1), top: 0 });
       } else if (matches("retention.filter", input, key)) setPicker("filter");
       else if (matches("retention.clearFilters", input, key)) update({ filters: [] });
       else if (matches("retention.up", input, key)) moveRow(-1);
@@ -188,6 +230,8 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
         const c = q.data?.cohorts[row];
         if (!shown || !q.data || !c)
           env.notify("no result yet: Enter lists a cell's users once the grid is in");
+        else if (view?.value != null)
+          env.notify("Enter lists the whole table's users: press v until the whole table is shown");
         else {
           const label = cleanText(timeLabel(c.cohort, q.data.period, { tz: shown.range.tz }));
           const p = PREFIX[q.data.period];
@@ -203,8 +247,8 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   );
 
   const chart = useMemo(() => {
-    if (!q.data || chartH < 3) return [];
-    const avg = q.data.average ?? [];
+    if (!data || chartH < 3) return [];
+    const avg = data.average ?? [];
     let last = avg.length;
     while (last > 0 && (avg[last - 1] === null || avg[last - 1] === undefined)) last--;
     const values = avg.slice(0, last).map((v) => (v === null || v === undefined ? 0 : v * 100));
@@ -212,12 +256,12 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     return lineChart([{ label: "average retention %", values }], {
       width,
       height: chartH,
-      xLabels: values.map((_, i) => `${PREFIX[q.data!.period]}${i}`),
+      xLabels: values.map((_, i) => `${PREFIX[data.period]}${i}`),
       color: env.color,
       ascii: env.ascii,
       yFormat: (v) => `${v.toFixed(0)}%`,
     });
-  }, [q.data, chartH, width, env.color, env.ascii]);
+  }, [data, chartH, width, env.color, env.ascii]);
 
   if (drill) {
     return (
@@ -283,6 +327,23 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       />
     );
   }
+  if (picker === "breakdown") {
+    return (
+      <BreakdownPicker
+        event={model.start?.event}
+        range={range}
+        current={model.breakdown}
+        width={width}
+        height={height}
+        title="Break the cohorts down by a property of the START event"
+        onPick={(breakdown) => {
+          update({ breakdown, shown: 0, top: 0 });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
   if (picker === "filter") {
     return (
       <FilterPrompt
@@ -301,7 +362,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
 
   const ret =
     model.ret.event === "*" && model.ret.filters.length === 0 ? "any event" : formatEventRef(model.ret);
-  const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(fitted)} ${fitted.period}s · ${model.mode} · cohorts ${model.cohort ?? "first"}${model.value !== undefined ? ` · value ${cleanText(model.value)}` : ""} · where ${filtersLabel(model.filters)}`;
+  const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(fitted)} ${fitted.period}s · ${model.mode} · cohorts ${model.cohort ?? "first"}${model.value !== undefined ? ` · value ${cleanText(model.value)}` : ""}${model.breakdown !== undefined ? ` · breakdown ${cleanText(model.breakdown)}` : ""} · where ${filtersLabel(model.filters)}`;
   const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
@@ -309,17 +370,18 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     body = (
       <Line text="Pick the start event with a (the return event defaults to any event)." width={width} />
     );
-  else if (!q.data)
+  else if (!data)
     body = <Line text={q.status === "running" ? "running the retention query…" : " "} width={width} dim />;
   else {
     const head = grid.slice(0, 2);
     const rows = grid.slice(2).slice(top, top + gridRows);
     const more = cohorts > gridRows ? ` · cohorts ${top + 1}-${top + rows.length} of ${cohorts} (↑↓)` : "";
     const at = row - top;
-    const cell = cellText(q.data, row, col, range?.tz);
+    const cell = cellText(data, row, col, range?.tz);
     const span = cellSpan(grid[0]!, col, prefix);
     body = (
       <>
+        {byLine ? <Line text={byLine} width={width} color="cyan" /> : null}
         <Lines lines={head} />
         <Lines lines={rows.slice(0, Math.max(0, at))} />
         {at >= 0 && at < rows.length ? <CursorRow line={rows[at]!} span={span} /> : null}
@@ -354,6 +416,8 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
           "retention.mode",
           "retention.cohort",
           "retention.value",
+          "retention.breakdown",
+          "retention.nextValue",
           "retention.filter",
         ]}
         width={width}

@@ -181,6 +181,8 @@ export interface FunnelModel {
   hold?: string;
   /** `V`: the property summed per step. */
   value?: string;
+  /** `t`: the histogram of times from step 1 to the last step. */
+  timeToConvert?: boolean;
 }
 
 /** An edit of a funnel's steps (0-based indices; `to` is the moved step's new index). */
@@ -284,6 +286,10 @@ export interface RetentionModel {
   cohort?: RetentionCohortRule;
   /** `V`: the property summed per cell. */
   value?: string;
+  /** `b`: a property of the START event; one table per value (`v` cycles them). */
+  breakdown?: string;
+  /** The table shown: 0 the whole, i the i-th breakdown value's. */
+  shown?: number;
   filters: Filter[];
   top: number;
   /** The selected cell: cohort index (in the result) and period. */
