@@ -61,7 +61,7 @@ export const KEYMAP = [
     id: "history.back",
     keys: ["backspace", "["],
     scope: "global",
-    description: "Back to the previous screen",
+    description: "Back to the screen before",
   },
   { id: "history.forward", keys: ["]"], scope: "global", description: "Forward again" },
   { id: "range", keys: ["d"], scope: "global", description: "Edit date range" },

@@ -131,7 +131,9 @@ describe("matches", () => {
     assert.ok(matches("events.open", "\r", k({ return: true })));
     assert.ok(matches("cancel", "", k({ escape: true, meta: true })));
     assert.ok(matches("tab.next", "", k({ tab: true })));
-    assert.ok(matches("tab.next", "]", k()));
+    assert.ok(!matches("tab.next", "]", k()));
+    assert.ok(matches("history.forward", "]", k()));
+    assert.ok(matches("history.back", "[", k()));
     assert.ok(!matches("tab.next", "", k({ tab: true, shift: true })));
     assert.ok(matches("tab.prev", "", k({ tab: true, shift: true })));
     assert.ok(matches("events.up", "", k({ upArrow: true })));
@@ -161,7 +163,8 @@ describe("matches", () => {
   });
 
   it("labels keys for hints", () => {
-    assert.equal(keyLabel("tab.next"), "tab/]");
+    assert.equal(keyLabel("tab.next"), "tab");
+    assert.equal(keyLabel("history.back"), "backspace/[");
     assert.equal(keyLabel("quit"), "q");
   });
 });
