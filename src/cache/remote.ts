@@ -263,6 +263,8 @@ export class RemoteConn {
   /** A writer's open transaction died with its host: statements fail until the caller ends it. */
   private broken = false;
   private closed = false;
+  /** A `drop` is under way: the host's exit is expected. */
+  private dropping = false;
 
   constructor(
     private readonly cachePath: string,
@@ -282,7 +284,7 @@ export class RemoteConn {
     // next statement, maybe a watch's next cycle a minute on), so that a TUI following it does not take
     // over. Its open transaction, if any, is lost with the host (see `call`).
     l.onGone = () => {
-      if (this.role !== "writer" || this.closed || this.link !== l) return;
+      if (this.role !== "writer" || this.closed || this.dropping || this.link !== l) return;
       if (this.writerTx) {
         this.writerTx = false;
         this.broken = true;
@@ -427,8 +429,14 @@ export class RemoteConn {
   async drop(): Promise<boolean> {
     if (this.role !== "writer" || !this.link || this.link.gone) return false;
     const pid = this.link.hostPid;
+    // The host exits once it has removed the files: this writer must not claim a new host then (as
+    // `onGone` does after a host's death), which would create the cache again.
+    this.dropping = true;
     const reply = await this.link.request({ op: "drop" }).catch(() => null);
-    if (!reply?.dropped) return false;
+    if (!reply?.dropped) {
+      this.dropping = false;
+      return false;
+    }
     for (let i = 0; i < 250 && processRuns(pid); i++) await sleep(20);
     return true;
   }
