@@ -142,7 +142,7 @@ function markTrend(spec: TrendSpec, r: TrendResult, l: LakeListing): void {
     if (spec.rollingSeconds === undefined) return own;
     const D = spec.rollingSeconds / 60;
     const width = keys.length > 1 ? keys[1] - keys[0] : D;
-    return keys.map((L, i) => keys[0] - width > L - D || keys.some((k, j) => k > L - D && k <= L && own[j]));
+    return keys.map((L) => keys[0] - width > L - D || keys.some((k, j) => k > L - D && k <= L && own[j]));
   };
   const current = marks(0);
   const all = [...r.series, ...(r.formula?.series ?? [])];

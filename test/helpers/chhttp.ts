@@ -97,6 +97,8 @@ export interface ChHttpServer {
   /** HTTP requests received (pings included) since the start or `resetCount()`. */
   readonly requests: number;
   resetCount(): void;
+  /** Round trips since `resetCount()`: requests in flight at once count as one. */
+  readonly roundTrips: number;
   /** The simulated round trip of every request (ms); settable. */
   latencyMs: number;
   /** Count rows read per SELECT (see `ChHttpOptions.countReads`); settable. */
@@ -378,6 +380,10 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
   let queue: Promise<unknown> = Promise.resolve();
   let down = false;
   let requests = 0;
+  // Round trips: a request that arrives while none is in flight starts a new one; requests sent
+  // together (in flight at once) share it.
+  let inFlight = 0;
+  let roundTrips = 0;
   let latencyMs = opts.latencyMs ?? 0;
   let countReads = opts.countReads ?? false;
 
@@ -542,6 +548,11 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requests++;
+    if (inFlight === 0) roundTrips++;
+    inFlight++;
+    res.once("close", () => {
+      inFlight--;
+    });
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const url = new URL(req.url ?? "/", "http://localhost");
     const chunks: Buffer[] = [];
@@ -753,6 +764,10 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
     },
     resetCount() {
       requests = 0;
+      roundTrips = 0;
+    },
+    get roundTrips() {
+      return roundTrips;
     },
     get latencyMs() {
       return latencyMs;
