@@ -135,7 +135,7 @@ describe("Funnel screen", () => {
       await app.waitFor("Conversion window (now 1d)");
       await app.press(KEYS.down, KEYS.enter); // from "1 day" to "7 days"
       await app.waitFor("window 7d");
-      await app.press("w");
+      await app.press("W");
       await app.waitFor("Conversion window (now 7d)");
       await app.press(KEYS.down, KEYS.down, KEYS.down, KEYS.enter); // "Custom…"
       await app.waitFor("e.g. 30m");

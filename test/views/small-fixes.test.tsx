@@ -59,6 +59,14 @@ describe("small fixes (issue #28)", () => {
       await opened(["\x1b[F"], "purchase"); // End
       await opened(["\x1b[H"], "button_clicked"); // Home
       await app.press("?");
+      await app.waitFor("up/down scroll");
+      // The Events section is further down the help: scroll until it shows.
+      for (
+        let i = 0;
+        i < 60 && !/First event[^]*Last event|Last event[^]*First event/.test(app.lastFrame());
+        i++
+      )
+        await app.press(KEYS.down);
       f = await app.waitFor("First event");
       assert.match(f, /home\/g\s+First event/);
       assert.match(f, /end\/G\s+Last event/);
