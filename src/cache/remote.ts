@@ -220,8 +220,10 @@ export async function linkTo(
           throw new CacheLockedError(cachePath, holder || undefined);
       } else if (ended?.line.startsWith("error "))
         throw new Error(`cannot open cache ${cachePath}: ${ended.line.slice(6)}`);
-      if (waitFor && !processRuns(waitFor))
-        waitFor = 0; // gone: start at once
+      // Gone, or no longer a host of this cache (it closed the file and removed its PID file, and is
+      // exiting): start at once. A process outside shared mode that holds the file is then found by
+      // the hosts' own "locked" reports.
+      if (waitFor && (!processRuns(waitFor) || isHostOf(paths, cachePath, waitFor) === false)) waitFor = 0;
       else if (
         waitFor &&
         Date.now() - waitSince > STARTING_HOST_WAIT_MS &&
