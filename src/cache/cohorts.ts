@@ -5,7 +5,7 @@
  */
 
 import type { DuckDBValue } from "@duckdb/node-api";
-import type { CohortStore, SavedCohort } from "../queries/cohorts.js";
+import { type CohortStore, cohortTaken, type SavedCohort } from "../queries/cohorts.js";
 import type { CohortDef } from "../queries/spec.js";
 import type { Cache, Row } from "./db.js";
 
@@ -46,14 +46,20 @@ export async function saveBehavioural(cache: Cache, name: string, def: CohortDef
 
 /**
  * Saves (or replaces) a static cohort: the user ids of `select` (SQL over the cache whose rows have a
- * `user_id` column, with its `params`). Returns how many users it holds.
+ * `user_id` column, with its `params`). Returns how many users it holds. With `replace: false`, a name
+ * already saved is refused (`cohortTaken`), checked in the same transaction as the write.
  */
 export async function saveStatic(
   cache: Cache,
   name: string,
   select: { sql: string; params: unknown[] },
+  opts: { replace?: boolean } = {},
 ): Promise<number> {
   return cache.transaction(async () => {
+    if (opts.replace === false) {
+      const r = await cache.all<{ c: number }>("SELECT count(*) AS c FROM cohorts WHERE name = $1", [name]);
+      if (Number(r[0]?.c ?? 0) > 0) throw cohortTaken(name);
+    }
     await cache.run("DELETE FROM cohort_users WHERE name = $1", [name]);
     await cache.run("DELETE FROM cohorts WHERE name = $1", [name]);
     const n = select.params.length + 1;

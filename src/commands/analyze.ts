@@ -273,15 +273,10 @@ async function saveStaticCohort(a: CommonArgs, spec: UsersSpec, name: string, to
     return;
   }
   const { Cache } = await import("../cache/db.js");
-  const { saveStatic } = await import("../cache/cohorts.js");
-  const { buildQuery } = await import("../queries/executor.js");
+  const { saveUsersCohort } = await import("../queries/executor.js");
   const cache = await Cache.open(cachePathFor(a.cache));
   try {
-    const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER });
-    const users = await saveStatic(cache, name, {
-      sql: `SELECT user_id FROM (${q.sql}) evx_all WHERE listed`,
-      params: q.params,
-    });
+    const users = await saveUsersCohort(cache, spec, name);
     reportSaved(name, users, total);
   } finally {
     cache.close();

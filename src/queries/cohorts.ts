@@ -52,6 +52,16 @@ export function cohortNames(spec: AnalysisSpec): string[] {
   return [...names];
 }
 
+/**
+ * How a static save that must not replace (the TUI's `C`) refuses a name already saved: a one-line
+ * usage error saying what to do instead.
+ */
+export function cohortTaken(name: string): UsageError {
+  return new UsageError(
+    `a cohort named ${JSON.stringify(name)} exists already: pick another name (\`evx cohort rm ${name}\` removes it)`,
+  );
+}
+
 /** A saved cohort by name; an unknown name is a usage error naming the closest saved ones. */
 export function findCohort(saved: SavedCohort[], name: string): SavedCohort {
   const hit = saved.find((c) => c.name === name);

@@ -3,7 +3,7 @@
  * small aggregated rows into the `--json` result types.
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
-import { cacheCohortStore } from "../cache/cohorts.js";
+import { cacheCohortStore, saveStatic } from "../cache/cohorts.js";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { defaultIdentity } from "../cache/identity.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
@@ -15,7 +15,14 @@ import { buildFunnel, shapeFunnel } from "./funnel.js";
 import { isMerged, withIdentity } from "./identity.js";
 import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
-import { checkExclusionRange, parseCohortRule, parseFunnelOrder, parseZone, UsageError } from "./parse.js";
+import {
+  checkCohortName,
+  checkExclusionRange,
+  parseCohortRule,
+  parseFunnelOrder,
+  parseZone,
+  UsageError,
+} from "./parse.js";
 import { comparePeriod, extraPeriod, markPartial } from "./partial.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
@@ -28,6 +35,7 @@ import type {
   FunnelSpec,
   ResolvedRange,
   ResultOf,
+  UsersSpec,
 } from "./spec.js";
 import { buildStickiness, shapeStickiness } from "./stickiness.js";
 import { closestNames } from "./suggest.js";
@@ -67,6 +75,28 @@ export function buildQuery(
 ): BuiltQuery {
   // The cohorts a spec's filters read are CTEs put before the builder's own (filters.ts).
   return withPreludes(buildOne(spec, ctx, engine));
+}
+
+/**
+ * A drill-down's users saved as the static cohort `name` in a cache open for writing (`--users-of …
+ * --save-cohort NAME`, the TUI's `C`): every user of `spec`, whatever its limit, by the same selection
+ * SQL that lists them. Returns how many it holds. `replace: false` refuses a name already saved.
+ */
+export async function saveUsersCohort(
+  cache: Cache,
+  spec: UsersSpec,
+  name: string,
+  opts: { replace?: boolean } = {},
+): Promise<number> {
+  checkCohortName(name, "cohort");
+  await resolveCohorts(spec, cacheCohortStore(cache));
+  const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER });
+  return saveStatic(
+    cache,
+    name,
+    { sql: `SELECT user_id FROM (${q.sql}) evx_all WHERE listed`, params: q.params },
+    opts,
+  );
 }
 
 function buildOne(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {

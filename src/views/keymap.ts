@@ -193,6 +193,7 @@ export const KEYMAP = [
   { id: "drill.flip", keys: ["tab"], scope: "drill", description: "Flip to dropped / lost" },
   { id: "drill.search", keys: ["/"], scope: "drill", description: "Search the timeline" },
   { id: "drill.copy", keys: ["y"], scope: "drill", description: "Copy the user id" },
+  { id: "drill.cohort", keys: ["C"], scope: "drill", description: "Save all users as a cohort" },
   { id: "drill.back", keys: ["esc"], scope: "drill", description: "Back / close the panel" },
   // pickers, editors and overlays (typing filters the list or edits the text)
   { id: "picker.up", keys: ["up"], scope: "picker", description: "Previous item / scroll up" },

@@ -97,7 +97,7 @@ describe("keymap table", () => {
       sync: ["space", "shift+up", "shift+down", "S", "D", "r"],
       paths: ["a", "r", "n", "t", "c", "W", "Z", "f", "left", "right", "enter", "up", "down"],
       lifecycle: ["a", "v", "i", "f"],
-      drill: ["enter", "tab", "/", "esc", "up", "down", "y", "g", "G"],
+      drill: ["enter", "tab", "/", "esc", "up", "down", "y", "g", "G", "C"],
     };
     for (const [scope, keys] of Object.entries(expect)) {
       const have = keysIn(scope);

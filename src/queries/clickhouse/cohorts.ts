@@ -3,9 +3,10 @@
  * latest row of a name wins, a `removed` row forgets it), and each static cohort's user keys in a table
  * of its own on the server, `evx_cohort_<name>`, which the analyses' SQL reads.
  */
-import { type CohortStore, resolveCohorts, type SavedCohort } from "../cohorts.js";
+import { type CohortStore, cohortTaken, resolveCohorts, type SavedCohort } from "../cohorts.js";
 import type { EngineOptions } from "../engine.js";
 import { buildQuery } from "../executor.js";
+import { checkCohortName } from "../parse.js";
 import type { AnalysisSpec, CohortDef, UsersSpec } from "../spec.js";
 import type { ChClient } from "./client.js";
 import { ClickHouseExecutor } from "./executor.js";
@@ -72,21 +73,38 @@ export async function saveStaticCohortCh(
 ): Promise<number> {
   const ex = ClickHouseExecutor.open(opts);
   try {
-    await resolveCohorts(spec as AnalysisSpec, chCohortStore(ex.client));
-    const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER }, { engine: "clickhouse" }, "clickhouse");
-    const table = staticCohortTable(name);
-    await ex.client.command(`DROP TABLE IF EXISTS ${table}`);
-    await ex.client.command(
-      withResultSettings(
-        `CREATE TABLE ${table} ENGINE = MergeTree ORDER BY user_key AS SELECT DISTINCT user_id AS user_key FROM (${onTable(q.sql, ex.target.table)}) WHERE listed`,
-      ),
-      chQueryParams(q.params),
-    );
-    const r = await ex.client.rows<{ n: number }>(`SELECT count() AS n FROM ${table}`);
-    const users = Number(r[0]?.n ?? 0);
-    await record(ex.client, name, { kind: "static", users }, users);
-    return users;
+    return await saveUsersCohortCh(ex, spec, name);
   } finally {
     await ex.close();
   }
+}
+
+/**
+ * A drill-down's users saved as the static cohort `name` through an open engine (the headless
+ * `--save-cohort`, the TUI's `C`): every user of `spec`, whatever its limit, by the same selection SQL
+ * that lists them. Returns how many it holds. `replace: false` refuses a name already saved.
+ */
+export async function saveUsersCohortCh(
+  ex: ClickHouseExecutor,
+  spec: UsersSpec,
+  name: string,
+  opts: { replace?: boolean } = {},
+): Promise<number> {
+  checkCohortName(name, "cohort");
+  const store = chCohortStore(ex.client);
+  if (opts.replace === false && (await store.list()).some((c) => c.name === name)) throw cohortTaken(name);
+  await resolveCohorts(spec as AnalysisSpec, store);
+  const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER }, { engine: "clickhouse" }, "clickhouse");
+  const table = staticCohortTable(name);
+  await ex.client.command(`DROP TABLE IF EXISTS ${table}`);
+  await ex.client.command(
+    withResultSettings(
+      `CREATE TABLE ${table} ENGINE = MergeTree ORDER BY user_key AS SELECT DISTINCT user_id AS user_key FROM (${onTable(q.sql, ex.target.table)}) WHERE listed`,
+    ),
+    chQueryParams(q.params),
+  );
+  const r = await ex.client.rows<{ n: number }>(`SELECT count() AS n FROM ${table}`);
+  const users = Number(r[0]?.n ?? 0);
+  await record(ex.client, name, { kind: "static", users }, users);
+  return users;
 }

@@ -119,7 +119,8 @@ export class QueryClient {
     this.publish({ generation: this.snapshot.generation + 1, failure: null });
   }
 
-  private withIdentity<S extends AnalysisSpec>(spec: S): S {
+  /** `spec` as this client runs it: with the identity mode, unless it names its own. */
+  withIdentity<S extends AnalysisSpec>(spec: S): S {
     const identity = spec.identity ?? this.identity;
     if (identity === undefined || spec.identity !== undefined) return spec;
     return (

@@ -6,13 +6,14 @@
  * chart aside, as `--users-of`), so its total is exactly that number. `tab` flips the list (reached ↔
  * dropped, retained ↔ lost). Enter opens the selected user's events in time order (`TimelineSpec`),
  * scrollable, with `/` to keep only the lines containing a text. `e` and `s` act on the list shown (it
- * is published with `reportDrill`); esc goes back, then closes. User ids and property values are data:
+ * is published with `reportDrill`); `C` saves every user of the list (all of them, not only those
+ * listed) as a static cohort under a typed name, through the session. esc goes back, then closes. User ids and property values are data:
  * every one is cleaned before it is drawn, and none is logged.
  */
 import { Box } from "ink";
 import { memo, useLayoutEffect, useMemo, useState } from "react";
 import { propValueText } from "../../queries/jsonnumber.js";
-import { formatEventRef } from "../../queries/parse.js";
+import { checkCohortName, formatEventRef } from "../../queries/parse.js";
 import type {
   FunnelSpec,
   RetentionSpec,
@@ -28,11 +29,11 @@ import { formatNumber, timeText } from "../../render/format.js";
 import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useClipboard } from "../hooks/useClipboard.js";
-import { type QueryState, specKey, useQuery } from "../hooks/useQuery.js";
+import { errorText, type QueryState, specKey, useQuery, useQueryClient } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { copiedText, copyText } from "../state/clipboard.js";
 import { useAppEnv } from "../state/state.js";
-import { clamp, HintLine, Line, scrollTop, typed } from "../widgets/widgets.js";
+import { clamp, HintLine, Line, scrollTop, TextPrompt, typed } from "../widgets/widgets.js";
 
 /** Users listed at most (`total` always counts them all); `e` exports these. */
 export const USERS_LIMIT = 1000;
@@ -208,6 +209,9 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
   const [tlTop, setTlTop] = useState(0);
   const [search, setSearch] = useState("");
   const [editing, setEditing] = useState(false);
+  /** The `C` prompt is open. */
+  const [naming, setNaming] = useState(false);
+  const client = useQueryClient();
   const tz = target.of.range.tz;
 
   const built = useMemo((): { spec: UsersSpec | null; error?: string } => {
@@ -272,6 +276,35 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
   const tlH = Math.max(1, height - 3);
   const tlMax = Math.max(0, lines.length - tlH);
   const tlFirst = clamp(tlTop, 0, tlMax);
+
+  /**
+   * Saves the list shown (its spec as the client ran it, every user whatever the limit) as the static
+   * cohort `name`; the status bar says how many, or why not (a bad or taken name, a read-only cache).
+   */
+  const saveCohort = (name: string) => {
+    setNaming(false);
+    const save = env.session?.saveCohort;
+    if (!save || !usersData || !built.spec) return;
+    try {
+      checkCohortName(name, "cohort");
+    } catch (e) {
+      env.notify(`cohort not saved: ${errorText(e)}`, "error");
+      return;
+    }
+    const total = usersData.total;
+    const users = (n: number) => `${formatNumber(n)} user${n === 1 ? "" : "s"}`;
+    env.notify(`saving ${users(total)} as cohort ${name}…`);
+    save(name, client.withIdentity(built.spec)).then(
+      (n) =>
+        n === total
+          ? env.notify(`saved ${users(n)} as cohort ${name}`)
+          : env.notify(
+              `saved ${users(n)} as cohort ${name}, but the list counts ${formatNumber(total)}: the data changed since it ran`,
+              "error",
+            ),
+      (e: unknown) => env.notify(`cohort not saved: ${errorText(e)}`, "error"),
+    );
+  };
 
   useKeys(
     (input, key) => {
@@ -339,6 +372,11 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
           setCursor(0);
           setTop(0);
         }
+      } else if (matches("drill.cohort", input, key)) {
+        if (user !== null) env.notify("esc back to the list to save its users as a cohort");
+        else if (!env.session?.saveCohort) env.notify("this session cannot save cohorts");
+        else if (!usersData || !built.spec) env.notify("no users to save yet: wait for the list");
+        else setNaming(true);
       } else if (matches("drill.search", input, key)) {
         if (user === null) env.notify("open a user's timeline (enter) to search it");
         else setEditing(true);
@@ -410,18 +448,34 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
       />
       <Line text={userHeader(width)} width={width} dim />
       <Box flexDirection="column" height={listH} overflow="hidden">
-        {data && list.length === 0 ? <Line text="nobody" width={width} dim /> : null}
-        {list.slice(first, first + listH).map((u, i) => (
-          <UserRow
-            key={u.user_id}
-            text={userRowText(u, Math.max(1, width - 2), tz)}
-            selected={first + i === cur}
+        {naming && data ? (
+          // The prompt in the list's place (the panel keeps its title and total above it).
+          <TextPrompt
+            title={`Save the ${formatNumber(data.total)} user${data.total === 1 ? "" : "s"} of this list as the cohort`}
             width={width}
+            help={[
+              "a static cohort: these users, whatever the data does later",
+              "use it in a filter as cohort=NAME (headless: --where cohort=NAME)",
+            ]}
+            onSubmit={saveCohort}
+            onCancel={() => setNaming(false)}
           />
-        ))}
+        ) : (
+          <>
+            {data && list.length === 0 ? <Line text="nobody" width={width} dim /> : null}
+            {list.slice(first, first + listH).map((u, i) => (
+              <UserRow
+                key={u.user_id}
+                text={userRowText(u, Math.max(1, width - 2), tz)}
+                selected={first + i === cur}
+                width={width}
+              />
+            ))}
+          </>
+        )}
       </Box>
       <HintLine
-        ids={["drill.open", "drill.flip", "export", "sql", "drill.back"]}
+        ids={["drill.open", "drill.flip", "export", "sql", "drill.back", "drill.cohort"]}
         width={width}
         extra={list.length > listH ? `${cur + 1} of ${formatNumber(list.length)}` : undefined}
       />

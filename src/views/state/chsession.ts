@@ -13,6 +13,7 @@
  * Imported lazily by `runUi` (it pulls in the ClickHouse client).
  */
 import type { ChClientOptions } from "../../queries/clickhouse/client.js";
+import { saveUsersCohortCh } from "../../queries/clickhouse/cohorts.js";
 import { ClickHouseExecutor, inlineChSql } from "../../queries/clickhouse/executor.js";
 import type { EngineOptions } from "../../queries/engine.js";
 import { checkSpecKeys } from "../../queries/executor.js";
@@ -77,6 +78,7 @@ export function chSessionFor(engine: ClickHouseExecutor, opts: { runner?: QueryR
       return r ? { from: r.from, to: r.to } : null;
     },
     lastEventUs: () => engine.lastEventUs(),
+    saveCohort: (name, spec) => saveUsersCohortCh(engine, structuredClone(spec), name, { replace: false }),
     inlineSql: (sql, params) => inlineChSql({ sql, params }),
     sqlDialect: "ClickHouse",
     emptyText: CH_EMPTY_TEXT,

@@ -17,7 +17,7 @@ import { getMeta } from "../../cache/schema.js";
 import { cacheStatus, evictPartitions, listRejects } from "../../cache/status.js";
 import { sync } from "../../cache/sync.js";
 import { type WatchNote, watch } from "../../cache/watch.js";
-import { checkSpecKeys, Executor } from "../../queries/executor.js";
+import { checkSpecKeys, Executor, saveUsersCohort } from "../../queries/executor.js";
 import { openSource, type SourceOptions } from "../../source/index.js";
 import type { QueryRunner } from "../hooks/useQuery.js";
 import type { LiveWatchOptions, Session, SyncApi } from "./state.js";
@@ -57,14 +57,32 @@ function isRemote(cache: Cache): boolean {
 /** How often live mode asks the host about another process's writer it follows. */
 const FOLLOW_POLL_MS = 500;
 
+/** What holds (or wants) the cache's writer. */
+type WriterJob = "sync" | "evict" | "live" | "cohort";
+
+/** What a refusal says is not possible now: `no sync`, `no live mode`, `no saving cohorts`. */
+const REFUSED: Record<WriterJob, string> = {
+  sync: "sync",
+  evict: "evict",
+  live: "live mode",
+  cohort: "saving cohorts",
+};
+
+/** What a refusal says is running: `a sync is running`. */
+const RUNNING: Record<Exclude<WriterJob, "live">, string> = {
+  sync: "sync",
+  evict: "removal",
+  cohort: "cohort save",
+};
+
 /** The writer slot is another process's (shared mode). */
 class WriterHeld extends Error {
   constructor(
     readonly pid: number | undefined,
-    what: string,
+    what: WriterJob,
   ) {
     super(
-      `another evx process${pid ? ` (PID ${pid})` : ""} is syncing this cache: no ${what === "live" ? "live mode" : what} until it ends`,
+      `another evx process${pid ? ` (PID ${pid})` : ""} is syncing this cache: no ${REFUSED[what]} until it ends`,
     );
   }
 }
@@ -91,6 +109,9 @@ export function sessionFor(
       return r ? { from: r.from, to: r.to } : null;
     },
     lastEventUs: () => executor.lastEventUs(),
+    // The cache's writer, as a sync's: refused read-only, or while a sync, an eviction or live mode runs.
+    saveCohort: (name, spec) =>
+      api.write("cohort", (w) => saveUsersCohort(w, structuredClone(spec), name, { replace: false })),
     close() {
       if (closed) return;
       closed = true;
@@ -122,8 +143,8 @@ const NO_SOURCE = "this cache has no source yet; run `evx sync SOURCE` first";
 export function syncApiFor(
   cache: Cache,
   opts: { readOnly?: boolean; lockedBy?: number; shared?: boolean } = {},
-): SyncApi & { close(): void } {
-  let writer: "sync" | "evict" | "live" | null = null;
+): SyncApi & { close(): void; write<T>(what: WriterJob, fn: (w: Cache) => Promise<T>): Promise<T> } {
+  let writer: WriterJob | null = null;
   let reader: Promise<Cache> | null = null;
   let opened: Cache | null = null;
   let closed = false;
@@ -143,15 +164,14 @@ export function syncApiFor(
     });
     return reader;
   };
-  const exclusive = async <T>(what: "sync" | "evict" | "live", fn: (w: Cache) => Promise<T>): Promise<T> => {
+  const exclusive = async <T>(what: WriterJob, fn: (w: Cache) => Promise<T>): Promise<T> => {
     if (opts.shared) return sharedWriter(what, fn);
     if (opts.readOnly || cache.readOnly)
       throw new Error(
-        `the cache is open read-only (another evx process${opts.lockedBy ? `, PID ${opts.lockedBy},` : ""} holds it): no ${what === "live" ? "live mode" : what}`,
+        `the cache is open read-only (another evx process${opts.lockedBy ? `, PID ${opts.lockedBy},` : ""} holds it): no ${REFUSED[what]}`,
       );
     if (writer === "live") throw new Error("live mode is syncing this cache; press L to stop it first");
-    if (writer)
-      throw new Error(`a ${writer === "evict" ? "removal" : "sync"} is running; try again when it ends`);
+    if (writer) throw new Error(`a ${RUNNING[writer]} is running; try again when it ends`);
     writer = what;
     try {
       return await fn(cache);
@@ -160,13 +180,9 @@ export function syncApiFor(
     }
   };
   /** Shared mode: the host's writer slot, held for this one operation; another holder is named. */
-  const sharedWriter = async <T>(
-    what: "sync" | "evict" | "live",
-    fn: (w: Cache) => Promise<T>,
-  ): Promise<T> => {
+  const sharedWriter = async <T>(what: WriterJob, fn: (w: Cache) => Promise<T>): Promise<T> => {
     if (writer === "live") throw new Error("live mode is syncing this cache; press L to stop it first");
-    if (writer)
-      throw new Error(`a ${writer === "evict" ? "removal" : "sync"} is running; try again when it ends`);
+    if (writer) throw new Error(`a ${RUNNING[writer]} is running; try again when it ends`);
     writer = what;
     let w: Cache;
     try {
@@ -253,6 +269,8 @@ export function syncApiFor(
     writer: opts.shared
       ? async () => ((await reads()).conn as unknown as RemoteConn).writerInfo().then((i) => i.writer)
       : undefined,
+    /** Runs `fn` holding the cache's writer (the session's other writes: saving a cohort). */
+    write: exclusive,
     /** Closes the reading connection (before the cache itself is closed). */
     close() {
       closed = true;

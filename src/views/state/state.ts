@@ -24,6 +24,7 @@ import type {
   Measure,
   Period,
   RetentionCohortRule,
+  UsersSpec,
 } from "../../queries/spec.js";
 import { cleanText } from "../../render/sanitize.js";
 import type { QueryRunner, QueryState } from "../hooks/useQuery.js";
@@ -123,6 +124,12 @@ export interface Session {
   sqlDialect?: string;
   /** The line the Events tab shows when there are no events at all. */
   emptyText?: string;
+  /**
+   * Saves every user of a drill-down (`spec` as the list ran, whatever its limit) as the static cohort
+   * `name` (`C`); resolves to how many users it holds. Rejects with one line for a bad name, a name
+   * already saved (never replaced from here), or data that cannot be written now (read-only, a sync).
+   */
+  saveCohort?(name: string, spec: UsersSpec): Promise<number>;
   /** Releases the cache or the server connection; a promise when that takes a round trip. */
   close(): void | Promise<void>;
 }

@@ -1,0 +1,185 @@
+/**
+ * `C` in a drill-down (issue #27): every user of the list shown (all of them, not only the page drawn)
+ * saved as a static cohort under a typed name, through the session, on a real DuckDB cache and on
+ * ClickHouse (chdb behind the loopback adapter). The saved ids are checked against the engine's own
+ * users query of the same spec run without a limit; a name already saved and a bad name are refused
+ * with one line in the status bar, and the saved cohort stays as it was.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { cacheCohortStore } from "../../src/cache/cohorts.js";
+import { chCohortStore, staticCohortTable } from "../../src/queries/clickhouse/cohorts.js";
+import { Executor } from "../../src/queries/executor.js";
+import type { AnalysisSpec, UsersResult, UsersSpec } from "../../src/queries/spec.js";
+import type { QueryRunner } from "../../src/views/hooks/useQuery.js";
+import { type ChLake, chLakeFrom, chTestSession } from "./chfixture.js";
+import { type Driven, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
+
+const num = (s: string) => Number(s.replace(/,/g, ""));
+
+/** The panel's total: its second line, `1,234 users`. */
+function panelTotal(frame: string): number {
+  const m = /^Users · .*\n([\d,]+) users?\b/m.exec(frame);
+  return m ? num(m[1]!) : Number.NaN;
+}
+
+/** User rows drawn in the panel. */
+const panelRows = (frame: string) =>
+  [...frame.matchAll(/^[ ›] \S+\s+[\d,]+\s+\d{4}-\d\d-\d\d \d\d:\d\d/gm)].length;
+
+/** Records the users specs the panel ran (as the runner got them: with the identity mode). */
+function recording(real: QueryRunner) {
+  const users: UsersSpec[] = [];
+  const runner: QueryRunner = {
+    async run(spec: AnalysisSpec, o) {
+      if (spec.kind === "users") users.push(structuredClone(spec));
+      return real.run(spec, o);
+    },
+    identityDefault: real.identityDefault?.bind(real),
+  };
+  return { runner, users };
+}
+
+/** A 2-step funnel, then Enter on step 1 (reached step 1): the panel with its total. */
+async function openDrill(app: Driven): Promise<number> {
+  await app.waitFor("button_clicked", 30_000);
+  await app.press("3");
+  await app.waitFor("No steps yet");
+  await app.press("a", "application_o", KEYS.enter, KEYS.enter);
+  await app.waitFor("Add a second step");
+  await app.press("a", "file_op", KEYS.enter, KEYS.enter);
+  await app.waitFor((x) => /2\. file_opened .*\d+\.\d%/.test(x) && !x.includes("…"), 30_000);
+  await app.press("k", KEYS.enter);
+  const f = await app.waitFor(
+    (x) => x.includes("Users · reached step 1") && !Number.isNaN(panelTotal(x)) && !x.includes("updating"),
+    30_000,
+  );
+  return panelTotal(f);
+}
+
+/** Types `name` into the `C` prompt and submits it. */
+async function saveAs(app: Driven, name: string, total: number): Promise<void> {
+  await app.press("C");
+  await app.waitFor(`Save the ${total.toLocaleString("en-US")} users of this list as the cohort`);
+  await app.press(name);
+  await app.waitFor(`> ${name}▏`);
+  await app.press(KEYS.enter);
+}
+
+/** Every user id of `spec` by the engine, in order. */
+async function allUsers(run: QueryRunner, spec: UsersSpec): Promise<string[]> {
+  const out = await run.run({ ...spec, limit: 1_000_000 });
+  return (out.result as UsersResult).users.map((u) => u.user_id).sort();
+}
+
+describe("C saves a drill-down's users as a static cohort", () => {
+  let c: SmallCache;
+  let ex: Executor;
+  before(async () => {
+    c = await smallCache();
+    ex = new Executor(c.cache);
+  });
+  after(() => {
+    ex?.close();
+    c?.dispose();
+  });
+
+  it("DuckDB: every user of the list, not only the page drawn; a taken or bad name is refused", async () => {
+    const rec = recording(ex as unknown as QueryRunner);
+    const app = await renderApp(testSession(c, rec.runner), { columns: 110, rows: 24 });
+    try {
+      const total = await openDrill(app);
+      const shown = panelRows(app.lastFrame());
+      assert.ok(total > shown && shown > 0, `the list has more users (${total}) than it draws (${shown})`);
+      const spec = rec.users.at(-1)!;
+      assert.equal(spec.select.kind === "reached" ? spec.select.step : -1, 1, JSON.stringify(spec.select));
+
+      // esc closes the prompt and saves nothing.
+      await app.press("C");
+      await app.waitFor("Save the");
+      await app.press(KEYS.esc);
+      await app.waitFor((x) => !x.includes("Save the") && x.includes("Users · reached step 1"));
+      assert.deepEqual(await cacheCohortStore(c.cache).list(), []);
+
+      await saveAs(app, "openers", total);
+      let f = await app.waitFor(`saved ${total.toLocaleString("en-US")} users as cohort openers`, 30_000);
+      assert.match(f, /Users · reached step 1/, "the panel stays open");
+      const saved = await cacheCohortStore(c.cache).list();
+      assert.deepEqual(
+        saved.map((s) => [s.name, s.def]),
+        [["openers", { kind: "static", users: total }]],
+      );
+      const ids = (
+        await c.cache.all<{ u: string }>("SELECT user_id AS u FROM cohort_users WHERE name = 'openers'")
+      )
+        .map((r) => r.u)
+        .sort();
+      assert.equal(ids.length, total);
+      assert.deepEqual(ids, await allUsers(ex as unknown as QueryRunner, spec));
+
+      // A name already saved is refused, and the cohort stays as it was.
+      await saveAs(app, "openers", total);
+      f = await app.waitFor("exists already", 30_000);
+      assert.match(f, /cohort not saved: a cohort named "openers" exists already/);
+      // A bad name: one line, nothing saved.
+      await saveAs(app, "no way", total);
+      f = await app.waitFor("bad cohort name", 30_000);
+      assert.match(f, /cohort not saved: bad cohort name "no way"/);
+      assert.equal((await cacheCohortStore(c.cache).list()).length, 1);
+      const again = await c.cache.all<{ n: number }>(
+        "SELECT count(*) AS n FROM cohort_users WHERE name = 'openers'",
+      );
+      assert.equal(Number(again[0]!.n), total);
+
+      // The cohort is usable: filtering the same funnel step on it keeps every one of its users.
+      const inCohort = await ex.run({
+        ...spec,
+        of: {
+          ...spec.of,
+          filters: [
+            ...spec.of.filters,
+            { key: "cohort", op: "=", value: "openers", cohort: { name: "openers" } },
+          ],
+        },
+        limit: 1_000_000,
+      });
+      assert.equal(inCohort.result.total, total);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("ClickHouse: the same list saved on the server, the same ids; a taken name is refused", async () => {
+    const lake: ChLake = await chLakeFrom(c.cache, c.dir);
+    const rec = recording(chTestSession(lake).runner);
+    const session = chTestSession(lake, () => rec.runner);
+    const app = await renderApp(session, { columns: 110, rows: 24 });
+    try {
+      const total = await openDrill(app);
+      const spec = rec.users.at(-1)!;
+      await saveAs(app, "ch_openers", total);
+      await app.waitFor(`saved ${total.toLocaleString("en-US")} users as cohort ch_openers`, 30_000);
+      const saved = (await chCohortStore(session.engine.client).list()).find((s) => s.name === "ch_openers");
+      assert.equal(saved?.def.kind, "static");
+      assert.equal(saved?.def.kind === "static" ? saved.def.users : -1, total);
+      const ids = (
+        await session.engine.client.rows<{ u: string }>(
+          `SELECT user_key AS u FROM ${staticCohortTable("ch_openers")}`,
+        )
+      )
+        .map((r) => r.u)
+        .sort();
+      // The same users as the list on the server, and as DuckDB's list of the same spec.
+      assert.deepEqual(ids, await allUsers(session.runner, spec));
+      assert.deepEqual(ids, await allUsers(ex as unknown as QueryRunner, spec));
+
+      await saveAs(app, "ch_openers", total);
+      const f = await app.waitFor("exists already", 30_000);
+      assert.match(f, /cohort not saved: a cohort named "ch_openers" exists already/);
+    } finally {
+      app.unmount();
+      await session.close();
+      await lake.srv.stop();
+    }
+  });
+});
