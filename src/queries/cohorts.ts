@@ -58,7 +58,7 @@ export function cohortNames(spec: AnalysisSpec): string[] {
  */
 export function cohortTaken(name: string): UsageError {
   return new UsageError(
-    `a cohort named ${JSON.stringify(name)} exists already: pick another name (\`evx cohort rm ${name}\` removes it)`,
+    `cohort ${JSON.stringify(name)} exists already: pick another name (or \`evx cohort rm ${name}\` first)`,
   );
 }
 

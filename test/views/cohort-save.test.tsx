@@ -12,8 +12,17 @@ import { chCohortStore, staticCohortTable } from "../../src/queries/clickhouse/c
 import { Executor } from "../../src/queries/executor.js";
 import type { AnalysisSpec, UsersResult, UsersSpec } from "../../src/queries/spec.js";
 import type { QueryRunner } from "../../src/views/hooks/useQuery.js";
+import { sessionFor } from "../../src/views/state/session.js";
 import { type ChLake, chLakeFrom, chTestSession } from "./chfixture.js";
-import { type Driven, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
+import {
+  assertFits,
+  type Driven,
+  KEYS,
+  renderApp,
+  type SmallCache,
+  smallCache,
+  testSession,
+} from "./fixture.js";
 
 const num = (s: string) => Number(s.replace(/,/g, ""));
 
@@ -86,7 +95,7 @@ describe("C saves a drill-down's users as a static cohort", () => {
 
   it("DuckDB: every user of the list, not only the page drawn; a taken or bad name is refused", async () => {
     const rec = recording(ex as unknown as QueryRunner);
-    const app = await renderApp(testSession(c, rec.runner), { columns: 110, rows: 24 });
+    const app = await renderApp(testSession(c, rec.runner), { columns: 80, rows: 24 });
     try {
       const total = await openDrill(app);
       const shown = panelRows(app.lastFrame());
@@ -94,9 +103,19 @@ describe("C saves a drill-down's users as a static cohort", () => {
       const spec = rec.users.at(-1)!;
       assert.equal(spec.select.kind === "reached" ? spec.select.step : -1, 1, JSON.stringify(spec.select));
 
+      // `?` lists the key with the panel's ("Users and timeline"; scrolled to with down).
+      await app.press("?");
+      await app.waitFor("up/down scroll");
+      for (let i = 0; i < 80 && !app.lastFrame().includes("C            Save all users as a cohort"); i++)
+        await app.press(KEYS.down);
+      assert.match(app.lastFrame(), /Users and timeline[\s\S]*C {12}Save all users as a cohort/);
+      await app.press("?");
+      await app.waitFor((x) => !x.includes("Save all users") && x.includes("Users · reached step 1"));
+
       // esc closes the prompt and saves nothing.
       await app.press("C");
-      await app.waitFor("Save the");
+      assertFits(await app.waitFor("Save the"), 80, 24);
+      if (process.env.SHOW_FRAMES) console.log(app.lastFrame());
       await app.press(KEYS.esc);
       await app.waitFor((x) => !x.includes("Save the") && x.includes("Users · reached step 1"));
       assert.deepEqual(await cacheCohortStore(c.cache).list(), []);
@@ -120,11 +139,13 @@ describe("C saves a drill-down's users as a static cohort", () => {
       // A name already saved is refused, and the cohort stays as it was.
       await saveAs(app, "openers", total);
       f = await app.waitFor("exists already", 30_000);
-      assert.match(f, /cohort not saved: a cohort named "openers" exists already/);
+      if (process.env.SHOW_FRAMES) console.log(f);
+      assertFits(f, 80, 24);
+      assert.match(f, /cohort "openers" exists already: pick another name/);
       // A bad name: one line, nothing saved.
       await saveAs(app, "no way", total);
       f = await app.waitFor("bad cohort name", 30_000);
-      assert.match(f, /cohort not saved: bad cohort name "no way"/);
+      assert.match(f, /bad cohort name "no way": use letters/);
       assert.equal((await cacheCohortStore(c.cache).list()).length, 1);
       const again = await c.cache.all<{ n: number }>(
         "SELECT count(*) AS n FROM cohort_users WHERE name = 'openers'",
@@ -147,6 +168,29 @@ describe("C saves a drill-down's users as a static cohort", () => {
     } finally {
       app.unmount();
     }
+  });
+
+  it("the session refuses to save on a cache open read-only, in one line, and saves nothing", async () => {
+    // Not closed: closing the session would close the test's cache (its executor opened no connection).
+    const s = sessionFor(c.cache, { readOnly: true, lockedBy: 4242 });
+    const spec = {
+      kind: "users",
+      of: {
+        kind: "trend",
+        events: [{ event: "application_opened", filters: [] }],
+        measure: { kind: "users" },
+        interval: "day",
+        filters: [],
+        range: { from: "2023-06-01", to: "2023-06-15", tz: "UTC" },
+      },
+      select: { kind: "bucket", t: "2023-06-02T00:00:00.000Z" },
+      limit: 10,
+      range: { from: "2023-06-01", to: "2023-06-15", tz: "UTC" },
+    } as unknown as UsersSpec; // refused before it is read
+    await assert.rejects(s.saveCohort!("ro_try", spec), {
+      message: "the cache is open read-only (another evx process, PID 4242, holds it): no saving cohorts",
+    });
+    assert.ok(!(await cacheCohortStore(c.cache).list()).some((x) => x.name === "ro_try"));
   });
 
   it("ClickHouse: the same list saved on the server, the same ids; a taken name is refused", async () => {
@@ -175,7 +219,7 @@ describe("C saves a drill-down's users as a static cohort", () => {
 
       await saveAs(app, "ch_openers", total);
       const f = await app.waitFor("exists already", 30_000);
-      assert.match(f, /cohort not saved: a cohort named "ch_openers" exists already/);
+      assert.match(f, /cohort "ch_openers" exists already: pick another name/);
     } finally {
       app.unmount();
       await session.close();

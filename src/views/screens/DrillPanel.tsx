@@ -12,6 +12,7 @@
  */
 import { Box } from "ink";
 import { memo, useLayoutEffect, useMemo, useState } from "react";
+import { UsageError } from "../../queries/errors.js";
 import { propValueText } from "../../queries/jsonnumber.js";
 import { checkCohortName, formatEventRef } from "../../queries/parse.js";
 import type {
@@ -285,10 +286,13 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
     setNaming(false);
     const save = env.session?.saveCohort;
     if (!save || !usersData || !built.spec) return;
+    // A bad or taken name says so itself (the status bar is narrow); anything else says what failed.
+    const failed = (e: unknown) =>
+      env.notify(e instanceof UsageError ? errorText(e) : `cohort not saved: ${errorText(e)}`, "error");
     try {
       checkCohortName(name, "cohort");
     } catch (e) {
-      env.notify(`cohort not saved: ${errorText(e)}`, "error");
+      failed(e);
       return;
     }
     const total = usersData.total;
@@ -302,7 +306,7 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
               `saved ${users(n)} as cohort ${name}, but the list counts ${formatNumber(total)}: the data changed since it ran`,
               "error",
             ),
-      (e: unknown) => env.notify(`cohort not saved: ${errorText(e)}`, "error"),
+      failed,
     );
   };
 
