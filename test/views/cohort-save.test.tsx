@@ -84,6 +84,9 @@ async function allUsers(run: QueryRunner, spec: UsersSpec): Promise<string[]> {
 describe("C saves a drill-down's users as a static cohort", () => {
   let c: SmallCache;
   let ex: Executor;
+  /** The first test's list: its spec as it ran, and its total. */
+  let drilled: UsersSpec | undefined;
+  let drilledTotal = -1;
   before(async () => {
     c = await smallCache();
     ex = new Executor(c.cache);
@@ -101,6 +104,8 @@ describe("C saves a drill-down's users as a static cohort", () => {
       const shown = panelRows(app.lastFrame());
       assert.ok(total > shown && shown > 0, `the list has more users (${total}) than it draws (${shown})`);
       const spec = rec.users.at(-1)!;
+      drilled = spec;
+      drilledTotal = total;
       assert.equal(spec.select.kind === "reached" ? spec.select.step : -1, 1, JSON.stringify(spec.select));
 
       // `?` lists the key with the panel's ("Users and timeline"; scrolled to with down).
@@ -191,6 +196,34 @@ describe("C saves a drill-down's users as a static cohort", () => {
       message: "the cache is open read-only (another evx process, PID 4242, holds it): no saving cohorts",
     });
     assert.ok(!(await cacheCohortStore(c.cache).list()).some((x) => x.name === "ro_try"));
+  });
+
+  it("the save does not wait for live mode or a sync: it writes beside them, on a connection of its own", async () => {
+    const s = testSession(c);
+    const spec = structuredClone(drilled!);
+    // Live mode (the real watch loop on the cache's folder source) holds the cache's writer.
+    const ac = new AbortController();
+    let cycles = 0;
+    const live = s.sync.watch({ everyMs: 60_000, signal: ac.signal, onCycle: () => cycles++ });
+    try {
+      for (let i = 0; i < 400 && cycles === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(cycles, 1, "live mode ran its first cycle and waits for the next");
+      await assert.rejects(s.sync.evict(["2023-06-01"]), /live mode is syncing this cache/);
+      assert.equal(await s.saveCohort!("during_live", spec), drilledTotal);
+      // A write transaction left open on the cache's own connection (as a sync's batch holds one).
+      await c.cache.run("BEGIN TRANSACTION");
+      try {
+        await c.cache.run("INSERT INTO meta VALUES ('cohort_test', 'x')");
+        assert.equal(await s.saveCohort!("during_batch", spec), drilledTotal);
+      } finally {
+        await c.cache.run("ROLLBACK");
+      }
+    } finally {
+      ac.abort();
+      await live;
+    }
+    const names = (await cacheCohortStore(c.cache).list()).map((x) => x.name);
+    assert.ok(names.includes("during_live") && names.includes("during_batch"), names.join(","));
   });
 
   it("ClickHouse: the same list saved on the server, the same ids; a taken name is refused", async () => {

@@ -109,9 +109,9 @@ export function sessionFor(
       return r ? { from: r.from, to: r.to } : null;
     },
     lastEventUs: () => executor.lastEventUs(),
-    // The cache's writer, as a sync's: refused read-only, or while a sync, an eviction or live mode runs.
+    // Beside a sync or live mode's writes (not in shared mode, where it takes the host's writer).
     saveCohort: (name, spec) =>
-      api.write("cohort", (w) => saveUsersCohort(w, structuredClone(spec), name, { replace: false })),
+      api.writeBeside("cohort", (w) => saveUsersCohort(w, structuredClone(spec), name, { replace: false })),
     close() {
       if (closed) return;
       closed = true;
@@ -143,7 +143,7 @@ const NO_SOURCE = "this cache has no source yet; run `evx sync SOURCE` first";
 export function syncApiFor(
   cache: Cache,
   opts: { readOnly?: boolean; lockedBy?: number; shared?: boolean } = {},
-): SyncApi & { close(): void; write<T>(what: WriterJob, fn: (w: Cache) => Promise<T>): Promise<T> } {
+): SyncApi & { close(): void; writeBeside<T>(what: WriterJob, fn: (w: Cache) => Promise<T>): Promise<T> } {
   let writer: WriterJob | null = null;
   let reader: Promise<Cache> | null = null;
   let opened: Cache | null = null;
@@ -164,12 +164,13 @@ export function syncApiFor(
     });
     return reader;
   };
+  const readOnlyError = (what: WriterJob) =>
+    new Error(
+      `the cache is open read-only (another evx process${opts.lockedBy ? `, PID ${opts.lockedBy},` : ""} holds it): no ${REFUSED[what]}`,
+    );
   const exclusive = async <T>(what: WriterJob, fn: (w: Cache) => Promise<T>): Promise<T> => {
     if (opts.shared) return sharedWriter(what, fn);
-    if (opts.readOnly || cache.readOnly)
-      throw new Error(
-        `the cache is open read-only (another evx process${opts.lockedBy ? `, PID ${opts.lockedBy},` : ""} holds it): no ${REFUSED[what]}`,
-      );
+    if (opts.readOnly || cache.readOnly) throw readOnlyError(what);
     if (writer === "live") throw new Error("live mode is syncing this cache; press L to stop it first");
     if (writer) throw new Error(`a ${RUNNING[writer]} is running; try again when it ends`);
     writer = what;
@@ -269,8 +270,28 @@ export function syncApiFor(
     writer: opts.shared
       ? async () => ((await reads()).conn as unknown as RemoteConn).writerInfo().then((i) => i.writer)
       : undefined,
-    /** Runs `fn` holding the cache's writer (the session's other writes: saving a cohort). */
-    write: exclusive,
+    /**
+     * A small write of the session's own (saving a cohort) that need not wait for a sync or live mode:
+     * on a connection of its own, in its own transaction beside theirs (one DuckDB instance runs them
+     * side by side; they write other tables). Refused read-only; shared mode takes the host's writer
+     * slot for it, as a sync does.
+     */
+    async writeBeside<T>(what: WriterJob, fn: (w: Cache) => Promise<T>): Promise<T> {
+      if (opts.shared) return sharedWriter(what, fn);
+      if (opts.readOnly || cache.readOnly) throw readOnlyError(what);
+      const c = Object.create(Cache.prototype) as Cache;
+      Object.assign(c, {
+        path: cache.path,
+        instance: cache.instance,
+        conn: await cache.connect(),
+        readOnly: false,
+      });
+      try {
+        return await fn(c);
+      } finally {
+        closeConn(c);
+      }
+    },
     /** Closes the reading connection (before the cache itself is closed). */
     close() {
       closed = true;

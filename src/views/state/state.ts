@@ -127,7 +127,7 @@ export interface Session {
   /**
    * Saves every user of a drill-down (`spec` as the list ran, whatever its limit) as the static cohort
    * `name` (`C`); resolves to how many users it holds. Rejects with one line for a bad name, a name
-   * already saved (never replaced from here), or data that cannot be written now (read-only, a sync).
+   * already saved (never replaced from here), or data that cannot be written (a read-only cache).
    */
   saveCohort?(name: string, spec: UsersSpec): Promise<number>;
   /** Releases the cache or the server connection; a promise when that takes a round trip. */
