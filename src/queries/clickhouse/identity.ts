@@ -11,8 +11,7 @@
  */
 import { PRESETS, type PresetName } from "../../cache/presets.js";
 import { compareBytes, identityRules, type LinkRule, resolveLinks } from "../../source/identity.js";
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+import { quoteIdent } from "./quote.js";
 
 /** The identity tables of an events table. */
 export function identityTables(table: string): { links: string; map: string } {

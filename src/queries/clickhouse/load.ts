@@ -72,6 +72,7 @@ import {
   runFormatPlan,
 } from "./loadformat.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
+import { quoteIdent } from "./quote.js";
 import { columnsSql, taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
@@ -147,7 +148,7 @@ export interface LoadSummary {
   outcomes: PartitionOutcome[];
 }
 
-export const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+export { quoteIdent };
 
 /** A fixed SQL string literal (for text evx writes, never data). */
 export const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
