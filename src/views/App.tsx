@@ -561,7 +561,7 @@ function Main(
       !c?.spec && "copy.command",
       !c?.sql && "copy.sql",
       !props.viewsPath && "view.save",
-      !props.viewsPath && "view.open",
+      (!props.viewsPath || !savedViewCount(props.viewsPath)) && "view.open",
       !live.active() && (!session?.sync || !!session.readOnly) && "live",
     ];
     return off.filter((id): id is string => !!id);
@@ -838,6 +838,15 @@ function Main(
       </Box>
     </AppEnvContext.Provider>
   );
+}
+
+/** How many views the file holds (a file that cannot be read counts one: `'` then says why). */
+function savedViewCount(path: string): number {
+  try {
+    return Object.keys(readViews(path).views).length;
+  } catch {
+    return 1;
+  }
 }
 
 /** How many screens back `backspace` reaches. */

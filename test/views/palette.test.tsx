@@ -1,5 +1,6 @@
 /** Issue #28: the command palette (`:`) lists the keymap's actions live on screen and runs one by name. */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Binding, KEYMAP, keyEvent, matches, resolve, type Scope } from "../../src/views/keymap.js";
 import { paletteActions } from "../../src/views/state/palette.js";
@@ -91,6 +92,9 @@ describe("command palette", () => {
         const names = list.map((r) => r.label);
         assert.ok(names.includes("Go to Trends") && !names.includes("Go to Events"), f);
         assert.ok(!names.includes("Move down") && !names.includes("Change measure"), f);
+        // No views file here (`w` and `'` would only say so), no history yet.
+        assert.ok(!names.includes("Save view under a name") && !names.includes("Open a saved view"), f);
+        assert.ok(!names.includes("Back to the screen before") && !names.includes("Forward again"), f);
         assert.match(f, /type to find · enter run · esc close/);
         await app.press(KEYS.esc);
         const back = await app.waitFor((x) => !x.includes("Run an action") && x.includes("purchase"));
@@ -134,6 +138,29 @@ describe("command palette", () => {
         assert.equal(rows(f)[0]!.label, "Back to the screen before");
         await app.press(KEYS.enter);
         await app.waitFor((x) => x.includes("events per week · compare –"));
+      } finally {
+        app.unmount();
+      }
+    });
+
+    it("saved views: open is offered once there is one, save runs its prompt", async () => {
+      const path = join(c.dir, "palette-config", "views.json");
+      const app = await renderApp(testSession(c), { columns: 80, rows: 24, props: { viewsPath: path } });
+      try {
+        await app.waitFor("purchase");
+        await app.press(":", "view");
+        let f = await app.waitFor("filter: view▏");
+        let names = rows(f).map((r) => r.label);
+        assert.equal(names[0], "Save view under a name");
+        assert.ok(!names.includes("Open a saved view"), f);
+        await app.press(KEYS.enter);
+        await app.waitFor("Save this view as");
+        await app.press("by palette", KEYS.enter);
+        await app.waitFor("saved view by palette");
+        await app.press(":", "view");
+        f = await app.waitFor("filter: view▏");
+        names = rows(f).map((r) => r.label);
+        assert.ok(names.includes("Open a saved view"), f);
       } finally {
         app.unmount();
       }
