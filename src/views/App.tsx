@@ -6,6 +6,10 @@
  * overlays and prompts, then the global bindings, then the screen. The first frame is drawn before
  * the cache is even open; `connect` runs after it and data fills in.
  *
+ * `:` opens the command palette (`state/palette.ts`): the actions live on screen, from the keymap, minus
+ * those that would do nothing now (each screen says which, `useActions`); the chosen one is sent as its
+ * key through the same dispatcher.
+ *
  * `L` turns live mode on (`live.ts`): the source is synced every `liveEveryMs`, and each cycle that
  * changed the data refreshes everything, `last …` ranges included. Quitting stops it after the
  * current batch; a second q or Ctrl+C while it winds down leaves at once (`onForceQuit`).
@@ -577,10 +581,10 @@ function Main(
       else if (matches("help", input, key)) setOverlay({ kind: "help" });
       else if (matches("palette", input, key)) {
         // What the screen under it offers now (its panel's, its own, the global bindings).
-        const live = new Map(actions?.live() ?? []);
-        live.set("global", new Set(globalOff()));
+        const scopes = new Map(actions?.live() ?? []);
+        scopes.set("global", new Set(globalOff()));
         const titles = TABS.map((t) => t.title);
-        setOverlay({ kind: "palette", actions: paletteActions(live, titles, tabIndex) });
+        setOverlay({ kind: "palette", actions: paletteActions(scopes, titles, tabIndex) });
       } else if (matches("range", input, key)) setOverlay({ kind: "range" });
       else if (matches("sql", input, key)) setOverlay({ kind: "sql" });
       else if (matches("live", input, key)) live.toggle();

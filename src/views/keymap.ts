@@ -1,6 +1,7 @@
 /**
  * Every key binding in evx, as data. Screens dispatch through `matches(id, input, key)`, the `?`
- * overlay renders this same table, so the help can never drift from behaviour.
+ * overlay renders this same table, so the help can never drift from behaviour; the `:` command
+ * palette lists it too and runs an action by sending its key (`keyEvent`).
  *
  * Key names (display form):
  * - a single character compares Ink's `input` exactly (case-sensitive: `d` ≠ `D`; `?`, `/`, `[`);
