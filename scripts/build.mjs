@@ -151,9 +151,9 @@ if (pkg.dependencies["@duckdb/node-api"] !== duckdbVersion) {
   );
   process.exit(1);
 }
-// npm sets npm_command for lifecycle scripts: `npm pack` / `npm publish` run prepare, and pack dist/
-// (prepare runs this script itself: a nested `npm run build` would say npm_command=run-script).
-const clean = ["pack", "publish"].includes(process.env.npm_command ?? "") || process.argv.includes("--clean");
+// `npm run package` (scripts/pack.mjs) builds with --clean, then packs dist/. (`npm pack` and
+// `npm publish` in the checkout stop at prepack, before their prepare would run this.)
+const clean = process.argv.includes("--clean");
 
 /** One esbuild pass; `spec` is the completion spec to embed (none in the first pass). */
 function bundle(outdir, spec) {
@@ -197,7 +197,7 @@ function bundle(outdir, spec) {
  * it in `dir/build.json`. Chunk names change with their content, and a CLI that is running loads
  * its chunks lazily, so the files of the previous build stay until the next one: tests (this
  * checkout's, or another engineer's) that run dist/cli.js while a build runs never find a chunk
- * gone. `npm pack` and `npm publish` (and `clean`) keep only the new build's files.
+ * gone. `--clean` (`npm run package`) keeps only the new build's files.
  */
 function install(result, dir, clean) {
   const manifest = join(dir, "build.json");

@@ -41,7 +41,10 @@ const run = (args: string[]) => evx([...args, "--cache", cache]);
 const json = (args: string[]) => {
   const r = run([...args, "--json"]);
   assert.equal(r.code, 0, r.stderr);
-  const { range: _r, coverage: _c, ...rest } = withoutPartialMarks(JSON.parse(r.stdout));
+  const { range: _r, coverage: _c, identity, ...rest } = withoutPartialMarks(JSON.parse(r.stdout));
+  // A plain lake: counted by user id unless asked (`--json` echoes it).
+  if (args[0] !== "cohort")
+    assert.equal(identity, args.includes("--identity") ? args[args.indexOf("--identity") + 1] : "raw");
   return rest;
 };
 const usage = (args: string[], re: RegExp) => {

@@ -30,7 +30,9 @@ before(async () => {
 const json = (args: string[]) => {
   const r = evx([...args, "--cache", cache, "--json"]);
   assert.equal(r.code, 0, r.stderr);
-  const { range: _r, coverage: _c, ...result } = withoutPartialMarks(JSON.parse(r.stdout));
+  const { range: _r, coverage: _c, identity, ...result } = withoutPartialMarks(JSON.parse(r.stdout));
+  // A plain lake: counted by user id unless asked (`--json` echoes it).
+  assert.equal(identity, args.includes("--identity") ? args[args.indexOf("--identity") + 1] : "raw");
   return result;
 };
 const spec = (t: Omit<Partial<TrendSpec>, "events"> & { events: string[] }): TrendSpec => ({

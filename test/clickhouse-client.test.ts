@@ -403,7 +403,12 @@ describe("faults: one line, an exit code, no password", () => {
     const duck = new Executor(cache);
     try {
       const out = await duck.run({ kind: "catalog", range: await duck.resolveRange() });
-      assert.deepEqual(JSON.parse(r.stdout), { ...out.result, range: out.range, coverage: out.coverage });
+      assert.deepEqual(JSON.parse(r.stdout), {
+        ...out.result,
+        range: out.range,
+        coverage: out.coverage,
+        identity: "raw",
+      });
     } finally {
       duck.close();
     }

@@ -1,23 +1,25 @@
 /**
- * The npm package: packed from this checkout's build, installed into an empty prefix (no access to
- * the repository's node_modules: npm fetches the one runtime dependency, from its cache or the
- * registry), and run from another folder: `evx --version`, `evx demo --no-ui`, `evx events --json`.
- * Also `npx ./evx-*.tgz`. Skipped only when npm is not available.
+ * The npm package (evx-analytics, command evx): packed by scripts/pack.mjs (`npm run package`) from
+ * this checkout's build, installed into an empty prefix (no access to the repository's node_modules:
+ * npm fetches the one runtime dependency, from its cache or the registry) with no install-scripts
+ * warning, and run from another folder: `evx --version`, `evx demo --no-ui`, `evx events --json`.
+ * Also `npx ./evx-analytics-*.tgz`. Skipped only when npm is not available.
  *
- * The package is packed from a copy holding what `files` names, with dist/ limited to the current
- * build (dist/build.json): the checkout's dist/ keeps the previous build's chunks one build longer
- * for CLIs still running, and `npm pack` itself rebuilds (prepare), which would rewrite dist/ under
- * the other tests.
+ * pack.mjs stages what `files` names, with dist/ limited to the current build (dist/build.json: the
+ * checkout's dist/ keeps the previous build's chunks one build longer for CLIs still running) and a
+ * package.json without scripts. It runs here without its build, which would rewrite dist/ under the
+ * other tests.
  */
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { describe, it, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "./helpers/tmp.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PKG = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 const npm = spawnSync("npm", ["--version"], { encoding: "utf8" });
 const hasNpm = npm.status === 0;
 
@@ -59,54 +61,66 @@ describe("the npm package", { skip: hasNpm ? false : "npm is not available on PA
   const dir = tempDir("evx-pack-");
   let tgz = "";
 
-  it("packs only what runs: bin, the bundle and its source maps, README, LICENSE", (t) => {
-    const manifest = JSON.parse(readFileSync(join(ROOT, "dist", "build.json"), "utf8")) as {
-      files: string[];
-    };
-    const stage = join(dir, "stage");
-    const copy = (rel: string) => {
-      mkdirSync(dirname(join(stage, rel)), { recursive: true });
-      copyFileSync(join(ROOT, rel), join(stage, rel));
-    };
-    for (const f of [
-      "package.json",
-      "README.md",
-      "LICENSE",
-      "bin/evx",
-      "bin/package.json",
-      "dist/build.json",
-    ])
-      copy(f);
-    for (const f of manifest.files) copy(join("dist", f));
+  it("packs only what runs, under the package's name, with no scripts; `npm pack` in the checkout says to use `npm run package`", (t) => {
+    // scripts/pack.mjs, as `npm run package` runs it, without its build: a build here would rewrite
+    // dist/ under the other tests.
     const r = run(
-      "npm",
-      ["pack", "--ignore-scripts", "--pack-destination", dir, "--json"],
-      stage,
+      process.execPath,
+      [join(ROOT, "scripts", "pack.mjs"), "--no-build", "--pack-destination", dir],
+      dir,
       cleanEnv({}),
     );
     assert.equal(r.code, 0, r.stderr);
-    const [info] = JSON.parse(r.stdout) as {
-      filename: string;
-      size: number;
-      unpackedSize: number;
-      files: { path: string }[];
-    }[];
-    tgz = join(dir, info.filename);
-    assert.match(info.filename, /^evx-\d+\.\d+\.\d+\.tgz$/);
-    const paths = info.files.map((f) => f.path).sort();
+    tgz = r.stdout.trim();
+    assert.equal(tgz, join(dir, `${PKG.name}-${PKG.version}.tgz`));
+    assert.equal(PKG.name, "evx-analytics", "the npm name evx belongs to another package");
+
+    const unpacked = join(dir, "unpacked");
+    mkdirSync(unpacked);
+    const x = run("tar", ["-xzf", tgz, "-C", unpacked], dir, cleanEnv({}));
+    assert.equal(x.code, 0, x.stderr);
+    const pkgRoot = join(unpacked, "package");
+    const paths = readdirSync(pkgRoot, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(pkgRoot, join(e.parentPath, e.name)).split(sep).join("/"))
+      .sort();
     for (const p of paths)
       assert.match(
         p,
         /^(package\.json|README\.md|LICENSE|bin\/evx|bin\/package\.json|dist\/.+\.(js|js\.map|json))$/,
         p,
       );
+    // dist/ as the current build lists it, none of the previous build's chunks the checkout keeps.
+    const built = JSON.parse(readFileSync(join(ROOT, "dist", "build.json"), "utf8")) as { files: string[] };
+    assert.deepEqual(
+      paths.filter((p) => p.startsWith("dist/")),
+      ["dist/build.json", ...built.files.map((f) => `dist/${f.split(sep).join("/")}`)].sort(),
+    );
     assert.ok(paths.includes("dist/cli.js") && paths.includes("dist/cli.js.map"));
     assert.ok(
       paths.some((p) => /^dist\/chunks\/.+\.js\.map$/.test(p)),
       "source maps of the chunks",
     );
+
+    // The shipped package.json: the checkout's, without scripts (they need the repository; npm
+    // warns about a `prepare` on an install from a tarball). The checkout keeps `prepare`, so that
+    // `npm ci` in a clone builds dist/.
+    const shipped = JSON.parse(readFileSync(join(pkgRoot, "package.json"), "utf8"));
+    const { scripts, ...rest } = PKG;
+    assert.deepEqual(shipped, rest);
+    assert.equal(scripts.prepare, "node scripts/build.mjs");
+    assert.deepEqual(shipped.bin, { evx: "bin/evx" });
+
+    // `npm pack` (and `npm publish`) in the checkout stop at prepack, before anything is built or
+    // written, and name the way that works.
+    const plain = run("npm", ["pack", "--dry-run"], ROOT, cleanEnv({}));
+    assert.notEqual(plain.code, 0);
+    assert.match(
+      plain.stderr,
+      /pack: `npm pack` in the checkout would ship its scripts .*run `npm run package`/,
+    );
     t.diagnostic(
-      `tarball ${(info.size / 1024).toFixed(0)} KB, unpacked ${(info.unpackedSize / 1024).toFixed(0)} KB`,
+      `tarball ${(statSync(tgz).size / 1024).toFixed(0)} KB, unpacked ${(du(pkgRoot) / 1024).toFixed(0)} KB, ${paths.length} files`,
     );
   });
 
@@ -123,7 +137,15 @@ describe("the npm package", { skip: hasNpm ? false : "npm is not available on PA
       env,
     );
     assert.equal(install.code, 0, install.stderr);
-    const pkgDir = join(prefix, "lib", "node_modules", "evx");
+    // No `npm warn install-scripts`: evx's package.json has no lifecycle script npm warns about
+    // (preinstall, install, postinstall; prepare from a tarball; node-gyp for a binding.gyp), and
+    // neither has any of its dependencies.
+    assert.doesNotMatch(install.stdout + install.stderr, /install-scripts|allow-scripts/);
+    const pkgDir = join(prefix, "lib", "node_modules", PKG.name);
+    const installed = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+    assert.equal(installed.name, "evx-analytics");
+    assert.equal(installed.scripts, undefined);
+    assert.ok(!existsSync(join(pkgDir, "binding.gyp")));
     // Runtime dependencies: the DuckDB binding (and what it needs), nothing of the dev tree.
     const deps = readdirSync(join(pkgDir, "node_modules")).flatMap((d) =>
       d.startsWith("@") ? readdirSync(join(pkgDir, "node_modules", d)).map((s) => `${d}/${s}`) : [d],

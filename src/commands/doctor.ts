@@ -119,7 +119,7 @@ export async function checkDuckDB(): Promise<Check> {
       name: "duckdb",
       status: "fail",
       detail: `the DuckDB binding does not load: ${msg(e)}`,
-      fix: `reinstall evx so npm installs @duckdb/node-api's binary for ${process.platform}-${process.arch} (npm i -g evx; optional dependencies must not be omitted)`,
+      fix: `reinstall evx so npm installs @duckdb/node-api's binary for ${process.platform}-${process.arch} (npm i -g evx-analytics; optional dependencies must not be omitted)`,
     };
   }
 }

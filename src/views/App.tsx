@@ -6,6 +6,10 @@
  * overlays and prompts, then the global bindings, then the screen. The first frame is drawn before
  * the cache is even open; `connect` runs after it and data fills in.
  *
+ * `:` opens the command palette (`state/palette.ts`): the actions live on screen, from the keymap, minus
+ * those that would do nothing now (each screen says which, `useActions`); the chosen one is sent as its
+ * key through the same dispatcher.
+ *
  * `L` turns live mode on (`live.ts`): the source is synced every `liveEveryMs`, and each cycle that
  * changed the data refreshes everything, `last …` ranges included. Quitting stops it after the
  * current batch; a second q or Ctrl+C while it winds down leaves at once (`onForceQuit`).
@@ -16,11 +20,12 @@
  * (sync, evict and live mode are refused there with the session's one-line reason).
  */
 import { Box, Text, useApp } from "ink";
-import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { commandLine } from "../queries/command.js";
 import type { CatalogSpec, DateRange, EventRef } from "../queries/spec.js";
 import { lastRange } from "../queries/time.js";
-import { InputProvider, PRIORITY, useKeys } from "./hooks/input.js";
+import { InputProvider, PRIORITY, useDispatchKey, useKeys } from "./hooks/input.js";
+import { ActionsContext, createActionsRegistry } from "./hooks/useActions.js";
 import { ClipboardContext } from "./hooks/useClipboard.js";
 import { errorText, QueryClient, QueryClientContext, useQuery } from "./hooks/useQuery.js";
 import { useTerminalSize } from "./hooks/useTerminalSize.js";
@@ -36,6 +41,7 @@ import { TrendsScreen } from "./screens/TrendsScreen.js";
 import { type Clipboard, copiedText, copyText, terminalClipboard } from "./state/clipboard.js";
 import { exportResult } from "./state/export.js";
 import { DEFAULT_LIVE_EVERY_MS, useLive } from "./state/live.js";
+import { type PaletteAction, paletteActions } from "./state/palette.js";
 import {
   type AppEnv,
   AppEnvContext,
@@ -111,6 +117,7 @@ type Overlay =
   | { kind: "range" }
   | { kind: "text"; title: string; text: string }
   | { kind: "saveView" }
+  | { kind: "palette"; actions: PaletteAction[] }
   | { kind: "openView"; views: Record<string, SavedView> };
 
 export function App(props: AppProps) {
@@ -173,11 +180,14 @@ export function App(props: AppProps) {
   }, [props.connect, client.setIdentity, client]);
 
   const clipboard = useMemo(() => props.clipboard ?? terminalClipboard(), [props.clipboard]);
+  const actions = useMemo(() => createActionsRegistry(), []);
   return (
     <QueryClientContext.Provider value={client}>
       <ClipboardContext.Provider value={clipboard}>
         <InputProvider isActive={props.keyboard !== false}>
-          <Main {...props} session={session} failure={failure} client={client} clipboard={clipboard} />
+          <ActionsContext.Provider value={actions}>
+            <Main {...props} session={session} failure={failure} client={client} clipboard={clipboard} />
+          </ActionsContext.Provider>
         </InputProvider>
       </ClipboardContext.Provider>
     </QueryClientContext.Provider>
@@ -207,6 +217,8 @@ function Main(
   const app = useApp();
   const { columns, rows } = useTerminalSize();
   const { width, height } = frameSize(columns, rows);
+  const dispatchKey = useDispatchKey();
+  const actions = useContext(ActionsContext);
   const tz = props.tz ?? "UTC";
 
   const [tab, setTab] = useState<TabId>(props.view?.tab ?? props.initialTab ?? "events");
@@ -539,6 +551,26 @@ function Main(
     interruptArmed.current = false;
   };
 
+  /** The global bindings that would do nothing now: the command palette leaves them out. */
+  const globalOff = (): string[] => {
+    const h = history.current;
+    const c = acted();
+    const off: (string | false)[] = [
+      !h.entries[h.index - 1] && "history.back",
+      !h.entries[h.index + 1] && "history.forward",
+      !client.busy && "cancel",
+      // Idle, Ctrl+C quits: that is the Quit action.
+      !client.busy && "interrupt",
+      !(c && (c.result || c.table)) && "export",
+      !c?.spec && "copy.command",
+      !c?.sql && "copy.sql",
+      !props.viewsPath && "view.save",
+      (!props.viewsPath || !savedViewCount(props.viewsPath)) && "view.open",
+      !live.active() && (!session?.sync || !!session.readOnly) && "live",
+    ];
+    return off.filter((id): id is string => !!id);
+  };
+
   useKeys(
     (input, key) => {
       if (matches("tab.goto", input, key)) goto(Number(input) - 1);
@@ -547,7 +579,13 @@ function Main(
       else if (matches("history.back", input, key)) travel(-1);
       else if (matches("history.forward", input, key)) travel(1);
       else if (matches("help", input, key)) setOverlay({ kind: "help" });
-      else if (matches("range", input, key)) setOverlay({ kind: "range" });
+      else if (matches("palette", input, key)) {
+        // What the screen under it offers now (its panel's, its own, the global bindings).
+        const scopes = new Map(actions?.live() ?? []);
+        scopes.set("global", new Set(globalOff()));
+        const titles = TABS.map((t) => t.title);
+        setOverlay({ kind: "palette", actions: paletteActions(scopes, titles, tabIndex) });
+      } else if (matches("range", input, key)) setOverlay({ kind: "range" });
       else if (matches("sql", input, key)) setOverlay({ kind: "sql" });
       else if (matches("live", input, key)) live.toggle();
       else if (matches("export", input, key)) {
@@ -660,6 +698,23 @@ function Main(
           } catch (e) {
             notify(`could not save the view: ${(e as Error).message}`, "error");
           }
+        }}
+        onCancel={() => setOverlay(null)}
+      />
+    );
+  } else if (overlay?.kind === "palette") {
+    top = (
+      <ListPicker
+        title={`Run an action · ${TABS[tabIndex]?.title ?? ""}`}
+        items={overlay.actions.map((a) => ({ label: a.label, value: a, hint: a.keys }))}
+        width={width}
+        height={bodyH}
+        empty="no action here"
+        footer="type to find · enter run · esc close"
+        onPick={(item) => {
+          setOverlay(null);
+          // Sent as its key: queued behind this Enter, so it reaches the screen once the palette is gone.
+          dispatchKey(...item.value.press);
         }}
         onCancel={() => setOverlay(null)}
       />
@@ -787,6 +842,15 @@ function Main(
       </Box>
     </AppEnvContext.Provider>
   );
+}
+
+/** How many views the file holds (a file that cannot be read counts one: `'` then says why). */
+function savedViewCount(path: string): number {
+  try {
+    return Object.keys(readViews(path).views).length;
+  } catch {
+    return 1;
+  }
 }
 
 /** How many screens back `backspace` reaches. */

@@ -1,6 +1,7 @@
 /**
  * Every key binding in evx, as data. Screens dispatch through `matches(id, input, key)`, the `?`
- * overlay renders this same table, so the help can never drift from behaviour.
+ * overlay renders this same table, so the help can never drift from behaviour; the `:` command
+ * palette lists it too and runs an action by sending its key (`keyEvent`).
  *
  * Key names (display form):
  * - a single character compares Ink's `input` exactly (case-sensitive: `d` ≠ `D`; `?`, `/`, `[`);
@@ -30,6 +31,8 @@ export interface Binding {
   keys: readonly string[];
   scope: Scope;
   description: string;
+  /** Cursor movement: the command palette leaves it to its keys (it lists actions). */
+  nav?: boolean;
 }
 
 /**
@@ -66,6 +69,7 @@ export const KEYMAP = [
   { id: "history.forward", keys: ["]"], scope: "global", description: "Forward again" },
   { id: "range", keys: ["d"], scope: "global", description: "Edit date range" },
   { id: "help", keys: ["?"], scope: "global", description: "Toggle this help" },
+  { id: "palette", keys: [":"], scope: "global", description: "Run an action by name" },
   { id: "sql", keys: ["s"], scope: "global", description: "Show the SQL" },
   { id: "export", keys: ["e"], scope: "global", description: "Export the result" },
   { id: "copy.command", keys: ["y"], scope: "global", description: "Copy as an evx command" },
@@ -81,17 +85,17 @@ export const KEYMAP = [
   // events
   { id: "events.filter", keys: ["/"], scope: "events", description: "Filter event names" },
   { id: "events.open", keys: ["enter"], scope: "events", description: "Open event in Trends" },
-  { id: "events.up", keys: ["up", "k"], scope: "events", description: "Move up" },
-  { id: "events.down", keys: ["down", "j"], scope: "events", description: "Move down" },
-  { id: "events.pageUp", keys: ["pgup"], scope: "events", description: "Page up" },
-  { id: "events.pageDown", keys: ["pgdn"], scope: "events", description: "Page down" },
-  { id: "events.first", keys: ["home", "g"], scope: "events", description: "First event" },
-  { id: "events.last", keys: ["end", "G"], scope: "events", description: "Last event" },
+  { id: "events.up", keys: ["up", "k"], scope: "events", description: "Move up", nav: true },
+  { id: "events.down", keys: ["down", "j"], scope: "events", description: "Move down", nav: true },
+  { id: "events.pageUp", keys: ["pgup"], scope: "events", description: "Page up", nav: true },
+  { id: "events.pageDown", keys: ["pgdn"], scope: "events", description: "Page down", nav: true },
+  { id: "events.first", keys: ["home", "g"], scope: "events", description: "First event", nav: true },
+  { id: "events.last", keys: ["end", "G"], scope: "events", description: "Last event", nav: true },
   // trends
   { id: "trends.add", keys: ["a"], scope: "trends", description: "Add an event" },
   { id: "trends.remove", keys: ["x"], scope: "trends", description: "Remove selected event" },
-  { id: "trends.up", keys: ["up", "k"], scope: "trends", description: "Select previous event" },
-  { id: "trends.down", keys: ["down", "j"], scope: "trends", description: "Select next event" },
+  { id: "trends.up", keys: ["up", "k"], scope: "trends", description: "Select previous event", nav: true },
+  { id: "trends.down", keys: ["down", "j"], scope: "trends", description: "Select next event", nav: true },
   { id: "trends.measure", keys: ["m"], scope: "trends", description: "Change measure" },
   { id: "trends.interval", keys: ["i"], scope: "trends", description: "Change interval" },
   { id: "trends.compare", keys: ["c"], scope: "trends", description: "Compare: prev/1d/1w/off" },
@@ -99,17 +103,29 @@ export const KEYMAP = [
   { id: "trends.filter", keys: ["f"], scope: "trends", description: "Add a filter" },
   { id: "trends.table", keys: ["t"], scope: "trends", description: "Toggle chart / table" },
   { id: "trends.clearFilters", keys: ["F"], scope: "trends", description: "Clear filters" },
-  { id: "trends.pageUp", keys: ["pgup"], scope: "trends", description: "Scroll table up" },
-  { id: "trends.pageDown", keys: ["pgdn"], scope: "trends", description: "Scroll table down" },
-  { id: "trends.cursorLeft", keys: ["left", "h"], scope: "trends", description: "Cursor to previous point" },
-  { id: "trends.cursorRight", keys: ["right", "l"], scope: "trends", description: "Cursor to next point" },
+  { id: "trends.pageUp", keys: ["pgup"], scope: "trends", description: "Scroll table up", nav: true },
+  { id: "trends.pageDown", keys: ["pgdn"], scope: "trends", description: "Scroll table down", nav: true },
+  {
+    id: "trends.cursorLeft",
+    keys: ["left", "h"],
+    scope: "trends",
+    description: "Cursor to previous point",
+    nav: true,
+  },
+  {
+    id: "trends.cursorRight",
+    keys: ["right", "l"],
+    scope: "trends",
+    description: "Cursor to next point",
+    nav: true,
+  },
   { id: "trends.users", keys: ["u"], scope: "trends", description: "Users of cursor's bucket" },
   { id: "trends.formula", keys: ["="], scope: "trends", description: "Formula, e.g. A/B*100" },
   // funnel
   { id: "funnel.add", keys: ["a"], scope: "funnel", description: "Add a step" },
   { id: "funnel.remove", keys: ["x"], scope: "funnel", description: "Remove selected step" },
-  { id: "funnel.up", keys: ["up", "k"], scope: "funnel", description: "Select previous step" },
-  { id: "funnel.down", keys: ["down", "j"], scope: "funnel", description: "Select next step" },
+  { id: "funnel.up", keys: ["up", "k"], scope: "funnel", description: "Select previous step", nav: true },
+  { id: "funnel.down", keys: ["down", "j"], scope: "funnel", description: "Select next step", nav: true },
   { id: "funnel.moveDown", keys: ["J"], scope: "funnel", description: "Move step down" },
   { id: "funnel.moveUp", keys: ["K"], scope: "funnel", description: "Move step up" },
   { id: "funnel.window", keys: ["W"], scope: "funnel", description: "Set conversion window" },
@@ -134,23 +150,35 @@ export const KEYMAP = [
   { id: "retention.mode", keys: ["o"], scope: "retention", description: "Toggle on / on-or-after" },
   { id: "retention.filter", keys: ["f"], scope: "retention", description: "Add a filter" },
   { id: "retention.clearFilters", keys: ["F"], scope: "retention", description: "Clear filters" },
-  { id: "retention.up", keys: ["up", "k"], scope: "retention", description: "Previous cohort" },
-  { id: "retention.down", keys: ["down", "j"], scope: "retention", description: "Next cohort" },
-  { id: "retention.left", keys: ["left", "h"], scope: "retention", description: "Previous period" },
-  { id: "retention.right", keys: ["right", "l"], scope: "retention", description: "Next period" },
+  { id: "retention.up", keys: ["up", "k"], scope: "retention", description: "Previous cohort", nav: true },
+  { id: "retention.down", keys: ["down", "j"], scope: "retention", description: "Next cohort", nav: true },
+  {
+    id: "retention.left",
+    keys: ["left", "h"],
+    scope: "retention",
+    description: "Previous period",
+    nav: true,
+  },
+  { id: "retention.right", keys: ["right", "l"], scope: "retention", description: "Next period", nav: true },
   { id: "retention.users", keys: ["enter"], scope: "retention", description: "Users of selected cell" },
   { id: "retention.cohort", keys: ["c"], scope: "retention", description: "Cohorts: first/recurring" },
   { id: "retention.value", keys: ["V"], scope: "retention", description: "Sum a property per cell" },
   { id: "retention.breakdown", keys: ["b"], scope: "retention", description: "Break down by START prop" },
   { id: "retention.nextValue", keys: ["v"], scope: "retention", description: "Next breakdown table" },
   // sync
-  { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up" },
-  { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down" },
-  { id: "sync.pageUp", keys: ["pgup"], scope: "sync", description: "Page up" },
-  { id: "sync.pageDown", keys: ["pgdn"], scope: "sync", description: "Page down" },
+  { id: "sync.up", keys: ["up", "k"], scope: "sync", description: "Move up", nav: true },
+  { id: "sync.down", keys: ["down", "j"], scope: "sync", description: "Move down", nav: true },
+  { id: "sync.pageUp", keys: ["pgup"], scope: "sync", description: "Page up", nav: true },
+  { id: "sync.pageDown", keys: ["pgdn"], scope: "sync", description: "Page down", nav: true },
   { id: "sync.mark", keys: ["space"], scope: "sync", description: "Mark / unmark partition" },
-  { id: "sync.extendUp", keys: ["shift+up"], scope: "sync", description: "Extend selection up" },
-  { id: "sync.extendDown", keys: ["shift+down"], scope: "sync", description: "Extend selection down" },
+  { id: "sync.extendUp", keys: ["shift+up"], scope: "sync", description: "Extend selection up", nav: true },
+  {
+    id: "sync.extendDown",
+    keys: ["shift+down"],
+    scope: "sync",
+    description: "Extend selection down",
+    nav: true,
+  },
   { id: "sync.sync", keys: ["S"], scope: "sync", description: "Sync marked partitions" },
   { id: "sync.evict", keys: ["D"], scope: "sync", description: "Evict marked from cache" },
   { id: "sync.rejects", keys: ["r"], scope: "sync", description: "Show rejected lines" },
@@ -166,16 +194,16 @@ export const KEYMAP = [
   { id: "paths.clearWithin", keys: ["Z"], scope: "paths", description: "Clear the time limit" },
   { id: "paths.filter", keys: ["f"], scope: "paths", description: "Add a filter" },
   { id: "paths.clearFilters", keys: ["F"], scope: "paths", description: "Clear filters" },
-  { id: "paths.up", keys: ["up", "k"], scope: "paths", description: "Previous node" },
-  { id: "paths.down", keys: ["down", "j"], scope: "paths", description: "Next node" },
+  { id: "paths.up", keys: ["up", "k"], scope: "paths", description: "Previous node", nav: true },
+  { id: "paths.down", keys: ["down", "j"], scope: "paths", description: "Next node", nav: true },
   { id: "paths.fold", keys: ["left", "h"], scope: "paths", description: "Fold node / go to parent" },
   { id: "paths.unfold", keys: ["right", "l"], scope: "paths", description: "Expand node" },
   { id: "paths.reanchor", keys: ["enter"], scope: "paths", description: "Re-anchor on the node" },
   { id: "paths.users", keys: ["u"], scope: "paths", description: "Users of the node" },
-  { id: "paths.pageUp", keys: ["pgup"], scope: "paths", description: "Page up" },
-  { id: "paths.pageDown", keys: ["pgdn"], scope: "paths", description: "Page down" },
-  { id: "paths.first", keys: ["home", "g"], scope: "paths", description: "First node" },
-  { id: "paths.last", keys: ["end", "G"], scope: "paths", description: "Last node" },
+  { id: "paths.pageUp", keys: ["pgup"], scope: "paths", description: "Page up", nav: true },
+  { id: "paths.pageDown", keys: ["pgdn"], scope: "paths", description: "Page down", nav: true },
+  { id: "paths.first", keys: ["home", "g"], scope: "paths", description: "First node", nav: true },
+  { id: "paths.last", keys: ["end", "G"], scope: "paths", description: "Last node", nav: true },
   // lifecycle and stickiness
   { id: "lifecycle.event", keys: ["a"], scope: "lifecycle", description: "Pick the event" },
   { id: "lifecycle.view", keys: ["v"], scope: "lifecycle", description: "Lifecycle / stickiness" },
@@ -183,12 +211,18 @@ export const KEYMAP = [
   { id: "lifecycle.filter", keys: ["f"], scope: "lifecycle", description: "Add a filter" },
   { id: "lifecycle.clearFilters", keys: ["F"], scope: "lifecycle", description: "Clear filters" },
   // drill-down panels: the users behind a number, then one user's timeline
-  { id: "drill.up", keys: ["up", "k"], scope: "drill", description: "Previous user / scroll up" },
-  { id: "drill.down", keys: ["down", "j"], scope: "drill", description: "Next user / scroll down" },
-  { id: "drill.pageUp", keys: ["pgup"], scope: "drill", description: "Page up" },
-  { id: "drill.pageDown", keys: ["pgdn"], scope: "drill", description: "Page down" },
-  { id: "drill.first", keys: ["home", "g"], scope: "drill", description: "First user / top" },
-  { id: "drill.last", keys: ["end", "G"], scope: "drill", description: "Last user / bottom" },
+  { id: "drill.up", keys: ["up", "k"], scope: "drill", description: "Previous user / scroll up", nav: true },
+  {
+    id: "drill.down",
+    keys: ["down", "j"],
+    scope: "drill",
+    description: "Next user / scroll down",
+    nav: true,
+  },
+  { id: "drill.pageUp", keys: ["pgup"], scope: "drill", description: "Page up", nav: true },
+  { id: "drill.pageDown", keys: ["pgdn"], scope: "drill", description: "Page down", nav: true },
+  { id: "drill.first", keys: ["home", "g"], scope: "drill", description: "First user / top", nav: true },
+  { id: "drill.last", keys: ["end", "G"], scope: "drill", description: "Last user / bottom", nav: true },
   { id: "drill.open", keys: ["enter"], scope: "drill", description: "Open user's timeline" },
   { id: "drill.flip", keys: ["tab"], scope: "drill", description: "Flip to dropped / lost" },
   { id: "drill.search", keys: ["/"], scope: "drill", description: "Search the timeline" },
@@ -291,6 +325,38 @@ export function bindingsFor(scope: Scope): Binding[] {
 /** Display form of a binding's keys, e.g. `tab/]` — for status-bar hints. */
 export function keyLabel(id: BindingId): string {
   return binding(id).keys.join("/");
+}
+
+/**
+ * The keypress Ink reports for a key name: the command palette sends it through the dispatcher, so a
+ * chosen action runs exactly as its key does. Undefined for a range (`1-7`: send one of its keys).
+ */
+export function keyEvent(name: string): [string, Key] | undefined {
+  const k = (over: Partial<Key>, input = ""): [string, Key] => [input, { ...NO_KEY, ...over }];
+  const named: Record<string, [string, Key]> = {
+    enter: k({ return: true }),
+    esc: k({ escape: true }),
+    tab: k({ tab: true }),
+    "shift+tab": k({ tab: true, shift: true }),
+    space: k({}, " "),
+    backspace: k({ delete: true }),
+    up: k({ upArrow: true }),
+    down: k({ downArrow: true }),
+    left: k({ leftArrow: true }),
+    right: k({ rightArrow: true }),
+    "shift+up": k({ upArrow: true, shift: true }),
+    "shift+down": k({ downArrow: true, shift: true }),
+    pgup: k({ pageUp: true }),
+    pgdn: k({ pageDown: true }),
+    home: k({ home: true }),
+    end: k({ end: true }),
+  };
+  const n = named[name];
+  if (n) return n;
+  const ctrl = /^ctrl\+([a-z])$/.exec(name);
+  if (ctrl) return k({ ctrl: true }, ctrl[1]);
+  if ([...name].length === 1) return k(/^[A-Z]$/.test(name) ? { shift: true } : {}, name);
+  return undefined;
 }
 
 /** An Ink `Key` with every flag false; spread it in tests and synthetic dispatch. */

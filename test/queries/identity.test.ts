@@ -333,8 +333,7 @@ describe("evx clickhouse load builds the same map", () => {
           await chReplaceLinks(conn, table, "2023-06-01", {
             rules: identityRules(preset),
             timePath: PRESETS[preset].map.event_time,
-            read,
-            params: {},
+            reads: [{ read, params: {} }],
           });
           const stats = await rebuildChIdentity(conn, table);
           const ch = chRows(

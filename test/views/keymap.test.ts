@@ -89,6 +89,7 @@ describe("keymap table", () => {
         "Y",
         "w",
         "'",
+        ":",
       ],
       events: ["/", "enter", "up", "down", "j", "k", "pgup", "pgdn", "g", "G", "home", "end"],
       trends: ["a", "x", "m", "i", "c", "b", "f", "t", "left", "right", "u"],

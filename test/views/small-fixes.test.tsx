@@ -63,7 +63,7 @@ describe("small fixes (issue #28)", () => {
       // The Events section is further down the help: scroll until it shows.
       for (
         let i = 0;
-        i < 60 && !/First event[^]*Last event|Last event[^]*First event/.test(app.lastFrame());
+        i < 60 && !/First event[\s\S]*Last event|Last event[\s\S]*First event/.test(app.lastFrame());
         i++
       )
         await app.press(KEYS.down);

@@ -6,9 +6,8 @@
  */
 import { ChClient, type ChClientOptions, type ClickHouseTarget } from "./client.js";
 import { bookkeepingDdl } from "./coverage.js";
+import { quoteIdent } from "./quote.js";
 import { eventsDdl, TIME_INDEX } from "./schema.js";
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
 /** The statements of the schema, in order: events table(s), then the bookkeeping. */
 export function schemaStatements(table: string, cluster?: string): string[] {

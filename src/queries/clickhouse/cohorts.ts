@@ -10,9 +10,8 @@ import { checkCohortName } from "../parse.js";
 import type { AnalysisSpec, CohortDef, UsersSpec } from "../spec.js";
 import type { ChClient } from "./client.js";
 import { ClickHouseExecutor } from "./executor.js";
+import { quoteIdent } from "./quote.js";
 import { chQueryParams, onTable, withResultSettings } from "./schema.js";
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
 export const CH_COHORTS_TABLE = "evx_cohorts";
 

@@ -18,8 +18,7 @@
  */
 import type { ChClient, ClickHouseTarget, RequestOptions } from "./client.js";
 import { bookkeepingTables, type ChLoadRecord, type ChPartition, type CoverageInput } from "./coverage.js";
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+import { quoteIdent } from "./quote.js";
 
 /** Where a Distributed table's rows live. */
 export interface ChDistributed {

@@ -16,10 +16,9 @@
 import { type DataExtent, extentOf } from "../partial.js";
 import type { Coverage } from "../spec.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
+import { quoteIdent } from "./quote.js";
 
 const DAY_US = 86_400_000_000;
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
 /** The bookkeeping tables `evx clickhouse load` keeps beside `table`. */
 export function bookkeepingTables(table: string): { listing: string; loads: string } {

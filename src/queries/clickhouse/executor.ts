@@ -38,7 +38,7 @@ import {
   shapeChCoverage,
 } from "./coverage.js";
 import { identityTables } from "./identity.js";
-import { quoteIdent } from "./load.js";
+import { quoteIdent } from "./quote.js";
 import { CH_COLUMNS, chQueryParams, onTable, withResultSettings } from "./schema.js";
 
 /** One partition date as the Sync tab shows it: the table's parts, the source listing, the last load. */

@@ -11,8 +11,7 @@
  */
 import { PRESETS, type PresetName } from "../../cache/presets.js";
 import { compareBytes, identityRules, type LinkRule, resolveLinks } from "../../source/identity.js";
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+import { quoteIdent } from "./quote.js";
 
 /** The identity tables of an events table. */
 export function identityTables(table: string): { links: string; map: string } {
@@ -144,18 +143,26 @@ export async function chReplaceLinks(
   conn: ChIdentityConn,
   table: string,
   date: string,
-  load?: { rules: LinkRule[]; timePath: string; read: string; params: Record<string, unknown> },
+  load?: { rules: LinkRule[]; timePath: string; reads: LinkRead[] },
 ): Promise<void> {
   const { links } = identityTables(table);
   await conn.command(`ALTER TABLE ${quoteIdent(links)} DROP PARTITION ID ${lit(date.replace(/-/g, ""))}`);
   if (load?.rules.length)
-    await conn.command(chLoadLinksSql(load.rules, load.timePath, links, load.read), { ...load.params, date });
+    for (const r of load.reads)
+      await conn.command(chLoadLinksSql(load.rules, load.timePath, links, r.read), { ...r.params, date });
+}
+
+/** A source of `line` rows (JSON text, one per message) and its query parameters. */
+export interface LinkRead {
+  read: string;
+  params: Record<string, unknown>;
 }
 
 /**
  * The load's identity hooks (src/queries/clickhouse/load.ts), or undefined for a lake without
- * identity rules: create the tables, replace a partition's links after its events (read by the same
- * `s3(…)` call as its insert), rebuild the map once at the end.
+ * identity rules: create the tables, replace a partition's links after its events (read from the same
+ * objects as its insert: JSON lines as lines, Parquet rows as their JSON text), rebuild the map once
+ * at the end.
  */
 export function chIdentityStep(
   client: {
@@ -172,7 +179,8 @@ export function chIdentityStep(
 ):
   | {
       setup(): Promise<void>;
-      partition(date: string, insertSql?: string, params?: Record<string, unknown>): Promise<void>;
+      /** Replaces the date's links by those of `reads` (none: the date left the source). */
+      partition(date: string, reads?: LinkRead[]): Promise<void>;
       finish(): Promise<void>;
     }
   | undefined {
@@ -191,10 +199,8 @@ export function chIdentityStep(
     setup: async () => {
       for (const ddl of identityDdl(table, o.cluster)) await client.command(ddl, {}, opts);
     },
-    partition: async (date, insertSql, params) => {
-      // The partition's reading is the `FROM s3(…)` of its insert: the same objects, the same parameters.
-      const read = insertSql ? /FROM (s3(?:Cluster)?\([^)]*\))/.exec(insertSql)?.[1] : undefined;
-      await chReplaceLinks(conn, table, date, read && params ? { rules, timePath, read, params } : undefined);
+    partition: async (date, reads) => {
+      await chReplaceLinks(conn, table, date, reads ? { rules, timePath, reads } : undefined);
     },
     finish: async () => {
       await rebuildChIdentity(conn, table);

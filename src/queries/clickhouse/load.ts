@@ -59,7 +59,7 @@ import {
   tablePartitions,
 } from "./coverage.js";
 import type { ClickHouseExecutor } from "./executor.js";
-import { chIdentityStep } from "./identity.js";
+import { chIdentityStep, type LinkRead } from "./identity.js";
 import {
   checkClusterFormat,
   type FormatPlan,
@@ -69,9 +69,11 @@ import {
   formatPartitionPlan,
   idsDropSql,
   needsFormatPlan,
+  parquetRead,
   runFormatPlan,
 } from "./loadformat.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
+import { quoteIdent } from "./quote.js";
 import { columnsSql, taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
@@ -147,7 +149,7 @@ export interface LoadSummary {
   outcomes: PartitionOutcome[];
 }
 
-export const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
+export { quoteIdent };
 
 /** A fixed SQL string literal (for text evx writes, never data). */
 export const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
@@ -597,6 +599,28 @@ async function recordLoad(
     .catch(() => {});
 }
 
+/**
+ * Where the identity step reads a partition's links (identity.ts): its JSON-lines objects as lines,
+ * its Parquet objects' rows as their JSON text (a Map or a struct as an object, as the sync reads them).
+ */
+function linkReads(run: PartitionRun, keys: string[]): LinkRead[] {
+  const lines = keys.filter((k) => !isParquetKey(k));
+  const parquet = keys.filter(isParquetKey);
+  const out: LinkRead[] = [];
+  if (lines.length) {
+    const r = s3ReadSql(run.bucket, lines, run.o);
+    out.push({ read: r.sql, params: r.params });
+  }
+  if (parquet.length) {
+    const r = parquetRead(run.bucket, parquet, run.o);
+    out.push({
+      read: `(SELECT formatRowNoNewline('JSONEachRow', *) AS line FROM ${r.sql})`,
+      params: r.params,
+    });
+  }
+  return out;
+}
+
 /** Loads one partition (stage, insert, count, swap, clean up) and records it. */
 async function loadPartition(
   run: PartitionRun,
@@ -618,10 +642,7 @@ async function loadPartition(
   try {
     if (byFormat) {
       const { summary, ...c } = await runFormatPlan(client, byFormat, o.signal);
-      // The links are read from the JSON-lines objects as a line each (Parquet exports carry none).
-      const lineKeys = keys.filter((k) => !isParquetKey(k));
-      const links = lineKeys.length ? s3ReadSql(run.bucket, lineKeys, o) : undefined;
-      await run.identity?.partition(date, links && `FROM ${links.sql}`, links?.params);
+      await run.identity?.partition(date, linkReads(run, keys));
       const oc: PartitionOutcome = {
         date,
         status: "loaded",
@@ -646,7 +667,7 @@ async function loadPartition(
     const rejected = Number(counts.find((c) => Number(c.good) === 0)?.n ?? 0);
     // An empty source partition drops the date: REPLACE from nothing is refused by newer servers.
     await client.command(events > 0 ? p.replace : p.drop, {}, { signal: o.signal });
-    await run.identity?.partition(date, p.insert.sql, p.insert.params);
+    await run.identity?.partition(date, linkReads(run, keys));
     const oc: PartitionOutcome = {
       date,
       status: "loaded",

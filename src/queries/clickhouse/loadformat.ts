@@ -313,7 +313,7 @@ export interface FormatPlan {
 type ReadOptions = Pick<LoadOptions, "cluster" | "s3" | "endpoint" | "region">;
 
 /** `s3ReadSql` with the format and compression of Parquet objects (their suffix is the pages' codec). */
-function parquetRead(
+export function parquetRead(
   bucket: string,
   keys: string[],
   o: ReadOptions,

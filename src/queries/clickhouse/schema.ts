@@ -1,4 +1,5 @@
 import { propMembersSql, tagNumbersSql } from "./numtext.js";
+import { quoteIdent } from "./quote.js";
 
 /**
  * The ClickHouse events table evx's ClickHouse engine reads (`evx clickhouse schema` prints it).
@@ -30,8 +31,6 @@ export interface SchemaOptions {
   /** `ON CLUSTER` name: Replicated tables per shard plus a Distributed table over them. */
   cluster?: string;
 }
-
-const quoteIdent = (s: string) => `\`${s.replace(/\\/g, "\\\\").replace(/`/g, "\\`")}\``;
 
 /**
  * The skip index that keeps a short range's reads to its own days: the table is sorted by event type

@@ -14,6 +14,7 @@ import { type Key, useInput } from "ink";
 import {
   createContext,
   type ReactNode,
+  useCallback,
   useContext,
   useEffect,
   useLayoutEffect,
@@ -44,6 +45,8 @@ interface Layer {
 
 interface Registry {
   add(layer: Layer): () => void;
+  /** Queues a keypress as if typed (the command palette runs an action by its key). */
+  dispatch(input: string, key: Key): void;
 }
 
 const InputContext = createContext<Registry | null>(null);
@@ -90,6 +93,7 @@ export function InputProvider({ children, isActive = true }: { children: ReactNo
   const pending = useRef(false);
   const [tick, setTick] = useState(0);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `step` reads refs and a state setter only
   const registry = useMemo<Registry>(
     () => ({
       add(layer) {
@@ -97,6 +101,10 @@ export function InputProvider({ children, isActive = true }: { children: ReactNo
         return () => {
           layers.current = layers.current.filter((l) => l !== layer);
         };
+      },
+      dispatch(input, key) {
+        queue.current.push([input, key]);
+        if (!pending.current) step();
       },
     }),
     [],
@@ -142,6 +150,16 @@ export function InputProvider({ children, isActive = true }: { children: ReactNo
   );
 
   return <InputContext.Provider value={registry}>{children}</InputContext.Provider>;
+}
+
+/**
+ * Sends a keypress through the dispatcher as if typed: every layer sees it, highest first. Called
+ * from a key handler, it is queued behind the key being handled and dispatched once that key's updates
+ * have committed (a palette that closes itself has let go of the keys by then).
+ */
+export function useDispatchKey(): (input: string, key: Key) => void {
+  const registry = useContext(InputContext);
+  return useCallback((input: string, key: Key) => registry?.dispatch(input, key), [registry]);
 }
 
 let nextLayerId = 1;

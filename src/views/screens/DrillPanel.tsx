@@ -29,6 +29,7 @@ import { parseUserSelection } from "../../queries/users.js";
 import { formatNumber, timeText } from "../../render/format.js";
 import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { useClipboard } from "../hooks/useClipboard.js";
 import { errorText, type QueryState, specKey, useQuery, useQueryClient } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
@@ -388,6 +389,17 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
       return true;
     },
     { priority: PRIORITY.panel, modal: editing },
+  );
+  // For the command palette: what these keys would do nothing for now.
+  useActions(
+    "drill",
+    [
+      (user !== null || !flip) && "drill.flip",
+      user === null && "drill.search",
+      (user !== null || !list[cur]) && "drill.open",
+      ((user ?? list[cur]?.user_id) === undefined || !clipboard) && "drill.copy",
+    ],
+    !editing,
   );
 
   if (user !== null) {

@@ -17,6 +17,7 @@ import { sparkline } from "../../render/charts.js";
 import { formatCompact, formatNumber } from "../../render/format.js";
 import { cleanText, displayWidth, padEnd, padStart } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { pointsOf } from "../state/intervals.js";
@@ -212,6 +213,8 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
     },
     { priority: PRIORITY.screen },
   );
+  // For the command palette: what these keys would do nothing for now.
+  useActions("events", [!rows[cursor] && "events.open"], !editing);
 
   const header = useMemo(() => {
     const parts = [

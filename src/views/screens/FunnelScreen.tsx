@@ -29,6 +29,7 @@ import { compareNote } from "../../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../../render/sanitize.js";
 import { binLabel, timeToConvertHead } from "../../render/ttc.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { queryState, specKey, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
@@ -361,6 +362,23 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       return true;
     },
     { priority: PRIORITY.screen, isActive: picker === null && drill === null },
+  );
+  // For the command palette: what these keys would do nothing for now.
+  useActions(
+    "funnel",
+    [
+      !n && "funnel.remove",
+      !n && "funnel.breakdown",
+      !n && "funnel.hold",
+      !n && "funnel.value",
+      sel <= 0 && "funnel.moveUp",
+      sel >= n - 1 && "funnel.moveDown",
+      n < 2 && "funnel.exclude",
+      !model.filters.length && "funnel.clearFilters",
+      !model.exclude?.length && "funnel.clearExclusions",
+      !(usable && q.spec?.kind === "funnel") && "funnel.users",
+    ],
+    picker === null && drill === null,
   );
 
   const labels = useMemo(() => model.steps.map((s) => formatEventRef(s)), [model.steps]);

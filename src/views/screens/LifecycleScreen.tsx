@@ -21,6 +21,7 @@ import { lifecycleChart, stickinessBars, stickinessSummary } from "../../render/
 import { incompleteBucketsText } from "../../render/partial.js";
 import { cleanText, displayWidth, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { fitInterval, nextInterval } from "../state/intervals.js";
@@ -84,6 +85,8 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
     },
     { priority: PRIORITY.screen, isActive: picker === null },
   );
+  // For the command palette: what these keys would do nothing for now.
+  useActions("lifecycle", [!model.filters.length && "lifecycle.clearFilters"], picker === null);
 
   const lines = useMemo(() => {
     if (!q.data || !q.spec) return [];

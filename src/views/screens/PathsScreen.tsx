@@ -23,6 +23,7 @@ import {
 } from "../../render/insights.js";
 import { cleanText, displayWidth, stripSgr, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { type PathsModel, useAppEnv, useReportResult } from "../state/state.js";
@@ -136,6 +137,20 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
       return true;
     },
     { priority: PRIORITY.screen, isActive: picker === null && drill === null },
+  );
+  // For the command palette: what these keys would do nothing for now.
+  const node = rows[cursor]?.node.path.at(-1);
+  useActions(
+    "paths",
+    [
+      model.withinSeconds === undefined && "paths.clearWithin",
+      !model.filters.length && "paths.clearFilters",
+      !rows.length && "paths.fold",
+      !rows.length && "paths.unfold",
+      (!node || node === END || node === OTHER) && "paths.reanchor",
+      !(rows[cursor] && q.spec?.kind === "paths") && "paths.users",
+    ],
+    picker === null && drill === null,
   );
 
   if (drill)

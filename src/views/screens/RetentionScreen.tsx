@@ -15,6 +15,7 @@ import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../../render/charts.j
 import { formatNumber, formatPercent, timeLabel } from "../../render/format.js";
 import { cleanText, displayWidth, stripSgr, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { fitInterval, nextInterval } from "../state/intervals.js";
@@ -244,6 +245,18 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       return true;
     },
     { priority: PRIORITY.screen, isActive: picker === null && drill === null },
+  );
+  // For the command palette: what these keys would do nothing for now.
+  useActions(
+    "retention",
+    [
+      !model.start && "retention.value",
+      !model.start && "retention.breakdown",
+      !q.data?.breakdown?.length && "retention.nextValue",
+      !model.filters.length && "retention.clearFilters",
+      !(q.spec?.kind === "retention" && q.data?.cohorts[row] && view?.value == null) && "retention.users",
+    ],
+    picker === null && drill === null,
   );
 
   const chart = useMemo(() => {

@@ -13,6 +13,7 @@ import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useStat
 import { formatNumber } from "../../render/format.js";
 import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { errorText, isAbort, useQueryClient } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { type ServerPartitionRow, useAppEnv } from "../state/state.js";
@@ -265,6 +266,8 @@ export function ServerTableScreen({ width, height, visible }: ServerTableScreenP
     },
     { priority: PRIORITY.screen, isActive: visible },
   );
+  // For the command palette: a server's table is listed, not synced (those keys only say why).
+  useActions("sync", ["sync.mark", "sync.sync", "sync.evict", "sync.rejects", "sync.open"], visible);
 
   const totals = useMemo(() => {
     if (!rows) return loading ? "reading system.parts…" : " ";

@@ -23,6 +23,7 @@ import { bar } from "../../render/charts.js";
 import { formatNumber } from "../../render/format.js";
 import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { isAbort, useQueryClient } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { useAppEnv } from "../state/state.js";
@@ -435,6 +436,14 @@ export function SyncScreen({ width, height, visible }: SyncScreenProps) {
       return true;
     },
     { priority: PRIORITY.screen, isActive: visible && view === "partitions" && !confirm && !detail },
+  );
+  // For the command palette: the rejects list takes only `r` (back) and Enter; the partitions all but Enter.
+  useActions(
+    "sync",
+    view === "rejects"
+      ? ["sync.mark", "sync.sync", "sync.evict", "sync.refresh", !rejects?.list[rCursor] && "sync.open"]
+      : ["sync.open", !list.length && "sync.mark", !!env.session?.readOnly && "sync.evict"],
+    visible && !confirm && !detail,
   );
 
   const totals = status

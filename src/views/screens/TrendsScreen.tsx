@@ -28,6 +28,7 @@ import { compareNote, markedValue } from "../../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
 import { formulaView, seriesLabel } from "../../render/series.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
+import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
@@ -327,6 +328,18 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       return true;
     },
     { priority: PRIORITY.screen, isActive: picker === null && drill === null },
+  );
+  // For the command palette: what these keys would do nothing for now.
+  useActions(
+    "trends",
+    [
+      !model.events.length && "trends.remove",
+      !model.events.length && "trends.breakdown",
+      !model.events.length && "trends.formula",
+      !model.filters.length && "trends.clearFilters",
+      !(q.spec?.kind === "trend" && q.data?.series[0]?.points.length) && "trends.users",
+    ],
+    picker === null && drill === null,
   );
 
   // Bucket labels in the zone the result was computed in.
