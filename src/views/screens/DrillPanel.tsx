@@ -7,8 +7,8 @@
  * dropped, retained ↔ lost). Enter opens the selected user's events in time order (`TimelineSpec`),
  * scrollable, with `/` to keep only the lines containing a text. `e` and `s` act on the list shown (it
  * is published with `reportDrill`); `C` saves every user of the list (all of them, not only those
- * listed) as a static cohort under a typed name, through the session. esc goes back, then closes. User ids and property values are data:
- * every one is cleaned before it is drawn, and none is logged.
+ * listed) as a static cohort under a typed name, through the session. esc goes back, then closes. User
+ * ids and property values are data: every one is cleaned before it is drawn, and none is logged.
  */
 import { Box } from "ink";
 import { memo, useLayoutEffect, useMemo, useState } from "react";
@@ -397,6 +397,7 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
       (user !== null || !flip) && "drill.flip",
       user === null && "drill.search",
       (user !== null || !list[cur]) && "drill.open",
+      (user !== null || !usersData || !env.session?.saveCohort) && "drill.cohort",
       ((user ?? list[cur]?.user_id) === undefined || !clipboard) && "drill.copy",
     ],
     !editing,

@@ -6,6 +6,7 @@
  * query it from several connections, so the Sync tab's syncs and live mode's cycles write through the
  * cache's own connection while every query runs on a connection of its own (each in its own snapshot)
  * and nothing waits on a file lock. Another evx process meets the lock as it would meet a sync's.
+ * Saving a drill-down's users as a cohort (`C`) writes on a connection of its own, beside them.
  */
 import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
