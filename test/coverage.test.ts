@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
-import { getMeta } from "../src/cache/schema.js";
+import { getMeta, SCHEMA_VERSION } from "../src/cache/schema.js";
 import { deleteObjects, evictPartitions } from "../src/cache/status.js";
 import { sync } from "../src/cache/sync.js";
 import { buildCoverage } from "../src/queries/coverage.js";
@@ -322,7 +322,7 @@ test("a schema-2 cache is upgraded on read; without a recorded listing nothing i
 
   const reader = await Cache.open(path, { readOnly: true });
   try {
-    assert.equal(await getMeta(reader, "schema_version"), "4");
+    assert.equal(await getMeta(reader, "schema_version"), String(SCHEMA_VERSION));
     assert.deepEqual(await listingRows(reader), []);
     assert.deepEqual(
       await coverageOf(reader, "2023-06-01", "2023-06-05"),

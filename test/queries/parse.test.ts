@@ -220,7 +220,8 @@ describe("durations, measures, dates, intervals", () => {
     assert.deepEqual(parseMeasure('sum:"odd key"'), { kind: "sum", key: "odd key" });
     assert.equal(formatMeasure({ kind: "sum", key: "revenue" }), "sum:revenue");
     throwsUsage(() => parseMeasure("sum:"), /needs a property key/);
-    throwsUsage(() => parseMeasure("median:x"), /bad measure/);
+    throwsUsage(() => parseMeasure("mode:x"), /bad measure/);
+    throwsUsage(() => parseMeasure("p101:x"), /bad measure/);
   });
 
   test("parseDate", () => {
