@@ -13,17 +13,10 @@ import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
 import { parseFormula, seriesLetter } from "../../queries/formula.js";
 import { formatEventRef, formatMeasure } from "../../queries/parse.js";
-import type {
-  DateRange,
-  Interval,
-  Measure,
-  PropsResult,
-  TrendResult,
-  TrendSpec,
-} from "../../queries/spec.js";
+import type { DateRange, Measure, PropsResult, TrendResult, TrendSpec } from "../../queries/spec.js";
 import { type LineSeries, lineChart } from "../../render/charts.js";
 import { changeText, offsetText } from "../../render/compare.js";
-import { formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
+import { bucketText, formatCompact, formatNumber, timeLabels } from "../../render/format.js";
 import { compareNote, markedValue } from "../../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
 import { formulaView, seriesLabel } from "../../render/series.js";
@@ -173,15 +166,6 @@ export function trendTable(
     [padEnd(l, bucketW), ...shown.map((c) => cell(c.values[i] ?? 0, c.incomplete[i]))].join(" "),
   );
   return { header, total, change, rows, hidden: columns.length - shown.length };
-}
-
-/** A bucket start as the cursor line shows it: `2023-06-05 14:20`, `2023-06-05`, `week of …`, `2023-06`. */
-export function bucketText(t: string, interval: Interval, tz: string): string {
-  const local = timeText(t, tz);
-  if (interval === "day") return local.slice(0, 10);
-  if (interval === "week") return `week of ${local.slice(0, 10)}`;
-  if (interval === "month") return local.slice(0, 7);
-  return local;
 }
 
 /** The cursor's point: its index in the result's buckets (the last one when `t` is not among them). */

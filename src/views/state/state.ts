@@ -319,6 +319,10 @@ export interface LifecycleModel {
   lifecycleInterval: "day" | "week" | "month";
   stickinessInterval: "hour" | "day" | "week";
   filters: Filter[];
+  /** The lifecycle chart's cursor (←/→): the bucket start `t` it is on; null: hidden. */
+  cursor: string | null;
+  /** Histogram rows of the stickiness view scrolled off the top (↑/↓). */
+  scroll: number;
 }
 
 export const DEFAULT_PERIODS: Record<Period, number> = { hour: 24, day: 14, week: 8, month: 6 };
@@ -369,6 +373,8 @@ export function initialModels() {
       lifecycleInterval: "day",
       stickinessInterval: "day",
       filters: [],
+      cursor: null,
+      scroll: 0,
     } as LifecycleModel,
   };
 }
