@@ -25,8 +25,9 @@ import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
-import { type TrendsModel, useAppEnv, useReportResult } from "../state/state.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "../widgets/pickers.js";
+import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
+import { BreakdownPicker, EventPicker, FilterPrompt, propsSpec } from "../widgets/pickers.js";
+import { SettingsLines, settingsLayout, settingTokens } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 
@@ -252,7 +253,23 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
 
   // A compare period the cache does not fully hold: a yellow note above the chart or table.
   const cmpNote = compareNote(q.data?.series[0]?.compare);
-  const headerH = 2 + (cmpNote ? 1 : 0);
+  const { state, stateColor } = queryState(q);
+  // The settings wrap onto a second line when they do not fit (then `+N more`; `?` shows them all).
+  const settings = settingsLayout(
+    "",
+    settingTokens(
+      model.formula !== undefined &&
+        `formula ${model.formula}${formulaFits(model.formula, model.events.length) ? "" : " (names a removed event: off)"}`,
+      `${formatMeasure(model.measure)} per ${interval}`,
+      `compare ${compareState(model.compare, range)}`,
+      `breakdown ${model.breakdown ?? "–"}`,
+      model.filters,
+    ),
+    width,
+    displayWidth(state),
+  );
+  useReportSettings("trends", settings.cut ? `Trends · ${settings.full}` : "");
+  const headerH = 1 + settings.lines.length + (cmpNote ? 1 : 0);
   const bodyH = Math.max(1, height - headerH - 1);
 
   const update = (patch: Partial<TrendsModel>) => setModel((m) => ({ ...m, ...patch }));
@@ -456,12 +473,6 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     shownChips.push(c);
     used += displayWidth(c.text) + 1;
   }
-  const formulaText =
-    model.formula === undefined
-      ? ""
-      : `formula ${cleanText(model.formula)}${formulaFits(model.formula, model.events.length) ? "" : " (names a removed event: off)"} · `;
-  const settings = `${formulaText}${formatMeasure(model.measure)} per ${interval} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
-  const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
   if (model.events.length === 0) {
@@ -517,12 +528,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           <Text dimColor>{` +${chips.length - shownChips.length}`}</Text>
         ) : null}
       </Text>
-      <Text wrap="truncate">
-        <Text dimColor>{truncate(settings, Math.max(0, width - displayWidth(state)))}</Text>
-        <Text color={stateColor} dimColor={!stateColor}>
-          {state}
-        </Text>
-      </Text>
+      <SettingsLines layout={settings} state={state} stateColor={stateColor} width={width} dim />
       {cmpNote ? <Line text={cmpNote} width={width} color="yellow" /> : null}
       <Box flexDirection="column" height={bodyH} overflow="hidden">
         {body}

@@ -409,6 +409,8 @@ export interface AppEnv {
   report(tab: TabId, current: CurrentResult | null): void;
   /** An open drill-down panel publishes its list instead (null when it closes). */
   reportDrill(current: CurrentResult | null): void;
+  /** Screens publish their whole settings line (the `?` help shows it, when the screen shows part). */
+  reportSettings(tab: TabId, text: string): void;
   /** Opens an event in Trends. */
   openInTrends(ref: EventRef): void;
   /** The cached data changed (sync, evict): re-run everything. */
@@ -421,6 +423,12 @@ export function useAppEnv(): AppEnv {
   const env = useContext(AppEnvContext);
   if (!env) throw new Error("useAppEnv outside the App");
   return env;
+}
+
+/** Publishes a screen's whole settings text for the `?` help (read when the help opens). */
+export function useReportSettings(tab: TabId, text: string): void {
+  const { reportSettings } = useAppEnv();
+  useLayoutEffect(() => reportSettings(tab, text), [reportSettings, tab, text]);
 }
 
 /**
