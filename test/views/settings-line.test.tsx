@@ -34,9 +34,9 @@ describe("settingsLayout", () => {
     for (let width = 30; width <= 150; width++) {
       const l = settingsLayout("Funnel · ", tokens, width, 6);
       assert.ok(l.lines.length <= 2, `width ${width}`);
-      l.lines.forEach((line, i) =>
-        assert.ok(displayWidth(line) + (i === 0 ? 6 : 0) <= width, `width ${width}: ${JSON.stringify(line)}`),
-      );
+      l.lines.forEach((line, i) => {
+        assert.ok(displayWidth(line) + (i === 0 ? 6 : 0) <= width, `width ${width}: ${JSON.stringify(line)}`);
+      });
       const text = l.lines.join("\n");
       const shown = tokens.filter((t) => text.includes(t.text)).length;
       assert.equal(shown + l.hidden, tokens.length, `width ${width}: ${text}`);
