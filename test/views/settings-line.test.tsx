@@ -172,4 +172,33 @@ describe("settings line at 80×24", () => {
       app.unmount();
     }
   });
+
+  it("Lifecycle and Paths wrap too; the lifecycle chart keeps its legend and hint line in 24 rows", async () => {
+    const app = await renderApp(testSession(c), { columns: 80, rows: 24 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("7");
+      await app.waitFor("Lifecycle · lifecycle of button_clicked · per day · where –");
+      await addFilters(app, filters.slice(0, 3));
+      let f = await app.waitFor((x) => x.includes(filters[2]!) && x.includes("█ new  ▓ returning"));
+      let lines = f.split("\n");
+      let at = lines.findIndex((l) => l.startsWith("Lifecycle · "));
+      assert.match(lines[at]!, /^Lifecycle · lifecycle of button_clicked · per day(?: +\S.*)?$/);
+      assert.equal(lines[at + 1], `where ${filters.slice(0, 3).join(", ")}`);
+      assert.match(lines.at(-2)!, /^←→ values {2}a pick the event/);
+      assertFits(f, 80, 24);
+      await app.press("6");
+      await app.waitFor("Paths · after button_clicked");
+      await addFilters(app, filters.slice(0, 2));
+      f = await app.waitFor((x) => x.includes(filters[1]!) && /what they did after/.test(x));
+      lines = f.split("\n");
+      at = lines.findIndex((l) => l.startsWith("Paths · "));
+      const both = `${lines[at]}\n${lines[at + 1]}`;
+      for (const x of filters.slice(0, 2)) assert.ok(both.includes(x), both);
+      assert.ok(!both.includes("more"));
+      assertFits(f, 80, 24);
+    } finally {
+      app.unmount();
+    }
+  });
 });

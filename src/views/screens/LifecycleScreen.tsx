@@ -26,14 +26,15 @@ import {
   stickinessSummary,
 } from "../../render/insights.js";
 import { incompleteBucketsText } from "../../render/partial.js";
-import { cleanText, displayWidth, truncate } from "../../render/sanitize.js";
+import { displayWidth } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { fitInterval, nextInterval } from "../state/intervals.js";
-import { type LifecycleModel, useAppEnv, useReportResult } from "../state/state.js";
-import { EventPicker, FilterPrompt, filtersLabel } from "../widgets/pickers.js";
+import { type LifecycleModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
+import { EventPicker, FilterPrompt } from "../widgets/pickers.js";
+import { SettingsLines, settingsLayout, settingTokens } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine } from "../widgets/widgets.js";
 
 /** Buckets a chart of the view can show: at least one, at most what fits a terminal. */
@@ -76,7 +77,26 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
   const q = useQuery(spec);
   useReportResult("lifecycle", model.view === "lifecycle" ? "Lifecycle" : "Stickiness", q);
   const update = (patch: Partial<LifecycleModel>) => setModel((m) => ({ ...m, ...patch }));
-  const bodyH = Math.max(1, height - 2);
+  const { state, stateColor } = queryState(q);
+  // The settings wrap onto a second line when they do not fit (then `+N more`; `?` shows them all).
+  const shownInterval =
+    spec && (spec.kind === "lifecycle" || spec.kind === "stickiness")
+      ? spec.interval
+      : model.view === "lifecycle"
+        ? model.lifecycleInterval
+        : model.stickinessInterval;
+  const settings = settingsLayout(
+    `${model.view === "lifecycle" ? "Lifecycle" : "Stickiness"} · `,
+    settingTokens(
+      `${model.view} of ${model.event ? formatEventRef(model.event) : "–"}`,
+      `per ${shownInterval}`,
+      model.filters,
+    ),
+    width,
+    displayWidth(state),
+  );
+  useReportSettings("lifecycle", settings.cut ? settings.full : "");
+  const bodyH = Math.max(1, height - 1 - settings.lines.length);
   const life = q.spec?.kind === "lifecycle" && q.data ? (q.data as LifecycleResult) : null;
   const stick = q.spec?.kind === "stickiness" && q.data ? (q.data as StickinessResult) : null;
   const cursorAt = life && model.cursor !== null ? lifecycleCursorIndex(life, model.cursor) : -1;
@@ -182,10 +202,6 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
     );
   }
 
-  const interval = spec && (spec.kind === "lifecycle" || spec.kind === "stickiness") ? spec.interval : "";
-  const settings = `${model.view} of ${model.event ? formatEventRef(model.event) : "–"} · per ${interval || (model.view === "lifecycle" ? model.lifecycleInterval : model.stickinessInterval)} · where ${filtersLabel(model.filters)}`;
-  const { state, stateColor } = queryState(q);
-
   let body: ReactNode;
   if (!model.event) body = <Line text="Pick the event with a." width={width} />;
   else if (!q.data)
@@ -219,11 +235,7 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
 
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Line
-        text={`${model.view === "lifecycle" ? "Lifecycle" : "Stickiness"} · ${truncate(cleanText(settings), Math.max(0, width - 14 - displayWidth(state)))}${state}`}
-        width={width}
-        color={stateColor}
-      />
+      <SettingsLines layout={settings} state={state} stateColor={stateColor} width={width} />
       <Box flexDirection="column" height={bodyH} overflow="hidden">
         {body}
       </Box>
