@@ -234,20 +234,26 @@ export function lifecycleChart(r: LifecycleResult, opts: LifecycleChartOptions):
 
 /**
  * The four values of one bucket, for the TUI's cursor: `2023-06-05 · new 12 · returning 340 ·
- * resurrecting 5 · dormant -20` (dormant negative, as in --json), compact numbers when the exact ones
- * do not fit `width`; an incomplete bucket says so.
+ * resurrecting 5 · dormant -20` (dormant negative, as in --json); an incomplete bucket says so. When
+ * it does not fit `width`: `incomplete`, then `*` (as under the chart) for `incomplete bucket`, then
+ * compact numbers.
  */
 export function lifecyclePointText(r: LifecycleResult, index: number, tz: string, width: number): string {
   const p = r.points[index];
   if (!p) return "";
-  const text = (num: (n: number) => string) =>
+  const text = (num: (n: number) => string, partial: string) =>
     [
       bucketText(p.t, r.interval, tz),
       ...LIFECYCLE_SERIES.map((s) => `${s.key} ${num(p[s.key])}`),
-      ...(p.incomplete ? ["incomplete bucket"] : []),
+      ...(p.incomplete ? [partial] : []),
     ].join(" · ");
-  const exact = text(formatNumber);
-  return displayWidth(exact) <= width ? exact : truncate(text(formatCompact), width);
+  // Exact numbers first, then a shorter note, then compact numbers; cut only when nothing fits.
+  for (const num of [formatNumber, formatCompact])
+    for (const partial of ["incomplete bucket", "incomplete", INCOMPLETE_BUCKET_MARK]) {
+      const t = text(num, partial);
+      if (displayWidth(t) <= width) return t;
+    }
+  return truncate(text(formatCompact, INCOMPLETE_BUCKET_MARK), width);
 }
 
 /**

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Executor } from "../../src/queries/executor.js";
 import type { LifecycleResult, StickinessResult } from "../../src/queries/spec.js";
 import { formatNumber } from "../../src/render/format.js";
+import { lifecycleChart, lifecyclePointText, lifecycleTable } from "../../src/render/insights.js";
 import { displayWidth } from "../../src/render/sanitize.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
@@ -131,5 +132,63 @@ describe("Lifecycle screen at 80×24", () => {
     } finally {
       app.unmount();
     }
+  });
+});
+
+describe("lifecycle renderings", () => {
+  // 200 days: at 80 columns one column per bucket, the latest 75 or so shown.
+  const points = Array.from({ length: 200 }, (_, i) => ({
+    t: new Date(Date.UTC(2023, 0, 1) + i * 86_400_000).toISOString(),
+    new: i % 7,
+    returning: 1000 + i,
+    resurrecting: i % 3,
+    dormant: -(i % 5) * 100,
+    ...(i === 199 ? { incomplete: true as const } : {}),
+  }));
+  const r: LifecycleResult = { interval: "day", points };
+  const opts = { width: 80, height: 10, color: false, tz: "UTC" };
+
+  it("the chart shows the cursor's bucket even when it is older than the buckets that fit", () => {
+    const marker = (lines: string[]) => lines.find((l) => /^ +▲$/.test(l))!.indexOf("▲");
+    const plain = lifecycleChart(r, opts);
+    assert.ok(!plain.some((l) => l.includes("▲")));
+    const zero = plain.find((l) => /^ +0 ┼─+$/.test(l))!;
+    const gutter = zero.indexOf("┼") + 1;
+    const fit = zero.length - gutter;
+    assert.ok(fit < 200);
+    // The newest bucket: the last column; the first bucket: the window starts there (first label).
+    assert.equal(marker(lifecycleChart(r, { ...opts, cursor: 199 })), gutter + fit - 1);
+    const first = lifecycleChart(r, { ...opts, cursor: 0 });
+    assert.equal(marker(first), gutter);
+    assert.match(first.at(-2)!, /^ +01-01 /);
+    for (const l of first) assert.ok(displayWidth(l) <= 80, l);
+  });
+
+  it("the values line and the headless table, dormant negative as in --json", () => {
+    assert.equal(
+      lifecyclePointText(r, 199, "UTC", 100),
+      "2023-07-19 · new 3 · returning 1,199 · resurrecting 1 · dormant -400 · incomplete bucket",
+    );
+    // Narrower: a shorter note, then `*`, then compact numbers, then cut.
+    const short = "2023-07-19 · new 3 · returning 1,199 · resurrecting 1 · dormant -400 · incomplete";
+    assert.equal(lifecyclePointText(r, 199, "UTC", displayWidth(short)), short);
+    assert.equal(
+      lifecyclePointText(r, 199, "UTC", 80),
+      "2023-07-19 · new 3 · returning 1,199 · resurrecting 1 · dormant -400 · *",
+    );
+    assert.equal(
+      lifecyclePointText(r, 199, "UTC", 71),
+      "2023-07-19 · new 3 · returning 1.2k · resurrecting 1 · dormant -400 · *",
+    );
+    assert.equal(displayWidth(lifecyclePointText(r, 199, "UTC", 60)), 60);
+    const t = lifecycleTable(r, "UTC");
+    assert.equal(t.length, 201);
+    assert.equal(t[0], "day         new  returning  resurrecting  dormant");
+    assert.equal(t[1], "2023-01-01    0      1,000             0        0");
+    assert.equal(t[200], "2023-07-19    3      1,199             1     -400 *");
+    const weeks = lifecycleTable({ interval: "week", points: points.slice(0, 2) }, "UTC");
+    assert.match(weeks[0]!, /^week of +new/);
+    const months = lifecycleTable({ interval: "month", points: points.slice(0, 1) }, "UTC");
+    assert.match(months[1]!, /^2023-01 +0/);
   });
 });
