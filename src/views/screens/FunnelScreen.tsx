@@ -49,7 +49,7 @@ import {
   stepPropsSpec,
   WindowEditor,
 } from "../widgets/pickers.js";
-import { SettingsLines, settingsLayout, settingTokens } from "../widgets/settings.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
 
@@ -404,7 +404,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       model.timeToConvert && "time to convert",
     ),
     width,
-    displayWidth(state),
+    stateRoom(state, stateColor),
   );
   useReportSettings("funnel", settings.cut ? settings.full : "");
   const settingsH = settings.lines.length;

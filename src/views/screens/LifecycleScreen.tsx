@@ -26,7 +26,6 @@ import {
   stickinessSummary,
 } from "../../render/insights.js";
 import { incompleteBucketsText } from "../../render/partial.js";
-import { displayWidth } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
@@ -34,7 +33,7 @@ import { matches } from "../keymap.js";
 import { fitInterval, nextInterval } from "../state/intervals.js";
 import { type LifecycleModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
 import { EventPicker, FilterPrompt } from "../widgets/pickers.js";
-import { SettingsLines, settingsLayout, settingTokens } from "../widgets/settings.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine } from "../widgets/widgets.js";
 
 /** Buckets a chart of the view can show: at least one, at most what fits a terminal. */
@@ -93,7 +92,7 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
       model.filters,
     ),
     width,
-    displayWidth(state),
+    stateRoom(state, stateColor),
   );
   useReportSettings("lifecycle", settings.cut ? settings.full : "");
   const bodyH = Math.max(1, height - 1 - settings.lines.length);

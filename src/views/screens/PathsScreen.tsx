@@ -21,14 +21,14 @@ import {
   pathRowText,
   pathsHeader,
 } from "../../render/insights.js";
-import { cleanText, displayWidth, stripSgr } from "../../render/sanitize.js";
+import { cleanText, stripSgr } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { type PathsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
 import { EventPicker, FilterPrompt, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
-import { SettingsLines, settingsLayout, settingTokens } from "../widgets/settings.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget } from "./DrillPanel.js";
 
@@ -103,7 +103,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
       model.filters,
     ),
     width,
-    displayWidth(state),
+    stateRoom(state, stateColor),
   );
   useReportSettings("paths", settings.cut ? settings.full : "");
   const bodyH = Math.max(1, height - 1 - settings.lines.length);

@@ -13,7 +13,7 @@ import { formatEventRef } from "../../queries/parse.js";
 import type { DateRange, Period, RetentionResult, RetentionSpec } from "../../queries/spec.js";
 import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../../render/charts.js";
 import { formatNumber, formatPercent, timeLabel } from "../../render/format.js";
-import { cleanText, displayWidth, stripSgr } from "../../render/sanitize.js";
+import { cleanText, stripSgr } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
@@ -27,7 +27,7 @@ import {
   useReportSettings,
 } from "../state/state.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, NumberPrompt } from "../widgets/pickers.js";
-import { SettingsLines, settingsLayout, settingTokens } from "../widgets/settings.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipRetention, retentionTarget } from "./DrillPanel.js";
 
@@ -194,7 +194,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       model.filters,
     ),
     width,
-    displayWidth(state),
+    stateRoom(state, stateColor),
   );
   useReportSettings("retention", settings.cut ? settings.full : "");
 

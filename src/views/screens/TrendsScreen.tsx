@@ -27,7 +27,7 @@ import { matches } from "../keymap.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, propsSpec } from "../widgets/pickers.js";
-import { SettingsLines, settingsLayout, settingTokens } from "../widgets/settings.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 
@@ -266,7 +266,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       model.filters,
     ),
     width,
-    displayWidth(state),
+    stateRoom(state, stateColor),
   );
   useReportSettings("trends", settings.cut ? `Trends · ${settings.full}` : "");
   const headerH = 1 + settings.lines.length + (cmpNote ? 1 : 0);

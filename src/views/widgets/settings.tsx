@@ -99,6 +99,15 @@ export function settingsLayout(
   return { lines, hidden, cut: cut || hidden > 0, full };
 }
 
+/**
+ * Columns the layout keeps free on the first line for the query state: an error or a cancel (they
+ * stay), but not ` · running…`, which would move every line below it at each query; while a query
+ * runs the first line's end is cut for it instead.
+ */
+export function stateRoom(state: string, stateColor: string | undefined): number {
+  return stateColor ? displayWidth(state) : 0;
+}
+
 /** The laid-out settings lines: the query state after the first one. */
 export function SettingsLines({
   layout,
