@@ -142,6 +142,34 @@ test("human output: a tree, a bar per count, a stacked chart with a legend", () 
   const life = run(["lifecycle", "application_opened"]);
   assert.match(life, /█ new {2}▓ returning {2}▒ resurrecting {2}░ dormant/);
   assert.match(life, /^ +0 ┼─+$/m);
+  // Under the chart, a table of the four values per bucket, equal to the brute force, in 80 columns.
+  const want = bruteLifecycle(events, {
+    kind: "lifecycle",
+    event: { event: "application_opened", filters: [] },
+    interval: "day",
+    range,
+    filters: [],
+  });
+  const table = life
+    .slice(life.indexOf("\nday ") + 1)
+    .trimEnd()
+    .split("\n");
+  assert.match(table[0]!, /^day +new {2}returning {2}resurrecting +dormant$/);
+  const n = (s: string) => Number(s.replace(/,/g, ""));
+  assert.deepEqual(
+    table.slice(1).map((l) => {
+      const [day, ...v] = l.replace(/ \*$/, "").split(/ +/);
+      return { day, v: v.map(n) };
+    }),
+    want.points.map((p) => ({
+      day: p.t.slice(0, 10),
+      v: [p.new, p.returning, p.resurrecting, p.dormant],
+    })),
+  );
+  for (const l of table) assert.ok(l.length <= 80, l);
+  const week = run(["lifecycle", "file_saved", "--interval", "week"]);
+  assert.match(week, /^week of +new +returning +resurrecting +dormant$/m);
+  assert.match(week, /^2023-05-29 +\d/m);
   const none = run(["paths", "--after", "application_opened[plan=nobody]"]);
   assert.match(none, /0 users: nobody has application_opened\[plan=nobody\] in the range/);
 });

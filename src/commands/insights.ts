@@ -14,7 +14,13 @@ import {
   type StickinessResult,
 } from "../queries/spec.js";
 import { useColor } from "../render/charts.js";
-import { lifecycleChart, pathsTree, stickinessBars, stickinessSummary } from "../render/insights.js";
+import {
+  lifecycleChart,
+  lifecycleTable,
+  pathsTree,
+  stickinessBars,
+  stickinessSummary,
+} from "../render/insights.js";
 import { incompleteBucketsText } from "../render/partial.js";
 import { cleanText } from "../render/sanitize.js";
 import { analyze, type CommonArgs, rangeText, where } from "./analyze.js";
@@ -101,6 +107,8 @@ export async function runLifecycle(a: LifecycleArgs): Promise<void> {
       // Buckets the cache holds only in part (docs/semantics.md, "Partial data").
       const partial = incompleteBucketsText(r.points, interval, answer.range.tz);
       process.stdout.write(`${lines.join("\n")}\n${partial ? `${partial}\n` : ""}`);
+      // The numbers behind the bars, one row per bucket.
+      if (r.points.length) process.stdout.write(`\n${lifecycleTable(r, answer.range.tz).join("\n")}\n`);
     },
   );
 }

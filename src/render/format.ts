@@ -136,6 +136,15 @@ export function timeText(instant: string, tz = "UTC", precise = false): string {
   return sec ? `${base}:${two(sec)}` : base;
 }
 
+/** A bucket start as a cursor line shows it: `2023-06-05 14:20`, `2023-06-05`, `week of …`, `2023-06`. */
+export function bucketText(t: string, interval: Interval, tz: string): string {
+  const local = timeText(t, tz);
+  if (interval === "day") return local.slice(0, 10);
+  if (interval === "week") return `week of ${local.slice(0, 10)}`;
+  if (interval === "month") return local.slice(0, 7);
+  return local;
+}
+
 /** ISO-8601 week number of a calendar date. */
 export function isoWeek(year: number, month: number, day: number): number {
   const d = new Date(Date.UTC(year, month - 1, day));

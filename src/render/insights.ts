@@ -5,7 +5,8 @@
 import * as asciichart from "asciichart";
 import type { LifecycleResult, PathNode, PathsResult, StickinessResult } from "../queries/spec.js";
 import { bar, bars } from "./charts.js";
-import { formatCompact, formatPercent, timeLabel } from "./format.js";
+import { bucketText, formatCompact, formatNumber, formatPercent, timeLabel } from "./format.js";
+import { INCOMPLETE_BUCKET_MARK } from "./partial.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
 
 const RESET = "\x1b[0m";
@@ -155,6 +156,11 @@ export interface LifecycleChartOptions {
   color: boolean;
   ascii?: boolean;
   tz: string;
+  /**
+   * Index (into `r.points`) of the bucket under the cursor: a `▲` row under the bars marks its column,
+   * and the buckets shown always include it.
+   */
+  cursor?: number;
 }
 
 /**
@@ -170,7 +176,13 @@ export function lifecycleChart(r: LifecycleResult, opts: LifecycleChartOptions):
     Math.max(displayWidth(formatCompact(maxPos)), displayWidth(`-${formatCompact(maxNeg)}`)) + 2;
   const room = Math.max(1, opts.width - gutterW);
   const colW = room >= r.points.length * 3 ? 3 : room >= r.points.length * 2 ? 2 : 1;
-  const points = r.points.slice(Math.max(0, r.points.length - Math.floor(room / colW)));
+  // The latest buckets that fit, or, with the cursor further back, the ones from the cursor on.
+  const fit = Math.max(1, Math.floor(room / colW));
+  let start = Math.max(0, r.points.length - fit);
+  const cursor =
+    opts.cursor !== undefined && opts.cursor >= 0 && opts.cursor < r.points.length ? opts.cursor : -1;
+  if (cursor >= 0 && cursor < start) start = cursor;
+  const points = r.points.slice(start, start + fit);
   const height = Math.max(2, opts.height);
   const scale = (maxPos + maxNeg) / height || 1;
   const upRows = maxPos ? Math.max(1, Math.ceil(maxPos / scale - 0.5)) : 0;
@@ -201,6 +213,7 @@ export function lifecycleChart(r: LifecycleResult, opts: LifecycleChartOptions):
     const cells = points.map((p) => (mid < -p.dormant ? cell(3) : blank));
     lines.push(`${axis(k === downRows ? `-${formatCompact(maxNeg)}` : "")} │${cells.join("")}`);
   }
+  if (cursor >= 0) lines.push(`${" ".repeat(gutterW + (cursor - start) * colW)}${opts.ascii ? "^" : "▲"}`);
   if (points.length) {
     const first = timeLabel(points[0].t, r.interval, { tz: opts.tz });
     const last = timeLabel(points[points.length - 1].t, r.interval, { tz: opts.tz });
@@ -217,4 +230,49 @@ export function lifecycleChart(r: LifecycleResult, opts: LifecycleChartOptions):
   }).join("  ");
   lines.push(`${" ".repeat(gutterW)}${legend}`);
   return lines;
+}
+
+/**
+ * The four values of one bucket, for the TUI's cursor: `2023-06-05 · new 12 · returning 340 ·
+ * resurrecting 5 · dormant -20` (dormant negative, as in --json); an incomplete bucket says so. When
+ * it does not fit `width`: `incomplete`, then `*` (as under the chart) for `incomplete bucket`, then
+ * compact numbers.
+ */
+export function lifecyclePointText(r: LifecycleResult, index: number, tz: string, width: number): string {
+  const p = r.points[index];
+  if (!p) return "";
+  const text = (num: (n: number) => string, partial: string) =>
+    [
+      bucketText(p.t, r.interval, tz),
+      ...LIFECYCLE_SERIES.map((s) => `${s.key} ${num(p[s.key])}`),
+      ...(p.incomplete ? [partial] : []),
+    ].join(" · ");
+  // Exact numbers first, then a shorter note, then compact numbers; cut only when nothing fits.
+  for (const num of [formatNumber, formatCompact])
+    for (const partial of ["incomplete bucket", "incomplete", INCOMPLETE_BUCKET_MARK]) {
+      const t = text(num, partial);
+      if (displayWidth(t) <= width) return t;
+    }
+  return truncate(text(formatCompact, INCOMPLETE_BUCKET_MARK), width);
+}
+
+/**
+ * The headless table under the chart: one row per bucket with its start (`2023-06-05`; a month
+ * `2023-06`) and the four counts, exact and right-aligned (dormant negative, as in --json), an
+ * incomplete bucket marked `*` as under the chart. At most 10 + 4 × 14 + 2 columns.
+ */
+export function lifecycleTable(r: LifecycleResult, tz: string): string[] {
+  const label = (t: string) => {
+    const b = bucketText(t, r.interval, tz);
+    return r.interval === "week" ? b.replace(/^week of /, "") : b;
+  };
+  const head = [r.interval === "week" ? "week of" : r.interval, ...LIFECYCLE_SERIES.map((s) => s.key)];
+  const rows = r.points.map((p) => [label(p.t), ...LIFECYCLE_SERIES.map((s) => formatNumber(p[s.key]))]);
+  const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[i]!))));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? padEnd(c, widths[0]!) : padStart(c, widths[i]!))).join("  ");
+  return [
+    line(head),
+    ...rows.map((row, i) => `${line(row)}${r.points[i]!.incomplete ? ` ${INCOMPLETE_BUCKET_MARK}` : ""}`),
+  ];
 }

@@ -241,6 +241,11 @@ function Main(
   const [boundsGen, setBoundsGen] = useState(0);
   const current = useRef(new Map<TabId, CurrentResult | null>());
   const drill = useRef<CurrentResult | null>(null);
+  // Each screen's whole settings line, for the help (read when it opens: no re-render needed).
+  const screenSettings = useRef(new Map<TabId, string>());
+  const reportSettings = useCallback((t: TabId, text: string) => {
+    screenSettings.current.set(t, text);
+  }, []);
   const interruptArmed = useRef(false);
   const quitting = useRef(false);
   const exited = useRef(false);
@@ -403,6 +408,7 @@ function Main(
       notify,
       report,
       reportDrill,
+      reportSettings,
       openInTrends,
       dataChanged,
     }),
@@ -417,6 +423,7 @@ function Main(
       notify,
       report,
       reportDrill,
+      reportSettings,
       openInTrends,
       dataChanged,
     ],
@@ -653,7 +660,14 @@ function Main(
   // and its state survives.
   let top: ReactNode = null;
   if (overlay?.kind === "help") {
-    top = <HelpPanel width={width} height={bodyH} onClose={() => setOverlay(null)} />;
+    top = (
+      <HelpPanel
+        width={width}
+        height={bodyH}
+        settings={screenSettings.current.get(tab)}
+        onClose={() => setOverlay(null)}
+      />
+    );
   } else if (overlay?.kind === "sql") {
     const c = acted();
     const inline = session?.inlineSql ?? inlineParams;

@@ -210,6 +210,36 @@ export const KEYMAP = [
   { id: "lifecycle.interval", keys: ["i"], scope: "lifecycle", description: "Change interval" },
   { id: "lifecycle.filter", keys: ["f"], scope: "lifecycle", description: "Add a filter" },
   { id: "lifecycle.clearFilters", keys: ["F"], scope: "lifecycle", description: "Clear filters" },
+  {
+    id: "lifecycle.cursorLeft",
+    keys: ["left", "h"],
+    scope: "lifecycle",
+    description: "Cursor to previous bucket",
+    nav: true,
+  },
+  {
+    id: "lifecycle.cursorRight",
+    keys: ["right", "l"],
+    scope: "lifecycle",
+    description: "Cursor to next bucket",
+    nav: true,
+  },
+  {
+    id: "lifecycle.up",
+    keys: ["up", "k"],
+    scope: "lifecycle",
+    description: "Scroll histogram up",
+    nav: true,
+  },
+  {
+    id: "lifecycle.down",
+    keys: ["down", "j"],
+    scope: "lifecycle",
+    description: "Scroll histogram down",
+    nav: true,
+  },
+  { id: "lifecycle.pageUp", keys: ["pgup"], scope: "lifecycle", description: "Page up", nav: true },
+  { id: "lifecycle.pageDown", keys: ["pgdn"], scope: "lifecycle", description: "Page down", nav: true },
   // drill-down panels: the users behind a number, then one user's timeline
   { id: "drill.up", keys: ["up", "k"], scope: "drill", description: "Previous user / scroll up", nav: true },
   {

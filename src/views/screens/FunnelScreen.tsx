@@ -40,15 +40,16 @@ import {
   type StepChange,
   useAppEnv,
   useReportResult,
+  useReportSettings,
 } from "../state/state.js";
 import {
   BreakdownPicker,
   EventPicker,
   FilterPrompt,
-  filtersLabel,
   stepPropsSpec,
   WindowEditor,
 } from "../widgets/pickers.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
 
@@ -387,9 +388,31 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     [labels, usable, width, env.color, env.ascii, shownSpec?.order],
   );
 
+  const { state, stateColor } = queryState(q);
+  // The settings wrap onto a second line when they do not fit (then `+N more`; `?` shows them all).
+  const modes = funnelModesLabel(shownSpec ?? model, model);
+  const settings = settingsLayout(
+    "Funnel · ",
+    settingTokens(
+      `window ${formatDuration(model.withinSeconds)}`,
+      // Each mode its own setting (`order strict`, `excluding X@1-3`, …), so a line breaks between them.
+      ...(modes ? modes.split(" · ") : []),
+      `compare ${compareState(model.compare, range)}`,
+      `breakdown ${model.breakdown ?? "–"}`,
+      model.filters,
+      model.overTime && `over time per ${interval}`,
+      model.timeToConvert && "time to convert",
+    ),
+    width,
+    stateRoom(state, stateColor),
+  );
+  useReportSettings("funnel", settings.cut ? settings.full : "");
+  const settingsH = settings.lines.length;
+
   const vsLine = usable ? compareLine(usable) : null;
   const cmpNote = usable ? compareNote(usable.compare) : null;
-  const used = 2 + n + 1 + (vsLine ? 1 : 0) + (cmpNote ? 1 : 0); // settings, header, steps, compare, note, hints
+  // settings, header, steps, compare, note, hints
+  const used = settingsH + 1 + n + 1 + (vsLine ? 1 : 0) + (cmpNote ? 1 : 0);
   const restH = Math.max(0, height - used - 1);
   const trendInterval = usable && q.spec?.kind === "funnel" ? q.spec.trendInterval : undefined;
   const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
@@ -565,10 +588,6 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     );
   }
 
-  const modes = funnelModesLabel(shownSpec ?? model, model);
-  const settings = `window ${formatDuration(model.withinSeconds)}${modes ? ` · ${modes}` : ""} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}${model.overTime ? ` · over time per ${interval}` : ""}${model.timeToConvert ? " · time to convert" : ""}`;
-  const { state, stateColor } = queryState(q);
-
   let body: ReactNode;
   if (n === 0)
     body = <Line text="No steps yet: press a to add the first step of the funnel." width={width} />;
@@ -587,12 +606,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
 
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Line
-        text={`Funnel · ${truncate(settings, Math.max(0, width - 9 - displayWidth(state)))}${state}`}
-        width={width}
-        color={stateColor}
-      />
-      <Box flexDirection="column" height={height - 2} overflow="hidden">
+      <SettingsLines layout={settings} state={state} stateColor={stateColor} width={width} />
+      <Box flexDirection="column" height={Math.max(1, height - 1 - settingsH)} overflow="hidden">
         {body}
       </Box>
       <HintLine

@@ -21,13 +21,14 @@ import {
   pathRowText,
   pathsHeader,
 } from "../../render/insights.js";
-import { cleanText, displayWidth, stripSgr, truncate } from "../../render/sanitize.js";
+import { cleanText, stripSgr } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
-import { type PathsModel, useAppEnv, useReportResult } from "../state/state.js";
-import { EventPicker, FilterPrompt, filtersLabel, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
+import { type PathsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
+import { EventPicker, FilterPrompt, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget } from "./DrillPanel.js";
 
@@ -89,7 +90,23 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
     () => (q.data ? pathRows(q.data, folded, env.ascii) : []),
     [q.data, folded, env.ascii],
   );
-  const bodyH = Math.max(1, height - 2);
+  const { state, stateColor } = queryState(q);
+  // The settings wrap onto a second line when they do not fit (then `+N more`; `?` shows them all).
+  const settings = settingsLayout(
+    "Paths · ",
+    settingTokens(
+      `${model.direction} ${model.anchor ? formatEventRef(model.anchor) : "–"}`,
+      `depth ${model.depth}`,
+      `top ${model.top}`,
+      model.collapse ? "collapse repeats" : "keep repeats",
+      model.withinSeconds !== undefined && `within ${formatDuration(model.withinSeconds)}`,
+      model.filters,
+    ),
+    width,
+    stateRoom(state, stateColor),
+  );
+  useReportSettings("paths", settings.cut ? settings.full : "");
+  const bodyH = Math.max(1, height - 1 - settings.lines.length);
   const listH = Math.max(1, bodyH - 3); // header, anchor line, selection line
   const cursor = clamp(model.cursor, 0, Math.max(0, rows.length - 1));
   const top = scrollTop(model.scroll, cursor, listH, rows.length);
@@ -227,10 +244,6 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
     );
   }
 
-  const within = model.withinSeconds === undefined ? "" : ` · within ${formatDuration(model.withinSeconds)}`;
-  const settings = `${model.direction} ${model.anchor ? formatEventRef(model.anchor) : "–"} · depth ${model.depth} · top ${model.top} · ${model.collapse ? "collapse repeats" : "keep repeats"}${within} · where ${filtersLabel(model.filters)}`;
-  const { state, stateColor } = queryState(q);
-
   let body: ReactNode;
   if (!model.anchor) body = <Line text="Pick the anchor event with a." width={width} />;
   else if (!q.data)
@@ -279,11 +292,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
 
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Line
-        text={`Paths · ${truncate(cleanText(settings), Math.max(0, width - 8 - displayWidth(state)))}${state}`}
-        width={width}
-        color={stateColor}
-      />
+      <SettingsLines layout={settings} state={state} stateColor={stateColor} width={width} />
       <Box flexDirection="column" height={bodyH} overflow="hidden">
         {body}
       </Box>

@@ -13,20 +13,21 @@ import { formatEventRef } from "../../queries/parse.js";
 import type { DateRange, Period, RetentionResult, RetentionSpec } from "../../queries/spec.js";
 import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../../render/charts.js";
 import { formatNumber, formatPercent, timeLabel } from "../../render/format.js";
-import { cleanText, displayWidth, stripSgr, truncate } from "../../render/sanitize.js";
+import { cleanText, stripSgr } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { fitInterval, nextInterval } from "../state/intervals.js";
-import { DEFAULT_PERIODS, type RetentionModel, useAppEnv, useReportResult } from "../state/state.js";
 import {
-  BreakdownPicker,
-  EventPicker,
-  FilterPrompt,
-  filtersLabel,
-  NumberPrompt,
-} from "../widgets/pickers.js";
+  DEFAULT_PERIODS,
+  type RetentionModel,
+  useAppEnv,
+  useReportResult,
+  useReportSettings,
+} from "../state/state.js";
+import { BreakdownPicker, EventPicker, FilterPrompt, NumberPrompt } from "../widgets/pickers.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipRetention, retentionTarget } from "./DrillPanel.js";
 
@@ -176,8 +177,29 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const view = useMemo(() => (q.data ? shownTable(q.data, model.shown) : null), [q.data, model.shown]);
   const data = view?.table;
 
-  // Layout: settings line, grid (header + average + cohorts), chart, hints.
-  const bodyH = Math.max(1, height - 2);
+  const { state, stateColor } = queryState(q);
+  // The settings wrap onto a second line when they do not fit (then `+N more`; `?` shows them all).
+  const ret =
+    model.ret.event === "*" && model.ret.filters.length === 0 ? "any event" : formatEventRef(model.ret);
+  const settings = settingsLayout(
+    "Retention · ",
+    settingTokens(
+      `start ${model.start ? formatEventRef(model.start) : "–"}`,
+      `return ${ret}`,
+      `${periodsOf(fitted)} ${fitted.period}s`,
+      model.mode,
+      `cohorts ${model.cohort ?? "first"}`,
+      model.value !== undefined && `value ${model.value}`,
+      model.breakdown !== undefined && `breakdown ${model.breakdown}`,
+      model.filters,
+    ),
+    width,
+    stateRoom(state, stateColor),
+  );
+  useReportSettings("retention", settings.cut ? settings.full : "");
+
+  // Layout: settings line(s), grid (header + average + cohorts), chart, hints.
+  const bodyH = Math.max(1, height - 1 - settings.lines.length);
   const cohorts = data?.cohorts.length ?? 0;
   const chartH = bodyH >= 16 ? clamp(Math.floor(bodyH * 0.4), 5, 10) : 0;
   const byLine = breakdownLabel(model.breakdown, view, q.data);
@@ -373,11 +395,6 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     );
   }
 
-  const ret =
-    model.ret.event === "*" && model.ret.filters.length === 0 ? "any event" : formatEventRef(model.ret);
-  const settings = `start ${model.start ? formatEventRef(model.start) : "–"} · return ${ret} · ${periodsOf(fitted)} ${fitted.period}s · ${model.mode} · cohorts ${model.cohort ?? "first"}${model.value !== undefined ? ` · value ${cleanText(model.value)}` : ""}${model.breakdown !== undefined ? ` · breakdown ${cleanText(model.breakdown)}` : ""} · where ${filtersLabel(model.filters)}`;
-  const { state, stateColor } = queryState(q);
-
   let body: ReactNode;
   if (!model.start)
     body = (
@@ -411,11 +428,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
 
   return (
     <Box flexDirection="column" width={width} height={height}>
-      <Line
-        text={`Retention · ${truncate(settings, Math.max(0, width - 12 - displayWidth(state)))}${state}`}
-        width={width}
-        color={stateColor}
-      />
+      <SettingsLines layout={settings} state={state} stateColor={stateColor} width={width} />
       <Box flexDirection="column" height={bodyH} overflow="hidden">
         {body}
       </Box>

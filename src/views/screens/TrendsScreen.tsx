@@ -13,17 +13,10 @@ import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
 import { parseFormula, seriesLetter } from "../../queries/formula.js";
 import { formatEventRef, formatMeasure } from "../../queries/parse.js";
-import type {
-  DateRange,
-  Interval,
-  Measure,
-  PropsResult,
-  TrendResult,
-  TrendSpec,
-} from "../../queries/spec.js";
+import type { DateRange, Measure, PropsResult, TrendResult, TrendSpec } from "../../queries/spec.js";
 import { type LineSeries, lineChart } from "../../render/charts.js";
 import { changeText, offsetText } from "../../render/compare.js";
-import { formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
+import { bucketText, formatCompact, formatNumber, timeLabels } from "../../render/format.js";
 import { compareNote, markedValue } from "../../render/partial.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
 import { formulaView, seriesLabel } from "../../render/series.js";
@@ -32,8 +25,9 @@ import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
-import { type TrendsModel, useAppEnv, useReportResult } from "../state/state.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, filtersLabel, propsSpec } from "../widgets/pickers.js";
+import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
+import { BreakdownPicker, EventPicker, FilterPrompt, propsSpec } from "../widgets/pickers.js";
+import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
 
@@ -175,15 +169,6 @@ export function trendTable(
   return { header, total, change, rows, hidden: columns.length - shown.length };
 }
 
-/** A bucket start as the cursor line shows it: `2023-06-05 14:20`, `2023-06-05`, `week of …`, `2023-06`. */
-export function bucketText(t: string, interval: Interval, tz: string): string {
-  const local = timeText(t, tz);
-  if (interval === "day") return local.slice(0, 10);
-  if (interval === "week") return `week of ${local.slice(0, 10)}`;
-  if (interval === "month") return local.slice(0, 7);
-  return local;
-}
-
 /** The cursor's point: its index in the result's buckets (the last one when `t` is not among them). */
 export function cursorIndex(result: TrendResult, t: string | null): number {
   const points = result.series[0]?.points ?? [];
@@ -268,7 +253,23 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
 
   // A compare period the cache does not fully hold: a yellow note above the chart or table.
   const cmpNote = compareNote(q.data?.series[0]?.compare);
-  const headerH = 2 + (cmpNote ? 1 : 0);
+  const { state, stateColor } = queryState(q);
+  // The settings wrap onto a second line when they do not fit (then `+N more`; `?` shows them all).
+  const settings = settingsLayout(
+    "",
+    settingTokens(
+      model.formula !== undefined &&
+        `formula ${model.formula}${formulaFits(model.formula, model.events.length) ? "" : " (names a removed event: off)"}`,
+      `${formatMeasure(model.measure)} per ${interval}`,
+      `compare ${compareState(model.compare, range)}`,
+      `breakdown ${model.breakdown ?? "–"}`,
+      model.filters,
+    ),
+    width,
+    stateRoom(state, stateColor),
+  );
+  useReportSettings("trends", settings.cut ? `Trends · ${settings.full}` : "");
+  const headerH = 1 + settings.lines.length + (cmpNote ? 1 : 0);
   const bodyH = Math.max(1, height - headerH - 1);
 
   const update = (patch: Partial<TrendsModel>) => setModel((m) => ({ ...m, ...patch }));
@@ -472,12 +473,6 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     shownChips.push(c);
     used += displayWidth(c.text) + 1;
   }
-  const formulaText =
-    model.formula === undefined
-      ? ""
-      : `formula ${cleanText(model.formula)}${formulaFits(model.formula, model.events.length) ? "" : " (names a removed event: off)"} · `;
-  const settings = `${formulaText}${formatMeasure(model.measure)} per ${interval} · compare ${compareState(model.compare, range)} · breakdown ${model.breakdown ?? "–"} · where ${filtersLabel(model.filters)}`;
-  const { state, stateColor } = queryState(q);
 
   let body: ReactNode;
   if (model.events.length === 0) {
@@ -533,12 +528,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           <Text dimColor>{` +${chips.length - shownChips.length}`}</Text>
         ) : null}
       </Text>
-      <Text wrap="truncate">
-        <Text dimColor>{truncate(settings, Math.max(0, width - displayWidth(state)))}</Text>
-        <Text color={stateColor} dimColor={!stateColor}>
-          {state}
-        </Text>
-      </Text>
+      <SettingsLines layout={settings} state={state} stateColor={stateColor} width={width} dim />
       {cmpNote ? <Line text={cmpNote} width={width} color="yellow" /> : null}
       <Box flexDirection="column" height={bodyH} overflow="hidden">
         {body}

@@ -326,6 +326,10 @@ export interface LifecycleModel {
   lifecycleInterval: "day" | "week" | "month";
   stickinessInterval: "hour" | "day" | "week";
   filters: Filter[];
+  /** The lifecycle chart's cursor (←/→): the bucket start `t` it is on; null: hidden. */
+  cursor: string | null;
+  /** Histogram rows of the stickiness view scrolled off the top (↑/↓). */
+  scroll: number;
 }
 
 export const DEFAULT_PERIODS: Record<Period, number> = { hour: 24, day: 14, week: 8, month: 6 };
@@ -376,6 +380,8 @@ export function initialModels() {
       lifecycleInterval: "day",
       stickinessInterval: "day",
       filters: [],
+      cursor: null,
+      scroll: 0,
     } as LifecycleModel,
   };
 }
@@ -410,6 +416,8 @@ export interface AppEnv {
   report(tab: TabId, current: CurrentResult | null): void;
   /** An open drill-down panel publishes its list instead (null when it closes). */
   reportDrill(current: CurrentResult | null): void;
+  /** Screens publish their whole settings line (the `?` help shows it, when the screen shows part). */
+  reportSettings(tab: TabId, text: string): void;
   /** Opens an event in Trends. */
   openInTrends(ref: EventRef): void;
   /** The cached data changed (sync, evict): re-run everything. */
@@ -422,6 +430,12 @@ export function useAppEnv(): AppEnv {
   const env = useContext(AppEnvContext);
   if (!env) throw new Error("useAppEnv outside the App");
   return env;
+}
+
+/** Publishes a screen's whole settings text for the `?` help (read when the help opens). */
+export function useReportSettings(tab: TabId, text: string): void {
+  const { reportSettings } = useAppEnv();
+  useLayoutEffect(() => reportSettings(tab, text), [reportSettings, tab, text]);
 }
 
 /**

@@ -19,14 +19,22 @@ import { clamp, Line, ListPicker, type PickItem, TextPrompt } from "./widgets.js
 export function HelpPanel({
   width,
   height,
+  settings,
   onClose,
 }: {
   width: number;
   height: number;
+  /** The current screen's whole settings line, when the screen shows only part of it. */
+  settings?: string;
   onClose: () => void;
 }) {
   const [scroll, setScroll] = useState(0);
-  const { maxScroll, bodyHeight } = helpLayout(width, height);
+  // Above the keys, wrapped (at most half the panel).
+  const shown = settings
+    ? wrapText(`Settings: ${cleanText(settings)}`, width).slice(0, Math.floor(height / 2))
+    : [];
+  const keysH = Math.max(1, height - shown.length);
+  const { maxScroll, bodyHeight } = helpLayout(width, keysH);
   useKeys(
     (input, key) => {
       if (key.escape || matches("help", input, key) || matches("quit", input, key)) onClose();
@@ -40,7 +48,16 @@ export function HelpPanel({
     },
     { priority: PRIORITY.overlay, modal: true },
   );
-  return <HelpOverlay width={width} height={height} scroll={scroll} />;
+  if (!shown.length) return <HelpOverlay width={width} height={height} scroll={scroll} />;
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      {shown.map((l, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: wrapped lines are positional
+        <Line key={i} text={l} width={width} color="cyan" />
+      ))}
+      <HelpOverlay width={width} height={keysH} scroll={scroll} />
+    </Box>
+  );
 }
 
 /** SQL with `$n` replaced by the literal of parameter n (the one rule, shared with `--sql`). */
