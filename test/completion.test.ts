@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Cache } from "../src/cache/db.js";
+import { Cache, CacheLockedError } from "../src/cache/db.js";
 import { indexPathFor } from "../src/commands/completion.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import { evx } from "./helpers/cli.js";
@@ -18,6 +18,19 @@ import { ev, jsonl, tempDir } from "./helpers/tmp.js";
 
 const BIN = fileURLToPath(new URL("../bin/evx", import.meta.url));
 const hasBash = spawnSync("bash", ["--version"]).status === 0;
+
+/** Opens `cache` read-write in this process, once no cache host holds it (hosts leave when idle). */
+async function holdLocally(cache: string): Promise<Cache> {
+  const t0 = Date.now();
+  for (;;) {
+    try {
+      return await Cache.open(cache, { local: true });
+    } catch (e) {
+      if (!(e instanceof CacheLockedError) || Date.now() - t0 > 30_000) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 describe("shell completion", { skip: hasBash ? false : "bash is not installed" }, () => {
   // Made here, not in before(): tempDir's clean-up belongs to the suite, not to the hook.
@@ -135,11 +148,13 @@ describe("shell completion", { skip: hasBash ? false : "bash is not installed" }
     assert.deepEqual(tab(["evx", "trend", "--engine", "clickhouse", ""]), []);
   });
 
-  it("a cache held by a sync: no cache words, a quick answer, the index left as it was", async () => {
+  it("a cache held by a sync outside shared mode: no cache words, a quick answer, the index left as it was", async () => {
     await waitForIndex();
     const file = indexPathFor(cache, env);
     rmSync(file);
-    const held = await Cache.open(cache); // read-write, as a sync holds it
+    // Read-write and by this process itself, as an `EVX_SHARED=0` sync holds it: once the cache host an
+    // earlier command started has left (it would otherwise serve the completion's reader, as below).
+    const held = await holdLocally(cache);
     try {
       const t0 = performance.now();
       const words = tab(["evx", "trend", ""]);
@@ -156,6 +171,24 @@ describe("shell completion", { skip: hasBash ? false : "bash is not installed" }
     tab(["evx", "trend", ""]);
     await waitForIndex();
     assert.ok(tab(["evx", "trend", ""]).includes("purchase"));
+  });
+
+  it("a cache a sync holds through its host: the completion's reader reads through it", async () => {
+    await waitForIndex();
+    const file = indexPathFor(cache, env);
+    rmSync(file);
+    const shared = process.env.EVX_SHARED;
+    process.env.EVX_SHARED = "1";
+    const held = await Cache.open(cache); // the writer of the cache's host, as a shared sync
+    try {
+      tab(["evx", "trend", ""]);
+      await waitForIndex();
+      assert.ok(tab(["evx", "trend", ""]).includes("purchase"));
+    } finally {
+      held.close();
+      if (shared === undefined) delete process.env.EVX_SHARED;
+      else process.env.EVX_SHARED = shared;
+    }
   });
 
   it("zsh and fish scripts, and the protocol they use", async () => {
