@@ -265,6 +265,8 @@ export class RemoteConn {
   /** A writer's open transaction died with its host: statements fail until the caller ends it. */
   private broken = false;
   private closed = false;
+  /** The link on which this writer made temporary tables its batch has not committed yet. */
+  private tempOn: Link | null = null;
   /** A `drop` is under way: the host's exit is expected. */
   private dropping = false;
 
@@ -327,6 +329,14 @@ export class RemoteConn {
         this.writerTx = false;
         this.broken = true;
       }
+      // The host that held this batch's temporary tables (its staging) went away before the batch
+      // committed: they are gone with it, so the batch fails here with the host's line rather than
+      // with a "table does not exist" from the next host. Only this statement: the next batch (a
+      // watch's next cycle) starts afresh.
+      if (this.tempOn?.gone) {
+        this.tempOn = null;
+        throw hostStopped();
+      }
       if (this.broken) {
         if (/^(ROLLBACK|ABORT|COMMIT|END)\b/.test(head)) this.broken = false;
         if (/^(ROLLBACK|ABORT)\b/.test(head)) return { ok: true };
@@ -348,7 +358,7 @@ export class RemoteConn {
             check(await link.request({ op: "run", sql: s.sql, params: encodeParams(s.params) }));
         }
         const reply = check(await link.request(msg));
-        this.track(head, sql, params);
+        this.track(head, sql, params, link);
         return reply;
       } catch (e) {
         if (!(e instanceof HostGoneError) || this.closed) throw e;
@@ -366,10 +376,12 @@ export class RemoteConn {
     }
   }
 
-  private track(head: string, sql: string, params?: Params) {
+  private track(head: string, sql: string, params: Params | undefined, link: Link) {
     if (this.role === "writer") {
       if (head.startsWith("BEGIN")) this.writerTx = true;
       else if (/^(COMMIT|END|ROLLBACK|ABORT)\b/.test(head)) this.writerTx = false;
+      if (/^(COMMIT|END)\b/.test(head)) this.tempOn = null;
+      else if (/^\s*CREATE\s+(OR\s+REPLACE\s+)?TEMP(ORARY)?\s/i.test(sql)) this.tempOn = link;
       return;
     }
     if (head.startsWith("BEGIN")) this.tx = [{ sql, params }];
