@@ -10,6 +10,7 @@
  *   column is one line pointing at `evx clickhouse schema`, not a SQL error.
  */
 import type { Row } from "../../cache/db.js";
+import { annotationsKey, buildFirstSeen, shapeFirstSeen, withAnnotations } from "../annotations.js";
 import { shapeRange } from "../catalog.js";
 import { resolveCohorts } from "../cohorts.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
@@ -238,9 +239,18 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const ctxP = this.context({ signal });
     // A retention reads the last event: from the context (no scan), which it then waits for.
     const built = this.build(spec, spec.kind === "retention" ? await ctxP : undefined);
-    const [rows, input] = await Promise.all([
+    // `--annotations-from KEY`: the values' first instants, sent with the analysis.
+    const key = annotationsKey(spec);
+    const fs = key !== undefined && range ? buildFirstSeen(key, range, { engine: "clickhouse" }) : null;
+    const [rows, input, firsts] = await Promise.all([
       this.client.rows<Row>(built.sql, chQueryParams(built.params), { signal, queryId: newQueryId() }),
       ctxP,
+      fs
+        ? this.client.rows<Row>(withResultSettings(this.onTable(fs.sql)), chQueryParams(fs.params), {
+            signal,
+            queryId: newQueryId(),
+          })
+        : null,
     ]);
     const coverage = shapeChCoverage(
       input,
@@ -249,12 +259,14 @@ export class ClickHouseExecutor implements AnalysisEngine {
     );
     const cp = comparePeriod(spec);
     const lb = extraPeriod(spec);
-    const result = markPartial(spec, shapeResult(spec, rows), {
+    const shaped = markPartial(spec, shapeResult(spec, rows), {
       coverage,
       compareCoverage: cp ? shapeChCoverage(input, cp.lo, cp.hi) : undefined,
       extraCoverage: lb ? shapeChCoverage(input, lb.lo, lb.hi) : undefined,
       extent: chExtent(input),
     });
+    const result =
+      firsts && key !== undefined ? withAnnotations(shaped, shapeFirstSeen(firsts, key)) : shaped;
     return {
       result,
       range: range ? resolvedRange(range) : null,
