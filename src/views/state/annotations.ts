@@ -89,6 +89,7 @@ export function addNote(text: string, at: string, path = annotationsPath(), now:
   const f = readNotes(path);
   const note: Note = { id: f.next, at, text: clean, created: now.toISOString() };
   f.notes.push(note);
+  f.notes.sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.id - b.id);
   f.next += 1;
   writeNotes(f, path);
   return note;
