@@ -9,9 +9,9 @@ import { describe, it } from "node:test";
 import { noteInstant } from "../src/commands/annotate.js";
 import { annotationCells, bucketIndexOf } from "../src/queries/annotations.js";
 import type { Annotation } from "../src/queries/spec.js";
-import { annotationLegend, placeMarkers } from "../src/render/annotations.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../src/render/annotations.js";
 import { lineChart } from "../src/render/charts.js";
-import { addNote, annotationsPath, notesIn, readNotes, removeNote } from "../src/views/state/annotations.js";
+import { addNote, annotationsPath, readNotes, removeNote } from "../src/views/state/annotations.js";
 import { tempDir } from "./helpers/tmp.js";
 
 describe("the notes file", () => {
@@ -53,17 +53,31 @@ describe("the notes file", () => {
     assert.throws(() => readNotes(path), new RegExp(`cannot read the annotations in ${path}`));
   });
 
-  it("notesIn keeps [from, to)", () => {
+  it("mergeNotes keeps the notes in [from, to), by instant, a note first on a tie", () => {
     const n = (id: number, at: string) => ({ id, at, text: "x", created: at });
     const notes = [
       n(1, "2023-06-01T00:00:00.000Z"),
       n(2, "2023-06-01T23:59:59.999Z"),
       n(3, "2023-06-02T00:00:00.000Z"),
     ];
+    const prop: Annotation = {
+      at: "2023-06-01T00:00:00.000Z",
+      text: "v=1",
+      source: "property",
+      key: "v",
+      value: "1",
+    };
     assert.deepEqual(
-      notesIn(notes, "2023-06-01T00:00:00.000Z", "2023-06-02T00:00:00.000Z").map((x) => x.id),
-      [1, 2],
+      mergeNotes([prop], notes, "2023-06-01T00:00:00.000Z", "2023-06-02T00:00:00.000Z")?.map(
+        (x) => x.id ?? x.text,
+      ),
+      [1, "v=1", 2],
     );
+    assert.equal(
+      mergeNotes(undefined, notes, "2023-06-03T00:00:00.000Z", "2023-06-04T00:00:00.000Z"),
+      undefined,
+    );
+    assert.deepEqual(mergeNotes([], [], "2023-06-03T00:00:00.000Z", "2023-06-04T00:00:00.000Z"), []);
   });
 });
 

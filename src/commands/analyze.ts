@@ -53,7 +53,7 @@ import type {
 import { isoOf, lastRange } from "../queries/time.js";
 import { checkTrendModes } from "../queries/trend.js";
 import { parseUserSelection } from "../queries/users.js";
-import { annotationLegend, placeMarkers } from "../render/annotations.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../render/annotations.js";
 import type { LineSeries } from "../render/charts.js";
 import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
@@ -62,7 +62,7 @@ import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
 import { formulaLegend, formulaView, seriesLabel } from "../render/series.js";
 import { binLabel, timeToConvertHead } from "../render/ttc.js";
-import { notesIn, noteText, readNotes } from "../views/state/annotations.js";
+import { type Note, readNotes } from "../views/state/annotations.js";
 import { cachePathFor, openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
@@ -255,21 +255,16 @@ export async function analyze<R>(
  */
 function addNotes(spec: AnalysisSpec, result: unknown, range: ResolvedRange, on: boolean): void {
   if (spec.kind !== "trend" && !(spec.kind === "funnel" && spec.trendInterval)) return;
-  let notes: Annotation[] = [];
+  let notes: Note[] = [];
   if (on)
     try {
-      notes = notesIn(readNotes().notes, range.from, range.to).map((n) => ({
-        at: n.at,
-        text: noteText(n.text),
-        source: "note" as const,
-        id: n.id,
-      }));
+      notes = readNotes().notes;
     } catch (e) {
       process.stderr.write(`evx: warning: ${cleanText((e as Error).message)}\n`);
     }
   const r = result as { annotations?: Annotation[] };
-  if (!notes.length && r.annotations === undefined) return;
-  r.annotations = [...notes, ...(r.annotations ?? [])].sort((x, y) => Date.parse(x.at) - Date.parse(y.at));
+  const merged = mergeNotes(r.annotations, notes, range.from, range.to);
+  if (merged) r.annotations = merged;
 }
 
 /** The chart's markers and the legend lines under it (render/annotations.ts), for the human output. */

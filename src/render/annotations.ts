@@ -52,3 +52,23 @@ export function annotationLegend(
   const shown = markers.slice(0, max - 1).map((m) => legendEntry(m, opts.tz, opts.width));
   return [...shown, truncate(`+${markers.length - shown.length} more ${opts.more}`, Math.max(1, opts.width))];
 }
+
+/**
+ * A result's markers with the notes of `evx annotate` whose instant lies in `[from, to)` (ISO), by
+ * instant (a note first on a tie). Undefined when there is neither a note in range nor a property
+ * marker list (the output then stays as it was without annotations).
+ */
+export function mergeNotes(
+  annotations: readonly Annotation[] | undefined,
+  notes: readonly { id: number; at: string; text: string }[],
+  from: string,
+  to: string,
+): Annotation[] | undefined {
+  const lo = Date.parse(from);
+  const hi = Date.parse(to);
+  const own: Annotation[] = notes
+    .filter((n) => Date.parse(n.at) >= lo && Date.parse(n.at) < hi)
+    .map((n) => ({ at: n.at, text: cleanText(n.text).trim(), source: "note", id: n.id }));
+  if (!own.length && annotations === undefined) return undefined;
+  return [...own, ...(annotations ?? [])].sort((x, y) => Date.parse(x.at) - Date.parse(y.at));
+}

@@ -104,13 +104,3 @@ export function removeNote(id: number, path = annotationsPath()): boolean {
   writeNotes(f, path);
   return true;
 }
-
-/** The notes whose instant lies in `[from, to)` (ISO instants). */
-export function notesIn(notes: readonly Note[], from: string, to: string): Note[] {
-  const lo = Date.parse(from);
-  const hi = Date.parse(to);
-  return notes.filter((n) => {
-    const t = Date.parse(n.at);
-    return t >= lo && t < hi;
-  });
-}
