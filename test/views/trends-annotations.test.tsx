@@ -94,4 +94,39 @@ describe("Trends: annotations", () => {
       app.unmount();
     }
   });
+
+  it("the funnel's conversion over time marks the note too, with a one-line legend", async () => {
+    const app = await renderApp(testSession(c), {
+      columns: 80,
+      rows: 24,
+      props: {
+        view: {
+          tab: "funnel",
+          models: {
+            funnel: {
+              steps: [
+                { event: "application_opened", filters: [] },
+                { event: "button_clicked", filters: [] },
+              ],
+              withinSeconds: 86400,
+              filters: [],
+              overTime: true,
+              interval: "day",
+            },
+          },
+        },
+      },
+    });
+    try {
+      const f = await app.waitFor(
+        (x) => x.includes("Conversion over time") && x.includes("1 06-05 12:00 deploy 1.42"),
+      );
+      assertFits(f, 80, 24);
+      const lines = f.split("\n");
+      const legendAt = lines.findIndex((l) => l.includes("1 06-05 12:00 deploy 1.42"));
+      assert.equal(lines[legendAt - 2]!.replace(/[ │]/g, ""), "1", f);
+    } finally {
+      app.unmount();
+    }
+  });
 });

@@ -26,7 +26,7 @@ import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
-import { annotationsPath, type Note, readNotes } from "../state/annotations.js";
+import { notesOrNone } from "../state/annotations.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
 import { TextPanel } from "../widgets/overlays.js";
@@ -51,15 +51,6 @@ export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | 
     ...(m.formula !== undefined && formulaFits(m.formula, m.events.length) ? { formula: m.formula } : {}),
     ...(m.annotationsFrom !== undefined ? { annotationsFrom: m.annotationsFrom } : {}),
   };
-}
-
-/** The notes of `evx annotate` (none when the file cannot be read: the chart never fails for them). */
-function notesNow(): Note[] {
-  try {
-    return readNotes(annotationsPath()).notes;
-  } catch {
-    return [];
-  }
 }
 
 /** The full list behind `n`: one entry per marker, its local time, where it comes from, its text. */
@@ -385,7 +376,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     if (!q.data) return [];
     const shown = q.spec?.kind === "trend" ? q.spec : null;
     const r = shown ? resolvedRange(shown.range) : null;
-    const all = r ? mergeNotes(q.data.annotations, notesNow(), r.from, r.to) : q.data.annotations;
+    const all = r ? mergeNotes(q.data.annotations, notesOrNone(), r.from, r.to) : q.data.annotations;
     return placeMarkers(
       all ?? [],
       (q.data.series[0]?.points ?? []).map((p) => p.t),

@@ -104,3 +104,12 @@ export function removeNote(id: number, path = annotationsPath()): boolean {
   writeNotes(f, path);
   return true;
 }
+
+/** The notes, or none when the file cannot be read (a chart never fails for its notes). */
+export function notesOrNone(path = annotationsPath()): Note[] {
+  try {
+    return readNotes(path).notes;
+  } catch {
+    return [];
+  }
+}
