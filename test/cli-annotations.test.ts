@@ -24,7 +24,8 @@ const e = (event_type: string, t: string, user_id: string, event_properties: obj
 /*
  * `ver` first appears: "1.0" 06-01 10:00 (u1 open), "1.1" 06-02 09:30, "2.0" 06-03 08:00 (u3 open; the
  * click at the same instant has no ver), "2" 06-03 20:00 (a number: its text). A later "1.0" (06-02
- * 15:00) and a null (06-03 11:15, unset) mark nothing.
+ * 15:00) and a null (06-03 11:15, unset) mark nothing; "1.50" is first a number as written (06-03
+ * 21:00), then a string (22:00): one value.
  */
 const LINES: Record<string, string[]> = {
   "2023-06-01": [
@@ -40,6 +41,9 @@ const LINES: Record<string, string[]> = {
     e("click", "03T08:00:00", "u3", {}),
     e("open", "03T11:15:00", "u1", { ver: null }),
     e("open", "03T20:00:00", "u1", { ver: 2 }),
+    // A number DuckDB would print back as 1.5 (stored tagged), then the same text as a string: one value.
+    '{"event_type":"open","event_time":"2023-06-03T21:00:00Z","user_id":"u2","event_properties":{"ver":1.50}}',
+    e("open", "03T22:00:00", "u3", { ver: "1.50" }),
   ],
 };
 
@@ -48,6 +52,7 @@ const FIRSTS = [
   { at: "2023-06-02T09:30:00.000Z", text: "ver=1.1", source: "property", key: "ver", value: "1.1" },
   { at: "2023-06-03T08:00:00.000Z", text: "ver=2.0", source: "property", key: "ver", value: "2.0" },
   { at: "2023-06-03T20:00:00.000Z", text: "ver=2", source: "property", key: "ver", value: "2" },
+  { at: "2023-06-03T21:00:00.000Z", text: "ver=1.50", source: "property", key: "ver", value: "1.50" },
 ];
 
 before(async () => {
@@ -126,7 +131,7 @@ for (const [name, run] of engines)
       "--to",
       "2023-06-03",
     ]);
-    assert.deepEqual(t.annotations, [FIRSTS[0], FIRSTS[1], note, FIRSTS[2], FIRSTS[3]]);
+    assert.deepEqual(t.annotations, [FIRSTS[0], FIRSTS[1], note, FIRSTS[2], FIRSTS[3], FIRSTS[4]]);
     // A value first seen before the range is no marker there.
     t = await json([
       "trend",
@@ -138,7 +143,7 @@ for (const [name, run] of engines)
       "--to",
       "2023-06-03",
     ]);
-    assert.deepEqual(t.annotations, [FIRSTS[1], note, FIRSTS[2], FIRSTS[3]]);
+    assert.deepEqual(t.annotations, [FIRSTS[1], note, FIRSTS[2], FIRSTS[3], FIRSTS[4]]);
     // A funnel over time carries them too.
     const f = await json([
       "funnel",
@@ -156,7 +161,7 @@ for (const [name, run] of engines)
       "2023-06-03",
       "--no-annotations",
     ]);
-    assert.deepEqual(f.annotations, [FIRSTS[1], FIRSTS[2], FIRSTS[3]]);
+    assert.deepEqual(f.annotations, [FIRSTS[1], FIRSTS[2], FIRSTS[3], FIRSTS[4]]);
     // Typos: one line with the nearest key, exit 2.
     const r = await run(["trend", "open", "--annotations-from", "vr"]);
     assert.equal(r.code, 2, r.stderr);
@@ -182,7 +187,7 @@ test("output without annotations is unchanged; --print-command, CSV, the human c
     "event,breakdown,t,value,complete,annotations",
     "open,,2023-06-01T00:00:00.000Z,2,true,ver=1.0",
     "open,,2023-06-02T00:00:00.000Z,1,true,ver=1.1 | deploy 1.42",
-    "open,,2023-06-03T00:00:00.000Z,3,true,ver=2.0 | ver=2",
+    "open,,2023-06-03T00:00:00.000Z,5,true,ver=2.0 | ver=2 | ver=1.50",
   ]);
   r = await duck([...plain, "--annotations-from", "ver"]);
   assert.equal(r.code, 0, r.stderr);

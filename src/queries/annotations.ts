@@ -11,7 +11,7 @@
  * parameter); the same builder writes DuckDB's and ClickHouse's SQL (`Params`). Pure: no engine here.
  */
 import type { Row } from "../cache/db.js";
-import { type BuiltQuery, Params, propText, type QueryContext } from "./filters.js";
+import { type BuiltQuery, Params, propTextParts, type QueryContext } from "./filters.js";
 import type { AnalysisSpec, Annotation, DateRange } from "./spec.js";
 import { frameOf, inRange, instantText } from "./time.js";
 
@@ -26,9 +26,15 @@ export function annotationsKey(spec: AnalysisSpec): string | undefined {
 export function buildFirstSeen(key: string, range: DateRange, ctx?: QueryContext): BuiltQuery {
   const p = new Params(ctx);
   const f = frameOf(range);
-  const v = propText(p, key);
+  const v = propTextParts(p, key);
+  // Events from the range's end on cannot hold a first appearance inside it. Grouped by the raw text
+  // first, so the text's finishing (DuckDB's untagging of numbers) runs once per distinct value.
+  const hi = p.ts(p.big(f.hi));
   const sql = `SELECT value, ${p.us("t")} AS us
-  FROM (SELECT ${v} AS value, min(event_time) AS t FROM events WHERE ${v} IS NOT NULL GROUP BY value) AS fs
+  FROM (SELECT ${v.finish("raw")} AS value, min(t0) AS t
+          FROM (SELECT ${v.raw} AS raw, min(event_time) AS t0 FROM events
+                 WHERE event_time < ${hi} AND ${v.raw} IS NOT NULL GROUP BY raw) AS r
+         GROUP BY value) AS fs
  WHERE ${inRange(p, f, "t")}
  ORDER BY us, value`;
   return { sql, params: p.values };
