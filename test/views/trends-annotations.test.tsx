@@ -65,6 +65,16 @@ describe("Trends: annotations", () => {
       const col = marks.indexOf("1", start - 1);
       assert.equal(col - start, Math.round((4 * (width - 1)) / 13), `${marks}\n${f}`);
 
+      // The cursor on 06-05 names the note after the values; its ▲ row sits above the x axis.
+      await app.press(KEYS.left);
+      await app.waitFor("2023-06-14 · button_clicked");
+      for (let i = 0; i < 9; i++) await app.press(KEYS.left);
+      f = await app.waitFor((x) => /2023-06-05 · button_clicked [\d,]+ · 1 deploy 1\.42/.test(x));
+      assertFits(f, 80, 24);
+      lines = f.split("\n");
+      const li = lines.findIndex((l) => l.includes("1 06-05 12:00 deploy 1.42"));
+      assert.equal(lines[li - 2]!.replace(/[ │]/g, ""), "1", f);
+      assert.match(lines[li - 4]!, /▲/, f);
       await app.press("r");
       await app.waitFor("Mark where each value of a key first appears");
       await app.press("app_version");

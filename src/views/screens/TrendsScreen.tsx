@@ -412,6 +412,11 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     return [...lines.slice(0, at), marker, ...lines.slice(at), ...legend];
   }, [q.data, dataTz, model.table, width, bodyH, env.color, env.ascii, cursorOn, cursorAt, markers, legend]);
 
+  // The cursor's bucket's annotations, after its values.
+  const atCursor = markers
+    .filter((m) => m.point === cursorAt)
+    .map((m) => ` · ${m.mark} ${cleanText(m.annotation.text)}`)
+    .join("");
   const table = useMemo(
     () => (q.data && model.table ? trendTable(q.data, width, dataTz) : null),
     [q.data, dataTz, model.table, width],
@@ -573,14 +578,18 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           // biome-ignore lint/suspicious/noArrayIndexKey: a window over positional rows
           <Line key={topRow + i} text={r} width={width} inverse={topRow + i === cursorAt} />
         ))}
-        {cursorOn ? <Line text={cursorLine(q.data!, cursorAt, dataTz)} width={width} color="cyan" /> : null}
+        {cursorOn ? (
+          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
+        ) : null}
       </Box>
     );
   } else {
     body = (
       <>
         <ChartLines lines={chart} />
-        {cursorOn ? <Line text={cursorLine(q.data!, cursorAt, dataTz)} width={width} color="cyan" /> : null}
+        {cursorOn ? (
+          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
+        ) : null}
       </>
     );
   }
