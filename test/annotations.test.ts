@@ -6,12 +6,24 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Cache } from "../src/cache/db.js";
+import { sync } from "../src/cache/sync.js";
 import { noteInstant } from "../src/commands/annotate.js";
-import { annotationCells, bucketIndexOf } from "../src/queries/annotations.js";
-import type { Annotation } from "../src/queries/spec.js";
+import {
+  annotationCells,
+  bucketIndexOf,
+  buildFirstSeen,
+  shapeFirstSeen,
+} from "../src/queries/annotations.js";
+import type { Annotation, DateRange } from "../src/queries/spec.js";
+import { instantText } from "../src/queries/time.js";
 import { annotationLegend, mergeNotes, placeMarkers } from "../src/render/annotations.js";
 import { lineChart } from "../src/render/charts.js";
+import { folderSource } from "../src/source/folder.js";
+import { generateLake } from "../src/source/synthetic.js";
 import { addNote, annotationsPath, readNotes, removeNote } from "../src/views/state/annotations.js";
+import { loadLake, propTextOf, rangeMicros } from "./brute.js";
+import { ChdbEngine } from "./helpers/chdb-engine.js";
 import { tempDir } from "./helpers/tmp.js";
 
 describe("the notes file", () => {
@@ -196,5 +208,57 @@ describe("marker placement", () => {
       annotationLegend(placed, { tz: "Asia/Kolkata", width: 80, maxLines: 2, more: "(--json)" }),
       ["1 06-01 19:35 deploy 1.42", "+2 more (--json)"],
     );
+  });
+});
+
+describe("first appearances against the brute force, on both engines", () => {
+  it("every key of a synthetic lake, several ranges and zones", async () => {
+    const dir = tempDir();
+    const lake = join(dir, "lake");
+    await generateLake({ dir: lake, events: 3000, days: 6, seed: 28 });
+    const cache = await Cache.open(join(dir, "c.duckdb"), { create: true });
+    try {
+      await sync(cache, folderSource(lake));
+      const ch = await ChdbEngine.fromCache(cache, dir);
+      const events = await loadLake(lake);
+      const keys = [...new Set(events.flatMap((e) => Object.keys(e.props)))].sort();
+      assert.ok(keys.length >= 5 && keys.includes("app_version"), keys.join(","));
+      const ranges: DateRange[] = [
+        { from: "2023-06-01", to: "2023-06-06", tz: "UTC" },
+        { from: "2023-06-02T13:30", to: "2023-06-04", tz: "Asia/Kolkata" },
+        { from: "2023-06-05", to: "2023-06-05", tz: "America/New_York" },
+      ];
+      const hot = (await cache.all<{ value: string }>("SELECT value FROM meta WHERE key = 'hot_keys'"))[0];
+      const hotKeys = JSON.parse(hot?.value ?? "[]") as string[];
+      assert.ok(hotKeys.length > 0, "the cache has hot-key columns");
+      let marked = 0;
+      for (const key of keys)
+        for (const range of ranges) {
+          const { start, end } = rangeMicros(range);
+          const first = new Map<string, number>();
+          for (const e of events) {
+            const v = propTextOf(e.props, key);
+            if (v === null) continue;
+            if (!first.has(v) || e.t < first.get(v)!) first.set(v, e.t);
+          }
+          const want = [...first]
+            .filter(([, t]) => t >= start && t < end)
+            .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+            .map(([v, t]) => [instantText(t), v]);
+          marked += want.length;
+          // DuckDB from the JSON text, and from the cache's hot-key columns as the executor reads them.
+          for (const ctx of [{}, { hotKeys }]) {
+            const q = buildFirstSeen(key, range, ctx);
+            const duck = shapeFirstSeen(await cache.all(q.sql, q.params), key).map((a) => [a.at, a.value]);
+            assert.deepEqual(duck, want, `duckdb ${key} ${JSON.stringify(range)} ${JSON.stringify(ctx)}`);
+          }
+          const qc = buildFirstSeen(key, range, { engine: "clickhouse" });
+          const chs = shapeFirstSeen(await ch.query(qc), key).map((a) => [a.at, a.value]);
+          assert.deepEqual(chs, want, `clickhouse ${key} ${JSON.stringify(range)}`);
+        }
+      assert.ok(marked > 20, `${marked} markers`);
+    } finally {
+      cache.close();
+    }
   });
 });
