@@ -181,6 +181,14 @@ test("output without annotations is unchanged; --print-command, CSV, the human c
   let r = await duck([...plain, "--annotations-from", "ver", "--print-command"]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /--annotations-from ver/);
+  // It round-trips: the printed command (plain words here) gives the same markers.
+  const words = r.stdout.trim().split(" ").slice(1);
+  const again = evx([...words, "--json"], env);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(
+    JSON.parse(again.stdout).annotations.filter((a: { source: string }) => a.source === "property"),
+    FIRSTS,
+  );
   r = await duck([...plain, "--annotations-from", "ver", "--csv"]);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trimEnd().split("\n"), [
