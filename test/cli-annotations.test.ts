@@ -162,6 +162,12 @@ for (const [name, run] of engines)
       "--no-annotations",
     ]);
     assert.deepEqual(f.annotations, [FIRSTS[1], FIRSTS[2], FIRSTS[3], FIRSTS[4]]);
+    // --sql shows the markers' statement after the analysis's, with its parameters.
+    const sql = await run(["trend", "open", "--annotations-from", "ver", "--sql"]);
+    assert.equal(sql.code, 0, sql.stderr);
+    const tail = sql.stdout.split("-- the markers of --annotations-from")[1] ?? "";
+    assert.match(tail, /min\(event_time\)/);
+    assert.match(tail, /-- parameters:/);
     // Typos: one line with the nearest key, exit 2.
     const r = await run(["trend", "open", "--annotations-from", "vr"]);
     assert.equal(r.code, 2, r.stderr);

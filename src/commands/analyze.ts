@@ -219,6 +219,12 @@ export async function analyze<R>(
     }
     if (a.sql) {
       process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened));
+      // `--annotations-from KEY`: the markers' statement follows the analysis's.
+      const markers = await ex.explainAnnotations(spec);
+      if (markers)
+        process.stdout.write(
+          `\n-- the markers of --annotations-from (each value's first appearance in the range):\n${sqlText(spec, markers, ex, opened)}`,
+        );
       return;
     }
     const out = await ex.run(spec);

@@ -292,6 +292,16 @@ export class Executor implements AnalysisEngine {
     });
   }
 
+  /** The query of the spec's `--annotations-from` markers, as `run` executes it; null for none. */
+  async explainAnnotations(spec: AnalysisSpec): Promise<BuiltQuery | null> {
+    const key = annotationsKey(spec);
+    if (key === undefined || !("range" in spec) || !spec.range) return null;
+    const range = spec.range;
+    return this.withConnection(undefined, async (exec) =>
+      buildFirstSeen(key, range, contextOf(await exec(CONTEXT_SQL))),
+    );
+  }
+
   /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */
   async query(q: BuiltQuery, signal?: AbortSignal): Promise<Row[]> {
     return this.withConnection(signal, (exec) => exec(q.sql, q.params));

@@ -241,12 +241,12 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const built = this.build(spec, spec.kind === "retention" ? await ctxP : undefined);
     // `--annotations-from KEY`: the values' first instants, sent with the analysis.
     const key = annotationsKey(spec);
-    const fs = key !== undefined && range ? buildFirstSeen(key, range, { engine: "clickhouse" }) : null;
+    const fs = await this.explainAnnotations(spec);
     const [rows, input, firsts] = await Promise.all([
       this.client.rows<Row>(built.sql, chQueryParams(built.params), { signal, queryId: newQueryId() }),
       ctxP,
       fs
-        ? this.client.rows<Row>(withResultSettings(this.onTable(fs.sql)), chQueryParams(fs.params), {
+        ? this.client.rows<Row>(fs.sql, chQueryParams(fs.params), {
             signal,
             queryId: newQueryId(),
           })
@@ -287,6 +287,15 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const ctx = await this.context();
     await resolveCohorts(spec, chCohortStore(this.client));
     return this.build(spec, spec.kind === "retention" ? ctx : undefined);
+  }
+
+  /** The query of the spec's `--annotations-from` markers, as `run` sends it; null for none. */
+  async explainAnnotations(spec: AnalysisSpec): Promise<BuiltQuery | null> {
+    const key = annotationsKey(spec);
+    const range = "range" in spec && spec.range ? spec.range : null;
+    if (key === undefined || !range) return null;
+    const q = buildFirstSeen(key, range, { engine: "clickhouse" });
+    return { sql: withResultSettings(this.onTable(q.sql)), params: q.params };
   }
 
   /** The latest event (epoch µs) from the context's summary, or null on an empty table. */
