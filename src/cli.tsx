@@ -157,6 +157,45 @@ export function buildCli(argv: string[]): Argv {
         }),
     )
     .command(
+      "annotate [words..]",
+      "notes on the timeline, drawn on trend and funnel-over-time charts: TEXT [--at T], list, rm ID",
+      (y) =>
+        y
+          .positional("words", {
+            type: "string",
+            array: true,
+            describe: "the note's text; or list; or rm ID… (add TEXT for a note that reads list or rm)",
+          })
+          .options({
+            at: {
+              type: "string",
+              describe:
+                "when: a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM[:SS] in --tz (default: now)",
+            },
+            tz: { type: "string", default: "UTC", describe: "IANA time zone of --at and of the list" },
+            json: { type: "boolean", describe: "print the note (or the list) as JSON" },
+          })
+          .example('$0 annotate "deploy 1.42" --at 2023-06-01T14:05', "a note at 14:05 UTC")
+          .example(
+            '$0 annotate "campaign starts" --at 2023-06-05 --tz Europe/Berlin',
+            "at midnight, Berlin time",
+          )
+          .example('$0 annotate "rolled back"', "a note now")
+          .example("$0 annotate list", "every note: ID, time, text")
+          .example("$0 annotate rm 3", "remove note 3")
+          .example("$0 trend purchase --annotations-from app_version", "mark each new app version too")
+          .epilog(
+            "Notes live in $XDG_CONFIG_HOME/evx/annotations.json (default ~/.config/evx), private to you, and show on every cache's charts whose range holds them; --no-annotations hides them.",
+          ),
+      async (a) =>
+        (await import("./commands/annotate.js")).runAnnotate({
+          words: (a.words as string[] | undefined) ?? [],
+          at: a.at,
+          tz: a.tz,
+          json: a.json,
+        }),
+    )
+    .command(
       "demo",
       "generate a realistic synthetic lake, sync it, and open the TUI",
       (y) =>
@@ -333,6 +372,15 @@ export function buildCli(argv: string[]): Argv {
                 "each point over a window ending at its bucket, e.g. 7d (users: distinct in the window)",
             },
             cumulative: { type: "boolean", describe: "each point over the range up to its bucket" },
+            "annotations-from": {
+              type: "string",
+              describe: "mark where each value of this property key first appears (a release, a version)",
+            },
+            annotations: {
+              type: "boolean",
+              default: true,
+              describe: "draw and list the notes of evx annotate (--no-annotations leaves them out)",
+            },
             compare: {
               type: "string",
               describe: "add each series over an earlier period: previous | 1d | 1w | 4w",
@@ -357,6 +405,10 @@ export function buildCli(argv: string[]): Argv {
           )
           .example("$0 trend api_request --measure p95:latency_ms --interval 5m", "the p95 latency")
           .example("$0 trend '*' --measure users --rolling 7d", "weekly active users, day by day")
+          .example(
+            "$0 trend '*' --measure users --annotations-from app_version",
+            "daily users, with a marker where each app version first appears",
+          )
           .example("$0 trend signed_up --measure users --cumulative", "users signed up so far")
           .example(
             "$0 trend purchase --measure sum:revenue --breakdown currency --csv",
@@ -398,6 +450,16 @@ export function buildCli(argv: string[]): Argv {
             interval: {
               type: "string",
               describe: "add conversion over time: minute | 5m | 15m | hour | day | week | month",
+            },
+            "annotations-from": {
+              type: "string",
+              describe:
+                "mark where each value of this property key first appears, on the conversion over time (needs --interval)",
+            },
+            annotations: {
+              type: "boolean",
+              default: true,
+              describe: "draw and list the notes of evx annotate (--no-annotations leaves them out)",
             },
             compare: {
               type: "string",

@@ -35,6 +35,7 @@ import { comparePeriod } from "../queries/partial.js";
 import { RETENTION_BREAKDOWN_LIMIT } from "../queries/retention.js";
 import type {
   AnalysisSpec,
+  Annotation,
   CatalogResult,
   Coverage,
   DateRange,
@@ -52,6 +53,7 @@ import type {
 import { isoOf, lastRange } from "../queries/time.js";
 import { checkTrendModes } from "../queries/trend.js";
 import { parseUserSelection } from "../queries/users.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../render/annotations.js";
 import type { LineSeries } from "../render/charts.js";
 import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
@@ -60,6 +62,7 @@ import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
 import { formulaLegend, formulaView, seriesLabel } from "../render/series.js";
 import { binLabel, timeToConvertHead } from "../render/ttc.js";
+import { type Note, readNotes } from "../views/state/annotations.js";
 import { cachePathFor, openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
@@ -94,6 +97,10 @@ export interface CommonArgs {
   identity?: string;
   /** With usersOf: save every selected user as a static cohort of this name. */
   saveCohort?: string;
+  /** `--annotations-from KEY` (trend, funnel over time): mark where each value of KEY first appears. */
+  annotationsFrom?: string;
+  /** `--no-annotations` (false): leave out the notes of `evx annotate`. */
+  annotations?: boolean;
 }
 
 /** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
@@ -212,6 +219,12 @@ export async function analyze<R>(
     }
     if (a.sql) {
       process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened));
+      // `--annotations-from KEY`: the markers' statement follows the analysis's.
+      const markers = await ex.explainAnnotations(spec);
+      if (markers)
+        process.stdout.write(
+          `\n-- the markers of --annotations-from (each value's first appearance in the range):\n${sqlText(spec, markers, ex, opened)}`,
+        );
       return;
     }
     const out = await ex.run(spec);
@@ -220,6 +233,7 @@ export async function analyze<R>(
       await opened.close();
       await saveStaticCohort(a, spec, a.saveCohort, (out.result as UsersResult).total);
     }
+    if (out.range) addNotes(spec, out.result, out.range, a.annotations !== false);
     const answer: Answer = { range, resolved: out.range, coverage: out.coverage };
     if (a.json) {
       printJson({ ...out.result, identity, range: out.range, coverage: out.coverage });
@@ -238,6 +252,39 @@ export async function analyze<R>(
   } finally {
     if (!closed) await opened.close();
   }
+}
+
+/**
+ * A trend's or funnel over time's notes (`evx annotate`) in the range join its property markers in
+ * `annotations`, by instant (a note first on a tie). Without notes in range nor `--annotations-from`
+ * the result is left as it is. A notes file that cannot be read is a warning, never a failed answer.
+ */
+function addNotes(spec: AnalysisSpec, result: unknown, range: ResolvedRange, on: boolean): void {
+  if (spec.kind !== "trend" && !(spec.kind === "funnel" && spec.trendInterval)) return;
+  let notes: Note[] = [];
+  if (on)
+    try {
+      notes = readNotes().notes;
+    } catch (e) {
+      process.stderr.write(`evx: warning: ${cleanText((e as Error).message)}\n`);
+    }
+  const r = result as { annotations?: Annotation[] };
+  const merged = mergeNotes(r.annotations, notes, range.from, range.to);
+  if (merged) r.annotations = merged;
+}
+
+/** The chart's markers and the legend lines under it (render/annotations.ts), for the human output. */
+function chartMarkers(
+  annotations: Annotation[] | undefined,
+  ts: string[],
+  tz: string,
+  width: number,
+): { markers: { point: number; mark: string }[]; legend: string[] } {
+  const placed = placeMarkers(annotations ?? [], ts);
+  return {
+    markers: placed.map((m) => ({ point: m.point, mark: m.mark })),
+    legend: annotationLegend(placed, { tz, width, maxLines: 6, more: "(--json lists them all)" }),
+  };
 }
 
 /** Where the data is, as flags for a printed command (a ClickHouse URL with a password is left out). */
@@ -567,6 +614,8 @@ export async function runTrend(a: TrendArgs): Promise<void> {
     ...modes,
   });
   const byCohort = parseCohortBreakdown(a.breakdown);
+  const annotationsFrom =
+    a.annotationsFrom === undefined ? undefined : nonEmptyKey(a.annotationsFrom, "--annotations-from");
   await analyze<TrendResult>(
     a,
     (range) => ({
@@ -580,6 +629,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       limit: a.usersOf === undefined ? (a.limit ?? 10) : 10,
       ...(compare ? { compare } : {}),
       ...modes,
+      ...(annotationsFrom !== undefined ? { annotationsFrom } : {}),
     }),
     (full, answer) => {
       // With a formula the chart and the first rows are the formula's; the letters' series follow.
@@ -595,11 +645,13 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       // The legend names series as the TUI's does: just the breakdown value when one event is shown
       // (the table below keeps `event · value`).
       const named = (s: TrendResult["series"][number]) => seriesLabel(s, r);
+      const marks = chartMarkers(full.annotations, instants, tz, width);
       const chart = drawing.lineChart(trendLines(r, named), {
         width,
-        height: 14,
+        height: 14 + (marks.markers.length ? 1 : 0),
         xLabels: timeLabels(instants, interval, { tz }),
         color: drawing.useColor(process.env, process.stdout),
+        ...(marks.markers.length ? { markers: marks.markers } : {}),
       });
       const vs = compare
         ? `, compared with ${compareText(compare, r.series[0]?.compare?.offset_seconds)}`
@@ -616,7 +668,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
         ? "; – = no value (division by zero), drawn at 0"
         : "";
       process.stdout.write(
-        `${what} per ${r.interval}, ${rangeText(answer)}${vs}${marked ? `; ${INCOMPLETE_BUCKET_MARK} = incomplete bucket` : ""}${nulls}${none}\n${chart.join("\n")}\n\n`,
+        `${what} per ${r.interval}, ${rangeText(answer)}${vs}${marked ? `; ${INCOMPLETE_BUCKET_MARK} = incomplete bucket` : ""}${nulls}${none}\n${[...chart, ...marks.legend].join("\n")}\n\n`,
       );
       process.stdout.write(
         drawing.textTable(
@@ -743,6 +795,12 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
   const trendInterval = a.interval === undefined ? undefined : parseInterval(a.interval);
   const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
   const timeToConvert = timeToConvertOf(a, steps.length);
+  const annotationsFrom =
+    a.annotationsFrom === undefined ? undefined : nonEmptyKey(a.annotationsFrom, "--annotations-from");
+  if (annotationsFrom !== undefined && !trendInterval)
+    throw new UsageError(
+      "--annotations-from marks the conversion over time: add --interval (day, hour, week…)",
+    );
   await analyze<FunnelResult>(
     a,
     (range) => ({
@@ -760,6 +818,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       ...(hold !== undefined ? { hold } : {}),
       ...(value !== undefined ? { value } : {}),
       ...(timeToConvert ? { timeToConvert } : {}),
+      ...(annotationsFrom !== undefined ? { annotationsFrom } : {}),
     }),
     (r, answer) => {
       const width = termWidth();
@@ -804,6 +863,12 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       for (const g of r.breakdown ?? [])
         process.stdout.write(`\n${cleanText(a.breakdown ?? "")} = ${cleanText(g.value)}\n${draw(g.steps)}\n`);
       if (r.trend?.length) {
+        const marks = chartMarkers(
+          r.annotations,
+          r.trend.map((t) => t.t),
+          answer.range.tz,
+          width,
+        );
         const chart = drawing.lineChart(
           [
             {
@@ -814,7 +879,8 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
           ],
           {
             width,
-            height: 10,
+            height: 10 + (marks.markers.length ? 1 : 0),
+            ...(marks.markers.length ? { markers: marks.markers } : {}),
             xLabels: timeLabels(
               r.trend.map((t) => t.t),
               trendInterval ?? "day",
@@ -823,7 +889,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
             color,
           },
         );
-        process.stdout.write(`\n${chart.join("\n")}\n`);
+        process.stdout.write(`\n${[...chart, ...marks.legend].join("\n")}\n`);
       }
       if (r.time_to_convert) {
         const t = r.time_to_convert;

@@ -100,6 +100,7 @@ export function commandArgs(spec: AnalysisSpec, opts: CommandOptions = {}): stri
           ? ["--breakdown", spec.breakdown, "--limit", String(spec.limit)]
           : []),
         ...(spec.compare ? ["--compare", spec.compare] : []),
+        ...(spec.annotationsFrom !== undefined ? ["--annotations-from", spec.annotationsFrom] : []),
         ...where(spec.filters),
         ...tail(spec.range),
       ];
@@ -117,6 +118,9 @@ export function commandArgs(spec: AnalysisSpec, opts: CommandOptions = {}): stri
           ? ["--breakdown", spec.breakdown, "--limit", String(spec.limit)]
           : []),
         ...(spec.trendInterval ? ["--interval", spec.trendInterval] : []),
+        ...(spec.trendInterval && spec.annotationsFrom !== undefined
+          ? ["--annotations-from", spec.annotationsFrom]
+          : []),
         ...(spec.compare ? ["--compare", spec.compare] : []),
         ...where(spec.filters),
         ...tail(spec.range),

@@ -6,6 +6,7 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { cacheCohortStore, saveStatic } from "../cache/cohorts.js";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { defaultIdentity } from "../cache/identity.js";
+import { annotationsKey, buildFirstSeen, shapeFirstSeen, withAnnotations } from "./annotations.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
 import { expandCohortTrend, labelCohortTrend, resolveCohorts } from "./cohorts.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
@@ -243,6 +244,11 @@ export class Executor implements AnalysisEngine {
         const ctx = contextOf(await exec(CONTEXT_SQL));
         const built = buildQuery(spec, ctx);
         const rows = await exec(built.sql, built.params);
+        // `--annotations-from KEY`: the values' first instants, in the same snapshot.
+        const key = annotationsKey(spec);
+        const fs =
+          key !== undefined && "range" in spec && spec.range ? buildFirstSeen(key, spec.range, ctx) : null;
+        const firsts = fs ? await exec(fs.sql, fs.params) : null;
         const range = "range" in spec && spec.range ? frameOf(spec.range) : null;
         const cov = buildCoverage(range?.lo ?? Number.MIN_SAFE_INTEGER, range?.hi ?? Number.MAX_SAFE_INTEGER);
         const covRows = await exec(cov.sql, cov.params);
@@ -255,12 +261,14 @@ export class Executor implements AnalysisEngine {
         const compareCoverage = await spanCoverage(comparePeriod(spec));
         const extraCoverage = await spanCoverage(extraPeriod(spec));
         await exec("COMMIT");
-        const result = markPartial(spec, shapeResult(spec, rows), {
+        const shaped = markPartial(spec, shapeResult(spec, rows), {
           coverage,
           compareCoverage,
           extraCoverage,
           extent: extentOfCoverageRow(covRows),
         });
+        const result =
+          firsts && key !== undefined ? withAnnotations(shaped, shapeFirstSeen(firsts, key)) : shaped;
         return {
           result,
           range: "range" in spec && spec.range ? resolvedRange(spec.range) : null,
@@ -282,6 +290,16 @@ export class Executor implements AnalysisEngine {
       await resolveCohorts(spec, cacheCohortStore(exec));
       return buildQuery(spec, contextOf(await exec(CONTEXT_SQL)));
     });
+  }
+
+  /** The query of the spec's `--annotations-from` markers, as `run` executes it; null for none. */
+  async explainAnnotations(spec: AnalysisSpec): Promise<BuiltQuery | null> {
+    const key = annotationsKey(spec);
+    if (key === undefined || !("range" in spec) || !spec.range) return null;
+    const range = spec.range;
+    return this.withConnection(undefined, async (exec) =>
+      buildFirstSeen(key, range, contextOf(await exec(CONTEXT_SQL))),
+    );
   }
 
   /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */

@@ -361,6 +361,22 @@ export function propText(p: Params, key: string, col = "properties"): string {
   return extract;
 }
 
+/**
+ * `propText` in two steps, for a grouping over many rows: `raw` is cheap to compute (equal raw texts
+ * have equal property texts; NULL exactly when unset) and `finish(raw)` is the property text. On
+ * DuckDB the untagging of numbers (numtext.ts) then runs once per distinct raw text, not per row.
+ */
+export function propTextParts(p: Params, key: string): { raw: string; finish: (raw: string) => string } {
+  const id = (x: string) => x;
+  if (p.ch || p.hotColumn(key)) return { raw: propText(p, key), finish: id };
+  const stored = key.startsWith("\x01") ? `\x01${key}` : key;
+  const extract = `json_extract_string(properties, ${p.str(keyPointer(stored))})`;
+  const raw = /^(\d+|-)$/.test(key)
+    ? `CASE WHEN json_type(properties) = 'OBJECT' THEN ${extract} END`
+    : extract;
+  return { raw, finish: (x) => duckUntagSql(x) };
+}
+
 /** The property text cast to DOUBLE; NULL when unset or not a number. */
 export function propNumber(p: Params, key: string, col = "properties"): string {
   return p.tryDouble(propText(p, key, col));

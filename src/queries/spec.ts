@@ -174,6 +174,8 @@ export interface TrendSpec extends Identified {
   cumulative?: boolean;
   /** `--breakdown cohort:A,B`: per event, a series of the users in each cohort and one of those not. */
   cohortBreakdown?: CohortRef[];
+  /** `--annotations-from KEY`: mark where each value of KEY first appears (queries/annotations.ts). */
+  annotationsFrom?: string;
 }
 
 /** How a funnel's steps must follow each other (docs/semantics.md, "Funnel order"). */
@@ -210,6 +212,8 @@ export interface FunnelSpec extends Identified {
   compare?: Compare;
   /** Adds the histogram of conversion times between two steps (`time_to_convert`). */
   timeToConvert?: TimeToConvertSpec;
+  /** `--annotations-from KEY` (with `trendInterval`): mark where each value of KEY first appears. */
+  annotationsFrom?: string;
 }
 
 /** `--time-to-convert [--from-step A --to-step B] [--bins N]` (docs/semantics.md, "Time to convert"). */
@@ -448,6 +452,20 @@ export interface FormulaSeries {
     cached?: Cached;
   };
 }
+/**
+ * A marker on a time chart (issue #28): a note of `evx annotate` (`source: "note"`, with its `id`), or
+ * the first appearance of a property value (`source: "property"`, with `key` and `value`).
+ */
+export interface Annotation {
+  /** The instant (ISO). */
+  at: string;
+  text: string;
+  source: "note" | "property";
+  id?: number;
+  key?: string;
+  value?: string;
+}
+
 export interface TrendResult {
   interval: Interval;
   measure: string;
@@ -456,6 +474,8 @@ export interface TrendResult {
   series: TrendSeries[];
   /** With a formula: its text, and its series (one per breakdown value). */
   formula?: { text: string; series: FormulaSeries[] };
+  /** The markers in the range, by instant: notes and `--annotations-from` values (absent when none asked). */
+  annotations?: Annotation[];
 }
 
 export interface FunnelStepResult {
@@ -501,6 +521,8 @@ export interface FunnelResult {
   compare?: FunnelCompare;
   /** With `--time-to-convert`: the users who reached `to_step`, by their time from `from_step`. */
   time_to_convert?: TimeToConvertResult;
+  /** With `--interval`: the markers in the range, by instant (as a trend's). */
+  annotations?: Annotation[];
 }
 
 export interface TimeToConvertBin {

@@ -218,6 +218,11 @@ export interface LineChartOptions {
   legend?: boolean;
   /** Y-axis tick formatter; default compact (`1.2k`) with decimals when the step is small. */
   yFormat?: (v: number) => string;
+  /**
+   * Annotation markers (render/annotations.ts): a row under the x axis with each mark at the column
+   * of its point (`*` where several share one). It takes a plot row, so the height stays the same.
+   */
+  markers?: { point: number; mark: string }[];
 }
 
 /** Series colours (asciichart SGR codes), cycled. */
@@ -326,6 +331,8 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
     axisRow = false;
     plotRows++;
   }
+  const markerRow = !!opts.markers?.length && plotRows > 2;
+  if (markerRow) plotRows--;
 
   // Range: always include 0 (counts), never empty.
   let lo = 0;
@@ -412,8 +419,37 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
     return style ? line + RESET : line;
   });
   if (axisRow) out.push(xAxis(sources, opts.xLabels, labelWidth + 2, width));
+  if (markerRow) out.push(markerLine(sources, opts.markers ?? [], labelWidth + 2));
   if (legendRow) out.push(legend(live, opts, width));
   return out.map((l) => (displayWidth(l) > width ? truncateAnsi(l, width) : l));
+}
+
+/**
+ * The plot column of source point `point`: the last column whose first point is at or before it (a
+ * merged column holds a run of points; a stretched chart puts each point on its own column).
+ */
+export function columnOfPoint(columns: Span[], point: number): number {
+  let col = -1;
+  for (let x = 0; x < columns.length; x++) {
+    const s = columns[x]!.source;
+    if (s < 0) continue;
+    if (s > point) break;
+    col = x;
+  }
+  return col;
+}
+
+/** The marker row: each mark under its point's column, `*` where several fall on one column. */
+function markerLine(columns: Span[], markers: { point: number; mark: string }[], gutter: number): string {
+  const cells: string[] = [];
+  for (const m of markers) {
+    const x = columnOfPoint(columns, m.point);
+    if (x < 0) continue;
+    cells[x] = cells[x] === undefined ? cleanText(m.mark).slice(0, 1) || "*" : "*";
+  }
+  let line = " ".repeat(gutter);
+  for (let x = 0; x < cells.length; x++) line += cells[x] ?? " ";
+  return line.trimEnd();
 }
 
 /** The x-axis label row: labels under evenly spaced columns that carry a real point, never overlapping. */

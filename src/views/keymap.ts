@@ -121,6 +121,8 @@ export const KEYMAP = [
   },
   { id: "trends.users", keys: ["u"], scope: "trends", description: "Users of cursor's bucket" },
   { id: "trends.formula", keys: ["="], scope: "trends", description: "Formula, e.g. A/B*100" },
+  { id: "trends.annotateFrom", keys: ["r"], scope: "trends", description: "Mark new values of a key" },
+  { id: "trends.annotations", keys: ["n"], scope: "trends", description: "Annotations in full" },
   // funnel
   { id: "funnel.add", keys: ["a"], scope: "funnel", description: "Add a step" },
   { id: "funnel.remove", keys: ["x"], scope: "funnel", description: "Remove selected step" },

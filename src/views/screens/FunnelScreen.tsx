@@ -22,6 +22,8 @@ import type {
   TimeToConvertBin,
   TimeToConvertResult,
 } from "../../queries/spec.js";
+import { resolvedRange } from "../../queries/time.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../../render/annotations.js";
 import { bars, lineChart } from "../../render/charts.js";
 import { offsetText, pointsText } from "../../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../../render/format.js";
@@ -32,6 +34,7 @@ import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, specKey, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
+import { notesOrNone } from "../state/annotations.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import {
   changeFunnelSteps,
@@ -425,23 +428,32 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       const entered = usable.trend.reduce((a, p) => a + p.entered, 0);
       const converted = usable.trend.reduce((a, p) => a + p.converted, 0);
       const title = `Conversion over time (per ${trendInterval}): ${formatNumber(converted)} of ${formatNumber(entered)} users`;
+      // Annotations: the notes in range (and a spec's property markers) under the x axis, one legend line.
+      const shown = q.spec?.kind === "funnel" ? resolvedRange(q.spec.range) : null;
+      const ts = usable.trend.map((p) => p.t);
+      const markers = placeMarkers(
+        (shown ? mergeNotes(usable.annotations, notesOrNone(), shown.from, shown.to) : usable.annotations) ??
+          [],
+        ts,
+      );
+      const legend = markers.length
+        ? annotationLegend(markers, { tz: dataTz, width, maxLines: 1, more: "· evx annotate list" })
+        : [];
       return [
         title,
         ...lineChart(
           [{ label: "conversion %", values, incomplete: usable.trend.map((p) => p.incomplete === true) }],
           {
             width,
-            height: restH - 1,
-            xLabels: timeLabels(
-              usable.trend.map((p) => p.t),
-              trendInterval,
-              { tz: dataTz },
-            ),
+            height: Math.max(1, restH - 1 - (markers.length ? 1 : 0)),
+            xLabels: timeLabels(ts, trendInterval, { tz: dataTz }),
             color: env.color,
             ascii: env.ascii,
             yFormat: (v) => `${v.toFixed(0)}%`,
+            ...(markers.length ? { markers: markers.map((m) => ({ point: m.point, mark: m.mark })) } : {}),
           },
         ),
+        ...legend,
       ];
     }
     if (usable.breakdown && model.breakdown !== undefined) {
@@ -459,6 +471,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     width,
     env.color,
     env.ascii,
+    q.spec,
   ]);
 
   if (drill) {
