@@ -33,7 +33,10 @@ export function sampleEvents(events: BruteEvent[], rate: number): BruteEvent[] {
   const kept = new Map<string, boolean>();
   return events.filter((e) => {
     let k = kept.get(e.user);
-    if (k === undefined) kept.set(e.user, (k = bruteKeep(e.user, rate)));
+    if (k === undefined) {
+      k = bruteKeep(e.user, rate);
+      kept.set(e.user, k);
+    }
     return k;
   });
 }
