@@ -23,6 +23,14 @@ export interface FlatTable {
  * A result as one flat table: the `--csv` output and the TUI's CSV export, so both agree cell for cell.
  */
 export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTable {
+  const t = flattenOne(spec, result);
+  // A sampled result (docs/semantics.md, "Sampling"): every row says its numbers are estimates.
+  const rate = (result as { sample?: number } | null)?.sample;
+  if (rate === undefined) return t;
+  return { columns: [...t.columns, "sample"], rows: t.rows.map((r) => [...r, rate]) };
+}
+
+function flattenOne(spec: AnalysisSpec | undefined, result: unknown): FlatTable {
   switch (spec?.kind) {
     case "catalog": {
       const r = result as CatalogResult;

@@ -33,6 +33,9 @@ import { formulaOf } from "./trend.js";
 /** The analyses `--sample` applies to (their counts scale); a drill-down lists its analysis's sample. */
 export const SAMPLED_KINDS = ["trend", "funnel", "retention", "paths", "stickiness", "lifecycle"] as const;
 
+/** How every output marks a sampled number (an estimate). */
+export const SAMPLE_MARK = "≈";
+
 /** Basis points of the whole (the hash's modulus). */
 export const SAMPLE_MOD = 10_000;
 

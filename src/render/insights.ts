@@ -7,6 +7,7 @@ import type { LifecycleResult, PathNode, PathsResult, StickinessResult } from ".
 import { bar, bars } from "./charts.js";
 import { bucketText, formatCompact, formatNumber, formatPercent, timeLabel } from "./format.js";
 import { INCOMPLETE_BUCKET_MARK } from "./partial.js";
+import { est } from "./sample.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
 
 const RESET = "\x1b[0m";
@@ -71,7 +72,9 @@ export interface PathsTreeOptions {
 /** The header line naming the anchor and its users. */
 export function pathsHeader(r: PathsResult): string {
   const dir = r.direction === "after" ? "after" : "before";
-  return cleanText(`${formatCompact(r.users)} users; what they did ${dir} ${r.anchor} (depth ${r.depth})`);
+  return cleanText(
+    `${est(r, formatCompact(r.users))} users; what they did ${dir} ${r.anchor} (depth ${r.depth})`,
+  );
 }
 
 /** One tree row as text: glyphs, name, a bar of its share, users and share. */
@@ -129,14 +132,14 @@ export function stickinessBars(
       value: h.users,
       note: formatPercent(total ? h.users / total : 0).padStart(6),
     })),
-    { width: opts.width, color: opts.color, ascii: opts.ascii },
+    { width: opts.width, color: opts.color, ascii: opts.ascii, format: (v) => est(r, formatNumber(v)) },
   );
 }
 
 export function stickinessSummary(r: StickinessResult): string {
   const total = r.histogram.reduce((s, h) => s + h.users, 0);
   const avg = r.average === null ? "–" : r.average.toFixed(2);
-  return `${formatCompact(total)} users active on 1..${r.buckets_in_range} ${r.interval}s of the range; average ${avg}`;
+  return `${est(r, formatCompact(total))} users active on 1..${r.buckets_in_range} ${r.interval}s of the range; average ${avg}`;
 }
 
 /* ---------------- lifecycle ---------------- */
@@ -267,7 +270,10 @@ export function lifecycleTable(r: LifecycleResult, tz: string): string[] {
     return r.interval === "week" ? b.replace(/^week of /, "") : b;
   };
   const head = [r.interval === "week" ? "week of" : r.interval, ...LIFECYCLE_SERIES.map((s) => s.key)];
-  const rows = r.points.map((p) => [label(p.t), ...LIFECYCLE_SERIES.map((s) => formatNumber(p[s.key]))]);
+  const rows = r.points.map((p) => [
+    label(p.t),
+    ...LIFECYCLE_SERIES.map((s) => est(r, formatNumber(p[s.key]))),
+  ]);
   const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[i]!))));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? padEnd(c, widths[0]!) : padStart(c, widths[i]!))).join("  ");
