@@ -123,10 +123,12 @@ export function buildCli(argv: string[]): Argv {
               default: true,
               describe: "reopen where the TUI was left on this cache (--no-restore starts fresh)",
             },
+            ...sampleOpt,
             ...engineOpts,
           })
           .example("$0", "explore the last synced cache")
           .example("$0 ui --view weekly-signups", "open a saved view")
+          .example("$0 ui --sample 10%", "quick estimates from 10% of the users (% in the TUI changes it)")
           .example("$0 ui --cache ./acme.duckdb --tz Europe/Berlin", "a given cache, days in Berlin time")
           .example(
             "$0 ui --engine clickhouse --ch-url https://analyst@ch.internal:8443/analytics",
@@ -141,6 +143,7 @@ export function buildCli(argv: string[]): Argv {
           every: a.every,
           view: a.view,
           restore: a.restore,
+          ...(a.sample !== undefined ? { sample: a.sample } : {}),
           ...(engine ? { engine } : {}),
         };
         return (await import("./commands/ui.js")).runUi(opts);

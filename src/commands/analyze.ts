@@ -66,6 +66,7 @@ import {
 } from "../render/format.js";
 import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
+import { trendEstimates } from "../render/sample.js";
 import { formulaLegend, formulaView, seriesLabel } from "../render/series.js";
 import { binLabel, timeToConvertHead } from "../render/ttc.js";
 import { cachePathFor, openForRead } from "./cachepath.js";
@@ -664,7 +665,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
           ],
           [...r.series, ...letters].map((s) => {
             // A sampled count or sum is an estimate (a formula's value comes from estimates).
-            const n = (v: number) => (scaled(full) ? est(num(v)) : num(v));
+            const n = (v: number) => (trendEstimates(full) ? est(num(v)) : num(v));
             return [
               letters.includes(s) ? `${letterOf(s)} · ${label(s)}` : label(s),
               n(s.total),
@@ -683,13 +684,6 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       );
     },
   );
-}
-
-/** Whether a trend's values are scaled estimates (a sampled count or sum; a formula over them). */
-function scaled(r: TrendResult): boolean {
-  if (r.sample === undefined) return false;
-  const m = r.measure;
-  return m === "events" || m === "users" || m.startsWith("sum") || r.formula !== undefined;
 }
 
 /** Chart lines: each series, and with compare its compare series (dimmed, Δ in the legend). */

@@ -247,7 +247,7 @@ export function lifecyclePointText(r: LifecycleResult, index: number, tz: string
   const text = (num: (n: number) => string, partial: string) =>
     [
       bucketText(p.t, r.interval, tz),
-      ...LIFECYCLE_SERIES.map((s) => `${s.key} ${num(p[s.key])}`),
+      ...LIFECYCLE_SERIES.map((s) => `${s.key} ${est(r, num(p[s.key]))}`),
       ...(p.incomplete ? [partial] : []),
     ].join(" · ");
   // Exact numbers first, then a shorter note, then compact numbers; cut only when nothing fits.

@@ -9,6 +9,7 @@
  * Enter on a step lists the users who reached it (`tab`: those who dropped there), and from a user
  * their events (`DrillPanel`).
  */
+
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { useEffect, useMemo, useState } from "react";
@@ -26,6 +27,7 @@ import { bars, lineChart } from "../../render/charts.js";
 import { offsetText, pointsText } from "../../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../../render/format.js";
 import { compareNote } from "../../render/partial.js";
+import { est } from "../../render/sample.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../../render/sanitize.js";
 import { binLabel, timeToConvertHead } from "../../render/ttc.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
@@ -174,7 +176,8 @@ export function compareLine(result: FunnelResult): string | null {
   const entered = c.steps[0]?.users ?? 0;
   const last = c.steps[c.steps.length - 1];
   const converted = last?.users ?? 0;
-  return `compare period (${offsetText(c.offset_seconds)}): ${formatNumber(entered)} entered, ${formatNumber(converted)} converted (${entered ? formatPercent(last?.conversion ?? 0) : "–"})`;
+  const n = (v: number) => est(result, formatNumber(v));
+  return `compare period (${offsetText(c.offset_seconds)}): ${n(entered)} entered, ${n(converted)} converted (${entered ? formatPercent(last?.conversion ?? 0) : "–"})`;
 }
 
 /**
@@ -199,13 +202,15 @@ export function funnelBars(
     value: result?.steps[i]?.users ?? 0,
     note: note(result?.steps[i], i, compare, withValue),
   }));
-  const valueW = Math.max(5, ...steps.map((s) => displayWidth(result ? formatNumber(s.value) : "…")));
+  // A sampled count is an estimate: `≈1,234` (docs/semantics.md, "Sampling").
+  const users = (v: number) => (result ? est(result, formatNumber(v)) : "…");
+  const valueW = Math.max(5, ...steps.map((s) => displayWidth(users(s.value))));
   const rows = bars(steps, {
     width: inner,
     color,
     ascii,
     max: result?.steps[0]?.users || 1,
-    format: (v) => padStart(result ? formatNumber(v) : "…", valueW),
+    format: (v) => padStart(users(v), valueW),
   });
   const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}${withValue ? padStart("value Σ", NOTE_W.value) : ""}${compare ? padStart("vs compare", NOTE_W.delta) : ""}`;
   const title = anyOrder
