@@ -81,11 +81,13 @@ export function pathsHeader(r: PathsResult): string {
 export function pathRowText(
   row: PathRow,
   labelW: number,
-  opts: { width: number; color: boolean; ascii?: boolean },
+  opts: { width: number; color: boolean; ascii?: boolean; sampled?: boolean },
 ): string {
   const mark = row.collapsed ? (opts.ascii ? " +" : " ▸") : "";
   const label = `${row.indent}${cleanText(row.node.path[row.node.path.length - 1] ?? "")}${mark}`;
-  const right = `${padStart(formatCompact(row.node.users), 7)} ${padStart(formatPercent(row.node.share), 6)}`;
+  // A sampled count is an estimate (docs/semantics.md, "Sampling").
+  const users = formatCompact(row.node.users);
+  const right = `${padStart(opts.sampled ? `≈${users}` : users, 7)} ${padStart(formatPercent(row.node.share), 6)}`;
   const barW = Math.max(0, opts.width - labelW - displayWidth(right) - 2);
   const b = barW >= 4 ? bar(row.node.share, barW, opts.ascii) : "";
   const head = padEnd(truncate(label, labelW), labelW);
@@ -113,7 +115,7 @@ export function pathsTree(r: PathsResult, opts: PathsTreeOptions): string[] {
   return [
     pathsHeader(r),
     truncate(cleanText(`${r.anchor}${r.direction === "before" ? " (walking back)" : ""}`), opts.width),
-    ...rows.map((row) => pathRowText(row, labelW, opts)),
+    ...rows.map((row) => pathRowText(row, labelW, { ...opts, sampled: r.sample !== undefined })),
   ];
 }
 
