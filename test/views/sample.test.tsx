@@ -14,6 +14,7 @@ import { folderSource } from "../../src/source/folder.js";
 import { writeLakeFiles } from "../../src/source/synthetic.js";
 import type { Clipboard } from "../../src/views/state/clipboard.js";
 import { sessionFor } from "../../src/views/state/session.js";
+import { readViews } from "../../src/views/state/views.js";
 import { KEYS, renderApp } from "./fixture.js";
 
 // h mod 10000: alice 3170, bob 7420, carol 1792, dave 999, erin 7545, frank 4480; at 10% only dave.
@@ -91,6 +92,48 @@ describe("sampling in the TUI", () => {
       await app.press("%");
       f = await app.waitFor((x) => stepUsers(x).join() === "5,3" && !x.includes("≈"));
       assert.match(f, /sample off/);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("a saved view keeps its sample; opening one without a sample turns it off", async () => {
+    const path = join(dir, "views.json");
+    const app = await renderApp(
+      { ...sessionFor(cache), close() {} },
+      { columns: 110, rows: 30, props: { viewsPath: path } },
+    );
+    try {
+      await app.waitFor("signup");
+      await app.press("w");
+      await app.waitFor("Save this view as");
+      await app.press("exact", KEYS.enter);
+      await app.waitFor("saved view exact");
+      await app.press("%");
+      await app.waitFor("≈ 10% sample");
+      await app.press("w");
+      await app.waitFor("Save this view as");
+      await app.press("sampled", KEYS.enter);
+      await app.waitFor("saved view sampled");
+      const views = readViews(path).views;
+      assert.equal(views.sampled?.sample, 0.1);
+      assert.equal(views.exact?.sample, undefined);
+      await app.press("'");
+      await app.waitFor("Saved views");
+      await app.press("exact", KEYS.enter);
+      await app.waitFor((x) => !x.includes("Saved views"));
+      // The sample is off again: % goes to 10% (from 10% it would go to 1%).
+      await app.press("%");
+      await app.waitFor("sample 10% of users");
+      await app.press("%", "%");
+      await app.waitFor("sample off");
+      await app.press("'");
+      await app.waitFor("Saved views");
+      await app.press("sampled", KEYS.enter);
+      await app.waitFor((x) => !x.includes("Saved views"));
+      // The view's 10%: % goes to 1% (from off it would go to 10%).
+      await app.press("%");
+      await app.waitFor("sample 1% of users");
     } finally {
       app.unmount();
     }
