@@ -863,7 +863,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       }
       if (r.time_to_convert) {
         const t = r.time_to_convert;
-        process.stdout.write(`\n${timeToConvertHead(t)}\n`);
+        process.stdout.write(`\n${timeToConvertHead(t, estimate !== undefined)}\n`);
         if (t.bins.length)
           process.stdout.write(
             `${drawing

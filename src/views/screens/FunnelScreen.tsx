@@ -90,8 +90,9 @@ export function timeToConvertLines(
   rows: number,
   color: boolean,
   ascii: boolean,
+  sampled = false,
 ): string[] {
-  const head = truncate(timeToConvertHead(t), width);
+  const head = truncate(timeToConvertHead(t, sampled), width);
   if (!t.bins.length || rows < 2) return [head];
   const shown = t.bins.length <= rows - 1 ? t.bins : mergeBins(t.bins, rows - 1);
   const lines = bars(
@@ -100,7 +101,7 @@ export function timeToConvertLines(
       value: b.users,
       note: padStart(formatPercent(b.users / t.count), 7),
     })),
-    { width, color, ascii },
+    { width, color, ascii, format: (v) => (sampled ? `≈${formatNumber(v)}` : formatNumber(v)) },
   );
   return [head, ...lines];
 }
@@ -424,12 +425,20 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const extra = useMemo(() => {
     if (!usable || restH < 3) return [] as string[];
     if (usable.time_to_convert && model.timeToConvert)
-      return timeToConvertLines(usable.time_to_convert, width, restH, env.color, env.ascii);
+      return timeToConvertLines(
+        usable.time_to_convert,
+        width,
+        restH,
+        env.color,
+        env.ascii,
+        usable.sample !== undefined,
+      );
     if (usable.trend && model.overTime && trendInterval) {
       const values = usable.trend.map((p) => (p.entered ? (100 * p.converted) / p.entered : 0));
       const entered = usable.trend.reduce((a, p) => a + p.entered, 0);
       const converted = usable.trend.reduce((a, p) => a + p.converted, 0);
-      const title = `Conversion over time (per ${trendInterval}): ${formatNumber(converted)} of ${formatNumber(entered)} users`;
+      const n = (v: number) => est(usable, formatNumber(v));
+      const title = `Conversion over time (per ${trendInterval}): ${n(converted)} of ${n(entered)} users`;
       return [
         title,
         ...lineChart(
