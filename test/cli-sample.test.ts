@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, test } from "node:test";
+import { Cache } from "../src/cache/db.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import { evx, evxRun } from "./helpers/cli.js";
 import { tempDir } from "./helpers/tmp.js";
+import { type ChLake, chLakeFrom } from "./views/chfixture.js";
 
 // h mod 10000 of each id (the first 8 hex digits of md5): alice 3170, bob 7420, carol 1792,
 // dave 999, erin 7545, frank 4480. At 40%: alice, carol, dave (counts × 2.5).
@@ -118,4 +120,33 @@ test("bad --sample: one line, exit code 2; --help shows it with an example", asy
   });
   assert.match(help.stdout, /--sample +estimate from a sample of users/);
   assert.match(help.stdout, /evx funnel signed_up purchase --within 7d --sample/);
+});
+
+test("--engine clickhouse (over HTTP): the same sampled answer, SQL and marks", async () => {
+  const cacheObj = await Cache.open(cache, { readOnly: true });
+  let lake: ChLake | undefined;
+  try {
+    lake = await chLakeFrom(cacheObj, dir);
+  } finally {
+    cacheObj.close();
+  }
+  try {
+    const args = [...FUNNEL, "--sample", "40%", "--engine", "clickhouse", "--ch-url", lake.url];
+    const [j, d, sql] = await Promise.all([
+      evxRun([...args, "--json"]),
+      run([...FUNNEL, "--sample", "40%", "--json"]),
+      evxRun([...args, "--sql"]),
+    ]);
+    assert.equal(j.code, 0, j.stderr);
+    const a = JSON.parse(j.stdout);
+    const b = JSON.parse(d.stdout);
+    assert.deepEqual(a.steps, b.steps);
+    assert.equal(a.sample, 0.4);
+    assert.match(
+      sql.stdout,
+      /reinterpretAsUInt32\(reverse\(substring\(MD5\(user_key\), 1, 4\)\)\) % 10000 < 4000/,
+    );
+  } finally {
+    await lake.srv.stop();
+  }
 });
