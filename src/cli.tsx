@@ -70,6 +70,15 @@ const analysisOpts = {
   ...engineOpts,
 } as const;
 
+/** `--sample P%` on the analyses whose counts scale (docs/semantics.md, "Sampling"). */
+const sampleOpt = {
+  sample: {
+    type: "string",
+    describe:
+      "estimate from a sample of users: P% from 1% to 100% (e.g. 10%), the same users for every step and period; counts are scaled up and marked ≈",
+  },
+} as const;
+
 /** `--engine clickhouse` with its `--ch-url`/`--ch-table` for the TUI; undefined for the default cache. */
 function engineOf(a: { engine?: string; "ch-url"?: string; "ch-table"?: string }) {
   if (a.engine !== "clickhouse") {
@@ -114,10 +123,12 @@ export function buildCli(argv: string[]): Argv {
               default: true,
               describe: "reopen where the TUI was left on this cache (--no-restore starts fresh)",
             },
+            ...sampleOpt,
             ...engineOpts,
           })
           .example("$0", "explore the last synced cache")
           .example("$0 ui --view weekly-signups", "open a saved view")
+          .example("$0 ui --sample 10%", "quick estimates from 10% of the users (% in the TUI changes it)")
           .example("$0 ui --cache ./acme.duckdb --tz Europe/Berlin", "a given cache, days in Berlin time")
           .example(
             "$0 ui --engine clickhouse --ch-url https://analyst@ch.internal:8443/analytics",
@@ -132,6 +143,7 @@ export function buildCli(argv: string[]): Argv {
           every: a.every,
           view: a.view,
           restore: a.restore,
+          ...(a.sample !== undefined ? { sample: a.sample } : {}),
           ...(engine ? { engine } : {}),
         };
         return (await import("./commands/ui.js")).runUi(opts);
@@ -350,6 +362,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("events", { type: "string", array: true, demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             measure: {
               type: "string",
               default: "events",
@@ -398,6 +411,10 @@ export function buildCli(argv: string[]): Argv {
             },
           })
           .example("$0 trend application_opened --measure users --interval week", "weekly active users")
+          .example(
+            "$0 trend '*' --measure users --sample 10%",
+            "daily active users estimated from 10% of the users (≈, scaled ×10)",
+          )
           .example("$0 trend 'button_clicked[button_name=save]' file_saved", "two series")
           .example(
             "$0 trend checkout_error checkout_started --measure users --formula 'A/B*100' --interval hour",
@@ -436,6 +453,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("steps", { type: "string", array: true, demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             within: { type: "string", demandOption: true, describe: "conversion window: 30m, 1h, 1d, 7d…" },
             breakdown: { type: "string", describe: "property key of the step-1 event" },
             limit: {
@@ -522,6 +540,10 @@ export function buildCli(argv: string[]): Argv {
           )
           .example("$0 funnel signed_up purchase --within 1d --sql", "the SQL that would run")
           .example(
+            "$0 funnel signed_up purchase --within 7d --sample 10%",
+            "a quick estimate from 10% of the users (the same users at every step)",
+          )
+          .example(
             "$0 funnel cart_viewed checkout_started purchase --within 30m --users-of dropped:2",
             "who viewed a cart but never started checkout",
           ),
@@ -536,6 +558,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("return", { type: "string", describe: "return event (default *, any event)" })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             period: { type: "string", default: "week", describe: "hour | day | week | month" },
             periods: { type: "number", default: 8, describe: "number of periods" },
             mode: { type: "string", default: "on", describe: "on | on-or-after" },
@@ -595,6 +618,7 @@ export function buildCli(argv: string[]): Argv {
         y
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             after: { type: "string", describe: "anchor at each user's first EVENT[filter] in the range" },
             before: { type: "string", describe: "anchor at each user's last EVENT[filter], walking back" },
             depth: { type: "number", default: 4, describe: "steps per path, 1..10" },
@@ -630,6 +654,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("event", { type: "string", demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             interval: { type: "string", default: "day", describe: "hour | day | week" },
           })
           .example("$0 stickiness application_opened --last 14d", "days active out of the last 14")
@@ -644,6 +669,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("event", { type: "string", demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             interval: { type: "string", default: "day", describe: "day | week | month" },
           })
           .example("$0 lifecycle application_opened --last 14d", "daily lifecycle over two weeks")

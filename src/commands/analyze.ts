@@ -33,6 +33,7 @@ import {
 } from "../queries/parse.js";
 import { comparePeriod } from "../queries/partial.js";
 import { RETENTION_BREAKDOWN_LIMIT } from "../queries/retention.js";
+import { parseSample, SAMPLE_MARK, sampleText } from "../queries/sample.js";
 import type {
   AnalysisSpec,
   Annotation,
@@ -57,9 +58,17 @@ import { annotationLegend, mergeNotes, placeMarkers } from "../render/annotation
 import type { LineSeries } from "../render/charts.js";
 import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
-import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
+import {
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  timeLabel,
+  timeLabels,
+  timeText,
+} from "../render/format.js";
 import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
+import { trendEstimates } from "../render/sample.js";
 import { formulaLegend, formulaView, seriesLabel } from "../render/series.js";
 import { binLabel, timeToConvertHead } from "../render/ttc.js";
 import { type Note, readNotes } from "../views/state/annotations.js";
@@ -101,6 +110,8 @@ export interface CommonArgs {
   annotationsFrom?: string;
   /** `--no-annotations` (false): leave out the notes of `evx annotate`. */
   annotations?: boolean;
+  /** `--sample P%` (docs/semantics.md, "Sampling"): estimate from that share of the users. */
+  sample?: string;
 }
 
 /** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
@@ -178,6 +189,7 @@ export async function analyze<R>(
   if (last !== undefined && (from !== undefined || to !== undefined))
     throw new UsageError("--last gives the whole range: use it without --from/--to");
   const tz = parseZone(a.tz ?? "UTC");
+  const sample = a.sample === undefined ? undefined : parseSample(a.sample);
   if (a.saveCohort !== undefined) {
     if (a.usersOf === undefined)
       throw new UsageError("--save-cohort goes with --users-of (the users it saves)");
@@ -201,7 +213,7 @@ export async function analyze<R>(
       range = lastRange(lastUs, last, tz);
     } else range = await ex.resolveRange({ from, to, tz });
     const identity = a.identity === undefined ? await ex.identityDefault() : parseIdentity(a.identity);
-    const inner = { ...makeSpec(range), identity };
+    const inner = { ...makeSpec(range), identity, ...(sample !== undefined ? { sample } : {}) };
     const spec =
       a.usersOf === undefined ? inner : { ...usersSpecOf(inner, a.usersOf, a.limit ?? 100), identity };
     // A key no event has is a usage error; one none of this analysis's events has in the range is
@@ -241,12 +253,14 @@ export async function analyze<R>(
     }
     drawing ??= await import("./drawing.js");
     warnCoverage(out.coverage, ex.engine);
+    estimate = (out.result as { sample?: number }).sample;
     warnCompare(spec, out.result, ex.engine);
     if (a.csv) {
       const t = flatten(spec, out.result);
       process.stdout.write(toCsv(t.columns, t.rows));
       return;
     }
+    if (estimate !== undefined) process.stdout.write(`${sampleLine(estimate, spec.kind === "users")}\n`);
     if (spec.kind === "users") printUsers(out.result as UsersResult, answer);
     else print(out.result as R, answer);
   } finally {
@@ -285,6 +299,24 @@ function chartMarkers(
     markers: placed.map((m) => ({ point: m.point, mark: m.mark })),
     legend: annotationLegend(placed, { tz, width, maxLines: 6, more: "(--json lists them all)" }),
   };
+}
+
+/**
+ * The rate of the sampled answer being printed (docs/semantics.md, "Sampling"), or undefined: its
+ * counts are printed with `≈` (`est`). One analysis per process.
+ */
+let estimate: number | undefined;
+
+/** A scaled count as printed: `≈1,234` in a sampled answer. */
+export function est(text: string): string {
+  return estimate === undefined || text === "" || text === "–" ? text : `${SAMPLE_MARK}${text}`;
+}
+
+/** The first line of a sampled answer's human output. */
+function sampleLine(rate: number, drill: boolean): string {
+  return drill
+    ? `${SAMPLE_MARK} the users of a ${sampleText(rate)} sample of users (their analysis is an estimate)`
+    : `${SAMPLE_MARK} estimate from a ${sampleText(rate)} sample of users: counts scaled ×${Number((1 / rate).toFixed(2))}; ${SAMPLE_MARK} = estimate`;
 }
 
 /** Where the data is, as flags for a printed command (a ClickHouse URL with a password is left out). */
@@ -683,18 +715,22 @@ export async function runTrend(a: TrendArgs): Promise<void> {
               : []),
             ...shown.map((t) => ({ title: t, align: "right" as const })),
           ],
-          [...r.series, ...letters].map((s) => [
-            letters.includes(s) ? `${letterOf(s)} · ${label(s)}` : label(s),
-            num(s.total),
-            ...(s.compare
-              ? s.compare.cached === "none"
-                ? ["–", "Δ n/a"]
-                : [num(s.compare.total), changeText(s.compare.change)]
-              : []),
-            ...s.points
-              .slice(s.points.length - shown.length)
-              .map((p) => markedValue(num(p.value), p.incomplete)),
-          ]),
+          [...r.series, ...letters].map((s) => {
+            // A sampled count or sum is an estimate (a formula's value comes from estimates).
+            const n = (v: number) => (trendEstimates(full) ? est(num(v)) : num(v));
+            return [
+              letters.includes(s) ? `${letterOf(s)} · ${label(s)}` : label(s),
+              n(s.total),
+              ...(s.compare
+                ? s.compare.cached === "none"
+                  ? ["–", "Δ n/a"]
+                  : [n(s.compare.total), changeText(s.compare.change)]
+                : []),
+              ...s.points
+                .slice(s.points.length - shown.length)
+                .map((p) => markedValue(n(p.value), p.incomplete)),
+            ];
+          }),
           width,
         ),
       );
@@ -840,14 +876,14 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
                 (i ? `↳${formatPercent(s.from_previous)}` : "").padStart(7),
                 s.median_seconds === null ? "" : formatDuration(s.median_seconds),
                 s.value
-                  ? `Σ ${num(s.value.sum)}${s.value.avg === null ? "" : ` (avg ${num(s.value.avg)})`}`
+                  ? `Σ ${est(num(s.value.sum))}${s.value.avg === null ? "" : ` (avg ${num(s.value.avg)})`}`
                   : "",
                 before && i > 0 ? pointsText(s, before[i], before[0]) : "",
               ]
                 .join("  ")
                 .trimEnd(),
             })),
-            { width, color },
+            { width, color, format: (v) => est(formatNumber(v)) },
           )
           .join("\n");
       // Nothing of the compare period cached: no Δ at all (against zeros it would read as a change).
@@ -857,7 +893,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
         const first = r.compare.steps[0]?.users ?? 0;
         const lastStep = r.compare.steps[r.compare.steps.length - 1];
         process.stdout.write(
-          `compare period: ${fmtInt(first)} entered, ${formatPercent(lastStep?.conversion ?? 0)} converted\n`,
+          `compare period: ${est(fmtInt(first))} entered, ${formatPercent(lastStep?.conversion ?? 0)} converted\n`,
         );
       }
       for (const g of r.breakdown ?? [])
@@ -893,7 +929,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       }
       if (r.time_to_convert) {
         const t = r.time_to_convert;
-        process.stdout.write(`\n${timeToConvertHead(t)}\n`);
+        process.stdout.write(`\n${timeToConvertHead(t, estimate !== undefined)}\n`);
         if (t.bins.length)
           process.stdout.write(
             `${drawing
@@ -903,7 +939,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
                   value: b.users,
                   note: formatPercent(b.users / t.count),
                 })),
-                { width, color },
+                { width, color, format: (v) => est(formatNumber(v)) },
               )
               .join("\n")}\n`,
           );
@@ -979,7 +1015,7 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
             ],
             r.cohorts.map((c) => [
               cleanText(timeLabel(c.cohort, r.period, { tz: answer.range.tz })),
-              ...(c.value ?? []).map(num),
+              ...(c.value ?? []).map((v) => est(num(v))),
             ]),
             width,
           ),

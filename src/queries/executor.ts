@@ -13,7 +13,7 @@ import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js
 import type { AnalysisEngine } from "./engine.js";
 import { type BuiltQuery, type EngineName, type QueryContext, withPreludes } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
-import { isMerged, withIdentity } from "./identity.js";
+import { CH_EVENTS_SOURCE, isMerged, withIdentity } from "./identity.js";
 import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import {
@@ -28,6 +28,7 @@ import { comparePeriod, extraPeriod, markPartial } from "./partial.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
+import { sampleBasisPoints, sampleOf, scaleSample, withSample } from "./sample.js";
 import type {
   AnalysisSpec,
   Coverage,
@@ -102,8 +103,15 @@ export async function saveUsersCohort(
 
 function buildOne(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {
   if (engine !== (ctx?.engine ?? "duckdb")) ctx = { ...ctx, engine };
+  // The sample (queries/sample.ts) filters the users the events CTE reads: the persons with `merged`;
+  // the data's end is still read from every event.
+  const rate = sampleOf(spec);
+  if (rate !== undefined)
+    ctx = { ...ctx, wholeEvents: engine === "clickhouse" ? CH_EVENTS_SOURCE : "main.events" };
   const built = buildOf(spec, ctx, engine);
-  return isMerged(spec) ? { ...built, sql: withIdentity(built.sql, engine) } : built;
+  const bp = rate === undefined ? undefined : sampleBasisPoints(rate);
+  if (isMerged(spec)) return { ...built, sql: withIdentity(built.sql, engine, bp) };
+  return rate === undefined ? built : { ...built, sql: withSample(built.sql, engine, rate) };
 }
 
 function buildOf(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {
@@ -135,6 +143,11 @@ function buildOf(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: Engi
 
 /** Aggregated rows → the result contract (pure). */
 export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): ResultOf<S> {
+  // A sampled result's counts are scaled back up (queries/sample.ts).
+  return scaleSample(spec, shapeOne(spec, rows));
+}
+
+function shapeOne<S extends AnalysisSpec>(spec: S, rows: Row[]): ResultOf<S> {
   switch (spec.kind) {
     case "catalog":
       return shapeCatalog(rows) as ResultOf<S>;

@@ -30,6 +30,11 @@ export interface QueryContext {
    * of every partition).
    */
   lastEventUs?: number | null;
+  /**
+   * The relation of every event where the statement's `events` holds fewer (a sample's users,
+   * queries/sample.ts): the data's end (`max(event_time)`) is read from it, so it is the whole data's.
+   */
+  wholeEvents?: string;
 }
 
 /** Memory allowed for per-group user bitmaps. */
@@ -76,6 +81,8 @@ export class Params {
   readonly values: DuckDBValue[] = [];
   private readonly seen = new Map<string, string>();
   private readonly hot: Map<string, string>;
+  /** Where the data's latest event is read (QueryContext.wholeEvents). */
+  readonly wholeEvents: string;
   /** The cohorts' member CTEs (name → `evx_cohN AS (…)`), put before the builder's own (`withPreludes`). */
   private readonly cohorts = new Map<string, { cte: string; sql: string }>();
 
@@ -83,6 +90,7 @@ export class Params {
     ctx?: QueryContext,
     readonly engine: EngineName = ctx?.engine ?? "duckdb",
   ) {
+    this.wholeEvents = ctx?.wholeEvents ?? "events";
     this.hot = new Map(engine === "duckdb" ? (ctx?.hotKeys ?? []).map((k, i) => [k, hotColumn(i)]) : []);
     PRELUDES.set(this.values, () => [...this.cohorts.values()].map((c) => c.sql));
   }
@@ -293,7 +301,7 @@ export function withPreludes(q: BuiltQuery): BuiltQuery {
 
 /** The end of `--last`-style windows: the start of the UTC minute after the latest event (µs). */
 function dataEndSql(p: Params): string {
-  return `((${p.idiv(`(SELECT ${p.us("max(event_time)")} FROM events)`, 60_000_000)} + 1) * 60000000)`;
+  return `((${p.idiv(`(SELECT ${p.us("max(event_time)")} FROM ${p.wholeEvents})`, 60_000_000)} + 1) * 60000000)`;
 }
 
 /** A cohort condition's time window as a predicate on `event_time`. */

@@ -24,18 +24,23 @@ export interface FlatTable {
  * A result as one flat table: the `--csv` output and the TUI's CSV export, so both agree cell for cell.
  */
 export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTable {
-  const t = flattenOne(spec, result);
+  let t = flattenOne(spec, result);
   const r = result as FunnelResult;
-  if (spec?.kind !== "funnel" || !r.annotations || !r.trend) return t;
-  // A funnel over time with annotations: a last column holds the markers of each `trend` row's bucket.
-  const cells = annotationCells(
-    r.trend.map((p) => p.t),
-    r.annotations,
-  );
-  return {
-    columns: [...t.columns, "annotations"],
-    rows: t.rows.map((row) => [...row, row[0] === "trend" ? (cells.get(row[8] as string) ?? null) : null]),
-  };
+  if (spec?.kind === "funnel" && r.annotations && r.trend) {
+    // A funnel over time with annotations: a last column holds the markers of each `trend` row's bucket.
+    const cells = annotationCells(
+      r.trend.map((p) => p.t),
+      r.annotations,
+    );
+    t = {
+      columns: [...t.columns, "annotations"],
+      rows: t.rows.map((row) => [...row, row[0] === "trend" ? (cells.get(row[8] as string) ?? null) : null]),
+    };
+  }
+  // A sampled result (docs/semantics.md, "Sampling"): every row says its numbers are estimates.
+  const rate = (result as { sample?: number } | null)?.sample;
+  if (rate === undefined) return t;
+  return { columns: [...t.columns, "sample"], rows: t.rows.map((row) => [...row, rate]) };
 }
 
 function flattenOne(spec: AnalysisSpec | undefined, result: unknown): FlatTable {

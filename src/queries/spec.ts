@@ -129,6 +129,19 @@ export interface Identified {
   identity?: "merged" | "raw";
 }
 
+/**
+ * `--sample P%` (docs/semantics.md, "Sampling"): the analysis reads only the users whose stable hash
+ * falls in this share (0 < sample < 1; absent: everyone), and scales its counts back up.
+ */
+export interface Sampled {
+  sample?: number;
+}
+
+/** Present on a sampled result: the rate (0.1 for `--sample 10%`); its counts are estimates (`≈`). */
+export interface SampleMark {
+  sample?: number;
+}
+
 export interface CatalogSpec extends Identified {
   kind: "catalog";
   range?: DateRange;
@@ -149,7 +162,7 @@ export interface PropsSpec extends Identified {
   numbers?: boolean;
 }
 
-export interface TrendSpec extends Identified {
+export interface TrendSpec extends Identified, Sampled {
   kind: "trend";
   /** One series per event (times breakdown values). */
   events: EventRef[];
@@ -190,7 +203,7 @@ export interface Exclusion {
   to: number;
 }
 
-export interface FunnelSpec extends Identified {
+export interface FunnelSpec extends Identified, Sampled {
   kind: "funnel";
   steps: EventRef[];
   withinSeconds: number;
@@ -228,7 +241,7 @@ export interface TimeToConvertSpec {
 
 export type Period = "hour" | "day" | "week" | "month";
 
-export interface RetentionSpec extends Identified {
+export interface RetentionSpec extends Identified, Sampled {
   kind: "retention";
   start: EventRef;
   /** `*` = any event. */
@@ -293,7 +306,7 @@ export const PATH_DIRECTIONS = ["after", "before"] as const;
 export type PathDirection = (typeof PATH_DIRECTIONS)[number];
 
 /** What users do after (or did before) their first (last) ANCHOR event in the range. */
-export interface PathsSpec extends Identified {
+export interface PathsSpec extends Identified, Sampled {
   kind: "paths";
   anchor: EventRef;
   direction: PathDirection;
@@ -313,7 +326,7 @@ export const STICKINESS_INTERVALS = ["hour", "day", "week"] as const;
 export type StickinessInterval = (typeof STICKINESS_INTERVALS)[number];
 
 /** How many buckets of the range each user was active in. */
-export interface StickinessSpec extends Identified {
+export interface StickinessSpec extends Identified, Sampled {
   kind: "stickiness";
   event: EventRef;
   interval: StickinessInterval;
@@ -325,7 +338,7 @@ export const LIFECYCLE_INTERVALS = ["day", "week", "month"] as const;
 export type LifecycleInterval = (typeof LIFECYCLE_INTERVALS)[number];
 
 /** Per bucket: new, returning, resurrecting and dormant users of one event. */
-export interface LifecycleSpec extends Identified {
+export interface LifecycleSpec extends Identified, Sampled {
   kind: "lifecycle";
   event: EventRef;
   interval: LifecycleInterval;
@@ -466,7 +479,7 @@ export interface Annotation {
   value?: string;
 }
 
-export interface TrendResult {
+export interface TrendResult extends SampleMark {
   interval: Interval;
   measure: string;
   /** `rolling 7d` or `cumulative` when the points are windows (absent otherwise). */
@@ -509,7 +522,7 @@ export interface FunnelCompare {
   /** How much of the compare period the cache holds; with `none` the outputs show no Δ. */
   cached?: Cached;
 }
-export interface FunnelResult {
+export interface FunnelResult extends SampleMark {
   within_seconds: number;
   order: FunnelOrder;
   /** Exclusions as written with their step range: `error@1-3`. */
@@ -552,7 +565,7 @@ export interface RetentionCohort {
   /** With `--value`: per period, the sum of the key over the RETURN events behind `retained[n]`. */
   value?: number[];
 }
-export interface RetentionResult {
+export interface RetentionResult extends SampleMark {
   period: Period;
   mode: "on" | "on-or-after";
   cohort: RetentionCohortRule;
@@ -601,7 +614,7 @@ export interface UserRow {
   first_seen: string;
   last_seen: string;
 }
-export interface UsersResult {
+export interface UsersResult extends SampleMark {
   /** All selected users, however many are listed. */
   total: number;
   /** Sorted by user_id (byte order), at most `limit`. */
@@ -633,7 +646,7 @@ export interface PathNode {
   /** users / the anchor's users. */
   share: number;
 }
-export interface PathsResult {
+export interface PathsResult extends SampleMark {
   /** The anchor as written (`EVENT[filter]`). */
   anchor: string;
   direction: PathDirection;
@@ -644,7 +657,7 @@ export interface PathsResult {
   nodes: PathNode[];
 }
 
-export interface StickinessResult {
+export interface StickinessResult extends SampleMark {
   interval: StickinessInterval;
   buckets_in_range: number;
   /** count = 1..buckets_in_range, zero-filled. */
@@ -664,7 +677,7 @@ export interface LifecyclePoint {
   /** Present (true) when the cache holds the bucket or the one before it only in part. */
   incomplete?: true;
 }
-export interface LifecycleResult {
+export interface LifecycleResult extends SampleMark {
   interval: LifecycleInterval;
   points: LifecyclePoint[];
 }

@@ -7,6 +7,7 @@
 import * as asciichart from "asciichart";
 import type { Period, RetentionResult } from "../queries/spec.js";
 import { formatCompact, formatNumber, timeLabel } from "./format.js";
+import { est } from "./sample.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate, truncateAnsi } from "./sanitize.js";
 
 const RESET = "\x1b[0m";
@@ -716,11 +717,11 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
   );
   const totalUsers = result.cohorts.reduce((a, c) => a + num(c.users), 0);
   let labelW = Math.max(6, ...cohortLabels.map(displayWidth), showAverage ? 7 : 0);
-  const usersTexts = result.cohorts.map((c) => formatNumber(c.users));
+  const usersTexts = result.cohorts.map((c) => est(result, formatNumber(c.users)));
   let usersW = Math.max(
     5,
     ...usersTexts.map(displayWidth),
-    showAverage ? displayWidth(formatNumber(totalUsers)) : 0,
+    showAverage ? displayWidth(est(result, formatNumber(totalUsers))) : 0,
   );
 
   let fit = Math.floor((width - labelW - usersW - 2 + 1) / (cw + 1));
@@ -764,7 +765,7 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
   if (showAverage) {
     const cells: string[] = [];
     for (let n = 0; n < shown; n++) cells.push(cell(result.average?.[n] ?? null, false));
-    out.push(row("Average", formatNumber(totalUsers), cells));
+    out.push(row("Average", est(result, formatNumber(totalUsers)), cells));
   }
   result.cohorts.forEach((c, i) => {
     const cells: string[] = [];

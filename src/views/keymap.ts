@@ -82,6 +82,7 @@ export const KEYMAP = [
   { id: "rerun", keys: ["ctrl+r"], scope: "global", description: "Run the queries again" },
   { id: "live", keys: ["L"], scope: "global", description: "Live: sync every --every" },
   { id: "identity", keys: ["I"], scope: "global", description: "Identity: merged / raw" },
+  { id: "sample", keys: ["%"], scope: "global", description: "Sample users: off/10%/1%" },
   // events
   { id: "events.filter", keys: ["/"], scope: "events", description: "Filter event names" },
   { id: "events.open", keys: ["enter"], scope: "events", description: "Open event in Trends" },

@@ -8,6 +8,7 @@
  * A, B, … in the chips' order, e.g. `A/B*100`): the chart, the table and the cursor line then show the
  * formula, its legend its text; an empty formula clears it.
  */
+
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
@@ -20,6 +21,7 @@ import { type LineSeries, lineChart } from "../../render/charts.js";
 import { changeText, offsetText } from "../../render/compare.js";
 import { bucketText, formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
 import { compareNote, markedValue } from "../../render/partial.js";
+import { trendEst } from "../../render/sample.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
 import { formulaView, seriesLabel } from "../../render/series.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
@@ -165,10 +167,14 @@ export function trendTable(
   const fit = Math.max(1, Math.floor((width - bucketW) / (colW + 1)));
   const shown = columns.slice(0, fit);
   // An incomplete bucket's value ends with `*` (docs/semantics.md, "Partial data").
+  // A sampled count is an estimate: `≈1,234` (docs/semantics.md, "Sampling").
   const cell = (v: number, incomplete = false) => {
-    const t = formatNumber(v);
+    const t = trendEst(result, formatNumber(v));
     return padStart(
-      markedValue(displayWidth(t) + (incomplete ? 1 : 0) <= colW ? t : formatCompact(v), incomplete),
+      markedValue(
+        displayWidth(t) + (incomplete ? 1 : 0) <= colW ? t : trendEst(result, formatCompact(v)),
+        incomplete,
+      ),
       colW,
     );
   };
@@ -202,7 +208,8 @@ export function cursorLine(result: TrendResult, index: number, tz: string): stri
     const v = s.points[index]?.value ?? 0;
     // No compare value from a period the cache holds none of.
     const c = s.compare?.cached === "none" ? undefined : s.compare?.points[index];
-    return `${cleanText(seriesLabel(s, result))} ${formatNumber(v)}${c ? ` (${offsetText(s.compare!.offset_seconds)} ${formatNumber(c.value)})` : ""}`;
+    const n = (x: number) => trendEst(result, formatNumber(x));
+    return `${cleanText(seriesLabel(s, result))} ${n(v)}${c ? ` (${offsetText(s.compare!.offset_seconds)} ${n(c.value)})` : ""}`;
   });
   const partial = result.series[0]?.points[index]?.incomplete ? ["incomplete bucket"] : [];
   return [bucketText(t, result.interval, tz), ...values, ...partial].join(" · ");
