@@ -130,6 +130,7 @@ type Overlay =
 export function App(props: AppProps) {
   const [session, setSession] = useState<Session | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: one client for the App's life; the sample it starts with is the first props'
   const client = useMemo(() => {
     const c = new QueryClient({
       run: async (spec, opts) => {
