@@ -338,9 +338,11 @@ export class RemoteConn {
         throw hostStopped();
       }
       if (this.broken) {
-        if (/^(ROLLBACK|ABORT|COMMIT|END)\b/.test(head)) this.broken = false;
+        // The caller ended the lost transaction, or began a new one (it has given the lost one up: a
+        // BEGIN whose host died fails without a ROLLBACK after it, and the next batch begins afresh).
+        if (/^(ROLLBACK|ABORT|COMMIT|END|BEGIN)\b/.test(head)) this.broken = false;
         if (/^(ROLLBACK|ABORT)\b/.test(head)) return { ok: true };
-        throw hostStopped();
+        if (this.broken) throw hostStopped();
       }
     }
     for (let attempt = 0; ; attempt++) {
@@ -365,8 +367,9 @@ export class RemoteConn {
         if (this.role === "writer") {
           // Whether the statement ran is unknown: the caller fails (a transaction is rolled back with
           // its host; a statement of its own landed whole or not at all).
-          if (this.writerTx || /^BEGIN\b/.test(head))
-            this.broken = !/^(ROLLBACK|ABORT|COMMIT|END)\b/.test(head);
+          // A BEGIN that failed opened nothing the caller goes on with (transaction() does not roll
+          // back a failed BEGIN), so it leaves nothing to end.
+          if (this.writerTx) this.broken = !/^(ROLLBACK|ABORT|COMMIT|END)\b/.test(head);
           this.writerTx = false;
           throw hostStopped();
         }
