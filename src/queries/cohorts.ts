@@ -9,6 +9,7 @@ import { UsageError } from "./errors.js";
 import { checkCohortName, formatEventRef } from "./parse.js";
 import type { AnalysisSpec, CohortDef, CohortRef, EventRef, Filter, TrendResult, TrendSpec } from "./spec.js";
 import { closestNames } from "./suggest.js";
+import { formulaOf } from "./trend.js";
 
 export interface SavedCohort {
   name: string;
@@ -178,16 +179,20 @@ export function expandCohortTrend(spec: TrendSpec): TrendSpec {
   };
 }
 
-/** The expanded trend's series renamed: the event as written, the cohort (or not) as breakdown. */
+/**
+ * The expanded trend's series renamed: the event as written, the cohort (or not) as breakdown. A
+ * formula is computed again per part (in a cohort, not in it), its letters the events: on the expanded
+ * trend they would name its parts.
+ */
 export function labelCohortTrend(result: TrendResult, spec: TrendSpec): TrendResult {
   const refs = spec.cohortBreakdown ?? [];
   const per = refs.length * 2;
-  return {
-    ...result,
-    series: result.series.map((s, i) => {
-      const e = spec.events[Math.floor(i / per)];
-      const r = refs[Math.floor((i % per) / 2)];
-      return { ...s, event: formatEventRef(e), breakdown: i % 2 === 0 ? r.name : notInCohort(r.name) };
-    }),
-  };
+  const series = result.series.map((s, i) => {
+    const e = spec.events[Math.floor(i / per)];
+    const r = refs[Math.floor((i % per) / 2)];
+    return { ...s, event: formatEventRef(e), breakdown: i % 2 === 0 ? r.name : notInCohort(r.name) };
+  });
+  const out: TrendResult = { ...result, series };
+  if (spec.formula !== undefined) out.formula = formulaOf(spec.formula, spec.events.length, series);
+  return out;
 }

@@ -20,6 +20,7 @@ import type {
   CohortRef,
   DateRange,
   Filter,
+  TrendSpec,
   UsersSpec,
 } from "../../src/queries/spec.js";
 import { generateLake } from "../../src/source/synthetic.js";
@@ -259,6 +260,36 @@ describe("--breakdown cohort:…", () => {
       (s) => {
         const t = s as never as Parameters<typeof expandCohortTrend>[0];
         return labelCohortTrend(bruteTrend(events, expandCohortTrend(t)), t);
+      },
+    ));
+  test("trend: a formula per part (its letters are the events, never the parts)", () =>
+    check(
+      {
+        kind: "trend",
+        events: [ref("application_opened"), ref("purchase")],
+        measure: { kind: "users" },
+        interval: "week",
+        range: full("UTC"),
+        filters: [],
+        limit: 10,
+        cohortBreakdown: [cohort("savers")],
+        formula: "B/A*100",
+      },
+      (s) => {
+        const t = s as never as TrendSpec;
+        const plain = { ...t, formula: undefined };
+        const r = labelCohortTrend(bruteTrend(events, expandCohortTrend(plain)), plain);
+        // Each part alone, as a trend with the cohort as a filter: its formula is the part's.
+        const parts = (["=", "!="] as const).map((op) => {
+          const bound = t.cohortBreakdown![0]; // bound by check()
+          const f = bruteTrend(events, {
+            ...t,
+            cohortBreakdown: undefined,
+            filters: [{ key: "cohort", op, value: bound.name, cohort: bound }],
+          }).formula;
+          return { ...f!.series[0], breakdown: op === "=" ? "savers" : r.series[1].breakdown };
+        });
+        return { ...r, formula: { text: "B/A*100", series: parts } };
       },
     ));
   test("retention: a table per cohort and one of the others", () =>
