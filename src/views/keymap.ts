@@ -160,6 +160,8 @@ export const KEYMAP = [
     nav: true,
   },
   { id: "retention.right", keys: ["right", "l"], scope: "retention", description: "Next period", nav: true },
+  { id: "retention.firstPeriod", keys: ["home"], scope: "retention", description: "First period", nav: true },
+  { id: "retention.lastPeriod", keys: ["end"], scope: "retention", description: "Last period", nav: true },
   { id: "retention.users", keys: ["enter"], scope: "retention", description: "Users of selected cell" },
   { id: "retention.cohort", keys: ["c"], scope: "retention", description: "Cohorts: first/recurring" },
   { id: "retention.value", keys: ["V"], scope: "retention", description: "Sum a property per cell" },

@@ -302,6 +302,8 @@ export interface RetentionModel {
   /** The selected cell: cohort index (in the result) and period. */
   row: number;
   col: number;
+  /** The first period shown when the periods do not all fit (←/→ scroll them; the cohort column stays). */
+  left?: number;
 }
 
 export interface PathsModel {
