@@ -213,12 +213,12 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const row = clamp(model.row, 0, Math.max(0, cohorts - 1));
   const top = scrollTop(model.top, row, gridRows, cohorts);
 
-  const gridOpts = { width, color: env.color, ascii: env.ascii, tz: range?.tz };
-  // The grid from period 0: how many periods fit beside the cohort column.
-  const grid0 = useMemo(
-    () => (data ? retentionGrid(data, { width, color: env.color, ascii: env.ascii, tz: range?.tz }) : []),
-    [data, width, env.color, env.ascii, range?.tz],
+  const gridOpts = useMemo(
+    () => ({ width, color: env.color, ascii: env.ascii, tz: range?.tz }),
+    [width, env.color, env.ascii, range?.tz],
   );
+  // The grid from period 0: how many periods fit beside the cohort column.
+  const grid0 = useMemo(() => (data ? retentionGrid(data, gridOpts) : []), [data, gridOpts]);
   const prefix = PREFIX[data?.period ?? fitted.period];
   const periods = data ? periodCount(data) : 0;
   const fit = Math.max(1, grid0.length ? shownPeriods(grid0[0]!, prefix) : 0);
@@ -227,8 +227,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const left = scrollTop(model.left ?? 0, col, fit, periods);
   const grid = useMemo(
     () => (left === 0 || !data ? grid0 : retentionGrid(data, { ...gridOpts, from: left })),
-    // biome-ignore lint/correctness/useExhaustiveDependencies: gridOpts is grid0's inputs
-    [grid0, data, left],
+    [grid0, data, left, gridOpts],
   );
   const moveRow = (d: number) => {
     const next = clamp(row + d, 0, Math.max(0, cohorts - 1));
