@@ -75,7 +75,7 @@ try {
     const pipe = join(c.dir, `pipe-${w}x${h}.bin`);
     await shell(
       name,
-      `XDG_CACHE_HOME=${q(join(c.dir, "xdg"))} XDG_CONFIG_HOME=${q(join(c.dir, "cfg"))}`,
+      `XDG_CACHE_HOME=${q(join(c.dir, "xdg"))} XDG_CONFIG_HOME=${q(join(c.dir, `cfg-${w}x${h}`))}`,
       w,
       h,
     );

@@ -23,6 +23,7 @@ import { readViews, type ViewsFile, viewsPath } from "../views/state/views.js";
 import { splashFrame } from "../views/widgets/splash.js";
 import { cachePathFor } from "./cachepath.js";
 import { EXIT, UsageError } from "./errors.js";
+import { incrementalStdout } from "./inkfix.js";
 
 /** Exit code when stdin or stdout is not a terminal (the hint goes to stderr via the UsageError). */
 export const UI_NOT_A_TTY_EXIT = EXIT.usage;
@@ -290,7 +291,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       }),
       {
         stdin,
-        stdout,
+        stdout: incrementalStdout(stdout),
         stderr,
         ...INK_OPTIONS,
         onRender: () => {

@@ -22,7 +22,12 @@ describe("Paths screen", () => {
       await app.press("6");
       let f = await app.waitFor((x) => /what they did after button_clicked/.test(x) && /^│ {2}├─ /m.test(x));
       assert.match(f, /^Paths · after button_clicked · depth 4 · top 5 · collapse repeats/m);
-      assert.match(f, /^├─ \S+ +[█▏▎▍▌▋▊▉]+ +[\d.k]+ +\d+\.\d%$/m);
+      // users, share of the parent (the anchored users here), share of all
+      assert.match(f, /^├─ \S+ +[█▏▎▍▌▋▊▉]+ +[\d.k]+ +(\d+\.\d%) +\1$/m);
+      assert.match(f, /^button_clicked +users parent +all$/m);
+      // Two levels open; the nodes of the second level are folded (▸), deeper ones hidden.
+      assert.match(f, /^│ {2}├─ \S+ ▸ /m);
+      assert.doesNotMatch(f, /^│ {2}│ {2}[├└]─ /m);
       assertFits(f, 100, 34);
       // The first node is selected: fold it, its children go; unfold, they come back.
       const first = /^├─ (\S+)/m.exec(f)![1]!;
@@ -33,7 +38,11 @@ describe("Paths screen", () => {
       const at = lines.findIndex((l) => l.startsWith(`├─ ${first}`));
       assert.match(lines[at + 1]!, /^[├└]─ /, "the next line is a sibling");
       await app.press(KEYS.right);
-      f = await app.waitFor((x) => !x.includes("▸") && /^│ {2}├─ /m.test(x));
+      f = await app.waitFor((x) => new RegExp(`^├─ ${first} `, "m").test(x) && /^│ {2}├─ /m.test(x));
+      // → on a second-level node shows its children.
+      await app.press("j", KEYS.right);
+      f = await app.waitFor(/^│ {2}│ {2}[├└]─ /m);
+      await app.press("k");
       // Down, ← folds that child, ← again goes back to its parent; Enter re-anchors on the node.
       await app.press("j", KEYS.left);
       await app.waitFor(/^│ {2}├─ \S+ ▸/m);
@@ -89,7 +98,7 @@ describe("Paths screen", () => {
       await app.waitFor("button_clicked");
       await app.press("6");
       const f0 = await app.waitFor(/^├─ /m);
-      const m = /^├─ (\S+) .* (\d+) +\d+\.\d%$/m.exec(f0)!;
+      const m = /^├─ (\S+) .* (\d+) +\d+\.\d% +\d+\.\d%$/m.exec(f0)!;
       await app.press("u");
       const f = await app.waitFor(new RegExp(`^Users · path ${m[1]}\n${m[2]} users?\\b`, "m"));
       assert.match(f, /user\s+events\s+first seen\s+last seen/);

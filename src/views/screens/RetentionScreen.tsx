@@ -235,7 +235,14 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   };
   const moveCol = (d: number) => {
     const next = clamp(col + d, 0, Math.max(0, periods - 1));
-    update({ col: next, left: scrollTop(left, next, fit, periods) });
+    // Past an edge the periods move by half a grid, not one: each scroll redraws every cohort row
+    // (bytes over SSH), so fewer, larger steps.
+    const inView = next >= left && next < left + fit;
+    const half = clamp(next - Math.floor(fit / 2), 0, Math.max(0, periods - fit));
+    update({
+      col: next,
+      left: inView ? left : Math.abs(d) === 1 ? half : scrollTop(left, next, fit, periods),
+    });
   };
 
   useKeys(

@@ -320,6 +320,11 @@ export interface PathsModel {
   scroll: number;
   /** Keys (`pathKey`) of the nodes whose children are hidden. */
   folded: string[];
+  /**
+   * Keys of the nodes below the first two levels' whose children are shown: a tree opens with two
+   * levels, each deeper one unfolds on →.
+   */
+  unfolded?: string[];
 }
 
 export interface LifecycleModel {
