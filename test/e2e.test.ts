@@ -124,6 +124,29 @@ describe("end to end in tmux", {
     assert.doesNotMatch(flags, /^-icanon$|^-echo$/m);
   });
 
+  it("retention at 80×24: → reaches the last period with the cohort column frozen, Enter drills it", async (t) => {
+    const name = "ret80";
+    await tty.shell(name, `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg80'`, 80, 24);
+    t.after(() => kill(name));
+    type(name, `cd '${c.dir}' && ${ui.cmd} --no-restore; echo EXIT=$?`);
+    keys(name, "Enter");
+    await waitScreen(name, /button_clicked\s+1,946/);
+    keys(name, "4");
+    let s = await waitScreen(name, /^Cohort\s+Users\s+D0\s.*\+\d+$/m);
+    assert.match(s, /D0-D\d+ of 14 \(←→\)/);
+    keys(name, "End");
+    s = await waitScreen(name, /^06-01 D13: /m);
+    assert.match(s, /^‹\+\d+\s+Users\s.*\sD13$/m);
+    assert.match(s, /^06-01\s+10\s/m); // the cohort and users columns stay
+    for (const l of s.split("\n")) assert.ok(l.length <= 80, l);
+    keys(name, "Enter");
+    await waitScreen(name, "Users · cohort 06-01 · D13 · retained");
+    keys(name, "Escape");
+    await waitScreen(name, /^06-01 D13: /m);
+    keys(name, "q");
+    await waitScreen(name, /EXIT=0/);
+  });
+
   it("SIGTERM restores the terminal too", async (t) => {
     const name = "term";
     await shell(name);
