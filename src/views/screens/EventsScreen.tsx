@@ -21,7 +21,7 @@ import { useActions } from "../hooks/useActions.js";
 import { useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { pointsOf } from "../state/intervals.js";
-import { type EventsModel, useAppEnv } from "../state/state.js";
+import { type EventsModel, useAppEnv, useReportSelection } from "../state/state.js";
 import { fuzzyFilter } from "../widgets/fuzzy.js";
 import { rangeText } from "../widgets/overlays.js";
 import { clamp, Line, scrollTop, typed } from "../widgets/widgets.js";
@@ -215,6 +215,16 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
   );
   // For the command palette: what these keys would do nothing for now.
   useActions("events", [!rows[cursor] && "events.open"], !editing);
+  // `z`: the selected event whole (a long name is cut in the table).
+  const sel = rows[cursor];
+  useReportSelection(
+    "events",
+    sel
+      ? cleanText(
+          `${sel.event_type}\n${formatNumber(sel.events)} events · ${formatNumber(sel.users)} users · last seen ${lastSeen(sel.last_seen)}`,
+        )
+      : "",
+  );
 
   const header = useMemo(() => {
     const parts = [

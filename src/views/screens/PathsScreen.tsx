@@ -27,7 +27,13 @@ import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
-import { type PathsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
+import {
+  type PathsModel,
+  useAppEnv,
+  useReportResult,
+  useReportSelection,
+  useReportSettings,
+} from "../state/state.js";
 import { EventPicker, FilterPrompt, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "../widgets/widgets.js";
@@ -187,6 +193,12 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
     },
     { priority: PRIORITY.screen, isActive: picker === null && drill === null },
   );
+  const selRow = rows[cursor];
+  const selText = selRow
+    ? `${cleanText(selRow.node.path.join(" → "))}: ${formatNumber(selRow.node.users)} users, ${formatPercent(selRow.parentShare)} of ${selRow.node.path.length > 1 ? "the step before" : "the anchored"}, ${formatPercent(selRow.node.share)} of all`
+    : "";
+  // `z`: the selected node's whole path (the tree cuts long names).
+  useReportSelection("paths", selText);
   // For the command palette: what these keys would do nothing for now.
   const node = rows[cursor]?.node.path.at(-1);
   useActions(
@@ -307,11 +319,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
           ),
         )}
         <Line
-          text={
-            sel
-              ? `${cleanText(sel.node.path.join(" → "))}: ${formatNumber(sel.node.users)} users, ${formatPercent(sel.parentShare)} of ${sel.node.path.length > 1 ? "the step before" : "the anchored"}, ${formatPercent(sel.node.share)} of all${rows.length > listH ? ` · ${cursor + 1}/${rows.length}` : ""}`
-              : " "
-          }
+          text={sel ? `${selText}${rows.length > listH ? ` · ${cursor + 1}/${rows.length}` : ""}` : " "}
           width={width}
           dim
         />

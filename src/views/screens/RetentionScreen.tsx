@@ -24,6 +24,7 @@ import {
   type RetentionModel,
   useAppEnv,
   useReportResult,
+  useReportSelection,
   useReportSettings,
 } from "../state/state.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, NumberPrompt } from "../widgets/pickers.js";
@@ -305,6 +306,9 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     ],
     picker === null && drill === null,
   );
+
+  // `z`: the selected cell's line whole (the line under the grid is cut at the width).
+  useReportSelection("retention", data ? cellText(data, row, col, range?.tz) : "");
 
   const chart = useMemo(() => {
     if (!data || chartH < 3) return [];

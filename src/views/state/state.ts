@@ -425,6 +425,11 @@ export interface AppEnv {
   reportDrill(current: CurrentResult | null): void;
   /** Screens publish their whole settings line (the `?` help shows it, when the screen shows part). */
   reportSettings(tab: TabId, text: string): void;
+  /**
+   * Screens (and an open drill-down panel, as `drill`) publish the selected row's whole text, which a
+   * narrow screen may cut with `…`: `z` shows it in full ("" when nothing is selected).
+   */
+  reportSelection(tab: TabId | "drill", text: string): void;
   /** Opens an event in Trends. */
   openInTrends(ref: EventRef): void;
   /** The cached data changed (sync, evict): re-run everything. */
@@ -443,6 +448,13 @@ export function useAppEnv(): AppEnv {
 export function useReportSettings(tab: TabId, text: string): void {
   const { reportSettings } = useAppEnv();
   useLayoutEffect(() => reportSettings(tab, text), [reportSettings, tab, text]);
+}
+
+/** Publishes the selected row's whole text for `z` (read when it is pressed; "" on unmount). */
+export function useReportSelection(tab: TabId | "drill", text: string): void {
+  const { reportSelection } = useAppEnv();
+  useLayoutEffect(() => reportSelection(tab, text), [reportSelection, tab, text]);
+  useLayoutEffect(() => () => reportSelection(tab, ""), [reportSelection, tab]);
 }
 
 /**
