@@ -74,6 +74,19 @@ describe("long texts at 80×24", () => {
       assert.ok(!/\x1b|\x07/.test(f));
       await app.press(KEYS.esc);
       await app.waitFor(/Timeline of /);
+      // →/← scroll the timeline's lines: the end of the long line comes into view.
+      f = await app.waitFor(/←→ columns 1-80 of \d+/);
+      let presses = 0;
+      while (!app.lastFrame().includes("end-of-note") && presses++ < 12) {
+        await app.press("l");
+        await app.waitFor(/←→ columns \d+-/);
+      }
+      f = app.lastFrame();
+      assert.ok(f.includes("end-of-note"), f);
+      assert.match(f, /^‹/m);
+      assertFits(f, 80, 24);
+      for (let i = 0; i < presses; i++) await app.press("h");
+      await app.waitFor(/←→ columns 1-80 of/);
       // z on the timeline: the selected line whole.
       await app.press("z");
       f = await app.waitFor("In full");

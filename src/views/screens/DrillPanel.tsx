@@ -27,7 +27,7 @@ import type {
 } from "../../queries/spec.js";
 import { parseUserSelection } from "../../queries/users.js";
 import { formatNumber, timeText } from "../../render/format.js";
-import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { cleanText, displayWidth, padEnd, padStart, sliceColumns, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { useClipboard } from "../hooks/useClipboard.js";
@@ -231,6 +231,8 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
   const [tlTop, setTlTop] = useState(0);
   /** The selected line of the timeline (among the lines shown); Enter opens its event in full. */
   const [tlCursor, setTlCursor] = useState(0);
+  /** Columns of the timeline scrolled off to the left (←/→). */
+  const [tlLeft, setTlLeft] = useState(0);
   /** The event open in full (an index into the timeline's events), or null. */
   const [full, setFull] = useState<number | null>(null);
   const [search, setSearch] = useState("");
@@ -304,6 +306,13 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
   const tlMax = Math.max(0, lines.length - tlH);
   const tlCur = clamp(tlCursor, 0, Math.max(0, lines.length - 1));
   const tlFirst = scrollTop(clamp(tlTop, 0, tlMax), tlCur, tlH, lines.length);
+  // Horizontal scroll: as far as the widest line shown needs.
+  const widest = useMemo(
+    () => Math.max(0, ...lines.slice(tlFirst, tlFirst + tlH).map(displayWidth)),
+    [lines, tlFirst, tlH],
+  );
+  const leftMax = Math.max(0, widest - width + 1);
+  const left = clamp(tlLeft, 0, leftMax);
 
   // `z`: the selected user (a long id is cut in the list), or the selected timeline line, whole.
   const selUser = list[cur];
@@ -389,7 +398,13 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
           setTlTop(scrollTop(view, next, tlH, lines.length));
         }
       };
-      if (matches("drill.up", input, key)) move(-1);
+      const across = (d: number) => {
+        if (user === null) env.notify("←/→ scroll a timeline; z shows the selected user in full");
+        else setTlLeft(clamp(left + d * Math.max(8, Math.floor(width / 2)), 0, leftMax));
+      };
+      if (matches("drill.left", input, key)) across(-1);
+      else if (matches("drill.right", input, key)) across(1);
+      else if (matches("drill.up", input, key)) move(-1);
       else if (matches("drill.down", input, key)) move(1);
       else if (matches("drill.pageUp", input, key)) move(-page, true);
       else if (matches("drill.pageDown", input, key)) move(page, true);
@@ -417,6 +432,7 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
           setUser(u.user_id);
           setTlTop(0);
           setTlCursor(0);
+          setTlLeft(0);
           setSearch("");
         }
       } else if (matches("drill.flip", input, key)) {
@@ -448,6 +464,8 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
     "drill",
     [
       (user !== null || !flip) && "drill.flip",
+      (user === null || leftMax === 0) && "drill.left",
+      (user === null || leftMax === 0) && "drill.right",
       user === null && "drill.search",
       (user !== null ? lineIdx[tlCur] === undefined : !list[cur]) && "drill.open",
       (user !== null || !usersData || !env.session?.saveCohort) && "drill.cohort",
@@ -499,7 +517,12 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
           ) : (
             lines.slice(tlFirst, tlFirst + tlH).map((l, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: a window over the filtered lines
-              <Line key={tlFirst + i} text={l} width={width} inverse={tlFirst + i === tlCur} />
+              <Line
+                key={tlFirst + i}
+                text={left > 0 ? `‹${sliceColumns(l, left + 1, width)}` : l}
+                width={width}
+                inverse={tlFirst + i === tlCur}
+              />
             ))
           )}
         </Box>
@@ -507,9 +530,14 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
           ids={["drill.open", "drill.search", "export", "sql", "drill.back"]}
           width={width}
           extra={
-            lines.length > tlH
-              ? `↑↓ lines ${tlFirst + 1}-${Math.min(lines.length, tlFirst + tlH)} of ${lines.length}`
-              : undefined
+            [
+              lines.length > tlH
+                ? `↑↓ lines ${tlFirst + 1}-${Math.min(lines.length, tlFirst + tlH)} of ${lines.length}`
+                : "",
+              leftMax > 0 ? `←→ columns ${left + 1}-${Math.min(widest, left + width)} of ${widest}` : "",
+            ]
+              .filter(Boolean)
+              .join(" · ") || undefined
           }
         />
       </Box>
