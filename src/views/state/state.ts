@@ -190,6 +190,9 @@ export interface FunnelModel {
   value?: string;
   /** `t`: the histogram of times from step 1 to the last step. */
   timeToConvert?: boolean;
+  /** The breakdown table's scroll: first step column shown (←/→) and first value row (pgup/pgdn). */
+  bdFrom?: number;
+  bdTop?: number;
 }
 
 /** An edit of a funnel's steps (0-based indices; `to` is the moved step's new index). */

@@ -39,6 +39,8 @@ const POSITIONS = new Set([
   "row",
   "col",
   "left",
+  "bdFrom",
+  "bdTop",
 ]);
 /** `top` is a setting in Paths (children per node), a scroll position in Retention. */
 const KEEP: Partial<Record<TabId, string[]>> = { paths: ["top"] };
