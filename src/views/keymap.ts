@@ -90,6 +90,14 @@ export const KEYMAP = [
   { id: "events.down", keys: ["down", "j"], scope: "events", description: "Move down", nav: true },
   { id: "events.pageUp", keys: ["pgup"], scope: "events", description: "Page up", nav: true },
   { id: "events.pageDown", keys: ["pgdn"], scope: "events", description: "Page down", nav: true },
+  { id: "events.left", keys: ["left", "h"], scope: "events", description: "Scroll columns left", nav: true },
+  {
+    id: "events.right",
+    keys: ["right", "l"],
+    scope: "events",
+    description: "Scroll columns right",
+    nav: true,
+  },
   { id: "events.first", keys: ["home", "g"], scope: "events", description: "First event", nav: true },
   { id: "events.last", keys: ["end", "G"], scope: "events", description: "Last event", nav: true },
   // trends
