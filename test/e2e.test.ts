@@ -126,7 +126,13 @@ describe("end to end in tmux", {
 
   it("retention at 80×24: → reaches the last period with the cohort column frozen, Enter drills it", async (t) => {
     const name = "ret80";
-    await tty.shell(name, `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg80'`, 80, 24);
+    // Its own config folder: quitting records where it was left, which the other tests reopen.
+    await tty.shell(
+      name,
+      `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg80' XDG_CONFIG_HOME='${c.dir}/config80'`,
+      80,
+      24,
+    );
     t.after(() => kill(name));
     type(name, `cd '${c.dir}' && ${ui.cmd} --no-restore; echo EXIT=$?`);
     keys(name, "Enter");
