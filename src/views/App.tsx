@@ -68,7 +68,7 @@ import {
   type RangeChoice,
   TextPanel,
 } from "./widgets/overlays.js";
-import { StatusBar } from "./widgets/StatusBar.js";
+import { coverageNote, StatusBar } from "./widgets/StatusBar.js";
 import { frameSize, OPENING_STATUS, openingLine, tabBarLayout } from "./widgets/splash.js";
 import { Line, ListPicker, TextPrompt } from "./widgets/widgets.js";
 
@@ -597,10 +597,17 @@ function Main(
       else if (matches("history.forward", input, key)) travel(1);
       else if (matches("help", input, key)) setOverlay({ kind: "help" });
       else if (matches("fullText", input, key)) {
+        const failure = client.getActivity().failure;
+        const shown = current.current.get(tab);
         const text = fullText(
           (drill.current !== null ? selection.current.get("drill") : "") || selection.current.get(tab) || "",
           message?.text ?? lastMessage.current,
           live.state.phase === "off" ? null : (liveText(live.state)?.text ?? null),
+          [
+            failure ? `${failure.label} failed: ${failure.message}` : "",
+            coverageNote(shown?.coverage) ?? "",
+            ...(shown?.warnings ?? []),
+          ].filter(Boolean),
         );
         if (text) setOverlay({ kind: "text", title: "In full", text });
         else notify("nothing selected and no message yet: z shows a selected row or a message in full");
@@ -877,14 +884,21 @@ function Main(
 }
 
 /**
- * The `z` panel: the selected row, the status bar's message (or the last one) and live mode's line,
+ * The `z` panel: the selected row, the status bar's message (or the last one), live mode's line and
+ * the status bar's notes (the last failed query, a partial result's missing partitions, warnings),
  * each whole under a heading; "" when there is none.
  */
-export function fullText(selected: string, message: string | null, live: string | null): string {
+export function fullText(
+  selected: string,
+  message: string | null,
+  live: string | null,
+  status: string[] = [],
+): string {
   const parts: string[] = [];
   if (selected) parts.push(`Selected\n${selected}`);
   if (message) parts.push(`Message\n${message}`);
   if (live) parts.push(`Live mode\n${live}`);
+  if (status.length) parts.push(`Status\n${status.join("\n")}`);
   return parts.join("\n\n");
 }
 

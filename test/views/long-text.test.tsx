@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sync } from "../../src/cache/sync.js";
 import { folderSource } from "../../src/source/folder.js";
+import { fullText } from "../../src/views/App.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
 
 const NAME = "checkout_payment_method_selected_by_returning_customer";
@@ -95,6 +96,17 @@ describe("long texts at 80×24", () => {
     } finally {
       app.unmount();
     }
+  });
+
+  it("fullText: each part whole under its heading, nothing when there is nothing", () => {
+    assert.equal(fullText("", null, null), "");
+    assert.equal(
+      fullText("zoom → file_saved: 4 users", "saved", "live · next in 5s", [
+        "trend failed: boom",
+        "! partial",
+      ]),
+      "Selected\nzoom → file_saved: 4 users\n\nMessage\nsaved\n\nLive mode\nlive · next in 5s\n\nStatus\ntrend failed: boom\n! partial",
+    );
   });
 
   it("z shows the last message whole after it left the status bar", async () => {
