@@ -515,15 +515,17 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
               dim
             />
           ) : (
-            lines.slice(tlFirst, tlFirst + tlH).map((l, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: a window over the filtered lines
-              <Line
-                key={tlFirst + i}
-                text={left > 0 ? `‹${sliceColumns(l, left + 1, width)}` : l}
-                width={width}
-                inverse={tlFirst + i === tlCur}
-              />
-            ))
+            // Keyed by the event's place in the timeline (a search keeps some of them).
+            lineIdx
+              .slice(tlFirst, tlFirst + tlH)
+              .map((ev, i) => (
+                <Line
+                  key={ev}
+                  text={left > 0 ? `‹${sliceColumns(allLines[ev]!, left + 1, width)}` : allLines[ev]!}
+                  width={width}
+                  inverse={tlFirst + i === tlCur}
+                />
+              ))
           )}
         </Box>
         <HintLine
