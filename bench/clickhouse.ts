@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseParams, parseSelectSql } from "../src/queries/clickhouse/load.js";
 import { chQueryParams, eventsDdl, onTable } from "../src/queries/clickhouse/schema.js";
 import { buildQuery, shapeResult } from "../src/queries/executor.js";
+import { CH_EVENTS_SOURCE, chIdentitySql } from "../src/queries/identity.js";
 import type { AnalysisSpec, FunnelSpec } from "../src/queries/spec.js";
 import { frameOf } from "../src/queries/time.js";
 import { chRows, chSession } from "../test/helpers/chdb-engine.js";
@@ -63,14 +64,24 @@ export function loadLake(lakeDir: string, table: string): ChLoad {
 
 /** Median ms of `runs` runs of one spec through evx's ClickHouse builders (the rows shaped as evx would). */
 export function timeSpec(table: string, spec: AnalysisSpec, runs: number): number {
+  return runSpec(table, spec, runs).ms;
+}
+
+/** Median ms of `runs` runs of one spec, and its result. */
+export function runSpec(table: string, spec: AnalysisSpec, runs: number): { ms: number; result: unknown } {
   const q = buildQuery(spec, { engine: "clickhouse" }, "clickhouse");
+  // A sampled statement names the table by a placeholder (src/queries/sample.ts).
+  const sql = q.sql.includes(CH_EVENTS_SOURCE)
+    ? chIdentitySql(q.sql, table, `${table}_evx_identity`)
+    : onTable(q.sql, table);
   const ms: number[] = [];
+  let result: unknown;
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
-    shapeResult(spec, chRows(onTable(q.sql, table), chQueryParams(q.params)));
+    result = shapeResult(spec, chRows(sql, chQueryParams(q.params)));
     ms.push(performance.now() - t);
   }
-  return median(ms);
+  return { ms: median(ms), result };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--syncs 3] [--keep] [--no-clickhouse] [--dedupe] [--queries-only [--only NAME]] [--generate-only]`
+ * `npm run bench -- [--events N] [--source folder|s3] [--runs 5] [--syncs 3] [--keep] [--no-clickhouse] [--dedupe] [--queries-only [--only NAME]] [--generate-only] [--sample-rate P%]`
  * `npm run bench -- --shared [--cache PATH] [--runs 9] [--puts 5]`: many processes on one cache (bench/multi.ts).
  *
  * `--dedupe` also syncs the lake with dedupe on (the id is `event_time`, the synthetic lake's nearest to
@@ -9,6 +9,9 @@
  * Generates (or reuses) a synthetic lake, syncs it into a fresh cache (median of `--syncs`, default 3), times
  * DuckDB's own read_json of the same files as a baseline, runs each analysis `runs` times and reports
  * medians. Writes bench/results-<events>.json. Not a test: CI does not run it.
+ *
+ * Sampling (bench/sample.ts): per analysis, the exact answer and a `--sample` estimate (10% up to 50M
+ * events, 1% above, or `--sample-rate`), timed on each engine: the speed-up and the estimate's error.
  *
  * `--queries-only` re-times the analyses (those whose name contains `--only`) on the cache a `--keep`
  * run left; it prints medians and does not touch the results files, except that `--clickhouse` adds
@@ -24,10 +27,12 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
 import { sync } from "../src/cache/sync.js";
 import { Executor } from "../src/queries/executor.js";
+import { sampleText } from "../src/queries/sample.js";
 import type { DateRange } from "../src/queries/spec.js";
 import { folderSource } from "../src/source/folder.js";
 import { s3Source } from "../src/source/s3.js";
 import { ensureLake } from "../src/source/synthetic.js";
+import { benchSampleRate, type SampleRow, sampleLines, sampleSide } from "./sample.js";
 import { specs } from "./specs.js";
 
 const args = process.argv.slice(2);
@@ -62,6 +67,8 @@ const syncRuns = Number(arg("syncs") ?? Math.min(3, runs));
 const root = join(tmpdir(), "evx-bench");
 const lakeDir = join(root, `lake-${events}`);
 const cachePath = join(root, `cache-${events}-${sourceKind}.duckdb`);
+
+const sampleRate = benchSampleRate(events, arg("sample-rate"));
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -184,6 +191,30 @@ async function timeQueries(cache: Cache): Promise<Record<string, number>> {
   return queries;
 }
 
+/** Sampling on DuckDB: each sampled analysis exact and at the bench's rate (bench/sample.ts). */
+async function sampleDuck(cache: Cache): Promise<Record<string, SampleRow>> {
+  const ex = new Executor(cache);
+  const range = await ex.resolveRange({ tz: "UTC" });
+  const rows = await sampleSide(
+    async (spec) => {
+      const ms: number[] = [];
+      let result: unknown;
+      for (let i = 0; i < runs; i++) {
+        const o = await ex.run(spec);
+        ms.push(o.ms);
+        result = o.result;
+      }
+      return { ms: median(ms), result };
+    },
+    range,
+    sampleRate,
+    arg("only"),
+  );
+  ex.close();
+  for (const l of sampleLines("DuckDB", sampleRate, rows)) log(l);
+  return rows;
+}
+
 /** Issue #27: each extension's median against its base's (within 1.5× is the budget). */
 function logRatios(range: DateRange, ms: Record<string, number>): void {
   for (const { name, base } of specs(range)) {
@@ -217,8 +248,17 @@ async function clickhouseSide(range: DateRange) {
     );
   }
   logRatios(range, queries_ms);
+  const { runSpec } = await import("./clickhouse.js");
+  const sampling = await sampleSide(
+    async (spec) => runSpec("bench_events", spec, runs),
+    range,
+    sampleRate,
+    only,
+  );
+  for (const l of sampleLines("ClickHouse", sampleRate, sampling)) log(l);
   return {
     engine: "chdb",
+    sampling,
     load_seconds: +load.seconds.toFixed(2),
     events: load.events,
     rejected: load.rejected,
@@ -251,6 +291,7 @@ async function main() {
   if (args.includes("--queries-only")) {
     const cache = await Cache.open(cachePath, { readOnly: true });
     const duckdb = await timeQueries(cache);
+    const sampling = await sampleDuck(cache);
     const range = await new Executor(cache).resolveRange({ tz: "UTC" });
     cache.close();
     // `--clickhouse`: the ClickHouse side too, merged into the results file of this size.
@@ -261,7 +302,7 @@ async function main() {
         const prev = JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>;
         writeFileSync(
           out,
-          `${JSON.stringify({ ...prev, side_by_side: { when: new Date().toISOString(), duckdb_queries_ms: duckdb, clickhouse: ch } }, null, 2)}\n`,
+          `${JSON.stringify({ ...prev, side_by_side: { when: new Date().toISOString(), duckdb_queries_ms: duckdb, duckdb_sampling: { rate: sampleRate, analyses: sampling }, clickhouse: ch } }, null, 2)}\n`,
         );
         log(`merged the ClickHouse side into ${out}`);
       }
@@ -319,6 +360,7 @@ async function main() {
   const dedupe = args.includes("--dedupe") ? await dedupeSide(source, Math.min(3, runs), base.rate) : null;
 
   const queries = await timeQueries(cache);
+  const sampling = await sampleDuck(cache);
   const range = await new Executor(cache).resolveRange({ tz: "UTC" });
   cache.close();
   // chdb runs in this process, so the peak before it is evx's own (sync, baseline, analyses).
@@ -356,6 +398,7 @@ async function main() {
     ingest_vs_raw: +(ingestRate / base.rate).toFixed(2),
     dedupe,
     queries_ms: queries,
+    sampling: { rate: sampleRate, duckdb: sampling, clickhouse: ch?.sampling ?? null },
     clickhouse: ch,
     tui_first_frame_ms: firstFrame === null ? null : Math.round(firstFrame),
     peak_rss_bytes: rss,
@@ -396,6 +439,13 @@ async function main() {
             : `${v} ms`,
         ] as [string, string],
     ),
+    [`sampled ${sampleText(sampleRate)}`, ch ? "speed-up, error | ClickHouse" : "speed-up, error"],
+    ...Object.entries(sampling).map(([k, v]) => {
+      const c = ch?.sampling[k];
+      const text = (r: SampleRow) =>
+        `${r.speedup}×, ${r.relative_error === null ? "n/a" : `${(100 * r.relative_error).toFixed(1)}%`}${r.rate?.abs_error_pp != null ? ` (${r.rate.abs_error_pp} pp)` : ""}`;
+      return [`  ${k}`, c ? `${text(v)} | ${text(c)}` : text(v)] as [string, string];
+    }),
     [
       "TUI first frame",
       firstFrame === null ? "n/a (no tmux or not built)" : `${results.tui_first_frame_ms} ms`,

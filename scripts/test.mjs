@@ -1,17 +1,29 @@
-// Runs every test file with node's test runner through tsx (Node 20's --test cannot glob .ts itself).
-// Timing-sensitive files (a real terminal, SIGKILL points) run after the rest, one at a time, so a
-// loaded 2-core machine does not starve them.
+// Runs every test file with node's test runner through tsx (Node 20's --test cannot glob .ts itself),
+// each file in its own `node --test` process, from one queue:
+// - the analysis suites run twice, on DuckDB and again on ClickHouse (EVX_TEST_ENGINE=clickhouse, chdb);
+// - timing-sensitive files (a real terminal, SIGKILL points) run one at a time in a lane of their own,
+//   beside the others (they hold under load: `npm run test:load`), or after them with EVX_TEST_SERIAL_LAST=1;
+// - the rest run EVX_TEST_JOBS at a time (default 2), the longest first (by scripts/test-times.json,
+//   the seconds each took in a recorded run), so that no long file starts last and runs alone.
+// A file's output is printed whole when it ends, with its time; a summary lists failures and the
+// slowest files. EVX_TEST_RECORD=1 writes the times of a passing run back to scripts/test-times.json.
 //
 // EVX_TEST_LOAD=N runs them under load: N busy-looping processes per core beside the tests, as on a
 // shared CI machine, so that races which only show when the tests get little CPU show here too
 // (`npm run test:load`). The hogs end with this script, or when it dies, or after EVX_TEST_LOAD_MAX_S
 // seconds (default 3600), whichever comes first.
-import { spawn, spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const SERIAL = /(e2e[^/]*|kill[^/]*)\.test\.tsx?$/;
+// The analysis suites again on ClickHouse (chdb, in process): the same golden cases, cross-checks,
+// property test, drill-downs and time zones must hold on both engines.
+const ENGINE_SUITES = /(golden|crosscheck|drilldown|timezones|property)\.test\.ts$/;
+const TIMES = join(dirname(fileURLToPath(import.meta.url)), "test-times.json");
+
 const roots = process.argv.slice(2).length ? process.argv.slice(2) : ["test"];
 const files = [];
 const walk = (dir) => {
@@ -27,14 +39,23 @@ for (const r of roots) {
 }
 files.sort();
 
-const run = (list, concurrency, env = process.env) =>
-  list.length === 0
-    ? 0
-    : (spawnSync(
-        process.execPath,
-        ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-reporter=spec", ...list],
-        { stdio: "inherit", env },
-      ).status ?? 1);
+/** @type {Record<string, number>} seconds per job key, from a recorded run */
+let times = {};
+try {
+  times = JSON.parse(readFileSync(TIMES, "utf8"));
+} catch {}
+
+const CH = "clickhouse";
+const jobs = [
+  ...files.map((file) => ({ file, engine: "duckdb", serial: SERIAL.test(file) })),
+  ...(process.env.EVX_SKIP_CLICKHOUSE ? [] : files.filter((f) => ENGINE_SUITES.test(f))).map((file) => ({
+    file,
+    engine: CH,
+    serial: false,
+  })),
+].map((j) => ({ ...j, key: `${relative(".", j.file)}${j.engine === CH ? " (clickhouse)" : ""}` }));
+const guess = (j) => times[j.key] ?? 10;
+jobs.sort((a, b) => guess(b) - guess(a));
 
 const hogs = startHogs(Number(process.env.EVX_TEST_LOAD || 0));
 // Every spawned evx shares its cache through a cache host (README, "One cache, many processes"),
@@ -42,27 +63,107 @@ const hogs = startHogs(Number(process.env.EVX_TEST_LOAD || 0));
 // pile up while later files run.
 process.env.EVX_HOST_IDLE_MS ??= "3000";
 
-const parallel = run(
-  files.filter((f) => !SERIAL.test(f)),
-  2,
-);
-const serial = run(
-  files.filter((f) => SERIAL.test(f)),
-  1,
-);
-// The analysis suites again on ClickHouse (chdb, in process): the same golden cases, cross-checks,
-// property test, drill-downs and time zones must hold on both engines. Two files at a time: a file's
-// small queries keep chdb on about one core (measured: 300 s one at a time, 163 s two at a time).
-const ENGINE_SUITES = /(golden|crosscheck|drilldown|timezones|property)\.test\.ts$/;
-const clickhouse = process.env.EVX_SKIP_CLICKHOUSE
-  ? 0
-  : run(
-      files.filter((f) => ENGINE_SUITES.test(f)),
-      2,
-      { ...process.env, EVX_TEST_ENGINE: "clickhouse" },
-    );
+const CPU = process.env.EVX_TEST_CPU === "1";
+let cpuFiles = 0;
+const t0 = performance.now();
+/** Running test processes: stopped with this script (a CI timeout, Ctrl+C). */
+const running = new Set();
+process.on("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
+/** @type {{key: string, s: number, code: number | null, tests: number, fail: number}[]} */
+const done = [];
+
+function runJob(job) {
+  return new Promise((resolve) => {
+    const start = performance.now();
+    // On ClickHouse the property test runs half as many random specs (chdb answers a spec in about 4×
+    // DuckDB's time); `npm run test:load` and EVX_PROP_RUNS run the full count.
+    const ch = { EVX_TEST_ENGINE: CH, EVX_PROP_RUNS: process.env.EVX_PROP_RUNS ?? "75" };
+    const env = { ...process.env, ...(job.engine === CH ? ch : {}) };
+    const args = ["--import", "tsx", "--test", "--test-reporter=spec", job.file];
+    // EVX_TEST_CPU=1: the CPU seconds of each file's processes too (GNU time), to find what loads CI.
+    const cpuFile = CPU ? join(tmpdir(), `evx-test-cpu-${process.pid}-${++cpuFiles}`) : "";
+    const child = CPU
+      ? spawn("/usr/bin/time", ["-f", "%U %S", "-o", cpuFile, process.execPath, ...args], {
+          env,
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    running.add(child);
+    const out = [];
+    child.stdout.on("data", (d) => out.push(d));
+    child.stderr.on("data", (d) => out.push(d));
+    child.on("close", (code) => {
+      running.delete(child);
+      const s = (performance.now() - start) / 1000;
+      const text = Buffer.concat(out).toString("utf8");
+      const n = (label) => Number(new RegExp(`^ℹ ${label} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+      let cpu = Number.NaN;
+      if (CPU) {
+        try {
+          cpu = readFileSync(cpuFile, "utf8")
+            .trim()
+            .split("\n")
+            .at(-1)
+            .split(" ")
+            .map(Number)
+            .reduce((a, b) => a + b, 0);
+          rmSync(cpuFile, { force: true });
+        } catch {}
+      }
+      const r = { key: job.key, s, cpu, code, tests: n("tests"), fail: n("fail") + n("cancelled") };
+      done.push(r);
+      const at = ((performance.now() - t0) / 1000).toFixed(0);
+      process.stdout.write(
+        `\n# ${job.key}: ${r.tests} tests, ${r.fail} failed, exit ${code}, ${s.toFixed(1)} s${CPU ? `, CPU ${cpu.toFixed(1)} s` : ""} (at ${at} s)\n${text}`,
+      );
+      resolve(r);
+    });
+  });
+}
+
+/** Runs `list` `n` at a time, in order. */
+async function pool(list, n) {
+  const queue = [...list];
+  const lane = async () => {
+    for (let j = queue.shift(); j; j = queue.shift()) await runJob(j);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, n) }, lane));
+}
+
+const parallel = jobs.filter((j) => !j.serial);
+const serial = jobs.filter((j) => j.serial);
+const n = Number(process.env.EVX_TEST_JOBS || 2);
+if (process.env.EVX_TEST_SERIAL_LAST === "1") {
+  await pool(parallel, n);
+  await pool(serial, 1);
+} else await Promise.all([pool(parallel, n), pool(serial, 1)]);
+
 for (const h of hogs) h.kill("SIGKILL");
-process.exit(parallel || serial || clickhouse);
+const failed = done.filter((r) => r.code !== 0 || r.fail > 0);
+const total = done.reduce((s, r) => s + r.tests, 0);
+const slowest = [...done].sort((a, b) => b.s - a.s).slice(0, 12);
+process.stdout.write(
+  `\n# ${done.length} files, ${total} tests, ${failed.length} files failed, ${((performance.now() - t0) / 1000).toFixed(0)} s\n` +
+    `# slowest: ${slowest.map((r) => `${r.key} ${r.s.toFixed(0)} s`).join(", ")}\n` +
+    (CPU
+      ? `# CPU ${done.reduce((a, r) => a + r.cpu, 0).toFixed(0)} s; most: ${[...done]
+          .sort((a, b) => b.cpu - a.cpu)
+          .slice(0, 12)
+          .map((r) => `${r.key} ${r.cpu.toFixed(0)} s`)
+          .join(", ")}\n`
+      : "") +
+    failed.map((r) => `# FAILED: ${r.key} (exit ${r.code}, ${r.fail} failed)\n`).join(""),
+);
+if (process.env.EVX_TEST_RECORD === "1" && failed.length === 0 && roots[0] === "test") {
+  const rec = Object.fromEntries(
+    [...done].sort((a, b) => a.key.localeCompare(b.key)).map((r) => [r.key, Math.round(r.s * 10) / 10]),
+  );
+  writeFileSync(TIMES, `${JSON.stringify(rec, null, 2)}\n`);
+}
+process.exit(failed.length ? 1 : 0);
 
 /** `perCore` CPU hogs per core; each also ends on its own when this process is gone or time is up. */
 function startHogs(perCore) {
@@ -76,11 +177,6 @@ for (;;) { for (let i = 0; i < 1e7; i++); if (Date.now() > end || process.ppid !
     for (const h of list) h.kill("SIGKILL");
   };
   process.on("exit", stop);
-  for (const sig of ["SIGINT", "SIGTERM"])
-    process.on(sig, () => {
-      stop();
-      process.exit(130);
-    });
   process.stderr.write(
     `test: under load: ${n} CPU hogs (${perCore} per core) beside the tests, for at most ${maxS} s\n`,
   );

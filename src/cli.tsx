@@ -70,6 +70,15 @@ const analysisOpts = {
   ...engineOpts,
 } as const;
 
+/** `--sample P%` on the analyses whose counts scale (docs/semantics.md, "Sampling"). */
+const sampleOpt = {
+  sample: {
+    type: "string",
+    describe:
+      "estimate from a sample of users: P% from 1% to 100% (e.g. 10%), the same users for every step and period; counts are scaled up and marked ≈",
+  },
+} as const;
+
 /** `--engine clickhouse` with its `--ch-url`/`--ch-table` for the TUI; undefined for the default cache. */
 function engineOf(a: { engine?: string; "ch-url"?: string; "ch-table"?: string }) {
   if (a.engine !== "clickhouse") {
@@ -114,10 +123,12 @@ export function buildCli(argv: string[]): Argv {
               default: true,
               describe: "reopen where the TUI was left on this cache (--no-restore starts fresh)",
             },
+            ...sampleOpt,
             ...engineOpts,
           })
           .example("$0", "explore the last synced cache")
           .example("$0 ui --view weekly-signups", "open a saved view")
+          .example("$0 ui --sample 10%", "quick estimates from 10% of the users (% in the TUI changes it)")
           .example("$0 ui --cache ./acme.duckdb --tz Europe/Berlin", "a given cache, days in Berlin time")
           .example(
             "$0 ui --engine clickhouse --ch-url https://analyst@ch.internal:8443/analytics",
@@ -132,6 +143,7 @@ export function buildCli(argv: string[]): Argv {
           every: a.every,
           view: a.view,
           restore: a.restore,
+          ...(a.sample !== undefined ? { sample: a.sample } : {}),
           ...(engine ? { engine } : {}),
         };
         return (await import("./commands/ui.js")).runUi(opts);
@@ -153,6 +165,45 @@ export function buildCli(argv: string[]): Argv {
         (await import("./commands/views.js")).runView({
           action: a.action as string,
           name: a.name,
+          json: a.json,
+        }),
+    )
+    .command(
+      "annotate [words..]",
+      "notes on the timeline, drawn on trend and funnel-over-time charts: TEXT [--at T], list, rm ID",
+      (y) =>
+        y
+          .positional("words", {
+            type: "string",
+            array: true,
+            describe: "the note's text; or list; or rm ID… (add TEXT for a note that reads list or rm)",
+          })
+          .options({
+            at: {
+              type: "string",
+              describe:
+                "when: a date YYYY-MM-DD or a local time YYYY-MM-DDTHH:MM[:SS] in --tz (default: now)",
+            },
+            tz: { type: "string", default: "UTC", describe: "IANA time zone of --at and of the list" },
+            json: { type: "boolean", describe: "print the note (or the list) as JSON" },
+          })
+          .example('$0 annotate "deploy 1.42" --at 2023-06-01T14:05', "a note at 14:05 UTC")
+          .example(
+            '$0 annotate "campaign starts" --at 2023-06-05 --tz Europe/Berlin',
+            "at midnight, Berlin time",
+          )
+          .example('$0 annotate "rolled back"', "a note now")
+          .example("$0 annotate list", "every note: ID, time, text")
+          .example("$0 annotate rm 3", "remove note 3")
+          .example("$0 trend purchase --annotations-from app_version", "mark each new app version too")
+          .epilog(
+            "Notes live in $XDG_CONFIG_HOME/evx/annotations.json (default ~/.config/evx), private to you, and show on every cache's charts whose range holds them; --no-annotations hides them.",
+          ),
+      async (a) =>
+        (await import("./commands/annotate.js")).runAnnotate({
+          words: (a.words as string[] | undefined) ?? [],
+          at: a.at,
+          tz: a.tz,
           json: a.json,
         }),
     )
@@ -311,6 +362,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("events", { type: "string", array: true, demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             measure: {
               type: "string",
               default: "events",
@@ -333,6 +385,15 @@ export function buildCli(argv: string[]): Argv {
                 "each point over a window ending at its bucket, e.g. 7d (users: distinct in the window)",
             },
             cumulative: { type: "boolean", describe: "each point over the range up to its bucket" },
+            "annotations-from": {
+              type: "string",
+              describe: "mark where each value of this property key first appears (a release, a version)",
+            },
+            annotations: {
+              type: "boolean",
+              default: true,
+              describe: "draw and list the notes of evx annotate (--no-annotations leaves them out)",
+            },
             compare: {
               type: "string",
               describe: "add each series over an earlier period: previous | 1d | 1w | 4w",
@@ -350,6 +411,10 @@ export function buildCli(argv: string[]): Argv {
             },
           })
           .example("$0 trend application_opened --measure users --interval week", "weekly active users")
+          .example(
+            "$0 trend '*' --measure users --sample 10%",
+            "daily active users estimated from 10% of the users (≈, scaled ×10)",
+          )
           .example("$0 trend 'button_clicked[button_name=save]' file_saved", "two series")
           .example(
             "$0 trend checkout_error checkout_started --measure users --formula 'A/B*100' --interval hour",
@@ -357,6 +422,10 @@ export function buildCli(argv: string[]): Argv {
           )
           .example("$0 trend api_request --measure p95:latency_ms --interval 5m", "the p95 latency")
           .example("$0 trend '*' --measure users --rolling 7d", "weekly active users, day by day")
+          .example(
+            "$0 trend '*' --measure users --annotations-from app_version",
+            "daily users, with a marker where each app version first appears",
+          )
           .example("$0 trend signed_up --measure users --cumulative", "users signed up so far")
           .example(
             "$0 trend purchase --measure sum:revenue --breakdown currency --csv",
@@ -384,6 +453,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("steps", { type: "string", array: true, demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             within: { type: "string", demandOption: true, describe: "conversion window: 30m, 1h, 1d, 7d…" },
             breakdown: { type: "string", describe: "property key of the step-1 event" },
             limit: {
@@ -398,6 +468,16 @@ export function buildCli(argv: string[]): Argv {
             interval: {
               type: "string",
               describe: "add conversion over time: minute | 5m | 15m | hour | day | week | month",
+            },
+            "annotations-from": {
+              type: "string",
+              describe:
+                "mark where each value of this property key first appears, on the conversion over time (needs --interval)",
+            },
+            annotations: {
+              type: "boolean",
+              default: true,
+              describe: "draw and list the notes of evx annotate (--no-annotations leaves them out)",
             },
             compare: {
               type: "string",
@@ -460,6 +540,10 @@ export function buildCli(argv: string[]): Argv {
           )
           .example("$0 funnel signed_up purchase --within 1d --sql", "the SQL that would run")
           .example(
+            "$0 funnel signed_up purchase --within 7d --sample 10%",
+            "a quick estimate from 10% of the users (the same users at every step)",
+          )
+          .example(
             "$0 funnel cart_viewed checkout_started purchase --within 30m --users-of dropped:2",
             "who viewed a cart but never started checkout",
           ),
@@ -474,6 +558,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("return", { type: "string", describe: "return event (default *, any event)" })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             period: { type: "string", default: "week", describe: "hour | day | week | month" },
             periods: { type: "number", default: 8, describe: "number of periods" },
             mode: { type: "string", default: "on", describe: "on | on-or-after" },
@@ -533,6 +618,7 @@ export function buildCli(argv: string[]): Argv {
         y
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             after: { type: "string", describe: "anchor at each user's first EVENT[filter] in the range" },
             before: { type: "string", describe: "anchor at each user's last EVENT[filter], walking back" },
             depth: {
@@ -572,6 +658,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("event", { type: "string", demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             interval: { type: "string", default: "day", describe: "hour | day | week" },
           })
           .example("$0 stickiness application_opened --last 14d", "days active out of the last 14")
@@ -586,6 +673,7 @@ export function buildCli(argv: string[]): Argv {
           .positional("event", { type: "string", demandOption: true })
           .options({
             ...analysisOpts,
+            ...sampleOpt,
             interval: { type: "string", default: "day", describe: "day | week | month" },
           })
           .example("$0 lifecycle application_opened --last 14d", "daily lifecycle over two weeks")

@@ -22,7 +22,7 @@ let expected = 0;
 const env = { EVX_BATCH_BYTES: "30000", EVX_CACHE: "", XDG_CACHE_HOME: join(dir, "xdg") };
 
 before(async () => {
-  await generateLake({ dir: lake, events: 120_000, days: 4, gzipShare: 0.4, seed: 11 });
+  await generateLake({ dir: lake, events: 40_000, days: 4, gzipShare: 0.4, seed: 11 });
   expected = countLakeLines(lake);
 });
 

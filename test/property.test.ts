@@ -46,6 +46,7 @@ import {
   STATS,
   type TrendSpec,
 } from "../src/queries/spec.js";
+import { formulaOf } from "../src/queries/trend.js";
 import { parseUserSelection } from "../src/queries/users.js";
 import { writeLakeFiles } from "../src/source/synthetic.js";
 import {
@@ -62,6 +63,7 @@ import {
 import { bruteLifecycle, brutePaths, bruteStickiness } from "./brute-insights.js";
 import { bruteKeyOutcome } from "./brute-keys.js";
 import { type LakeListing, listLake, withBruteMarks } from "./brute-partial.js";
+import { bruteScale, sampleEvents } from "./brute-sample.js";
 import { bruteTimeline, bruteUsers } from "./brute-users.js";
 import { tempDir } from "./helpers/tmp.js";
 import {
@@ -682,5 +684,40 @@ test(`${Math.ceil(RUNS / 5)} random paths nodes' users: engine = brute force, to
       assert.deepStrictEqual((await tc.ex.run(users)).result, want);
     }),
     { seed: SEED + 3, numRuns: Math.ceil(RUNS / 5) },
+  );
+});
+
+/** Sampling (docs/semantics.md, "Sampling"): the brute force on the kept users' events, scaled. */
+test(`${Math.ceil(RUNS / 5)} random sampled specs: engine = brute force with the same sample`, async () => {
+  const bruteAny = (evs: BruteEvent[], s: AnalysisSpec): unknown => {
+    switch (s.kind) {
+      case "stickiness":
+        return bruteStickiness(evs, s);
+      case "lifecycle":
+        return bruteLifecycle(evs, s);
+      case "paths":
+        return brutePaths(evs, s);
+      default:
+        return brute(evs, s, last);
+    }
+  };
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(trendArb, funnelArb, retentionArb, stickinessArb, lifecycleArb, pathsArb),
+      fc.constantFrom(0.01, 0.1, 0.25, 0.333, 0.5, 0.9),
+      async (inner, sample) => {
+        const spec = { ...inner, sample } as AnalysisSpec;
+        const keyed = spec.kind === "trend" || spec.kind === "funnel" || spec.kind === "retention";
+        if (keyed && (await refusedForKeys(spec))) return;
+        const out = await tc.ex.run(spec);
+        const want = bruteScale(spec, bruteAny(sampleEvents(events, sample), spec), sample, (t) =>
+          formulaOf((spec as TrendSpec).formula as string, (spec as TrendSpec).events.length, t.series),
+        );
+        // As the unsampled properties check them: with the partial-data marks where they apply.
+        if (MARKS && keyed) assertClose(out.result, withBruteMarks(spec, want, listing));
+        else assertClose(withoutPartialMarks(out.result), want);
+      },
+    ),
+    { seed: SEED + 4, numRuns: Math.ceil(RUNS / 5) },
   );
 });

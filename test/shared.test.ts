@@ -40,7 +40,7 @@ const env = {
 const bigBatches = { ...env, EVX_BATCH_BYTES: "400000" };
 
 before(async () => {
-  await generateLake({ dir: lake, events: 120_000, days: 4, gzipShare: 0.4, seed: 11 });
+  await generateLake({ dir: lake, events: 40_000, days: 4, gzipShare: 0.4, seed: 11 });
   expected = countLakeLines(lake);
 });
 

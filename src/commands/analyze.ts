@@ -33,8 +33,10 @@ import {
 } from "../queries/parse.js";
 import { comparePeriod } from "../queries/partial.js";
 import { RETENTION_BREAKDOWN_LIMIT } from "../queries/retention.js";
+import { parseSample, SAMPLE_MARK, sampleText } from "../queries/sample.js";
 import type {
   AnalysisSpec,
+  Annotation,
   CatalogResult,
   Coverage,
   DateRange,
@@ -52,14 +54,24 @@ import type {
 import { isoOf, lastRange } from "../queries/time.js";
 import { checkTrendModes } from "../queries/trend.js";
 import { parseUserSelection } from "../queries/users.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../render/annotations.js";
 import type { LineSeries } from "../render/charts.js";
 import { cleanText } from "../render/clean.js";
 import { changeText, pointsText } from "../render/compare.js";
-import { formatDuration, formatPercent, timeLabel, timeLabels, timeText } from "../render/format.js";
+import {
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  timeLabel,
+  timeLabels,
+  timeText,
+} from "../render/format.js";
 import { fmtInt, toCsv } from "../render/json.js";
 import { compareWarning, INCOMPLETE_BUCKET_MARK, markedValue, NO_COMPARE_DATA } from "../render/partial.js";
+import { trendEstimates } from "../render/sample.js";
 import { formulaLegend, formulaView, seriesLabel } from "../render/series.js";
 import { binLabel, timeToConvertHead } from "../render/ttc.js";
+import { type Note, readNotes } from "../views/state/annotations.js";
 import { cachePathFor, openForRead } from "./cachepath.js";
 import type * as Drawing from "./drawing.js";
 import { printJson, termWidth } from "./output.js";
@@ -94,6 +106,12 @@ export interface CommonArgs {
   identity?: string;
   /** With usersOf: save every selected user as a static cohort of this name. */
   saveCohort?: string;
+  /** `--annotations-from KEY` (trend, funnel over time): mark where each value of KEY first appears. */
+  annotationsFrom?: string;
+  /** `--no-annotations` (false): leave out the notes of `evx annotate`. */
+  annotations?: boolean;
+  /** `--sample P%` (docs/semantics.md, "Sampling"): estimate from that share of the users. */
+  sample?: string;
 }
 
 /** `--engine`: `duckdb` or `clickhouse`; `--ch-url`/`--ch-table` only go with `clickhouse`. */
@@ -171,6 +189,7 @@ export async function analyze<R>(
   if (last !== undefined && (from !== undefined || to !== undefined))
     throw new UsageError("--last gives the whole range: use it without --from/--to");
   const tz = parseZone(a.tz ?? "UTC");
+  const sample = a.sample === undefined ? undefined : parseSample(a.sample);
   if (a.saveCohort !== undefined) {
     if (a.usersOf === undefined)
       throw new UsageError("--save-cohort goes with --users-of (the users it saves)");
@@ -194,7 +213,7 @@ export async function analyze<R>(
       range = lastRange(lastUs, last, tz);
     } else range = await ex.resolveRange({ from, to, tz });
     const identity = a.identity === undefined ? await ex.identityDefault() : parseIdentity(a.identity);
-    const inner = { ...makeSpec(range), identity };
+    const inner = { ...makeSpec(range), identity, ...(sample !== undefined ? { sample } : {}) };
     const spec =
       a.usersOf === undefined ? inner : { ...usersSpecOf(inner, a.usersOf, a.limit ?? 100), identity };
     // A key no event has is a usage error; one none of this analysis's events has in the range is
@@ -212,6 +231,12 @@ export async function analyze<R>(
     }
     if (a.sql) {
       process.stdout.write(sqlText(spec, await ex.explain(spec), ex, opened));
+      // `--annotations-from KEY`: the markers' statement follows the analysis's.
+      const markers = await ex.explainAnnotations(spec);
+      if (markers)
+        process.stdout.write(
+          `\n-- the markers of --annotations-from (each value's first appearance in the range):\n${sqlText(spec, markers, ex, opened)}`,
+        );
       return;
     }
     const out = await ex.run(spec);
@@ -220,6 +245,7 @@ export async function analyze<R>(
       await opened.close();
       await saveStaticCohort(a, spec, a.saveCohort, (out.result as UsersResult).total);
     }
+    if (out.range) addNotes(spec, out.result, out.range, a.annotations !== false);
     const answer: Answer = { range, resolved: out.range, coverage: out.coverage };
     if (a.json) {
       printJson({ ...out.result, identity, range: out.range, coverage: out.coverage });
@@ -227,17 +253,70 @@ export async function analyze<R>(
     }
     drawing ??= await import("./drawing.js");
     warnCoverage(out.coverage, ex.engine);
+    estimate = (out.result as { sample?: number }).sample;
     warnCompare(spec, out.result, ex.engine);
     if (a.csv) {
       const t = flatten(spec, out.result);
       process.stdout.write(toCsv(t.columns, t.rows));
       return;
     }
+    if (estimate !== undefined) process.stdout.write(`${sampleLine(estimate, spec.kind === "users")}\n`);
     if (spec.kind === "users") printUsers(out.result as UsersResult, answer);
     else print(out.result as R, answer);
   } finally {
     if (!closed) await opened.close();
   }
+}
+
+/**
+ * A trend's or funnel over time's notes (`evx annotate`) in the range join its property markers in
+ * `annotations`, by instant (a note first on a tie). Without notes in range nor `--annotations-from`
+ * the result is left as it is. A notes file that cannot be read is a warning, never a failed answer.
+ */
+function addNotes(spec: AnalysisSpec, result: unknown, range: ResolvedRange, on: boolean): void {
+  if (spec.kind !== "trend" && !(spec.kind === "funnel" && spec.trendInterval)) return;
+  let notes: Note[] = [];
+  if (on)
+    try {
+      notes = readNotes().notes;
+    } catch (e) {
+      process.stderr.write(`evx: warning: ${cleanText((e as Error).message)}\n`);
+    }
+  const r = result as { annotations?: Annotation[] };
+  const merged = mergeNotes(r.annotations, notes, range.from, range.to);
+  if (merged) r.annotations = merged;
+}
+
+/** The chart's markers and the legend lines under it (render/annotations.ts), for the human output. */
+function chartMarkers(
+  annotations: Annotation[] | undefined,
+  ts: string[],
+  tz: string,
+  width: number,
+): { markers: { point: number; mark: string }[]; legend: string[] } {
+  const placed = placeMarkers(annotations ?? [], ts);
+  return {
+    markers: placed.map((m) => ({ point: m.point, mark: m.mark })),
+    legend: annotationLegend(placed, { tz, width, maxLines: 6, more: "(--json lists them all)" }),
+  };
+}
+
+/**
+ * The rate of the sampled answer being printed (docs/semantics.md, "Sampling"), or undefined: its
+ * counts are printed with `≈` (`est`). One analysis per process.
+ */
+let estimate: number | undefined;
+
+/** A scaled count as printed: `≈1,234` in a sampled answer. */
+export function est(text: string): string {
+  return estimate === undefined || text === "" || text === "–" ? text : `${SAMPLE_MARK}${text}`;
+}
+
+/** The first line of a sampled answer's human output. */
+function sampleLine(rate: number, drill: boolean): string {
+  return drill
+    ? `${SAMPLE_MARK} the users of a ${sampleText(rate)} sample of users (their analysis is an estimate)`
+    : `${SAMPLE_MARK} estimate from a ${sampleText(rate)} sample of users: counts scaled ×${Number((1 / rate).toFixed(2))}; ${SAMPLE_MARK} = estimate`;
 }
 
 /** Where the data is, as flags for a printed command (a ClickHouse URL with a password is left out). */
@@ -567,6 +646,8 @@ export async function runTrend(a: TrendArgs): Promise<void> {
     ...modes,
   });
   const byCohort = parseCohortBreakdown(a.breakdown);
+  const annotationsFrom =
+    a.annotationsFrom === undefined ? undefined : nonEmptyKey(a.annotationsFrom, "--annotations-from");
   await analyze<TrendResult>(
     a,
     (range) => ({
@@ -580,6 +661,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       limit: a.usersOf === undefined ? (a.limit ?? 10) : 10,
       ...(compare ? { compare } : {}),
       ...modes,
+      ...(annotationsFrom !== undefined ? { annotationsFrom } : {}),
     }),
     (full, answer) => {
       // With a formula the chart and the first rows are the formula's; the letters' series follow.
@@ -595,11 +677,13 @@ export async function runTrend(a: TrendArgs): Promise<void> {
       // The legend names series as the TUI's does: just the breakdown value when one event is shown
       // (the table below keeps `event · value`).
       const named = (s: TrendResult["series"][number]) => seriesLabel(s, r);
+      const marks = chartMarkers(full.annotations, instants, tz, width);
       const chart = drawing.lineChart(trendLines(r, named), {
         width,
-        height: 14,
+        height: 14 + (marks.markers.length ? 1 : 0),
         xLabels: timeLabels(instants, interval, { tz }),
         color: drawing.useColor(process.env, process.stdout),
+        ...(marks.markers.length ? { markers: marks.markers } : {}),
       });
       const vs = compare
         ? `, compared with ${compareText(compare, r.series[0]?.compare?.offset_seconds)}`
@@ -616,7 +700,7 @@ export async function runTrend(a: TrendArgs): Promise<void> {
         ? "; – = no value (division by zero), drawn at 0"
         : "";
       process.stdout.write(
-        `${what} per ${r.interval}, ${rangeText(answer)}${vs}${marked ? `; ${INCOMPLETE_BUCKET_MARK} = incomplete bucket` : ""}${nulls}${none}\n${chart.join("\n")}\n\n`,
+        `${what} per ${r.interval}, ${rangeText(answer)}${vs}${marked ? `; ${INCOMPLETE_BUCKET_MARK} = incomplete bucket` : ""}${nulls}${none}\n${[...chart, ...marks.legend].join("\n")}\n\n`,
       );
       process.stdout.write(
         drawing.textTable(
@@ -631,18 +715,22 @@ export async function runTrend(a: TrendArgs): Promise<void> {
               : []),
             ...shown.map((t) => ({ title: t, align: "right" as const })),
           ],
-          [...r.series, ...letters].map((s) => [
-            letters.includes(s) ? `${letterOf(s)} · ${label(s)}` : label(s),
-            num(s.total),
-            ...(s.compare
-              ? s.compare.cached === "none"
-                ? ["–", "Δ n/a"]
-                : [num(s.compare.total), changeText(s.compare.change)]
-              : []),
-            ...s.points
-              .slice(s.points.length - shown.length)
-              .map((p) => markedValue(num(p.value), p.incomplete)),
-          ]),
+          [...r.series, ...letters].map((s) => {
+            // A sampled count or sum is an estimate (a formula's value comes from estimates).
+            const n = (v: number) => (trendEstimates(full) ? est(num(v)) : num(v));
+            return [
+              letters.includes(s) ? `${letterOf(s)} · ${label(s)}` : label(s),
+              n(s.total),
+              ...(s.compare
+                ? s.compare.cached === "none"
+                  ? ["–", "Δ n/a"]
+                  : [n(s.compare.total), changeText(s.compare.change)]
+                : []),
+              ...s.points
+                .slice(s.points.length - shown.length)
+                .map((p) => markedValue(n(p.value), p.incomplete)),
+            ];
+          }),
           width,
         ),
       );
@@ -743,6 +831,12 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
   const trendInterval = a.interval === undefined ? undefined : parseInterval(a.interval);
   const compare = a.compare === undefined ? undefined : parseCompare(a.compare);
   const timeToConvert = timeToConvertOf(a, steps.length);
+  const annotationsFrom =
+    a.annotationsFrom === undefined ? undefined : nonEmptyKey(a.annotationsFrom, "--annotations-from");
+  if (annotationsFrom !== undefined && !trendInterval)
+    throw new UsageError(
+      "--annotations-from marks the conversion over time: add --interval (day, hour, week…)",
+    );
   await analyze<FunnelResult>(
     a,
     (range) => ({
@@ -760,6 +854,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
       ...(hold !== undefined ? { hold } : {}),
       ...(value !== undefined ? { value } : {}),
       ...(timeToConvert ? { timeToConvert } : {}),
+      ...(annotationsFrom !== undefined ? { annotationsFrom } : {}),
     }),
     (r, answer) => {
       const width = termWidth();
@@ -781,14 +876,14 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
                 (i ? `↳${formatPercent(s.from_previous)}` : "").padStart(7),
                 s.median_seconds === null ? "" : formatDuration(s.median_seconds),
                 s.value
-                  ? `Σ ${num(s.value.sum)}${s.value.avg === null ? "" : ` (avg ${num(s.value.avg)})`}`
+                  ? `Σ ${est(num(s.value.sum))}${s.value.avg === null ? "" : ` (avg ${num(s.value.avg)})`}`
                   : "",
                 before && i > 0 ? pointsText(s, before[i], before[0]) : "",
               ]
                 .join("  ")
                 .trimEnd(),
             })),
-            { width, color },
+            { width, color, format: (v) => est(formatNumber(v)) },
           )
           .join("\n");
       // Nothing of the compare period cached: no Δ at all (against zeros it would read as a change).
@@ -798,12 +893,18 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
         const first = r.compare.steps[0]?.users ?? 0;
         const lastStep = r.compare.steps[r.compare.steps.length - 1];
         process.stdout.write(
-          `compare period: ${fmtInt(first)} entered, ${formatPercent(lastStep?.conversion ?? 0)} converted\n`,
+          `compare period: ${est(fmtInt(first))} entered, ${formatPercent(lastStep?.conversion ?? 0)} converted\n`,
         );
       }
       for (const g of r.breakdown ?? [])
         process.stdout.write(`\n${cleanText(a.breakdown ?? "")} = ${cleanText(g.value)}\n${draw(g.steps)}\n`);
       if (r.trend?.length) {
+        const marks = chartMarkers(
+          r.annotations,
+          r.trend.map((t) => t.t),
+          answer.range.tz,
+          width,
+        );
         const chart = drawing.lineChart(
           [
             {
@@ -814,7 +915,8 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
           ],
           {
             width,
-            height: 10,
+            height: 10 + (marks.markers.length ? 1 : 0),
+            ...(marks.markers.length ? { markers: marks.markers } : {}),
             xLabels: timeLabels(
               r.trend.map((t) => t.t),
               trendInterval ?? "day",
@@ -823,11 +925,11 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
             color,
           },
         );
-        process.stdout.write(`\n${chart.join("\n")}\n`);
+        process.stdout.write(`\n${[...chart, ...marks.legend].join("\n")}\n`);
       }
       if (r.time_to_convert) {
         const t = r.time_to_convert;
-        process.stdout.write(`\n${timeToConvertHead(t)}\n`);
+        process.stdout.write(`\n${timeToConvertHead(t, estimate !== undefined)}\n`);
         if (t.bins.length)
           process.stdout.write(
             `${drawing
@@ -837,7 +939,7 @@ export async function runFunnel(a: FunnelArgs): Promise<void> {
                   value: b.users,
                   note: formatPercent(b.users / t.count),
                 })),
-                { width, color },
+                { width, color, format: (v) => est(formatNumber(v)) },
               )
               .join("\n")}\n`,
           );
@@ -913,7 +1015,7 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
             ],
             r.cohorts.map((c) => [
               cleanText(timeLabel(c.cohort, r.period, { tz: answer.range.tz })),
-              ...(c.value ?? []).map(num),
+              ...(c.value ?? []).map((v) => est(num(v))),
             ]),
             width,
           ),

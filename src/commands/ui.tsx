@@ -13,9 +13,11 @@
  *   failures are one line in the status bar and the TUI keeps running. On the way out the engine is
  *   closed once its KILL QUERY requests have been sent (waiting at most a few seconds).
  */
+
 import { appendFileSync, existsSync, writeSync } from "node:fs";
 import type { EngineOptions } from "../queries/engine.js";
 import { parseDuration, parseZone } from "../queries/parse.js";
+import { parseSample } from "../queries/sample.js";
 import { useColor as colorEnabled } from "../render/charts.js";
 import { terminalClipboard } from "../views/state/clipboard.js";
 import type { Session } from "../views/state/state.js";
@@ -66,6 +68,8 @@ export interface UiOptions {
   view?: string;
   /** Do not reopen where the TUI was left (`--no-restore`). */
   restore?: boolean;
+  /** `--sample P%`: the analyses read that share of the users (`%` in the TUI changes it). */
+  sample?: string;
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
@@ -126,6 +130,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
   const stderr = opts.stderr ?? process.stderr;
   const tz = parseZone(opts.tz ?? "UTC");
   const liveEveryMs = parseLiveEvery(opts.every);
+  const sample = opts.sample === undefined ? undefined : parseSample(opts.sample);
   if (!stdin.isTTY || !stdout.isTTY) throw new UsageError(NOT_A_TTY_HINT);
   const ch = opts.engine?.engine === "clickhouse" ? opts.engine : undefined;
   // On ClickHouse no cache is opened (nor needed): `cachePath` is only what the first frame names.
@@ -278,6 +283,7 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
         ascii: process.env.EVX_ASCII === "1" || process.env.TERM === "linux",
         clipboard: terminalClipboard(stdout),
         view,
+        ...(sample !== undefined ? { sample } : {}),
         viewsPath: viewsFile,
         // `y` copies a command that reads the same data: this cache, or this ClickHouse table.
         commandSource: ch

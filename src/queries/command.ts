@@ -6,6 +6,7 @@
  * it). Pure: no Ink, no engine.
  */
 import { formatEventRef, formatExclusion, formatFilter, formatMeasure } from "./parse.js";
+import { sampleOf, sampleText } from "./sample.js";
 import type { AnalysisSpec, DateRange, UserSelection, UsersSpec } from "./spec.js";
 
 export interface CommandOptions {
@@ -78,7 +79,10 @@ function selectionText(s: UserSelection): string {
 export function commandArgs(spec: AnalysisSpec, opts: CommandOptions = {}): string[] {
   const where = (fs: { key: string }[]) =>
     (fs as Parameters<typeof formatFilter>[0][]).flatMap((f) => ["--where", formatFilter(f)]);
+  // `--sample P%` (a drill-down's comes from its analysis's command).
+  const rate = spec.kind === "users" ? undefined : sampleOf(spec);
   const tail = (range: DateRange | undefined) => [
+    ...(rate !== undefined ? ["--sample", sampleText(rate)] : []),
     ...(range ? rangeFlags(range, opts) : []),
     ...(opts.source ?? []),
     ...(opts.output ?? []),
@@ -100,6 +104,7 @@ export function commandArgs(spec: AnalysisSpec, opts: CommandOptions = {}): stri
           ? ["--breakdown", spec.breakdown, "--limit", String(spec.limit)]
           : []),
         ...(spec.compare ? ["--compare", spec.compare] : []),
+        ...(spec.annotationsFrom !== undefined ? ["--annotations-from", spec.annotationsFrom] : []),
         ...where(spec.filters),
         ...tail(spec.range),
       ];
@@ -117,6 +122,9 @@ export function commandArgs(spec: AnalysisSpec, opts: CommandOptions = {}): stri
           ? ["--breakdown", spec.breakdown, "--limit", String(spec.limit)]
           : []),
         ...(spec.trendInterval ? ["--interval", spec.trendInterval] : []),
+        ...(spec.trendInterval && spec.annotationsFrom !== undefined
+          ? ["--annotations-from", spec.annotationsFrom]
+          : []),
         ...(spec.compare ? ["--compare", spec.compare] : []),
         ...where(spec.filters),
         ...tail(spec.range),

@@ -22,6 +22,8 @@ export interface AnalysisEngine {
   run<S extends AnalysisSpec>(spec: S, opts?: { signal?: AbortSignal }): Promise<RunOutput<ResultOf<S>>>;
   /** The query `run` would execute for `spec`, without running it. */
   explain(spec: AnalysisSpec): Promise<BuiltQuery>;
+  /** The query of `spec`'s `--annotations-from` markers (queries/annotations.ts), or null for none. */
+  explainAnnotations(spec: AnalysisSpec): Promise<BuiltQuery | null>;
   /** The latest event's instant (epoch µs), or null when there are no events. */
   lastEventUs(): Promise<number | null>;
   /** The range of the data as dates in `tz`, or null when there are no events. */

@@ -6,13 +6,14 @@ import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { cacheCohortStore, saveStatic } from "../cache/cohorts.js";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { defaultIdentity } from "../cache/identity.js";
+import { annotationsKey, buildFirstSeen, shapeFirstSeen, withAnnotations } from "./annotations.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
 import { expandCohortTrend, labelCohortTrend, resolveCohorts } from "./cohorts.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import { type BuiltQuery, type EngineName, type QueryContext, withPreludes } from "./filters.js";
 import { buildFunnel, shapeFunnel } from "./funnel.js";
-import { isMerged, withIdentity } from "./identity.js";
+import { CH_EVENTS_SOURCE, isMerged, withIdentity } from "./identity.js";
 import { checkKeys, type KeyReader } from "./keys.js";
 import { buildLifecycle, shapeLifecycle } from "./lifecycle.js";
 import {
@@ -27,6 +28,7 @@ import { comparePeriod, extraPeriod, markPartial } from "./partial.js";
 import { buildPaths, checkPaths, shapePaths } from "./paths.js";
 import { buildProps, buildPropsClickHouse, shapeProps } from "./props.js";
 import { buildRetention, shapeRetention } from "./retention.js";
+import { sampleBasisPoints, sampleOf, scaleSample, withSample } from "./sample.js";
 import type {
   AnalysisSpec,
   Coverage,
@@ -101,8 +103,15 @@ export async function saveUsersCohort(
 
 function buildOne(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {
   if (engine !== (ctx?.engine ?? "duckdb")) ctx = { ...ctx, engine };
+  // The sample (queries/sample.ts) filters the users the events CTE reads: the persons with `merged`;
+  // the data's end is still read from every event.
+  const rate = sampleOf(spec);
+  if (rate !== undefined)
+    ctx = { ...ctx, wholeEvents: engine === "clickhouse" ? CH_EVENTS_SOURCE : "main.events" };
   const built = buildOf(spec, ctx, engine);
-  return isMerged(spec) ? { ...built, sql: withIdentity(built.sql, engine) } : built;
+  const bp = rate === undefined ? undefined : sampleBasisPoints(rate);
+  if (isMerged(spec)) return { ...built, sql: withIdentity(built.sql, engine, bp) };
+  return rate === undefined ? built : { ...built, sql: withSample(built.sql, engine, rate) };
 }
 
 function buildOf(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: EngineName): BuiltQuery {
@@ -134,6 +143,11 @@ function buildOf(spec: AnalysisSpec, ctx: QueryContext | undefined, engine: Engi
 
 /** Aggregated rows → the result contract (pure). */
 export function shapeResult<S extends AnalysisSpec>(spec: S, rows: Row[]): ResultOf<S> {
+  // A sampled result's counts are scaled back up (queries/sample.ts).
+  return scaleSample(spec, shapeOne(spec, rows));
+}
+
+function shapeOne<S extends AnalysisSpec>(spec: S, rows: Row[]): ResultOf<S> {
   switch (spec.kind) {
     case "catalog":
       return shapeCatalog(rows) as ResultOf<S>;
@@ -243,6 +257,11 @@ export class Executor implements AnalysisEngine {
         const ctx = contextOf(await exec(CONTEXT_SQL));
         const built = buildQuery(spec, ctx);
         const rows = await exec(built.sql, built.params);
+        // `--annotations-from KEY`: the values' first instants, in the same snapshot.
+        const key = annotationsKey(spec);
+        const fs =
+          key !== undefined && "range" in spec && spec.range ? buildFirstSeen(key, spec.range, ctx) : null;
+        const firsts = fs ? await exec(fs.sql, fs.params) : null;
         const range = "range" in spec && spec.range ? frameOf(spec.range) : null;
         const cov = buildCoverage(range?.lo ?? Number.MIN_SAFE_INTEGER, range?.hi ?? Number.MAX_SAFE_INTEGER);
         const covRows = await exec(cov.sql, cov.params);
@@ -255,12 +274,14 @@ export class Executor implements AnalysisEngine {
         const compareCoverage = await spanCoverage(comparePeriod(spec));
         const extraCoverage = await spanCoverage(extraPeriod(spec));
         await exec("COMMIT");
-        const result = markPartial(spec, shapeResult(spec, rows), {
+        const shaped = markPartial(spec, shapeResult(spec, rows), {
           coverage,
           compareCoverage,
           extraCoverage,
           extent: extentOfCoverageRow(covRows),
         });
+        const result =
+          firsts && key !== undefined ? withAnnotations(shaped, shapeFirstSeen(firsts, key)) : shaped;
         return {
           result,
           range: "range" in spec && spec.range ? resolvedRange(spec.range) : null,
@@ -282,6 +303,16 @@ export class Executor implements AnalysisEngine {
       await resolveCohorts(spec, cacheCohortStore(exec));
       return buildQuery(spec, contextOf(await exec(CONTEXT_SQL)));
     });
+  }
+
+  /** The query of the spec's `--annotations-from` markers, as `run` executes it; null for none. */
+  async explainAnnotations(spec: AnalysisSpec): Promise<BuiltQuery | null> {
+    const key = annotationsKey(spec);
+    if (key === undefined || !("range" in spec) || !spec.range) return null;
+    const range = spec.range;
+    return this.withConnection(undefined, async (exec) =>
+      buildFirstSeen(key, range, contextOf(await exec(CONTEXT_SQL))),
+    );
   }
 
   /** Runs one built query on its own connection; an abort interrupts it and rejects at once. */

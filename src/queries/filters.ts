@@ -30,6 +30,11 @@ export interface QueryContext {
    * of every partition).
    */
   lastEventUs?: number | null;
+  /**
+   * The relation of every event where the statement's `events` holds fewer (a sample's users,
+   * queries/sample.ts): the data's end (`max(event_time)`) is read from it, so it is the whole data's.
+   */
+  wholeEvents?: string;
 }
 
 /** Memory allowed for per-group user bitmaps. */
@@ -76,6 +81,8 @@ export class Params {
   readonly values: DuckDBValue[] = [];
   private readonly seen = new Map<string, string>();
   private readonly hot: Map<string, string>;
+  /** Where the data's latest event is read (QueryContext.wholeEvents). */
+  readonly wholeEvents: string;
   /** The cohorts' member CTEs (name → `evx_cohN AS (…)`), put before the builder's own (`withPreludes`). */
   private readonly cohorts = new Map<string, { cte: string; sql: string }>();
 
@@ -83,6 +90,7 @@ export class Params {
     ctx?: QueryContext,
     readonly engine: EngineName = ctx?.engine ?? "duckdb",
   ) {
+    this.wholeEvents = ctx?.wholeEvents ?? "events";
     this.hot = new Map(engine === "duckdb" ? (ctx?.hotKeys ?? []).map((k, i) => [k, hotColumn(i)]) : []);
     PRELUDES.set(this.values, () => [...this.cohorts.values()].map((c) => c.sql));
   }
@@ -293,7 +301,7 @@ export function withPreludes(q: BuiltQuery): BuiltQuery {
 
 /** The end of `--last`-style windows: the start of the UTC minute after the latest event (µs). */
 function dataEndSql(p: Params): string {
-  return `((${p.idiv(`(SELECT ${p.us("max(event_time)")} FROM events)`, 60_000_000)} + 1) * 60000000)`;
+  return `((${p.idiv(`(SELECT ${p.us("max(event_time)")} FROM ${p.wholeEvents})`, 60_000_000)} + 1) * 60000000)`;
 }
 
 /** A cohort condition's time window as a predicate on `event_time`. */
@@ -359,6 +367,22 @@ export function propText(p: Params, key: string, col = "properties"): string {
   // A pointer like `/0` also indexes arrays; properties that are not an object have no keys.
   if (/^(\d+|-)$/.test(key)) return `CASE WHEN json_type(${col}) = 'OBJECT' THEN ${extract} END`;
   return extract;
+}
+
+/**
+ * `propText` in two steps, for a grouping over many rows: `raw` is cheap to compute (equal raw texts
+ * have equal property texts; NULL exactly when unset) and `finish(raw)` is the property text. On
+ * DuckDB the untagging of numbers (numtext.ts) then runs once per distinct raw text, not per row.
+ */
+export function propTextParts(p: Params, key: string): { raw: string; finish: (raw: string) => string } {
+  const id = (x: string) => x;
+  if (p.ch || p.hotColumn(key)) return { raw: propText(p, key), finish: id };
+  const stored = key.startsWith("\x01") ? `\x01${key}` : key;
+  const extract = `json_extract_string(properties, ${p.str(keyPointer(stored))})`;
+  const raw = /^(\d+|-)$/.test(key)
+    ? `CASE WHEN json_type(properties) = 'OBJECT' THEN ${extract} END`
+    : extract;
+  return { raw, finish: (x) => duckUntagSql(x) };
 }
 
 /** The property text cast to DOUBLE; NULL when unset or not a number. */

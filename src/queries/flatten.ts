@@ -1,3 +1,4 @@
+import { annotationCells } from "./annotations.js";
 import { jsonKeepingNumbers } from "./jsonnumber.js";
 import type {
   AnalysisSpec,
@@ -23,6 +24,26 @@ export interface FlatTable {
  * A result as one flat table: the `--csv` output and the TUI's CSV export, so both agree cell for cell.
  */
 export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTable {
+  let t = flattenOne(spec, result);
+  const r = result as FunnelResult;
+  if (spec?.kind === "funnel" && r.annotations && r.trend) {
+    // A funnel over time with annotations: a last column holds the markers of each `trend` row's bucket.
+    const cells = annotationCells(
+      r.trend.map((p) => p.t),
+      r.annotations,
+    );
+    t = {
+      columns: [...t.columns, "annotations"],
+      rows: t.rows.map((row) => [...row, row[0] === "trend" ? (cells.get(row[8] as string) ?? null) : null]),
+    };
+  }
+  // A sampled result (docs/semantics.md, "Sampling"): every row says its numbers are estimates.
+  const rate = (result as { sample?: number } | null)?.sample;
+  if (rate === undefined) return t;
+  return { columns: [...t.columns, "sample"], rows: t.rows.map((row) => [...row, rate]) };
+}
+
+function flattenOne(spec: AnalysisSpec | undefined, result: unknown): FlatTable {
   switch (spec?.kind) {
     case "catalog": {
       const r = result as CatalogResult;
@@ -47,6 +68,10 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
     }
     case "trend": {
       const r = result as TrendResult;
+      // With annotations (notes, --annotations-from), a last column holds the markers of each row's bucket.
+      const cells = r.annotations
+        ? annotationCells(r.series[0]?.points.map((p) => p.t) ?? [], r.annotations)
+        : null;
       // With compare, each row also carries the compare period's value for the same bucket.
       // `complete` is false for an incomplete bucket (docs/semantics.md, "Partial data").
       const compare = r.series.some((s) => s.compare);
@@ -58,6 +83,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
           "value",
           "complete",
           ...(compare ? ["compare_value", "compare_complete"] : []),
+          ...(cells ? ["annotations"] : []),
         ],
         // A formula's rows come first, named `formula A/B*100` (their value empty where it is null).
         rows: [
@@ -73,6 +99,7 @@ export function flatten(spec: AnalysisSpec | undefined, result: unknown): FlatTa
               p.value,
               !p.incomplete,
               ...(compare ? [c?.value ?? null, c ? !c.incomplete : null] : []),
+              ...(cells ? [cells.get(p.t) ?? null] : []),
             ];
           }),
         ),

@@ -12,6 +12,7 @@
  * person's other ids from it.
  */
 import type { EngineName } from "./filters.js";
+import { duckKept, sampleTest } from "./sample.js";
 import type { AnalysisSpec } from "./spec.js";
 
 /** Placeholders the ClickHouse executors replace with their tables (`chIdentitySql`). */
@@ -30,16 +31,23 @@ export function isMerged(spec: AnalysisSpec): boolean {
   return spec.identity === "merged";
 }
 
-/** `sql` reading persons: the CTEs that shadow `events` (and name the map), before the statement's own. */
-export function withIdentity(sql: string, engine: EngineName): string {
+/**
+ * `sql` reading persons: the CTEs that shadow `events` (and name the map), before the statement's own.
+ * With `sampleBp` (basis points, queries/sample.ts) only the persons in the sample are read.
+ */
+export function withIdentity(sql: string, engine: EngineName, sampleBp?: number): string {
   const ctes =
     engine === "clickhouse"
       ? [
           `identity_map AS (SELECT user_key, person_key FROM ${CH_IDENTITY_SOURCE})`,
-          `events AS (${CH_MERGED})`,
+          sampleBp === undefined
+            ? `events AS (${CH_MERGED})`
+            : `events AS (SELECT * FROM (${CH_MERGED}) AS evx_persons WHERE ${sampleTest("user_key", sampleBp, engine)})`,
         ]
       : [
-          `events AS NOT MATERIALIZED (${DUCK_MERGED})`,
+          sampleBp === undefined
+            ? `events AS NOT MATERIALIZED (${DUCK_MERGED})`
+            : `events AS NOT MATERIALIZED (${DUCK_MERGED} WHERE ${duckKept("coalesce(person_key, user_key)", sampleBp)})`,
           `identity_map AS NOT MATERIALIZED (SELECT user_key, person_key FROM main.identity)`,
         ];
   const head = ctes.join(",\n");

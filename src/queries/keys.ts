@@ -17,6 +17,7 @@
  * other events (the warning) ~150 ms; a key no event has (the error) ~1 s, scans included.
  */
 import type { Row } from "../cache/db.js";
+import { annotationsKey } from "./annotations.js";
 import { type BuiltQuery, type EngineName, Params, propText, type QueryContext } from "./filters.js";
 import { UsageError } from "./parse.js";
 import type { AnalysisSpec, DateRange, EventRef, Filter } from "./spec.js";
@@ -57,6 +58,14 @@ function refUses(ref: EventRef, where: string): KeyUse[] {
   return filterUses(ref.filters, where, ref.event === "*" ? "*" : [ref.event]);
 }
 
+/** `--annotations-from KEY`: read on any event (queries/annotations.ts). */
+function annotationUses(spec: AnalysisSpec): KeyUse[] {
+  const key = annotationsKey(spec);
+  return key === undefined
+    ? []
+    : [{ key, where: "--annotations-from", events: "*", consequence: "so no value is marked" }];
+}
+
 /** Every property key a spec reads, with the events it is read on. */
 export function keyUses(spec: AnalysisSpec): KeyUse[] {
   switch (spec.kind) {
@@ -76,6 +85,7 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
         ...(m.kind === "sum" || m.kind === "avg" || m.kind === "stat"
           ? [{ key: m.key, where: "--measure", events: all }]
           : []),
+        ...annotationUses(spec),
       ];
     }
     case "funnel": {
@@ -103,6 +113,7 @@ export function keyUses(spec: AnalysisSpec): KeyUse[] {
         ...(spec.value !== undefined
           ? [{ key: spec.value, where: "--value", events: typesOf(spec.steps) }]
           : []),
+        ...annotationUses(spec),
       ];
     }
     case "retention":

@@ -132,7 +132,7 @@ SELECT 'value', cb, n, NULL, v FROM vc`;
   const last = ctx?.lastEventUs;
   const lastSql =
     last === undefined
-      ? `${p.us("max(event_time)")}, NULL${more} FROM events`
+      ? `${p.us("max(event_time)")}, NULL${more} FROM ${p.wholeEvents}`
       : `${last === null ? p.nullOf("BIGINT") : p.big(last)}, NULL${more}`;
   const sql = `${withClause(ctes)}SELECT 'size' AS kind, cb, ${p.nullOf("BIGINT")} AS n, count(*) AS c, ${p.nullOf("DOUBLE")} AS v${by ? `, ${p.nullOf("BIGINT")} AS g, ${p.nullOf("BIGINT")} AS r, ${p.nullText} AS label` : ""} FROM stl GROUP BY cb
 UNION ALL

@@ -129,6 +129,19 @@ export interface Identified {
   identity?: "merged" | "raw";
 }
 
+/**
+ * `--sample P%` (docs/semantics.md, "Sampling"): the analysis reads only the users whose stable hash
+ * falls in this share (0 < sample < 1; absent: everyone), and scales its counts back up.
+ */
+export interface Sampled {
+  sample?: number;
+}
+
+/** Present on a sampled result: the rate (0.1 for `--sample 10%`); its counts are estimates (`≈`). */
+export interface SampleMark {
+  sample?: number;
+}
+
 export interface CatalogSpec extends Identified {
   kind: "catalog";
   range?: DateRange;
@@ -149,7 +162,7 @@ export interface PropsSpec extends Identified {
   numbers?: boolean;
 }
 
-export interface TrendSpec extends Identified {
+export interface TrendSpec extends Identified, Sampled {
   kind: "trend";
   /** One series per event (times breakdown values). */
   events: EventRef[];
@@ -174,6 +187,8 @@ export interface TrendSpec extends Identified {
   cumulative?: boolean;
   /** `--breakdown cohort:A,B`: per event, a series of the users in each cohort and one of those not. */
   cohortBreakdown?: CohortRef[];
+  /** `--annotations-from KEY`: mark where each value of KEY first appears (queries/annotations.ts). */
+  annotationsFrom?: string;
 }
 
 /** How a funnel's steps must follow each other (docs/semantics.md, "Funnel order"). */
@@ -188,7 +203,7 @@ export interface Exclusion {
   to: number;
 }
 
-export interface FunnelSpec extends Identified {
+export interface FunnelSpec extends Identified, Sampled {
   kind: "funnel";
   steps: EventRef[];
   withinSeconds: number;
@@ -210,6 +225,8 @@ export interface FunnelSpec extends Identified {
   compare?: Compare;
   /** Adds the histogram of conversion times between two steps (`time_to_convert`). */
   timeToConvert?: TimeToConvertSpec;
+  /** `--annotations-from KEY` (with `trendInterval`): mark where each value of KEY first appears. */
+  annotationsFrom?: string;
 }
 
 /** `--time-to-convert [--from-step A --to-step B] [--bins N]` (docs/semantics.md, "Time to convert"). */
@@ -224,7 +241,7 @@ export interface TimeToConvertSpec {
 
 export type Period = "hour" | "day" | "week" | "month";
 
-export interface RetentionSpec extends Identified {
+export interface RetentionSpec extends Identified, Sampled {
   kind: "retention";
   start: EventRef;
   /** `*` = any event. */
@@ -289,7 +306,7 @@ export const PATH_DIRECTIONS = ["after", "before"] as const;
 export type PathDirection = (typeof PATH_DIRECTIONS)[number];
 
 /** What users do after (or did before) their first (last) ANCHOR event in the range. */
-export interface PathsSpec extends Identified {
+export interface PathsSpec extends Identified, Sampled {
   kind: "paths";
   anchor: EventRef;
   direction: PathDirection;
@@ -309,7 +326,7 @@ export const STICKINESS_INTERVALS = ["hour", "day", "week"] as const;
 export type StickinessInterval = (typeof STICKINESS_INTERVALS)[number];
 
 /** How many buckets of the range each user was active in. */
-export interface StickinessSpec extends Identified {
+export interface StickinessSpec extends Identified, Sampled {
   kind: "stickiness";
   event: EventRef;
   interval: StickinessInterval;
@@ -321,7 +338,7 @@ export const LIFECYCLE_INTERVALS = ["day", "week", "month"] as const;
 export type LifecycleInterval = (typeof LIFECYCLE_INTERVALS)[number];
 
 /** Per bucket: new, returning, resurrecting and dormant users of one event. */
-export interface LifecycleSpec extends Identified {
+export interface LifecycleSpec extends Identified, Sampled {
   kind: "lifecycle";
   event: EventRef;
   interval: LifecycleInterval;
@@ -448,7 +465,21 @@ export interface FormulaSeries {
     cached?: Cached;
   };
 }
-export interface TrendResult {
+/**
+ * A marker on a time chart (issue #28): a note of `evx annotate` (`source: "note"`, with its `id`), or
+ * the first appearance of a property value (`source: "property"`, with `key` and `value`).
+ */
+export interface Annotation {
+  /** The instant (ISO). */
+  at: string;
+  text: string;
+  source: "note" | "property";
+  id?: number;
+  key?: string;
+  value?: string;
+}
+
+export interface TrendResult extends SampleMark {
   interval: Interval;
   measure: string;
   /** `rolling 7d` or `cumulative` when the points are windows (absent otherwise). */
@@ -456,6 +487,8 @@ export interface TrendResult {
   series: TrendSeries[];
   /** With a formula: its text, and its series (one per breakdown value). */
   formula?: { text: string; series: FormulaSeries[] };
+  /** The markers in the range, by instant: notes and `--annotations-from` values (absent when none asked). */
+  annotations?: Annotation[];
 }
 
 export interface FunnelStepResult {
@@ -489,7 +522,7 @@ export interface FunnelCompare {
   /** How much of the compare period the cache holds; with `none` the outputs show no Δ. */
   cached?: Cached;
 }
-export interface FunnelResult {
+export interface FunnelResult extends SampleMark {
   within_seconds: number;
   order: FunnelOrder;
   /** Exclusions as written with their step range: `error@1-3`. */
@@ -501,6 +534,8 @@ export interface FunnelResult {
   compare?: FunnelCompare;
   /** With `--time-to-convert`: the users who reached `to_step`, by their time from `from_step`. */
   time_to_convert?: TimeToConvertResult;
+  /** With `--interval`: the markers in the range, by instant (as a trend's). */
+  annotations?: Annotation[];
 }
 
 export interface TimeToConvertBin {
@@ -530,7 +565,7 @@ export interface RetentionCohort {
   /** With `--value`: per period, the sum of the key over the RETURN events behind `retained[n]`. */
   value?: number[];
 }
-export interface RetentionResult {
+export interface RetentionResult extends SampleMark {
   period: Period;
   mode: "on" | "on-or-after";
   cohort: RetentionCohortRule;
@@ -579,7 +614,7 @@ export interface UserRow {
   first_seen: string;
   last_seen: string;
 }
-export interface UsersResult {
+export interface UsersResult extends SampleMark {
   /** All selected users, however many are listed. */
   total: number;
   /** Sorted by user_id (byte order), at most `limit`. */
@@ -611,7 +646,7 @@ export interface PathNode {
   /** users / the anchor's users. */
   share: number;
 }
-export interface PathsResult {
+export interface PathsResult extends SampleMark {
   /** The anchor as written (`EVENT[filter]`). */
   anchor: string;
   direction: PathDirection;
@@ -622,7 +657,7 @@ export interface PathsResult {
   nodes: PathNode[];
 }
 
-export interface StickinessResult {
+export interface StickinessResult extends SampleMark {
   interval: StickinessInterval;
   buckets_in_range: number;
   /** count = 1..buckets_in_range, zero-filled. */
@@ -642,7 +677,7 @@ export interface LifecyclePoint {
   /** Present (true) when the cache holds the bucket or the one before it only in part. */
   incomplete?: true;
 }
-export interface LifecycleResult {
+export interface LifecycleResult extends SampleMark {
   interval: LifecycleInterval;
   points: LifecyclePoint[];
 }

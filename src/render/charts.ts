@@ -7,6 +7,7 @@
 import * as asciichart from "asciichart";
 import type { Period, RetentionResult } from "../queries/spec.js";
 import { formatCompact, formatNumber, timeLabel } from "./format.js";
+import { est } from "./sample.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate, truncateAnsi } from "./sanitize.js";
 
 const RESET = "\x1b[0m";
@@ -218,6 +219,11 @@ export interface LineChartOptions {
   legend?: boolean;
   /** Y-axis tick formatter; default compact (`1.2k`) with decimals when the step is small. */
   yFormat?: (v: number) => string;
+  /**
+   * Annotation markers (render/annotations.ts): a row under the x axis with each mark at the column
+   * of its point (`*` where several share one). It takes a plot row, so the height stays the same.
+   */
+  markers?: { point: number; mark: string }[];
 }
 
 /** Series colours (asciichart SGR codes), cycled. */
@@ -326,6 +332,8 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
     axisRow = false;
     plotRows++;
   }
+  const markerRow = !!opts.markers?.length && plotRows > 2;
+  if (markerRow) plotRows--;
 
   // Range: always include 0 (counts), never empty.
   let lo = 0;
@@ -412,8 +420,37 @@ export function lineChart(series: LineSeries[], opts: LineChartOptions): string[
     return style ? line + RESET : line;
   });
   if (axisRow) out.push(xAxis(sources, opts.xLabels, labelWidth + 2, width));
+  if (markerRow) out.push(markerLine(sources, opts.markers ?? [], labelWidth + 2));
   if (legendRow) out.push(legend(live, opts, width));
   return out.map((l) => (displayWidth(l) > width ? truncateAnsi(l, width) : l));
+}
+
+/**
+ * The plot column of source point `point`: the last column whose first point is at or before it (a
+ * merged column holds a run of points; a stretched chart puts each point on its own column).
+ */
+export function columnOfPoint(columns: Span[], point: number): number {
+  let col = -1;
+  for (let x = 0; x < columns.length; x++) {
+    const s = columns[x]!.source;
+    if (s < 0) continue;
+    if (s > point) break;
+    col = x;
+  }
+  return col;
+}
+
+/** The marker row: each mark under its point's column, `*` where several fall on one column. */
+function markerLine(columns: Span[], markers: { point: number; mark: string }[], gutter: number): string {
+  const cells: string[] = [];
+  for (const m of markers) {
+    const x = columnOfPoint(columns, m.point);
+    if (x < 0) continue;
+    cells[x] = cells[x] === undefined ? cleanText(m.mark).slice(0, 1) || "*" : "*";
+  }
+  let line = " ".repeat(gutter);
+  for (let x = 0; x < cells.length; x++) line += cells[x] ?? " ";
+  return line.trimEnd();
 }
 
 /** The x-axis label row: labels under evenly spaced columns that carry a real point, never overlapping. */
@@ -685,11 +722,11 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
   );
   const totalUsers = result.cohorts.reduce((a, c) => a + num(c.users), 0);
   let labelW = Math.max(6, ...cohortLabels.map(displayWidth), showAverage ? 7 : 0);
-  const usersTexts = result.cohorts.map((c) => formatNumber(c.users));
+  const usersTexts = result.cohorts.map((c) => est(result, formatNumber(c.users)));
   let usersW = Math.max(
     5,
     ...usersTexts.map(displayWidth),
-    showAverage ? displayWidth(formatNumber(totalUsers)) : 0,
+    showAverage ? displayWidth(est(result, formatNumber(totalUsers))) : 0,
   );
 
   let fit = Math.floor((width - labelW - usersW - 2 + 1) / (cw + 1));
@@ -734,7 +771,7 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
   if (showAverage) {
     const cells: string[] = [];
     for (let n = from; n < from + shown; n++) cells.push(cell(result.average?.[n] ?? null, false));
-    out.push(row("Average", formatNumber(totalUsers), cells));
+    out.push(row("Average", est(result, formatNumber(totalUsers)), cells));
   }
   result.cohorts.forEach((c, i) => {
     const cells: string[] = [];

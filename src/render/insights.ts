@@ -7,6 +7,7 @@ import type { LifecycleResult, PathNode, PathsResult, StickinessResult } from ".
 import { bar, bars } from "./charts.js";
 import { bucketText, formatCompact, formatNumber, formatPercent, timeLabel } from "./format.js";
 import { INCOMPLETE_BUCKET_MARK } from "./partial.js";
+import { est } from "./sample.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "./sanitize.js";
 
 const RESET = "\x1b[0m";
@@ -83,7 +84,9 @@ export interface PathsTreeOptions {
 /** The header line naming the anchor and its users. */
 export function pathsHeader(r: PathsResult): string {
   const dir = r.direction === "after" ? "after" : "before";
-  return cleanText(`${formatCompact(r.users)} users; what they did ${dir} ${r.anchor} (depth ${r.depth})`);
+  return cleanText(
+    `${est(r, formatCompact(r.users))} users; what they did ${dir} ${r.anchor} (depth ${r.depth})`,
+  );
 }
 
 /** Titles of the numbers' columns, aligned over them (`pathRowText`). */
@@ -107,11 +110,13 @@ export function pathsAnchorLine(r: PathsResult, width: number): string {
 export function pathRowText(
   row: PathRow,
   labelW: number,
-  opts: { width: number; color: boolean; ascii?: boolean },
+  opts: { width: number; color: boolean; ascii?: boolean; sampled?: boolean },
 ): string {
   const mark = row.collapsed ? (opts.ascii ? " +" : " ▸") : "";
   const label = `${row.indent}${cleanText(row.node.path[row.node.path.length - 1] ?? "")}${mark}`;
-  const right = `${padStart(formatCompact(row.node.users), 7)} ${padStart(formatPercent(row.parentShare), 6)} ${padStart(formatPercent(row.node.share), 6)}`;
+  // A sampled count is an estimate (docs/semantics.md, "Sampling").
+  const users = formatCompact(row.node.users);
+  const right = `${padStart(opts.sampled ? `≈${users}` : users, 7)} ${padStart(formatPercent(row.parentShare), 6)} ${padStart(formatPercent(row.node.share), 6)}`;
   const barW = Math.max(0, opts.width - labelW - displayWidth(right) - 2);
   const b = barW >= 4 ? bar(row.node.share, barW, opts.ascii) : "";
   const head = padEnd(truncate(label, labelW), labelW);
@@ -139,7 +144,7 @@ export function pathsTree(r: PathsResult, opts: PathsTreeOptions): string[] {
   return [
     pathsHeader(r),
     pathsAnchorLine(r, opts.width),
-    ...rows.map((row) => pathRowText(row, labelW, opts)),
+    ...rows.map((row) => pathRowText(row, labelW, { ...opts, sampled: r.sample !== undefined })),
   ];
 }
 
@@ -158,14 +163,14 @@ export function stickinessBars(
       value: h.users,
       note: formatPercent(total ? h.users / total : 0).padStart(6),
     })),
-    { width: opts.width, color: opts.color, ascii: opts.ascii },
+    { width: opts.width, color: opts.color, ascii: opts.ascii, format: (v) => est(r, formatNumber(v)) },
   );
 }
 
 export function stickinessSummary(r: StickinessResult): string {
   const total = r.histogram.reduce((s, h) => s + h.users, 0);
   const avg = r.average === null ? "–" : r.average.toFixed(2);
-  return `${formatCompact(total)} users active on 1..${r.buckets_in_range} ${r.interval}s of the range; average ${avg}`;
+  return `${est(r, formatCompact(total))} users active on 1..${r.buckets_in_range} ${r.interval}s of the range; average ${avg}`;
 }
 
 /* ---------------- lifecycle ---------------- */
@@ -273,7 +278,7 @@ export function lifecyclePointText(r: LifecycleResult, index: number, tz: string
   const text = (num: (n: number) => string, partial: string) =>
     [
       bucketText(p.t, r.interval, tz),
-      ...LIFECYCLE_SERIES.map((s) => `${s.key} ${num(p[s.key])}`),
+      ...LIFECYCLE_SERIES.map((s) => `${s.key} ${est(r, num(p[s.key]))}`),
       ...(p.incomplete ? [partial] : []),
     ].join(" · ");
   // Exact numbers first, then a shorter note, then compact numbers; cut only when nothing fits.
@@ -296,7 +301,10 @@ export function lifecycleTable(r: LifecycleResult, tz: string): string[] {
     return r.interval === "week" ? b.replace(/^week of /, "") : b;
   };
   const head = [r.interval === "week" ? "week of" : r.interval, ...LIFECYCLE_SERIES.map((s) => s.key)];
-  const rows = r.points.map((p) => [label(p.t), ...LIFECYCLE_SERIES.map((s) => formatNumber(p[s.key]))]);
+  const rows = r.points.map((p) => [
+    label(p.t),
+    ...LIFECYCLE_SERIES.map((s) => est(r, formatNumber(p[s.key]))),
+  ]);
   const widths = head.map((h, i) => Math.max(displayWidth(h), ...rows.map((row) => displayWidth(row[i]!))));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? padEnd(c, widths[0]!) : padStart(c, widths[i]!))).join("  ");

@@ -19,9 +19,11 @@
  * session's engine reads them, and the Sync tab shows the server's partitions instead of the cache's
  * (sync, evict and live mode are refused there with the session's one-line reason).
  */
+
 import { Box, Text, useApp } from "ink";
 import { type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
 import { commandLine } from "../queries/command.js";
+import { sampleText } from "../queries/sample.js";
 import type { CatalogSpec, DateRange, EventRef } from "../queries/spec.js";
 import { lastRange } from "../queries/time.js";
 import { InputProvider, PRIORITY, useDispatchKey, useKeys } from "./hooks/input.js";
@@ -72,6 +74,9 @@ import { coverageNote, StatusBar } from "./widgets/StatusBar.js";
 import { frameSize, OPENING_STATUS, openingLine, tabBarLayout } from "./widgets/splash.js";
 import { Line, ListPicker, TextPrompt } from "./widgets/widgets.js";
 
+/** What `%` cycles through (docs/semantics.md, "Sampling"): all users, 10%, 1%. */
+const SAMPLE_STEPS: readonly (number | undefined)[] = [undefined, 0.1, 0.01];
+
 export interface AppProps {
   /** Opens the cache; called once, after the first frame. */
   connect: () => Promise<Session>;
@@ -106,6 +111,8 @@ export interface AppProps {
   commandSource?: readonly string[];
   /** Opens on this view (`evx ui --view NAME`, or where the TUI was left). */
   view?: SavedView;
+  /** `evx ui --sample P%`: the analyses read that share of the users (docs/semantics.md, "Sampling"). */
+  sample?: number;
   /** The saved views' file: `w` saves there, `'` lists it, and quitting records where the TUI was left. */
   viewsPath?: string;
 }
@@ -123,21 +130,23 @@ type Overlay =
 export function App(props: AppProps) {
   const [session, setSession] = useState<Session | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
-  const client = useMemo(
-    () =>
-      new QueryClient({
-        run: async (spec, opts) => {
-          const s = sessionRef.current;
-          if (!s) throw new Error("the cache is not open yet");
-          // A mistyped property key fails like any query (the status bar's error line); a key none of
-          // the analysis's events has in range comes back as a warning for the status bar's note.
-          const warnings = (await s.checkKeys?.(spec, opts?.signal)) ?? [];
-          const out = await s.runner.run(spec, opts);
-          return warnings.length ? { ...out, warnings } : out;
-        },
-      }),
-    [],
-  );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: one client for the App's life; the sample it starts with is the first props'
+  const client = useMemo(() => {
+    const c = new QueryClient({
+      run: async (spec, opts) => {
+        const s = sessionRef.current;
+        if (!s) throw new Error("the cache is not open yet");
+        // A mistyped property key fails like any query (the status bar's error line); a key none of
+        // the analysis's events has in range comes back as a warning for the status bar's note.
+        const warnings = (await s.checkKeys?.(spec, opts?.signal)) ?? [];
+        const out = await s.runner.run(spec, opts);
+        return warnings.length ? { ...out, warnings } : out;
+      },
+    });
+    // `evx ui --sample`, else the view it opens on.
+    c.sample = props.sample ?? props.view?.sample;
+    return c;
+  }, []);
   const sessionRef = useRef<Session | null>(null);
 
   useEffect(() => {
@@ -473,7 +482,12 @@ function Main(
         ? { last: userRange.last }
         : { from: userRange.from, to: userRange.to }
       : undefined;
-    return { tab, ...(range ? { range } : {}), models };
+    return {
+      tab,
+      ...(range ? { range } : {}),
+      ...(client.sample !== undefined ? { sample: client.sample } : {}),
+      models,
+    };
   }
 
   const viewRef = useRef(currentView);
@@ -551,6 +565,8 @@ function Main(
     if (v.models.paths) setPathsModel(m.paths);
     if (v.models.lifecycle) setLifecycleModel(m.lifecycle);
     setUserRange(rangeOfView(v));
+    // A view keeps its sample (none: exact answers), like its other settings.
+    client.setSample(v.sample);
     setTab(v.tab);
   }
 
@@ -636,7 +652,8 @@ function Main(
         if (!c?.spec)
           notify(tab === "sync" ? "the Sync tab has no analysis to copy" : "no result yet to copy");
         else {
-          const line = commandLine(c.spec, {
+          // As the screen's query runs it: with the sample (`--sample`), so the line gives the same numbers.
+          const line = commandLine(client.withIdentity(c.spec), {
             last: userRange?.last,
             source: props.commandSource,
             output: ["--json"],
@@ -670,6 +687,14 @@ function Main(
           client.identity === "merged"
             ? "identity merged: counting persons"
             : "identity raw: counting user ids",
+        );
+      } else if (matches("sample", input, key)) {
+        const next = SAMPLE_STEPS[(SAMPLE_STEPS.indexOf(client.sample) + 1) % SAMPLE_STEPS.length];
+        client.setSample(next);
+        notify(
+          next === undefined
+            ? "sample off: exact answers"
+            : `sample ${sampleText(next)} of users: counts are estimates (≈), scaled ×${Number((1 / next).toFixed(2))}`,
         );
       } else if (matches("cancel", input, key)) {
         if (!client.cancelAll()) return false; // let the screen use esc
@@ -860,6 +885,7 @@ function Main(
               ? client.identity
               : undefined
           }
+          sample={client.sample}
           readOnly={session?.readOnly}
           state={
             stopping

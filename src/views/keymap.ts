@@ -83,6 +83,7 @@ export const KEYMAP = [
   { id: "rerun", keys: ["ctrl+r"], scope: "global", description: "Run the queries again" },
   { id: "live", keys: ["L"], scope: "global", description: "Live: sync every --every" },
   { id: "identity", keys: ["I"], scope: "global", description: "Identity: merged / raw" },
+  { id: "sample", keys: ["%"], scope: "global", description: "Sample users: off/10%/1%" },
   // events
   { id: "events.filter", keys: ["/"], scope: "events", description: "Filter event names" },
   { id: "events.open", keys: ["enter"], scope: "events", description: "Open event in Trends" },
@@ -130,6 +131,8 @@ export const KEYMAP = [
   },
   { id: "trends.users", keys: ["u"], scope: "trends", description: "Users of cursor's bucket" },
   { id: "trends.formula", keys: ["="], scope: "trends", description: "Formula, e.g. A/B*100" },
+  { id: "trends.annotateFrom", keys: ["r"], scope: "trends", description: "Mark new values of a key" },
+  { id: "trends.annotations", keys: ["n"], scope: "trends", description: "Annotations in full" },
   // funnel
   { id: "funnel.add", keys: ["a"], scope: "funnel", description: "Add a step" },
   { id: "funnel.remove", keys: ["x"], scope: "funnel", description: "Remove selected step" },

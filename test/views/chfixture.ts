@@ -10,6 +10,7 @@ import type { Cache } from "../../src/cache/db.js";
 import { bookkeepingDdl, bookkeepingTables } from "../../src/queries/clickhouse/coverage.js";
 import { ClickHouseExecutor } from "../../src/queries/clickhouse/executor.js";
 import { eventsDdl, propsMapSql } from "../../src/queries/clickhouse/schema.js";
+import { duckUntagJsonSql } from "../../src/queries/numtext.js";
 import type { QueryRunner } from "../../src/views/hooks/useQuery.js";
 import { type ChSession, chSessionFor } from "../../src/views/state/chsession.js";
 import { type ChHttpServer, startChHttp } from "../helpers/chhttp.js";
@@ -39,7 +40,7 @@ export async function chLakeFrom(
   const file = join(dir, "ch-events.jsonl");
   await cache.run(
     `COPY (SELECT e.event_type, epoch_us(e.event_time) AS us, u.user_id AS user_key,
-                  coalesce(CAST(e.properties AS VARCHAR), '{}') AS properties, strftime(o.date, '%Y-%m-%d') AS date
+                  coalesce(${duckUntagJsonSql("CAST(e.properties AS VARCHAR)")}, '{}') AS properties, strftime(o.date, '%Y-%m-%d') AS date
              FROM events e JOIN users u ON u.user_key = e.user_key JOIN objects o ON o.object_id = e.object_id)
        TO '${file.replace(/'/g, "''")}' (FORMAT JSON)`,
   );

@@ -111,8 +111,15 @@ describe("C saves a drill-down's users as a static cohort", () => {
       // `?` lists the key with the panel's ("Users and timeline"; scrolled to with down).
       await app.press("?");
       await app.waitFor("up/down scroll");
-      for (let i = 0; i < 80 && !app.lastFrame().includes("C            Save all users as a cohort"); i++)
+      // One key at a time, each waited for (the scroll position moves): two keys written before Ink
+      // reads the first can arrive as one chunk on a loaded machine, and a chunk of two is no key.
+      const line = "C            Save all users as a cohort";
+      const top = (x: string) => /(\d+)-\d+ of \d+/.exec(x)?.[1];
+      for (let i = 0; i < 80 && !app.lastFrame().includes(line); i++) {
+        const at = top(app.lastFrame());
         await app.press(KEYS.down);
+        await app.waitFor((x) => x.includes(line) || top(x) !== at);
+      }
       assert.match(app.lastFrame(), /Users and timeline[\s\S]*C {12}Save all users as a cohort/);
       await app.press("?");
       await app.waitFor((x) => !x.includes("Save all users") && x.includes("Users · reached step 1"));

@@ -153,7 +153,7 @@ describe("matches", () => {
   it("resolves a keypress per screen, screen bindings first", () => {
     assert.equal(resolve("retention", "r", k())?.id, "retention.return");
     assert.equal(resolve("sync", "r", k())?.id, "sync.rejects");
-    assert.equal(resolve("trends", "r", k()), undefined);
+    assert.equal(resolve("trends", "p", k()), undefined);
     assert.equal(resolve("funnel", "q", k())?.id, "quit");
     assert.equal(resolve("global", "a", k()), undefined);
     assert.equal(resolve("trends", "c", k())?.id, "trends.compare");

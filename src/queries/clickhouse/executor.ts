@@ -10,6 +10,7 @@
  *   column is one line pointing at `evx clickhouse schema`, not a SQL error.
  */
 import type { Row } from "../../cache/db.js";
+import { annotationsKey, buildFirstSeen, shapeFirstSeen, withAnnotations } from "../annotations.js";
 import { shapeRange } from "../catalog.js";
 import { resolveCohorts } from "../cohorts.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
@@ -238,9 +239,18 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const ctxP = this.context({ signal });
     // A retention reads the last event: from the context (no scan), which it then waits for.
     const built = this.build(spec, spec.kind === "retention" ? await ctxP : undefined);
-    const [rows, input] = await Promise.all([
+    // `--annotations-from KEY`: the values' first instants, sent with the analysis.
+    const key = annotationsKey(spec);
+    const fs = await this.explainAnnotations(spec);
+    const [rows, input, firsts] = await Promise.all([
       this.client.rows<Row>(built.sql, chQueryParams(built.params), { signal, queryId: newQueryId() }),
       ctxP,
+      fs
+        ? this.client.rows<Row>(fs.sql, chQueryParams(fs.params), {
+            signal,
+            queryId: newQueryId(),
+          })
+        : null,
     ]);
     const coverage = shapeChCoverage(
       input,
@@ -249,12 +259,14 @@ export class ClickHouseExecutor implements AnalysisEngine {
     );
     const cp = comparePeriod(spec);
     const lb = extraPeriod(spec);
-    const result = markPartial(spec, shapeResult(spec, rows), {
+    const shaped = markPartial(spec, shapeResult(spec, rows), {
       coverage,
       compareCoverage: cp ? shapeChCoverage(input, cp.lo, cp.hi) : undefined,
       extraCoverage: lb ? shapeChCoverage(input, lb.lo, lb.hi) : undefined,
       extent: chExtent(input),
     });
+    const result =
+      firsts && key !== undefined ? withAnnotations(shaped, shapeFirstSeen(firsts, key)) : shaped;
     return {
       result,
       range: range ? resolvedRange(range) : null,
@@ -275,6 +287,15 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const ctx = await this.context();
     await resolveCohorts(spec, chCohortStore(this.client));
     return this.build(spec, spec.kind === "retention" ? ctx : undefined);
+  }
+
+  /** The query of the spec's `--annotations-from` markers, as `run` sends it; null for none. */
+  async explainAnnotations(spec: AnalysisSpec): Promise<BuiltQuery | null> {
+    const key = annotationsKey(spec);
+    const range = "range" in spec && spec.range ? spec.range : null;
+    if (key === undefined || !range) return null;
+    const q = buildFirstSeen(key, range, { engine: "clickhouse" });
+    return { sql: withResultSettings(this.onTable(q.sql)), params: q.params };
   }
 
   /** The latest event (epoch µs) from the context's summary, or null on an empty table. */

@@ -11,7 +11,7 @@
  */
 import { PRESETS, type PresetName } from "../../cache/presets.js";
 import { compareBytes, identityRules, type LinkRule, resolveLinks } from "../../source/identity.js";
-import { quoteIdent } from "./quote.js";
+import { quoteString as lit, quoteIdent } from "./quote.js";
 
 /** The identity tables of an events table. */
 export function identityTables(table: string): { links: string; map: string } {
@@ -35,7 +35,6 @@ ENGINE = ${engine(map)} ORDER BY user_key`,
 }
 
 /** A ClickHouse string literal of fixed SQL text. */
-const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
 /**
  * SQL: the links of one parsed line `json` (JSON text) under `rules`, as `Array(Tuple(String, String))`

@@ -73,7 +73,7 @@ import {
   runFormatPlan,
 } from "./loadformat.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
-import { quoteIdent } from "./quote.js";
+import { quoteString as lit, quoteIdent } from "./quote.js";
 import { columnsSql, taggedPropsMapSql } from "./schema.js";
 
 /** How the server authenticates to S3. */
@@ -152,7 +152,6 @@ export interface LoadSummary {
 export { quoteIdent };
 
 /** A fixed SQL string literal (for text evx writes, never data). */
-export const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
 /** Trims what JavaScript's `trim()` trims (evx sync skips lines that are blank after it). */
 export const TRIM_RE =

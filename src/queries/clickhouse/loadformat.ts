@@ -45,7 +45,6 @@ import type { ChLoadSummary } from "./coverage.js";
 import {
   ISO_RE,
   type LoadOptions,
-  lit,
   MAX_US,
   NUM_RE,
   quoteIdent,
@@ -54,6 +53,7 @@ import {
   TRIM_RE,
 } from "./load.js";
 import { taggedValidSql, tagNumbersSql, untagJsonSql, untagTextSql } from "./numtext.js";
+import { quoteString as lit } from "./quote.js";
 import { taggedPropsMapSql } from "./schema.js";
 
 export type { Extraction };

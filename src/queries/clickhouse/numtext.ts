@@ -14,6 +14,7 @@
  */
 
 import { NUMBER, STRING_OR_NUMBER } from "../numtext.js";
+import { quoteString as lit } from "./quote.js";
 
 /**
  * Lines that may hold a number ClickHouse would re-print or refuse (a fraction or an exponent, 19+
@@ -22,7 +23,6 @@ import { NUMBER, STRING_OR_NUMBER } from "../numtext.js";
 const MAY_NEED_TAGS = String.raw`[0-9][.eE]|[0-9]{19}|-0[,}\] \t\r\n]|-0$|\\u0001`;
 
 /** A ClickHouse string literal of fixed text evx writes (regexes), never of data. */
-const lit = (s: string) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 
 /**
  * SQL: the text `text` with every number outside a string tagged (see the module comment). One regex

@@ -12,7 +12,9 @@
  * `useQuery(spec)` runs a spec whenever its content changes: the older request is aborted, and
  * its result is dropped even if it arrives later, so a stale result never replaces a newer one.
  */
+
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from "react";
+import { SAMPLED_KINDS } from "../../queries/sample.js";
 import type { AnalysisSpec, Coverage, ResultOf } from "../../queries/spec.js";
 import { cleanText } from "../../render/sanitize.js";
 
@@ -119,13 +121,38 @@ export class QueryClient {
     this.publish({ generation: this.snapshot.generation + 1, failure: null });
   }
 
-  /** `spec` as this client runs it: with the identity mode, unless it names its own. */
+  /**
+   * The sample every analysis of this client reads (docs/semantics.md, "Sampling"): a rate (0.1) or
+   * undefined for all users; `%` cycles it, `--sample` and a saved view set it.
+   */
+  sample: number | undefined;
+
+  /** Sets the sample; every screen's query runs again. */
+  setSample(rate: number | undefined): void {
+    if (rate === this.sample) return;
+    this.sample = rate;
+    this.publish({ generation: this.snapshot.generation + 1, failure: null });
+  }
+
+  /**
+   * `spec` as this client runs it: with the identity mode, unless it names its own, and with the sample
+   * on the analyses it applies to (a drill-down: on its analysis).
+   */
   withIdentity<S extends AnalysisSpec>(spec: S): S {
+    spec = this.withSample(spec);
     const identity = spec.identity ?? this.identity;
     if (identity === undefined || spec.identity !== undefined) return spec;
     return (
       spec.kind === "users" ? { ...spec, identity, of: { ...spec.of, identity } } : { ...spec, identity }
     ) as S;
+  }
+
+  private withSample<S extends AnalysisSpec>(spec: S): S {
+    const rate = this.sample;
+    if (rate === undefined) return spec;
+    const on = (s: AnalysisSpec) =>
+      (SAMPLED_KINDS as readonly string[]).includes(s.kind) && !("sample" in s) ? { ...s, sample: rate } : s;
+    return (spec.kind === "users" ? { ...spec, of: on(spec.of) } : on(spec)) as S;
   }
 
   cached(spec: AnalysisSpec): RunOutput | undefined {

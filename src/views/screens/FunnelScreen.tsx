@@ -9,6 +9,7 @@
  * Enter on a step lists the users who reached it (`tab`: those who dropped there), and from a user
  * their events (`DrillPanel`).
  */
+
 import { Box } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { useEffect, useMemo, useState } from "react";
@@ -22,16 +23,20 @@ import type {
   TimeToConvertBin,
   TimeToConvertResult,
 } from "../../queries/spec.js";
+import { resolvedRange } from "../../queries/time.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../../render/annotations.js";
 import { bars, lineChart } from "../../render/charts.js";
 import { offsetText, pointsText } from "../../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../../render/format.js";
 import { compareNote } from "../../render/partial.js";
+import { est } from "../../render/sample.js";
 import { cleanText, displayWidth, padEnd, padStart, truncate } from "../../render/sanitize.js";
 import { binLabel, timeToConvertHead } from "../../render/ttc.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, specKey, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
+import { notesOrNone } from "../state/annotations.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import {
   changeFunnelSteps,
@@ -88,8 +93,9 @@ export function timeToConvertLines(
   rows: number,
   color: boolean,
   ascii: boolean,
+  sampled = false,
 ): string[] {
-  const head = truncate(timeToConvertHead(t), width);
+  const head = truncate(timeToConvertHead(t, sampled), width);
   if (!t.bins.length || rows < 2) return [head];
   const shown = t.bins.length <= rows - 1 ? t.bins : mergeBins(t.bins, rows - 1);
   const lines = bars(
@@ -98,7 +104,7 @@ export function timeToConvertLines(
       value: b.users,
       note: padStart(formatPercent(b.users / t.count), 7),
     })),
-    { width, color, ascii },
+    { width, color, ascii, format: (v) => (sampled ? `≈${formatNumber(v)}` : formatNumber(v)) },
   );
   return [head, ...lines];
 }
@@ -174,7 +180,8 @@ export function compareLine(result: FunnelResult): string | null {
   const entered = c.steps[0]?.users ?? 0;
   const last = c.steps[c.steps.length - 1];
   const converted = last?.users ?? 0;
-  return `compare period (${offsetText(c.offset_seconds)}): ${formatNumber(entered)} entered, ${formatNumber(converted)} converted (${entered ? formatPercent(last?.conversion ?? 0) : "–"})`;
+  const n = (v: number) => est(result, formatNumber(v));
+  return `compare period (${offsetText(c.offset_seconds)}): ${n(entered)} entered, ${n(converted)} converted (${entered ? formatPercent(last?.conversion ?? 0) : "–"})`;
 }
 
 /**
@@ -199,13 +206,15 @@ export function funnelBars(
     value: result?.steps[i]?.users ?? 0,
     note: note(result?.steps[i], i, compare, withValue),
   }));
-  const valueW = Math.max(5, ...steps.map((s) => displayWidth(result ? formatNumber(s.value) : "…")));
+  // A sampled count is an estimate: `≈1,234` (docs/semantics.md, "Sampling").
+  const users = (v: number) => (result ? est(result, formatNumber(v)) : "…");
+  const valueW = Math.max(5, ...steps.map((s) => displayWidth(users(s.value))));
   const rows = bars(steps, {
     width: inner,
     color,
     ascii,
     max: result?.steps[0]?.users || 1,
-    format: (v) => padStart(result ? formatNumber(v) : "…", valueW),
+    format: (v) => padStart(users(v), valueW),
   });
   const right = `${padStart("Users", valueW)}  ${padStart("of start", NOTE_W.start)}${padStart("from prev", NOTE_W.prev)}${padStart("median", NOTE_W.median)}${withValue ? padStart("value Σ", NOTE_W.value) : ""}${compare ? padStart("vs compare", NOTE_W.delta) : ""}`;
   const title = anyOrder
@@ -458,29 +467,46 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const extra = useMemo(() => {
     if (!usable || restH < 3) return [] as string[];
     if (usable.time_to_convert && model.timeToConvert)
-      return timeToConvertLines(usable.time_to_convert, width, restH, env.color, env.ascii);
+      return timeToConvertLines(
+        usable.time_to_convert,
+        width,
+        restH,
+        env.color,
+        env.ascii,
+        usable.sample !== undefined,
+      );
     if (usable.trend && model.overTime && trendInterval) {
       const values = usable.trend.map((p) => (p.entered ? (100 * p.converted) / p.entered : 0));
       const entered = usable.trend.reduce((a, p) => a + p.entered, 0);
       const converted = usable.trend.reduce((a, p) => a + p.converted, 0);
-      const title = `Conversion over time (per ${trendInterval}): ${formatNumber(converted)} of ${formatNumber(entered)} users`;
+      const n = (v: number) => est(usable, formatNumber(v));
+      const title = `Conversion over time (per ${trendInterval}): ${n(converted)} of ${n(entered)} users`;
+      // Annotations: the notes in range (and a spec's property markers) under the x axis, one legend line.
+      const shown = q.spec?.kind === "funnel" ? resolvedRange(q.spec.range) : null;
+      const ts = usable.trend.map((p) => p.t);
+      const markers = placeMarkers(
+        (shown ? mergeNotes(usable.annotations, notesOrNone(), shown.from, shown.to) : usable.annotations) ??
+          [],
+        ts,
+      );
+      const legend = markers.length
+        ? annotationLegend(markers, { tz: dataTz, width, maxLines: 1, more: "· evx annotate list" })
+        : [];
       return [
         title,
         ...lineChart(
           [{ label: "conversion %", values, incomplete: usable.trend.map((p) => p.incomplete === true) }],
           {
             width,
-            height: restH - 1,
-            xLabels: timeLabels(
-              usable.trend.map((p) => p.t),
-              trendInterval,
-              { tz: dataTz },
-            ),
+            height: Math.max(1, restH - 1 - (markers.length ? 1 : 0)),
+            xLabels: timeLabels(ts, trendInterval, { tz: dataTz }),
             color: env.color,
             ascii: env.ascii,
             yFormat: (v) => `${v.toFixed(0)}%`,
+            ...(markers.length ? { markers: markers.map((m) => ({ point: m.point, mark: m.mark })) } : {}),
           },
         ),
+        ...legend,
       ];
     }
     if (usable.breakdown && model.breakdown !== undefined) {
@@ -500,6 +526,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     width,
     env.color,
     env.ascii,
+    q.spec,
   ]);
 
   if (drill) {

@@ -307,14 +307,26 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
             // The selected row without colour, inverted, so it stands out.
             <Line
               key={r.key}
-              text={stripSgr(pathRowText(r, labelW, { width, color: false, ascii: env.ascii }))}
+              text={stripSgr(
+                pathRowText(r, labelW, {
+                  width,
+                  color: false,
+                  ascii: env.ascii,
+                  sampled: q.data?.sample !== undefined,
+                }),
+              )}
               width={width}
               inverse
             />
           ) : (
             <RawLine
               key={r.key}
-              text={pathRowText(r, labelW, { width, color: env.color, ascii: env.ascii })}
+              text={pathRowText(r, labelW, {
+                width,
+                color: env.color,
+                ascii: env.ascii,
+                sampled: q.data?.sample !== undefined,
+              })}
             />
           ),
         )}

@@ -6,6 +6,7 @@
  * chart beneath it. The arrows move a cell cursor; Enter lists the cell's retained users (`tab`: the
  * cohort's lost ones) and from a user their events (`DrillPanel`).
  */
+
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useMemo, useState } from "react";
@@ -13,6 +14,7 @@ import { formatEventRef } from "../../queries/parse.js";
 import type { DateRange, Period, RetentionResult, RetentionSpec } from "../../queries/spec.js";
 import { INCOMPLETE_MARK, lineChart, retentionGrid } from "../../render/charts.js";
 import { formatNumber, formatPercent, timeLabel } from "../../render/format.js";
+import { est } from "../../render/sample.js";
 import { cleanText, stripSgr } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
@@ -137,8 +139,10 @@ export function cellText(result: RetentionResult, row: number, col: number, tz: 
   // A blank cell: the period begins after the last event, so its 0 is not data.
   if (c.incomplete_from !== null && col > c.incomplete_from) return `${label} ${p}${col}: not begun yet`;
   const n = c.retained[col] ?? 0;
-  const value = c.value ? ` · value Σ ${formatNumber(c.value[col] ?? 0)}` : "";
-  return `${label} ${p}${col}: ${formatNumber(n)} of ${formatNumber(c.users)} retained (${formatPercent(n / c.users)})${value}`;
+  // A sampled count is an estimate: `≈45` (docs/semantics.md, "Sampling").
+  const num = (v: number) => est(result, formatNumber(v));
+  const value = c.value ? ` · value Σ ${num(c.value[col] ?? 0)}` : "";
+  return `${label} ${p}${col}: ${num(n)} of ${num(c.users)} retained (${formatPercent(n / c.users)})${value}`;
 }
 
 /** `breakdown plan: pro (2 of 4) · v: next`, the line above a broken-down grid; "" without one. */

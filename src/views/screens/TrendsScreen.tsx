@@ -8,24 +8,30 @@
  * A, B, … in the chips' order, e.g. `A/B*100`): the chart, the table and the cursor line then show the
  * formula, its legend its text; an empty formula clears it.
  */
+
 import { Box, Text } from "ink";
 import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { memo, useEffect, useMemo, useState } from "react";
 import { parseFormula, seriesLetter } from "../../queries/formula.js";
 import { formatEventRef, formatMeasure } from "../../queries/parse.js";
 import type { DateRange, Measure, PropsResult, TrendResult, TrendSpec } from "../../queries/spec.js";
+import { resolvedRange } from "../../queries/time.js";
+import { annotationLegend, mergeNotes, type PlacedMarker, placeMarkers } from "../../render/annotations.js";
 import { type LineSeries, lineChart } from "../../render/charts.js";
 import { changeText, offsetText } from "../../render/compare.js";
-import { bucketText, formatCompact, formatNumber, timeLabels } from "../../render/format.js";
+import { bucketText, formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
 import { compareNote, markedValue } from "../../render/partial.js";
+import { trendEst } from "../../render/sample.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
 import { formulaView, seriesLabel } from "../../render/series.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
+import { notesOrNone } from "../state/annotations.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
+import { TextPanel } from "../widgets/overlays.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, propsSpec } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
@@ -45,7 +51,20 @@ export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | 
     limit: 10,
     ...(m.compare ? { compare: m.compare } : {}),
     ...(m.formula !== undefined && formulaFits(m.formula, m.events.length) ? { formula: m.formula } : {}),
+    ...(m.annotationsFrom !== undefined ? { annotationsFrom: m.annotationsFrom } : {}),
   };
+}
+
+/** The full list behind `n`: one entry per marker, its local time, where it comes from, its text. */
+export function annotationsText(markers: PlacedMarker[], tz: string): string {
+  if (!markers.length)
+    return 'No annotations in the range.\n\nevx annotate "deploy 1.42" --at 2023-06-01T14:05 adds a note; r marks where a property\'s values first appear.';
+  return markers
+    .map(
+      (m) =>
+        `${m.mark} ${timeText(m.annotation.at, tz)} · ${m.annotation.source === "note" ? `note ${m.annotation.id ?? ""}`.trim() : "first seen"} · ${cleanText(m.annotation.text)}`,
+    )
+    .join("\n");
 }
 
 /** Whether a formula reads only the series there are (after removing an event it may not). */
@@ -148,10 +167,14 @@ export function trendTable(
   const fit = Math.max(1, Math.floor((width - bucketW) / (colW + 1)));
   const shown = columns.slice(0, fit);
   // An incomplete bucket's value ends with `*` (docs/semantics.md, "Partial data").
+  // A sampled count is an estimate: `≈1,234` (docs/semantics.md, "Sampling").
   const cell = (v: number, incomplete = false) => {
-    const t = formatNumber(v);
+    const t = trendEst(result, formatNumber(v));
     return padStart(
-      markedValue(displayWidth(t) + (incomplete ? 1 : 0) <= colW ? t : formatCompact(v), incomplete),
+      markedValue(
+        displayWidth(t) + (incomplete ? 1 : 0) <= colW ? t : trendEst(result, formatCompact(v)),
+        incomplete,
+      ),
       colW,
     );
   };
@@ -185,7 +208,8 @@ export function cursorLine(result: TrendResult, index: number, tz: string): stri
     const v = s.points[index]?.value ?? 0;
     // No compare value from a period the cache holds none of.
     const c = s.compare?.cached === "none" ? undefined : s.compare?.points[index];
-    return `${cleanText(seriesLabel(s, result))} ${formatNumber(v)}${c ? ` (${offsetText(s.compare!.offset_seconds)} ${formatNumber(c.value)})` : ""}`;
+    const n = (x: number) => trendEst(result, formatNumber(x));
+    return `${cleanText(seriesLabel(s, result))} ${n(v)}${c ? ` (${offsetText(s.compare!.offset_seconds)} ${n(c.value)})` : ""}`;
   });
   const partial = result.series[0]?.points[index]?.incomplete ? ["incomplete bucket"] : [];
   return [bucketText(t, result.interval, tz), ...values, ...partial].join(" · ");
@@ -220,7 +244,7 @@ const ChartLines = memo(function ChartLines({ lines }: { lines: string[] }) {
   );
 });
 
-type Picker = null | "add" | "breakdown" | "filter" | "formula";
+type Picker = null | "add" | "breakdown" | "filter" | "formula" | "annotateFrom" | "annotations";
 
 export interface TrendsScreenProps {
   width: number;
@@ -263,6 +287,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       `${formatMeasure(model.measure)} per ${interval}`,
       `compare ${compareState(model.compare, range)}`,
       `breakdown ${model.breakdown ?? "–"}`,
+      model.annotationsFrom !== undefined && `marks ${model.annotationsFrom}`,
       model.filters,
     ),
     width,
@@ -297,7 +322,10 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       else if (matches("trends.formula", input, key)) {
         if (n) setPicker("formula");
         else env.notify("add events first (a): a formula reads them as A, B, …");
-      } else if (matches("trends.clearFilters", input, key)) update({ filters: [] });
+      } else if (matches("trends.annotateFrom", input, key)) {
+        if (n) setPicker("annotateFrom");
+      } else if (matches("trends.annotations", input, key)) setPicker("annotations");
+      else if (matches("trends.clearFilters", input, key)) update({ filters: [] });
       else if (matches("trends.table", input, key)) update({ table: !model.table, tableTop: 0 });
       else if (matches("trends.pageUp", input, key))
         update({ tableTop: Math.max(0, model.tableTop - (bodyH - 3)) });
@@ -337,6 +365,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       !model.events.length && "trends.remove",
       !model.events.length && "trends.breakdown",
       !model.events.length && "trends.formula",
+      !model.events.length && "trends.annotateFrom",
       !model.filters.length && "trends.clearFilters",
       !(q.spec?.kind === "trend" && q.data?.series[0]?.points.length) && "trends.users",
     ],
@@ -348,25 +377,53 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   // With the cursor: a marker row between the plot and the x axis, and the values line at the bottom.
   const cursorOn = model.cursor !== null && !!q.data && (q.data.series[0]?.points.length ?? 0) > 0;
   const cursorAt = cursorOn ? cursorIndex(q.data!, model.cursor) : -1;
+  // Annotations: the notes in range and the `r` key's first values, as marks under the x axis and a
+  // legend of at most two lines below (`n` lists them all).
+  const markers = useMemo(() => {
+    if (!q.data) return [];
+    const shown = q.spec?.kind === "trend" ? q.spec : null;
+    const r = shown ? resolvedRange(shown.range) : null;
+    const all = r ? mergeNotes(q.data.annotations, notesOrNone(), r.from, r.to) : q.data.annotations;
+    return placeMarkers(
+      all ?? [],
+      (q.data.series[0]?.points ?? []).map((p) => p.t),
+    );
+  }, [q.data, q.spec]);
+  const legend = useMemo(
+    () =>
+      markers.length
+        ? annotationLegend(markers, { tz: dataTz, width, maxLines: 2, more: "· n lists them all" })
+        : [],
+    [markers, dataTz, width],
+  );
   const chart = useMemo(() => {
     if (!q.data || model.table) return [];
     const points = (q.data.series[0]?.points ?? []).map((p) => p.t);
     const xLabels = timeLabels(points, q.data.interval, { tz: dataTz });
-    const h = cursorOn ? bodyH - 2 : bodyH;
+    const h = Math.max(1, (cursorOn ? bodyH - 2 : bodyH) - legend.length);
     const lines = lineChart(trendLines(q.data), {
       width,
       height: h,
       xLabels,
       color: env.color,
       ascii: env.ascii,
+      ...(markers.length ? { markers: markers.map((m) => ({ point: m.point, mark: m.mark })) } : {}),
     });
-    if (!cursorOn) return lines;
-    // A chart of 4 rows or more is plot rows, then the x-axis row and the legend row.
+    const withLegend = [...lines, ...legend];
+    if (!cursorOn) return withLegend;
+    // A chart of 4 rows or more is plot rows, then the x-axis row (the marks' row, from 5) and the legend row.
     const x = h >= 4 ? cursorColumn(lines[0] ?? "", width, points.length, cursorAt) : null;
     const marker = x === null ? "" : `${" ".repeat(x)}${env.ascii ? "^" : "▲"}`;
-    return [...lines.slice(0, Math.max(0, h - 2)), marker, ...lines.slice(Math.max(0, h - 2))];
-  }, [q.data, dataTz, model.table, width, bodyH, env.color, env.ascii, cursorOn, cursorAt]);
+    const below = markers.length && h >= 5 ? 3 : 2;
+    const at = Math.max(0, h - below);
+    return [...lines.slice(0, at), marker, ...lines.slice(at), ...legend];
+  }, [q.data, dataTz, model.table, width, bodyH, env.color, env.ascii, cursorOn, cursorAt, markers, legend]);
 
+  // The cursor's bucket's annotations, after its values.
+  const atCursor = markers
+    .filter((m) => m.point === cursorAt)
+    .map((m) => ` · ${m.mark} ${cleanText(m.annotation.text)}`)
+    .join("");
   const table = useMemo(
     () => (q.data && model.table ? trendTable(q.data, width, dataTz) : null),
     [q.data, dataTz, model.table, width],
@@ -444,6 +501,36 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       />
     );
   }
+  if (picker === "annotateFrom") {
+    return (
+      <BreakdownPicker
+        event={selected?.event}
+        range={range}
+        current={model.annotationsFrom}
+        width={width}
+        height={height}
+        title="Mark where each value of a key first appears (any event)"
+        noneHint="no property marks"
+        onPick={(annotationsFrom) => {
+          update({ annotationsFrom });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "annotations") {
+    return (
+      <TextPanel
+        title={`Annotations (${markers.length})`}
+        text={annotationsText(markers, dataTz)}
+        width={width}
+        height={height}
+        closeKeys={(input, key) => matches("trends.annotations", input, key)}
+        onClose={() => setPicker(null)}
+      />
+    );
+  }
   if (picker === "filter") {
     return (
       <FilterPrompt
@@ -498,14 +585,18 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           // biome-ignore lint/suspicious/noArrayIndexKey: a window over positional rows
           <Line key={topRow + i} text={r} width={width} inverse={topRow + i === cursorAt} />
         ))}
-        {cursorOn ? <Line text={cursorLine(q.data!, cursorAt, dataTz)} width={width} color="cyan" /> : null}
+        {cursorOn ? (
+          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
+        ) : null}
       </Box>
     );
   } else {
     body = (
       <>
         <ChartLines lines={chart} />
-        {cursorOn ? <Line text={cursorLine(q.data!, cursorAt, dataTz)} width={width} color="cyan" /> : null}
+        {cursorOn ? (
+          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
+        ) : null}
       </>
     );
   }
@@ -543,6 +634,7 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           "trends.breakdown",
           "trends.filter",
           "trends.formula",
+          "trends.annotateFrom",
           "trends.table",
           "trends.remove",
         ]}

@@ -167,6 +167,8 @@ export interface TrendsModel {
   cursor: string | null;
   /** A formula over the series (`=`): letters A, B, … are `events` in order; charted instead of them. */
   formula?: string;
+  /** `r`: mark where each value of this property key first appears (`--annotations-from`). */
+  annotationsFrom?: string;
 }
 
 export interface FunnelModel {

@@ -19,6 +19,8 @@ export interface SavedView {
   range?: ViewRange;
   /** Each tab's settings, as the screens keep them (cursor and scroll positions left out). */
   models: Partial<Record<TabId, Record<string, unknown>>>;
+  /** The sample of users the analyses read (`%`; docs/semantics.md, "Sampling"); absent: all users. */
+  sample?: number;
 }
 
 export interface ViewsFile {

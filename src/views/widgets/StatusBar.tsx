@@ -13,9 +13,11 @@
  * In live mode a segment after it says what the last sync cycle did and when the next one runs
  * (`live · +1,234 events at 14:45:03 · next in 42s`), or the cycle's error in red.
  */
+
 import { basename } from "node:path";
 import { Text } from "ink";
 import { memo } from "react";
+import { sampleText } from "../../queries/sample.js";
 import type { Coverage, DateRange } from "../../queries/spec.js";
 import { formatNumber } from "../../render/format.js";
 import { cleanText, displayWidth, truncate } from "../../render/sanitize.js";
@@ -36,6 +38,8 @@ export interface StatusBarProps {
   readOnly?: boolean;
   /** The identity mode the screens' queries run with (`I` toggles it). */
   identity?: "merged" | "raw";
+  /** The sample of users the screens' analyses read (`%` cycles it); absent: all users. */
+  sample?: number;
   /** Text instead of the cache facts (e.g. "opening cache…"). */
   state?: string;
   /** `error`: `state` is an error (drawn in red). */
@@ -201,6 +205,7 @@ export const StatusBar = memo(function StatusBar(props: StatusBarProps) {
     if (props.events !== undefined)
       parts.push({ text: `${formatNumber(props.events)} events`, drop: note ? 1 : 2 });
     if (props.identity) parts.push({ text: props.identity === "merged" ? "persons" : "user ids", drop: 1 });
+    if (props.sample !== undefined) parts.push({ text: `≈ ${sampleText(props.sample)} sample`, drop: 3 });
   }
   // Drop facts until everything fits beside the activity.
   const join = () => parts.map((p) => p.text).join(" │ ");
