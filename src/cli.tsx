@@ -621,7 +621,10 @@ export function buildCli(argv: string[]): Argv {
             ...sampleOpt,
             after: { type: "string", describe: "anchor at each user's first EVENT[filter] in the range" },
             before: { type: "string", describe: "anchor at each user's last EVENT[filter], walking back" },
-            depth: { type: "number", default: 4, describe: "steps per path, 1..10" },
+            depth: {
+              type: "number",
+              describe: "steps per path, 1..10 (default 4; the human tree shows 2 unless given)",
+            },
             top: {
               type: "number",
               default: 5,
@@ -640,7 +643,8 @@ export function buildCli(argv: string[]): Argv {
             },
             limit: { type: "number", describe: "with --users-of, users listed (default 100)" },
           })
-          .example("$0 paths --after application_opened --depth 4", "what users do after opening the app")
+          .example("$0 paths --after application_opened", "what users do after opening the app, two steps")
+          .example("$0 paths --after application_opened --depth 4", "four steps deep")
           .example("$0 paths --before purchase --within 1h --top 3", "the last steps before a purchase")
           .example("$0 paths --after 'button_clicked[button_name=save]' --no-collapse --json", "as JSON")
           .example("$0 paths --after application_opened --users-of 'signed_up>zoom'", "who took that path"),

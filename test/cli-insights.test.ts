@@ -5,6 +5,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, test } from "node:test";
+import type { PathsResult } from "../src/queries/spec.js";
+import { pathsTree } from "../src/render/insights.js";
+import { displayWidth } from "../src/render/sanitize.js";
 import { generateLake } from "../src/source/synthetic.js";
 import { type BruteEvent, loadLake } from "./brute.js";
 import { bruteLifecycle, brutePaths, bruteStickiness } from "./brute-insights.js";
@@ -123,6 +126,45 @@ test("evx stickiness and lifecycle --json equal the brute force", () => {
       range,
       filters: [],
     }),
+  );
+});
+
+test("evx paths, human: two steps unless --depth (JSON keeps 4), share of the parent beside all, in 80 columns", () => {
+  const r = evx(["paths", "--after", "application_opened", "--cache", cache]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /what they did after application_opened \(depth 2\)/);
+  assert.match(r.stdout, /^application_opened +users parent +all$/m);
+  assert.match(r.stdout, /^\(2 steps: --depth N for more, up to 10\)$/m);
+  assert.doesNotMatch(r.stdout, /^│ {2}│ {2}/m, "no third level");
+  // The JSON without --depth is the depth-4 analysis, as before.
+  const all = json(["paths", "--after", "application_opened"]) as {
+    depth: number;
+    users: number;
+    nodes: { path: string[]; users: number }[];
+  };
+  assert.equal(all.depth, 4);
+  // Each row: users, share of the parent node's users, share of all anchored users (from the counts).
+  const users = new Map(all.nodes.map((n) => [JSON.stringify(n.path), n.users]));
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  let checked = 0;
+  for (const n of all.nodes.filter((x) => x.path.length <= 2)) {
+    const parent = n.path.length === 1 ? all.users : users.get(JSON.stringify(n.path.slice(0, -1)))!;
+    const name = n.path.at(-1)!.replace(/[()]/g, "\\$&");
+    const indent = n.path.length === 1 ? "[├└]─ " : "[│ ] {2}[├└]─ ";
+    const row = new RegExp(
+      `^${indent}${name} .* ${n.users} +${pct(n.users / parent).replace(".", "\\.")} +${pct(n.users / all.users).replace(".", "\\.")}$`,
+      "m",
+    );
+    if (row.test(r.stdout)) checked++;
+  }
+  assert.ok(checked >= 5, `rows checked against the JSON counts: ${checked}\n${r.stdout}`);
+  // The same tree drawn for an 80-column terminal fits it, numbers whole.
+  const two = json(["paths", "--after", "application_opened", "--depth", "2"]) as PathsResult;
+  const at80 = pathsTree(two, { width: 80, color: false });
+  for (const l of at80) assert.ok(displayWidth(l) <= 80, l);
+  assert.ok(
+    at80.slice(2).every((l) => / +[\d.k]+ +\d+\.\d% +\d+\.\d%$/.test(l)),
+    at80.join("\n"),
   );
 });
 

@@ -124,6 +124,37 @@ describe("end to end in tmux", {
     assert.doesNotMatch(flags, /^-icanon$|^-echo$/m);
   });
 
+  it("retention at 80×24: → reaches the last period with the cohort column frozen, Enter drills it", async (t) => {
+    const name = "ret80";
+    // Its own config folder: quitting records where it was left, which the other tests reopen.
+    await tty.shell(
+      name,
+      `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg80' XDG_CONFIG_HOME='${c.dir}/config80'`,
+      80,
+      24,
+    );
+    t.after(() => kill(name));
+    type(name, `cd '${c.dir}' && ${ui.cmd} --no-restore; echo EXIT=$?`);
+    keys(name, "Enter");
+    await waitScreen(name, /button_clicked\s+1,946/);
+    keys(name, "4");
+    // One screen with both: the header counts the periods to the right, the cell line says which show.
+    let s = await waitScreen(
+      name,
+      (x) => /^Cohort\s+Users\s+D0\s.*\+\d+$/m.test(x) && /D0-D\d+ of 14 \(←→\)/.test(x),
+    );
+    keys(name, "End");
+    s = await waitScreen(name, (x) => /^06-01 D13: /m.test(x) && /^‹\+\d+\s+Users\s.*\sD13$/m.test(x));
+    assert.match(s, /^06-01\s+10\s/m); // the cohort and users columns stay
+    for (const l of s.split("\n")) assert.ok(l.length <= 80, l);
+    keys(name, "Enter");
+    await waitScreen(name, "Users · cohort 06-01 · D13 · retained");
+    keys(name, "Escape");
+    await waitScreen(name, /^06-01 D13: /m);
+    keys(name, "q");
+    await waitScreen(name, /EXIT=0/);
+  });
+
   it("SIGTERM restores the terminal too", async (t) => {
     const name = "term";
     await shell(name);

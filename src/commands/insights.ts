@@ -36,16 +36,25 @@ export interface PathsArgs extends CommonArgs {
   collapse?: boolean;
 }
 
+/** Steps per path of `evx paths` (and its --json) when `--depth` is not given. */
+export const DEFAULT_DEPTH = 4;
+/** Steps of the human tree when `--depth` is not given (readable in 80 columns). */
+export const TREE_DEPTH = 2;
+
 export async function runPaths(a: PathsArgs): Promise<void> {
   if ((a.after === undefined) === (a.before === undefined))
     throw new UsageError("give exactly one of --after EVENT or --before EVENT");
   const direction = a.after !== undefined ? "after" : "before";
   const anchor = parseEventRef((a.after ?? a.before) as string);
+  // The tree printed for a person reads in 80 columns with two steps; --json, --csv, --sql, the
+  // printed command and --users-of keep the analysis's default depth, 4.
+  const tree = !a.json && !a.csv && !a.sql && !a.printCommand && a.usersOf === undefined;
+  const treeDepth = tree && a.depth === undefined;
   const base = {
     kind: "paths" as const,
     anchor,
     direction,
-    depth: a.depth ?? 4,
+    depth: a.depth ?? (treeDepth ? TREE_DEPTH : DEFAULT_DEPTH),
     top: a.top ?? 5,
     collapse: a.collapse !== false,
     ...(a.within === undefined ? {} : { withinSeconds: parseDuration(a.within) }),
@@ -60,7 +69,10 @@ export async function runPaths(a: PathsArgs): Promise<void> {
       process.stdout.write(`${rangeText(answer)}\n`);
       const lines = pathsTree(r, { width, color: useColor(process.env, process.stdout) });
       if (!r.users) process.stdout.write(`0 users: nobody has ${cleanText(r.anchor)} in the range\n`);
-      else process.stdout.write(`${lines.join("\n")}\n`);
+      else
+        process.stdout.write(
+          `${lines.join("\n")}\n${treeDepth ? `(${TREE_DEPTH} steps: --depth N for more, up to 10)\n` : ""}`,
+        );
     },
   );
 }

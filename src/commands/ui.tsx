@@ -25,6 +25,7 @@ import { readViews, type ViewsFile, viewsPath } from "../views/state/views.js";
 import { splashFrame } from "../views/widgets/splash.js";
 import { cachePathFor } from "./cachepath.js";
 import { EXIT, UsageError } from "./errors.js";
+import { incrementalStdout } from "./inkfix.js";
 
 /** Exit code when stdin or stdout is not a terminal (the hint goes to stderr via the UsageError). */
 export const UI_NOT_A_TTY_EXIT = EXIT.usage;
@@ -38,6 +39,19 @@ trace("ui module loaded");
 
 export const NOT_A_TTY_HINT =
   "the interactive UI needs a terminal; for scripts use the headless commands: evx events, evx trend, evx funnel, evx retention, evx status (add --json)";
+
+/**
+ * How Ink draws the TUI. `incrementalRendering` rewrites only the lines that changed (Ink's default
+ * erases and rewrites the whole frame on every change): a cursor move sends a few hundred bytes instead
+ * of the whole screen, which is what makes the TUI usable over a slow SSH link (README "Over SSH";
+ * test/views/redraw-bytes.test.tsx holds the budget).
+ */
+export const INK_OPTIONS = {
+  exitOnCtrlC: false,
+  patchConsole: true,
+  maxFps: 30,
+  incrementalRendering: true,
+} as const;
 
 const ALT_ON = "\x1b[?1049h\x1b[2J\x1b[H";
 const ALT_OFF = "\x1b[?25h\x1b[?1049l";
@@ -283,11 +297,9 @@ export async function runUi(opts: UiOptions = {}): Promise<void> {
       }),
       {
         stdin,
-        stdout,
+        stdout: incrementalStdout(stdout),
         stderr,
-        exitOnCtrlC: false,
-        patchConsole: true,
-        maxFps: 30,
+        ...INK_OPTIONS,
         onRender: () => {
           if (!rendered) trace("first frame");
           rendered = true;

@@ -685,6 +685,11 @@ export interface RetentionGridOptions {
   ascii?: boolean;
   /** Show the `Average` row (from `result.average`) under the header. Default true. */
   average?: boolean;
+  /**
+   * The first period shown (a horizontal scroll: the cohort and users columns stay, the periods
+   * before it are left out: the header says `‹+N` in place of `Cohort`). Default 0.
+   */
+  from?: number;
 }
 
 /** Marker after a cell whose period has not ended yet (its value can still grow). */
@@ -733,8 +738,9 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
     labelW = Math.max(3, width - cw - 1);
     fit = 1;
   }
-  const shown = Math.min(periods, Math.max(0, fit));
-  const dropped = periods - shown;
+  const from = Math.max(0, Math.min(Math.floor(opts.from ?? 0), Math.max(0, periods - 1)));
+  const shown = Math.min(periods - from, Math.max(0, fit));
+  const dropped = periods - from - shown;
 
   const room = cw - 2; // shade column + text + marker column
   const cell = (rate: number | null | undefined, incomplete: boolean): string => {
@@ -754,8 +760,8 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
 
   const prefix = PERIOD_PREFIX[result.period] ?? "P";
   const header: string[] = [];
-  for (let n = 0; n < shown; n++) header.push(`${padStart(`${prefix}${n}`, cw - 1)} `);
-  let headLine = row("Cohort", "Users", header).trimEnd();
+  for (let n = from; n < from + shown; n++) header.push(`${padStart(`${prefix}${n}`, cw - 1)} `);
+  let headLine = row(from > 0 ? `‹+${from}` : "Cohort", "Users", header).trimEnd();
   if (dropped > 0) {
     const more = ` +${dropped}`;
     if (displayWidth(headLine) + displayWidth(more) <= width) headLine += more;
@@ -764,12 +770,12 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
 
   if (showAverage) {
     const cells: string[] = [];
-    for (let n = 0; n < shown; n++) cells.push(cell(result.average?.[n] ?? null, false));
+    for (let n = from; n < from + shown; n++) cells.push(cell(result.average?.[n] ?? null, false));
     out.push(row("Average", est(result, formatNumber(totalUsers)), cells));
   }
   result.cohorts.forEach((c, i) => {
     const cells: string[] = [];
-    for (let n = 0; n < shown; n++) {
+    for (let n = from; n < from + shown; n++) {
       if (!(num(c.users) > 0) || n >= c.retained.length) {
         cells.push(cell(null, false));
         continue;

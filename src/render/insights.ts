@@ -25,6 +25,8 @@ export interface PathRow {
   hasChildren: boolean;
   /** Its children are hidden (collapsed). */
   collapsed: boolean;
+  /** Its users over its parent's (the anchored users for a first step), from the node counts. */
+  parentShare: number;
 }
 
 export const pathKey = (path: string[]) => JSON.stringify(path);
@@ -39,6 +41,8 @@ export function pathRows(
   ascii = false,
 ): PathRow[] {
   const kids = new Map<string, PathNode[]>();
+  const usersOf = new Map<string, number>([[pathKey([]), r.users]]);
+  for (const n of r.nodes) usersOf.set(pathKey(n.path), n.users);
   for (const n of r.nodes) {
     const parent = pathKey(n.path.slice(0, -1));
     const list = kids.get(parent) ?? [];
@@ -54,7 +58,15 @@ export function pathRows(
       const key = pathKey(node.path);
       const hasChildren = kids.has(key);
       const isCollapsed = hasChildren && collapsed.has(key);
-      out.push({ node, key, indent: indent + (last ? elbow : tee), hasChildren, collapsed: isCollapsed });
+      const parent = usersOf.get(pathKey(prefix)) ?? 0;
+      out.push({
+        node,
+        key,
+        indent: indent + (last ? elbow : tee),
+        hasChildren,
+        collapsed: isCollapsed,
+        parentShare: parent > 0 ? node.users / parent : 0,
+      });
       if (hasChildren && !isCollapsed) walk(node.path, indent + (last ? gap : pipe));
     });
   };
@@ -77,7 +89,24 @@ export function pathsHeader(r: PathsResult): string {
   );
 }
 
-/** One tree row as text: glyphs, name, a bar of its share, users and share. */
+/** Titles of the numbers' columns, aligned over them (`pathRowText`). */
+export const PATH_COLUMNS = `${padStart("users", 7)} ${padStart("parent", 6)} ${padStart("all", 6)}`;
+
+/**
+ * The anchor line: the anchor (cleaned) and, at the right, the titles of the numbers' columns: users,
+ * share of the parent node's users, share of all anchored users.
+ */
+export function pathsAnchorLine(r: PathsResult, width: number): string {
+  const text = cleanText(`${r.anchor}${r.direction === "before" ? " (walking back)" : ""}`);
+  const room = width - displayWidth(PATH_COLUMNS);
+  if (room < 8) return truncate(text, width);
+  return `${padEnd(text, room)}${PATH_COLUMNS}`;
+}
+
+/**
+ * One tree row as text: glyphs, name, a bar of its share of all anchored users, users, the share of
+ * its parent's users and the share of all.
+ */
 export function pathRowText(
   row: PathRow,
   labelW: number,
@@ -87,7 +116,7 @@ export function pathRowText(
   const label = `${row.indent}${cleanText(row.node.path[row.node.path.length - 1] ?? "")}${mark}`;
   // A sampled count is an estimate (docs/semantics.md, "Sampling").
   const users = formatCompact(row.node.users);
-  const right = `${padStart(opts.sampled ? `≈${users}` : users, 7)} ${padStart(formatPercent(row.node.share), 6)}`;
+  const right = `${padStart(opts.sampled ? `≈${users}` : users, 7)} ${padStart(formatPercent(row.parentShare), 6)} ${padStart(formatPercent(row.node.share), 6)}`;
   const barW = Math.max(0, opts.width - labelW - displayWidth(right) - 2);
   const b = barW >= 4 ? bar(row.node.share, barW, opts.ascii) : "";
   const head = padEnd(truncate(label, labelW), labelW);
@@ -114,7 +143,7 @@ export function pathsTree(r: PathsResult, opts: PathsTreeOptions): string[] {
   const labelW = pathLabelWidth(rows, opts.width);
   return [
     pathsHeader(r),
-    truncate(cleanText(`${r.anchor}${r.direction === "before" ? " (walking back)" : ""}`), opts.width),
+    pathsAnchorLine(r, opts.width),
     ...rows.map((row) => pathRowText(row, labelW, { ...opts, sampled: r.sample !== undefined })),
   ];
 }

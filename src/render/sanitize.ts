@@ -46,6 +46,28 @@ export function truncate(s: string, width: number): string {
   return `${out}…`;
 }
 
+/**
+ * The columns `[start, start + width)` of clean text `s` (a horizontal scroll): a wide character cut by
+ * either edge becomes a space, so the result is never wider than `width`.
+ */
+export function sliceColumns(s: string, start: number, width: number): string {
+  if (width <= 0) return "";
+  if (start <= 0 && stringWidth(s) <= width) return s;
+  let out = "";
+  let col = 0;
+  for (const { g, w } of graphemes(s)) {
+    const end = col + w;
+    if (end > start + width) {
+      if (col < start + width) out += " ".repeat(start + width - col);
+      break;
+    }
+    if (col >= start) out += g;
+    else if (end > start) out += " ".repeat(end - start);
+    col = end;
+  }
+  return out;
+}
+
 /** `s` truncated to `width` columns, then padded with spaces on the right to exactly `width`. */
 export function padEnd(s: string, width: number): string {
   const t = truncate(s, width);

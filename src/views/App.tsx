@@ -42,7 +42,7 @@ import { SyncScreen } from "./screens/SyncScreen.js";
 import { TrendsScreen } from "./screens/TrendsScreen.js";
 import { type Clipboard, copiedText, copyText, terminalClipboard } from "./state/clipboard.js";
 import { exportResult } from "./state/export.js";
-import { DEFAULT_LIVE_EVERY_MS, useLive } from "./state/live.js";
+import { DEFAULT_LIVE_EVERY_MS, liveText, useLive } from "./state/live.js";
 import { type PaletteAction, paletteActions } from "./state/palette.js";
 import {
   type AppEnv,
@@ -70,7 +70,7 @@ import {
   type RangeChoice,
   TextPanel,
 } from "./widgets/overlays.js";
-import { StatusBar } from "./widgets/StatusBar.js";
+import { coverageNote, StatusBar } from "./widgets/StatusBar.js";
 import { frameSize, OPENING_STATUS, openingLine, tabBarLayout } from "./widgets/splash.js";
 import { Line, ListPicker, TextPrompt } from "./widgets/widgets.js";
 
@@ -252,6 +252,13 @@ function Main(
   const drill = useRef<CurrentResult | null>(null);
   // Each screen's whole settings line, for the help (read when it opens: no re-render needed).
   const screenSettings = useRef(new Map<TabId, string>());
+  // Each screen's selected row, whole, for `z` (read when pressed: no re-render needed).
+  const selection = useRef(new Map<TabId | "drill", string>());
+  const reportSelection = useCallback((t: TabId | "drill", text: string) => {
+    selection.current.set(t, text);
+  }, []);
+  /** The last status message, kept after it leaves the status bar (`z` shows it whole). */
+  const lastMessage = useRef<string | null>(null);
   const reportSettings = useCallback((t: TabId, text: string) => {
     screenSettings.current.set(t, text);
   }, []);
@@ -332,6 +339,7 @@ function Main(
 
   const messageTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const notify = useCallback((text: string, tone: "info" | "error" = "info") => {
+    lastMessage.current = text;
     setMessage({ text, tone });
     clearTimeout(messageTimer.current);
     messageTimer.current = setTimeout(() => setMessage(null), 5000);
@@ -418,6 +426,7 @@ function Main(
       report,
       reportDrill,
       reportSettings,
+      reportSelection,
       openInTrends,
       dataChanged,
     }),
@@ -433,6 +442,7 @@ function Main(
       report,
       reportDrill,
       reportSettings,
+      reportSelection,
       openInTrends,
       dataChanged,
     ],
@@ -602,7 +612,22 @@ function Main(
       else if (matches("history.back", input, key)) travel(-1);
       else if (matches("history.forward", input, key)) travel(1);
       else if (matches("help", input, key)) setOverlay({ kind: "help" });
-      else if (matches("palette", input, key)) {
+      else if (matches("fullText", input, key)) {
+        const failure = client.getActivity().failure;
+        const shown = current.current.get(tab);
+        const text = fullText(
+          (drill.current !== null ? selection.current.get("drill") : "") || selection.current.get(tab) || "",
+          message?.text ?? lastMessage.current,
+          live.state.phase === "off" ? null : (liveText(live.state)?.text ?? null),
+          [
+            failure ? `${failure.label} failed: ${failure.message}` : "",
+            coverageNote(shown?.coverage) ?? "",
+            ...(shown?.warnings ?? []),
+          ].filter(Boolean),
+        );
+        if (text) setOverlay({ kind: "text", title: "In full", text });
+        else notify("nothing selected and no message yet: z shows a selected row or a message in full");
+      } else if (matches("palette", input, key)) {
         // What the screen under it offers now (its panel's, its own, the global bindings).
         const scopes = new Map(actions?.live() ?? []);
         scopes.set("global", new Set(globalOff()));
@@ -882,6 +907,25 @@ function Main(
       </Box>
     </AppEnvContext.Provider>
   );
+}
+
+/**
+ * The `z` panel: the selected row, the status bar's message (or the last one), live mode's line and
+ * the status bar's notes (the last failed query, a partial result's missing partitions, warnings),
+ * each whole under a heading; "" when there is none.
+ */
+export function fullText(
+  selected: string,
+  message: string | null,
+  live: string | null,
+  status: string[] = [],
+): string {
+  const parts: string[] = [];
+  if (selected) parts.push(`Selected\n${selected}`);
+  if (message) parts.push(`Message\n${message}`);
+  if (live) parts.push(`Live mode\n${live}`);
+  if (status.length) parts.push(`Status\n${status.join("\n")}`);
+  return parts.join("\n\n");
 }
 
 /** How many views the file holds (a file that cannot be read counts one: `'` then says why). */

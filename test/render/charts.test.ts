@@ -508,6 +508,21 @@ describe("shade and retentionGrid", () => {
     assert.match(empty, /–/);
   });
 
+  it("from: starts at a later period, keeping the cohort and users columns (a horizontal scroll)", () => {
+    const color = false;
+    const at0 = retentionGrid(result, { width: 60, color });
+    assert.match(at0[0]!, /^Cohort\s+Users\s+D0\s+D1.*\+\d+$/);
+    const lines = retentionGrid(result, { width: 60, color, from: 6 });
+    assertFits(lines, 60, "grid from 6");
+    assert.match(lines[0]!, /^‹\+6\s+Users\s+D6\s+D7\s/);
+    assert.ok(!/\bD5\b/.test(lines[0]!));
+    const first = lines.find((l) => l.startsWith("06-01"))!;
+    // 06-01's D6 cell: 100 / 7 retained.
+    assert.match(first, /^06-01\s+100\s+\S?\s*14\.0%/);
+    // Past the last period the grid shows the last one.
+    assert.match(retentionGrid(result, { width: 60, color, from: 99 })[0]!, /D11$/);
+  });
+
   it("leaves periods after the current one blank, in every face", () => {
     for (const face of FACES) {
       const lines = retentionGrid(result, { width: 200, ...face });

@@ -4,6 +4,7 @@ import { Executor } from "../../src/queries/executor.js";
 import type { FunnelResult, FunnelSpec } from "../../src/queries/spec.js";
 import { pointsText } from "../../src/render/compare.js";
 import { formatNumber } from "../../src/render/format.js";
+import { displayWidth } from "../../src/render/sanitize.js";
 import { timeToConvertHead } from "../../src/render/ttc.js";
 import {
   breakdownTable,
@@ -584,5 +585,39 @@ describe("Funnel screen", () => {
       "platform                    step 1    step 2    conv",
       "mac                            100        40   40.0%",
     ]);
+  });
+
+  it("a breakdown table wider or longer than the room scrolls: step columns (value column frozen) and rows", () => {
+    const K = 9;
+    const step = (i: number, users: number) => ({
+      step: `s${i}`,
+      users,
+      conversion: 1,
+      from_previous: 1,
+      median_seconds: null,
+    });
+    const steps = Array.from({ length: K }, (_, i) => step(i, 100 - i));
+    const r: FunnelResult = {
+      within_seconds: 86400,
+      order: "ordered",
+      exclude: [],
+      hold: null,
+      steps,
+      breakdown: Array.from({ length: 12 }, (_, v) => ({
+        value: `plan-${v}`,
+        steps: Array.from({ length: K }, (_, i) => step(i, 1000 * (v + 1) + i)),
+      })),
+    };
+    const at0 = breakdownTable(r, "plan", 80, 0, 0, 6);
+    for (const l of at0) assert.ok(displayWidth(l) <= 80, l);
+    assert.match(at0[0]!, /^plan\s+step 1\s+step 2\s.*…$/); // more columns to the right
+    assert.doesNotMatch(at0[0]!, /step 9/);
+    assert.equal(at0.length, 7); // header, 5 rows, the position line
+    assert.equal(at0.at(-1), "values 1-5 of 12 (pgup/pgdn)");
+    // Scrolled to the last step: the value column stays, step 9 and conv show.
+    const at8 = breakdownTable(r, "plan", 80, 8, 10, 6);
+    assert.match(at8[0]!, /^‹ plan\s+step 9\s+conv$/);
+    assert.match(at8[1]!, /^plan-7\s+8,008\s+\d+\.\d%$/);
+    assert.equal(at8.at(-1), "values 8-12 of 12 (pgup/pgdn)");
   });
 });

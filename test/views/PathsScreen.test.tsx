@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathRows } from "../../src/render/insights.js";
-import { foldAt, pathsSpec, unfoldAt } from "../../src/views/screens/PathsScreen.js";
+import { collapsedKeys, foldAt, pathsSpec, unfoldAt } from "../../src/views/screens/PathsScreen.js";
 import { initialModels } from "../../src/views/state/state.js";
 import { tempDir } from "../helpers/tmp.js";
 import { assertFits, KEYS, renderApp, type SmallCache, smallCache, testSession } from "./fixture.js";
@@ -22,7 +22,12 @@ describe("Paths screen", () => {
       await app.press("6");
       let f = await app.waitFor((x) => /what they did after button_clicked/.test(x) && /^│ {2}├─ /m.test(x));
       assert.match(f, /^Paths · after button_clicked · depth 4 · top 5 · collapse repeats/m);
-      assert.match(f, /^├─ \S+ +[█▏▎▍▌▋▊▉]+ +[\d.k]+ +\d+\.\d%$/m);
+      // users, share of the parent (the anchored users here), share of all
+      assert.match(f, /^├─ \S+ +[█▏▎▍▌▋▊▉]+ +[\d.k]+ +(\d+\.\d%) +\1$/m);
+      assert.match(f, /^button_clicked +users parent +all$/m);
+      // Two levels open; the nodes of the second level are folded (▸), deeper ones hidden.
+      assert.match(f, /^│ {2}├─ \S+ ▸ /m);
+      assert.doesNotMatch(f, /^│ {2}│ {2}[├└]─ /m);
       assertFits(f, 100, 34);
       // The first node is selected: fold it, its children go; unfold, they come back.
       const first = /^├─ (\S+)/m.exec(f)![1]!;
@@ -33,7 +38,11 @@ describe("Paths screen", () => {
       const at = lines.findIndex((l) => l.startsWith(`├─ ${first}`));
       assert.match(lines[at + 1]!, /^[├└]─ /, "the next line is a sibling");
       await app.press(KEYS.right);
-      f = await app.waitFor((x) => !x.includes("▸") && /^│ {2}├─ /m.test(x));
+      f = await app.waitFor((x) => new RegExp(`^├─ ${first} `, "m").test(x) && /^│ {2}├─ /m.test(x));
+      // → on a second-level node shows its children.
+      await app.press("j", KEYS.right);
+      f = await app.waitFor(/^│ {2}│ {2}[├└]─ /m);
+      await app.press("k");
       // Down, ← folds that child, ← again goes back to its parent; Enter re-anchors on the node.
       await app.press("j", KEYS.left);
       await app.waitFor(/^│ {2}├─ \S+ ▸/m);
@@ -89,7 +98,7 @@ describe("Paths screen", () => {
       await app.waitFor("button_clicked");
       await app.press("6");
       const f0 = await app.waitFor(/^├─ /m);
-      const m = /^├─ (\S+) .* (\d+) +\d+\.\d%$/m.exec(f0)!;
+      const m = /^├─ (\S+) .* (\d+) +\d+\.\d% +\d+\.\d%$/m.exec(f0)!;
       await app.press("u");
       const f = await app.waitFor(new RegExp(`^Users · path ${m[1]}\n${m[2]} users?\\b`, "m"));
       assert.match(f, /user\s+events\s+first seen\s+last seen/);
@@ -127,6 +136,58 @@ describe("Paths screen", () => {
     assert.deepEqual(unfoldAt(folded, rows2, 0).folded, []);
     assert.equal(foldAt({ ...m, cursor: 1 }, rows, 1).cursor, 0);
     assert.equal(pathsSpec(m, null), null);
+    // The share of the parent comes from the node counts: b → (end) is 2 of b's 2.
+    assert.deepEqual(
+      rows.map((r) => r.parentShare),
+      [2 / 3, 1, 1 / 3],
+    );
+  });
+
+  it("opens with two levels: nodes below them start folded, → unfolds one, ← folds it again", () => {
+    const m = initialModels().paths;
+    const result = {
+      anchor: "a",
+      direction: "after" as const,
+      depth: 3,
+      users: 4,
+      nodes: [
+        { path: ["b"], users: 4, share: 1 },
+        { path: ["b", "c"], users: 3, share: 0.75 },
+        { path: ["b", "c", "d"], users: 3, share: 0.75 },
+        { path: ["b", "(end)"], users: 1, share: 0.25 },
+      ],
+    };
+    const rows = pathRows(result, collapsedKeys(m, result));
+    assert.deepEqual(
+      rows.map((r) => `${r.indent}${r.node.path.at(-1)}${r.collapsed ? " ▸" : ""}`),
+      ["└─ b", "   ├─ c ▸", "   └─ (end)"],
+    );
+    const open = unfoldAt(m, rows, 1);
+    assert.deepEqual(open.unfolded, ['["b","c"]']);
+    const rows2 = pathRows(result, collapsedKeys(open, result));
+    assert.equal(rows2.length, 4);
+    assert.equal(rows2[2]!.parentShare, 1); // d: 3 of c's 3
+    const closed = foldAt(open, rows2, 1);
+    assert.deepEqual(closed.unfolded, []);
+    assert.equal(pathRows(result, collapsedKeys(closed, result)).length, 3);
+  });
+
+  it("at 80×24: two levels, users · share of parent · share of all, the selection line says both", async () => {
+    const app = await renderApp(testSession(c), { columns: 80, rows: 24 });
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("6");
+      const f = await app.waitFor(/^├─ /m);
+      assertFits(f, 80, 24);
+      assert.match(f, / users parent +all$/m);
+      assert.match(f, /^├─ \S+ +\S* +[\d.k]+ +(\d+\.\d%) +\1$/m);
+      assert.match(f, /^│ {2}[├└]─ \S+ ▸ /m);
+      assert.match(f, /: [\d,]+ users, \d+\.\d% of the anchored, \d+\.\d% of all/);
+      await app.press("j");
+      await app.waitFor(/ → \S+: [\d,]+ users, \d+\.\d% of the step before, \d+\.\d% of all/);
+    } finally {
+      app.unmount();
+    }
   });
 });
 

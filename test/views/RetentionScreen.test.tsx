@@ -139,7 +139,7 @@ describe("Retention screen", () => {
       let f = await app.waitFor(/^06-01\s/m);
       // The arrows move the cell cursor; the cohorts scroll to keep it in sight (12 of 14 fit).
       await app.press("j", "j");
-      f = await app.waitFor(/^06-03 D0: [\d,]+ of [\d,]+ retained \(100\.0%\) · \*/m);
+      f = await app.waitFor(/^06-03 D0: [\d,]+ of [\d,]+ retained \(100\.0%\) · (D0-D9 of 14 \(←→\) · )?\*/m);
       assert.match(f, /^06-01\s/m);
       await app.press(..."jjjjjjjjjjj".split(""));
       f = await app.waitFor((x) => !/^06-01\s/m.test(x) && /^06-03\s/m.test(x) && /^06-14 D0:/m.test(x));
@@ -252,6 +252,56 @@ describe("Retention screen", () => {
       assertFits(f, 60, 16);
     } finally {
       app.unmount();
+    }
+  });
+
+  it("scrolls the periods at 80×24 with the cohort column frozen: every period can be reached and drilled", async () => {
+    const app = await renderApp(testSession(c), { columns: 80, rows: 24 });
+    const ex = new Executor(c.cache);
+    try {
+      await app.waitFor("button_clicked");
+      await app.press("4");
+      let f = await app.waitFor(/^Average\s/m);
+      const header = (frame: string) =>
+        frame.split("\n").find((l) => /^(Cohort|‹\+\d+)\s+Users\s+D\d/.test(l))!;
+      assert.match(header(f), /^Cohort\s+Users\s+D0\s/);
+      assert.match(header(f), /\+\d+$/); // periods to the right are counted
+      assert.match(f, /D0-D\d+ of 14 \(←→\)/);
+      // → to the last period: the grid scrolls, the cohort and users columns stay.
+      await app.press(..."lllllllllllll".split(""));
+      f = await app.waitFor(/^06-01 D13: /m);
+      assert.match(header(f), /^‹\+\d+\s+Users\s.*\sD13$/);
+      assert.ok(!/\sD0\s/.test(header(f)), header(f));
+      assert.match(f, /^06-01\s+[\d,]+\s/m); // the cohort column is still there
+      assert.match(f, /D\d+-D13 of 14 \(←→\)/);
+      assertFits(f, 80, 24);
+      // The cell line is the engine's number for that cell.
+      const result = (
+        await ex.run({
+          kind: "retention",
+          start: { event: "button_clicked", filters: [] },
+          return: { event: "*", filters: [] },
+          period: "day",
+          periods: 14,
+          mode: "on",
+          range: { from: "2023-06-01", to: "2023-06-14", tz: "UTC" },
+          filters: [],
+        })
+      ).result;
+      assert.ok(f.includes(cellText(result, 0, 13, "UTC")), f);
+      // Enter drills into that period's cell.
+      await app.press(KEYS.enter);
+      f = await app.waitFor(/Users · cohort 06-01 · D13 · retained/);
+      await app.waitFor(new RegExp(`${result.cohorts[0]!.retained[13]} users?`));
+      await app.press(KEYS.esc);
+      await app.waitFor(/^06-01 D13: /m);
+      // home goes back to D0, and the grid with it.
+      await app.press(KEYS.home);
+      f = await app.waitFor(/^06-01 D0: /m);
+      assert.match(header(f), /^Cohort\s+Users\s+D0\s/);
+    } finally {
+      app.unmount();
+      ex.close();
     }
   });
 

@@ -161,7 +161,7 @@ describe("copy as command", () => {
       trendLine = await copied();
       // Paths: the anchored users.
       await app.press("6");
-      pathsFrame = await app.waitFor(/users · /);
+      pathsFrame = await app.waitFor(/ users, .* of all · /);
       pathsLine = await copied();
       // Y: the SQL, parameters inlined.
       const n = writes.length;

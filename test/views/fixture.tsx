@@ -72,6 +72,8 @@ export const KEYS = {
   ctrlR: "\x12",
   pgdn: "\x1b[6~",
   pgup: "\x1b[5~",
+  home: "\x1b[H",
+  end: "\x1b[F",
 };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

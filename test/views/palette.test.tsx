@@ -60,7 +60,7 @@ describe("command palette", () => {
       ["drill", ["drill.search"]],
       ["global", []],
     ]);
-    assert.ok(drill.includes("Open user's timeline") && drill.includes("Copy the user id"));
+    assert.ok(drill.includes("Open timeline / event") && drill.includes("Copy the user id"));
     assert.ok(drill.includes("Back / close the panel"));
     for (const gone of [
       "Next tab",

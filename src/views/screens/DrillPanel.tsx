@@ -27,14 +27,15 @@ import type {
 } from "../../queries/spec.js";
 import { parseUserSelection } from "../../queries/users.js";
 import { formatNumber, timeText } from "../../render/format.js";
-import { cleanText, padEnd, padStart, truncate } from "../../render/sanitize.js";
+import { cleanText, displayWidth, padEnd, padStart, sliceColumns, truncate } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { useClipboard } from "../hooks/useClipboard.js";
 import { errorText, type QueryState, specKey, useQuery, useQueryClient } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { copiedText, copyText } from "../state/clipboard.js";
-import { useAppEnv } from "../state/state.js";
+import { useAppEnv, useReportSelection } from "../state/state.js";
+import { TextPanel } from "../widgets/overlays.js";
 import { clamp, HintLine, Line, scrollTop, TextPrompt, typed } from "../widgets/widgets.js";
 
 /** Users listed at most (`total` always counts them all); `e` exports these. */
@@ -133,8 +134,27 @@ export function timelineLine(e: TimelineEvent, tz: string): string {
 
 /** The lines of a timeline containing `search` (case-insensitive); all of them for an empty search. */
 export function filterLines(lines: string[], search: string): string[] {
+  return matchingLines(lines, search).map((i) => lines[i]!);
+}
+
+/** Indices of the lines containing `search` (case-insensitive); all for an empty search. */
+export function matchingLines(lines: string[], search: string): number[] {
   const q = search.trim().toLowerCase();
-  return q ? lines.filter((l) => l.toLowerCase().includes(q)) : lines;
+  const all = lines.map((_, i) => i);
+  return q ? all.filter((i) => lines[i]!.toLowerCase().includes(q)) : all;
+}
+
+/**
+ * One event in full, for the Enter panel: its time, its type, then each property on a line of its own,
+ * the value whole (the panel wraps long ones and strips control characters).
+ */
+export function eventText(e: TimelineEvent, tz: string): string {
+  const props = Object.entries(e.properties).map(([k, v]) => `${k} = ${propValueText(v)}`);
+  return [
+    `time   ${timeText(e.event_time, tz, true)}`,
+    `event  ${e.event_type}`,
+    ...(props.length ? ["", ...props] : ["", "(no properties)"]),
+  ].join("\n");
 }
 
 /** Column widths of the users table for a width (the last-seen column goes first when narrow). */
@@ -209,6 +229,12 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
   const [cursor, setCursor] = useState(0);
   const [top, setTop] = useState(0);
   const [tlTop, setTlTop] = useState(0);
+  /** The selected line of the timeline (among the lines shown); Enter opens its event in full. */
+  const [tlCursor, setTlCursor] = useState(0);
+  /** Columns of the timeline scrolled off to the left (←/→). */
+  const [tlLeft, setTlLeft] = useState(0);
+  /** The event open in full (an index into the timeline's events), or null. */
+  const [full, setFull] = useState<number | null>(null);
   const [search, setSearch] = useState("");
   const [editing, setEditing] = useState(false);
   /** The `C` prompt is open. */
@@ -274,10 +300,32 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
     () => (timeline ? timeline.events.map((e) => timelineLine(e, tz)) : []),
     [timeline, tz],
   );
-  const lines = useMemo(() => filterLines(allLines, search), [allLines, search]);
+  const lineIdx = useMemo(() => matchingLines(allLines, search), [allLines, search]);
+  const lines = useMemo(() => lineIdx.map((i) => allLines[i]!), [lineIdx, allLines]);
   const tlH = Math.max(1, height - 3);
   const tlMax = Math.max(0, lines.length - tlH);
-  const tlFirst = clamp(tlTop, 0, tlMax);
+  const tlCur = clamp(tlCursor, 0, Math.max(0, lines.length - 1));
+  const tlFirst = scrollTop(clamp(tlTop, 0, tlMax), tlCur, tlH, lines.length);
+  // Horizontal scroll: as far as the widest line shown needs.
+  const widest = useMemo(
+    () => Math.max(0, ...lines.slice(tlFirst, tlFirst + tlH).map(displayWidth)),
+    [lines, tlFirst, tlH],
+  );
+  const leftMax = Math.max(0, widest - width + 1);
+  const left = clamp(tlLeft, 0, leftMax);
+
+  // `z`: the selected user (a long id is cut in the list), or the selected timeline line, whole.
+  const selUser = list[cur];
+  useReportSelection(
+    "drill",
+    user !== null
+      ? (lines[tlCur] ?? "")
+      : selUser
+        ? cleanText(
+            `user ${selUser.user_id}\n${formatNumber(selUser.events)} events · first seen ${minuteText(selUser.first_seen, tz)} · last seen ${minuteText(selUser.last_seen, tz)}`,
+          )
+        : "",
+  );
 
   /**
    * Saves the list shown (its spec as the client ran it, every user whatever the limit) as the static
@@ -324,6 +372,7 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
           if (t) {
             setSearch((x) => x + t);
             setTlTop(0);
+            setTlCursor(0);
           }
         }
         return true;
@@ -336,17 +385,29 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
         return true;
       }
       const page = user === null ? listH : tlH;
-      const move = (d: number) => {
+      const move = (d: number, paging = false) => {
         if (user === null) {
           const next = clamp(cur + d, 0, Math.max(0, list.length - 1));
           setCursor(next);
           setTop(scrollTop(first, next, listH, list.length));
-        } else setTlTop(clamp(tlFirst + d, 0, tlMax));
+        } else {
+          // The selected line moves; a page moves the view with it (as `less` does).
+          const next = clamp(tlCur + d, 0, Math.max(0, lines.length - 1));
+          const view = paging ? clamp(tlFirst + d, 0, tlMax) : tlFirst;
+          setTlCursor(next);
+          setTlTop(scrollTop(view, next, tlH, lines.length));
+        }
       };
-      if (matches("drill.up", input, key)) move(-1);
+      const across = (d: number) => {
+        if (user === null) env.notify("←/→ scroll a timeline; z shows the selected user in full");
+        else setTlLeft(clamp(left + d * Math.max(8, Math.floor(width / 2)), 0, leftMax));
+      };
+      if (matches("drill.left", input, key)) across(-1);
+      else if (matches("drill.right", input, key)) across(1);
+      else if (matches("drill.up", input, key)) move(-1);
       else if (matches("drill.down", input, key)) move(1);
-      else if (matches("drill.pageUp", input, key)) move(-page);
-      else if (matches("drill.pageDown", input, key)) move(page);
+      else if (matches("drill.pageUp", input, key)) move(-page, true);
+      else if (matches("drill.pageDown", input, key)) move(page, true);
       else if (matches("drill.first", input, key)) move(-Number.MAX_SAFE_INTEGER);
       else if (matches("drill.last", input, key)) move(Number.MAX_SAFE_INTEGER);
       else if (matches("drill.copy", input, key)) {
@@ -360,10 +421,18 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
           }
         }
       } else if (matches("drill.open", input, key)) {
-        const u = user === null ? list[cur] : undefined;
+        if (user !== null) {
+          // On a timeline: the selected event in full.
+          const i = lineIdx[tlCur];
+          if (i !== undefined && timeline?.events[i]) setFull(i);
+          return true;
+        }
+        const u = list[cur];
         if (u) {
           setUser(u.user_id);
           setTlTop(0);
+          setTlCursor(0);
+          setTlLeft(0);
           setSearch("");
         }
       } else if (matches("drill.flip", input, key)) {
@@ -388,20 +457,35 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
       } else return false;
       return true;
     },
-    { priority: PRIORITY.panel, modal: editing },
+    { priority: PRIORITY.panel, modal: editing, isActive: full === null },
   );
   // For the command palette: what these keys would do nothing for now.
   useActions(
     "drill",
     [
       (user !== null || !flip) && "drill.flip",
+      (user === null || leftMax === 0) && "drill.left",
+      (user === null || leftMax === 0) && "drill.right",
       user === null && "drill.search",
-      (user !== null || !list[cur]) && "drill.open",
+      (user !== null ? lineIdx[tlCur] === undefined : !list[cur]) && "drill.open",
       (user !== null || !usersData || !env.session?.saveCohort) && "drill.cohort",
       ((user ?? list[cur]?.user_id) === undefined || !clipboard) && "drill.copy",
     ],
-    !editing,
+    !editing && full === null,
   );
+
+  if (user !== null && full !== null && timeline?.events[full]) {
+    const e = timeline.events[full]!;
+    return (
+      <TextPanel
+        title={`Event ${full + 1} of ${formatNumber(timeline.events.length)} · ${cleanText(user)}`}
+        text={eventText(e, tz)}
+        width={width}
+        height={height}
+        onClose={() => setFull(null)}
+      />
+    );
+  }
 
   if (user !== null) {
     const state = stateText(tl, !!timeline, "events");
@@ -431,19 +515,31 @@ export function DrillPanel({ width, height, target: initial, flip, onClose }: Dr
               dim
             />
           ) : (
-            lines.slice(tlFirst, tlFirst + tlH).map((l, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: a window over the filtered lines
-              <Line key={tlFirst + i} text={l} width={width} />
-            ))
+            // Keyed by the event's place in the timeline (a search keeps some of them).
+            lineIdx
+              .slice(tlFirst, tlFirst + tlH)
+              .map((ev, i) => (
+                <Line
+                  key={ev}
+                  text={left > 0 ? `‹${sliceColumns(allLines[ev]!, left + 1, width)}` : allLines[ev]!}
+                  width={width}
+                  inverse={tlFirst + i === tlCur}
+                />
+              ))
           )}
         </Box>
         <HintLine
-          ids={["drill.search", "export", "sql", "drill.back"]}
+          ids={["drill.open", "drill.search", "export", "sql", "drill.back"]}
           width={width}
           extra={
-            lines.length > tlH
-              ? `↑↓ lines ${tlFirst + 1}-${Math.min(lines.length, tlFirst + tlH)} of ${lines.length}`
-              : undefined
+            [
+              lines.length > tlH
+                ? `↑↓ lines ${tlFirst + 1}-${Math.min(lines.length, tlFirst + tlH)} of ${lines.length}`
+                : "",
+              leftMax > 0 ? `←→ columns ${left + 1}-${Math.min(widest, left + width)} of ${widest}` : "",
+            ]
+              .filter(Boolean)
+              .join(" · ") || undefined
           }
         />
       </Box>

@@ -15,13 +15,13 @@ import {
 } from "../../queries/spec.js";
 import { sparkline } from "../../render/charts.js";
 import { formatCompact, formatNumber } from "../../render/format.js";
-import { cleanText, displayWidth, padEnd, padStart } from "../../render/sanitize.js";
+import { cleanText, displayWidth, padEnd, padStart, sliceColumns } from "../../render/sanitize.js";
 import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { pointsOf } from "../state/intervals.js";
-import { type EventsModel, useAppEnv } from "../state/state.js";
+import { type EventsModel, useAppEnv, useReportSelection } from "../state/state.js";
 import { fuzzyFilter } from "../widgets/fuzzy.js";
 import { rangeText } from "../widgets/overlays.js";
 import { clamp, Line, scrollTop, typed } from "../widgets/widgets.js";
@@ -122,7 +122,21 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
   const { catalog, range } = env;
   const [editing, setEditing] = useState(false);
   const [top, setTop] = useState(0);
-  const layout = useMemo(() => catalogLayout(width), [width]);
+  /** Columns after the event name scrolled off to the left (←/→ when the table is wider than the screen). */
+  const [left, setLeft] = useState(0);
+  // Every column, the name as wide as the width allows: narrower than the table, the columns after the
+  // name scroll (the name stays).
+  const layout = useMemo(() => ({ ...catalogLayout(width), last: 17, spark: SPARK_DAYS }), [width]);
+  const tableW = layout.name + 1 + layout.events + 1 + layout.users + 1 + layout.last + 1 + layout.spark;
+  const frozen = layout.name + 1;
+  const leftMax = Math.max(0, tableW - width);
+  const shift = clamp(left, 0, leftMax);
+  const view = (l: string) =>
+    leftMax === 0
+      ? l
+      : shift > 0
+        ? `${sliceColumns(l, 0, frozen)}‹${sliceColumns(l, frozen + shift + 1, width - frozen - 1)}`
+        : sliceColumns(l, 0, width);
 
   const all = catalog.data?.events;
   const rows = useMemo<CatalogRow[]>(() => {
@@ -132,7 +146,7 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
   }, [all, model.filter]);
 
   const names = useMemo(() => (all ?? []).map((e) => e.event_type), [all]);
-  const spark = useQuery(layout.spark > 0 && catalog.fresh ? sparkSpec(names, range) : null);
+  const spark = useQuery(catalog.fresh ? sparkSpec(names, range) : null);
   const sparks = useMemo(() => {
     const m = new Map<string, number[]>();
     // No breakdown: one series per listed event, in order.
@@ -202,7 +216,11 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
       else if (matches("events.down", input, key)) move(cursor + 1);
       else if (matches("events.pageUp", input, key)) move(cursor - listH);
       else if (matches("events.pageDown", input, key)) move(cursor + listH);
-      else if (matches("events.first", input, key)) move(0);
+      else if (matches("events.left", input, key) || matches("events.right", input, key)) {
+        if (!leftMax) return false;
+        const d = matches("events.left", input, key) ? -1 : 1;
+        setLeft(clamp(shift + d * 11, 0, leftMax));
+      } else if (matches("events.first", input, key)) move(0);
       else if (matches("events.last", input, key)) move(rows.length - 1);
       else if (matches("events.open", input, key)) {
         const row = rows[cursor];
@@ -215,6 +233,16 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
   );
   // For the command palette: what these keys would do nothing for now.
   useActions("events", [!rows[cursor] && "events.open"], !editing);
+  // `z`: the selected event whole (a long name is cut in the table).
+  const sel = rows[cursor];
+  useReportSelection(
+    "events",
+    sel
+      ? cleanText(
+          `${sel.event_type}\n${formatNumber(sel.events)} events · ${formatNumber(sel.users)} users · last seen ${lastSeen(sel.last_seen)}`,
+        )
+      : "",
+  );
 
   const header = useMemo(() => {
     const parts = [
@@ -278,12 +306,26 @@ export function EventsScreen({ width, height, model, setModel }: EventsScreenPro
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Line text={title} width={width} color={titleColor} bold={!titleColor} />
-      <Line text={header} width={width} dim />
+      <Line text={view(header)} width={width} dim />
       {visible.map((text, i) => (
-        <Row key={rows[first + i]!.event_type} text={text} selected={first + i === cursor} width={width} />
+        <Row
+          key={rows[first + i]!.event_type}
+          text={view(text)}
+          selected={first + i === cursor}
+          width={width}
+        />
       ))}
-      {rows.length > listH ? (
-        <Line text={`${first + 1}-${first + visible.length} of ${rows.length}`} width={width} dim />
+      {rows.length > listH || leftMax > 0 ? (
+        <Line
+          text={[
+            rows.length > listH ? `${first + 1}-${first + visible.length} of ${rows.length}` : "",
+            leftMax > 0 ? `←→ columns ${shift + 1}-${shift + width} of ${tableW}` : "",
+          ]
+            .filter(Boolean)
+            .join(" · ")}
+          width={width}
+          dim
+        />
       ) : null}
     </Box>
   );

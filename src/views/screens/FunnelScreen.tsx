@@ -225,30 +225,52 @@ export function funnelBars(
   return { header: truncate(header, width), rows };
 }
 
-/** Breakdown table: value, users per step, overall conversion. */
-export function breakdownTable(result: FunnelResult, key: string, width: number): string[] {
+/**
+ * Breakdown table: value, users per step, overall conversion. Wider or longer than the room, it
+ * scrolls: `from` is the first step column shown (the value column stays; `‹` marks the scroll, `…`
+ * the columns to the right), `top` the first value row, `rows` how many rows fit (then a last line says
+ * which values show).
+ */
+export function breakdownTable(
+  result: FunnelResult,
+  key: string,
+  width: number,
+  from = 0,
+  top = 0,
+  rows = Number.POSITIVE_INFINITY,
+): string[] {
   const groups = result.breakdown ?? [];
   const n = result.steps.length;
   const colW = 9;
   const valueW = Math.max(8, Math.min(24, width - n * (colW + 1) - 8));
+  const first = clamp(from, 0, Math.max(0, n - 1));
   const head = [
-    padEnd(cleanText(key), valueW),
+    padEnd(first > 0 ? `‹ ${cleanText(key)}` : cleanText(key), valueW),
     // In any order column k counts any k of the steps.
-    ...result.steps.map((_, i) => padStart(result.order === "any" ? `any ${i + 1}` : `step ${i + 1}`, colW)),
+    ...result.steps
+      .slice(first)
+      .map((_, i) =>
+        padStart(result.order === "any" ? `any ${first + i + 1}` : `step ${first + i + 1}`, colW),
+      ),
     padStart("conv", 7),
   ].join(" ");
+  const room = Math.max(1, rows === Number.POSITIVE_INFINITY ? groups.length : rows);
+  const more = groups.length > room;
+  const shown = more ? Math.max(1, room - 1) : groups.length;
+  const start = clamp(top, 0, Math.max(0, groups.length - shown));
   const lines = [head];
-  for (const g of groups) {
-    const first = g.steps[0]?.users ?? 0;
+  for (const g of groups.slice(start, start + shown)) {
+    const firstUsers = g.steps[0]?.users ?? 0;
     const last = g.steps[n - 1]?.users ?? 0;
     lines.push(
       [
         padEnd(cleanText(g.value), valueW),
-        ...g.steps.map((s) => padStart(formatNumber(s.users), colW)),
-        padStart(first ? formatPercent(last / first) : "–", 7),
+        ...g.steps.slice(first).map((s) => padStart(formatNumber(s.users), colW)),
+        padStart(firstUsers ? formatPercent(last / firstUsers) : "–", 7),
       ].join(" "),
     );
   }
+  if (more) lines.push(`values ${start + 1}-${start + shown} of ${groups.length} (pgup/pgdn)`);
   return lines.map((l) => truncate(l, width));
 }
 
@@ -290,6 +312,13 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const result = q.fresh || q.status === "running" ? q.data : undefined;
   const ranSteps = q.spec?.kind === "funnel" ? q.spec.steps : undefined;
   const usable = result && ranSteps && specKey(ranSteps) === specKey(model.steps) ? result : undefined;
+  // The breakdown table is under the bars (not the time-to-convert or over-time chart): ←/→ and
+  // pgup/pgdn scroll it.
+  const tableOn =
+    !!usable?.breakdown &&
+    model.breakdown !== undefined &&
+    !(usable.time_to_convert && model.timeToConvert) &&
+    !(usable.trend && model.overTime);
   // The spec behind the numbers on screen, else the one asked for: the settings line describes it.
   const shownSpec = usable && q.spec?.kind === "funnel" ? q.spec : spec;
   /**
@@ -339,7 +368,17 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         update({ selected: clamp(sel - 1, 0, Math.max(0, n - 1)) });
       else if (matches("funnel.down", input, key))
         update({ selected: clamp(sel + 1, 0, Math.max(0, n - 1)) });
-      else if (matches("funnel.moveDown", input, key)) move(1);
+      else if (matches("funnel.left", input, key) || matches("funnel.right", input, key)) {
+        if (!tableOn) return false;
+        const d = matches("funnel.left", input, key) ? -1 : 1;
+        update({ bdFrom: clamp((model.bdFrom ?? 0) + d, 0, Math.max(0, n - 1)) });
+      } else if (matches("funnel.pageUp", input, key) || matches("funnel.pageDown", input, key)) {
+        if (!tableOn) return false;
+        const page = Math.max(1, restH - 3);
+        const d = matches("funnel.pageUp", input, key) ? -page : page;
+        const values = usable?.breakdown?.length ?? 0;
+        update({ bdTop: clamp((model.bdTop ?? 0) + d, 0, Math.max(0, values - 1)) });
+      } else if (matches("funnel.moveDown", input, key)) move(1);
       else if (matches("funnel.moveUp", input, key)) move(-1);
       else if (matches("funnel.window", input, key)) setPicker("window");
       else if (matches("funnel.breakdown", input, key)) {
@@ -471,7 +510,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       ];
     }
     if (usable.breakdown && model.breakdown !== undefined) {
-      return breakdownTable(usable, model.breakdown, width).slice(0, restH);
+      return breakdownTable(usable, model.breakdown, width, model.bdFrom ?? 0, model.bdTop ?? 0, restH - 1);
     }
     return [];
   }, [
@@ -482,6 +521,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     trendInterval,
     dataTz,
     model.breakdown,
+    model.bdFrom,
+    model.bdTop,
     width,
     env.color,
     env.ascii,
@@ -547,7 +588,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         title={title}
         noneHint={noneHint}
         onPick={(k) => {
-          update({ [picker]: k });
+          update({ [picker]: k, ...(picker === "breakdown" ? { bdFrom: 0, bdTop: 0 } : {}) });
           setPicker(null);
         }}
         onCancel={() => setPicker(null)}

@@ -11,14 +11,15 @@ import type { Dispatch, ReactNode, SetStateAction } from "react";
 import { useMemo, useState } from "react";
 import { formatEventRef } from "../../queries/parse.js";
 import { END, OTHER } from "../../queries/paths.js";
-import type { DateRange, PathsSpec } from "../../queries/spec.js";
-import { formatDuration } from "../../render/format.js";
+import type { DateRange, PathsResult, PathsSpec } from "../../queries/spec.js";
+import { formatDuration, formatNumber, formatPercent } from "../../render/format.js";
 import {
   type PathRow,
   pathKey,
   pathLabelWidth,
   pathRows,
   pathRowText,
+  pathsAnchorLine,
   pathsHeader,
 } from "../../render/insights.js";
 import { cleanText, stripSgr } from "../../render/sanitize.js";
@@ -26,7 +27,13 @@ import { PRIORITY, useKeys } from "../hooks/input.js";
 import { useActions } from "../hooks/useActions.js";
 import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
-import { type PathsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
+import {
+  type PathsModel,
+  useAppEnv,
+  useReportResult,
+  useReportSelection,
+  useReportSettings,
+} from "../state/state.js";
 import { EventPicker, FilterPrompt, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "../widgets/widgets.js";
@@ -47,11 +54,34 @@ export function pathsSpec(m: PathsModel, range: DateRange | null): PathsSpec | n
   };
 }
 
+/** Levels of the tree shown when it opens: nodes deeper than this start folded (→ unfolds one). */
+export const OPEN_LEVELS = 2;
+
+/** The nodes whose children are hidden: those folded with ←, and those below the open levels not unfolded. */
+export function collapsedKeys(
+  m: Pick<PathsModel, "folded" | "unfolded">,
+  r: PathsResult | undefined,
+): Set<string> {
+  const out = new Set(m.folded);
+  const open = new Set(m.unfolded ?? []);
+  for (const n of r?.nodes ?? []) {
+    if (n.path.length < OPEN_LEVELS) continue;
+    const key = pathKey(n.path);
+    if (!open.has(key)) out.add(key);
+  }
+  return out;
+}
+
 /** The model after a fold (←) on the selected row: collapse it, or go to its parent. */
 export function foldAt(m: PathsModel, rows: PathRow[], cursor: number): PathsModel {
   const row = rows[cursor];
   if (!row) return m;
-  if (row.hasChildren && !row.collapsed) return { ...m, folded: [...m.folded, row.key] };
+  if (row.hasChildren && !row.collapsed)
+    return {
+      ...m,
+      folded: [...m.folded, row.key],
+      unfolded: (m.unfolded ?? []).filter((k) => k !== row.key),
+    };
   const parent = pathKey(row.node.path.slice(0, -1));
   const at = rows.findIndex((r) => r.key === parent);
   return at >= 0 ? { ...m, cursor: at } : m;
@@ -61,7 +91,11 @@ export function foldAt(m: PathsModel, rows: PathRow[], cursor: number): PathsMod
 export function unfoldAt(m: PathsModel, rows: PathRow[], cursor: number): PathsModel {
   const row = rows[cursor];
   if (!row?.collapsed) return m;
-  return { ...m, folded: m.folded.filter((k) => k !== row.key) };
+  return {
+    ...m,
+    folded: m.folded.filter((k) => k !== row.key),
+    unfolded: [...(m.unfolded ?? []).filter((k) => k !== row.key), row.key],
+  };
 }
 
 type Picker = null | "anchor" | "depth" | "top" | "within" | "filter";
@@ -83,9 +117,13 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
   useReportResult("paths", "Paths", q);
   const update = (patch: Partial<PathsModel>) => setModel((m) => ({ ...m, ...patch }));
   /** A new tree: cursor back to the top, nothing folded. */
-  const reset = { cursor: 0, scroll: 0, folded: [] };
+  const reset = { cursor: 0, scroll: 0, folded: [], unfolded: [] };
 
-  const folded = useMemo(() => new Set(model.folded), [model.folded]);
+  // A new tree opens with two levels shown (deeper nodes folded until → unfolds them).
+  const folded = useMemo(
+    () => collapsedKeys({ folded: model.folded, unfolded: model.unfolded }, q.data),
+    [model.folded, model.unfolded, q.data],
+  );
   const rows = useMemo(
     () => (q.data ? pathRows(q.data, folded, env.ascii) : []),
     [q.data, folded, env.ascii],
@@ -155,6 +193,12 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
     },
     { priority: PRIORITY.screen, isActive: picker === null && drill === null },
   );
+  const selRow = rows[cursor];
+  const selText = selRow
+    ? `${cleanText(selRow.node.path.join(" → "))}: ${formatNumber(selRow.node.users)} users, ${formatPercent(selRow.parentShare)} of ${selRow.node.path.length > 1 ? "the step before" : "the anchored"}, ${formatPercent(selRow.node.share)} of all`
+    : "";
+  // `z`: the selected node's whole path (the tree cuts long names).
+  useReportSelection("paths", selText);
   // For the command palette: what these keys would do nothing for now.
   const node = rows[cursor]?.node.path.at(-1);
   useActions(
@@ -257,10 +301,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
     body = (
       <>
         <Line text={pathsHeader(q.data)} width={width} bold />
-        <Line
-          text={cleanText(`${q.data.anchor}${q.data.direction === "before" ? " (walking back)" : ""}`)}
-          width={width}
-        />
+        <Line text={pathsAnchorLine(q.data, width)} width={width} />
         {shown.map((r, i) =>
           top + i === cursor ? (
             // The selected row without colour, inverted, so it stands out.
@@ -290,11 +331,7 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
           ),
         )}
         <Line
-          text={
-            sel
-              ? `${cleanText(sel.node.path.join(" → "))}: ${sel.node.users} users${rows.length > listH ? ` · ${cursor + 1}/${rows.length}` : ""}`
-              : " "
-          }
+          text={sel ? `${selText}${rows.length > listH ? ` · ${cursor + 1}/${rows.length}` : ""}` : " "}
           width={width}
           dim
         />

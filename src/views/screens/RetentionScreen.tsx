@@ -26,6 +26,7 @@ import {
   type RetentionModel,
   useAppEnv,
   useReportResult,
+  useReportSelection,
   useReportSettings,
 } from "../state/state.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, NumberPrompt } from "../widgets/pickers.js";
@@ -93,6 +94,11 @@ export function shownTable(
 
 /** Columns of a period cell in the grid (`retentionGrid`'s default cell width). */
 const CELL_W = 7;
+
+/** Periods of a result (the longest cohort's, or the average's). */
+export function periodCount(r: RetentionResult): number {
+  return Math.max(r.average?.length ?? 0, ...r.cohorts.map((c) => c.retained.length), 0);
+}
 
 /** Periods the grid's header shows (`D0 D1 …`; later ones are cut when the width runs out). */
 export function shownPeriods(header: string, prefix: string): number {
@@ -212,16 +218,36 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   const row = clamp(model.row, 0, Math.max(0, cohorts - 1));
   const top = scrollTop(model.top, row, gridRows, cohorts);
 
-  const grid = useMemo(
-    () => (data ? retentionGrid(data, { width, color: env.color, ascii: env.ascii, tz: range?.tz }) : []),
-    [data, width, env.color, env.ascii, range?.tz],
+  const gridOpts = useMemo(
+    () => ({ width, color: env.color, ascii: env.ascii, tz: range?.tz }),
+    [width, env.color, env.ascii, range?.tz],
   );
+  // The grid from period 0: how many periods fit beside the cohort column.
+  const grid0 = useMemo(() => (data ? retentionGrid(data, gridOpts) : []), [data, gridOpts]);
   const prefix = PREFIX[data?.period ?? fitted.period];
-  const periodsShown = grid.length ? shownPeriods(grid[0]!, prefix) : 0;
-  const col = clamp(model.col, 0, Math.max(0, periodsShown - 1));
+  const periods = data ? periodCount(data) : 0;
+  const fit = Math.max(1, grid0.length ? shownPeriods(grid0[0]!, prefix) : 0);
+  const col = clamp(model.col, 0, Math.max(0, periods - 1));
+  // Periods past the width scroll in as the cursor reaches them (the cohort column stays).
+  const left = scrollTop(model.left ?? 0, col, fit, periods);
+  const grid = useMemo(
+    () => (left === 0 || !data ? grid0 : retentionGrid(data, { ...gridOpts, from: left })),
+    [grid0, data, left, gridOpts],
+  );
   const moveRow = (d: number) => {
     const next = clamp(row + d, 0, Math.max(0, cohorts - 1));
     update({ row: next, top: scrollTop(top, next, gridRows, cohorts) });
+  };
+  const moveCol = (d: number) => {
+    const next = clamp(col + d, 0, Math.max(0, periods - 1));
+    // Past an edge the periods move by half a grid, not one: each scroll redraws every cohort row
+    // (bytes over SSH), so fewer, larger steps.
+    const inView = next >= left && next < left + fit;
+    const half = clamp(next - Math.floor(fit / 2), 0, Math.max(0, periods - fit));
+    update({
+      col: next,
+      left: inView ? left : Math.abs(d) === 1 ? half : scrollTop(left, next, fit, periods),
+    });
   };
 
   useKeys(
@@ -248,10 +274,10 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
       else if (matches("retention.clearFilters", input, key)) update({ filters: [] });
       else if (matches("retention.up", input, key)) moveRow(-1);
       else if (matches("retention.down", input, key)) moveRow(1);
-      else if (matches("retention.left", input, key))
-        update({ col: clamp(col - 1, 0, Math.max(0, periodsShown - 1)) });
-      else if (matches("retention.right", input, key))
-        update({ col: clamp(col + 1, 0, Math.max(0, periodsShown - 1)) });
+      else if (matches("retention.left", input, key)) moveCol(-1);
+      else if (matches("retention.right", input, key)) moveCol(1);
+      else if (matches("retention.firstPeriod", input, key)) moveCol(-periods);
+      else if (matches("retention.lastPeriod", input, key)) moveCol(periods);
       else if (matches("retention.users", input, key)) {
         const shown = q.spec?.kind === "retention" ? q.spec : null;
         const c = q.data?.cohorts[row];
@@ -284,6 +310,9 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     ],
     picker === null && drill === null,
   );
+
+  // `z`: the selected cell's line whole (the line under the grid is cut at the width).
+  useReportSelection("retention", data ? cellText(data, row, col, range?.tz) : "");
 
   const chart = useMemo(() => {
     if (!data || chartH < 3) return [];
@@ -410,6 +439,10 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
     const head = grid.slice(0, 2);
     const rows = grid.slice(2).slice(top, top + gridRows);
     const more = cohorts > gridRows ? ` · cohorts ${top + 1}-${top + rows.length} of ${cohorts} (↑↓)` : "";
+    const across =
+      periods > fit
+        ? `${prefix}${left}-${prefix}${Math.min(periods, left + fit) - 1} of ${periods} (←→) · `
+        : "";
     const at = row - top;
     const cell = cellText(data, row, col, range?.tz);
     const span = cellSpan(grid[0]!, col, prefix);
@@ -421,7 +454,7 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
         {at >= 0 && at < rows.length ? <CursorRow line={rows[at]!} span={span} /> : null}
         <Lines lines={rows.slice(at + 1)} />
         <Line
-          text={`${cell ? `${cell} · ` : ""}${INCOMPLETE_MARK} period not complete yet${more}`}
+          text={`${cell ? `${cell} · ` : ""}${across}${INCOMPLETE_MARK} period not complete yet${more}`}
           width={width}
           dim
         />

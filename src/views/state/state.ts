@@ -192,6 +192,9 @@ export interface FunnelModel {
   value?: string;
   /** `t`: the histogram of times from step 1 to the last step. */
   timeToConvert?: boolean;
+  /** The breakdown table's scroll: first step column shown (←/→) and first value row (pgup/pgdn). */
+  bdFrom?: number;
+  bdTop?: number;
 }
 
 /** An edit of a funnel's steps (0-based indices; `to` is the moved step's new index). */
@@ -304,6 +307,8 @@ export interface RetentionModel {
   /** The selected cell: cohort index (in the result) and period. */
   row: number;
   col: number;
+  /** The first period shown when the periods do not all fit (←/→ scroll them; the cohort column stays). */
+  left?: number;
 }
 
 export interface PathsModel {
@@ -320,6 +325,11 @@ export interface PathsModel {
   scroll: number;
   /** Keys (`pathKey`) of the nodes whose children are hidden. */
   folded: string[];
+  /**
+   * Keys of the nodes below the first two levels' whose children are shown: a tree opens with two
+   * levels, each deeper one unfolds on →.
+   */
+  unfolded?: string[];
 }
 
 export interface LifecycleModel {
@@ -420,6 +430,11 @@ export interface AppEnv {
   reportDrill(current: CurrentResult | null): void;
   /** Screens publish their whole settings line (the `?` help shows it, when the screen shows part). */
   reportSettings(tab: TabId, text: string): void;
+  /**
+   * Screens (and an open drill-down panel, as `drill`) publish the selected row's whole text, which a
+   * narrow screen may cut with `…`: `z` shows it in full ("" when nothing is selected).
+   */
+  reportSelection(tab: TabId | "drill", text: string): void;
   /** Opens an event in Trends. */
   openInTrends(ref: EventRef): void;
   /** The cached data changed (sync, evict): re-run everything. */
@@ -438,6 +453,13 @@ export function useAppEnv(): AppEnv {
 export function useReportSettings(tab: TabId, text: string): void {
   const { reportSettings } = useAppEnv();
   useLayoutEffect(() => reportSettings(tab, text), [reportSettings, tab, text]);
+}
+
+/** Publishes the selected row's whole text for `z` (read when it is pressed; "" on unmount). */
+export function useReportSelection(tab: TabId | "drill", text: string): void {
+  const { reportSelection } = useAppEnv();
+  useLayoutEffect(() => reportSelection(tab, text), [reportSelection, tab, text]);
+  useLayoutEffect(() => () => reportSelection(tab, ""), [reportSelection, tab]);
 }
 
 /**

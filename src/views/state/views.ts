@@ -30,7 +30,20 @@ export interface ViewsFile {
 }
 
 /** Fields of the screens' models that are positions on screen, not settings: never saved. */
-const POSITIONS = new Set(["selected", "cursor", "tableTop", "scroll", "folded", "top", "row", "col"]);
+const POSITIONS = new Set([
+  "selected",
+  "cursor",
+  "tableTop",
+  "scroll",
+  "folded",
+  "unfolded",
+  "top",
+  "row",
+  "col",
+  "left",
+  "bdFrom",
+  "bdTop",
+]);
 /** `top` is a setting in Paths (children per node), a scroll position in Retention. */
 const KEEP: Partial<Record<TabId, string[]>> = { paths: ["top"] };
 
