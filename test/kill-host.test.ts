@@ -154,6 +154,50 @@ test("SIGKILL of the host as a writer begins its batch: that batch fails or land
   }
 });
 
+test("SIGKILL of the host: a writer's temporary tables (a sync's staging) fail with the host's line, also after a COMMIT, until made again", async () => {
+  const cache = join(dir, "s.duckdb");
+  const c = await Cache.open(cache, { create: true });
+  try {
+    for (const committed of [false, true]) {
+      await c.run("CREATE OR REPLACE TEMP TABLE stage AS SELECT 1 AS x");
+      // A batch commits, then reads its counts from its temporary tables (ingest.ts commitStaged).
+      if (committed)
+        await c.transaction(() => c.run("CREATE OR REPLACE TEMP TABLE stage_counts AS SELECT 2 AS n"));
+      const pid = await hostPid(cache);
+      assert.ok(pid, "a host holds the cache");
+      process.kill(pid, "SIGKILL");
+      // The writer goes on with a new host: a statement reading no lost table answers (one sent
+      // before the writer saw its host die fails alone).
+      await until("the writer answers from a new host", () =>
+        c.all("SELECT 42 AS y").then(
+          () => true,
+          () => false,
+        ),
+      );
+      assert.notEqual(await hostPid(cache), pid, "a new host");
+      const table = committed ? "stage_counts" : "stage";
+      await assert.rejects(
+        c.all(`SELECT * FROM ${table}`),
+        /^Error: the cache host stopped mid-request/,
+        table,
+      );
+      await assert.rejects(
+        c.run(`CREATE OR REPLACE TEMP TABLE t2 AS SELECT * FROM ${table}`),
+        /host stopped/,
+      );
+      // Made again on the new host (or dropped), it is used as any table.
+      await c.run(`CREATE OR REPLACE TEMP TABLE ${table} AS SELECT 3 AS x`);
+      assert.deepEqual(await c.all(`SELECT x FROM ${table}`), [{ x: 3 }]);
+      await c.run(`DROP TABLE ${table}`);
+      if (committed) await c.run("DROP TABLE IF EXISTS stage");
+      // Statements that read no lost table never failed.
+      assert.equal((await c.all("SELECT 42 AS y"))[0].y, 42);
+    }
+  } finally {
+    c.close();
+  }
+});
+
 test("a reader is never refused while a host closes the file: it waits for that host, then starts its own", async () => {
   const cache = join(dir, "r.duckdb");
   const first = await evxRun(["sync", lake, "--cache", cache, "--json"], env);

@@ -265,8 +265,8 @@ export class RemoteConn {
   /** A writer's open transaction died with its host: statements fail until the caller ends it. */
   private broken = false;
   private closed = false;
-  /** The link on which this writer made temporary tables its batch has not committed yet. */
-  private tempOn: Link | null = null;
+  /** This writer's temporary tables (a sync's `stage`), each with the link of the host it lives in. */
+  private temps = new Map<string, Link>();
   /** A `drop` is under way: the host's exit is expected. */
   private dropping = false;
 
@@ -329,14 +329,11 @@ export class RemoteConn {
         this.writerTx = false;
         this.broken = true;
       }
-      // The host that held this batch's temporary tables (its staging) went away before the batch
-      // committed: they are gone with it, so the batch fails here with the host's line rather than
-      // with a "table does not exist" from the next host. Only this statement: the next batch (a
-      // watch's next cycle) starts afresh.
-      if (this.tempOn?.gone) {
-        this.tempOn = null;
-        throw hostStopped();
-      }
+      // A temporary table (a sync's staging) is gone with the host it lived in: a statement that
+      // reads it fails with the host's line, not with "table does not exist" from the next host,
+      // until the caller makes it again or drops it (a watch's next cycle starts afresh). Temporary
+      // tables outlive COMMITs (a batch reads its counts after committing), so only those events end it.
+      if (lostTempUsed(this.temps, sql)) throw hostStopped();
       if (this.broken) {
         // The caller ended the lost transaction, or began a new one (it has given the lost one up: a
         // BEGIN whose host died fails without a ROLLBACK after it, and the next batch begins afresh).
@@ -383,8 +380,10 @@ export class RemoteConn {
     if (this.role === "writer") {
       if (head.startsWith("BEGIN")) this.writerTx = true;
       else if (/^(COMMIT|END|ROLLBACK|ABORT)\b/.test(head)) this.writerTx = false;
-      if (/^(COMMIT|END)\b/.test(head)) this.tempOn = null;
-      else if (/^\s*CREATE\s+(OR\s+REPLACE\s+)?TEMP(ORARY)?\s/i.test(sql)) this.tempOn = link;
+      const made = CREATE_TEMP.exec(sql)?.[1];
+      if (made) this.temps.set(made.toLowerCase(), link);
+      const dropped = DROP_TABLE.exec(sql)?.[1];
+      if (dropped) this.temps.delete(dropped.toLowerCase());
       return;
     }
     if (head.startsWith("BEGIN")) this.tx = [{ sql, params }];
@@ -468,6 +467,23 @@ export class RemoteConn {
     this.link?.close();
     this.link = null;
   }
+}
+
+const CREATE_TEMP =
+  /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)"?/i;
+const DROP_TABLE = /^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?"?(\w+)"?/i;
+
+/**
+ * Whether `sql` reads a temporary table whose host is gone (`temps`: name → its host's link). A
+ * statement that makes such a table again, or drops it, does not read it.
+ */
+export function lostTempUsed(temps: Map<string, Link>, sql: string): boolean {
+  const made = (CREATE_TEMP.exec(sql)?.[1] ?? DROP_TABLE.exec(sql)?.[1])?.toLowerCase();
+  for (const [name, link] of temps) {
+    if (!link.gone || name === made) continue;
+    if (new RegExp(`\\b${name}\\b`, "i").test(sql)) return true;
+  }
+  return false;
 }
 
 function hostStopped(): Error {
