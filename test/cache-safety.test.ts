@@ -44,14 +44,16 @@ test("a lock holder counts as gone once it has exited or is a zombie (Cache.open
   assert.equal(processRuns(process.pid), true);
   const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
   assert.equal(processRuns(dead), false, "exited and reaped");
-  // A zombie: `sleep 0` exits and its parent, exec'd into `sleep 5`, never reaps it.
-  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], {
+  // A zombie: `sleep 1` exits after its parent has exec'd into `sleep 10`, which never reaps it. (With
+  // `sleep 0` the shell could reap it before its exec on a loaded machine: there was no zombie to see.)
+  const parent = spawn("sh", ["-c", "sleep 1 & echo $!; exec sleep 10"], {
     stdio: ["ignore", "pipe", "ignore"],
   });
   try {
     const zombie = Number(await new Promise<string>((r) => parent.stdout.once("data", (d) => r(String(d)))));
-    await setTimeout(200);
-    assert.match(readFileSync(`/proc/${zombie}/stat`, "utf8"), /\) Z /);
+    const stat = () => readFileSync(`/proc/${zombie}/stat`, "utf8");
+    for (let i = 0; i < 500 && !/\) Z /.test(stat()); i++) await setTimeout(20);
+    assert.match(stat(), /\) Z /);
     assert.equal(processRuns(zombie), false, "a zombie");
     assert.equal(processRuns(parent.pid!), true);
   } finally {
