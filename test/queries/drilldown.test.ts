@@ -30,7 +30,7 @@ import {
   loadLake,
 } from "../brute.js";
 import { bruteTimeline, bruteUsers } from "../brute-users.js";
-import { cacheFromFiles, cacheFromLake, ev, lines, type TestCache } from "./helpers.js";
+import { cacheFromFiles, cacheFromLake, ev, lines, TEST_ENGINE, type TestCache } from "./helpers.js";
 
 let tc: TestCache;
 let events: BruteEvent[];
@@ -49,7 +49,9 @@ after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const ZONES = ["UTC", "America/New_York", "Asia/Kolkata"];
+// On ClickHouse one zone with an offset (its zone handling is proved by the time-zone suite and the
+// property test's random drill-downs on it; chdb pays about a second per case).
+const ZONES = TEST_ENGINE === "clickhouse" ? ["Asia/Kolkata"] : ["UTC", "America/New_York", "Asia/Kolkata"];
 const range = (tz: string): DateRange => ({ from: "2023-06-02", to: "2023-06-12", tz });
 
 function users(of: UsersSpec["of"], select: string, limit = 50): UsersSpec {
