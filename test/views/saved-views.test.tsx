@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -35,6 +35,9 @@ describe("saved views", () => {
       await app.press("clicks vs before", KEYS.enter);
       await app.waitFor("saved view clicks vs before");
       const file = JSON.parse(readFileSync(path, "utf8"));
+      // Private to the user, like the annotations file and the cache.
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.equal(statSync(join(c.dir, "config", "evx")).mode & 0o777, 0o700);
       assert.deepEqual(file.views["clicks vs before"], {
         tab: "trends",
         models: {

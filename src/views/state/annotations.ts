@@ -11,10 +11,9 @@
  * control characters (cleanText) and cleaned again before any display (the file may be hand-edited).
  * No React here (`evx annotate` and the trend command read it too).
  */
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+
 import { cleanText } from "../../render/clean.js";
+import { configFilePath, readConfigJson, writeConfigJson } from "./configfile.js";
 
 export interface Note {
   /** A small number, never reused in the file (`evx annotate rm ID`). */
@@ -33,48 +32,38 @@ export interface NotesFile {
 }
 
 export function annotationsPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME || join(homedir(), ".config");
-  return join(base, "evx", "annotations.json");
+  return configFilePath("annotations.json", env);
 }
 
 /** The file's notes, by instant then id; an absent file is none. A file that does not parse is an error naming it. */
 export function readNotes(path = annotationsPath()): NotesFile {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { notes: [], next: 1 };
-    throw e;
-  }
-  try {
-    const v = JSON.parse(text) as Partial<NotesFile>;
-    if (!v || typeof v !== "object" || (v.notes !== undefined && !Array.isArray(v.notes)))
-      throw new Error("not an annotations file");
-    const notes = (v.notes ?? [])
-      .filter(
-        (n): n is Note =>
-          !!n &&
-          Number.isInteger(n.id) &&
-          typeof n.at === "string" &&
-          !Number.isNaN(Date.parse(n.at)) &&
-          typeof n.text === "string",
-      )
-      .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.id - b.id);
-    const next = Math.max(Number.isInteger(v.next) ? (v.next as number) : 1, ...notes.map((n) => n.id + 1));
-    return { notes, next };
-  } catch (e) {
-    throw new Error(`cannot read the annotations in ${path}: ${(e as Error).message}`);
-  }
+  return readConfigJson(
+    path,
+    "annotations",
+    () => ({ notes: [], next: 1 }),
+    (json) => {
+      const v = json as Partial<NotesFile>;
+      if (!v || typeof v !== "object" || (v.notes !== undefined && !Array.isArray(v.notes)))
+        throw new Error("not an annotations file");
+      const notes = (v.notes ?? [])
+        .filter(
+          (n): n is Note =>
+            !!n &&
+            Number.isInteger(n.id) &&
+            typeof n.at === "string" &&
+            !Number.isNaN(Date.parse(n.at)) &&
+            typeof n.text === "string",
+        )
+        .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.id - b.id);
+      const next = Math.max(Number.isInteger(v.next) ? (v.next as number) : 1, ...notes.map((n) => n.id + 1));
+      return { notes, next };
+    },
+  );
 }
 
 /** Writes the whole file: private to the user (0600), through a temporary file and a rename. */
 export function writeNotes(file: NotesFile, path = annotationsPath()): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  // The mode of a new file is masked by the umask only downwards; an old tmp file keeps its own.
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeConfigJson(path, file);
 }
 
 /** A note's text as stored and shown: one line, no control characters, no spaces around it. */

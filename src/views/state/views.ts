@@ -6,9 +6,7 @@
  * cache, so views survive a cache rebuild. Writes go through a temporary file and a rename, so a
  * crash never leaves half a file. No React here (`evx view` reads it too).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { configFilePath, readConfigJson, writeConfigJson } from "./configfile.js";
 import type { TabId } from "./state.js";
 
 /** The range of a view: a `last …` duration (seconds), fixed bounds, or absent for all the data. */
@@ -56,34 +54,27 @@ export function settingsOf(tab: TabId, model: object): Record<string, unknown> {
 }
 
 export function viewsPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME || join(homedir(), ".config");
-  return join(base, "evx", "views.json");
+  return configFilePath("views.json", env);
 }
 
 /** The file's views; an absent file is none. A file that does not parse is an error naming it. */
 export function readViews(path = viewsPath()): ViewsFile {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { views: {} };
-    throw e;
-  }
-  try {
-    const v = JSON.parse(text) as Partial<ViewsFile>;
-    if (!v || typeof v !== "object" || (v.views !== undefined && typeof v.views !== "object"))
-      throw new Error("not a views file");
-    return { views: v.views ?? {}, ...(v.last ? { last: v.last } : {}) };
-  } catch (e) {
-    throw new Error(`cannot read the saved views in ${path}: ${(e as Error).message}`);
-  }
+  return readConfigJson(
+    path,
+    "saved views",
+    () => ({ views: {} }),
+    (json) => {
+      const v = json as Partial<ViewsFile>;
+      if (!v || typeof v !== "object" || (v.views !== undefined && typeof v.views !== "object"))
+        throw new Error("not a views file");
+      return { views: v.views ?? {}, ...(v.last ? { last: v.last } : {}) };
+    },
+  );
 }
 
+/** Writes the whole file: private to the user (0600), through a temporary file and a rename. */
 export function writeViews(file: ViewsFile, path = viewsPath()): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeConfigJson(path, file);
 }
 
 /** A view name: 1–64 printable characters, no leading or trailing space. */
