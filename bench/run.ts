@@ -311,10 +311,17 @@ async function main() {
   }
   log(`evx bench: ${events.toLocaleString()} events, source ${sourceKind}, ${runs} runs; lake ${lakeDir}`);
   const tg = performance.now();
+  let lastProgress = 0;
   const lake = await ensureLake({
     dir: lakeDir,
     events,
-    onProgress: (n) => process.stderr.write(`\r  generating ${n.toLocaleString()} events`),
+    // The generator reports every file; a line per second is enough (and on a terminal only).
+    onProgress: (n) => {
+      const now = performance.now();
+      if (!process.stderr.isTTY || now - lastProgress < 1000) return;
+      lastProgress = now;
+      process.stderr.write(`\r  generating ${n.toLocaleString()} events`);
+    },
   });
   log(
     `\n  lake: ${lake.files} files, ${(lake.bytes / 1e6).toFixed(0)} MB on disk${lake.reused ? " (reused)" : ` in ${((performance.now() - tg) / 1000).toFixed(1)}s`}`,
