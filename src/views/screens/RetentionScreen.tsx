@@ -240,13 +240,15 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   };
   const moveCol = (d: number) => {
     const next = clamp(col + d, 0, Math.max(0, periods - 1));
-    // Past an edge the periods move by half a grid, not one: each scroll redraws every cohort row
-    // (bytes over SSH), so fewer, larger steps.
+    // Inside the shown periods the cursor moves and the columns stay (one row and the cell line
+    // change: a few hundred bytes over SSH). Past an edge the periods move by a page, the cursor's
+    // period becoming the first (→) or last (←) shown: a shift redraws every cohort row, so as few
+    // shifts as can be.
     const inView = next >= left && next < left + fit;
-    const half = clamp(next - Math.floor(fit / 2), 0, Math.max(0, periods - fit));
+    const page = clamp(d > 0 ? next : next - fit + 1, 0, Math.max(0, periods - fit));
     update({
       col: next,
-      left: inView ? left : Math.abs(d) === 1 ? half : scrollTop(left, next, fit, periods),
+      left: inView ? left : Math.abs(d) === 1 ? page : scrollTop(left, next, fit, periods),
     });
   };
 

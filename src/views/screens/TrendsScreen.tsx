@@ -400,7 +400,9 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     if (!q.data || model.table) return [];
     const points = (q.data.series[0]?.points ?? []).map((p) => p.t);
     const xLabels = timeLabels(points, q.data.interval, { tz: dataTz });
-    const h = Math.max(1, (cursorOn ? bodyH - 2 : bodyH) - legend.length);
+    // The cursor's two rows (its marker and its values line) are always kept, blank without it, so
+    // the first ← only fills them: the plot keeps its height (and its bytes over SSH).
+    const h = Math.max(1, bodyH - 2 - legend.length);
     const lines = lineChart(trendLines(q.data), {
       width,
       height: h,
@@ -409,10 +411,8 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       ascii: env.ascii,
       ...(markers.length ? { markers: markers.map((m) => ({ point: m.point, mark: m.mark })) } : {}),
     });
-    const withLegend = [...lines, ...legend];
-    if (!cursorOn) return withLegend;
     // A chart of 4 rows or more is plot rows, then the x-axis row (the marks' row, from 5) and the legend row.
-    const x = h >= 4 ? cursorColumn(lines[0] ?? "", width, points.length, cursorAt) : null;
+    const x = cursorOn && h >= 4 ? cursorColumn(lines[0] ?? "", width, points.length, cursorAt) : null;
     const marker = x === null ? "" : `${" ".repeat(x)}${env.ascii ? "^" : "▲"}`;
     const below = markers.length && h >= 5 ? 3 : 2;
     const at = Math.max(0, h - below);
@@ -561,6 +561,14 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     used += displayWidth(c.text) + 1;
   }
 
+  // The cursor's values (a blank line until ← or → shows the cursor).
+  const cursorValues = (
+    <Line
+      text={cursorOn ? `${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}` : " "}
+      width={width}
+      color="cyan"
+    />
+  );
   let body: ReactNode;
   if (model.events.length === 0) {
     body = (
@@ -574,7 +582,8 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   } else if (!q.data) {
     body = <Line text={q.status === "running" ? "running the trend…" : " "} width={width} dim />;
   } else if (table) {
-    const rowsH = Math.max(1, bodyH - 2 - (table.change === null ? 0 : 1) - (cursorOn ? 1 : 0));
+    // The cursor's values line is kept (blank without it), as under the chart.
+    const rowsH = Math.max(1, bodyH - 2 - (table.change === null ? 0 : 1) - 1);
     const topRow = clamp(model.tableTop, 0, Math.max(0, table.rows.length - rowsH));
     body = (
       <Box flexDirection="column">
@@ -585,18 +594,14 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           // biome-ignore lint/suspicious/noArrayIndexKey: a window over positional rows
           <Line key={topRow + i} text={r} width={width} inverse={topRow + i === cursorAt} />
         ))}
-        {cursorOn ? (
-          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
-        ) : null}
+        {cursorValues}
       </Box>
     );
   } else {
     body = (
       <>
         <ChartLines lines={chart} />
-        {cursorOn ? (
-          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
-        ) : null}
+        {cursorValues}
       </>
     );
   }
