@@ -53,8 +53,14 @@ describe("end to end in tmux", {
 
   /** A shell in a 100×30 tmux pane, with a recognisable prompt. */
   const shell = (name: string) =>
-    // XDG_CACHE_HOME: the TUI remembers the cache it opened; not in the real home.
-    tty.shell(name, `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg'`, 100, 30);
+    // XDG_CACHE_HOME: the TUI remembers the cache it opened; XDG_CONFIG_HOME: quitting records
+    // where it was left (views.json); neither in the real home.
+    tty.shell(
+      name,
+      `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg' XDG_CONFIG_HOME='${c.dir}/config'`,
+      100,
+      30,
+    );
 
   it("tabs, a 3-step funnel and q, leaving the terminal as it was", async (t) => {
     if (!ui.real)

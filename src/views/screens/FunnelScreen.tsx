@@ -3,7 +3,9 @@
  * set the window (`w`), a breakdown (`b`), filters (`f`, `F` clears), conversion over time (`v`, per
  * an interval that `i` cycles as in Trends) and a compare period (`c`: previous, 1d, 1w, off); the
  * order (`o`: ordered, strict, any), exclusions (`X` adds one with its step range, `Z` clears), a
- * property held constant (`H`) and a value summed per step (`V`).
+ * property held constant (`H`) and a value summed per step (`V`). The over-time chart draws the notes
+ * of `evx annotate` and, with `r`, where each value of a key first appears (as on Trends); `n` lists
+ * them in full.
  * Each step is a bar with users, % of start, % from the previous step and median time to convert;
  * with compare, the change of % of start in percentage points and a line on the compare period.
  * Enter on a step lists the users who reached it (`tab`: those who dropped there), and from a user
@@ -24,7 +26,7 @@ import type {
   TimeToConvertResult,
 } from "../../queries/spec.js";
 import { resolvedRange } from "../../queries/time.js";
-import { annotationLegend, mergeNotes, placeMarkers } from "../../render/annotations.js";
+import { annotationLegend, mergeNotes, type PlacedMarker, placeMarkers } from "../../render/annotations.js";
 import { bars, lineChart } from "../../render/charts.js";
 import { offsetText, pointsText } from "../../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../../render/format.js";
@@ -47,6 +49,7 @@ import {
   useReportResult,
   useReportSettings,
 } from "../state/state.js";
+import { TextPanel } from "../widgets/overlays.js";
 import {
   BreakdownPicker,
   EventPicker,
@@ -57,6 +60,7 @@ import {
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
+import { annotationsText } from "./TrendsScreen.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
   if (!range || m.steps.length < 2) return null;
@@ -71,6 +75,8 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
     limit: 10,
     // The interval asked for when it fits the range, else the nearest that does.
     ...(m.overTime ? { trendInterval: fitInterval(m.interval, range) } : {}),
+    // Marks belong to the over-time chart (`--annotations-from` needs `--over-time`).
+    ...(m.overTime && m.annotationsFrom !== undefined ? { annotationsFrom: m.annotationsFrom } : {}),
     ...(m.compare ? { compare: m.compare } : {}),
     ...(m.order && m.order !== "ordered" ? { order: m.order } : {}),
     // Exclusions and values need an ordered or strict funnel. Step edits keep the ranges within the
@@ -283,7 +289,9 @@ type Picker =
   | "exclude"
   | "excludeRange"
   | "hold"
-  | "value";
+  | "value"
+  | "annotateFrom"
+  | "annotations";
 
 export interface FunnelScreenProps {
   width: number;
@@ -402,6 +410,11 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         if (n) setPicker("value");
       } else if (matches("funnel.timeToConvert", input, key)) {
         update({ timeToConvert: !model.timeToConvert });
+      } else if (matches("funnel.annotateFrom", input, key)) {
+        if (n) setPicker("annotateFrom");
+      } else if (matches("funnel.annotations", input, key)) {
+        if (model.overTime) setPicker("annotations");
+        else env.notify("annotations are drawn on the conversion over time: v shows it");
       } else if (matches("funnel.users", input, key)) {
         // The users behind the step as shown: the spec of the result on screen.
         const shown = usable && q.spec?.kind === "funnel" ? q.spec : null;
@@ -420,6 +433,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       !n && "funnel.breakdown",
       !n && "funnel.hold",
       !n && "funnel.value",
+      !n && "funnel.annotateFrom",
+      !model.overTime && "funnel.annotations",
       sel <= 0 && "funnel.moveUp",
       sel >= n - 1 && "funnel.moveDown",
       n < 2 && "funnel.exclude",
@@ -449,6 +464,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       `breakdown ${model.breakdown ?? "–"}`,
       model.filters,
       model.overTime && `over time per ${interval}`,
+      model.overTime && model.annotationsFrom !== undefined && `marks ${model.annotationsFrom}`,
       model.timeToConvert && "time to convert",
     ),
     width,
@@ -464,6 +480,16 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const restH = Math.max(0, height - used - 1);
   const trendInterval = usable && q.spec?.kind === "funnel" ? q.spec.trendInterval : undefined;
   const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
+  // Annotations on the over-time chart: the notes in range and the `r` key's first values.
+  const markers: PlacedMarker[] = useMemo(() => {
+    if (!usable?.trend || !model.overTime) return [];
+    const shown = q.spec?.kind === "funnel" ? resolvedRange(q.spec.range) : null;
+    return placeMarkers(
+      (shown ? mergeNotes(usable.annotations, notesOrNone(), shown.from, shown.to) : usable.annotations) ??
+        [],
+      usable.trend.map((p) => p.t),
+    );
+  }, [usable, model.overTime, q.spec]);
   const extra = useMemo(() => {
     if (!usable || restH < 3) return [] as string[];
     if (usable.time_to_convert && model.timeToConvert)
@@ -481,16 +507,10 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       const converted = usable.trend.reduce((a, p) => a + p.converted, 0);
       const n = (v: number) => est(usable, formatNumber(v));
       const title = `Conversion over time (per ${trendInterval}): ${n(converted)} of ${n(entered)} users`;
-      // Annotations: the notes in range (and a spec's property markers) under the x axis, one legend line.
-      const shown = q.spec?.kind === "funnel" ? resolvedRange(q.spec.range) : null;
+      // Annotations under the x axis, a legend of at most two lines (`n` lists them all), as on Trends.
       const ts = usable.trend.map((p) => p.t);
-      const markers = placeMarkers(
-        (shown ? mergeNotes(usable.annotations, notesOrNone(), shown.from, shown.to) : usable.annotations) ??
-          [],
-        ts,
-      );
       const legend = markers.length
-        ? annotationLegend(markers, { tz: dataTz, width, maxLines: 1, more: "· evx annotate list" })
+        ? annotationLegend(markers, { tz: dataTz, width, maxLines: 2, more: "· n lists them all" })
         : [];
       return [
         title,
@@ -498,7 +518,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           [{ label: "conversion %", values, incomplete: usable.trend.map((p) => p.incomplete === true) }],
           {
             width,
-            height: Math.max(1, restH - 1 - (markers.length ? 1 : 0)),
+            height: Math.max(1, restH - 1 - legend.length),
             xLabels: timeLabels(ts, trendInterval, { tz: dataTz }),
             color: env.color,
             ascii: env.ascii,
@@ -526,7 +546,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     width,
     env.color,
     env.ascii,
-    q.spec,
+    markers,
   ]);
 
   if (drill) {
@@ -592,6 +612,38 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           setPicker(null);
         }}
         onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "annotateFrom") {
+    return (
+      <BreakdownPicker
+        event={model.steps[0]?.event}
+        events={model.steps.map((s) => s.event)}
+        range={range}
+        current={model.annotationsFrom}
+        width={width}
+        height={height}
+        title="Mark where each value of a key first appears (any event; over time)"
+        noneHint="no property marks"
+        onPick={(annotationsFrom) => {
+          // The marks are drawn on the conversion over time: picking a key turns it on.
+          update({ annotationsFrom, ...(annotationsFrom !== undefined ? { overTime: true } : {}) });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "annotations") {
+    return (
+      <TextPanel
+        title={`Annotations (${markers.length})`}
+        text={annotationsText(markers, dataTz)}
+        width={width}
+        height={height}
+        closeKeys={(input, key) => matches("funnel.annotations", input, key)}
+        onClose={() => setPicker(null)}
       />
     );
   }
@@ -694,6 +746,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           "funnel.breakdown",
           "funnel.overTime",
           "funnel.timeToConvert",
+          "funnel.annotateFrom",
           "funnel.filter",
         ]}
         width={width}
