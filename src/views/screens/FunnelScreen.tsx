@@ -49,7 +49,7 @@ import {
   useReportResult,
   useReportSettings,
 } from "../state/state.js";
-import { TextPanel } from "../widgets/overlays.js";
+import { AnnotationsPanel, MarkKeyPicker } from "../widgets/annotations.js";
 import {
   BreakdownPicker,
   EventPicker,
@@ -60,7 +60,6 @@ import {
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipFunnel, funnelTarget } from "./DrillPanel.js";
-import { annotationsText } from "./TrendsScreen.js";
 
 export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec | null {
   if (!range || m.steps.length < 2) return null;
@@ -617,15 +616,13 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   }
   if (picker === "annotateFrom") {
     return (
-      <BreakdownPicker
-        event={model.steps[0]?.event}
+      <MarkKeyPicker
         events={model.steps.map((s) => s.event)}
         range={range}
         current={model.annotationsFrom}
         width={width}
         height={height}
-        title="Mark where each value of a key first appears (any event; over time)"
-        noneHint="no property marks"
+        where="over time"
         onPick={(annotationsFrom) => {
           // The marks are drawn on the conversion over time: picking a key turns it on.
           update({ annotationsFrom, ...(annotationsFrom !== undefined ? { overTime: true } : {}) });
@@ -637,12 +634,12 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   }
   if (picker === "annotations") {
     return (
-      <TextPanel
-        title={`Annotations (${markers.length})`}
-        text={annotationsText(markers, dataTz)}
+      <AnnotationsPanel
+        markers={markers}
+        tz={dataTz}
         width={width}
         height={height}
-        closeKeys={(input, key) => matches("funnel.annotations", input, key)}
+        closeId="funnel.annotations"
         onClose={() => setPicker(null)}
       />
     );

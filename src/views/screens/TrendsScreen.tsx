@@ -16,10 +16,10 @@ import { parseFormula, seriesLetter } from "../../queries/formula.js";
 import { formatEventRef, formatMeasure } from "../../queries/parse.js";
 import type { DateRange, Measure, PropsResult, TrendResult, TrendSpec } from "../../queries/spec.js";
 import { resolvedRange } from "../../queries/time.js";
-import { annotationLegend, mergeNotes, type PlacedMarker, placeMarkers } from "../../render/annotations.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../../render/annotations.js";
 import { type LineSeries, lineChart } from "../../render/charts.js";
 import { changeText, offsetText } from "../../render/compare.js";
-import { bucketText, formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
+import { bucketText, formatCompact, formatNumber, timeLabels } from "../../render/format.js";
 import { compareNote, markedValue } from "../../render/partial.js";
 import { trendEst } from "../../render/sample.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
@@ -31,7 +31,7 @@ import { matches } from "../keymap.js";
 import { notesOrNone } from "../state/annotations.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
-import { TextPanel } from "../widgets/overlays.js";
+import { AnnotationsPanel, MarkKeyPicker } from "../widgets/annotations.js";
 import { BreakdownPicker, EventPicker, FilterPrompt, propsSpec } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
@@ -53,18 +53,6 @@ export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | 
     ...(m.formula !== undefined && formulaFits(m.formula, m.events.length) ? { formula: m.formula } : {}),
     ...(m.annotationsFrom !== undefined ? { annotationsFrom: m.annotationsFrom } : {}),
   };
-}
-
-/** The full list behind `n`: one entry per marker, its local time, where it comes from, its text. */
-export function annotationsText(markers: PlacedMarker[], tz: string): string {
-  if (!markers.length)
-    return 'No annotations in the range.\n\nevx annotate "deploy 1.42" --at 2023-06-01T14:05 adds a note; r marks where a property\'s values first appear.';
-  return markers
-    .map(
-      (m) =>
-        `${m.mark} ${timeText(m.annotation.at, tz)} · ${m.annotation.source === "note" ? `note ${m.annotation.id ?? ""}`.trim() : "first seen"} · ${cleanText(m.annotation.text)}`,
-    )
-    .join("\n");
 }
 
 /** Whether a formula reads only the series there are (after removing an event it may not). */
@@ -503,14 +491,12 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }
   if (picker === "annotateFrom") {
     return (
-      <BreakdownPicker
-        event={selected?.event}
+      <MarkKeyPicker
+        events={selected ? [selected.event] : []}
         range={range}
         current={model.annotationsFrom}
         width={width}
         height={height}
-        title="Mark where each value of a key first appears (any event)"
-        noneHint="no property marks"
         onPick={(annotationsFrom) => {
           update({ annotationsFrom });
           setPicker(null);
@@ -521,12 +507,12 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }
   if (picker === "annotations") {
     return (
-      <TextPanel
-        title={`Annotations (${markers.length})`}
-        text={annotationsText(markers, dataTz)}
+      <AnnotationsPanel
+        markers={markers}
+        tz={dataTz}
         width={width}
         height={height}
-        closeKeys={(input, key) => matches("trends.annotations", input, key)}
+        closeId="trends.annotations"
         onClose={() => setPicker(null)}
       />
     );
