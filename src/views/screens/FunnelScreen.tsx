@@ -51,9 +51,9 @@ import {
 } from "../state/state.js";
 import { AnnotationsPanel, MarkKeyPicker } from "../widgets/annotations.js";
 import {
+  AddFilterPrompt,
   BreakdownPicker,
   EventPicker,
-  FilterPrompt,
   stepPropsSpec,
   WindowEditor,
 } from "../widgets/pickers.js";
@@ -691,16 +691,13 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter (applies to every step)"
         event={model.steps[0]?.event}
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f] });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f] })}
+        onDone={() => setPicker(null)}
       />
     );
   }

@@ -29,7 +29,7 @@ import {
   useReportSelection,
   useReportSettings,
 } from "../state/state.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, NumberPrompt } from "../widgets/pickers.js";
+import { AddFilterPrompt, BreakdownPicker, EventPicker, NumberPrompt } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipRetention, retentionTarget } from "./DrillPanel.js";
@@ -416,16 +416,13 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter (applies to start and return events)"
         event={model.start?.event}
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f] });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f] })}
+        onDone={() => setPicker(null)}
       />
     );
   }

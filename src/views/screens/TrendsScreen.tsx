@@ -32,7 +32,7 @@ import { notesOrNone } from "../state/annotations.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
 import { AnnotationsPanel, MarkKeyPicker } from "../widgets/annotations.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, propsSpec } from "../widgets/pickers.js";
+import { AddFilterPrompt, BreakdownPicker, EventPicker, propsSpec } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
@@ -519,16 +519,13 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter (applies to every event)"
         event={selected?.event}
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f] });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f] })}
+        onDone={() => setPicker(null)}
       />
     );
   }
