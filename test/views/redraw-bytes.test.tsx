@@ -1,12 +1,13 @@
 /**
  * Redraw bytes (issue #28, "Over SSH"): what a key makes the TUI write to the terminal. The App runs in
  * Ink's real renderer with the options `evx ui` uses (`INK_OPTIONS`), on a stdout that is a TTY of
- * 80×24 and counts the bytes it is given. Those are the bytes the process writes to its pseudo-terminal
+ * 80×24 (and 200×50 for the cursor moves) and counts the bytes it is given. Those are the bytes the process writes to its pseudo-terminal
  * (Ink writes each frame in one `write`; the kernel then only adds a `\r` before each `\n`, counted
  * here too), so this measures what an SSH link carries, without tmux. bench/redraw.ts measures the
  * same through a real pty (`tmux pipe-pane`) for the README table; the two agree.
  *
- * Budgets: a cursor move sends at most 1 KB; a live refresh that changes the chart rewrites only the
+ * Budgets: a cursor move sends at most 1 KB (the first ← on a chart too; a retention period shift by
+ * a page is not a cursor move's cost: README "Over SSH" gives it); a live refresh that changes the chart rewrites only the
  * chart's lines (and the status and settings lines), nothing else on the screen.
  *
  * ink-testing-library cannot measure this: it renders in debug mode, a whole frame per change.
@@ -135,15 +136,23 @@ function start(c: SmallCache, columns: number, rows: number, props: Record<strin
 
 const BUDGET = 1024;
 
-describe("redraw bytes at 80×24", () => {
+describe("redraw bytes", () => {
   let c: SmallCache;
   before(async () => {
     c = await smallCache();
   });
   after(() => c.dispose());
 
-  it("a cursor move sends at most 1 KB on Events, Trends, Retention and Paths", async () => {
-    const t = start(c, 80, 24);
+  for (const [columns, rows] of [
+    [80, 24],
+    [200, 50],
+  ] as const)
+    it(`a cursor move sends at most 1 KB on Events, Trends, Retention and Paths (${columns}×${rows})`, async () => {
+      await cursorMoves(columns, rows);
+    });
+
+  async function cursorMoves(columns: number, rows: number) {
+    const t = start(c, columns, rows);
     try {
       await t.settle(0, (w) => /button_clicked\s+1,946/.test(w));
       const moves: [string, number][] = [];
@@ -185,7 +194,7 @@ describe("redraw bytes at 80×24", () => {
     } finally {
       t.unmount();
     }
-  });
+  }
 
   it("a live refresh that changes the chart rewrites only the chart's lines (and status and settings)", async () => {
     const t = start(c, 80, 24, { liveEveryMs: 300 });
