@@ -136,11 +136,33 @@ try {
     await waitScreen(name, "Filter on button_clicked");
     await measure(["Enter"], (s) => /^Average\s/m.test(s));
     await sleep(800);
-    await runs("Retention: cell cursor ↓ (one cohort)", ["j"]);
-    await runs("Retention: cell cursor → inside the grid", ["l"], undefined, 3);
-    // End and Home: the grid scrolls to the last periods and back (at 200 columns they all fit).
-    await runs("Retention: end / home (periods scroll)", ["End"], undefined, 1);
-    await runs("Retention: end / home (periods scroll)", ["Home"], undefined, 1);
+    await runs("Retention (14 days): cell cursor ↓ (one cohort)", ["j"]);
+    await runs("Retention (14 days): cell cursor → inside the shown periods", ["l"], undefined, 3);
+    /** The shown periods, from the cell line (`D0-D7 of 14 (←→)`); null when all fit. */
+    const shownSpan = (): [number, number, number] | null => {
+      const m = /[DH](\d+)-[DH](\d+) of (\d+) \(←→\)/.exec(screen(name));
+      return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+    };
+    /** From Home: → to the last shown period, then one → past it (a page shift), End, Home. */
+    const periodScroll = async (label: string) => {
+      await measure(["Home"]);
+      const span = shownSpan();
+      if (!span) return;
+      for (let i = span[0]; i < span[1]; i++) await measure(["l"]);
+      put(`${label}: page shift (→ past the last shown period)`, size, await measure(["l"]));
+      put(`${label}: End / Home (periods scroll)`, size, await measure(["End"]));
+      put(`${label}: End / Home (periods scroll)`, size, await measure(["Home"]));
+    };
+    await periodScroll("Retention (14 days)");
+    // Hourly cohorts over 72 hours: more periods than fit at 200 columns too, most cells data.
+    for (let i = 0; i < 4 && !/24 hours/.test(screen(name)); i++) await measure(["p"]);
+    keys(name, "n");
+    await waitScreen(name, "Number of hours");
+    type(name, "72");
+    await measure(["Enter"], (s) => /H0-H\d+ of 72 \(←→\)/.test(s));
+    await sleep(800);
+    await runs("Retention (72 hours): cell cursor → inside the shown periods", ["l"], undefined, 3);
+    await periodScroll("Retention (72 hours)");
     // Live mode on Trends: a cycle that adds events redraws the chart (and the status line).
     await measure(["2"], (s) => s.includes("── button_clicked"));
     await measure(["L"], (s) => /live · /.test(s));

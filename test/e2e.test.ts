@@ -53,8 +53,14 @@ describe("end to end in tmux", {
 
   /** A shell in a 100×30 tmux pane, with a recognisable prompt. */
   const shell = (name: string) =>
-    // XDG_CACHE_HOME: the TUI remembers the cache it opened; not in the real home.
-    tty.shell(name, `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg'`, 100, 30);
+    // XDG_CACHE_HOME: the TUI remembers the cache it opened; XDG_CONFIG_HOME: quitting records
+    // where it was left (views.json); neither in the real home.
+    tty.shell(
+      name,
+      `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdg' XDG_CONFIG_HOME='${c.dir}/config'`,
+      100,
+      30,
+    );
 
   it("tabs, a 3-step funnel and q, leaving the terminal as it was", async (t) => {
     if (!ui.real)
@@ -151,6 +157,60 @@ describe("end to end in tmux", {
     await waitScreen(name, "Users · cohort 06-01 · D13 · retained");
     keys(name, "Escape");
     await waitScreen(name, /^06-01 D13: /m);
+    keys(name, "q");
+    await waitScreen(name, /EXIT=0/);
+  });
+
+  it("a fuzzy picker, back and forward, a saved view that reopens with --view after quitting", async (t) => {
+    const name = "views";
+    // Its own config folder: the saved view, and where the TUI was left, stay in this test.
+    await tty.shell(
+      name,
+      `EVX_EXPORT_DIR='${c.dir}' XDG_CACHE_HOME='${c.dir}/xdgv' XDG_CONFIG_HOME='${c.dir}/configv'`,
+      100,
+      30,
+    );
+    t.after(() => kill(name));
+    type(name, `cd '${c.dir}' && ${ui.cmd} --no-restore; echo EXIT=$?`);
+    keys(name, "Enter");
+    await waitScreen(name, /button_clicked\s+1,946/);
+    keys(name, "2");
+    await waitScreen(name, "── button_clicked");
+    // Fuzzy: `app_op` finds application_opened, the best match first.
+    keys(name, "a");
+    await waitScreen(name, "type to filter");
+    type(name, "app_op");
+    const s = await waitScreen(name, (x) => x.includes("filter: app_op") && /application_opened/.test(x));
+    // The first event name listed under the filter line is the best match.
+    const after = s.slice(s.indexOf("filter: app_op") + "filter: app_op".length);
+    assert.equal(/[a-z]+_[a-z_]+/.exec(after)?.[0], "application_opened", s);
+    keys(name, "Enter");
+    await waitScreen(name, "(optional: enter to skip)");
+    keys(name, "Enter");
+    await waitScreen(name, (x) => /Events: .*button_clicked .*application_opened/.test(x));
+    // Back: the chart without the added event; forward: with it again.
+    keys(name, "BSpace");
+    await waitScreen(
+      name,
+      (x) => /Events: .*button_clicked/.test(x) && !/Events: .*application_opened/.test(x),
+    );
+    keys(name, "]");
+    await waitScreen(name, (x) => /Events: .*button_clicked .*application_opened/.test(x));
+    // Save it, quit, and reopen it by name.
+    keys(name, "w");
+    await waitScreen(name, "Save this view as");
+    type(name, "two events");
+    keys(name, "Enter");
+    await waitScreen(name, "saved view two events");
+    keys(name, "q");
+    await waitScreen(name, /EXIT=0/);
+    keys(name, "C-l");
+    type(name, `clear; ${ui.cmd} --view 'two events'; echo EXIT=$?`);
+    keys(name, "Enter");
+    await waitScreen(
+      name,
+      (x) => /Events: .*button_clicked .*application_opened/.test(x) && x.includes("── application_opened"),
+    );
     keys(name, "q");
     await waitScreen(name, /EXIT=0/);
   });

@@ -995,9 +995,9 @@ export async function runRetention(a: RetentionArgs): Promise<void> {
       const width = termWidth();
       const color = drawing.useColor(process.env, process.stdout);
       const rule = r.cohort === "recurring" ? ", recurring cohorts" : "";
-      process.stdout.write(
-        `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete, blank = not begun yet\n`,
-      );
+      // The title is prose: wrapped to the width, as the grid is laid out in it.
+      const title = `${r.mode} retention by ${r.period}${rule}, ${rangeText(answer)}; * = incomplete, blank = not begun yet`;
+      process.stdout.write(`${drawing.wrapText(title, width).join("\n")}\n`);
       process.stdout.write(`${drawing.retentionGrid(r, { width, color, tz: answer.range.tz }).join("\n")}\n`);
       for (const g of r.breakdown ?? []) {
         const table = { ...r, cohorts: g.cohorts, average: g.average as number[] };

@@ -21,7 +21,7 @@ import { cleanText } from "../render/clean.js";
 import { fmtInt } from "../render/json.js";
 import { parseEngine } from "./analyze.js";
 import { cachePathFor } from "./cachepath.js";
-import { printJson } from "./output.js";
+import { printJson, termWidth } from "./output.js";
 
 export interface CohortSaveArgs {
   cache?: string;
@@ -213,7 +213,7 @@ export async function runCohortList(a: EngineArgs & { json?: boolean }): Promise
           fmtInt(c.users),
           describeCohort(c.def),
         ]),
-        process.stdout.columns && process.stdout.columns > 20 ? process.stdout.columns : 100,
+        termWidth(),
       ),
     );
   } finally {

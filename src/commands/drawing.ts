@@ -4,4 +4,5 @@
  * for human output, so `--json` and `--csv` start without it.
  */
 export { bars, lineChart, retentionGrid, useColor } from "../render/charts.js";
+export { wrapText } from "../render/sanitize.js";
 export { textTable } from "../render/table.js";

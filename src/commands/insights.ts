@@ -22,9 +22,12 @@ import {
   stickinessSummary,
 } from "../render/insights.js";
 import { incompleteBucketsText } from "../render/partial.js";
-import { cleanText } from "../render/sanitize.js";
+import { cleanText, wrapText } from "../render/sanitize.js";
 import { analyze, type CommonArgs, rangeText, where } from "./analyze.js";
 import { termWidth } from "./output.js";
+
+/** A human output's title line, wrapped to the width its chart is drawn in. */
+const title = (text: string) => `${wrapText(text, termWidth()).join("\n")}\n`;
 
 export interface PathsArgs extends CommonArgs {
   after?: string;
@@ -89,7 +92,9 @@ export async function runStickiness(a: StickinessArgs): Promise<void> {
     { ...a, usersOf: undefined },
     (range) => ({ kind: "stickiness", event, interval, range, filters: where(a) }),
     (r, answer) => {
-      process.stdout.write(`stickiness of ${cleanText(a.event)} per ${interval}, ${rangeText(answer)}\n`);
+      process.stdout.write(
+        title(`stickiness of ${cleanText(a.event)} per ${interval}, ${rangeText(answer)}`),
+      );
       process.stdout.write(`${stickinessSummary(r)}\n`);
       const lines = stickinessBars(r, { width: termWidth(), color: useColor(process.env, process.stdout) });
       process.stdout.write(`${lines.join("\n")}\n`);
@@ -109,7 +114,7 @@ export async function runLifecycle(a: LifecycleArgs): Promise<void> {
     { ...a, usersOf: undefined },
     (range) => ({ kind: "lifecycle", event, interval, range, filters: where(a) }),
     (r, answer) => {
-      process.stdout.write(`lifecycle of ${cleanText(a.event)} per ${interval}, ${rangeText(answer)}\n`);
+      process.stdout.write(title(`lifecycle of ${cleanText(a.event)} per ${interval}, ${rangeText(answer)}`));
       const lines = lifecycleChart(r, {
         width: termWidth(),
         height: 14,

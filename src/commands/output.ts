@@ -12,6 +12,21 @@ export function printJson(v: unknown): void {
   process.stdout.write(`${jsonText(v)}\n`);
 }
 
-export function termWidth(): number {
-  return process.stdout.columns && process.stdout.columns > 20 ? process.stdout.columns : 100;
+/** The narrowest human output: below it tables and charts have no room for their columns. */
+export const MIN_WIDTH = 20;
+/** The width of human output when neither `COLUMNS` nor a terminal says one. */
+export const DEFAULT_WIDTH = 100;
+
+/**
+ * The width human (non-JSON) output is laid out in: `COLUMNS` when it is a whole number (as `ls`, `git`
+ * and Python's `shutil` read it, so `COLUMNS=80 evx paths … | cat` is 80 wide), else the terminal's
+ * width when stdout is one, else 100; never below 20.
+ */
+export function termWidth(
+  env: NodeJS.ProcessEnv = process.env,
+  stdout: { columns?: number } = process.stdout,
+): number {
+  const fromEnv = env.COLUMNS?.trim();
+  if (fromEnv && /^\d+$/.test(fromEnv) && Number(fromEnv) > 0) return Math.max(MIN_WIDTH, Number(fromEnv));
+  return stdout.columns && stdout.columns > MIN_WIDTH ? stdout.columns : DEFAULT_WIDTH;
 }

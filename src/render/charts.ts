@@ -638,7 +638,9 @@ export function bars(rows: BarRow[], opts: BarsOptions): string[] {
 
 /** Background ramp (ANSI 256) from empty to full, with a readable foreground for each step. */
 const RAMP_BG = [236, 17, 18, 19, 20, 25, 26, 32, 38];
-const RAMP_FG = [250, 252, 253, 254, 255, 255, 255, 16, 16];
+// Text on the ramp: grey on the zero cell, white on the blues, black on the two lightest. Few distinct
+// values, so neighbouring cells share one and the grid says it once per run (bytes over SSH).
+const RAMP_FG = [250, 255, 255, 255, 255, 255, 255, 16, 16];
 const BLOCKS = ["░", "▒", "▓", "█"];
 const BLOCKS_ASCII = [".", ":", "+", "#"];
 
@@ -670,9 +672,27 @@ export function shade(rate: number, opts: ShadeOptions): string {
  */
 export function shadeCell(rate: number, text: string, opts: ShadeOptions): string {
   if (!opts.color) return shade(rate, opts) + text;
-  const r = Math.min(1, Math.max(0, num(rate)));
-  const i = r <= 0 ? 0 : Math.min(RAMP_BG.length - 1, 1 + Math.floor(Math.sqrt(r) * (RAMP_BG.length - 1)));
+  const i = rampIndex(rate);
   return `\x1b[48;5;${RAMP_BG[i]}m\x1b[38;5;${RAMP_FG[i]}m${text}${RESET}`;
+}
+
+function rampIndex(rate: number): number {
+  const r = Math.min(1, Math.max(0, num(rate)));
+  return r <= 0 ? 0 : Math.min(RAMP_BG.length - 1, 1 + Math.floor(Math.sqrt(r) * (RAMP_BG.length - 1)));
+}
+
+/** Resets the foreground only: before unshaded text in a grid row whose shaded cells leave theirs set. */
+const FG_OFF = "\x1b[39m";
+
+/**
+ * A shaded grid cell that ends its background but leaves its foreground on (it colours only the
+ * blank gap after it): a run of cells with one text colour then carries that colour's code once,
+ * which Ink's renderer keeps (it re-encodes each line from the styles per character). Unshaded text
+ * after it must begin with `FG_OFF`, and the row end with `RESET`.
+ */
+function shadeRun(rate: number, text: string): string {
+  const i = rampIndex(rate);
+  return `\x1b[38;5;${RAMP_FG[i]}m\x1b[48;5;${RAMP_BG[i]}m${text}\x1b[49m`;
 }
 
 export interface RetentionGridOptions {
@@ -744,18 +764,22 @@ export function retentionGrid(result: RetentionResult, opts: RetentionGridOption
 
   const room = cw - 2; // shade column + text + marker column
   const cell = (rate: number | null | undefined, incomplete: boolean): string => {
-    if (rate === null || rate === undefined || !Number.isFinite(rate)) return `${padStart("–", cw - 1)} `;
+    const off = opts.color ? FG_OFF : "";
+    if (rate === null || rate === undefined || !Number.isFinite(rate))
+      return `${off}${padStart("–", cw - 1)} `;
     const text = padStart(pct(rate, room), room);
     const mark = incomplete ? INCOMPLETE_MARK : " ";
     if (!opts.color) return shade(rate, { color: false, ascii: opts.ascii }) + text + mark;
-    if (incomplete) return `${DIM} ${text}${mark}${RESET}`;
-    return `${shadeCell(rate, ` ${text}`, { color: true })}${mark}`;
+    if (incomplete) return `${off}${DIM} ${text}${mark}${RESET}`;
+    // The mark is a space here: the foreground left on by `shadeRun` shows nothing on it.
+    return `${shadeRun(rate, ` ${text}`)}${mark}`;
   };
 
   const row = (label: string, users: string, cells: string[]): string => {
     const parts = [padEnd(label, labelW)];
     if (usersW > 0) parts.push(padStart(users, usersW));
-    return [...parts, ...cells].join(" ");
+    const line = [...parts, ...cells].join(" ");
+    return opts.color && cells.length ? `${line}${RESET}` : line;
   };
 
   const prefix = PERIOD_PREFIX[result.period] ?? "P";

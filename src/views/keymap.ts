@@ -158,6 +158,8 @@ export const KEYMAP = [
   { id: "funnel.hold", keys: ["H"], scope: "funnel", description: "Hold a property constant" },
   { id: "funnel.value", keys: ["V"], scope: "funnel", description: "Sum a property per step" },
   { id: "funnel.timeToConvert", keys: ["t"], scope: "funnel", description: "Time to convert 1 → last" },
+  { id: "funnel.annotateFrom", keys: ["r"], scope: "funnel", description: "Mark new values of a key" },
+  { id: "funnel.annotations", keys: ["n"], scope: "funnel", description: "Annotations in full" },
   // retention
   { id: "retention.start", keys: ["a"], scope: "retention", description: "Pick the start event" },
   { id: "retention.return", keys: ["r"], scope: "retention", description: "Pick the return event" },

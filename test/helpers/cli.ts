@@ -9,11 +9,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The environment of a CLI run: the test's, without colour, and without a `COLUMNS` of the shell
+ * that runs the tests (human output is laid out in `COLUMNS`: a test that needs a width passes one).
+ */
+function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { COLUMNS: _columns, ...rest } = process.env;
+  return { ...rest, NO_COLOR: "1", ...env };
+}
+
 /** Runs the built CLI as a user would (dist/, built by `npm test` and by npm's prepare). */
 export function evx(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1", ...env },
+    env: cliEnv(env),
     timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -21,7 +30,7 @@ export function evx(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
 
 export function evxAsync(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, NO_COLOR: "1", ...env },
+    env: cliEnv(env),
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

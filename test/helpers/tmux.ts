@@ -3,7 +3,8 @@
  * read and typed into, and the choice between the built CLI and the same `runUi` through tsx.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sleep } from "../views/fixture.js";
@@ -54,11 +55,21 @@ export function tmuxDriver(
     tmux("send-keys", "-t", name, "-l", text);
   }
 
+  /** The config folder of shells whose `env` names none (created on first use, removed by `kill()`). */
+  let config: string | null = null;
+
   /**
    * A shell in a new `width`×`height` session `name`, its prompt `E2E$ `, `env` (`NAME='value' …`)
    * and TERM=xterm-256color in its environment, the status line off; resolves once the prompt shows.
+   * Without an `XDG_CONFIG_HOME` in `env` it gets a temporary one: quitting the TUI records where it
+   * was left in `views.json`, never in the real `~/.config`.
    */
-  async function shell(name: string, env: string, width = 100, height = 30) {
+  async function shell(name: string, envText: string, width = 100, height = 30) {
+    let env = envText;
+    if (!/\bXDG_CONFIG_HOME=/.test(env)) {
+      config ??= mkdtempSync(join(tmpdir(), "evx-tmux-config-"));
+      env = `${env} XDG_CONFIG_HOME='${config}'`;
+    }
     tmux(
       "new-session",
       "-d",
@@ -80,6 +91,10 @@ export function tmuxDriver(
       "tmux",
       name === undefined ? ["-L", socket, "kill-server"] : ["-L", socket, "kill-session", "-t", name],
     );
+    if (name === undefined && config) {
+      rmSync(config, { recursive: true, force: true });
+      config = null;
+    }
   }
 
   return { tmux, screen, altScreen, waitScreen, keys, type, shell, kill };

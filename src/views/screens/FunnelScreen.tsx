@@ -3,7 +3,9 @@
  * set the window (`w`), a breakdown (`b`), filters (`f`, `F` clears), conversion over time (`v`, per
  * an interval that `i` cycles as in Trends) and a compare period (`c`: previous, 1d, 1w, off); the
  * order (`o`: ordered, strict, any), exclusions (`X` adds one with its step range, `Z` clears), a
- * property held constant (`H`) and a value summed per step (`V`).
+ * property held constant (`H`) and a value summed per step (`V`). The over-time chart draws the notes
+ * of `evx annotate` and, with `r`, where each value of a key first appears (as on Trends); `n` lists
+ * them in full.
  * Each step is a bar with users, % of start, % from the previous step and median time to convert;
  * with compare, the change of % of start in percentage points and a line on the compare period.
  * Enter on a step lists the users who reached it (`tab`: those who dropped there), and from a user
@@ -24,7 +26,7 @@ import type {
   TimeToConvertResult,
 } from "../../queries/spec.js";
 import { resolvedRange } from "../../queries/time.js";
-import { annotationLegend, mergeNotes, placeMarkers } from "../../render/annotations.js";
+import { annotationLegend, mergeNotes, type PlacedMarker, placeMarkers } from "../../render/annotations.js";
 import { bars, lineChart } from "../../render/charts.js";
 import { offsetText, pointsText } from "../../render/compare.js";
 import { formatDuration, formatNumber, formatPercent, timeLabels } from "../../render/format.js";
@@ -47,10 +49,11 @@ import {
   useReportResult,
   useReportSettings,
 } from "../state/state.js";
+import { AnnotationsPanel, MarkKeyPicker } from "../widgets/annotations.js";
 import {
+  AddFilterPrompt,
   BreakdownPicker,
   EventPicker,
-  FilterPrompt,
   stepPropsSpec,
   WindowEditor,
 } from "../widgets/pickers.js";
@@ -71,6 +74,8 @@ export function funnelSpec(m: FunnelModel, range: DateRange | null): FunnelSpec 
     limit: 10,
     // The interval asked for when it fits the range, else the nearest that does.
     ...(m.overTime ? { trendInterval: fitInterval(m.interval, range) } : {}),
+    // Marks belong to the over-time chart (`--annotations-from` needs `--over-time`).
+    ...(m.overTime && m.annotationsFrom !== undefined ? { annotationsFrom: m.annotationsFrom } : {}),
     ...(m.compare ? { compare: m.compare } : {}),
     ...(m.order && m.order !== "ordered" ? { order: m.order } : {}),
     // Exclusions and values need an ordered or strict funnel. Step edits keep the ranges within the
@@ -283,7 +288,9 @@ type Picker =
   | "exclude"
   | "excludeRange"
   | "hold"
-  | "value";
+  | "value"
+  | "annotateFrom"
+  | "annotations";
 
 export interface FunnelScreenProps {
   width: number;
@@ -402,6 +409,11 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
         if (n) setPicker("value");
       } else if (matches("funnel.timeToConvert", input, key)) {
         update({ timeToConvert: !model.timeToConvert });
+      } else if (matches("funnel.annotateFrom", input, key)) {
+        if (n) setPicker("annotateFrom");
+      } else if (matches("funnel.annotations", input, key)) {
+        if (model.overTime) setPicker("annotations");
+        else env.notify("annotations are drawn on the conversion over time: v shows it");
       } else if (matches("funnel.users", input, key)) {
         // The users behind the step as shown: the spec of the result on screen.
         const shown = usable && q.spec?.kind === "funnel" ? q.spec : null;
@@ -420,6 +432,8 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       !n && "funnel.breakdown",
       !n && "funnel.hold",
       !n && "funnel.value",
+      !n && "funnel.annotateFrom",
+      !model.overTime && "funnel.annotations",
       sel <= 0 && "funnel.moveUp",
       sel >= n - 1 && "funnel.moveDown",
       n < 2 && "funnel.exclude",
@@ -449,6 +463,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       `breakdown ${model.breakdown ?? "–"}`,
       model.filters,
       model.overTime && `over time per ${interval}`,
+      model.overTime && model.annotationsFrom !== undefined && `marks ${model.annotationsFrom}`,
       model.timeToConvert && "time to convert",
     ),
     width,
@@ -464,6 +479,16 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   const restH = Math.max(0, height - used - 1);
   const trendInterval = usable && q.spec?.kind === "funnel" ? q.spec.trendInterval : undefined;
   const dataTz = (q.spec && "range" in q.spec ? q.spec.range?.tz : undefined) ?? range?.tz ?? "UTC";
+  // Annotations on the over-time chart: the notes in range and the `r` key's first values.
+  const markers: PlacedMarker[] = useMemo(() => {
+    if (!usable?.trend || !model.overTime) return [];
+    const shown = q.spec?.kind === "funnel" ? resolvedRange(q.spec.range) : null;
+    return placeMarkers(
+      (shown ? mergeNotes(usable.annotations, notesOrNone(), shown.from, shown.to) : usable.annotations) ??
+        [],
+      usable.trend.map((p) => p.t),
+    );
+  }, [usable, model.overTime, q.spec]);
   const extra = useMemo(() => {
     if (!usable || restH < 3) return [] as string[];
     if (usable.time_to_convert && model.timeToConvert)
@@ -481,16 +506,10 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       const converted = usable.trend.reduce((a, p) => a + p.converted, 0);
       const n = (v: number) => est(usable, formatNumber(v));
       const title = `Conversion over time (per ${trendInterval}): ${n(converted)} of ${n(entered)} users`;
-      // Annotations: the notes in range (and a spec's property markers) under the x axis, one legend line.
-      const shown = q.spec?.kind === "funnel" ? resolvedRange(q.spec.range) : null;
+      // Annotations under the x axis, a legend of at most two lines (`n` lists them all), as on Trends.
       const ts = usable.trend.map((p) => p.t);
-      const markers = placeMarkers(
-        (shown ? mergeNotes(usable.annotations, notesOrNone(), shown.from, shown.to) : usable.annotations) ??
-          [],
-        ts,
-      );
       const legend = markers.length
-        ? annotationLegend(markers, { tz: dataTz, width, maxLines: 1, more: "· evx annotate list" })
+        ? annotationLegend(markers, { tz: dataTz, width, maxLines: 2, more: "· n lists them all" })
         : [];
       return [
         title,
@@ -498,7 +517,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           [{ label: "conversion %", values, incomplete: usable.trend.map((p) => p.incomplete === true) }],
           {
             width,
-            height: Math.max(1, restH - 1 - (markers.length ? 1 : 0)),
+            height: Math.max(1, restH - 1 - legend.length),
             xLabels: timeLabels(ts, trendInterval, { tz: dataTz }),
             color: env.color,
             ascii: env.ascii,
@@ -526,7 +545,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
     width,
     env.color,
     env.ascii,
-    q.spec,
+    markers,
   ]);
 
   if (drill) {
@@ -595,6 +614,36 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
       />
     );
   }
+  if (picker === "annotateFrom") {
+    return (
+      <MarkKeyPicker
+        events={model.steps.map((s) => s.event)}
+        range={range}
+        current={model.annotationsFrom}
+        width={width}
+        height={height}
+        where="over time"
+        onPick={(annotationsFrom) => {
+          // The marks are drawn on the conversion over time: picking a key turns it on.
+          update({ annotationsFrom, ...(annotationsFrom !== undefined ? { overTime: true } : {}) });
+          setPicker(null);
+        }}
+        onCancel={() => setPicker(null)}
+      />
+    );
+  }
+  if (picker === "annotations") {
+    return (
+      <AnnotationsPanel
+        markers={markers}
+        tz={dataTz}
+        width={width}
+        height={height}
+        closeId="funnel.annotations"
+        onClose={() => setPicker(null)}
+      />
+    );
+  }
   if (picker === "exclude") {
     return (
       <EventPicker
@@ -642,16 +691,13 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter (applies to every step)"
         event={model.steps[0]?.event}
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f] });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f] })}
+        onDone={() => setPicker(null)}
       />
     );
   }
@@ -694,6 +740,7 @@ export function FunnelScreen({ width, height, model, setModel }: FunnelScreenPro
           "funnel.breakdown",
           "funnel.overTime",
           "funnel.timeToConvert",
+          "funnel.annotateFrom",
           "funnel.filter",
         ]}
         width={width}

@@ -32,7 +32,7 @@ import { queryState, useQuery } from "../hooks/useQuery.js";
 import { matches } from "../keymap.js";
 import { fitInterval, nextInterval } from "../state/intervals.js";
 import { type LifecycleModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
-import { EventPicker, FilterPrompt } from "../widgets/pickers.js";
+import { AddFilterPrompt, EventPicker } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine } from "../widgets/widgets.js";
 
@@ -187,16 +187,13 @@ export function LifecycleScreen({ width, height, model, setModel }: LifecycleScr
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter"
         event={model.event?.event}
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f] });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f] })}
+        onDone={() => setPicker(null)}
       />
     );
   }

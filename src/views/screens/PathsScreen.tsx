@@ -34,7 +34,7 @@ import {
   useReportSelection,
   useReportSettings,
 } from "../state/state.js";
-import { EventPicker, FilterPrompt, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
+import { AddFilterPrompt, EventPicker, NumberPrompt, WindowEditor } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget } from "./DrillPanel.js";
@@ -275,15 +275,12 @@ export function PathsScreen({ width, height, model, setModel }: PathsScreenProps
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter (applies to every event of the paths)"
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f], ...reset });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f], ...reset })}
+        onDone={() => setPicker(null)}
       />
     );
   }

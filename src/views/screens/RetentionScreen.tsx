@@ -29,7 +29,7 @@ import {
   useReportSelection,
   useReportSettings,
 } from "../state/state.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, NumberPrompt } from "../widgets/pickers.js";
+import { AddFilterPrompt, BreakdownPicker, EventPicker, NumberPrompt } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, Lines, scrollTop } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, flipRetention, retentionTarget } from "./DrillPanel.js";
@@ -240,13 +240,15 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   };
   const moveCol = (d: number) => {
     const next = clamp(col + d, 0, Math.max(0, periods - 1));
-    // Past an edge the periods move by half a grid, not one: each scroll redraws every cohort row
-    // (bytes over SSH), so fewer, larger steps.
+    // Inside the shown periods the cursor moves and the columns stay (one row and the cell line
+    // change: a few hundred bytes over SSH). Past an edge the periods move by a page, the cursor's
+    // period becoming the first (→) or last (←) shown: a shift redraws every cohort row, so as few
+    // shifts as can be.
     const inView = next >= left && next < left + fit;
-    const half = clamp(next - Math.floor(fit / 2), 0, Math.max(0, periods - fit));
+    const page = clamp(d > 0 ? next : next - fit + 1, 0, Math.max(0, periods - fit));
     update({
       col: next,
-      left: inView ? left : Math.abs(d) === 1 ? half : scrollTop(left, next, fit, periods),
+      left: inView ? left : Math.abs(d) === 1 ? page : scrollTop(left, next, fit, periods),
     });
   };
 
@@ -414,16 +416,13 @@ export function RetentionScreen({ width, height, model, setModel }: RetentionScr
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter (applies to start and return events)"
         event={model.start?.event}
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f] });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f] })}
+        onDone={() => setPicker(null)}
       />
     );
   }

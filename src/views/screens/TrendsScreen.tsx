@@ -16,10 +16,10 @@ import { parseFormula, seriesLetter } from "../../queries/formula.js";
 import { formatEventRef, formatMeasure } from "../../queries/parse.js";
 import type { DateRange, Measure, PropsResult, TrendResult, TrendSpec } from "../../queries/spec.js";
 import { resolvedRange } from "../../queries/time.js";
-import { annotationLegend, mergeNotes, type PlacedMarker, placeMarkers } from "../../render/annotations.js";
+import { annotationLegend, mergeNotes, placeMarkers } from "../../render/annotations.js";
 import { type LineSeries, lineChart } from "../../render/charts.js";
 import { changeText, offsetText } from "../../render/compare.js";
-import { bucketText, formatCompact, formatNumber, timeLabels, timeText } from "../../render/format.js";
+import { bucketText, formatCompact, formatNumber, timeLabels } from "../../render/format.js";
 import { compareNote, markedValue } from "../../render/partial.js";
 import { trendEst } from "../../render/sample.js";
 import { cleanText, displayWidth, padEnd, padStart, stripSgr, truncate } from "../../render/sanitize.js";
@@ -31,8 +31,8 @@ import { matches } from "../keymap.js";
 import { notesOrNone } from "../state/annotations.js";
 import { compareState, fitInterval, nextCompare, nextInterval } from "../state/intervals.js";
 import { type TrendsModel, useAppEnv, useReportResult, useReportSettings } from "../state/state.js";
-import { TextPanel } from "../widgets/overlays.js";
-import { BreakdownPicker, EventPicker, FilterPrompt, propsSpec } from "../widgets/pickers.js";
+import { AnnotationsPanel, MarkKeyPicker } from "../widgets/annotations.js";
+import { AddFilterPrompt, BreakdownPicker, EventPicker, propsSpec } from "../widgets/pickers.js";
 import { SettingsLines, settingsLayout, settingTokens, stateRoom } from "../widgets/settings.js";
 import { clamp, HintLine, Line, RawLine, TextPrompt } from "../widgets/widgets.js";
 import { DrillPanel, type DrillTarget, drillOf } from "./DrillPanel.js";
@@ -53,18 +53,6 @@ export function trendSpec(m: TrendsModel, range: DateRange | null): TrendSpec | 
     ...(m.formula !== undefined && formulaFits(m.formula, m.events.length) ? { formula: m.formula } : {}),
     ...(m.annotationsFrom !== undefined ? { annotationsFrom: m.annotationsFrom } : {}),
   };
-}
-
-/** The full list behind `n`: one entry per marker, its local time, where it comes from, its text. */
-export function annotationsText(markers: PlacedMarker[], tz: string): string {
-  if (!markers.length)
-    return 'No annotations in the range.\n\nevx annotate "deploy 1.42" --at 2023-06-01T14:05 adds a note; r marks where a property\'s values first appear.';
-  return markers
-    .map(
-      (m) =>
-        `${m.mark} ${timeText(m.annotation.at, tz)} · ${m.annotation.source === "note" ? `note ${m.annotation.id ?? ""}`.trim() : "first seen"} · ${cleanText(m.annotation.text)}`,
-    )
-    .join("\n");
 }
 
 /** Whether a formula reads only the series there are (after removing an event it may not). */
@@ -400,7 +388,9 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     if (!q.data || model.table) return [];
     const points = (q.data.series[0]?.points ?? []).map((p) => p.t);
     const xLabels = timeLabels(points, q.data.interval, { tz: dataTz });
-    const h = Math.max(1, (cursorOn ? bodyH - 2 : bodyH) - legend.length);
+    // The cursor's two rows (its marker and its values line) are always kept, blank without it, so
+    // the first ← only fills them: the plot keeps its height (and its bytes over SSH).
+    const h = Math.max(1, bodyH - 2 - legend.length);
     const lines = lineChart(trendLines(q.data), {
       width,
       height: h,
@@ -409,10 +399,8 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
       ascii: env.ascii,
       ...(markers.length ? { markers: markers.map((m) => ({ point: m.point, mark: m.mark })) } : {}),
     });
-    const withLegend = [...lines, ...legend];
-    if (!cursorOn) return withLegend;
     // A chart of 4 rows or more is plot rows, then the x-axis row (the marks' row, from 5) and the legend row.
-    const x = h >= 4 ? cursorColumn(lines[0] ?? "", width, points.length, cursorAt) : null;
+    const x = cursorOn && h >= 4 ? cursorColumn(lines[0] ?? "", width, points.length, cursorAt) : null;
     const marker = x === null ? "" : `${" ".repeat(x)}${env.ascii ? "^" : "▲"}`;
     const below = markers.length && h >= 5 ? 3 : 2;
     const at = Math.max(0, h - below);
@@ -503,14 +491,12 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }
   if (picker === "annotateFrom") {
     return (
-      <BreakdownPicker
-        event={selected?.event}
+      <MarkKeyPicker
+        events={selected ? [selected.event] : []}
         range={range}
         current={model.annotationsFrom}
         width={width}
         height={height}
-        title="Mark where each value of a key first appears (any event)"
-        noneHint="no property marks"
         onPick={(annotationsFrom) => {
           update({ annotationsFrom });
           setPicker(null);
@@ -521,28 +507,25 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   }
   if (picker === "annotations") {
     return (
-      <TextPanel
-        title={`Annotations (${markers.length})`}
-        text={annotationsText(markers, dataTz)}
+      <AnnotationsPanel
+        markers={markers}
+        tz={dataTz}
         width={width}
         height={height}
-        closeKeys={(input, key) => matches("trends.annotations", input, key)}
+        closeId="trends.annotations"
         onClose={() => setPicker(null)}
       />
     );
   }
   if (picker === "filter") {
     return (
-      <FilterPrompt
+      <AddFilterPrompt
         title="Add a filter (applies to every event)"
         event={selected?.event}
         range={range}
         width={width}
-        onSubmit={(f) => {
-          if (f) update({ filters: [...model.filters, f] });
-          setPicker(null);
-        }}
-        onCancel={() => setPicker(null)}
+        onAdd={(f) => update({ filters: [...model.filters, f] })}
+        onDone={() => setPicker(null)}
       />
     );
   }
@@ -561,6 +544,14 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
     used += displayWidth(c.text) + 1;
   }
 
+  // The cursor's values (a blank line until ← or → shows the cursor).
+  const cursorValues = (
+    <Line
+      text={cursorOn ? `${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}` : " "}
+      width={width}
+      color="cyan"
+    />
+  );
   let body: ReactNode;
   if (model.events.length === 0) {
     body = (
@@ -574,7 +565,8 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
   } else if (!q.data) {
     body = <Line text={q.status === "running" ? "running the trend…" : " "} width={width} dim />;
   } else if (table) {
-    const rowsH = Math.max(1, bodyH - 2 - (table.change === null ? 0 : 1) - (cursorOn ? 1 : 0));
+    // The cursor's values line is kept (blank without it), as under the chart.
+    const rowsH = Math.max(1, bodyH - 2 - (table.change === null ? 0 : 1) - 1);
     const topRow = clamp(model.tableTop, 0, Math.max(0, table.rows.length - rowsH));
     body = (
       <Box flexDirection="column">
@@ -585,18 +577,14 @@ export function TrendsScreen({ width, height, model, setModel }: TrendsScreenPro
           // biome-ignore lint/suspicious/noArrayIndexKey: a window over positional rows
           <Line key={topRow + i} text={r} width={width} inverse={topRow + i === cursorAt} />
         ))}
-        {cursorOn ? (
-          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
-        ) : null}
+        {cursorValues}
       </Box>
     );
   } else {
     body = (
       <>
         <ChartLines lines={chart} />
-        {cursorOn ? (
-          <Line text={`${cursorLine(q.data!, cursorAt, dataTz)}${atCursor}`} width={width} color="cyan" />
-        ) : null}
+        {cursorValues}
       </>
     );
   }

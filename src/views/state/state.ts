@@ -192,6 +192,11 @@ export interface FunnelModel {
   value?: string;
   /** `t`: the histogram of times from step 1 to the last step. */
   timeToConvert?: boolean;
+  /**
+   * `r`: mark where each value of this property key first appears on the over-time chart
+   * (`--annotations-from`; only with `overTime`, which `r` turns on).
+   */
+  annotationsFrom?: string;
   /** The breakdown table's scroll: first step column shown (←/→) and first value row (pgup/pgdn). */
   bdFrom?: number;
   bdTop?: number;

@@ -110,6 +110,33 @@ export interface FilterPromptProps {
   onCancel: () => void;
 }
 
+/**
+ * A screen's `f`: the filter prompt whose filter joins the screen's filters (`onAdd`), then closes
+ * (`onDone`, also after esc). The same glue on every analysis screen.
+ */
+export function AddFilterPrompt(props: {
+  title: string;
+  event?: string;
+  range: DateRange | null;
+  width: number;
+  onAdd: (f: Filter) => void;
+  onDone: () => void;
+}) {
+  return (
+    <FilterPrompt
+      title={props.title}
+      event={props.event}
+      range={props.range}
+      width={props.width}
+      onSubmit={(f) => {
+        if (f) props.onAdd(f);
+        props.onDone();
+      }}
+      onCancel={props.onDone}
+    />
+  );
+}
+
 /** A `KEY OP VALUE` prompt validated by the engine's parser, with the event's keys as hints. */
 export function FilterPrompt(props: FilterPromptProps) {
   const q = useQuery(propsSpec(props.event, props.range));
