@@ -94,6 +94,7 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec; bas
         limit: 10,
         timeToConvert: { from: 1, to: 3 },
       },
+      base: "funnel 3 steps 1d",
     },
     {
       name: "funnel 5 steps 7d filter",
@@ -117,6 +118,7 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec; bas
     {
       name: "trend users/day cohort filter",
       spec: { ...trend("application_opened", "users"), filters: [savers] },
+      base: "trend users/day",
     },
     {
       name: "funnel 3 steps 1d cohort filter",
@@ -128,6 +130,7 @@ export function specs(range: DateRange): { name: string; spec: AnalysisSpec; bas
         filters: [savers],
         limit: 10,
       },
+      base: "funnel 3 steps 1d",
     },
     {
       name: "retention weekly 8",
