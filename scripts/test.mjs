@@ -18,7 +18,7 @@
 // (`npm run test:load`). The hogs end with this script, or when it dies, or after EVX_TEST_LOAD_MAX_S
 // seconds (default 3600), whichever comes first.
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -206,7 +206,12 @@ async function bundle(list) {
       });
     },
   };
-  rmSync(BUILD, { recursive: true, force: true });
+  // Left by runs that were killed (SIGKILL skips the exit hook): their process is gone.
+  const root = dirname(BUILD);
+  for (const d of existsSync(root) ? readdirSync(root) : []) {
+    const pid = Number(/^run-(\d+)$/.exec(d)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid)) rmSync(join(root, d), { recursive: true, force: true });
+  }
   await build({
     entryPoints: list.map((f) => resolve(f)),
     outbase: resolve("."),
@@ -222,6 +227,15 @@ async function bundle(list) {
     plugins: [sourceUrl],
     logLevel: "warning",
   });
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
 }
 
 /** `perCore` CPU hogs per core; each also ends on its own when this process is gone or time is up. */
