@@ -29,6 +29,8 @@ interface Client {
   queue: Promise<unknown>;
   /** The writer's transaction is open. */
   tx?: boolean;
+  /** Set when its socket closed: the release (rollback) under way; the writer slot is free after it. */
+  leaving?: Promise<void>;
 }
 
 interface Request {
@@ -166,6 +168,16 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
         return;
       }
       if (req.role === "writer") {
+        // A writer that has gone (its process ended: socket closed) holds the slot only until its
+        // rollback ends: wait for that rather than refuse, so a sync started right after another
+        // ended is not told the ended one is running.
+        const gone = writer && writer !== c ? writer.leaving : undefined;
+        if (gone) {
+          void gone.then(() => {
+            if (!c.sock.destroyed) handle(c, req);
+          });
+          return;
+        }
         if (writer && writer !== c) {
           send(c, { id: req.id, error: { name: "CacheLockedError", pid: writer.pid, what: writer.what } });
           return;
@@ -267,7 +279,8 @@ export async function hostMain(cachePath: string, opts: { create: boolean }): Pr
     sock.on("close", () => {
       clearTimeout(hello);
       clients.delete(c);
-      void release(c).then(armIdle);
+      c.leaving = release(c);
+      void c.leaving.then(armIdle);
     });
   });
   process.umask(0o077);
