@@ -36,6 +36,7 @@ export function cacheCohortStore(read: Read | Cache): CohortStore {
 export async function saveBehavioural(cache: Cache, name: string, def: CohortDef): Promise<void> {
   await cache.transaction(async () => {
     await cache.run("DELETE FROM cohort_users WHERE name = $1", [name]);
+    await cache.run("DELETE FROM cohort_memo WHERE name = $1", [name]);
     await cache.run("DELETE FROM cohorts WHERE name = $1", [name]);
     await cache.run("INSERT INTO cohorts VALUES ($1, 'behavioural', $2, NULL, current_timestamp)", [
       name,
@@ -61,6 +62,7 @@ export async function saveStatic(
       if (Number(r[0]?.c ?? 0) > 0) throw cohortTaken(name);
     }
     await cache.run("DELETE FROM cohort_users WHERE name = $1", [name]);
+    await cache.run("DELETE FROM cohort_memo WHERE name = $1", [name]);
     await cache.run("DELETE FROM cohorts WHERE name = $1", [name]);
     const n = select.params.length + 1;
     await cache.run(
@@ -85,6 +87,7 @@ export async function removeCohort(cache: Cache, name: string): Promise<boolean>
   return cache.transaction(async () => {
     const r = await cache.all<{ c: number }>("SELECT count(*) AS c FROM cohorts WHERE name = $1", [name]);
     await cache.run("DELETE FROM cohort_users WHERE name = $1", [name]);
+    await cache.run("DELETE FROM cohort_memo WHERE name = $1", [name]);
     await cache.run("DELETE FROM cohorts WHERE name = $1", [name]);
     return Number(r[0]?.c ?? 0) > 0;
   });

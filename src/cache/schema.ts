@@ -76,6 +76,9 @@ const DDL = [
   // Saved cohorts (src/cache/cohorts.ts): a behavioural one's definition, a static one's user ids.
   `CREATE TABLE IF NOT EXISTS cohorts (name VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, definition VARCHAR NOT NULL, users BIGINT, created TIMESTAMPTZ NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS cohort_users (name VARCHAR NOT NULL, user_id VARCHAR NOT NULL)`,
+  // A behavioural cohort's members kept evaluated, per identity mode, with the data they are of
+  // (src/cache/cohortmemo.ts). Derived: deleting a row only makes the next use evaluate it again.
+  `CREATE TABLE IF NOT EXISTS cohort_memo (name VARCHAR NOT NULL, mode VARCHAR NOT NULL, def VARCHAR NOT NULL, stamp VARCHAR NOT NULL, bm BIT)`,
 ];
 
 /** Creates the schema in one transaction, so a process killed while creating a cache leaves none of it. */

@@ -8,6 +8,7 @@ import { listValue } from "@duckdb/node-api";
 import pLimit from "p-limit";
 import { compressionOf, describeLayout, isParquetKey, type Layout, LayoutError } from "../source/layout.js";
 import { type Source, SourceError } from "../source/types.js";
+import { refreshCohortMemos } from "./cohortmemo.js";
 import type { Cache } from "./db.js";
 import { type IngestItem, ingestBatch } from "./ingest.js";
 import { type FieldMap, type FormatRequest, formatKey, type LakeFormat, resolveFormat } from "./mapping.js";
@@ -362,6 +363,9 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   }
   const clearedFailures = range ? await recordFailures(cache, failures, selected, range) : 0;
   await rm(staging, { recursive: true, force: true });
+  // The saved behavioural cohorts, evaluated over the new data (the events are committed already:
+  // an analysis meanwhile evaluates a cohort itself).
+  if (downloaded || removed.length) await refreshCohortMemos(cache);
   lap("finish");
   await cache.run("CHECKPOINT");
   lap("checkpoint");
@@ -430,6 +434,7 @@ async function resolveLakeFormat(
         "failures",
         "event_ids",
         "duplicate_events",
+        "cohort_memo",
       ])
         await cache.run(`DELETE FROM ${t}`);
     // The properties may now come from other fields: the next batch picks the hot keys again.

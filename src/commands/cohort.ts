@@ -113,8 +113,8 @@ async function open(a: EngineArgs, write: boolean): Promise<Backend> {
       eventTypes: () => ex.eventTypes(),
       async count(c) {
         const p = new Params(undefined, "clickhouse");
-        const cte = p.cohortCte({ name: c.name, def: c.def });
-        const q = withPreludes({ sql: `SELECT count() AS n FROM ${cte}`, params: p.values });
+        const sql = p.cohortCountSql({ name: c.name, def: c.def });
+        const q = withPreludes({ sql, params: p.values });
         const r = await ex.client.rows<{ n: unknown }>(
           onTable(q.sql, ex.target.table),
           chQueryParams(q.params),
@@ -135,12 +135,15 @@ async function open(a: EngineArgs, write: boolean): Promise<Backend> {
       (await cache.all<{ e: string }>("SELECT DISTINCT event_type AS e FROM events")).map((x) => x.e),
     async count(c) {
       const p = new Params();
-      const cte = p.cohortCte({ name: c.name, def: c.def });
-      const q = withPreludes({ sql: `SELECT count(*) AS n FROM ${cte}`, params: p.values });
+      const q = withPreludes({ sql: p.cohortCountSql({ name: c.name, def: c.def }), params: p.values });
       const r = await cache.all<{ n: unknown }>(q.sql, q.params);
       return Number(r[0]?.n ?? 0);
     },
-    saveBehavioural: (name, def) => store.saveBehavioural(cache, name, def),
+    async saveBehavioural(name, def) {
+      await store.saveBehavioural(cache, name, def);
+      // Evaluated once now, so its first use reads the members (src/cache/cohortmemo.ts).
+      await (await import("../cache/cohortmemo.js")).refreshCohortMemos(cache, name);
+    },
     remove: async (name) => {
       await store.removeCohort(cache, name);
     },

@@ -91,13 +91,17 @@ function breakdownRefs(spec: AnalysisSpec): CohortRef[] {
   return spec.kind === "trend" || spec.kind === "retention" ? (spec.cohortBreakdown ?? []) : [];
 }
 
-/** Fills the definition of every cohort filter and cohort breakdown of `spec` (in place) from the store. */
-export async function resolveCohorts(spec: AnalysisSpec, store: CohortStore | null): Promise<void> {
-  const lists = filterLists(spec);
-  const refs = [
-    ...lists.flatMap((l) => l.flatMap((f) => (f.cohort ? [f.cohort] : []))),
+/** Every cohort a spec reads: its cohort filters' and its cohort breakdown's. */
+export function cohortRefs(spec: AnalysisSpec): CohortRef[] {
+  return [
+    ...filterLists(spec).flatMap((l) => l.flatMap((f) => (f.cohort ? [f.cohort] : []))),
     ...breakdownRefs(spec),
   ];
+}
+
+/** Fills the definition of every cohort filter and cohort breakdown of `spec` (in place) from the store. */
+export async function resolveCohorts(spec: AnalysisSpec, store: CohortStore | null): Promise<void> {
+  const refs = cohortRefs(spec);
   // A definition given with the spec (tests, a caller that resolved it) stays; one read from a store
   // is read again on every run, so a cohort saved anew counts from then on.
   const todo = refs.filter((r) => !r.def || FROM_STORE.has(r));

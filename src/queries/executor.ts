@@ -3,12 +3,13 @@
  * small aggregated rows into the `--json` result types.
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { freshCohortMemos } from "../cache/cohortmemo.js";
 import { cacheCohortStore, saveStatic } from "../cache/cohorts.js";
 import { type Cache, type Row, rowsOf } from "../cache/db.js";
 import { defaultIdentity } from "../cache/identity.js";
 import { annotationsKey, buildFirstSeen, shapeFirstSeen, withAnnotations } from "./annotations.js";
 import { buildCatalog, buildRange, shapeCatalog, shapeRange } from "./catalog.js";
-import { expandCohortTrend, labelCohortTrend, resolveCohorts } from "./cohorts.js";
+import { cohortRefs, expandCohortTrend, labelCohortTrend, resolveCohorts } from "./cohorts.js";
 import { buildCoverage, extentOfCoverageRow, shapeCoverage } from "./coverage.js";
 import type { AnalysisEngine } from "./engine.js";
 import { type BuiltQuery, type EngineName, type QueryContext, withPreludes } from "./filters.js";
@@ -214,6 +215,22 @@ function contextOf(rows: Row[]): QueryContext {
   return ctx;
 }
 
+/**
+ * A spec's cohorts resolved and the cache's facts for building it, read in the caller's transaction:
+ * the kept cohort evaluations (src/cache/cohortmemo.ts) are checked against the same snapshot the
+ * statement then reads.
+ */
+async function contextFor(
+  spec: AnalysisSpec,
+  exec: (sql: string, params?: DuckDBValue[]) => Promise<Row[]>,
+): Promise<QueryContext> {
+  await resolveCohorts(spec, cacheCohortStore(exec));
+  const ctx = contextOf(await exec(CONTEXT_SQL));
+  const memo = await freshCohortMemos(exec, cohortRefs(spec), isMerged(spec) ? "merged" : "raw");
+  if (memo.size) ctx.cohortMemo = memo;
+  return ctx;
+}
+
 export class Executor implements AnalysisEngine {
   readonly engine = "duckdb" as const;
   private readonly idle: DuckDBConnection[] = [];
@@ -253,8 +270,7 @@ export class Executor implements AnalysisEngine {
     return this.withConnection(opts.signal, async (exec) => {
       await exec("BEGIN TRANSACTION");
       try {
-        await resolveCohorts(spec, cacheCohortStore(exec));
-        const ctx = contextOf(await exec(CONTEXT_SQL));
+        const ctx = await contextFor(spec, exec);
         const built = buildQuery(spec, ctx);
         const rows = await exec(built.sql, built.params);
         // `--annotations-from KEY`: the values' first instants, in the same snapshot.
@@ -300,8 +316,7 @@ export class Executor implements AnalysisEngine {
   /** The query `run` would execute for `spec` (built with the cache's context), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
     return this.withConnection(undefined, async (exec) => {
-      await resolveCohorts(spec, cacheCohortStore(exec));
-      return buildQuery(spec, contextOf(await exec(CONTEXT_SQL)));
+      return buildQuery(spec, await contextFor(spec, exec));
     });
   }
 

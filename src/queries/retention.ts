@@ -166,9 +166,8 @@ function breakdownSelect(
     ctes.push(
       `stg AS (${spec.cohortBreakdown
         .map((ref, i) => {
-          const cte = p.cohortCte(ref);
-          return `SELECT user_key, t0, cb, 0 AS g, ${2 * i + 1} AS r, ${p.str(ref.name)} AS label FROM stl WHERE user_key IN (SELECT user_key FROM ${cte})
-      UNION ALL SELECT user_key, t0, cb, 0 AS g, ${2 * i + 2} AS r, ${p.str(notInCohort(ref.name))} AS label FROM stl WHERE user_key NOT IN (SELECT user_key FROM ${cte})`;
+          return `SELECT user_key, t0, cb, 0 AS g, ${2 * i + 1} AS r, ${p.str(ref.name)} AS label FROM stl WHERE ${p.inCohort("user_key", ref)}
+      UNION ALL SELECT user_key, t0, cb, 0 AS g, ${2 * i + 2} AS r, ${p.str(notInCohort(ref.name))} AS label FROM stl WHERE ${p.inCohort("user_key", ref, true)}`;
         })
         .join("\n      UNION ALL ")})`,
     );
