@@ -33,7 +33,7 @@ import { folderSource } from "../src/source/folder.js";
 import { s3Source } from "../src/source/s3.js";
 import { ensureLake } from "../src/source/synthetic.js";
 import { benchSampleRate, type SampleRow, sampleLines, sampleSide } from "./sample.js";
-import { specs } from "./specs.js";
+import { keepBenchCohorts, specs } from "./specs.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -289,6 +289,7 @@ async function main() {
     return;
   }
   if (args.includes("--queries-only")) {
+    await keepBenchCohorts(cachePath);
     const cache = await Cache.open(cachePath, { readOnly: true });
     const duckdb = await timeQueries(cache);
     const sampling = await sampleDuck(cache);
@@ -366,6 +367,9 @@ async function main() {
   const base = await baseline();
   const dedupe = args.includes("--dedupe") ? await dedupeSide(source, Math.min(3, runs), base.rate) : null;
 
+  cache.close();
+  await keepBenchCohorts(cachePath);
+  cache = await Cache.open(cachePath);
   const queries = await timeQueries(cache);
   const sampling = await sampleDuck(cache);
   const range = await new Executor(cache).resolveRange({ tz: "UTC" });

@@ -26,14 +26,19 @@ export type Row = Record<string, unknown>;
 export interface CacheSettings {
   /** DuckDB worker threads; default: all cores. Env EVX_THREADS. */
   threads?: number;
-  /** DuckDB buffer-pool limit, e.g. `2GB`; default min(25% of RAM, 3GB): with Node and DuckDB's own overhead the process stays under 4 GB. Env EVX_MEMORY_LIMIT. */
+  /**
+   * DuckDB buffer-pool limit, e.g. `2GB`; default min(25% of RAM, 4GB): with Node and DuckDB's own
+   * overhead the process stays near 4.5 GB (paths over 100M events needs ~4 GB: 3 GB ran out). An
+   * analysis that still runs out is run again once with 60% of RAM (queries/executor.ts), unless
+   * env EVX_MEMORY_LIMIT pins the limit.
+   */
   memoryLimit?: string;
 }
 
 export function defaultSettings(env = process.env): Required<CacheSettings> {
   const threads = Number(env.EVX_THREADS) > 0 ? Math.floor(Number(env.EVX_THREADS)) : availableParallelism();
   const quarterGb = Math.max(1, Math.floor(totalmem() / 4 / 2 ** 30));
-  const memoryLimit = env.EVX_MEMORY_LIMIT || `${Math.min(quarterGb, 3)}GB`;
+  const memoryLimit = env.EVX_MEMORY_LIMIT || `${Math.min(quarterGb, 4)}GB`;
   return { threads, memoryLimit };
 }
 

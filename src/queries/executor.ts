@@ -2,6 +2,7 @@
  * Runs analysis specs against a cache: build (pure) → run on a dedicated connection → shape the
  * small aggregated rows into the `--json` result types.
  */
+import { totalmem } from "node:os";
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { freshCohortMemos } from "../cache/cohortmemo.js";
 import { cacheCohortStore, saveStatic } from "../cache/cohorts.js";
@@ -202,6 +203,19 @@ export function inlineSql(q: { sql: string; params: readonly unknown[] }): strin
 
 const MAX_IDLE = 4;
 
+/** DuckDB's error when a statement needs more memory than its limit and cannot spill to disk. */
+const OUT_OF_MEMORY = /Out of Memory Error/;
+/** The share of RAM an analysis that ran out of the default limit may use on its second try. */
+const MEMORY_CEILING = 0.6;
+
+/** Bytes of DuckDB's printed size (`3.7 GiB`, `512.0 MiB`, `4GB`); 0 when unreadable. */
+export function bytesOf(text: string): number {
+  const m = /^\s*([\d.]+)\s*([KMGT]?)(i?)B\s*$/i.exec(text);
+  if (!m) return 0;
+  const base = m[3] ? 1024 : 1000;
+  return Number(m[1]) * base ** "_KMGT".indexOf((m[2] || "_").toUpperCase());
+}
+
 const CONTEXT_SQL = `SELECT (SELECT max(user_key) FROM users) AS m,
   (SELECT value FROM meta WHERE key = 'hot_keys') AS hot,
   (SELECT count(DISTINCT event_type) FROM object_types) AS types`;
@@ -253,13 +267,35 @@ export class Executor implements AnalysisEngine {
   ): Promise<RunOutput<ResultOf<S>>> {
     // Shared mode: a read transaction whose host was killed is run again whole on the next host, so
     // the context, the answer and its coverage still come from one snapshot.
+    let raised = false;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.runOnce(spec, opts);
       } catch (e) {
+        // An operator that cannot spill (per-user lists, at 100M events: paths needs ~4 GB) outgrew
+        // the buffer pool: run it once more with a larger one rather than fail the analysis.
+        if (!raised && OUT_OF_MEMORY.test(String((e as Error).message)) && (await this.raiseMemoryLimit())) {
+          raised = true;
+          continue;
+        }
         if ((e as Error).name !== "SnapshotLostError" || attempt >= 2) throw e;
       }
     }
+  }
+
+  /**
+   * Raises DuckDB's memory limit to `MEMORY_CEILING` of the machine's RAM, unless `EVX_MEMORY_LIMIT`
+   * pins it or it is that high already; true when it was raised.
+   */
+  private async raiseMemoryLimit(): Promise<boolean> {
+    if (process.env.EVX_MEMORY_LIMIT) return false;
+    const target = Math.floor((totalmem() * MEMORY_CEILING) / 2 ** 20);
+    return this.withConnection(undefined, async (exec) => {
+      const r = await exec("SELECT current_setting('memory_limit') AS m");
+      if (bytesOf(String(r[0]?.m ?? "")) >= target * 2 ** 20 * 0.99) return false;
+      await exec(`SET GLOBAL memory_limit = '${target}MiB'`);
+      return true;
+    });
   }
 
   private async runOnce<S extends AnalysisSpec>(
