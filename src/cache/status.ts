@@ -1,4 +1,5 @@
 import { listValue } from "@duckdb/node-api";
+import { refreshCohortMemos } from "./cohortmemo.js";
 import type { Cache } from "./db.js";
 import { type IdentityStatus, identityStatus, refreshIdentity } from "./identity.js";
 import type { LakeFormat } from "./mapping.js";
@@ -181,7 +182,7 @@ async function promoteDuplicates(cache: Cache): Promise<void> {
 /** Removes whole partitions (their objects, rows and rejects) in one transaction; returns the events removed. */
 export async function evictPartitions(cache: Cache, dates: string[]): Promise<number> {
   if (!dates.length) return 0;
-  return cache.transaction(async () => {
+  const removed = await cache.transaction(async () => {
     const ids = (
       await cache.all<{ id: number }>(
         "SELECT object_id AS id FROM objects WHERE strftime(date, '%Y-%m-%d') IN (SELECT unnest($1::VARCHAR[]))",
@@ -199,4 +200,7 @@ export async function evictPartitions(cache: Cache, dates: string[]): Promise<nu
     await deleteObjects(cache, ids);
     return n;
   });
+  // The saved cohorts, evaluated over what is left (src/cache/cohortmemo.ts).
+  await refreshCohortMemos(cache);
+  return removed;
 }
