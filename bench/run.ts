@@ -188,7 +188,42 @@ async function timeQueries(cache: Cache): Promise<Record<string, number>> {
   }
   ex.close();
   logRatios(range, queries);
+  logAgainstPrevious(queries);
   return queries;
+}
+
+/** How far a median may move between two runs on this shared machine before it counts as slower. */
+const NOISE = 1.3;
+
+/**
+ * Each analysis against the last recorded run of this size (`results-<events>.json`, before this run
+ * writes it): issue #26's "nothing already measured gets slower by more than the noise", said in the
+ * summary. Returns the analyses that got slower beyond `NOISE`.
+ */
+function logAgainstPrevious(ms: Record<string, number>): string[] {
+  const file = fileURLToPath(new URL(`./results-${events}.json`, import.meta.url));
+  if (!existsSync(file)) return [];
+  const prev = JSON.parse(readFileSync(file, "utf8")) as {
+    when?: string;
+    queries_ms?: Record<string, number>;
+  };
+  const before = prev.queries_ms ?? {};
+  const slower: string[] = [];
+  const compared: string[] = [];
+  for (const [name, now] of Object.entries(ms)) {
+    const then = before[name];
+    if (!then) continue;
+    compared.push(name);
+    const r = now / then;
+    if (r > NOISE) slower.push(`${name} ${then} → ${now} ms (${r.toFixed(2)}×)`);
+  }
+  if (!compared.length) return [];
+  log(
+    `  against the run of ${prev.when ?? "?"} (${compared.length} analyses, noise ±${Math.round((NOISE - 1) * 100)}%):`,
+  );
+  if (!slower.length) log("    nothing got slower beyond the noise");
+  for (const x of slower) log(`    SLOWER: ${x}`);
+  return slower;
 }
 
 /** Sampling on DuckDB: each sampled analysis exact and at the bench's rate (bench/sample.ts). */
