@@ -12,6 +12,7 @@ import { after, before, test } from "node:test";
 import { refreshCohortMemos } from "../src/cache/cohortmemo.js";
 import { saveBehavioural } from "../src/cache/cohorts.js";
 import { Cache } from "../src/cache/db.js";
+import { DATA_STAMP_SQL } from "../src/cache/schema.js";
 import { deleteObjects, evictPartitions } from "../src/cache/status.js";
 import { sync } from "../src/cache/sync.js";
 import { Executor } from "../src/queries/executor.js";
@@ -130,4 +131,47 @@ test("a memo whose definition text differs from the store's is not read", async 
   const events = before_("2023-06-05");
   bindSpecCohorts(events, s);
   assertClose(withoutPartialMarks(out.result), bruteTrend(events, s));
+});
+
+test("the statement itself checks the data: its SQL run after the data changed fails, never reads stale members", async () => {
+  await refreshCohortMemos(cache);
+  const q = await ex.explain(spec());
+  assert.ok(q.sql.includes("cohort_memo"));
+  assert.ok((await cache.all(q.sql, q.params)).length > 0, "on the same data the statement runs");
+  const gone = await cache.all<{ id: number }>(
+    "SELECT object_id AS id FROM objects WHERE date = DATE '2023-06-04'",
+  );
+  await cache.transaction(() =>
+    deleteObjects(
+      cache,
+      gone.map((r) => Number(r.id)),
+    ),
+  );
+  await assert.rejects(cache.all(q.sql, q.params), /kept members are of other data/);
+  const events = before_("2023-06-05").filter(
+    (e) =>
+      e.t < Date.parse("2023-06-04T00:00:00Z") * 1000 || e.t >= Date.parse("2023-06-05T00:00:00Z") * 1000,
+  );
+  const s = spec();
+  const out = await ex.run(s);
+  bindSpecCohorts(events, s);
+  assertClose(withoutPartialMarks(out.result), bruteTrend(events, s));
+});
+
+test("a memo another evx wrote (its members SQL differs) is not read", async () => {
+  await refreshCohortMemos(cache);
+  assert.ok((await ex.explain(spec())).sql.includes("cohort_memo"));
+  await cache.run("UPDATE cohort_memo SET def = replace(def, 'file_saved', 'file_saved ')");
+  assert.equal((await ex.explain(spec())).sql.includes("cohort_memo"), false);
+});
+
+test("the data's fingerprint ties each identity pair to its row", async () => {
+  const stamp = async () => (await cache.one<{ s: string }>(`SELECT ${DATA_STAMP_SQL} AS s`))?.s;
+  await cache.run("INSERT INTO identity VALUES (1, 10), (2, 20)");
+  const a = await stamp();
+  await cache.run("DELETE FROM identity");
+  await cache.run("INSERT INTO identity VALUES (1, 20), (2, 10)");
+  const b = await stamp();
+  await cache.run("DELETE FROM identity");
+  assert.notEqual(a, b);
 });

@@ -5,7 +5,7 @@
  * members as one bitmap per identity mode in `cohort_memo (name, mode, def, stamp, bm)`, written by
  * the writer (after a sync that changed events, and when a cohort is saved), and an analysis reads the
  * bitmap instead of evaluating the definition when the row is of the same data: its `stamp` is the
- * data's fingerprint (`STAMP_SQL`) in the writer's snapshot and must equal the reader's, and its
+ * data's fingerprint (`DATA_STAMP_SQL`) in the writer's snapshot and must equal the reader's, and its
  * `def` the definition the reader resolved. Anything else (no row, another stamp, a changed definition,
  * an older cache without the table) evaluates the definition as before, so a memo can make an answer
  * faster but never different.
@@ -14,39 +14,31 @@
  * the memo must be exactly what the analyses would compute.
  */
 import type { DuckDBValue } from "@duckdb/node-api";
-import { Params, withPreludes } from "../queries/filters.js";
+import { cohortMemoKey, Params, type QueryContext, withPreludes } from "../queries/filters.js";
 import { withIdentity } from "../queries/identity.js";
-import type { CohortDef, CohortRef } from "../queries/spec.js";
+import type { CohortRef } from "../queries/spec.js";
 import { cacheCohortStore } from "./cohorts.js";
 import type { Cache, Row } from "./db.js";
+import { DATA_STAMP_SQL } from "./schema.js";
 
 type Read = (sql: string, params?: DuckDBValue[]) => Promise<Row[]>;
 export type IdentityMode = "raw" | "merged";
-
-/**
- * What the events of a snapshot are made of: the manifest (every cached row belongs to an object,
- * whose rows never change while it is cached), the identity map (merged persons), the users (their
- * keys), and the lake format (how lines became rows). Any sync, eviction or rebuild changes it.
- */
-const STAMP_SQL = `((SELECT count(*) || ':' || coalesce(bit_xor(hash(object_id, key, version, events, rejected, duplicates)), 0) FROM main.objects)
-  || '/' || (SELECT count(*) || ':' || coalesce(bit_xor(hash(user_key, person_key)), 0) FROM main.identity)
-  || '/' || (SELECT count(*) || ':' || coalesce(max(user_key), -1) FROM main.users)
-  || '/' || coalesce((SELECT value FROM main.meta WHERE key = 'format'), ''))`;
 
 /** Without identity links `merged` reads the same rows as `raw`: one memo serves both. */
 const MODE_SQL = (mode: string) =>
   `CASE WHEN ${mode} = 'merged' AND (SELECT count(*) FROM main.identity) > 0 THEN 'merged' ELSE 'raw' END`;
 
-const defText = (def: CohortDef | undefined) => JSON.stringify(def ?? null);
-
 /**
  * The cohorts of `refs` whose memo holds this snapshot's members for `mode`: name → the memo row's
- * mode. Run in the analysis's transaction, so the check and the read see the same data.
+ * mode. Run in the analysis's transaction, so the check and the read see the same data; the row's
+ * `def` must be the SQL this evx would evaluate (`cohortMemoKey`), so a memo written by another
+ * version, or for another definition, is not read. Every reference to a name must match.
  */
 export async function freshCohortMemos(
   read: Read,
   refs: CohortRef[],
   mode: IdentityMode,
+  ctx: QueryContext,
 ): Promise<Map<string, string>> {
   const fresh = new Map<string, string>();
   const behavioural = refs.filter((r) => r.def?.kind === "behavioural");
@@ -56,13 +48,19 @@ export async function freshCohortMemos(
   );
   if (!Number(t[0]?.n ?? 0)) return fresh;
   const rows = await read(
-    `SELECT name, mode, def FROM main.cohort_memo WHERE mode = ${MODE_SQL("$1")} AND stamp = ${STAMP_SQL}`,
+    `SELECT name, mode, def FROM main.cohort_memo WHERE mode = ${MODE_SQL("$1")} AND stamp = ${DATA_STAMP_SQL}`,
     [mode],
   );
+  const stale = new Set(refs.filter((r) => r.def?.kind !== "behavioural").map((r) => r.name));
   for (const r of behavioural) {
-    const row = rows.find((x) => x.name === r.name && x.def === defText(r.def));
-    if (row) fresh.set(r.name, String(row.mode));
+    const row = rows.find((x) => x.name === r.name && x.def === cohortMemoKey(r, ctx, String(x.mode)));
+    if (row && !stale.has(r.name)) {
+      const m = String(row.mode);
+      if (fresh.has(r.name) && fresh.get(r.name) !== m) stale.add(r.name);
+      fresh.set(r.name, m);
+    } else stale.add(r.name);
   }
+  for (const n of stale) fresh.delete(n);
   return fresh;
 }
 
@@ -82,7 +80,7 @@ export async function refreshCohortMemos(cache: Cache, name?: string): Promise<n
     );
     if (m?.m == null) return 0;
     const hotKeys = typeof m.hot === "string" ? (JSON.parse(m.hot) as string[]) : undefined;
-    const ctx = { userKeyMax: Number(m.m), hotKeys };
+    const ctx: QueryContext = { userKeyMax: Number(m.m), hotKeys };
     const modes: IdentityMode[] = Number(m.ids) > 0 ? ["raw", "merged"] : ["raw"];
     let written = 0;
     for (const c of saved) {
@@ -95,12 +93,23 @@ export async function refreshCohortMemos(cache: Cache, name?: string): Promise<n
         const sql = mode === "merged" ? withIdentity(q.sql, "duckdb") : q.sql;
         const n = q.params.length;
         await cache.run(
-          `INSERT INTO main.cohort_memo SELECT $${n + 1}, $${n + 2}, $${n + 3}, ${STAMP_SQL}, bm FROM (${sql}) evx_memo`,
-          [...q.params, c.name, mode, defText(c.def)],
+          `INSERT INTO main.cohort_memo SELECT $${n + 1}, $${n + 2}, $${n + 3}, ${DATA_STAMP_SQL}, bm FROM (${sql}) evx_memo`,
+          [...q.params, c.name, mode, cohortMemoKey({ name: c.name, def: c.def }, ctx, mode)],
         );
         written++;
       }
     }
     return written;
   });
+}
+
+/**
+ * `refreshCohortMemos` after data that is already committed changed (a sync, an eviction): its failure
+ * (out of memory on a large cohort, say) leaves the old memos, whose stamp no longer matches, so
+ * analyses evaluate the cohorts; the sync or eviction itself succeeded and says so.
+ */
+export async function keepCohortsEvaluated(cache: Cache): Promise<void> {
+  try {
+    await refreshCohortMemos(cache);
+  } catch {}
 }

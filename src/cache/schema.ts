@@ -81,6 +81,18 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS cohort_memo (name VARCHAR NOT NULL, mode VARCHAR NOT NULL, def VARCHAR NOT NULL, stamp VARCHAR NOT NULL, bm BIT)`,
 ];
 
+/**
+ * The fingerprint of what a snapshot's events are made of (src/cache/cohortmemo.ts): the manifest
+ * (every cached row belongs to an object, whose rows never change while it is cached), the identity map
+ * (merged persons), the users (their keys) and the lake format (how lines became rows). Any sync,
+ * eviction or rebuild changes it. Each row is hashed whole before the XOR: DuckDB's `hash(a, b)` XORs
+ * `b`'s hash into `a`'s, so `bit_xor(hash(a, b))` over rows would not tie `b` to its row.
+ */
+export const DATA_STAMP_SQL = `((SELECT count(*) || ':' || coalesce(bit_xor(hash(hash(object_id, key, version, events, rejected, duplicates))), 0) FROM main.objects)
+  || '/' || (SELECT count(*) || ':' || coalesce(bit_xor(hash(hash(user_key, person_key))), 0) FROM main.identity)
+  || '/' || (SELECT count(*) || ':' || coalesce(max(user_key), -1) FROM main.users)
+  || '/' || coalesce((SELECT value FROM main.meta WHERE key = 'format'), ''))`;
+
 /** Creates the schema in one transaction, so a process killed while creating a cache leaves none of it. */
 export async function migrate(cache: Cache): Promise<void> {
   await cache.transaction(async () => {

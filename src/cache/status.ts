@@ -1,5 +1,5 @@
 import { listValue } from "@duckdb/node-api";
-import { refreshCohortMemos } from "./cohortmemo.js";
+import { keepCohortsEvaluated } from "./cohortmemo.js";
 import type { Cache } from "./db.js";
 import { type IdentityStatus, identityStatus, refreshIdentity } from "./identity.js";
 import type { LakeFormat } from "./mapping.js";
@@ -201,6 +201,6 @@ export async function evictPartitions(cache: Cache, dates: string[]): Promise<nu
     return n;
   });
   // The saved cohorts, evaluated over what is left (src/cache/cohortmemo.ts).
-  await refreshCohortMemos(cache);
+  await keepCohortsEvaluated(cache);
   return removed;
 }

@@ -8,7 +8,7 @@ import { listValue } from "@duckdb/node-api";
 import pLimit from "p-limit";
 import { compressionOf, describeLayout, isParquetKey, type Layout, LayoutError } from "../source/layout.js";
 import { type Source, SourceError } from "../source/types.js";
-import { refreshCohortMemos } from "./cohortmemo.js";
+import { keepCohortsEvaluated } from "./cohortmemo.js";
 import type { Cache } from "./db.js";
 import { type IngestItem, ingestBatch } from "./ingest.js";
 import { type FieldMap, type FormatRequest, formatKey, type LakeFormat, resolveFormat } from "./mapping.js";
@@ -365,7 +365,7 @@ export async function sync(cache: Cache, source: Source, opts: SyncOptions = {})
   await rm(staging, { recursive: true, force: true });
   // The saved behavioural cohorts, evaluated over the new data (the events are committed already:
   // an analysis meanwhile evaluates a cohort itself).
-  if (downloaded || removed.length) await refreshCohortMemos(cache);
+  if (downloaded || removed.length) await keepCohortsEvaluated(cache);
   lap("finish");
   await cache.run("CHECKPOINT");
   lap("checkpoint");

@@ -240,7 +240,7 @@ async function contextFor(
 ): Promise<QueryContext> {
   await resolveCohorts(spec, cacheCohortStore(exec));
   const ctx = contextOf(await exec(CONTEXT_SQL));
-  const memo = await freshCohortMemos(exec, cohortRefs(spec), isMerged(spec) ? "merged" : "raw");
+  const memo = await freshCohortMemos(exec, cohortRefs(spec), isMerged(spec) ? "merged" : "raw", ctx);
   if (memo.size) ctx.cohortMemo = memo;
   return ctx;
 }

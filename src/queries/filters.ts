@@ -3,7 +3,7 @@
  * becomes a bound parameter; only fixed SQL text and validated enum words are spliced.
  */
 import type { DuckDBValue } from "@duckdb/node-api";
-import { hotColumn, keyPointer } from "../cache/schema.js";
+import { DATA_STAMP_SQL, hotColumn, keyPointer } from "../cache/schema.js";
 import { duckUntagSql } from "./numtext.js";
 import { checkFilterValue } from "./parse.js";
 import { type CohortCondition, type CohortRef, type EventRef, type Filter, NUMERIC_VALUE } from "./spec.js";
@@ -40,6 +40,21 @@ export interface QueryContext {
    * `cohort_memo` table, src/cache/cohortmemo.ts), name → the identity mode of the row to read.
    */
   cohortMemo?: ReadonlyMap<string, string>;
+}
+
+/** The error of a statement that would read a cohort's kept members on data they are not of. */
+const STALE_MEMO =
+  "a saved cohort's kept members are of other data than this statement reads: run the analysis again (evx then evaluates the cohort)";
+
+/**
+ * What a cohort's kept members (src/cache/cohortmemo.ts) must have been evaluated by: the members SQL
+ * this evx writes for the definition (parameters inlined), in the identity mode. A memo written by
+ * another version of evx, or for another definition, has another key and is not read.
+ */
+export function cohortMemoKey(ref: CohortRef, ctx: QueryContext | undefined, mode: string): string {
+  const p = new Params({ ...ctx, cohortMemo: undefined }, "duckdb");
+  const sql = cohortMembersSql(p, ref);
+  return JSON.stringify({ mode, sql, params: p.values.map((v) => String(v)) });
 }
 
 /** Memory allowed for per-group user bitmaps. */
@@ -124,7 +139,10 @@ export class Params {
     // A kept evaluation of this data (same definition, same identity mode) is read, not recomputed.
     const body =
       memo !== undefined
-        ? `SELECT bm FROM main.cohort_memo WHERE name = ${this.str(ref.name)} AND mode = ${this.str(memo)}`
+        ? // The data is fingerprinted again in the statement: run on other data (its SQL pasted after
+          // a sync, as `--sql` offers), it fails rather than read members of other data.
+          `SELECT CASE WHEN count(*) = 1 THEN any_value(bm) ELSE error(${this.str(STALE_MEMO)}) END AS bm
+             FROM main.cohort_memo WHERE name = ${this.str(ref.name)} AND mode = ${this.str(memo)} AND stamp = ${DATA_STAMP_SQL}`
         : max === undefined
           ? cohortMembersSql(this, ref)
           : `SELECT bitstring_agg(user_key, 0, ${max}) AS bm FROM (${cohortMembersSql(this, ref)})`;
