@@ -41,8 +41,7 @@ export async function freshCohortMemos(
   ctx: QueryContext,
 ): Promise<Map<string, string>> {
   const fresh = new Map<string, string>();
-  const behavioural = refs.filter((r) => r.def?.kind === "behavioural");
-  if (!behavioural.length) return fresh;
+  if (!refs.some((r) => r.def?.kind === "behavioural")) return fresh;
   const t = await read(
     "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'cohort_memo'",
   );
@@ -51,16 +50,17 @@ export async function freshCohortMemos(
     `SELECT name, mode, def FROM main.cohort_memo WHERE mode = ${MODE_SQL("$1")} AND stamp = ${DATA_STAMP_SQL}`,
     [mode],
   );
-  const stale = new Set(refs.filter((r) => r.def?.kind !== "behavioural").map((r) => r.name));
-  for (const r of behavioural) {
-    const row = rows.find((x) => x.name === r.name && x.def === cohortMemoKey(r, ctx, String(x.mode)));
-    if (row && !stale.has(r.name)) {
-      const m = String(row.mode);
-      if (fresh.has(r.name) && fresh.get(r.name) !== m) stale.add(r.name);
-      fresh.set(r.name, m);
-    } else stale.add(r.name);
+  // A name is read from its memo only when every reference to it is behavioural and matches one row.
+  const names = new Set(refs.map((r) => r.name));
+  for (const name of names) {
+    const rs = refs.filter((r) => r.name === name);
+    const modes = rs.map((r) =>
+      r.def?.kind === "behavioural"
+        ? rows.find((x) => x.name === name && x.def === cohortMemoKey(r, ctx, String(x.mode)))?.mode
+        : undefined,
+    );
+    if (modes[0] !== undefined && modes.every((m) => m === modes[0])) fresh.set(name, String(modes[0]));
   }
-  for (const n of stale) fresh.delete(n);
   return fresh;
 }
 

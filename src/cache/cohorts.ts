@@ -32,12 +32,16 @@ export function cacheCohortStore(read: Read | Cache): CohortStore {
   };
 }
 
+/** Deletes every row of cohort `name` (its definition, ids and kept members); the caller holds the transaction. */
+async function forget(cache: Cache, name: string): Promise<void> {
+  for (const t of ["cohort_users", "cohort_memo", "cohorts"])
+    await cache.run(`DELETE FROM ${t} WHERE name = $1`, [name]);
+}
+
 /** Saves (or replaces) a behavioural cohort's definition. */
 export async function saveBehavioural(cache: Cache, name: string, def: CohortDef): Promise<void> {
   await cache.transaction(async () => {
-    await cache.run("DELETE FROM cohort_users WHERE name = $1", [name]);
-    await cache.run("DELETE FROM cohort_memo WHERE name = $1", [name]);
-    await cache.run("DELETE FROM cohorts WHERE name = $1", [name]);
+    await forget(cache, name);
     await cache.run("INSERT INTO cohorts VALUES ($1, 'behavioural', $2, NULL, current_timestamp)", [
       name,
       JSON.stringify(def),
@@ -61,9 +65,7 @@ export async function saveStatic(
       const r = await cache.all<{ c: number }>("SELECT count(*) AS c FROM cohorts WHERE name = $1", [name]);
       if (Number(r[0]?.c ?? 0) > 0) throw cohortTaken(name);
     }
-    await cache.run("DELETE FROM cohort_users WHERE name = $1", [name]);
-    await cache.run("DELETE FROM cohort_memo WHERE name = $1", [name]);
-    await cache.run("DELETE FROM cohorts WHERE name = $1", [name]);
+    await forget(cache, name);
     const n = select.params.length + 1;
     await cache.run(
       `INSERT INTO cohort_users SELECT DISTINCT CAST($${n} AS VARCHAR), user_id FROM (${select.sql}) evx_sel`,
@@ -86,9 +88,7 @@ export async function saveStatic(
 export async function removeCohort(cache: Cache, name: string): Promise<boolean> {
   return cache.transaction(async () => {
     const r = await cache.all<{ c: number }>("SELECT count(*) AS c FROM cohorts WHERE name = $1", [name]);
-    await cache.run("DELETE FROM cohort_users WHERE name = $1", [name]);
-    await cache.run("DELETE FROM cohort_memo WHERE name = $1", [name]);
-    await cache.run("DELETE FROM cohorts WHERE name = $1", [name]);
+    await forget(cache, name);
     return Number(r[0]?.c ?? 0) > 0;
   });
 }
