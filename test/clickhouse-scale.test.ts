@@ -81,11 +81,28 @@ describe("a 30-day table set up and filled by evx", () => {
 
   test("load: partitions in parallel; a no-change re-run skips them all and sends no partition work", async () => {
     const args = ["clickhouse", "load", "s3://lake/raw", "--endpoint", s3.endpoint, "--ch-url", chUrl()];
+    const early = await cli([...args, "--to", "2023-06-29", "--concurrency", "4", "--json"]);
+    assert.equal(early.code, 0, early.stderr);
+    assert.equal(JSON.parse(early.stdout).partitions.loaded, 29);
+    // A behavioural cohort saved then: the next load, which changes the data, keeps it evaluated again
+    // (cohortmemo.ts), so a one-day analysis filtered by it reads the day and the kept members.
+    const saved = await cli([
+      "cohort",
+      "save",
+      "savers",
+      "--did",
+      "file_saved",
+      "--at-least",
+      "3",
+      ...chArgs(),
+    ]);
+    assert.equal(saved.code, 0, saved.stderr);
     const r = await cli([...args, "--concurrency", "4", "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const first = JSON.parse(r.stdout);
-    assert.equal(first.partitions.loaded, 30);
-    assert.equal(first.events, 30_000);
+    assert.equal(first.partitions.loaded, 1);
+    assert.equal(first.partitions.unchanged, 29);
+    assert.equal(JSON.parse(early.stdout).events + first.events, 30_000);
     const parts = await srv.exec(
       "SELECT sum(rows) AS n FROM system.parts WHERE database = 'analytics' AND table = 'events' AND active AND partition = {d:String}",
       { d: DAY },
@@ -168,11 +185,22 @@ describe("a 30-day table set up and filled by evx", () => {
       range: day,
     } as AnalysisSpec,
   ];
+  // `--where cohort=savers`: a saved behavioural cohort ("did file_saved at least 3 times"), defined over
+  // all history. Evaluated per use it reads every `file_saved` of the table (in an `IN (SELECT …)` that
+  // `EXPLAIN ESTIMATE` does not count); the server keeps it evaluated (cohortmemo.ts), so it reads the
+  // day and the kept members.
+  const cohortTrend = {
+    kind: "trend",
+    events: [{ event: "application_opened", filters: [] }],
+    measure: { kind: "users" },
+    interval: "hour",
+    filters: [{ key: "cohort", op: "=", value: "savers", cohort: { name: "savers" } }],
+    limit: 10,
+    range: day,
+  } as AnalysisSpec;
   // Analyses over one day that read other days by their definition, so the 2 × day limit refuses them:
   // - lifecycle: a user's "new" or "returning" depends on their activity before the range (the event's
   //   rows of every earlier day are read);
-  // - a behavioural cohort filter: the cohort is evaluated over all history (every `file_saved` of the
-  //   table), in an `IN (SELECT …)` subquery that `EXPLAIN ESTIMATE` does not count.
   const otherDays: AnalysisSpec[] = [
     {
       kind: "lifecycle",
@@ -181,37 +209,16 @@ describe("a 30-day table set up and filled by evx", () => {
       filters: [],
       range: day,
     } as AnalysisSpec,
-    // `--where cohort=savers`: a saved behavioural cohort ("did file_saved at least 3 times").
-    {
-      kind: "trend",
-      events: [{ event: "application_opened", filters: [] }],
-      measure: { kind: "users" },
-      interval: "hour",
-      filters: [{ key: "cohort", op: "=", value: "savers", cohort: { name: "savers" } }],
-      limit: 10,
-      range: day,
-    } as AnalysisSpec,
   ];
 
   test("every analysis over one day passes max_rows_to_read = 2 × the day's rows, and the context reads no events", async () => {
     assert.ok(dayRows > 0);
-    const saved = await cli([
-      "cohort",
-      "save",
-      "savers",
-      "--did",
-      "file_saved",
-      "--at-least",
-      "3",
-      ...chArgs(),
-    ]);
-    assert.equal(saved.code, 0, saved.stderr);
     // The limit is chdb's own (the adapter SETs it): every row a statement reads counts, its `IN (SELECT …)`
     // subqueries' and the system tables' included.
     await srv.setProfile({ max_rows_to_read: 2 * dayRows });
     const refused: string[] = [];
     try {
-      for (const spec of specs) {
+      for (const spec of [...specs, cohortTrend]) {
         const ex = engine();
         const name = `${spec.kind}${cohortNames(spec).length ? " --where cohort=savers" : ""}`;
         const start = srv.log.length;
@@ -253,7 +260,7 @@ describe("a 30-day table set up and filled by evx", () => {
       }
       // What each analysis really reads: the smallest max_rows_to_read that chdb lets it run under (its
       // most-reading statement; chdb keeps no per-query read counters to ask instead).
-      for (const spec of [...specs, ...otherDays])
+      for (const spec of [...specs, cohortTrend, ...otherDays])
         console.log(
           `${spec.kind}${cohortNames(spec).length ? " --where cohort=savers" : ""} over ${DAY}: passes max_rows_to_read ≥ ${await leastLimit(spec)} (the day has ${dayRows})`,
         );
@@ -294,6 +301,29 @@ describe("a 30-day table set up and filled by evx", () => {
       const r = await cli([...funnel, ...extra, "--engine", "clickhouse", "--ch-url", chUrl(), "--json"]);
       assert.ok(r.code === 0 || r.code === 2, r.stderr);
       assert.ok(srv.requests <= 2, `${extra.join(" ")}: ${srv.requests} requests`);
+    }
+    {
+      srv.resetCount();
+      const mark = srv.log.length;
+      const r = await cli([
+        "trend",
+        "application_opened",
+        "--from",
+        DAY,
+        "--to",
+        DAY,
+        "--where",
+        "cohort=savers",
+        ...chArgs(),
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      console.log(
+        `trend --where cohort=savers: ${srv.requests} requests\n${srv.log
+          .slice(mark)
+          .map((q) => q.sql.slice(0, 100).replace(/\s+/g, " "))
+          .join("\n")}`,
+      );
     }
     // A screen change: its key check and its run (the context is due again).
     const ex = ClickHouseExecutor.open({ chUrl: chUrl(), chTable: "events" }, { contextTtlMs: 0 });

@@ -1,7 +1,8 @@
 /**
  * Saved cohorts on ClickHouse (queries/cohorts.ts): definitions in `evx_cohorts` (append-only; the
  * latest row of a name wins, a `removed` row forgets it), and each static cohort's user keys in a table
- * of its own on the server, `evx_cohort_<name>`, which the analyses' SQL reads.
+ * of its own on the server, `evx_cohort_<name>`, which the analyses' SQL reads. A behavioural cohort's
+ * members are kept evaluated in `evx_memo_<name>` (cohortmemo.ts).
  */
 import { type CohortStore, cohortTaken, resolveCohorts, type SavedCohort } from "../cohorts.js";
 import type { EngineOptions } from "../engine.js";
@@ -9,6 +10,7 @@ import { buildQuery } from "../executor.js";
 import { checkCohortName } from "../parse.js";
 import type { AnalysisSpec, CohortDef, UsersSpec } from "../spec.js";
 import type { ChClient } from "./client.js";
+import { dropChCohortMemo, keepChCohortsEvaluated } from "./cohortmemo.js";
 import { ClickHouseExecutor } from "./executor.js";
 import { quoteIdent } from "./quote.js";
 import { chQueryParams, onTable, withResultSettings } from "./schema.js";
@@ -54,13 +56,19 @@ async function record(client: ChClient, name: string, def: CohortDef | null, use
   );
 }
 
-export async function saveBehaviouralCh(client: ChClient, name: string, def: CohortDef): Promise<void> {
-  await client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
-  await record(client, name, def, 0);
+/** Saves a behavioural cohort and keeps it evaluated (cohortmemo.ts; a failure only leaves it unkept). */
+export async function saveBehaviouralCh(ex: ClickHouseExecutor, name: string, def: CohortDef): Promise<void> {
+  await ex.client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
+  await record(ex.client, name, def, 0);
+  await keepChCohortsEvaluated(ex.client, ex.target, chCohortStore(ex.client), {
+    name,
+    distributed: (await ex.context().catch(() => undefined))?.distributed,
+  });
 }
 
 export async function removeCohortCh(client: ChClient, name: string): Promise<void> {
   await client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
+  await dropChCohortMemo(client, name);
   await record(client, name, null, 0);
 }
 
@@ -96,6 +104,8 @@ export async function saveUsersCohortCh(
   const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER }, { engine: "clickhouse" }, "clickhouse");
   const table = staticCohortTable(name);
   await ex.client.command(`DROP TABLE IF EXISTS ${table}`);
+  // A behavioural cohort of that name is replaced: its kept members go.
+  await dropChCohortMemo(ex.client, name);
   await ex.client.command(
     withResultSettings(
       `CREATE TABLE ${table} ENGINE = MergeTree ORDER BY user_key AS SELECT DISTINCT user_id AS user_key FROM (${onTable(q.sql, ex.target.table)}) WHERE listed`,

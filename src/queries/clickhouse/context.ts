@@ -17,6 +17,7 @@
  * small bookkeeping tables: its cost does not grow with the events.
  */
 import type { ChClient, ClickHouseTarget, RequestOptions } from "./client.js";
+import { MEMO_PREFIX, stampSql } from "./cohortmemo.js";
 import { bookkeepingTables, type ChLoadRecord, type ChPartition, type CoverageInput } from "./coverage.js";
 import { quoteIdent } from "./quote.js";
 
@@ -44,6 +45,10 @@ export interface ChContext extends CoverageInput {
   probes: number[];
   /** Wall-clock ms when it was read. */
   readAt: number;
+  /** The stamp of the events table's data (cohortmemo.ts). */
+  cohortStamp: string;
+  /** Kept cohort members: memo table name → its comment (what it is of). */
+  cohortMemos: Map<string, string>;
 }
 
 /** Parses `Distributed('cluster', 'db' | currentDatabase(), 'local'[, key])`. */
@@ -88,6 +93,7 @@ export function contextSql(
     d: loads,
     pdb: d ? d.database : target.database,
     pt: d ? d.table : target.table,
+    mp: MEMO_PREFIX,
   };
   if (d) params.c = d.cluster;
   const L = quoteIdent(loads);
@@ -118,6 +124,10 @@ export function contextSql(
     `(SELECT groupArray((name, engine, engine_full)) FROM system.tables
        WHERE database = {db:String} AND name IN ({t:String}, {l:String}, {d:String})) AS tables`,
     `(SELECT groupArray((toString(date), rows, bytes, parts)) FROM (SELECT * FROM evx_parts ORDER BY date)) AS parts`,
+    // The kept cohorts (cohortmemo.ts): the data's stamp and every memo table's comment, from metadata.
+    `${stampSql(partsFrom, "{pdb:String}", "{pt:String}")} AS cohort_stamp`,
+    `(SELECT groupArray((name, comment)) FROM system.tables
+       WHERE database = {db:String} AND startsWith(name, {mp:String})) AS memos`,
     `(SELECT tuple(count(), min(lo), max(hi), arraySort(arrayDistinct(arrayFlatten(groupArray(types)))))
        FROM (${summarised}SELECT date, toUnixTimestamp64Micro(min(event_time)) AS lo, toUnixTimestamp64Micro(max(event_time)) AS hi,
                   groupUniqArray(toString(event_type)) AS types
@@ -194,6 +204,8 @@ export function shapeContext(row: Record<string, unknown>, target: ClickHouseTar
     eventTypes: any ? ((summary[3] as unknown[]) ?? []).map(String) : [],
     probes: Array.from({ length: probes }, (_, i) => num(row[`probe_${i}`])),
     readAt: Date.now(),
+    cohortStamp: String(row.cohort_stamp ?? ""),
+    cohortMemos: new Map(((row.memos as Tuple[] | undefined) ?? []).map((m) => [String(m[0]), String(m[1])])),
   };
 }
 

@@ -12,7 +12,7 @@
 import type { Row } from "../../cache/db.js";
 import { annotationsKey, buildFirstSeen, shapeFirstSeen, withAnnotations } from "../annotations.js";
 import { shapeRange } from "../catalog.js";
-import { resolveCohorts } from "../cohorts.js";
+import { cohortRefs, resolveCohorts } from "../cohorts.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
@@ -29,6 +29,7 @@ import {
   newQueryId,
   resolveTarget,
 } from "./client.js";
+import { freshChMemos, isStaleMemo } from "./cohortmemo.js";
 import { chCohortStore } from "./cohorts.js";
 import { type ChContext, type ContextShape, readContext } from "./context.js";
 import {
@@ -97,10 +98,15 @@ export class ClickHouseExecutor implements AnalysisEngine {
   }
 
   /** The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings. */
-  private build(spec: AnalysisSpec, ctx?: ChContext): BuiltQuery {
+  private build(spec: AnalysisSpec, ctx?: ChContext, memos = true): BuiltQuery {
+    const memo = ctx && memos ? freshChMemos(spec, ctx, this.target) : undefined;
     const built = buildQuery(
       spec,
-      { engine: "clickhouse", ...(ctx ? { lastEventUs: ctx.lastEventUs } : {}) },
+      {
+        engine: "clickhouse",
+        ...(ctx && spec.kind === "retention" ? { lastEventUs: ctx.lastEventUs } : {}),
+        ...(memo?.size ? { chCohortMemo: memo } : {}),
+      },
       "clickhouse",
     );
     return { sql: withResultSettings(this.onTable(built.sql)), params: built.params };
@@ -234,11 +240,34 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const { signal } = opts;
     if (signal?.aborted) throw new AbortError();
     await resolveCohorts(spec, chCohortStore(this.client));
+    try {
+      return await this.runOnce(spec, signal, started, true);
+    } catch (e) {
+      // A load landed between the context and the statement, which refused the cohort's kept members
+      // (cohortmemo.ts): read the context again and evaluate the cohort.
+      if (!isStaleMemo(e)) throw e;
+      this.invalidate();
+      return await this.runOnce(spec, signal, started, false);
+    }
+  }
+
+  private async runOnce<S extends AnalysisSpec>(
+    spec: S,
+    signal: AbortSignal | undefined,
+    started: number,
+    memos: boolean,
+  ): Promise<RunOutput<ResultOf<S>>> {
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
     const ctxP = this.context({ signal });
-    // A retention reads the last event: from the context (no scan), which it then waits for.
-    const built = this.build(spec, spec.kind === "retention" ? await ctxP : undefined);
+    // A retention reads the last event from the context (no scan), and a behavioural cohort filter reads
+    // whether the server keeps the cohort evaluated (cohortmemo.ts): those wait for it (the CLI has it
+    // already, from the validation); the others send it with the analysis.
+    const built = this.build(
+      spec,
+      spec.kind === "retention" || needsMemoCheck(spec) ? await ctxP : undefined,
+      memos,
+    );
     // `--annotations-from KEY`: the values' first instants, sent with the analysis.
     const key = annotationsKey(spec);
     const fs = await this.explainAnnotations(spec);
@@ -286,7 +315,7 @@ export class ClickHouseExecutor implements AnalysisEngine {
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
     const ctx = await this.context();
     await resolveCohorts(spec, chCohortStore(this.client));
-    return this.build(spec, spec.kind === "retention" ? ctx : undefined);
+    return this.build(spec, ctx);
   }
 
   /** The query of the spec's `--annotations-from` markers, as `run` sends it; null for none. */
@@ -385,6 +414,11 @@ export class ClickHouseExecutor implements AnalysisEngine {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** Whether `spec` reads a behavioural cohort that the server may keep evaluated (cohortmemo.ts). */
+function needsMemoCheck(spec: AnalysisSpec): boolean {
+  return spec.identity !== "merged" && cohortRefs(spec).some((r) => r.def?.kind === "behavioural");
 }
 
 /** `p`, or an `AbortError` as soon as `signal` aborts (`p` goes on for its other waiters). */
