@@ -39,13 +39,16 @@ export function chCohortStore(client: ChClient): CohortStore {
                 formatDateTime(max(created), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS saved_at
            FROM ${CH_COHORTS_TABLE} GROUP BY name HAVING kind != 'removed' ORDER BY name`,
       );
-      return rows.map((r) => {
-        const def = JSON.parse(r.definition) as CohortDef;
-        if (def.kind === "static") def.table = staticCohortTable(r.name);
-        return { name: r.name, def, created: r.saved_at };
-      });
+      return rows.map((r) => savedCohortOf([r.name, r.kind, r.definition, r.saved_at]));
     },
   };
+}
+
+/** A saved cohort from its row (name, kind, definition JSON, saved at), as the store and the context read it. */
+export function savedCohortOf(r: readonly [string, string, string, string]): SavedCohort {
+  const def = JSON.parse(r[2]) as CohortDef;
+  if (def.kind === "static") def.table = staticCohortTable(r[0]);
+  return { name: r[0], def, created: r[3] };
 }
 
 async function record(client: ChClient, name: string, def: CohortDef | null, users: number): Promise<void> {
@@ -60,6 +63,7 @@ async function record(client: ChClient, name: string, def: CohortDef | null, use
 export async function saveBehaviouralCh(ex: ClickHouseExecutor, name: string, def: CohortDef): Promise<void> {
   await ex.client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
   await record(ex.client, name, def, 0);
+  ex.invalidate();
   await keepChCohortsEvaluated(ex.client, ex.target, chCohortStore(ex.client), {
     name,
     distributed: (await ex.context().catch(() => undefined))?.distributed,
@@ -115,5 +119,7 @@ export async function saveUsersCohortCh(
   const r = await ex.client.rows<{ n: number }>(`SELECT count() AS n FROM ${table}`);
   const users = Number(r[0]?.n ?? 0);
   await record(ex.client, name, { kind: "static", users }, users);
+  // The engine's next context reads the definitions again (they may ride in it).
+  ex.invalidate();
   return users;
 }
