@@ -24,7 +24,8 @@
  *   write leaves no memo or a stale one, and analyses evaluate the cohort per use as before.
  *
  * The memo holds raw user keys: an analysis with `merged` identity (queries/identity.ts) evaluates the
- * cohort per use.
+ * cohort per use. So does an analysis of a Distributed table: an `IN` subquery runs on each shard, where
+ * the memo table (on the server evx talks to) is not.
  */
 import { createHash } from "node:crypto";
 import { type CohortStore, cohortRefs } from "../cohorts.js";
@@ -48,22 +49,14 @@ export function memoTableName(name: string): string {
 }
 
 /**
- * The data stamp (see the module comment) as a scalar subquery. `db` and `table` are SQL (placeholders)
- * naming the table whose parts hold the rows; `from` is `system.parts`, or `cluster(…, system.parts)` for
- * a Distributed table's local tables.
+ * The data stamp (see the module comment) as a scalar subquery over `from` (`system.parts`); `db` and
+ * `table` are SQL (placeholders) naming the events table.
  */
 export function stampSql(from: string, db: string, table: string): string {
   return `(SELECT toString(sipHash64(groupArray((partition, r, lo, hi))))
      FROM (SELECT partition, sum(rows) AS r, min(min_block_number) AS lo, max(max_block_number) AS hi
              FROM ${from} WHERE database = ${db} AND table = ${table} AND active
             GROUP BY partition ORDER BY partition))`;
-}
-
-/** Where the table's parts are: the table itself, or a Distributed table's local tables on the cluster. */
-function partsOf(target: ClickHouseTarget, distributed?: ChDistributed) {
-  return distributed
-    ? { cluster: distributed.cluster, database: distributed.database, table: distributed.table }
-    : { cluster: undefined, database: target.database, table: target.table };
 }
 
 /** K of the comment: the members SQL this evx writes for the definition, on this events table. */
@@ -90,7 +83,7 @@ export function freshChMemos(
   target: ClickHouseTarget,
 ): Map<string, (p: Params) => string> {
   const out = new Map<string, (p: Params) => string>();
-  if (spec.identity === "merged" || !ctx.cohortStamp) return out;
+  if (spec.identity === "merged" || ctx.distributed || !ctx.cohortStamp) return out;
   const refs = cohortRefs(spec);
   for (const name of new Set(refs.map((r) => r.name))) {
     const rs = refs.filter((r) => r.name === name);
@@ -100,10 +93,8 @@ export function freshChMemos(
     const comment = memoComment([...keys][0], ctx.cohortStamp);
     if (ctx.cohortMemos.get(memoTableName(name)) !== comment) continue;
     const stamp = ctx.cohortStamp;
-    const parts = partsOf(target, ctx.distributed);
     out.set(name, (p) => {
-      const from = parts.cluster ? `cluster(${p.str(parts.cluster)}, system.parts)` : "system.parts";
-      const now = stampSql(from, p.str(parts.database), p.str(parts.table));
+      const now = stampSql("system.parts", p.str(target.database), p.str(target.table));
       // A scalar subquery, so it runs (and throws) even when the memo holds no one.
       return `SELECT user_key FROM ${quoteIdent(target.database)}.${quoteIdent(memoTableName(name))}
          WHERE (SELECT throwIf(${now} != ${p.str(stamp)}, ${p.str(STALE_MEMO)}) = 0)`;
@@ -118,14 +109,11 @@ export function isStaleMemo(e: unknown): boolean {
 }
 
 /** The stamp of the data now (one request). */
-async function stampNow(client: ChClient, target: ClickHouseTarget, distributed?: ChDistributed) {
-  const parts = partsOf(target, distributed);
-  const from = parts.cluster ? "cluster({c:String}, system.parts)" : "system.parts";
-  const r = await client.rows<{ s: string }>(`SELECT ${stampSql(from, "{db:String}", "{t:String}")} AS s`, {
-    db: parts.database,
-    t: parts.table,
-    ...(parts.cluster ? { c: parts.cluster } : {}),
-  });
+async function stampNow(client: ChClient, target: ClickHouseTarget) {
+  const r = await client.rows<{ s: string }>(
+    `SELECT ${stampSql("system.parts", "{db:String}", "{t:String}")} AS s`,
+    { db: target.database, t: target.table },
+  );
   return String(r[0]?.s ?? "");
 }
 
@@ -140,18 +128,20 @@ export async function refreshChCohortMemos(
   store: CohortStore,
   opts: { name?: string; distributed?: ChDistributed } = {},
 ): Promise<number> {
+  // A Distributed table's shards would each look for the memo table in an `IN` subquery (it lives on the
+  // server evx talks to): not kept there; analyses evaluate the cohort.
+  if (opts.distributed) return 0;
   const saved = (await store.list()).filter(
     (c) => c.def.kind === "behavioural" && (opts.name === undefined || c.name === opts.name),
   );
   let written = 0;
   for (const c of saved) {
     const ref: CohortRef = { name: c.name, def: c.def };
-    const stamp = await stampNow(client, target, opts.distributed);
+    const stamp = await stampNow(client, target);
     const p = new Params(undefined, "clickhouse");
     const members = cohortMembersSql(p, ref);
-    const parts = partsOf(target, opts.distributed);
-    const from = parts.cluster ? `cluster(${p.str(parts.cluster)}, system.parts)` : "system.parts";
-    const guard = `(SELECT throwIf(${stampSql(from, p.str(parts.database), p.str(parts.table))} != ${p.str(stamp)}, ${p.str(STALE_MEMO)}) = 0)`;
+    const now = stampSql("system.parts", p.str(target.database), p.str(target.table));
+    const guard = `(SELECT throwIf(${now} != ${p.str(stamp)}, ${p.str(STALE_MEMO)}) = 0)`;
     const table = quoteIdent(memoTableName(c.name));
     // The comment is hex digits and fixed words only (no user text), so it is spliced as a literal.
     await client.command(
@@ -163,7 +153,7 @@ export async function refreshChCohortMemos(
       chQueryParams(p.values),
     );
     // A load that landed while the members were read: the memo may be of either data; drop it.
-    if ((await stampNow(client, target, opts.distributed)) !== stamp) {
+    if ((await stampNow(client, target)) !== stamp) {
       await dropChCohortMemo(client, c.name);
       continue;
     }

@@ -140,7 +140,8 @@ export function contextSql(
        WHERE database = {db:String} AND name IN ({t:String}, {l:String}, {d:String}, {im:String})) AS tables`,
     `(SELECT groupArray((toString(date), rows, bytes, parts)) FROM (SELECT * FROM evx_parts ORDER BY date)) AS parts`,
     // The kept cohorts (cohortmemo.ts): the data's stamp and every memo table's comment, from metadata.
-    `${stampSql(partsFrom, "{pdb:String}", "{pt:String}")} AS cohort_stamp`,
+    // (Not for a Distributed table, whose analyses evaluate cohorts per use.)
+    `${d ? "''" : stampSql(partsFrom, "{pdb:String}", "{pt:String}")} AS cohort_stamp`,
     `(SELECT groupArray((name, comment)) FROM system.tables
        WHERE database = {db:String} AND startsWith(name, {mp:String})) AS memos`,
     `(SELECT tuple(count(), min(lo), max(hi), arraySort(arrayDistinct(arrayFlatten(groupArray(types)))))
