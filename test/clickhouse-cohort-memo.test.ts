@@ -232,6 +232,25 @@ describe("kept members", () => {
     await refreshChCohortMemos(ex.client, ex.target, chCohortStore(ex.client));
   });
 
+  test("a failure to write the memo fails neither the save nor the analyses (they evaluate)", async () => {
+    lake.srv.onQuery = ({ sql }) =>
+      /CREATE OR REPLACE TABLE `evx_memo_/.test(sql) ? { sql: "SELECT throwIf(1, 'no room')" } : undefined;
+    try {
+      await saveBehaviouralCh(ex, "late", {
+        kind: "behavioural",
+        conditions: [{ did: true, event: ref("file_opened"), atLeast: 2 }],
+      });
+    } finally {
+      lake.srv.onQuery = undefined;
+    }
+    assert.ok(!(await memoTables()).includes("evx_memo_late"));
+    const spec = { ...specs()[0], filters: [where("late")] } as AnalysisSpec;
+    const r = (await run(spec)) as { result: { series: { total: number }[] }; memo: boolean };
+    assert.ok(!r.memo);
+    assert.ok(r.result.series[0].total > 0);
+    await removeCohortCh(ex.client, "late");
+  });
+
   test("a memo of another definition is not read; rm and a static save of the name drop it", async () => {
     const other: AnalysisSpec = {
       ...specs()[0],
