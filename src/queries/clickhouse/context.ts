@@ -50,10 +50,8 @@ export interface ChContext extends CoverageInput {
   /** The stamp of the events table's data (cohortmemo.ts). */
   cohortStamp: string;
   /** Kept cohort members: memo table name → its comment (what it is of). */
-  cohortMemos: Map<
-    string,
-    string
-  > /** The table's identity map exists (`evx clickhouse load` with identity rules): `merged` by default. */;
+  cohortMemos: Map<string, string>;
+  /** The table's identity map exists (`evx clickhouse load` with identity rules): `merged` by default. */
   identityMap: boolean;
   /** The saved cohorts (name, kind, definition JSON, saved at), when the request read them. */
   cohorts?: [string, string, string, string][];
