@@ -212,15 +212,21 @@ export async function analyze<R>(
         );
       range = lastRange(lastUs, last, tz);
     } else range = await ex.resolveRange({ from, to, tz });
-    const identity = a.identity === undefined ? await ex.identityDefault() : parseIdentity(a.identity);
-    const inner = { ...makeSpec(range), identity, ...(sample !== undefined ? { sample } : {}) };
+    const given = a.identity === undefined ? undefined : parseIdentity(a.identity);
+    const inner = { ...makeSpec(range), identity: given, ...(sample !== undefined ? { sample } : {}) };
     const spec =
-      a.usersOf === undefined ? inner : { ...usersSpecOf(inner, a.usersOf, a.limit ?? 100), identity };
+      a.usersOf === undefined ? inner : { ...usersSpecOf(inner, a.usersOf, a.limit ?? 100), identity: given };
+    // ClickHouse: the context request reads the saved cohorts' definitions too when the spec uses any.
+    ex.expectCohorts?.(spec);
     // A key no event has is a usage error; one none of this analysis's events has in the range is
     // answered with a warning line (stderr for every output, so --json stays clean on stdout). Keys are
-    // read first: on ClickHouse their probes ride in the request that reads the table's context, which
-    // validation then reuses (two requests per analysis).
+    // read first (they do not depend on the identity mode): on ClickHouse their probes ride in the
+    // request that reads the table's context, which the identity default and validation then reuse (two
+    // requests per analysis).
     const keyWarnings = await checkSpecKeys(opened.validation, spec);
+    const identity = given ?? (await ex.identityDefault());
+    inner.identity = identity;
+    spec.identity = identity;
     await validateSpec(opened.validation, spec);
     for (const w of keyWarnings) process.stderr.write(`evx: warning: ${cleanText(w)}\n`);
     if (a.printCommand) {

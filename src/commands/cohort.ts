@@ -121,7 +121,7 @@ async function open(a: EngineArgs, write: boolean): Promise<Backend> {
         );
         return Number(r[0]?.n ?? 0);
       },
-      saveBehavioural: (name, def) => ch.saveBehaviouralCh(ex.client, name, def),
+      saveBehavioural: (name, def) => ch.saveBehaviouralCh(ex, name, def),
       remove: (name) => ch.removeCohortCh(ex.client, name),
       close: () => ex.close(),
     };

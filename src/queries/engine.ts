@@ -35,6 +35,11 @@ export interface AnalysisEngine {
    * rules whose links were kept), `raw` otherwise (docs/semantics.md, "Identity").
    */
   identityDefault(): Promise<"merged" | "raw">;
+  /**
+   * Analyses like `spec` will follow (ClickHouse: when it reads saved cohorts, the context request
+   * reads their definitions too, so they cost no request of their own).
+   */
+  expectCohorts?(spec: AnalysisSpec): void;
   /** Releases connections (the DuckDB cache itself stays open; its owner closes it). */
   close(): void | Promise<void>;
 }

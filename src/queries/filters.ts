@@ -40,6 +40,11 @@ export interface QueryContext {
    * `cohort_memo` table, src/cache/cohortmemo.ts), name → the identity mode of the row to read.
    */
   cohortMemo?: ReadonlyMap<string, string>;
+  /**
+   * ClickHouse: the cohorts whose members the server keeps evaluated for the data the context saw
+   * (queries/clickhouse/cohortmemo.ts), name → the SELECT of their `user_key` (a guarded memo read).
+   */
+  chCohortMemo?: ReadonlyMap<string, (p: Params) => string>;
 }
 
 /** The error of a statement that would read a cohort's kept members on data they are not of. */
@@ -52,7 +57,7 @@ const STALE_MEMO =
  * another version of evx, or for another definition, has another key and is not read.
  */
 export function cohortMemoKey(ref: CohortRef, ctx: QueryContext | undefined, mode: string): string {
-  const p = new Params({ ...ctx, cohortMemo: undefined }, "duckdb");
+  const p = new Params({ ...ctx, cohortMemo: undefined, chCohortMemo: undefined }, ctx?.engine ?? "duckdb");
   const sql = cohortMembersSql(p, ref);
   return JSON.stringify({ mode, sql, params: p.values.map((v) => String(v)) });
 }
@@ -112,6 +117,7 @@ export class Params {
    */
   private readonly cohortBitmapMax?: number;
   private readonly cohortMemo?: ReadonlyMap<string, string>;
+  private readonly chCohortMemo?: ReadonlyMap<string, (p: Params) => string>;
 
   constructor(
     ctx?: QueryContext,
@@ -123,6 +129,7 @@ export class Params {
       this.cohortBitmapMax = Math.floor(ctx?.userKeyMax ?? 0);
       this.cohortMemo = ctx?.cohortMemo;
     }
+    if (engine === "clickhouse") this.chCohortMemo = ctx?.chCohortMemo;
     PRELUDES.set(this.values, () => [...this.cohorts.values()].map((c) => c.sql));
   }
 
@@ -136,9 +143,11 @@ export class Params {
     const cte = `evx_coh${this.cohorts.size + 1}`;
     const max = this.cohortBitmapMax;
     const memo = this.cohortMemo?.get(ref.name);
+    const chMemo = this.chCohortMemo?.get(ref.name);
     // A kept evaluation of this data (same definition, same identity mode) is read, not recomputed.
-    const body =
-      memo !== undefined
+    const body = chMemo
+      ? chMemo(this)
+      : memo !== undefined
         ? // The data is fingerprinted again in the statement: run on other data (its SQL pasted after
           // a sync, as `--sql` offers), it fails rather than read members of other data.
           `SELECT CASE WHEN count(*) = 1 THEN any_value(bm) ELSE error(${this.str(STALE_MEMO)}) END AS bm
@@ -390,7 +399,8 @@ function windowSql(p: Params, c: CohortCondition): string {
  * one (with only `did-not` conditions: every user with an event in the data). Static: the saved ids
  * (DuckDB: `cohort_users`, mapped to keys; ClickHouse: the cohort's table on the server).
  */
-function cohortMembersSql(p: Params, ref: CohortRef): string {
+/** The SELECT of a cohort's members' `user_key`, evaluated over the statement's `events`. */
+export function cohortMembersSql(p: Params, ref: CohortRef): string {
   const def = ref.def;
   if (!def) throw new Error(`cohort ${JSON.stringify(ref.name)} was not resolved before building`);
   if (def.kind === "static") {

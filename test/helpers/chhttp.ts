@@ -50,7 +50,7 @@ export interface ChHttpOptions {
   dir?: string;
   /** A simulated network round trip: every request waits this long before it is served (ms). */
   latencyMs?: number;
-  /** Count the rows each SELECT reads (`readRows`; costs an EXPLAIN per SELECT); always on under `max_rows_to_read`. */
+  /** Estimate the rows each SELECT reads (`readRows`; costs an EXPLAIN per SELECT); always on under `max_rows_to_read`. */
   countReads?: boolean;
 }
 
@@ -77,9 +77,10 @@ export interface LoggedQuery {
   ms?: number;
   /**
    * Rows the query reads from MergeTree tables, as ClickHouse's index analysis selects them (granules
-   * after partition, primary-key and skip-index pruning: `EXPLAIN ESTIMATE`); SELECTs only. chdb's own
-   * read counters are not kept per query, so this is what `X-ClickHouse-Summary` reports as `read_rows`
-   * and what `max_rows_to_read` is checked against.
+   * after partition, primary-key and skip-index pruning: `EXPLAIN ESTIMATE`); SELECTs only, when reads are
+   * counted. It does not see the rows of `IN (SELECT …)` subqueries, and it is not the limit's check:
+   * `max_rows_to_read` is SET on chdb, which counts every row a statement reads (chdb reports no read
+   * counters per query: its `rowsRead` is the result's rows).
    */
   readRows?: number;
 }
@@ -396,10 +397,8 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
       throw new ChError(115, "UNKNOWN_SETTING", `Unknown setting '${k}'`);
     return k;
   };
-  /** Settings the adapter checks itself (chdb keeps no per-query read counters to check them by). */
-  const ADAPTER = new Set(["max_rows_to_read"]);
   for (const [k, v] of Object.entries(profile))
-    if (!ADAPTER.has(k)) await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
+    await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
 
   /** Serialises work on the chdb session. */
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -672,21 +671,17 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
         const applied: string[] = [];
         try {
           for (const [k, v] of Object.entries(settings)) {
-            if (ADAPTER.has(k)) continue;
             await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
             applied.push(k);
           }
           await session.queryAsync(`USE ${"`"}${database.replace(/`/g, "\\`")}${"`"}`);
+          // `max_rows_to_read` is SET on chdb like every other setting: chdb enforces it as the server does,
+          // counting every row the statement reads (`IN (SELECT …)` subqueries and system tables too). The
+          // estimate below is only the log's `readRows` (index analysis of the main reads: it misses
+          // subqueries), never the check.
           const limit = Number(settings.max_rows_to_read ?? profile.max_rows_to_read ?? 0);
-          if (READS_RE.test(trimmed) && (countReads || limit > 0)) {
+          if (READS_RE.test(trimmed) && (countReads || limit > 0))
             entry.readRows = await estimateReads(trimmed.replace(/\s*\bFORMAT\s+\w+\s*$/i, ""), bound);
-            if (limit > 0 && entry.readRows > limit)
-              throw new ChError(
-                158,
-                "TOO_MANY_ROWS",
-                `Limit for rows (controlled by 'max_rows_to_read' setting) exceeded, max rows: ${limit}, current rows: ${entry.readRows}`,
-              );
-          }
           return await runSql(trimmed, bound, format, p);
         } finally {
           for (const k of applied)
@@ -812,11 +807,10 @@ export async function startChHttp(opts: ChHttpOptions = {}): Promise<ChHttpServe
     },
     async setProfile(settings) {
       await serial(async () => {
-        for (const k of Object.keys(profile))
-          if (!ADAPTER.has(k)) await session.queryAsync(`SET ${setting(k)} = DEFAULT`);
+        for (const k of Object.keys(profile)) await session.queryAsync(`SET ${setting(k)} = DEFAULT`);
         profile = { ...settings };
         for (const [k, v] of Object.entries(profile))
-          if (!ADAPTER.has(k)) await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
+          await session.queryAsync(`SET ${setting(k)} = ${literalOf(v)}`);
       });
     },
     async revive() {

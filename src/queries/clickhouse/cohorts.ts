@@ -1,7 +1,8 @@
 /**
  * Saved cohorts on ClickHouse (queries/cohorts.ts): definitions in `evx_cohorts` (append-only; the
  * latest row of a name wins, a `removed` row forgets it), and each static cohort's user keys in a table
- * of its own on the server, `evx_cohort_<name>`, which the analyses' SQL reads.
+ * of its own on the server, `evx_cohort_<name>`, which the analyses' SQL reads. A behavioural cohort's
+ * members are kept evaluated in `evx_memo_<name>` (cohortmemo.ts).
  */
 import { type CohortStore, cohortTaken, resolveCohorts, type SavedCohort } from "../cohorts.js";
 import type { EngineOptions } from "../engine.js";
@@ -9,6 +10,7 @@ import { buildQuery } from "../executor.js";
 import { checkCohortName } from "../parse.js";
 import type { AnalysisSpec, CohortDef, UsersSpec } from "../spec.js";
 import type { ChClient } from "./client.js";
+import { dropChCohortMemo, keepChCohortsEvaluated } from "./cohortmemo.js";
 import { ClickHouseExecutor } from "./executor.js";
 import { quoteIdent } from "./quote.js";
 import { chQueryParams, onTable, withResultSettings } from "./schema.js";
@@ -37,13 +39,16 @@ export function chCohortStore(client: ChClient): CohortStore {
                 formatDateTime(max(created), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS saved_at
            FROM ${CH_COHORTS_TABLE} GROUP BY name HAVING kind != 'removed' ORDER BY name`,
       );
-      return rows.map((r) => {
-        const def = JSON.parse(r.definition) as CohortDef;
-        if (def.kind === "static") def.table = staticCohortTable(r.name);
-        return { name: r.name, def, created: r.saved_at };
-      });
+      return rows.map((r) => savedCohortOf([r.name, r.kind, r.definition, r.saved_at]));
     },
   };
+}
+
+/** A saved cohort from its row (name, kind, definition JSON, saved at), as the store and the context read it. */
+export function savedCohortOf(r: readonly [string, string, string, string]): SavedCohort {
+  const def = JSON.parse(r[2]) as CohortDef;
+  if (def.kind === "static") def.table = staticCohortTable(r[0]);
+  return { name: r[0], def, created: r[3] };
 }
 
 async function record(client: ChClient, name: string, def: CohortDef | null, users: number): Promise<void> {
@@ -54,13 +59,20 @@ async function record(client: ChClient, name: string, def: CohortDef | null, use
   );
 }
 
-export async function saveBehaviouralCh(client: ChClient, name: string, def: CohortDef): Promise<void> {
-  await client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
-  await record(client, name, def, 0);
+/** Saves a behavioural cohort and keeps it evaluated (cohortmemo.ts; a failure only leaves it unkept). */
+export async function saveBehaviouralCh(ex: ClickHouseExecutor, name: string, def: CohortDef): Promise<void> {
+  await ex.client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
+  await record(ex.client, name, def, 0);
+  ex.invalidate();
+  await keepChCohortsEvaluated(ex.client, ex.target, chCohortStore(ex.client), {
+    name,
+    distributed: (await ex.context().catch(() => undefined))?.distributed,
+  });
 }
 
 export async function removeCohortCh(client: ChClient, name: string): Promise<void> {
   await client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
+  await dropChCohortMemo(client, name);
   await record(client, name, null, 0);
 }
 
@@ -96,6 +108,8 @@ export async function saveUsersCohortCh(
   const q = buildQuery({ ...spec, limit: Number.MAX_SAFE_INTEGER }, { engine: "clickhouse" }, "clickhouse");
   const table = staticCohortTable(name);
   await ex.client.command(`DROP TABLE IF EXISTS ${table}`);
+  // A behavioural cohort of that name is replaced: its kept members go.
+  await dropChCohortMemo(ex.client, name);
   await ex.client.command(
     withResultSettings(
       `CREATE TABLE ${table} ENGINE = MergeTree ORDER BY user_key AS SELECT DISTINCT user_id AS user_key FROM (${onTable(q.sql, ex.target.table)}) WHERE listed`,
@@ -105,5 +119,7 @@ export async function saveUsersCohortCh(
   const r = await ex.client.rows<{ n: number }>(`SELECT count() AS n FROM ${table}`);
   const users = Number(r[0]?.n ?? 0);
   await record(ex.client, name, { kind: "static", users }, users);
+  // The engine's next context reads the definitions again (they may ride in it).
+  ex.invalidate();
   return users;
 }

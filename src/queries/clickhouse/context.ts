@@ -17,7 +17,10 @@
  * small bookkeeping tables: its cost does not grow with the events.
  */
 import type { ChClient, ClickHouseTarget, RequestOptions } from "./client.js";
+import { MEMO_PREFIX, stampSql } from "./cohortmemo.js";
+import { CH_COHORTS_TABLE } from "./cohorts.js";
 import { bookkeepingTables, type ChLoadRecord, type ChPartition, type CoverageInput } from "./coverage.js";
+import { identityTables } from "./identity.js";
 import { quoteIdent } from "./quote.js";
 
 /** Where a Distributed table's rows live. */
@@ -44,6 +47,14 @@ export interface ChContext extends CoverageInput {
   probes: number[];
   /** Wall-clock ms when it was read. */
   readAt: number;
+  /** The stamp of the events table's data (cohortmemo.ts). */
+  cohortStamp: string;
+  /** Kept cohort members: memo table name → its comment (what it is of). */
+  cohortMemos: Map<string, string>;
+  /** The table's identity map exists (`evx clickhouse load` with identity rules): `merged` by default. */
+  identityMap: boolean;
+  /** The saved cohorts (name, kind, definition JSON, saved at), when the request read them. */
+  cohorts?: [string, string, string, string][];
 }
 
 /** Parses `Distributed('cluster', 'db' | currentDatabase(), 'local'[, key])`. */
@@ -70,6 +81,12 @@ export interface ContextShape {
    * number over a table named `events`, with `{pN:Type}` parameters of its own.
    */
   probes?: { sql: string; params: Record<string, unknown> }[];
+  /**
+   * The saved cohorts' definitions are read too (`evx_cohorts`, queries/clickhouse/cohorts.ts): an
+   * analysis with a cohort filter then needs no request of its own for them. The table exists once a
+   * cohort was saved; without it the request fails and is sent again without them.
+   */
+  cohorts?: boolean;
 }
 
 /** The one SELECT of the context, and its parameters. */
@@ -88,6 +105,8 @@ export function contextSql(
     d: loads,
     pdb: d ? d.database : target.database,
     pt: d ? d.table : target.table,
+    mp: MEMO_PREFIX,
+    im: identityTables(target.table).map,
   };
   if (d) params.c = d.cluster;
   const L = quoteIdent(loads);
@@ -116,8 +135,13 @@ export function contextSql(
   const cols = [
     `(SELECT groupArray(name) FROM system.columns WHERE database = {db:String} AND table = {t:String}) AS columns`,
     `(SELECT groupArray((name, engine, engine_full)) FROM system.tables
-       WHERE database = {db:String} AND name IN ({t:String}, {l:String}, {d:String})) AS tables`,
+       WHERE database = {db:String} AND name IN ({t:String}, {l:String}, {d:String}, {im:String})) AS tables`,
     `(SELECT groupArray((toString(date), rows, bytes, parts)) FROM (SELECT * FROM evx_parts ORDER BY date)) AS parts`,
+    // The kept cohorts (cohortmemo.ts): the data's stamp and every memo table's comment, from metadata.
+    // (Not for a Distributed table, whose analyses evaluate cohorts per use.)
+    `${d ? "''" : stampSql(partsFrom, "{pdb:String}", "{pt:String}")} AS cohort_stamp`,
+    `(SELECT groupArray((name, comment)) FROM system.tables
+       WHERE database = {db:String} AND startsWith(name, {mp:String})) AS memos`,
     `(SELECT tuple(count(), min(lo), max(hi), arraySort(arrayDistinct(arrayFlatten(groupArray(types)))))
        FROM (${summarised}SELECT date, toUnixTimestamp64Micro(min(event_time)) AS lo, toUnixTimestamp64Micro(max(event_time)) AS hi,
                   groupUniqArray(toString(event_type)) AS types
@@ -130,6 +154,13 @@ export function contextSql(
          FROM (SELECT * FROM ${S} WHERE listed_at = (SELECT max(listed_at) FROM ${S}) ORDER BY date)) AS listing`,
       `(SELECT groupArray(${rec}) FROM (SELECT * FROM ${L} ORDER BY date, loaded_at DESC LIMIT 1 BY date)) AS last`,
       `(SELECT groupArray(${rec}) FROM (SELECT * FROM ${L} WHERE status = 'ok' ORDER BY date, loaded_at DESC LIMIT 1 BY date)) AS last_ok`,
+    );
+  if (shape.cohorts)
+    cols.push(
+      `(SELECT groupArray((name, kind, definition, saved_at)) FROM (
+         SELECT name, argMax(kind, created) AS kind, argMax(definition, created) AS definition,
+                formatDateTime(max(created), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS saved_at
+           FROM ${CH_COHORTS_TABLE} GROUP BY name HAVING kind != 'removed' ORDER BY name)) AS cohorts`,
     );
   (shape.probes ?? []).forEach((p, i) => {
     // Each probe's `{pN:…}` parameters are renamed `{kI_pN:…}`, so probes and context never collide.
@@ -194,6 +225,13 @@ export function shapeContext(row: Record<string, unknown>, target: ClickHouseTar
     eventTypes: any ? ((summary[3] as unknown[]) ?? []).map(String) : [],
     probes: Array.from({ length: probes }, (_, i) => num(row[`probe_${i}`])),
     readAt: Date.now(),
+    identityMap: tables.some((x) => x[0] === identityTables(target.table).map),
+    cohorts:
+      row.cohorts === undefined
+        ? undefined
+        : (row.cohorts as Tuple[]).map((c) => [String(c[0]), String(c[1]), String(c[2]), String(c[3])]),
+    cohortStamp: String(row.cohort_stamp ?? ""),
+    cohortMemos: new Map(((row.memos as Tuple[] | undefined) ?? []).map((m) => [String(m[0]), String(m[1])])),
   };
 }
 

@@ -12,7 +12,7 @@
 import type { Row } from "../../cache/db.js";
 import { annotationsKey, buildFirstSeen, shapeFirstSeen, withAnnotations } from "../annotations.js";
 import { shapeRange } from "../catalog.js";
-import { resolveCohorts } from "../cohorts.js";
+import { type CohortStore, cohortRefs, resolveCohorts } from "../cohorts.js";
 import { type AnalysisEngine, EngineError, type EngineOptions } from "../engine.js";
 import { AbortError, buildQuery, type RunOutput, shapeResult } from "../executor.js";
 import type { BuiltQuery } from "../filters.js";
@@ -29,7 +29,8 @@ import {
   newQueryId,
   resolveTarget,
 } from "./client.js";
-import { chCohortStore } from "./cohorts.js";
+import { freshChMemos, isStaleMemo } from "./cohortmemo.js";
+import { chCohortStore, savedCohortOf } from "./cohorts.js";
 import { type ChContext, type ContextShape, readContext } from "./context.js";
 import {
   bookkeepingTables,
@@ -87,20 +88,47 @@ export class ClickHouseExecutor implements AnalysisEngine {
     return chIdentitySql(sql, q(this.target.table), q(identityTables(this.target.table).map));
   }
 
-  /** `merged` when `evx clickhouse load` built the table's identity map (a preset with identity rules). */
+  /**
+   * `merged` when `evx clickhouse load` built the table's identity map (a preset with identity rules):
+   * from the context (system.tables), so it costs no request of its own.
+   */
   async identityDefault(): Promise<"merged" | "raw"> {
-    const r = await this.client.rows<{ n: number }>(
-      "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}",
-      { db: this.target.database, t: identityTables(this.target.table).map },
-    );
-    return Number(r[0]?.n ?? 0) > 0 ? "merged" : "raw";
+    return (await this.context()).identityMap ? "merged" : "raw";
+  }
+
+  /**
+   * Says that analyses will read saved cohorts (`spec` has a cohort filter or breakdown): from then on
+   * the context request reads their definitions too (context.ts), so such an analysis costs the context
+   * and its statement, as others do. Call it before the first request (the CLI does, before the key
+   * check); `run` calls it for the screens after.
+   */
+  expectCohorts(spec: AnalysisSpec): void {
+    if (cohortRefs(spec).length && !this.shape.cohorts) {
+      this.shape.cohorts = true;
+      this.ctx = null;
+    }
+  }
+
+  /** The saved cohorts: from the context when it read them (no request), else from their table. */
+  private cohortStore(ctxP: Promise<ChContext>): CohortStore {
+    return {
+      list: async () => {
+        const rows = (await ctxP).cohorts;
+        return rows ? rows.map(savedCohortOf) : chCohortStore(this.client).list();
+      },
+    };
   }
 
   /** The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings. */
-  private build(spec: AnalysisSpec, ctx?: ChContext): BuiltQuery {
+  private build(spec: AnalysisSpec, ctx?: ChContext, memos = true): BuiltQuery {
+    const memo = ctx && memos ? freshChMemos(spec, ctx, this.target) : undefined;
     const built = buildQuery(
       spec,
-      { engine: "clickhouse", ...(ctx ? { lastEventUs: ctx.lastEventUs } : {}) },
+      {
+        engine: "clickhouse",
+        ...(ctx && spec.kind === "retention" ? { lastEventUs: ctx.lastEventUs } : {}),
+        ...(memo?.size ? { chCohortMemo: memo } : {}),
+      },
       "clickhouse",
     );
     return { sql: withResultSettings(this.onTable(built.sql)), params: built.params };
@@ -143,6 +171,12 @@ export class ClickHouseExecutor implements AnalysisEngine {
     try {
       ctx = await readContext(this.client, this.target, shape(), { signal });
     } catch (e) {
+      // No cohort was ever saved (no `evx_cohorts`): read the context without their definitions (the
+      // analysis then names the cohort as unknown). Any other schema error is found out below.
+      if (this.shape.cohorts && e instanceof EngineError && e.kind === "schema") {
+        this.shape.cohorts = false;
+        return this.readContext(signal, probes);
+      }
       // A shape the first request assumed wrongly (no bookkeeping tables, an older loads table, no
       // events table): find out from the system tables, and either read it again or explain.
       if (!(e instanceof EngineError) || e.kind !== "schema") throw e;
@@ -233,12 +267,39 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const started = performance.now();
     const { signal } = opts;
     if (signal?.aborted) throw new AbortError();
-    await resolveCohorts(spec, chCohortStore(this.client));
+    this.expectCohorts(spec);
+    // One context for the whole run: the cohorts' definitions, the kept members' check, coverage.
+    const ctxP = this.context({ signal });
+    ctxP.catch(() => {}); // awaited below; not an unhandled rejection if building throws first
+    await resolveCohorts(spec, this.cohortStore(ctxP));
+    try {
+      return await this.runOnce(spec, signal, started, ctxP, true);
+    } catch (e) {
+      // A load landed between the context and the statement, which refused the cohort's kept members
+      // (cohortmemo.ts): read the context again and evaluate the cohort.
+      if (!isStaleMemo(e)) throw e;
+      this.invalidate();
+      return await this.runOnce(spec, signal, started, this.context({ signal }), false);
+    }
+  }
+
+  private async runOnce<S extends AnalysisSpec>(
+    spec: S,
+    signal: AbortSignal | undefined,
+    started: number,
+    ctxP: Promise<ChContext>,
+    memos: boolean,
+  ): Promise<RunOutput<ResultOf<S>>> {
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
-    const ctxP = this.context({ signal });
-    // A retention reads the last event: from the context (no scan), which it then waits for.
-    const built = this.build(spec, spec.kind === "retention" ? await ctxP : undefined);
+    // A retention reads the last event from the context (no scan), and a behavioural cohort filter reads
+    // whether the server keeps the cohort evaluated (cohortmemo.ts): those wait for it (the CLI has it
+    // already, from the validation); the others send it with the analysis.
+    const built = this.build(
+      spec,
+      spec.kind === "retention" || needsMemoCheck(spec) ? await ctxP : undefined,
+      memos,
+    );
     // `--annotations-from KEY`: the values' first instants, sent with the analysis.
     const key = annotationsKey(spec);
     const fs = await this.explainAnnotations(spec);
@@ -284,9 +345,11 @@ export class ClickHouseExecutor implements AnalysisEngine {
 
   /** The ClickHouse query `run` would execute for `spec` (with `{pN:Type}` parameters), without running it. */
   async explain(spec: AnalysisSpec): Promise<BuiltQuery> {
-    const ctx = await this.context();
-    await resolveCohorts(spec, chCohortStore(this.client));
-    return this.build(spec, spec.kind === "retention" ? ctx : undefined);
+    this.expectCohorts(spec);
+    const ctxP = this.context();
+    await resolveCohorts(spec, this.cohortStore(ctxP));
+    const ctx = await ctxP;
+    return this.build(spec, ctx);
   }
 
   /** The query of the spec's `--annotations-from` markers, as `run` sends it; null for none. */
@@ -385,6 +448,11 @@ export class ClickHouseExecutor implements AnalysisEngine {
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/** Whether `spec` reads a behavioural cohort that the server may keep evaluated (cohortmemo.ts). */
+function needsMemoCheck(spec: AnalysisSpec): boolean {
+  return spec.identity !== "merged" && cohortRefs(spec).some((r) => r.def?.kind === "behavioural");
 }
 
 /** `p`, or an `AbortError` as soon as `signal` aborts (`p` goes on for its other waiters). */

@@ -50,6 +50,8 @@ import { type Source, SourceError } from "../../source/types.js";
 import { EngineError } from "../engine.js";
 import { AbortError } from "../executor.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
+import { keepChCohortsEvaluated } from "./cohortmemo.js";
+import { chCohortStore } from "./cohorts.js";
 import {
   bookkeepingDdl,
   bookkeepingTables,
@@ -863,7 +865,12 @@ export async function loadPartitions(
 
   const failed = outcomes.filter((x) => x.status === "failed");
   const loaded = outcomes.filter((x) => x.status === "loaded");
-  if (outcomes.some((x) => x.status === "loaded" || x.status === "removed")) await identity?.finish();
+  if (outcomes.some((x) => x.status === "loaded" || x.status === "removed")) {
+    await identity?.finish();
+    // The saved behavioural cohorts are evaluated again over the new data (cohortmemo.ts); a failure
+    // leaves analyses evaluating them per use, and the load succeeded.
+    await keepChCohortsEvaluated(client, target, chCohortStore(client), { distributed: info.distributed });
+  }
   return {
     partitions: {
       selected: selected.size,
