@@ -7,6 +7,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseParams, parseSelectSql } from "../src/queries/clickhouse/load.js";
+import { materializeShared } from "../src/queries/clickhouse/materialize.js";
 import { chQueryParams, eventsDdl, onTable } from "../src/queries/clickhouse/schema.js";
 import { buildQuery, shapeResult } from "../src/queries/executor.js";
 import { CH_EVENTS_SOURCE, chIdentitySql } from "../src/queries/identity.js";
@@ -71,14 +72,16 @@ export function timeSpec(table: string, spec: AnalysisSpec, runs: number): numbe
 export function runSpec(table: string, spec: AnalysisSpec, runs: number): { ms: number; result: unknown } {
   const q = buildQuery(spec, { engine: "clickhouse" }, "clickhouse");
   // A sampled statement names the table by a placeholder (src/queries/sample.ts).
-  const sql = q.sql.includes(CH_EVENTS_SOURCE)
+  const on = q.sql.includes(CH_EVENTS_SOURCE)
     ? chIdentitySql(q.sql, table, `${table}_evx_identity`)
     : onTable(q.sql, table);
+  // As the engine sends it to a server that can (chdb can): shared aggregated CTEs evaluated once.
+  const m = materializeShared(on);
   const ms: number[] = [];
   let result: unknown;
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
-    result = shapeResult(spec, chRows(sql, chQueryParams(q.params)));
+    result = shapeResult(spec, chRows(m.sql, chQueryParams(q.params), m.count > 0));
     ms.push(performance.now() - t);
   }
   return { ms: median(ms), result };

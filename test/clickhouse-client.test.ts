@@ -186,6 +186,40 @@ describe("runs through the official client", () => {
       }
     });
 
+  test("a CTE read twice is sent AS MATERIALIZED once the server says it can, with the same answer", async () => {
+    // Time to convert reads the per-user rows 3 times (steps, the statistics, the histogram).
+    const spec: AnalysisSpec = {
+      kind: "funnel",
+      steps: [
+        { event: "app_open", filters: [] },
+        { event: "button_clicked", filters: [] },
+        { event: "purchase", filters: [] },
+      ],
+      withinSeconds: 86_400,
+      timeToConvert: { from: 1, to: 3 },
+      range,
+      filters: [],
+      limit: 10,
+    };
+    const ch = engineOf();
+    const duck = new Executor(cache);
+    try {
+      const before = srv.log.length;
+      const a = await ch.run(spec);
+      const sent = srv.log.slice(before).find((q) => /\bpu AS MATERIALIZED \(/.test(q.sql));
+      assert.ok(sent, "the statement materializes the per-user rows");
+      assert.equal(sent.status, "ok");
+      assert.ok(sent.sql.startsWith(a.sql), "the statement run is the one --sql prints");
+      assert.match(a.sql, /\nSETTINGS join_use_nulls = 1, enable_materialized_cte = 1$/);
+      // Per-event rows are never materialized (they would be held whole in memory).
+      assert.doesNotMatch(a.sql, /\b(events|ev\w*) AS MATERIALIZED/);
+      assert.deepEqual(a.result, (await duck.run(spec)).result);
+    } finally {
+      await ch.close();
+      duck.close();
+    }
+  });
+
   test("every run has its own evx query id, asks for gzip, sends evx's settings and the database", async () => {
     const ch = engineOf();
     try {
@@ -356,7 +390,7 @@ describe("--sql prints the statement that runs", () => {
         const run = await ch.run(spec);
         const q = await ch.explain(spec);
         assert.equal(q.sql, run.sql, "the statement printed is the statement that runs");
-        assert.match(q.sql, /\nSETTINGS join_use_nulls = 1$/);
+        assert.match(q.sql, /\nSETTINGS join_use_nulls = 1(, enable_materialized_cte = 1)?$/);
         // The adapter's exec runs the text as it is, with the server's defaults (join_use_nulls = 0).
         const pasted = await srv.exec(inlineChSql(q));
         assert.deepEqual(shapeResult(spec, pasted), run.result);
@@ -383,7 +417,10 @@ describe("--sql prints the statement that runs", () => {
     const inlined = r.stdout.slice(r.stdout.indexOf("paste into clickhouse-client"));
     assert.ok(inlined.includes("'it''s'"), inlined);
     assert.ok(!r.stdout.includes("\\'"), "one quoting everywhere");
-    assert.match(inlined, /SETTINGS join_use_nulls = 1;\n$/);
+    // The CLI has read the context (validation) before building: the server can, so the trend's shared
+    // per-bucket counts are materialized in what it prints too.
+    assert.match(inlined, /\nbk AS MATERIALIZED \(/);
+    assert.match(inlined, /SETTINGS join_use_nulls = 1, enable_materialized_cte = 1;\n$/);
   });
 });
 

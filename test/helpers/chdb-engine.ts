@@ -5,6 +5,7 @@
  * the analysis suites (golden, cross-checks, property, drill-down, time zones) run on it instead of
  * DuckDB, so the suite that proves one engine proves the other.
  */
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import { Session } from "chdb";
 import type { Cache, Row } from "../../src/cache/db.js";
 import { buildRange, shapeRange } from "../../src/queries/catalog.js";
 import { identityDdl, identityTables, rebuildChIdentity } from "../../src/queries/clickhouse/identity.js";
+import { MATERIALIZED_CTE_SETTING, materializeShared } from "../../src/queries/clickhouse/materialize.js";
 import {
   CH_SETTINGS,
   chQueryParams,
@@ -60,16 +62,20 @@ const SETTINGS = ` SETTINGS ${Object.entries(CH_SETTINGS)
   .map(([k, v]) => `${k} = ${v}`)
   .join(", ")}`;
 
-/** Runs SQL with bound parameters; rows as JSONEachRow objects. */
-export function chRows(sql: string, params: Record<string, unknown> = {}): Row[] {
-  return parseRows(chText(sql, params));
+/**
+ * Runs SQL with bound parameters; rows as JSONEachRow objects. `materialized`: the SQL has CTEs written
+ * `AS MATERIALIZED` (queries/clickhouse/materialize.ts), which take effect under their setting.
+ */
+export function chRows(sql: string, params: Record<string, unknown> = {}, materialized = false): Row[] {
+  return parseRows(chText(sql, params, materialized));
 }
 
 const isRead = (sql: string) => /^\s*(WITH|SELECT|EXPLAIN)\b/i.test(sql);
 
-function chText(sql: string, params: Record<string, unknown>): string {
+function chText(sql: string, params: Record<string, unknown>, materialized = false): string {
   if (!isRead(sql)) writes++;
-  return openSession().queryBind(`${sql}${SETTINGS}`, params, "JSONEachRow");
+  const extra = materialized ? `, ${MATERIALIZED_CTE_SETTING} = 1` : "";
+  return openSession().queryBind(`${sql}${SETTINGS}${extra}`, params, "JSONEachRow");
 }
 
 function parseRows(text: string): Row[] {
@@ -149,20 +155,22 @@ export class ChdbEngine {
       : onTable(sql, this.table);
   }
 
+  /** As the ClickHouse engine sends it to a server that can: shared aggregated CTEs materialized. */
   async query(q: BuiltQuery): Promise<Row[]> {
-    return this.rows(this.on(q.sql), chQueryParams(q.params));
+    const m = materializeShared(this.on(q.sql));
+    return this.rows(m.sql, chQueryParams(q.params), m.count > 0);
   }
 
   async all(sql: string): Promise<Row[]> {
     return this.rows(this.on(sql), {});
   }
 
-  private rows(sql: string, params: Record<string, unknown>): Row[] {
+  private rows(sql: string, params: Record<string, unknown>, materialized = false): Row[] {
     if (!isRead(sql)) return parseRows(chText(sql, params));
     const key = `${sql}\n${JSON.stringify(params)}`;
     const known = this.answers.get(key);
     if (known && known.writes === writes) return parseRows(known.text);
-    const text = chText(sql, params);
+    const text = chText(sql, params, materialized);
     this.answers.set(key, { writes, text });
     return parseRows(text);
   }

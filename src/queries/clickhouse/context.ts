@@ -21,6 +21,7 @@ import { MEMO_PREFIX, stampSql } from "./cohortmemo.js";
 import { CH_COHORTS_TABLE } from "./cohorts.js";
 import { bookkeepingTables, type ChLoadRecord, type ChPartition, type CoverageInput } from "./coverage.js";
 import { identityTables } from "./identity.js";
+import { MATERIALIZED_CTE_SETTING } from "./materialize.js";
 import { quoteIdent } from "./quote.js";
 
 /** Where a Distributed table's rows live. */
@@ -47,6 +48,8 @@ export interface ChContext extends CoverageInput {
   probes: number[];
   /** Wall-clock ms when it was read. */
   readAt: number;
+  /** The server evaluates a CTE written `AS MATERIALIZED` once (materialize.ts): it knows the setting. */
+  materializedCte: boolean;
   /** The stamp of the events table's data (cohortmemo.ts). */
   cohortStamp: string;
   /** Kept cohort members: memo table name → its comment (what it is of). */
@@ -107,6 +110,7 @@ export function contextSql(
     pt: d ? d.table : target.table,
     mp: MEMO_PREFIX,
     im: identityTables(target.table).map,
+    mc: MATERIALIZED_CTE_SETTING,
   };
   if (d) params.c = d.cluster;
   const L = quoteIdent(loads);
@@ -137,6 +141,7 @@ export function contextSql(
     `(SELECT groupArray((name, engine, engine_full)) FROM system.tables
        WHERE database = {db:String} AND name IN ({t:String}, {l:String}, {d:String}, {im:String})) AS tables`,
     `(SELECT groupArray((toString(date), rows, bytes, parts)) FROM (SELECT * FROM evx_parts ORDER BY date)) AS parts`,
+    `(SELECT count() FROM system.settings WHERE name = {mc:String}) AS mcte`,
     // The kept cohorts (cohortmemo.ts): the data's stamp and every memo table's comment, from metadata.
     // (Not for a Distributed table, whose analyses evaluate cohorts per use.)
     `${d ? "''" : stampSql(partsFrom, "{pdb:String}", "{pt:String}")} AS cohort_stamp`,
@@ -225,6 +230,7 @@ export function shapeContext(row: Record<string, unknown>, target: ClickHouseTar
     eventTypes: any ? ((summary[3] as unknown[]) ?? []).map(String) : [],
     probes: Array.from({ length: probes }, (_, i) => num(row[`probe_${i}`])),
     readAt: Date.now(),
+    materializedCte: num(row.mcte) > 0,
     identityMap: tables.some((x) => x[0] === identityTables(target.table).map),
     cohorts:
       row.cohorts === undefined

@@ -40,6 +40,7 @@ import {
   shapeChCoverage,
 } from "./coverage.js";
 import { identityTables } from "./identity.js";
+import { MATERIALIZED_CTE_SETTING, materializeShared } from "./materialize.js";
 import { quoteIdent } from "./quote.js";
 import { CH_COLUMNS, chQueryParams, onTable, withResultSettings } from "./schema.js";
 
@@ -60,6 +61,12 @@ export class ClickHouseExecutor implements AnalysisEngine {
   private ctx: { at: number; p: Promise<ChContext> } | null = null;
   /** What the context request assumes; corrected once when the server says otherwise. */
   private shape: Omit<ContextShape, "probes"> = { bookkeeping: true };
+  /**
+   * Shared CTEs are sent `AS MATERIALIZED` (materialize.ts): the last context said the server can and
+   * the table is not Distributed. Unknown until a context came back: the first analysis of an engine
+   * that read none waits for its context before building (the CLI has read it, for validation).
+   */
+  private materializeCtes: boolean | undefined;
 
   constructor(
     readonly target: ClickHouseTarget,
@@ -131,7 +138,10 @@ export class ClickHouseExecutor implements AnalysisEngine {
       },
       "clickhouse",
     );
-    return { sql: withResultSettings(this.onTable(built.sql)), params: built.params };
+    const on = this.onTable(built.sql);
+    const m = this.materializeCtes === true ? materializeShared(on) : { sql: on, count: 0 };
+    const extra: Record<string, number> = m.count ? { [MATERIALIZED_CTE_SETTING]: 1 } : {};
+    return { sql: withResultSettings(m.sql, extra), params: built.params };
   }
 
   /**
@@ -189,6 +199,7 @@ export class ClickHouseExecutor implements AnalysisEngine {
       this.shape.distributed = ctx.distributed;
       ctx = await readContext(this.client, this.target, shape(), { signal });
     }
+    this.materializeCtes = ctx.materializedCte && !ctx.distributed;
     return ctx;
   }
 
@@ -293,11 +304,14 @@ export class ClickHouseExecutor implements AnalysisEngine {
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
     // A retention reads the last event from the context (no scan), and a behavioural cohort filter reads
-    // whether the server keeps the cohort evaluated (cohortmemo.ts): those wait for it (the CLI has it
+    // whether the server keeps the cohort evaluated (cohortmemo.ts), and the first analysis of an engine
+    // that saw no context yet whether the server materializes CTEs: those wait for it (the CLI has it
     // already, from the validation); the others send it with the analysis.
     const built = this.build(
       spec,
-      spec.kind === "retention" || needsMemoCheck(spec) ? await ctxP : undefined,
+      spec.kind === "retention" || needsMemoCheck(spec) || this.materializeCtes === undefined
+        ? await ctxP
+        : undefined,
       memos,
     );
     // `--annotations-from KEY`: the values' first instants, sent with the analysis.

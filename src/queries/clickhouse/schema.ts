@@ -116,9 +116,12 @@ export const CH_SETTINGS = {
   use_index_for_in_with_subqueries_max_values: 10_000,
 } as const;
 
-/** `sql` with a `SETTINGS` clause holding `CH_RESULT_SETTINGS`: the statement that runs is the one printed. */
-export function withResultSettings(sql: string): string {
-  const list = Object.entries(CH_RESULT_SETTINGS)
+/**
+ * `sql` with a `SETTINGS` clause holding `CH_RESULT_SETTINGS` (and `extra`, settings the statement's
+ * text needs, as `enable_materialized_cte`): the statement that runs is the one printed.
+ */
+export function withResultSettings(sql: string, extra: Record<string, number> = {}): string {
+  const list = Object.entries({ ...CH_RESULT_SETTINGS, ...extra })
     .map(([k, v]) => `${k} = ${v}`)
     .join(", ");
   return `${sql.trimEnd()}\nSETTINGS ${list}`;
