@@ -200,6 +200,70 @@ describe("kept members", () => {
     assert.deepStrictEqual(fresh.result, stale.result);
   });
 
+  test("a lightweight DELETE (same parts, same row counts) is other data: the memo is not read", async () => {
+    const spec = specs()[0];
+    const before = (await run(spec)) as { result: { series: { total: number }[] }; memo: boolean };
+    assert.ok(before.memo);
+    // Deleting one member's saves (as one would delete a bot's events) takes them out of the cohort;
+    // `system.parts` still counts the deleted rows, but the parts' mutation version moves.
+    const member = (
+      await lake.srv.exec(
+        "SELECT user_key FROM events WHERE event_type = 'file_saved' AND user_key IN (SELECT user_key FROM events WHERE event_type = 'application_opened') GROUP BY user_key HAVING count() >= 3 ORDER BY user_key LIMIT 1",
+      )
+    )[0].user_key;
+    const rows =
+      "SELECT sum(rows) AS n FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active";
+    const rowsBefore = (await lake.srv.exec(rows))[0].n;
+    await lake.srv.exec(
+      `DELETE FROM events WHERE user_key = '${member}' AND event_type = 'file_saved' SETTINGS lightweight_deletes_sync = 2`,
+    );
+    assert.equal((await lake.srv.exec(rows))[0].n, rowsBefore, "the parts' row counts did not move");
+    const deleted = (await run(spec)) as typeof before;
+    assert.ok(!deleted.memo, "a memo of the data before the delete is not read");
+    assert.equal(deleted.result.series[0].total, before.result.series[0].total - 1);
+    await refreshChCohortMemos(ex.client, ex.target, chCohortStore(ex.client));
+    const fresh = (await run(spec)) as typeof before;
+    assert.ok(fresh.memo);
+    assert.deepStrictEqual(fresh.result, deleted.result);
+  });
+
+  test("a memo replaced under the same data stamp (another definition's) is refused by the statement", async () => {
+    const spec = specs()[0];
+    const comment = String(
+      (
+        await lake.srv.exec(
+          "SELECT comment FROM system.tables WHERE database = currentDatabase() AND name = 'evx_memo_savers'",
+        )
+      )[0].comment,
+    );
+    // What a save of the name with another definition leaves: the same stamp, another key.
+    const other = comment.replace(/key=\w+/, "key=another");
+    assert.notEqual(other, comment);
+    let swapped = false;
+    lake.srv.onQuery = ({ sql }) => {
+      // Queued on the server before the analysis: it lands after the context was read.
+      if (!swapped && sql.includes("evx_memo_savers")) {
+        swapped = true;
+        void lake.srv.exec(`ALTER TABLE evx_memo_savers MODIFY COMMENT '${other}'`);
+      }
+      return undefined;
+    };
+    try {
+      const mark = lake.srv.log.length;
+      await ex.run(spec);
+      assert.ok(swapped);
+      const sent = lake.srv.log.slice(mark);
+      assert.ok(
+        sent.some((q) => q.status === "error" && q.code === 395 && q.sql.includes("evx_memo_savers")),
+        "the statement on the replaced memo failed",
+      );
+      assert.ok(!sent.at(-1)?.sql.includes("evx_memo_"), "the second run evaluated the cohort");
+    } finally {
+      lake.srv.onQuery = undefined;
+      await refreshChCohortMemos(ex.client, ex.target, chCohortStore(ex.client));
+    }
+  });
+
   test("a load landing between the context and the analysis: the statement refuses the memo, the run evaluates", async () => {
     const spec = specs()[0];
     const before = (await run(spec)) as { result: { series: { total: number }[] }; memo: boolean };

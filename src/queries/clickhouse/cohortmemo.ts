@@ -11,13 +11,16 @@
  *   (`cohortMemoKey`) and the events table; S is the data stamp below. Keeping K and S in the comment
  *   (not in a table of heads) lets the context request read them from `system.tables`, which exists
  *   whatever was saved, so reading them costs no request and no fallback;
- * - the data stamp: per active partition of the events table, its rows and the lowest and highest block
- *   number of its parts (`system.parts`), hashed. An insert, a `REPLACE PARTITION` (every load) or a
- *   dropped partition changes it; a merge keeps it, so the memo survives background merges;
+ * - the data stamp: the events table's uuid and, per active partition, its rows, the lowest and highest
+ *   block number of its parts and their highest mutation version (`system.parts`), hashed. An insert, a
+ *   `REPLACE PARTITION` (every load), a dropped partition, a mutation (ALTER UPDATE or DELETE, a
+ *   lightweight DELETE) or a table swapped in changes it; a merge keeps it (except one that purges
+ *   lightweight-deleted rows: the memo is then evaluated again), so the memo survives background merges;
  * - an analysis reads the memo instead of evaluating the definition only when the context (read in the
  *   same request as ever) shows a memo whose K is the definition's and whose S is the data's now; and the
- *   statement computes the stamp again from `system.parts` (a scalar subquery: evaluated even when the
- *   memo is empty) and fails with `STALE_MEMO` when a load landed in between, so a memo never gives an
+ *   statement computes the stamp again from `system.parts` and reads the memo's comment (a scalar
+ *   subquery: evaluated even when the memo is empty) and fails with `STALE_MEMO` when a load, or another
+ *   save of the name, landed in between, so a memo never gives an
  *   answer about other data: the executor then runs the analysis again, evaluating the cohort;
  * - written by `evx cohort save` and after `evx clickhouse load` changed partitions; the statement that
  *   writes it checks the stamp it records, and a load landing while it ran drops it again. A failure to
@@ -53,8 +56,14 @@ export function memoTableName(name: string): string {
  * `table` are SQL (placeholders) naming the events table.
  */
 export function stampSql(from: string, db: string, table: string): string {
-  return `(SELECT toString(sipHash64(groupArray((partition, r, lo, hi))))
-     FROM (SELECT partition, sum(rows) AS r, min(min_block_number) AS lo, max(max_block_number) AS hi
+  // The table's uuid: a table dropped and made again, or swapped in by EXCHANGE, numbers its blocks
+  // from 1 again. The highest mutation version of each partition (a part's data_version differs from
+  // its first block once a mutation, an ALTER UPDATE or a lightweight DELETE, rewrote it; merges keep
+  // it): those change the data without changing blocks or, for a lightweight DELETE, rows.
+  return `(SELECT toString(sipHash64((SELECT toString(uuid) FROM system.tables WHERE database = ${db} AND name = ${table}),
+                                  groupArray((partition, r, lo, hi, mv))))
+     FROM (SELECT partition, sum(rows) AS r, min(min_block_number) AS lo, max(max_block_number) AS hi,
+                  max(if(data_version != min_block_number, data_version, 0)) AS mv
              FROM ${from} WHERE database = ${db} AND table = ${table} AND active
             GROUP BY partition ORDER BY partition))`;
 }
@@ -94,10 +103,14 @@ export function freshChMemos(
     if (ctx.cohortMemos.get(memoTableName(name)) !== comment) continue;
     const stamp = ctx.cohortStamp;
     out.set(name, (p) => {
-      const now = stampSql("system.parts", p.str(target.database), p.str(target.table));
+      const db = p.str(target.database);
+      const now = stampSql("system.parts", db, p.str(target.table));
+      // The memo's own comment too: another table's load, or a save of the name with another
+      // definition, may have replaced the memo since the context read it.
+      const head = `(SELECT any(comment) FROM system.tables WHERE database = ${db} AND name = ${p.str(memoTableName(name))})`;
       // A scalar subquery, so it runs (and throws) even when the memo holds no one.
       return `SELECT user_key FROM ${quoteIdent(target.database)}.${quoteIdent(memoTableName(name))}
-         WHERE (SELECT throwIf(${now} != ${p.str(stamp)}, ${p.str(STALE_MEMO)}) = 0)`;
+         WHERE (SELECT throwIf(${now} != ${p.str(stamp)} OR ${head} != ${p.str(comment)}, ${p.str(STALE_MEMO)}) = 0)`;
     });
   }
   return out;
