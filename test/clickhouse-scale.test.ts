@@ -309,15 +309,13 @@ describe("a 30-day table set up and filled by evx", () => {
           .join("\n")}`,
       );
     }
-    {
+    // With a range, and without (the default range comes from the same context request).
+    for (const range of [["--from", DAY, "--to", DAY], []]) {
       srv.resetCount();
       const r = await cli([
         "trend",
         "application_opened",
-        "--from",
-        DAY,
-        "--to",
-        DAY,
+        ...range,
         "--where",
         "cohort=savers",
         ...chArgs(),
@@ -325,7 +323,10 @@ describe("a 30-day table set up and filled by evx", () => {
       ]);
       assert.equal(r.code, 0, r.stderr);
       // The cohort's definition rides in the context request; its kept members in the statement.
-      assert.ok(srv.requests <= 2, `trend --where cohort=savers: ${srv.requests} requests`);
+      assert.ok(
+        srv.requests <= 2,
+        `trend ${range.join(" ")} --where cohort=savers: ${srv.requests} requests`,
+      );
       assert.match(srv.log.at(-1)?.sql ?? "", /evx_memo_savers/);
     }
     // A screen change: its key check and its run (the context is due again).

@@ -199,6 +199,14 @@ export async function analyze<R>(
   const ex = opened.engine;
   let closed = false;
   try {
+    // ClickHouse: the saved cohorts' definitions ride in the context request when the analysis reads
+    // any; said before the range is resolved (which reads the context when --from/--to are not both
+    // given), so that request is the one. The refs do not depend on the range: any date will do here.
+    try {
+      ex.expectCohorts?.(makeSpec({ from: "2000-01-01", to: "2000-01-01", tz }));
+    } catch {
+      // A spec that does not build is refused below, with the real range.
+    }
     // A range reaching past the cached dates is answered from what is cached, and its coverage says
     // which partitions are missing; a range with no cached events at all is refused by validateSpec.
     let range: DateRange;

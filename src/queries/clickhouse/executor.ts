@@ -288,7 +288,10 @@ export class ClickHouseExecutor implements AnalysisEngine {
     } catch (e) {
       // A load landed between the context and the statement, which refused the cohort's kept members
       // (cohortmemo.ts): read the context again and evaluate the cohort.
-      if (!isStaleMemo(e)) throw e;
+      // So did a memo dropped in between (`cohort rm`, a static save of the name, a refresh's drop): its
+      // table is unknown. Evaluating then gives the answer, or the events table's own error again.
+      const dropped = e instanceof EngineError && e.code === 60 && needsMemoCheck(spec);
+      if (!isStaleMemo(e) && !dropped) throw e;
       this.invalidate();
       return await this.runOnce(spec, signal, started, this.context({ signal }), false);
     }
