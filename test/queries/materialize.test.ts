@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { specs } from "../../bench/specs.js";
-import { materializeShared } from "../../src/queries/clickhouse/materialize.js";
+import { materializeShared, materializesCtes } from "../../src/queries/clickhouse/materialize.js";
 import { onTable } from "../../src/queries/clickhouse/schema.js";
 import { buildQuery } from "../../src/queries/executor.js";
 
@@ -55,4 +55,9 @@ UNION ALL SELECT user_key, pn FROM win UNION ALL SELECT user_key, pn FROM win`;
   assert.deepEqual(materialized(m.sql), ["agg", "win"]);
   assert.equal(materializeShared("SELECT 1").count, 0);
   assert.equal(materializeShared("WITH a AS (SELECT count() AS n FROM t) SELECT * FROM a, a").count, 0);
+});
+
+test("servers from 26.3 on materialize CTEs (the version() of the context)", () => {
+  for (const v of ["26.3.1.884", "26.7.2.1", "27.1.1", "30.0"]) assert.ok(materializesCtes(v), v);
+  for (const v of ["26.2.5.1", "25.8.1", "24.3.18.7", "", "unknown"]) assert.ok(!materializesCtes(v), v);
 });

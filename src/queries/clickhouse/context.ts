@@ -21,7 +21,7 @@ import { MEMO_PREFIX, stampSql } from "./cohortmemo.js";
 import { CH_COHORTS_TABLE } from "./cohorts.js";
 import { bookkeepingTables, type ChLoadRecord, type ChPartition, type CoverageInput } from "./coverage.js";
 import { identityTables } from "./identity.js";
-import { MATERIALIZED_CTE_SETTING } from "./materialize.js";
+import { materializesCtes } from "./materialize.js";
 import { quoteIdent } from "./quote.js";
 
 /** Where a Distributed table's rows live. */
@@ -48,7 +48,7 @@ export interface ChContext extends CoverageInput {
   probes: number[];
   /** Wall-clock ms when it was read. */
   readAt: number;
-  /** The server evaluates a CTE written `AS MATERIALIZED` once (materialize.ts): it knows the setting. */
+  /** The server evaluates a CTE written `AS MATERIALIZED` once (materialize.ts): 26.3 or later. */
   materializedCte: boolean;
   /** The stamp of the events table's data (cohortmemo.ts). */
   cohortStamp: string;
@@ -110,7 +110,6 @@ export function contextSql(
     pt: d ? d.table : target.table,
     mp: MEMO_PREFIX,
     im: identityTables(target.table).map,
-    mc: MATERIALIZED_CTE_SETTING,
   };
   if (d) params.c = d.cluster;
   const L = quoteIdent(loads);
@@ -141,7 +140,9 @@ export function contextSql(
     `(SELECT groupArray((name, engine, engine_full)) FROM system.tables
        WHERE database = {db:String} AND name IN ({t:String}, {l:String}, {d:String}, {im:String})) AS tables`,
     `(SELECT groupArray((toString(date), rows, bytes, parts)) FROM (SELECT * FROM evx_parts ORDER BY date)) AS parts`,
-    `(SELECT count() FROM system.settings WHERE name = {mc:String}) AS mcte`,
+    // The server's version, not a look in system.settings: reading that table counts its ~2,000 rows
+    // against the user's max_rows_to_read.
+    `version() AS server_version`,
     // The kept cohorts (cohortmemo.ts): the data's stamp and every memo table's comment, from metadata.
     // (Not for a Distributed table, whose analyses evaluate cohorts per use.)
     `${d ? "''" : stampSql(partsFrom, "{pdb:String}", "{pt:String}")} AS cohort_stamp`,
@@ -230,7 +231,7 @@ export function shapeContext(row: Record<string, unknown>, target: ClickHouseTar
     eventTypes: any ? ((summary[3] as unknown[]) ?? []).map(String) : [],
     probes: Array.from({ length: probes }, (_, i) => num(row[`probe_${i}`])),
     readAt: Date.now(),
-    materializedCte: num(row.mcte) > 0,
+    materializedCte: materializesCtes(String(row.server_version ?? "")),
     identityMap: tables.some((x) => x[0] === identityTables(target.table).map),
     cohorts:
       row.cohorts === undefined

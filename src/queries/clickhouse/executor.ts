@@ -67,6 +67,10 @@ export class ClickHouseExecutor implements AnalysisEngine {
    * that read none waits for its context before building (the CLI has read it, for validation).
    */
   private materializeCtes: boolean | undefined;
+  /** A statement with materialized CTEs failed on the server: this engine sends them inlined. */
+  private materializeFailed = false;
+  /** The last statement built has materialized CTEs. */
+  private sentMaterialized = false;
 
   constructor(
     readonly target: ClickHouseTarget,
@@ -139,7 +143,11 @@ export class ClickHouseExecutor implements AnalysisEngine {
       "clickhouse",
     );
     const on = this.onTable(built.sql);
-    const m = this.materializeCtes === true ? materializeShared(on) : { sql: on, count: 0 };
+    const m =
+      this.materializeCtes === true && !this.materializeFailed
+        ? materializeShared(on)
+        : { sql: on, count: 0 };
+    this.sentMaterialized = m.count > 0;
     const extra: Record<string, number> = m.count ? { [MATERIALIZED_CTE_SETTING]: 1 } : {};
     return { sql: withResultSettings(m.sql, extra), params: built.params };
   }
@@ -286,6 +294,17 @@ export class ClickHouseExecutor implements AnalysisEngine {
     try {
       return await this.runOnce(spec, signal, started, ctxP, true);
     } catch (e) {
+      // Materialized CTEs are experimental on the server (26.3+): a statement the server fails with them
+      // (its own error, not a limit or a cancel) is sent again inlined, and this engine stops using them.
+      if (
+        e instanceof EngineError &&
+        e.kind === "query" &&
+        this.sentMaterialized &&
+        !this.materializeFailed
+      ) {
+        this.materializeFailed = true;
+        return await this.run(spec, opts);
+      }
       // A load landed between the context and the statement, which refused the cohort's kept members
       // (cohortmemo.ts): read the context again and evaluate the cohort.
       // So did a memo dropped in between (`cohort rm`, a static save of the name, a refresh's drop): its
