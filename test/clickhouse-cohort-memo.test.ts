@@ -264,6 +264,36 @@ describe("kept members", () => {
     }
   });
 
+  test("a memo dropped between the context and the analysis (cohort rm elsewhere): the run evaluates", async () => {
+    const spec = specs()[0];
+    const before = (await run(spec)) as { result: unknown; memo: boolean };
+    assert.ok(before.memo);
+    let dropped = false;
+    lake.srv.onQuery = ({ sql }) => {
+      // Queued on the server before the analysis: it lands after the context was read.
+      if (!dropped && sql.includes("evx_memo_savers")) {
+        dropped = true;
+        void lake.srv.exec("DROP TABLE evx_memo_savers");
+      }
+      return undefined;
+    };
+    try {
+      const mark = lake.srv.log.length;
+      const out = await ex.run(spec);
+      assert.ok(dropped);
+      const sent = lake.srv.log.slice(mark);
+      assert.ok(
+        sent.some((q) => q.status === "error" && q.code === 60),
+        "the statement on the memo failed",
+      );
+      assert.ok(!sent.at(-1)?.sql.includes("evx_memo_"), "the second run evaluated the cohort");
+      assert.deepStrictEqual(out.result, before.result);
+    } finally {
+      lake.srv.onQuery = undefined;
+      await refreshChCohortMemos(ex.client, ex.target, chCohortStore(ex.client));
+    }
+  });
+
   test("a load landing between the context and the analysis: the statement refuses the memo, the run evaluates", async () => {
     const spec = specs()[0];
     const before = (await run(spec)) as { result: { series: { total: number }[] }; memo: boolean };
