@@ -238,6 +238,41 @@ describe("runs through the official client", () => {
     }
   });
 
+  test("a failed materialized statement is resent inlined while another screen's statement is in flight", async () => {
+    // The TUI runs several screens' statements on one engine at once: whether the failed one had
+    // materialized CTEs is its own, not the last one built (a catalog, which has none).
+    const spec: AnalysisSpec = {
+      kind: "funnel",
+      steps: [
+        { event: "app_opened", filters: [] },
+        { event: "button_clicked", filters: [] },
+        { event: "purchase", filters: [] },
+      ],
+      withinSeconds: 86_400,
+      timeToConvert: { from: 1, to: 3 },
+      range,
+      filters: [],
+      limit: 10,
+    };
+    const ch = engineOf();
+    const duck = new Executor(cache);
+    try {
+      await ch.checkSchema(); // the context: the engine knows the server materializes
+      srv.onQuery = ({ sql }) =>
+        / AS MATERIALIZED \(/.test(sql) ? { sql: "SELECT throwIf(1, 'a materialized CTE bug')" } : undefined;
+      const mark = srv.log.length;
+      const [a, b] = await Promise.all([ch.run(spec), ch.run({ kind: "catalog", range })]);
+      assert.equal(srv.log.slice(mark).filter((q) => q.status === "error").length, 1);
+      assert.doesNotMatch(a.sql, /AS MATERIALIZED/, "what it prints is what answered");
+      assert.deepEqual(a.result, (await duck.run(spec)).result);
+      assert.deepEqual(b.result, (await duck.run({ kind: "catalog", range })).result);
+    } finally {
+      srv.onQuery = undefined;
+      await ch.close();
+      duck.close();
+    }
+  });
+
   test("every run has its own evx query id, asks for gzip, sends evx's settings and the database", async () => {
     const ch = engineOf();
     try {

@@ -69,8 +69,6 @@ export class ClickHouseExecutor implements AnalysisEngine {
   private materializeCtes: boolean | undefined;
   /** A statement with materialized CTEs failed on the server: this engine sends them inlined. */
   private materializeFailed = false;
-  /** The last statement built has materialized CTEs. */
-  private sentMaterialized = false;
 
   constructor(
     readonly target: ClickHouseTarget,
@@ -130,8 +128,12 @@ export class ClickHouseExecutor implements AnalysisEngine {
     };
   }
 
-  /** The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings. */
-  private build(spec: AnalysisSpec, ctx?: ChContext, memos = true): BuiltQuery {
+  /**
+   * The statement of `spec` as it runs and as `--sql` prints it: on the table, with its settings.
+   * `materialized` says it has materialized CTEs; it travels with the statement (not in a field) because
+   * one engine runs several screens' statements at once, and a failure must be judged by its own.
+   */
+  private build(spec: AnalysisSpec, ctx?: ChContext, memos = true): BuiltQuery & { materialized: boolean } {
     const memo = ctx && memos ? freshChMemos(spec, ctx, this.target) : undefined;
     const built = buildQuery(
       spec,
@@ -147,9 +149,12 @@ export class ClickHouseExecutor implements AnalysisEngine {
       this.materializeCtes === true && !this.materializeFailed
         ? materializeShared(on)
         : { sql: on, count: 0 };
-    this.sentMaterialized = m.count > 0;
     const extra: Record<string, number> = m.count ? { [MATERIALIZED_CTE_SETTING]: 1 } : {};
-    return { sql: withResultSettings(m.sql, extra), params: built.params };
+    return {
+      sql: withResultSettings(m.sql, extra),
+      params: built.params,
+      materialized: m.count > 0,
+    };
   }
 
   /**
@@ -294,17 +299,6 @@ export class ClickHouseExecutor implements AnalysisEngine {
     try {
       return await this.runOnce(spec, signal, started, ctxP, true);
     } catch (e) {
-      // Materialized CTEs are experimental on the server (26.3+): a statement the server fails with them
-      // (its own error, not a limit or a cancel) is sent again inlined, and this engine stops using them.
-      if (
-        e instanceof EngineError &&
-        e.kind === "query" &&
-        this.sentMaterialized &&
-        !this.materializeFailed
-      ) {
-        this.materializeFailed = true;
-        return await this.run(spec, opts);
-      }
       // A load landed between the context and the statement, which refused the cohort's kept members
       // (cohortmemo.ts): read the context again and evaluate the cohort.
       // So did a memo dropped in between (`cohort rm`, a static save of the name, a refresh's drop): its
@@ -329,25 +323,29 @@ export class ClickHouseExecutor implements AnalysisEngine {
     // whether the server keeps the cohort evaluated (cohortmemo.ts), and the first analysis of an engine
     // that saw no context yet whether the server materializes CTEs: those wait for it (the CLI has it
     // already, from the validation); the others send it with the analysis.
-    const built = this.build(
-      spec,
+    const ctx =
       spec.kind === "retention" || needsMemoCheck(spec) || this.materializeCtes === undefined
         ? await ctxP
-        : undefined,
-      memos,
-    );
+        : undefined;
+    const built = this.build(spec, ctx, memos);
     // `--annotations-from KEY`: the values' first instants, sent with the analysis.
     const key = annotationsKey(spec);
     const fs = await this.explainAnnotations(spec);
+    let sent = built;
+    const send = (q: BuiltQuery) =>
+      this.client.rows<Row>(q.sql, chQueryParams(q.params), { signal, queryId: newQueryId() });
     const [rows, input, firsts] = await Promise.all([
-      this.client.rows<Row>(built.sql, chQueryParams(built.params), { signal, queryId: newQueryId() }),
+      // Materialized CTEs are experimental on the server (26.3+): a statement the server fails with them
+      // (its own error, not a limit or a cancel) is sent again inlined, and this engine stops using them.
+      // Judged by this statement's own flag: another screen's statement may be in flight on this engine.
+      send(built).catch((e: unknown) => {
+        if (!(built.materialized && e instanceof EngineError && e.kind === "query")) throw e;
+        this.materializeFailed = true;
+        sent = this.build(spec, ctx, memos);
+        return send(sent);
+      }),
       ctxP,
-      fs
-        ? this.client.rows<Row>(fs.sql, chQueryParams(fs.params), {
-            signal,
-            queryId: newQueryId(),
-          })
-        : null,
+      fs ? send(fs) : null,
     ]);
     const coverage = shapeChCoverage(
       input,
@@ -368,8 +366,8 @@ export class ClickHouseExecutor implements AnalysisEngine {
       result,
       range: range ? resolvedRange(range) : null,
       coverage,
-      sql: built.sql,
-      params: built.params,
+      sql: sent.sql,
+      params: sent.params,
       ms: performance.now() - started,
     };
   }
@@ -384,8 +382,8 @@ export class ClickHouseExecutor implements AnalysisEngine {
     this.expectCohorts(spec);
     const ctxP = this.context();
     await resolveCohorts(spec, this.cohortStore(ctxP));
-    const ctx = await ctxP;
-    return this.build(spec, ctx);
+    const { materialized: _, ...query } = this.build(spec, await ctxP);
+    return query;
   }
 
   /** The query of the spec's `--annotations-from` markers, as `run` sends it; null for none. */
