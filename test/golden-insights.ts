@@ -82,6 +82,8 @@ const stickiness: InsightCase = {
  * u5: first ever 06-08 23:59:59.999 → 08 new.
  * u6: only 06-03 → dormant on 06-04, outside the range: nothing.
  * u7: only the other event type: nothing.
+ * u8: only 06-04, the day before the range → 05 dormant. (Active in no bucket of the range: ClickHouse,
+ *     which reads history only for the users active from the day before the range, must keep them.)
  */
 const lifecycle: InsightCase = {
   name: "lifecycle: first event before the range is not new; resurrecting after two empty buckets",
@@ -100,6 +102,7 @@ const lifecycle: InsightCase = {
     ev("open", "2023-06-08T23:59:59.999Z", "u5"),
     ev("open", "2023-06-03T10:00:00Z", "u6"),
     ev("other", "2023-06-06T10:00:00Z", "u7"),
+    ev("open", "2023-06-04T10:00:00Z", "u8"),
   ],
   spec: {
     kind: "lifecycle",
@@ -111,7 +114,7 @@ const lifecycle: InsightCase = {
   expected: {
     interval: "day",
     points: [
-      { t: day("05"), new: 1, returning: 1, resurrecting: 1, dormant: 0 },
+      { t: day("05"), new: 1, returning: 1, resurrecting: 1, dormant: -1 },
       { t: day("06"), new: 0, returning: 1, resurrecting: 0, dormant: -2 },
       { t: day("07"), new: 0, returning: 0, resurrecting: 1, dormant: -1 },
       { t: day("08"), new: 1, returning: 0, resurrecting: 2, dormant: -1 },

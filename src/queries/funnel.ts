@@ -1,5 +1,13 @@
 import { UsageError } from "./errors.js";
-import { type BuiltQuery, eventSql, Params, propFinite, propText, type QueryContext } from "./filters.js";
+import {
+  type BuiltQuery,
+  eventSql,
+  Params,
+  propFinite,
+  propText,
+  type QueryContext,
+  rangeUsersFirst,
+} from "./filters.js";
 import { formatEventRef, formatExclusion } from "./parse.js";
 import type {
   FunnelResult,
@@ -51,13 +59,36 @@ function attemptCtes(
   px: string,
 ): string[] {
   const c = carryOf(p, spec, b);
-  const ctes = spec.order === "any" ? anyOrderCtes(p, spec, f, W, c, px) : orderedCtes(p, spec, f, W, c, px);
-  return [...ctes, ...exclusionCtes(p, spec, f, W, px)];
+  const e = entrantsOf(p, spec, f, px);
+  const ctes =
+    spec.order === "any" ? anyOrderCtes(p, spec, f, W, c, px, e) : orderedCtes(p, spec, f, W, c, px, e);
+  return [...ctes, ...exclusionCtes(p, spec, f, W, px, e)];
 }
 
-/** Events in `[lo, hi + W)` matching `pred`, as `(user_key, t[, h][, v])`; with values one row per instant. */
-function laterEvents(p: Params, f: Frame, W: string, pred: string, c: Carry): string {
-  const span = `event_time >= ${p.ts(p.big(f.lo))} AND event_time < ${p.ts(`${p.big(f.hi)} + ${W}`)}`;
+/**
+ * The CTE whose users the later steps' events are limited to (the attempts' first events), or null
+ * for all users: when the window reaches past the range far enough (rangeUsersFirst). An ASOF join
+ * builds its right side whole, and the window's days past the range hold every user's events.
+ */
+function entrantsOf(p: Params, spec: FunnelSpec, f: Frame, px: string): string | null {
+  if (!rangeUsersFirst(p, f.hi - f.lo, spec.withinSeconds * 1e6)) return null;
+  return spec.order === "any" ? `${px}an` : `${px}s1`;
+}
+
+/**
+ * Events in `[lo, hi + W)` matching `pred`, as `(user_key, t[, h][, v])`; with values one row per instant.
+ * With `entrants` (entrantsOf), only the users of that CTE (the attempts' first events).
+ */
+function laterEvents(
+  p: Params,
+  f: Frame,
+  W: string,
+  pred: string,
+  c: Carry,
+  entrants: string | null,
+): string {
+  const entered = entrants ? ` AND user_key IN (SELECT user_key FROM ${entrants})` : "";
+  const span = `event_time >= ${p.ts(p.big(f.lo))} AND event_time < ${p.ts(`${p.big(f.hi)} + ${W}`)}${entered}`;
   const h = c.h ? `, ${c.h} AS h` : "";
   const held = c.h ? ` AND ${c.h} IS NOT NULL` : "";
   if (!c.v)
@@ -77,7 +108,15 @@ function laterEvents(p: Params, f: Frame, W: string, pred: string, c: Carry): st
  * `strict` first finds the user's next event after `t_{k-1}` (`n{k}`) and needs `t_k <= n{k}`: the
  * earliest match is the only candidate, as any later one has that event between.
  */
-function orderedCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry, px: string): string[] {
+function orderedCtes(
+  p: Params,
+  spec: FunnelSpec,
+  f: Frame,
+  W: string,
+  c: Carry,
+  px: string,
+  entrants: string | null,
+): string[] {
   const K = spec.steps.length;
   const ctes: string[] = [];
   const cols = `${c.b ? ", b" : ""}${c.h ? ", h" : ""}`;
@@ -98,7 +137,7 @@ function orderedCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry,
     if (!name) {
       name = `${px}s${k + 1}`;
       byText.set(pred, name);
-      ctes.push(`${name} AS (${laterEvents(p, f, W, pred, c)})`);
+      ctes.push(`${name} AS (${laterEvents(p, f, W, pred, c, entrants)})`);
     }
     cteOf.push(name);
   }
@@ -106,7 +145,7 @@ function orderedCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry,
   if (strict) {
     // Every event of the user (--where applied) that could lie between two steps.
     ctes.push(
-      `${px}ev AS (${laterEvents(p, f, W, eventSql(p, { event: "*", filters: [] }, spec.filters), { b: null, h: null, v: null })})`,
+      `${px}ev AS (${laterEvents(p, f, W, eventSql(p, { event: "*", filters: [] }, spec.filters), { b: null, h: null, v: null }, entrants)})`,
     );
   }
 
@@ -173,7 +212,15 @@ const NONE = "9223372036854775807";
  * |S| distinct instants at or after `t` with their event counts, which is all `N_S(τ)` needs; the
  * matching size changes only at those instants, so `t_k` is the earliest of them where it reaches k.
  */
-function anyOrderCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry, px: string): string[] {
+function anyOrderCtes(
+  p: Params,
+  spec: FunnelSpec,
+  f: Frame,
+  W: string,
+  c: Carry,
+  px: string,
+  entrants: string | null,
+): string[] {
   const K = spec.steps.length;
   const preds = spec.steps.map((s) => eventSql(p, s, spec.filters));
   const ctes: string[] = [];
@@ -191,7 +238,7 @@ function anyOrderCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry
       const size = members.length;
       q++;
       const pred = `((${members.map((j) => preds[j]).join(") OR (")}))`;
-      const inner = laterEvents(p, f, W, pred, { b: null, h: c.h, v: null });
+      const inner = laterEvents(p, f, W, pred, { b: null, h: c.h, v: null }, entrants);
       const leads: string[] = [];
       for (let r = 1; r < size; r++)
         leads.push(`${p.lead("t", r, part, "t")} AS l${r}, ${p.lead("c", r, part, "t")} AS c${r}`);
@@ -243,13 +290,20 @@ function anyOrderCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, c: Carry
  * `--exclude`: for each exclusion, the user's first matching event after `t_A` (`x{j}`); the attempt is
  * dropped when it lies before `t_B`, or before `t_1 + within` when B was not reached. Ends in `{px}att`.
  */
-function exclusionCtes(p: Params, spec: FunnelSpec, f: Frame, W: string, px: string): string[] {
+function exclusionCtes(
+  p: Params,
+  spec: FunnelSpec,
+  f: Frame,
+  W: string,
+  px: string,
+  entrants: string | null,
+): string[] {
   const ctes: string[] = [];
   let prev = `${px}ao`;
   const keep: string[] = [];
   (spec.exclude ?? []).forEach((x, j) => {
     const pred = eventSql(p, x.event, spec.filters);
-    ctes.push(`${px}xe${j} AS (${laterEvents(p, f, W, pred, { b: null, h: null, v: null })})`);
+    ctes.push(`${px}xe${j} AS (${laterEvents(p, f, W, pred, { b: null, h: null, v: null }, entrants)})`);
     ctes.push(`${px}x${j} AS (
     SELECT a.*, CASE WHEN a.t${x.from} IS NOT NULL THEN m.t END AS x${j}
       FROM ${prev} a ASOF LEFT JOIN ${px}xe${j} m ON a.user_key = m.user_key AND a.t${x.from} + 1 <= m.t)`);

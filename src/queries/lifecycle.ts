@@ -8,7 +8,7 @@
  * bucket one period back → returning; else resurrecting; and a row whose next active bucket is not
  * the following bucket makes the user dormant in the following bucket.
  */
-import { type BuiltQuery, eventSql, Params, type QueryContext } from "./filters.js";
+import { type BuiltQuery, eventSql, Params, type QueryContext, rangeUsersFirst } from "./filters.js";
 import type { LifecycleInterval, LifecyclePoint, LifecycleResult, LifecycleSpec } from "./spec.js";
 import {
   addLocal,
@@ -59,9 +59,11 @@ export function buildLifecycle(spec: LifecycleSpec, ctx?: QueryContext): BuiltQu
   const prevFirst = addLocal(iv, first, -1);
   const raw = bucketSql(p, localSql(p, f.zone, p.us("event_time")), iv);
   const lo = p.big(prevFirst);
+  const ev = eventSql(p, spec.event, spec.filters);
+  const from = localStart(f.zone, prevFirst);
   const ctes = [
     `ab AS (SELECT user_key, CASE WHEN ${raw} < ${lo} THEN ${p.big(earlier)} ELSE ${raw} END AS b
-      FROM events WHERE event_time < ${p.ts(p.big(end))} AND ${eventSql(p, spec.event, spec.filters)}
+      FROM events WHERE event_time < ${p.ts(p.big(end))} AND ${ev}${recentOnly(p, ev, raw, lo, from, end, ctx)}
       GROUP BY user_key, b)`,
     `w AS (SELECT user_key, b,
         ${p.lag("b", 1, "user_key", "b")} AS pb,
@@ -80,6 +82,27 @@ export function buildLifecycle(spec: LifecycleSpec, ctx?: QueryContext): BuiltQu
   const sql = `${withClause(ctes)}SELECT bk AS b, k, count(*) AS c FROM cls
  WHERE bk >= ${p.big(first)} AND bk <= ${p.big(last)} GROUP BY bk, k ORDER BY bk, k`;
   return { sql, params: p.values };
+}
+
+/**
+ * History only of the users active from the bucket before the range (`fromUs`), when the data before
+ * it (from the first event, the server's metadata) is long enough (rangeUsersFirst): everyone else's
+ * rows fall in buckets before the range and change nothing reported. The users are found by the same
+ * bucket expression; the instant bound, two days early as zones shift the local day, only lets the
+ * server skip partitions.
+ */
+function recentOnly(
+  p: Params,
+  ev: string,
+  raw: string,
+  lo: string,
+  fromUs: number,
+  endUs: number,
+  ctx: QueryContext | undefined,
+): string {
+  const first = ctx?.firstEventUs;
+  if (first == null || !rangeUsersFirst(p, endUs - fromUs, fromUs - first)) return "";
+  return ` AND user_key IN (SELECT user_key FROM events WHERE event_time >= ${p.ts(p.big(fromUs - 2 * DAY_US))} AND event_time < ${p.ts(p.big(endUs))} AND ${ev} AND ${raw} >= ${lo})`;
 }
 
 export function shapeLifecycle(rows: Record<string, unknown>[], spec: LifecycleSpec): LifecycleResult {

@@ -181,7 +181,21 @@ export class ChdbEngine {
 
   async run<S extends AnalysisSpec>(spec: S): Promise<RunOutput<ResultOf<S>>> {
     const started = performance.now();
-    const built = buildQuery(spec, { engine: "clickhouse" }, "clickhouse");
+    // The data's extent, which the ClickHouse executor passes from its context: retention and lifecycle
+    // choose their plan by it (rangeUsersFirst), so the cross-checks run the plan the server would.
+    const extent =
+      spec.kind === "retention" || spec.kind === "lifecycle"
+        ? (await this.query(buildRange("clickhouse")))[0]
+        : undefined;
+    const ext = (v: unknown) => (v == null ? null : Number(v));
+    const built = buildQuery(
+      spec,
+      {
+        engine: "clickhouse",
+        ...(extent ? { firstEventUs: ext(extent.lo), lastEventUs: ext(extent.hi) } : {}),
+      },
+      "clickhouse",
+    );
     const rows = await this.query(built);
     return {
       result: shapeResult(spec, rows),

@@ -140,6 +140,7 @@ export class ClickHouseExecutor implements AnalysisEngine {
       {
         engine: "clickhouse",
         ...(ctx && spec.kind === "retention" ? { lastEventUs: ctx.lastEventUs } : {}),
+        ...(ctx && spec.kind === "lifecycle" ? { firstEventUs: ctx.firstEventUs } : {}),
         ...(memo?.size ? { chCohortMemo: memo } : {}),
       },
       "clickhouse",
@@ -319,12 +320,16 @@ export class ClickHouseExecutor implements AnalysisEngine {
   ): Promise<RunOutput<ResultOf<S>>> {
     const range = "range" in spec && spec.range ? spec.range : null;
     const frame = range ? frameOf(range) : null;
-    // A retention reads the last event from the context (no scan), and a behavioural cohort filter reads
+    // A retention reads the last event from the context (no scan), a lifecycle the first (whether to
+    // group only the range's users' history, lifecycle.ts), and a behavioural cohort filter reads
     // whether the server keeps the cohort evaluated (cohortmemo.ts), and the first analysis of an engine
     // that saw no context yet whether the server materializes CTEs: those wait for it (the CLI has it
     // already, from the validation); the others send it with the analysis.
     const ctx =
-      spec.kind === "retention" || needsMemoCheck(spec) || this.materializeCtes === undefined
+      spec.kind === "retention" ||
+      spec.kind === "lifecycle" ||
+      needsMemoCheck(spec) ||
+      this.materializeCtes === undefined
         ? await ctxP
         : undefined;
     const built = this.build(spec, ctx, memos);
