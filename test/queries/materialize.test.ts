@@ -7,6 +7,7 @@ import { specs } from "../../bench/specs.js";
 import { materializeShared, materializesCtes } from "../../src/queries/clickhouse/materialize.js";
 import { onTable } from "../../src/queries/clickhouse/schema.js";
 import { buildQuery } from "../../src/queries/executor.js";
+import type { FunnelSpec } from "../../src/queries/spec.js";
 
 const range = { from: "2023-06-01", to: "2023-06-28", tz: "UTC" };
 const materialized = (sql: string) => [...sql.matchAll(/(\w+) AS MATERIALIZED \(/g)].map((m) => m[1]);
@@ -25,6 +26,8 @@ test("the bench's analyses: aggregated CTEs read twice, and nothing else", () =>
     // `lev` (one row per event, read twice) stays inlined: at 8B events it would be held in memory.
     "trend breakdown": ["bk"],
     "trend p95/day": ["sl"],
+    // Users per bucket (a DISTINCT), then their windows: read twice (starts and stops).
+    "trend rolling WAU": ["uw"],
     "retention weekly 8": ["stl"],
     "lifecycle day 14d": ["w"],
     "paths after d4": [],
@@ -38,6 +41,35 @@ test("the bench's analyses: aggregated CTEs read twice, and nothing else", () =>
     assert.equal(m.sql.replaceAll(" AS MATERIALIZED (", " AS ("), sql, name);
   }
   assert.match(chSql("trend breakdown"), /\nlev AS \(/, "the breakdown still has its per-event CTE");
+});
+
+test("rows per user and instant are per event: not materialized, though a set of entrants reads them again", () => {
+  // A one-day funnel within 7 days reads its later steps only for the users of its first (funnel.ts),
+  // so step 1's rows are read twice; with --value they are grouped by user and instant, and an
+  // any-order funnel's are DISTINCT by user and instant: still one row per event.
+  const day = { from: "2023-06-15", to: "2023-06-15", tz: "UTC" };
+  const steps = ["application_opened", "file_opened", "file_saved"].map((event) => ({ event, filters: [] }));
+  const base = {
+    kind: "funnel" as const,
+    steps,
+    withinSeconds: 7 * 86_400,
+    range: day,
+    filters: [],
+    limit: 10,
+  };
+  const funnels: FunnelSpec[] = [
+    { ...base, value: "amount" },
+    { ...base, order: "any" },
+  ];
+  for (const spec of funnels) {
+    const sql = onTable(buildQuery(spec, { engine: "clickhouse" }, "clickhouse").sql, "my_events");
+    assert.match(
+      sql,
+      /user_key IN \(SELECT user_key FROM (s1|an)\)/,
+      "the later steps read the entrants only",
+    );
+    assert.deepEqual(materialized(materializeShared(sql).sql), [], spec.order ?? "value");
+  }
 });
 
 test("quoted parentheses and names do not move the CTEs' bounds; a union decides by what it reads", () => {

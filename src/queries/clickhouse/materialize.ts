@@ -8,8 +8,10 @@
  * Only CTEs whose rows are already aggregated are materialized: a CTE read twice that still holds one
  * row per event (the events of the range, their buckets) would be stored whole in memory, which at the
  * seed's 8B events is what inlining avoids by streaming it twice. A CTE counts as aggregated when its
- * own SELECT (outside any subquery) groups (`GROUP BY`), or when everything it reads is aggregated
- * CTEs (a window over per-user rows, a filter of them, one row of totals over them). Such a table
+ * own SELECT (outside any subquery) groups (`GROUP BY`, `SELECT DISTINCT`) by keys other than an
+ * event's instant (the builders' `t`: rows per user and instant are rows per event), or when
+ * everything it reads is aggregated CTEs (a window over per-user rows, a filter of them, one row of
+ * totals over them). Such a table
  * holds no more rows than the aggregation that made it already held in memory.
  *
  * The answer is the same either way (evx's statements are deterministic; the cross-checks run both
@@ -106,7 +108,12 @@ function topLevel(body: string): string {
  */
 function isAggregated(text: string, aggregated: ReadonlySet<string>): boolean {
   const own = topLevel(text);
-  if (/\bGROUP\s+BY\b/i.test(own) && !/\bUNION\b/i.test(own)) return true;
+  if (!/\bUNION\b/i.test(own)) {
+    const by = /\bGROUP\s+BY\b/i.exec(own);
+    const distinct = /^\s*SELECT\s+DISTINCT\b/i.test(own);
+    const keys = by ? own.slice(by.index) : distinct ? own.slice(0, own.search(/\bFROM\b/i)) : null;
+    if (keys !== null && !/\bt\b/.test(keys)) return true;
+  }
   const reads: boolean[] = [];
   for (const m of text.matchAll(/\b(?:FROM|JOIN)\s+(\(|\w+)/gi)) {
     const at = m.index ?? 0;
