@@ -13,6 +13,7 @@
  * and the same analyses on evx's DuckDB cache of the same lake. Not a test: CI does not run it.
  * `--ch-dir DIR` keeps chdb's data in DIR and, when DIR already holds the loaded tables, measures them
  * without loading again (a 100M load takes about an hour on 2 cores). `--only NAME,NAME` measures those.
+ * `--no-duckdb` skips the DuckDB side (its sync of the lake: minutes at 100M).
  */
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,6 +42,7 @@ const runs = Number(arg("runs") ?? 3);
 const latency = Number(arg("latency") ?? 0);
 const chDir = arg("ch-dir");
 const only = arg("only")?.split(",");
+const withDuck = !args.includes("--no-duckdb");
 const root = join(tmpdir(), "evx-bench-chscale");
 const lakeDir = join(root, `lake-${events}-${days}`);
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -134,12 +136,15 @@ async function main() {
   };
   // DuckDB on the same lake.
   const cachePath = join(root, `cache-${events}-${days}.duckdb`);
-  const synced = await Cache.open(cachePath, { create: true });
-  await sync(synced, folderSource(lakeDir));
-  synced.close();
-  await keepBenchCohorts(cachePath);
-  const cache = await Cache.open(cachePath);
-  const duck = new Executor(cache);
+  let cache: Cache | null = null;
+  if (withDuck) {
+    const synced = await Cache.open(cachePath, { create: true });
+    await sync(synced, folderSource(lakeDir));
+    synced.close();
+    await keepBenchCohorts(cachePath);
+    cache = await Cache.open(cachePath);
+  }
+  const duck = cache ? new Executor(cache) : null;
   const out: Record<string, unknown>[] = [];
   log(
     `  ${"analysis".padEnd(26)} ${"1 day of table".padStart(16)} ${"1-day table".padStart(14)} ratio  requests  rows read (range / table)  DuckDB`,
@@ -158,7 +163,7 @@ async function main() {
       continue;
     }
     const d: number[] = [];
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; duck && i < runs; i++) {
       const t = performance.now();
       await duck.run(s);
       d.push(performance.now() - t);
@@ -171,15 +176,15 @@ async function main() {
       requests: big.requests,
       rows_read: big.rows_read,
       day_table_rows_read: small.rows_read,
-      duckdb_ms: Math.round(median(d)),
+      duckdb_ms: d.length ? Math.round(median(d)) : null,
     };
     out.push(row);
     log(
       `  ${name.padEnd(26)} ${`${row.range_ms} ms`.padStart(16)} ${`${row.day_table_ms} ms`.padStart(14)} ${String(row.ratio).padStart(5)}  ${String(row.requests).padStart(8)}  ${`${row.rows_read.toLocaleString()} / ${row.day_table_rows_read.toLocaleString()}`.padStart(24)}  ${row.duckdb_ms} ms`,
     );
   }
-  duck.close();
-  cache.close();
+  duck?.close();
+  cache?.close();
   await srv.stop();
   process.stdout.write(
     `${JSON.stringify({ events, days, day, day_rows: dayRows, runs, latency_ms: latency, analyses: out }, null, 2)}\n`,
