@@ -89,14 +89,15 @@ export function bitmapsFit(ctx: QueryContext | undefined, groups: number): boole
 
 /**
  * Whether a statement that reads `beyondUs` of time outside its range `rangeUs` (a funnel's window past
- * the range, retention's later periods, lifecycle's earlier history) should first find the range's
- * users and read the rest only for them (a `user_key IN` set). On ClickHouse those reads feed hash
- * joins and groupings built whole, where the set lets it hold only the users that can matter: at 4M
- * events on one day of 28, the 5-step 7-day funnel 302 → 198 ms, 8-week retention 255 → 172,
- * lifecycle 242 → 145 (issue #25). The set costs a second read of the range and a lookup per row, which
- * lost where the outside reads are short: a one-day funnel within one day (+5%), any of them over the
- * whole 28 days (+15–50%). So only when the outside reads are at least twice the range. DuckDB reads
- * the cache's few columns fast enough that a set did not pay there.
+ * the range, lifecycle's earlier history) should first find the range's users and read the rest only
+ * for them (a `user_key IN` set). On ClickHouse those reads feed hash joins and groupings built whole,
+ * where the set lets them hold only the users that can matter. Measured in CPU time (medians of 5, one
+ * day of the 28-day bench tables, issue #25): the 5-step 7-day funnel 1.3× less at 4M and 1.75× at
+ * 20M; lifecycle 8% and 25% less; a one-day funnel within one day 6% more at 4M and 7–15% less at 20M.
+ * Over the whole 28 days the same sets cost 15–50% more. So only when the outside reads are at least
+ * twice the range. Retention's later periods were measured too and gained nothing at 4M or 20M (the
+ * cost is reading them, not grouping them), so it reads them whole; DuckDB reads the cache's few
+ * columns fast enough that a set did not pay there either.
  */
 export function rangeUsersFirst(p: Params, rangeUs: number, beyondUs: number): boolean {
   return p.engine === "clickhouse" && beyondUs >= 2 * rangeUs;

@@ -7,7 +7,6 @@ import {
   propFinite,
   propText,
   type QueryContext,
-  rangeUsersFirst,
 } from "./filters.js";
 import type { RetentionCohort, RetentionResult, RetentionSpec } from "./spec.js";
 import {
@@ -59,18 +58,6 @@ export function cohortCtes(p: Params, spec: RetentionSpec, f: Frame): string[] {
 }
 
 /**
- * RETURN events only of the cohorts' users (`stl`; `stg` ⊆ it), when the periods followed past the
- * range, up to the last event (the server's metadata), are long enough (rangeUsersFirst). `stl` is
- * aggregated, so ClickHouse computes it once (materialize.ts).
- */
-function cohortUsersOnly(p: Params, spec: RetentionSpec, last: number | null | undefined): string {
-  const { f, cap } = retentionFrame(spec);
-  const end = last === null ? f.hi : (last ?? Number.POSITIVE_INFINITY);
-  const reach = spec.mode === "on" ? Math.min(cap, end) : end;
-  return rangeUsersFirst(p, f.hi - f.lo, reach - f.hi) ? " AND user_key IN (SELECT user_key FROM stl)" : "";
-}
-
-/**
  * First-time retention. Rows: `kind = 'size'` `(cb, c)` users per cohort bucket; `kind = 'cell'`
  * `(cb, n, c)` — for `on`, users with a RETURN in period `n`; for `on-or-after`, users whose furthest
  * RETURN period is `n` (capped at periods-1); `kind = 'last'` `(c)` the last cached instant (µs).
@@ -88,7 +75,6 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
   const lo = p.ts(p.big(f.lo));
   const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), P);
   const cohorts = bucketsOf(f, P).length + 1;
-  const only = cohortUsersOnly(p, spec, ctx?.lastEventUs);
   if (spec.mode === "on" && startIsReturn(spec) && bitmapsFit(ctx, cohorts + periods + 1)) {
     // Each user's first START event is itself a RETURN event, so period 0 keeps every user, and any
     // RETURN in a later bucket is after the start: cell n>0 = |cohort ∩ users active in bucket cb+n|,
@@ -97,7 +83,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
     ctes.push(`coh AS (SELECT cb, ${bm} AS bm FROM stl GROUP BY cb)`);
     ctes.push(`act AS (SELECT ${bucketOf("t")} AS b, ${bm} AS bm
       FROM (SELECT user_key, ${p.us("event_time")} AS t FROM events
-             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret}${only}) GROUP BY b)`);
+             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret}) GROUP BY b)`);
     ctes.push(`cells AS (
     SELECT c.cb, ${periodDiffSql(p, P, "c.cb", "a.b")} AS n, bit_count(c.bm & a.bm) AS c
       FROM coh c JOIN act a ON a.b > c.cb WHERE ${periodDiffSql(p, P, "c.cb", "a.b")} < ${N}
@@ -109,7 +95,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
     // cohort are reported, so later RETURN events cannot land in a cell.
     ctes.push(`rb AS (SELECT user_key, ${bucketOf("t")} AS b, max(t) AS tm
       FROM (SELECT user_key, ${p.us("event_time")} AS t FROM events
-             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret}${only})
+             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret})
      GROUP BY ALL)`);
     ctes.push(`jl AS (SELECT s.cb, ${periodDiffSql(p, P, "s.cb", "r.b")} AS n
       FROM stl s JOIN rb r ON r.user_key = s.user_key AND r.tm >= s.t0)`);
@@ -117,7 +103,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
   } else {
     // The latest RETURN at or after t0 is the user's latest RETURN overall, when that is after t0.
     ctes.push(
-      `ru AS (SELECT user_key, max(${p.us("event_time")}) AS tm FROM events WHERE event_time >= ${lo} AND ${ret}${only} GROUP BY user_key)`,
+      `ru AS (SELECT user_key, max(${p.us("event_time")}) AS tm FROM events WHERE event_time >= ${lo} AND ${ret} GROUP BY user_key)`,
     );
     ctes.push(`jl AS (SELECT s.cb, least(${periodDiffSql(p, P, "s.cb", bucketOf("r.tm"))}, ${N} - 1) AS n
       FROM stl s JOIN ru r ON r.user_key = s.user_key AND r.tm >= s.t0)`);
@@ -129,7 +115,7 @@ export function buildRetention(spec: RetentionSpec, ctx?: QueryContext): BuiltQu
     const upper = spec.mode === "on" ? ` AND event_time < ${p.ts(p.big(cap))}` : "";
     ctes.push(`rv AS (SELECT user_key, t, v
       FROM (SELECT user_key, ${p.us("event_time")} AS t, ${propFinite(p, spec.value)} AS v
-              FROM events WHERE event_time >= ${lo}${upper} AND ${ret}${only})
+              FROM events WHERE event_time >= ${lo}${upper} AND ${ret})
      WHERE v IS NOT NULL)`);
     const n = periodDiffSql(p, P, "s.cb", bucketOf("r.t"));
     ctes.push(`vj AS (SELECT s.cb, ${spec.mode === "on" ? n : `least(${n}, ${N} - 1)`} AS n, r.v
@@ -140,7 +126,7 @@ UNION ALL
 SELECT 'value', cb, n, NULL, v FROM vc`;
   }
   const by = spec.breakdown !== undefined || spec.cohortBreakdown !== undefined;
-  const bySelect = by ? breakdownSelect(p, ctes, spec, f, periods, cap, only) : "";
+  const bySelect = by ? breakdownSelect(p, ctes, spec, f, periods, cap) : "";
   const more = by ? ", NULL, NULL, NULL" : "";
   // The last event: from the engine's metadata when it has it, else read from the table.
   const last = ctx?.lastEventUs;
@@ -173,7 +159,6 @@ function breakdownSelect(
   f: Frame,
   periods: number,
   cap: number,
-  only: string,
 ): string {
   const N = p.big(periods);
   if (spec.cohortBreakdown) {
@@ -187,7 +172,7 @@ function breakdownSelect(
         .join("\n      UNION ALL ")})`,
     );
   } else groupByProperty(p, ctes, spec, f);
-  return breakdownTables(p, ctes, spec, f, N, cap, only);
+  return breakdownTables(p, ctes, spec, f, N, cap);
 }
 
 /** `stg` of a property breakdown: memberships with their START event's text, ranked. */
@@ -226,7 +211,6 @@ function breakdownTables(
   f: Frame,
   N: string,
   cap: number,
-  only: string,
 ): string {
   const P = spec.period;
   const bucketOf = (us: string) => bucketSql(p, localSql(p, f.zone, us), P);
@@ -235,7 +219,7 @@ function breakdownTables(
   if (spec.mode === "on") {
     ctes.push(`brb AS (SELECT user_key, ${bucketOf("t")} AS b, max(t) AS tm
       FROM (SELECT user_key, ${p.us("event_time")} AS t FROM events
-             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret}${only})
+             WHERE event_time >= ${lo} AND event_time < ${p.ts(p.big(cap))} AND ${ret})
      GROUP BY user_key, b)`);
     ctes.push(`bjl AS (SELECT s.cb AS cb, s.g AS g, s.r AS r, s.label AS label, ${periodDiffSql(p, P, "s.cb", "x.b")} AS n
       FROM stg s JOIN brb x ON x.user_key = s.user_key AND x.tm >= s.t0)`);
@@ -244,7 +228,7 @@ function breakdownTables(
     );
   } else {
     ctes.push(
-      `bru AS (SELECT user_key, max(${p.us("event_time")}) AS tm FROM events WHERE event_time >= ${lo} AND ${ret}${only} GROUP BY user_key)`,
+      `bru AS (SELECT user_key, max(${p.us("event_time")}) AS tm FROM events WHERE event_time >= ${lo} AND ${ret} GROUP BY user_key)`,
     );
     ctes.push(`bjl AS (SELECT s.cb AS cb, s.g AS g, s.r AS r, s.label AS label, least(${periodDiffSql(p, P, "s.cb", bucketOf("x.tm"))}, ${N} - 1) AS n
       FROM stg s JOIN bru x ON x.user_key = s.user_key AND x.tm >= s.t0)`);
