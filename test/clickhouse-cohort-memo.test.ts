@@ -183,6 +183,35 @@ describe("kept members", () => {
     assert.equal(await refreshChCohortMemos(ex.client, ex.target, chCohortStore(ex.client)), 3);
   });
 
+  test("a refresh stops at Ctrl+C (its signal), and keeps nothing with identity rules", async () => {
+    const store = chCohortStore(ex.client);
+    const stopped = new AbortController();
+    stopped.abort();
+    const mark = lake.srv.log.length;
+    assert.equal(await refreshChCohortMemos(ex.client, ex.target, store, { signal: stopped.signal }), 0);
+    assert.equal(await refreshChCohortMemos(ex.client, ex.target, store, { identityMap: true }), 0);
+    assert.ok(
+      lake.srv.log.slice(mark).every((q) => !/evx_memo_/.test(q.sql)),
+      "no memo written",
+    );
+    // Stopped while evaluating: the statement is killed, and the memo it replaced stays (of other data
+    // from the next load on, so it is not read).
+    const mid = new AbortController();
+    lake.srv.onQuery = ({ sql }) => {
+      if (/CREATE OR REPLACE TABLE `evx_memo_/.test(sql)) mid.abort();
+      return undefined;
+    };
+    try {
+      await assert.rejects(
+        refreshChCohortMemos(ex.client, ex.target, store, { signal: mid.signal }),
+        (e: Error) => e.name === "AbortError",
+      );
+    } finally {
+      lake.srv.onQuery = undefined;
+    }
+    assert.equal(await refreshChCohortMemos(ex.client, ex.target, store), 3);
+  });
+
   test("after a load that grows the cohort, the memo is not read until refreshed; the answers count the new user", async () => {
     const spec = specs()[0];
     const before = (await run(spec)) as { result: { series: { total: number }[] }; memo: boolean };

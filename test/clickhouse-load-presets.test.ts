@@ -13,6 +13,8 @@ import { after, before, describe, test } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Cache } from "../src/cache/db.js";
 import type { PresetName } from "../src/cache/presets.js";
+import { saveBehaviouralCh } from "../src/queries/clickhouse/cohorts.js";
+import { ClickHouseExecutor } from "../src/queries/clickhouse/executor.js";
 import { eventsDdl } from "../src/queries/clickhouse/schema.js";
 import { duckUntagJsonSql } from "../src/queries/numtext.js";
 import { generateLake, writeLakeFiles } from "../src/source/synthetic.js";
@@ -130,6 +132,14 @@ before(async () => {
   await generateLake({ dir: join(dir, "plain"), events: 500, days: 2, seed: 3 });
   await uploadDir(s3, "vendors", join(dir, "plain"), "plain/");
   srv = await startChHttp({});
+  // A saved behavioural cohort: a load with identity rules keeps no memo of it (the table answers
+  // `merged`, and a memo holds raw keys: it would be evaluated over all history and never read).
+  const ex = ClickHouseExecutor.open({ chUrl: `${srv.url}/default`, chTable: "segment_events" });
+  await saveBehaviouralCh(ex, "openers", {
+    kind: "behavioural",
+    conditions: [{ did: true, event: { event: "*", filters: [] }, atLeast: 1 }],
+  });
+  await ex.close();
 });
 
 after(async () => {
@@ -142,8 +152,17 @@ for (const preset of PRESETS) {
     test("equals evx sync --preset of the same export, and the brute force", async () => {
       const table = `${preset}_events`;
       await srv.exec(eventsDdl({ table }));
+      const mark = srv.log.length;
       const r = await load(preset, table, ["--preset", preset]);
       assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        srv.log.slice(mark).some((q) => /_evx_identity\b/.test(q.sql)),
+        "the load built an identity map",
+      );
+      assert.ok(
+        srv.log.slice(mark).every((q) => !/\bevx_memo_/.test(q.sql)),
+        "no cohort memo for a table with identity rules",
+      );
       const loaded = JSON.parse(r.stdout);
       const cache = join(dir, `${preset}.duckdb`);
       const s = await cli([

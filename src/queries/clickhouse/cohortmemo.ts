@@ -133,22 +133,29 @@ async function stampNow(client: ChClient, target: ClickHouseTarget) {
 /**
  * Evaluates the saved behavioural cohorts (or only `name`) over the table's data and keeps them (see
  * the module comment). Returns how many memos it wrote. Throws on a server error; a load landing while
- * it ran drops the memo it was writing (it would be of other data).
+ * it ran drops the memo it was writing (it would be of other data). `signal` stops it: the running
+ * statement is killed, and `CREATE OR REPLACE` leaves the previous memo, whose stamp no longer matches.
  */
 export async function refreshChCohortMemos(
   client: ChClient,
   target: ClickHouseTarget,
   store: CohortStore,
-  opts: { name?: string; distributed?: ChDistributed } = {},
+  opts: MemoRefreshOptions = {},
 ): Promise<number> {
   // A Distributed table's shards would each look for the memo table in an `IN` subquery (it lives on the
   // server evx talks to): not kept there; analyses evaluate the cohort.
   if (opts.distributed) return 0;
+  // A table with an identity map answers `merged` by default, and a memo holds raw keys (freshChMemos
+  // reads none for `merged`): evaluating every cohort over all history after each load would buy only
+  // `--identity raw` analyses. Those evaluate per use.
+  if (opts.identityMap) return 0;
   const saved = (await store.list()).filter(
     (c) => c.def.kind === "behavioural" && (opts.name === undefined || c.name === opts.name),
   );
   let written = 0;
+  const { signal } = opts;
   for (const c of saved) {
+    if (signal?.aborted) break;
     const ref: CohortRef = { name: c.name, def: c.def };
     const stamp = await stampNow(client, target);
     const p = new Params(undefined, "clickhouse");
@@ -164,6 +171,7 @@ export async function refreshChCohortMemos(
          AS ${onTable(`SELECT DISTINCT user_key FROM (${members}) WHERE ${guard}`, target.table)}`,
       ),
       chQueryParams(p.values),
+      { signal },
     );
     // A load that landed while the members were read: the memo may be of either data; drop it.
     if ((await stampNow(client, target)) !== stamp) {
@@ -175,12 +183,24 @@ export async function refreshChCohortMemos(
   return written;
 }
 
-/** `refreshChCohortMemos` after a load or a save that succeeded: a failure leaves analyses evaluating. */
+export interface MemoRefreshOptions {
+  /** Only this cohort. */
+  name?: string;
+  distributed?: ChDistributed;
+  /** The table has an identity map (`merged` by default): no memos. */
+  identityMap?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * `refreshChCohortMemos` after a load or a save that succeeded: a failure (or Ctrl+C) leaves analyses
+ * evaluating the cohorts per use.
+ */
 export async function keepChCohortsEvaluated(
   client: ChClient,
   target: ClickHouseTarget,
   store: CohortStore,
-  opts: { name?: string; distributed?: ChDistributed } = {},
+  opts: MemoRefreshOptions = {},
 ): Promise<void> {
   try {
     await refreshChCohortMemos(client, target, store, opts);

@@ -64,9 +64,11 @@ export async function saveBehaviouralCh(ex: ClickHouseExecutor, name: string, de
   await ex.client.command(`DROP TABLE IF EXISTS ${staticCohortTable(name)}`);
   await record(ex.client, name, def, 0);
   ex.invalidate();
+  const ctx = await ex.context().catch(() => undefined);
   await keepChCohortsEvaluated(ex.client, ex.target, chCohortStore(ex.client), {
     name,
-    distributed: (await ex.context().catch(() => undefined))?.distributed,
+    distributed: ctx?.distributed,
+    identityMap: ctx?.identityMap,
   });
 }
 

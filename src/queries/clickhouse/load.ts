@@ -869,7 +869,11 @@ export async function loadPartitions(
     await identity?.finish();
     // The saved behavioural cohorts are evaluated again over the new data (cohortmemo.ts); a failure
     // leaves analyses evaluating them per use, and the load succeeded.
-    await keepChCohortsEvaluated(client, target, chCohortStore(client), { distributed: info.distributed });
+    await keepChCohortsEvaluated(client, target, chCohortStore(client), {
+      distributed: info.distributed,
+      identityMap: !!identity,
+      signal: o.signal,
+    });
   }
   return {
     partitions: {
