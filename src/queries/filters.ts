@@ -44,9 +44,9 @@ export interface QueryContext {
   cohortMemo?: ReadonlyMap<string, string>;
   /**
    * ClickHouse: the cohorts whose members the server keeps evaluated for the data the context saw
-   * (queries/clickhouse/cohortmemo.ts), name → the SELECT of their `user_key` (a guarded memo read).
+   * (queries/clickhouse/cohortmemo.ts), name → the memo's Set table and the statement's check of it.
    */
-  chCohortMemo?: ReadonlyMap<string, (p: Params) => string>;
+  chCohortMemo?: ReadonlyMap<string, (p: Params) => { table: string; guard: string }>;
 }
 
 /** The error of a statement that would read a cohort's kept members on data they are not of. */
@@ -135,7 +135,7 @@ export class Params {
    */
   private readonly cohortBitmapMax?: number;
   private readonly cohortMemo?: ReadonlyMap<string, string>;
-  private readonly chCohortMemo?: ReadonlyMap<string, (p: Params) => string>;
+  private readonly chCohortMemo?: ReadonlyMap<string, (p: Params) => { table: string; guard: string }>;
 
   constructor(
     ctx?: QueryContext,
@@ -161,11 +161,10 @@ export class Params {
     const cte = `evx_coh${this.cohorts.size + 1}`;
     const max = this.cohortBitmapMax;
     const memo = this.cohortMemo?.get(ref.name);
-    const chMemo = this.chCohortMemo?.get(ref.name);
     // A kept evaluation of this data (same definition, same identity mode) is read, not recomputed.
-    const body = chMemo
-      ? chMemo(this)
-      : memo !== undefined
+    // (ClickHouse's is a Set, tested by `inCohort`; what reads the members as rows evaluates them.)
+    const body =
+      memo !== undefined
         ? // The data is fingerprinted again in the statement: run on other data (its SQL pasted after
           // a sync, as `--sql` offers), it fails rather than read members of other data.
           `SELECT CASE WHEN count(*) = 1 THEN any_value(bm) ELSE error(${this.str(STALE_MEMO)}) END AS bm
@@ -196,6 +195,11 @@ export class Params {
 
   /** True (never NULL) when `user` is a member of the cohort (not a member, with `negate`). */
   inCohort(user: string, ref: CohortRef, negate = false): string {
+    const kept = this.chCohortMemo?.get(ref.name);
+    if (kept) {
+      const { table, guard } = kept(this);
+      return `(${guard} AND ${user} ${negate ? "NOT IN" : "IN"} ${table})`;
+    }
     const cte = this.cohortCte(ref);
     if (this.cohortBitmapMax === undefined)
       return `(${user} ${negate ? "NOT IN" : "IN"} (SELECT user_key FROM ${cte}))`;

@@ -304,7 +304,8 @@ export class ClickHouseExecutor implements AnalysisEngine {
       // (cohortmemo.ts): read the context again and evaluate the cohort.
       // So did a memo dropped in between (`cohort rm`, a static save of the name, a refresh's drop): its
       // table is unknown. Evaluating then gives the answer, or the events table's own error again.
-      const dropped = e instanceof EngineError && e.code === 60 && needsMemoCheck(spec);
+      // (ClickHouse names a missing table in `IN db.t` an unknown identifier, 47; elsewhere 60.)
+      const dropped = e instanceof EngineError && (e.code === 60 || e.code === 47) && needsMemoCheck(spec);
       if (!isStaleMemo(e) && !dropped) throw e;
       this.invalidate();
       return await this.runOnce(spec, signal, started, this.context({ signal }), false);
