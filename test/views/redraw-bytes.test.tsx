@@ -106,17 +106,25 @@ function start(c: SmallCache, columns: number, rows: number, props: Record<strin
       stderr: new Term(columns, rows) as unknown as NodeJS.WriteStream,
     },
   );
-  /** Waits until the output since `from` contains `text` (plain), then until it is quiet for 250 ms. */
-  const settle = async (from: number, test?: (written: string) => boolean, ms = 15_000) => {
-    const end = Date.now() + ms;
-    while (test && !test(plain(stdout.out.slice(from)))) {
+  /**
+   * Waits until the output since `from` passes `test` (plain text), then until it is quiet for `quietMs`.
+   * In live mode the screen is never quiet (the status line changes at every cycle): pass 0 there, and a
+   * test that says what must have been drawn.
+   */
+  const settle = async (from: number, test?: (written: string) => boolean, quietMs = 250, raw = false) => {
+    const end = Date.now() + 15_000;
+    const seen = () => (raw ? stdout.out.slice(from) : plain(stdout.out.slice(from)));
+    while (test && !test(seen())) {
       if (Date.now() > end)
         throw new Error(`timed out; written:\n${plain(stdout.out.slice(from)).slice(-3000)}`);
       await sleep(20);
     }
     let len = stdout.out.length;
     let quiet = Date.now();
-    while (Date.now() - quiet < 250) {
+    while (Date.now() - quiet < quietMs) {
+      // A screen that never goes quiet fails here rather than hang the run.
+      if (Date.now() > end + 15_000)
+        throw new Error(`never quiet; last written:\n${plain(stdout.out.slice(-1500))}`);
       await sleep(25);
       if (stdout.out.length !== len) {
         len = stdout.out.length;
@@ -124,11 +132,11 @@ function start(c: SmallCache, columns: number, rows: number, props: Record<strin
       }
     }
   };
-  /** Presses `key`, waits for `test` and quiet; returns what it wrote. */
-  const press = async (key: string, test?: (written: string) => boolean) => {
+  /** Presses `key`, waits for `test` and quiet (`quietMs`); returns what it wrote. */
+  const press = async (key: string, test?: (written: string) => boolean, quietMs = 250) => {
     const from = stdout.out.length;
     stdin.write(key);
-    await settle(from, test);
+    await settle(from, test, quietMs);
     return stdout.out.slice(from);
   };
   return { stdout, press, settle, unmount: () => ink.unmount() };
@@ -201,7 +209,9 @@ describe("redraw bytes", () => {
     try {
       await t.settle(0, (w) => /button_clicked\s+[\d,]+/.test(w));
       await t.press(KEYS.enter, (w) => w.includes("── button_clicked"));
-      await t.press("L", (w) => /live · \+0 events/.test(w));
+      // Live: a cycle is over when the status line counts what it synced (the next may already run:
+      // `· syncing…`, under load with no pause between them).
+      await t.press("L", (w) => /live · \+0 events/.test(w), 0);
       const from = t.stdout.out.length;
       const lines = Array.from({ length: 30 }, (_, i) =>
         JSON.stringify({
@@ -212,9 +222,15 @@ describe("redraw bytes", () => {
         }),
       );
       writeFileSync(join(c.lake, "date=2023-06-14", "redraw.jsonl"), `${lines.join("\n")}\n`);
-      await t.settle(from, (w) => /live · \+30 events/.test(w));
+      // The cycle that synced them is over, and the chart's new answer is drawn (its lines rewritten).
+      await t.settle(
+        from,
+        (w) => /live · \+30 events/.test(plain(w)) && rewritten(w).some((l) => /[┤┼]/.test(l)),
+        0,
+        true,
+      );
       // One more cycle without data: the status line only.
-      await t.settle(t.stdout.out.length, (w) => w.includes("live · +0 events"));
+      await t.settle(t.stdout.out.length, (w) => /live · \+0 events/.test(w), 0);
       t.stdout.write("");
       const out = t.stdout.out.slice(from);
       const others = rewritten(out).filter(
