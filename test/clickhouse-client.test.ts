@@ -133,6 +133,9 @@ after(async () => {
 });
 
 const range = { from: "2023-06-01", to: "2023-06-03", tz: "UTC" };
+/** The adapter's hook for a server that fails every statement with materialized CTEs. */
+const failMaterialized = ({ sql }: { sql: string }) =>
+  / AS MATERIALIZED \(/.test(sql) ? { sql: "SELECT throwIf(1, 'a materialized CTE bug')" } : undefined;
 /** A funnel with time to convert: it reads its per-user rows 3 times (materialized CTEs). */
 const ttcFunnel: AnalysisSpec = {
   kind: "funnel",
@@ -219,8 +222,7 @@ describe("runs through the official client", () => {
       assert.deepEqual(a.result, expected);
       // A server that fails a statement with them (they are experimental there) gets it again inlined,
       // and the engine sends no more of them.
-      srv.onQuery = ({ sql }) =>
-        / AS MATERIALIZED \(/.test(sql) ? { sql: "SELECT throwIf(1, 'a materialized CTE bug')" } : undefined;
+      srv.onQuery = failMaterialized;
       try {
         const mark = srv.log.length;
         const b = await ch.run(spec);
@@ -248,8 +250,7 @@ describe("runs through the official client", () => {
     const duck = new Executor(cache);
     try {
       await ch.checkSchema(); // the context: the engine knows the server materializes
-      srv.onQuery = ({ sql }) =>
-        / AS MATERIALIZED \(/.test(sql) ? { sql: "SELECT throwIf(1, 'a materialized CTE bug')" } : undefined;
+      srv.onQuery = failMaterialized;
       const mark = srv.log.length;
       const [a, b] = await Promise.all([ch.run(spec), ch.run({ kind: "catalog", range })]);
       assert.equal(srv.log.slice(mark).filter((q) => q.status === "error").length, 1);

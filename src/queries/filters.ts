@@ -46,7 +46,15 @@ export interface QueryContext {
    * ClickHouse: the cohorts whose members the server keeps evaluated for the data the context saw
    * (queries/clickhouse/cohortmemo.ts), name → the memo's Set table and the statement's check of it.
    */
-  chCohortMemo?: ReadonlyMap<string, (p: Params) => { table: string; guard: string }>;
+  chCohortMemo?: ReadonlyMap<string, (p: Params) => ChMemoRead>;
+}
+
+/** How a ClickHouse statement reads a kept cohort (queries/clickhouse/cohortmemo.ts). */
+export interface ChMemoRead {
+  /** The memo, a `Set` table (quoted, database-qualified): the right side of `IN`. */
+  table: string;
+  /** True, or an error (STALE_MEMO) when the data or the memo changed since the context. */
+  guard: string;
 }
 
 /** The error of a statement that would read a cohort's kept members on data they are not of. */
@@ -135,7 +143,7 @@ export class Params {
    */
   private readonly cohortBitmapMax?: number;
   private readonly cohortMemo?: ReadonlyMap<string, string>;
-  private readonly chCohortMemo?: ReadonlyMap<string, (p: Params) => { table: string; guard: string }>;
+  private readonly chCohortMemo?: ReadonlyMap<string, (p: Params) => ChMemoRead>;
 
   constructor(
     ctx?: QueryContext,

@@ -181,8 +181,9 @@ export class ChdbEngine {
 
   async run<S extends AnalysisSpec>(spec: S): Promise<RunOutput<ResultOf<S>>> {
     const started = performance.now();
-    // The data's extent, which the ClickHouse executor passes from its context: retention and lifecycle
-    // choose their plan by it (rangeUsersFirst), so the cross-checks run the plan the server would.
+    // The data's extent, which the ClickHouse executor passes from its context: lifecycle chooses its
+    // plan by the first event (rangeUsersFirst) and retention reads the last, so the cross-checks run
+    // the statements the server would.
     const extent =
       spec.kind === "retention" || spec.kind === "lifecycle"
         ? (await this.query(buildRange("clickhouse")))[0]

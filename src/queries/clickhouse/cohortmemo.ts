@@ -36,7 +36,7 @@
  */
 import { createHash } from "node:crypto";
 import { type CohortStore, cohortRefs } from "../cohorts.js";
-import { cohortMembersSql, cohortMemoKey, Params, type QueryContext } from "../filters.js";
+import { type ChMemoRead, cohortMembersSql, cohortMemoKey, Params, type QueryContext } from "../filters.js";
 import type { AnalysisSpec, CohortRef } from "../spec.js";
 import type { ChClient, ClickHouseTarget } from "./client.js";
 import type { ChContext, ChDistributed } from "./context.js";
@@ -83,14 +83,6 @@ export function memoKey(ref: CohortRef, target: ClickHouseTarget): string {
 /** The memo table's comment for key K and stamp S. */
 export function memoComment(key: string, stamp: string): string {
   return `evx cohort memo v2 key=${key} stamp=${stamp}`;
-}
-
-/** How a statement reads a kept cohort (QueryContext.chCohortMemo): the memo table and its check. */
-export interface ChMemoRead {
-  /** The memo, a `Set` table (quoted, database-qualified): the right side of `IN`. */
-  table: string;
-  /** True, or an error (STALE_MEMO) when the data or the memo changed since the context. */
-  guard: string;
 }
 
 /**
